@@ -1,0 +1,244 @@
+//! Conformance with real Lean output: every recorded REPL exchange in
+//! `../shared/fixtures/repl-transcripts` must parse into the typed shapes, re-serialize to the
+//! same JSON, pass through our framing unchanged, and classify as the reviewed table says.
+//!
+//! This test has its own `main` (harness = false) so the counts it prints are always visible.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use lean_bridge::protocol::{join_request_lines, split_blocks};
+use lean_bridge::{Request, Response, TacticOutcome, classify_tactic};
+use serde_json::Value;
+
+fn transcripts_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/repl-transcripts")
+}
+
+/// One recorded `.in`/`.expected.out` pair.
+struct Transcript {
+    /// Path without extension, relative to the fixture root, e.g. `test/readme`.
+    name: String,
+    requests: Vec<String>,
+    answers: Vec<String>,
+}
+
+fn find_inputs(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            find_inputs(&path, out);
+        } else if path.extension().is_some_and(|e| e == "in") {
+            out.push(path);
+        }
+    }
+}
+
+fn load(root: &Path) -> (Vec<Transcript>, Vec<String>) {
+    let mut inputs = Vec::new();
+    find_inputs(root, &mut inputs);
+    let mut pairs = Vec::new();
+    let mut unpaired = Vec::new();
+    for input in inputs {
+        let stem = input.with_extension("");
+        let name = stem
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let expected = stem.with_extension("expected.out");
+        if !expected.exists() {
+            unpaired.push(name);
+            continue;
+        }
+        let input_text = std::fs::read_to_string(&input).unwrap();
+        let output_text = std::fs::read_to_string(&expected).unwrap();
+        let requests = split_blocks(&input_text)
+            .into_iter()
+            .filter(|b| !(b[0].starts_with('#') || b[0].starts_with("--")))
+            .map(|b| join_request_lines(b))
+            .collect();
+        // Answers keep their line breaks: Lean pretty-prints them over several lines.
+        let answers = split_blocks(&output_text)
+            .into_iter()
+            .map(|b| b.join("\n"))
+            .collect();
+        pairs.push(Transcript {
+            name,
+            requests,
+            answers,
+        });
+    }
+    (pairs, unpaired)
+}
+
+fn expected_classes() -> BTreeMap<(String, usize), String> {
+    let text = include_str!("data/tactic-classes.txt");
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            let file = parts.next().unwrap().to_owned();
+            let index = parts.next().unwrap().parse().unwrap();
+            let class = parts.next().unwrap().to_owned();
+            ((file, index), class)
+        })
+        .collect()
+}
+
+fn class_name(outcome: &TacticOutcome) -> &'static str {
+    match outcome {
+        TacticOutcome::Proved { .. } => "proved",
+        TacticOutcome::Open { .. } => "open",
+        TacticOutcome::Failed { .. } => "failed",
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    pairs: usize,
+    requests: usize,
+    answers: usize,
+    by_answer_kind: BTreeMap<&'static str, usize>,
+    by_request_kind: BTreeMap<&'static str, usize>,
+    by_class: BTreeMap<&'static str, usize>,
+    empty_goals_traps: usize,
+}
+
+fn main() {
+    let root = transcripts_dir();
+    let (transcripts, unpaired) = load(&root);
+    let expected = expected_classes();
+    let mut counts = Counts::default();
+    let mut failures: Vec<String> = Vec::new();
+    let mut classified = 0usize;
+
+    for t in &transcripts {
+        counts.pairs += 1;
+        if t.requests.len() != t.answers.len() {
+            failures.push(format!(
+                "{}: {} requests but {} answers",
+                t.name,
+                t.requests.len(),
+                t.answers.len()
+            ));
+            continue;
+        }
+        for (index, (request_text, answer_text)) in t.requests.iter().zip(&t.answers).enumerate() {
+            let at = format!("{} #{index}", t.name);
+            counts.requests += 1;
+            counts.answers += 1;
+
+            // Requests: typed, then re-framed by our writer, then read back by the REPL's rule.
+            let original: Value = match serde_json::from_str(request_text) {
+                Ok(v) => v,
+                Err(e) => {
+                    failures.push(format!("{at}: request is not JSON: {e}"));
+                    continue;
+                }
+            };
+            let Some(request) = Request::from_value(&original) else {
+                failures.push(format!("{at}: request matches no kind: {request_text}"));
+                continue;
+            };
+            *counts.by_request_kind.entry(request.kind()).or_default() += 1;
+            let wire = request.to_wire();
+            let reframed = split_blocks(&wire);
+            if reframed.len() != 1 || !wire.ends_with("}\n\n") || wire.matches('\n').count() != 2
+            {
+                failures.push(format!("{at}: our framing is not one line + blank line"));
+            }
+            let reread: Value =
+                serde_json::from_str(&join_request_lines(reframed[0].iter().copied())).unwrap();
+            if reread != original {
+                failures.push(format!(
+                    "{at}: our request serializes differently:\n  ours: {reread}\n  real: {original}"
+                ));
+            }
+
+            // Answers: the three shapes, losslessly.
+            let value: Value = match serde_json::from_str(answer_text) {
+                Ok(v) => v,
+                Err(e) => {
+                    failures.push(format!("{at}: answer is not JSON: {e}"));
+                    continue;
+                }
+            };
+            let response = match Response::from_value(value.clone()) {
+                Ok(r) => r,
+                Err(e) => {
+                    failures.push(format!("{at}: {e}"));
+                    continue;
+                }
+            };
+            *counts.by_answer_kind.entry(response.kind()).or_default() += 1;
+            if response.to_value() != value {
+                failures.push(format!(
+                    "{at}: typed answer loses or invents data:\n  typed: {}\n  real:  {value}",
+                    response.to_value()
+                ));
+            }
+
+            // Every tactic answer classifies as the reviewed table says.
+            if let Request::ProofStep(_) = request {
+                let outcome = classify_tactic(&response);
+                let got = class_name(&outcome);
+                *counts.by_class.entry(got).or_default() += 1;
+                if let Response::ProofStep(step) = &response {
+                    if step.goals.is_empty() && got != "proved" {
+                        counts.empty_goals_traps += 1;
+                    }
+                }
+                match expected.get(&(t.name.clone(), index)) {
+                    Some(want) if want == got => classified += 1,
+                    Some(want) => failures.push(format!("{at}: classified {got}, expected {want}")),
+                    None => failures.push(format!("{at}: no expected class in the table")),
+                }
+            }
+        }
+    }
+    if classified != expected.len() {
+        failures.push(format!(
+            "the table has {} tactic answers but {classified} were checked",
+            expected.len()
+        ));
+    }
+
+    println!(
+        "repl transcripts: checked {} recorded exchanges (requests and answers) in {} pairs from {}",
+        counts.requests,
+        counts.pairs,
+        root.display()
+    );
+    println!("  request kinds: {:?}", counts.by_request_kind);
+    println!("  answer kinds:  {:?}", counts.by_answer_kind);
+    println!(
+        "  tactic answers classified: {:?}; `goals: []` that is not a proof: {}",
+        counts.by_class, counts.empty_goals_traps
+    );
+    println!(
+        "  inputs without recorded output (not checked): {}",
+        unpaired.join(", ")
+    );
+
+    let mut problems = failures;
+    if counts.requests != 217 || counts.answers != 217 {
+        problems.push(format!(
+            "expected the 217 recorded exchanges of SOURCE.md, found {} requests and {} answers",
+            counts.requests, counts.answers
+        ));
+    }
+    if problems.is_empty() {
+        println!("repl transcripts: ok");
+    } else {
+        for p in &problems {
+            eprintln!("FAIL {p}");
+        }
+        eprintln!("repl transcripts: {} failures", problems.len());
+        std::process::exit(1);
+    }
+}
