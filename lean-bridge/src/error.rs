@@ -16,7 +16,10 @@ pub enum BridgeError {
         reason: String,
     },
     /// The process exited (or closed stdout) while a request was outstanding or before it.
-    #[error("repl exited ({status}) while running {request}{}", stderr_suffix(stderr_tail))]
+    #[error(
+        "repl exited ({status}) while running {request}{}",
+        stderr_suffix(stderr_tail)
+    )]
     Exited {
         /// The exit status as text (`exit status: 3`, `signal: 9`, `still running` for EOF).
         status: String,
@@ -57,6 +60,15 @@ pub enum BridgeError {
     /// The pool was shut down.
     #[error("the repl pool is shut down")]
     PoolClosed,
+    /// Rebuilding a proof state on another process did not reproduce it: the statement or a
+    /// step of the recorded tactic path no longer gives an open state. The process is fine.
+    #[error("replaying a proof state diverged at {at}: {reason}")]
+    ReplayDiverged {
+        /// Where: `statement`, `header` or `step N (`tactic`)`, N counted from 1.
+        at: String,
+        /// What came back instead of an open state.
+        reason: String,
+    },
 }
 
 fn stderr_suffix(tail: &str) -> String {
@@ -70,6 +82,11 @@ fn stderr_suffix(tail: &str) -> String {
 impl BridgeError {
     /// Whether the process that raised this error is unusable and must be replaced.
     pub fn kills_process(&self) -> bool {
-        !matches!(self, BridgeError::UnexpectedAnswer { .. })
+        !matches!(
+            self,
+            BridgeError::UnexpectedAnswer { .. }
+                | BridgeError::ReplayDiverged { .. }
+                | BridgeError::PoolClosed
+        )
     }
 }

@@ -669,14 +669,17 @@ mod tests {
             line: 1,
             column: 14,
         };
-        assert_eq!(&text[first.to_byte_offset(text).unwrap()..], ":= by\n  ⊢ sorry");
+        assert_eq!(
+            &text[first.to_byte_offset(text).unwrap()..],
+            ":= by\n  ⊢ sorry"
+        );
         assert_eq!(Pos { line: 9, column: 0 }.to_byte_offset(text), None);
     }
 
     #[test]
     fn dispatch_order_prefers_pickle_over_command() {
-        let v: Value = serde_json::from_str(r#"{"env": 0, "pickleTo": "a.olean", "cmd": "x"}"#)
-            .unwrap();
+        let v: Value =
+            serde_json::from_str(r#"{"env": 0, "pickleTo": "a.olean", "cmd": "x"}"#).unwrap();
         assert!(matches!(
             Request::from_value(&v),
             Some(Request::PickleEnvironment(_))

@@ -60,7 +60,7 @@ fn load(root: &Path) -> (Vec<Transcript>, Vec<String>) {
         let requests = split_blocks(&input_text)
             .into_iter()
             .filter(|b| !(b[0].starts_with('#') || b[0].starts_with("--")))
-            .map(|b| join_request_lines(b))
+            .map(join_request_lines)
             .collect();
         // Answers keep their line breaks: Lean pretty-prints them over several lines.
         let answers = split_blocks(&output_text)
@@ -148,8 +148,7 @@ fn main() {
             *counts.by_request_kind.entry(request.kind()).or_default() += 1;
             let wire = request.to_wire();
             let reframed = split_blocks(&wire);
-            if reframed.len() != 1 || !wire.ends_with("}\n\n") || wire.matches('\n').count() != 2
-            {
+            if reframed.len() != 1 || !wire.ends_with("}\n\n") || wire.matches('\n').count() != 2 {
                 failures.push(format!("{at}: our framing is not one line + blank line"));
             }
             let reread: Value =
@@ -188,10 +187,11 @@ fn main() {
                 let outcome = classify_tactic(&response);
                 let got = class_name(&outcome);
                 *counts.by_class.entry(got).or_default() += 1;
-                if let Response::ProofStep(step) = &response {
-                    if step.goals.is_empty() && got != "proved" {
-                        counts.empty_goals_traps += 1;
-                    }
+                if let Response::ProofStep(step) = &response
+                    && step.goals.is_empty()
+                    && got != "proved"
+                {
+                    counts.empty_goals_traps += 1;
                 }
                 match expected.get(&(t.name.clone(), index)) {
                     Some(want) if want == got => classified += 1,

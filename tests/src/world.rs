@@ -24,7 +24,7 @@
 //! A state is a list of goal texts (several open goals are several strings); the state `[]` does
 //! not need declaring: `"proved"` reaches it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -152,27 +152,282 @@ impl World {
     pub fn validate(&self) -> Result<(), String> {
         for t in &self.theorems {
             if !self.states.contains_key(&t.root) {
-                return Err(format!("theorem {} names unknown root state {}", t.name, t.root));
+                return Err(format!(
+                    "theorem {} names unknown root state {}",
+                    t.name, t.root
+                ));
             }
         }
         for (i, tr) in self.transitions.iter().enumerate() {
             if !self.states.contains_key(&tr.from) {
-                return Err(format!("transition {i} starts at unknown state {}", tr.from));
+                return Err(format!(
+                    "transition {i} starts at unknown state {}",
+                    tr.from
+                ));
             }
-            if let Outcome::Goals(to) = &tr.outcome {
-                if !self.states.contains_key(to) {
-                    return Err(format!("transition {i} leads to unknown state {to}"));
-                }
+            if let Outcome::Goals(to) = &tr.outcome
+                && !self.states.contains_key(to)
+            {
+                return Err(format!("transition {i} leads to unknown state {to}"));
             }
         }
         Ok(())
     }
 
     /// The transition for `tactic` on `state`, if the world has one.
+    ///
+    /// This scans every transition; [`IndexedWorld`] answers the same question in O(1).
     pub fn transition(&self, state: &str, tactic: &str) -> Option<&Transition> {
         let tactic = tactic.trim();
         self.transitions
             .iter()
             .find(|t| t.from == state && t.tactic.trim() == tactic)
+    }
+}
+
+/// A validated world with the lookups the simulator needs on every request made O(1).
+///
+/// Benchmark worlds have 100k+ transitions, so nothing here scans the whole world per request,
+/// and building the index allocates nothing per transition (start-up time matters as much).
+#[derive(Debug, Clone)]
+pub struct IndexedWorld {
+    world: World,
+    state_ids: HashMap<String, u32>,
+    state_names: Vec<String>,
+    /// (state id, hash of the trimmed tactic) → the first transition with that key, in world
+    /// order; `chain` continues the list for hash collisions and duplicates.
+    slots: HashMap<(u32, u64), u32>,
+    chain: Vec<u32>,
+    /// The first two whitespace-separated tokens of a statement → theorem indices.
+    by_head: HashMap<String, Vec<usize>>,
+}
+
+/// A state of an [`IndexedWorld`], by number.
+pub type StateId = u32;
+
+const NO_TRANSITION: u32 = u32::MAX;
+
+/// FNV-1a: the key only has to spread tactics out, and this is cheap even in debug builds.
+fn tactic_hash(tactic: &str) -> u64 {
+    tactic.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+impl IndexedWorld {
+    /// Reads a world file and indexes it (validating it once, while indexing).
+    pub fn load(path: &Path) -> Result<IndexedWorld, WorldError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| WorldError(format!("cannot read world {}: {e}", path.display())))?;
+        let world: World = serde_json::from_str(&text)
+            .map_err(|e| WorldError(format!("world {}: {e}", path.display())))?;
+        IndexedWorld::new(world).map_err(|e| WorldError(format!("world {}: {e}", path.display())))
+    }
+
+    /// Validates `world` (as [`World::validate`] does) and builds its indexes.
+    pub fn new(world: World) -> Result<IndexedWorld, WorldError> {
+        let state_names: Vec<String> = world.states.keys().cloned().collect();
+        let state_ids: HashMap<String, u32> = state_names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i as u32))
+            .collect();
+        for t in &world.theorems {
+            if !state_ids.contains_key(&t.root) {
+                return Err(WorldError(format!(
+                    "theorem {} names unknown root state {}",
+                    t.name, t.root
+                )));
+            }
+        }
+        let mut slots: HashMap<(u32, u64), u32> = HashMap::with_capacity(world.transitions.len());
+        let mut chain = vec![NO_TRANSITION; world.transitions.len()];
+        // Pushing at the head while walking backwards leaves every chain in world order, so a
+        // lookup finds the first matching transition, like `World::transition`.
+        for (i, tr) in world.transitions.iter().enumerate().rev() {
+            let Some(&from) = state_ids.get(&tr.from) else {
+                return Err(WorldError(format!(
+                    "transition {i} starts at unknown state {}",
+                    tr.from
+                )));
+            };
+            if let Outcome::Goals(to) = &tr.outcome
+                && !state_ids.contains_key(to)
+            {
+                return Err(WorldError(format!(
+                    "transition {i} leads to unknown state {to}"
+                )));
+            }
+            let key = (from, tactic_hash(tr.tactic.trim()));
+            if let Some(head) = slots.insert(key, i as u32) {
+                chain[i] = head;
+            }
+        }
+        let mut by_head: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, t) in world.theorems.iter().enumerate() {
+            by_head
+                .entry(statement_head(&t.statement))
+                .or_default()
+                .push(i);
+        }
+        Ok(IndexedWorld {
+            world,
+            state_ids,
+            state_names,
+            slots,
+            chain,
+            by_head,
+        })
+    }
+
+    /// The world this index was built from.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The id of the state called `name`.
+    pub fn state_id(&self, name: &str) -> Option<StateId> {
+        self.state_ids.get(name).copied()
+    }
+
+    /// The name of state `id`.
+    pub fn state_name(&self, id: StateId) -> &str {
+        &self.state_names[id as usize]
+    }
+
+    /// The goal texts of state `id`.
+    pub fn goals(&self, id: StateId) -> &[String] {
+        &self.world.states[&self.state_names[id as usize]]
+    }
+
+    /// The transition for `tactic` (compared trimmed) on state `id`.
+    pub fn transition(&self, id: StateId, tactic: &str) -> Option<&Transition> {
+        let tactic = tactic.trim();
+        let mut i = *self.slots.get(&(id, tactic_hash(tactic)))?;
+        while i != NO_TRANSITION {
+            let tr = &self.world.transitions[i as usize];
+            // Everything on one chain shares the state; only a hash collision can differ.
+            if tr.tactic.trim() == tactic {
+                return Some(tr);
+            }
+            i = self.chain[i as usize];
+        }
+        None
+    }
+
+    /// The theorem whose statement (whitespace runs collapsed) starts `text`, followed by `:=`.
+    ///
+    /// Returns the theorem index and the byte offset in `text` just past its statement. When
+    /// several statements match, the longest wins.
+    pub fn find_theorem(&self, text: &str) -> Option<(usize, usize)> {
+        let head = statement_head(text);
+        let mut best: Option<(usize, usize)> = None;
+        for key in [head.as_str(), head.split(' ').next().unwrap_or("")] {
+            for &i in self.by_head.get(key).into_iter().flatten() {
+                let statement = &self.world.theorems[i].statement;
+                let Some(end) = match_ws_prefix(text, statement) else {
+                    continue;
+                };
+                if !text[end..].trim_start().starts_with(":=") {
+                    continue;
+                }
+                if best.is_none_or(|(_, e)| end > e) {
+                    best = Some((i, end));
+                }
+            }
+        }
+        best
+    }
+}
+/// The first two whitespace-separated tokens, joined by one space.
+fn statement_head(text: &str) -> String {
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// If `text` (after leading whitespace) starts with `pattern` when every run of whitespace in
+/// either counts as one, the byte offset in `text` just past the match.
+pub fn match_ws_prefix(text: &str, pattern: &str) -> Option<usize> {
+    let mut pos = text.len() - text.trim_start().len();
+    for (k, token) in pattern.split_whitespace().enumerate() {
+        if k > 0 {
+            let rest = &text[pos..];
+            let skipped = rest.len() - rest.trim_start().len();
+            if skipped == 0 {
+                return None;
+            }
+            pos += skipped;
+        }
+        if !text[pos..].starts_with(token) {
+            return None;
+        }
+        pos += token.len();
+    }
+    Some(pos)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> World {
+        serde_json::from_str(
+            r#"{
+              "theorems": [
+                {"name": "t1", "statement": "theorem t1 (a b : ℕ) (h : a = b) : b = a", "root": "s0"},
+                {"name": "t10", "statement": "theorem t10 : True", "root": "s1"}
+              ],
+              "states": {"s0": ["a b : ℕ\nh : a = b\n⊢ b = a"], "s1": ["⊢ True"]},
+              "transitions": [
+                {"from": "s0", "tactic": "subst h", "outcome": {"goals": "s1"}},
+                {"from": "s0", "tactic": " subst h ", "outcome": "proved"},
+                {"from": "s1", "tactic": "trivial", "outcome": "proved"}
+              ]
+            }"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn index_agrees_with_linear_lookup() {
+        let world = example();
+        let ix = IndexedWorld::new(world.clone()).unwrap();
+        let s0 = ix.state_id("s0").unwrap();
+        let by_index = ix.transition(s0, "  subst h\n").unwrap();
+        assert_eq!(by_index, world.transition("s0", "subst h").unwrap());
+        assert_eq!(by_index.outcome, Outcome::Goals("s1".into()));
+        assert!(ix.transition(s0, "simp").is_none());
+        let s1 = ix.state_id("s1").unwrap();
+        assert!(ix.transition(s1, "subst h").is_none());
+        assert_eq!(
+            ix.transition(s1, "trivial").unwrap().outcome,
+            Outcome::Proved
+        );
+        let mut broken = world.clone();
+        broken.transitions[0].outcome = Outcome::Goals("nowhere".into());
+        assert!(IndexedWorld::new(broken).is_err());
+    }
+
+    #[test]
+    fn theorems_match_modulo_whitespace() {
+        let ix = IndexedWorld::new(example()).unwrap();
+        let cmd = "theorem t1 (a b : ℕ)\n    (h : a = b) :  b = a := by\n  simp";
+        let (i, end) = ix.find_theorem(cmd).unwrap();
+        assert_eq!(i, 0);
+        assert!(cmd[end..].starts_with(" := by"));
+        assert_eq!(
+            ix.find_theorem("theorem t10 : True := trivial").unwrap().0,
+            1
+        );
+        assert!(
+            ix.find_theorem("theorem t1 (a b : ℕ) : b = a := rfl")
+                .is_none()
+        );
+        assert!(
+            ix.find_theorem("theorem t1 (a b : ℕ) (h : a = b) : b = a ∧ True := by")
+                .is_none()
+        );
     }
 }

@@ -1,0 +1,19 @@
+//! Client for the leanprover-community/repl JSON protocol: typed messages, supervised processes and a pool.
+//!
+//! `lean_bridge` owns every Lean process and knows nothing about search. See `ARCHITECTURE.md`.
+
+pub mod error;
+pub mod memory;
+pub mod pool;
+pub mod process;
+pub mod proof;
+pub mod protocol;
+
+pub use error::BridgeError;
+pub use pool::{ApplyReply, CommandReply, PoolConfig, PoolStats, ReplPool, StartReply};
+pub use process::{ReplConfig, ReplProcess};
+pub use proof::{ProofHandle, ProofPath};
+pub use protocol::{
+    CommandRequest, CommandResponse, EnvId, Message, ProofStateId, ProofStepRequest,
+    ProofStepResponse, Request, Response, Severity, TacticOutcome, classify_tactic,
+};

@@ -1,0 +1,774 @@
+//! `ReplPool`: a bounded set of REPL workers shared by many tasks. It elaborates each import
+//! header once per process, replaces dead processes, recycles bloated ones, and rebuilds proof
+//! states by replay so that callers never care which process holds a state.
+//!
+//! Each worker is one slot: at most one process, its header environments and its proof-state
+//! ids. A slot is leased to one task at a time, which keeps every process strictly sequential.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::error::BridgeError;
+use crate::process::{ReplConfig, ReplProcess, SendFailure};
+use crate::proof::{ProofHandle, ProofPath, StateCache};
+use crate::protocol::{
+    CommandRequest, CommandResponse, EnvId, Message, Pos, ProofStateId, ProofStepRequest, Request,
+    Response, Severity, TacticOutcome, classify_tactic,
+};
+
+/// How many workers to run and how to start each one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// The most processes alive at once; 0 is read as 1. Size by memory, not cores: one REPL
+    /// with Mathlib needs several GB. Default: 1.
+    pub workers: usize,
+    /// How each process is started and supervised.
+    pub repl: ReplConfig,
+    /// Deadline for elaborating a header (an `import Mathlib` takes tens of seconds), which is
+    /// separate from the per-request deadlines callers pass. Default: 600 s.
+    pub header_deadline: Duration,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            workers: 1,
+            repl: ReplConfig::default(),
+            header_deadline: Duration::from_secs(600),
+        }
+    }
+}
+
+/// The answer to [`ReplPool::command`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum CommandReply {
+    /// The body ran on the header's environment. Lean errors are inside, as messages.
+    Ran(CommandResponse),
+    /// The header itself had errors; these are all its messages.
+    HeaderRejected(Vec<Message>),
+}
+
+/// The answer to [`ReplPool::start_proof`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StartReply {
+    /// The first sorry's proof state.
+    Started(ProofHandle),
+    /// The statement had errors, or no sorry came back with a proof state; the statement's
+    /// messages.
+    Rejected(Vec<Message>),
+    /// The header had errors; its messages.
+    HeaderRejected(Vec<Message>),
+}
+
+/// The answer to [`ReplPool::apply`], classified by the finished-proof rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ApplyReply {
+    /// A new state with open goals.
+    Open(ProofHandle),
+    /// The proof is complete in tactic mode; recheck it in command mode before trusting it.
+    Proved(ProofPath),
+    /// Lean rejected the tactic, or it closed the goals without a complete proof.
+    Failed(String),
+}
+
+/// Counters since the pool was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Processes started.
+    pub spawned: u64,
+    /// Processes discarded because they died, timed out, broke the protocol or were found dead
+    /// while idle; each slot gets a fresh process on its next use.
+    pub restarts: u64,
+    /// Healthy processes retired for having served `max_requests` or grown past
+    /// `max_rss_anon_bytes`.
+    pub recycled: u64,
+    /// Requests that hit their deadline.
+    pub timeouts: u64,
+    /// Requests sent (header elaborations and replay steps included).
+    pub requests: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    spawned: AtomicU64,
+    restarts: AtomicU64,
+    recycled: AtomicU64,
+    timeouts: AtomicU64,
+    requests: AtomicU64,
+}
+
+impl Counters {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A pool of REPL processes, shareable across tasks (wrap it in an `Arc`).
+///
+/// Processes start lazily. Nothing is retried on the caller's behalf, with one exception: a
+/// process found dead before a request reached it is replaced silently. Any error that kills a
+/// process ([`BridgeError::kills_process`]) discards it, so no caller sees a dead process twice.
+/// Dropping the pool kills every process.
+pub struct ReplPool {
+    config: PoolConfig,
+    slots: Mutex<Slots>,
+    changed: Notify,
+    counters: Counters,
+}
+
+struct Slots {
+    idle: Vec<Worker>,
+    leased: usize,
+    closed: bool,
+}
+
+/// What a header's elaboration left on one process.
+#[derive(Debug, Clone)]
+enum HeaderEnv {
+    Ready(EnvId),
+    Rejected(Vec<Message>),
+}
+
+/// One slot: at most one process and what that process holds.
+struct Worker {
+    slot: usize,
+    process: Option<ReplProcess>,
+    headers: HashMap<String, HeaderEnv>,
+    states: StateCache,
+}
+
+/// Why a worker's process is thrown away.
+enum Discard {
+    Dead,
+    Recycled,
+}
+
+impl ReplPool {
+    /// A pool with `config.workers` empty slots; no process starts until a request needs one.
+    pub fn new(config: PoolConfig) -> ReplPool {
+        let workers = config.workers.max(1);
+        let idle = (0..workers)
+            .map(|slot| Worker {
+                slot,
+                process: None,
+                headers: HashMap::new(),
+                states: StateCache::default(),
+            })
+            .collect();
+        ReplPool {
+            config,
+            slots: Mutex::new(Slots {
+                idle,
+                leased: 0,
+                closed: false,
+            }),
+            changed: Notify::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// The configuration the pool was built with.
+    pub fn config(&self) -> &PoolConfig {
+        &self.config
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> PoolStats {
+        let c = &self.counters;
+        PoolStats {
+            spawned: c.spawned.load(Ordering::Relaxed),
+            restarts: c.restarts.load(Ordering::Relaxed),
+            recycled: c.recycled.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            requests: c.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs `body` as a command on the environment of `header` (elaborated once per process,
+    /// under `header_deadline`). `deadline` bounds the body's round trip.
+    pub async fn command(
+        &self,
+        header: &str,
+        body: &str,
+        deadline: Duration,
+    ) -> Result<CommandReply, BridgeError> {
+        match self
+            .run(&Op::Command {
+                header,
+                body,
+                deadline,
+            })
+            .await?
+        {
+            Done::Command(reply) => Ok(reply),
+            _ => unreachable!("a command operation answers with a command reply"),
+        }
+    }
+
+    /// Elaborates `statement_with_sorry` on `header`'s environment and returns the proof state
+    /// of its first sorry.
+    pub async fn start_proof(
+        &self,
+        header: &str,
+        statement_with_sorry: &str,
+        deadline: Duration,
+    ) -> Result<StartReply, BridgeError> {
+        let op = Op::Start {
+            header,
+            statement: statement_with_sorry,
+            deadline,
+        };
+        match self.run(&op).await? {
+            Done::Start(reply) => Ok(reply),
+            _ => unreachable!("a start operation answers with a start reply"),
+        }
+    }
+
+    /// Runs `tactic` on the state `state` names, on whichever idle worker suits best: one
+    /// holding the state, else one holding more of its path, else one with its header, else
+    /// any. A worker that lacks the state rebuilds it by re-running the statement and replaying
+    /// the path; each replayed round trip has `deadline` too.
+    pub async fn apply(
+        &self,
+        state: &ProofHandle,
+        tactic: &str,
+        deadline: Duration,
+    ) -> Result<ApplyReply, BridgeError> {
+        let op = Op::Apply {
+            state,
+            tactic,
+            deadline,
+        };
+        match self.run(&op).await? {
+            Done::Apply(reply) => Ok(reply),
+            _ => unreachable!("an apply operation answers with an apply reply"),
+        }
+    }
+
+    /// Kills every process and refuses later requests with [`BridgeError::PoolClosed`].
+    /// Requests already running finish first (each is bounded by its deadline).
+    pub async fn shutdown(&self) {
+        let idle = {
+            let mut slots = self.lock();
+            slots.closed = true;
+            std::mem::take(&mut slots.idle)
+        };
+        self.changed.notify_waiters();
+        for mut worker in idle {
+            if let Some(process) = worker.process.as_mut() {
+                process.kill().await;
+            }
+        }
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().leased == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Leases the best-scoring idle worker, performs `op` on it, and settles the worker's
+    /// process afterwards (discarded if dead, retired if due for recycling).
+    async fn run(&self, op: &Op<'_>) -> Result<Done, BridgeError> {
+        let mut lease = self.lease(op).await?;
+        let worker = lease.worker.as_mut().expect("a lease holds its worker");
+        let mut replaced = false;
+        loop {
+            worker.ensure_process(self).await?;
+            let served = worker.served();
+            match worker.perform(self, op).await {
+                // The process died before it saw this operation's first request (it had
+                // served others, so it is not a process that cannot start): replace it once.
+                Err(failure)
+                    if !failure.delivered
+                        && !replaced
+                        && served > 0
+                        && worker.served() == served
+                        && failure.error.kills_process() =>
+                {
+                    tracing::debug!(slot = worker.slot, error = %failure.error,
+                        "repl was already dead; replacing it and sending again");
+                    replaced = true;
+                    worker.discard(self, Discard::Dead);
+                }
+                result => {
+                    worker.settle(self).await;
+                    return result.map_err(|failure| failure.error);
+                }
+            }
+        }
+    }
+
+    async fn lease(&self, op: &Op<'_>) -> Result<Lease<'_>, BridgeError> {
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before looking, so a worker returned in between still wakes us.
+            notified.as_mut().enable();
+            {
+                let mut slots = self.lock();
+                if slots.closed {
+                    return Err(BridgeError::PoolClosed);
+                }
+                let best = (0..slots.idle.len())
+                    .max_by_key(|&i| (op.score(&slots.idle[i]), Reverse(slots.idle[i].slot)));
+                if let Some(best) = best {
+                    let worker = slots.idle.swap_remove(best);
+                    slots.leased += 1;
+                    return Ok(Lease {
+                        pool: self,
+                        worker: Some(worker),
+                    });
+                }
+            }
+            notified.await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One pool operation as data, so that a single `run` leases, replaces and settles for all.
+enum Op<'a> {
+    Command {
+        header: &'a str,
+        body: &'a str,
+        deadline: Duration,
+    },
+    Start {
+        header: &'a str,
+        statement: &'a str,
+        deadline: Duration,
+    },
+    Apply {
+        state: &'a ProofHandle,
+        tactic: &'a str,
+        deadline: Duration,
+    },
+}
+
+/// The answer to an [`Op`], of the same kind.
+enum Done {
+    Command(CommandReply),
+    Start(StartReply),
+    Apply(ApplyReply),
+}
+
+impl Op<'_> {
+    /// How well an idle worker suits this operation, larger first: it holds the state, how
+    /// much of the state's path it holds, it has the header, it has a process at all.
+    fn score(&self, w: &Worker) -> (bool, Option<usize>, bool, bool) {
+        let spawned = w.process.is_some();
+        match self {
+            Op::Command { header, .. } | Op::Start { header, .. } => {
+                (false, None, w.headers.contains_key(*header), spawned)
+            }
+            Op::Apply { state, .. } => {
+                let held = w.states.longest_prefix(state).map(|(depth, _)| depth);
+                (
+                    held == Some(state.depth()),
+                    held,
+                    w.headers.contains_key(state.header()),
+                    spawned,
+                )
+            }
+        }
+    }
+}
+
+/// A worker taken out of the pool; dropping it puts the worker back, even when the task using
+/// it was cancelled mid-request (the abandoned process is then killed on the spot).
+struct Lease<'p> {
+    pool: &'p ReplPool,
+    worker: Option<Worker>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let Some(mut worker) = self.worker.take() else {
+            return;
+        };
+        // A caller that gave up mid-request leaves a REPL still working on an answer nobody
+        // will read; kill it now rather than let it burn CPU and memory until the slot's next use.
+        if worker
+            .process
+            .as_ref()
+            .is_some_and(ReplProcess::is_mid_request)
+        {
+            worker.discard(self.pool, Discard::Dead);
+        }
+        let discarded = {
+            let mut slots = self.pool.lock();
+            slots.leased -= 1;
+            if slots.closed {
+                Some(worker)
+            } else {
+                slots.idle.push(worker);
+                None
+            }
+        };
+        // Dropping a worker's process kills its group; done outside the lock.
+        drop(discarded);
+        self.pool.changed.notify_waiters();
+    }
+}
+
+impl Worker {
+    fn served(&self) -> u64 {
+        self.process
+            .as_ref()
+            .map_or(0, ReplProcess::requests_served)
+    }
+
+    async fn perform(&mut self, pool: &ReplPool, op: &Op<'_>) -> Result<Done, SendFailure> {
+        match *op {
+            Op::Command {
+                header,
+                body,
+                deadline,
+            } => self
+                .command(pool, header, body, deadline)
+                .await
+                .map(Done::Command),
+            Op::Start {
+                header,
+                statement,
+                deadline,
+            } => self
+                .start(pool, header, statement, deadline)
+                .await
+                .map(Done::Start),
+            Op::Apply {
+                state,
+                tactic,
+                deadline,
+            } => self
+                .apply(pool, state, tactic, deadline)
+                .await
+                .map(Done::Apply),
+        }
+    }
+
+    async fn command(
+        &mut self,
+        pool: &ReplPool,
+        header: &str,
+        body: &str,
+        deadline: Duration,
+    ) -> Result<CommandReply, SendFailure> {
+        let env = match self.header_env(pool, header).await? {
+            HeaderEnv::Ready(env) => env,
+            HeaderEnv::Rejected(messages) => return Ok(CommandReply::HeaderRejected(messages)),
+        };
+        let request = command_request(body, Some(env));
+        match self.round_trip(pool, &request, deadline).await? {
+            Response::Command(c) => Ok(CommandReply::Ran(c)),
+            other => Err(unexpected("command", &other)),
+        }
+    }
+
+    async fn start(
+        &mut self,
+        pool: &ReplPool,
+        header: &str,
+        statement: &str,
+        deadline: Duration,
+    ) -> Result<StartReply, SendFailure> {
+        let env = match self.header_env(pool, header).await? {
+            HeaderEnv::Ready(env) => env,
+            HeaderEnv::Rejected(messages) => return Ok(StartReply::HeaderRejected(messages)),
+        };
+        let request = command_request(statement, Some(env));
+        let response = match self.round_trip(pool, &request, deadline).await? {
+            Response::Command(c) => c,
+            other => return Err(unexpected("command", &other)),
+        };
+        let Some((id, goal)) = first_sorry(&response) else {
+            return Ok(StartReply::Rejected(response.messages));
+        };
+        let handle = ProofHandle::root(header, statement, vec![goal]);
+        self.states
+            .insert(handle.root_key(), handle.path_steps(), id);
+        Ok(StartReply::Started(handle))
+    }
+
+    async fn apply(
+        &mut self,
+        pool: &ReplPool,
+        state: &ProofHandle,
+        tactic: &str,
+        deadline: Duration,
+    ) -> Result<ApplyReply, SendFailure> {
+        let id = self.state_id(pool, state, deadline).await?;
+        let request = Request::ProofStep(ProofStepRequest {
+            tactic: tactic.to_owned(),
+            proof_state: id,
+        });
+        let response = self.round_trip(pool, &request, deadline).await?;
+        if let Response::Command(_) = response {
+            return Err(unexpected("tactic", &response));
+        }
+        Ok(match classify_tactic(&response) {
+            TacticOutcome::Open { proof_state, goals } => {
+                let child = state.child(tactic, goals);
+                self.states
+                    .insert(child.root_key(), child.path_steps(), proof_state);
+                ApplyReply::Open(child)
+            }
+            TacticOutcome::Proved { .. } => ApplyReply::Proved(state.path_then(tactic)),
+            TacticOutcome::Failed { reason } => ApplyReply::Failed(reason),
+        })
+    }
+
+    /// Starts a process if the slot has none, and silently replaces one that died while idle.
+    async fn ensure_process(&mut self, pool: &ReplPool) -> Result<(), BridgeError> {
+        if let Some(process) = self.process.as_mut() {
+            if process.is_alive().await {
+                return Ok(());
+            }
+            tracing::debug!(slot = self.slot, cause = ?process.exit_cause(),
+                "repl died while idle; replacing it");
+            self.discard(pool, Discard::Dead);
+        }
+        let process = ReplProcess::spawn(&pool.config.repl)?;
+        Counters::bump(&pool.counters.spawned);
+        self.process = Some(process);
+        Ok(())
+    }
+
+    /// After an operation: a dead process is discarded, a process due for recycling retired.
+    async fn settle(&mut self, pool: &ReplPool) {
+        let Some(process) = self.process.as_mut() else {
+            return;
+        };
+        if process.exit_cause().is_some() {
+            self.discard(pool, Discard::Dead);
+        } else if process.needs_recycle() {
+            tracing::debug!(slot = self.slot, requests = process.requests_served(),
+                rss_anon = ?process.last_rss_anon_bytes(), "recycling repl");
+            process.kill().await;
+            self.discard(pool, Discard::Recycled);
+        }
+    }
+
+    /// Drops the process (killing its group) and everything it held.
+    fn discard(&mut self, pool: &ReplPool, why: Discard) {
+        if self.process.take().is_none() {
+            return;
+        }
+        self.headers.clear();
+        self.states.clear();
+        Counters::bump(match why {
+            Discard::Dead => &pool.counters.restarts,
+            Discard::Recycled => &pool.counters.recycled,
+        });
+    }
+
+    async fn round_trip(
+        &mut self,
+        pool: &ReplPool,
+        request: &Request,
+        deadline: Duration,
+    ) -> Result<Response, SendFailure> {
+        let Some(process) = self.process.as_mut() else {
+            return Err(SendFailure {
+                error: BridgeError::Io("the worker has no process".into()),
+                delivered: false,
+            });
+        };
+        Counters::bump(&pool.counters.requests);
+        let result = process.send_tracked(request, deadline).await;
+        if let Err(SendFailure {
+            error: BridgeError::Timeout { .. },
+            ..
+        }) = &result
+        {
+            Counters::bump(&pool.counters.timeouts);
+        }
+        result
+    }
+
+    /// The environment of `header` on this process, elaborating it on first use.
+    async fn header_env(
+        &mut self,
+        pool: &ReplPool,
+        header: &str,
+    ) -> Result<HeaderEnv, SendFailure> {
+        if let Some(env) = self.headers.get(header) {
+            return Ok(env.clone());
+        }
+        let request = command_request(header, None);
+        let env = match self
+            .round_trip(pool, &request, pool.config.header_deadline)
+            .await?
+        {
+            Response::Command(c) if c.has_errors() => HeaderEnv::Rejected(c.messages),
+            Response::Command(c) => HeaderEnv::Ready(c.env),
+            Response::Error(e) => HeaderEnv::Rejected(vec![Message {
+                severity: Severity::Error,
+                pos: Pos { line: 1, column: 0 },
+                end_pos: None,
+                data: e.message,
+            }]),
+            other => return Err(unexpected("header command", &other)),
+        };
+        self.headers.insert(header.to_owned(), env.clone());
+        Ok(env)
+    }
+
+    /// This process's id for `handle`'s state, rebuilt from the longest prefix it holds (or
+    /// from the statement) when it lacks the state itself.
+    async fn state_id(
+        &mut self,
+        pool: &ReplPool,
+        handle: &ProofHandle,
+        deadline: Duration,
+    ) -> Result<ProofStateId, SendFailure> {
+        let (held, mut id) = match self.states.longest_prefix(handle) {
+            Some(found) => found,
+            None => (0, self.rebuild_root(pool, handle, deadline).await?),
+        };
+        let path = handle.path_steps();
+        if held < path.len() {
+            tracing::debug!(
+                slot = self.slot,
+                held,
+                depth = path.len(),
+                "replaying proof path"
+            );
+        }
+        for (i, tactic) in path.iter().enumerate().skip(held) {
+            let request = Request::ProofStep(ProofStepRequest {
+                tactic: tactic.to_string(),
+                proof_state: id,
+            });
+            let response = self.round_trip(pool, &request, deadline).await?;
+            let at = || format!("step {} (`{tactic}`)", i + 1);
+            match classify_tactic(&response) {
+                TacticOutcome::Open { proof_state, .. } => {
+                    self.states
+                        .insert(handle.root_key(), &path[..=i], proof_state);
+                    id = proof_state;
+                }
+                TacticOutcome::Proved { .. } => {
+                    return Err(diverged(at(), "the proof closed".into()));
+                }
+                TacticOutcome::Failed { reason } => return Err(diverged(at(), reason)),
+            }
+        }
+        Ok(id)
+    }
+
+    async fn rebuild_root(
+        &mut self,
+        pool: &ReplPool,
+        handle: &ProofHandle,
+        deadline: Duration,
+    ) -> Result<ProofStateId, SendFailure> {
+        let env = match self.header_env(pool, handle.header()).await? {
+            HeaderEnv::Ready(env) => env,
+            HeaderEnv::Rejected(messages) => {
+                return Err(diverged("header".into(), error_text(&messages)));
+            }
+        };
+        let request = command_request(handle.statement(), Some(env));
+        let response = match self.round_trip(pool, &request, deadline).await? {
+            Response::Command(c) => c,
+            other => return Err(unexpected("command", &other)),
+        };
+        let Some((id, _)) = first_sorry(&response) else {
+            return Err(diverged("statement".into(), error_text(&response.messages)));
+        };
+        self.states.insert(handle.root_key(), &[], id);
+        Ok(id)
+    }
+}
+
+fn command_request(cmd: &str, env: Option<EnvId>) -> Request {
+    Request::Command(CommandRequest {
+        cmd: cmd.to_owned(),
+        env,
+        ..Default::default()
+    })
+}
+
+/// The proof state and goal of a statement's first sorry, when it elaborated without errors.
+fn first_sorry(response: &CommandResponse) -> Option<(ProofStateId, String)> {
+    if response.has_errors() {
+        return None;
+    }
+    let sorry = response.sorries.first()?;
+    Some((sorry.proof_state?, sorry.goal.clone()))
+}
+
+fn error_text(messages: &[Message]) -> String {
+    let errors: Vec<&str> = messages
+        .iter()
+        .filter(|m| m.is_error())
+        .map(|m| m.data.as_str())
+        .collect();
+    if errors.is_empty() {
+        "no sorry with a proof state came back".into()
+    } else {
+        errors.join("\n")
+    }
+}
+
+fn diverged(at: String, reason: String) -> SendFailure {
+    SendFailure {
+        error: BridgeError::ReplayDiverged { at, reason },
+        delivered: true,
+    }
+}
+
+fn unexpected(request: &str, got: &Response) -> SendFailure {
+    let mut detail = got.to_value().to_string();
+    if let Some((cut, _)) = detail.char_indices().nth(200) {
+        detail.truncate(cut);
+        detail.push('…');
+    }
+    SendFailure {
+        error: BridgeError::UnexpectedAnswer {
+            request: request.to_owned(),
+            got: got.kind().to_owned(),
+            detail,
+        },
+        delivered: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// Callers spawn pool calls on a multi-threaded runtime, so every future must be `Send`;
+    /// generic async closures once broke that without any error inside this crate.
+    #[test]
+    fn pool_futures_are_send_and_the_pool_is_shareable() {
+        fn assert_sync<T: Send + Sync>() {}
+        assert_sync::<ReplPool>();
+        assert_sync::<ProofHandle>();
+        // Awaited inside a task body, as `tokio::spawn` sees them: that is where lifetimes get
+        // erased and a non-general `Send` shows up.
+        let pool = std::sync::Arc::new(ReplPool::new(PoolConfig::default()));
+        let handle = ProofHandle::root("", "", Vec::new());
+        assert_send(&async move {
+            let _ = pool.command("", "", Duration::ZERO).await;
+            let _ = pool.start_proof("", "", Duration::ZERO).await;
+            let _ = pool.apply(&handle, "", Duration::ZERO).await;
+            pool.shutdown().await;
+        });
+    }
+}

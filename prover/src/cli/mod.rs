@@ -1,0 +1,118 @@
+//! The command line: clap syntax, one `run` that dispatches each subcommand, and exit codes.
+//!
+//! Only this module names `clap` or reads the environment; it turns flags plus `prover.toml`
+//! into the plain config structs the library takes (see `config.rs`).
+
+mod check;
+pub mod config;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Command-line syntax, as close to the flags as possible.
+#[derive(Debug, Parser)]
+#[command(
+    name = "prover",
+    version,
+    about = "Best-first theorem proving for Lean 4 over the leanprover-community/repl"
+)]
+pub struct Cli {
+    /// Settings file; flags win over it. Default: ./prover.toml when present.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Verify whole proofs (JSONL rows with name, header, formal_statement, proof).
+    Check(CheckArgs),
+}
+
+/// How to start and supervise REPL processes.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ReplArgs {
+    /// Shell command line that starts a process speaking the leanprover-community/repl protocol
+    /// on stdin/stdout. Default: the REPL built by the project's Lake set-up
+    /// (`lake env .lake/packages/REPL/.lake/build/bin/repl` in the Lean project).
+    #[arg(long, value_name = "CMD")]
+    pub repl_cmd: Option<String>,
+    /// Directory the REPL runs in. Default: the nearest ancestor holding `lakefile.lean`.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// REPL processes to run at once.
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+    /// Per-process data-segment limit (RLIMIT_DATA) in GiB; 0 disables it.
+    #[arg(long, value_name = "GIB")]
+    pub repl_memory_limit: Option<f64>,
+    /// Recycle a process whose anonymous resident memory exceeds this many GiB; 0 disables it.
+    #[arg(long, value_name = "GIB")]
+    pub repl_max_rss: Option<f64>,
+    /// Recycle a process after this many requests; 0 disables it.
+    #[arg(long, value_name = "N")]
+    pub repl_max_requests: Option<u64>,
+}
+
+/// `prover check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Input JSONL: one proof per line.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub input: PathBuf,
+    /// Output JSONL (one result per input row, in completion order). Default: stdout.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: Option<PathBuf>,
+    /// Seconds allowed for one proof's elaboration before its process is killed.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
+    /// Further attempts on a fresh process after a timeout or crash.
+    #[arg(long, value_name = "N")]
+    pub retries: Option<u32>,
+    /// Header for rows that have neither `header` nor `lean_code`.
+    #[arg(long, value_name = "FILE")]
+    pub header: Option<PathBuf>,
+    /// Dataset JSONL whose `formal_statement`s the checked statements must equal (by `name`).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub reference: Option<PathBuf>,
+    /// REPL settings.
+    #[command(flatten)]
+    pub repl: ReplArgs,
+}
+
+/// Parses the process's command line.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+/// Runs a parsed command line. `Ok` carries the exit code: 0 when every item was decided.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    init_logging();
+    let settings = config::Settings::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Check(args) => check::run(args, &settings),
+    }
+}
+
+/// Whether an error is a closed stdout (`prover check | head`), which is not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("PROVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

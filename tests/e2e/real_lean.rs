@@ -1,0 +1,96 @@
+//! Real-Lean tests, gated: they run only where `lake` is on PATH (the GitHub Actions workflow
+//! after `scripts/setup.sh`) and print a skip line elsewhere.
+
+use std::process::Command;
+
+use prover_tests::harness::{
+    lean_or_skip, print_uncaptured, prover_bin, shared_dir, workspace_root,
+};
+use serde_json::Value;
+
+/// Checks `lean-project/examples/check-small.jsonl` with the REPL built by the set-up and
+/// compares every row's status with its `expected` field.
+#[test]
+fn real_lean_check_small_examples() {
+    let Some(_lake) = lean_or_skip("real_lean_check_small_examples") else {
+        return;
+    };
+    let root = workspace_root();
+    let repl = root.join(".lake/packages/REPL/.lake/build/bin/repl");
+    assert!(
+        repl.exists(),
+        "`lake` is installed but the REPL is not built at {}: run scripts/setup.sh first",
+        repl.display()
+    );
+    let input = root.join("lean-project/examples/check-small.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let status = Command::new(prover_bin())
+        .args(["check", "--workers", "1", "--timeout", "900"])
+        .arg("--project")
+        .arg(&root)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let expected: Vec<Value> = std::fs::read_to_string(&input)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let results: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), expected.len());
+    for want in &expected {
+        let got = results
+            .iter()
+            .find(|r| r["name"] == want["name"])
+            .unwrap_or_else(|| panic!("no result for {}", want["name"]));
+        assert_eq!(got["status"], want["expected"], "{got:#}");
+    }
+}
+
+/// Checks the 438 DeepSeek-Prover-V2 miniF2F proofs; they need DeepSeek's Lean v4.9.0-rc1
+/// environment (README, "Lean versions"), given as a set-up project in `PROVER_V49_PROJECT`.
+#[test]
+fn real_lean_check_deepseek_traces() {
+    let Some(_lake) = lean_or_skip("real_lean_check_deepseek_traces") else {
+        return;
+    };
+    let Some(project) = std::env::var_os("PROVER_V49_PROJECT") else {
+        print_uncaptured(
+            "skipped: no Lean v4.9.0-rc1 project (set PROVER_V49_PROJECT to a set-up DeepSeek environment): real_lean_check_deepseek_traces",
+        );
+        return;
+    };
+    let input = shared_dir().join("datasets/traces/deepseek_prover_v2_minif2f_proofs.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let status = Command::new(prover_bin())
+        .args(["check", "--workers", "2", "--timeout", "600"])
+        .arg("--project")
+        .arg(&project)
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let results: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), 438);
+    let valid = results.iter().filter(|r| r["status"] == "valid").count();
+    println!("deepseek traces: {valid} of 438 valid");
+    // DeepSeek published these as verified proofs of their own statements.
+    assert!(valid >= 400, "only {valid} of 438 published proofs checked");
+}

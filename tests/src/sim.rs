@@ -1,0 +1,1233 @@
+//! The simulated REPL engine (a simulation, not Lean): framing, dispatch, answers from a world,
+//! fault injection and transcript replay, kept free of process concerns so it can be unit-tested.
+//!
+//! The wire behaviour follows `shared/docs/lean-repl-protocol.md` (tag `v4.33.0-rc2`): requests
+//! are read with upstream's `getLines` rule (§3), dispatched in the order of §4, and every answer
+//! is Lean's `Json.pretty` followed by one blank line.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+
+use crate::lean_json;
+use crate::world::{Fault, IndexedWorld, Outcome, StateId, World, WorldError};
+
+/// The exact warning Lean v4.28+ gives for a declaration with an explicit `sorry`.
+pub const SORRY_WARNING: &str = "declaration uses `sorry`";
+
+// ---------------------------------------------------------------------------------------------
+// Framing
+
+/// Reads requests exactly like upstream's `getLines` loop.
+pub struct RequestReader<R> {
+    input: R,
+}
+
+/// Lean's `Char.isWhitespace`: narrower than Rust's, so `\x0c` is not blank here either.
+fn is_lean_ws(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+impl<R: BufRead> RequestReader<R> {
+    /// Wraps `input`.
+    pub fn new(input: R) -> Self {
+        RequestReader { input }
+    }
+
+    /// The next query string, as upstream builds it, or `None` at end of input.
+    ///
+    /// Non-blank lines lose trailing whitespace and are concatenated with no separator; the
+    /// terminating blank line is kept as is (upstream returns it as the tail of the query). A
+    /// blank line where a request should start therefore yields `"\n"`, which is not JSON and
+    /// kills the process, as it does upstream.
+    pub fn next_query(&mut self) -> io::Result<Option<String>> {
+        let mut query = String::new();
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            self.input.read_until(b'\n', &mut buf)?;
+            let line = String::from_utf8_lossy(&buf);
+            if line.chars().all(is_lean_ws) {
+                query.push_str(&line);
+                break;
+            }
+            query.push_str(line.trim_end_matches(is_lean_ws));
+        }
+        Ok((!query.is_empty()).then_some(query))
+    }
+}
+
+/// Whether upstream skips this query without answering.
+pub fn is_comment(query: &str) -> bool {
+    query.starts_with('#') || query.starts_with("--")
+}
+
+/// The requests of a recorded `.in` file, framed and with comment blocks dropped.
+pub fn split_requests(text: &str) -> Vec<String> {
+    let mut reader = RequestReader::new(text.as_bytes());
+    let mut out = Vec::new();
+    while let Some(q) = reader
+        .next_query()
+        .expect("reading from memory cannot fail")
+    {
+        if !is_comment(&q) {
+            out.push(q);
+        }
+    }
+    out
+}
+
+/// The answers of a recorded `.expected.out`: each block of lines with its terminating blank line.
+pub fn split_answers(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut block = String::new();
+    for line in text.split_inclusive('\n') {
+        block.push_str(line);
+        if line == "\n" {
+            out.push(std::mem::take(&mut block));
+        }
+    }
+    if !block.trim().is_empty() {
+        out.push(block);
+    }
+    out
+}
+
+/// Every `X` under `dir` (recursively, sorted) for which both `X.in` and `X.expected.out` exist.
+pub fn transcript_prefixes(dir: &Path) -> Vec<PathBuf> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if let Some(stem) = path.to_str().and_then(|p| p.strip_suffix(".in"))
+                && Path::new(&format!("{stem}.expected.out")).exists()
+            {
+                out.push(PathBuf::from(stem));
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort();
+    out
+}
+
+fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+    let mut s = prefix.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies
+
+/// What the simulator does in response to one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// Sleep this long first.
+    pub delay_ms: u64,
+    /// Then allocate and touch this many MiB, kept until exit.
+    pub grow_mb: u64,
+    /// Then do this.
+    pub action: Action,
+}
+
+/// The visible part of a [`Reply`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Write these bytes (an answer including its blank line) and flush.
+    Answer(String),
+    /// Write a non-JSON line and a blank line, then carry on.
+    Garbage,
+    /// Never answer again, but stay alive.
+    Hang,
+    /// Write `stderr` to stderr and exit with `code` without answering.
+    Exit {
+        /// Process exit code.
+        code: i32,
+        /// Text for stderr (may be empty).
+        stderr: String,
+    },
+}
+
+impl Reply {
+    fn now(action: Action) -> Reply {
+        Reply {
+            delay_ms: 0,
+            grow_mb: 0,
+            action,
+        }
+    }
+
+    fn answer(value: &Value) -> Reply {
+        Reply::now(Action::Answer(render_answer(value)))
+    }
+
+    fn fatal(stderr: String) -> Reply {
+        Reply::now(Action::Exit { code: 1, stderr })
+    }
+}
+
+/// An answer as the REPL writes it: `IO.println (toString json)` and then a flushed `"\n"`.
+pub fn render_answer(value: &Value) -> String {
+    let mut s = lean_json::pretty(value);
+    s.push_str("\n\n");
+    s
+}
+
+/// The garbage line a [`Fault::Garbage`] writes, blank line included.
+pub const GARBAGE: &str = "simulated garbage: this line is not JSON\n\n";
+
+/// Answers parsed requests; the [`Server`] does framing, logging and the process-level effects.
+pub trait Responder {
+    /// The reply to one request that parsed as JSON.
+    fn respond(&mut self, request: &Value) -> Reply;
+}
+
+/// How an uncaught `IO.userError` thrown by upstream `parse` reaches stderr.
+fn uncaught(message: &str) -> String {
+    format!(
+        "uncaught exception: {}\n",
+        lean_json::pretty(&json!({ "message": message }))
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// The world simulator
+
+/// A proof state the simulator handed out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PState {
+    Open(StateId),
+    /// No goals remain (proved, or closed by error recovery or `sorry`).
+    Closed,
+}
+
+/// A request, after upstream's dispatch (§4 order).
+#[derive(Debug)]
+enum Request<'a> {
+    ProofStep {
+        tactic: &'a str,
+        proof_state: u64,
+    },
+    Unsupported(&'static str),
+    Command {
+        cmd: &'a str,
+        env: Option<u64>,
+        root_goals: bool,
+    },
+}
+
+fn dispatch(v: &Value) -> Option<Request<'_>> {
+    let obj = v.as_object()?;
+    let nat = |k: &str| obj.get(k).and_then(Value::as_u64);
+    let string = |k: &str| obj.get(k).and_then(Value::as_str);
+    // Lean's derived `FromJson` reads an absent or null optional field as `none` and rejects a
+    // present one of the wrong type, which makes the whole structure fail to match.
+    let opt_ok = |k: &str, ok: fn(&Value) -> bool| match obj.get(k) {
+        None | Some(Value::Null) => true,
+        Some(x) => ok(x),
+    };
+    if let (Some(tactic), Some(proof_state)) = (string("tactic"), nat("proofState")) {
+        return Some(Request::ProofStep {
+            tactic,
+            proof_state,
+        });
+    }
+    if nat("env").is_some() && string("pickleTo").is_some() {
+        return Some(Request::Unsupported("PickleEnvironment"));
+    }
+    if string("unpickleEnvFrom").is_some() {
+        return Some(Request::Unsupported("UnpickleEnvironment"));
+    }
+    if nat("proofState").is_some() && string("pickleTo").is_some() {
+        return Some(Request::Unsupported("PickleProofState"));
+    }
+    if string("unpickleProofStateFrom").is_some() && opt_ok("env", |x| x.is_u64()) {
+        return Some(Request::Unsupported("UnpickleProofState"));
+    }
+    let options_ok = opt_ok("env", |x| x.is_u64())
+        && opt_ok("allTactics", Value::is_boolean)
+        && opt_ok("rootGoals", Value::is_boolean)
+        && opt_ok("infotree", Value::is_string);
+    if let Some(cmd) = string("cmd").filter(|_| options_ok) {
+        return Some(Request::Command {
+            cmd,
+            env: nat("env"),
+            root_goals: obj.get("rootGoals").and_then(Value::as_bool) == Some(true),
+        });
+    }
+    if string("path").is_some() && options_ok {
+        return Some(Request::Unsupported("File"));
+    }
+    None
+}
+
+/// The world simulator: env and proofState counters over an [`IndexedWorld`].
+pub struct Sim {
+    world: IndexedWorld,
+    envs: u64,
+    states: Vec<PState>,
+}
+
+/// Effects accumulated while running transitions for one request.
+#[derive(Default)]
+struct Effects {
+    delay_ms: u64,
+    grow_mb: u64,
+}
+
+impl Effects {
+    /// Applies a transition's latency and fault; `Some` when the fault preempts the answer.
+    fn take(&mut self, latency_ms: u64, fault: Option<&Fault>) -> Option<Action> {
+        self.delay_ms += latency_ms;
+        match fault? {
+            Fault::GrowMb(n) => {
+                self.grow_mb += n;
+                None
+            }
+            Fault::Hang => Some(Action::Hang),
+            Fault::Crash { stderr, code } => Some(Action::Exit {
+                code: *code,
+                stderr: stderr.clone(),
+            }),
+            Fault::Garbage => Some(Action::Garbage),
+            Fault::Eof => Some(Action::Exit {
+                code: 0,
+                stderr: String::new(),
+            }),
+        }
+    }
+
+    fn reply(self, action: Action) -> Reply {
+        Reply {
+            delay_ms: self.delay_ms,
+            grow_mb: self.grow_mb,
+            action,
+        }
+    }
+}
+
+/// Line (1-based) and column (0-based, code points) of byte offset `at` in `text`.
+fn line_col(text: &str, at: usize) -> (usize, usize) {
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, text[line_start..at].chars().count())
+}
+
+fn pos_json(text: &str, at: usize) -> Value {
+    let (line, column) = line_col(text, at);
+    json!({"line": line, "column": column})
+}
+
+fn message(text: &str, severity: &str, start: usize, end: usize, data: &str) -> Value {
+    json!({
+        "severity": severity,
+        "pos": pos_json(text, start),
+        "endPos": pos_json(text, end),
+        "data": data.trim_matches(is_lean_ws),
+    })
+}
+
+/// Orders axiom names like Lean's `Name.lt`: fewer components first, then component-wise.
+fn lean_name_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let ca: Vec<&str> = a.split('.').collect();
+    let cb: Vec<&str> = b.split('.').collect();
+    ca.len().cmp(&cb.len()).then_with(|| ca.cmp(&cb))
+}
+
+/// One top-level tactic of a `by` block, with its byte span in the command.
+#[derive(Debug, PartialEq)]
+struct ScriptTactic {
+    text: String,
+    start: usize,
+    end: usize,
+}
+
+/// Splits the text after `by` (starting at byte `from` of `cmd`, ending at `to`) into top-level
+/// tactics: lines at the minimal indentation start one, deeper lines continue it.
+fn split_script(cmd: &str, from: usize, to: usize) -> Vec<ScriptTactic> {
+    let mut out: Vec<ScriptTactic> = Vec::new();
+    let mut lines: Vec<(usize, &str)> = Vec::new();
+    let mut offset = from;
+    for (k, raw) in cmd[from..to].split_inclusive('\n').enumerate() {
+        let line = raw.trim_end_matches(is_lean_ws);
+        let start = offset;
+        offset += raw.len();
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with("--") {
+            continue;
+        }
+        if k == 0 {
+            // Text on the `by` line itself is one tactic of its own.
+            let at = start + (line.len() - trimmed.len());
+            out.push(ScriptTactic {
+                text: trimmed.to_owned(),
+                start: at,
+                end: start + line.len(),
+            });
+            continue;
+        }
+        lines.push((start, line));
+    }
+    let indent = |l: &str| l.len() - l.trim_start_matches([' ', '\t']).len();
+    let min = lines.iter().map(|(_, l)| indent(l)).min().unwrap_or(0);
+    let mut current: Option<ScriptTactic> = None;
+    for (start, line) in lines {
+        let end = start + line.len();
+        // `| alt => …` lines of `induction … with` / `match` may sit at the tactic's own column
+        // and still belong to it.
+        let alternative = line.trim_start().starts_with('|');
+        if (indent(line) == min && !alternative) || current.is_none() {
+            out.extend(current.take());
+            current = Some(ScriptTactic {
+                text: line[indent(line).min(min)..].trim_start().to_owned(),
+                start: start + indent(line),
+                end,
+            });
+        } else if let Some(t) = current.as_mut() {
+            t.text.push('\n');
+            t.text.push_str(&line[min..]);
+            t.end = end;
+        }
+    }
+    out.extend(current);
+    out
+}
+
+/// Outcome of elaborating one declaration in command mode.
+#[derive(Default)]
+struct Elaborated {
+    messages: Vec<Value>,
+    sorries: Vec<Value>,
+}
+
+impl Sim {
+    /// A fresh simulator process state over `world`.
+    pub fn new(world: World) -> Result<Sim, WorldError> {
+        Ok(Sim::from_index(IndexedWorld::new(world)?))
+    }
+
+    /// A fresh simulator process state over an already indexed world.
+    pub fn from_index(world: IndexedWorld) -> Sim {
+        Sim {
+            world,
+            envs: 0,
+            states: Vec::new(),
+        }
+    }
+
+    /// The indexed world being simulated.
+    pub fn world(&self) -> &IndexedWorld {
+        &self.world
+    }
+
+    fn alloc_state(&mut self, s: PState) -> u64 {
+        self.states.push(s);
+        (self.states.len() - 1) as u64
+    }
+
+    fn alloc_env(&mut self) -> u64 {
+        self.envs += 1;
+        self.envs - 1
+    }
+
+    fn goals_json(&self, s: PState) -> Value {
+        match s {
+            PState::Open(id) => json!(self.world.goals(id)),
+            PState::Closed => json!([]),
+        }
+    }
+
+    fn sorry_entry(&mut self, s: PState, pos: Option<(&str, usize, usize)>) -> Value {
+        let goal = match s {
+            PState::Open(id) => self.world.goals(id).join("\n"),
+            PState::Closed => String::new(),
+        };
+        let id = self.alloc_state(s);
+        let mut entry = json!({"proofState": id, "goal": goal});
+        if let Some((text, start, end)) = pos {
+            entry["pos"] = pos_json(text, start);
+            entry["endPos"] = pos_json(text, end);
+        }
+        entry
+    }
+
+    fn proof_step(&mut self, proof_state: u64, tactic: &str) -> Reply {
+        let Some(&state) = self.states.get(proof_state as usize) else {
+            return Reply::answer(&json!({"message": "Unknown proof state."}));
+        };
+        let PState::Open(id) = state else {
+            return Reply::answer(&json!({"message": "Lean error:\nno goals to be proved"}));
+        };
+        let Some(tr) = self.world.transition(id, tactic) else {
+            if tactic.trim() == "sorry" {
+                let sorry = self.sorry_entry(state, None);
+                let new = self.alloc_state(PState::Closed);
+                return Reply::answer(&json!({
+                    "sorries": [sorry],
+                    "proofStatus": "Incomplete: contains sorry",
+                    "proofState": new,
+                    "goals": [],
+                }));
+            }
+            return Reply::answer(&json!({"message": "Lean error:\n<input>:1:1: unknown tactic"}));
+        };
+        let mut fx = Effects::default();
+        if let Some(action) = fx.take(tr.latency_ms, tr.fault.as_ref()) {
+            return fx.reply(action);
+        }
+        let outcome = tr.outcome.clone();
+        let value = match outcome {
+            Outcome::Goals(to) => {
+                let to = self
+                    .world
+                    .state_id(&to)
+                    .expect("validated worlds name known states");
+                let new = self.alloc_state(PState::Open(to));
+                json!({
+                    "proofStatus": "Incomplete: open goals remain",
+                    "proofState": new,
+                    "goals": self.goals_json(PState::Open(to)),
+                })
+            }
+            Outcome::Proved => {
+                let new = self.alloc_state(PState::Closed);
+                json!({"proofStatus": "Completed", "proofState": new, "goals": []})
+            }
+            Outcome::Error(text) => {
+                let new = self.alloc_state(PState::Closed);
+                json!({
+                    "proofStatus": "Incomplete: contains sorry",
+                    "proofState": new,
+                    "messages": [{
+                        "severity": "error",
+                        "pos": {"line": 0, "column": 0},
+                        "endPos": {"line": 0, "column": 0},
+                        "data": text.trim_matches(is_lean_ws),
+                    }],
+                    "goals": [],
+                })
+            }
+            Outcome::Fail(text) => json!({"message": format!("Lean error:\n{text}")}),
+            Outcome::Incomplete(status) => {
+                let new = self.alloc_state(PState::Closed);
+                json!({"proofStatus": status, "proofState": new, "goals": []})
+            }
+        };
+        fx.reply(Action::Answer(render_answer(&value)))
+    }
+
+    fn command(&mut self, cmd: &str, env: Option<u64>, root_goals: bool) -> Reply {
+        let mut messages = Vec::new();
+        let mut body_start = 0;
+        match env {
+            Some(e) if e >= self.envs => {
+                return Reply::answer(&json!({"message": "Unknown environment."}));
+            }
+            Some(_) => {}
+            None => {
+                body_start = self.header(cmd, &mut messages);
+            }
+        }
+        let mut sorries = Vec::new();
+        let mut fx = Effects::default();
+        if messages.is_empty() && !cmd[body_start..].trim().is_empty() {
+            match self.declaration(cmd, body_start, root_goals, &mut fx) {
+                Ok(e) => {
+                    messages.extend(e.messages);
+                    sorries = e.sorries;
+                }
+                Err(action) => return fx.reply(action),
+            }
+        }
+        let mut value = Map::new();
+        value.insert("env".into(), json!(self.alloc_env()));
+        if !messages.is_empty() {
+            value.insert("messages".into(), Value::Array(messages));
+        }
+        if !sorries.is_empty() {
+            value.insert("sorries".into(), Value::Array(sorries));
+        }
+        fx.reply(Action::Answer(render_answer(&Value::Object(value))))
+    }
+
+    /// Checks the header lines at the start of an env-less command; returns where the rest starts.
+    fn header(&self, cmd: &str, messages: &mut Vec<Value>) -> usize {
+        let mut offset = 0;
+        for raw in cmd.split_inclusive('\n') {
+            let line = raw.trim_end_matches(is_lean_ws);
+            let t = line.trim_start();
+            let is_header = t.is_empty()
+                || t.starts_with("--")
+                || ["import ", "open ", "set_option "]
+                    .iter()
+                    .any(|k| t.starts_with(k));
+            if !is_header {
+                break;
+            }
+            if let (Some(rest), Some(allowed)) =
+                (t.strip_prefix("import "), &self.world.world().imports)
+            {
+                for module in rest.split_whitespace().filter(|m| *m != "import") {
+                    let known = allowed.iter().any(|a| {
+                        module == a
+                            || module
+                                .strip_prefix(a.as_str())
+                                .is_some_and(|r| r.starts_with('.'))
+                    });
+                    if !known {
+                        let prefix = module.split('.').next().unwrap_or(module);
+                        messages.push(message(
+                            cmd,
+                            "error",
+                            offset,
+                            offset + line.len(),
+                            &format!("unknown module prefix '{prefix}'"),
+                        ));
+                    }
+                }
+            }
+            offset += raw.len();
+        }
+        offset
+    }
+
+    /// Elaborates the declaration starting at `from`; `Err` when a fault preempts the answer.
+    fn declaration(
+        &mut self,
+        cmd: &str,
+        from: usize,
+        root_goals: bool,
+        fx: &mut Effects,
+    ) -> Result<Elaborated, Action> {
+        let mut out = Elaborated::default();
+        let decl_start = from + (cmd[from..].len() - cmd[from..].trim_start().len());
+        let Some((ti, stmt_end)) = self.world.find_theorem(&cmd[decl_start..]) else {
+            let line_end = cmd[decl_start..]
+                .find('\n')
+                .map_or(cmd.len(), |i| decl_start + i);
+            out.messages.push(message(
+                cmd,
+                "error",
+                decl_start,
+                line_end,
+                "unknown declaration in simulated world",
+            ));
+            return Ok(out);
+        };
+        let theorem = self.world.world().theorems[ti].clone();
+        let root = PState::Open(
+            self.world
+                .state_id(&theorem.root)
+                .expect("validated worlds name known states"),
+        );
+        let stmt_end = decl_start + stmt_end;
+        let assign = stmt_end + (cmd[stmt_end..].len() - cmd[stmt_end..].trim_start().len());
+        let after_assign = assign + ":=".len();
+        // The proof ends where a `#print` command starts.
+        let mut body_end = cmd.len();
+        let mut line_start = cmd[..after_assign].rfind('\n').map_or(0, |i| i + 1);
+        for raw in cmd[line_start..].split_inclusive('\n') {
+            if line_start >= after_assign && raw.trim_start().starts_with("#print") {
+                body_end = line_start;
+                break;
+            }
+            line_start += raw.len();
+        }
+        let body = &cmd[after_assign..body_end];
+        let proof_at = after_assign + (body.len() - body.trim_start().len());
+        let proof = cmd[proof_at..body_end].trim_end();
+        let mut used_sorry = false;
+        let mut had_error = false;
+        if root_goals {
+            let entry = self.sorry_entry(root, Some((cmd, proof_at, proof_at)));
+            out.sorries.push(entry);
+        }
+        let is_by = proof
+            .strip_prefix("by")
+            .is_some_and(|r| r.is_empty() || r.starts_with(is_lean_ws));
+        if proof == "sorry" {
+            let entry = self.sorry_entry(root, Some((cmd, proof_at, proof_at + 5)));
+            out.sorries.push(entry);
+            used_sorry = true;
+        } else if is_by {
+            let script_end = proof_at + proof.len();
+            let tactics = split_script(cmd, proof_at + 2, script_end);
+            let mut state = root;
+            let mut stopped = false;
+            for t in &tactics {
+                let PState::Open(id) = state else {
+                    out.messages.push(message(
+                        cmd,
+                        "error",
+                        t.start,
+                        t.end,
+                        "no goals to be proved",
+                    ));
+                    stopped = true;
+                    break;
+                };
+                let Some(tr) = self.world.transition(id, &t.text) else {
+                    if t.text == "sorry" {
+                        let entry = self.sorry_entry(state, Some((cmd, t.start, t.start + 5)));
+                        out.sorries.push(entry);
+                        used_sorry = true;
+                        state = PState::Closed;
+                        continue;
+                    }
+                    out.messages.push(message(
+                        cmd,
+                        "error",
+                        t.start,
+                        t.end,
+                        &format!("simulated world has no transition for tactic `{}`", t.text),
+                    ));
+                    stopped = true;
+                    break;
+                };
+                if let Some(action) = fx.take(tr.latency_ms, tr.fault.as_ref()) {
+                    return Err(action);
+                }
+                let error = match &tr.outcome {
+                    Outcome::Goals(to) => {
+                        state = PState::Open(
+                            self.world
+                                .state_id(to)
+                                .expect("validated worlds name known states"),
+                        );
+                        None
+                    }
+                    Outcome::Proved => {
+                        state = PState::Closed;
+                        None
+                    }
+                    Outcome::Error(text) | Outcome::Fail(text) => Some(text.clone()),
+                    Outcome::Incomplete(_) => Some("unsolved goals".to_owned()),
+                };
+                if let Some(text) = error {
+                    out.messages
+                        .push(message(cmd, "error", t.start, t.end, &text));
+                    stopped = true;
+                    break;
+                }
+            }
+            if let (false, PState::Open(id)) = (stopped, state) {
+                let goals = self.world.goals(id).join("\n\n");
+                out.messages.push(message(
+                    cmd,
+                    "error",
+                    proof_at,
+                    script_end,
+                    &format!("unsolved goals\n{goals}"),
+                ));
+            }
+            had_error = stopped || matches!(state, PState::Open(_));
+        } else {
+            out.messages.push(message(
+                cmd,
+                "error",
+                proof_at,
+                proof_at + proof.len(),
+                "simulated world only understands `by` blocks and `sorry` as proofs",
+            ));
+            had_error = true;
+        }
+        if used_sorry && !had_error {
+            // Search after the keyword, so that a name like `h` is not found inside `theorem`.
+            let decl = &cmd[decl_start..stmt_end];
+            let after_keyword = decl.find(is_lean_ws).unwrap_or(decl.len());
+            let name_at = decl[after_keyword..]
+                .find(theorem.name.as_str())
+                .map_or(decl_start, |i| decl_start + after_keyword + i);
+            out.messages.push(message(
+                cmd,
+                "warning",
+                name_at,
+                name_at + theorem.name.len(),
+                SORRY_WARNING,
+            ));
+        }
+        let mut at = body_end;
+        for raw in cmd[body_end..].split_inclusive('\n') {
+            let line = raw.trim_end_matches(is_lean_ws);
+            let t = line.trim_start();
+            if let Some(name) = t.strip_prefix("#print axioms") {
+                let start = at + (line.len() - t.len());
+                let name = name.trim();
+                let data = if name != theorem.name {
+                    format!("unknown constant '{name}'")
+                } else {
+                    let mut axioms = theorem.axioms.clone();
+                    if used_sorry || had_error {
+                        axioms.push("sorryAx".into());
+                    }
+                    axioms.sort_by(|a, b| lean_name_order(a, b));
+                    axioms.dedup();
+                    if axioms.is_empty() {
+                        format!("'{name}' does not depend on any axioms")
+                    } else {
+                        format!("'{name}' depends on axioms: [{}]", axioms.join(", "))
+                    }
+                };
+                let severity = if name == theorem.name {
+                    "info"
+                } else {
+                    "error"
+                };
+                out.messages
+                    .push(message(cmd, severity, start, start + "#print".len(), &data));
+            }
+            at += raw.len();
+        }
+        Ok(out)
+    }
+}
+
+impl Responder for Sim {
+    fn respond(&mut self, request: &Value) -> Reply {
+        match dispatch(request) {
+            Some(Request::ProofStep {
+                tactic,
+                proof_state,
+            }) => self.proof_step(proof_state, tactic),
+            Some(Request::Command {
+                cmd,
+                env,
+                root_goals,
+            }) => self.command(cmd, env, root_goals),
+            Some(Request::Unsupported(kind)) => Reply::answer(
+                &json!({"message": format!("simulated REPL does not support {kind}")}),
+            ),
+            None => Reply::fatal(uncaught(&format!(
+                "Could not parse as a valid JSON command:\n{request}"
+            ))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replay
+
+/// Answers with recorded bytes as long as the requests equal the recorded ones.
+pub struct Replay {
+    requests: Vec<Value>,
+    answers: Vec<String>,
+    next: usize,
+}
+
+impl Replay {
+    /// Loads `PREFIX.in` and `PREFIX.expected.out`.
+    pub fn load(prefix: &Path) -> Result<Replay, String> {
+        let read = |suffix: &str| {
+            let path = with_suffix(prefix, suffix);
+            std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        };
+        let requests = split_requests(&read(".in")?)
+            .iter()
+            .enumerate()
+            .map(|(k, q)| {
+                serde_json::from_str(q)
+                    .map_err(|e| format!("recorded request {k} is not JSON: {e}"))
+            })
+            .collect::<Result<Vec<Value>, String>>()?;
+        let answers = split_answers(&read(".expected.out")?);
+        Ok(Replay {
+            requests,
+            answers,
+            next: 0,
+        })
+    }
+}
+
+impl Responder for Replay {
+    fn respond(&mut self, request: &Value) -> Reply {
+        let k = self.next;
+        self.next += 1;
+        let mismatch = |stderr: String| Reply::now(Action::Exit { code: 4, stderr });
+        match (self.requests.get(k), self.answers.get(k)) {
+            (Some(expected), Some(answer)) if expected == request => {
+                Reply::now(Action::Answer(answer.clone()))
+            }
+            (Some(expected), _) if expected != request => mismatch(format!(
+                "replay mismatch at request {k}: expected {expected}, got {request}\n"
+            )),
+            _ => mismatch(format!(
+                "replay: request {k} is past the end of the recording ({} requests, {} answers): {request}\n",
+                self.requests.len(),
+                self.answers.len()
+            )),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serving
+
+/// Process-wide knobs from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ServeOptions {
+    /// Sleep before every answer.
+    pub latency_ms: u64,
+    /// Exit 0 after answering this many requests.
+    pub exit_after: Option<u64>,
+    /// Allocate and touch this many MiB on every request.
+    pub grow_mb_per_request: u64,
+    /// Append the compact JSON of every request here.
+    pub log: Option<PathBuf>,
+}
+
+/// How [`Server::run`] ended.
+#[derive(Debug, PartialEq)]
+pub enum Ending {
+    /// End of input: exit 0.
+    Eof,
+    /// Exit with this code after writing `stderr`.
+    Exit {
+        /// Process exit code.
+        code: i32,
+        /// Text for stderr.
+        stderr: String,
+    },
+    /// Stop answering but stay alive.
+    Hang,
+}
+
+/// The request loop: framing, logging, latency, memory growth and exit faults.
+pub struct Server {
+    opts: ServeOptions,
+    log: Option<File>,
+    /// Memory grown on purpose; kept so resident size only goes up.
+    ballast: Vec<Vec<u8>>,
+    answered: u64,
+}
+
+impl Server {
+    /// Opens the log file, if any.
+    pub fn new(opts: ServeOptions) -> io::Result<Server> {
+        let log = match &opts.log {
+            Some(path) => Some(OpenOptions::new().create(true).append(true).open(path)?),
+            None => None,
+        };
+        Ok(Server {
+            opts,
+            log,
+            ballast: Vec::new(),
+            answered: 0,
+        })
+    }
+
+    fn grow(&mut self, mb: u64) {
+        if mb == 0 {
+            return;
+        }
+        let mut block = vec![0u8; (mb as usize) << 20];
+        // A zeroed allocation is only reserved address space; writing every page makes the
+        // kernel back it, so the resident size really grows.
+        for i in (0..block.len()).step_by(4096) {
+            block[i] = 1;
+        }
+        self.ballast.push(std::hint::black_box(block));
+    }
+
+    /// Serves queries from `input` until end of input or a fault ends the conversation.
+    pub fn run(
+        &mut self,
+        responder: &mut dyn Responder,
+        input: impl BufRead,
+        output: &mut impl Write,
+    ) -> io::Result<Ending> {
+        let mut reader = RequestReader::new(input);
+        loop {
+            if self.opts.exit_after.is_some_and(|n| self.answered >= n) {
+                return Ok(Ending::Exit {
+                    code: 0,
+                    stderr: String::new(),
+                });
+            }
+            let Some(query) = reader.next_query()? else {
+                return Ok(Ending::Eof);
+            };
+            if is_comment(&query) {
+                continue;
+            }
+            let request: Value = match serde_json::from_str(&query) {
+                Ok(v) => v,
+                Err(e) => {
+                    return Ok(Ending::Exit {
+                        code: 1,
+                        stderr: uncaught(&format!("Could not parse JSON:\n{e}")),
+                    });
+                }
+            };
+            if let Some(log) = self.log.as_mut() {
+                log.write_all(format!("{request}\n").as_bytes())?;
+                log.flush()?;
+            }
+            let reply = responder.respond(&request);
+            let delay = self.opts.latency_ms + reply.delay_ms;
+            if delay > 0 {
+                std::thread::sleep(Duration::from_millis(delay));
+            }
+            self.grow(self.opts.grow_mb_per_request + reply.grow_mb);
+            match reply.action {
+                Action::Answer(text) => output.write_all(text.as_bytes())?,
+                Action::Garbage => output.write_all(GARBAGE.as_bytes())?,
+                Action::Hang => {
+                    output.flush()?;
+                    return Ok(Ending::Hang);
+                }
+                Action::Exit { code, stderr } => {
+                    output.flush()?;
+                    return Ok(Ending::Exit { code, stderr });
+                }
+            }
+            output.flush()?;
+            self.answered += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> World {
+        serde_json::from_str(
+            r#"{
+              "imports": ["Mathlib", "Aesop"],
+              "theorems": [
+                {"name": "t1", "statement": "theorem t1 (a b : ℕ) (h : a = b) : b = a", "root": "s0",
+                 "axioms": ["propext", "Quot.sound", "Classical.choice"]}
+              ],
+              "states": {"s0": ["a b : ℕ\nh : a = b\n⊢ b = a"], "s1": ["a : ℕ\n⊢ a = a"]},
+              "transitions": [
+                {"from": "s0", "tactic": "subst h", "outcome": {"goals": "s1"}},
+                {"from": "s1", "tactic": "rfl", "outcome": "proved"},
+                {"from": "s0", "tactic": "simp", "outcome": {"error": "simp made no progress"}},
+                {"from": "s0", "tactic": "exat", "outcome": {"fail": "<input>:1:1: unknown tactic"}},
+                {"from": "s0", "tactic": "grow", "outcome": {"goals": "s1"}, "fault": {"grow_mb": 2},
+                 "latency_ms": 5},
+                {"from": "s0", "tactic": "omega", "outcome": {"goals": "s1"}, "fault": "hang"}
+              ]
+            }"#,
+        )
+        .unwrap()
+    }
+
+    fn answer(sim: &mut Sim, req: Value) -> Value {
+        match sim.respond(&req).action {
+            Action::Answer(text) => {
+                assert!(text.ends_with("}\n\n"), "{text:?}");
+                serde_json::from_str(&text).unwrap()
+            }
+            other => panic!("expected an answer, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn framing_follows_get_lines() {
+        let input = "{\"cmd\":\n \"a\"}  \n\n# comment\nblock\n\n{\"x\": 1}";
+        let mut r = RequestReader::new(input.as_bytes());
+        assert_eq!(r.next_query().unwrap().unwrap(), "{\"cmd\": \"a\"}\n");
+        assert_eq!(r.next_query().unwrap().unwrap(), "# commentblock\n");
+        assert_eq!(r.next_query().unwrap().unwrap(), "{\"x\": 1}");
+        assert_eq!(r.next_query().unwrap(), None);
+        let mut blank = RequestReader::new("\n{}\n".as_bytes());
+        assert_eq!(blank.next_query().unwrap().unwrap(), "\n");
+    }
+
+    #[test]
+    fn script_splitting_handles_indentation() {
+        let cmd =
+            "theorem x := by\n  intro a\n\n  -- why\n  have h : a := by\n    simp\n  exact h\n";
+        let from = cmd.find("by").unwrap() + 2;
+        let tactics = split_script(cmd, from, cmd.len());
+        let texts: Vec<&str> = tactics.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["intro a", "have h : a := by\n  simp", "exact h"]);
+        let alts = "by\n  induction x with\n  | zero => simp\n  | succ n ih => omega\n  rfl";
+        let texts: Vec<String> = split_script(alts, 2, alts.len())
+            .into_iter()
+            .map(|t| t.text)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "induction x with\n| zero => simp\n| succ n ih => omega",
+                "rfl"
+            ]
+        );
+        assert_eq!(&cmd[tactics[0].start..tactics[0].end], "intro a");
+        let same_line = split_script("t := by simp", 7, 12);
+        assert_eq!(same_line[0].text, "simp");
+    }
+
+    #[test]
+    fn tactic_mode_ids_and_shapes() {
+        let mut sim = Sim::new(world()).unwrap();
+        let header = answer(&mut sim, json!({"cmd": "import Mathlib\nimport Aesop"}));
+        assert_eq!(header, json!({"env": 0}));
+        let c = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1 (a b : ℕ) (h : a = b) : b = a := by sorry", "env": 0}),
+        );
+        assert_eq!(c["env"], 1);
+        assert_eq!(c["sorries"][0]["proofState"], 0);
+        assert_eq!(c["sorries"][0]["goal"], "a b : ℕ\nh : a = b\n⊢ b = a");
+        assert_eq!(c["sorries"][0]["pos"], json!({"line": 1, "column": 47}));
+        assert_eq!(c["messages"][0]["data"], SORRY_WARNING);
+        assert_eq!(c["messages"][0]["pos"], json!({"line": 1, "column": 8}));
+        let fail = answer(&mut sim, json!({"tactic": "exat", "proofState": 0}));
+        assert_eq!(
+            fail,
+            json!({"message": "Lean error:\n<input>:1:1: unknown tactic"})
+        );
+        let err = answer(&mut sim, json!({"tactic": "simp", "proofState": 0}));
+        assert_eq!(err["proofState"], 1);
+        assert_eq!(err["proofStatus"], "Incomplete: contains sorry");
+        assert_eq!(err["messages"][0]["severity"], "error");
+        let step = answer(&mut sim, json!({"tactic": "subst h", "proofState": 0}));
+        assert_eq!(step["proofState"], 2);
+        assert_eq!(step["goals"], json!(["a : ℕ\n⊢ a = a"]));
+        let done = answer(&mut sim, json!({"tactic": " rfl ", "proofState": 2}));
+        assert_eq!(
+            done,
+            json!({"proofStatus": "Completed", "proofState": 3, "goals": []})
+        );
+        let after = answer(&mut sim, json!({"tactic": "rfl", "proofState": 3}));
+        assert_eq!(
+            after,
+            json!({"message": "Lean error:\nno goals to be proved"})
+        );
+        let unknown = answer(&mut sim, json!({"tactic": "rfl", "proofState": 99}));
+        assert_eq!(unknown, json!({"message": "Unknown proof state."}));
+        let sorry = answer(&mut sim, json!({"tactic": "sorry", "proofState": 2}));
+        assert_eq!(sorry["sorries"][0]["proofState"], 4);
+        assert_eq!(sorry["proofState"], 5);
+    }
+
+    #[test]
+    fn command_mode_checks_whole_proofs() {
+        let mut sim = Sim::new(world()).unwrap();
+        answer(&mut sim, json!({"cmd": "import Mathlib"}));
+        let ok = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1 (a b : ℕ)\n    (h : a = b) : b = a := by\n  subst h\n  rfl\n#print axioms t1", "env": 0}),
+        );
+        assert_eq!(ok["env"], 1);
+        assert_eq!(
+            ok["messages"],
+            json!([{"severity": "info", "pos": {"line": 5, "column": 0},
+                    "endPos": {"line": 5, "column": 6},
+                    "data": "'t1' depends on axioms: [propext, Classical.choice, Quot.sound]"}])
+        );
+        let open = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h", "env": 0}),
+        );
+        assert_eq!(
+            open["messages"][0]["data"],
+            "unsolved goals\na : ℕ\n⊢ a = a"
+        );
+        let extra = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl\n  rfl", "env": 0}),
+        );
+        assert_eq!(extra["messages"][0]["data"], "no goals to be proved");
+        assert_eq!(extra["messages"][0]["pos"], json!({"line": 4, "column": 2}));
+        let partial = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  sorry\n#print axioms t1", "env": 0}),
+        );
+        assert_eq!(partial["sorries"][0]["goal"], "a : ℕ\n⊢ a = a");
+        assert_eq!(partial["messages"][0]["data"], SORRY_WARNING);
+        assert_eq!(
+            partial["messages"][1]["data"],
+            "'t1' depends on axioms: [propext, sorryAx, Classical.choice, Quot.sound]"
+        );
+        let unknown = answer(
+            &mut sim,
+            json!({"cmd": "theorem nope : True := trivial", "env": 0}),
+        );
+        assert_eq!(
+            unknown["messages"][0]["data"],
+            "unknown declaration in simulated world"
+        );
+        let bad_import = answer(&mut sim, json!({"cmd": "import Mathlb"}));
+        assert_eq!(
+            bad_import["messages"][0]["data"],
+            "unknown module prefix 'Mathlb'"
+        );
+        assert_eq!(bad_import["env"], 6);
+        let bad_env = answer(&mut sim, json!({"cmd": "x", "env": 7}));
+        assert_eq!(bad_env, json!({"message": "Unknown environment."}));
+    }
+
+    #[test]
+    fn faults_preempt_answers_and_allocate_nothing() {
+        let mut sim = Sim::new(world()).unwrap();
+        answer(
+            &mut sim,
+            json!({"cmd": "theorem t1 (a b : ℕ) (h : a = b) : b = a := sorry"}),
+        );
+        let hang = sim.respond(&json!({"tactic": "omega", "proofState": 0}));
+        assert_eq!(hang.action, Action::Hang);
+        let grow = sim.respond(&json!({"tactic": "grow", "proofState": 0}));
+        assert_eq!((grow.delay_ms, grow.grow_mb), (5, 2));
+        let step = answer(&mut sim, json!({"tactic": "subst h", "proofState": 0}));
+        assert_eq!(step["proofState"], 2);
+    }
+
+    #[test]
+    fn dispatch_follows_upstream_order() {
+        let mut sim = Sim::new(world()).unwrap();
+        let pickle = answer(
+            &mut sim,
+            json!({"env": 0, "pickleTo": "a.olean", "cmd": "x"}),
+        );
+        assert_eq!(
+            pickle,
+            json!({"message": "simulated REPL does not support PickleEnvironment"})
+        );
+        let Action::Exit { code, stderr } = sim.respond(&json!({"foo": 1})).action else {
+            panic!("expected a fatal error");
+        };
+        assert_eq!(code, 1);
+        assert!(stderr.starts_with("uncaught exception: "), "{stderr}");
+        assert!(stderr.contains("Could not parse as a valid JSON command"));
+        assert!(matches!(
+            sim.respond(&json!({"cmd": "x", "env": "0"})).action,
+            Action::Exit { code: 1, .. }
+        ));
+    }
+
+    #[test]
+    fn sorry_warning_points_at_the_name() {
+        let world: World = serde_json::from_str(
+            r#"{"theorems": [{"name": "e", "statement": "theorem e : True", "root": "s"}],
+                "states": {"s": ["⊢ True"]}}"#,
+        )
+        .unwrap();
+        let mut sim = Sim::new(world).unwrap();
+        let c = answer(&mut sim, json!({"cmd": "theorem e : True := by\n  sorry"}));
+        assert_eq!(c["messages"][0]["pos"], json!({"line": 1, "column": 8}));
+        assert_eq!(c["messages"][0]["endPos"], json!({"line": 1, "column": 9}));
+        assert_eq!(c["sorries"][0]["pos"], json!({"line": 2, "column": 2}));
+    }
+
+    #[test]
+    fn axioms_sort_like_lean_names() {
+        let mut v = vec!["Quot.sound", "sorryAx", "Classical.choice", "propext"];
+        v.sort_by(|a, b| lean_name_order(a, b));
+        assert_eq!(v, ["propext", "sorryAx", "Classical.choice", "Quot.sound"]);
+    }
+}

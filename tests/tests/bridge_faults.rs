@@ -1,0 +1,584 @@
+//! `lean_bridge`'s process and pool layers against `sim-repl` with injected faults: hangs,
+//! crashes, garbage, EOF, memory growth, limits and exits, checking that the pool restarts,
+//! recycles, re-elaborates headers and replays proof states without callers noticing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lean_bridge::{
+    ApplyReply, BridgeError, CommandReply, PoolConfig, PoolStats, ProofHandle, ReplConfig,
+    ReplPool, StartReply,
+};
+use serde_json::{Value, json};
+
+const HEADER: &str = "import Mathlib\nopen Nat";
+const STATEMENT: &str = "theorem t1 (a b : ℕ) (h : a = b) : b = a := by sorry";
+const ROOT_GOAL: &str = "a b : ℕ\nh : a = b\n⊢ b = a";
+const NEXT_GOAL: &str = "a : ℕ\n⊢ a = a";
+const DEADLINE: Duration = Duration::from_secs(10);
+const SHORT: Duration = Duration::from_millis(500);
+
+/// One theorem, two states, and a fault-injecting tactic per fault kind.
+fn world() -> Value {
+    json!({
+        "imports": ["Mathlib"],
+        "theorems": [
+            {"name": "t1", "statement": "theorem t1 (a b : ℕ) (h : a = b) : b = a", "root": "s0"}
+        ],
+        "states": {"s0": [ROOT_GOAL], "s1": [NEXT_GOAL]},
+        "transitions": [
+            {"from": "s0", "tactic": "subst h", "outcome": {"goals": "s1"}},
+            {"from": "s1", "tactic": "rfl", "outcome": "proved"},
+            {"from": "s1", "tactic": "slow_step", "outcome": {"goals": "s1"}, "latency_ms": 400},
+            {"from": "s1", "tactic": "busy_step", "outcome": {"goals": "s1"}, "latency_ms": 1500},
+            {"from": "s0", "tactic": "simp", "outcome": {"error": "simp made no progress"}},
+            {"from": "s0", "tactic": "hang", "outcome": {"goals": "s1"}, "fault": "hang"},
+            {"from": "s0", "tactic": "crash", "outcome": {"goals": "s1"},
+             "fault": {"crash": {"stderr": "INTERNAL PANIC: simulated stack overflow", "code": 101}}},
+            {"from": "s0", "tactic": "garbage", "outcome": {"goals": "s1"}, "fault": "garbage"},
+            {"from": "s0", "tactic": "eof", "outcome": {"goals": "s1"}, "fault": "eof"},
+            {"from": "s0", "tactic": "grow", "outcome": {"goals": "s1"}, "fault": {"grow_mb": 96}},
+            {"from": "s0", "tactic": "balloon", "outcome": {"goals": "s1"}, "fault": {"grow_mb": 2048}}
+        ]
+    })
+}
+
+/// A temporary directory holding a world file and the sim's request log.
+struct Sim {
+    dir: tempfile::TempDir,
+}
+
+impl Sim {
+    fn new(world: &Value) -> Sim {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("world.json"), world.to_string()).unwrap();
+        Sim { dir }
+    }
+
+    fn world(&self) -> PathBuf {
+        self.dir.path().join("world.json")
+    }
+
+    fn log(&self) -> PathBuf {
+        self.dir.path().join("requests.log")
+    }
+
+    /// The command line of a logging sim-repl with extra flags.
+    fn command(&self, flags: &str) -> String {
+        sim_command(
+            &self.world(),
+            &format!("--log '{}' {flags}", self.log().display()),
+        )
+    }
+
+    fn pool(&self, flags: &str, workers: usize) -> ReplPool {
+        self.pool_with(
+            ReplConfig {
+                command: self.command(flags),
+                ..ReplConfig::default()
+            },
+            workers,
+        )
+    }
+
+    fn pool_with(&self, repl: ReplConfig, workers: usize) -> ReplPool {
+        ReplPool::new(PoolConfig {
+            workers,
+            repl,
+            header_deadline: DEADLINE,
+        })
+    }
+
+    /// Every request any sim process logged, in order.
+    fn requests(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// How many env-less commands (header elaborations) were sent.
+    fn header_count(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.get("cmd").is_some() && r.get("env").is_none())
+            .count()
+    }
+
+    /// Returns once some process has received `tactic` (the sim logs before answering).
+    async fn received(&self, tactic: &str) {
+        for _ in 0..1000 {
+            if self.tactics().iter().any(|t| t == tactic) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no process received `{tactic}`");
+    }
+
+    /// The tactics sent, in order.
+    fn tactics(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .filter_map(|r| r.get("tactic").and_then(Value::as_str).map(str::to_owned))
+            .collect()
+    }
+}
+
+fn sim_command(world: &Path, flags: &str) -> String {
+    format!(
+        "'{}' --world '{}' {flags}",
+        env!("CARGO_BIN_EXE_sim-repl"),
+        world.display()
+    )
+}
+
+async fn start(pool: &ReplPool) -> ProofHandle {
+    match pool.start_proof(HEADER, STATEMENT, DEADLINE).await.unwrap() {
+        StartReply::Started(handle) => handle,
+        other => panic!("expected a started proof, got {other:?}"),
+    }
+}
+
+async fn open(pool: &ReplPool, state: &ProofHandle, tactic: &str) -> ProofHandle {
+    match pool.apply(state, tactic, DEADLINE).await.unwrap() {
+        ApplyReply::Open(handle) => handle,
+        other => panic!("expected `{tactic}` to leave open goals, got {other:?}"),
+    }
+}
+
+async fn proved(pool: &ReplPool, state: &ProofHandle, tactic: &str) -> Vec<String> {
+    match pool.apply(state, tactic, DEADLINE).await.unwrap() {
+        ApplyReply::Proved(path) => path.tactics,
+        other => panic!("expected `{tactic}` to finish the proof, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn commands_and_a_proof_run_to_completion() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+
+    let reply = pool
+        .command(
+            HEADER,
+            "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl",
+            DEADLINE,
+        )
+        .await
+        .unwrap();
+    let CommandReply::Ran(ran) = reply else {
+        panic!("expected the command to run, got {reply:?}");
+    };
+    assert!(!ran.has_errors(), "{ran:?}");
+
+    let root = start(&pool).await;
+    assert_eq!(root.goals(), [ROOT_GOAL]);
+    assert_eq!(root.depth(), 0);
+    match pool.apply(&root, "simp", DEADLINE).await.unwrap() {
+        ApplyReply::Failed(reason) => assert!(reason.contains("simp made no progress"), "{reason}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    match pool.apply(&root, "no_such_tactic", DEADLINE).await.unwrap() {
+        ApplyReply::Failed(reason) => assert!(reason.contains("unknown tactic"), "{reason}"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(next.goals(), [NEXT_GOAL]);
+    assert_eq!(next.tactics().collect::<Vec<_>>(), ["subst h"]);
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+
+    // The header was elaborated once and everything else ran on its environment.
+    assert_eq!(sim.header_count(), 1);
+    assert_eq!(
+        pool.stats(),
+        PoolStats {
+            spawned: 1,
+            restarts: 0,
+            recycled: 0,
+            timeouts: 0,
+            requests: 7,
+        }
+    );
+}
+
+#[tokio::test]
+async fn rejections_are_data_not_errors() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    match pool
+        .command("import Mathlb", "example : True := trivial", DEADLINE)
+        .await
+        .unwrap()
+    {
+        CommandReply::HeaderRejected(messages) => {
+            assert!(messages.iter().any(|m| m.is_error()), "{messages:?}");
+        }
+        other => panic!("expected the header to be rejected, got {other:?}"),
+    }
+    assert!(matches!(
+        pool.start_proof("import Mathlb", STATEMENT, DEADLINE)
+            .await
+            .unwrap(),
+        StartReply::HeaderRejected(_)
+    ));
+    // The rejected header is remembered per process, not sent again.
+    assert_eq!(sim.header_count(), 1);
+    match pool
+        .start_proof(HEADER, "theorem unknown : True := by sorry", DEADLINE)
+        .await
+        .unwrap()
+    {
+        StartReply::Rejected(messages) => assert!(messages.iter().any(|m| m.is_error())),
+        other => panic!("expected the statement to be rejected, got {other:?}"),
+    }
+    assert_eq!(pool.stats().restarts, 0);
+}
+
+#[tokio::test]
+async fn a_hang_times_out_and_the_next_request_gets_a_fresh_process() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let root = start(&pool).await;
+    let error = pool.apply(&root, "hang", SHORT).await.unwrap_err();
+    assert!(
+        matches!(error, BridgeError::Timeout { after, .. } if after == SHORT),
+        "{error:?}"
+    );
+    let stats = pool.stats();
+    assert_eq!((stats.timeouts, stats.restarts), (1, 1));
+    // The handle from before the hang is rebuilt on the new process.
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+    assert_eq!(pool.stats().spawned, 2);
+}
+
+#[tokio::test]
+async fn a_crash_mid_request_reports_the_stderr_tail_and_recovers() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let root = start(&pool).await;
+    let error = pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
+    match &error {
+        BridgeError::Exited {
+            status,
+            stderr_tail,
+            request,
+        } => {
+            assert!(status.contains("101"), "{status}");
+            assert!(
+                stderr_tail.contains("INTERNAL PANIC: simulated stack overflow"),
+                "{stderr_tail}"
+            );
+            assert_eq!(request, "tactic");
+        }
+        other => panic!("expected Exited, got {other:?}"),
+    }
+    assert_eq!(pool.stats().restarts, 1);
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(next.goals(), [NEXT_GOAL]);
+}
+
+#[tokio::test]
+async fn garbage_is_a_protocol_error_and_the_process_is_replaced() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let root = start(&pool).await;
+    let error = pool.apply(&root, "garbage", DEADLINE).await.unwrap_err();
+    assert!(
+        matches!(&error, BridgeError::Protocol { line, .. } if line.contains("not JSON")),
+        "{error:?}"
+    );
+    assert_eq!(pool.stats().restarts, 1);
+    open(&pool, &root, "subst h").await;
+}
+
+#[tokio::test]
+async fn eof_without_an_answer_is_exited_and_the_process_is_replaced() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let root = start(&pool).await;
+    let error = pool.apply(&root, "eof", DEADLINE).await.unwrap_err();
+    assert!(matches!(error, BridgeError::Exited { .. }), "{error:?}");
+    open(&pool, &root, "subst h").await;
+    assert_eq!(pool.stats().restarts, 1);
+}
+
+#[tokio::test]
+async fn a_caller_that_gives_up_mid_request_costs_only_that_process() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let root = start(&pool).await;
+    // A cancelled search drops its future while the REPL is still working.
+    tokio::select! {
+        result = pool.apply(&root, "hang", DEADLINE) => panic!("a hang answered: {result:?}"),
+        () = sim.received("hang") => {}
+    }
+    // The abandoned process is killed at once, and replaced before anyone else uses it.
+    assert_eq!(pool.stats().restarts, 1);
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(next.goals(), [NEXT_GOAL]);
+    let stats = pool.stats();
+    assert_eq!((stats.spawned, stats.restarts, stats.timeouts), (2, 1, 0));
+}
+
+#[tokio::test]
+async fn a_process_past_its_rss_budget_is_recycled_after_answering() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool_with(
+        ReplConfig {
+            command: sim.command(""),
+            max_rss_anon_bytes: Some(64 << 20),
+            memory_check_every: 1,
+            ..ReplConfig::default()
+        },
+        1,
+    );
+    let root = start(&pool).await;
+    assert_eq!(pool.stats().recycled, 0, "the sim starts well under 64 MiB");
+    // The answer arrives; the bloated process is retired afterwards.
+    let grown = open(&pool, &root, "grow").await;
+    assert_eq!(grown.goals(), [NEXT_GOAL]);
+    let stats = pool.stats();
+    assert_eq!((stats.recycled, stats.restarts), (1, 0));
+    assert_eq!(proved(&pool, &grown, "rfl").await, ["grow", "rfl"]);
+    assert_eq!(pool.stats().spawned, 2);
+}
+
+#[tokio::test]
+async fn a_process_that_exits_between_requests_is_replaced_silently() {
+    let sim = Sim::new(&world());
+    // Four answers per process: header, statement and two tactics.
+    let pool = sim.pool("--exit-after 4", 1);
+    let root = start(&pool).await;
+    let next = open(&pool, &root, "subst h").await;
+    assert!(matches!(
+        pool.apply(&root, "simp", DEADLINE).await.unwrap(),
+        ApplyReply::Failed(_)
+    ));
+    // Let the sim exit while idle, as a REPL killed from outside would.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+    let stats = pool.stats();
+    assert_eq!((stats.spawned, stats.restarts), (2, 1));
+}
+
+#[tokio::test]
+async fn the_data_limit_kills_a_runaway_process() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool_with(
+        ReplConfig {
+            command: sim.command(""),
+            memory_limit_bytes: Some(256 << 20),
+            ..ReplConfig::default()
+        },
+        1,
+    );
+    let root = start(&pool).await;
+    let error = pool.apply(&root, "balloon", DEADLINE).await.unwrap_err();
+    assert!(
+        matches!(&error, BridgeError::Exited { stderr_tail, .. }
+            if stderr_tail.contains("memory allocation")),
+        "{error:?}"
+    );
+    // The limit is no obstacle to ordinary work on the replacement.
+    open(&pool, &root, "subst h").await;
+    assert_eq!(pool.stats().restarts, 1);
+}
+
+#[tokio::test]
+async fn a_restart_re_elaborates_the_header_exactly_once() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    for _ in 0..3 {
+        let reply = pool.command(
+            HEADER,
+            "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl",
+            DEADLINE,
+        );
+        assert!(matches!(reply.await.unwrap(), CommandReply::Ran(_)));
+    }
+    assert_eq!(sim.header_count(), 1);
+    let root = start(&pool).await;
+    pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
+    for _ in 0..3 {
+        let reply = pool.command(
+            HEADER,
+            "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl",
+            DEADLINE,
+        );
+        assert!(matches!(reply.await.unwrap(), CommandReply::Ran(_)));
+    }
+    assert_eq!(sim.header_count(), 2);
+}
+
+#[tokio::test]
+async fn a_handle_from_before_a_crash_is_replayed_on_the_new_process() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let root = start(&pool).await;
+    let next = open(&pool, &root, "subst h").await;
+    pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
+    let before = sim.requests().len();
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+    // The new process got: the header, the statement, the replayed path, the new tactic.
+    let after: Vec<Value> = sim.requests().split_off(before);
+    assert_eq!(after.len(), 4, "{after:?}");
+    assert_eq!(after[0], json!({"cmd": HEADER}));
+    assert_eq!(after[1]["cmd"], STATEMENT);
+    assert_eq!(after[2]["tactic"], "subst h");
+    assert_eq!(after[3]["tactic"], "rfl");
+    assert_eq!(
+        after[3]["proofState"],
+        after[2]["proofState"].as_u64().unwrap() + 1
+    );
+}
+
+#[tokio::test]
+async fn handles_move_between_two_concurrent_workers() {
+    let sim = Sim::new(&world());
+    let pool = Arc::new(sim.pool("", 2));
+    let root = start(&pool).await;
+    let next = open(&pool, &root, "subst h").await;
+    // Keep the worker that holds `next` busy, then ask for `next` again elsewhere.
+    let busy = tokio::spawn({
+        let pool = Arc::clone(&pool);
+        let next = next.clone();
+        async move { pool.apply(&next, "busy_step", DEADLINE).await }
+    });
+    sim.received("busy_step").await;
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+    let ApplyReply::Open(after_busy) = busy.await.unwrap().unwrap() else {
+        panic!("busy_step leaves goals");
+    };
+    // Both workers hold their own copy of `next`'s path now; the busy one's child only lives
+    // on the first worker, and continuing it there needs no replay.
+    let replays_before = sim.tactics().len();
+    assert_eq!(
+        proved(&pool, &after_busy, "rfl").await,
+        ["subst h", "busy_step", "rfl"]
+    );
+    assert_eq!(sim.tactics().len(), replays_before + 1);
+    assert_eq!(
+        sim.tactics().iter().filter(|t| *t == "subst h").count(),
+        2,
+        "the second worker replayed `subst h` once"
+    );
+    let stats = pool.stats();
+    assert_eq!((stats.spawned, stats.restarts), (2, 0));
+}
+
+#[tokio::test]
+async fn many_tasks_share_two_workers() {
+    let sim = Sim::new(&world());
+    let pool = Arc::new(sim.pool("", 2));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let pool = Arc::clone(&pool);
+            tokio::spawn(async move {
+                let root = start(&pool).await;
+                let next = open(&pool, &root, "subst h").await;
+                let slow = open(&pool, &next, "slow_step").await;
+                proved(&pool, &slow, "rfl").await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), ["subst h", "slow_step", "rfl"]);
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.spawned, 2, "{stats:?}");
+    assert_eq!(sim.header_count(), 2);
+}
+
+#[tokio::test]
+async fn results_decided_before_a_crash_stay_valid() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let root = start(&pool).await;
+    let next = open(&pool, &root, "subst h").await;
+    let proof = proved(&pool, &next, "rfl").await;
+    pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
+    // The proof found before the crash still checks in command mode on the new process.
+    let text = format!(
+        "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  {}",
+        proof.join("\n  ")
+    );
+    let CommandReply::Ran(check) = pool.command(HEADER, &text, DEADLINE).await.unwrap() else {
+        panic!("the header stays accepted");
+    };
+    assert!(!check.has_errors(), "{check:?}");
+    // And every handle from before the crash is still usable.
+    assert_eq!(next.goals(), [NEXT_GOAL]);
+    assert_eq!(proved(&pool, &next, "rfl").await, proof);
+}
+
+#[tokio::test]
+async fn a_repl_that_cannot_start_fails_each_request_once() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("--crash-on-start", 1);
+    for _ in 0..2 {
+        let error = pool
+            .start_proof(HEADER, STATEMENT, DEADLINE)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&error, BridgeError::Exited { stderr_tail, .. }
+                if stderr_tail.contains("simulated crash on start")),
+            "{error:?}"
+        );
+    }
+    let stats = pool.stats();
+    assert_eq!((stats.spawned, stats.restarts), (2, 2));
+}
+
+#[tokio::test]
+async fn a_replay_that_no_longer_matches_is_reported() {
+    // The first process sees a world where `subst h` works; every later one does not.
+    let sim = Sim::new(&world());
+    let mut changed = world();
+    changed["transitions"][0]["outcome"] = json!({"error": "subst failed"});
+    let changed_path = sim.dir.path().join("changed.json");
+    std::fs::write(&changed_path, changed.to_string()).unwrap();
+    let marker = sim.dir.path().join("started-once");
+    let command = format!(
+        "if [ -e '{m}' ]; then exec {later}; else touch '{m}'; exec {first}; fi",
+        m = marker.display(),
+        later = sim_command(&changed_path, ""),
+        first = sim_command(&sim.world(), ""),
+    );
+    let pool = sim.pool_with(
+        ReplConfig {
+            command,
+            ..ReplConfig::default()
+        },
+        1,
+    );
+    let root = start(&pool).await;
+    let next = open(&pool, &root, "subst h").await;
+    pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
+    let error = pool.apply(&next, "rfl", DEADLINE).await.unwrap_err();
+    assert!(
+        matches!(&error, BridgeError::ReplayDiverged { at, reason }
+            if at.contains("subst h") && reason.contains("subst failed")),
+        "{error:?}"
+    );
+    assert!(!error.kills_process());
+    // The process itself is fine.
+    open(&pool, &root, "grow").await;
+    assert_eq!(pool.stats().restarts, 1);
+}
+
+#[tokio::test]
+async fn shutdown_refuses_later_requests() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 2);
+    start(&pool).await;
+    pool.shutdown().await;
+    let error = pool
+        .start_proof(HEADER, STATEMENT, DEADLINE)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, BridgeError::PoolClosed), "{error:?}");
+}
