@@ -1,0 +1,80 @@
+//! The frontier: a max-priority queue of open nodes whose ties break by insertion order.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use super::tree::NodeId;
+
+/// Open nodes waiting for expansion, highest priority first.
+///
+/// Priorities are fixed when a node is pushed (a repeated state keeps its first path's score),
+/// so there is nothing to re-score and a plain binary heap suffices. Equal priorities pop in
+/// insertion order, which makes the search deterministic without any randomness.
+#[derive(Debug, Default)]
+pub(super) struct Frontier {
+    heap: BinaryHeap<Entry>,
+    pushed: u64,
+}
+
+impl Frontier {
+    pub(super) fn push(&mut self, node: NodeId, priority: f64) {
+        self.heap.push(Entry {
+            priority,
+            insertion: self.pushed,
+            node,
+        });
+        self.pushed += 1;
+    }
+
+    pub(super) fn pop(&mut self) -> Option<(NodeId, f64)> {
+        self.heap.pop().map(|entry| (entry.node, entry.priority))
+    }
+}
+
+#[derive(Debug)]
+struct Entry {
+    priority: f64,
+    insertion: u64,
+    node: NodeId,
+}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Max-heap: higher priority first, then the earlier insertion.
+        self.priority
+            .total_cmp(&other.priority)
+            .then_with(|| other.insertion.cmp(&self.insertion))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Entry {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pops_highest_priority_then_earliest_insertion() {
+        let mut frontier = Frontier::default();
+        frontier.push(NodeId(0), -1.0);
+        frontier.push(NodeId(1), -0.5);
+        frontier.push(NodeId(2), -1.0);
+        frontier.push(NodeId(3), f64::NEG_INFINITY);
+        let order: Vec<u32> = std::iter::from_fn(|| frontier.pop())
+            .map(|(n, _)| n.0)
+            .collect();
+        assert_eq!(order, [1, 0, 2, 3]);
+    }
+}

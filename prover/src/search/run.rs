@@ -1,0 +1,552 @@
+//! `Search` and its main loop: check limits → select → expand → back up, each step a method.
+
+use std::collections::VecDeque;
+use std::error::Error;
+
+use super::config::SearchConfig;
+use super::env::{Applied, ProofEnv};
+use super::frontier::Frontier;
+use super::hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
+use super::limits::{CancelToken, Clock, InstantClock};
+use super::policy::{AllowAll, Candidate, CandidateFilter, Policy, prepare_candidates};
+use super::proof::{Proof, ProofChecker, Verdict};
+use super::report::{Outcome, SearchReport, SearchStats, StopReason};
+use super::tree::{EdgeId, Expansion, Graph, Landing, NodeId, Status};
+
+/// A configured best-first search; [`run`](Search::run) it once per attempt.
+///
+/// ```
+/// use prover::search::offline::{AlwaysAccept, OfflineEnv, ScriptedPolicy};
+/// use prover::search::{Search, SearchConfig};
+///
+/// let fixture = "\
+/// ⊢ p ∧ q
+///   -0.2 constructor => ⊢ p ; ⊢ q
+///   -0.9 simp        => error: simp made no progress
+/// ⊢ p ; ⊢ q
+///   -0.1 exact hp    => ⊢ q
+/// ⊢ q
+///   -0.1 exact hq    => done
+/// ";
+/// let mut env = OfflineEnv::from_fixture(fixture).unwrap();
+/// let mut policy = ScriptedPolicy::from_env(&env);
+/// let root = env.root();
+/// let report = Search::new(SearchConfig::default()).run(&mut env, &mut policy, &mut AlwaysAccept, root);
+/// assert_eq!(report.proof().unwrap().tactics, ["constructor", "exact hp", "exact hq"]);
+/// ```
+#[derive(Debug)]
+pub struct Search<H = NoHook, F = AllowAll, C = InstantClock> {
+    config: SearchConfig,
+    hook: H,
+    filter: F,
+    clock: C,
+    cancel: CancelToken,
+}
+
+impl Search {
+    /// A search with no hook, no filter and the real clock.
+    pub fn new(config: SearchConfig) -> Self {
+        Search {
+            config,
+            hook: NoHook,
+            filter: AllowAll,
+            clock: InstantClock::new(),
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
+    /// Sends every event to `hook`.
+    pub fn with_hook<H2: SearchHook>(self, hook: H2) -> Search<H2, F, C> {
+        let Search {
+            config,
+            filter,
+            clock,
+            cancel,
+            ..
+        } = self;
+        Search {
+            config,
+            hook,
+            filter,
+            clock,
+            cancel,
+        }
+    }
+
+    /// Runs only the candidates `filter` allows.
+    pub fn with_filter<F2: CandidateFilter>(self, filter: F2) -> Search<H, F2, C> {
+        let Search {
+            config,
+            hook,
+            clock,
+            cancel,
+            ..
+        } = self;
+        Search {
+            config,
+            hook,
+            filter,
+            clock,
+            cancel,
+        }
+    }
+
+    /// Measures time (the time limit and edge durations) on `clock`.
+    pub fn with_clock<C2: Clock>(self, clock: C2) -> Search<H, F, C2> {
+        let Search {
+            config,
+            hook,
+            filter,
+            cancel,
+            ..
+        } = self;
+        Search {
+            config,
+            hook,
+            filter,
+            clock,
+            cancel,
+        }
+    }
+
+    /// Stops when `token` is cancelled. A search has its own token otherwise.
+    pub fn with_cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// A clone of the token that cancels this search. Once cancelled, every later run of this
+    /// `Search` stops immediately too.
+    pub fn cancel_token(&self) -> CancelToken {
+        self.cancel.clone()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &SearchConfig {
+        &self.config
+    }
+
+    /// The hook, for example to take out what it collected.
+    pub fn hook_mut(&mut self) -> &mut H {
+        &mut self.hook
+    }
+
+    /// Searches for a proof of `root`.
+    ///
+    /// Never fails: running out of budget, exhausting the space and broken infrastructure are
+    /// all [`StopReason`]s in the report. A proof is reported only after `checker` accepts it.
+    pub fn run<E, P, K>(
+        &mut self,
+        env: &mut E,
+        policy: &mut P,
+        checker: &mut K,
+        root: E::State,
+    ) -> SearchReport
+    where
+        E: ProofEnv,
+        P: Policy<E::State>,
+        K: ProofChecker,
+    {
+        let root_text = env.canonical_text(&root);
+        let mut frontier = Frontier::default();
+        frontier.push(NodeId::ROOT, 0.0);
+        Attempt {
+            config: &self.config,
+            hook: &mut self.hook,
+            filter: &mut self.filter,
+            clock: &self.clock,
+            cancel: &self.cancel,
+            env,
+            policy,
+            checker,
+            graph: Graph::new(root, root_text),
+            frontier,
+            stats: SearchStats::default(),
+            streaks: ErrorStreaks::default(),
+            started: self.clock.now(),
+        }
+        .run()
+    }
+}
+
+/// One run of the search: everything that lives only as long as the attempt.
+struct Attempt<'a, E: ProofEnv, P, K, H, F, C> {
+    config: &'a SearchConfig,
+    hook: &'a mut H,
+    filter: &'a mut F,
+    clock: &'a C,
+    cancel: &'a CancelToken,
+    env: &'a mut E,
+    policy: &'a mut P,
+    checker: &'a mut K,
+    graph: Graph<E::State>,
+    frontier: Frontier,
+    stats: SearchStats,
+    streaks: ErrorStreaks,
+    started: std::time::Duration,
+}
+
+/// The result of expanding one node.
+struct Expanded {
+    node: NodeId,
+    /// The edge that closed every goal, if the expansion stopped at one.
+    proved: Option<EdgeId>,
+}
+
+impl<E, P, K, H, F, C> Attempt<'_, E, P, K, H, F, C>
+where
+    E: ProofEnv,
+    P: Policy<E::State>,
+    K: ProofChecker,
+    H: SearchHook,
+    F: CandidateFilter,
+    C: Clock,
+{
+    fn run(mut self) -> SearchReport {
+        let outcome = loop {
+            if let Some(reason) = self.stop_reason() {
+                break Outcome::Failed(reason);
+            }
+            let Some(node) = self.select() else {
+                break Outcome::Failed(StopReason::Exhausted);
+            };
+            let expanded = self.expand(node);
+            if let Some(proof) = self.back_up(expanded) {
+                break Outcome::Proved(proof);
+            }
+        };
+        self.finish(outcome)
+    }
+
+    /// Whether to stop before selecting another node.
+    fn stop_reason(&self) -> Option<StopReason> {
+        if self.graph.root_status() == Status::Failed {
+            return Some(StopReason::Exhausted);
+        }
+        if let Some(limit) = self.config.max_expansions
+            && self.stats.expansions >= limit
+        {
+            return Some(StopReason::ExpansionLimit(limit));
+        }
+        self.interruption()
+    }
+
+    /// The stop conditions that are also checked between two tactics of one expansion.
+    fn interruption(&self) -> Option<StopReason> {
+        if self.cancel.is_cancelled() {
+            return Some(StopReason::Cancelled);
+        }
+        if let Some(message) = self.streaks.failure(self.config.max_consecutive_errors) {
+            return Some(StopReason::EnvFailure(message));
+        }
+        if let Some(limit) = self.config.max_time
+            && self.clock.now().saturating_sub(self.started) >= limit
+        {
+            return Some(StopReason::TimeLimit(limit));
+        }
+        if let Some(limit) = self.config.max_env_calls
+            && self.stats.env_calls >= limit
+        {
+            return Some(StopReason::EnvCallLimit(limit));
+        }
+        None
+    }
+
+    /// Pops the open node with the highest priority.
+    fn select(&mut self) -> Option<NodeId> {
+        while let Some((id, priority)) = self.frontier.pop() {
+            let node = self.graph.node(id);
+            // Entries are never removed from the heap; skip any that can no longer be expanded.
+            if node.status != Status::Open || node.expansion.is_over() {
+                continue;
+            }
+            self.stats.expansions += 1;
+            tracing::debug!(node = id.index(), depth = node.depth, priority, "expanding");
+            self.hook.on_event(&SearchEvent::Selected {
+                node: id,
+                state: &node.text,
+                depth: node.depth,
+                priority,
+            });
+            return Some(id);
+        }
+        None
+    }
+
+    /// Runs the node's best tactics one after another, stopping at the first that closes every
+    /// goal or when a budget runs out; the rest stay pending.
+    fn expand(&mut self, node: NodeId) -> Expanded {
+        if matches!(self.graph.node(node).expansion, Expansion::NotStarted) {
+            self.propose(node);
+        }
+        while self.interruption().is_none() {
+            let Some(candidate) = self.next_candidate(node) else {
+                break;
+            };
+            if let Some(edge) = self.apply(node, &candidate) {
+                return Expanded {
+                    node,
+                    proved: Some(edge),
+                };
+            }
+        }
+        Expanded { node, proved: None }
+    }
+
+    /// Asks the policy for the node's candidates and keeps the ones worth running.
+    fn propose(&mut self, id: NodeId) {
+        self.stats.policy_calls += 1;
+        let node = self.graph.node(id);
+        let width = self.config.expansion_width;
+        let proposals = match self.policy.propose(&node.state, &node.text, width) {
+            Ok(proposals) => proposals,
+            Err(error) => {
+                let error = error_chain(&error);
+                self.stats.policy_errors += 1;
+                self.hook.on_event(&SearchEvent::PolicyFailed {
+                    node: id,
+                    state: &node.text,
+                    error: &error,
+                });
+                self.streaks.policy.failed(error);
+                self.graph.node_mut(id).expansion = Expansion::Abandoned;
+                return;
+            }
+        };
+        self.streaks.policy.succeeded();
+        self.stats.candidates_proposed += count(proposals.len());
+        let prepared = prepare_candidates(proposals, self.filter, width);
+        for candidate in &prepared.rejected {
+            self.hook.on_event(&SearchEvent::Filtered {
+                node: id,
+                state: &node.text,
+                candidate,
+            });
+        }
+        self.stats.candidates_rejected += count(prepared.rejected.len());
+        self.stats.duplicate_tactics += prepared.duplicates;
+        self.stats.candidates_beyond_width += prepared.beyond_width;
+        self.graph.node_mut(id).expansion = Expansion::Pending(VecDeque::from(prepared.selected));
+    }
+
+    /// Takes the next pending tactic; marks the expansion finished when it was the last.
+    fn next_candidate(&mut self, id: NodeId) -> Option<Candidate> {
+        let node = self.graph.node_mut(id);
+        let Expansion::Pending(pending) = &mut node.expansion else {
+            return None;
+        };
+        let next = pending.pop_front();
+        if pending.is_empty() {
+            node.expansion = Expansion::Finished;
+        }
+        next
+    }
+
+    /// Runs one tactic and records the edge. Returns the edge if it closed every goal.
+    fn apply(&mut self, parent: NodeId, candidate: &Candidate) -> Option<EdgeId> {
+        self.stats.env_calls += 1;
+        let tactic = candidate.tactic.as_str();
+        let before = self.clock.now();
+        let applied = self.env.apply(
+            &self.graph.node(parent).state,
+            tactic,
+            self.config.tactic_deadline,
+        );
+        let duration = self.clock.now().saturating_sub(before);
+
+        let mut proved = None;
+        let message: String;
+        let outcome = match applied {
+            Ok(Applied::Goals(state)) => {
+                self.streaks.env.succeeded();
+                match self.add_state(parent, candidate, state) {
+                    Landing::New(node) => EdgeOutcome::NewState {
+                        node,
+                        state: &self.graph.node(node).text,
+                    },
+                    Landing::Known(node) => EdgeOutcome::KnownState {
+                        node,
+                        state: &self.graph.node(node).text,
+                    },
+                }
+            }
+            Ok(Applied::Proved) => {
+                self.streaks.env.succeeded();
+                proved = Some(self.graph.add_proved_edge(parent, tactic));
+                EdgeOutcome::Proved
+            }
+            Ok(Applied::Rejected(refusal)) => {
+                self.streaks.env.succeeded();
+                self.stats.tactics_refused += 1;
+                self.graph.add_failed_edge(parent, tactic);
+                message = refusal;
+                EdgeOutcome::Rejected(&message)
+            }
+            Err(error) => {
+                self.stats.env_errors += 1;
+                self.graph.add_failed_edge(parent, tactic);
+                message = error_chain(&error);
+                self.streaks.env.failed(message.clone());
+                EdgeOutcome::EnvError(&message)
+            }
+        };
+        let node = self.graph.node(parent);
+        self.hook.on_event(&SearchEvent::Edge(EdgeEvent {
+            parent,
+            state: &node.text,
+            depth: node.depth,
+            tactic,
+            score: candidate.score,
+            outcome,
+            duration,
+        }));
+        proved
+    }
+
+    /// Adds the edge to a state a tactic produced; queues the state if it is new.
+    fn add_state(&mut self, parent: NodeId, candidate: &Candidate, state: E::State) -> Landing {
+        let text = self.env.canonical_text(&state);
+        let config = self.config;
+        let landing = self.graph.add_state_edge(
+            parent,
+            &candidate.tactic,
+            candidate.score,
+            state,
+            text,
+            |sum, depth| config.priority(sum, depth),
+        );
+        match landing {
+            Landing::New(id) => {
+                let node = self.graph.node(id);
+                self.frontier.push(id, node.priority);
+                self.stats.max_depth = self.stats.max_depth.max(node.depth);
+            }
+            // First path wins: the known node keeps its score and is not queued again.
+            Landing::Known(_) => self.stats.duplicate_states += 1,
+        }
+        landing
+    }
+
+    /// Rechecks a found proof and propagates statuses. Returns the proof if it was accepted.
+    fn back_up(&mut self, expanded: Expanded) -> Option<Proof> {
+        if let Some(edge) = expanded.proved {
+            let proof = self.graph.proof_ending_with(edge);
+            if self.recheck(&proof) {
+                self.graph.mark_proved(edge);
+                return Some(proof);
+            }
+            self.graph.fail_edge(edge);
+            let node = self.graph.node(expanded.node);
+            if matches!(node.expansion, Expansion::Pending(_)) {
+                // Its remaining tactics were skipped only because this proof looked finished.
+                self.frontier.push(expanded.node, node.priority);
+                return None;
+            }
+        }
+        self.stats.failed_states += count(self.graph.settle_failure(expanded.node));
+        None
+    }
+
+    /// Asks the checker; `true` only for an accepted proof.
+    fn recheck(&mut self, proof: &Proof) -> bool {
+        let verdict = self.checker.check(proof);
+        let accepted = matches!(verdict, Ok(Verdict::Accepted));
+        match &verdict {
+            Ok(verdict) => {
+                self.streaks.check.succeeded();
+                self.hook.on_event(&SearchEvent::Rechecked {
+                    proof,
+                    verdict: Ok(verdict),
+                });
+            }
+            Err(error) => {
+                let error = error_chain(error);
+                self.stats.check_errors += 1;
+                self.hook.on_event(&SearchEvent::Rechecked {
+                    proof,
+                    verdict: Err(&error),
+                });
+                self.streaks.check.failed(error);
+            }
+        }
+        if !accepted {
+            self.stats.proofs_rejected += 1;
+        }
+        accepted
+    }
+
+    fn finish(self, outcome: Outcome) -> SearchReport {
+        SearchReport {
+            outcome,
+            stats: SearchStats {
+                states: count(self.graph.node_count()),
+                ..self.stats
+            },
+            elapsed: self.clock.now().saturating_sub(self.started),
+        }
+    }
+}
+
+/// Consecutive infrastructure failures per source; a success of that source resets its count.
+#[derive(Debug, Default)]
+struct ErrorStreaks {
+    env: Streak,
+    policy: Streak,
+    check: Streak,
+}
+
+#[derive(Debug, Default)]
+struct Streak {
+    count: u32,
+    last_error: String,
+}
+
+impl Streak {
+    fn failed(&mut self, error: String) {
+        self.count = self.count.saturating_add(1);
+        self.last_error = error;
+    }
+
+    fn succeeded(&mut self) {
+        self.count = 0;
+    }
+}
+
+impl ErrorStreaks {
+    /// A description of the first source that failed `limit` times in a row, if any.
+    fn failure(&self, limit: u32) -> Option<String> {
+        let limit = limit.max(1);
+        [
+            ("environment", &self.env),
+            ("policy", &self.policy),
+            ("checker", &self.check),
+        ]
+        .into_iter()
+        .find(|(_, streak)| streak.count >= limit)
+        .map(|(source, streak)| {
+            format!(
+                "{source} failed {} times in a row; last error: {}",
+                streak.count, streak.last_error
+            )
+        })
+    }
+}
+
+/// The error's message followed by its causes, `: `-separated.
+fn error_chain(error: &dyn Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
+/// A length as a counter value; counters saturate rather than wrap.
+fn count(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}

@@ -1,0 +1,240 @@
+//! Property tests of `prover::search` on random small offline worlds: an oracle (`bfs_prove`) and metamorphic relations.
+//!
+//! Set `CI` to turn shrinking off, so a failure on CI reports quickly and the raw case is kept.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use proptest::prelude::*;
+use prover::search::offline::{AlwaysAccept, OfflineEnv, ScriptedPolicy, bfs_prove};
+use prover::search::{ManualClock, Outcome, Search, SearchConfig, SearchEvent, SearchReport};
+
+/// A random world: state `i` is listed with its tactics; state `states.len()` is an unlisted
+/// dead end.
+#[derive(Debug, Clone)]
+struct World {
+    states: Vec<Vec<Tactic>>,
+}
+
+#[derive(Debug, Clone)]
+struct Tactic {
+    /// Unique within its state and stable under removal, so worlds can be compared.
+    name: String,
+    score: f64,
+    effect: Effect,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    Goto(usize),
+    Done,
+    Refused,
+    EnvError,
+}
+
+impl World {
+    /// The world in the fixture language.
+    fn fixture(&self) -> String {
+        let dead_end = self.states.len();
+        let mut text = String::new();
+        for (index, tactics) in self.states.iter().enumerate() {
+            writeln!(text, "{}", state_line(index, dead_end)).unwrap();
+            for tactic in tactics {
+                let result = match tactic.effect {
+                    Effect::Goto(target) => state_line(target, dead_end),
+                    Effect::Done => "done".to_owned(),
+                    Effect::Refused => "error: no".to_owned(),
+                    Effect::EnvError => "env-error: boom".to_owned(),
+                };
+                // `{:?}` prints the shortest text that parses back to the same f64.
+                writeln!(text, "  {:?} {} => {result}", tactic.score, tactic.name).unwrap();
+            }
+        }
+        text
+    }
+
+    /// The same world with new scores (cycled over every tactic) and each state's tactics in
+    /// reverse order, so both the scores and the ties between them change.
+    fn rescored(&self, scores: &[f64]) -> World {
+        let mut next_score = scores.iter().copied().cycle();
+        let states = self
+            .states
+            .iter()
+            .map(|tactics| {
+                let mut tactics = tactics.clone();
+                tactics.reverse();
+                for tactic in &mut tactics {
+                    tactic.score = next_score.next().unwrap_or(0.0);
+                }
+                tactics
+            })
+            .collect();
+        World { states }
+    }
+
+    /// The same world without the tactics whose `keep` flag (cycled) is false.
+    fn without_some_tactics(&self, keep: &[bool]) -> World {
+        let mut next_flag = keep.iter().copied().cycle();
+        let states = self
+            .states
+            .iter()
+            .map(|tactics| {
+                tactics
+                    .iter()
+                    .filter(|_| next_flag.next().unwrap_or(true))
+                    .cloned()
+                    .collect()
+            })
+            .collect();
+        World { states }
+    }
+}
+
+/// Odd states have two goals, to exercise multi-goal texts.
+fn state_line(index: usize, dead_end: usize) -> String {
+    if index == dead_end {
+        "⊢ dead".to_owned()
+    } else if index % 2 == 1 {
+        format!("⊢ s{index} ; ⊢ s{index}'")
+    } else {
+        format!("⊢ s{index}")
+    }
+}
+
+fn score() -> impl Strategy<Value = f64> {
+    // Few distinct values, so priorities tie often and tie-breaking is exercised.
+    prop_oneof![Just(0.0), Just(-1.0), Just(-0.5), -5.0..0.0]
+}
+
+fn world() -> impl Strategy<Value = World> {
+    (1usize..=8).prop_flat_map(|state_count| {
+        let effect = prop_oneof![
+            10 => (0..=state_count).prop_map(Effect::Goto),
+            2 => Just(Effect::Done),
+            2 => Just(Effect::Refused),
+            1 => Just(Effect::EnvError),
+        ];
+        let tactics = prop::collection::vec((score(), effect), 1..=3).prop_map(|tactics| {
+            let named = tactics.into_iter().enumerate();
+            named
+                .map(|(i, (score, effect))| Tactic {
+                    name: format!("t{i}"),
+                    score,
+                    effect,
+                })
+                .collect::<Vec<_>>()
+        });
+        prop::collection::vec(tactics, state_count).prop_map(|states| World { states })
+    })
+}
+
+/// Any configuration, limits included.
+fn config() -> impl Strategy<Value = SearchConfig> {
+    let width = prop_oneof![1usize..=4, Just(usize::MAX)];
+    let expansions = prop::option::of(1u32..20);
+    let env_calls = prop::option::of(1u32..30);
+    (0.0..3.0f64, width, expansions, env_calls, 1u32..4).prop_map(
+        |(alpha, width, expansions, env_calls, errors)| SearchConfig {
+            depth_exponent: alpha,
+            expansion_width: width,
+            max_expansions: expansions,
+            max_env_calls: env_calls,
+            max_consecutive_errors: errors,
+            ..SearchConfig::default()
+        },
+    )
+}
+
+fn exhaustive(alpha: f64) -> SearchConfig {
+    SearchConfig {
+        depth_exponent: alpha,
+        ..SearchConfig::exhaustive()
+    }
+}
+
+/// Runs the search on `world` and returns the report and every event, as debug text.
+fn run(world: &World, config: SearchConfig) -> (SearchReport, Vec<String>) {
+    let mut env = OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses");
+    let mut policy = ScriptedPolicy::from_env(&env);
+    let root = env.root();
+    let mut events = Vec::new();
+    let hook = |event: &SearchEvent<'_>| events.push(format!("{event:?}"));
+    let report = Search::new(config)
+        .with_clock(ManualClock::new())
+        .with_hook(hook)
+        .run(&mut env, &mut policy, &mut AlwaysAccept, root);
+    (report, events)
+}
+
+fn proves(world: &World, config: SearchConfig) -> bool {
+    matches!(run(world, config).0.outcome, Outcome::Proved(_))
+}
+
+fn proptest_config() -> ProptestConfig {
+    let mut config = ProptestConfig::with_cases(256);
+    if std::env::var_os("CI").is_some() {
+        config.max_shrink_iters = 0;
+    }
+    config
+}
+
+proptest! {
+    #![proptest_config(proptest_config())]
+
+    /// (1) With exhaustive limits, best-first proves exactly what the breadth-first oracle
+    /// proves; its proof replays, and is no shorter than the oracle's shortest one.
+    #[test]
+    fn best_first_proves_exactly_when_bfs_does(world in world(), alpha in 0.0..3.0f64) {
+        let mut env = OfflineEnv::from_fixture(&world.fixture()).unwrap();
+        let root = env.root();
+        let oracle = bfs_prove(&env, &root);
+        let (report, _) = run(&world, exhaustive(alpha));
+        match (&report.outcome, &oracle) {
+            (Outcome::Proved(proof), Some(shortest)) => {
+                prop_assert!(proof.len() >= shortest.len());
+                prop_assert_eq!(proof.replay(&mut env, root, Duration::from_secs(1)).ok(), Some(true));
+            }
+            (Outcome::Failed(reason), None) => {
+                prop_assert_eq!(reason, &prover::search::StopReason::Exhausted);
+            }
+            (outcome, oracle) => {
+                prop_assert!(false, "search: {outcome:?}, oracle: {oracle:?}\n{}", world.fixture());
+            }
+        }
+    }
+
+    /// (2) The same inputs give the same report and the same events, whatever the limits.
+    #[test]
+    fn same_inputs_give_the_same_report(world in world(), config in config()) {
+        let first = run(&world, config.clone());
+        let second = run(&world, config);
+        prop_assert_eq!(first, second);
+    }
+
+    /// (3) Changing and reordering the policy's scores never changes provability under
+    /// exhaustive limits.
+    #[test]
+    fn rescoring_never_changes_provability(
+        world in world(),
+        scores in prop::collection::vec(score(), 1..8),
+        alpha in 0.0..3.0f64,
+    ) {
+        prop_assert_eq!(
+            proves(&world, exhaustive(alpha)),
+            proves(&world.rescored(&scores), exhaustive(alpha)),
+        );
+    }
+
+    /// (4) Removing tactics never makes an unprovable goal provable.
+    #[test]
+    fn removing_tactics_never_makes_a_goal_provable(
+        world in world(),
+        keep in prop::collection::vec(any::<bool>(), 1..8),
+        alpha in 0.0..3.0f64,
+    ) {
+        let reduced = world.without_some_tactics(&keep);
+        if proves(&reduced, exhaustive(alpha)) {
+            prop_assert!(proves(&world, exhaustive(alpha)), "{}", world.fixture());
+        }
+    }
+}
