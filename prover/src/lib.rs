@@ -2,4 +2,10 @@
 
 pub mod check;
 pub mod cli;
+pub mod datasets;
+pub mod engine;
+pub mod goal;
+pub mod guard;
+pub mod llm;
+pub mod portfolio;
 pub mod search;

@@ -1,4 +1,7 @@
 //! End-to-end tests: the real `prover` binary against the simulated REPL, and gated real-Lean runs.
 
 mod check;
+mod eval;
+mod llm;
+mod oracle;
 mod real_lean;

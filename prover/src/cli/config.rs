@@ -12,6 +12,8 @@ use lean_bridge::process::ReplConfig;
 use serde::Deserialize;
 
 use super::ReplArgs;
+use super::search_args::{PolicyKind, SearchArgs};
+use crate::engine::ProveConfig;
 
 const GIB: f64 = (1u64 << 30) as f64;
 
@@ -31,6 +33,56 @@ pub struct Settings {
     /// `[check]`.
     #[serde(default)]
     pub check: CheckSettings,
+    /// `[search]`.
+    #[serde(default)]
+    pub search: SearchSettings,
+    /// `[llm]`.
+    #[serde(default)]
+    pub llm: LlmSettings,
+}
+
+/// `[search]` in `prover.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchSettings {
+    /// As `--policy`.
+    pub policy: Option<PolicyKind>,
+    /// As `--width`.
+    pub width: Option<usize>,
+    /// As `--alpha`.
+    pub alpha: Option<f64>,
+    /// As `--max-expansions`.
+    pub max_expansions: Option<u32>,
+    /// As `--time-limit`, seconds.
+    pub time_limit: Option<f64>,
+    /// As `--tactic-timeout`, seconds.
+    pub tactic_timeout: Option<f64>,
+    /// As `--concurrency` of `prover eval`.
+    pub concurrency: Option<usize>,
+    /// As `--allow-native-decide`.
+    pub allow_native_decide: Option<bool>,
+}
+
+/// `[llm]` in `prover.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    /// As `--llm-url`.
+    pub url: Option<String>,
+    /// As `--llm-model`.
+    pub model: Option<String>,
+    /// As `--prompt-template`.
+    pub prompt_template: Option<String>,
+    /// As `--llm-chat`.
+    pub chat: Option<bool>,
+    /// As `--samples`.
+    pub samples: Option<usize>,
+    /// As `--temperature`.
+    pub temperature: Option<f64>,
+    /// As `--llm-concurrency`.
+    pub concurrency: Option<usize>,
+    /// Name of the environment variable holding the API key (default `OPENAI_API_KEY`).
+    pub api_key_env: Option<String>,
 }
 
 /// `[repl]` in `prover.toml`.
@@ -148,4 +200,57 @@ pub fn pool_config(args: &ReplArgs, settings: &Settings) -> anyhow::Result<PoolC
         repl,
         ..PoolConfig::default()
     })
+}
+
+/// Default expansion width with the portfolio policy.
+pub const PORTFOLIO_WIDTH: usize = 8;
+
+/// Builds the search and recheck settings from flags and settings.
+pub fn prove_config(args: &SearchArgs, settings: &Settings) -> anyhow::Result<ProveConfig> {
+    let s = &settings.search;
+    let mut config = ProveConfig::default();
+    // The portfolio's candidates cost nothing to generate and its priors are coarse, so it
+    // gets a wider default than BFS-Prover's four sampled tactics.
+    let default_width = match policy_kind(args, settings) {
+        PolicyKind::Openai => config.search.expansion_width,
+        PolicyKind::Portfolio | PolicyKind::Combined => PORTFOLIO_WIDTH,
+    };
+    let width = args.width.or(s.width).unwrap_or(default_width);
+    if width == 0 {
+        bail!("--width must be at least 1");
+    }
+    config.search.expansion_width = width;
+    if let Some(alpha) = args.alpha.or(s.alpha) {
+        if !(alpha.is_finite() && alpha >= 0.0) {
+            bail!("--alpha must be a non-negative number, got {alpha}");
+        }
+        config.search.depth_exponent = alpha;
+    }
+    if let Some(n) = args.max_expansions.or(s.max_expansions) {
+        config.search.max_expansions = Some(n);
+    }
+    if let Some(secs) = args.time_limit.or(s.time_limit) {
+        config.search.max_time = Some(seconds(secs, "--time-limit")?);
+    }
+    if let Some(secs) = args.tactic_timeout.or(s.tactic_timeout) {
+        config.search.tactic_deadline = seconds(secs, "--tactic-timeout")?;
+    }
+    // The recheck elaborates the whole proof; give it the per-theorem budget, or the default.
+    if let Some(limit) = config.search.max_time {
+        config.check.timeout = limit.max(config.search.tactic_deadline);
+    }
+    config.statement_deadline = config.check.timeout;
+    Ok(config)
+}
+
+/// The policy kind from flags and settings; the portfolio by default.
+pub fn policy_kind(args: &SearchArgs, settings: &Settings) -> PolicyKind {
+    args.policy
+        .or(settings.search.policy)
+        .unwrap_or(PolicyKind::Portfolio)
+}
+
+/// Whether candidates may use `native_decide`.
+pub fn allow_native_decide(args: &SearchArgs, settings: &Settings) -> bool {
+    args.allow_native_decide || settings.search.allow_native_decide.unwrap_or(false)
 }

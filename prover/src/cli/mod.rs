@@ -5,6 +5,11 @@
 
 mod check;
 pub mod config;
+mod datasets;
+mod eval;
+mod policy;
+mod prove;
+pub mod search_args;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +37,79 @@ pub struct Cli {
 pub enum Command {
     /// Verify whole proofs (JSONL rows with name, header, formal_statement, proof).
     Check(CheckArgs),
+    /// Search for a proof of one theorem.
+    Prove(ProveArgs),
+    /// Search every theorem of a dataset and write one result per theorem.
+    Eval(EvalArgs),
+    /// Benchmark datasets.
+    #[command(subcommand)]
+    Datasets(DatasetsCommand),
+}
+
+/// `prover datasets …`.
+#[derive(Debug, Subcommand)]
+pub enum DatasetsCommand {
+    /// Download a pinned benchmark, verify it, and write valid.jsonl and test.jsonl.
+    Fetch(FetchArgs),
+}
+
+/// `prover datasets fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// `minif2f` or `proofnet`.
+    pub dataset: String,
+    /// `deepseek` (Lean v4.9, the default) or, for miniF2F, `yangky11` (Lean v4.24.0).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// Output directory. Default: datasets/<dataset>-<version>.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `prover prove`.
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The theorem, ending in `:= by` (or `:= by sorry`).
+    #[arg(long, value_name = "TEXT")]
+    pub statement: String,
+    /// Imports and options to elaborate first. Default: `import Mathlib`.
+    #[arg(long, value_name = "FILE")]
+    pub header: Option<PathBuf>,
+    /// Print the result as one JSON object instead of the proof text.
+    #[arg(long)]
+    pub json: bool,
+    /// Search and policy settings.
+    #[command(flatten)]
+    pub search: search_args::SearchArgs,
+    /// REPL settings.
+    #[command(flatten)]
+    pub repl: ReplArgs,
+}
+
+/// `prover eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Dataset JSONL (miniF2F/ProofNet form: name or id, header, formal_statement).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub dataset: PathBuf,
+    /// Results JSONL, appended as theorems are decided; a rerun skips what it already holds.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: PathBuf,
+    /// Theorems searched at once. Default: --workers.
+    #[arg(long, value_name = "M")]
+    pub concurrency: Option<usize>,
+    /// Start over: discard what --out already holds.
+    #[arg(long)]
+    pub fresh: bool,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Search and policy settings.
+    #[command(flatten)]
+    pub search: search_args::SearchArgs,
+    /// REPL settings.
+    #[command(flatten)]
+    pub repl: ReplArgs,
 }
 
 /// How to start and supervise REPL processes.
@@ -96,6 +174,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let settings = config::Settings::load(cli.config.as_deref())?;
     match cli.command {
         Command::Check(args) => check::run(args, &settings),
+        Command::Prove(args) => prove::run(args, &settings),
+        Command::Eval(args) => eval::run(args, &settings),
+        Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
     }
 }
 

@@ -1,0 +1,595 @@
+//! Benchmark: `prover::search` expansions per second on a large seeded random world, beside a plain Python `heapq` best-first loop (`bench/heapq_search.py`) over the same world, in one run.
+//!
+//! `cargo bench -p prover --bench search` prints the figures. Under `cargo test` (no `--bench`
+//! argument) it runs two tiny worlds as a smoke test, checks that both implementations agree,
+//! and prints no measurement. Python is skipped when `python3` is absent.
+//!
+//! What is timed is `Search::run` alone, over an `OfflineEnv` and a `ScriptedPolicy` built from
+//! fixture text beforehand (parsing is not timed), so the Rust figure includes the offline
+//! collaborators' own work: hashing state texts, cloning candidate lists and result states.
+//! The Python side times its search loop alone, over integer state ids.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use prover::search::offline::{AlwaysAccept, OfflineEnv, ScriptedPolicy};
+use prover::search::{
+    Applied, Candidate, EnvError, Outcome, Policy, PolicyError, ProofEnv, Search, SearchConfig,
+    SearchReport,
+};
+
+/// Tactic names. Each state uses a run of consecutive names, so a state never lists one twice
+/// (the fixture language forbids that) as long as a state has at most this many tactics.
+const VOCABULARY: [&str; 12] = [
+    "simp",
+    "ring",
+    "omega",
+    "linarith",
+    "norm_num",
+    "aesop",
+    "exact h",
+    "intro x",
+    "rfl",
+    "decide",
+    "constructor",
+    "induction n",
+];
+
+/// splitmix64 (Steele, Lea, Flood 2014): written out here so the world depends on no crate
+/// version and is the same on every machine for a given seed.
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1), from the top 53 bits.
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Uniform in `0..n`; the modulo bias is irrelevant at these sizes.
+    fn below(&mut self, n: u32) -> u32 {
+        (self.next() % u64::from(n)) as u32
+    }
+}
+
+/// The shape of a generated world.
+#[derive(Debug, Clone)]
+struct WorldSpec {
+    seed: u64,
+    /// Total states, the root (id 0) included.
+    states: u32,
+    /// Tactics per expandable state, uniform in this range.
+    min_branching: u32,
+    max_branching: u32,
+    /// Probability that a tactic is refused.
+    error_rate: f64,
+    /// Probability that a tactic leads to an already generated state (an ancestor, a sibling, a
+    /// cousin): repeated states and cycles.
+    repeat_rate: f64,
+    /// Probability that a new state has no tactics at all.
+    dead_end_rate: f64,
+    /// How many of the deepest states get one tactic that closes the goal.
+    proofs: u32,
+}
+
+/// What a tactic of the world does.
+#[derive(Debug, Clone, Copy)]
+enum Effect {
+    Child(u32),
+    Proved,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Tactic {
+    name: &'static str,
+    score: f64,
+    effect: Effect,
+}
+
+/// A generated world: per state id, its tactics (empty for a dead end).
+struct World {
+    tactics: Vec<Vec<Tactic>>,
+    max_depth: u32,
+    /// The states given a proving tactic, with their depth.
+    proof_sites: Vec<(u32, u32)>,
+}
+
+impl World {
+    /// New states are numbered in the order their first parent creates them, so the tree part
+    /// of the world is laid out breadth-first and every state is reachable from the root. Once
+    /// every id is taken, tactics that would have made a new state lead to a known one instead.
+    fn generate(spec: &WorldSpec) -> World {
+        let mut rng = SplitMix64(spec.seed);
+        let n = spec.states;
+        let mut depth = vec![0u32; n as usize];
+        let mut tactics = Vec::with_capacity(n as usize);
+        let mut next_new = 1u32;
+        for id in 0..n {
+            if id != 0 && rng.unit() < spec.dead_end_rate {
+                tactics.push(Vec::new());
+                continue;
+            }
+            let span = spec.max_branching - spec.min_branching + 1;
+            let count = spec.min_branching + rng.below(span);
+            let first = rng.below(VOCABULARY.len() as u32);
+            let mut list = Vec::with_capacity(count as usize);
+            for k in 0..count {
+                // Token-mean log-probabilities: mostly between -0.01 and -3. Rounded to 0.01 so
+                // equal scores (and equal priorities) happen and the tie-breaks are exercised.
+                let score = ((1.0 - rng.unit()).ln() * 100.0).round() / 100.0 - 0.01;
+                // The root's tactics all make new states, so a world cannot die out at its
+                // first step by bad luck (a real root has several viable tactics too).
+                let roll = if id == 0 { 1.0 } else { rng.unit() };
+                let effect = if roll < spec.error_rate {
+                    Effect::Error
+                } else if roll < spec.error_rate + spec.repeat_rate || next_new >= n {
+                    Effect::Child(rng.below(next_new))
+                } else {
+                    depth[next_new as usize] = depth[id as usize] + 1;
+                    next_new += 1;
+                    Effect::Child(next_new - 1)
+                };
+                list.push(Tactic {
+                    name: VOCABULARY[((first + k) as usize) % VOCABULARY.len()],
+                    score,
+                    effect,
+                });
+            }
+            tactics.push(list);
+        }
+        let max_depth = depth.iter().copied().max().unwrap_or(0);
+        let mut world = World {
+            tactics,
+            max_depth,
+            proof_sites: Vec::new(),
+        };
+        world.place_proofs(spec, &depth, &mut rng);
+        world
+    }
+
+    /// Turns the last tactic of `spec.proofs` random deepest expandable states into a proof.
+    fn place_proofs(&mut self, spec: &WorldSpec, depth: &[u32], rng: &mut SplitMix64) {
+        let mut sites: Vec<u32> = (0..spec.states)
+            .filter(|&id| !self.tactics[id as usize].is_empty())
+            .collect();
+        // Deepest first; the shuffle before the stable sort picks at random among equals.
+        for i in (1..sites.len()).rev() {
+            sites.swap(i, rng.below(i as u32 + 1) as usize);
+        }
+        sites.sort_by_key(|&id| std::cmp::Reverse(depth[id as usize]));
+        for &id in sites.iter().take(spec.proofs as usize) {
+            if let Some(last) = self.tactics[id as usize].last_mut() {
+                last.effect = Effect::Proved;
+            }
+            self.proof_sites.push((id, depth[id as usize]));
+        }
+    }
+
+    fn state_text(id: u32) -> String {
+        format!("⊢ goal_{id}")
+    }
+
+    /// The world in the offline fixture language. Dead ends get no state line, so the
+    /// environment refuses everything there and the policy proposes nothing.
+    fn fixture(&self) -> String {
+        let mut text = String::with_capacity(self.tactics.len() * 160);
+        for (id, tactics) in self.tactics.iter().enumerate() {
+            if tactics.is_empty() {
+                continue;
+            }
+            writeln!(text, "{}", World::state_text(id as u32)).unwrap();
+            for tactic in tactics {
+                let result = match tactic.effect {
+                    Effect::Child(child) => World::state_text(child),
+                    Effect::Proved => "done".to_owned(),
+                    Effect::Error => "error: no progress".to_owned(),
+                };
+                // `{}` prints the shortest text that reads back as the same f64, in Rust and
+                // in Python, so both sides sum identical numbers.
+                writeln!(text, "  {} {} => {result}", tactic.score, tactic.name).unwrap();
+            }
+        }
+        text
+    }
+
+    /// The world as JSON lines for `bench/heapq_search.py`.
+    fn json_lines(&self) -> String {
+        let mut text = String::with_capacity(self.tactics.len() * 120);
+        for (id, tactics) in self.tactics.iter().enumerate() {
+            write!(text, "{{\"id\":{id},\"tactics\":[").unwrap();
+            for (k, tactic) in tactics.iter().enumerate() {
+                let result = match tactic.effect {
+                    Effect::Child(child) => child.to_string(),
+                    Effect::Proved => "\"proved\"".to_owned(),
+                    Effect::Error => "\"error\"".to_owned(),
+                };
+                let comma = if k == 0 { "" } else { "," };
+                write!(
+                    text,
+                    "{comma}[\"{}\",{},{result}]",
+                    tactic.name, tactic.score
+                )
+                .unwrap();
+            }
+            text.push_str("]}\n");
+        }
+        text
+    }
+
+    fn tactic_count(&self) -> usize {
+        self.tactics.iter().map(Vec::len).sum()
+    }
+
+    fn dead_ends(&self) -> usize {
+        self.tactics.iter().filter(|t| t.is_empty()).count()
+    }
+}
+
+/// One side's result, in the shape both sides report.
+#[derive(Debug, Clone, PartialEq)]
+struct Figures {
+    proved: bool,
+    stop: String,
+    expansions: u64,
+    env_calls: u64,
+    states: u64,
+    duplicate_states: u64,
+    /// Best of the repetitions.
+    seconds: f64,
+}
+
+impl Figures {
+    fn expansions_per_sec(&self) -> f64 {
+        self.expansions as f64 / self.seconds
+    }
+
+    fn env_calls_per_sec(&self) -> f64 {
+        self.env_calls as f64 / self.seconds
+    }
+
+    /// Whether the two searches took the same path, as far as the counters can tell.
+    fn same_counts(&self, other: &Figures) -> bool {
+        (
+            self.expansions,
+            self.env_calls,
+            self.states,
+            self.duplicate_states,
+        ) == (
+            other.expansions,
+            other.env_calls,
+            other.states,
+            other.duplicate_states,
+        )
+    }
+}
+
+/// Builds the offline world from fixture text (untimed), then times the search over it.
+fn run_offline(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
+    let mut env = OfflineEnv::from_fixture(&world.fixture()).expect("the generated fixture reads");
+    let mut policy = ScriptedPolicy::from_env(&env);
+    let root = env.root();
+    time_search(&mut env, &mut policy, &root, config, repeat)
+}
+
+/// The same world behind the search's traits with integer states, as the Python side holds it:
+/// separates the cost of the search core from that of the string-keyed offline collaborators.
+/// State texts are the fixture's, so deduplication is the same.
+struct IdWorld<'w>(&'w World);
+
+impl ProofEnv for IdWorld<'_> {
+    type State = u32;
+
+    fn apply(
+        &mut self,
+        state: &u32,
+        tactic: &str,
+        _deadline: Duration,
+    ) -> Result<Applied<u32>, EnvError> {
+        let tactics = &self.0.tactics[*state as usize];
+        Ok(
+            match tactics.iter().find(|t| t.name == tactic).map(|t| t.effect) {
+                Some(Effect::Child(child)) => Applied::Goals(child),
+                Some(Effect::Proved) => Applied::Proved,
+                Some(Effect::Error) | None => Applied::Rejected("no progress".to_owned()),
+            },
+        )
+    }
+
+    fn canonical_text(&self, state: &u32) -> String {
+        World::state_text(*state)
+    }
+}
+
+impl Policy<u32> for IdWorld<'_> {
+    fn propose(
+        &mut self,
+        state: &u32,
+        _state_text: &str,
+        _width: usize,
+    ) -> Result<Vec<Candidate>, PolicyError> {
+        let tactics = &self.0.tactics[*state as usize];
+        Ok(tactics
+            .iter()
+            .map(|t| Candidate::new(t.name, t.score))
+            .collect())
+    }
+}
+
+fn run_ids(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
+    let mut env = IdWorld(world);
+    let mut policy = IdWorld(world);
+    time_search(&mut env, &mut policy, &0, config, repeat)
+}
+
+/// Times `Search::run` alone, best of `repeat`; the figures are those of the fastest run (all
+/// runs are identical apart from their time).
+fn time_search<E, P>(
+    env: &mut E,
+    policy: &mut P,
+    root: &E::State,
+    config: &SearchConfig,
+    repeat: u32,
+) -> Figures
+where
+    E: ProofEnv,
+    E::State: Clone,
+    P: Policy<E::State>,
+{
+    let mut best: Option<(Duration, SearchReport)> = None;
+    for _ in 0..repeat.max(1) {
+        let mut search = Search::new(config.clone());
+        let root = root.clone();
+        let started = Instant::now();
+        let report = search.run(
+            black_box(&mut *env),
+            black_box(&mut *policy),
+            &mut AlwaysAccept,
+            black_box(root),
+        );
+        let elapsed = started.elapsed();
+        let report = black_box(report);
+        if best.as_ref().is_none_or(|(time, _)| elapsed < *time) {
+            best = Some((elapsed, report));
+        }
+    }
+    let (elapsed, report) = best.expect("at least one run");
+    let stop = match &report.outcome {
+        Outcome::Proved(_) => "proved".to_owned(),
+        Outcome::Failed(reason) => reason.to_string(),
+    };
+    let stats = &report.stats;
+    Figures {
+        proved: report.proof().is_some(),
+        stop,
+        expansions: stats.expansions.into(),
+        env_calls: stats.env_calls.into(),
+        states: stats.states.into(),
+        duplicate_states: stats.duplicate_states.into(),
+        seconds: elapsed.as_secs_f64(),
+    }
+}
+
+fn python_available() -> bool {
+    Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Writes the world to a temporary file and runs the Python baseline on it.
+fn run_python(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("world.jsonl");
+    std::fs::write(&path, world.json_lines()).expect("the world file is written");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/heapq_search.py");
+    let budget = config.max_expansions.expect("the bench sets a budget");
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg(&path)
+        .args(["--alpha", &config.depth_exponent.to_string()])
+        .args(["--width", &config.expansion_width.to_string()])
+        .args(["--max-expansions", &budget.to_string()])
+        .args(["--repeat", &repeat.to_string()])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        output.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("heapq_search.py prints JSON");
+    let number = |key: &str| {
+        json[key]
+            .as_u64()
+            .unwrap_or_else(|| panic!("`{key}` in {json}"))
+    };
+    Figures {
+        proved: json["proved"].as_bool().expect("`proved` is a boolean"),
+        stop: json["stop"].as_str().unwrap_or("?").to_owned(),
+        expansions: number("expansions"),
+        env_calls: number("env_calls"),
+        states: number("states"),
+        duplicate_states: number("duplicate_states"),
+        seconds: json["seconds"].as_f64().expect("`seconds` is a number"),
+    }
+}
+
+fn describe(spec: &WorldSpec, world: &World) -> String {
+    let sites: Vec<String> = world
+        .proof_sites
+        .iter()
+        .map(|(id, depth)| format!("{id}@d{depth}"))
+        .collect();
+    format!(
+        "seed {:#x}: {} states ({} dead ends), {} tactics, branching {}..={}, \
+         errors {:.0}%, repeats {:.0}%, tree depth {}, proofs at [{}]",
+        spec.seed,
+        spec.states,
+        world.dead_ends(),
+        world.tactic_count(),
+        spec.min_branching,
+        spec.max_branching,
+        spec.error_rate * 100.0,
+        spec.repeat_rate * 100.0,
+        world.max_depth,
+        sites.join(", "),
+    )
+}
+
+/// All sides' figures on one world.
+struct Comparison {
+    world: World,
+    offline: Figures,
+    ids: Figures,
+    python: Option<Figures>,
+}
+
+/// Runs every side on one world and checks that they agree on the outcome.
+fn compare(spec: &WorldSpec, width: usize, budget: u32, repeat: u32) -> Comparison {
+    let world = World::generate(spec);
+    let config = SearchConfig {
+        expansion_width: width,
+        max_expansions: Some(budget),
+        max_time: None,
+        ..SearchConfig::default()
+    };
+    let offline = run_offline(&world, &config, repeat);
+    let ids = run_ids(&world, &config, repeat);
+    let python = python_available().then(|| run_python(&world, &config, repeat));
+    for other in [Some(&ids), python.as_ref()].into_iter().flatten() {
+        assert_eq!(
+            offline.proved, other.proved,
+            "the outcomes differ on {spec:?}: {offline:?} vs {other:?}"
+        );
+    }
+    Comparison {
+        world,
+        offline,
+        ids,
+        python,
+    }
+}
+
+fn main() {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    if !measuring {
+        smoke();
+        return;
+    }
+    let spec = WorldSpec {
+        seed: 0x5eed_2025,
+        states: 300_000,
+        min_branching: 4,
+        max_branching: 8,
+        error_rate: 0.25,
+        repeat_rate: 0.2,
+        dead_end_rate: 0.1,
+        proofs: 3,
+    };
+    let width = spec.max_branching as usize;
+    let budget = 100_000;
+    let repeat = 3;
+    let result = compare(&spec, width, budget, repeat);
+
+    println!("search bench: {}", describe(&spec, &result.world));
+    println!(
+        "config: α {} (default), width {width}, budget {budget} expansions, no time limit, \
+         best of {repeat}",
+        SearchConfig::default().depth_exponent
+    );
+    println!();
+    println!(
+        "{:<16} {:>10} {:>10} {:>8} {:>8} {:>9} {:>13} {:>13}  stop",
+        "impl",
+        "expansions",
+        "env calls",
+        "states",
+        "dup hits",
+        "time ms",
+        "expansions/s",
+        "env calls/s"
+    );
+    let row = |name: &str, f: &Figures| {
+        println!(
+            "{name:<16} {:>10} {:>10} {:>8} {:>8} {:>9.1} {:>13.0} {:>13.0}  {}",
+            f.expansions,
+            f.env_calls,
+            f.states,
+            f.duplicate_states,
+            f.seconds * 1e3,
+            f.expansions_per_sec(),
+            f.env_calls_per_sec(),
+            f.stop
+        );
+    };
+    row("Rust OfflineEnv", &result.offline);
+    row("Rust id world", &result.ids);
+    let Some(python) = &result.python else {
+        println!("Python           skipped: python3 not found");
+        return;
+    };
+    row("Python heapq", python);
+    println!();
+    for (name, rust) in [("OfflineEnv", &result.offline), ("id world", &result.ids)] {
+        println!(
+            "ratio Rust {name:<10} / Python: {:>5.2}x expansions/s",
+            rust.expansions_per_sec() / python.expansions_per_sec()
+        );
+    }
+    let same = result.offline.same_counts(python) && result.ids.same_counts(python);
+    if same {
+        println!("agreement: same outcome and identical counters on all three");
+    } else {
+        println!("agreement: same outcome, counters differ (see bench/README.md)");
+    }
+}
+
+/// Two tiny worlds, one where a proof is found and one where the budget or the space runs
+/// out, so both outcomes are cross-checked. The width is below the largest branching here, so
+/// the top-k cut is cross-checked too. The counters must match exactly: the three
+/// implementations make the same choices, tie-breaks included (bench/README.md).
+fn smoke() {
+    let base = WorldSpec {
+        seed: 7,
+        states: 3_000,
+        min_branching: 4,
+        max_branching: 8,
+        error_rate: 0.25,
+        repeat_rate: 0.2,
+        dead_end_rate: 0.1,
+        proofs: 40,
+    };
+    let no_proof = WorldSpec {
+        seed: 8,
+        proofs: 0,
+        ..base.clone()
+    };
+    for spec in [base, no_proof] {
+        let result = compare(&spec, 6, 2_000, 1);
+        let offline = &result.offline;
+        assert_eq!(offline.proved, spec.proofs > 0, "{offline:?}");
+        for other in [Some(&result.ids), result.python.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                offline.same_counts(other),
+                "counters differ on {spec:?}: {offline:?} vs {other:?}"
+            );
+        }
+    }
+    println!("search bench smoke run: ok");
+}

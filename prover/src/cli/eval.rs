@@ -1,0 +1,288 @@
+//! `prover eval`: searches every theorem of a dataset, appending one result per theorem as it is
+//! decided, and resumes from what the output already holds.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use lean_bridge::pool::ReplPool;
+use tokio::sync::{Semaphore, mpsc};
+
+use super::EvalArgs;
+use super::config::{self, Settings};
+use super::policy::PolicyFactory;
+use crate::datasets;
+use crate::engine::{self, ProveResult, ProveStatus, Theorem};
+use crate::search::NoHook;
+
+/// Runs `prover eval`.
+pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.dataset)
+        .with_context(|| format!("cannot read dataset {}", args.dataset.display()))?;
+    let mut theorems = Vec::new();
+    let mut malformed = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match datasets::parse_theorem(index + 1, line) {
+            Ok(theorem) => theorems.push(theorem),
+            Err(error) => malformed.push(error),
+        }
+    }
+    if let Some(first) = malformed.first() {
+        bail!(
+            "dataset {}: {first}{}",
+            args.dataset.display(),
+            if malformed.len() > 1 {
+                format!(" (and {} more malformed rows)", malformed.len() - 1)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let mut seen = HashSet::new();
+    for theorem in &theorems {
+        if !seen.insert(theorem.name.clone()) {
+            bail!(
+                "dataset {}: the name `{}` appears twice; results are keyed by name",
+                args.dataset.display(),
+                theorem.name
+            );
+        }
+    }
+
+    let (mut out, decided) = open_results(&args.out, args.fresh)?;
+    let total = theorems.len();
+    theorems.retain(|t| !decided.contains(&t.name));
+    if !decided.is_empty() {
+        eprintln!(
+            "prover eval: {} of {total} theorems already decided in {}; skipping them (--fresh to redo)",
+            total - theorems.len(),
+            args.out.display()
+        );
+    }
+
+    let pool_config = config::pool_config(&args.repl, settings)?;
+    let workers = pool_config.workers;
+    let concurrency = args
+        .concurrency
+        .or(settings.search.concurrency)
+        .unwrap_or(workers)
+        .max(1);
+    let prove_config = Arc::new(config::prove_config(&args.search, settings)?);
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let factory = Arc::new(PolicyFactory::new(
+        &args.search,
+        settings,
+        runtime.handle(),
+    )?);
+
+    let started = Instant::now();
+    let mut tally = Tally::default();
+    let todo = theorems.len();
+    runtime.block_on(async {
+        let pool = Arc::new(ReplPool::new(pool_config));
+        let permits = Arc::new(Semaphore::new(concurrency));
+        let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
+        for theorem in theorems {
+            let (pool, permits, sender) = (pool.clone(), permits.clone(), sender.clone());
+            let (factory, prove_config) = (factory.clone(), prove_config.clone());
+            let handle = tokio::runtime::Handle::current();
+            tokio::spawn(async move {
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return;
+                };
+                let name = theorem.name.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    prove_one(&pool, &handle, &theorem, &prove_config, &factory)
+                })
+                .await
+                .unwrap_or_else(|panic| crashed(&name, &panic.to_string()));
+                let _ = sender.send(result);
+            });
+        }
+        drop(sender);
+        while let Some(result) = receiver.recv().await {
+            append_result(&mut out, &result, &args.out)?;
+            tally.add(&result);
+            eprintln!(
+                "[{}/{todo}] {:<7} {} ({:.1}s, {} Lean calls) | pass rate {:.1}%",
+                tally.total(),
+                status_word(result.status),
+                result.name,
+                result.seconds,
+                result.lean_calls,
+                tally.pass_rate()
+            );
+        }
+        pool.shutdown().await;
+        anyhow::Ok(())
+    })?;
+
+    let seconds = started.elapsed().as_secs_f64();
+    print_summary(&tally, seconds, workers, concurrency);
+    if args.json {
+        let summary = serde_json::json!({
+            "theorems": tally.total(),
+            "proved": tally.proved,
+            "failed": tally.failed,
+            "error": tally.error,
+            "skipped": total - todo,
+            "pass_rate": tally.pass_rate() / 100.0,
+            "seconds": seconds,
+            "lean_calls": tally.lean_calls,
+        });
+        println!("{summary}");
+    }
+    Ok(if tally.error == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn prove_one(
+    pool: &Arc<ReplPool>,
+    runtime: &tokio::runtime::Handle,
+    theorem: &Theorem,
+    config: &engine::ProveConfig,
+    factory: &PolicyFactory,
+) -> ProveResult {
+    let mut policy = factory.make();
+    engine::prove(
+        pool,
+        runtime,
+        theorem,
+        config,
+        &mut policy,
+        factory.guard(),
+        NoHook,
+    )
+}
+
+fn crashed(name: &str, panic: &str) -> ProveResult {
+    ProveResult {
+        name: name.to_owned(),
+        status: ProveStatus::Error,
+        proof: None,
+        stop_reason: Some("infrastructure".into()),
+        stop_detail: Some(format!("internal error: {panic}")),
+        expansions: 0,
+        lean_calls: 0,
+        candidates_rejected: 0,
+        seconds: 0.0,
+    }
+}
+
+fn status_word(status: ProveStatus) -> &'static str {
+    match status {
+        ProveStatus::Proved => "proved",
+        ProveStatus::Failed => "failed",
+        ProveStatus::Error => "error",
+    }
+}
+
+#[derive(Default)]
+struct Tally {
+    proved: usize,
+    failed: usize,
+    error: usize,
+    lean_calls: u64,
+    search_seconds: f64,
+}
+
+impl Tally {
+    fn add(&mut self, result: &ProveResult) {
+        match result.status {
+            ProveStatus::Proved => self.proved += 1,
+            ProveStatus::Failed => self.failed += 1,
+            ProveStatus::Error => self.error += 1,
+        }
+        self.lean_calls += u64::from(result.lean_calls);
+        self.search_seconds += result.seconds;
+    }
+
+    fn total(&self) -> usize {
+        self.proved + self.failed + self.error
+    }
+
+    fn pass_rate(&self) -> f64 {
+        100.0 * self.proved as f64 / self.total().max(1) as f64
+    }
+}
+
+fn print_summary(tally: &Tally, seconds: f64, workers: usize, concurrency: usize) {
+    eprintln!();
+    eprintln!("  theorems     {:>8}", tally.total());
+    eprintln!("  proved       {:>8}", tally.proved);
+    eprintln!("  failed       {:>8}", tally.failed);
+    eprintln!("  error        {:>8}", tally.error);
+    eprintln!("  pass rate    {:>7.1}%", tally.pass_rate());
+    eprintln!("  wall time    {:>7.1}s", seconds);
+    eprintln!(
+        "  search time  {:>7.1}s (summed over theorems)",
+        tally.search_seconds
+    );
+    eprintln!("  Lean calls   {:>8}", tally.lean_calls);
+    eprintln!("  REPLs {workers}, theorems at once {concurrency}");
+}
+
+/// Opens the results file for appending and returns the names it already decides.
+///
+/// A last line cut short by a crash (no newline, or not JSON) is cut off so that its theorem
+/// is searched again and the file stays one JSON object per line.
+fn open_results(path: &Path, fresh: bool) -> anyhow::Result<(File, HashSet<String>)> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("cannot open results {}", path.display()))?;
+    if fresh {
+        file.set_len(0)
+            .with_context(|| format!("cannot truncate results {}", path.display()))?;
+        return Ok((file, HashSet::new()));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text)
+        .with_context(|| format!("cannot read results {}", path.display()))?;
+    let mut decided = HashSet::new();
+    let mut good_len = 0usize;
+    for line in text.split_inclusive('\n') {
+        let complete = line.ends_with('\n');
+        let parsed = serde_json::from_str::<ProveResult>(line.trim_end());
+        match (complete, parsed) {
+            (true, Ok(result)) => {
+                decided.insert(result.name);
+                good_len += line.len();
+            }
+            _ => break,
+        }
+    }
+    if good_len < text.len() {
+        let dropped = &text[good_len..];
+        eprintln!(
+            "prover eval: {}: dropping {} byte(s) after the last complete result (an interrupted write); those theorems run again",
+            path.display(),
+            dropped.len()
+        );
+        file.set_len(good_len as u64)
+            .with_context(|| format!("cannot repair results {}", path.display()))?;
+    }
+    file.seek(SeekFrom::End(0))?;
+    Ok((file, decided))
+}
+
+fn append_result(out: &mut File, result: &ProveResult, path: &Path) -> anyhow::Result<()> {
+    let mut line = serde_json::to_string(result).context("cannot encode a result")?;
+    line.push('\n');
+    out.write_all(line.as_bytes())
+        .and_then(|()| out.sync_data())
+        .with_context(|| format!("cannot write results to {}", path.display()))
+}

@@ -1,0 +1,110 @@
+//! Builds the tactic policy and the untrusted-tactic guard a search uses, from flags and settings.
+
+use std::sync::Arc;
+
+use anyhow::bail;
+use tokio::runtime::Handle;
+
+use super::config::{self, Settings};
+use super::search_args::{PolicyKind, SearchArgs};
+use crate::engine::DynPolicy;
+use crate::guard::TacticGuard;
+use crate::llm::{Api, CombinedPolicy, LlmClient, LlmConfig, OpenAiPolicy};
+use crate::portfolio::{Portfolio, PortfolioConfig};
+
+/// Makes one policy per search; the LLM client (and its concurrency limit) is shared.
+pub(super) struct PolicyFactory {
+    kind: PolicyKind,
+    portfolio: PortfolioConfig,
+    llm: Option<Arc<LlmClient>>,
+    runtime: Handle,
+    allow_native_decide: bool,
+}
+
+impl PolicyFactory {
+    pub(super) fn new(
+        args: &SearchArgs,
+        settings: &Settings,
+        runtime: &Handle,
+    ) -> anyhow::Result<PolicyFactory> {
+        let kind = config::policy_kind(args, settings);
+        let allow_native_decide = config::allow_native_decide(args, settings);
+        let portfolio = PortfolioConfig {
+            allow_native_decide,
+            ..PortfolioConfig::default()
+        };
+        let llm = match kind {
+            PolicyKind::Portfolio => None,
+            PolicyKind::Openai | PolicyKind::Combined => {
+                Some(Arc::new(llm_client(args, settings)?))
+            }
+        };
+        Ok(PolicyFactory {
+            kind,
+            portfolio,
+            llm,
+            runtime: runtime.clone(),
+            allow_native_decide,
+        })
+    }
+
+    pub(super) fn make(&self) -> DynPolicy {
+        let portfolio = || Portfolio::new(self.portfolio.clone());
+        let llm = || {
+            OpenAiPolicy::new(
+                self.llm
+                    .clone()
+                    .expect("an LLM client exists for LLM policies"),
+                self.runtime.clone(),
+            )
+        };
+        DynPolicy(match self.kind {
+            PolicyKind::Portfolio => Box::new(portfolio()),
+            PolicyKind::Openai => Box::new(llm()),
+            PolicyKind::Combined => Box::new(CombinedPolicy::new(llm(), portfolio())),
+        })
+    }
+
+    pub(super) fn guard(&self) -> TacticGuard {
+        TacticGuard {
+            allow_native_decide: self.allow_native_decide,
+        }
+    }
+}
+
+fn llm_client(args: &SearchArgs, settings: &Settings) -> anyhow::Result<LlmClient> {
+    let s = &settings.llm;
+    let Some(base_url) = args.llm_url.clone().or_else(|| s.url.clone()) else {
+        bail!("--policy openai and --policy combined need --llm-url (or [llm] url in prover.toml)");
+    };
+    let mut config = LlmConfig {
+        base_url,
+        ..LlmConfig::default()
+    };
+    if let Some(model) = args.llm_model.clone().or_else(|| s.model.clone()) {
+        config.model = model;
+    }
+    if let Some(template) = args
+        .prompt_template
+        .clone()
+        .or_else(|| s.prompt_template.clone())
+    {
+        config.prompt_template = crate::llm::resolve_template(&template);
+    }
+    if args.llm_chat || s.chat.unwrap_or(false) {
+        config.api = Api::Chat;
+    }
+    if let Some(n) = args.samples.or(s.samples) {
+        config.samples = n.max(1);
+    }
+    if let Some(t) = args.temperature.or(s.temperature) {
+        config.temperature = t;
+    }
+    if let Some(m) = args.llm_concurrency.or(s.concurrency) {
+        config.max_concurrency = m.max(1);
+    }
+    config.seed = args.seed;
+    let key_var = s.api_key_env.as_deref().unwrap_or("OPENAI_API_KEY");
+    config.api_key = std::env::var(key_var).ok().filter(|k| !k.is_empty());
+    Ok(LlmClient::new(config)?)
+}

@@ -1,0 +1,100 @@
+//! `prover prove`: one theorem from the command line; prints the proof or why there is none.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use lean_bridge::pool::ReplPool;
+
+use super::ProveArgs;
+use super::config::{self, Settings};
+use super::policy::PolicyFactory;
+use crate::datasets;
+use crate::engine::{self, ProveStatus, Theorem};
+use crate::search::NoHook;
+
+/// The header used when `--header` is not given.
+const DEFAULT_HEADER: &str = "import Mathlib\n";
+
+/// Runs `prover prove`: exit 0 when proved, 1 when not.
+pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let header = match &args.header {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read header {}", path.display()))?,
+        None => DEFAULT_HEADER.to_owned(),
+    };
+    let formal_statement =
+        datasets::statement_ending_in_by(&args.statement).with_context(|| {
+            format!(
+                "--statement must end in `:= by` (or `:= by sorry`): {:?}",
+                args.statement
+            )
+        })?;
+    let name =
+        crate::check::declaration_name(&formal_statement).unwrap_or_else(|| "example".into());
+    let theorem = Theorem {
+        name,
+        header,
+        formal_statement,
+    };
+    let pool_config = config::pool_config(&args.repl, settings)?;
+    let prove_config = config::prove_config(&args.search, settings)?;
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let factory = PolicyFactory::new(&args.search, settings, runtime.handle())?;
+    let pool = Arc::new(ReplPool::new(pool_config));
+    let handle = runtime.handle().clone();
+    let result = {
+        let pool = pool.clone();
+        runtime.block_on(async move {
+            tokio::task::spawn_blocking(move || {
+                let mut policy = factory.make();
+                engine::prove(
+                    &pool,
+                    &handle,
+                    &theorem,
+                    &prove_config,
+                    &mut policy,
+                    factory.guard(),
+                    NoHook,
+                )
+            })
+            .await
+        })
+    }
+    .context("the search thread panicked")?;
+    runtime.block_on(pool.shutdown());
+
+    if args.json {
+        println!("{}", serde_json::to_string(&result)?);
+    } else {
+        match (&result.status, &result.proof) {
+            (ProveStatus::Proved, Some(proof)) => {
+                println!("{}{proof}", theorem_text(&args.statement));
+            }
+            _ => println!(
+                "{}: {}",
+                match result.status {
+                    ProveStatus::Error => "error",
+                    _ => "not proved",
+                },
+                result
+                    .stop_detail
+                    .as_deref()
+                    .or(result.stop_reason.as_deref())
+                    .unwrap_or("no reason given")
+            ),
+        }
+    }
+    eprintln!(
+        "prover prove: {:?} after {} expansions, {} Lean calls, {:.1}s",
+        result.status, result.expansions, result.lean_calls, result.seconds
+    );
+    Ok(match result.status {
+        ProveStatus::Proved => ExitCode::SUCCESS,
+        _ => ExitCode::from(1),
+    })
+}
+
+fn theorem_text(statement: &str) -> String {
+    datasets::statement_ending_in_by(statement).unwrap_or_else(|| statement.to_owned())
+}

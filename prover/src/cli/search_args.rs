@@ -1,0 +1,66 @@
+//! Flags shared by `prover prove` and `prover eval`: search budgets and the tactic policy.
+
+use clap::{Args, ValueEnum};
+
+/// Which tactic policy proposes candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyKind {
+    /// Lean automation plus goal- and hypothesis-driven tactics; no GPU, no network.
+    Portfolio,
+    /// An OpenAI-compatible completion server (vLLM, SGLang, llama.cpp, Ollama).
+    Openai,
+    /// The LLM's candidates plus the portfolio's.
+    Combined,
+}
+
+/// Search and policy flags.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SearchArgs {
+    /// Tactic policy.
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyKind>,
+    /// Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.
+    #[arg(long, value_name = "URL")]
+    pub llm_url: Option<String>,
+    /// Model name sent to the server.
+    #[arg(long, value_name = "NAME")]
+    pub llm_model: Option<String>,
+    /// Prompt template with `{state}`, or a named template (`bfs-prover`).
+    #[arg(long, value_name = "T")]
+    pub prompt_template: Option<String>,
+    /// Use /v1/chat/completions instead of /v1/completions.
+    #[arg(long)]
+    pub llm_chat: bool,
+    /// Completions sampled per expansion.
+    #[arg(long, value_name = "N")]
+    pub samples: Option<usize>,
+    /// Sampling temperature.
+    #[arg(long, value_name = "T")]
+    pub temperature: Option<f64>,
+    /// Requests to the model server at once, shared by all searches.
+    #[arg(long, value_name = "M")]
+    pub llm_concurrency: Option<usize>,
+    /// Candidates run per expansion.
+    #[arg(long, value_name = "K")]
+    pub width: Option<usize>,
+    /// Length-normalization exponent α: priority = Σ scores / depth^α.
+    #[arg(long, value_name = "A")]
+    pub alpha: Option<f64>,
+    /// Expansions per theorem.
+    #[arg(long, value_name = "N")]
+    pub max_expansions: Option<u32>,
+    /// Seconds per theorem.
+    #[arg(long, value_name = "SECS")]
+    pub time_limit: Option<f64>,
+    /// Seconds one tactic may run before its process is killed.
+    #[arg(long, value_name = "SECS")]
+    pub tactic_timeout: Option<f64>,
+    /// Seed forwarded to the model server's sampler. The search itself has no randomness:
+    /// ties break by insertion order, so equal inputs give equal reports.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Let candidates use `native_decide` (its proofs still fail the axiom check).
+    #[arg(long)]
+    pub allow_native_decide: bool,
+}

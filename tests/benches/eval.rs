@@ -1,0 +1,115 @@
+//! Benchmark: `prover eval` throughput against sim-repl at 50 ms per tactic, with 1, 4 and 16
+//! REPL workers, over a generated world (portfolio policy).
+//!
+//! `cargo bench -p prover-tests --bench eval` prints the figures. Under `cargo test` (no
+//! `--bench` argument) it runs a tiny smoke version and prints no measurement.
+
+use std::process::Command;
+use std::time::Instant;
+
+use prover_tests::harness::prover_bin;
+use prover_tests::worldgen::{self, WorldSpec};
+
+struct Run {
+    workers: usize,
+    seconds: f64,
+    theorems: usize,
+    proved: usize,
+    lean_calls: u64,
+}
+
+fn main() {
+    let measuring = std::env::args().any(|a| a == "--bench");
+    let (theorems, latency_ms, worker_counts): (usize, u64, &[usize]) = if measuring {
+        (48, 50, &[1, 4, 16])
+    } else {
+        (3, 1, &[1, 2])
+    };
+    let spec = WorldSpec {
+        theorems,
+        depth: 3,
+        branching: 4,
+        dead_end_rate: 0.2,
+        repeat_rate: 0.1,
+        unprovable_rate: 0.2,
+        seed: 7,
+        tactic_vocabulary: 9,
+    };
+    let generated = worldgen::generate(&spec);
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.json");
+    generated.world.save(&world).unwrap();
+    let dataset = dir.path().join("dataset.jsonl");
+    std::fs::write(
+        &dataset,
+        worldgen::dataset_jsonl(&generated.world, worldgen::DEFAULT_HEADER),
+    )
+    .unwrap();
+    let provable = generated.provable.values().filter(|p| **p).count();
+
+    let mut runs = Vec::new();
+    for &workers in worker_counts {
+        let out = dir.path().join(format!("results-{workers}.jsonl"));
+        let repl_cmd = format!(
+            "{} --world {} --latency-ms {latency_ms}",
+            env!("CARGO_BIN_EXE_sim-repl"),
+            world.display()
+        );
+        let started = Instant::now();
+        let output = Command::new(prover_bin())
+            .args(["eval", "--fresh", "--width", "8", "--max-expansions", "30"])
+            .args(["--workers", &workers.to_string()])
+            .args(["--concurrency", &workers.to_string()])
+            .arg("--dataset")
+            .arg(&dataset)
+            .arg("--out")
+            .arg(&out)
+            .arg("--repl-cmd")
+            .arg(&repl_cmd)
+            .output()
+            .unwrap();
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(
+            output.status.success(),
+            "eval failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let results: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        runs.push(Run {
+            workers,
+            seconds,
+            theorems: results.len(),
+            proved: results.iter().filter(|r| r["status"] == "proved").count(),
+            lean_calls: results
+                .iter()
+                .map(|r| r["lean_calls"].as_u64().unwrap())
+                .sum(),
+        });
+    }
+    if !measuring {
+        println!(
+            "eval bench smoke run: ok; run `cargo bench -p prover-tests --bench eval` for figures"
+        );
+        return;
+    }
+    println!(
+        "prover eval over a generated world: {theorems} theorems ({provable} provable), sim-repl at {latency_ms} ms per request, portfolio policy, width 8, 30 expansions max"
+    );
+    println!("  workers  wall s  theorems/s  Lean calls  calls/s  proved");
+    for run in &runs {
+        println!(
+            "  {:>7}  {:>6.1}  {:>10.2}  {:>10}  {:>7.1}  {:>3}/{}",
+            run.workers,
+            run.seconds,
+            run.theorems as f64 / run.seconds,
+            run.lean_calls,
+            run.lean_calls as f64 / run.seconds,
+            run.proved,
+            run.theorems
+        );
+    }
+}

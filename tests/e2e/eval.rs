@@ -1,0 +1,265 @@
+//! `prover eval` and `prover prove` end to end against sim-repl (a simulated REPL, not Lean):
+//! the portfolio policy on hand-written worlds with dead ends, repeated states, the tricky
+//! failure answer, a hanging and a crashing tactic; every proof it reports passes `prover check`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use prover_tests::harness::{prover_bin, workspace_root};
+use prover_tests::world::World;
+use serde_json::{Value, json};
+
+const HEADER: &str = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n";
+
+fn world_path(name: &str) -> std::path::PathBuf {
+    workspace_root().join("tests/fixtures/worlds").join(name)
+}
+
+fn sim_cmd(world: &Path, log: Option<&Path>) -> String {
+    let mut cmd = format!(
+        "{} --world {}",
+        env!("CARGO_BIN_EXE_sim-repl"),
+        world.display()
+    );
+    if let Some(log) = log {
+        cmd.push_str(&format!(" --log {}", log.display()));
+    }
+    cmd
+}
+
+/// A miniF2F-style dataset holding every theorem of `world`.
+fn dataset_for(world: &Path, dir: &Path) -> std::path::PathBuf {
+    let world = World::load(world).unwrap();
+    let rows: Vec<String> = world
+        .theorems
+        .iter()
+        .map(|t| {
+            json!({"name": t.name, "split": "test", "header": HEADER, "formal_statement": format!("{} := by\n", t.statement)})
+                .to_string()
+        })
+        .collect();
+    let path = dir.join("dataset.jsonl");
+    std::fs::write(&path, rows.join("\n") + "\n").unwrap();
+    path
+}
+
+fn run_eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Output {
+    Command::new(prover_bin())
+        .args([
+            "eval",
+            "--workers",
+            "2",
+            "--tactic-timeout",
+            "1",
+            "--time-limit",
+            "60",
+        ])
+        .arg("--dataset")
+        .arg(dataset)
+        .arg("--out")
+        .arg(out)
+        .arg("--repl-cmd")
+        .arg(repl_cmd)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn results(out: &Path) -> BTreeMap<String, Value> {
+    std::fs::read_to_string(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["name"].as_str().unwrap().to_owned(), v))
+        .collect()
+}
+
+/// Runs `prover check` on every proof the eval reported and returns the statuses.
+fn recheck(
+    dataset: &Path,
+    results: &BTreeMap<String, Value>,
+    world: &Path,
+    dir: &Path,
+) -> Vec<String> {
+    let statements: BTreeMap<String, Value> = std::fs::read_to_string(dataset)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["name"].as_str().unwrap().to_owned(), v))
+        .collect();
+    let rows: Vec<String> = results
+        .values()
+        .filter(|r| r["status"] == "proved")
+        .map(|r| {
+            let row = &statements[r["name"].as_str().unwrap()];
+            json!({"name": r["name"], "header": row["header"], "formal_statement": row["formal_statement"], "proof": r["proof"]})
+                .to_string()
+        })
+        .collect();
+    let input = dir.join("proofs.jsonl");
+    let out = dir.join("checked.jsonl");
+    std::fs::write(&input, rows.join("\n")).unwrap();
+    let output = Command::new(prover_bin())
+        .arg("check")
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .arg("--repl-cmd")
+        .arg(sim_cmd(world, None))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["status"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn eval_with_the_portfolio_proves_every_provable_theorem_and_survives_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world_path("eval-portfolio.json");
+    let dataset = dataset_for(&world, dir.path());
+    let out = dir.path().join("results.jsonl");
+    let output = run_eval(&dataset, &out, &sim_cmd(&world, None), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
+    assert!(stderr.contains("pass rate"), "summary on stderr:\n{stderr}");
+
+    let results = results(&out);
+    assert_eq!(results.len(), 8, "{results:#?}");
+    for name in [
+        "and_intro",
+        "forall_intro",
+        "linarith_hyps",
+        "exists_obtain",
+        "dead_end_repeat",
+        "hang_then_prove",
+        "crash_then_prove",
+    ] {
+        assert_eq!(
+            results[name]["status"], "proved",
+            "{name}: {:#}",
+            results[name]
+        );
+        assert!(results[name]["lean_calls"].as_u64().unwrap() >= 2);
+    }
+    assert_eq!(results["unprovable"]["status"], "failed");
+    assert_eq!(
+        results["unprovable"]["stop_reason"], "exhausted",
+        "{:#}",
+        results["unprovable"]
+    );
+    assert_eq!(results["forall_intro"]["proof"], "\n  intro n\n  simp");
+    assert_eq!(
+        results["exists_obtain"]["proof"],
+        "\n  obtain ⟨k, hk⟩ := h\n  subst hk\n  simp"
+    );
+    assert_eq!(results["hang_then_prove"]["proof"], "\n  simp");
+    assert_eq!(results["crash_then_prove"]["proof"], "\n  omega");
+
+    let statuses = recheck(&dataset, &results, &world, dir.path());
+    assert_eq!(statuses, vec!["valid"; 7]);
+}
+
+#[test]
+fn a_rerun_skips_decided_theorems_and_repairs_a_torn_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world_path("eval-portfolio.json");
+    let dataset = dataset_for(&world, dir.path());
+    let out = dir.path().join("results.jsonl");
+    let log = dir.path().join("sim.log");
+    let first = run_eval(&dataset, &out, &sim_cmd(&world, None), &[]);
+    assert_eq!(first.status.code(), Some(0));
+    // Simulate a crash mid-write: drop the last line's tail.
+    let text = std::fs::read_to_string(&out).unwrap();
+    let last_start = text.trim_end().rfind('\n').unwrap() + 1;
+    let torn_name = serde_json::from_str::<Value>(text[last_start..].trim()).unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    std::fs::write(&out, &text[..last_start + 10]).unwrap();
+
+    let second = run_eval(&dataset, &out, &sim_cmd(&world, Some(&log)), &[]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("7 of 8 theorems already decided"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("dropping"), "{stderr}");
+    let results = results(&out);
+    assert_eq!(results.len(), 8);
+    let lines = std::fs::read_to_string(&out).unwrap().lines().count();
+    assert_eq!(lines, 8, "one line per theorem, none duplicated");
+    // Only the torn theorem went back to the REPL.
+    let log = std::fs::read_to_string(&log).unwrap();
+    let statement_requests = log.lines().filter(|l| l.contains("theorem ")).count();
+    assert!(statement_requests >= 1);
+    assert!(
+        log.contains(&torn_name),
+        "the torn theorem {torn_name} was redone:\n{log}"
+    );
+}
+
+#[test]
+fn prove_prints_the_proof_of_one_statement() {
+    let world = world_path("eval-portfolio.json");
+    let dir = tempfile::tempdir().unwrap();
+    let header = dir.path().join("header.lean");
+    std::fs::write(&header, HEADER).unwrap();
+    let output = Command::new(prover_bin())
+        .args([
+            "prove",
+            "--statement",
+            "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by sorry",
+        ])
+        .arg("--header")
+        .arg(&header)
+        .arg("--repl-cmd")
+        .arg(sim_cmd(&world, None))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by\n  intro n\n  simp\n"
+    );
+
+    let output = Command::new(prover_bin())
+        .args([
+            "prove",
+            "--json",
+            "--statement",
+            "theorem unprovable (x : ℕ) : x < x := by",
+        ])
+        .arg("--header")
+        .arg(&header)
+        .arg("--repl-cmd")
+        .arg(sim_cmd(&world, None))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let result: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(result["status"], "failed");
+    assert_eq!(result["stop_reason"], "exhausted");
+}

@@ -1,0 +1,118 @@
+//! End-to-end property: on random simulated worlds (sim-repl, not Lean), `prover eval` with an
+//! exhaustive budget proves exactly the theorems a plain breadth-first oracle proves, and two
+//! runs give the same results. The simulated model server proposes the world's whole tactic
+//! vocabulary for every state, so provability depends on the search alone.
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+use prover_tests::harness::prover_bin;
+use prover_tests::openai_sim::{self, Options, Script};
+use prover_tests::worldgen::{self, WorldSpec};
+use serde_json::{Value, json};
+
+/// A model that proposes every tactic of the vocabulary, with distinct scores.
+fn whole_vocabulary_server(vocabulary: &[String], dir: &std::path::Path) -> openai_sim::SimServer {
+    let completions: Vec<Value> = vocabulary
+        .iter()
+        .enumerate()
+        .map(|(rank, tactic)| json!({"text": tactic, "logprobs": [-0.1 * (rank as f64 + 1.0)]}))
+        .collect();
+    let path = dir.join("script.json");
+    std::fs::write(
+        &path,
+        json!({"responses": {}, "default": completions}).to_string(),
+    )
+    .unwrap();
+    openai_sim::serve(Script::from_path(&path).unwrap(), Options::default()).unwrap()
+}
+
+fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Value>>) {
+    let spec = WorldSpec {
+        theorems: 6,
+        depth: 3,
+        branching: 3,
+        dead_end_rate: 0.3,
+        repeat_rate: 0.3,
+        unprovable_rate: 0.3,
+        seed,
+        tactic_vocabulary: 5,
+    };
+    let generated = worldgen::generate(&spec);
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world.json");
+    generated.world.save(&world).unwrap();
+    let dataset = dir.path().join("dataset.jsonl");
+    std::fs::write(
+        &dataset,
+        worldgen::dataset_jsonl(&generated.world, worldgen::DEFAULT_HEADER),
+    )
+    .unwrap();
+    let server = whole_vocabulary_server(&worldgen::vocabulary(spec.tactic_vocabulary), dir.path());
+    let url = format!("http://{}/v1", server.addr());
+    let mut runs = Vec::new();
+    for run in 0..2 {
+        let out = dir.path().join(format!("results-{run}.jsonl"));
+        let output = Command::new(prover_bin())
+            .args([
+                "eval",
+                "--workers",
+                "2",
+                "--width",
+                "32",
+                "--max-expansions",
+                "100000",
+            ])
+            .args(["--policy", "openai", "--samples", "32", "--llm-url", &url])
+            .arg("--dataset")
+            .arg(&dataset)
+            .arg("--out")
+            .arg(&out)
+            .arg("--repl-cmd")
+            .arg(format!(
+                "{} --world {}",
+                env!("CARGO_BIN_EXE_sim-repl"),
+                world.display()
+            ))
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let results: BTreeMap<String, Value> = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .map(|mut v| {
+                // Wall time differs between runs; everything else must not.
+                v.as_object_mut().unwrap().remove("seconds");
+                (v["name"].as_str().unwrap().to_owned(), v)
+            })
+            .collect();
+        runs.push(results);
+    }
+    (generated.provable, runs)
+}
+
+#[test]
+fn exhaustive_eval_proves_exactly_what_the_bfs_oracle_proves() {
+    for seed in [1, 2, 3] {
+        let (provable, runs) = eval_statuses(seed);
+        assert_eq!(runs[0].len(), provable.len());
+        for (name, oracle) in &provable {
+            let status = &runs[0][name]["status"];
+            assert_eq!(
+                status == "proved",
+                *oracle,
+                "seed {seed}, {name}: eval says {status}, the oracle says provable = {oracle}"
+            );
+            if !oracle {
+                assert_eq!(runs[0][name]["stop_reason"], "exhausted");
+            }
+        }
+        assert_eq!(runs[0], runs[1], "seed {seed}: two runs differ");
+    }
+}
