@@ -94,3 +94,70 @@ fn real_lean_check_deepseek_traces() {
     // DeepSeek published these as verified proofs of their own statements.
     assert!(valid >= 400, "only {valid} of 438 published proofs checked");
 }
+
+/// Runs `prover eval` with the portfolio on a few easy miniF2F problems (yangky11 statements,
+/// the pinned toolchain's version) through the REPL built by the set-up.
+#[test]
+fn real_lean_eval_minif2f_sample() {
+    let Some(_lake) = lean_or_skip("real_lean_eval_minif2f_sample") else {
+        return;
+    };
+    let root = workspace_root();
+    let wanted = [
+        "mathd_numbertheory_254",
+        "mathd_numbertheory_3",
+        "mathd_algebra_10",
+        "mathd_numbertheory_12",
+    ];
+    let mut rows = Vec::new();
+    for split in ["valid", "test"] {
+        let path = shared_dir().join(format!("datasets/minif2f/yangky11_v4.24.0/{split}.jsonl"));
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let row: Value = serde_json::from_str(line).unwrap();
+            if wanted.contains(&row["name"].as_str().unwrap()) {
+                rows.push(line.to_owned());
+            }
+        }
+    }
+    assert_eq!(rows.len(), wanted.len());
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = dir.path().join("sample.jsonl");
+    std::fs::write(&dataset, rows.join("\n")).unwrap();
+    let out = dir.path().join("results.jsonl");
+    let status = Command::new(prover_bin())
+        .args([
+            "eval",
+            "--workers",
+            "1",
+            "--time-limit",
+            "300",
+            "--tactic-timeout",
+            "60",
+        ])
+        .arg("--project")
+        .arg(&root)
+        .arg("--dataset")
+        .arg(&dataset)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let results: Vec<Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(results.len(), wanted.len());
+    let proved = results.iter().filter(|r| r["status"] == "proved").count();
+    println!(
+        "real Lean eval sample: {proved} of {} proved",
+        results.len()
+    );
+    assert!(
+        results.iter().all(|r| r["status"] != "error"),
+        "{results:#?}"
+    );
+    // `(239 + 174 + 83) % 10 = 6` falls to norm_num or decide.
+    assert!(proved >= 1, "{results:#?}");
+}
