@@ -28,7 +28,9 @@ pub struct ProofHandle {
 }
 
 impl ProofHandle {
-    pub(crate) fn root(header: &str, statement: &str, goals: Vec<String>) -> ProofHandle {
+    /// A root state known without asking Lean (from a cache). The pool elaborates the
+    /// statement on whichever process first runs a tactic on it.
+    pub fn root(header: &str, statement: &str, goals: Vec<String>) -> ProofHandle {
         ProofHandle {
             root: Arc::new(Root {
                 header: header.to_owned(),
@@ -39,7 +41,10 @@ impl ProofHandle {
         }
     }
 
-    pub(crate) fn child(&self, tactic: &str, goals: Vec<String>) -> ProofHandle {
+    /// The state `tactic` leads to from this one, with goals known without asking Lean (from a
+    /// cache). The pool replays the path on whichever process first runs a tactic on it, and
+    /// reports `ReplayDiverged` if Lean disagrees.
+    pub fn child(&self, tactic: &str, goals: Vec<String>) -> ProofHandle {
         let mut path = self.path.to_vec();
         path.push(Arc::from(tactic));
         ProofHandle {

@@ -1,13 +1,14 @@
 //! Benchmark: `prover::search` expansions per second on a large seeded random world, beside a plain Python `heapq` best-first loop (`bench/heapq_search.py`) over the same world, in one run.
 //!
-//! `cargo bench -p prover --bench search` prints the figures. Under `cargo test` (no `--bench`
-//! argument) it runs two tiny worlds as a smoke test, checks that both implementations agree,
-//! and prints no measurement. Python is skipped when `python3` is absent.
+//! `cargo bench -p prover --bench search` prints the figures (see `bench/README.md`). Under
+//! `cargo test` (no `--bench` argument) it runs two tiny worlds as a smoke test, checks that all
+//! implementations agree, and prints no measurement. Python is skipped when `python3` is absent.
 //!
-//! What is timed is `Search::run` alone, over an `OfflineEnv` and a `ScriptedPolicy` built from
-//! fixture text beforehand (parsing is not timed), so the Rust figure includes the offline
-//! collaborators' own work: hashing state texts, cloning candidate lists and result states.
-//! The Python side times its search loop alone, over integer state ids.
+//! What is timed is `Search::run` alone, best of 3, twice: over an `OfflineEnv` and a
+//! `ScriptedPolicy` built from fixture text beforehand (parsing is not timed), which includes
+//! the offline collaborators' own work (hashing state texts, cloning candidate lists and result
+//! states); and over a bench-local integer-state world, which leaves mostly the core's own
+//! work. The Python side times its search loop alone, over integer state ids.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -431,11 +432,16 @@ fn describe(spec: &WorldSpec, world: &World) -> String {
     let sites: Vec<String> = world
         .proof_sites
         .iter()
-        .map(|(id, depth)| format!("{id}@d{depth}"))
+        .map(|(id, depth)| format!("state {id} at depth {depth}"))
         .collect();
+    let proofs = if sites.is_empty() {
+        "no proof".to_owned()
+    } else {
+        format!("proofs at {}", sites.join(", "))
+    };
     format!(
         "seed {:#x}: {} states ({} dead ends), {} tactics, branching {}..={}, \
-         errors {:.0}%, repeats {:.0}%, tree depth {}, proofs at [{}]",
+         errors {:.0}%, repeats {:.0}%, tree depth {}, {proofs}",
         spec.seed,
         spec.states,
         world.dead_ends(),
@@ -445,7 +451,6 @@ fn describe(spec: &WorldSpec, world: &World) -> String {
         spec.error_rate * 100.0,
         spec.repeat_rate * 100.0,
         world.max_depth,
-        sites.join(", "),
     )
 }
 
@@ -492,7 +497,7 @@ fn main() {
         smoke();
         return;
     }
-    let spec = WorldSpec {
+    let deep_proofs = WorldSpec {
         seed: 0x5eed_2025,
         states: 300_000,
         min_branching: 4,
@@ -502,18 +507,29 @@ fn main() {
         dead_end_rate: 0.1,
         proofs: 3,
     };
-    let width = spec.max_branching as usize;
+    // The same world without its proving tactics (proof placement comes after everything
+    // else), so the search spends the whole budget.
+    let no_proof = WorldSpec {
+        proofs: 0,
+        ..deep_proofs.clone()
+    };
+    let width = deep_proofs.max_branching as usize;
     let budget = 100_000;
     let repeat = 3;
-    let result = compare(&spec, width, budget, repeat);
-
-    println!("search bench: {}", describe(&spec, &result.world));
     println!(
-        "config: α {} (default), width {width}, budget {budget} expansions, no time limit, \
-         best of {repeat}",
+        "search bench: α {} (default), width {width} (the largest branching), budget {budget} \
+         expansions, no time limit, best of {repeat}",
         SearchConfig::default().depth_exponent
     );
-    println!();
+    for spec in [deep_proofs, no_proof] {
+        let result = compare(&spec, width, budget, repeat);
+        println!();
+        println!("world {}", describe(&spec, &result.world));
+        print_table(&result);
+    }
+}
+
+fn print_table(result: &Comparison) {
     println!(
         "{:<16} {:>10} {:>10} {:>8} {:>8} {:>9} {:>13} {:>13}  stop",
         "impl",
@@ -545,7 +561,6 @@ fn main() {
         return;
     };
     row("Python heapq", python);
-    println!();
     for (name, rust) in [("OfflineEnv", &result.offline), ("id world", &result.ids)] {
         println!(
             "ratio Rust {name:<10} / Python: {:>5.2}x expansions/s",

@@ -5,6 +5,7 @@
 //! runtime handle. Many searches share one pool, and a state may be rebuilt on any process.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lean_bridge::pool::{ApplyReply, ReplPool, StartReply};
@@ -13,6 +14,7 @@ use lean_bridge::{BridgeError, Message};
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
+use crate::cache::{Budget, ProofCache, TheoremRecord, TransitionRecord};
 use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::search::{
     Applied, CandidateFilter, CheckError, EnvError, Outcome, Policy, PolicyError, Proof,
@@ -66,12 +68,40 @@ pub struct ProveResult {
     pub lean_calls: u32,
     /// Candidates the untrusted-tactic guard refused.
     pub candidates_rejected: u32,
+    /// Expansions whose policy failed (a model server down after its retries).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub policy_errors: u32,
+    /// Expansions the portfolio answered because the model server failed.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub llm_fallbacks: u64,
     /// Wall time.
     pub seconds: f64,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
 /// A policy behind a box, so the CLI can pick one at run time.
-pub struct DynPolicy(pub Box<dyn Policy<ProofHandle> + Send>);
+pub struct DynPolicy {
+    /// The policy.
+    pub policy: Box<dyn Policy<ProofHandle> + Send>,
+    /// Counts expansions a fallback policy answered, when there is one.
+    pub fallbacks: Option<Arc<AtomicU64>>,
+}
+
+impl DynPolicy {
+    /// Expansions answered by the fallback so far.
+    pub fn fallbacks(&self) -> u64 {
+        self.fallbacks
+            .as_ref()
+            .map_or(0, |count| count.load(Ordering::Relaxed))
+    }
+}
 
 impl Policy<ProofHandle> for DynPolicy {
     fn propose(
@@ -80,21 +110,30 @@ impl Policy<ProofHandle> for DynPolicy {
         state_text: &str,
         width: usize,
     ) -> Result<Vec<crate::search::Candidate>, PolicyError> {
-        self.0.propose(state, state_text, width)
+        self.policy.propose(state, state_text, width)
     }
 }
 
-/// `ProofEnv` over a shared pool. Timeouts count as a rejected tactic (Lean gave no answer
-/// in time); crashes and protocol failures are environment errors.
+/// `ProofEnv` over a shared pool, consulting the cache first. Timeouts count as a rejected
+/// tactic (Lean gave no answer in time) and are not cached; crashes and protocol failures are
+/// environment errors.
 pub struct LeanEnv {
     pool: Arc<ReplPool>,
     runtime: Handle,
+    cache: Option<Arc<ProofCache>>,
+    /// Tactics actually sent to Lean (cache hits excluded).
+    pub lean_calls: u32,
 }
 
 impl LeanEnv {
     /// An environment over `pool`, driven from a blocking thread through `runtime`.
-    pub fn new(pool: Arc<ReplPool>, runtime: Handle) -> LeanEnv {
-        LeanEnv { pool, runtime }
+    pub fn new(pool: Arc<ReplPool>, runtime: Handle, cache: Option<Arc<ProofCache>>) -> LeanEnv {
+        LeanEnv {
+            pool,
+            runtime,
+            cache,
+            lean_calls: 0,
+        }
     }
 }
 
@@ -112,18 +151,44 @@ impl ProofEnv for LeanEnv {
         tactic: &str,
         deadline: Duration,
     ) -> Result<Applied<ProofHandle>, EnvError> {
-        match self
+        let goals = state_text(state);
+        if let Some(cache) = &self.cache
+            && let Some(record) = cache.transition(state.header(), &goals, tactic)
+        {
+            // The child is only a path until a tactic runs on it; the pool replays it then.
+            return Ok(match record {
+                TransitionRecord::Goals(next) => Applied::Goals(state.child(tactic, next)),
+                TransitionRecord::Proved => Applied::Proved,
+                TransitionRecord::Rejected(reason) => Applied::Rejected(reason),
+            });
+        }
+        self.lean_calls += 1;
+        let (applied, record) = match self
             .runtime
             .block_on(self.pool.apply(state, tactic, deadline))
         {
-            Ok(ApplyReply::Open(next)) => Ok(Applied::Goals(next)),
-            Ok(ApplyReply::Proved(_)) => Ok(Applied::Proved),
-            Ok(ApplyReply::Failed(reason)) => Ok(Applied::Rejected(reason)),
-            Err(BridgeError::Timeout { after, .. }) => Ok(Applied::Rejected(format!(
-                "no answer within {after:?}; the tactic was abandoned"
-            ))),
-            Err(error) => Err(EnvError::new(error.to_string())),
+            Ok(ApplyReply::Open(next)) => {
+                let record = TransitionRecord::Goals(next.goals().to_vec());
+                (Applied::Goals(next), Some(record))
+            }
+            Ok(ApplyReply::Proved(_)) => (Applied::Proved, Some(TransitionRecord::Proved)),
+            Ok(ApplyReply::Failed(reason)) => {
+                let record = TransitionRecord::Rejected(reason.clone());
+                (Applied::Rejected(reason), Some(record))
+            }
+            // A larger deadline might let the tactic finish, so a timeout is not recorded.
+            Err(BridgeError::Timeout { after, .. }) => (
+                Applied::Rejected(format!(
+                    "no answer within {after:?}; the tactic was abandoned"
+                )),
+                None,
+            ),
+            Err(error) => return Err(EnvError::new(error.to_string())),
+        };
+        if let (Some(cache), Some(record)) = (&self.cache, record) {
+            cache.record_transition(state.header(), &goals, tactic, &record);
         }
+        Ok(applied)
     }
 
     fn canonical_text(&self, state: &ProofHandle) -> String {
@@ -177,6 +242,23 @@ pub struct ProveConfig {
     pub check: CheckConfig,
     /// Deadline for elaborating the statement (the root state).
     pub statement_deadline: Duration,
+    /// Names the policy and its settings, so a recorded failure is reused only under the same.
+    pub policy_id: String,
+}
+
+impl ProveConfig {
+    /// The budget this configuration searches under.
+    pub fn budget(&self) -> Budget {
+        Budget {
+            policy: self.policy_id.clone(),
+            width: self.search.expansion_width,
+            alpha: self.search.depth_exponent,
+            max_expansions: self.search.max_expansions,
+            max_time_ms: self.search.max_time.map(Budget::millis),
+            max_env_calls: self.search.max_env_calls,
+            tactic_deadline_ms: Budget::millis(self.search.tactic_deadline),
+        }
+    }
 }
 
 impl Default for ProveConfig {
@@ -185,6 +267,7 @@ impl Default for ProveConfig {
             search: SearchConfig::default(),
             check: CheckConfig::default(),
             statement_deadline: Duration::from_secs(300),
+            policy_id: String::new(),
         }
     }
 }
@@ -217,6 +300,8 @@ fn error_result(
         expansions: 0,
         lean_calls,
         candidates_rejected: 0,
+        policy_errors: 0,
+        llm_fallbacks: 0,
         seconds: started.elapsed().as_secs_f64(),
     }
 }
@@ -230,84 +315,226 @@ fn first_error(messages: &[Message]) -> String {
         .unwrap_or_else(|| "no proof state came back".into())
 }
 
-/// Proves one theorem. Call from a blocking thread (never inside an async task): the search
-/// blocks on the pool through `runtime`.
-pub fn prove<P, F, H>(
-    pool: &Arc<ReplPool>,
-    runtime: &Handle,
-    theorem: &Theorem,
-    config: &ProveConfig,
-    policy: &mut P,
-    filter: F,
-    hook: H,
-) -> ProveResult
-where
-    P: Policy<ProofHandle>,
-    F: CandidateFilter,
-    H: SearchHook,
-{
-    let started = Instant::now();
-    let statement = format!(
-        "{} sorry",
-        check::strip_trailing_sorry(&theorem.formal_statement).trim_end()
-    );
-    let root = match runtime.block_on(pool.start_proof(
-        &theorem.header,
-        &statement,
-        config.statement_deadline,
-    )) {
-        Ok(StartReply::Started(root)) => root,
-        Ok(StartReply::Rejected(messages)) => {
-            let reason = format!(
-                "the statement does not elaborate: {}",
-                first_error(&messages)
-            );
-            return error_result(theorem, "statement_rejected", reason, 1, started);
+/// What every search shares: the REPL pool, the runtime that drives it, and the cache.
+#[derive(Clone)]
+pub struct Engine {
+    /// The REPL processes.
+    pub pool: Arc<ReplPool>,
+    /// Drives the pool from the searches' blocking threads.
+    pub runtime: Handle,
+    /// What Lean already answered, if caching is on.
+    pub cache: Option<Arc<ProofCache>>,
+}
+
+impl Engine {
+    /// Proves one theorem. Call from a blocking thread (never inside an async task): the search
+    /// blocks on the pool through the runtime.
+    ///
+    /// With a cache, a theorem proved before is only rechecked, a failure under a budget at
+    /// least as large is reported again without Lean, and every known transition is reused.
+    pub fn prove<P, F, H>(
+        &self,
+        theorem: &Theorem,
+        config: &ProveConfig,
+        policy: &mut P,
+        filter: F,
+        hook: H,
+    ) -> ProveResult
+    where
+        P: Policy<ProofHandle>,
+        F: CandidateFilter,
+        H: SearchHook,
+    {
+        let started = Instant::now();
+        let statement = format!(
+            "{} sorry",
+            check::strip_trailing_sorry(&theorem.formal_statement).trim_end()
+        );
+        if let Some(result) = self.known_outcome(theorem, &statement, config, started) {
+            return result;
         }
-        Ok(StartReply::HeaderRejected(messages)) => {
-            let reason = format!("the header does not elaborate: {}", first_error(&messages));
-            return error_result(theorem, "header_rejected", reason, 1, started);
+        let mut lean_calls = 0;
+        let cached_root = self
+            .cache
+            .as_ref()
+            .and_then(|cache| cache.root(&theorem.header, &statement));
+        let root = match cached_root {
+            Some(goals) => ProofHandle::root(&theorem.header, &statement, goals),
+            None => {
+                lean_calls += 1;
+                match self.runtime.block_on(self.pool.start_proof(
+                    &theorem.header,
+                    &statement,
+                    config.statement_deadline,
+                )) {
+                    Ok(StartReply::Started(root)) => {
+                        if let Some(cache) = &self.cache {
+                            cache.record_root(&theorem.header, &statement, root.goals());
+                        }
+                        root
+                    }
+                    Ok(StartReply::Rejected(messages)) => {
+                        let reason = format!(
+                            "the statement does not elaborate: {}",
+                            first_error(&messages)
+                        );
+                        return error_result(theorem, "statement_rejected", reason, 1, started);
+                    }
+                    Ok(StartReply::HeaderRejected(messages)) => {
+                        let reason =
+                            format!("the header does not elaborate: {}", first_error(&messages));
+                        return error_result(theorem, "header_rejected", reason, 1, started);
+                    }
+                    Err(error) => {
+                        return error_result(
+                            theorem,
+                            "infrastructure",
+                            error.to_string(),
+                            1,
+                            started,
+                        );
+                    }
+                }
+            }
+        };
+        let mut env = LeanEnv::new(self.pool.clone(), self.runtime.clone(), self.cache.clone());
+        let mut checker = self.checker(theorem, config);
+        let report = Search::new(config.search.clone())
+            .with_filter(filter)
+            .with_hook(hook)
+            .run(&mut env, policy, &mut checker, root);
+        let stats: &SearchStats = &report.stats;
+        lean_calls += env.lean_calls + checker.calls;
+        let (status, proof, stop_reason, stop_detail) = match &report.outcome {
+            Outcome::Proved(_) => (ProveStatus::Proved, checker.accepted.clone(), None, None),
+            Outcome::Failed(reason) => {
+                let status = if matches!(reason, StopReason::EnvFailure(_)) {
+                    ProveStatus::Error
+                } else {
+                    ProveStatus::Failed
+                };
+                let code = stop_code(reason).to_owned();
+                (status, None, Some(code), Some(reason.to_string()))
+            }
+        };
+        self.remember(
+            theorem,
+            &statement,
+            config,
+            &report.outcome,
+            proof.as_deref(),
+        );
+        ProveResult {
+            name: theorem.name.clone(),
+            status,
+            proof,
+            stop_reason,
+            stop_detail,
+            expansions: stats.expansions,
+            lean_calls,
+            candidates_rejected: stats.candidates_rejected,
+            policy_errors: stats.policy_errors,
+            llm_fallbacks: 0,
+            seconds: started.elapsed().as_secs_f64(),
         }
-        Err(error) => {
-            return error_result(theorem, "infrastructure", error.to_string(), 1, started);
+    }
+
+    fn checker(&self, theorem: &Theorem, config: &ProveConfig) -> LeanChecker {
+        LeanChecker {
+            pool: self.pool.clone(),
+            runtime: self.runtime.clone(),
+            theorem: theorem.clone(),
+            config: config.check.clone(),
+            calls: 0,
+            accepted: None,
         }
-    };
-    let mut env = LeanEnv::new(pool.clone(), runtime.clone());
-    let mut checker = LeanChecker {
-        pool: pool.clone(),
-        runtime: runtime.clone(),
-        theorem: theorem.clone(),
-        config: config.check.clone(),
-        calls: 0,
-        accepted: None,
-    };
-    let report = Search::new(config.search.clone())
-        .with_filter(filter)
-        .with_hook(hook)
-        .run(&mut env, policy, &mut checker, root);
-    let stats: &SearchStats = &report.stats;
-    let lean_calls = 1 + stats.env_calls + checker.calls;
-    let (status, proof, stop_reason, stop_detail) = match &report.outcome {
-        Outcome::Proved(_) => (ProveStatus::Proved, checker.accepted.clone(), None, None),
-        Outcome::Failed(reason) => {
-            let status = if matches!(reason, StopReason::EnvFailure(_)) {
-                ProveStatus::Error
-            } else {
-                ProveStatus::Failed
-            };
-            let code = stop_code(reason).to_owned();
-            (status, None, Some(code), Some(reason.to_string()))
+    }
+
+    /// A result the cache already decides: a recorded proof that passes the recheck again, or
+    /// a recorded failure under a budget at least as large as this one.
+    fn known_outcome(
+        &self,
+        theorem: &Theorem,
+        statement: &str,
+        config: &ProveConfig,
+        started: Instant,
+    ) -> Option<ProveResult> {
+        let cache = self.cache.as_ref()?;
+        let result = |status, proof, stop_reason, stop_detail, lean_calls| ProveResult {
+            name: theorem.name.clone(),
+            status,
+            proof,
+            stop_reason,
+            stop_detail,
+            expansions: 0,
+            lean_calls,
+            candidates_rejected: 0,
+            policy_errors: 0,
+            llm_fallbacks: 0,
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        match cache.theorem(&theorem.header, statement)? {
+            TheoremRecord::Proved { tactics, .. } => {
+                // Proofs are never reported unchecked, even from the cache.
+                let mut checker = self.checker(theorem, config);
+                let verdict = checker.check(&Proof {
+                    tactics,
+                    states: Vec::new(),
+                });
+                match verdict {
+                    Ok(Verdict::Accepted) => Some(result(
+                        ProveStatus::Proved,
+                        checker.accepted,
+                        None,
+                        None,
+                        checker.calls,
+                    )),
+                    _ => {
+                        tracing::warn!(name = %theorem.name, "a cached proof failed its recheck; searching again");
+                        None
+                    }
+                }
+            }
+            TheoremRecord::Failed {
+                budget,
+                stop_reason,
+                stop_detail,
+            } if config.budget().within(&budget) => Some(result(
+                ProveStatus::Failed,
+                None,
+                Some(stop_reason),
+                Some(stop_detail),
+                0,
+            )),
+            TheoremRecord::Failed { .. } => None,
         }
-    };
-    ProveResult {
-        name: theorem.name.clone(),
-        status,
-        proof,
-        stop_reason,
-        stop_detail,
-        expansions: stats.expansions,
-        lean_calls,
-        candidates_rejected: stats.candidates_rejected,
-        seconds: started.elapsed().as_secs_f64(),
+    }
+
+    fn remember(
+        &self,
+        theorem: &Theorem,
+        statement: &str,
+        config: &ProveConfig,
+        outcome: &Outcome,
+        proof: Option<&str>,
+    ) {
+        let Some(cache) = &self.cache else {
+            return;
+        };
+        let record = match (outcome, proof) {
+            (Outcome::Proved(found), Some(proof)) => TheoremRecord::Proved {
+                proof: proof.to_owned(),
+                tactics: found.tactics.clone(),
+            },
+            // Infrastructure failures and cancellations say nothing about the theorem.
+            (Outcome::Failed(StopReason::EnvFailure(_) | StopReason::Cancelled), _) => return,
+            (Outcome::Failed(reason), _) => TheoremRecord::Failed {
+                budget: config.budget(),
+                stop_reason: stop_code(reason).to_owned(),
+                stop_detail: reason.to_string(),
+            },
+            (Outcome::Proved(_), None) => return,
+        };
+        cache.record_theorem(&theorem.header, statement, &record);
     }
 }

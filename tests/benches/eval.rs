@@ -1,14 +1,16 @@
 //! Benchmark: `prover eval` throughput against sim-repl at 50 ms per tactic, with 1, 4 and 16
-//! REPL workers, over a generated world (portfolio policy).
+//! REPL workers, over a generated world. The simulated model server proposes the world's whole
+//! tactic vocabulary, so every provable theorem can be found; the cache is off.
 //!
 //! `cargo bench -p prover-tests --bench eval` prints the figures. Under `cargo test` (no
 //! `--bench` argument) it runs a tiny smoke version and prints no measurement.
 
-use std::process::Command;
 use std::time::Instant;
 
-use prover_tests::harness::prover_bin;
+use prover_tests::harness::prover_command;
+use prover_tests::openai_sim::{self, Options, Script};
 use prover_tests::worldgen::{self, WorldSpec};
+use serde_json::json;
 
 struct Run {
     workers: usize,
@@ -46,6 +48,20 @@ fn main() {
     )
     .unwrap();
     let provable = generated.provable.values().filter(|p| **p).count();
+    let completions: Vec<serde_json::Value> = worldgen::vocabulary(spec.tactic_vocabulary)
+        .iter()
+        .enumerate()
+        .map(|(rank, t)| json!({"text": t, "logprobs": [-0.1 * (rank as f64 + 1.0)]}))
+        .collect();
+    let script = dir.path().join("script.json");
+    std::fs::write(
+        &script,
+        json!({"responses": {}, "default": completions}).to_string(),
+    )
+    .unwrap();
+    let server =
+        openai_sim::serve(Script::from_path(&script).unwrap(), Options::default()).unwrap();
+    let url = format!("http://{}/v1", server.addr());
 
     let mut runs = Vec::new();
     for &workers in worker_counts {
@@ -56,8 +72,17 @@ fn main() {
             world.display()
         );
         let started = Instant::now();
-        let output = Command::new(prover_bin())
-            .args(["eval", "--fresh", "--width", "8", "--max-expansions", "30"])
+        let output = prover_command()
+            .args([
+                "eval",
+                "--fresh",
+                "--no-cache",
+                "--width",
+                "8",
+                "--max-expansions",
+                "30",
+            ])
+            .args(["--policy", "openai", "--samples", "16", "--llm-url", &url])
             .args(["--workers", &workers.to_string()])
             .args(["--concurrency", &workers.to_string()])
             .arg("--dataset")
@@ -97,7 +122,7 @@ fn main() {
         return;
     }
     println!(
-        "prover eval over a generated world: {theorems} theorems ({provable} provable), sim-repl at {latency_ms} ms per request, portfolio policy, width 8, 30 expansions max"
+        "prover eval over a generated world: {theorems} theorems ({provable} provable), sim-repl at {latency_ms} ms per request, simulated model proposing the whole vocabulary, width 8, 30 expansions max, no cache"
     );
     println!("  workers  wall s  theorems/s  Lean calls  calls/s  proved");
     for run in &runs {

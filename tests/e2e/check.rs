@@ -3,9 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Command;
 
-use prover_tests::harness::{prover_bin, workspace_root};
+use prover_tests::harness::{prover_command, workspace_root};
 use serde_json::{Value, json};
 
 const HEADER: &str = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n";
@@ -89,7 +88,7 @@ fn check_decides_a_mixed_input_with_two_workers() {
     let out = dir.path().join("out.jsonl");
     std::fs::write(&input, mixed_input()).unwrap();
 
-    let output = Command::new(prover_bin())
+    let output = prover_command()
         .args([
             "check",
             "--workers",
@@ -177,7 +176,7 @@ fn check_rejects_a_statement_that_differs_from_the_reference() {
             .to_string(),
     )
     .unwrap();
-    let output = Command::new(prover_bin())
+    let output = prover_command()
         .arg("check")
         .arg("--input")
         .arg(&input)
@@ -201,7 +200,7 @@ fn check_rejects_a_statement_that_differs_from_the_reference() {
 
 #[test]
 fn check_names_an_unreadable_input() {
-    let output = Command::new(prover_bin())
+    let output = prover_command()
         .args([
             "check",
             "--input",

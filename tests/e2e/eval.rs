@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use prover_tests::harness::{prover_bin, workspace_root};
+use prover_tests::harness::{prover_command, workspace_root};
 use prover_tests::world::World;
 use serde_json::{Value, json};
 
@@ -45,7 +45,7 @@ fn dataset_for(world: &Path, dir: &Path) -> std::path::PathBuf {
 }
 
 fn run_eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Output {
-    Command::new(prover_bin())
+    prover_command()
         .args([
             "eval",
             "--workers",
@@ -100,7 +100,7 @@ fn recheck(
     let input = dir.join("proofs.jsonl");
     let out = dir.join("checked.jsonl");
     std::fs::write(&input, rows.join("\n")).unwrap();
-    let output = Command::new(prover_bin())
+    let output = prover_command()
         .arg("check")
         .arg("--input")
         .arg(&input)
@@ -221,7 +221,7 @@ fn prove_prints_the_proof_of_one_statement() {
     let dir = tempfile::tempdir().unwrap();
     let header = dir.path().join("header.lean");
     std::fs::write(&header, HEADER).unwrap();
-    let output = Command::new(prover_bin())
+    let output = prover_command()
         .args([
             "prove",
             "--statement",
@@ -245,7 +245,7 @@ fn prove_prints_the_proof_of_one_statement() {
         "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by\n  intro n\n  simp\n"
     );
 
-    let output = Command::new(prover_bin())
+    let output = prover_command()
         .args([
             "prove",
             "--json",

@@ -2,9 +2,9 @@
 //! Lean) and the simulated OpenAI-compatible server (no model), over real HTTP on loopback.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use prover_tests::harness::{prover_bin, workspace_root};
+use prover_tests::harness::{prover_command, workspace_root};
 use prover_tests::openai_sim::{self, Faults, Options, Script};
 use serde_json::{Value, json};
 
@@ -22,7 +22,7 @@ fn eval(dir: &Path, policy: &str, url: Option<&str>) -> (Output, Vec<Value>) {
     )
     .unwrap();
     let out = dir.join(format!("results-{policy}.jsonl"));
-    let mut command = Command::new(prover_bin());
+    let mut command = prover_command();
     command
         .args([
             "eval",

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `prover` binary against the simulated REPL, and gated real-Lean runs.
 
+mod cache;
 mod check;
 mod eval;
 mod llm;

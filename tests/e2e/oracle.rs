@@ -4,9 +4,8 @@
 //! vocabulary for every state, so provability depends on the search alone.
 
 use std::collections::BTreeMap;
-use std::process::Command;
 
-use prover_tests::harness::prover_bin;
+use prover_tests::harness::prover_command;
 use prover_tests::openai_sim::{self, Options, Script};
 use prover_tests::worldgen::{self, WorldSpec};
 use serde_json::{Value, json};
@@ -53,7 +52,7 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
     let mut runs = Vec::new();
     for run in 0..2 {
         let out = dir.path().join(format!("results-{run}.jsonl"));
-        let output = Command::new(prover_bin())
+        let output = prover_command()
             .args([
                 "eval",
                 "--workers",

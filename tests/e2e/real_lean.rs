@@ -1,10 +1,8 @@
 //! Real-Lean tests, gated: they run only where `lake` is on PATH (the GitHub Actions workflow
 //! after `scripts/setup.sh`) and print a skip line elsewhere.
 
-use std::process::Command;
-
 use prover_tests::harness::{
-    lean_or_skip, print_uncaptured, prover_bin, shared_dir, workspace_root,
+    lean_or_skip, print_uncaptured, prover_command, shared_dir, workspace_root,
 };
 use serde_json::Value;
 
@@ -25,7 +23,7 @@ fn real_lean_check_small_examples() {
     let input = root.join("lean-project/examples/check-small.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
-    let status = Command::new(prover_bin())
+    let status = prover_command()
         .args(["check", "--workers", "1", "--timeout", "900"])
         .arg("--project")
         .arg(&root)
@@ -72,7 +70,7 @@ fn real_lean_check_deepseek_traces() {
     let input = shared_dir().join("datasets/traces/deepseek_prover_v2_minif2f_proofs.jsonl");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
-    let status = Command::new(prover_bin())
+    let status = prover_command()
         .args(["check", "--workers", "2", "--timeout", "600"])
         .arg("--project")
         .arg(&project)
@@ -124,7 +122,7 @@ fn real_lean_eval_minif2f_sample() {
     let dataset = dir.path().join("sample.jsonl");
     std::fs::write(&dataset, rows.join("\n")).unwrap();
     let out = dir.path().join("results.jsonl");
-    let status = Command::new(prover_bin())
+    let status = prover_command()
         .args([
             "eval",
             "--workers",

@@ -62,3 +62,18 @@ pub fn print_uncaptured(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
+
+/// A `Command` for the `prover` binary with a cache directory of its own, so no test reads
+/// another test's (or the user's) cache unless it passes `--cache` itself.
+pub fn prover_command() -> std::process::Command {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = workspace_root().join("target/test-caches").join(format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let mut command = std::process::Command::new(prover_bin());
+    command.env("XDG_CACHE_HOME", dir);
+    command
+}

@@ -39,6 +39,19 @@ pub struct Settings {
     /// `[llm]`.
     #[serde(default)]
     pub llm: LlmSettings,
+    /// `[cache]`.
+    #[serde(default)]
+    pub cache: CacheSettings,
+}
+
+/// `[cache]` in `prover.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSettings {
+    /// As `--cache`.
+    pub dir: Option<PathBuf>,
+    /// `false` as `--no-cache`.
+    pub enabled: Option<bool>,
 }
 
 /// `[search]` in `prover.toml`.
@@ -81,6 +94,8 @@ pub struct LlmSettings {
     pub temperature: Option<f64>,
     /// As `--llm-concurrency`.
     pub concurrency: Option<usize>,
+    /// As `--llm-fallback`.
+    pub fallback: Option<bool>,
     /// Name of the environment variable holding the API key (default `OPENAI_API_KEY`).
     pub api_key_env: Option<String>,
 }

@@ -17,8 +17,7 @@ use super::EvalArgs;
 use super::config::{self, Settings};
 use super::policy::PolicyFactory;
 use crate::datasets;
-use crate::engine::{self, ProveResult, ProveStatus, Theorem};
-use crate::search::NoHook;
+use crate::engine::{Engine, ProveResult, ProveStatus};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -75,32 +74,38 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         .or(settings.search.concurrency)
         .unwrap_or(workers)
         .max(1);
-    let prove_config = Arc::new(config::prove_config(&args.search, settings)?);
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let factory = Arc::new(PolicyFactory::new(
         &args.search,
         settings,
         runtime.handle(),
     )?);
+    let mut prove_config = config::prove_config(&args.search, settings)?;
+    prove_config.policy_id = factory.id();
+    let prove_config = Arc::new(prove_config);
+    let cache = super::cache::open_for_run(&args.cache, settings, &pool_config)?;
 
     let started = Instant::now();
     let mut tally = Tally::default();
     let todo = theorems.len();
     runtime.block_on(async {
-        let pool = Arc::new(ReplPool::new(pool_config));
+        let engine = Engine {
+            pool: Arc::new(ReplPool::new(pool_config)),
+            runtime: tokio::runtime::Handle::current(),
+            cache: cache.clone(),
+        };
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
         for theorem in theorems {
-            let (pool, permits, sender) = (pool.clone(), permits.clone(), sender.clone());
+            let (engine, permits, sender) = (engine.clone(), permits.clone(), sender.clone());
             let (factory, prove_config) = (factory.clone(), prove_config.clone());
-            let handle = tokio::runtime::Handle::current();
             tokio::spawn(async move {
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
                 };
                 let name = theorem.name.clone();
                 let result = tokio::task::spawn_blocking(move || {
-                    prove_one(&pool, &handle, &theorem, &prove_config, &factory)
+                    factory.prove(&engine, &theorem, &prove_config)
                 })
                 .await
                 .unwrap_or_else(|panic| crashed(&name, &panic.to_string()));
@@ -121,12 +126,13 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
                 tally.pass_rate()
             );
         }
-        pool.shutdown().await;
+        engine.pool.shutdown().await;
         anyhow::Ok(())
     })?;
 
     let seconds = started.elapsed().as_secs_f64();
     print_summary(&tally, seconds, workers, concurrency);
+    super::cache::finish_run(cache.as_ref());
     if args.json {
         let summary = serde_json::json!({
             "theorems": tally.total(),
@@ -147,25 +153,6 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     })
 }
 
-fn prove_one(
-    pool: &Arc<ReplPool>,
-    runtime: &tokio::runtime::Handle,
-    theorem: &Theorem,
-    config: &engine::ProveConfig,
-    factory: &PolicyFactory,
-) -> ProveResult {
-    let mut policy = factory.make();
-    engine::prove(
-        pool,
-        runtime,
-        theorem,
-        config,
-        &mut policy,
-        factory.guard(),
-        NoHook,
-    )
-}
-
 fn crashed(name: &str, panic: &str) -> ProveResult {
     ProveResult {
         name: name.to_owned(),
@@ -176,6 +163,8 @@ fn crashed(name: &str, panic: &str) -> ProveResult {
         expansions: 0,
         lean_calls: 0,
         candidates_rejected: 0,
+        policy_errors: 0,
+        llm_fallbacks: 0,
         seconds: 0.0,
     }
 }

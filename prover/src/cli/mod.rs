@@ -3,6 +3,7 @@
 //! Only this module names `clap` or reads the environment; it turns flags plus `prover.toml`
 //! into the plain config structs the library takes (see `config.rs`).
 
+mod cache;
 mod check;
 pub mod config;
 mod datasets;
@@ -44,6 +45,31 @@ pub enum Command {
     /// Benchmark datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
+    /// The proof-state cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// Where the proof-state cache lives.
+#[derive(Debug, Clone, Args, Default)]
+pub struct CacheArgs {
+    /// Cache directory. Default: $XDG_CACHE_HOME/prover (or ~/.cache/prover).
+    #[arg(long, value_name = "DIR")]
+    pub cache: Option<PathBuf>,
+    /// Neither read nor write the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// `prover cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Entries, the last run's hit rate, size on disk.
+    Stats(CacheArgs),
+    /// Remove every entry.
+    Clear(CacheArgs),
+    /// Print the cache directory.
+    Path(CacheArgs),
 }
 
 /// `prover datasets …`.
@@ -81,6 +107,9 @@ pub struct ProveArgs {
     /// Search and policy settings.
     #[command(flatten)]
     pub search: search_args::SearchArgs,
+    /// Cache settings.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,
@@ -107,6 +136,9 @@ pub struct EvalArgs {
     /// Search and policy settings.
     #[command(flatten)]
     pub search: search_args::SearchArgs,
+    /// Cache settings.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,
@@ -177,6 +209,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prove(args) => prove::run(args, &settings),
         Command::Eval(args) => eval::run(args, &settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
+        Command::Cache(command) => cache::run(command, &settings),
     }
 }
 

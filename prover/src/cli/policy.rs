@@ -7,10 +7,12 @@ use tokio::runtime::Handle;
 
 use super::config::{self, Settings};
 use super::search_args::{PolicyKind, SearchArgs};
-use crate::engine::DynPolicy;
+use crate::engine::{DynPolicy, Engine, ProveConfig, ProveResult, Theorem};
 use crate::guard::TacticGuard;
-use crate::llm::{Api, CombinedPolicy, LlmClient, LlmConfig, OpenAiPolicy};
+use crate::llm::{Api, CombinedPolicy, FallbackPolicy, LlmClient, LlmConfig, OpenAiPolicy};
 use crate::portfolio::{Portfolio, PortfolioConfig};
+use crate::search::{NoHook, Policy};
+use lean_bridge::ProofHandle;
 
 /// Makes one policy per search; the LLM client (and its concurrency limit) is shared.
 pub(super) struct PolicyFactory {
@@ -19,6 +21,7 @@ pub(super) struct PolicyFactory {
     llm: Option<Arc<LlmClient>>,
     runtime: Handle,
     allow_native_decide: bool,
+    llm_fallback: bool,
 }
 
 impl PolicyFactory {
@@ -45,6 +48,7 @@ impl PolicyFactory {
             llm,
             runtime: runtime.clone(),
             allow_native_decide,
+            llm_fallback: args.llm_fallback || settings.llm.fallback.unwrap_or(false),
         })
     }
 
@@ -58,11 +62,62 @@ impl PolicyFactory {
                 self.runtime.clone(),
             )
         };
-        DynPolicy(match self.kind {
-            PolicyKind::Portfolio => Box::new(portfolio()),
-            PolicyKind::Openai => Box::new(llm()),
-            PolicyKind::Combined => Box::new(CombinedPolicy::new(llm(), portfolio())),
-        })
+        let (policy, fallbacks): (Box<dyn Policy<ProofHandle> + Send>, _) = match self.kind {
+            PolicyKind::Portfolio => (Box::new(portfolio()), None),
+            PolicyKind::Openai if self.llm_fallback => {
+                let policy = FallbackPolicy::new(llm(), portfolio());
+                let counter = policy.fallback_counter();
+                (Box::new(policy), Some(counter))
+            }
+            PolicyKind::Openai => (Box::new(llm()), None),
+            PolicyKind::Combined => (Box::new(CombinedPolicy::new(llm(), portfolio())), None),
+        };
+        DynPolicy { policy, fallbacks }
+    }
+
+    /// Names the policy and the settings that change its proposals, for cached failures.
+    pub(super) fn id(&self) -> String {
+        let llm = self.llm.as_ref().map(|client| {
+            let c = client.config();
+            format!(
+                "openai({} {} {:?} template={:?} n={} t={} top_p={} max_tokens={} seed={:?})",
+                c.base_url,
+                c.model,
+                c.api,
+                c.prompt_template,
+                c.samples,
+                c.temperature,
+                c.top_p,
+                c.max_tokens,
+                c.seed
+            )
+        });
+        let portfolio = format!(
+            "portfolio(v{} native={})",
+            env!("CARGO_PKG_VERSION"),
+            self.allow_native_decide
+        );
+        match self.kind {
+            PolicyKind::Portfolio => portfolio,
+            PolicyKind::Openai if self.llm_fallback => {
+                format!("{} else {portfolio}", llm.unwrap_or_default())
+            }
+            PolicyKind::Openai => llm.unwrap_or_default(),
+            PolicyKind::Combined => format!("{} + {portfolio}", llm.unwrap_or_default()),
+        }
+    }
+
+    /// Proves one theorem with a fresh policy from this factory, noting any fallbacks.
+    pub(super) fn prove(
+        &self,
+        engine: &Engine,
+        theorem: &Theorem,
+        config: &ProveConfig,
+    ) -> ProveResult {
+        let mut policy = self.make();
+        let mut result = engine.prove(theorem, config, &mut policy, self.guard(), NoHook);
+        result.llm_fallbacks = policy.fallbacks();
+        result
     }
 
     pub(super) fn guard(&self) -> TacticGuard {

@@ -10,8 +10,7 @@ use super::ProveArgs;
 use super::config::{self, Settings};
 use super::policy::PolicyFactory;
 use crate::datasets;
-use crate::engine::{self, ProveStatus, Theorem};
-use crate::search::NoHook;
+use crate::engine::{Engine, ProveStatus, Theorem};
 
 /// The header used when `--header` is not given.
 const DEFAULT_HEADER: &str = "import Mathlib\n";
@@ -38,31 +37,26 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
         formal_statement,
     };
     let pool_config = config::pool_config(&args.repl, settings)?;
-    let prove_config = config::prove_config(&args.search, settings)?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let factory = PolicyFactory::new(&args.search, settings, runtime.handle())?;
-    let pool = Arc::new(ReplPool::new(pool_config));
-    let handle = runtime.handle().clone();
+    let mut prove_config = config::prove_config(&args.search, settings)?;
+    prove_config.policy_id = factory.id();
+    let cache = super::cache::open_for_run(&args.cache, settings, &pool_config)?;
+    let engine = Engine {
+        pool: Arc::new(ReplPool::new(pool_config)),
+        runtime: runtime.handle().clone(),
+        cache: cache.clone(),
+    };
     let result = {
-        let pool = pool.clone();
+        let engine = engine.clone();
         runtime.block_on(async move {
-            tokio::task::spawn_blocking(move || {
-                let mut policy = factory.make();
-                engine::prove(
-                    &pool,
-                    &handle,
-                    &theorem,
-                    &prove_config,
-                    &mut policy,
-                    factory.guard(),
-                    NoHook,
-                )
-            })
-            .await
+            tokio::task::spawn_blocking(move || factory.prove(&engine, &theorem, &prove_config))
+                .await
         })
     }
     .context("the search thread panicked")?;
-    runtime.block_on(pool.shutdown());
+    runtime.block_on(engine.pool.shutdown());
+    super::cache::finish_run(cache.as_ref());
 
     if args.json {
         println!("{}", serde_json::to_string(&result)?);

@@ -60,6 +60,10 @@ pub struct SearchArgs {
     /// ties break by insertion order, so equal inputs give equal reports.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
+    /// When the model server still fails after its retries, let the portfolio propose for
+    /// that expansion instead of skipping it (with --policy openai).
+    #[arg(long)]
+    pub llm_fallback: bool,
     /// Let candidates use `native_decide` (its proofs still fail the axiom check).
     #[arg(long)]
     pub allow_native_decide: bool,

@@ -2,6 +2,7 @@
 //! that pair it with another policy (the automation portfolio, typically).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::runtime::Handle;
 
@@ -120,7 +121,8 @@ pub struct FallbackPolicy<A, B> {
     pub primary: A,
     /// Asked only when `primary` fails.
     pub fallback: B,
-    fallbacks: u64,
+    /// Shared so a caller holding the policy behind a trait object can still read it.
+    fallbacks: Arc<AtomicU64>,
 }
 
 impl<A, B> FallbackPolicy<A, B> {
@@ -129,13 +131,18 @@ impl<A, B> FallbackPolicy<A, B> {
         Self {
             primary,
             fallback,
-            fallbacks: 0,
+            fallbacks: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Expansions answered by `fallback` (or failed there too).
     pub fn fallbacks(&self) -> u64 {
-        self.fallbacks
+        self.fallbacks.load(Ordering::Relaxed)
+    }
+
+    /// The counter behind [`FallbackPolicy::fallbacks`], readable after the policy is boxed.
+    pub fn fallback_counter(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.fallbacks)
     }
 }
 
@@ -149,7 +156,7 @@ impl<S: ?Sized, A: Policy<S>, B: Policy<S>> Policy<S> for FallbackPolicy<A, B> {
         match self.primary.propose(state, state_text, width) {
             Ok(candidates) => Ok(candidates),
             Err(primary) => {
-                self.fallbacks += 1;
+                self.fallbacks.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %error_chain(&primary), "primary policy failed; using the fallback");
                 self.fallback
                     .propose(state, state_text, width)

@@ -1,0 +1,514 @@
+//! The proof-state cache, resumable runs and run-level faults, end to end: the real `prover`
+//! against sim-repl (not Lean) and the simulated model server (no model).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use prover_tests::harness::{prover_command, workspace_root};
+use prover_tests::openai_sim::{self, Faults, Options, Script};
+use prover_tests::world::World;
+use prover_tests::worldgen::{self, WorldSpec};
+use serde_json::{Value, json};
+
+const HEADER: &str = "import Mathlib\n";
+
+fn sim_cmd(world: &Path, log: &Path, latency_ms: u64) -> String {
+    format!(
+        "{} --world {} --log {} --latency-ms {latency_ms}",
+        env!("CARGO_BIN_EXE_sim-repl"),
+        world.display(),
+        log.display()
+    )
+}
+
+fn fixture_world(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures/worlds").join(name)
+}
+
+fn dataset_of(world: &Path, dir: &Path) -> PathBuf {
+    let world = World::load(world).unwrap();
+    let rows: Vec<String> = world
+        .theorems
+        .iter()
+        .map(|t| {
+            json!({"name": t.name, "header": HEADER, "formal_statement": format!("{} := by", t.statement)})
+                .to_string()
+        })
+        .collect();
+    let path = dir.join("dataset.jsonl");
+    std::fs::write(&path, rows.join("\n")).unwrap();
+    path
+}
+
+fn eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Output {
+    prover_command()
+        .args(["eval", "--workers", "2"])
+        .arg("--dataset")
+        .arg(dataset)
+        .arg("--out")
+        .arg(out)
+        .arg("--repl-cmd")
+        .arg(repl_cmd)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn read_results(out: &Path) -> BTreeMap<String, Value> {
+    std::fs::read_to_string(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .map(|v| (v["name"].as_str().unwrap().to_owned(), v))
+        .collect()
+}
+
+/// What must not depend on the cache: status, proof and stop reason per theorem.
+fn verdicts(results: &BTreeMap<String, Value>) -> BTreeMap<String, (Value, Value, Value)> {
+    results
+        .iter()
+        .map(|(name, r)| {
+            (
+                name.clone(),
+                (
+                    r["status"].clone(),
+                    r["proof"].clone(),
+                    r["stop_reason"].clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Lines in a sim-repl log so far.
+fn log_len(log: &Path) -> usize {
+    std::fs::read_to_string(log).map_or(0, |t| t.lines().count())
+}
+
+/// The requests a sim-repl log holds after its first `skip` lines: (tactic requests, commands).
+///
+/// Runs that must share a cache share one log too: the REPL command line is part of the
+/// cache's identity, so it must not change between them.
+fn count_requests(log: &Path, skip: usize) -> (usize, Vec<String>) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let mut tactics = 0;
+    let mut commands = Vec::new();
+    for line in text.lines().skip(skip) {
+        let request: Value = serde_json::from_str(line).unwrap();
+        if request.get("tactic").is_some() {
+            tactics += 1;
+        } else if let Some(cmd) = request.get("cmd").and_then(Value::as_str) {
+            commands.push(cmd.to_owned());
+        }
+    }
+    (tactics, commands)
+}
+
+fn generated_world(seed: u64, dir: &Path) -> (PathBuf, PathBuf, BTreeMap<String, bool>) {
+    let generated = worldgen::generate(&WorldSpec {
+        theorems: 6,
+        depth: 3,
+        branching: 3,
+        dead_end_rate: 0.3,
+        repeat_rate: 0.3,
+        unprovable_rate: 0.3,
+        seed,
+        tactic_vocabulary: 5,
+    });
+    let world = dir.join("world.json");
+    generated.world.save(&world).unwrap();
+    let dataset = dir.join("dataset.jsonl");
+    std::fs::write(
+        &dataset,
+        worldgen::dataset_jsonl(&generated.world, worldgen::DEFAULT_HEADER),
+    )
+    .unwrap();
+    (world, dataset, generated.provable)
+}
+
+/// A model that proposes the whole vocabulary for every state, so results depend only on the
+/// search and the cache.
+fn vocabulary_server(dir: &Path) -> openai_sim::SimServer {
+    let completions: Vec<Value> = worldgen::vocabulary(5)
+        .iter()
+        .enumerate()
+        .map(|(rank, t)| json!({"text": t, "logprobs": [-0.1 * (rank as f64 + 1.0)]}))
+        .collect();
+    let path = dir.join("script.json");
+    std::fs::write(
+        &path,
+        json!({"responses": {}, "default": completions}).to_string(),
+    )
+    .unwrap();
+    openai_sim::serve(Script::from_path(&path).unwrap(), Options::default()).unwrap()
+}
+
+#[test]
+fn results_are_identical_with_the_cache_on_and_off_and_a_warm_rerun_sends_no_tactic() {
+    for seed in [11, 12] {
+        let dir = tempfile::tempdir().unwrap();
+        let (world, dataset, provable) = generated_world(seed, dir.path());
+        let server = vocabulary_server(dir.path());
+        let url = format!("http://{}/v1", server.addr());
+        let cache = dir.path().join("cache");
+        let llm = ["--policy", "openai", "--samples", "8", "--llm-url", &url];
+        let budget = ["--width", "8", "--max-expansions", "100000"];
+        let log = dir.path().join("sim.log");
+        let run = |name: &str, cache_flags: &[&str]| {
+            let out = dir.path().join(format!("{name}.jsonl"));
+            let mut extra: Vec<&str> = llm.iter().chain(budget.iter()).copied().collect();
+            extra.extend_from_slice(cache_flags);
+            let before = log_len(&log);
+            let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &extra);
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+            (read_results(&out), count_requests(&log, before))
+        };
+        let cache_flag = ["--cache", cache.to_str().unwrap()];
+        let (off, _) = run("off", &["--no-cache"]);
+        let (cold, (cold_tactics, _)) = run("cold", &cache_flag);
+        let (warm, (warm_tactics, warm_commands)) = run("warm", &cache_flag);
+
+        assert_eq!(
+            verdicts(&off),
+            verdicts(&cold),
+            "seed {seed}: cache off vs cold"
+        );
+        assert_eq!(
+            verdicts(&off),
+            verdicts(&warm),
+            "seed {seed}: cache off vs warm"
+        );
+        let proved = off.values().filter(|r| r["status"] == "proved").count();
+        assert_eq!(
+            proved,
+            provable.values().filter(|p| **p).count(),
+            "seed {seed}"
+        );
+
+        assert!(cold_tactics > 0);
+        assert_eq!(
+            warm_tactics, 0,
+            "seed {seed}: the warm rerun sent tactics to the REPL"
+        );
+        let rechecks = warm_commands
+            .iter()
+            .filter(|c| c.contains("#print axioms"))
+            .count();
+        let statements = warm_commands.iter().filter(|c| c.contains("sorry")).count();
+        assert_eq!(
+            rechecks, proved,
+            "seed {seed}: one recheck per proved theorem"
+        );
+        assert_eq!(
+            statements, 0,
+            "seed {seed}: no statement was elaborated again"
+        );
+        assert!(
+            warm.values()
+                .all(|r| r["lean_calls"].as_u64().unwrap() <= 1)
+        );
+
+        let stats = prover_command()
+            .args(["cache", "stats", "--cache"])
+            .arg(&cache)
+            .output()
+            .unwrap();
+        let stats = String::from_utf8_lossy(&stats.stdout);
+        assert!(stats.contains("entries"), "{stats}");
+        assert!(stats.contains("last run      100.0% hits"), "{stats}");
+        assert!(stats.contains("size on disk"), "{stats}");
+    }
+}
+
+#[test]
+fn a_larger_budget_reuses_the_cached_part_of_the_tree() {
+    let dir = tempfile::tempdir().unwrap();
+    let (world, dataset, _) = generated_world(21, dir.path());
+    let server = vocabulary_server(dir.path());
+    let url = format!("http://{}/v1", server.addr());
+    let llm = [
+        "--policy",
+        "openai",
+        "--samples",
+        "8",
+        "--llm-url",
+        &url,
+        "--width",
+        "8",
+    ];
+    let log = dir.path().join("sim.log");
+    let run = |name: &str, expansions: &str, cache: &Path| {
+        let out = dir.path().join(format!("{name}.jsonl"));
+        let before = log_len(&log);
+        let mut extra: Vec<&str> = llm.to_vec();
+        extra.extend_from_slice(&[
+            "--max-expansions",
+            expansions,
+            "--cache",
+            cache.to_str().unwrap(),
+        ]);
+        let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &extra);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (read_results(&out), count_requests(&log, before).0)
+    };
+    let shared = dir.path().join("shared-cache");
+    let (_, small_tactics) = run("small", "2", &shared);
+    let (bigger, reuse_tactics) = run("bigger", "100000", &shared);
+    let (fresh, fresh_tactics) = run("fresh", "100000", &dir.path().join("fresh-cache"));
+    assert_eq!(verdicts(&bigger), verdicts(&fresh));
+    assert!(small_tactics > 0);
+    assert!(
+        reuse_tactics < fresh_tactics,
+        "the rerun sent {reuse_tactics} tactics, a cold run {fresh_tactics}"
+    );
+}
+
+#[test]
+fn kill_9_mid_run_then_a_rerun_gives_exactly_one_result_per_theorem() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = fixture_world("eval-portfolio.json");
+    let dataset = dataset_of(&world, dir.path());
+    let out = dir.path().join("results.jsonl");
+    let log = dir.path().join("sim.log");
+    let mut child = prover_command()
+        .args([
+            "eval",
+            "--workers",
+            "1",
+            "--tactic-timeout",
+            "1",
+            "--no-cache",
+        ])
+        .arg("--dataset")
+        .arg(&dataset)
+        .arg("--out")
+        .arg(&out)
+        .arg("--repl-cmd")
+        .arg(sim_cmd(&world, &log, 40))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let lines = std::fs::read_to_string(&out)
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        if lines >= 2 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no results appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before = std::fs::read_to_string(&out).unwrap().lines().count();
+    assert!(before < 8, "the run was killed before it finished");
+
+    let output = eval(
+        &dataset,
+        &out,
+        &sim_cmd(&world, &log, 0),
+        &["--no-cache", "--tactic-timeout", "1"],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let names: Vec<String> = text
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let unique: std::collections::BTreeSet<&String> = names.iter().collect();
+    assert_eq!(names.len(), 8, "{text}");
+    assert_eq!(unique.len(), 8, "{text}");
+    assert!(text.ends_with('\n'));
+}
+
+#[test]
+fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = fixture_world("eval-portfolio.json");
+    let dataset = dir.path().join("one.jsonl");
+    std::fs::write(
+        &dataset,
+        json!({"name": "and_intro", "header": HEADER, "formal_statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}).to_string(),
+    )
+    .unwrap();
+    let script = dir.path().join("script.json");
+    std::fs::write(&script, r#"{"responses": {}, "default": []}"#).unwrap();
+    let server = openai_sim::serve(
+        Script::from_path(&script).unwrap(),
+        Options {
+            faults: Faults {
+                status: Some(500),
+                ..Faults::default()
+            },
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let url = format!("http://{}/v1", server.addr());
+    let log = dir.path().join("sim.log");
+    for (fallback, expected) in [(true, "proved"), (false, "failed")] {
+        let out = dir.path().join(format!("out-{fallback}.jsonl"));
+        let mut extra = vec!["--no-cache", "--policy", "openai", "--llm-url", &url];
+        if fallback {
+            extra.push("--llm-fallback");
+        }
+        let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &extra);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let result = &read_results(&out)["and_intro"];
+        assert_eq!(result["status"], expected, "{result:#}");
+        if fallback {
+            assert!(
+                result["llm_fallbacks"].as_u64().unwrap_or(0) >= 1,
+                "{result:#}"
+            );
+        } else {
+            assert!(result["policy_errors"].as_u64().unwrap() >= 1, "{result:#}");
+        }
+    }
+    assert!(
+        server.requests().len() >= 8,
+        "each expansion retried the server"
+    );
+
+    // Connection refused: nothing listens on the port any more.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let out = dir.path().join("refused.jsonl");
+    let refused_url = format!("http://{closed}/v1");
+    let output = eval(
+        &dataset,
+        &out,
+        &sim_cmd(&world, &log, 0),
+        &[
+            "--no-cache",
+            "--policy",
+            "openai",
+            "--llm-fallback",
+            "--llm-url",
+            &refused_url,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(read_results(&out)["and_intro"]["status"], "proved");
+}
+
+#[test]
+fn a_repl_that_keeps_crashing_on_one_theorem_marks_it_error_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = fixture_world("crash-always.json");
+    let dataset = dataset_of(&world, dir.path());
+    let out = dir.path().join("results.jsonl");
+    let log = dir.path().join("sim.log");
+    let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &["--no-cache"]);
+    assert_eq!(output.status.code(), Some(1), "a theorem ended in error");
+    let results = read_results(&out);
+    assert_eq!(
+        results["crashes"]["status"], "error",
+        "{:#}",
+        results["crashes"]
+    );
+    assert_eq!(results["crashes"]["stop_reason"], "infrastructure");
+    assert!(
+        results["crashes"]["stop_detail"]
+            .as_str()
+            .unwrap()
+            .contains("out of memory"),
+        "{:#}",
+        results["crashes"]
+    );
+    assert_eq!(results["fine"]["status"], "proved");
+}
+
+#[test]
+fn an_unwritable_output_fails_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = fixture_world("eval-portfolio.json");
+    let dataset = dataset_of(&world, dir.path());
+    let log = dir.path().join("sim.log");
+    let out = dir.path().join("missing-dir/results.jsonl");
+    let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &["--no-cache"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("missing-dir/results.jsonl"), "{stderr}");
+    assert!(!log.exists(), "no REPL was started");
+}
+
+#[test]
+fn two_processes_on_one_cache_directory_both_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = fixture_world("eval-portfolio.json");
+    let dataset = dataset_of(&world, dir.path());
+    let cache = dir.path().join("cache");
+    let first_out = dir.path().join("first.jsonl");
+    let log = dir.path().join("sim.log");
+    let first = prover_command()
+        .args(["eval", "--workers", "1", "--tactic-timeout", "1", "--cache"])
+        .arg(&cache)
+        .arg("--dataset")
+        .arg(&dataset)
+        .arg("--out")
+        .arg(&first_out)
+        .arg("--repl-cmd")
+        .arg(sim_cmd(&world, &log, 30))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first run holds the cache.
+    let started = Instant::now();
+    while !cache.exists() {
+        assert!(started.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second_out = dir.path().join("second.jsonl");
+    let second = eval(
+        &dataset,
+        &second_out,
+        &sim_cmd(&world, &log, 0),
+        &["--tactic-timeout", "1", "--cache", cache.to_str().unwrap()],
+    );
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(first.status.code(), Some(0));
+    assert_eq!(second.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("in use by another process") || read_results(&first_out).len() == 8,
+        "{stderr}"
+    );
+    assert_eq!(
+        verdicts(&read_results(&first_out)),
+        verdicts(&read_results(&second_out))
+    );
+}
