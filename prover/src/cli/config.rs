@@ -269,3 +269,39 @@ pub fn policy_kind(args: &SearchArgs, settings: &Settings) -> PolicyKind {
 pub fn allow_native_decide(args: &SearchArgs, settings: &Settings) -> bool {
     args.allow_native_decide || settings.search.allow_native_decide.unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_settings_example_parses() {
+        let readme = include_str!("../../../README.md");
+        let start = readme.find("```toml\n").expect("README has a toml block") + 8;
+        let end = start + readme[start..].find("```").unwrap();
+        let settings: Settings = toml::from_str(&readme[start..end]).unwrap();
+        assert_eq!(settings.search.width, Some(8));
+        assert_eq!(settings.llm.fallback, Some(true));
+        assert_eq!(settings.cache.enabled, Some(true));
+    }
+
+    #[test]
+    fn unknown_settings_are_refused_by_name() {
+        let err = toml::from_str::<Settings>("[search]\nwidht = 3\n").unwrap_err();
+        assert!(err.to_string().contains("widht"), "{err}");
+    }
+
+    #[test]
+    fn flags_win_over_settings() {
+        let settings: Settings = toml::from_str("[search]\nwidth = 3\nalpha = 1.0\n").unwrap();
+        let args = SearchArgs {
+            width: Some(5),
+            ..SearchArgs::default()
+        };
+        let config = prove_config(&args, &settings).unwrap();
+        assert_eq!(config.search.expansion_width, 5);
+        assert_eq!(config.search.depth_exponent, 1.0);
+        let none = prove_config(&SearchArgs::default(), &Settings::default()).unwrap();
+        assert_eq!(none.search.expansion_width, PORTFOLIO_WIDTH);
+    }
+}

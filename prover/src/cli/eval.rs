@@ -227,6 +227,12 @@ fn print_summary(tally: &Tally, seconds: f64, workers: usize, concurrency: usize
 /// A last line cut short by a crash (no newline, or not JSON) is cut off so that its theorem
 /// is searched again and the file stays one JSON object per line.
 fn open_results(path: &Path, fresh: bool) -> anyhow::Result<(File, HashSet<String>)> {
+    if path.exists() && !path.is_file() {
+        bail!(
+            "results {} exist but are not a regular file; pass a file path to --out",
+            path.display()
+        );
+    }
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
