@@ -292,17 +292,34 @@ fn error_result(
     started: Instant,
 ) -> ProveResult {
     ProveResult {
-        name: theorem.name.clone(),
-        status: ProveStatus::Error,
-        proof: None,
         stop_reason: Some(code.to_owned()),
         stop_detail: Some(detail),
-        expansions: 0,
-        lean_calls,
-        candidates_rejected: 0,
-        policy_errors: 0,
-        llm_fallbacks: 0,
-        seconds: started.elapsed().as_secs_f64(),
+        ..ProveResult::unsearched(&theorem.name, ProveStatus::Error, lean_calls, started)
+    }
+}
+
+impl ProveResult {
+    /// A result decided without running a search (from the cache, or before the search
+    /// could start); the caller fills in the proof or the stop reason.
+    pub fn unsearched(
+        name: &str,
+        status: ProveStatus,
+        lean_calls: u32,
+        started: Instant,
+    ) -> ProveResult {
+        ProveResult {
+            name: name.to_owned(),
+            status,
+            proof: None,
+            stop_reason: None,
+            stop_detail: None,
+            expansions: 0,
+            lean_calls,
+            candidates_rejected: 0,
+            policy_errors: 0,
+            llm_fallbacks: 0,
+            seconds: started.elapsed().as_secs_f64(),
+        }
     }
 }
 
@@ -460,19 +477,6 @@ impl Engine {
         started: Instant,
     ) -> Option<ProveResult> {
         let cache = self.cache.as_ref()?;
-        let result = |status, proof, stop_reason, stop_detail, lean_calls| ProveResult {
-            name: theorem.name.clone(),
-            status,
-            proof,
-            stop_reason,
-            stop_detail,
-            expansions: 0,
-            lean_calls,
-            candidates_rejected: 0,
-            policy_errors: 0,
-            llm_fallbacks: 0,
-            seconds: started.elapsed().as_secs_f64(),
-        };
         match cache.theorem(&theorem.header, statement)? {
             TheoremRecord::Proved { tactics, .. } => {
                 // Proofs are never reported unchecked, even from the cache.
@@ -482,13 +486,15 @@ impl Engine {
                     states: Vec::new(),
                 });
                 match verdict {
-                    Ok(Verdict::Accepted) => Some(result(
-                        ProveStatus::Proved,
-                        checker.accepted,
-                        None,
-                        None,
-                        checker.calls,
-                    )),
+                    Ok(Verdict::Accepted) => Some(ProveResult {
+                        proof: checker.accepted,
+                        ..ProveResult::unsearched(
+                            &theorem.name,
+                            ProveStatus::Proved,
+                            checker.calls,
+                            started,
+                        )
+                    }),
                     _ => {
                         tracing::warn!(name = %theorem.name, "a cached proof failed its recheck; searching again");
                         None
@@ -499,13 +505,11 @@ impl Engine {
                 budget,
                 stop_reason,
                 stop_detail,
-            } if config.budget().within(&budget) => Some(result(
-                ProveStatus::Failed,
-                None,
-                Some(stop_reason),
-                Some(stop_detail),
-                0,
-            )),
+            } if config.budget().within(&budget) => Some(ProveResult {
+                stop_reason: Some(stop_reason),
+                stop_detail: Some(stop_detail),
+                ..ProveResult::unsearched(&theorem.name, ProveStatus::Failed, 0, started)
+            }),
             TheoremRecord::Failed { .. } => None,
         }
     }

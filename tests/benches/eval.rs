@@ -7,10 +7,8 @@
 
 use std::time::Instant;
 
-use prover_tests::harness::prover_command;
-use prover_tests::openai_sim::{self, Options, Script};
-use prover_tests::worldgen::{self, WorldSpec};
-use serde_json::json;
+use prover_tests::harness::{prover_command, vocabulary_server, write_generated_world};
+use prover_tests::worldgen::WorldSpec;
 
 struct Run {
     workers: usize,
@@ -37,30 +35,11 @@ fn main() {
         seed: 7,
         tactic_vocabulary: 9,
     };
-    let generated = worldgen::generate(&spec);
     let dir = tempfile::tempdir().unwrap();
-    let world = dir.path().join("world.json");
-    generated.world.save(&world).unwrap();
-    let dataset = dir.path().join("dataset.jsonl");
-    std::fs::write(
-        &dataset,
-        worldgen::dataset_jsonl(&generated.world, worldgen::DEFAULT_HEADER),
-    )
-    .unwrap();
-    let provable = generated.provable.values().filter(|p| **p).count();
-    let completions: Vec<serde_json::Value> = worldgen::vocabulary(spec.tactic_vocabulary)
-        .iter()
-        .enumerate()
-        .map(|(rank, t)| json!({"text": t, "logprobs": [-0.1 * (rank as f64 + 1.0)]}))
-        .collect();
-    let script = dir.path().join("script.json");
-    std::fs::write(
-        &script,
-        json!({"responses": {}, "default": completions}).to_string(),
-    )
-    .unwrap();
-    let server =
-        openai_sim::serve(Script::from_path(&script).unwrap(), Options::default()).unwrap();
+    let files = write_generated_world(&spec, dir.path());
+    let (world, dataset) = (files.world, files.dataset);
+    let provable = files.provable.values().filter(|p| **p).count();
+    let server = vocabulary_server(spec.tactic_vocabulary, dir.path());
     let url = format!("http://{}/v1", server.addr());
 
     let mut runs = Vec::new();

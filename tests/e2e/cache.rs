@@ -6,10 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use prover_tests::harness::{prover_command, workspace_root};
+use prover_tests::harness::{
+    prover_command, vocabulary_server, workspace_root, write_generated_world,
+};
 use prover_tests::openai_sim::{self, Faults, Options, Script};
 use prover_tests::world::World;
-use prover_tests::worldgen::{self, WorldSpec};
+use prover_tests::worldgen::WorldSpec;
 use serde_json::{Value, json};
 
 const HEADER: &str = "import Mathlib\n";
@@ -107,42 +109,20 @@ fn count_requests(log: &Path, skip: usize) -> (usize, Vec<String>) {
 }
 
 fn generated_world(seed: u64, dir: &Path) -> (PathBuf, PathBuf, BTreeMap<String, bool>) {
-    let generated = worldgen::generate(&WorldSpec {
-        theorems: 6,
-        depth: 3,
-        branching: 3,
-        dead_end_rate: 0.3,
-        repeat_rate: 0.3,
-        unprovable_rate: 0.3,
-        seed,
-        tactic_vocabulary: 5,
-    });
-    let world = dir.join("world.json");
-    generated.world.save(&world).unwrap();
-    let dataset = dir.join("dataset.jsonl");
-    std::fs::write(
-        &dataset,
-        worldgen::dataset_jsonl(&generated.world, worldgen::DEFAULT_HEADER),
-    )
-    .unwrap();
-    (world, dataset, generated.provable)
-}
-
-/// A model that proposes the whole vocabulary for every state, so results depend only on the
-/// search and the cache.
-fn vocabulary_server(dir: &Path) -> openai_sim::SimServer {
-    let completions: Vec<Value> = worldgen::vocabulary(5)
-        .iter()
-        .enumerate()
-        .map(|(rank, t)| json!({"text": t, "logprobs": [-0.1 * (rank as f64 + 1.0)]}))
-        .collect();
-    let path = dir.join("script.json");
-    std::fs::write(
-        &path,
-        json!({"responses": {}, "default": completions}).to_string(),
-    )
-    .unwrap();
-    openai_sim::serve(Script::from_path(&path).unwrap(), Options::default()).unwrap()
+    let files = write_generated_world(
+        &WorldSpec {
+            theorems: 6,
+            depth: 3,
+            branching: 3,
+            dead_end_rate: 0.3,
+            repeat_rate: 0.3,
+            unprovable_rate: 0.3,
+            seed,
+            tactic_vocabulary: 5,
+        },
+        dir,
+    );
+    (files.world, files.dataset, files.provable)
 }
 
 #[test]
@@ -150,7 +130,7 @@ fn results_are_identical_with_the_cache_on_and_off_and_a_warm_rerun_sends_no_tac
     for seed in [11, 12] {
         let dir = tempfile::tempdir().unwrap();
         let (world, dataset, provable) = generated_world(seed, dir.path());
-        let server = vocabulary_server(dir.path());
+        let server = vocabulary_server(5, dir.path());
         let url = format!("http://{}/v1", server.addr());
         let cache = dir.path().join("cache");
         let llm = ["--policy", "openai", "--samples", "8", "--llm-url", &url];
@@ -231,7 +211,7 @@ fn results_are_identical_with_the_cache_on_and_off_and_a_warm_rerun_sends_no_tac
 fn a_larger_budget_reuses_the_cached_part_of_the_tree() {
     let dir = tempfile::tempdir().unwrap();
     let (world, dataset, _) = generated_world(21, dir.path());
-    let server = vocabulary_server(dir.path());
+    let server = vocabulary_server(5, dir.path());
     let url = format!("http://{}/v1", server.addr());
     let llm = [
         "--policy",

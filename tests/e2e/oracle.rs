@@ -5,26 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use prover_tests::harness::prover_command;
-use prover_tests::openai_sim::{self, Options, Script};
-use prover_tests::worldgen::{self, WorldSpec};
-use serde_json::{Value, json};
-
-/// A model that proposes every tactic of the vocabulary, with distinct scores.
-fn whole_vocabulary_server(vocabulary: &[String], dir: &std::path::Path) -> openai_sim::SimServer {
-    let completions: Vec<Value> = vocabulary
-        .iter()
-        .enumerate()
-        .map(|(rank, tactic)| json!({"text": tactic, "logprobs": [-0.1 * (rank as f64 + 1.0)]}))
-        .collect();
-    let path = dir.join("script.json");
-    std::fs::write(
-        &path,
-        json!({"responses": {}, "default": completions}).to_string(),
-    )
-    .unwrap();
-    openai_sim::serve(Script::from_path(&path).unwrap(), Options::default()).unwrap()
-}
+use prover_tests::harness::{prover_command, vocabulary_server, write_generated_world};
+use prover_tests::worldgen::WorldSpec;
+use serde_json::Value;
 
 fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Value>>) {
     let spec = WorldSpec {
@@ -37,17 +20,10 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
         seed,
         tactic_vocabulary: 5,
     };
-    let generated = worldgen::generate(&spec);
     let dir = tempfile::tempdir().unwrap();
-    let world = dir.path().join("world.json");
-    generated.world.save(&world).unwrap();
-    let dataset = dir.path().join("dataset.jsonl");
-    std::fs::write(
-        &dataset,
-        worldgen::dataset_jsonl(&generated.world, worldgen::DEFAULT_HEADER),
-    )
-    .unwrap();
-    let server = whole_vocabulary_server(&worldgen::vocabulary(spec.tactic_vocabulary), dir.path());
+    let files = write_generated_world(&spec, dir.path());
+    let (world, dataset) = (files.world, files.dataset);
+    let server = vocabulary_server(spec.tactic_vocabulary, dir.path());
     let url = format!("http://{}/v1", server.addr());
     let mut runs = Vec::new();
     for run in 0..2 {
@@ -93,7 +69,7 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
             .collect();
         runs.push(results);
     }
-    (generated.provable, runs)
+    (files.provable, runs)
 }
 
 #[test]

@@ -77,3 +77,52 @@ pub fn prover_command() -> std::process::Command {
     command.env("XDG_CACHE_HOME", dir);
     command
 }
+
+/// A generated world written out for a run: the world file, its miniF2F-style dataset, and
+/// which theorems the breadth-first oracle can prove.
+pub struct GeneratedFiles {
+    /// The world, for `sim-repl --world`.
+    pub world: PathBuf,
+    /// One dataset row per theorem, for `prover eval --dataset`.
+    pub dataset: PathBuf,
+    /// Theorem name → provable.
+    pub provable: std::collections::BTreeMap<String, bool>,
+}
+
+/// Generates the world of `spec` and writes it and its dataset into `dir`.
+pub fn write_generated_world(spec: &crate::worldgen::WorldSpec, dir: &Path) -> GeneratedFiles {
+    use crate::worldgen;
+    let generated = worldgen::generate(spec);
+    let world = dir.join("world.json");
+    generated.world.save(&world).expect("the world is written");
+    let dataset = dir.join("dataset.jsonl");
+    std::fs::write(
+        &dataset,
+        worldgen::dataset_jsonl(&generated.world, worldgen::DEFAULT_HEADER),
+    )
+    .expect("the dataset is written");
+    GeneratedFiles {
+        world,
+        dataset,
+        provable: generated.provable,
+    }
+}
+
+/// A simulated model server that proposes the first `vocabulary_size` tactics of generated
+/// worlds for every state, with distinct scores, so provability depends on the search alone.
+pub fn vocabulary_server(vocabulary_size: usize, dir: &Path) -> crate::openai_sim::SimServer {
+    use crate::openai_sim::{self, Options, Script};
+    let completions: Vec<serde_json::Value> = crate::worldgen::vocabulary(vocabulary_size)
+        .iter()
+        .enumerate()
+        .map(|(rank, t)| serde_json::json!({"text": t, "logprobs": [-0.1 * (rank as f64 + 1.0)]}))
+        .collect();
+    let path = dir.join("vocabulary-script.json");
+    let script = serde_json::json!({"responses": {}, "default": completions});
+    std::fs::write(&path, script.to_string()).expect("the script is written");
+    openai_sim::serve(
+        Script::from_path(&path).expect("the script parses"),
+        Options::default(),
+    )
+    .expect("the simulated server starts")
+}

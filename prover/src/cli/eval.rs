@@ -155,17 +155,9 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
 
 fn crashed(name: &str, panic: &str) -> ProveResult {
     ProveResult {
-        name: name.to_owned(),
-        status: ProveStatus::Error,
-        proof: None,
         stop_reason: Some("infrastructure".into()),
         stop_detail: Some(format!("internal error: {panic}")),
-        expansions: 0,
-        lean_calls: 0,
-        candidates_rejected: 0,
-        policy_errors: 0,
-        llm_fallbacks: 0,
-        seconds: 0.0,
+        ..ProveResult::unsearched(name, ProveStatus::Error, 0, Instant::now())
     }
 }
 
