@@ -370,49 +370,9 @@ impl Engine {
         if let Some(result) = self.known_outcome(theorem, &statement, config, started) {
             return result;
         }
-        let mut lean_calls = 0;
-        let cached_root = self
-            .cache
-            .as_ref()
-            .and_then(|cache| cache.root(&theorem.header, &statement));
-        let root = match cached_root {
-            Some(goals) => ProofHandle::root(&theorem.header, &statement, goals),
-            None => {
-                lean_calls += 1;
-                match self.runtime.block_on(self.pool.start_proof(
-                    &theorem.header,
-                    &statement,
-                    config.statement_deadline,
-                )) {
-                    Ok(StartReply::Started(root)) => {
-                        if let Some(cache) = &self.cache {
-                            cache.record_root(&theorem.header, &statement, root.goals());
-                        }
-                        root
-                    }
-                    Ok(StartReply::Rejected(messages)) => {
-                        let reason = format!(
-                            "the statement does not elaborate: {}",
-                            first_error(&messages)
-                        );
-                        return error_result(theorem, "statement_rejected", reason, 1, started);
-                    }
-                    Ok(StartReply::HeaderRejected(messages)) => {
-                        let reason =
-                            format!("the header does not elaborate: {}", first_error(&messages));
-                        return error_result(theorem, "header_rejected", reason, 1, started);
-                    }
-                    Err(error) => {
-                        return error_result(
-                            theorem,
-                            "infrastructure",
-                            error.to_string(),
-                            1,
-                            started,
-                        );
-                    }
-                }
-            }
+        let (root, mut lean_calls) = match self.root_state(theorem, &statement, config, started) {
+            Ok(root) => root,
+            Err(result) => return *result,
         };
         let mut env = LeanEnv::new(self.pool.clone(), self.runtime.clone(), self.cache.clone());
         let mut checker = self.checker(theorem, config);
@@ -454,6 +414,47 @@ impl Engine {
             llm_fallbacks: 0,
             seconds: started.elapsed().as_secs_f64(),
         }
+    }
+
+    /// The root state and the Lean calls it took: from the cache when known, else by
+    /// elaborating the statement. A statement or header Lean rejects ends the theorem as `error`.
+    fn root_state(
+        &self,
+        theorem: &Theorem,
+        statement: &str,
+        config: &ProveConfig,
+        started: Instant,
+    ) -> Result<(ProofHandle, u32), Box<ProveResult>> {
+        let header = &theorem.header;
+        if let Some(goals) = self.cache.as_ref().and_then(|c| c.root(header, statement)) {
+            return Ok((ProofHandle::root(header, statement, goals), 0));
+        }
+        let reply = self.runtime.block_on(self.pool.start_proof(
+            header,
+            statement,
+            config.statement_deadline,
+        ));
+        let (code, reason) = match reply {
+            Ok(StartReply::Started(root)) => {
+                if let Some(cache) = &self.cache {
+                    cache.record_root(header, statement, root.goals());
+                }
+                return Ok((root, 1));
+            }
+            Ok(StartReply::Rejected(messages)) => (
+                "statement_rejected",
+                format!(
+                    "the statement does not elaborate: {}",
+                    first_error(&messages)
+                ),
+            ),
+            Ok(StartReply::HeaderRejected(messages)) => (
+                "header_rejected",
+                format!("the header does not elaborate: {}", first_error(&messages)),
+            ),
+            Err(error) => ("infrastructure", error.to_string()),
+        };
+        Err(Box::new(error_result(theorem, code, reason, 1, started)))
     }
 
     fn checker(&self, theorem: &Theorem, config: &ProveConfig) -> LeanChecker {
