@@ -354,7 +354,16 @@ fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
     let log = dir.path().join("sim.log");
     for (fallback, expected) in [(true, "proved"), (false, "failed")] {
         let out = dir.path().join(format!("out-{fallback}.jsonl"));
-        let mut extra = vec!["--no-cache", "--policy", "openai", "--llm-url", &url];
+        // One retry keeps the test short; the retry path itself is what is exercised.
+        let mut extra = vec![
+            "--no-cache",
+            "--policy",
+            "openai",
+            "--llm-retries",
+            "1",
+            "--llm-url",
+            &url,
+        ];
         if fallback {
             extra.push("--llm-fallback");
         }

@@ -94,6 +94,10 @@ pub struct LlmSettings {
     pub temperature: Option<f64>,
     /// As `--llm-concurrency`.
     pub concurrency: Option<usize>,
+    /// As `--llm-retries`.
+    pub retries: Option<u32>,
+    /// As `--llm-timeout`, seconds.
+    pub timeout: Option<f64>,
     /// As `--llm-fallback`.
     pub fallback: Option<bool>,
     /// Name of the environment variable holding the API key (default `OPENAI_API_KEY`).

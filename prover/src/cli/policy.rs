@@ -155,6 +155,12 @@ fn llm_client(args: &SearchArgs, settings: &Settings) -> anyhow::Result<LlmClien
     if let Some(t) = args.temperature.or(s.temperature) {
         config.temperature = t;
     }
+    if let Some(n) = args.llm_retries.or(s.retries) {
+        config.retries = n;
+    }
+    if let Some(secs) = args.llm_timeout.or(s.timeout) {
+        config.request_timeout = config::seconds(secs, "--llm-timeout")?;
+    }
     if let Some(m) = args.llm_concurrency.or(s.concurrency) {
         config.max_concurrency = m.max(1);
     }

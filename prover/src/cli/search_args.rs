@@ -38,6 +38,12 @@ pub struct SearchArgs {
     /// Sampling temperature.
     #[arg(long, value_name = "T")]
     pub temperature: Option<f64>,
+    /// Further attempts after a failed model request (timeouts, HTTP 429/5xx, bad bodies).
+    #[arg(long, value_name = "N")]
+    pub llm_retries: Option<u32>,
+    /// Seconds one model request may take.
+    #[arg(long, value_name = "SECS")]
+    pub llm_timeout: Option<f64>,
     /// Requests to the model server at once, shared by all searches.
     #[arg(long, value_name = "M")]
     pub llm_concurrency: Option<usize>,
