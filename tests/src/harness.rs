@@ -28,7 +28,8 @@ pub fn prover_bin() -> &'static Path {
             .package("prover")
             .bin("prover")
             .current_release()
-            .current_target()
+            // No `--target`: the binary lands in target/<profile>/, where `cargo test` has
+            // already built it, instead of a second build tree of every dependency.
             .run()
             .expect("cargo builds the prover binary");
         build.path().to_path_buf()
