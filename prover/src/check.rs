@@ -234,6 +234,20 @@ impl CheckResult {
             seconds: 0.0,
         }
     }
+
+    /// A result decided without asking Lean, for one reason.
+    pub fn unchecked(task: &ProofTask, status: Status, reason: String) -> CheckResult {
+        CheckResult {
+            name: task.name.clone(),
+            line: task.line,
+            status,
+            reasons: vec![reason],
+            messages: Vec::new(),
+            axioms: None,
+            attempts: 0,
+            seconds: 0.0,
+        }
+    }
 }
 
 /// Settings for checking.
@@ -352,9 +366,7 @@ pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig)
         seconds: 0.0,
     };
     if let Some(reason) = proof_escapes_statement(&task.proof) {
-        result.status = Status::Invalid;
-        result.reasons.push(reason);
-        return result;
+        return CheckResult::unchecked(task, Status::Invalid, reason);
     }
     let (cmd, name) = check_command(task);
     loop {

@@ -84,15 +84,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
                 let result = match statement_mismatch(&task, reference.as_ref().as_ref()) {
-                    Some(reason) => CheckResult {
-                        status: Status::Invalid,
-                        reasons: vec![reason],
-                        ..CheckResult::malformed(&check::RowError {
-                            line: task.line,
-                            name: Some(task.name.clone()),
-                            reason: String::new(),
-                        })
-                    },
+                    Some(reason) => CheckResult::unchecked(&task, Status::Invalid, reason),
                     None => check::check_task(&pool, &task, &check_config).await,
                 };
                 let _ = sender.send(result);
