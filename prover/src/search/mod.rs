@@ -45,6 +45,7 @@ mod config;
 mod env;
 mod error;
 mod frontier;
+mod hash;
 mod hook;
 mod limits;
 pub mod offline;

@@ -34,12 +34,13 @@
 //! The canonical text of a state is its goals joined with a blank line, as the engine joins the
 //! REPL's goals.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
 use super::env::{Applied, ProofEnv};
 use super::error::{CheckError, EnvError, PolicyError};
+use super::hash::FastMap;
 use super::policy::{Candidate, Policy};
 use super::proof::{Proof, ProofChecker, Verdict};
 
@@ -120,7 +121,7 @@ pub struct OfflineEnv {
     /// States in fixture order, each with its tactics in fixture order.
     states: Vec<(OfflineState, Vec<ScriptedTactic>)>,
     /// Canonical text → index into `states`.
-    index: HashMap<String, usize>,
+    index: FastMap<String, usize>,
     calls: u32,
 }
 
@@ -129,7 +130,7 @@ impl OfflineEnv {
     pub fn from_fixture(fixture: &str) -> Result<Self, FixtureError> {
         let mut env = OfflineEnv {
             states: Vec::new(),
-            index: HashMap::new(),
+            index: FastMap::default(),
             calls: 0,
         };
         for (number, line) in fixture.lines().enumerate() {
@@ -223,8 +224,8 @@ impl ProofEnv for OfflineEnv {
 /// A policy that proposes fixed candidates per state text.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptedPolicy {
-    candidates: HashMap<String, Vec<Candidate>>,
-    failures: HashMap<String, String>,
+    candidates: FastMap<String, Vec<Candidate>>,
+    failures: FastMap<String, String>,
 }
 
 impl ScriptedPolicy {

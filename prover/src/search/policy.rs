@@ -1,6 +1,7 @@
 //! The `Policy` and `CandidateFilter` traits, and how raw proposals become the tactics one expansion runs.
 
 use super::error::PolicyError;
+use super::hash::FastSet;
 
 /// One proposed tactic with the policy's confidence in it.
 #[derive(Debug, Clone, PartialEq)]
@@ -88,33 +89,43 @@ pub(super) struct Prepared {
 ///
 /// Duplicates keep the first occurrence and its score, as BFS-Prover-V2 does. Sorting is stable,
 /// so equal scores keep the policy's order and the result is deterministic.
+///
+/// The proposals are reworked in place: tactics are trimmed without reallocating, duplicates are
+/// found by comparing trimmed texts (directly for a short list, through a hash set of borrowed
+/// texts for a long one), and the selected candidates stay in the proposals' own buffer.
 pub(super) fn prepare_candidates(
-    proposals: Vec<Candidate>,
+    mut proposals: Vec<Candidate>,
     filter: &mut impl CandidateFilter,
     width: usize,
 ) -> Prepared {
-    let mut prepared = Prepared::default();
-    let mut seen = std::collections::HashSet::new();
-    for proposal in proposals {
-        let tactic = proposal.tactic.trim();
-        let score = if proposal.score.is_nan() {
-            f64::NEG_INFINITY
-        } else {
-            proposal.score
-        };
-        let candidate = Candidate::new(tactic, score);
-        if tactic.is_empty() || seen.contains(tactic) {
-            prepared.duplicates += 1;
-        } else if !filter.allows(tactic) {
-            // Remember refused text too, so a repeat of it is a duplicate rather than a second
-            // rejection: the count then means "distinct tactics refused".
-            seen.insert(candidate.tactic.clone());
-            prepared.rejected.push(candidate);
-        } else {
-            seen.insert(candidate.tactic.clone());
-            prepared.selected.push(candidate);
+    for proposal in &mut proposals {
+        trim_in_place(&mut proposal.tactic);
+        if proposal.score.is_nan() {
+            proposal.score = f64::NEG_INFINITY;
         }
     }
+    let duplicate = find_duplicates(&proposals);
+    let mut prepared = Prepared::default();
+    let mut index = 0;
+    proposals.retain_mut(|candidate| {
+        let is_duplicate = duplicate.get(index);
+        index += 1;
+        if is_duplicate {
+            prepared.duplicates += 1;
+            false
+        } else if !filter.allows(&candidate.tactic) {
+            // A refused text counts as seen too, so a repeat of it is a duplicate rather than a
+            // second rejection: the count then means "distinct tactics refused".
+            prepared.rejected.push(Candidate {
+                tactic: std::mem::take(&mut candidate.tactic),
+                score: candidate.score,
+            });
+            false
+        } else {
+            true
+        }
+    });
+    prepared.selected = proposals;
     prepared
         .selected
         .sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -123,4 +134,61 @@ pub(super) fn prepare_candidates(
         prepared.selected.truncate(width);
     }
     prepared
+}
+
+/// Removes leading and trailing whitespace without a new allocation.
+fn trim_in_place(text: &mut String) {
+    let trimmed = text.trim();
+    if trimmed.len() == text.len() {
+        return;
+    }
+    let start = trimmed.as_ptr() as usize - text.as_ptr() as usize;
+    let end = start + trimmed.len();
+    text.truncate(end);
+    text.drain(..start);
+}
+
+/// Up to this many proposals, duplicates are found by comparing each with the earlier ones.
+const SHORT_LIST: usize = 16;
+
+/// Which proposals (trimmed) are empty or repeat an earlier proposal's text.
+///
+/// A proposal repeats a seen text exactly when some earlier proposal has the same text: the
+/// earliest of equal texts is never a duplicate, and it is either selected or rejected, so it
+/// is seen either way.
+fn find_duplicates(proposals: &[Candidate]) -> Flags {
+    if proposals.len() <= SHORT_LIST {
+        let mut mask = 0u64;
+        for (i, proposal) in proposals.iter().enumerate() {
+            let tactic = &proposal.tactic;
+            if tactic.is_empty() || proposals[..i].iter().any(|c| c.tactic == *tactic) {
+                mask |= 1 << i;
+            }
+        }
+        Flags::Short(mask)
+    } else {
+        let mut seen = FastSet::default();
+        seen.reserve(proposals.len());
+        Flags::Long(
+            proposals
+                .iter()
+                .map(|c| c.tactic.is_empty() || !seen.insert(c.tactic.as_str()))
+                .collect(),
+        )
+    }
+}
+
+/// One flag per proposal.
+enum Flags {
+    Short(u64),
+    Long(Vec<bool>),
+}
+
+impl Flags {
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Flags::Short(mask) => mask & (1 << i) != 0,
+            Flags::Long(flags) => flags[i],
+        }
+    }
 }

@@ -266,7 +266,7 @@ where
             tracing::debug!(node = id.index(), depth = node.depth, priority, "expanding");
             self.hook.on_event(&SearchEvent::Selected {
                 node: id,
-                state: &node.text,
+                state: self.graph.text(id),
                 depth: node.depth,
                 priority,
             });
@@ -300,14 +300,15 @@ where
         self.stats.policy_calls += 1;
         let node = self.graph.node(id);
         let width = self.config.expansion_width;
-        let proposals = match self.policy.propose(&node.state, &node.text, width) {
+        let text = self.graph.text(id);
+        let proposals = match self.policy.propose(&node.state, text, width) {
             Ok(proposals) => proposals,
             Err(error) => {
                 let error = error_chain(&error);
                 self.stats.policy_errors += 1;
                 self.hook.on_event(&SearchEvent::PolicyFailed {
                     node: id,
-                    state: &node.text,
+                    state: text,
                     error: &error,
                 });
                 self.streaks.policy.failed(error);
@@ -321,27 +322,20 @@ where
         for candidate in &prepared.rejected {
             self.hook.on_event(&SearchEvent::Filtered {
                 node: id,
-                state: &node.text,
+                state: text,
                 candidate,
             });
         }
         self.stats.candidates_rejected += count(prepared.rejected.len());
         self.stats.duplicate_tactics += prepared.duplicates;
         self.stats.candidates_beyond_width += prepared.beyond_width;
-        self.graph.node_mut(id).expansion = Expansion::Pending(VecDeque::from(prepared.selected));
+        self.graph
+            .start_expansion(id, VecDeque::from(prepared.selected));
     }
 
     /// Takes the next pending tactic; marks the expansion finished when it was the last.
     fn next_candidate(&mut self, id: NodeId) -> Option<Candidate> {
-        let node = self.graph.node_mut(id);
-        let Expansion::Pending(pending) = &mut node.expansion else {
-            return None;
-        };
-        let next = pending.pop_front();
-        if pending.is_empty() {
-            node.expansion = Expansion::Finished;
-        }
-        next
+        self.graph.next_candidate(id)
     }
 
     /// Runs one tactic and records the edge. Returns the edge if it closed every goal.
@@ -364,11 +358,11 @@ where
                 match self.add_state(parent, candidate, state) {
                     Landing::New(node) => EdgeOutcome::NewState {
                         node,
-                        state: &self.graph.node(node).text,
+                        state: self.graph.text(node),
                     },
                     Landing::Known(node) => EdgeOutcome::KnownState {
                         node,
-                        state: &self.graph.node(node).text,
+                        state: self.graph.text(node),
                     },
                 }
             }
@@ -392,11 +386,10 @@ where
                 EdgeOutcome::EnvError(&message)
             }
         };
-        let node = self.graph.node(parent);
         self.hook.on_event(&SearchEvent::Edge(EdgeEvent {
             parent,
-            state: &node.text,
-            depth: node.depth,
+            state: self.graph.text(parent),
+            depth: self.graph.node(parent).depth,
             tactic,
             score: candidate.score,
             outcome,
@@ -408,19 +401,14 @@ where
     /// Adds the edge to a state a tactic produced; queues the state if it is new.
     fn add_state(&mut self, parent: NodeId, candidate: &Candidate, state: E::State) -> Landing {
         let text = self.env.canonical_text(&state);
-        let config = self.config;
-        let landing = self.graph.add_state_edge(
-            parent,
-            &candidate.tactic,
-            candidate.score,
-            state,
-            text,
-            |sum, depth| config.priority(sum, depth),
-        );
+        let landing =
+            self.graph
+                .add_state_edge(parent, &candidate.tactic, candidate.score, state, &text);
         match landing {
             Landing::New(id) => {
                 let node = self.graph.node(id);
-                self.frontier.push(id, node.priority);
+                self.frontier
+                    .push(id, self.config.priority(node.path_score, node.depth));
                 self.stats.max_depth = self.stats.max_depth.max(node.depth);
             }
             // First path wins: the known node keeps its score and is not queued again.
@@ -441,7 +429,8 @@ where
             let node = self.graph.node(expanded.node);
             if matches!(node.expansion, Expansion::Pending(_)) {
                 // Its remaining tactics were skipped only because this proof looked finished.
-                self.frontier.push(expanded.node, node.priority);
+                let priority = self.config.priority(node.path_score, node.depth);
+                self.frontier.push(expanded.node, priority);
                 return None;
             }
         }
@@ -518,6 +507,10 @@ impl ErrorStreaks {
     /// A description of the first source that failed `limit` times in a row, if any.
     fn failure(&self, limit: u32) -> Option<String> {
         let limit = limit.max(1);
+        // Checked before every tactic: the common answer needs no array and no search.
+        if self.env.count < limit && self.policy.count < limit && self.check.count < limit {
+            return None;
+        }
         [
             ("environment", &self.env),
             ("policy", &self.policy),
