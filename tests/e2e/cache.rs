@@ -7,7 +7,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use prover_tests::harness::{
-    prover_command, vocabulary_server, workspace_root, write_generated_world,
+    prover_command, results_by_name, vocabulary_server, workspace_root, write_generated_world,
 };
 use prover_tests::openai_sim::{self, Faults, Options, Script};
 use prover_tests::world::World;
@@ -56,15 +56,6 @@ fn eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn read_results(out: &Path) -> BTreeMap<String, Value> {
-    std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|v| (v["name"].as_str().unwrap().to_owned(), v))
-        .collect()
 }
 
 /// What must not depend on the cache: status, proof and stop reason per theorem.
@@ -148,7 +139,7 @@ fn results_are_identical_with_the_cache_on_and_off_and_a_warm_rerun_sends_no_tac
                 "{}",
                 String::from_utf8_lossy(&output.stderr)
             );
-            (read_results(&out), count_requests(&log, before))
+            (results_by_name(&out), count_requests(&log, before))
         };
         let cache_flag = ["--cache", cache.to_str().unwrap()];
         let (off, _) = run("off", &["--no-cache"]);
@@ -241,7 +232,7 @@ fn a_larger_budget_reuses_the_cached_part_of_the_tree() {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        (read_results(&out), count_requests(&log, before).0)
+        (results_by_name(&out), count_requests(&log, before).0)
     };
     let shared = dir.path().join("shared-cache");
     let (_, small_tactics) = run("small", "2", &shared);
@@ -374,7 +365,7 @@ fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let result = &read_results(&out)["and_intro"];
+        let result = &results_by_name(&out)["and_intro"];
         assert_eq!(result["status"], expected, "{result:#}");
         if fallback {
             assert!(
@@ -411,7 +402,7 @@ fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
         ],
     );
     assert_eq!(output.status.code(), Some(0));
-    assert_eq!(read_results(&out)["and_intro"]["status"], "proved");
+    assert_eq!(results_by_name(&out)["and_intro"]["status"], "proved");
 }
 
 #[test]
@@ -423,7 +414,7 @@ fn a_repl_that_keeps_crashing_on_one_theorem_marks_it_error_and_the_run_goes_on(
     let log = dir.path().join("sim.log");
     let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &["--no-cache"]);
     assert_eq!(output.status.code(), Some(1), "a theorem ended in error");
-    let results = read_results(&out);
+    let results = results_by_name(&out);
     assert_eq!(
         results["crashes"]["status"], "error",
         "{:#}",
@@ -493,11 +484,11 @@ fn two_processes_on_one_cache_directory_both_finish() {
     assert_eq!(second.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
-        stderr.contains("in use by another process") || read_results(&first_out).len() == 8,
+        stderr.contains("in use by another process") || results_by_name(&first_out).len() == 8,
         "{stderr}"
     );
     assert_eq!(
-        verdicts(&read_results(&first_out)),
-        verdicts(&read_results(&second_out))
+        verdicts(&results_by_name(&first_out)),
+        verdicts(&results_by_name(&second_out))
     );
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use prover_tests::harness::{prover_command, workspace_root};
+use prover_tests::harness::{prover_command, results_by_name, workspace_root};
 use prover_tests::world::World;
 use serde_json::{Value, json};
 
@@ -64,15 +64,6 @@ fn run_eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Outpu
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn results(out: &Path) -> BTreeMap<String, Value> {
-    std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .map(|v| (v["name"].as_str().unwrap().to_owned(), v))
-        .collect()
 }
 
 /// Runs `prover check` on every proof the eval reported and returns the statuses.
@@ -139,7 +130,7 @@ fn eval_with_the_portfolio_proves_every_provable_theorem_and_survives_faults() {
     assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
     assert!(stderr.contains("pass rate"), "summary on stderr:\n{stderr}");
 
-    let results = results(&out);
+    let results = results_by_name(&out);
     assert_eq!(results.len(), 8, "{results:#?}");
     for name in [
         "and_intro",
@@ -201,7 +192,7 @@ fn a_rerun_skips_decided_theorems_and_repairs_a_torn_line() {
         "{stderr}"
     );
     assert!(stderr.contains("dropping"), "{stderr}");
-    let results = results(&out);
+    let results = results_by_name(&out);
     assert_eq!(results.len(), 8);
     let lines = std::fs::read_to_string(&out).unwrap().lines().count();
     assert_eq!(lines, 8, "one line per theorem, none duplicated");

@@ -127,3 +127,18 @@ pub fn vocabulary_server(vocabulary_size: usize, dir: &Path) -> crate::openai_si
     )
     .expect("the simulated server starts")
 }
+
+/// A results JSONL file (`prover eval` output) as a map from `name` to the row.
+pub fn results_by_name(path: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a result is JSON"))
+        .map(|v| {
+            (
+                v["name"].as_str().expect("a result has a name").to_owned(),
+                v,
+            )
+        })
+        .collect()
+}
