@@ -10,7 +10,9 @@ pub mod proof;
 pub mod protocol;
 
 pub use error::BridgeError;
-pub use pool::{ApplyReply, CommandReply, PoolConfig, PoolStats, ReplPool, StartReply};
+pub use pool::{
+    ApplyReply, CommandReply, PoolConfig, PoolStats, ReplPool, SequenceReply, StartReply,
+};
 pub use process::{ReplConfig, ReplProcess};
 pub use proof::{ProofHandle, ProofPath};
 pub use protocol::{

@@ -53,6 +53,15 @@ pub enum CommandReply {
     HeaderRejected(Vec<Message>),
 }
 
+/// The answer to [`ReplPool::command_sequence`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum SequenceReply {
+    /// Every body ran, each on the environment the one before it produced; one answer each.
+    Ran(Vec<CommandResponse>),
+    /// The header itself had errors; these are all its messages.
+    HeaderRejected(Vec<Message>),
+}
+
 /// The answer to [`ReplPool::start_proof`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum StartReply {
@@ -210,6 +219,29 @@ impl ReplPool {
         }
     }
 
+    /// Runs `bodies` one after another on one process: the first on the environment of
+    /// `header`, each later one on the environment its predecessor produced, so a later command
+    /// sees exactly what the earlier ones declared and its answer is its own. `deadline` bounds
+    /// each round trip.
+    pub async fn command_sequence(
+        &self,
+        header: &str,
+        bodies: &[String],
+        deadline: Duration,
+    ) -> Result<SequenceReply, BridgeError> {
+        match self
+            .run(&Op::Sequence {
+                header,
+                bodies,
+                deadline,
+            })
+            .await?
+        {
+            Done::Sequence(reply) => Ok(reply),
+            _ => unreachable!("a sequence operation answers with a sequence reply"),
+        }
+    }
+
     /// Elaborates `statement_with_sorry` on `header`'s environment and returns the proof state
     /// of its first sorry.
     pub async fn start_proof(
@@ -345,6 +377,11 @@ enum Op<'a> {
         body: &'a str,
         deadline: Duration,
     },
+    Sequence {
+        header: &'a str,
+        bodies: &'a [String],
+        deadline: Duration,
+    },
     Start {
         header: &'a str,
         statement: &'a str,
@@ -360,6 +397,7 @@ enum Op<'a> {
 /// The answer to an [`Op`], of the same kind.
 enum Done {
     Command(CommandReply),
+    Sequence(SequenceReply),
     Start(StartReply),
     Apply(ApplyReply),
 }
@@ -370,7 +408,7 @@ impl Op<'_> {
     fn score(&self, w: &Worker) -> (bool, Option<usize>, bool, bool) {
         let spawned = w.process.is_some();
         match self {
-            Op::Command { header, .. } | Op::Start { header, .. } => {
+            Op::Command { header, .. } | Op::Sequence { header, .. } | Op::Start { header, .. } => {
                 (false, None, w.headers.contains_key(*header), spawned)
             }
             Op::Apply { state, .. } => {
@@ -440,6 +478,14 @@ impl Worker {
                 .command(pool, header, body, deadline)
                 .await
                 .map(Done::Command),
+            Op::Sequence {
+                header,
+                bodies,
+                deadline,
+            } => self
+                .sequence(pool, header, bodies, deadline)
+                .await
+                .map(Done::Sequence),
             Op::Start {
                 header,
                 statement,
@@ -475,6 +521,31 @@ impl Worker {
             Response::Command(c) => Ok(CommandReply::Ran(c)),
             other => Err(unexpected("command", &other)),
         }
+    }
+
+    async fn sequence(
+        &mut self,
+        pool: &ReplPool,
+        header: &str,
+        bodies: &[String],
+        deadline: Duration,
+    ) -> Result<SequenceReply, SendFailure> {
+        let mut env = match self.header_env(pool, header).await? {
+            HeaderEnv::Ready(env) => env,
+            HeaderEnv::Rejected(messages) => return Ok(SequenceReply::HeaderRejected(messages)),
+        };
+        let mut answers = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let request = command_request(body, Some(env));
+            match self.round_trip(pool, &request, deadline).await? {
+                Response::Command(c) => {
+                    env = c.env;
+                    answers.push(c);
+                }
+                other => return Err(unexpected("command", &other)),
+            }
+        }
+        Ok(SequenceReply::Ran(answers))
     }
 
     async fn start(

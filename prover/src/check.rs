@@ -1,15 +1,33 @@
 //! Checking whole proofs: the rules that make a proof `valid`, and running them through a REPL pool.
 //!
-//! A proof is valid only if the theorem, spliced byte-for-byte from its statement and proof,
-//! elaborates in command mode on the header's environment with no error, no `sorry`, and
-//! `#print axioms` naming nothing beyond the standard three. Search uses the same rules to
-//! recheck every proof it finds before reporting it.
+//! A proof is valid only if it passes every layer, in this order (each result records which):
+//! 1. **screening**: the statement is one declaration and the proof text holds no command, no
+//!    `sorry`, no native evaluation, no metaprogram ([`TacticGuard`], the guard the search uses);
+//! 2. **header**: the header holds only imports, `open`, allowed `set_option`s, scopes,
+//!    `universe` and comments ([`header_violation`]), or it came from the reference dataset, or
+//!    the user trusted it;
+//! 3. **statement**: with a reference dataset, the statement equals the reference's up to runs
+//!    of whitespace ([`normalized_statement`]);
+//! 4. **elaboration**: the theorem, spliced byte for byte from statement and proof, elaborates
+//!    in command mode on the header's environment with no error;
+//! 5. **no sorry**: no sorry was reported and no "declaration uses sorry" warning;
+//! 6. **axioms**: `#print axioms NAME`, sent as a command of its own on the environment the
+//!    theorem produced, answers with exactly one message naming exactly that constant, and its
+//!    list holds nothing beyond the allowed axioms. Nothing the proof prints can stand in for
+//!    that answer, because it is a different answer;
+//! 7. **external**: an optional external checker command (lean4checker, SafeVerify) accepts the
+//!    whole file.
+//!
+//! An `example` is checked under a fresh theorem name ([`check_command`]), so it gets an axiom
+//! check too. Search uses the same rules to recheck every proof it finds before reporting it.
 
 use std::time::{Duration, Instant};
 
-use lean_bridge::pool::{CommandReply, ReplPool};
+use lean_bridge::pool::{ReplPool, SequenceReply};
 use lean_bridge::{BridgeError, CommandResponse, Message, Severity};
 use serde::{Deserialize, Serialize};
+
+use crate::guard::{COMMAND_KEYWORDS, TacticGuard};
 
 /// The axioms a proof may depend on: Lean's standard ones.
 pub const STANDARD_AXIOMS: [&str; 3] = ["propext", "Classical.choice", "Quot.sound"];
@@ -23,10 +41,22 @@ pub struct ProofTask {
     pub name: String,
     /// Imports and options to elaborate first (the row's `header`).
     pub header: String,
-    /// The statement ending in `:= by` (a trailing `sorry` is dropped).
+    /// The statement ending in `:= by` or `:=` (a trailing `sorry` is dropped).
     pub formal_statement: String,
-    /// The text after `:= by`.
+    /// The text after `:= by` (a tactic proof) or `:=` (a term).
     pub proof: String,
+    /// Where the header came from, which decides whether [`header_violation`] applies.
+    pub header_origin: HeaderOrigin,
+}
+
+/// Where a task's header came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HeaderOrigin {
+    /// The row itself (its `header`, its `lean_code`, or `--header FILE`): untrusted.
+    Row,
+    /// The reference dataset, or the dataset a search proves from: trusted as the statement is.
+    Reference,
 }
 
 /// A row that cannot be checked, naming what is wrong with it.
@@ -100,10 +130,13 @@ pub fn parse_task(
         }
     };
     let formal_statement = strip_trailing_sorry(&formal_statement);
-    if !formal_statement.trim_end().ends_with(":= by") {
+    if !formal_statement.trim_end().ends_with(":=")
+        && !formal_statement.trim_end().ends_with(":= by")
+    {
         return Err(fail(
             some_name,
-            "field `formal_statement` must end in `:= by` (or `:= by sorry`)".into(),
+            "field `formal_statement` must end in `:= by` or `:=` (optionally followed by `sorry`)"
+                .into(),
         ));
     }
     Ok(ProofTask {
@@ -112,6 +145,7 @@ pub fn parse_task(
         header,
         formal_statement,
         proof,
+        header_origin: HeaderOrigin::Row,
     })
 }
 
@@ -128,26 +162,79 @@ fn header_from_lean_code(code: &str, statement: &str) -> Option<String> {
     Some(before[..cut].to_owned())
 }
 
-/// `… := by sorry` → `… := by`; other statements unchanged.
+/// `… := by sorry` → `… := by`, `… := sorry` → `… :=`; other statements unchanged.
 pub fn strip_trailing_sorry(statement: &str) -> String {
     let trimmed = statement.trim_end();
     match trimmed.strip_suffix("sorry") {
-        Some(rest) if rest.trim_end().ends_with(":= by") => rest.trim_end().to_owned(),
+        Some(rest) if rest.trim_end().ends_with(":= by") || rest.trim_end().ends_with(":=") => {
+            rest.trim_end().to_owned()
+        }
         _ => statement.to_owned(),
     }
 }
 
-/// The declaration name of `theorem NAME …`, `lemma NAME …` or `example` (None).
+/// The statement as compared with a reference: the signature before the final `:=` (a
+/// trailing `by` and `sorry` dropped), every run of whitespace, line breaks included, made one
+/// space. Whitespace is never deleted: `f x` and `fx` are different statements (with
+/// auto-bound implicits `fx` is a fresh variable).
+pub fn normalized_statement(statement: &str) -> String {
+    let text = strip_trailing_sorry(statement);
+    let text = text.trim_end();
+    let text = text.strip_suffix("by").map_or(text, str::trim_end);
+    let text = text.strip_suffix(":=").unwrap_or(text);
+    collapse_whitespace(text)
+}
+
+/// Every run of whitespace made one space, the ends trimmed.
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The declaration keyword of a statement and the name it declares, if it names one.
+///
+/// `theorem NAME …`, `lemma NAME …`, `def NAME …`, `abbrev NAME …` (after modifiers such as
+/// `noncomputable`) give `Some(NAME)`; `example` gives `None`.
 pub fn declaration_name(statement: &str) -> Option<String> {
     let mut words = statement.split_whitespace();
     while let Some(word) = words.next() {
         match word {
-            "theorem" | "lemma" => return words.next().map(str::to_owned),
+            "theorem" | "lemma" | "def" | "abbrev" => {
+                return words.next().map(|name| {
+                    // A binder may follow the name without a space: `theorem t(a : ℕ)`.
+                    name.split(['(', '{', '[', '⦃', ':'])
+                        .next()
+                        .unwrap_or(name)
+                        .to_owned()
+                });
+            }
             "example" => return None,
             _ => {}
         }
     }
     None
+}
+
+/// The namespace a header leaves open (`namespace A` … without its `end`), as a prefix for the
+/// names declared after it: `"A.B."`, or empty.
+fn open_namespace(header: &str) -> String {
+    let mut scopes: Vec<Option<String>> = Vec::new();
+    for line in header.lines() {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("namespace"), Some(name)) => scopes.push(Some(name.to_owned())),
+            (Some("section"), _) => scopes.push(None),
+            (Some("noncomputable"), Some("section")) => scopes.push(None),
+            (Some("end"), _) => {
+                scopes.pop();
+            }
+            _ => {}
+        }
+    }
+    scopes
+        .into_iter()
+        .flatten()
+        .map(|name| format!("{name}."))
+        .collect()
 }
 
 /// The text of the theorem as checked: the statement byte for byte, then the proof.
@@ -173,15 +260,141 @@ pub fn script_to_proof(tactics: &[String]) -> String {
     proof
 }
 
-/// Why the proof text cannot stand for the stated theorem, if it tries to leave the `by` block:
-/// a line at column 0 would end the proof and start a new command.
-pub fn proof_escapes_statement(proof: &str) -> Option<String> {
-    proof
-        .split('\n')
-        .enumerate()
-        .skip(1)
-        .find(|(_, l)| !l.trim().is_empty() && !l.starts_with([' ', '\t']) && !l.starts_with("--"))
-        .map(|(i, l)| format!("proof line {} leaves the tactic block: {:?}", i + 1, l))
+/// The options a header may set without `--trust-header`: resource limits, implicit-argument
+/// behaviour, pretty-printing and linters. None of them changes what the kernel accepts.
+pub const HEADER_OPTIONS: &[&str] = &[
+    "maxHeartbeats",
+    "maxRecDepth",
+    "synthInstance.maxHeartbeats",
+    "synthInstance.maxSize",
+    "autoImplicit",
+    "relaxedAutoImplicit",
+];
+
+/// Option prefixes a header may set: `pp.*`, `linter.*`.
+pub const HEADER_OPTION_PREFIXES: &[&str] = &["pp.", "linter."];
+
+/// Why a header may not be used without `--trust-header`, naming its 1-based line, if it holds
+/// anything beyond `import`, `open`, allowed `set_option`s ([`HEADER_OPTIONS`]), `namespace`,
+/// `section`, `end`, `universe` and comments.
+///
+/// Everything else can change what the statement means or what counts as a proof:
+/// `variable (h : False)` with `include h`, `axiom`, `macro_rules` rewriting the statement's
+/// notation, `set_option debug.skipKernelTC`, or a `def` the statement mentions.
+pub fn header_violation(header: &str) -> Option<String> {
+    let code = match crate::guard::blank_comments(header) {
+        Ok(code) => code,
+        Err((line, why)) => return Some(format!("header line {line}: {why}")),
+    };
+    for (index, line) in code.lines().enumerate() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let Some(&first) = words.first() else {
+            continue;
+        };
+        let refuse = |why: &str| {
+            Some(format!(
+                "header line {}: `{}` {why}; a header may hold only import, open, set_option {}, \
+                 namespace, section, end, universe and comments (use --reference DATASET for \
+                 the dataset's own header, or --trust-header)",
+                index + 1,
+                line.trim(),
+                HEADER_OPTIONS.join("|"),
+            ))
+        };
+        if line.contains('#') || line.contains("@[") || line.contains('"') {
+            return refuse("is not allowed in a header");
+        }
+        let rest_is_plain = words[1..]
+            .iter()
+            .all(|w| !COMMAND_KEYWORDS.contains(w) && *w != "in" && *w != "set_option");
+        let allowed = match first {
+            "import" | "open" | "universe" | "namespace" | "end" => rest_is_plain,
+            "section" => rest_is_plain && words.len() <= 2,
+            "noncomputable" => words.len() <= 3 && words.get(1) == Some(&"section"),
+            "set_option" => {
+                words.len() == 3
+                    && (HEADER_OPTIONS.contains(&words[1])
+                        || HEADER_OPTION_PREFIXES
+                            .iter()
+                            .any(|p| words[1].starts_with(p)))
+                    && words[2]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            }
+            _ => false,
+        };
+        if !allowed {
+            return refuse("is not allowed in a header");
+        }
+    }
+    None
+}
+
+/// How one layer of the check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// Checked and passed.
+    Passed,
+    /// Checked and failed.
+    Failed,
+    /// Not checked because of how the check was configured (no reference dataset, no
+    /// external checker).
+    NotConfigured,
+    /// Accepted on the user's word (`--trust-header`).
+    Trusted,
+    /// Not reached: an earlier layer failed or the infrastructure did.
+    NotReached,
+}
+
+/// The acceptance record: which layers a result passed, so a consumer can require all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layers {
+    /// The statement is one declaration and the proof text holds nothing the guard refuses.
+    pub screening: Layer,
+    /// The header policy: allow-listed lines, the reference's header, or trusted.
+    pub header: Layer,
+    /// The statement equals the reference dataset's.
+    pub statement: Layer,
+    /// Command-mode elaboration with no error.
+    pub elaboration: Layer,
+    /// No sorry reported, no sorry warning.
+    pub no_sorry: Layer,
+    /// `#print axioms`, as a command of its own, within the allowed axioms.
+    pub axioms: Layer,
+    /// The external checker accepted the whole file.
+    pub external: Layer,
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Layers {
+            screening: Layer::NotReached,
+            header: Layer::NotReached,
+            statement: Layer::NotReached,
+            elaboration: Layer::NotReached,
+            no_sorry: Layer::NotReached,
+            axioms: Layer::NotReached,
+            external: Layer::NotReached,
+        }
+    }
+}
+
+impl Layers {
+    /// Whether every layer passed (none trusted or left out).
+    pub fn all_passed(&self) -> bool {
+        [
+            self.screening,
+            self.header,
+            self.statement,
+            self.elaboration,
+            self.no_sorry,
+            self.axioms,
+            self.external,
+        ]
+        .iter()
+        .all(|layer| *layer == Layer::Passed)
+    }
 }
 
 /// The verdict on one proof.
@@ -190,7 +403,8 @@ pub fn proof_escapes_statement(proof: &str) -> Option<String> {
 pub enum Status {
     /// The proof checks.
     Valid,
-    /// Lean rejected it, or it uses `sorry` or a non-standard axiom.
+    /// Lean rejected it, it uses `sorry` or a non-standard axiom, or its text, header or
+    /// statement broke a rule.
     Invalid,
     /// The infrastructure failed (timeout, crash) after retries, or the row was malformed.
     Error,
@@ -214,6 +428,13 @@ pub struct CheckResult {
     /// The axioms `#print axioms` reported, when it reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub axioms: Option<Vec<String>>,
+    /// Which layers of the check passed.
+    #[serde(default)]
+    pub layers: Layers,
+    /// The constant the axioms were printed for, when the statement was renamed to get one (an
+    /// `example`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_as: Option<String>,
     /// Attempts made (more than one after infrastructure failures).
     pub attempts: u32,
     /// Wall time spent on this row.
@@ -221,31 +442,35 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
+    fn new(name: &str, line: usize) -> CheckResult {
+        CheckResult {
+            name: name.to_owned(),
+            line,
+            status: Status::Error,
+            reasons: Vec::new(),
+            messages: Vec::new(),
+            axioms: None,
+            layers: Layers::default(),
+            checked_as: None,
+            attempts: 0,
+            seconds: 0.0,
+        }
+    }
+
     /// A result for a row that could not be read.
     pub fn malformed(error: &RowError) -> CheckResult {
         CheckResult {
-            name: error.name.clone().unwrap_or_default(),
-            line: error.line,
-            status: Status::Error,
             reasons: vec![error.to_string()],
-            messages: Vec::new(),
-            axioms: None,
-            attempts: 0,
-            seconds: 0.0,
+            ..CheckResult::new(&error.name.clone().unwrap_or_default(), error.line)
         }
     }
 
     /// A result decided without asking Lean, for one reason.
     pub fn unchecked(task: &ProofTask, status: Status, reason: String) -> CheckResult {
         CheckResult {
-            name: task.name.clone(),
-            line: task.line,
             status,
             reasons: vec![reason],
-            messages: Vec::new(),
-            axioms: None,
-            attempts: 0,
-            seconds: 0.0,
+            ..CheckResult::new(&task.name, task.line)
         }
     }
 }
@@ -259,6 +484,16 @@ pub struct CheckConfig {
     pub retries: u32,
     /// Axioms a valid proof may use.
     pub allowed_axioms: Vec<String>,
+    /// The text screening; `allow_native_decide` is its only opt-in.
+    pub guard: TacticGuard,
+    /// Accept any header a row brings (`--trust-header`); results say so.
+    pub trust_header: bool,
+    /// Whether the statement was compared with a reference dataset before the task got here
+    /// (recorded in [`Layers::statement`]).
+    pub reference_checked: bool,
+    /// A shell command line that gets the path of the whole Lean file as its last argument and
+    /// accepts the proof by exiting 0 (lean4checker, SafeVerify).
+    pub external_checker: Option<String>,
 }
 
 impl Default for CheckConfig {
@@ -267,34 +502,58 @@ impl Default for CheckConfig {
             timeout: Duration::from_secs(300),
             retries: 1,
             allowed_axioms: STANDARD_AXIOMS.iter().map(|s| s.to_string()).collect(),
+            guard: TacticGuard::default(),
+            trust_header: false,
+            reference_checked: false,
+            external_checker: None,
         }
     }
 }
 
-/// The axiom list `#print axioms NAME` printed, if one of `messages` is its output.
+/// The axiom list in the answer to a `#print axioms NAME` command of its own, if that answer
+/// is exactly one info message about exactly the constant `full_name`.
 ///
 /// Parses the bracketed list rather than matching the sentence, which changes between Lean
 /// versions: `'x' depends on axioms: [propext, Quot.sound]` or `'x' does not depend on any axioms`.
-pub fn printed_axioms(messages: &[Message], name: &str) -> Option<Vec<String>> {
-    let quoted = [format!("'{name}'"), format!("`{name}`")];
-    messages
+pub fn printed_axioms(answer: &CommandResponse, full_name: &str) -> Result<Vec<String>, String> {
+    let [message] = answer.messages.as_slice() else {
+        return Err(format!(
+            "`#print axioms {full_name}` answered with {} messages instead of one",
+            answer.messages.len()
+        ));
+    };
+    if message.severity != Severity::Info {
+        return Err(format!(
+            "`#print axioms {full_name}` failed: {}",
+            message.data
+        ));
+    }
+    let data = message.data.trim();
+    let rest = [format!("'{full_name}' "), format!("`{full_name}` ")]
         .iter()
-        .filter(|m| m.severity == Severity::Info)
-        .filter(|m| quoted.iter().any(|q| m.data.starts_with(q.as_str())))
-        .find_map(|m| {
-            if m.data.contains("does not depend on any axioms") {
-                return Some(Vec::new());
-            }
-            let open = m.data.find('[')?;
-            let close = m.data.rfind(']')?;
-            Some(
-                m.data[open + 1..close]
-                    .split(',')
-                    .map(|a| a.trim().to_owned())
-                    .filter(|a| !a.is_empty())
-                    .collect(),
-            )
-        })
+        .find_map(|quoted| data.strip_prefix(quoted.as_str()))
+        .ok_or_else(|| format!("`#print axioms {full_name}` printed something else: {data}"))?;
+    if rest == "does not depend on any axioms" {
+        return Ok(Vec::new());
+    }
+    let list = rest
+        .strip_prefix("depends on axioms: [")
+        .and_then(|l| l.strip_suffix(']'))
+        .ok_or_else(|| format!("`#print axioms {full_name}` printed something else: {data}"))?;
+    Ok(list
+        .split(',')
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect())
+}
+
+/// The axioms native evaluation adds: `Lean.ofReduceBool`, `Lean.trustCompiler`, and the
+/// auxiliary `NAME._native.native_decide.ax_…` ones of recent Lean versions.
+pub fn is_native_axiom(axiom: &str) -> bool {
+    matches!(
+        axiom,
+        "Lean.ofReduceBool" | "Lean.ofReduceNat" | "Lean.trustCompiler"
+    ) || axiom.contains("._native.")
 }
 
 fn uses_sorry_warning(message: &Message) -> bool {
@@ -303,85 +562,210 @@ fn uses_sorry_warning(message: &Message) -> bool {
             || message.data.contains("declaration uses `sorry`"))
 }
 
-/// Judges a command answer for the spliced theorem. Returns (status, reasons, axioms).
+/// What Lean's two answers say about a proof.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// The verdict.
+    pub status: Status,
+    /// Why it is not valid.
+    pub reasons: Vec<String>,
+    /// The printed axioms, when the answer was well formed.
+    pub axioms: Option<Vec<String>>,
+    /// The elaboration, sorry and axiom layers.
+    pub elaboration: Layer,
+    /// See [`Layers::no_sorry`].
+    pub no_sorry: Layer,
+    /// See [`Layers::axioms`].
+    pub axioms_layer: Layer,
+}
+
+/// Judges the answer for the spliced theorem and the answer of its own `#print axioms`.
 pub fn judge(
-    response: &CommandResponse,
-    name: Option<&str>,
+    theorem: &CommandResponse,
+    axioms_answer: &CommandResponse,
+    full_name: &str,
     allowed_axioms: &[String],
-) -> (Status, Vec<String>, Option<Vec<String>>) {
+    allow_native: bool,
+) -> Judgement {
     let mut reasons = Vec::new();
-    for m in response.messages.iter().filter(|m| m.is_error()) {
+    for m in theorem.messages.iter().filter(|m| m.is_error()) {
         reasons.push(format!(
             "error at {}:{}: {}",
             m.pos.line, m.pos.column, m.data
         ));
     }
-    if !response.sorries.is_empty() || response.messages.iter().any(uses_sorry_warning) {
+    let elaboration = if reasons.is_empty() {
+        Layer::Passed
+    } else {
+        Layer::Failed
+    };
+    let no_sorry = if !theorem.sorries.is_empty() || theorem.messages.iter().any(uses_sorry_warning)
+    {
         reasons.push("the proof uses sorry".into());
-    }
-    let axioms = name.and_then(|n| printed_axioms(&response.messages, n));
-    match (&axioms, name) {
-        (Some(list), _) => {
-            for axiom in list {
-                if !allowed_axioms.contains(axiom) {
-                    reasons.push(format!("depends on the non-standard axiom {axiom}"));
-                }
+        Layer::Failed
+    } else {
+        Layer::Passed
+    };
+    let (axioms, axioms_layer) = match printed_axioms(axioms_answer, full_name) {
+        Ok(list) => {
+            let bad: Vec<&String> = list
+                .iter()
+                .filter(|a| !(allowed_axioms.contains(a) || (allow_native && is_native_axiom(a))))
+                .collect();
+            for axiom in &bad {
+                reasons.push(format!("depends on the non-standard axiom {axiom}"));
             }
+            let layer = if bad.is_empty() {
+                Layer::Passed
+            } else {
+                Layer::Failed
+            };
+            (Some(list), layer)
         }
-        (None, Some(n)) if reasons.is_empty() => {
-            reasons.push(format!("`#print axioms {n}` printed no axiom list"));
+        Err(why) => {
+            reasons.push(why);
+            (None, Layer::Failed)
         }
-        _ => {}
-    }
+    };
     let status = if reasons.is_empty() {
         Status::Valid
     } else {
         Status::Invalid
     };
-    (status, reasons, axioms)
+    Judgement {
+        status,
+        reasons,
+        axioms,
+        elaboration,
+        no_sorry,
+        axioms_layer,
+    }
 }
 
-/// The command sent for a task: the spliced theorem, then `#print axioms` for it.
-pub fn check_command(task: &ProofTask) -> (String, Option<String>) {
-    let name = declaration_name(&task.formal_statement);
-    let mut cmd = splice(&task.formal_statement, &task.proof);
-    if let Some(n) = &name {
-        cmd.push_str("\n\n#print axioms ");
-        cmd.push_str(n);
+/// The commands sent for a task: the spliced theorem, then `#print axioms` for it as a command
+/// of its own, and the full name of the constant whose axioms are printed.
+///
+/// An `example` has no name, so it is declared as `theorem prover_check_example_<hash>`
+/// instead (the only change to the statement's bytes; the name is recorded in
+/// [`CheckResult::checked_as`]). A `def` or `abbrev` keeps its name: `#print axioms` works on
+/// any constant.
+pub fn check_command(task: &ProofTask) -> CheckCommand {
+    let (statement, name, renamed) = match declaration_name(&task.formal_statement) {
+        Some(name) => (task.formal_statement.clone(), name, false),
+        None => {
+            let digest =
+                sha1_smol::Sha1::from(format!("{}\0{}", task.formal_statement, task.proof))
+                    .digest()
+                    .to_string();
+            let name = format!("prover_check_example_{}", &digest[..12]);
+            let statement =
+                task.formal_statement
+                    .replacen("example", &format!("theorem {name}"), 1);
+            (statement, name, true)
+        }
+    };
+    let full_name = match name.strip_prefix("_root_.") {
+        Some(root) => root.to_owned(),
+        None => format!("{}{name}", open_namespace(&task.header)),
+    };
+    CheckCommand {
+        theorem: splice(&statement, &task.proof),
+        print_axioms: format!("#print axioms {full_name}"),
+        renamed: renamed.then(|| full_name.clone()),
+        full_name,
     }
-    (cmd, name)
+}
+
+/// The two commands [`check_command`] builds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckCommand {
+    /// The spliced theorem.
+    pub theorem: String,
+    /// `#print axioms FULL_NAME`.
+    pub print_axioms: String,
+    /// The constant's full name (with the header's open namespace).
+    pub full_name: String,
+    /// The fresh name given to an `example`.
+    pub renamed: Option<String>,
+}
+
+/// The layers decided from text alone, before any Lean: the statement and proof screening and
+/// the header policy. `Err` is the reason the task is invalid.
+pub fn screen(task: &ProofTask, config: &CheckConfig) -> Result<Layers, (Layers, String)> {
+    let mut layers = Layers {
+        statement: if config.reference_checked {
+            Layer::Passed
+        } else {
+            Layer::NotConfigured
+        },
+        ..Layers::default()
+    };
+    if let Err(refusal) = config.guard.check_statement(&task.formal_statement) {
+        layers.screening = Layer::Failed;
+        return Err((layers, format!("statement {refusal}")));
+    }
+    if let Err(refusal) = config.guard.check_proof(&task.proof) {
+        layers.screening = Layer::Failed;
+        return Err((layers, format!("proof {refusal}")));
+    }
+    layers.screening = Layer::Passed;
+    layers.header = match (task.header_origin, config.trust_header) {
+        (HeaderOrigin::Reference, _) => Layer::Passed,
+        (HeaderOrigin::Row, true) => Layer::Trusted,
+        (HeaderOrigin::Row, false) => match header_violation(&task.header) {
+            None => Layer::Passed,
+            Some(reason) => {
+                layers.header = Layer::Failed;
+                return Err((layers, reason));
+            }
+        },
+    };
+    Ok(layers)
 }
 
 /// Checks one task on the pool, retrying infrastructure failures on a fresh process.
 pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig) -> CheckResult {
     let started = Instant::now();
-    let mut result = CheckResult {
-        name: task.name.clone(),
-        line: task.line,
-        status: Status::Error,
-        reasons: Vec::new(),
-        messages: Vec::new(),
-        axioms: None,
-        attempts: 0,
-        seconds: 0.0,
-    };
-    if let Some(reason) = proof_escapes_statement(&task.proof) {
-        return CheckResult::unchecked(task, Status::Invalid, reason);
+    let mut result = CheckResult::new(&task.name, task.line);
+    match screen(task, config) {
+        Ok(layers) => result.layers = layers,
+        Err((layers, reason)) => {
+            result.status = Status::Invalid;
+            result.layers = layers;
+            result.reasons = vec![reason];
+            return result;
+        }
     }
-    let (cmd, name) = check_command(task);
+    let command = check_command(task);
+    result.checked_as = command.renamed.clone();
+    let bodies = [command.theorem.clone(), command.print_axioms.clone()];
     loop {
         result.attempts += 1;
-        match pool.command(&task.header, &cmd, config.timeout).await {
-            Ok(CommandReply::Ran(response)) => {
-                let (status, reasons, axioms) =
-                    judge(&response, name.as_deref(), &config.allowed_axioms);
-                result.status = status;
-                result.reasons = reasons;
-                result.axioms = axioms;
-                result.messages = response.messages;
+        match pool
+            .command_sequence(&task.header, &bodies, config.timeout)
+            .await
+        {
+            Ok(SequenceReply::Ran(answers)) => {
+                let [theorem, axioms] = answers.as_slice() else {
+                    unreachable!("a sequence of two commands answers twice");
+                };
+                let judgement = judge(
+                    theorem,
+                    axioms,
+                    &command.full_name,
+                    &config.allowed_axioms,
+                    config.guard.allow_native_decide,
+                );
+                result.status = judgement.status;
+                result.reasons = judgement.reasons;
+                result.axioms = judgement.axioms;
+                result.layers.elaboration = judgement.elaboration;
+                result.layers.no_sorry = judgement.no_sorry;
+                result.layers.axioms = judgement.axioms_layer;
+                result.messages = theorem.messages.clone();
                 break;
             }
-            Ok(CommandReply::HeaderRejected(messages)) => {
+            Ok(SequenceReply::HeaderRejected(messages)) => {
                 result.status = Status::Error;
                 result.reasons = vec!["the header failed to elaborate".into()];
                 result.messages = messages;
@@ -397,8 +781,68 @@ pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig)
             }
         }
     }
+    if result.status == Status::Valid {
+        result.layers.external = match &config.external_checker {
+            None => Layer::NotConfigured,
+            Some(command) => {
+                let source = format!("{}{}\n", task.header, bodies[0]);
+                match external_check(command, &source, config.timeout).await {
+                    Ok(()) => Layer::Passed,
+                    Err(why) => {
+                        result.status = Status::Invalid;
+                        result.reasons.push(why);
+                        Layer::Failed
+                    }
+                }
+            }
+        };
+    }
     result.seconds = started.elapsed().as_secs_f64();
     result
+}
+
+/// Runs the external checker on the whole Lean file; `Err` says why it refused.
+async fn external_check(command: &str, source: &str, timeout: Duration) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| format!("external checker: no temp dir: {e}"))?;
+    let path = dir.path().join("Check.lean");
+    std::fs::write(&path, source).map_err(|e| format!("external checker: cannot write: {e}"))?;
+    let child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{command} \"$1\""))
+        .arg("sh")
+        .arg(&path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("external checker `{command}` did not start: {e}"))?;
+    let output = tokio::time::timeout(timeout, child.wait_with_output())
+        .await
+        .map_err(|_| format!("external checker `{command}` gave no verdict within {timeout:?}"))?
+        .map_err(|e| format!("external checker `{command}` failed: {e}"))?;
+    if output.status.success() {
+        return Ok(());
+    }
+    let text = String::from_utf8_lossy(&output.stderr);
+    let text = if text.trim().is_empty() {
+        String::from_utf8_lossy(&output.stdout)
+    } else {
+        text
+    };
+    let tail: String = text
+        .trim()
+        .chars()
+        .rev()
+        .take(500)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Err(format!(
+        "external checker `{command}` refused ({}): {tail}",
+        output.status
+    ))
 }
 
 fn describe(error: &BridgeError) -> String {
@@ -413,78 +857,99 @@ mod tests {
     fn info(data: &str) -> Message {
         Message {
             severity: Severity::Info,
-            pos: Pos { line: 3, column: 0 },
+            pos: Pos { line: 1, column: 0 },
             end_pos: None,
             data: data.into(),
         }
     }
 
+    fn answer(messages: Vec<Message>) -> CommandResponse {
+        CommandResponse {
+            env: 1,
+            messages,
+            sorries: vec![],
+            tactics: vec![],
+            infotree: vec![],
+        }
+    }
+
+    fn standard() -> Vec<String> {
+        STANDARD_AXIOMS.iter().map(|s| s.to_string()).collect()
+    }
+
     #[test]
-    fn axioms_are_parsed_from_the_bracketed_list() {
-        let m = [info(
+    fn axioms_are_parsed_from_an_answer_of_their_own() {
+        let m = answer(vec![info(
             "'foo' depends on axioms: [propext, Classical.choice, Quot.sound]",
-        )];
+        )]);
         assert_eq!(
             printed_axioms(&m, "foo").unwrap(),
             ["propext", "Classical.choice", "Quot.sound"]
         );
+        let none = answer(vec![info("'foo' does not depend on any axioms")]);
+        assert_eq!(printed_axioms(&none, "foo").unwrap(), Vec::<String>::new());
+        // Another constant, two messages, an error, trailing text: never an axiom list.
+        assert!(printed_axioms(&m, "bar").is_err());
+        assert!(printed_axioms(&m, "fo").is_err());
+        let two = answer(vec![info("'foo' does not depend on any axioms"), info("x")]);
+        assert!(printed_axioms(&two, "foo").is_err());
+        let trailing = answer(vec![info("'foo' does not depend on any axioms, really")]);
+        assert!(printed_axioms(&trailing, "foo").is_err());
+    }
+
+    #[test]
+    fn a_spoofed_axiom_line_in_the_theorem_answer_counts_for_nothing() {
+        let theorem = answer(vec![info("'t' does not depend on any axioms")]);
+        let axioms = answer(vec![info(
+            "'t' depends on axioms: [propext, t._native.native_decide.ax_1_1]",
+        )]);
+        let judgement = judge(&theorem, &axioms, "t", &standard(), false);
+        assert_eq!(judgement.status, Status::Invalid);
+        assert!(judgement.reasons[0].contains("_native"), "{judgement:?}");
         assert_eq!(
-            printed_axioms(&[info("'foo' does not depend on any axioms")], "foo").unwrap(),
-            Vec::<String>::new()
+            judge(&theorem, &axioms, "t", &standard(), true).status,
+            Status::Valid
         );
-        assert_eq!(printed_axioms(&m, "bar"), None);
     }
 
     #[test]
     fn sorry_and_native_axioms_make_a_proof_invalid() {
-        let allowed: Vec<String> = STANDARD_AXIOMS.iter().map(|s| s.to_string()).collect();
-        let response = CommandResponse {
-            env: 1,
-            messages: vec![info("'t' depends on axioms: [propext, sorryAx]")],
-            sorries: vec![],
-            tactics: vec![],
-            infotree: vec![],
-        };
-        let (status, reasons, _) = judge(&response, Some("t"), &allowed);
-        assert_eq!(status, Status::Invalid);
-        assert!(reasons[0].contains("sorryAx"), "{reasons:?}");
-        let native = CommandResponse {
-            messages: vec![info(
-                "'t' depends on axioms: [propext, t._native.native_decide.ax_1_1]",
-            )],
-            ..response.clone()
-        };
-        assert_eq!(judge(&native, Some("t"), &allowed).0, Status::Invalid);
-        let clean = CommandResponse {
-            messages: vec![info("'t' depends on axioms: [propext]")],
-            ..response
-        };
-        assert_eq!(judge(&clean, Some("t"), &allowed).0, Status::Valid);
+        let theorem = answer(vec![]);
+        let judgement = judge(
+            &theorem,
+            &answer(vec![info("'t' depends on axioms: [propext, sorryAx]")]),
+            "t",
+            &standard(),
+            false,
+        );
+        assert_eq!(judgement.status, Status::Invalid);
+        assert!(judgement.reasons[0].contains("sorryAx"), "{judgement:?}");
+        let clean = answer(vec![info("'t' depends on axioms: [propext]")]);
+        let judgement = judge(&theorem, &clean, "t", &standard(), false);
+        assert_eq!(judgement.status, Status::Valid);
+        assert_eq!(
+            (
+                judgement.elaboration,
+                judgement.no_sorry,
+                judgement.axioms_layer
+            ),
+            (Layer::Passed, Layer::Passed, Layer::Passed)
+        );
     }
 
     #[test]
     fn both_sorry_warning_spellings_are_caught() {
         for text in ["declaration uses 'sorry'", "declaration uses `sorry`"] {
-            let response = CommandResponse {
-                env: 1,
-                messages: vec![
-                    Message {
-                        severity: Severity::Warning,
-                        pos: Pos { line: 1, column: 8 },
-                        end_pos: None,
-                        data: text.into(),
-                    },
-                    info("'t' does not depend on any axioms"),
-                ],
-                sorries: vec![],
-                tactics: vec![],
-                infotree: vec![],
-            };
-            assert_eq!(
-                judge(&response, Some("t"), &[]).0,
-                Status::Invalid,
-                "{text}"
-            );
+            let theorem = answer(vec![Message {
+                severity: Severity::Warning,
+                pos: Pos { line: 1, column: 8 },
+                end_pos: None,
+                data: text.into(),
+            }]);
+            let axioms = answer(vec![info("'t' does not depend on any axioms")]);
+            let judgement = judge(&theorem, &axioms, "t", &[], false);
+            assert_eq!(judgement.status, Status::Invalid, "{text}");
+            assert_eq!(judgement.no_sorry, Layer::Failed);
         }
     }
 
@@ -517,19 +982,90 @@ mod tests {
         let row = r#"{"name": "t", "header": "", "formal_statement": "theorem t (a : ℕ) :\n  a = a := by sorry", "proof": "\n  rfl"}"#;
         let task = parse_task(1, row, None).unwrap();
         assert_eq!(task.formal_statement, "theorem t (a : ℕ) :\n  a = a := by");
-        let (cmd, name) = check_command(&task);
-        assert_eq!(
-            cmd,
-            "theorem t (a : ℕ) :\n  a = a := by\n  rfl\n\n#print axioms t"
-        );
-        assert_eq!(name.as_deref(), Some("t"));
+        let command = check_command(&task);
+        assert_eq!(command.theorem, "theorem t (a : ℕ) :\n  a = a := by\n  rfl");
+        assert_eq!(command.print_axioms, "#print axioms t");
+        assert_eq!(command.renamed, None);
+        let term = r#"{"name": "d", "header": "", "formal_statement": "def d : ℕ := sorry", "proof": " 1"}"#;
+        let task = parse_task(1, term, None).unwrap();
+        assert_eq!(check_command(&task).print_axioms, "#print axioms d");
     }
 
     #[test]
-    fn a_proof_that_leaves_the_by_block_is_caught() {
-        assert!(proof_escapes_statement("\n  simp\ntheorem cheat : False := sorry").is_some());
-        assert!(proof_escapes_statement("\n  simp\n\n  -- note\n  ring").is_none());
-        assert!(proof_escapes_statement(" simp").is_none());
+    fn examples_get_a_fresh_name_and_namespaces_a_full_one() {
+        let task = ProofTask {
+            line: 1,
+            name: "e".into(),
+            header: "import Mathlib\nnamespace Foo\nsection\nend\n".into(),
+            formal_statement: "example : 1 + 1 = 2 := by".into(),
+            proof: "\n  native_decide".into(),
+            header_origin: HeaderOrigin::Row,
+        };
+        let command = check_command(&task);
+        let name = command.renamed.clone().unwrap();
+        assert!(name.starts_with("Foo.prover_check_example_"), "{name}");
+        assert!(command.theorem.starts_with("theorem prover_check_example_"));
+        assert_eq!(command.print_axioms, format!("#print axioms {name}"));
+        assert_eq!(
+            declaration_name("theorem t(a : ℕ) : a = a := by").as_deref(),
+            Some("t")
+        );
+        assert_eq!(
+            declaration_name("noncomputable def e {G : Type*} : G ≃* G :=").as_deref(),
+            Some("e")
+        );
+    }
+
+    #[test]
+    fn statements_compare_up_to_runs_of_whitespace_only() {
+        let a = normalized_statement("theorem t (f : ℕ → ℕ) :\n    f x = 1 := by sorry");
+        assert_eq!(a, "theorem t (f : ℕ → ℕ) : f x = 1");
+        assert_eq!(
+            a,
+            normalized_statement("theorem t (f : ℕ → ℕ) : f x = 1 := by")
+        );
+        assert_ne!(
+            a,
+            normalized_statement("theorem t (f : ℕ → ℕ) : fx = 1 := by")
+        );
+        // ProofNet's term-mode statements.
+        assert_eq!(
+            normalized_statement("def d : ℕ :="),
+            normalized_statement("def d :\n  ℕ := sorry")
+        );
+    }
+
+    #[test]
+    fn headers_hold_only_allowed_lines() {
+        for header in [
+            "import Mathlib\nimport Aesop\n\nset_option maxHeartbeats 0\n\nopen BigOperators Real Nat Topology Rat\n\n",
+            "import Mathlib\n\nopen Fintype Subgroup Set Polynomial Ideal\nopen scoped BigOperators\n\n",
+            "import Mathlib\n-- a comment\n/- a block\n comment -/\nnamespace Foo\nsection\nuniverse u\nend\n",
+            "",
+        ] {
+            assert_eq!(header_violation(header), None, "{header:?}");
+        }
+        for (header, line) in [
+            ("import Mathlib\nvariable (h : False)\ninclude h\n", 2),
+            ("import Mathlib\naxiom cheat : False\n", 2),
+            ("import Mathlib\nmacro_rules | `($a = $b) => `(True)\n", 2),
+            ("import Mathlib\nset_option debug.skipKernelTC true\n", 2),
+            ("import Mathlib\nset_option maxHeartbeats 0 in\n", 2),
+            ("import Mathlib\nopen Real in\n", 2),
+            ("import Mathlib\n\nopen Real axiom cheat : False\n", 3),
+            (
+                "import Mathlib\n#print \"'t' does not depend on any axioms\"\n",
+                2,
+            ),
+            ("import Mathlib\ndef f := 1\n", 2),
+            ("import Mathlib\n/- open -/ theorem x : False := sorry\n", 2),
+        ] {
+            let reason = header_violation(header).unwrap_or_default();
+            assert!(
+                reason.starts_with(&format!("header line {line}:")),
+                "{header:?}: {reason}"
+            );
+        }
     }
 
     #[test]

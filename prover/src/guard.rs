@@ -14,12 +14,18 @@
 //!    tabs anyway) or a bidirectional-override character (which can make text read differently
 //!    from how it parses).
 //! 2. An unterminated `/-` block comment, which would swallow the rest of a spliced proof.
-//! 3. A line starting at column 0 with a command keyword (`theorem`, `lemma`, `def`, `example`,
-//!    `instance`, `open` without `in`, `namespace`, `end`, `section`, `import`, `macro`,
-//!    `syntax`, `elab`, `attribute`, and the other declaration keywords in [`COMMAND_KEYWORDS`]),
-//!    or with `@[` or `/--`: spliced into a file, it would end the proof and start a command.
-//! 4. A `#` directly followed by a letter: `#eval`, `#exit`, `#print`, … are commands. (This also
-//!    refuses Mathlib's `#s` cardinality notation; such a tactic is rare and a cheap loss.)
+//! 3. A command keyword (`theorem`, `lemma`, `def`, `example`, `instance`, `open` without `in`,
+//!    `namespace`, `end`, `section`, `import`, `macro`, `syntax`, `elab`, `attribute`, and the
+//!    other declaration keywords in [`COMMAND_KEYWORDS`]) anywhere in code, at any column, or a
+//!    line starting with `@[`, or a doc comment `/--` or `/-!`: Lean ends a tactic block at the
+//!    first token that cannot continue it, and a command keyword there starts a new command,
+//!    indented or not, even mid-line. Code here is the text outside comments and string
+//!    literals ([`code_spans`]); the keywords are reserved tokens in Lean, so no identifier
+//!    can be spelled like them, and an English comment that says "theorem" costs nothing.
+//!    Raw string literals (`r"…"`) are refused outright, since their escaping differs.
+//! 4. A `#` directly followed by a letter in code: `#eval`, `#exit`, `#print`, … are commands.
+//!    (This also refuses Mathlib's `#s` cardinality notation; such a tactic is rare and a cheap
+//!    loss.)
 //! 5. `set_option` anywhere, unless it is `set_option maxHeartbeats N in` or
 //!    `set_option maxRecDepth N in` with a numeral `N`.
 //! 6. A forbidden *word*: `sorry`, `admit`, `sorryAx`, `stop` (a macro for `repeat sorry`);
@@ -29,6 +35,11 @@
 //!    `by_elab`, `eval%`; `unsafe`, `implemented_by`, `extern`, `axiom`, `skipKernelTC`;
 //!    and the library searches `exact?` and `apply?` (`apply?` admits the goal with `sorry`
 //!    when it finds no complete proof, and both are too slow for a search step).
+//!
+//! [`TacticGuard::check_proof`] applies the same rules to a whole proof (the text after
+//! `:= by` in a `prover check` row), with a larger size limit, and names the line of each
+//! refusal; [`TacticGuard::check_statement`] screens a statement the same way after its
+//! declaration keyword.
 //!
 //! # Words, not substrings
 //!
@@ -51,7 +62,19 @@ use crate::search::CandidateFilter;
 /// Longest tactic text accepted, in characters.
 pub const MAX_TACTIC_CHARS: usize = 4096;
 
-/// Keywords that start a command when they begin a line at column 0.
+/// Longest whole proof [`TacticGuard::check_proof`] accepts, in characters (the real
+/// DeepSeek-Prover-V2 miniF2F proofs reach 46k).
+pub const MAX_PROOF_CHARS: usize = 1 << 20;
+
+/// Declaration keywords a checked statement may start with.
+pub const DECLARATION_KEYWORDS: &[&str] = &["theorem", "lemma", "example", "def", "abbrev"];
+
+/// Modifiers that may stand before a statement's declaration keyword.
+const DECLARATION_MODIFIERS: &[&str] = &["private", "protected", "noncomputable", "nonrec"];
+
+/// Keywords that start a command wherever they stand in code. Modifiers (`private`,
+/// `noncomputable`, `local`, `scoped`, …) are not listed: a command they start still needs one
+/// of these, and `unsafe` is refused as a word anyway.
 pub const COMMAND_KEYWORDS: &[&str] = &[
     "theorem",
     "lemma",
@@ -76,11 +99,6 @@ pub const COMMAND_KEYWORDS: &[&str] = &[
     "inductive",
     "variable",
     "universe",
-    "noncomputable",
-    "private",
-    "protected",
-    "partial",
-    "unsafe",
     "opaque",
     "mutual",
     "notation",
@@ -92,9 +110,6 @@ pub const COMMAND_KEYWORDS: &[&str] = &[
     "declare_syntax_cat",
     "initialize",
     "builtin_initialize",
-    "deriving",
-    "local",
-    "scoped",
     "export",
     "omit",
     "include",
@@ -160,13 +175,25 @@ pub enum Rejection {
     /// A `/-` comment without its `-/`.
     #[error("the tactic opens a `/-` comment it never closes")]
     UnterminatedComment,
-    /// A line at column 0 that starts a command.
-    #[error("line {line} starts with `{keyword}` at column 0, which would leave the proof")]
+    /// A command keyword in code, which would end the proof and start a command.
+    #[error("`{keyword}` on line {line} would end the proof and start a command")]
     EscapesProof {
         /// The 1-based line number.
         line: usize,
         /// The keyword (or `@[`, `/--`).
         keyword: String,
+    },
+    /// A string literal without its closing quote.
+    #[error("the text opens a string literal it never closes")]
+    UnterminatedString,
+    /// A raw string literal, whose escaping the guard does not follow.
+    #[error("raw string literals (`r\"…\"`) are not allowed")]
+    RawString,
+    /// A statement that is not one declaration of a kind `prover check` handles.
+    #[error("the statement must be one `theorem`, `lemma`, `example`, `def` or `abbrev`; {found}")]
+    NotADeclaration {
+        /// What was found instead.
+        found: String,
     },
     /// A `#` command such as `#eval`.
     #[error("`{command}` is a command, not a tactic")]
@@ -233,41 +260,103 @@ impl TacticGuard {
 
     /// `Ok` if `tactic` may run, otherwise the first rule it breaks.
     pub fn check(&self, tactic: &str) -> Result<(), Rejection> {
-        if tactic.trim().is_empty() {
-            return Err(Rejection::Empty);
+        self.screen(tactic, MAX_TACTIC_CHARS).map_err(|(_, r)| r)
+    }
+
+    /// `Ok` if a whole proof (the text after `:= by`) may be spliced after its statement,
+    /// otherwise the first rule it breaks and the 1-based line (of the proof text) it is on.
+    pub fn check_proof(&self, proof: &str) -> Result<(), LineRejection> {
+        self.screen(proof, MAX_PROOF_CHARS)
+            .map_err(|(at, rejection)| LineRejection {
+                line: line_of(proof, at),
+                rejection,
+            })
+    }
+
+    /// `Ok` if `statement` is one declaration (`theorem`, `lemma`, `example`, `def`, `abbrev`,
+    /// after an optional doc comment and modifiers) whose signature holds no further command
+    /// and nothing the proof rules refuse.
+    pub fn check_statement(&self, statement: &str) -> Result<(), LineRejection> {
+        let fail = |at: usize, rejection: Rejection| LineRejection {
+            line: line_of(statement, at),
+            rejection,
+        };
+        let body_start = leading_doc_comment_end(statement);
+        let body = &statement[body_start..];
+        let spans = code_spans(body).map_err(|(at, r)| fail(body_start + at, r))?;
+        let mut code_words = spans.iter().flat_map(|span| {
+            words(&body[span.clone()])
+                .into_iter()
+                .map(move |w| (span.start + w.start, w.text))
+        });
+        let keyword = loop {
+            match code_words.next() {
+                Some((_, w)) if DECLARATION_MODIFIERS.contains(&w) => continue,
+                Some((at, w)) if DECLARATION_KEYWORDS.contains(&w) => break (at, w),
+                Some((at, w)) => {
+                    return Err(fail(
+                        body_start + at,
+                        Rejection::NotADeclaration {
+                            found: format!("found `{w}`"),
+                        },
+                    ));
+                }
+                None => {
+                    return Err(fail(
+                        0,
+                        Rejection::NotADeclaration {
+                            found: "found no declaration keyword".into(),
+                        },
+                    ));
+                }
+            }
+        };
+        let after = keyword.0 + keyword.1.len();
+        self.screen_from(body, after, MAX_PROOF_CHARS)
+            .map_err(|(at, r)| fail(body_start + at, r))
+    }
+
+    /// All rules over `text`; the error carries the byte offset it was found at.
+    fn screen(&self, text: &str, limit: usize) -> Result<(), (usize, Rejection)> {
+        if text.trim().is_empty() {
+            return Err((0, Rejection::Empty));
         }
-        let chars = tactic.chars().count();
-        if chars > MAX_TACTIC_CHARS {
-            return Err(Rejection::TooLong {
-                chars,
-                limit: MAX_TACTIC_CHARS,
-            });
+        self.screen_from(text, 0, limit)
+    }
+
+    /// The rules over `text`, with command keywords looked for only from byte `from` on.
+    fn screen_from(&self, text: &str, from: usize, limit: usize) -> Result<(), (usize, Rejection)> {
+        let chars = text.chars().count();
+        if chars > limit {
+            return Err((0, Rejection::TooLong { chars, limit }));
         }
-        if let Some(c) = tactic.chars().find(|&c| is_forbidden_char(c)) {
-            return Err(Rejection::ControlCharacter { code: u32::from(c) });
+        if let Some((at, c)) = text.char_indices().find(|&(_, c)| is_forbidden_char(c)) {
+            return Err((at, Rejection::ControlCharacter { code: u32::from(c) }));
         }
-        if has_unterminated_comment(tactic) {
-            return Err(Rejection::UnterminatedComment);
-        }
-        for (index, line) in tactic.lines().enumerate() {
-            if let Some(keyword) = escaping_keyword(line) {
-                return Err(Rejection::EscapesProof {
-                    line: index + 1,
-                    keyword: keyword.to_owned(),
-                });
+        let spans = code_spans(text)?;
+        for span in &spans {
+            let start = span.start.max(from);
+            if start >= span.end {
+                continue;
+            }
+            if let Some(at) = escaping_keyword(text, start..span.end) {
+                return Err(at);
+            }
+            if let Some((at, command)) = hash_command(&text[start..span.end]) {
+                return Err((
+                    start + at,
+                    Rejection::HashCommand {
+                        command: command.to_owned(),
+                    },
+                ));
             }
         }
-        if let Some(command) = hash_command(tactic) {
-            return Err(Rejection::HashCommand {
-                command: command.to_owned(),
-            });
-        }
-        let words = words(tactic);
+        let words = words(text);
         for (i, word) in words.iter().enumerate() {
             if word.text == "set_option" {
-                check_set_option(tactic, &words[i + 1..])?;
+                check_set_option(text, &words[i + 1..]).map_err(|r| (word.start, r))?;
             }
-            self.check_word(tactic, word)?;
+            self.check_word(text, word).map_err(|r| (word.start, r))?;
         }
         Ok(())
     }
@@ -313,46 +402,211 @@ fn is_forbidden_char(c: char) -> bool {
     (c.is_control() && c != '\n') || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-/// Lean block comments nest; an unclosed one comments out everything after the tactic.
-fn has_unterminated_comment(text: &str) -> bool {
+/// A refusal of a whole proof or statement, with the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {rejection}")]
+pub struct LineRejection {
+    /// 1-based line of the screened text.
+    pub line: usize,
+    /// The rule broken.
+    pub rejection: Rejection,
+}
+
+/// 1-based line of byte offset `at`.
+fn line_of(text: &str, at: usize) -> usize {
+    text[..at.min(text.len())].matches('\n').count() + 1
+}
+
+/// Where a leading `/-- … -/` doc comment (after whitespace) ends, or 0 when there is none.
+fn leading_doc_comment_end(text: &str) -> usize {
+    let start = text.len() - text.trim_start().len();
+    if !text[start..].starts_with("/--") {
+        return 0;
+    }
+    block_comment_end(text, start).unwrap_or(0)
+}
+
+/// The byte just past the `-/` that closes the block comment opening at `open` (comments nest).
+fn block_comment_end(text: &str, open: usize) -> Option<usize> {
     let mut depth = 0usize;
-    let mut rest = text;
-    while !rest.is_empty() {
+    let mut i = open;
+    while i < text.len() {
+        let rest = &text[i..];
         if rest.starts_with("/-") {
             depth += 1;
-            rest = &rest[2..];
-        } else if depth > 0 && rest.starts_with("-/") {
+            i += 2;
+        } else if rest.starts_with("-/") {
             depth -= 1;
-            rest = &rest[2..];
+            i += 2;
+            if depth == 0 {
+                return Some(i);
+            }
         } else {
-            let step = rest.chars().next().map_or(1, char::len_utf8);
-            rest = &rest[step..];
+            i += rest.chars().next().map_or(1, char::len_utf8);
         }
     }
-    depth > 0
+    None
 }
 
-/// The command keyword a column-0 line starts with, if any.
-fn escaping_keyword(line: &str) -> Option<&str> {
-    if line.starts_with("@[") {
-        return Some("@[");
+/// The byte just past the `"` that closes the string literal whose opening quote is at `open`.
+fn string_end(text: &str, open: usize) -> Option<usize> {
+    let mut chars = text[open + 1..].char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '"' => return Some(open + 1 + i + 1),
+            _ => {}
+        }
     }
-    if line.starts_with("/--") {
-        return Some("/--");
-    }
-    let first = words(line).into_iter().next()?;
-    if first.start != 0 || !COMMAND_KEYWORDS.contains(&first.text) {
-        return None;
-    }
-    // `open Real in simp` scopes a tactic and is fine; a bare `open` is a command.
-    if first.text == "open" && words(line).iter().any(|w| w.text == "in") {
-        return None;
-    }
-    Some(first.text)
+    None
 }
 
-/// The first `#name` in the text.
-fn hash_command(text: &str) -> Option<&str> {
+/// The length of a character literal (`'a'`, `'\n'`) starting at `open`, if one does.
+fn char_literal_len(text: &str, open: usize) -> Option<usize> {
+    let mut chars = text[open + 1..].chars();
+    let first = chars.next()?;
+    let mut len = 1 + first.len_utf8();
+    if first == '\\' {
+        len += chars.next()?.len_utf8();
+    }
+    (chars.next()? == '\'').then_some(len + 1)
+}
+
+/// The byte ranges of `text` that are code: outside comments, string literals and character
+/// literals. Guillemet identifiers (`«…»`) are code, and nothing inside them opens a comment,
+/// as in Lean. A doc comment (`/--`, `/-!`) is refused: it belongs to a command.
+fn code_spans(text: &str) -> Result<Vec<std::ops::Range<usize>>, (usize, Rejection)> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    let mut previous: Option<char> = None;
+    while i < text.len() {
+        let rest = &text[i..];
+        let skip_to = if rest.starts_with("--") {
+            Some(rest.find('\n').map_or(text.len(), |n| i + n))
+        } else if rest.starts_with("/-") {
+            if rest.starts_with("/--") || rest.starts_with("/-!") {
+                let keyword = rest[..3].to_owned();
+                return Err((
+                    i,
+                    Rejection::EscapesProof {
+                        line: line_of(text, i),
+                        keyword,
+                    },
+                ));
+            }
+            Some(block_comment_end(text, i).ok_or((i, Rejection::UnterminatedComment))?)
+        } else if rest.starts_with('"') {
+            if is_raw_string_prefix(&text[..i]) {
+                return Err((i, Rejection::RawString));
+            }
+            Some(string_end(text, i).ok_or((i, Rejection::UnterminatedString))?)
+        } else if rest.starts_with('\'') && !previous.is_some_and(is_word_char) {
+            char_literal_len(text, i).map(|len| i + len)
+        } else if rest.starts_with('«') {
+            // Code, but read through to the closing guillemet so nothing inside opens a comment.
+            let close = rest
+                .find('»')
+                .map_or(text.len(), |n| i + n + '»'.len_utf8());
+            previous = Some('»');
+            i = close;
+            continue;
+        } else {
+            None
+        };
+        match skip_to {
+            Some(end) => {
+                spans.push(start..i);
+                start = end;
+                i = end;
+                previous = None;
+            }
+            None => {
+                let c = rest.chars().next().expect("i is inside the text");
+                previous = Some(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    spans.push(start..text.len());
+    spans.retain(|s| !s.is_empty());
+    Ok(spans)
+}
+
+/// `text` with every comment replaced by spaces (line breaks kept, so lines keep their
+/// numbers); string literals stay. `Err` names the 1-based line of an unterminated comment or
+/// string, or of a doc comment.
+pub fn blank_comments(text: &str) -> Result<String, (usize, Rejection)> {
+    let spans = code_spans(text).map_err(|(at, r)| (line_of(text, at), r))?;
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    for span in spans
+        .iter()
+        .chain(std::iter::once(&(text.len()..text.len())))
+    {
+        let gap = &text[at..span.start];
+        if gap.starts_with('"') || gap.starts_with('\'') {
+            out.push_str(gap);
+        } else {
+            out.extend(gap.chars().map(|c| if c == '\n' { '\n' } else { ' ' }));
+        }
+        out.push_str(&text[span.clone()]);
+        at = span.end;
+    }
+    Ok(out)
+}
+
+/// Whether the text before a `"` ends in a raw-string prefix: `r` or `r#…#` starting a word.
+fn is_raw_string_prefix(before: &str) -> bool {
+    let hashes = before.trim_end_matches('#');
+    hashes
+        .strip_suffix('r')
+        .is_some_and(|b| !b.chars().next_back().is_some_and(is_word_char))
+}
+
+/// The first command keyword (or `@[`) in the code `text[span]`, with its offset.
+fn escaping_keyword(text: &str, span: std::ops::Range<usize>) -> Option<(usize, Rejection)> {
+    let code = &text[span.clone()];
+    let escape = |at: usize, keyword: &str| {
+        let at = span.start + at;
+        Some((
+            at,
+            Rejection::EscapesProof {
+                line: line_of(text, at),
+                keyword: keyword.to_owned(),
+            },
+        ))
+    };
+    if let Some(at) = code.find("@[") {
+        return escape(at, "@[");
+    }
+    let words = words(code);
+    for (k, word) in words.iter().enumerate() {
+        if !COMMAND_KEYWORDS.contains(&word.text) {
+            continue;
+        }
+        // `open Real in simp` scopes a tactic and is fine; a bare `open` is a command.
+        if word.text == "open" {
+            let line_end = code[word.end..]
+                .find('\n')
+                .map_or(code.len(), |n| word.end + n);
+            if words[k + 1..]
+                .iter()
+                .take_while(|w| w.start < line_end)
+                .any(|w| w.text == "in")
+            {
+                continue;
+            }
+        }
+        return escape(word.start, word.text);
+    }
+    None
+}
+
+/// The first `#name` in the text, with its offset.
+fn hash_command(text: &str) -> Option<(usize, &str)> {
     text.match_indices('#').find_map(|(at, _)| {
         let rest = &text[at + 1..];
         rest.chars().next().filter(|c| c.is_alphabetic())?;
@@ -360,7 +614,7 @@ fn hash_command(text: &str) -> Option<&str> {
             .char_indices()
             .find(|&(_, c)| !(is_word_char(c) || c == '!'))
             .map_or(rest.len(), |(i, _)| i);
-        Some(&text[at..at + 1 + len])
+        Some((at, &text[at..at + 1 + len]))
     })
 }
 
@@ -587,9 +841,8 @@ mod tests {
         }
         for (tactic, word) in [
             ("exact unsafe foo", "unsafe"),
-            ("have := @[implemented_by foo] 1", "implemented_by"),
+            ("have := implemented_by foo", "implemented_by"),
             ("exact (extern \"f\")", "extern"),
-            ("  axiom bad : False", "axiom"),
             ("exact debug.skipKernelTC", "skipKernelTC"),
         ] {
             assert_eq!(
@@ -668,6 +921,22 @@ mod tests {
             ("simp\nsyntax \"x\" : tactic", 2, "syntax"),
             ("simp\nelab \"x\" : tactic => pure ()", 2, "elab"),
             ("simp\ndef f := 1", 2, "def"),
+            // Indented or mid-line: Lean ends the tactic block there just the same.
+            ("  simp\n  theorem bad : False := sorry", 2, "theorem"),
+            ("exact h theorem bad : False := sorry", 1, "theorem"),
+            ("  axiom bad : False", 1, "axiom"),
+            (
+                "simp\n    macro_rules | `(tactic| rfl) => `(tactic| sorry)",
+                2,
+                "macro_rules",
+            ),
+            ("norm_num\n  elab \"x\" : tactic => pure ()", 2, "elab"),
+            ("simp\n  notation \"x\" => 1", 2, "notation"),
+            ("simp\n  attribute [simp] foo", 2, "attribute"),
+            ("simp\n  instance : Foo := ⟨⟩", 2, "instance"),
+            ("have := @[implemented_by foo] 1", 1, "@["),
+            ("simp\n/-- doc -/", 2, "/--"),
+            ("exact «x--» theorem bad : False := sorry", 1, "theorem"),
         ] {
             assert_eq!(
                 check(tactic),
@@ -685,7 +954,81 @@ mod tests {
             "exact definitional_eq",
             "simp [theorem_name]",
             "open Nat in\nsimp",
+            "open scoped BigOperators in\n  simp",
+            // English in comments and strings is not code.
+            "-- the theorem follows by example\nsimp",
+            "simp /- an instance of the lemma, see section 2 -/",
+            "exact foo \"theorem\" '\"' h",
         ]);
+    }
+
+    #[test]
+    fn whole_proofs_name_the_line_of_a_refusal() {
+        let guard = TacticGuard::new();
+        let refusal = guard
+            .check_proof("\n  intro x\n  trace \"hi\"\n  simp\n  #print \"x\"")
+            .unwrap_err();
+        assert_eq!(refusal.line, 5);
+        assert_eq!(
+            refusal.rejection,
+            Rejection::HashCommand {
+                command: "#print".into()
+            }
+        );
+        assert_eq!(
+            guard
+                .check_proof("\n  set_option debug.skipKernelTC true in\n  decide")
+                .unwrap_err()
+                .line,
+            2
+        );
+        for proof in [
+            "\n  run_tac Lean.Elab.admitGoal",
+            "\n  run_cmd foo",
+            "\n  simp\n  #exit",
+            "\n  native_decide",
+            "\n  exact r\"x\"",
+            "\n  exact \"open",
+        ] {
+            assert!(guard.check_proof(proof).is_err(), "{proof:?}");
+        }
+        // `trace` messages cannot impersonate the axiom report (it runs as its own command).
+        assert_eq!(
+            guard.check_proof("\n  trace \"'t' does not depend on any axioms\"\n  simp"),
+            Ok(())
+        );
+        // Long proofs are fine where tactics are not.
+        let long = format!("\n  {}", "simp\n  ".repeat(2000));
+        assert_eq!(guard.check_proof(&long), Ok(()));
+    }
+
+    #[test]
+    fn statements_are_one_declaration() {
+        let guard = TacticGuard::new();
+        for statement in [
+            "theorem t (a : ℕ) : a = a := by",
+            "lemma t : True :=",
+            "example : 1 + 1 = 2 := by",
+            "noncomputable def e {G : Type*} [Group G] : G ≃* G :=",
+            "/-- informal -/\ntheorem t : True := by",
+            "theorem t (f : ℕ → ℕ) (h : ∀ n, f n = n) : f 2 = 2 := by",
+        ] {
+            assert_eq!(guard.check_statement(statement), Ok(()), "{statement:?}");
+        }
+        for (statement, line) in [
+            ("axiom cheat : False\ntheorem t : 1 = 2 := by", 1),
+            ("theorem t : True := by\ntheorem u : False := by", 2),
+            ("theorem t : (sorry : Prop) := by", 1),
+            ("#print axioms t\ntheorem t : True := by", 1),
+            ("instance : Foo := by", 1),
+            (
+                "set_option debug.skipKernelTC true in\ntheorem t : True := by",
+                1,
+            ),
+        ] {
+            let refusal = guard.check_statement(statement).unwrap_err();
+            assert_eq!(refusal.line, line, "{statement:?}: {refusal}");
+        }
     }
 
     #[test]

@@ -134,7 +134,9 @@ fn check_decides_a_mixed_input_with_two_workers() {
         "{}",
         reasons("3:sorry_invalid")
     );
-    assert!(reasons("4:native_invalid").contains("Lean.ofReduceBool"));
+    // Refused by the text screening before Lean saw it.
+    assert!(reasons("4:native_invalid").contains("native_decide"));
+    assert_eq!(results["4:native_invalid"]["layers"]["screening"], "failed");
     assert!(reasons("2:wrong_invalid").contains("linarith failed"));
     assert!(reasons("8:broken_row").contains("line 8: missing field `formal_statement`"));
     assert!(

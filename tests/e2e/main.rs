@@ -2,6 +2,7 @@
 
 mod cache;
 mod check;
+mod check_attacks;
 mod eval;
 mod llm;
 mod oracle;

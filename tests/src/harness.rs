@@ -16,6 +16,27 @@ pub fn shared_dir() -> PathBuf {
     workspace_root().join("../shared")
 }
 
+/// A file of the shared reference data (`relative` inside `../shared`), for a test that needs
+/// it: found in `../shared`, then under the directory `PROVER_TEST_DATA` names; otherwise the
+/// test's `skipped: …` line is printed and `None` returned. A fresh clone has neither.
+pub fn shared_file_or_skip(relative: &str, test: &str) -> Option<PathBuf> {
+    let candidates = [
+        Some(shared_dir()),
+        std::env::var_os("PROVER_TEST_DATA").map(PathBuf::from),
+    ];
+    let found = candidates
+        .into_iter()
+        .flatten()
+        .map(|dir| dir.join(relative))
+        .find(|path| path.is_file());
+    if found.is_none() {
+        print_uncaptured(&format!(
+            "skipped: {relative} is not in ../shared or $PROVER_TEST_DATA: {test}"
+        ));
+    }
+    found
+}
+
 /// The path of the `prover` binary, built on first use with the same profile as the tests.
 ///
 /// `CARGO_BIN_EXE_*` only names binaries of the package under test, and `prover` lives in

@@ -2,6 +2,7 @@
 pub mod harness;
 pub mod lean_json;
 pub mod openai_sim;
+pub mod permissive;
 pub mod sim;
 pub mod world;
 pub mod worldgen;

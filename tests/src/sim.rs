@@ -166,7 +166,7 @@ impl Reply {
         }
     }
 
-    fn answer(value: &Value) -> Reply {
+    pub(crate) fn answer(value: &Value) -> Reply {
         Reply::now(Action::Answer(render_answer(value)))
     }
 
@@ -273,7 +273,9 @@ fn dispatch(v: &Value) -> Option<Request<'_>> {
 /// The world simulator: env and proofState counters over an [`IndexedWorld`].
 pub struct Sim {
     world: IndexedWorld,
-    envs: u64,
+    /// Per env id, the theorems declared in it (name, axioms as `#print axioms` lists them):
+    /// a later `#print axioms` command on that env reads them, as Lean reads its environment.
+    envs: Vec<Vec<(String, Vec<String>)>>,
     states: Vec<PState>,
 }
 
@@ -408,6 +410,17 @@ fn split_script(cmd: &str, from: usize, to: usize) -> Vec<ScriptTactic> {
 struct Elaborated {
     messages: Vec<Value>,
     sorries: Vec<Value>,
+    /// The theorem the command declared, with its axioms.
+    declared: Option<(String, Vec<String>)>,
+}
+
+/// What `#print axioms` prints for `name` with these axioms.
+pub fn axioms_sentence(name: &str, axioms: &[String]) -> String {
+    if axioms.is_empty() {
+        format!("'{name}' does not depend on any axioms")
+    } else {
+        format!("'{name}' depends on axioms: [{}]", axioms.join(", "))
+    }
 }
 
 impl Sim {
@@ -420,7 +433,7 @@ impl Sim {
     pub fn from_index(world: IndexedWorld) -> Sim {
         Sim {
             world,
-            envs: 0,
+            envs: Vec::new(),
             states: Vec::new(),
         }
     }
@@ -435,9 +448,30 @@ impl Sim {
         (self.states.len() - 1) as u64
     }
 
-    fn alloc_env(&mut self) -> u64 {
-        self.envs += 1;
-        self.envs - 1
+    fn alloc_env(&mut self, constants: Vec<(String, Vec<String>)>) -> u64 {
+        self.envs.push(constants);
+        (self.envs.len() - 1) as u64
+    }
+
+    /// The answer to a `#print axioms NAME` command of its own on `env`.
+    fn print_axioms(&mut self, cmd: &str, env: u64, name: &str) -> Reply {
+        let constants = self.envs[env as usize].clone();
+        let start = cmd.len() - cmd.trim_start().len();
+        let end = start + "#print".len();
+        let data = match constants.iter().rev().find(|(n, _)| n == name) {
+            Some((_, axioms)) => axioms_sentence(name, axioms),
+            None => format!("unknown constant '{name}'"),
+        };
+        let severity = if data.starts_with("unknown") {
+            "error"
+        } else {
+            "info"
+        };
+        let value = json!({
+            "env": self.alloc_env(constants),
+            "messages": [message(cmd, severity, start, end, &data)],
+        });
+        Reply::answer(&value)
     }
 
     fn goals_json(&self, s: PState) -> Value {
@@ -530,14 +564,21 @@ impl Sim {
         let mut messages = Vec::new();
         let mut body_start = 0;
         match env {
-            Some(e) if e >= self.envs => {
+            Some(e) if e as usize >= self.envs.len() => {
                 return Reply::answer(&json!({"message": "Unknown environment."}));
             }
-            Some(_) => {}
+            Some(e) => {
+                if let Some(name) = cmd.trim().strip_prefix("#print axioms ")
+                    && !name.trim().contains(char::is_whitespace)
+                {
+                    return self.print_axioms(cmd, e, name.trim());
+                }
+            }
             None => {
                 body_start = self.header(cmd, &mut messages);
             }
         }
+        let mut constants = env.map_or_else(Vec::new, |e| self.envs[e as usize].clone());
         let mut sorries = Vec::new();
         let mut fx = Effects::default();
         if messages.is_empty() && !cmd[body_start..].trim().is_empty() {
@@ -545,12 +586,13 @@ impl Sim {
                 Ok(e) => {
                     messages.extend(e.messages);
                     sorries = e.sorries;
+                    constants.extend(e.declared);
                 }
                 Err(action) => return fx.reply(action),
             }
         }
         let mut value = Map::new();
-        value.insert("env".into(), json!(self.alloc_env()));
+        value.insert("env".into(), json!(self.alloc_env(constants)));
         if !messages.is_empty() {
             value.insert("messages".into(), Value::Array(messages));
         }
@@ -756,6 +798,13 @@ impl Sim {
                 SORRY_WARNING,
             ));
         }
+        let mut axioms = theorem.axioms.clone();
+        if used_sorry || had_error {
+            axioms.push("sorryAx".into());
+        }
+        axioms.sort_by(|a, b| lean_name_order(a, b));
+        axioms.dedup();
+        out.declared = Some((theorem.name.clone(), axioms.clone()));
         let mut at = body_end;
         for raw in cmd[body_end..].split_inclusive('\n') {
             let line = raw.trim_end_matches(is_lean_ws);
@@ -766,17 +815,7 @@ impl Sim {
                 let data = if name != theorem.name {
                     format!("unknown constant '{name}'")
                 } else {
-                    let mut axioms = theorem.axioms.clone();
-                    if used_sorry || had_error {
-                        axioms.push("sorryAx".into());
-                    }
-                    axioms.sort_by(|a, b| lean_name_order(a, b));
-                    axioms.dedup();
-                    if axioms.is_empty() {
-                        format!("'{name}' does not depend on any axioms")
-                    } else {
-                        format!("'{name}' depends on axioms: [{}]", axioms.join(", "))
-                    }
+                    axioms_sentence(name, &axioms)
                 };
                 let severity = if name == theorem.name {
                     "info"

@@ -32,14 +32,22 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
     };
     let pool_config = config::pool_config(&args.repl, settings)?;
     let workers = pool_config.workers;
-    let check_config = CheckConfig {
+    let mut check_config = CheckConfig {
         timeout: config::seconds(
             args.timeout.or(settings.check.timeout).unwrap_or(300.0),
             "--timeout",
         )?,
         retries: args.retries.or(settings.check.retries).unwrap_or(1),
+        trust_header: args.trust_header || settings.check.trust_header.unwrap_or(false),
+        reference_checked: reference.is_some(),
+        external_checker: args
+            .external_checker
+            .clone()
+            .or_else(|| settings.check.external_checker.clone()),
         ..CheckConfig::default()
     };
+    check_config.guard.allow_native_decide =
+        args.allow_native_decide || settings.check.allow_native_decide.unwrap_or(false);
     let mut out: Box<dyn Write + Send> = match &args.out {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -54,7 +62,9 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         if text.trim().is_empty() {
             continue;
         }
-        match check::parse_task(index + 1, text, default_header.as_deref()) {
+        // With a reference dataset, a row may leave its header out: the reference's is used.
+        let fallback = default_header.as_deref().or(reference.as_ref().map(|_| ""));
+        match check::parse_task(index + 1, text, fallback) {
             Ok(task) => tasks.push(task),
             Err(error) => {
                 tracing::error!("{}: {error}", args.input.display());
@@ -78,14 +88,14 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let check_config = Arc::new(check_config);
         let reference = Arc::new(reference);
-        for task in tasks {
+        for mut task in tasks {
             let (pool, permits, sender) = (pool.clone(), permits.clone(), sender.clone());
             let (check_config, reference) = (check_config.clone(), reference.clone());
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
-                let result = match statement_mismatch(&task, reference.as_ref().as_ref()) {
-                    Some(reason) => CheckResult::unchecked(&task, Status::Invalid, reason),
-                    None => check::check_task(&pool, &task, &check_config).await,
+                let result = match against_reference(&mut task, reference.as_ref().as_ref()) {
+                    Err(reason) => CheckResult::unchecked(&task, Status::Invalid, reason),
+                    Ok(()) => check::check_task(&pool, &task, &check_config).await,
                 };
                 let _ = sender.send(result);
             });
@@ -143,54 +153,101 @@ fn write_result(
     Ok(())
 }
 
-fn normalize_statement(statement: &str) -> String {
-    let text: String = check::strip_trailing_sorry(statement)
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .collect();
-    text.trim_end_matches(":=by").to_owned()
+/// One reference row: the statement a checked row must match and the header it runs on.
+#[derive(PartialEq)]
+struct ReferenceRow {
+    formal_statement: String,
+    header: Option<String>,
 }
 
-fn read_reference(path: &Path) -> anyhow::Result<HashMap<String, String>> {
+/// A reference dataset by name. A name given twice with different statements or headers is
+/// ambiguous: rows that name it are refused, the others are checked.
+struct Reference {
+    rows: HashMap<String, ReferenceRow>,
+    ambiguous: HashMap<String, usize>,
+}
+
+/// Reads a reference dataset; names it holds more than once with different rows are listed
+/// on stderr and kept as ambiguous.
+fn read_reference(path: &Path) -> anyhow::Result<Reference> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read reference {}", path.display()))?;
-    let mut statements = HashMap::new();
+    let mut rows: HashMap<String, ReferenceRow> = HashMap::new();
+    let mut ambiguous: HashMap<String, usize> = HashMap::new();
     for (index, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let row: serde_json::Value = serde_json::from_str(line).with_context(|| {
-            format!("reference {} line {}: not JSON", path.display(), index + 1)
-        })?;
+        let at = || format!("reference {} line {}", path.display(), index + 1);
+        let row: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("{}: not JSON", at()))?;
         let field = |key: &str| {
-            row.get(key).and_then(|v| v.as_str()).with_context(|| {
-                format!(
-                    "reference {} line {}: missing field `{key}`",
-                    path.display(),
-                    index + 1
-                )
-            })
+            row.get(key)
+                .and_then(|v| v.as_str())
+                .with_context(|| format!("{}: missing field `{key}`", at()))
         };
-        statements.insert(
-            field("name")?.to_owned(),
-            field("formal_statement")?.to_owned(),
+        let name = field("name")?.to_owned();
+        let reference = ReferenceRow {
+            formal_statement: field("formal_statement")?.to_owned(),
+            header: row
+                .get("header")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+        };
+        match rows.get(&name) {
+            Some(known) if *known != reference => *ambiguous.entry(name).or_insert(1) += 1,
+            Some(_) => {}
+            None => {
+                rows.insert(name, reference);
+            }
+        }
+    }
+    if !ambiguous.is_empty() {
+        let mut names: Vec<&String> = ambiguous.keys().collect();
+        names.sort();
+        let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+        tracing::warn!(
+            "reference {} gives {} name(s) more than once with different statements; rows \
+             with these names are refused: {}",
+            path.display(),
+            names.len(),
+            names.join(", ")
         );
     }
-    Ok(statements)
+    Ok(Reference { rows, ambiguous })
 }
 
-fn statement_mismatch(
-    task: &ProofTask,
-    reference: Option<&HashMap<String, String>>,
-) -> Option<String> {
-    let reference = reference?;
-    match reference.get(&task.name) {
-        None => Some(format!("`{}` is not in the reference dataset", task.name)),
-        Some(expected)
-            if normalize_statement(expected) != normalize_statement(&task.formal_statement) =>
-        {
-            Some("the statement differs from the reference dataset's".into())
-        }
-        Some(_) => None,
+/// The task as it must be checked against the reference: its statement must equal the
+/// reference's up to whitespace runs, and it runs on the reference's header (a header of its
+/// own must be the same up to whitespace). `Err` carries the reason it is invalid.
+fn against_reference(task: &mut ProofTask, reference: Option<&Reference>) -> Result<(), String> {
+    let Some(reference) = reference else {
+        return Ok(());
+    };
+    if let Some(count) = reference.ambiguous.get(&task.name) {
+        let reason = format!(
+            "`{}` names {count} different statements in the reference dataset",
+            task.name
+        );
+        return Err(reason);
     }
+    let Some(expected) = reference.rows.get(&task.name) else {
+        let reason = format!("`{}` is not in the reference dataset", task.name);
+        return Err(reason);
+    };
+    if check::normalized_statement(&expected.formal_statement)
+        != check::normalized_statement(&task.formal_statement)
+    {
+        return Err("the statement differs from the reference dataset's".into());
+    }
+    if let Some(header) = &expected.header {
+        let own = task.header.trim();
+        if !own.is_empty() && check::collapse_whitespace(own) != check::collapse_whitespace(header)
+        {
+            return Err("the row's header differs from the reference dataset's".into());
+        }
+        task.header = header.clone();
+        task.header_origin = check::HeaderOrigin::Reference;
+    }
+    Ok(())
 }

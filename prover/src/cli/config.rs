@@ -130,6 +130,12 @@ pub struct CheckSettings {
     pub timeout: Option<f64>,
     /// As `--retries`.
     pub retries: Option<u32>,
+    /// As `--trust-header`.
+    pub trust_header: Option<bool>,
+    /// As `--allow-native-decide`.
+    pub allow_native_decide: Option<bool>,
+    /// As `--external-checker`.
+    pub external_checker: Option<String>,
 }
 
 impl Settings {
@@ -259,6 +265,8 @@ pub fn prove_config(args: &SearchArgs, settings: &Settings) -> anyhow::Result<Pr
         config.check.timeout = limit.max(config.search.tactic_deadline);
     }
     config.statement_deadline = config.check.timeout;
+    // The recheck screens the proof with the same opt-in the search's guard has.
+    config.check.guard.allow_native_decide = allow_native_decide(args, settings);
     Ok(config)
 }
 

@@ -187,9 +187,22 @@ pub struct CheckArgs {
     /// Header for rows that have neither `header` nor `lean_code`.
     #[arg(long, value_name = "FILE")]
     pub header: Option<PathBuf>,
-    /// Dataset JSONL whose `formal_statement`s the checked statements must equal (by `name`).
+    /// Dataset JSONL whose `formal_statement`s the checked statements must equal (by `name`, up
+    /// to runs of whitespace); its `header` replaces the rows' (a row's own header must then be
+    /// absent or the same).
     #[arg(long, value_name = "FILE.jsonl")]
     pub reference: Option<PathBuf>,
+    /// Accept any header a row brings (otherwise only import, open, resource-limit set_option,
+    /// namespace, section, end, universe and comments); results record the header as trusted.
+    #[arg(long)]
+    pub trust_header: bool,
+    /// Let proofs use native evaluation (`native_decide`, `decide +native`) and its axioms.
+    #[arg(long)]
+    pub allow_native_decide: bool,
+    /// A shell command that gets the path of the whole checked Lean file as its last argument
+    /// and accepts the proof by exiting 0 (e.g. lean4checker or SafeVerify); one more layer.
+    #[arg(long, value_name = "CMD")]
+    pub external_checker: Option<String>,
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use prover_tests::permissive::Permissive;
 use prover_tests::sim::{Ending, Replay, Responder, ServeOptions, Server, Sim};
 use prover_tests::world::IndexedWorld;
 
@@ -15,11 +16,15 @@ sim-repl: a simulated REPL, not Lean. It speaks the leanprover-community/repl JS
 USAGE:
     sim-repl --world FILE [OPTIONS]
     sim-repl --replay TRANSCRIPT_PREFIX [OPTIONS]
+    sim-repl --accept-all [OPTIONS]
 
 OPTIONS:
     --world FILE               simulated world (JSON, see prover_tests::world)
     --replay PREFIX            answer PREFIX.in's requests with PREFIX.expected.out's bytes;
                                exit 4 on the first request that differs
+    --accept-all               a permissive simulation: every declaration elaborates; models
+                               trace/#print messages, axioms, sorry, native_decide, namespaces
+                               and `#print axioms` on an env (prover_tests::permissive)
     --latency-ms N             sleep N ms before every answer
     --exit-after N             exit 0 after answering N requests
     --grow-mb-per-request N    allocate and touch N MiB per request, never freed
@@ -31,6 +36,7 @@ OPTIONS:
 struct Args {
     world: Option<PathBuf>,
     replay: Option<PathBuf>,
+    accept_all: bool,
     crash_on_start: bool,
     serve: ServeOptions,
 }
@@ -39,6 +45,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         world: None,
         replay: None,
+        accept_all: false,
         crash_on_start: false,
         serve: ServeOptions::default(),
     };
@@ -58,11 +65,13 @@ fn parse_args() -> Result<Args, String> {
             "--grow-mb-per-request" => args.serve.grow_mb_per_request = number(value()?)?,
             "--log" => args.serve.log = Some(value()?.into()),
             "--crash-on-start" => args.crash_on_start = true,
+            "--accept-all" => args.accept_all = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
-    if args.world.is_some() == args.replay.is_some() && !args.crash_on_start {
-        return Err("give exactly one of --world and --replay".into());
+    let sources = [args.world.is_some(), args.replay.is_some(), args.accept_all];
+    if sources.iter().filter(|s| **s).count() != 1 && !args.crash_on_start {
+        return Err("give exactly one of --world, --replay and --accept-all".into());
     }
     Ok(args)
 }
@@ -80,6 +89,7 @@ fn main() -> ExitCode {
         return ExitCode::from(3);
     }
     let mut responder: Box<dyn Responder> = match (&args.world, &args.replay) {
+        _ if args.accept_all => Box::new(Permissive::new()),
         (Some(path), _) => match IndexedWorld::load(path) {
             Ok(world) => Box::new(Sim::from_index(world)),
             Err(e) => {
