@@ -437,8 +437,18 @@ pub struct CheckResult {
     pub checked_as: Option<String>,
     /// Attempts made (more than one after infrastructure failures).
     pub attempts: u32,
+    /// Attempts that hit the deadline (each killed its REPL, which was replaced).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub timeouts: u32,
+    /// Attempts whose REPL crashed or broke the protocol (each cost a restart).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crashes: u32,
     /// Wall time spent on this row.
     pub seconds: f64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl CheckResult {
@@ -453,6 +463,8 @@ impl CheckResult {
             layers: Layers::default(),
             checked_as: None,
             attempts: 0,
+            timeouts: 0,
+            crashes: 0,
             seconds: 0.0,
         }
     }
@@ -773,6 +785,10 @@ pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig)
             }
             Err(error) => {
                 tracing::warn!(name = %task.name, attempt = result.attempts, "{error}");
+                match error {
+                    BridgeError::Timeout { .. } => result.timeouts += 1,
+                    _ => result.crashes += 1,
+                }
                 result.reasons.push(describe(&error));
                 if result.attempts > config.retries {
                     result.status = Status::Error;

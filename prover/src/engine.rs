@@ -17,8 +17,9 @@ use tokio::runtime::Handle;
 use crate::cache::{Budget, ProofCache, TheoremRecord, TransitionRecord};
 use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::search::{
-    Applied, CandidateFilter, CheckError, EnvError, Outcome, Policy, PolicyError, Proof,
-    ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason, Verdict,
+    Applied, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy, PolicyError,
+    Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason,
+    Verdict,
 };
 
 /// One theorem to prove, as a miniF2F-style dataset row gives it.
@@ -74,6 +75,13 @@ pub struct ProveResult {
     /// Expansions the portfolio answered because the model server failed.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub llm_fallbacks: u64,
+    /// Lean requests (tactics, the statement, rechecks) that hit their deadline; each killed
+    /// its REPL, which the pool replaced.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lean_timeouts: u32,
+    /// Lean requests whose REPL crashed or broke the protocol; each cost a REPL restart.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lean_crashes: u32,
     /// Wall time.
     pub seconds: f64,
 }
@@ -121,18 +129,88 @@ pub struct LeanEnv {
     pool: Arc<ReplPool>,
     runtime: Handle,
     cache: Option<Arc<ProofCache>>,
+    /// The theorem being searched, for warnings.
+    theorem: String,
     /// Tactics actually sent to Lean (cache hits excluded).
     pub lean_calls: u32,
+    /// Infrastructure failures met so far.
+    pub faults: LeanFaults,
+}
+
+/// Lean requests that failed as infrastructure, counted per theorem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LeanFaults {
+    /// Requests that hit their deadline.
+    pub timeouts: u32,
+    /// Requests whose process crashed or broke the protocol.
+    pub crashes: u32,
+}
+
+impl LeanFaults {
+    /// Counts `error`, and warns about it on stderr (rate-limited across the whole run).
+    fn count(&mut self, theorem: &str, error: &BridgeError) {
+        match error {
+            BridgeError::Timeout { .. } => self.timeouts += 1,
+            _ => self.crashes += 1,
+        }
+        INFRASTRUCTURE_WARNINGS.warn(theorem, &error.to_string());
+    }
+
+    fn add(&mut self, other: LeanFaults) {
+        self.timeouts += other.timeouts;
+        self.crashes += other.crashes;
+    }
+}
+
+/// At most one infrastructure warning per interval on stderr, with the count of those held
+/// back: a REPL that crashes on every tactic must be visible without flooding the terminal.
+struct WarningLimiter {
+    state: std::sync::Mutex<(Option<Instant>, u64)>,
+    interval: Duration,
+}
+
+static INFRASTRUCTURE_WARNINGS: WarningLimiter = WarningLimiter {
+    state: std::sync::Mutex::new((None, 0)),
+    interval: Duration::from_secs(5),
+};
+
+impl WarningLimiter {
+    fn warn(&self, theorem: &str, detail: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let due = state.0.is_none_or(|last| last.elapsed() >= self.interval);
+        if !due {
+            state.1 += 1;
+            return;
+        }
+        let held_back = std::mem::take(&mut state.1);
+        state.0 = Some(Instant::now());
+        drop(state);
+        if held_back > 0 {
+            tracing::warn!(
+                "Lean infrastructure failure on {theorem}: {detail} ({held_back} more since the last warning)"
+            );
+        } else {
+            tracing::warn!("Lean infrastructure failure on {theorem}: {detail}");
+        }
+    }
 }
 
 impl LeanEnv {
-    /// An environment over `pool`, driven from a blocking thread through `runtime`.
-    pub fn new(pool: Arc<ReplPool>, runtime: Handle, cache: Option<Arc<ProofCache>>) -> LeanEnv {
+    /// An environment over `pool` for the theorem named `theorem`, driven from a blocking
+    /// thread through `runtime`.
+    pub fn new(
+        theorem: &str,
+        pool: Arc<ReplPool>,
+        runtime: Handle,
+        cache: Option<Arc<ProofCache>>,
+    ) -> LeanEnv {
         LeanEnv {
+            theorem: theorem.to_owned(),
             pool,
             runtime,
             cache,
             lean_calls: 0,
+            faults: LeanFaults::default(),
         }
     }
 }
@@ -177,13 +255,19 @@ impl ProofEnv for LeanEnv {
                 (Applied::Rejected(reason), Some(record))
             }
             // A larger deadline might let the tactic finish, so a timeout is not recorded.
-            Err(BridgeError::Timeout { after, .. }) => (
-                Applied::Rejected(format!(
-                    "no answer within {after:?}; the tactic was abandoned"
-                )),
-                None,
-            ),
-            Err(error) => return Err(EnvError::new(error.to_string())),
+            Err(error @ BridgeError::Timeout { after, .. }) => {
+                self.faults.count(&self.theorem, &error);
+                (
+                    Applied::Rejected(format!(
+                        "no answer within {after:?}; the tactic was abandoned"
+                    )),
+                    None,
+                )
+            }
+            Err(error) => {
+                self.faults.count(&self.theorem, &error);
+                return Err(EnvError::new(error.to_string()));
+            }
         };
         if let (Some(cache), Some(record)) = (&self.cache, record) {
             cache.record_transition(state.header(), &goals, tactic, &record);
@@ -206,6 +290,8 @@ pub struct LeanChecker {
     pub calls: u32,
     /// The proof text of the last accepted proof.
     pub accepted: Option<String>,
+    /// Recheck attempts that failed as infrastructure.
+    pub faults: LeanFaults,
 }
 
 impl ProofChecker for LeanChecker {
@@ -224,6 +310,10 @@ impl ProofChecker for LeanChecker {
         let result = self
             .runtime
             .block_on(check::check_task(&self.pool, &task, &self.config));
+        self.faults.add(LeanFaults {
+            timeouts: result.timeouts,
+            crashes: result.crashes,
+        });
         match result.status {
             Status::Valid => {
                 self.accepted = Some(text);
@@ -283,6 +373,11 @@ pub fn stop_code(reason: &StopReason) -> &'static str {
         StopReason::EnvCallLimit(_) => "lean_call_limit",
         StopReason::Cancelled => "cancelled",
         StopReason::EnvFailure(_) => "infrastructure",
+        StopReason::Incomplete { source, .. } => match source {
+            FaultSource::Policy => "policy_failure",
+            FaultSource::Environment => "lean_failure",
+            FaultSource::Checker => "checker_failure",
+        },
     }
 }
 
@@ -320,6 +415,8 @@ impl ProveResult {
             candidates_rejected: 0,
             policy_errors: 0,
             llm_fallbacks: 0,
+            lean_timeouts: 0,
+            lean_crashes: 0,
             seconds: started.elapsed().as_secs_f64(),
         }
     }
@@ -376,7 +473,12 @@ impl Engine {
             Ok(root) => root,
             Err(result) => return *result,
         };
-        let mut env = LeanEnv::new(self.pool.clone(), self.runtime.clone(), self.cache.clone());
+        let mut env = LeanEnv::new(
+            &theorem.name,
+            self.pool.clone(),
+            self.runtime.clone(),
+            self.cache.clone(),
+        );
         let mut checker = self.checker(theorem, config);
         let report = Search::new(config.search.clone())
             .with_filter(filter)
@@ -386,23 +488,38 @@ impl Engine {
         lean_calls += env.lean_calls + checker.calls;
         let (status, proof, stop_reason, stop_detail) = match &report.outcome {
             Outcome::Proved(_) => (ProveStatus::Proved, checker.accepted.clone(), None, None),
+            // A budget spent while the model was failing is no verdict either: the proposals
+            // it withheld were never tried.
+            Outcome::Failed(reason) if reason.is_verdict() && stats.policy_errors > 0 => (
+                ProveStatus::Error,
+                None,
+                Some("policy_failure".to_owned()),
+                Some(format!(
+                    "{reason}, but the policy failed {} time(s) during the search",
+                    stats.policy_errors
+                )),
+            ),
             Outcome::Failed(reason) => {
-                let status = if matches!(reason, StopReason::EnvFailure(_)) {
-                    ProveStatus::Error
-                } else {
-                    ProveStatus::Failed
+                let status = match reason {
+                    StopReason::EnvFailure(_) | StopReason::Incomplete { .. } => ProveStatus::Error,
+                    _ => ProveStatus::Failed,
                 };
                 let code = stop_code(reason).to_owned();
                 (status, None, Some(code), Some(reason.to_string()))
             }
         };
-        self.remember(
-            theorem,
-            &statement,
-            config,
-            &report.outcome,
-            proof.as_deref(),
-        );
+        // A search that met any infrastructure failure says nothing reusable about the theorem.
+        if stats.infrastructure_errors() == 0 || report.proof().is_some() {
+            self.remember(
+                theorem,
+                &statement,
+                config,
+                &report.outcome,
+                proof.as_deref(),
+            );
+        }
+        let mut faults = env.faults;
+        faults.add(checker.faults);
         ProveResult {
             name: theorem.name.clone(),
             status,
@@ -414,6 +531,8 @@ impl Engine {
             candidates_rejected: stats.candidates_rejected,
             policy_errors: stats.policy_errors,
             llm_fallbacks: 0,
+            lean_timeouts: faults.timeouts,
+            lean_crashes: faults.crashes,
             seconds: started.elapsed().as_secs_f64(),
         }
     }
@@ -454,7 +573,15 @@ impl Engine {
                 "header_rejected",
                 format!("the header does not elaborate: {}", first_error(&messages)),
             ),
-            Err(error) => ("infrastructure", error.to_string()),
+            Err(error) => {
+                let mut faults = LeanFaults::default();
+                faults.count(&theorem.name, &error);
+                return Err(Box::new(ProveResult {
+                    lean_timeouts: faults.timeouts,
+                    lean_crashes: faults.crashes,
+                    ..error_result(theorem, "infrastructure", error.to_string(), 1, started)
+                }));
+            }
         };
         Err(Box::new(error_result(theorem, code, reason, 1, started)))
     }
@@ -467,6 +594,7 @@ impl Engine {
             config: config.check.clone(),
             calls: 0,
             accepted: None,
+            faults: LeanFaults::default(),
         }
     }
 
@@ -534,7 +662,7 @@ impl Engine {
                 tactics: found.tactics.clone(),
             },
             // Infrastructure failures and cancellations say nothing about the theorem.
-            (Outcome::Failed(StopReason::EnvFailure(_) | StopReason::Cancelled), _) => return,
+            (Outcome::Failed(reason), _) if !reason.is_verdict() => return,
             (Outcome::Failed(reason), _) => TheoremRecord::Failed {
                 budget: config.budget(),
                 stop_reason: stop_code(reason).to_owned(),

@@ -420,7 +420,7 @@ fn checker_errors_withhold_the_proof_and_count() {
         select #0 ⊢ p (depth 0, priority 0.000)
           aesop (-0.20) -> proved
         recheck [aesop] -> error: recheck process died
-        outcome: failed: search space exhausted
+        outcome: failed: search incomplete: the checker failed 2 time(s), so the tree ran out of work without being explored; last error: recheck process died
         stats: expansions 2, policy_calls 1, env_calls 2, candidates_proposed 2, states 1, failed_states 1, check_errors 2, proofs_rejected 2
         ",
     );
@@ -521,6 +521,50 @@ fn a_policy_error_abandons_the_node_without_failing_it() {
         recheck [apply foo; exact bar] -> accepted
         outcome: proved [apply foo; exact bar]
         stats: expansions 3, policy_calls 3, env_calls 3, candidates_proposed 3, states 3, max_depth 1, policy_errors 1
+        ",
+    );
+}
+
+#[test]
+fn a_tree_left_unexplored_by_a_failing_policy_is_incomplete_not_exhausted() {
+    // The model server is down for the one state that leads to the proof: the tree runs out,
+    // but "no proof exists" would be a lie (issue 7: outages were cached as failures).
+    let stuck = OfflineState::parse("⊢ q");
+    case(
+        "
+        ⊢ p
+          -0.1 intro => ⊢ q
+        ⊢ q
+          -0.1 exact bar => done
+        ",
+    )
+    .policy_fails_on(&stuck, "HTTP 500")
+    .check(
+        "
+        select #0 ⊢ p (depth 0, priority 0.000)
+          intro (-0.10) -> new #1 ⊢ q
+        select #1 ⊢ q (depth 1, priority -0.100)
+          policy failed: HTTP 500
+        outcome: failed: search incomplete: the policy failed 1 time(s), so the tree ran out of work without being explored; last error: HTTP 500
+        stats: expansions 2, policy_calls 2, env_calls 1, candidates_proposed 1, states 2, max_depth 1, policy_errors 1
+        ",
+    );
+}
+
+#[test]
+fn a_tree_left_unexplored_by_crashing_tactics_is_incomplete() {
+    check(
+        "
+        ⊢ p
+          -0.1 omega => env-error: repl exited while running omega
+          -0.2 simp  => error: simp made no progress
+        ",
+        "
+        select #0 ⊢ p (depth 0, priority 0.000)
+          omega (-0.10) -> env error: repl exited while running omega
+          simp (-0.20) -> refused: simp made no progress
+        outcome: failed: search incomplete: the environment failed 1 time(s), so the tree ran out of work without being explored; last error: repl exited while running omega
+        stats: expansions 1, policy_calls 1, env_calls 2, candidates_proposed 2, tactics_refused 1, states 1, failed_states 1, env_errors 1
         ",
     );
 }

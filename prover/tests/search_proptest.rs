@@ -194,6 +194,18 @@ proptest! {
                 prop_assert!(proof.len() >= shortest.len());
                 prop_assert_eq!(proof.replay(&mut env, root, Duration::from_secs(1)).ok(), Some(true));
             }
+            // A tactic that failed as infrastructure leaves the tree unexplored: then the
+            // search may not claim exhaustion (the oracle treats the edge as failed).
+            (Outcome::Failed(reason), None) if report.stats.env_errors > 0 => {
+                let incomplete = matches!(
+                    reason,
+                    prover::search::StopReason::Incomplete {
+                        source: prover::search::FaultSource::Environment,
+                        ..
+                    }
+                );
+                prop_assert!(incomplete, "{reason:?}");
+            }
             (Outcome::Failed(reason), None) => {
                 prop_assert_eq!(reason, &prover::search::StopReason::Exhausted);
             }

@@ -133,7 +133,16 @@ pub fn write_generated_world(spec: &crate::worldgen::WorldSpec, dir: &Path) -> G
 /// A simulated model server that proposes the first `vocabulary_size` tactics of generated
 /// worlds for every state, with distinct scores, so provability depends on the search alone.
 pub fn vocabulary_server(vocabulary_size: usize, dir: &Path) -> crate::openai_sim::SimServer {
-    use crate::openai_sim::{self, Options, Script};
+    vocabulary_server_with(vocabulary_size, dir, crate::openai_sim::Options::default())
+}
+
+/// [`vocabulary_server`] with server options (faults, delays).
+pub fn vocabulary_server_with(
+    vocabulary_size: usize,
+    dir: &Path,
+    options: crate::openai_sim::Options,
+) -> crate::openai_sim::SimServer {
+    use crate::openai_sim::{self, Script};
     let completions: Vec<serde_json::Value> = crate::worldgen::vocabulary(vocabulary_size)
         .iter()
         .enumerate()
@@ -144,7 +153,7 @@ pub fn vocabulary_server(vocabulary_size: usize, dir: &Path) -> crate::openai_si
     std::fs::write(&path, script.to_string()).expect("the script is written");
     openai_sim::serve(
         Script::from_path(&path).expect("the script parses"),
-        Options::default(),
+        options,
     )
     .expect("the simulated server starts")
 }

@@ -283,6 +283,8 @@ struct Shared {
     entry_requests: Mutex<HashMap<Option<String>, u64>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
+    /// Set by [`SimServer::recover`]: faults no longer apply.
+    recovered: AtomicBool,
     log: Mutex<Option<File>>,
     requests: Mutex<Vec<Value>>,
 }
@@ -310,6 +312,7 @@ pub fn serve(script: Script, options: Options) -> io::Result<SimServer> {
         entry_requests: Mutex::new(HashMap::new()),
         in_flight: AtomicUsize::new(0),
         max_in_flight: AtomicUsize::new(0),
+        recovered: AtomicBool::new(false),
         log: Mutex::new(log),
         requests: Mutex::new(Vec::new()),
     });
@@ -348,6 +351,12 @@ impl SimServer {
     /// The most model requests that were being answered at the same moment.
     pub fn max_in_flight(&self) -> usize {
         self.shared.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Ends every configured fault: from now on the server answers as a healthy one would, on
+    /// the same address (a model server that came back after an outage).
+    pub fn recover(&self) {
+        self.shared.recovered.store(true, Ordering::SeqCst);
     }
 
     /// Blocks for as long as the server runs (the binary's main thread).
@@ -670,11 +679,15 @@ fn model_answer(endpoint: Endpoint, raw: &[u8], shared: &Shared) -> Reply {
     if delay > 0 {
         std::thread::sleep(Duration::from_millis(delay));
     }
-    let fault = shared
-        .options
-        .faults
-        .fault_for(seen)
-        .or_else(|| entry.faults.fault_for(seen_by_entry));
+    let fault = if shared.recovered.load(Ordering::SeqCst) {
+        None
+    } else {
+        shared
+            .options
+            .faults
+            .fault_for(seen)
+            .or_else(|| entry.faults.fault_for(seen_by_entry))
+    };
     match fault {
         Some(Fault::Status(status)) => {
             return Reply::error(status, &format!("simulated HTTP {status}"));

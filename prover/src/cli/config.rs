@@ -98,6 +98,10 @@ pub struct LlmSettings {
     pub retries: Option<u32>,
     /// As `--llm-timeout`, seconds.
     pub timeout: Option<f64>,
+    /// As `--llm-breaker`.
+    pub breaker: Option<u32>,
+    /// As `--llm-outage-limit`, seconds.
+    pub outage_limit: Option<f64>,
     /// As `--llm-fallback`.
     pub fallback: Option<bool>,
     /// Name of the environment variable holding the API key (default `OPENAI_API_KEY`).

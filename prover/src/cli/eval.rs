@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -15,7 +15,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::EvalArgs;
 use super::config::{self, Settings};
-use super::policy::PolicyFactory;
+use super::policy::{ModelOutage, PolicyFactory};
 use crate::datasets;
 use crate::engine::{Engine, ProveResult, ProveStatus};
 
@@ -88,6 +88,8 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let started = Instant::now();
     let mut tally = Tally::default();
     let todo = theorems.len();
+    let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
+    let mut pool_stats = None;
     runtime.block_on(async {
         let engine = Engine {
             pool: Arc::new(ReplPool::new(pool_config)),
@@ -99,10 +101,23 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         for theorem in theorems {
             let (engine, permits, sender) = (engine.clone(), permits.clone(), sender.clone());
             let (factory, prove_config) = (factory.clone(), prove_config.clone());
+            let outage = outage.clone();
             tokio::spawn(async move {
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
                 };
+                // No theorem starts while the model server is down; past the outage limit,
+                // none starts at all and the run ends with what it has.
+                if outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                    return;
+                }
+                if let Err(stop) = factory.wait_for_model().await {
+                    outage
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(stop);
+                    return;
+                }
                 let name = theorem.name.clone();
                 let result = tokio::task::spawn_blocking(move || {
                     factory.prove(&engine, &theorem, &prove_config)
@@ -117,21 +132,30 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             append_result(&mut out, &result, &args.out)?;
             tally.add(&result);
             eprintln!(
-                "[{}/{todo}] {:<7} {} ({:.1}s, {} Lean calls) | pass rate {:.1}%",
+                "[{}/{todo}] {:<7} {} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
                 tally.total(),
                 status_word(result.status),
                 result.name,
                 result.seconds,
                 result.lean_calls,
+                fault_note(&result),
                 tally.pass_rate()
             );
         }
+        pool_stats = Some(engine.pool.stats());
         engine.pool.shutdown().await;
         anyhow::Ok(())
     })?;
 
     let seconds = started.elapsed().as_secs_f64();
     print_summary(&tally, seconds, workers, concurrency);
+    if let Some(stats) = pool_stats {
+        eprintln!(
+            "  REPL restarts {:>7} ({} timeouts), {} started",
+            stats.restarts, stats.timeouts, stats.spawned
+        );
+    }
+    let stopped = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
     super::cache::finish_run(cache.as_ref());
     if args.json {
         let summary = serde_json::json!({
@@ -143,8 +167,17 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             "pass_rate": tally.pass_rate() / 100.0,
             "seconds": seconds,
             "lean_calls": tally.lean_calls,
+            "lean_timeouts": tally.lean_timeouts,
+            "lean_crashes": tally.lean_crashes,
+            "policy_errors": tally.policy_errors,
         });
         println!("{summary}");
+    }
+    if let Some(ModelOutage(message)) = stopped {
+        bail!(
+            "{message} ({} of {todo} theorems not started)",
+            todo - tally.total()
+        );
     }
     Ok(if tally.error == 0 {
         ExitCode::SUCCESS
@@ -159,6 +192,22 @@ fn crashed(name: &str, panic: &str) -> ProveResult {
         stop_detail: Some(format!("internal error: {panic}")),
         ..ProveResult::unsearched(name, ProveStatus::Error, 0, Instant::now())
     }
+}
+
+/// ", 2 Lean timeouts, 1 REPL crash, 3 model failures" for the faults a theorem met, if any.
+fn fault_note(result: &ProveResult) -> String {
+    let plural = |n: u32, one: &str| format!(", {n} {one}{}", if n == 1 { "" } else { "s" });
+    let mut note = String::new();
+    if result.lean_timeouts > 0 {
+        note += &plural(result.lean_timeouts, "Lean timeout");
+    }
+    if result.lean_crashes > 0 {
+        note += &plural(result.lean_crashes, "REPL crash");
+    }
+    if result.policy_errors > 0 {
+        note += &plural(result.policy_errors, "model failure");
+    }
+    note
 }
 
 fn status_word(status: ProveStatus) -> &'static str {
@@ -176,6 +225,9 @@ struct Tally {
     error: usize,
     lean_calls: u64,
     search_seconds: f64,
+    lean_timeouts: u64,
+    lean_crashes: u64,
+    policy_errors: u64,
 }
 
 impl Tally {
@@ -187,6 +239,9 @@ impl Tally {
         }
         self.lean_calls += u64::from(result.lean_calls);
         self.search_seconds += result.seconds;
+        self.lean_timeouts += u64::from(result.lean_timeouts);
+        self.lean_crashes += u64::from(result.lean_crashes);
+        self.policy_errors += u64::from(result.policy_errors);
     }
 
     fn total(&self) -> usize {
@@ -211,6 +266,16 @@ fn print_summary(tally: &Tally, seconds: f64, workers: usize, concurrency: usize
         tally.search_seconds
     );
     eprintln!("  Lean calls   {:>8}", tally.lean_calls);
+    eprintln!(
+        "  Lean faults  {:>8} ({} timeouts, {} crashes)",
+        tally.lean_timeouts + tally.lean_crashes,
+        tally.lean_timeouts,
+        tally.lean_crashes
+    );
+    eprintln!(
+        "  model faults {:>8} (failed proposals)",
+        tally.policy_errors
+    );
     eprintln!("  REPLs {workers}, theorems at once {concurrency}");
 }
 

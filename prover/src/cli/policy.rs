@@ -1,6 +1,7 @@
 //! Builds the tactic policy and the untrusted-tactic guard a search uses, from flags and settings.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::bail;
 use tokio::runtime::Handle;
@@ -22,7 +23,14 @@ pub(super) struct PolicyFactory {
     runtime: Handle,
     allow_native_decide: bool,
     llm_fallback: bool,
+    outage_limit: Duration,
+    /// One prober at a time while the model server is down.
+    probing: tokio::sync::Mutex<()>,
 }
+
+/// Why `eval` stopped starting theorems.
+#[derive(Debug, Clone)]
+pub(super) struct ModelOutage(pub(super) String);
 
 impl PolicyFactory {
     pub(super) fn new(
@@ -49,7 +57,57 @@ impl PolicyFactory {
             runtime: runtime.clone(),
             allow_native_decide,
             llm_fallback: args.llm_fallback || settings.llm.fallback.unwrap_or(false),
+            outage_limit: config::seconds(
+                args.llm_outage_limit
+                    .or(settings.llm.outage_limit)
+                    .unwrap_or(600.0),
+                "--llm-outage-limit",
+            )?,
+            probing: tokio::sync::Mutex::new(()),
         })
+    }
+
+    /// Waits, before a theorem starts, while the model server is down: probes it with backoff
+    /// until it answers, or gives up after the outage limit. Returns at once without a model,
+    /// with `--llm-fallback` (the portfolio answers meanwhile), or while the server is up.
+    pub(super) async fn wait_for_model(&self) -> Result<(), ModelOutage> {
+        let Some(client) = self.llm.as_ref().filter(|_| !self.llm_fallback) else {
+            return Ok(());
+        };
+        let mut announced = false;
+        loop {
+            let _prober = self.probing.lock().await;
+            let Some(outage) = client.outage() else {
+                return Ok(());
+            };
+            if outage.open_for >= self.outage_limit {
+                return Err(ModelOutage(format!(
+                    "the model server at {} has not answered for {:.0}s ({} proposals failed in \
+                     a row; last error: {}); stopping the run (--llm-outage-limit). Results so \
+                     far are kept; rerun to resume",
+                    client.url(),
+                    outage.open_for.as_secs_f64(),
+                    outage.failures,
+                    outage.last_error
+                )));
+            }
+            if !announced {
+                tracing::warn!(
+                    url = %client.url(),
+                    "the model server is down; no new theorem starts until it answers (giving \
+                     up after {:.0}s)",
+                    self.outage_limit.as_secs_f64()
+                );
+                announced = true;
+            }
+            let wait = client.until_probe().unwrap_or_default();
+            let remaining = self.outage_limit.saturating_sub(outage.open_for);
+            tokio::time::sleep(wait.min(remaining)).await;
+            if client.until_probe().is_some_and(|d| d.is_zero()) {
+                // The probe is an ordinary proposal for a trivial state; its answer is dropped.
+                let _ = client.propose("⊢ True").await;
+            }
+        }
     }
 
     pub(super) fn make(&self) -> DynPolicy {
@@ -160,6 +218,12 @@ fn llm_client(args: &SearchArgs, settings: &Settings) -> anyhow::Result<LlmClien
     }
     if let Some(secs) = args.llm_timeout.or(s.timeout) {
         config.request_timeout = config::seconds(secs, "--llm-timeout")?;
+    }
+    if let Some(n) = args.llm_breaker.or(s.breaker) {
+        if n == 0 {
+            bail!("--llm-breaker must be at least 1");
+        }
+        config.breaker_failures = n;
     }
     if let Some(m) = args.llm_concurrency.or(s.concurrency) {
         config.max_concurrency = m.max(1);

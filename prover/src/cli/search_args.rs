@@ -44,6 +44,14 @@ pub struct SearchArgs {
     /// Seconds one model request may take.
     #[arg(long, value_name = "SECS")]
     pub llm_timeout: Option<f64>,
+    /// Failed proposals in a row (each after its retries) that make the run stop asking the
+    /// model server and probe it instead [default: 3].
+    #[arg(long, value_name = "N")]
+    pub llm_breaker: Option<u32>,
+    /// Seconds `eval` waits for a model server that is down before it stops the run (without
+    /// `--llm-fallback`; with it, the portfolio answers meanwhile) [default: 600].
+    #[arg(long, value_name = "SECS")]
+    pub llm_outage_limit: Option<f64>,
     /// Requests to the model server at once, shared by all searches.
     #[arg(long, value_name = "M")]
     pub llm_concurrency: Option<usize>,

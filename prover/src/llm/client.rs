@@ -3,6 +3,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::breaker::{Admission, CircuitBreaker, Outage};
+
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use tokio::sync::Semaphore;
@@ -69,6 +71,7 @@ pub struct LlmClient {
     url: String,
     permits: Semaphore,
     counters: Counters,
+    breaker: CircuitBreaker,
 }
 
 /// Why one attempt failed, before the attempt count is known.
@@ -153,6 +156,11 @@ impl LlmClient {
             .map_err(|e| LlmError::Config(error_chain(&e)))?;
         Ok(Self {
             permits: Semaphore::new(config.max_concurrency.max(1)),
+            breaker: CircuitBreaker::new(
+                config.breaker_failures,
+                config.probe_interval,
+                Duration::from_secs(60).max(config.probe_interval),
+            ),
             config,
             http,
             url,
@@ -189,17 +197,64 @@ impl LlmClient {
     /// Scores are token-mean log-probabilities, or rank scores `-ln(rank + 1)` when the server
     /// gave none; texts are cut at the stop strings and stripped, and empty ones dropped. An
     /// answer with no choices is `Ok(vec![])`.
+    ///
+    /// Behind a circuit breaker shared by every caller: after
+    /// [`LlmConfig::breaker_failures`] failed proposals in a row, proposals fail at once with
+    /// [`LlmError::Unavailable`] except for one probe (sent once, without retries) per probe
+    /// interval, until one succeeds.
     pub async fn propose(&self, state_text: &str) -> Result<Vec<Candidate>, LlmError> {
         Counters::add(&self.counters.calls, 1);
-        let result = self.propose_with_retries(state_text).await;
+        let retries = match self.breaker.admit() {
+            Admission::Send => self.config.retries,
+            Admission::Probe => 0,
+            Admission::Refuse => {
+                Counters::add(&self.counters.failures, 1);
+                let outage = self.breaker.outage().unwrap_or(Outage {
+                    failures: 0,
+                    open_for: Duration::ZERO,
+                    last_error: String::new(),
+                });
+                return Err(LlmError::Unavailable {
+                    failures: outage.failures,
+                    open_for: outage.open_for,
+                    last_error: outage.last_error,
+                });
+            }
+        };
+        let result = self.propose_with_retries(state_text, retries).await;
         if let Err(e) = &result {
             Counters::add(&self.counters.failures, 1);
             tracing::warn!(error = %e, "model request failed");
         }
+        let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
+        match self.breaker.record(outcome) {
+            Some(true) => tracing::warn!(
+                url = %self.url,
+                "the model server failed {} proposals in a row; pausing requests to it and \
+                 probing it every few seconds",
+                self.config.breaker_failures.max(1)
+            ),
+            Some(false) => tracing::warn!(url = %self.url, "the model server answers again"),
+            None => {}
+        }
         result
     }
 
-    async fn propose_with_retries(&self, state_text: &str) -> Result<Vec<Candidate>, LlmError> {
+    /// The outage, while the circuit breaker is open.
+    pub fn outage(&self) -> Option<Outage> {
+        self.breaker.outage()
+    }
+
+    /// Time until the breaker lets the next probe through, while it is open.
+    pub fn until_probe(&self) -> Option<Duration> {
+        self.breaker.until_probe()
+    }
+
+    async fn propose_with_retries(
+        &self,
+        state_text: &str,
+        retries: u32,
+    ) -> Result<Vec<Candidate>, LlmError> {
         let prompt = self.config.render_prompt(state_text);
         let body = self.request_body(&prompt)?;
         let mut wait = self.config.backoff;
@@ -226,7 +281,7 @@ impl LlmClient {
                 }
                 Err(failure) => failure,
             };
-            if !failure.retryable() || attempts > self.config.retries {
+            if !failure.retryable() || attempts > retries {
                 return Err(failure.into_error(attempts, &self.config));
             }
             let pause = match &failure {

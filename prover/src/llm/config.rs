@@ -114,6 +114,8 @@ pub fn resolve_template(name_or_template: &str) -> String {
 /// | `backoff` | 500 ms, doubling | project choice: 0.5 + 1 + 2 s of waiting across the default retries |
 /// | `max_concurrency` | 16 | project choice: enough requests in flight for vLLM to batch across the searches of one process, few enough that queued requests do not run into `request_timeout` |
 /// | `api_key` | none | local servers need none; the CLI passes one in, the library never reads the environment |
+/// | `breaker_failures` | 3 | project choice: three proposals that each failed their retries mean the server is down, not flaky |
+/// | `probe_interval` | 2 s, doubling to 60 s | project choice: a restarted server is noticed within seconds, a dead one costs one request a minute |
 #[derive(Clone, PartialEq)]
 pub struct LlmConfig {
     /// The API root including the version, e.g. `http://127.0.0.1:8000/v1`; the client appends
@@ -153,6 +155,10 @@ pub struct LlmConfig {
     pub max_concurrency: usize,
     /// Sent as `Authorization: Bearer …` when set.
     pub api_key: Option<String>,
+    /// Failed proposals in a row (across every search) that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// Wait before the first probe of an open breaker; later waits double up to 60 s.
+    pub probe_interval: Duration,
 }
 
 impl Default for LlmConfig {
@@ -175,6 +181,8 @@ impl Default for LlmConfig {
             backoff: Duration::from_millis(500),
             max_concurrency: 16,
             api_key: None,
+            breaker_failures: 3,
+            probe_interval: Duration::from_secs(2),
         }
     }
 }

@@ -51,6 +51,20 @@ pub enum LlmError {
         /// Requests sent.
         attempts: u32,
     },
+    /// The circuit breaker is open: the server failed this many proposals in a row, so this one
+    /// was not sent.
+    #[error(
+        "model server unavailable: {failures} proposals failed in a row, not asking again for \
+         now (down for {open_for:?}); last error: {last_error}"
+    )]
+    Unavailable {
+        /// Failed proposals in a row.
+        failures: u32,
+        /// How long the breaker has been open.
+        open_for: Duration,
+        /// The last failure.
+        last_error: String,
+    },
     /// A success status whose JSON body is `{"error": …}` (some servers report failures so).
     #[error("model server reported an error after {attempts} attempt(s): {message}")]
     Server {
@@ -65,7 +79,7 @@ impl LlmError {
     /// Requests sent before giving up (0 for a configuration error).
     pub fn attempts(&self) -> u32 {
         match self {
-            LlmError::Config(_) => 0,
+            LlmError::Config(_) | LlmError::Unavailable { .. } => 0,
             LlmError::Status { attempts, .. }
             | LlmError::Timeout { attempts, .. }
             | LlmError::Transport { attempts, .. }

@@ -32,12 +32,14 @@
 //! [`LlmError`] says what failed last and after how many attempts.
 
 mod answer;
+mod breaker;
 mod client;
 mod config;
 mod error;
 mod policy;
 mod wire;
 
+pub use breaker::{Admission, CircuitBreaker, Outage};
 pub use client::{LlmClient, LlmStats};
 pub use config::{
     Api, LlmConfig, NamedTemplate, STATE_PLACEHOLDER, TEMPLATES, named_template, resolve_template,

@@ -34,7 +34,10 @@
 //!   all [`StopReason`]s. A tactic Lean refuses is [`Applied::Rejected`], not an error. An `Err`
 //!   from a collaborator is counted and costs only what it touched (an environment error fails
 //!   that edge, a policy error abandons that node, a checker error withholds that proof); it ends
-//!   the search only after [`SearchConfig::max_consecutive_errors`] in a row.
+//!   the search only after [`SearchConfig::max_consecutive_errors`] in a row. A tree that ran
+//!   out of work after any such error ends [`StopReason::Incomplete`], never
+//!   [`StopReason::Exhausted`]: "no proof exists" is claimed only when every proposal and every
+//!   tactic got an answer.
 //! - **Only rechecked proofs are reported.** A proof the checker does not accept is not
 //!   reported; its last edge is marked failed and the search goes on (the node resumes with its
 //!   remaining tactics).
@@ -62,6 +65,6 @@ pub use hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 pub use limits::{CancelToken, Clock, InstantClock, ManualClock};
 pub use policy::{AllowAll, Candidate, CandidateFilter, Policy};
 pub use proof::{Proof, ProofChecker, Verdict};
-pub use report::{Outcome, SearchReport, SearchStats, StopReason};
+pub use report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};
 pub use run::Search;
 pub use tree::NodeId;

@@ -53,6 +53,50 @@ pub enum StopReason {
     Cancelled,
     /// The environment, the policy or the checker failed `max_consecutive_errors` times in a row.
     EnvFailure(String),
+    /// The tree ran out of work, but only because some proposals, tactic runs or rechecks
+    /// failed: nothing is known about the theorem (a model server that was down, a REPL that
+    /// kept crashing). Never reported as [`StopReason::Exhausted`].
+    Incomplete {
+        /// Which collaborator failed (the policy first, when several did).
+        source: FaultSource,
+        /// How many of its calls failed during the search.
+        failures: u32,
+        /// Its last error, with causes.
+        last_error: String,
+    },
+}
+
+/// A collaborator of the search whose failures left it incomplete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultSource {
+    /// [`Policy::propose`](super::Policy::propose).
+    Policy,
+    /// [`ProofEnv::apply`](super::ProofEnv::apply).
+    Environment,
+    /// [`ProofChecker::check`](super::ProofChecker::check).
+    Checker,
+}
+
+impl fmt::Display for FaultSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FaultSource::Policy => "policy",
+            FaultSource::Environment => "environment",
+            FaultSource::Checker => "checker",
+        })
+    }
+}
+
+impl StopReason {
+    /// Whether the reason says something about the theorem under the budget (and so may be
+    /// remembered as its failure): not when the infrastructure failed or the search was
+    /// cancelled.
+    pub fn is_verdict(&self) -> bool {
+        !matches!(
+            self,
+            StopReason::EnvFailure(_) | StopReason::Incomplete { .. } | StopReason::Cancelled
+        )
+    }
 }
 
 impl fmt::Display for StopReason {
@@ -64,6 +108,15 @@ impl fmt::Display for StopReason {
             StopReason::EnvCallLimit(limit) => write!(f, "limit of {limit} tactic runs reached"),
             StopReason::Cancelled => write!(f, "cancelled"),
             StopReason::EnvFailure(message) => write!(f, "infrastructure failure: {message}"),
+            StopReason::Incomplete {
+                source,
+                failures,
+                last_error,
+            } => write!(
+                f,
+                "search incomplete: the {source} failed {failures} time(s), so the tree ran out \
+                 of work without being explored; last error: {last_error}"
+            ),
         }
     }
 }
@@ -103,4 +156,11 @@ pub struct SearchStats {
     pub check_errors: u32,
     /// Proofs found whose recheck did not accept them.
     pub proofs_rejected: u32,
+}
+
+impl SearchStats {
+    /// Calls to a collaborator that failed, of any kind.
+    pub fn infrastructure_errors(&self) -> u32 {
+        self.env_errors + self.policy_errors + self.check_errors
+    }
 }

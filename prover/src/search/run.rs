@@ -10,7 +10,7 @@ use super::hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 use super::limits::{CancelToken, Clock, InstantClock};
 use super::policy::{AllowAll, Candidate, CandidateFilter, Policy, prepare_candidates};
 use super::proof::{Proof, ProofChecker, Verdict};
-use super::report::{Outcome, SearchReport, SearchStats, StopReason};
+use super::report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};
 use super::tree::{EdgeId, Expansion, Graph, Landing, NodeId, Status};
 
 /// A configured best-first search; [`run`](Search::run) it once per attempt.
@@ -210,7 +210,7 @@ where
                 break Outcome::Failed(reason);
             }
             let Some(node) = self.select() else {
-                break Outcome::Failed(StopReason::Exhausted);
+                break Outcome::Failed(self.exhausted());
             };
             let expanded = self.expand(node);
             if let Some(proof) = self.back_up(expanded) {
@@ -223,7 +223,7 @@ where
     /// Whether to stop before selecting another node.
     fn stop_reason(&self) -> Option<StopReason> {
         if self.graph.root_status() == Status::Failed {
-            return Some(StopReason::Exhausted);
+            return Some(self.exhausted());
         }
         if let Some(limit) = self.config.max_expansions
             && self.stats.expansions >= limit
@@ -231,6 +231,35 @@ where
             return Some(StopReason::ExpansionLimit(limit));
         }
         self.interruption()
+    }
+
+    /// Why the tree ran out of work: exhausted, unless a collaborator failed along the way.
+    fn exhausted(&self) -> StopReason {
+        let faults = [
+            (
+                FaultSource::Policy,
+                self.stats.policy_errors,
+                &self.streaks.policy,
+            ),
+            (
+                FaultSource::Environment,
+                self.stats.env_errors,
+                &self.streaks.env,
+            ),
+            (
+                FaultSource::Checker,
+                self.stats.check_errors,
+                &self.streaks.check,
+            ),
+        ];
+        match faults.into_iter().find(|(_, failures, _)| *failures > 0) {
+            Some((source, failures, streak)) => StopReason::Incomplete {
+                source,
+                failures,
+                last_error: streak.last_error.clone(),
+            },
+            None => StopReason::Exhausted,
+        }
     }
 
     /// The stop conditions that are also checked between two tactics of one expansion.
