@@ -13,6 +13,24 @@ fn real_lean_check_small_examples() {
     let Some(_lake) = lean_or_skip("real_lean_check_small_examples") else {
         return;
     };
+    check_examples_file("lean-project/examples/check-small.jsonl", &[]);
+}
+
+/// Issue 7's axiom attacks on real Lean: a `trace` that prints the axiom sentence, an
+/// `example` and a `def` using an axiom the (trusted) header declares.
+#[test]
+fn real_lean_check_axiom_attacks() {
+    let Some(_lake) = lean_or_skip("real_lean_check_axiom_attacks") else {
+        return;
+    };
+    check_examples_file(
+        "lean-project/examples/check-attacks.jsonl",
+        &["--trust-header"],
+    );
+}
+
+/// Checks a file of rows carrying an `expected` status with the built REPL.
+fn check_examples_file(relative: &str, extra: &[&str]) {
     let root = workspace_root();
     let repl = root.join(".lake/packages/REPL/.lake/build/bin/repl");
     assert!(
@@ -20,11 +38,12 @@ fn real_lean_check_small_examples() {
         "`lake` is installed but the REPL is not built at {}: run scripts/setup.sh first",
         repl.display()
     );
-    let input = root.join("lean-project/examples/check-small.jsonl");
+    let input = root.join(relative);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
     let status = prover_command()
         .args(["check", "--workers", "1", "--timeout", "900"])
+        .args(extra)
         .arg("--project")
         .arg(&root)
         .arg("--input")
