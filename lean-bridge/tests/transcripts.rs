@@ -11,9 +11,8 @@ use lean_bridge::protocol::{join_request_lines, split_blocks};
 use lean_bridge::{Request, Response, TacticOutcome, classify_tactic};
 use serde_json::Value;
 
-fn transcripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/repl-transcripts")
-}
+#[path = "../../tests/src/test_data.rs"]
+mod test_data;
 
 /// One recorded `.in`/`.expected.out` pair.
 struct Transcript {
@@ -110,7 +109,9 @@ struct Counts {
 }
 
 fn main() {
-    let root = transcripts_dir();
+    let Some(root) = test_data::find_or_skip("fixtures/repl-transcripts", "transcripts") else {
+        return;
+    };
     let (transcripts, unpaired) = load(&root);
     let expected = expected_classes();
     let mut counts = Counts::default();

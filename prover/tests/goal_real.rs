@@ -10,17 +10,15 @@ use prover::guard::TacticGuard;
 use prover::portfolio::Portfolio;
 use serde_json::Value;
 
-fn shared(relative: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared")
-        .join(relative)
-}
+#[path = "../../tests/src/test_data.rs"]
+mod test_data;
 
-/// `(name, goal)` for every row of the two main miniF2F splits.
-fn minif2f_goals() -> Vec<(String, String)> {
+/// `(name, goal)` for every row of the two main miniF2F splits, or `None` after the test's skip
+/// line when the data is not here.
+fn minif2f_goals(test: &str) -> Option<Vec<(String, String)>> {
     let mut goals = Vec::new();
     for split in ["valid", "test"] {
-        let path = shared(&format!("datasets/minif2f/{split}.jsonl"));
+        let path = test_data::find_or_skip(&format!("datasets/minif2f/{split}.jsonl"), test)?;
         let text = std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         for line in text.lines().filter(|l| !l.trim().is_empty()) {
@@ -31,16 +29,17 @@ fn minif2f_goals() -> Vec<(String, String)> {
             ));
         }
     }
-    goals
+    Some(goals)
 }
 
 /// Goal strings in the transcripts' answers: `(file, text, holds exactly one goal)`.
 ///
 /// `goals` arrays and `goal` fields hold one goal each; the `goals` *string* of an
 /// `allTactics` entry holds the goals before that tactic, possibly none (`no goals`).
-fn transcript_goals() -> Vec<(String, String, bool)> {
+fn transcript_goals(test: &str) -> Option<Vec<(String, String, bool)>> {
+    let dir = test_data::find_or_skip("fixtures/repl-transcripts", test)?;
     let mut files = Vec::new();
-    collect_expected_outputs(&shared("fixtures/repl-transcripts"), &mut files);
+    collect_expected_outputs(&dir, &mut files);
     files.sort();
     assert!(!files.is_empty(), "no transcripts found");
     let mut goals = Vec::new();
@@ -54,7 +53,7 @@ fn transcript_goals() -> Vec<(String, String, bool)> {
             walk(&value, &name, &mut goals);
         }
     }
-    goals
+    Some(goals)
 }
 
 fn collect_expected_outputs(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -143,7 +142,9 @@ fn check_portfolio(label: &str, raw: &str) {
 
 #[test]
 fn every_minif2f_goal_parses() {
-    let goals = minif2f_goals();
+    let Some(goals) = minif2f_goals("every_minif2f_goal_parses") else {
+        return;
+    };
     assert_eq!(goals.len(), 488);
     let mut hypotheses = 0;
     let mut heads = std::collections::BTreeMap::<String, usize>::new();
@@ -163,7 +164,9 @@ fn every_minif2f_goal_parses() {
 
 #[test]
 fn every_transcript_goal_parses() {
-    let goals = transcript_goals();
+    let Some(goals) = transcript_goals("every_transcript_goal_parses") else {
+        return;
+    };
     let mut parsed_goals = 0;
     for (file, raw, single) in &goals {
         if *single {
@@ -192,12 +195,12 @@ fn every_transcript_goal_parses() {
     );
 }
 
-fn minif2f(name: &str) -> Goal {
-    let (_, raw) = minif2f_goals()
-        .into_iter()
+fn minif2f(goals: &[(String, String)], name: &str) -> Goal {
+    let (_, raw) = goals
+        .iter()
         .find(|(n, _)| n == name)
         .unwrap_or_else(|| panic!("{name} not in miniF2F"));
-    goal::parse_goals(&raw).remove(0)
+    goal::parse_goals(raw).remove(0)
 }
 
 fn names(goal: &Goal) -> Vec<String> {
@@ -206,7 +209,10 @@ fn names(goal: &Goal) -> Vec<String> {
 
 #[test]
 fn spot_checks_of_specific_real_goals() {
-    let g = minif2f("amc12a_2015_p10");
+    let Some(goals) = minif2f_goals("spot_checks_of_specific_real_goals") else {
+        return;
+    };
+    let g = minif2f(&goals, "amc12a_2015_p10");
     assert_eq!(names(&g), ["x y", "h₀", "h₁", "h₂"]);
     assert_eq!(g.hypotheses[0].ty, "ℤ");
     assert_eq!(g.hypotheses[3].ty, "x + y + x * y = 80");
@@ -214,7 +220,7 @@ fn spot_checks_of_specific_real_goals() {
     assert_eq!(goal::head(&g.target), Head::Eq);
 
     // The one wrapped target in miniF2F.
-    let g = minif2f("imo_2006_p3");
+    let g = minif2f(&goals, "imo_2006_p3");
     assert_eq!(
         g.target,
         "a * b * (a ^ 2 - b ^ 2) + b * c * (b ^ 2 - c ^ 2) + c * a * (c ^ 2 - a ^ 2) ≤ \
@@ -222,24 +228,24 @@ fn spot_checks_of_specific_real_goals() {
     );
     assert_eq!(goal::head(&g.target), Head::Le);
 
-    let g = minif2f("mathd_numbertheory_13");
+    let g = minif2f(&goals, "mathd_numbertheory_13");
     assert_eq!(names(&g), ["u v", "S", "h₀", "h₁", "h₂"]);
     assert_eq!(g.hypotheses[1].ty, "Set ℕ");
     assert_eq!(goal::head(&g.hypotheses[2].ty), Head::Forall);
     assert_eq!(g.hypotheses[4].ty, "IsLeast (S \\ {u}) v");
     assert_eq!(g.target, "(↑u + ↑v) / 2 = 64");
 
-    let g = minif2f("mathd_numbertheory_169");
+    let g = minif2f(&goals, "mathd_numbertheory_169");
     assert!(g.hypotheses.is_empty());
     assert_eq!(g.target, "20!.gcd 200000 = 40000");
 
     // An inaccessible name: kept, but not offered to tactics.
-    let g = minif2f("mathd_algebra_144");
+    let g = minif2f(&goals, "mathd_algebra_144");
     assert_eq!(names(&g), ["a b c d", "h₀✝", "h₀", "h₁", "h₂", "h₃"]);
     assert!(!goal::is_accessible("h₀✝"));
     assert!(g.destructurable().is_empty(), "h₀✝ cannot be named");
 
-    let g = minif2f("imo_1987_p6");
+    let g = minif2f(&goals, "imo_1987_p6");
     let binders = goal::intro_binders(&g.target);
     assert_eq!(binders.len(), 2);
     assert_eq!(binders[0].name.as_deref(), Some("i"));
@@ -251,17 +257,19 @@ fn spot_checks_of_specific_real_goals() {
         .collect();
     assert!(tactics.contains(&"intro i hi".to_owned()), "{tactics:?}");
 
-    let g = minif2f("amc12a_2002_p6");
+    let g = minif2f(&goals, "amc12a_2002_p6");
     assert_eq!(goal::head(&g.target), Head::Exists);
 
-    let g = minif2f("mathd_numbertheory_780");
+    let g = minif2f(&goals, "mathd_numbertheory_780");
     assert_eq!(g.bounds("m").in_conjunction, ["h₁"]);
 
     // A transcript goal with a case tag and inaccessible names (Mathlib `induction`).
     let goals = goal::parse_goals("case succ\nn✝ : ℕ\na✝ : n✝ = n✝\n⊢ n✝ + 1 = n✝ + 1");
     assert_eq!(goals[0].case.as_deref(), Some("succ"));
     assert_eq!(names(&goals[0]), ["n✝", "a✝"]);
-    let transcript = transcript_goals();
+    let Some(transcript) = transcript_goals("spot_checks_of_specific_real_goals") else {
+        return;
+    };
     assert!(
         transcript
             .iter()

@@ -7,3 +7,4 @@ mod eval;
 mod llm;
 mod oracle;
 mod real_lean;
+mod test_data;

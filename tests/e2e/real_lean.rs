@@ -2,7 +2,7 @@
 //! after `scripts/setup.sh`) and print a skip line elsewhere.
 
 use prover_tests::harness::{
-    lean_or_skip, print_uncaptured, prover_command, shared_dir, workspace_root,
+    lean_or_skip, print_uncaptured, prover_command, shared_file_or_skip, workspace_root,
 };
 use serde_json::Value;
 
@@ -86,7 +86,12 @@ fn real_lean_check_deepseek_traces() {
         );
         return;
     };
-    let input = shared_dir().join("datasets/traces/deepseek_prover_v2_minif2f_proofs.jsonl");
+    let Some(input) = shared_file_or_skip(
+        "datasets/traces/deepseek_prover_v2_minif2f_proofs.jsonl",
+        "real_lean_check_deepseek_traces",
+    ) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
     let status = prover_command()
@@ -128,7 +133,12 @@ fn real_lean_eval_minif2f_sample() {
     ];
     let mut rows = Vec::new();
     for split in ["valid", "test"] {
-        let path = shared_dir().join(format!("datasets/minif2f/yangky11_v4.24.0/{split}.jsonl"));
+        let Some(path) = shared_file_or_skip(
+            &format!("datasets/minif2f/yangky11_v4.24.0/{split}.jsonl"),
+            "real_lean_eval_minif2f_sample",
+        ) else {
+            return;
+        };
         for line in std::fs::read_to_string(path).unwrap().lines() {
             let row: Value = serde_json::from_str(line).unwrap();
             if wanted.contains(&row["name"].as_str().unwrap()) {

@@ -11,30 +11,10 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The shared read-only reference folder beside the checkout (`../shared`).
-pub fn shared_dir() -> PathBuf {
-    workspace_root().join("../shared")
-}
-
-/// A file of the shared reference data (`relative` inside `../shared`), for a test that needs
-/// it: found in `../shared`, then under the directory `PROVER_TEST_DATA` names; otherwise the
-/// test's `skipped: …` line is printed and `None` returned. A fresh clone has neither.
+/// A file or directory of the reference data outside the repository (see
+/// [`crate::test_data`]), or `None` after printing the test's `skipped: …` line.
 pub fn shared_file_or_skip(relative: &str, test: &str) -> Option<PathBuf> {
-    let candidates = [
-        Some(shared_dir()),
-        std::env::var_os("PROVER_TEST_DATA").map(PathBuf::from),
-    ];
-    let found = candidates
-        .into_iter()
-        .flatten()
-        .map(|dir| dir.join(relative))
-        .find(|path| path.is_file());
-    if found.is_none() {
-        print_uncaptured(&format!(
-            "skipped: {relative} is not in ../shared or $PROVER_TEST_DATA: {test}"
-        ));
-    }
-    found
+    crate::test_data::find_or_skip(relative, test)
 }
 
 /// The path of the `prover` binary, built on first use with the same profile as the tests.

@@ -4,5 +4,6 @@ pub mod lean_json;
 pub mod openai_sim;
 pub mod permissive;
 pub mod sim;
+pub mod test_data;
 pub mod world;
 pub mod worldgen;

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
@@ -20,8 +20,9 @@ const GEN: &str = env!("CARGO_BIN_EXE_sim-world-gen");
 /// Generous: only there so that a broken simulator fails the test instead of hanging it.
 const LIVE: Duration = Duration::from_secs(20);
 
-fn transcripts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/repl-transcripts")
+/// The recorded transcripts, or `None` after the test's skip line.
+fn transcripts_dir(test: &str) -> Option<PathBuf> {
+    prover_tests::test_data::find_or_skip("fixtures/repl-transcripts", test)
 }
 
 /// What the stdout reader thread saw.
@@ -519,7 +520,11 @@ fn crash_on_start_and_bad_arguments() {
 
 #[test]
 fn replay_reproduces_every_recorded_transcript_byte_for_byte() {
-    let prefixes = transcript_prefixes(&transcripts_dir());
+    let Some(dir) = transcripts_dir("replay_reproduces_every_recorded_transcript_byte_for_byte")
+    else {
+        return;
+    };
+    let prefixes = transcript_prefixes(&dir);
     assert!(
         prefixes.len() >= 70,
         "found only {} transcripts",
@@ -564,7 +569,10 @@ fn replay_reproduces_every_recorded_transcript_byte_for_byte() {
 
 #[test]
 fn replay_rejects_a_different_or_extra_request() {
-    let prefix = transcripts_dir().join("test/readme");
+    let Some(dir) = transcripts_dir("replay_rejects_a_different_or_extra_request") else {
+        return;
+    };
+    let prefix = dir.join("test/readme");
     let first = split_answers(
         &std::fs::read_to_string(format!("{}.expected.out", prefix.display())).unwrap(),
     )
@@ -577,10 +585,7 @@ fn replay_rejects_a_different_or_extra_request() {
     assert_eq!(status.code(), Some(4));
     assert!(stderr.contains("replay mismatch at request 1"), "{stderr}");
 
-    let mut repl = Repl::spawn(&[
-        "--replay",
-        transcripts_dir().join("test/import_lean").to_str().unwrap(),
-    ]);
+    let mut repl = Repl::spawn(&["--replay", dir.join("test/import_lean").to_str().unwrap()]);
     repl.send(&json!({"cmd": "import Lean"}));
     assert_eq!(repl.recv(), json!({"env": 0}));
     repl.send(&json!({"cmd": "import Lean"}));
