@@ -8,6 +8,7 @@ pub mod pool;
 pub mod process;
 pub mod proof;
 pub mod protocol;
+pub mod reaper;
 
 pub use error::BridgeError;
 pub use pool::{

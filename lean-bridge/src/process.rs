@@ -19,6 +19,7 @@ use tracing::Instrument;
 use crate::error::BridgeError;
 use crate::memory;
 use crate::protocol::{Request, Response};
+use crate::reaper;
 
 /// How much of a process's stderr is kept for error messages.
 const STDERR_TAIL_BYTES: usize = 16 * 1024;
@@ -168,10 +169,18 @@ impl ReplProcess {
                 cmd.pre_exec(move || memory::set_data_limit(limit));
             }
         }
-        let mut child = cmd.spawn().map_err(|e| spawn_error(e.to_string()))?;
-        let pgid = child
-            .id()
-            .ok_or_else(|| spawn_error("exited before its pid was read".into()))?;
+        let spawned = reaper::spawn_registered(|| {
+            let child = cmd.spawn().map_err(|e| spawn_error(e.to_string()))?;
+            let pgid = child
+                .id()
+                .ok_or_else(|| spawn_error("exited before its pid was read".into()))?;
+            // Process ids fit in i32 (`pid_max` is at most 2^22).
+            Ok(((child, pgid), pgid as i32))
+        });
+        let (mut child, pgid) = match spawned {
+            Some(result) => result?,
+            None => return Err(spawn_error("the process is shutting down".into())),
+        };
         let (Some(stdin), Some(stdout), Some(stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -512,6 +521,8 @@ impl ReplProcess {
         if self.reaped || self.pgid == 0 {
             return;
         }
+        // Unregistered while the group id is still ours (the leader is unreaped).
+        reaper::unregister(self.pgid as i32);
         // SAFETY: plain syscall. The leader is unreaped, so the group id is still ours.
         unsafe {
             libc::killpg(self.pgid as libc::pid_t, libc::SIGKILL);

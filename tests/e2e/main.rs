@@ -7,4 +7,5 @@ mod eval;
 mod llm;
 mod oracle;
 mod real_lean;
+mod signals;
 mod test_data;

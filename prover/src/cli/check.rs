@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::CheckArgs;
 use super::config::{self, Settings};
+use super::interrupt::Interrupt;
 use crate::check::{self, CheckConfig, CheckResult, ProofTask, Status};
 
 /// Runs `prover check`.
@@ -78,6 +79,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
 
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    let interrupt = Interrupt::install(&runtime)?;
     let mut tally = Tally::default();
     for result in &malformed {
         write_result(&mut out, result, &mut tally)?;
@@ -91,8 +93,12 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         for mut task in tasks {
             let (pool, permits, sender) = (pool.clone(), permits.clone(), sender.clone());
             let (check_config, reference) = (check_config.clone(), reference.clone());
+            let interrupt = interrupt.clone();
             tokio::spawn(async move {
                 let _permit = permits.acquire_owned().await;
+                if interrupt.signal().is_some() {
+                    return;
+                }
                 let result = match against_reference(&mut task, reference.as_ref().as_ref()) {
                     Err(reason) => CheckResult::unchecked(&task, Status::Invalid, reason),
                     Ok(()) => check::check_task(&pool, &task, &check_config).await,
@@ -101,10 +107,24 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
             });
         }
         drop(sender);
-        while let Some(result) = receiver.recv().await {
+        loop {
+            let result = tokio::select! {
+                biased;
+                () = interrupt.wait() => break,
+                result = receiver.recv() => match result {
+                    Some(result) => result,
+                    None => break,
+                },
+            };
+            // A check cut short by the signal is no verdict.
+            if interrupt.signal().is_some() {
+                break;
+            }
             write_result(&mut out, &result, &mut tally)?;
         }
-        pool.shutdown().await;
+        if interrupt.signal().is_none() {
+            pool.shutdown().await;
+        }
         anyhow::Ok(())
     })?;
 
@@ -117,6 +137,14 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         tally.error,
         tally.total() as f64 / seconds.max(1e-9),
     );
+    if let Some(signal) = interrupt.signal() {
+        eprintln!(
+            "prover check: stopped by {}; the rows above were written",
+            Interrupt::name(signal)
+        );
+        runtime.shutdown_background();
+        return Ok(Interrupt::exit_code(signal));
+    }
     Ok(if tally.error == 0 {
         ExitCode::SUCCESS
     } else {

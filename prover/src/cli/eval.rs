@@ -15,6 +15,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::EvalArgs;
 use super::config::{self, Settings};
+use super::interrupt::Interrupt;
 use super::policy::{ModelOutage, PolicyFactory};
 use crate::datasets;
 use crate::engine::{Engine, ProveResult, ProveStatus};
@@ -90,6 +91,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let todo = theorems.len();
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
+    let interrupt = Interrupt::install(&runtime)?;
     runtime.block_on(async {
         let engine = Engine {
             pool: Arc::new(ReplPool::new(pool_config)),
@@ -101,11 +103,14 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         for theorem in theorems {
             let (engine, permits, sender) = (engine.clone(), permits.clone(), sender.clone());
             let (factory, prove_config) = (factory.clone(), prove_config.clone());
-            let outage = outage.clone();
+            let (outage, interrupt) = (outage.clone(), interrupt.clone());
             tokio::spawn(async move {
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
                 };
+                if interrupt.signal().is_some() {
+                    return;
+                }
                 // No theorem starts while the model server is down; past the outage limit,
                 // none starts at all and the run ends with what it has.
                 if outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
@@ -128,7 +133,19 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             });
         }
         drop(sender);
-        while let Some(result) = receiver.recv().await {
+        loop {
+            let result = tokio::select! {
+                biased;
+                () = interrupt.wait() => break,
+                result = receiver.recv() => match result {
+                    Some(result) => result,
+                    None => break,
+                },
+            };
+            // A search cut short by the signal is no verdict: the rerun redoes it.
+            if interrupt.signal().is_some() {
+                break;
+            }
             append_result(&mut out, &result, &args.out)?;
             tally.add(&result);
             eprintln!(
@@ -143,7 +160,9 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             );
         }
         pool_stats = Some(engine.pool.stats());
-        engine.pool.shutdown().await;
+        if interrupt.signal().is_none() {
+            engine.pool.shutdown().await;
+        }
         anyhow::Ok(())
     })?;
 
@@ -156,6 +175,19 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         );
     }
     let stopped = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
+    if let Some(signal) = interrupt.signal() {
+        super::cache::finish_run(cache.as_ref());
+        eprintln!(
+            "prover eval: stopped by {}: {} of {todo} theorems decided and written to {}; rerun \
+             the same command to resume",
+            Interrupt::name(signal),
+            tally.total(),
+            args.out.display()
+        );
+        // Searches still winding down on blocking threads are not waited for.
+        runtime.shutdown_background();
+        return Ok(Interrupt::exit_code(signal));
+    }
     super::cache::finish_run(cache.as_ref());
     if args.json {
         let summary = serde_json::json!({

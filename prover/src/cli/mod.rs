@@ -8,6 +8,7 @@ mod check;
 pub mod config;
 mod datasets;
 mod eval;
+mod interrupt;
 mod policy;
 mod prove;
 pub mod search_args;

@@ -8,6 +8,7 @@ use lean_bridge::pool::ReplPool;
 
 use super::ProveArgs;
 use super::config::{self, Settings};
+use super::interrupt::Interrupt;
 use super::policy::PolicyFactory;
 use crate::datasets;
 use crate::engine::{Engine, ProveStatus, Theorem};
@@ -47,14 +48,28 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
         runtime: runtime.handle().clone(),
         cache: cache.clone(),
     };
+    let interrupt = Interrupt::install(&runtime)?;
     let result = {
         let engine = engine.clone();
+        let interrupt = interrupt.clone();
         runtime.block_on(async move {
-            tokio::task::spawn_blocking(move || factory.prove(&engine, &theorem, &prove_config))
-                .await
+            let search = tokio::task::spawn_blocking(move || {
+                factory.prove(&engine, &theorem, &prove_config)
+            });
+            tokio::select! {
+                result = search => Some(result),
+                () = interrupt.wait() => None,
+            }
         })
-    }
-    .context("the search thread panicked")?;
+    };
+    let Some(result) = result else {
+        let signal = interrupt.signal().unwrap_or(libc::SIGINT);
+        super::cache::finish_run(cache.as_ref());
+        eprintln!("prover prove: stopped by {}", Interrupt::name(signal));
+        runtime.shutdown_background();
+        return Ok(Interrupt::exit_code(signal));
+    };
+    let result = result.context("the search thread panicked")?;
     runtime.block_on(engine.pool.shutdown());
     super::cache::finish_run(cache.as_ref());
 
