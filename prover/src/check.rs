@@ -91,8 +91,10 @@ pub fn parse_task(
     default_header: Option<&str>,
 ) -> Result<ProofTask, RowError> {
     let fail = |name: Option<String>, reason: String| RowError { line, name, reason };
-    let raw: RawRow =
-        serde_json::from_str(text).map_err(|e| fail(None, format!("not a JSON object: {e}")))?;
+    // Checked as an object first: serde would read a JSON array into the struct by position.
+    let object = crate::datasets::parse_object(line, text)?;
+    let raw: RawRow = serde_json::from_value(serde_json::Value::Object(object))
+        .map_err(|e| fail(None, format!("not a proof row: {e}")))?;
     let field = |value: &Option<serde_json::Value>,
                  key: &str,
                  name: Option<String>|

@@ -7,5 +7,6 @@ mod eval;
 mod llm;
 mod oracle;
 mod real_lean;
+mod safety;
 mod signals;
 mod test_data;

@@ -1,8 +1,8 @@
 //! `prover check`: reads proof rows, checks them on a REPL pool, streams one result per row.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,11 +14,12 @@ use tokio::sync::{Semaphore, mpsc};
 use super::CheckArgs;
 use super::config::{self, Settings};
 use super::interrupt::Interrupt;
+use super::results_file;
 use crate::check::{self, CheckConfig, CheckResult, ProofTask, Status};
 
 /// Runs `prover check`.
 pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let input = std::fs::read_to_string(&args.input)
+    let input = std::fs::read(&args.input)
         .with_context(|| format!("cannot read input {}", args.input.display()))?;
     let default_header = match &args.header {
         Some(path) => Some(
@@ -49,23 +50,12 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
     };
     check_config.guard.allow_native_decide =
         args.allow_native_decide || settings.check.allow_native_decide.unwrap_or(false);
-    let mut out: Box<dyn Write + Send> = match &args.out {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create output {}", path.display()))?,
-        ),
-        None => Box::new(std::io::stdout()),
-    };
-
     let mut tasks = Vec::new();
     let mut malformed = Vec::new();
-    for (index, text) in input.lines().enumerate() {
-        if text.trim().is_empty() {
-            continue;
-        }
+    for (line, text) in crate::datasets::jsonl_lines(&input) {
         // With a reference dataset, a row may leave its header out: the reference's is used.
         let fallback = default_header.as_deref().or(reference.as_ref().map(|_| ""));
-        match check::parse_task(index + 1, text, fallback) {
+        match text.and_then(|text| check::parse_task(line, text, fallback)) {
             Ok(task) => tasks.push(task),
             Err(error) => {
                 tracing::error!("{}: {error}", args.input.display());
@@ -76,13 +66,56 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
     if tasks.is_empty() && malformed.is_empty() {
         bail!("input {} holds no rows", args.input.display());
     }
+    let total = tasks.len() + malformed.len();
 
+    // Rows the output already decides (by input line and name) are not checked again.
+    let mut tally = Tally::default();
+    let mut out = match &args.out {
+        Some(path) => {
+            let inputs: Vec<&Path> = [
+                Some(&args.input),
+                args.reference.as_ref(),
+                args.header.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+            let (file, earlier) =
+                results_file::open::<CheckResult>(path, "check", args.fresh, &inputs)?;
+            let decided: HashSet<(usize, String)> =
+                earlier.iter().map(|r| (r.line, r.name.clone())).collect();
+            let current: HashSet<(usize, String)> = tasks
+                .iter()
+                .map(|t| (t.line, t.name.clone()))
+                .chain(malformed.iter().map(|r| (r.line, r.name.clone())))
+                .collect();
+            tasks.retain(|t| !decided.contains(&(t.line, t.name.clone())));
+            malformed.retain(|r| !decided.contains(&(r.line, r.name.clone())));
+            // The summary covers the whole file's rows for this input, earlier runs included.
+            for result in earlier
+                .iter()
+                .filter(|r| current.contains(&(r.line, r.name.clone())))
+            {
+                tally.earlier(result.status);
+            }
+            if tally.from_earlier > 0 {
+                eprintln!(
+                    "prover check: {} of {total} rows already decided in {}; skipping them \
+                     (--fresh to redo)",
+                    tally.from_earlier,
+                    path.display()
+                );
+            }
+            Output::File(file)
+        }
+        None => Output::Stdout,
+    };
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let interrupt = Interrupt::install(&runtime)?;
-    let mut tally = Tally::default();
     for result in &malformed {
-        write_result(&mut out, result, &mut tally)?;
+        out.write(result, &mut tally, total)?;
     }
     runtime.block_on(async {
         let pool = Arc::new(ReplPool::new(pool_config));
@@ -120,7 +153,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
             if interrupt.signal().is_some() {
                 break;
             }
-            write_result(&mut out, &result, &mut tally)?;
+            out.write(&result, &mut tally, total)?;
         }
         if interrupt.signal().is_none() {
             pool.shutdown().await;
@@ -129,13 +162,19 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
     })?;
 
     let seconds = started.elapsed().as_secs_f64();
+    let fresh_rows = tally.total() - tally.from_earlier;
     eprintln!(
-        "prover check: {} rows: {} valid, {} invalid, {} error in {seconds:.1}s ({:.2} rows/s, {workers} workers)",
+        "prover check: {} rows: {} valid, {} invalid, {} error in {seconds:.1}s ({:.2} rows/s, {workers} workers){}",
         tally.total(),
         tally.valid,
         tally.invalid,
         tally.error,
-        tally.total() as f64 / seconds.max(1e-9),
+        fresh_rows as f64 / seconds.max(1e-9),
+        if tally.from_earlier > 0 {
+            format!("; {} of them decided by an earlier run", tally.from_earlier)
+        } else {
+            String::new()
+        }
     );
     if let Some(signal) = interrupt.signal() {
         eprintln!(
@@ -157,28 +196,70 @@ struct Tally {
     valid: usize,
     invalid: usize,
     error: usize,
+    /// Of the above, decided by an earlier run into the same output.
+    from_earlier: usize,
 }
 
 impl Tally {
     fn total(&self) -> usize {
         self.valid + self.invalid + self.error
     }
+
+    fn add(&mut self, status: Status) {
+        match status {
+            Status::Valid => self.valid += 1,
+            Status::Invalid => self.invalid += 1,
+            Status::Error => self.error += 1,
+        }
+    }
+
+    fn earlier(&mut self, status: Status) {
+        self.add(status);
+        self.from_earlier += 1;
+    }
 }
 
-fn write_result(
-    out: &mut dyn Write,
-    result: &CheckResult,
-    tally: &mut Tally,
-) -> anyhow::Result<()> {
-    match result.status {
-        Status::Valid => tally.valid += 1,
-        Status::Invalid => tally.invalid += 1,
-        Status::Error => tally.error += 1,
+/// Where results go: a locked results file, or stdout.
+enum Output {
+    File(results_file::ResultsFile),
+    Stdout,
+}
+
+impl Output {
+    /// Writes one result, counts it, and prints the progress line on stderr.
+    fn write(
+        &mut self,
+        result: &CheckResult,
+        tally: &mut Tally,
+        total: usize,
+    ) -> anyhow::Result<()> {
+        tally.add(result.status);
+        match self {
+            Output::File(file) => file.append(result)?,
+            Output::Stdout => {
+                let line = serde_json::to_string(result).context("cannot encode a result")?;
+                let mut stdout = std::io::stdout().lock();
+                writeln!(stdout, "{line}").context("cannot write a result")?;
+                stdout.flush().context("cannot write a result")?;
+            }
+        }
+        eprintln!(
+            "[{}/{total}] {:<7} {} line {} ({:.1}s) | {} valid, {} invalid, {} error",
+            tally.total(),
+            match result.status {
+                Status::Valid => "valid",
+                Status::Invalid => "invalid",
+                Status::Error => "error",
+            },
+            result.name,
+            result.line,
+            result.seconds,
+            tally.valid,
+            tally.invalid,
+            tally.error
+        );
+        Ok(())
     }
-    let line = serde_json::to_string(result).context("cannot encode a result")?;
-    writeln!(out, "{line}").context("cannot write a result")?;
-    out.flush().context("cannot write a result")?;
-    Ok(())
 }
 
 /// One reference row: the statement a checked row must match and the header it runs on.

@@ -2,9 +2,6 @@
 //! decided, and resumes from what the output already holds.
 
 use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -17,20 +14,18 @@ use super::EvalArgs;
 use super::config::{self, Settings};
 use super::interrupt::Interrupt;
 use super::policy::{ModelOutage, PolicyFactory};
+use super::results_file;
 use crate::datasets;
 use crate::engine::{Engine, ProveResult, ProveStatus};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.dataset)
+    let bytes = std::fs::read(&args.dataset)
         .with_context(|| format!("cannot read dataset {}", args.dataset.display()))?;
     let mut theorems = Vec::new();
     let mut malformed = Vec::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        match datasets::parse_theorem(index + 1, line) {
+    for (number, line) in datasets::jsonl_lines(&bytes) {
+        match line.and_then(|line| datasets::parse_theorem(number, line)) {
             Ok(theorem) => theorems.push(theorem),
             Err(error) => malformed.push(error),
         }
@@ -57,7 +52,10 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         }
     }
 
-    let (mut out, decided) = open_results(&args.out, args.fresh)?;
+    let (mut out, earlier) =
+        results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
+    let decided: HashSet<String> = earlier.iter().map(|r| r.name.clone()).collect();
+    let dataset_names: HashSet<String> = theorems.iter().map(|t| t.name.clone()).collect();
     let total = theorems.len();
     theorems.retain(|t| !decided.contains(&t.name));
     if !decided.is_empty() {
@@ -87,6 +85,12 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let cache = super::cache::open_for_run(&args.cache, settings, &pool_config)?;
 
     let started = Instant::now();
+    // The summary covers the whole output file for this dataset, earlier runs included; the
+    // progress counter counts this run's theorems.
+    let mut earlier_tally = Tally::default();
+    for result in earlier.iter().filter(|r| dataset_names.contains(&r.name)) {
+        earlier_tally.add(result);
+    }
     let mut tally = Tally::default();
     let todo = theorems.len();
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
@@ -146,7 +150,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             if interrupt.signal().is_some() {
                 break;
             }
-            append_result(&mut out, &result, &args.out)?;
+            out.append(&result)?;
             tally.add(&result);
             eprintln!(
                 "[{}/{todo}] {:<7} {} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
@@ -167,7 +171,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     })?;
 
     let seconds = started.elapsed().as_secs_f64();
-    print_summary(&tally, seconds, workers, concurrency);
+    print_summary(&tally, &earlier_tally, seconds, workers, concurrency);
     if let Some(stats) = pool_stats {
         eprintln!(
             "  REPL restarts {:>7} ({} timeouts), {} started",
@@ -202,6 +206,12 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             "lean_timeouts": tally.lean_timeouts,
             "lean_crashes": tally.lean_crashes,
             "policy_errors": tally.policy_errors,
+            "whole_file": {
+                "theorems": tally.total() + earlier_tally.total(),
+                "proved": tally.proved + earlier_tally.proved,
+                "failed": tally.failed + earlier_tally.failed,
+                "error": tally.error + earlier_tally.error,
+            },
         });
         println!("{summary}");
     }
@@ -285,13 +295,30 @@ impl Tally {
     }
 }
 
-fn print_summary(tally: &Tally, seconds: f64, workers: usize, concurrency: usize) {
+/// The summary on stderr: the counts cover every theorem of the dataset the output file
+/// decides (earlier runs included); times and calls are this run's.
+fn print_summary(tally: &Tally, earlier: &Tally, seconds: f64, workers: usize, concurrency: usize) {
+    let whole = Tally {
+        proved: tally.proved + earlier.proved,
+        failed: tally.failed + earlier.failed,
+        error: tally.error + earlier.error,
+        ..Tally::default()
+    };
     eprintln!();
-    eprintln!("  theorems     {:>8}", tally.total());
-    eprintln!("  proved       {:>8}", tally.proved);
-    eprintln!("  failed       {:>8}", tally.failed);
-    eprintln!("  error        {:>8}", tally.error);
-    eprintln!("  pass rate    {:>7.1}%", tally.pass_rate());
+    if earlier.total() > 0 {
+        eprintln!(
+            "  theorems     {:>8} ({} this run, {} from earlier runs into this file)",
+            whole.total(),
+            tally.total(),
+            earlier.total()
+        );
+    } else {
+        eprintln!("  theorems     {:>8}", whole.total());
+    }
+    eprintln!("  proved       {:>8}", whole.proved);
+    eprintln!("  failed       {:>8}", whole.failed);
+    eprintln!("  error        {:>8}", whole.error);
+    eprintln!("  pass rate    {:>7.1}%", whole.pass_rate());
     eprintln!("  wall time    {:>7.1}s", seconds);
     eprintln!(
         "  search time  {:>7.1}s (summed over theorems)",
@@ -309,64 +336,4 @@ fn print_summary(tally: &Tally, seconds: f64, workers: usize, concurrency: usize
         tally.policy_errors
     );
     eprintln!("  REPLs {workers}, theorems at once {concurrency}");
-}
-
-/// Opens the results file for appending and returns the names it already decides.
-///
-/// A last line cut short by a crash (no newline, or not JSON) is cut off so that its theorem
-/// is searched again and the file stays one JSON object per line.
-fn open_results(path: &Path, fresh: bool) -> anyhow::Result<(File, HashSet<String>)> {
-    if path.exists() && !path.is_file() {
-        bail!(
-            "results {} exist but are not a regular file; pass a file path to --out",
-            path.display()
-        );
-    }
-    let mut file = OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .open(path)
-        .with_context(|| format!("cannot open results {}", path.display()))?;
-    if fresh {
-        file.set_len(0)
-            .with_context(|| format!("cannot truncate results {}", path.display()))?;
-        return Ok((file, HashSet::new()));
-    }
-    let mut text = String::new();
-    file.read_to_string(&mut text)
-        .with_context(|| format!("cannot read results {}", path.display()))?;
-    let mut decided = HashSet::new();
-    let mut good_len = 0usize;
-    for line in text.split_inclusive('\n') {
-        let complete = line.ends_with('\n');
-        let parsed = serde_json::from_str::<ProveResult>(line.trim_end());
-        match (complete, parsed) {
-            (true, Ok(result)) => {
-                decided.insert(result.name);
-                good_len += line.len();
-            }
-            _ => break,
-        }
-    }
-    if good_len < text.len() {
-        let dropped = &text[good_len..];
-        eprintln!(
-            "prover eval: {}: dropping {} byte(s) after the last complete result (an interrupted write); those theorems run again",
-            path.display(),
-            dropped.len()
-        );
-        file.set_len(good_len as u64)
-            .with_context(|| format!("cannot repair results {}", path.display()))?;
-    }
-    file.seek(SeekFrom::End(0))?;
-    Ok((file, decided))
-}
-
-fn append_result(out: &mut File, result: &ProveResult, path: &Path) -> anyhow::Result<()> {
-    let mut line = serde_json::to_string(result).context("cannot encode a result")?;
-    line.push('\n');
-    out.write_all(line.as_bytes())
-        .and_then(|()| out.sync_data())
-        .with_context(|| format!("cannot write results to {}", path.display()))
 }

@@ -11,6 +11,7 @@ mod eval;
 mod interrupt;
 mod policy;
 mod prove;
+mod results_file;
 pub mod search_args;
 
 use std::path::PathBuf;
@@ -176,9 +177,13 @@ pub struct CheckArgs {
     /// Input JSONL: one proof per line.
     #[arg(long, value_name = "FILE.jsonl")]
     pub input: PathBuf,
-    /// Output JSONL (one result per input row, in completion order). Default: stdout.
+    /// Output JSONL (one result per input row, in completion order). Default: stdout. A rerun
+    /// with the same file skips the rows it already decides.
     #[arg(long, value_name = "FILE.jsonl")]
     pub out: Option<PathBuf>,
+    /// Start over: discard what --out already holds.
+    #[arg(long)]
+    pub fresh: bool,
     /// Seconds allowed for one proof's elaboration before its process is killed.
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
