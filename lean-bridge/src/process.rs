@@ -102,6 +102,9 @@ enum WireFailure {
     Read(io::Error),
     Eof,
     TooLarge,
+    /// The first line of an answer does not open a JSON object: this is no REPL (`yes`, a
+    /// shell prompt), and waiting for a blank line could take forever.
+    NotAnAnswer(String),
 }
 
 /// One REPL process in its own process group. Strictly sequential: `send` takes `&mut self`.
@@ -272,6 +275,13 @@ impl ReplProcess {
                     let exited = self.collect_exit(kind).await;
                     Err(SendFailure::during(self.record(exited)))
                 }
+                Ok(Err(WireFailure::NotAnAnswer(line))) => {
+                    self.kill_and_reap().await;
+                    Err(SendFailure::during(self.record(BridgeError::Protocol {
+                        line: shorten(&line, SHOWN_LINE_CHARS),
+                        reason: format!("the answer to {kind} does not start a JSON object"),
+                    })))
+                }
                 Ok(Err(WireFailure::TooLarge)) => {
                     self.kill_and_reap().await;
                     Err(SendFailure::during(self.record(BridgeError::Protocol {
@@ -353,6 +363,12 @@ impl ReplProcess {
                 }
                 answer.truncate(start);
                 return Ok(answer);
+            }
+            // Every REPL answer is a JSON object, so its first line opens one.
+            if start == 0 && !answer.trim_ascii_start().starts_with(b"{") {
+                return Err(WireFailure::NotAnAnswer(
+                    String::from_utf8_lossy(&answer).trim_end().to_owned(),
+                ));
             }
         }
     }

@@ -343,13 +343,14 @@ fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
     .unwrap();
     let url = format!("http://{}/v1", server.addr());
     let log = dir.path().join("sim.log");
-    // Without a fallback, a search the model could not serve is an infrastructure error (not
-    // `failed`, which would claim the theorem resisted the search), and the exit code says so.
-    for (fallback, expected, code) in [(true, "proved", 0), (false, "error", 1)] {
-        let out = dir.path().join(format!("out-{fallback}.jsonl"));
-        let before = server.requests().len();
-        // One retry keeps the test short; the retry path itself is what is exercised.
-        let mut extra = vec![
+    // Without a fallback, a server that is down at the start stops the run at the preflight:
+    // one message, exit 2, nothing written (a server that goes down mid-run is the outage test).
+    let out = dir.path().join("out-down.jsonl");
+    let output = eval(
+        &dataset,
+        &out,
+        &sim_cmd(&world, &log, 0),
+        &[
             "--no-cache",
             "--policy",
             "openai",
@@ -357,34 +358,47 @@ fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
             "1",
             "--llm-url",
             &url,
-        ];
-        if fallback {
-            extra.push("--llm-fallback");
-        }
-        let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &extra);
-        assert_eq!(
-            output.status.code(),
-            Some(code),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let result = &results_by_name(&out)["and_intro"];
-        assert_eq!(result["status"], expected, "{result:#}");
-        let sent = server.requests().len() - before;
-        if fallback {
-            assert!(
-                result["llm_fallbacks"].as_u64().unwrap_or(0) >= 1,
-                "{result:#}"
-            );
-            // Three failed proposals (two attempts each) open the breaker; after that the
-            // portfolio answers at once, and at most a probe or two reach the server.
-            assert!((6..=8).contains(&sent), "{sent} requests: {result:#}");
-        } else {
-            assert!(result["policy_errors"].as_u64().unwrap() >= 1, "{result:#}");
-            assert_eq!(result["stop_reason"], "policy_failure", "{result:#}");
-            assert!(sent >= 2, "the proposal was retried: {sent}");
-        }
-    }
+        ],
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("preflight: the model server"), "{stderr}");
+    assert!(!out.exists(), "nothing written");
+    // With the fallback, the portfolio answers while the server is down.
+    let out = dir.path().join("out-fallback.jsonl");
+    let before = server.requests().len();
+    // One retry keeps the test short; the retry path itself is what is exercised.
+    let output = eval(
+        &dataset,
+        &out,
+        &sim_cmd(&world, &log, 0),
+        &[
+            "--no-cache",
+            "--policy",
+            "openai",
+            "--llm-retries",
+            "1",
+            "--llm-url",
+            &url,
+            "--llm-fallback",
+        ],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result = &results_by_name(&out)["and_intro"];
+    assert_eq!(result["status"], "proved", "{result:#}");
+    assert!(
+        result["llm_fallbacks"].as_u64().unwrap_or(0) >= 1,
+        "{result:#}"
+    );
+    // The preflight (two attempts) and two more failed proposals open the breaker; after
+    // that the portfolio answers at once, and at most a probe or two reach the server.
+    let sent = server.requests().len() - before;
+    assert!((6..=8).contains(&sent), "{sent} requests: {result:#}");
 
     // Connection refused: nothing listens on the port any more.
     let closed = {
@@ -527,8 +541,10 @@ fn r7_a_model_outage_is_never_cached_as_a_failure() {
         5,
         dir.path(),
         Options {
+            // The preflight's request is answered; the server goes down right after it.
             faults: Faults {
                 status: Some(500),
+                fail_after: Some(1),
                 ..Faults::default()
             },
             ..Options::default()

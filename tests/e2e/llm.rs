@@ -96,14 +96,16 @@ fn the_search_follows_the_servers_tactics_and_scores() {
         "`sorry` is refused by the guard"
     );
     let requests = server.requests();
-    assert!(requests.len() >= 2);
-    let prompt = requests[0]["prompt"].as_str().unwrap();
+    assert!(requests.len() >= 3);
+    // The first request is the preflight's probe of a trivial state.
+    assert_eq!(requests[0]["prompt"], "⊢ True:::");
+    let prompt = requests[1]["prompt"].as_str().unwrap();
     assert_eq!(
         prompt, "a : ℕ\nh : 0 < a\n⊢ my_pred a:::",
         "BFS-Prover's prompt"
     );
-    assert_eq!(requests[0]["n"], 4);
-    assert_eq!(requests[0]["model"], "sim-model");
+    assert_eq!(requests[1]["n"], 4);
+    assert_eq!(requests[1]["model"], "sim-model");
 }
 
 #[test]

@@ -193,3 +193,89 @@ fn check_resumes_and_bad_lines_fail_alone() {
     assert_eq!(fresh.status.code(), Some(1));
     assert_eq!(lines(&out).len(), 5);
 }
+
+/// Runs `eval` on a one-theorem dataset; returns its output and whether --out exists after.
+fn eval_once(repl: &str, extra: &[&str], env_path: Option<&str>) -> (Output, bool, Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = dir.path().join("dataset.jsonl");
+    let row = json!({"name": "add_valid", "header": HEADER,
+                     "formal_statement": "theorem add_valid (a b : ℕ) (h₀ : a = 3) (h₁ : b = 4) : a + b = 7 := by"});
+    std::fs::write(&dataset, format!("{row}\n")).unwrap();
+    std::fs::write(dir.path().join("lakefile.lean"), "-- a Lean project\n").unwrap();
+    let out = dir.path().join("results.jsonl");
+    let mut command = eval(&dataset, &out, repl);
+    if repl.is_empty() {
+        // The default REPL command (`lake env …`) in this project directory.
+        command = prover_command();
+        command
+            .args(["eval", "--no-cache", "--dataset"])
+            .arg(&dataset)
+            .arg("--out")
+            .arg(&out)
+            .arg("--project")
+            .arg(dir.path());
+    }
+    if let Some(path) = env_path {
+        command.env("PATH", path);
+    }
+    let started = Instant::now();
+    let output = command.args(extra).output().unwrap();
+    (output, out.exists(), started.elapsed())
+}
+
+#[test]
+fn a_broken_set_up_stops_at_the_preflight_with_one_message() {
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let refused_url = format!("http://{closed}/v1");
+    let cases: Vec<(&str, String, Vec<&str>, Option<&str>)> = vec![
+        // `lake` missing: the default command cannot start.
+        (
+            "`lake` is not installed",
+            String::new(),
+            vec![],
+            Some("/usr/bin:/bin"),
+        ),
+        (
+            "exited at start",
+            format!("{} --crash-on-start", env!("CARGO_BIN_EXE_sim-repl")),
+            vec![],
+            None,
+        ),
+        (
+            "does not speak the REPL protocol",
+            "yes".to_owned(),
+            vec![],
+            None,
+        ),
+        (
+            "is the server running",
+            repl_cmd(""),
+            vec![
+                "--policy",
+                "openai",
+                "--llm-retries",
+                "0",
+                "--llm-url",
+                &refused_url,
+            ],
+            None,
+        ),
+    ];
+    for (expected, repl, extra, path) in cases {
+        let (output, written, took) = eval_once(&repl, &extra, path);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{expected}: {stderr}");
+        assert!(stderr.contains("preflight"), "{expected}: {stderr}");
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.starts_with("prover:")).count(),
+            1,
+            "one message: {stderr}"
+        );
+        assert!(!written, "{expected}: nothing written");
+        assert!(took < Duration::from_secs(20), "{expected}: took {took:?}");
+    }
+}

@@ -39,7 +39,8 @@
 //! - **Faults** ([`Faults`]), globally in [`Options`] or per entry: `status` (answer with that
 //!   HTTP status and an error body), `malformed` (HTTP 200, invalid JSON), `error_body` (HTTP
 //!   200, `{"error": {"message": …}}`), each on every request or, with `fail_first: N`, on the
-//!   first N only (`fail_first` alone means HTTP 500); `delay_ms` before every answer. Global
+//!   first N only (`fail_first` alone means HTTP 500), or, with `fail_after: N`, on all but the
+//!   first N; `delay_ms` before every answer; [`SimServer::recover`] ends them all. Global
 //!   faults count all model requests; entry faults count the requests matching that entry.
 //! - **Log.** With [`Options::log`], every model request body is appended to the file as one
 //!   line of compact JSON; [`SimServer::requests`] gives the same in memory.
@@ -107,6 +108,10 @@ pub struct Faults {
     /// Apply the fault to the first N requests only (all requests when absent).
     #[serde(default)]
     pub fail_first: Option<u64>,
+    /// Answer the first N requests normally and apply the fault from then on (a server that
+    /// goes down mid-run).
+    #[serde(default)]
+    pub fail_after: Option<u64>,
     /// Sleep this long before every answer, faulty or not.
     #[serde(default)]
     pub delay_ms: u64,
@@ -146,6 +151,7 @@ impl Faults {
     fn fault_for(&self, seen: u64) -> Option<Fault> {
         self.kind()
             .filter(|_| self.fail_first.is_none_or(|n| seen < n))
+            .filter(|_| self.fail_after.is_none_or(|n| seen >= n))
     }
 }
 

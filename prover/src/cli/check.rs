@@ -14,6 +14,7 @@ use tokio::sync::{Semaphore, mpsc};
 use super::CheckArgs;
 use super::config::{self, Settings};
 use super::interrupt::Interrupt;
+use super::preflight;
 use super::results_file;
 use crate::check::{self, CheckConfig, CheckResult, ProofTask, Status};
 
@@ -114,11 +115,27 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let interrupt = Interrupt::install(&runtime)?;
+    let pool = Arc::new(ReplPool::new(pool_config));
+    // Preflight on the header the first checkable row will really run on.
+    let first_header = tasks.iter().find_map(|task| {
+        let mut task = task.clone();
+        against_reference(&mut task, reference.as_ref()).ok()?;
+        check::screen(&task, &check_config).ok()?;
+        Some(task.header)
+    });
+    if let Some(header) = first_header
+        && let Err(error) = runtime.block_on(preflight::repl(&pool, &header))
+    {
+        runtime.block_on(pool.shutdown());
+        if let Output::File(file) = out {
+            file.abandon();
+        }
+        return Err(error);
+    }
     for result in &malformed {
         out.write(result, &mut tally, total)?;
     }
     runtime.block_on(async {
-        let pool = Arc::new(ReplPool::new(pool_config));
         let permits = Arc::new(Semaphore::new(workers));
         let (sender, mut receiver) = mpsc::unbounded_channel();
         let check_config = Arc::new(check_config);

@@ -14,6 +14,7 @@ use super::EvalArgs;
 use super::config::{self, Settings};
 use super::interrupt::Interrupt;
 use super::policy::{ModelOutage, PolicyFactory};
+use super::preflight;
 use super::results_file;
 use crate::datasets;
 use crate::engine::{Engine, ProveResult, ProveStatus};
@@ -96,12 +97,23 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
     let interrupt = Interrupt::install(&runtime)?;
+    let engine = Engine {
+        pool: Arc::new(ReplPool::new(pool_config)),
+        runtime: runtime.handle().clone(),
+        cache: cache.clone(),
+    };
+    if let Some(first) = theorems.first() {
+        let ready = runtime.block_on(async {
+            preflight::repl(&engine.pool, &first.header).await?;
+            preflight::model(&factory).await
+        });
+        if let Err(error) = ready {
+            runtime.block_on(engine.pool.shutdown());
+            out.abandon();
+            return Err(error);
+        }
+    }
     runtime.block_on(async {
-        let engine = Engine {
-            pool: Arc::new(ReplPool::new(pool_config)),
-            runtime: tokio::runtime::Handle::current(),
-            cache: cache.clone(),
-        };
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
         for theorem in theorems {

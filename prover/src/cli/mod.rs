@@ -10,6 +10,7 @@ mod datasets;
 mod eval;
 mod interrupt;
 mod policy;
+mod preflight;
 mod prove;
 mod results_file;
 pub mod search_args;

@@ -67,6 +67,16 @@ impl PolicyFactory {
         })
     }
 
+    /// The model client, for model policies.
+    pub(super) fn client(&self) -> Option<&LlmClient> {
+        self.llm.as_deref()
+    }
+
+    /// Whether the portfolio answers when the model server fails (`--llm-fallback`).
+    pub(super) fn falls_back(&self) -> bool {
+        self.llm_fallback
+    }
+
     /// Waits, before a theorem starts, while the model server is down: probes it with backoff
     /// until it answers, or gives up after the outage limit. Returns at once without a model,
     /// with `--llm-fallback` (the portfolio answers meanwhile), or while the server is up.

@@ -10,6 +10,7 @@ use super::ProveArgs;
 use super::config::{self, Settings};
 use super::interrupt::Interrupt;
 use super::policy::PolicyFactory;
+use super::preflight;
 use crate::datasets;
 use crate::engine::{Engine, ProveStatus, Theorem};
 
@@ -49,6 +50,14 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
         cache: cache.clone(),
     };
     let interrupt = Interrupt::install(&runtime)?;
+    let ready = runtime.block_on(async {
+        preflight::repl(&engine.pool, &theorem.header).await?;
+        preflight::model(&factory).await
+    });
+    if let Err(error) = ready {
+        runtime.block_on(engine.pool.shutdown());
+        return Err(error);
+    }
     let result = {
         let engine = engine.clone();
         let interrupt = interrupt.clone();

@@ -21,6 +21,8 @@ use serde::de::DeserializeOwned;
 pub(super) struct ResultsFile {
     file: File,
     path: PathBuf,
+    /// This run created the file.
+    created: bool,
 }
 
 /// Opens `path` for `subcommand` (`"eval"`, `"check"`), and returns it with the records it
@@ -46,6 +48,7 @@ pub(super) fn open<R: DeserializeOwned>(
             );
         }
     }
+    let created = !path.exists();
     let mut file = OpenOptions::new()
         .read(true)
         .append(true)
@@ -80,6 +83,7 @@ pub(super) fn open<R: DeserializeOwned>(
             ResultsFile {
                 file,
                 path: path.to_owned(),
+                created,
             },
             Vec::new(),
         ));
@@ -99,6 +103,7 @@ pub(super) fn open<R: DeserializeOwned>(
         ResultsFile {
             file,
             path: path.to_owned(),
+            created,
         },
         records,
     ))
@@ -134,6 +139,15 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 impl ResultsFile {
+    /// Gives the file up before any result was written: a file this run created is removed
+    /// again, so a run that could not start leaves nothing behind.
+    pub(super) fn abandon(self) {
+        let empty = self.file.metadata().is_ok_and(|m| m.len() == 0);
+        if self.created && empty {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+
     /// Appends one record as a line and syncs it to disk.
     pub(super) fn append<R: Serialize>(&mut self, record: &R) -> anyhow::Result<()> {
         let mut line = serde_json::to_string(record).context("cannot encode a result")?;

@@ -203,6 +203,20 @@ impl LlmClient {
     /// [`LlmError::Unavailable`] except for one probe (sent once, without retries) per probe
     /// interval, until one succeeds.
     pub async fn propose(&self, state_text: &str) -> Result<Vec<Candidate>, LlmError> {
+        self.propose_logging(state_text, true).await
+    }
+
+    /// One proposal for a trivial state, to see whether the server answers at all (a
+    /// preflight); the caller reports a failure, so it is not logged here.
+    pub async fn probe(&self) -> Result<(), LlmError> {
+        self.propose_logging("⊢ True", false).await.map(|_| ())
+    }
+
+    async fn propose_logging(
+        &self,
+        state_text: &str,
+        log_failure: bool,
+    ) -> Result<Vec<Candidate>, LlmError> {
         Counters::add(&self.counters.calls, 1);
         let retries = match self.breaker.admit() {
             Admission::Send => self.config.retries,
@@ -224,7 +238,9 @@ impl LlmClient {
         let result = self.propose_with_retries(state_text, retries).await;
         if let Err(e) = &result {
             Counters::add(&self.counters.failures, 1);
-            tracing::warn!(error = %e, "model request failed");
+            if log_failure {
+                tracing::warn!(error = %e, "model request failed");
+            }
         }
         let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
         match self.breaker.record(outcome) {
