@@ -7,6 +7,19 @@
 use std::io;
 use std::path::Path;
 
+/// The machine's total memory in bytes (`MemTotal` in `/proc/meminfo`).
+pub fn total_memory_bytes() -> io::Result<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo")?;
+    parse_mem_total(&text).ok_or_else(|| io::Error::other("no MemTotal line in /proc/meminfo"))
+}
+
+/// `MemTotal:  24576000 kB` → bytes.
+pub fn parse_mem_total(meminfo: &str) -> Option<u64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kib.checked_mul(1024)
+}
+
 /// The anonymous resident memory of every process whose process group is `pgid`, in bytes.
 ///
 /// Processes that vanish during the scan, and zombies (which have no `RssAnon`), count as 0.

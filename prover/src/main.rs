@@ -7,7 +7,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) if prover::cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("prover: {e:#}");
+            use std::io::Write as _;
+            // Not `eprintln!`, which panics when stderr is a closed pipe.
+            let _ = writeln!(std::io::stderr().lock(), "prover: {e:#}");
             ExitCode::from(2)
         }
     }

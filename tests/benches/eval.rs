@@ -63,6 +63,8 @@ fn main() {
             ])
             .args(["--policy", "openai", "--samples", "16", "--llm-url", &url])
             .args(["--workers", &workers.to_string()])
+            // sim-repl needs a few MiB, not a Mathlib REPL's gigabytes.
+            .args(["--repl-memory-estimate", "0.05"])
             .args(["--concurrency", &workers.to_string()])
             .arg("--dataset")
             .arg(&dataset)

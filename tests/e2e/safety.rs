@@ -279,3 +279,148 @@ fn a_broken_set_up_stops_at_the_preflight_with_one_message() {
         assert!(took < Duration::from_secs(20), "{expected}: took {took:?}");
     }
 }
+
+/// The numeric flags of `eval` (and the shared REPL and search flags).
+const NUMERIC_FLAGS: &[&str] = &[
+    "--workers",
+    "--concurrency",
+    "--width",
+    "--alpha",
+    "--max-expansions",
+    "--time-limit",
+    "--tactic-timeout",
+    "--samples",
+    "--temperature",
+    "--llm-retries",
+    "--llm-timeout",
+    "--llm-breaker",
+    "--llm-outage-limit",
+    "--llm-concurrency",
+    "--seed",
+    "--repl-memory-limit",
+    "--repl-max-rss",
+    "--repl-max-requests",
+    "--repl-memory-estimate",
+];
+
+fn flag_value() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        prop::sample::select(vec![
+            "0",
+            "-1",
+            "1",
+            "1e30",
+            "-1e30",
+            "1e308",
+            "nan",
+            "NaN",
+            "inf",
+            "-inf",
+            "0.0",
+            "1e-300",
+            "18446744073709551616",
+            "4294967296",
+            "99999999999",
+            "",
+            "abc",
+            "1.5",
+            " 3",
+        ])
+        .prop_map(str::to_owned),
+        any::<f64>().prop_map(|v| v.to_string()),
+        any::<i64>().prop_map(|v| v.to_string()),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 48,
+        max_shrink_iters: 0,
+        ..proptest::prelude::ProptestConfig::default()
+    })]
+
+    /// Whatever value a numeric flag gets, `prover eval` answers with a message and an exit
+    /// code, never a panic.
+    #[test]
+    fn no_numeric_flag_value_makes_prover_panic(
+        flag in proptest::sample::select(NUMERIC_FLAGS.to_vec()),
+        value in flag_value(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let dataset = dir.path().join("dataset.jsonl");
+        let row = json!({"name": "t", "header": HEADER, "formal_statement": "theorem t : True := by"});
+        std::fs::write(&dataset, format!("{row}\n")).unwrap();
+        let output = prover_command()
+            .args(["eval", "--no-cache", "--policy", "openai", "--llm-url", "http://127.0.0.1:9/v1"])
+            .arg("--dataset")
+            .arg(&dataset)
+            .arg("--out")
+            .arg(dir.path().join("out.jsonl"))
+            .args(["--repl-cmd", "false"])
+            .arg(format!("{flag}={value}"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        proptest::prop_assert!(!stderr.contains("panicked"), "{flag}={value}: {stderr}");
+        proptest::prop_assert!(
+            matches!(output.status.code(), Some(0..=2)),
+            "{flag}={value}: {:?} {stderr}",
+            output.status
+        );
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_and_logs_to_a_pipe_carry_no_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("proofs.jsonl");
+    let rows: Vec<String> = (0..6).map(|i| proof_row(&format!("row{i}"))).collect();
+    std::fs::write(&input, rows.join("\n")).unwrap();
+    // `check` writes its results to stdout and its progress to stderr, both into `head -1`,
+    // which exits after one line; nothing may panic on the closed pipe.
+    let script = format!(
+        "XDG_CACHE_HOME={cache} {prover} check --input {input} --repl-cmd '{repl}' 2>&1 | head -1; \
+         echo \"status=${{PIPESTATUS[0]}}\"",
+        cache = dir.path().join("cache").display(),
+        prover = prover_tests::harness::prover_bin().display(),
+        input = input.display(),
+        repl = repl_cmd(""),
+    );
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("panicked"), "{text}");
+    let status = text
+        .lines()
+        .find_map(|l| l.strip_prefix("status="))
+        .unwrap_or_else(|| panic!("no status in {text}"));
+    assert!(
+        ["0", "1"].contains(&status),
+        "prover ended with {status}: {text}"
+    );
+
+    // A warning logged into a pipe (not a terminal) is plain text.
+    let one = dir.path().join("one.jsonl");
+    std::fs::write(&one, proof_row("slow")).unwrap();
+    let out = dir.path().join("results.jsonl");
+    let logged = prover_command()
+        .arg("check")
+        .arg("--input")
+        .arg(&one)
+        .arg("--out")
+        .arg(&out)
+        .args(["--timeout", "1", "--retries", "0"])
+        .args(["--repl-cmd", &repl_cmd("--latency-ms 1200")])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&logged.stderr);
+    assert!(
+        stderr.contains("WARN"),
+        "a timeout is warned about: {stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "no ANSI escapes: {stderr:?}");
+}

@@ -58,7 +58,7 @@ pub(super) fn open_for_run(
     let backend: Arc<dyn CacheBackend> = match SledBackend::open(&dir) {
         Ok(store) => Arc::new(store),
         Err(error) => {
-            eprintln!("prover: {error}; this run uses an in-memory cache instead");
+            note!("prover: {error}; this run uses an in-memory cache instead");
             Arc::new(MemoryBackend::default())
         }
     };
@@ -70,7 +70,7 @@ pub(super) fn finish_run(cache: Option<&Arc<ProofCache>>) {
     if let Some(cache) = cache {
         let stats = cache.run_stats();
         if let Some(rate) = stats.hit_rate() {
-            eprintln!(
+            note!(
                 "  cache        {:>7.1}% hits ({} of {} lookups)",
                 100.0 * rate,
                 stats.hits,
@@ -78,7 +78,7 @@ pub(super) fn finish_run(cache: Option<&Arc<ProofCache>>) {
             );
         }
         if let Err(error) = cache.finish_run() {
-            eprintln!("prover: cannot flush the cache: {error}");
+            note!("prover: cannot flush the cache: {error}");
         }
     }
 }
@@ -94,26 +94,26 @@ fn open_existing(dir: &Path) -> anyhow::Result<SledBackend> {
 pub(super) fn run(command: CacheCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
     match command {
         CacheCommand::Path(args) => {
-            println!("{}", cache_dir(&args, settings)?.display());
+            out!("{}", cache_dir(&args, settings)?.display())?;
         }
         CacheCommand::Stats(args) => {
             let dir = cache_dir(&args, settings)?;
             let store = open_existing(&dir)?;
             let last = cache::last_run(&store)?;
-            println!("path          {}", SledBackend::data_dir(&dir).display());
+            out!("path          {}", SledBackend::data_dir(&dir).display())?;
             // One entry holds the last run's counters, not a Lean answer.
             let entries = store.len().saturating_sub(usize::from(last.is_some()));
-            println!("entries       {entries}");
-            println!("size on disk  {} bytes", store.size_on_disk());
+            out!("entries       {entries}")?;
+            out!("size on disk  {} bytes", store.size_on_disk())?;
             match last.as_ref().and_then(|s| s.hit_rate().map(|r| (s, r))) {
-                Some((stats, rate)) => println!(
+                Some((stats, rate)) => out!(
                     "last run      {:.1}% hits ({} hits, {} misses, {} writes)",
                     100.0 * rate,
                     stats.hits,
                     stats.misses,
                     stats.writes
-                ),
-                None => println!("last run      none recorded"),
+                )?,
+                None => out!("last run      none recorded")?,
             }
         }
         CacheCommand::Clear(args) => {
@@ -121,7 +121,7 @@ pub(super) fn run(command: CacheCommand, settings: &Settings) -> anyhow::Result<
             let store = open_existing(&dir)?;
             let entries = store.len();
             store.clear()?;
-            eprintln!(
+            note!(
                 "prover cache: removed {entries} entries from {}",
                 dir.display()
             );

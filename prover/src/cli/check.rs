@@ -101,7 +101,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
                 tally.earlier(result.status);
             }
             if tally.from_earlier > 0 {
-                eprintln!(
+                note!(
                     "prover check: {} of {total} rows already decided in {}; skipping them \
                      (--fresh to redo)",
                     tally.from_earlier,
@@ -180,7 +180,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
 
     let seconds = started.elapsed().as_secs_f64();
     let fresh_rows = tally.total() - tally.from_earlier;
-    eprintln!(
+    note!(
         "prover check: {} rows: {} valid, {} invalid, {} error in {seconds:.1}s ({:.2} rows/s, {workers} workers){}",
         tally.total(),
         tally.valid,
@@ -194,7 +194,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         }
     );
     if let Some(signal) = interrupt.signal() {
-        eprintln!(
+        note!(
             "prover check: stopped by {}; the rows above were written",
             Interrupt::name(signal)
         );
@@ -260,7 +260,7 @@ impl Output {
                 stdout.flush().context("cannot write a result")?;
             }
         }
-        eprintln!(
+        note!(
             "[{}/{total}] {:<7} {} line {} ({:.1}s) | {} valid, {} invalid, {} error",
             tally.total(),
             match result.status {

@@ -124,6 +124,8 @@ pub struct ReplSettings {
     pub max_rss_gib: Option<f64>,
     /// As `--repl-max-requests`.
     pub max_requests: Option<u64>,
+    /// As `--repl-memory-estimate`, GiB.
+    pub memory_estimate_gib: Option<f64>,
 }
 
 /// `[check]` in `prover.toml`.
@@ -166,17 +168,73 @@ impl Settings {
 
 /// Seconds from a flag or setting, validated.
 pub fn seconds(value: f64, what: &str) -> anyhow::Result<Duration> {
+    // About three years: more is certainly a slip, and `Duration` cannot hold 1e30 seconds.
+    const MAX_SECONDS: f64 = 1e8;
     if !(value.is_finite() && value > 0.0) {
         bail!("{what} must be a positive number of seconds, got {value}");
     }
+    if value > MAX_SECONDS {
+        bail!("{what} must be at most {MAX_SECONDS:e} seconds, got {value}");
+    }
     Ok(Duration::from_secs_f64(value))
 }
+
+/// A count that must be at least 1, from a flag or its setting.
+pub fn at_least_one<T: PartialEq + Default + std::fmt::Display>(
+    value: T,
+    what: &str,
+) -> anyhow::Result<T> {
+    if value == T::default() {
+        bail!("{what} must be at least 1, got {value}");
+    }
+    Ok(value)
+}
+
+/// GiB one REPL with Mathlib imported needs, for judging `--workers` (project measurement:
+/// 4-6 GiB resident after `import Mathlib` on Lean v4.2x, more while tactics run).
+const DEFAULT_REPL_MEMORY_ESTIMATE_GIB: f64 = 6.0;
 
 fn gib_to_bytes(value: f64, what: &str) -> anyhow::Result<Option<u64>> {
     if !(value.is_finite() && value >= 0.0) {
         bail!("{what} must be a non-negative number of GiB, got {value}");
     }
     Ok((value > 0.0).then_some((value * GIB) as u64))
+}
+
+/// Refuses more REPLs than the machine's memory holds, unless `--force`.
+fn check_memory_for_workers(
+    workers: usize,
+    args: &ReplArgs,
+    settings: &ReplSettings,
+) -> anyhow::Result<()> {
+    let estimate = args
+        .repl_memory_estimate
+        .or(settings.memory_estimate_gib)
+        .unwrap_or(DEFAULT_REPL_MEMORY_ESTIMATE_GIB);
+    if !(estimate.is_finite() && estimate >= 0.0) {
+        bail!("--repl-memory-estimate must be a non-negative number of GiB, got {estimate}");
+    }
+    let Ok(total) = lean_bridge::memory::total_memory_bytes() else {
+        return Ok(());
+    };
+    let total_gib = total as f64 / GIB;
+    let needed = workers as f64 * estimate;
+    if needed <= total_gib {
+        return Ok(());
+    }
+    if args.force {
+        tracing::warn!(
+            "--workers {workers} needs about {needed:.0} GiB ({estimate} GiB per REPL) and this \
+             machine has {total_gib:.0} GiB; starting them anyway (--force)"
+        );
+        return Ok(());
+    }
+    bail!(
+        "--workers {workers} needs about {needed:.0} GiB ({estimate} GiB per REPL with Mathlib, \
+         --repl-memory-estimate) and this machine has {total_gib:.0} GiB: pass fewer --workers \
+         (at most {}), a smaller --repl-memory-estimate if your REPLs are lighter, or --force",
+        (total_gib / estimate.max(f64::MIN_POSITIVE)).floor() as u64
+    )
 }
 
 /// The nearest ancestor of `start` holding `lakefile.lean` (or `lakefile.toml`).
@@ -194,6 +252,7 @@ pub fn pool_config(args: &ReplArgs, settings: &Settings) -> anyhow::Result<PoolC
     if workers == 0 {
         bail!("--workers must be at least 1");
     }
+    check_memory_for_workers(workers, args, s)?;
     let command = args.repl_cmd.clone().or_else(|| s.command.clone());
     let project = args.project.clone().or_else(|| s.project.clone());
     let working_dir = match (&command, project) {
@@ -250,13 +309,13 @@ pub fn prove_config(args: &SearchArgs, settings: &Settings) -> anyhow::Result<Pr
     }
     config.search.expansion_width = width;
     if let Some(alpha) = args.alpha.or(s.alpha) {
-        if !(alpha.is_finite() && alpha >= 0.0) {
-            bail!("--alpha must be a non-negative number, got {alpha}");
+        if !(alpha.is_finite() && (0.0..=100.0).contains(&alpha)) {
+            bail!("--alpha must be a number from 0 to 100, got {alpha}");
         }
         config.search.depth_exponent = alpha;
     }
     if let Some(n) = args.max_expansions.or(s.max_expansions) {
-        config.search.max_expansions = Some(n);
+        config.search.max_expansions = Some(at_least_one(n, "--max-expansions")?);
     }
     if let Some(secs) = args.time_limit.or(s.time_limit) {
         config.search.max_time = Some(seconds(secs, "--time-limit")?);

@@ -21,7 +21,7 @@ pub(super) fn fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
     let scratch = tempfile::tempdir().context("cannot create a scratch directory")?;
     let fetched = fetch::fetch(source, &out, scratch.path())?;
     for (path, rows) in &fetched.files {
-        eprintln!("prover datasets: wrote {rows} rows to {}", path.display());
+        note!("prover datasets: wrote {rows} rows to {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -60,7 +60,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let total = theorems.len();
     theorems.retain(|t| !decided.contains(&t.name));
     if !decided.is_empty() {
-        eprintln!(
+        note!(
             "prover eval: {} of {total} theorems already decided in {}; skipping them (--fresh to redo)",
             total - theorems.len(),
             args.out.display()
@@ -69,11 +69,10 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
 
     let pool_config = config::pool_config(&args.repl, settings)?;
     let workers = pool_config.workers;
-    let concurrency = args
-        .concurrency
-        .or(settings.search.concurrency)
-        .unwrap_or(workers)
-        .max(1);
+    let concurrency = match args.concurrency.or(settings.search.concurrency) {
+        Some(n) => config::at_least_one(n, "--concurrency")?,
+        None => workers,
+    };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let factory = Arc::new(PolicyFactory::new(
         &args.search,
@@ -164,7 +163,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             }
             out.append(&result)?;
             tally.add(&result);
-            eprintln!(
+            note!(
                 "[{}/{todo}] {:<7} {} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
                 tally.total(),
                 status_word(result.status),
@@ -185,15 +184,17 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let seconds = started.elapsed().as_secs_f64();
     print_summary(&tally, &earlier_tally, seconds, workers, concurrency);
     if let Some(stats) = pool_stats {
-        eprintln!(
+        note!(
             "  REPL restarts {:>7} ({} timeouts), {} started",
-            stats.restarts, stats.timeouts, stats.spawned
+            stats.restarts,
+            stats.timeouts,
+            stats.spawned
         );
     }
     let stopped = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
     if let Some(signal) = interrupt.signal() {
         super::cache::finish_run(cache.as_ref());
-        eprintln!(
+        note!(
             "prover eval: stopped by {}: {} of {todo} theorems decided and written to {}; rerun \
              the same command to resume",
             Interrupt::name(signal),
@@ -225,7 +226,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
                 "error": tally.error + earlier_tally.error,
             },
         });
-        println!("{summary}");
+        out!("{summary}")?;
     }
     if let Some(ModelOutage(message)) = stopped {
         bail!(
@@ -316,36 +317,36 @@ fn print_summary(tally: &Tally, earlier: &Tally, seconds: f64, workers: usize, c
         error: tally.error + earlier.error,
         ..Tally::default()
     };
-    eprintln!();
+    note!();
     if earlier.total() > 0 {
-        eprintln!(
+        note!(
             "  theorems     {:>8} ({} this run, {} from earlier runs into this file)",
             whole.total(),
             tally.total(),
             earlier.total()
         );
     } else {
-        eprintln!("  theorems     {:>8}", whole.total());
+        note!("  theorems     {:>8}", whole.total());
     }
-    eprintln!("  proved       {:>8}", whole.proved);
-    eprintln!("  failed       {:>8}", whole.failed);
-    eprintln!("  error        {:>8}", whole.error);
-    eprintln!("  pass rate    {:>7.1}%", whole.pass_rate());
-    eprintln!("  wall time    {:>7.1}s", seconds);
-    eprintln!(
+    note!("  proved       {:>8}", whole.proved);
+    note!("  failed       {:>8}", whole.failed);
+    note!("  error        {:>8}", whole.error);
+    note!("  pass rate    {:>7.1}%", whole.pass_rate());
+    note!("  wall time    {:>7.1}s", seconds);
+    note!(
         "  search time  {:>7.1}s (summed over theorems)",
         tally.search_seconds
     );
-    eprintln!("  Lean calls   {:>8}", tally.lean_calls);
-    eprintln!(
+    note!("  Lean calls   {:>8}", tally.lean_calls);
+    note!(
         "  Lean faults  {:>8} ({} timeouts, {} crashes)",
         tally.lean_timeouts + tally.lean_crashes,
         tally.lean_timeouts,
         tally.lean_crashes
     );
-    eprintln!(
+    note!(
         "  model faults {:>8} (failed proposals)",
         tally.policy_errors
     );
-    eprintln!("  REPLs {workers}, theorems at once {concurrency}");
+    note!("  REPLs {workers}, theorems at once {concurrency}");
 }

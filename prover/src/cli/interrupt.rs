@@ -37,14 +37,14 @@ impl Interrupt {
             loop {
                 let number = next_signal(&mut streams).await;
                 if !first {
-                    eprintln!("prover: {} again; exiting at once", name(number));
+                    note!("prover: {} again; exiting at once", name(number));
                     std::process::exit(128 + number);
                 }
                 first = false;
                 // Recorded before the REPLs die, so no result their deaths cause is written.
                 let _ = sender.send(Some(number));
                 let killed = lean_bridge::reaper::shut_down();
-                eprintln!(
+                note!(
                     "prover: {} received; stopped {killed} REPL process group(s); keeping the \
                      results written so far (send it again to exit at once)",
                     name(number)

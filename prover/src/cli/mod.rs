@@ -3,6 +3,28 @@
 //! Only this module names `clap` or reads the environment; it turns flags plus `prover.toml`
 //! into the plain config structs the library takes (see `config.rs`).
 
+/// `eprintln!` that never panics: a closed stderr (`prover eval … 2>&1 | head`) is no reason to
+/// crash, and the results file is what matters.
+macro_rules! note {
+    () => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock());
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
+
+/// `println!` that returns the write's `io::Result` instead of panicking: with `?`, a closed
+/// stdout (`prover … | head`) ends the run quietly through [`is_broken_pipe`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod cache;
 mod check;
 pub mod config;
@@ -127,7 +149,7 @@ pub struct EvalArgs {
     /// Results JSONL, appended as theorems are decided; a rerun skips what it already holds.
     #[arg(long, value_name = "FILE.jsonl")]
     pub out: PathBuf,
-    /// Theorems searched at once. Default: --workers.
+    /// Theorems searched at once (at least 1) [default: --workers].
     #[arg(long, value_name = "M")]
     pub concurrency: Option<usize>,
     /// Start over: discard what --out already holds.
@@ -158,18 +180,28 @@ pub struct ReplArgs {
     /// Directory the REPL runs in. Default: the nearest ancestor holding `lakefile.lean`.
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
-    /// REPL processes to run at once.
+    /// REPL processes to run at once (at least 1) [default: 2]. Each REPL with Mathlib needs
+    /// several GB: more than memory allows (see --repl-memory-estimate) is refused without
+    /// --force.
     #[arg(long, value_name = "N")]
     pub workers: Option<usize>,
-    /// Per-process data-segment limit (RLIMIT_DATA) in GiB; 0 disables it.
+    /// Per-process data-segment limit (RLIMIT_DATA) in GiB; 0 disables it [default: 0].
     #[arg(long, value_name = "GIB")]
     pub repl_memory_limit: Option<f64>,
-    /// Recycle a process whose anonymous resident memory exceeds this many GiB; 0 disables it.
+    /// Recycle a process whose anonymous resident memory exceeds this many GiB; 0 disables it
+    /// [default: 0].
     #[arg(long, value_name = "GIB")]
     pub repl_max_rss: Option<f64>,
-    /// Recycle a process after this many requests; 0 disables it.
+    /// Recycle a process after this many requests; 0 disables it [default: 0].
     #[arg(long, value_name = "N")]
     pub repl_max_requests: Option<u64>,
+    /// GiB one REPL is expected to need, to judge whether --workers fits in memory [default:
+    /// 6, a REPL with Mathlib imported].
+    #[arg(long, value_name = "GIB")]
+    pub repl_memory_estimate: Option<f64>,
+    /// Start as many REPLs as --workers says even when they do not fit in memory.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `prover check`.
@@ -185,10 +217,10 @@ pub struct CheckArgs {
     /// Start over: discard what --out already holds.
     #[arg(long)]
     pub fresh: bool,
-    /// Seconds allowed for one proof's elaboration before its process is killed.
+    /// Seconds allowed for one proof's elaboration before its process is killed [default: 300].
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
-    /// Further attempts on a fresh process after a timeout or crash.
+    /// Further attempts on a fresh process after a timeout or crash [default: 1].
     #[arg(long, value_name = "N")]
     pub retries: Option<u32>,
     /// Header for rows that have neither `header` nor `lean_code`.
@@ -245,8 +277,14 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("PROVER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org); a log
+    // redirected to a file stays plain text.
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .try_init();
 }

@@ -39,6 +39,8 @@ impl PolicyFactory {
         runtime: &Handle,
     ) -> anyhow::Result<PolicyFactory> {
         let kind = config::policy_kind(args, settings);
+        // Model flags are checked even when no model is asked, so a slip is seen at once.
+        llm_config(args, settings, String::new())?;
         let allow_native_decide = config::allow_native_decide(args, settings);
         let portfolio = PortfolioConfig {
             allow_native_decide,
@@ -196,10 +198,19 @@ impl PolicyFactory {
 }
 
 fn llm_client(args: &SearchArgs, settings: &Settings) -> anyhow::Result<LlmClient> {
-    let s = &settings.llm;
-    let Some(base_url) = args.llm_url.clone().or_else(|| s.url.clone()) else {
+    let Some(base_url) = args.llm_url.clone().or_else(|| settings.llm.url.clone()) else {
         bail!("--policy openai and --policy combined need --llm-url (or [llm] url in prover.toml)");
     };
+    Ok(LlmClient::new(llm_config(args, settings, base_url)?)?)
+}
+
+/// The model client's settings from flags and `[llm]`, every value checked.
+fn llm_config(
+    args: &SearchArgs,
+    settings: &Settings,
+    base_url: String,
+) -> anyhow::Result<LlmConfig> {
+    let s = &settings.llm;
     let mut config = LlmConfig {
         base_url,
         ..LlmConfig::default()
@@ -218,9 +229,15 @@ fn llm_client(args: &SearchArgs, settings: &Settings) -> anyhow::Result<LlmClien
         config.api = Api::Chat;
     }
     if let Some(n) = args.samples.or(s.samples) {
-        config.samples = n.max(1);
+        config.samples = config::at_least_one(n, "--samples")?;
+        if n > 1024 {
+            bail!("--samples must be at most 1024, got {n}");
+        }
     }
     if let Some(t) = args.temperature.or(s.temperature) {
+        if !(t.is_finite() && (0.0..=10.0).contains(&t)) {
+            bail!("--temperature must be a number from 0 to 10, got {t}");
+        }
         config.temperature = t;
     }
     if let Some(n) = args.llm_retries.or(s.retries) {
@@ -236,10 +253,10 @@ fn llm_client(args: &SearchArgs, settings: &Settings) -> anyhow::Result<LlmClien
         config.breaker_failures = n;
     }
     if let Some(m) = args.llm_concurrency.or(s.concurrency) {
-        config.max_concurrency = m.max(1);
+        config.max_concurrency = config::at_least_one(m, "--llm-concurrency")?;
     }
     config.seed = args.seed;
     let key_var = s.api_key_env.as_deref().unwrap_or("OPENAI_API_KEY");
     config.api_key = std::env::var(key_var).ok().filter(|k| !k.is_empty());
-    Ok(LlmClient::new(config)?)
+    Ok(config)
 }

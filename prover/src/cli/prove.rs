@@ -74,7 +74,7 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
     let Some(result) = result else {
         let signal = interrupt.signal().unwrap_or(libc::SIGINT);
         super::cache::finish_run(cache.as_ref());
-        eprintln!("prover prove: stopped by {}", Interrupt::name(signal));
+        note!("prover prove: stopped by {}", Interrupt::name(signal));
         runtime.shutdown_background();
         return Ok(Interrupt::exit_code(signal));
     };
@@ -83,13 +83,13 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
     super::cache::finish_run(cache.as_ref());
 
     if args.json {
-        println!("{}", serde_json::to_string(&result)?);
+        out!("{}", serde_json::to_string(&result)?)?;
     } else {
         match (&result.status, &result.proof) {
             (ProveStatus::Proved, Some(proof)) => {
-                println!("{}{proof}", theorem_text(&args.statement));
+                out!("{}{proof}", theorem_text(&args.statement))?;
             }
-            _ => println!(
+            _ => out!(
                 "{}: {}",
                 match result.status {
                     ProveStatus::Error => "error",
@@ -100,12 +100,15 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
                     .as_deref()
                     .or(result.stop_reason.as_deref())
                     .unwrap_or("no reason given")
-            ),
+            )?,
         }
     }
-    eprintln!(
+    note!(
         "prover prove: {:?} after {} expansions, {} Lean calls, {:.1}s",
-        result.status, result.expansions, result.lean_calls, result.seconds
+        result.status,
+        result.expansions,
+        result.lean_calls,
+        result.seconds
     );
     Ok(match result.status {
         ProveStatus::Proved => ExitCode::SUCCESS,

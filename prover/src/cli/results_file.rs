@@ -89,7 +89,7 @@ pub(super) fn open<R: DeserializeOwned>(
         ));
     }
     if good_len < bytes.len() {
-        eprintln!(
+        note!(
             "prover {subcommand}: {}: dropping {} byte(s) after the last complete result (an \
              interrupted write); those items run again",
             path.display(),

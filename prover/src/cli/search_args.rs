@@ -32,16 +32,17 @@ pub struct SearchArgs {
     /// Use /v1/chat/completions instead of /v1/completions.
     #[arg(long)]
     pub llm_chat: bool,
-    /// Completions sampled per expansion.
+    /// Completions sampled per expansion (at least 1) [default: 4].
     #[arg(long, value_name = "N")]
     pub samples: Option<usize>,
-    /// Sampling temperature.
+    /// Sampling temperature, a finite number from 0 to 10 [default: 1.3].
     #[arg(long, value_name = "T")]
     pub temperature: Option<f64>,
-    /// Further attempts after a failed model request (timeouts, HTTP 429/5xx, bad bodies).
+    /// Further attempts after a failed model request (timeouts, HTTP 429/5xx, bad bodies)
+    /// [default: 3].
     #[arg(long, value_name = "N")]
     pub llm_retries: Option<u32>,
-    /// Seconds one model request may take.
+    /// Seconds one model request may take [default: 60].
     #[arg(long, value_name = "SECS")]
     pub llm_timeout: Option<f64>,
     /// Failed proposals in a row (each after its retries) that make the run stop asking the
@@ -52,22 +53,22 @@ pub struct SearchArgs {
     /// `--llm-fallback`; with it, the portfolio answers meanwhile) [default: 600].
     #[arg(long, value_name = "SECS")]
     pub llm_outage_limit: Option<f64>,
-    /// Requests to the model server at once, shared by all searches.
+    /// Requests to the model server at once, shared by all searches (at least 1) [default: 16].
     #[arg(long, value_name = "M")]
     pub llm_concurrency: Option<usize>,
-    /// Candidates run per expansion.
+    /// Candidates run per expansion (at least 1) [default: 8 for the portfolio, 4 for a model].
     #[arg(long, value_name = "K")]
     pub width: Option<usize>,
-    /// Length-normalization exponent α: priority = Σ scores / depth^α.
+    /// Length-normalization exponent α: priority = Σ scores / depth^α [default: 2.0].
     #[arg(long, value_name = "A")]
     pub alpha: Option<f64>,
-    /// Expansions per theorem.
+    /// Expansions per theorem (at least 1) [default: no limit].
     #[arg(long, value_name = "N")]
     pub max_expansions: Option<u32>,
-    /// Seconds per theorem.
+    /// Seconds per theorem [default: 600].
     #[arg(long, value_name = "SECS")]
     pub time_limit: Option<f64>,
-    /// Seconds one tactic may run before its process is killed.
+    /// Seconds one tactic may run before its process is killed [default: 12].
     #[arg(long, value_name = "SECS")]
     pub tactic_timeout: Option<f64>,
     /// Seed forwarded to the model server's sampler. The search itself has no randomness:
