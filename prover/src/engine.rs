@@ -82,6 +82,10 @@ pub struct ProveResult {
     /// Lean requests whose REPL crashed or broke the protocol; each cost a REPL restart.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lean_crashes: u32,
+    /// The verdict came from the cache without a search: a recorded proof that passed its
+    /// recheck in Lean again, or a failure recorded under a budget at least as large.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_cache: bool,
     /// Wall time.
     pub seconds: f64,
 }
@@ -417,6 +421,7 @@ impl ProveResult {
             llm_fallbacks: 0,
             lean_timeouts: 0,
             lean_crashes: 0,
+            from_cache: false,
             seconds: started.elapsed().as_secs_f64(),
         }
     }
@@ -533,6 +538,7 @@ impl Engine {
             llm_fallbacks: 0,
             lean_timeouts: faults.timeouts,
             lean_crashes: faults.crashes,
+            from_cache: false,
             seconds: started.elapsed().as_secs_f64(),
         }
     }
@@ -619,6 +625,7 @@ impl Engine {
                 match verdict {
                     Ok(Verdict::Accepted) => Some(ProveResult {
                         proof: checker.accepted,
+                        from_cache: true,
                         ..ProveResult::unsearched(
                             &theorem.name,
                             ProveStatus::Proved,
@@ -639,6 +646,7 @@ impl Engine {
             } if config.budget().within(&budget) => Some(ProveResult {
                 stop_reason: Some(stop_reason),
                 stop_detail: Some(stop_detail),
+                from_cache: true,
                 ..ProveResult::unsearched(&theorem.name, ProveStatus::Failed, 0, started)
             }),
             TheoremRecord::Failed { .. } => None,

@@ -254,3 +254,39 @@ fn prove_prints_the_proof_of_one_statement() {
     assert_eq!(result["status"], "failed");
     assert_eq!(result["stop_reason"], "exhausted");
 }
+
+#[test]
+fn prove_says_when_its_verdict_came_from_the_cache() {
+    let world = world_path("eval-portfolio.json");
+    let dir = tempfile::tempdir().unwrap();
+    let header = dir.path().join("header.lean");
+    std::fs::write(&header, HEADER).unwrap();
+    let cache = dir.path().join("cache");
+    let prove = || {
+        prover_command()
+            .args([
+                "prove",
+                "--statement",
+                "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by sorry",
+            ])
+            .arg("--header")
+            .arg(&header)
+            .arg("--cache")
+            .arg(&cache)
+            .arg("--repl-cmd")
+            .arg(sim_cmd(&world, None))
+            .output()
+            .unwrap()
+    };
+    let first = prove();
+    assert_eq!(first.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&first.stderr).contains("from the cache"));
+    let second = prove();
+    assert_eq!(second.status.code(), Some(0));
+    assert_eq!(first.stdout, second.stdout, "the same proof");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("from the cache (a recorded proof, rechecked in Lean just now)"),
+        "{stderr}"
+    );
+}

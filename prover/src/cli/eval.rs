@@ -249,10 +249,14 @@ fn crashed(name: &str, panic: &str) -> ProveResult {
     }
 }
 
-/// ", 2 Lean timeouts, 1 REPL crash, 3 model failures" for the faults a theorem met, if any.
+/// ", from the cache, 2 Lean timeouts, 1 REPL crash, 3 model failures": where a verdict came
+/// from and the faults a theorem met, if any.
 fn fault_note(result: &ProveResult) -> String {
     let plural = |n: u32, one: &str| format!(", {n} {one}{}", if n == 1 { "" } else { "s" });
     let mut note = String::new();
+    if result.from_cache {
+        note += ", from the cache";
+    }
     if result.lean_timeouts > 0 {
         note += &plural(result.lean_timeouts, "Lean timeout");
     }

@@ -103,13 +103,27 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
             )?,
         }
     }
-    note!(
-        "prover prove: {:?} after {} expansions, {} Lean calls, {:.1}s",
-        result.status,
-        result.expansions,
-        result.lean_calls,
-        result.seconds
-    );
+    if result.from_cache {
+        note!(
+            "prover prove: {:?} from the cache ({}), {} Lean calls, {:.1}s; --no-cache or a \
+             larger budget searches again",
+            result.status,
+            match result.status {
+                ProveStatus::Proved => "a recorded proof, rechecked in Lean just now",
+                _ => "a failure recorded under a budget at least this large",
+            },
+            result.lean_calls,
+            result.seconds
+        );
+    } else {
+        note!(
+            "prover prove: {:?} after {} expansions, {} Lean calls, {:.1}s",
+            result.status,
+            result.expansions,
+            result.lean_calls,
+            result.seconds
+        );
+    }
     Ok(match result.status {
         ProveStatus::Proved => ExitCode::SUCCESS,
         _ => ExitCode::from(1),
