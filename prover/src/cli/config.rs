@@ -190,6 +190,18 @@ pub fn at_least_one<T: PartialEq + Default + std::fmt::Display>(
     Ok(value)
 }
 
+/// The most of anything run at once (REPLs, theorems, model requests): far beyond any machine,
+/// and far below what a semaphore or a slot table can hold.
+pub const MAX_AT_ONCE: usize = 4096;
+
+/// A count of things run at once: from 1 to [`MAX_AT_ONCE`].
+pub fn at_once(value: usize, what: &str) -> anyhow::Result<usize> {
+    if !(1..=MAX_AT_ONCE).contains(&value) {
+        bail!("{what} must be from 1 to {MAX_AT_ONCE}, got {value}");
+    }
+    Ok(value)
+}
+
 /// GiB one REPL with Mathlib imported needs, for judging `--workers` (project measurement:
 /// 4-6 GiB resident after `import Mathlib` on Lean v4.2x, more while tactics run).
 const DEFAULT_REPL_MEMORY_ESTIMATE_GIB: f64 = 6.0;
@@ -248,10 +260,7 @@ pub fn find_lean_project(start: &Path) -> Option<PathBuf> {
 /// Builds the pool configuration from flags and settings.
 pub fn pool_config(args: &ReplArgs, settings: &Settings) -> anyhow::Result<PoolConfig> {
     let s = &settings.repl;
-    let workers = args.workers.or(s.workers).unwrap_or(2);
-    if workers == 0 {
-        bail!("--workers must be at least 1");
-    }
+    let workers = at_once(args.workers.or(s.workers).unwrap_or(2), "--workers")?;
     check_memory_for_workers(workers, args, s)?;
     let command = args.repl_cmd.clone().or_else(|| s.command.clone());
     let project = args.project.clone().or_else(|| s.project.clone());

@@ -70,7 +70,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let pool_config = config::pool_config(&args.repl, settings)?;
     let workers = pool_config.workers;
     let concurrency = match args.concurrency.or(settings.search.concurrency) {
-        Some(n) => config::at_least_one(n, "--concurrency")?,
+        Some(n) => config::at_once(n, "--concurrency")?,
         None => workers,
     };
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;

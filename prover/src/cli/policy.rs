@@ -253,7 +253,7 @@ fn llm_config(
         config.breaker_failures = n;
     }
     if let Some(m) = args.llm_concurrency.or(s.concurrency) {
-        config.max_concurrency = config::at_least_one(m, "--llm-concurrency")?;
+        config.max_concurrency = config::at_once(m, "--llm-concurrency")?;
     }
     config.seed = args.seed;
     let key_var = s.api_key_env.as_deref().unwrap_or("OPENAI_API_KEY");
