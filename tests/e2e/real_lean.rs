@@ -32,12 +32,6 @@ fn real_lean_check_axiom_attacks() {
 /// Checks a file of rows carrying an `expected` status with the built REPL.
 fn check_examples_file(relative: &str, extra: &[&str]) {
     let root = workspace_root();
-    let repl = root.join(".lake/packages/REPL/.lake/build/bin/repl");
-    assert!(
-        repl.exists(),
-        "`lake` is installed but the REPL is not built at {}: run scripts/setup.sh first",
-        repl.display()
-    );
     let input = root.join(relative);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
@@ -187,4 +181,74 @@ fn real_lean_eval_minif2f_sample() {
     );
     // `(239 + 174 + 83) % 10 = 6` falls to norm_num or decide.
     assert!(proved >= 1, "{results:#?}");
+}
+
+/// Verbatim yangky11 statements (the pinned toolchain's miniF2F) with short proofs written
+/// here, and altered statements with the same proofs, which must not pass.
+#[test]
+fn real_lean_check_verbatim_minif2f_statements() {
+    let test = "real_lean_check_verbatim_minif2f_statements";
+    let Some(_lake) = lean_or_skip(test) else {
+        return;
+    };
+    let proofs = [
+        ("mathd_numbertheory_254", "\n  norm_num"),
+        ("mathd_numbertheory_299", "\n  norm_num"),
+        ("mathd_algebra_478", "\n  rw [h₁, h₂, h₃]\n  norm_num"),
+    ];
+    let mut reference = Vec::new();
+    for split in ["valid", "test"] {
+        let Some(path) = shared_file_or_skip(
+            &format!("datasets/minif2f/yangky11_v4.24.0/{split}.jsonl"),
+            test,
+        ) else {
+            return;
+        };
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let row: Value = serde_json::from_str(line).unwrap();
+            if proofs.iter().any(|(name, _)| row["name"] == *name) {
+                reference.push(row);
+            }
+        }
+    }
+    assert_eq!(reference.len(), proofs.len());
+    let mut rows = Vec::new();
+    for row in &reference {
+        let name = row["name"].as_str().unwrap();
+        let proof = proofs.iter().find(|(n, _)| *n == name).unwrap().1;
+        let statement = row["formal_statement"].as_str().unwrap();
+        rows.push(serde_json::json!({"name": name, "header": row["header"],
+            "formal_statement": statement, "proof": proof, "expected": "valid"}));
+    }
+    // The same proof of a changed statement: Lean refuses it.
+    let altered = reference
+        .iter()
+        .find(|r| r["name"] == "mathd_numbertheory_254")
+        .unwrap();
+    rows.push(
+        serde_json::json!({"name": "altered_254", "header": altered["header"],
+        "formal_statement": altered["formal_statement"].as_str().unwrap().replace("= 6", "= 7"),
+        "proof": "\n  norm_num", "expected": "invalid"}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("rows.jsonl");
+    let lines: Vec<String> = rows.iter().map(Value::to_string).collect();
+    std::fs::write(&input, lines.join("\n")).unwrap();
+    let out = dir.path().join("out.jsonl");
+    let status = prover_command()
+        .args(["check", "--workers", "1", "--timeout", "900"])
+        .arg("--project")
+        .arg(workspace_root())
+        .arg("--input")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    for line in std::fs::read_to_string(&out).unwrap().lines() {
+        let got: Value = serde_json::from_str(line).unwrap();
+        let want = rows.iter().find(|r| r["name"] == got["name"]).unwrap();
+        assert_eq!(got["status"], want["expected"], "{got:#}");
+    }
 }

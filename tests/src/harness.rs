@@ -46,9 +46,26 @@ pub fn find_lake() -> Option<PathBuf> {
 }
 
 /// Returns `lake` for a test that needs real Lean, or prints the skip line and returns `None`.
+///
+/// Real Lean means the set-up has run: `lake` is found (on `PATH` or in `~/.elan/bin`) *and*
+/// the pinned REPL is built in this checkout. A machine with elan but no set-up skips too,
+/// instead of failing.
 pub fn lean_or_skip(test: &str) -> Option<PathBuf> {
-    match find_lake() {
-        Some(lake) => Some(lake),
+    let repl = workspace_root().join(".lake/packages/REPL/.lake/build/bin/repl");
+    let lake = find_lake().or_else(|| {
+        let home = std::env::var_os("HOME")?;
+        let lake = PathBuf::from(home).join(".elan/bin/lake");
+        lake.is_file().then_some(lake)
+    });
+    match lake {
+        Some(lake) if repl.is_file() => Some(lake),
+        Some(_) => {
+            print_uncaptured(&format!(
+                "skipped: Lean is installed but the REPL is not built at {} (run scripts/setup.sh): {test}",
+                repl.display()
+            ));
+            None
+        }
         None => {
             print_uncaptured(&format!(
                 "skipped: no Lean toolchain (`lake` not on PATH): {test}"

@@ -109,7 +109,9 @@ pub enum DatasetsCommand {
 pub struct FetchArgs {
     /// `minif2f` or `proofnet`.
     pub dataset: String,
-    /// `deepseek` (Lean v4.9, the default) or, for miniF2F, `yangky11` (Lean v4.24.0).
+    /// For miniF2F, `yangky11` (Lean v4.24.0, the project's pinned toolchain; the default) or
+    /// `deepseek` (Lean v4.9, the statements most published results use); for ProofNet,
+    /// `deepseek`.
     #[arg(long)]
     pub version: Option<String>,
     /// Output directory. Default: datasets/<dataset>-<version>.

@@ -27,8 +27,9 @@ impl Source {
     /// Resolves `minif2f`/`proofnet` and an optional version name.
     pub fn parse(dataset: &str, version: Option<&str>) -> Result<Source, FetchError> {
         match (dataset, version) {
-            ("minif2f", None | Some("deepseek") | Some("v4.9")) => Ok(Source::Minif2fDeepseek),
-            ("minif2f", Some("yangky11") | Some("v4.24") | Some("v4.24.0")) => {
+            // The default matches the toolchain the project pins (lean-toolchain: v4.24.0).
+            ("minif2f", Some("deepseek") | Some("v4.9")) => Ok(Source::Minif2fDeepseek),
+            ("minif2f", None | Some("yangky11") | Some("v4.24") | Some("v4.24.0")) => {
                 Ok(Source::Minif2fYangky11)
             }
             ("proofnet", None | Some("deepseek") | Some("v4.9")) => Ok(Source::ProofnetDeepseek),
