@@ -25,242 +25,18 @@ use std::time::{Duration, Instant};
 
 use lean_bridge::pool::{ReplPool, SequenceReply};
 use lean_bridge::{BridgeError, CommandResponse, Message, Severity};
-use serde::{Deserialize, Serialize};
 
 use crate::guard::{COMMAND_KEYWORDS, TacticGuard};
 
 /// The axioms a proof may depend on: Lean's standard ones.
 pub const STANDARD_AXIOMS: [&str; 3] = ["propext", "Classical.choice", "Quot.sound"];
 
-/// One proof to check, as read from an input row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProofTask {
-    /// 1-based line of the input file the task came from.
-    pub line: usize,
-    /// The row's `name`.
-    pub name: String,
-    /// Imports and options to elaborate first (the row's `header`).
-    pub header: String,
-    /// The statement ending in `:= by` or `:=` (a trailing `sorry` is dropped).
-    pub formal_statement: String,
-    /// The text after `:= by` (a tactic proof) or `:=` (a term).
-    pub proof: String,
-    /// Where the header came from, which decides whether [`header_violation`] applies.
-    pub header_origin: HeaderOrigin,
-}
+pub use ::datasets::{HeaderOrigin, ProofTask, RowError, parse_task};
 
-/// Where a task's header came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum HeaderOrigin {
-    /// The row itself (its `header`, its `lean_code`, or `--header FILE`): untrusted.
-    Row,
-    /// The reference dataset, or the dataset a search proves from: trusted as the statement is.
-    Reference,
-}
-
-/// A row that cannot be checked, naming what is wrong with it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {reason}")]
-pub struct RowError {
-    /// 1-based line.
-    pub line: usize,
-    /// The row's name, when it had one.
-    pub name: Option<String>,
-    /// What is wrong.
-    pub reason: String,
-}
-
-#[derive(Deserialize)]
-struct RawRow {
-    name: Option<serde_json::Value>,
-    header: Option<serde_json::Value>,
-    formal_statement: Option<serde_json::Value>,
-    proof: Option<serde_json::Value>,
-    lean_code: Option<String>,
-}
-
-/// Parses one JSONL row of a check input.
-///
-/// Rows need `name`, `formal_statement` and `proof`, and a `header`. A row without `header` but
-/// with `lean_code` (the DeepSeek-Prover-V2 traces) takes the text before its statement, minus
-/// the trailing docstring, as header; `default_header` is the last resort.
-pub fn parse_task(
-    line: usize,
-    text: &str,
-    default_header: Option<&str>,
-) -> Result<ProofTask, RowError> {
-    let fail = |name: Option<String>, reason: String| RowError { line, name, reason };
-    // Checked as an object first: serde would read a JSON array into the struct by position.
-    let object = crate::datasets::parse_object(line, text)?;
-    let raw: RawRow = serde_json::from_value(serde_json::Value::Object(object))
-        .map_err(|e| fail(None, format!("not a proof row: {e}")))?;
-    let field = |value: &Option<serde_json::Value>,
-                 key: &str,
-                 name: Option<String>|
-     -> Result<String, RowError> {
-        match value {
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(fail(
-                name,
-                format!("field `{key}` must be a string, found {other}"),
-            )),
-            None => Err(fail(name, format!("missing field `{key}`"))),
-        }
-    };
-    let name = field(&raw.name, "name", None)?;
-    let some_name = Some(name.clone());
-    let formal_statement = field(&raw.formal_statement, "formal_statement", some_name.clone())?;
-    let proof = field(&raw.proof, "proof", some_name.clone())?;
-    let header = match (&raw.header, &raw.lean_code, default_header) {
-        (Some(_), _, _) => field(&raw.header, "header", some_name.clone())?,
-        (None, Some(code), _) => {
-            header_from_lean_code(code, &formal_statement).ok_or_else(|| {
-                fail(
-                    some_name.clone(),
-                    "missing field `header`, and `lean_code` does not contain `formal_statement`"
-                        .into(),
-                )
-            })?
-        }
-        (None, None, Some(default)) => default.to_owned(),
-        (None, None, None) => {
-            return Err(fail(
-                some_name,
-                "missing field `header` (or pass --header FILE for rows without one)".into(),
-            ));
-        }
-    };
-    let formal_statement = strip_trailing_sorry(&formal_statement);
-    if !formal_statement.trim_end().ends_with(":=")
-        && !formal_statement.trim_end().ends_with(":= by")
-    {
-        return Err(fail(
-            some_name,
-            "field `formal_statement` must end in `:= by` or `:=` (optionally followed by `sorry`)"
-                .into(),
-        ));
-    }
-    Ok(ProofTask {
-        line,
-        name,
-        header,
-        formal_statement,
-        proof,
-        header_origin: HeaderOrigin::Row,
-    })
-}
-
-fn header_from_lean_code(code: &str, statement: &str) -> Option<String> {
-    let start = code.find(statement.trim_end())?;
-    let before = &code[..start];
-    // Drop a docstring that belongs to the theorem: it is not part of the environment.
-    let cut = before
-        .match_indices("/--")
-        .filter(|(i, _)| *i == 0 || before.as_bytes()[i - 1] == b'\n')
-        .map(|(i, _)| i)
-        .last()
-        .unwrap_or(before.len());
-    Some(before[..cut].to_owned())
-}
-
-/// `… := by sorry` → `… := by`, `… := sorry` → `… :=`; other statements unchanged.
-pub fn strip_trailing_sorry(statement: &str) -> String {
-    let trimmed = statement.trim_end();
-    match trimmed.strip_suffix("sorry") {
-        Some(rest) if rest.trim_end().ends_with(":= by") || rest.trim_end().ends_with(":=") => {
-            rest.trim_end().to_owned()
-        }
-        _ => statement.to_owned(),
-    }
-}
-
-/// The statement as compared with a reference: the signature before the final `:=` (a
-/// trailing `by` and `sorry` dropped), every run of whitespace, line breaks included, made one
-/// space. Whitespace is never deleted: `f x` and `fx` are different statements (with
-/// auto-bound implicits `fx` is a fresh variable).
-pub fn normalized_statement(statement: &str) -> String {
-    let text = strip_trailing_sorry(statement);
-    let text = text.trim_end();
-    let text = text.strip_suffix("by").map_or(text, str::trim_end);
-    let text = text.strip_suffix(":=").unwrap_or(text);
-    collapse_whitespace(text)
-}
-
-/// Every run of whitespace made one space, the ends trimmed.
-pub fn collapse_whitespace(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// The declaration keyword of a statement and the name it declares, if it names one.
-///
-/// `theorem NAME …`, `lemma NAME …`, `def NAME …`, `abbrev NAME …` (after modifiers such as
-/// `noncomputable`) give `Some(NAME)`; `example` gives `None`.
-pub fn declaration_name(statement: &str) -> Option<String> {
-    let mut words = statement.split_whitespace();
-    while let Some(word) = words.next() {
-        match word {
-            "theorem" | "lemma" | "def" | "abbrev" => {
-                return words.next().map(|name| {
-                    // A binder may follow the name without a space: `theorem t(a : ℕ)`.
-                    name.split(['(', '{', '[', '⦃', ':'])
-                        .next()
-                        .unwrap_or(name)
-                        .to_owned()
-                });
-            }
-            "example" => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The namespace a header leaves open (`namespace A` … without its `end`), as a prefix for the
-/// names declared after it: `"A.B."`, or empty.
-fn open_namespace(header: &str) -> String {
-    let mut scopes: Vec<Option<String>> = Vec::new();
-    for line in header.lines() {
-        let mut words = line.split_whitespace();
-        match (words.next(), words.next()) {
-            (Some("namespace"), Some(name)) => scopes.push(Some(name.to_owned())),
-            (Some("section"), _) => scopes.push(None),
-            (Some("noncomputable"), Some("section")) => scopes.push(None),
-            (Some("end"), _) => {
-                scopes.pop();
-            }
-            _ => {}
-        }
-    }
-    scopes
-        .into_iter()
-        .flatten()
-        .map(|name| format!("{name}."))
-        .collect()
-}
-
-/// The text of the theorem as checked: the statement byte for byte, then the proof.
-pub fn splice(statement: &str, proof: &str) -> String {
-    let mut text = statement.to_owned();
-    if !proof.starts_with(char::is_whitespace) {
-        text.push(' ');
-    }
-    text.push_str(proof);
-    text
-}
-
-/// Renders a tactic script as the text after `:= by`: one tactic per line, indented two
-/// spaces, continuation lines of multi-line tactics re-indented by the same amount.
-pub fn script_to_proof(tactics: &[String]) -> String {
-    let mut proof = String::new();
-    for tactic in tactics {
-        for line in tactic.lines() {
-            proof.push_str("\n  ");
-            proof.push_str(line);
-        }
-    }
-    proof
-}
+pub use ::datasets::lean::{
+    collapse_whitespace, declaration_name, normalized_statement, open_namespace, script_to_proof,
+    splice, strip_trailing_sorry,
+};
 
 /// The options a header may set without `--trust-header`: resource limits, implicit-argument
 /// behaviour, pretty-printing and linters. None of them changes what the kernel accepts.
@@ -332,162 +108,7 @@ pub fn header_violation(header: &str) -> Option<String> {
     None
 }
 
-/// How one layer of the check went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Layer {
-    /// Checked and passed.
-    Passed,
-    /// Checked and failed.
-    Failed,
-    /// Not checked because of how the check was configured (no reference dataset, no
-    /// external checker).
-    NotConfigured,
-    /// Accepted on the user's word (`--trust-header`).
-    Trusted,
-    /// Not reached: an earlier layer failed or the infrastructure did.
-    NotReached,
-}
-
-/// The acceptance record: which layers a result passed, so a consumer can require all of them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Layers {
-    /// The statement is one declaration and the proof text holds nothing the guard refuses.
-    pub screening: Layer,
-    /// The header policy: allow-listed lines, the reference's header, or trusted.
-    pub header: Layer,
-    /// The statement equals the reference dataset's.
-    pub statement: Layer,
-    /// Command-mode elaboration with no error.
-    pub elaboration: Layer,
-    /// No sorry reported, no sorry warning.
-    pub no_sorry: Layer,
-    /// `#print axioms`, as a command of its own, within the allowed axioms.
-    pub axioms: Layer,
-    /// The external checker accepted the whole file.
-    pub external: Layer,
-}
-
-impl Default for Layers {
-    fn default() -> Self {
-        Layers {
-            screening: Layer::NotReached,
-            header: Layer::NotReached,
-            statement: Layer::NotReached,
-            elaboration: Layer::NotReached,
-            no_sorry: Layer::NotReached,
-            axioms: Layer::NotReached,
-            external: Layer::NotReached,
-        }
-    }
-}
-
-impl Layers {
-    /// Whether every layer passed (none trusted or left out).
-    pub fn all_passed(&self) -> bool {
-        [
-            self.screening,
-            self.header,
-            self.statement,
-            self.elaboration,
-            self.no_sorry,
-            self.axioms,
-            self.external,
-        ]
-        .iter()
-        .all(|layer| *layer == Layer::Passed)
-    }
-}
-
-/// The verdict on one proof.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// The proof checks.
-    Valid,
-    /// Lean rejected it, it uses `sorry` or a non-standard axiom, or its text, header or
-    /// statement broke a rule.
-    Invalid,
-    /// The infrastructure failed (timeout, crash) after retries, or the row was malformed.
-    Error,
-}
-
-/// The result of checking one row: what `prover check` prints per line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CheckResult {
-    /// The row's name.
-    pub name: String,
-    /// 1-based input line.
-    pub line: usize,
-    /// The verdict.
-    pub status: Status,
-    /// Why it is not valid, in plain words (empty when valid).
-    #[serde(default)]
-    pub reasons: Vec<String>,
-    /// Lean's messages for the spliced theorem (positions count from its first line).
-    #[serde(default)]
-    pub messages: Vec<Message>,
-    /// The axioms `#print axioms` reported, when it reported.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub axioms: Option<Vec<String>>,
-    /// Which layers of the check passed.
-    #[serde(default)]
-    pub layers: Layers,
-    /// The constant the axioms were printed for, when the statement was renamed to get one (an
-    /// `example`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checked_as: Option<String>,
-    /// Attempts made (more than one after infrastructure failures).
-    pub attempts: u32,
-    /// Attempts that hit the deadline (each killed its REPL, which was replaced).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub timeouts: u32,
-    /// Attempts whose REPL crashed or broke the protocol (each cost a restart).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub crashes: u32,
-    /// Wall time spent on this row.
-    pub seconds: f64,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-impl CheckResult {
-    fn new(name: &str, line: usize) -> CheckResult {
-        CheckResult {
-            name: name.to_owned(),
-            line,
-            status: Status::Error,
-            reasons: Vec::new(),
-            messages: Vec::new(),
-            axioms: None,
-            layers: Layers::default(),
-            checked_as: None,
-            attempts: 0,
-            timeouts: 0,
-            crashes: 0,
-            seconds: 0.0,
-        }
-    }
-
-    /// A result for a row that could not be read.
-    pub fn malformed(error: &RowError) -> CheckResult {
-        CheckResult {
-            reasons: vec![error.to_string()],
-            ..CheckResult::new(&error.name.clone().unwrap_or_default(), error.line)
-        }
-    }
-
-    /// A result decided without asking Lean, for one reason.
-    pub fn unchecked(task: &ProofTask, status: Status, reason: String) -> CheckResult {
-        CheckResult {
-            status,
-            reasons: vec![reason],
-            ..CheckResult::new(&task.name, task.line)
-        }
-    }
-}
+pub use ::datasets::{CheckResult, Layer, Layers, Status};
 
 /// Settings for checking.
 #[derive(Debug, Clone)]
@@ -776,13 +397,13 @@ pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig)
                 result.layers.elaboration = judgement.elaboration;
                 result.layers.no_sorry = judgement.no_sorry;
                 result.layers.axioms = judgement.axioms_layer;
-                result.messages = theorem.messages.clone();
+                result.messages = lean_messages(&theorem.messages);
                 break;
             }
             Ok(SequenceReply::HeaderRejected(messages)) => {
                 result.status = Status::Error;
                 result.reasons = vec!["the header failed to elaborate".into()];
-                result.messages = messages;
+                result.messages = lean_messages(&messages);
                 break;
             }
             Err(error) => {
@@ -861,6 +482,29 @@ async fn external_check(command: &str, source: &str, timeout: Duration) -> Resul
         "external checker `{command}` refused ({}): {tail}",
         output.status
     ))
+}
+
+/// Lean's messages as results files keep them.
+pub fn lean_messages(messages: &[Message]) -> Vec<::datasets::LeanMessage> {
+    use ::datasets::{LeanMessage, MessagePos, MessageSeverity};
+    let pos = |p: &lean_bridge::protocol::Pos| MessagePos {
+        line: p.line,
+        column: p.column,
+    };
+    messages
+        .iter()
+        .map(|m| LeanMessage {
+            severity: match m.severity {
+                Severity::Info => MessageSeverity::Info,
+                Severity::Warning => MessageSeverity::Warning,
+                Severity::Error => MessageSeverity::Error,
+                Severity::Trace => MessageSeverity::Trace,
+            },
+            pos: pos(&m.pos),
+            end_pos: m.end_pos.as_ref().map(pos),
+            data: m.data.clone(),
+        })
+        .collect()
 }
 
 fn describe(error: &BridgeError) -> String {

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 use lean_bridge::pool::{ApplyReply, ReplPool, StartReply};
 use lean_bridge::proof::ProofHandle;
 use lean_bridge::{BridgeError, Message};
-use serde::{Deserialize, Serialize};
 use tokio::runtime::Handle;
 
 use crate::cache::{Budget, ProofCache, TheoremRecord, TransitionRecord};
@@ -22,81 +21,7 @@ use crate::search::{
     Verdict,
 };
 
-/// One theorem to prove, as a miniF2F-style dataset row gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Theorem {
-    /// The row's `name`.
-    pub name: String,
-    /// Imports and options (the row's `header`).
-    pub header: String,
-    /// The statement ending in `:= by` (a trailing `sorry` is dropped).
-    pub formal_statement: String,
-}
-
-/// The outcome of proving one theorem: what `prover eval` writes per line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProveStatus {
-    /// A proof was found and passed the command-mode recheck.
-    Proved,
-    /// The search ended without a proof (budget, exhausted tree).
-    Failed,
-    /// The infrastructure failed (the statement did not elaborate, Lean kept crashing).
-    Error,
-}
-
-/// The result for one theorem.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ProveResult {
-    /// The theorem's name.
-    pub name: String,
-    /// Proved, failed or error.
-    pub status: ProveStatus,
-    /// The proof text after `:= by`, exactly as it passed the recheck.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub proof: Option<String>,
-    /// Why the search stopped, when it did not prove the theorem: `exhausted`,
-    /// `expansion_limit`, `time_limit`, `lean_call_limit`, `cancelled`, `infrastructure`,
-    /// `statement_rejected` or `header_rejected`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_reason: Option<String>,
-    /// The stop reason in words, with its figures or Lean's message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_detail: Option<String>,
-    /// Expansions made.
-    pub expansions: u32,
-    /// Requests sent to Lean for this theorem: the root, tactics and rechecks.
-    pub lean_calls: u32,
-    /// Candidates the untrusted-tactic guard refused.
-    pub candidates_rejected: u32,
-    /// Expansions whose policy failed (a model server down after its retries).
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub policy_errors: u32,
-    /// Expansions the portfolio answered because the model server failed.
-    #[serde(default, skip_serializing_if = "is_zero_u64")]
-    pub llm_fallbacks: u64,
-    /// Lean requests (tactics, the statement, rechecks) that hit their deadline; each killed
-    /// its REPL, which the pool replaced.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub lean_timeouts: u32,
-    /// Lean requests whose REPL crashed or broke the protocol; each cost a REPL restart.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub lean_crashes: u32,
-    /// The verdict came from the cache without a search: a recorded proof that passed its
-    /// recheck in Lean again, or a failure recorded under a budget at least as large.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub from_cache: bool,
-    /// Wall time.
-    pub seconds: f64,
-}
-
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
-fn is_zero_u64(n: &u64) -> bool {
-    *n == 0
-}
+pub use ::datasets::{ProveResult, ProveStatus, Theorem};
 
 /// A policy behind a box, so the CLI can pick one at run time.
 pub struct DynPolicy {
@@ -399,34 +324,6 @@ fn error_result(
     }
 }
 
-impl ProveResult {
-    /// A result decided without running a search (from the cache, or before the search
-    /// could start); the caller fills in the proof or the stop reason.
-    pub fn unsearched(
-        name: &str,
-        status: ProveStatus,
-        lean_calls: u32,
-        started: Instant,
-    ) -> ProveResult {
-        ProveResult {
-            name: name.to_owned(),
-            status,
-            proof: None,
-            stop_reason: None,
-            stop_detail: None,
-            expansions: 0,
-            lean_calls,
-            candidates_rejected: 0,
-            policy_errors: 0,
-            llm_fallbacks: 0,
-            lean_timeouts: 0,
-            lean_crashes: 0,
-            from_cache: false,
-            seconds: started.elapsed().as_secs_f64(),
-        }
-    }
-}
-
 fn first_error(messages: &[Message]) -> String {
     messages
         .iter()
@@ -526,6 +423,7 @@ impl Engine {
         let mut faults = env.faults;
         faults.add(checker.faults);
         ProveResult {
+            schema_version: ::datasets::RESULTS_SCHEMA_VERSION,
             name: theorem.name.clone(),
             status,
             proof,

@@ -24,7 +24,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn workspace_rust_files() -> Vec<PathBuf> {
     let root = workspace_root();
     let mut files = Vec::new();
-    for dir in ["prover", "lean-bridge", "tests"] {
+    for dir in ["prover", "lean-bridge", "datasets", "tests"] {
         rust_files(&root.join(dir), &mut files);
     }
     files.sort();
@@ -136,4 +136,41 @@ fn only_the_cli_and_pipelines_use_anyhow() {
         .filter(|l| !l.starts_with("prover/src/cli/") && !l.starts_with("prover/src/main.rs"))
         .collect();
     assert!(found.is_empty(), "libraries use typed errors: {found:#?}");
+}
+
+#[test]
+fn the_formats_crate_depends_on_nothing_of_the_workspace() {
+    // `datasets` holds every on-disk format; Lean, async and the agent stay out of it, so
+    // any tool (a report, a merge, a trainer) can read the files without them.
+    let manifest = std::fs::read_to_string(workspace_root().join("datasets/Cargo.toml")).unwrap();
+    for crate_name in ["lean-bridge", "prover", "tokio", "prover-tests"] {
+        let dependency = manifest.lines().any(|l| {
+            l.trim_start().starts_with(&format!("{crate_name}."))
+                || l.trim_start().starts_with(&format!("{crate_name} ="))
+        });
+        assert!(!dependency, "datasets must not depend on {crate_name}");
+    }
+    let found = mentions(
+        "datasets/src",
+        &[
+            "lean_bridge",
+            "tokio",
+            "prover::",
+            "anyhow",
+            "std::env::var",
+        ],
+    );
+    assert!(found.is_empty(), "datasets names another crate: {found:#?}");
+}
+
+#[test]
+fn results_files_are_opened_through_the_append_log_only() {
+    // One way to write results: `datasets::AppendLog` (lock, validation, resume).
+    let found: Vec<String> = mentions("prover/src", &["File::create", "OpenOptions"])
+        .into_iter()
+        .collect();
+    assert!(
+        found.is_empty(),
+        "results are written through datasets::AppendLog or write_atomic: {found:#?}"
+    );
 }

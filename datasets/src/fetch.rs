@@ -265,7 +265,7 @@ mod tests {
 
     #[test]
     fn the_manifest_matches_the_reference_copies() {
-        let Some(root) = crate::datasets::test_data::find_or_skip(
+        let Some(root) = crate::test_data::find_or_skip(
             "datasets/minif2f/yangky11_v4.24.0",
             "the_manifest_matches_the_reference_copies",
         ) else {

@@ -1,0 +1,132 @@
+//! Lean source text: statements ending in `:= by`, trailing `sorry`, the proof splice, declaration names, whitespace-insensitive statement comparison.
+//!
+//! These are text operations only; nothing here parses Lean. Where the text decides a
+//! verdict (the splice, the name whose axioms are printed), the checker relies on them byte for
+//! byte, so they live in one place.
+
+/// Normalizes a statement to end in `:= by`: drops a trailing `sorry` (miniF2F at v4.24.0)
+/// and completes a bare `:=` (ProofNet).
+pub fn statement_ending_in_by(statement: &str) -> Option<String> {
+    let stripped = strip_trailing_sorry(statement);
+    let trimmed = stripped.trim_end();
+    if trimmed.ends_with(":= by") {
+        Some(trimmed.to_owned())
+    } else if trimmed.ends_with(":=") {
+        Some(format!("{trimmed} by"))
+    } else {
+        None
+    }
+}
+
+/// `… := by sorry` → `… := by`, `… := sorry` → `… :=`; other statements unchanged.
+pub fn strip_trailing_sorry(statement: &str) -> String {
+    let trimmed = statement.trim_end();
+    match trimmed.strip_suffix("sorry") {
+        Some(rest) if rest.trim_end().ends_with(":= by") || rest.trim_end().ends_with(":=") => {
+            rest.trim_end().to_owned()
+        }
+        _ => statement.to_owned(),
+    }
+}
+
+/// The statement as compared with a reference: the signature before the final `:=` (a
+/// trailing `by` and `sorry` dropped), every run of whitespace, line breaks included, made one
+/// space. Whitespace is never deleted: `f x` and `fx` are different statements (with
+/// auto-bound implicits `fx` is a fresh variable).
+pub fn normalized_statement(statement: &str) -> String {
+    let text = strip_trailing_sorry(statement);
+    let text = text.trim_end();
+    let text = text.strip_suffix("by").map_or(text, str::trim_end);
+    let text = text.strip_suffix(":=").unwrap_or(text);
+    collapse_whitespace(text)
+}
+
+/// Every run of whitespace made one space, the ends trimmed.
+pub fn collapse_whitespace(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The declaration keyword of a statement and the name it declares, if it names one.
+///
+/// `theorem NAME …`, `lemma NAME …`, `def NAME …`, `abbrev NAME …` (after modifiers such as
+/// `noncomputable`) give `Some(NAME)`; `example` gives `None`.
+pub fn declaration_name(statement: &str) -> Option<String> {
+    let mut words = statement.split_whitespace();
+    while let Some(word) = words.next() {
+        match word {
+            "theorem" | "lemma" | "def" | "abbrev" => {
+                return words.next().map(|name| {
+                    // A binder may follow the name without a space: `theorem t(a : ℕ)`.
+                    name.split(['(', '{', '[', '⦃', ':'])
+                        .next()
+                        .unwrap_or(name)
+                        .to_owned()
+                });
+            }
+            "example" => return None,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The namespace a header leaves open (`namespace A` … without its `end`), as a prefix for the
+/// names declared after it: `"A.B."`, or empty.
+pub fn open_namespace(header: &str) -> String {
+    let mut scopes: Vec<Option<String>> = Vec::new();
+    for line in header.lines() {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next()) {
+            (Some("namespace"), Some(name)) => scopes.push(Some(name.to_owned())),
+            (Some("section"), _) => scopes.push(None),
+            (Some("noncomputable"), Some("section")) => scopes.push(None),
+            (Some("end"), _) => {
+                scopes.pop();
+            }
+            _ => {}
+        }
+    }
+    scopes
+        .into_iter()
+        .flatten()
+        .map(|name| format!("{name}."))
+        .collect()
+}
+
+/// The text of the theorem as checked: the statement byte for byte, then the proof.
+pub fn splice(statement: &str, proof: &str) -> String {
+    let mut text = statement.to_owned();
+    if !proof.starts_with(char::is_whitespace) {
+        text.push(' ');
+    }
+    text.push_str(proof);
+    text
+}
+
+/// Renders a tactic script as the text after `:= by`: one tactic per line, indented two
+/// spaces, continuation lines of multi-line tactics re-indented by the same amount.
+pub fn script_to_proof(tactics: &[String]) -> String {
+    let mut proof = String::new();
+    for tactic in tactics {
+        for line in tactic.lines() {
+            proof.push_str("\n  ");
+            proof.push_str(line);
+        }
+    }
+    proof
+}
+
+/// The header of a whole Lean file `code` whose theorem is `statement`: the text before the
+/// statement, minus a docstring that belongs to the theorem (None when the statement is absent).
+pub fn header_from_lean_code(code: &str, statement: &str) -> Option<String> {
+    let start = code.find(statement.trim_end())?;
+    let before = &code[..start];
+    // Drop a docstring that belongs to the theorem: it is not part of the environment.
+    let cut = before
+        .match_indices("/--")
+        .filter(|(i, _)| *i == 0 || before.as_bytes()[i - 1] == b'\n')
+        .map(|(i, _)| i)
+        .last()
+        .unwrap_or(before.len());
+    Some(before[..cut].to_owned())
+}

@@ -1,0 +1,30 @@
+//! Every on-disk format of prover, and nothing else: no Lean, no tokio, no other crate of the workspace.
+//!
+//! - [`jsonl`]: the line reader, the append log every results file goes through, the atomic
+//!   writer;
+//! - [`lean`]: Lean source text (statements, the proof splice, declaration names);
+//! - [`theorem`]: benchmark rows to prove;
+//! - [`proofs`]: proof rows to check;
+//! - [`results`]: what `eval` and `check` write;
+//! - [`fetch`]: the pinned benchmark files, downloaded and checked.
+//!
+//! `datasets/README.md` is the schema document.
+
+pub mod fetch;
+pub mod jsonl;
+pub mod lean;
+pub mod proofs;
+pub mod results;
+pub mod theorem;
+
+pub use jsonl::{AppendLog, LogError, RowError, jsonl_lines, parse_object, write_atomic};
+pub use proofs::{HeaderOrigin, ProofTask, parse_task};
+pub use results::{
+    CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,
+    RESULTS_SCHEMA_VERSION, Status,
+};
+pub use theorem::{Theorem, parse_theorem};
+
+#[cfg(test)]
+#[path = "../../tests/src/test_data.rs"]
+mod test_data;

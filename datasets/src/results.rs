@@ -1,0 +1,311 @@
+//! Result records: one line per theorem of `prover eval` (`ProveResult`) and per row of `prover check` (`CheckResult`), with the messages Lean gave (`LeanMessage`).
+//!
+//! Every record carries `schema_version` ([`RESULTS_SCHEMA_VERSION`]); a field added later is
+//! optional with a default, so older files still read.
+
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::jsonl::RowError;
+use crate::proofs::ProofTask;
+
+/// The version of the result records written now.
+pub const RESULTS_SCHEMA_VERSION: u32 = 1;
+
+fn schema_version() -> u32 {
+    RESULTS_SCHEMA_VERSION
+}
+
+/// A message Lean gave, as results files keep it: the REPL's own shape (`severity`, `pos`,
+/// `endPos`, `data`), so a results line reads like the REPL's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeanMessage {
+    /// `info`, `warning`, `error` (or `trace`).
+    pub severity: MessageSeverity,
+    /// Start position.
+    pub pos: MessagePos,
+    /// End position, when Lean gave one.
+    #[serde(rename = "endPos", default, skip_serializing_if = "Option::is_none")]
+    pub end_pos: Option<MessagePos>,
+    /// The text.
+    pub data: String,
+}
+
+/// A message's severity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageSeverity {
+    /// Informational output.
+    Info,
+    /// A warning.
+    Warning,
+    /// An error.
+    Error,
+    /// A trace message.
+    Trace,
+}
+
+/// A line (1-based) and column (0-based, code points).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessagePos {
+    /// Line.
+    pub line: u32,
+    /// Column.
+    pub column: u32,
+}
+
+/// The outcome of proving one theorem: what `prover eval` writes per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProveStatus {
+    /// A proof was found and passed the command-mode recheck.
+    Proved,
+    /// The search ended without a proof (budget, exhausted tree).
+    Failed,
+    /// The infrastructure failed (the statement did not elaborate, Lean kept crashing).
+    Error,
+}
+
+/// The result for one theorem.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProveResult {
+    /// The record's schema version.
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// The theorem's name.
+    pub name: String,
+    /// Proved, failed or error.
+    pub status: ProveStatus,
+    /// The proof text after `:= by`, exactly as it passed the recheck.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+    /// Why the search stopped, when it did not prove the theorem: `exhausted`,
+    /// `expansion_limit`, `time_limit`, `lean_call_limit`, `cancelled`, `infrastructure`,
+    /// `statement_rejected` or `header_rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    /// The stop reason in words, with its figures or Lean's message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_detail: Option<String>,
+    /// Expansions made.
+    pub expansions: u32,
+    /// Requests sent to Lean for this theorem: the root, tactics and rechecks.
+    pub lean_calls: u32,
+    /// Candidates the untrusted-tactic guard refused.
+    pub candidates_rejected: u32,
+    /// Expansions whose policy failed (a model server down after its retries).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub policy_errors: u32,
+    /// Expansions the portfolio answered because the model server failed.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub llm_fallbacks: u64,
+    /// Lean requests (tactics, the statement, rechecks) that hit their deadline; each killed
+    /// its REPL, which the pool replaced.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lean_timeouts: u32,
+    /// Lean requests whose REPL crashed or broke the protocol; each cost a REPL restart.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lean_crashes: u32,
+    /// The verdict came from the cache without a search: a recorded proof that passed its
+    /// recheck in Lean again, or a failure recorded under a budget at least as large.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_cache: bool,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+impl ProveResult {
+    /// A result decided without running a search (from the cache, or before the search
+    /// could start); the caller fills in the proof or the stop reason.
+    pub fn unsearched(
+        name: &str,
+        status: ProveStatus,
+        lean_calls: u32,
+        started: Instant,
+    ) -> ProveResult {
+        ProveResult {
+            schema_version: RESULTS_SCHEMA_VERSION,
+            name: name.to_owned(),
+            status,
+            proof: None,
+            stop_reason: None,
+            stop_detail: None,
+            expansions: 0,
+            lean_calls,
+            candidates_rejected: 0,
+            policy_errors: 0,
+            llm_fallbacks: 0,
+            lean_timeouts: 0,
+            lean_crashes: 0,
+            from_cache: false,
+            seconds: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// How one layer of the check went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    /// Checked and passed.
+    Passed,
+    /// Checked and failed.
+    Failed,
+    /// Not checked because of how the check was configured (no reference dataset, no
+    /// external checker).
+    NotConfigured,
+    /// Accepted on the user's word (`--trust-header`).
+    Trusted,
+    /// Not reached: an earlier layer failed or the infrastructure did.
+    NotReached,
+}
+
+/// The acceptance record: which layers a result passed, so a consumer can require all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layers {
+    /// The statement is one declaration and the proof text holds nothing the guard refuses.
+    pub screening: Layer,
+    /// The header policy: allow-listed lines, the reference's header, or trusted.
+    pub header: Layer,
+    /// The statement equals the reference dataset's.
+    pub statement: Layer,
+    /// Command-mode elaboration with no error.
+    pub elaboration: Layer,
+    /// No sorry reported, no sorry warning.
+    pub no_sorry: Layer,
+    /// `#print axioms`, as a command of its own, within the allowed axioms.
+    pub axioms: Layer,
+    /// The external checker accepted the whole file.
+    pub external: Layer,
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Layers {
+            screening: Layer::NotReached,
+            header: Layer::NotReached,
+            statement: Layer::NotReached,
+            elaboration: Layer::NotReached,
+            no_sorry: Layer::NotReached,
+            axioms: Layer::NotReached,
+            external: Layer::NotReached,
+        }
+    }
+}
+
+impl Layers {
+    /// Whether every layer passed (none trusted or left out).
+    pub fn all_passed(&self) -> bool {
+        [
+            self.screening,
+            self.header,
+            self.statement,
+            self.elaboration,
+            self.no_sorry,
+            self.axioms,
+            self.external,
+        ]
+        .iter()
+        .all(|layer| *layer == Layer::Passed)
+    }
+}
+
+/// The verdict on one proof.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The proof checks.
+    Valid,
+    /// Lean rejected it, it uses `sorry` or a non-standard axiom, or its text, header or
+    /// statement broke a rule.
+    Invalid,
+    /// The infrastructure failed (timeout, crash) after retries, or the row was malformed.
+    Error,
+}
+
+/// The result of checking one row: what `prover check` prints per line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The record's schema version.
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// The row's name.
+    pub name: String,
+    /// 1-based input line.
+    pub line: usize,
+    /// The verdict.
+    pub status: Status,
+    /// Why it is not valid, in plain words (empty when valid).
+    #[serde(default)]
+    pub reasons: Vec<String>,
+    /// Lean's messages for the spliced theorem (positions count from its first line).
+    #[serde(default)]
+    pub messages: Vec<LeanMessage>,
+    /// The axioms `#print axioms` reported, when it reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub axioms: Option<Vec<String>>,
+    /// Which layers of the check passed.
+    #[serde(default)]
+    pub layers: Layers,
+    /// The constant the axioms were printed for, when the statement was renamed to get one (an
+    /// `example`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked_as: Option<String>,
+    /// Attempts made (more than one after infrastructure failures).
+    pub attempts: u32,
+    /// Attempts that hit the deadline (each killed its REPL, which was replaced).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub timeouts: u32,
+    /// Attempts whose REPL crashed or broke the protocol (each cost a restart).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crashes: u32,
+    /// Wall time spent on this row.
+    pub seconds: f64,
+}
+
+impl CheckResult {
+    /// A result for row `line` named `name`, with nothing decided yet (`error`, no layer reached).
+    pub fn new(name: &str, line: usize) -> CheckResult {
+        CheckResult {
+            schema_version: RESULTS_SCHEMA_VERSION,
+            name: name.to_owned(),
+            line,
+            status: Status::Error,
+            reasons: Vec::new(),
+            messages: Vec::new(),
+            axioms: None,
+            layers: Layers::default(),
+            checked_as: None,
+            attempts: 0,
+            timeouts: 0,
+            crashes: 0,
+            seconds: 0.0,
+        }
+    }
+
+    /// A result for a row that could not be read.
+    pub fn malformed(error: &RowError) -> CheckResult {
+        CheckResult {
+            reasons: vec![error.to_string()],
+            ..CheckResult::new(&error.name.clone().unwrap_or_default(), error.line)
+        }
+    }
+
+    /// A result decided without asking Lean, for one reason.
+    pub fn unchecked(task: &ProofTask, status: Status, reason: String) -> CheckResult {
+        CheckResult {
+            status,
+            reasons: vec![reason],
+            ..CheckResult::new(&task.name, task.line)
+        }
+    }
+}
