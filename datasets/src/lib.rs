@@ -5,7 +5,7 @@
 //! - [`lean`]: Lean source text (statements, the proof splice, declaration names);
 //! - [`theorem`]: benchmark rows to prove;
 //! - [`proofs`]: proof rows to check;
-//! - [`results`]: what `eval` and `check` write;
+//! - [`results`]: what `eval` and `check` write, and [`manifest`]: how they wrote it;
 //! - [`fetch`]: the pinned benchmark files, downloaded and checked.
 //!
 //! `datasets/README.md` is the schema document.
@@ -13,11 +13,13 @@
 pub mod fetch;
 pub mod jsonl;
 pub mod lean;
+pub mod manifest;
 pub mod proofs;
 pub mod results;
 pub mod theorem;
 
 pub use jsonl::{AppendLog, LogError, RowError, jsonl_lines, parse_object, write_atomic};
+pub use manifest::{InputRecord, ManifestError, RunManifest};
 pub use proofs::{HeaderOrigin, ProofTask, parse_task};
 pub use results::{
     CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,

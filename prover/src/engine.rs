@@ -268,16 +268,31 @@ pub struct ProveConfig {
 }
 
 impl ProveConfig {
-    /// The budget this configuration searches under.
+    /// The budget this configuration searches under: the identity that decides whether a
+    /// recorded failure may be reused.
+    ///
+    /// Built by destructuring `SearchConfig` whole, so a new search setting does not compile
+    /// until it is either part of the budget or said not to change what a search can find.
     pub fn budget(&self) -> Budget {
+        let SearchConfig {
+            depth_exponent,
+            expansion_width,
+            max_expansions,
+            max_time,
+            max_env_calls,
+            tactic_deadline,
+            // Only decides when broken infrastructure ends a search, and such a search is
+            // never recorded as a failure.
+            max_consecutive_errors: _,
+        } = &self.search;
         Budget {
             policy: self.policy_id.clone(),
-            width: self.search.expansion_width,
-            alpha: self.search.depth_exponent,
-            max_expansions: self.search.max_expansions,
-            max_time_ms: self.search.max_time.map(Budget::millis),
-            max_env_calls: self.search.max_env_calls,
-            tactic_deadline_ms: Budget::millis(self.search.tactic_deadline),
+            width: *expansion_width,
+            alpha: *depth_exponent,
+            max_expansions: *max_expansions,
+            max_time_ms: max_time.map(Budget::millis),
+            max_env_calls: *max_env_calls,
+            tactic_deadline_ms: Budget::millis(*tactic_deadline),
         }
     }
 }
@@ -577,5 +592,54 @@ impl Engine {
             (Outcome::Proved(_), None) => return,
         };
         cache.record_theorem(&theorem.header, statement, &record);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_search_setting_and_the_policy_change_the_identity_of_recorded_failures() {
+        let base = ProveConfig {
+            policy_id: "portfolio(v1)".into(),
+            ..ProveConfig::default()
+        };
+        assert_eq!(
+            base.budget(),
+            base.clone().budget(),
+            "the same settings, the same identity"
+        );
+        type Change = Box<dyn Fn(&mut ProveConfig)>;
+        let changes: Vec<(&str, Change)> = vec![
+            ("policy", Box::new(|c| c.policy_id.push('!'))),
+            ("width", Box::new(|c| c.search.expansion_width += 1)),
+            ("alpha", Box::new(|c| c.search.depth_exponent += 0.5)),
+            (
+                "max_expansions",
+                Box::new(|c| c.search.max_expansions = Some(7)),
+            ),
+            (
+                "max_time",
+                Box::new(|c| c.search.max_time = Some(Duration::from_secs(1))),
+            ),
+            (
+                "max_env_calls",
+                Box::new(|c| c.search.max_env_calls = Some(9)),
+            ),
+            (
+                "tactic_deadline",
+                Box::new(|c| c.search.tactic_deadline += Duration::from_secs(1)),
+            ),
+        ];
+        for (what, change) in changes {
+            let mut changed = base.clone();
+            change(&mut changed);
+            assert_ne!(
+                changed.budget(),
+                base.budget(),
+                "{what} must be part of the identity"
+            );
+        }
     }
 }

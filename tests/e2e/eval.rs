@@ -290,3 +290,90 @@ fn prove_says_when_its_verdict_came_from_the_cache() {
         "{stderr}"
     );
 }
+
+#[test]
+fn every_eval_output_has_a_manifest_and_a_resume_under_other_settings_is_refused() {
+    let world = world_path("eval-portfolio.json");
+    let dir = tempfile::tempdir().unwrap();
+    let dataset = dataset_for(&world, dir.path());
+    let out = dir.path().join("results.jsonl");
+    let manifest_path = dir.path().join("results.jsonl.manifest.json");
+    // The world's faulty theorems may end `error` (exit 1); 2 would mean a refusal.
+    let first = run_eval(&dataset, &out, &sim_cmd(&world, None), &["--width", "8"]);
+    assert_ne!(
+        first.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest["kind"], "eval");
+    assert_eq!(manifest["config"]["width"], 8);
+    assert!(
+        manifest["config"]["policy"]
+            .as_str()
+            .unwrap()
+            .contains("portfolio")
+    );
+    assert!(
+        manifest["recorded"]["repl_command"]
+            .as_str()
+            .unwrap()
+            .contains("sim-repl")
+    );
+    assert_eq!(manifest["input"]["rows"], results_by_name(&out).len());
+    assert_eq!(manifest["input"]["sha1"].as_str().unwrap().len(), 40);
+    assert!(manifest["input"]["statement_sha1"]["forall_intro"].is_string());
+    assert!(manifest["host"]["cores"].as_u64().unwrap() >= 1);
+    assert!(manifest["finished_unix"].as_u64().is_some());
+    let proved = manifest["counts"]["proved"].as_u64().unwrap();
+    assert!(proved >= 1);
+
+    // Another width into the same file: refused, naming the difference, the file untouched.
+    let before = std::fs::read(&out).unwrap();
+    let other = run_eval(&dataset, &out, &sim_cmd(&world, None), &["--width", "4"]);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("another configuration"), "{stderr}");
+    assert!(stderr.contains("width: 8 → 4"), "{stderr}");
+    assert_eq!(std::fs::read(&out).unwrap(), before);
+
+    // The same settings resume (a second run into the file); --fresh starts over.
+    let same = run_eval(&dataset, &out, &sim_cmd(&world, None), &["--width", "8"]);
+    assert_ne!(
+        same.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&same.stderr)
+    );
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert_eq!(manifest["runs"], 2);
+    assert_eq!(
+        manifest["counts"]["proved"].as_u64().unwrap(),
+        proved,
+        "counts cover the file"
+    );
+    let fresh = run_eval(
+        &dataset,
+        &out,
+        &sim_cmd(&world, None),
+        &["--width", "4", "--fresh"],
+    );
+    assert_ne!(
+        fresh.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&fresh.stderr)
+    );
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    assert_eq!(
+        (
+            manifest["runs"].as_u64(),
+            manifest["config"]["width"].as_u64()
+        ),
+        (Some(1), Some(4))
+    );
+}

@@ -188,6 +188,18 @@ fn check_resumes_and_bad_lines_fail_alone() {
         "{stderr}"
     );
     assert_eq!(lines(&out).len(), 5, "nothing written twice");
+    // The run's manifest is beside it, and another rule setting may not resume into it.
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("results.jsonl.manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["kind"], "check");
+    assert_eq!(manifest["counts"]["valid"], 3);
+    assert_eq!(manifest["runs"], 2);
+    let other = check(&input, &out, &["--trust-header"]);
+    let stderr = String::from_utf8_lossy(&other.stderr);
+    assert_eq!(other.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("trust_header: false → true"), "{stderr}");
     // `--fresh` starts over.
     let fresh = check(&input, &out, &["--fresh"]);
     assert_eq!(fresh.status.code(), Some(1));

@@ -80,7 +80,10 @@ fn run_and_signal(signal: &str) {
     let marker = world.to_str().unwrap().to_owned();
     let repl_cmd = format!("{} --world {marker}", env!("CARGO_BIN_EXE_sim-repl"));
     let out = dir.path().join("results.jsonl");
-    let mut child: Child = eval(&dataset, &out, &repl_cmd, &[])
+    // A tactic deadline well past the moment the signal comes, kept for the rerun: a resume
+    // must use the same search settings.
+    let budget = ["--tactic-timeout", "3"];
+    let mut child: Child = eval(&dataset, &out, &repl_cmd, &budget)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -140,10 +143,19 @@ fn run_and_signal(signal: &str) {
     assert_eq!(written.len(), 1, "only `fine` was decided: {written:?}");
     assert_eq!(written["fine"]["status"], "proved");
 
-    // The rerun resumes: `fine` is skipped, `hangs` runs (its tactics now time out).
-    let rerun = eval(&dataset, &out, &repl_cmd, &["--tactic-timeout", "0.5"])
-        .output()
-        .unwrap();
+    // The rerun resumes: `fine` is skipped, `hangs` runs, on REPLs that no longer hang (the
+    // REPL command is no part of the configuration a resume must keep).
+    let healed = dir.path().join("healed-world.json");
+    let text = std::fs::read_to_string(&world)
+        .unwrap()
+        .replace(r#""fault":"hang","#, "");
+    std::fs::write(&healed, text).unwrap();
+    let healed_cmd = format!(
+        "{} --world {}",
+        env!("CARGO_BIN_EXE_sim-repl"),
+        healed.display()
+    );
+    let rerun = eval(&dataset, &out, &healed_cmd, &budget).output().unwrap();
     let stderr = String::from_utf8_lossy(&rerun.stderr);
     assert!(
         stderr.contains("1 of 2 theorems already decided"),

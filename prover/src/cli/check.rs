@@ -14,6 +14,7 @@ use tokio::sync::{Semaphore, mpsc};
 use super::CheckArgs;
 use super::config::{self, Settings};
 use super::interrupt::Interrupt;
+use super::manifest;
 use super::preflight;
 use super::results_file;
 use crate::check::{self, CheckConfig, CheckResult, ProofTask, Status};
@@ -112,6 +113,18 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         }
         None => Output::Stdout,
     };
+    let run_manifest = match &args.out {
+        Some(path) => Some(manifest::prepare(
+            path,
+            "check",
+            check_run_config(&args, &check_config, &pool_config),
+            manifest::repl_record(&pool_config),
+            manifest::input_record(&args.input, &input, total),
+            args.fresh,
+            tally.from_earlier > 0,
+        )?),
+        None => None,
+    };
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     let interrupt = Interrupt::install(&runtime)?;
@@ -131,6 +144,9 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
             file.abandon();
         }
         return Err(error);
+    }
+    if let Some(run_manifest) = &run_manifest {
+        run_manifest.start()?;
     }
     for result in &malformed {
         out.write(result, &mut tally, total)?;
@@ -193,6 +209,13 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
             String::new()
         }
     );
+    if let Some(run_manifest) = run_manifest {
+        run_manifest.finish(&[
+            ("valid", tally.valid),
+            ("invalid", tally.invalid),
+            ("error", tally.error),
+        ]);
+    }
     if let Some(signal) = interrupt.signal() {
         note!(
             "prover check: stopped by {}; the rows above were written",
@@ -277,6 +300,41 @@ impl Output {
         );
         Ok(())
     }
+}
+
+/// What must be equal for two `check` runs to write into one results file: every rule's
+/// setting, the reference and header files (by hash), and the Lean pins.
+fn check_run_config(
+    args: &CheckArgs,
+    config: &CheckConfig,
+    pool: &lean_bridge::PoolConfig,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let file_sha1 = |path: &Option<PathBuf>| {
+        path.as_ref().map(|p| {
+            std::fs::read(p).map_or_else(
+                |_| "unreadable".to_owned(),
+                |bytes| sha1_smol::Sha1::from(bytes).digest().to_string(),
+            )
+        })
+    };
+    let mut map = manifest::lean_pins(pool);
+    for (key, value) in [
+        ("timeout_ms", json!(config.timeout.as_millis() as u64)),
+        ("retries", json!(config.retries)),
+        ("allowed_axioms", json!(config.allowed_axioms)),
+        (
+            "allow_native_decide",
+            json!(config.guard.allow_native_decide),
+        ),
+        ("trust_header", json!(config.trust_header)),
+        ("external_checker", json!(config.external_checker)),
+        ("reference_sha1", json!(file_sha1(&args.reference))),
+        ("header_sha1", json!(file_sha1(&args.header))),
+    ] {
+        map.insert(key.to_owned(), value);
+    }
+    map
 }
 
 /// One reference row: the statement a checked row must match and the header it runs on.

@@ -13,6 +13,7 @@ use tokio::sync::{Semaphore, mpsc};
 use super::EvalArgs;
 use super::config::{self, Settings};
 use super::interrupt::Interrupt;
+use super::manifest;
 use super::policy::{ModelOutage, PolicyFactory};
 use super::preflight;
 use super::results_file;
@@ -53,6 +54,11 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         }
     }
 
+    let mut input = manifest::input_record(&args.dataset, &bytes, theorems.len());
+    input.statement_sha1 = theorems
+        .iter()
+        .map(|t| (t.name.clone(), t.statement_hash()))
+        .collect();
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
     let decided: HashSet<String> = earlier.iter().map(|r| r.name.clone()).collect();
@@ -82,6 +88,19 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let mut prove_config = config::prove_config(&args.search, settings)?;
     prove_config.policy_id = factory.id();
     let prove_config = Arc::new(prove_config);
+    let run_manifest = manifest::prepare(
+        &args.out,
+        "eval",
+        eval_config(&prove_config, &pool_config),
+        {
+            let mut recorded = manifest::repl_record(&pool_config);
+            recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
+            recorded
+        },
+        input,
+        args.fresh,
+        !earlier.is_empty(),
+    )?;
     let cache = super::cache::open_for_run(&args.cache, settings, &pool_config)?;
 
     let started = Instant::now();
@@ -112,6 +131,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             return Err(error);
         }
     }
+    run_manifest.start()?;
     runtime.block_on(async {
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
@@ -192,6 +212,11 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         );
     }
     let stopped = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
+    run_manifest.finish(&[
+        ("proved", tally.proved + earlier_tally.proved),
+        ("failed", tally.failed + earlier_tally.failed),
+        ("error", tally.error + earlier_tally.error),
+    ]);
     if let Some(signal) = interrupt.signal() {
         super::cache::finish_run(cache.as_ref());
         note!(
@@ -239,6 +264,41 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     } else {
         ExitCode::from(1)
     })
+}
+
+/// What must be equal for two `eval` runs to write into one results file: the policy identity,
+/// every search setting, the recheck's, and the Lean pins.
+fn eval_config(
+    config: &crate::engine::ProveConfig,
+    pool: &lean_bridge::PoolConfig,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let budget = config.budget();
+    let mut map = manifest::lean_pins(pool);
+    for (key, value) in [
+        ("policy", json!(budget.policy)),
+        ("width", json!(budget.width)),
+        ("alpha", json!(budget.alpha)),
+        ("max_expansions", json!(budget.max_expansions)),
+        ("max_time_ms", json!(budget.max_time_ms)),
+        ("max_env_calls", json!(budget.max_env_calls)),
+        ("tactic_deadline_ms", json!(budget.tactic_deadline_ms)),
+        (
+            "statement_deadline_ms",
+            json!(config.statement_deadline.as_millis() as u64),
+        ),
+        (
+            "recheck_timeout_ms",
+            json!(config.check.timeout.as_millis() as u64),
+        ),
+        (
+            "recheck_allow_native_decide",
+            json!(config.check.guard.allow_native_decide),
+        ),
+    ] {
+        map.insert(key.to_owned(), value);
+    }
+    map
 }
 
 fn crashed(name: &str, panic: &str) -> ProveResult {

@@ -31,6 +31,7 @@ pub mod config;
 mod datasets;
 mod eval;
 mod interrupt;
+mod manifest;
 mod policy;
 mod preflight;
 mod prove;

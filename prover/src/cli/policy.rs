@@ -167,14 +167,16 @@ impl PolicyFactory {
             env!("CARGO_PKG_VERSION"),
             self.allow_native_decide
         );
-        match self.kind {
+        let proposals = match self.kind {
             PolicyKind::Portfolio => portfolio,
             PolicyKind::Openai if self.llm_fallback => {
                 format!("{} else {portfolio}", llm.unwrap_or_default())
             }
             PolicyKind::Openai => llm.unwrap_or_default(),
             PolicyKind::Combined => format!("{} + {portfolio}", llm.unwrap_or_default()),
-        }
+        };
+        // The guard decides which proposals run, so it is part of what a failure was under.
+        format!("{proposals} guard(native={})", self.allow_native_decide)
     }
 
     /// Proves one theorem with a fresh policy from this factory, noting any fallbacks.
@@ -259,4 +261,69 @@ fn llm_config(
     let key_var = s.api_key_env.as_deref().unwrap_or("OPENAI_API_KEY");
     config.api_key = std::env::var(key_var).ok().filter(|k| !k.is_empty());
     Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Flags {
+        #[command(flatten)]
+        search: SearchArgs,
+    }
+
+    fn id(args: &[&str]) -> String {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let flags =
+            Flags::try_parse_from(std::iter::once("prover").chain(args.iter().copied())).unwrap();
+        PolicyFactory::new(&flags.search, &Settings::default(), runtime.handle())
+            .unwrap()
+            .id()
+    }
+
+    #[test]
+    fn every_policy_parameter_is_part_of_the_policy_identity() {
+        let base = [
+            "--policy",
+            "openai",
+            "--llm-url",
+            "http://127.0.0.1:8000/v1",
+        ];
+        let base_id = id(&base);
+        assert_eq!(base_id, id(&base), "the same settings, the same identity");
+        assert_ne!(
+            id(&[
+                "--policy",
+                "openai",
+                "--llm-url",
+                "http://127.0.0.1:8001/v1"
+            ]),
+            base_id,
+            "another server"
+        );
+        for extra in [
+            &["--llm-model", "other"][..],
+            &["--llm-chat"],
+            &["--prompt-template", "{state}\n"],
+            &["--samples", "8"],
+            &["--temperature", "0.7"],
+            &["--seed", "3"],
+            &["--allow-native-decide"],
+            &["--llm-fallback"],
+        ] {
+            let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+            assert_ne!(
+                id(&args),
+                base_id,
+                "{extra:?} must change the policy identity"
+            );
+        }
+        assert_ne!(
+            id(&["--policy", "portfolio"]),
+            id(&["--policy", "portfolio", "--allow-native-decide"])
+        );
+        assert_ne!(id(&["--policy", "portfolio"]), base_id);
+    }
 }

@@ -1,0 +1,156 @@
+//! Run manifests for `eval` and `check`: `<out>.manifest.json` says how the results were made, and a resume with another configuration is refused.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ::datasets::{InputRecord, RunManifest, manifest::MANIFEST_SCHEMA_VERSION};
+use anyhow::bail;
+use lean_bridge::PoolConfig;
+use serde_json::{Value, json};
+
+/// The manifest of the run in progress, rewritten when it ends.
+pub(super) struct Manifest {
+    path: PathBuf,
+    manifest: RunManifest,
+}
+
+/// Prepares the manifest of a run writing `out`, before any work: refuses when `out` already
+/// holds results made under another configuration (unless `fresh`). Nothing is written until
+/// [`Manifest::start`].
+pub(super) fn prepare(
+    out: &Path,
+    kind: &str,
+    config: BTreeMap<String, Value>,
+    recorded: BTreeMap<String, Value>,
+    input: InputRecord,
+    fresh: bool,
+    resuming: bool,
+) -> anyhow::Result<Manifest> {
+    let path = RunManifest::path_for(out);
+    let earlier = if fresh {
+        None
+    } else {
+        RunManifest::read(&path)?
+    };
+    let mut manifest = RunManifest {
+        schema_version: MANIFEST_SCHEMA_VERSION,
+        kind: kind.to_owned(),
+        prover: prover_build(),
+        config,
+        recorded,
+        input,
+        host: host(),
+        started_unix: now(),
+        finished_unix: None,
+        runs: 1,
+        counts: BTreeMap::new(),
+    };
+    if let (true, Some(earlier)) = (resuming, &earlier) {
+        let differences = earlier.config_differences(&manifest);
+        if !differences.is_empty() {
+            bail!(
+                "{} holds results made under another configuration ({}):\n  {}\nrerun with the \
+                 same settings to resume, pass --fresh to start over, or pass another --out",
+                out.display(),
+                path.display(),
+                differences.join("\n  ")
+            );
+        }
+        manifest.started_unix = earlier.started_unix;
+        manifest.runs = earlier.runs.saturating_add(1);
+    }
+    Ok(Manifest { path, manifest })
+}
+
+impl Manifest {
+    /// Writes the manifest as the run starts (no end time yet).
+    pub(super) fn start(&self) -> anyhow::Result<()> {
+        self.manifest.write(&self.path).map_err(|e| {
+            anyhow::anyhow!("cannot write the run manifest {}: {e}", self.path.display())
+        })
+    }
+
+    /// Records the end of the run and the counts over the whole results file.
+    pub(super) fn finish(mut self, counts: &[(&str, usize)]) {
+        self.manifest.finished_unix = Some(now());
+        self.manifest.counts = counts
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v as u64))
+            .collect();
+        if let Err(e) = self.manifest.write(&self.path) {
+            note!(
+                "prover: cannot write the run manifest {}: {e}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// The input a run read, with its hash.
+pub(super) fn input_record(path: &Path, bytes: &[u8], rows: usize) -> InputRecord {
+    InputRecord {
+        path: path.display().to_string(),
+        sha1: sha1_smol::Sha1::from(bytes).digest().to_string(),
+        rows,
+        statement_sha1: BTreeMap::new(),
+    }
+}
+
+/// How the REPLs were run, for the record: the command line and how many.
+pub(super) fn repl_record(pool: &PoolConfig) -> BTreeMap<String, Value> {
+    let mut record = BTreeMap::new();
+    record.insert("repl_command".to_owned(), json!(pool.repl.command));
+    record.insert("workers".to_owned(), json!(pool.workers));
+    record
+}
+
+/// The Lean pins a pool runs under: `lean-toolchain` and the SHA-1 of `lake-manifest.json` in
+/// its project. (The REPL command line is only recorded: a wrapper or a log path may change.)
+pub(super) fn lean_pins(pool: &PoolConfig) -> BTreeMap<String, Value> {
+    let mut pins = BTreeMap::new();
+    let read = |file: &str| {
+        pool.repl
+            .working_dir
+            .as_ref()
+            .and_then(|dir| std::fs::read(dir.join(file)).ok())
+    };
+    pins.insert(
+        "lean_toolchain".to_owned(),
+        json!(read("lean-toolchain").map(|t| String::from_utf8_lossy(&t).trim().to_owned())),
+    );
+    pins.insert(
+        "lake_manifest_sha1".to_owned(),
+        json!(read("lake-manifest.json").map(|t| sha1_smol::Sha1::from(t).digest().to_string())),
+    );
+    pins
+}
+
+fn prover_build() -> BTreeMap<String, String> {
+    let mut build = BTreeMap::new();
+    build.insert("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
+    if let Some(commit) = option_env!("PROVER_GIT_COMMIT") {
+        build.insert("git_commit".to_owned(), commit.to_owned());
+    }
+    build
+}
+
+fn host() -> BTreeMap<String, Value> {
+    let mut host = BTreeMap::new();
+    host.insert(
+        "cores".to_owned(),
+        json!(std::thread::available_parallelism().map_or(0, |n| n.get())),
+    );
+    host.insert(
+        "memory_bytes".to_owned(),
+        json!(lean_bridge::memory::total_memory_bytes().ok()),
+    );
+    host.insert("os".to_owned(), json!(std::env::consts::OS));
+    host
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
