@@ -306,8 +306,7 @@ fn every_eval_output_has_a_manifest_and_a_resume_under_other_settings_is_refused
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    let manifest = read_json(&manifest_path);
     assert_eq!(manifest["kind"], "eval");
     assert_eq!(manifest["config"]["width"], 8);
     assert!(
@@ -347,8 +346,7 @@ fn every_eval_output_has_a_manifest_and_a_resume_under_other_settings_is_refused
         "{}",
         String::from_utf8_lossy(&same.stderr)
     );
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    let manifest = read_json(&manifest_path);
     assert_eq!(manifest["runs"], 2);
     assert_eq!(
         manifest["counts"]["proved"].as_u64().unwrap(),
@@ -367,8 +365,7 @@ fn every_eval_output_has_a_manifest_and_a_resume_under_other_settings_is_refused
         "{}",
         String::from_utf8_lossy(&fresh.stderr)
     );
-    let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest_path).unwrap()).unwrap();
+    let manifest = read_json(&manifest_path);
     assert_eq!(
         (
             manifest["runs"].as_u64(),
@@ -376,4 +373,8 @@ fn every_eval_output_has_a_manifest_and_a_resume_under_other_settings_is_refused
         ),
         (Some(1), Some(4))
     );
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

@@ -173,19 +173,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
             });
         }
         drop(sender);
-        loop {
-            let result = tokio::select! {
-                biased;
-                () = interrupt.wait() => break,
-                result = receiver.recv() => match result {
-                    Some(result) => result,
-                    None => break,
-                },
-            };
-            // A check cut short by the signal is no verdict.
-            if interrupt.signal().is_some() {
-                break;
-            }
+        while let Some(result) = interrupt.next(&mut receiver).await {
             out.write(&result, &mut tally, total)?;
         }
         if interrupt.signal().is_none() {

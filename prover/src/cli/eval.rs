@@ -168,19 +168,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             });
         }
         drop(sender);
-        loop {
-            let result = tokio::select! {
-                biased;
-                () = interrupt.wait() => break,
-                result = receiver.recv() => match result {
-                    Some(result) => result,
-                    None => break,
-                },
-            };
-            // A search cut short by the signal is no verdict: the rerun redoes it.
-            if interrupt.signal().is_some() {
-                break;
-            }
+        while let Some(result) = interrupt.next(&mut receiver).await {
             out.append(&result)?;
             tally.add(&result);
             note!(

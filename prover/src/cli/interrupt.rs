@@ -65,6 +65,21 @@ impl Interrupt {
         let _ = received.wait_for(Option::is_some).await;
     }
 
+    /// The next result from `receiver`, or `None` when the channel is closed or a signal came:
+    /// a result decided after the signal (a search or check cut short by it) is no verdict,
+    /// and the rerun redoes it.
+    pub(super) async fn next<T>(
+        &self,
+        receiver: &mut tokio::sync::mpsc::UnboundedReceiver<T>,
+    ) -> Option<T> {
+        let result = tokio::select! {
+            biased;
+            () = self.wait() => None,
+            result = receiver.recv() => result,
+        };
+        result.filter(|_| self.signal().is_none())
+    }
+
     /// The exit code for a run stopped by `signal`: 128 + its number.
     pub(super) fn exit_code(signal: i32) -> ExitCode {
         ExitCode::from(u8::try_from(128 + signal).unwrap_or(130))
