@@ -1,5 +1,5 @@
 //! Conformance with real Lean output: every recorded REPL exchange in
-//! `../shared/fixtures/repl-transcripts` must parse into the typed shapes, re-serialize to the
+//! the reference data (found through `tests/src/test_data.rs`, skipped when absent) must parse into the typed shapes, re-serialize to the
 //! same JSON, pass through our framing unchanged, and classify as the reviewed table says.
 //!
 //! This test has its own `main` (harness = false) so the counts it prints are always visible.

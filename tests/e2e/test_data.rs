@@ -1,4 +1,4 @@
-//! The suite's data lookup (`prover_tests::test_data`) as a fresh clone sees it: no `../shared`, the data found in `$PROVER_TEST_DATA` or in what the set-up fetched, else a skip.
+//! The suite's data lookup (`prover_tests::test_data`) as a fresh clone sees it: without the shared reference folder, the data found in `$PROVER_TEST_DATA` or in what the set-up fetched, else a skip.
 
 use prover_tests::test_data::{find_in, roots};
 
@@ -9,7 +9,7 @@ fn the_lookup_falls_back_from_shared_to_the_test_data_dir_and_then_to_nothing() 
     let file = "fixtures/repl-transcripts/test/readme.in";
     std::fs::create_dir_all(data.path().join("fixtures/repl-transcripts/test")).unwrap();
     std::fs::write(data.path().join(file), "{}\n").unwrap();
-    // `../shared` hidden (an empty stand-in), the data only in the second root.
+    // The shared folder hidden (an empty stand-in), the data only in the second root.
     let roots_without_shared = [hidden.path().to_path_buf(), data.path().to_path_buf()];
     assert_eq!(
         find_in(&roots_without_shared, file),
