@@ -345,21 +345,18 @@ fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
     let log = dir.path().join("sim.log");
     // Without a fallback, a server that is down at the start stops the run at the preflight:
     // one message, exit 2, nothing written (a server that goes down mid-run is the outage test).
+    // One retry keeps the runs short; the retry path itself is what is exercised.
+    let llm = [
+        "--no-cache",
+        "--policy",
+        "openai",
+        "--llm-retries",
+        "1",
+        "--llm-url",
+        &url,
+    ];
     let out = dir.path().join("out-down.jsonl");
-    let output = eval(
-        &dataset,
-        &out,
-        &sim_cmd(&world, &log, 0),
-        &[
-            "--no-cache",
-            "--policy",
-            "openai",
-            "--llm-retries",
-            "1",
-            "--llm-url",
-            &url,
-        ],
-    );
+    let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &llm);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("preflight: the model server"), "{stderr}");
@@ -367,22 +364,8 @@ fn a_model_server_that_is_down_falls_back_to_the_portfolio_where_configured() {
     // With the fallback, the portfolio answers while the server is down.
     let out = dir.path().join("out-fallback.jsonl");
     let before = server.requests().len();
-    // One retry keeps the test short; the retry path itself is what is exercised.
-    let output = eval(
-        &dataset,
-        &out,
-        &sim_cmd(&world, &log, 0),
-        &[
-            "--no-cache",
-            "--policy",
-            "openai",
-            "--llm-retries",
-            "1",
-            "--llm-url",
-            &url,
-            "--llm-fallback",
-        ],
-    );
+    let with_fallback: Vec<&str> = llm.iter().copied().chain(["--llm-fallback"]).collect();
+    let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &with_fallback);
     assert_eq!(
         output.status.code(),
         Some(0),

@@ -37,7 +37,7 @@ impl Interrupt {
             loop {
                 let number = next_signal(&mut streams).await;
                 if !first {
-                    note!("prover: {} again; exiting at once", name(number));
+                    note!("prover: {} again; exiting at once", Interrupt::name(number));
                     std::process::exit(128 + number);
                 }
                 first = false;
@@ -47,7 +47,7 @@ impl Interrupt {
                 note!(
                     "prover: {} received; stopped {killed} REPL process group(s); keeping the \
                      results written so far (send it again to exit at once)",
-                    name(number)
+                    Interrupt::name(number)
                 );
             }
         });
@@ -87,7 +87,12 @@ impl Interrupt {
 
     /// The signal's name, for messages.
     pub(super) fn name(signal: i32) -> &'static str {
-        name(signal)
+        match signal {
+            libc::SIGINT => "SIGINT",
+            libc::SIGTERM => "SIGTERM",
+            libc::SIGHUP => "SIGHUP",
+            _ => "a signal",
+        }
     }
 }
 
@@ -99,14 +104,5 @@ async fn next_signal(streams: &mut [(tokio::signal::unix::Signal, i32)]) -> i32 
         _ = int.recv() => *a,
         _ = term.recv() => *b,
         _ = hup.recv() => *c,
-    }
-}
-
-fn name(signal: i32) -> &'static str {
-    match signal {
-        libc::SIGINT => "SIGINT",
-        libc::SIGTERM => "SIGTERM",
-        libc::SIGHUP => "SIGHUP",
-        _ => "a signal",
     }
 }
