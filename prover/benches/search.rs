@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use prover::search::offline::{AlwaysAccept, OfflineEnv, ScriptedPolicy};
 use prover::search::{
-    Applied, Candidate, EnvError, Outcome, Policy, PolicyError, ProofEnv, Search, SearchConfig,
-    SearchReport,
+    Applied, Candidate, EnvError, Outcome, Policy, PolicyError, ProofEnv, Query, Search,
+    SearchConfig, SearchReport,
 };
 
 /// Tactic names. Each state uses a run of consecutive names, so a state never lists one twice
@@ -312,14 +312,15 @@ impl ProofEnv for IdWorld<'_> {
     }
 }
 
-impl Policy<u32> for IdWorld<'_> {
-    fn propose(
-        &mut self,
-        state: &u32,
-        _state_text: &str,
-        _width: usize,
-    ) -> Result<Vec<Candidate>, PolicyError> {
-        let tactics = &self.0.tactics[*state as usize];
+impl Policy for IdWorld<'_> {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        // The state text is `⊢ goal_<id>`: reading the id back keeps the policy a table lookup.
+        let id: usize = query
+            .state
+            .strip_prefix("⊢ goal_")
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| PolicyError::new(format!("not a world state: {}", query.state)))?;
+        let tactics = &self.0.tactics[id];
         Ok(tactics
             .iter()
             .map(|t| Candidate::new(t.name, t.score))
@@ -345,7 +346,7 @@ fn time_search<E, P>(
 where
     E: ProofEnv,
     E::State: Clone,
-    P: Policy<E::State>,
+    P: Policy,
 {
     let mut best: Option<(Duration, SearchReport)> = None;
     for _ in 0..repeat.max(1) {

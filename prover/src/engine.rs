@@ -17,8 +17,8 @@ use crate::cache::{Budget, ProofCache, TheoremRecord, TransitionRecord};
 use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::search::{
     Applied, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy, PolicyError,
-    Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason,
-    Verdict,
+    Proof, ProofChecker, ProofEnv, Query, Search, SearchConfig, SearchHook, SearchStats,
+    StopReason, Verdict,
 };
 
 pub use ::datasets::{ProveResult, ProveStatus, Theorem};
@@ -26,7 +26,7 @@ pub use ::datasets::{ProveResult, ProveStatus, Theorem};
 /// A policy behind a box, so the CLI can pick one at run time.
 pub struct DynPolicy {
     /// The policy.
-    pub policy: Box<dyn Policy<ProofHandle> + Send>,
+    pub policy: Box<dyn Policy + Send>,
     /// Counts expansions a fallback policy answered, when there is one.
     pub fallbacks: Option<Arc<AtomicU64>>,
 }
@@ -40,14 +40,9 @@ impl DynPolicy {
     }
 }
 
-impl Policy<ProofHandle> for DynPolicy {
-    fn propose(
-        &mut self,
-        state: &ProofHandle,
-        state_text: &str,
-        width: usize,
-    ) -> Result<Vec<crate::search::Candidate>, PolicyError> {
-        self.policy.propose(state, state_text, width)
+impl Policy for DynPolicy {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<crate::search::Candidate>, PolicyError> {
+        self.policy.propose(query)
     }
 }
 
@@ -374,7 +369,7 @@ impl Engine {
         hook: H,
     ) -> ProveResult
     where
-        P: Policy<ProofHandle>,
+        P: Policy,
         F: CandidateFilter,
         H: SearchHook,
     {

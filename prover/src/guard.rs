@@ -260,13 +260,14 @@ impl TacticGuard {
 
     /// `Ok` if `tactic` may run, otherwise the first rule it breaks.
     pub fn check(&self, tactic: &str) -> Result<(), Rejection> {
-        self.screen(tactic, MAX_TACTIC_CHARS).map_err(|(_, r)| r)
+        self.screen_text(tactic, MAX_TACTIC_CHARS)
+            .map_err(|(_, r)| r)
     }
 
     /// `Ok` if a whole proof (the text after `:= by`) may be spliced after its statement,
     /// otherwise the first rule it breaks and the 1-based line (of the proof text) it is on.
     pub fn check_proof(&self, proof: &str) -> Result<(), LineRejection> {
-        self.screen(proof, MAX_PROOF_CHARS)
+        self.screen_text(proof, MAX_PROOF_CHARS)
             .map_err(|(at, rejection)| LineRejection {
                 line: line_of(proof, at),
                 rejection,
@@ -317,7 +318,7 @@ impl TacticGuard {
     }
 
     /// All rules over `text`; the error carries the byte offset it was found at.
-    fn screen(&self, text: &str, limit: usize) -> Result<(), (usize, Rejection)> {
+    fn screen_text(&self, text: &str, limit: usize) -> Result<(), (usize, Rejection)> {
         if text.trim().is_empty() {
             return Err((0, Rejection::Empty));
         }
@@ -392,8 +393,9 @@ impl TacticGuard {
 }
 
 impl CandidateFilter for TacticGuard {
-    fn allows(&mut self, tactic: &str) -> bool {
-        self.check(tactic).is_ok()
+    fn screen(&mut self, tactic: &str) -> Result<(), String> {
+        self.check(tactic)
+            .map_err(|rejection| rejection.to_string())
     }
 }
 
@@ -1056,9 +1058,9 @@ mod tests {
     #[test]
     fn the_filter_agrees_with_check() {
         let mut guard = TacticGuard::new();
-        assert!(guard.allows("linarith"));
-        assert!(!guard.allows("sorry"));
-        assert!(!guard.allows(""));
+        assert_eq!(guard.screen("linarith"), Ok(()));
+        assert!(guard.screen("sorry").is_err());
+        assert!(guard.screen("").is_err());
         let message = check("sorry").unwrap_err().to_string();
         assert_eq!(message, "`sorry` closes a goal without proving it");
     }

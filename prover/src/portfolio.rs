@@ -42,7 +42,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use crate::goal::{self, Goal, Head, IntType};
-use crate::search::{Candidate, Policy, PolicyError};
+use crate::search::{Candidate, Policy, PolicyError, Query};
 
 /// What the portfolio proposes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,15 +306,10 @@ impl Portfolio {
     }
 }
 
-impl<S: ?Sized> Policy<S> for Portfolio {
-    fn propose(
-        &mut self,
-        _state: &S,
-        state_text: &str,
-        _width: usize,
-    ) -> Result<Vec<Candidate>, PolicyError> {
+impl Policy for Portfolio {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
         // Deterministic and cheap, so there is no reason to cut to `width` here: the search does.
-        Ok(self.candidates(state_text))
+        Ok(self.candidates(query.state))
     }
 }
 
@@ -812,11 +807,11 @@ mod tests {
             let unique: BTreeSet<&str> = first.iter().map(|c| c.tactic.as_str()).collect();
             assert_eq!(unique.len(), first.len());
             for c in &first {
-                assert!(guard.allows(&c.tactic), "{:?} refused", c.tactic);
+                assert_eq!(guard.screen(&c.tactic), Ok(()), "{:?} refused", c.tactic);
                 assert!(!c.tactic.contains('\n'));
             }
             let mut policy = Portfolio::default();
-            let again = Policy::<()>::propose(&mut policy, &(), state, 4).unwrap();
+            let again = policy.propose(&Query::root(state, 4)).unwrap();
             assert_eq!(first, again);
         }
         let small = Portfolio::new(PortfolioConfig {

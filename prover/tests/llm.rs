@@ -12,7 +12,7 @@ use prover::llm::{
     Api, CombinedPolicy, FallbackPolicy, LlmClient, LlmConfig, LlmError, OpenAiPolicy,
     named_template, resolve_template,
 };
-use prover::search::{Candidate, Policy, PolicyError};
+use prover::search::{Candidate, Policy, PolicyError, Query};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -643,9 +643,9 @@ fn the_openai_policy_blocks_on_the_runtime_and_maps_errors() {
     });
     let client = Arc::new(client(config(&server)));
     let mut policy = OpenAiPolicy::new(client.clone(), runtime.handle().clone());
-    let got = Policy::<()>::propose(&mut policy, &(), STATE, 8).unwrap();
+    let got = policy.propose(&Query::root(STATE, 8)).unwrap();
     assert_eq!(pairs(&got), vec![("simp", -0.5)]);
-    let err = Policy::<()>::propose(&mut policy, &(), "⊢ bad", 8).unwrap_err();
+    let err = policy.propose(&Query::root("⊢ bad", 8)).unwrap_err();
     let cause = std::error::Error::source(&err).expect("the LlmError is the source");
     assert!(cause.to_string().contains("nope"), "{cause}");
     assert_eq!(client.stats().failures, 1);
@@ -654,8 +654,8 @@ fn the_openai_policy_blocks_on_the_runtime_and_maps_errors() {
 /// A policy with a fixed answer.
 struct Fixed(Result<Vec<Candidate>, String>);
 
-impl Policy<()> for Fixed {
-    fn propose(&mut self, _: &(), _: &str, _: usize) -> Result<Vec<Candidate>, PolicyError> {
+impl Policy for Fixed {
+    fn propose(&mut self, _: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
         self.0.clone().map_err(PolicyError::new)
     }
 }
@@ -677,7 +677,7 @@ fn the_combined_policy_merges_first_then_second() {
         fixed(&[("simp", -0.9), ("omega", -0.2)]),
         fixed(&[("norm_num", -1.0), ("simp ", -0.1), ("omega", -3.0)]),
     );
-    let got = policy.propose(&(), STATE, 4).unwrap();
+    let got = policy.propose(&Query::root(STATE, 4)).unwrap();
     assert_eq!(
         pairs(&got),
         vec![("simp", -0.1), ("omega", -0.2), ("norm_num", -1.0)]
@@ -689,20 +689,20 @@ fn the_combined_policy_merges_first_then_second() {
 fn the_combined_policy_survives_one_side_failing() {
     let mut policy = CombinedPolicy::new(failing("server down"), fixed(&[("linarith", -1.0)]));
     assert_eq!(
-        pairs(&policy.propose(&(), STATE, 4).unwrap()),
+        pairs(&policy.propose(&Query::root(STATE, 4)).unwrap()),
         vec![("linarith", -1.0)]
     );
     assert_eq!(policy.first_failures(), 1);
 
     let mut policy = CombinedPolicy::new(fixed(&[("ring", -0.3)]), failing("portfolio broke"));
     assert_eq!(
-        pairs(&policy.propose(&(), STATE, 4).unwrap()),
+        pairs(&policy.propose(&Query::root(STATE, 4)).unwrap()),
         vec![("ring", -0.3)]
     );
     assert_eq!(policy.second_failures(), 1);
 
     let mut policy = CombinedPolicy::new(failing("server down"), failing("portfolio broke"));
-    let err = policy.propose(&(), STATE, 4).unwrap_err();
+    let err = policy.propose(&Query::root(STATE, 4)).unwrap_err();
     assert!(
         err.to_string().contains("server down") && err.to_string().contains("portfolio broke"),
         "{err}"
@@ -713,21 +713,21 @@ fn the_combined_policy_survives_one_side_failing() {
 fn the_fallback_policy_is_used_only_when_the_primary_fails() {
     let mut policy = FallbackPolicy::new(fixed(&[("simp", -0.5)]), fixed(&[("omega", -1.0)]));
     assert_eq!(
-        pairs(&policy.propose(&(), STATE, 4).unwrap()),
+        pairs(&policy.propose(&Query::root(STATE, 4)).unwrap()),
         vec![("simp", -0.5)]
     );
     assert_eq!(policy.fallbacks(), 0);
 
     let mut policy = FallbackPolicy::new(failing("server down"), fixed(&[("omega", -1.0)]));
     assert_eq!(
-        pairs(&policy.propose(&(), STATE, 4).unwrap()),
+        pairs(&policy.propose(&Query::root(STATE, 4)).unwrap()),
         vec![("omega", -1.0)]
     );
-    assert_eq!(policy.propose(&(), STATE, 4).unwrap().len(), 1);
+    assert_eq!(policy.propose(&Query::root(STATE, 4)).unwrap().len(), 1);
     assert_eq!(policy.fallbacks(), 2);
 
     let mut policy = FallbackPolicy::new(failing("server down"), failing("also down"));
-    assert!(policy.propose(&(), STATE, 4).is_err());
+    assert!(policy.propose(&Query::root(STATE, 4)).is_err());
 }
 
 #[test]
@@ -741,7 +741,7 @@ fn the_llm_falls_back_to_another_policy_when_its_server_is_down() {
     let llm = OpenAiPolicy::new(client.clone(), runtime.handle().clone());
     let mut policy = FallbackPolicy::new(llm, fixed(&[("norm_num", -1.0)]));
     assert_eq!(
-        pairs(&policy.propose(&(), STATE, 4).unwrap()),
+        pairs(&policy.propose(&Query::root(STATE, 4)).unwrap()),
         vec![("norm_num", -1.0)]
     );
     assert_eq!(policy.fallbacks(), 1);

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use prover::search::offline::{AlwaysAccept, OfflineEnv, OfflineState, ScriptedPolicy};
 use prover::search::{
-    Applied, Candidate, CheckError, EdgeOutcome, EnvError, ManualClock, Outcome, Proof, ProofEnv,
-    Search, SearchConfig, SearchEvent, SearchReport, SearchStats, Verdict,
+    Applied, Candidate, CheckError, EdgeOutcome, EnvError, ManualClock, Outcome, Policy,
+    PolicyError, Proof, ProofEnv, Query, Search, SearchConfig, SearchEvent, SearchReport,
+    SearchStats, Verdict,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -330,8 +331,8 @@ fn the_filter_runs_before_the_width_cut_and_counts_what_it_drops() {
     .check(
         "
         select #0 ⊢ 1 + 1 = 2 (depth 0, priority 0.000)
-          sorry (-0.10) filtered
-          native_decide (-0.20) filtered
+          sorry (-0.10) filtered: blocked by the test
+          native_decide (-0.20) filtered: blocked by the test
           norm_num (-0.30) -> proved
         recheck [norm_num] -> accepted
         outcome: proved [norm_num]
@@ -729,6 +730,63 @@ fn the_hook_sees_every_edge_with_its_outcome() {
     assert_eq!(report.stats.env_calls as usize, edges.len());
 }
 
+#[test]
+fn the_policy_is_asked_with_the_depth_and_the_first_path_to_the_state() {
+    // `⊢ r` is reached first through `a; c`, then again through `b; d` before it is expanded (`c`
+    // scores badly): its path stays the first.
+    let env = OfflineEnv::from_fixture(&dedent(
+        "
+        ⊢ p
+          -0.1 a => ⊢ q
+          -0.2 b => ⊢ s
+        ⊢ q
+          -5.0 c => ⊢ r
+        ⊢ s
+          -0.1 d => ⊢ r
+        ⊢ r
+          -0.1 e => error: no
+        ",
+    ))
+    .unwrap();
+    /// Records every query, then answers as the fixture does.
+    struct Recording {
+        inner: ScriptedPolicy,
+        queries: Vec<(String, u32, Vec<String>, usize)>,
+    }
+    impl Policy for Recording {
+        fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+            assert_eq!(query.path.len(), query.depth as usize);
+            self.queries.push((
+                goals(query.state),
+                query.depth,
+                query.path.iter().map(|t| t.to_string()).collect(),
+                query.width,
+            ));
+            self.inner.propose(query)
+        }
+    }
+    let mut policy = Recording {
+        inner: ScriptedPolicy::from_env(&env),
+        queries: Vec::new(),
+    };
+    let config = SearchConfig {
+        expansion_width: 3,
+        ..SearchConfig::default()
+    };
+    let root = env.root();
+    Search::new(config).run(&mut env.clone(), &mut policy, &mut AlwaysAccept, root);
+    let path = |tactics: &[&str]| tactics.iter().map(|t| t.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        policy.queries,
+        [
+            ("⊢ p".to_owned(), 0, path(&[]), 3),
+            ("⊢ q".to_owned(), 1, path(&["a"]), 3),
+            ("⊢ s".to_owned(), 1, path(&["b"]), 3),
+            ("⊢ r".to_owned(), 2, path(&["a", "c"]), 3),
+        ]
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Harness
 
@@ -850,7 +908,13 @@ impl Case {
             })
         };
         let blocked = self.blocked.clone();
-        let filter = move |tactic: &str| !blocked.contains(&tactic);
+        let filter = move |tactic: &str| {
+            if blocked.contains(&tactic) {
+                Err("blocked by the test".to_owned())
+            } else {
+                Ok(())
+            }
+        };
 
         let mut trace = String::new();
         let mut expansions = 0;
@@ -938,10 +1002,12 @@ fn render_event(trace: &mut String, event: &SearchEvent<'_>, show_durations: boo
             )
         }
         SearchEvent::PolicyFailed { error, .. } => writeln!(trace, "  policy failed: {error}"),
-        SearchEvent::Filtered { candidate, .. } => {
+        SearchEvent::Filtered {
+            candidate, reason, ..
+        } => {
             writeln!(
                 trace,
-                "  {} ({:.2}) filtered",
+                "  {} ({:.2}) filtered: {reason}",
                 candidate.tactic, candidate.score
             )
         }

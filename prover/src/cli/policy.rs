@@ -13,7 +13,6 @@ use crate::guard::TacticGuard;
 use crate::llm::{Api, CombinedPolicy, FallbackPolicy, LlmClient, LlmConfig, OpenAiPolicy};
 use crate::portfolio::{Portfolio, PortfolioConfig};
 use crate::search::{NoHook, Policy};
-use lean_bridge::ProofHandle;
 
 /// Makes one policy per search; the LLM client (and its concurrency limit) is shared.
 pub(super) struct PolicyFactory {
@@ -132,7 +131,7 @@ impl PolicyFactory {
                 self.runtime.clone(),
             )
         };
-        let (policy, fallbacks): (Box<dyn Policy<ProofHandle> + Send>, _) = match self.kind {
+        let (policy, fallbacks): (Box<dyn Policy + Send>, _) = match self.kind {
             PolicyKind::Portfolio => (Box::new(portfolio()), None),
             PolicyKind::Openai if self.llm_fallback => {
                 let policy = FallbackPolicy::new(llm(), portfolio());

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::runtime::Handle;
 
-use crate::search::{Candidate, Policy, PolicyError};
+use crate::search::{Candidate, Policy, PolicyError, Query};
 
 use super::client::LlmClient;
 
@@ -32,15 +32,10 @@ impl OpenAiPolicy {
     }
 }
 
-impl<S: ?Sized> Policy<S> for OpenAiPolicy {
-    fn propose(
-        &mut self,
-        _state: &S,
-        state_text: &str,
-        _width: usize,
-    ) -> Result<Vec<Candidate>, PolicyError> {
+impl Policy for OpenAiPolicy {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
         self.runtime
-            .block_on(self.client.propose(state_text))
+            .block_on(self.client.propose(query.state))
             .map_err(|e| PolicyError::with_source("the model server failed", e))
     }
 }
@@ -83,15 +78,10 @@ impl<A, B> CombinedPolicy<A, B> {
     }
 }
 
-impl<S: ?Sized, A: Policy<S>, B: Policy<S>> Policy<S> for CombinedPolicy<A, B> {
-    fn propose(
-        &mut self,
-        state: &S,
-        state_text: &str,
-        width: usize,
-    ) -> Result<Vec<Candidate>, PolicyError> {
-        let first = self.first.propose(state, state_text, width);
-        let second = self.second.propose(state, state_text, width);
+impl<A: Policy, B: Policy> Policy for CombinedPolicy<A, B> {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        let first = self.first.propose(query);
+        let second = self.second.propose(query);
         match (first, second) {
             (Ok(a), Ok(b)) => Ok(merge(a.into_iter().chain(b))),
             (Ok(a), Err(e)) => {
@@ -146,20 +136,15 @@ impl<A, B> FallbackPolicy<A, B> {
     }
 }
 
-impl<S: ?Sized, A: Policy<S>, B: Policy<S>> Policy<S> for FallbackPolicy<A, B> {
-    fn propose(
-        &mut self,
-        state: &S,
-        state_text: &str,
-        width: usize,
-    ) -> Result<Vec<Candidate>, PolicyError> {
-        match self.primary.propose(state, state_text, width) {
+impl<A: Policy, B: Policy> Policy for FallbackPolicy<A, B> {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        match self.primary.propose(query) {
             Ok(candidates) => Ok(candidates),
             Err(primary) => {
                 self.fallbacks.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(error = %error_chain(&primary), "primary policy failed; using the fallback");
                 self.fallback
-                    .propose(state, state_text, width)
+                    .propose(query)
                     .map_err(|fallback| both_failed(primary, fallback))
             }
         }

@@ -40,6 +40,8 @@ pub enum SearchEvent<'a> {
         state: &'a str,
         /// The refused candidate (trimmed).
         candidate: &'a Candidate,
+        /// The filter's reason (`CandidateFilter::screen`).
+        reason: &'a str,
     },
     /// A tactic ran: one edge of the search graph.
     Edge(EdgeEvent<'a>),

@@ -41,7 +41,7 @@ use std::time::Duration;
 use super::env::{Applied, ProofEnv};
 use super::error::{CheckError, EnvError, PolicyError};
 use super::hash::FastMap;
-use super::policy::{Candidate, Policy};
+use super::policy::{Candidate, Policy, Query};
 use super::proof::{Proof, ProofChecker, Verdict};
 
 /// A proof state of an offline world: a list of goals.
@@ -262,17 +262,16 @@ impl ScriptedPolicy {
     }
 }
 
-impl<S: ?Sized> Policy<S> for ScriptedPolicy {
-    fn propose(
-        &mut self,
-        _state: &S,
-        state_text: &str,
-        _width: usize,
-    ) -> Result<Vec<Candidate>, PolicyError> {
-        if let Some(message) = self.failures.get(state_text) {
+impl Policy for ScriptedPolicy {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        if let Some(message) = self.failures.get(query.state) {
             return Err(PolicyError::new(message.clone()));
         }
-        Ok(self.candidates.get(state_text).cloned().unwrap_or_default())
+        Ok(self
+            .candidates
+            .get(query.state)
+            .cloned()
+            .unwrap_or_default())
     }
 }
 

@@ -23,6 +23,35 @@ impl Candidate {
     }
 }
 
+/// What a policy is asked: one state to expand, where it sits in the search, and how many
+/// tactics the search will run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Query<'a> {
+    /// The state's canonical text (`ProofEnv::canonical_text`): what every policy reads.
+    pub state: &'a str,
+    /// Tactics from the root on the first path that reached the state.
+    pub depth: u32,
+    /// Those tactics, root first (`path.len() == depth`), for policies that condition on the
+    /// proof so far.
+    pub path: &'a [&'a str],
+    /// A hint: the search runs at most that many of the candidates (after its own filtering and
+    /// deduplication), so a sampling policy may sample about that many. It may be `usize::MAX`
+    /// when the search is configured without a width limit.
+    pub width: usize,
+}
+
+impl<'a> Query<'a> {
+    /// A query for a root state: depth 0, no path.
+    pub fn root(state: &'a str, width: usize) -> Self {
+        Query {
+            state,
+            depth: 0,
+            path: &[],
+            width,
+        }
+    }
+}
+
 /// Proposes scored tactics for a proof state.
 ///
 /// Contract: **a policy changes how fast a proof is found, never whether one exists under
@@ -30,34 +59,34 @@ impl Candidate {
 /// no budget, width or filter cuts it short, so scores only decide the order. Which tactics are
 /// proposed does decide provability, of course.
 ///
-/// `S` is the environment's state type; most policies only read `state_text`.
-pub trait Policy<S: ?Sized> {
-    /// Proposes candidate tactics for `state`, whose canonical text is `state_text`.
-    ///
-    /// `width` is a hint: the search runs at most that many of the candidates (after its own
-    /// filtering and deduplication), so a sampling policy may sample about that many. It may be
-    /// `usize::MAX` when the search is configured without a width limit.
+/// A policy sees plain text only ([`Query`]), never the environment's state type, so one boxed
+/// policy serves every environment.
+pub trait Policy {
+    /// Proposes candidate tactics for `query.state`.
     ///
     /// An `Err` is counted and the state is abandoned unexpanded; the search continues elsewhere.
-    fn propose(
-        &mut self,
-        state: &S,
-        state_text: &str,
-        width: usize,
-    ) -> Result<Vec<Candidate>, PolicyError>;
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError>;
+}
+
+impl<P: Policy + ?Sized> Policy for Box<P> {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        (**self).propose(query)
+    }
 }
 
 /// Decides whether a proposed tactic may run at all, before the environment sees it.
 ///
 /// This is where an untrusted-tactic guard plugs in (`sorry`, `native_decide`, …); the search
-/// only counts what it drops. Closures `FnMut(&str) -> bool` are filters.
+/// reports each refusal with its reason ([`SearchEvent::Filtered`](super::SearchEvent)) and
+/// counts them. Closures `FnMut(&str) -> Result<(), String>` are filters.
 pub trait CandidateFilter {
-    /// `true` to let `tactic` (already trimmed) run.
-    fn allows(&mut self, tactic: &str) -> bool;
+    /// `Ok` to let `tactic` (already trimmed) run; otherwise why it may not, in words a
+    /// training row or a log can carry.
+    fn screen(&mut self, tactic: &str) -> Result<(), String>;
 }
 
-impl<F: FnMut(&str) -> bool> CandidateFilter for F {
-    fn allows(&mut self, tactic: &str) -> bool {
+impl<F: FnMut(&str) -> Result<(), String>> CandidateFilter for F {
+    fn screen(&mut self, tactic: &str) -> Result<(), String> {
         self(tactic)
     }
 }
@@ -67,9 +96,18 @@ impl<F: FnMut(&str) -> bool> CandidateFilter for F {
 pub struct AllowAll;
 
 impl CandidateFilter for AllowAll {
-    fn allows(&mut self, _tactic: &str) -> bool {
-        true
+    fn screen(&mut self, _tactic: &str) -> Result<(), String> {
+        Ok(())
     }
+}
+
+/// A proposal the filter refused, with the filter's reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    /// The candidate (trimmed).
+    pub candidate: Candidate,
+    /// Why it may not run.
+    pub reason: String,
 }
 
 /// What happened to a policy's proposals on the way to execution.
@@ -78,7 +116,7 @@ pub(super) struct Prepared {
     /// The tactics to run, best first, at most `width` of them.
     pub(super) selected: Vec<Candidate>,
     /// Proposals the filter refused, in proposal order.
-    pub(super) rejected: Vec<Candidate>,
+    pub(super) rejected: Vec<Refused>,
     /// Proposals dropped because an earlier proposal had the same trimmed text, or was empty.
     pub(super) duplicates: u32,
     /// Acceptable proposals left out because `width` better ones were kept.
@@ -113,12 +151,15 @@ pub(super) fn prepare_candidates(
         if is_duplicate {
             prepared.duplicates += 1;
             false
-        } else if !filter.allows(&candidate.tactic) {
+        } else if let Err(reason) = filter.screen(&candidate.tactic) {
             // A refused text counts as seen too, so a repeat of it is a duplicate rather than a
             // second rejection: the count then means "distinct tactics refused".
-            prepared.rejected.push(Candidate {
-                tactic: std::mem::take(&mut candidate.tactic),
-                score: candidate.score,
+            prepared.rejected.push(Refused {
+                candidate: Candidate {
+                    tactic: std::mem::take(&mut candidate.tactic),
+                    score: candidate.score,
+                },
+                reason,
             });
             false
         } else {

@@ -8,7 +8,7 @@ use super::env::{Applied, ProofEnv};
 use super::frontier::Frontier;
 use super::hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 use super::limits::{CancelToken, Clock, InstantClock};
-use super::policy::{AllowAll, Candidate, CandidateFilter, Policy, prepare_candidates};
+use super::policy::{AllowAll, Candidate, CandidateFilter, Policy, Query, prepare_candidates};
 use super::proof::{Proof, ProofChecker, Verdict};
 use super::report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};
 use super::tree::{EdgeId, Expansion, Graph, Landing, NodeId, Status};
@@ -146,7 +146,7 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
     ) -> SearchReport
     where
         E: ProofEnv,
-        P: Policy<E::State>,
+        P: Policy + ?Sized,
         K: ProofChecker,
     {
         let root_text = env.canonical_text(&root);
@@ -172,7 +172,7 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
 }
 
 /// One run of the search: everything that lives only as long as the attempt.
-struct Attempt<'a, E: ProofEnv, P, K, H, F, C> {
+struct Attempt<'a, E: ProofEnv, P: ?Sized, K, H, F, C> {
     config: &'a SearchConfig,
     hook: &'a mut H,
     filter: &'a mut F,
@@ -198,7 +198,7 @@ struct Expanded {
 impl<E, P, K, H, F, C> Attempt<'_, E, P, K, H, F, C>
 where
     E: ProofEnv,
-    P: Policy<E::State>,
+    P: Policy + ?Sized,
     K: ProofChecker,
     H: SearchHook,
     F: CandidateFilter,
@@ -327,10 +327,16 @@ where
     /// Asks the policy for the node's candidates and keeps the ones worth running.
     fn propose(&mut self, id: NodeId) {
         self.stats.policy_calls += 1;
-        let node = self.graph.node(id);
         let width = self.config.expansion_width;
         let text = self.graph.text(id);
-        let proposals = match self.policy.propose(&node.state, text, width) {
+        let path = self.graph.first_path(id);
+        let query = Query {
+            state: text,
+            depth: self.graph.node(id).depth,
+            path: &path,
+            width,
+        };
+        let proposals = match self.policy.propose(&query) {
             Ok(proposals) => proposals,
             Err(error) => {
                 let error = error_chain(&error);
@@ -348,11 +354,12 @@ where
         self.streaks.policy.succeeded();
         self.stats.candidates_proposed += count(proposals.len());
         let prepared = prepare_candidates(proposals, self.filter, width);
-        for candidate in &prepared.rejected {
+        for refused in &prepared.rejected {
             self.hook.on_event(&SearchEvent::Filtered {
                 node: id,
                 state: text,
-                candidate,
+                candidate: &refused.candidate,
+                reason: &refused.reason,
             });
         }
         self.stats.candidates_rejected += count(prepared.rejected.len());

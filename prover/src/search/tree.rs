@@ -357,6 +357,28 @@ impl<S> Graph<S> {
         self.worklist = worklist;
     }
 
+    /// The tactics, root first, of the first path that reached `id`: its depth's worth.
+    ///
+    /// A node is created by the first edge that reaches it, from a node that existed before, so
+    /// following each node's earliest in-edge strictly lowers the node index and ends at the root.
+    pub(super) fn first_path(&self, id: NodeId) -> Vec<&str> {
+        let mut path = Vec::with_capacity(self.node(id).depth as usize);
+        let mut at = id;
+        while at != NodeId::ROOT {
+            let mut edge = self.first_parent[at.index()];
+            let mut earliest = edge;
+            while let Some(e) = self.edges.get(edge as usize) {
+                earliest = edge;
+                edge = e.next_parent;
+            }
+            let earliest = EdgeId(earliest);
+            path.push(self.tactic(earliest));
+            at = self.edge_parent(earliest);
+        }
+        path.reverse();
+        path
+    }
+
     /// The shortest known script that ends with the proved edge `last`: a breadth-first walk
     /// from the root to the edge's parent over the edges found so far, then `last`.
     ///
