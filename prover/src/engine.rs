@@ -5,7 +5,6 @@
 //! runtime handle. Many searches share one pool, and a state may be rebuilt on any process.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use lean_bridge::pool::{ApplyReply, ReplPool, StartReply};
@@ -16,35 +15,13 @@ use tokio::runtime::Handle;
 use crate::cache::{Budget, ProofCache, TheoremRecord, TransitionRecord};
 use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::search::{
-    Applied, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy, PolicyError,
-    Proof, ProofChecker, ProofEnv, Query, Search, SearchConfig, SearchHook, SearchStats,
-    StopReason, Verdict,
+    Applied, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy, Proof,
+    ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason, Verdict,
 };
 
 pub use ::datasets::{ProveResult, ProveStatus, Theorem};
 
-/// A policy behind a box, so the CLI can pick one at run time.
-pub struct DynPolicy {
-    /// The policy.
-    pub policy: Box<dyn Policy + Send>,
-    /// Counts expansions a fallback policy answered, when there is one.
-    pub fallbacks: Option<Arc<AtomicU64>>,
-}
-
-impl DynPolicy {
-    /// Expansions answered by the fallback so far.
-    pub fn fallbacks(&self) -> u64 {
-        self.fallbacks
-            .as_ref()
-            .map_or(0, |count| count.load(Ordering::Relaxed))
-    }
-}
-
-impl Policy for DynPolicy {
-    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<crate::search::Candidate>, PolicyError> {
-        self.policy.propose(query)
-    }
-}
+pub use crate::policy::DynPolicy;
 
 /// `ProofEnv` over a shared pool, consulting the cache first. Timeouts count as a rejected
 /// tactic (Lean gave no answer in time) and are not cached; crashes and protocol failures are

@@ -26,13 +26,29 @@ pub fn prover_bin() -> &'static Path {
     BIN.get_or_init(|| {
         let build = escargot::CargoBuild::new()
             .manifest_path(workspace_root().join("Cargo.toml"))
-            .package("prover")
+            .package("prover-cli")
             .bin("prover")
             .current_release()
             // No `--target`: the binary lands in target/<profile>/, where `cargo test` has
             // already built it, instead of a second build tree of every dependency.
             .run()
             .expect("cargo builds the prover binary");
+        build.path().to_path_buf()
+    })
+}
+
+/// The path of the `sim-repl` simulator, for tests outside this package (which get no
+/// `CARGO_BIN_EXE_sim-repl`): built through cargo once per test process, as [`prover_bin`].
+pub fn sim_repl_bin() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let build = escargot::CargoBuild::new()
+            .manifest_path(workspace_root().join("Cargo.toml"))
+            .package("prover-tests")
+            .bin("sim-repl")
+            .current_release()
+            .run()
+            .expect("cargo builds the sim-repl simulator");
         build.path().to_path_buf()
     })
 }

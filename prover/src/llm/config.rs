@@ -113,7 +113,7 @@ pub fn resolve_template(name_or_template: &str) -> String {
 /// | `retries` | 3 | project choice: rides out a server restart of a few seconds without hiding a dead one for long |
 /// | `backoff` | 500 ms, doubling | project choice: 0.5 + 1 + 2 s of waiting across the default retries |
 /// | `max_concurrency` | 16 | project choice: enough requests in flight for vLLM to batch across the searches of one process, few enough that queued requests do not run into `request_timeout` |
-/// | `api_key` | none | local servers need none; the CLI passes one in, the library never reads the environment |
+/// | `api_key` | none | local servers need none; `settings` reads it from the environment; nothing else does |
 /// | `breaker_failures` | 3 | project choice: three proposals that each failed their retries mean the server is down, not flaky |
 /// | `probe_interval` | 2 s, doubling to 60 s | project choice: a restarted server is noticed within seconds, a dead one costs one request a minute |
 #[derive(Clone, PartialEq)]

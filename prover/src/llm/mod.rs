@@ -5,7 +5,7 @@
 //!
 //! - [`LlmConfig`] says where the server is, how to prompt it (`"{state}:::"` for BFS-Prover;
 //!   see [`TEMPLATES`]) and how to sample (`n`, temperature, top-p, token cap, stop strings).
-//!   The library never reads the environment: the CLI passes the API key in.
+//!   Only `settings` reads the environment: it passes the API key in.
 //! - [`LlmClient`] is async and shared (`Arc`) by every search of a process: one connection
 //!   pool, one semaphore of [`LlmConfig::max_concurrency`] requests in flight so that a batching
 //!   server sees the searches' requests together, and [`LlmStats`] counters.
@@ -39,10 +39,12 @@ mod error;
 mod policy;
 mod wire;
 
+/// Moved to [`crate::policy`]; re-exported at their old path.
+pub use crate::policy::{CombinedPolicy, FallbackPolicy};
 pub use breaker::{Admission, CircuitBreaker, Outage};
 pub use client::{LlmClient, LlmStats};
 pub use config::{
     Api, LlmConfig, NamedTemplate, STATE_PLACEHOLDER, TEMPLATES, named_template, resolve_template,
 };
 pub use error::LlmError;
-pub use policy::{CombinedPolicy, FallbackPolicy, OpenAiPolicy};
+pub use policy::OpenAiPolicy;

@@ -3,14 +3,14 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    match prover::cli::run(prover::cli::parse()) {
+    match prover_cli::run(prover_cli::parse()) {
         Ok(code) => code,
-        Err(e) if prover::cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) if prover_cli::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write as _;
             // Not `eprintln!`, which panics when stderr is a closed pipe.
             let _ = writeln!(std::io::stderr().lock(), "prover: {e:#}");
-            ExitCode::from(2)
+            ExitCode::from(prover_cli::exit::COULD_NOT_RUN)
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Records the git commit prover is built from, for run manifests (none outside a checkout).
 
 fn main() {
-    println!("cargo:rerun-if-changed=../.git/HEAD");
-    println!("cargo:rerun-if-changed=../.git/refs/heads");
+    println!("cargo:rerun-if-changed=../../.git/HEAD");
+    println!("cargo:rerun-if-changed=../../.git/refs/heads");
     let commit = std::process::Command::new("git")
         .args(["rev-parse", "HEAD"])
         .output()

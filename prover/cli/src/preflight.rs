@@ -9,7 +9,7 @@ use anyhow::bail;
 use lean_bridge::pool::{CommandReply, ReplPool};
 use lean_bridge::{BridgeError, Message};
 
-use super::policy::PolicyFactory;
+use prover::policy::Policies;
 
 /// Starts one REPL of `pool` and elaborates `header` on it.
 pub(super) async fn repl(pool: &ReplPool, header: &str) -> anyhow::Result<()> {
@@ -35,7 +35,7 @@ pub(super) async fn repl(pool: &ReplPool, header: &str) -> anyhow::Result<()> {
 
 /// Sends the model server one small request, unless the policy has no model or falls back to
 /// the portfolio anyway (then a failure is only a warning).
-pub(super) async fn model(factory: &PolicyFactory) -> anyhow::Result<()> {
+pub(super) async fn model(factory: &Policies) -> anyhow::Result<()> {
     let Some(client) = factory.client() else {
         return Ok(());
     };
@@ -43,14 +43,14 @@ pub(super) async fn model(factory: &PolicyFactory) -> anyhow::Result<()> {
         return Ok(());
     };
     let hint = match &error {
-        crate::llm::LlmError::Status { status: 401, .. }
-        | crate::llm::LlmError::Status { status: 403, .. } => {
+        prover::llm::LlmError::Status { status: 401, .. }
+        | prover::llm::LlmError::Status { status: 403, .. } => {
             "check the API key (OPENAI_API_KEY, or [llm] api_key_env in prover.toml)"
         }
-        crate::llm::LlmError::Status { status: 404, .. } => {
+        prover::llm::LlmError::Status { status: 404, .. } => {
             "check --llm-url (it ends in /v1) and --llm-model (the name the server serves)"
         }
-        crate::llm::LlmError::Transport { .. } | crate::llm::LlmError::Timeout { .. } => {
+        prover::llm::LlmError::Transport { .. } | prover::llm::LlmError::Timeout { .. } => {
             "is the server running, and is --llm-url right?"
         }
         _ => "see the server's own log",

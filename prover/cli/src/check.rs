@@ -12,15 +12,16 @@ use lean_bridge::pool::ReplPool;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::CheckArgs;
-use super::config::{self, Settings};
 use super::interrupt::Interrupt;
 use super::manifest;
 use super::preflight;
 use super::results_file;
-use crate::check::{self, CheckConfig, CheckResult, ProofTask, Status};
+use crate::exit;
+use prover::check::{self, CheckConfig, CheckResult, ProofTask, Status};
+use prover::settings::{self, SettingsFile};
 
 /// Runs `prover check`.
-pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
     let input = std::fs::read(&args.input)
         .with_context(|| format!("cannot read input {}", args.input.display()))?;
     let default_header = match &args.header {
@@ -34,27 +35,15 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         Some(path) => Some(read_reference(path)?),
         None => None,
     };
-    let pool_config = config::pool_config(&args.repl, settings)?;
+    let pool_config = settings::pool_config(&args.repl.overlay(), settings)?;
     let workers = pool_config.workers;
-    let mut check_config = CheckConfig {
-        timeout: config::seconds(
-            args.timeout.or(settings.check.timeout).unwrap_or(300.0),
-            "--timeout",
-        )?,
-        retries: args.retries.or(settings.check.retries).unwrap_or(1),
-        trust_header: args.trust_header || settings.check.trust_header.unwrap_or(false),
+    let check_config = CheckConfig {
         reference_checked: reference.is_some(),
-        external_checker: args
-            .external_checker
-            .clone()
-            .or_else(|| settings.check.external_checker.clone()),
-        ..CheckConfig::default()
+        ..settings::check_config(&args.overlay(), settings)?
     };
-    check_config.guard.allow_native_decide =
-        args.allow_native_decide || settings.check.allow_native_decide.unwrap_or(false);
     let mut tasks = Vec::new();
     let mut malformed = Vec::new();
-    for (line, text) in crate::datasets::jsonl_lines(&input) {
+    for (line, text) in prover::datasets::jsonl_lines(&input) {
         // With a reference dataset, a row may leave its header out: the reference's is used.
         let fallback = default_header.as_deref().or(reference.as_ref().map(|_| ""));
         match text.and_then(|text| check::parse_task(line, text, fallback)) {
@@ -127,7 +116,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
     };
     let started = Instant::now();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let interrupt = Interrupt::install(&runtime)?;
+    let interrupt = Interrupt::install(runtime.handle())?;
     let pool = Arc::new(ReplPool::new(pool_config));
     // Preflight on the header the first checkable row will really run on.
     let first_header = tasks.iter().find_map(|task| {
@@ -212,11 +201,7 @@ pub(super) fn run(args: CheckArgs, settings: &Settings) -> anyhow::Result<ExitCo
         runtime.shutdown_background();
         return Ok(Interrupt::exit_code(signal));
     }
-    Ok(if tally.error == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit::settled_if(tally.error == 0))
 }
 
 #[derive(Default)]

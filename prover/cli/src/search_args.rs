@@ -1,24 +1,29 @@
 //! Flags shared by `prover prove` and `prover eval`: search budgets and the tactic policy.
 
-use clap::{Args, ValueEnum};
+use clap::Args;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
-/// Which tactic policy proposes candidates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PolicyKind {
-    /// Lean automation plus goal- and hypothesis-driven tactics; no GPU, no network.
-    Portfolio,
-    /// An OpenAI-compatible completion server (vLLM, SGLang, llama.cpp, Ollama).
-    Openai,
-    /// The LLM's candidates plus the portfolio's.
-    Combined,
+use prover::policy::PolicyKind;
+use prover::settings::SearchOverlay;
+
+/// `--policy`: the library's [`PolicyKind`] names, each with its help line.
+fn policy_kind() -> impl TypedValueParser<Value = PolicyKind> {
+    PossibleValuesParser::new([
+        PossibleValue::new(PolicyKind::Portfolio.name())
+            .help("Lean automation plus goal- and hypothesis-driven tactics; no GPU, no network"),
+        PossibleValue::new(PolicyKind::Openai.name())
+            .help("An OpenAI-compatible completion server (vLLM, SGLang, llama.cpp, Ollama)"),
+        PossibleValue::new(PolicyKind::Combined.name())
+            .help("The LLM's candidates plus the portfolio's"),
+    ])
+    .try_map(|name| name.parse::<PolicyKind>())
 }
 
 /// Search and policy flags.
 #[derive(Debug, Clone, Args, Default)]
 pub struct SearchArgs {
     /// Tactic policy.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = policy_kind())]
     pub policy: Option<PolicyKind>,
     /// Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.
     #[arg(long, value_name = "URL")]
@@ -82,4 +87,54 @@ pub struct SearchArgs {
     /// Let candidates use `native_decide` (its proofs still fail the axiom check).
     #[arg(long)]
     pub allow_native_decide: bool,
+}
+
+impl SearchArgs {
+    /// What these flags say, for `settings`.
+    pub fn overlay(&self) -> SearchOverlay {
+        let SearchArgs {
+            policy,
+            llm_url,
+            llm_model,
+            prompt_template,
+            llm_chat,
+            samples,
+            temperature,
+            llm_retries,
+            llm_timeout,
+            llm_breaker,
+            llm_outage_limit,
+            llm_concurrency,
+            width,
+            alpha,
+            max_expansions,
+            time_limit,
+            tactic_timeout,
+            seed,
+            llm_fallback,
+            allow_native_decide,
+        } = self.clone();
+        SearchOverlay {
+            policy,
+            llm_url,
+            llm_model,
+            prompt_template,
+            llm_chat,
+            samples,
+            temperature,
+            llm_retries,
+            llm_timeout,
+            llm_breaker,
+            llm_outage_limit,
+            llm_concurrency,
+            width,
+            alpha,
+            max_expansions,
+            time_limit,
+            tactic_timeout,
+            seed,
+            llm_fallback,
+            allow_native_decide,
+        }
+    }
 }

@@ -1,24 +1,23 @@
 //! `prover prove`: one theorem from the command line; prints the proof or why there is none.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
-use lean_bridge::pool::ReplPool;
 
 use super::ProveArgs;
-use super::config::{self, Settings};
 use super::interrupt::Interrupt;
-use super::policy::PolicyFactory;
 use super::preflight;
-use crate::datasets;
-use crate::engine::{Engine, ProveStatus, Theorem};
+use crate::exit;
+use prover::datasets;
+use prover::engine::{ProveStatus, Theorem};
+use prover::session::Session;
+use prover::settings::{self, SettingsFile};
 
 /// The header used when `--header` is not given.
 const DEFAULT_HEADER: &str = "import Mathlib\n";
 
 /// Runs `prover prove`: exit 0 when proved, 1 when not.
-pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
     let header = match &args.header {
         Some(path) => std::fs::read_to_string(path)
             .with_context(|| format!("cannot read header {}", path.display()))?,
@@ -32,55 +31,41 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
             )
         })?;
     let name =
-        crate::check::declaration_name(&formal_statement).unwrap_or_else(|| "example".into());
+        prover::check::declaration_name(&formal_statement).unwrap_or_else(|| "example".into());
     let theorem = Theorem {
         name,
         header,
         formal_statement,
     };
-    let pool_config = config::pool_config(&args.repl, settings)?;
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let factory = PolicyFactory::new(&args.search, settings, runtime.handle())?;
-    let mut prove_config = config::prove_config(&args.search, settings)?;
-    prove_config.policy_id = factory.id();
-    let cache = super::cache::open_for_run(&args.cache, settings, &pool_config)?;
-    let engine = Engine {
-        pool: Arc::new(ReplPool::new(pool_config)),
-        runtime: runtime.handle().clone(),
-        cache: cache.clone(),
-    };
-    let interrupt = Interrupt::install(&runtime)?;
-    let ready = runtime.block_on(async {
-        preflight::repl(&engine.pool, &theorem.header).await?;
-        preflight::model(&factory).await
+    let config = settings::session_config(
+        &super::search_overlay(&args.search, &args.cache, &args.repl),
+        settings,
+    )?;
+    let session = Session::open(config)?;
+    let interrupt = Interrupt::install(session.handle())?;
+    let ready = session.handle().block_on(async {
+        preflight::repl(session.pool(), &theorem.header).await?;
+        preflight::model(session.policies()).await
     });
     if let Err(error) = ready {
-        runtime.block_on(engine.pool.shutdown());
+        session.handle().block_on(session.pool().shutdown());
         return Err(error);
     }
-    let result = {
-        let engine = engine.clone();
-        let interrupt = interrupt.clone();
-        runtime.block_on(async move {
-            let search = tokio::task::spawn_blocking(move || {
-                factory.prove(&engine, &theorem, &prove_config)
-            });
-            tokio::select! {
-                result = search => Some(result),
-                () = interrupt.wait() => None,
-            }
-        })
-    };
+    let prover = session.prover();
+    let result = session.handle().block_on(async {
+        tokio::select! {
+            result = prover.prove_async(theorem) => Some(result),
+            () = interrupt.wait() => None,
+        }
+    });
     let Some(result) = result else {
         let signal = interrupt.signal().unwrap_or(libc::SIGINT);
-        super::cache::finish_run(cache.as_ref());
+        super::cache::finish_run(session.cache());
         note!("prover prove: stopped by {}", Interrupt::name(signal));
-        runtime.shutdown_background();
         return Ok(Interrupt::exit_code(signal));
     };
-    let result = result.context("the search thread panicked")?;
-    runtime.block_on(engine.pool.shutdown());
-    super::cache::finish_run(cache.as_ref());
+    session.handle().block_on(session.pool().shutdown());
+    super::cache::finish_run(session.cache());
 
     if args.json {
         out!("{}", serde_json::to_string(&result)?)?;
@@ -124,10 +109,7 @@ pub(super) fn run(args: ProveArgs, settings: &Settings) -> anyhow::Result<ExitCo
             result.seconds
         );
     }
-    Ok(match result.status {
-        ProveStatus::Proved => ExitCode::SUCCESS,
-        _ => ExitCode::from(1),
-    })
+    Ok(exit::settled_if(result.status == ProveStatus::Proved))
 }
 
 fn theorem_text(statement: &str) -> String {

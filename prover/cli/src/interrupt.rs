@@ -19,7 +19,7 @@ pub(super) struct Interrupt {
 
 impl Interrupt {
     /// Installs the handlers (on `runtime`) and returns the watcher.
-    pub(super) fn install(runtime: &tokio::runtime::Runtime) -> anyhow::Result<Interrupt> {
+    pub(super) fn install(runtime: &tokio::runtime::Handle) -> anyhow::Result<Interrupt> {
         let (sender, received) = watch::channel(None);
         let _guard = runtime.enter();
         let mut streams = Vec::new();
@@ -82,7 +82,7 @@ impl Interrupt {
 
     /// The exit code for a run stopped by `signal`: 128 + its number.
     pub(super) fn exit_code(signal: i32) -> ExitCode {
-        ExitCode::from(u8::try_from(128 + signal).unwrap_or(130))
+        crate::exit::signal(signal)
     }
 
     /// The signal's name, for messages.

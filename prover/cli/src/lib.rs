@@ -1,7 +1,8 @@
 //! The command line: clap syntax, one `run` that dispatches each subcommand, and exit codes.
 //!
-//! Only this module names `clap` or reads the environment; it turns flags plus `prover.toml`
-//! into the plain config structs the library takes (see `config.rs`).
+//! Only this module names `clap`. Flags become `settings` overlays (`overlay()` on each argument
+//! group), which `prover::settings` merges with `prover.toml` into the plain config structs the
+//! library takes.
 
 /// `eprintln!` that never panics: a closed stderr (`prover eval … 2>&1 | head`) is no reason to
 /// crash, and the results file is what matters.
@@ -27,12 +28,11 @@ macro_rules! out {
 
 mod cache;
 mod check;
-pub mod config;
 mod datasets;
 mod eval;
+pub mod exit;
 mod interrupt;
 mod manifest;
-mod policy;
 mod preflight;
 mod prove;
 mod results_file;
@@ -48,7 +48,8 @@ use clap::{Args, Parser, Subcommand};
 #[command(
     name = "prover",
     version,
-    about = "Best-first theorem proving for Lean 4 over the leanprover-community/repl"
+    about = "Best-first theorem proving for Lean 4 over the leanprover-community/repl",
+    after_help = exit::HELP
 )]
 pub struct Cli {
     /// Settings file; flags win over it. Default: ./prover.toml when present.
@@ -85,6 +86,17 @@ pub struct CacheArgs {
     /// Neither read nor write the cache.
     #[arg(long)]
     pub no_cache: bool,
+}
+
+impl CacheArgs {
+    /// What these flags say, for `settings`.
+    pub fn overlay(&self) -> prover::settings::CacheOverlay {
+        let CacheArgs { cache, no_cache } = self;
+        prover::settings::CacheOverlay {
+            cache: cache.clone(),
+            no_cache: *no_cache,
+        }
+    }
 }
 
 /// `prover cache …`.
@@ -207,6 +219,32 @@ pub struct ReplArgs {
     pub force: bool,
 }
 
+impl ReplArgs {
+    /// What these flags say, for `settings`.
+    pub fn overlay(&self) -> prover::settings::ReplOverlay {
+        let ReplArgs {
+            repl_cmd,
+            project,
+            workers,
+            repl_memory_limit,
+            repl_max_rss,
+            repl_max_requests,
+            repl_memory_estimate,
+            force,
+        } = self.clone();
+        prover::settings::ReplOverlay {
+            repl_cmd,
+            project,
+            workers,
+            repl_memory_limit,
+            repl_max_rss,
+            repl_max_requests,
+            repl_memory_estimate,
+            force,
+        }
+    }
+}
+
 /// `prover check`.
 #[derive(Debug, Args)]
 pub struct CheckArgs {
@@ -250,6 +288,32 @@ pub struct CheckArgs {
     pub repl: ReplArgs,
 }
 
+impl CheckArgs {
+    /// What the rule flags say, for `settings`.
+    pub fn overlay(&self) -> prover::settings::CheckOverlay {
+        prover::settings::CheckOverlay {
+            timeout: self.timeout,
+            retries: self.retries,
+            trust_header: self.trust_header,
+            allow_native_decide: self.allow_native_decide,
+            external_checker: self.external_checker.clone(),
+        }
+    }
+}
+
+/// The overlay of a searching subcommand's flags.
+fn search_overlay(
+    search: &search_args::SearchArgs,
+    cache: &CacheArgs,
+    repl: &ReplArgs,
+) -> prover::settings::Overlay {
+    prover::settings::Overlay {
+        repl: repl.overlay(),
+        search: search.overlay(),
+        cache: cache.overlay(),
+    }
+}
+
 /// Parses the process's command line.
 pub fn parse() -> Cli {
     Cli::parse()
@@ -258,7 +322,7 @@ pub fn parse() -> Cli {
 /// Runs a parsed command line. `Ok` carries the exit code: 0 when every item was decided.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     init_logging();
-    let settings = config::Settings::load(cli.config.as_deref())?;
+    let settings = prover::settings::SettingsFile::load(cli.config.as_deref())?;
     match cli.command {
         Command::Check(args) => check::run(args, &settings),
         Command::Prove(args) => prove::run(args, &settings),
@@ -278,13 +342,12 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("PROVER_LOG")
+    let filter = tracing_subscriber::EnvFilter::try_new(prover::settings::log_filter())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org); a log
     // redirected to a file stays plain text.
     use std::io::IsTerminal as _;
-    let colour = std::io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let colour = std::io::stderr().is_terminal() && prover::settings::colour_allowed();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::FetchArgs;
-use crate::datasets::fetch::{self, Source};
+use prover::datasets::fetch::{self, Source};
 
 /// Runs `prover datasets fetch`.
 pub(super) fn fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
@@ -23,5 +23,5 @@ pub(super) fn fetch(args: FetchArgs) -> anyhow::Result<ExitCode> {
     for (path, rows) in &fetched.files {
         note!("prover datasets: wrote {rows} rows to {}", path.display());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(ExitCode::from(crate::exit::SETTLED))
 }

@@ -7,21 +7,22 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use lean_bridge::pool::ReplPool;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::EvalArgs;
-use super::config::{self, Settings};
 use super::interrupt::Interrupt;
 use super::manifest;
-use super::policy::{ModelOutage, PolicyFactory};
 use super::preflight;
 use super::results_file;
-use crate::datasets;
-use crate::engine::{Engine, ProveResult, ProveStatus};
+use crate::exit;
+use prover::datasets;
+use prover::engine::{ProveResult, ProveStatus};
+use prover::policy::ModelOutage;
+use prover::session::Session;
+use prover::settings::{self, SettingsFile};
 
 /// Runs `prover eval`.
-pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&args.dataset)
         .with_context(|| format!("cannot read dataset {}", args.dataset.display()))?;
     let mut theorems = Vec::new();
@@ -73,25 +74,17 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         );
     }
 
-    let pool_config = config::pool_config(&args.repl, settings)?;
-    let workers = pool_config.workers;
-    let concurrency = match args.concurrency.or(settings.search.concurrency) {
-        Some(n) => config::at_once(n, "--concurrency")?,
-        None => workers,
-    };
-    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let factory = Arc::new(PolicyFactory::new(
-        &args.search,
+    let session = Session::open(settings::session_config(
+        &super::search_overlay(&args.search, &args.cache, &args.repl),
         settings,
-        runtime.handle(),
-    )?);
-    let mut prove_config = config::prove_config(&args.search, settings)?;
-    prove_config.policy_id = factory.id();
-    let prove_config = Arc::new(prove_config);
+    )?)?;
+    let pool_config = session.pool().config().clone();
+    let workers = pool_config.workers;
+    let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
     let run_manifest = manifest::prepare(
         &args.out,
         "eval",
-        eval_config(&prove_config, &pool_config),
+        eval_config(session.prove_config(), &pool_config),
         {
             let mut recorded = manifest::repl_record(&pool_config);
             recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
@@ -101,7 +94,6 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         args.fresh,
         !earlier.is_empty(),
     )?;
-    let cache = super::cache::open_for_run(&args.cache, settings, &pool_config)?;
 
     let started = Instant::now();
     // The summary covers the whole output file for this dataset, earlier runs included; the
@@ -114,30 +106,24 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
     let todo = theorems.len();
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
-    let interrupt = Interrupt::install(&runtime)?;
-    let engine = Engine {
-        pool: Arc::new(ReplPool::new(pool_config)),
-        runtime: runtime.handle().clone(),
-        cache: cache.clone(),
-    };
+    let interrupt = Interrupt::install(session.handle())?;
     if let Some(first) = theorems.first() {
-        let ready = runtime.block_on(async {
-            preflight::repl(&engine.pool, &first.header).await?;
-            preflight::model(&factory).await
+        let ready = session.handle().block_on(async {
+            preflight::repl(session.pool(), &first.header).await?;
+            preflight::model(session.policies()).await
         });
         if let Err(error) = ready {
-            runtime.block_on(engine.pool.shutdown());
+            session.handle().block_on(session.pool().shutdown());
             out.abandon();
             return Err(error);
         }
     }
     run_manifest.start()?;
-    runtime.block_on(async {
+    session.handle().block_on(async {
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
         for theorem in theorems {
-            let (engine, permits, sender) = (engine.clone(), permits.clone(), sender.clone());
-            let (factory, prove_config) = (factory.clone(), prove_config.clone());
+            let (prover, permits, sender) = (session.prover(), permits.clone(), sender.clone());
             let (outage, interrupt) = (outage.clone(), interrupt.clone());
             tokio::spawn(async move {
                 let Ok(_permit) = permits.acquire_owned().await else {
@@ -151,20 +137,14 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
                 if outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
                     return;
                 }
-                if let Err(stop) = factory.wait_for_model().await {
+                if let Err(stop) = prover.policies().wait_for_model().await {
                     outage
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .get_or_insert(stop);
                     return;
                 }
-                let name = theorem.name.clone();
-                let result = tokio::task::spawn_blocking(move || {
-                    factory.prove(&engine, &theorem, &prove_config)
-                })
-                .await
-                .unwrap_or_else(|panic| crashed(&name, &panic.to_string()));
-                let _ = sender.send(result);
+                let _ = sender.send(prover.prove_async(theorem).await);
             });
         }
         drop(sender);
@@ -182,9 +162,9 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
                 tally.pass_rate()
             );
         }
-        pool_stats = Some(engine.pool.stats());
+        pool_stats = Some(session.pool().stats());
         if interrupt.signal().is_none() {
-            engine.pool.shutdown().await;
+            session.pool().shutdown().await;
         }
         anyhow::Ok(())
     })?;
@@ -206,7 +186,7 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
         ("error", tally.error + earlier_tally.error),
     ]);
     if let Some(signal) = interrupt.signal() {
-        super::cache::finish_run(cache.as_ref());
+        super::cache::finish_run(session.cache());
         note!(
             "prover eval: stopped by {}: {} of {todo} theorems decided and written to {}; rerun \
              the same command to resume",
@@ -214,11 +194,10 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             tally.total(),
             args.out.display()
         );
-        // Searches still winding down on blocking threads are not waited for.
-        runtime.shutdown_background();
+        // Dropping the session does not wait for searches still winding down.
         return Ok(Interrupt::exit_code(signal));
     }
-    super::cache::finish_run(cache.as_ref());
+    super::cache::finish_run(session.cache());
     if args.json {
         let summary = serde_json::json!({
             "theorems": tally.total(),
@@ -247,17 +226,13 @@ pub(super) fn run(args: EvalArgs, settings: &Settings) -> anyhow::Result<ExitCod
             todo - tally.total()
         );
     }
-    Ok(if tally.error == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit::settled_if(tally.error == 0))
 }
 
 /// What must be equal for two `eval` runs to write into one results file: the policy identity,
 /// every search setting, the recheck's, and the Lean pins.
 fn eval_config(
-    config: &crate::engine::ProveConfig,
+    config: &prover::engine::ProveConfig,
     pool: &lean_bridge::PoolConfig,
 ) -> std::collections::BTreeMap<String, serde_json::Value> {
     use serde_json::json;
@@ -287,14 +262,6 @@ fn eval_config(
         map.insert(key.to_owned(), value);
     }
     map
-}
-
-fn crashed(name: &str, panic: &str) -> ProveResult {
-    ProveResult {
-        stop_reason: Some("infrastructure".into()),
-        stop_detail: Some(format!("internal error: {panic}")),
-        ..ProveResult::unsearched(name, ProveStatus::Error, 0, Instant::now())
-    }
 }
 
 /// ", from the cache, 2 Lean timeouts, 1 REPL crash, 3 model failures": where a verdict came

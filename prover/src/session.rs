@@ -1,0 +1,290 @@
+//! `Session`: everything a front end needs to prove theorems (runtime, REPL pool, cache, policies, prove settings), opened once and shut down cleanly.
+//!
+//! A front end (the CLI, an editor server, a pipeline stage) turns its user's settings into a
+//! [`SessionConfig`] (`settings::session_config`), opens a [`Session`], and proves with it, or
+//! with the cheap [`Prover`] handles it hands out to tasks. Inputs and outputs are plain data
+//! (`Theorem`, `ProveResult`, `SearchHook` events); no clap or LSP type reaches this module.
+//!
+//! **Invariant:** proving never panics for being called from the wrong place. A search is
+//! synchronous and reaches the async pool by blocking on a runtime handle, which panics on a
+//! thread that is running async tasks; so [`Prover::prove_async`] runs it through
+//! `spawn_blocking`, and [`Prover::prove`], called on such a thread, runs it on a thread of its
+//! own.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lean_bridge::pool::{PoolConfig, ReplPool};
+use tokio::runtime::{Handle, Runtime};
+
+use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
+use crate::engine::{Engine, ProveConfig, ProveResult, ProveStatus, Theorem};
+use crate::llm::LlmError;
+use crate::policy::{Policies, PolicySpec};
+use crate::search::{NoHook, SearchHook};
+
+/// What a session is opened with: plain data, usually from `settings::session_config`.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The REPL pool.
+    pub pool: PoolConfig,
+    /// Search and recheck settings (`policy_id` is filled from `policy` when the session opens).
+    pub prove: ProveConfig,
+    /// The tactic policy.
+    pub policy: PolicySpec,
+    /// How long a batch waits for a model server that is down.
+    pub outage_limit: Duration,
+    /// The proof-state cache directory; `None` runs without a cache.
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// Why a session could not open.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    /// The model client could not be built from its settings.
+    #[error(transparent)]
+    Model(#[from] LlmError),
+}
+
+/// An open session. Dropping it stops its runtime without waiting for searches still running;
+/// call [`Session::shutdown`] first to stop the REPLs and flush the cache.
+pub struct Session {
+    prover: Prover,
+    cache: Option<Arc<ProofCache>>,
+    /// Present when the session started its own runtime ([`Session::open`]).
+    runtime: Option<Runtime>,
+}
+
+/// A cheap, cloneable handle that proves theorems on a session's pool, cache and policies:
+/// what a spawned task or a job holds.
+#[derive(Clone)]
+pub struct Prover {
+    engine: Engine,
+    policies: Arc<Policies>,
+    config: Arc<ProveConfig>,
+}
+
+impl Session {
+    /// Opens a session on a runtime of its own: for synchronous front ends.
+    pub fn open(config: SessionConfig) -> Result<Session, SessionError> {
+        let runtime = Runtime::new().map_err(SessionError::Runtime)?;
+        let mut session = Session::open_on(runtime.handle(), config)?;
+        session.runtime = Some(runtime);
+        Ok(session)
+    }
+
+    /// Opens a session on the caller's runtime: for async front ends (an editor server).
+    pub fn open_on(handle: &Handle, config: SessionConfig) -> Result<Session, SessionError> {
+        let SessionConfig {
+            pool,
+            mut prove,
+            policy,
+            outage_limit,
+            cache_dir,
+        } = config;
+        let policies = Policies::new(policy, outage_limit, handle)?;
+        prove.policy_id = policies.id();
+        let cache = cache_dir.map(|dir| open_cache(&dir, &pool));
+        let engine = Engine {
+            pool: Arc::new(ReplPool::new(pool)),
+            runtime: handle.clone(),
+            cache: cache.clone(),
+        };
+        Ok(Session {
+            prover: Prover {
+                engine,
+                policies: Arc::new(policies),
+                config: Arc::new(prove),
+            },
+            cache,
+            runtime: None,
+        })
+    }
+
+    /// A handle for tasks.
+    pub fn prover(&self) -> Prover {
+        self.prover.clone()
+    }
+
+    /// The runtime the session's requests run on.
+    pub fn handle(&self) -> &Handle {
+        &self.prover.engine.runtime
+    }
+
+    /// The REPL pool.
+    pub fn pool(&self) -> &Arc<ReplPool> {
+        &self.prover.engine.pool
+    }
+
+    /// The policies.
+    pub fn policies(&self) -> &Policies {
+        &self.prover.policies
+    }
+
+    /// The search and recheck settings, policy identity included.
+    pub fn prove_config(&self) -> &ProveConfig {
+        &self.prover.config
+    }
+
+    /// The proof-state cache, when on.
+    pub fn cache(&self) -> Option<&Arc<ProofCache>> {
+        self.cache.as_ref()
+    }
+
+    /// [`Prover::prove`].
+    pub fn prove(&self, theorem: &Theorem) -> ProveResult {
+        self.prover.prove(theorem)
+    }
+
+    /// [`Prover::prove_async`].
+    pub async fn prove_async(&self, theorem: Theorem) -> ProveResult {
+        self.prover.prove_async(theorem).await
+    }
+
+    /// Stops every REPL (waiting for them to exit) and flushes the cache; what a session
+    /// decided is on disk afterwards. The session stays usable: a later request starts REPLs
+    /// again.
+    pub async fn shutdown(&self) -> Result<(), crate::cache::CacheError> {
+        self.pool().shutdown().await;
+        match &self.cache {
+            Some(cache) => cache.finish_run(),
+            None => Ok(()),
+        }
+    }
+
+    /// [`Session::shutdown`] from synchronous code.
+    pub fn shutdown_blocking(&self) -> Result<(), crate::cache::CacheError> {
+        if Handle::try_current().is_ok() {
+            return std::thread::scope(|scope| {
+                scope
+                    .spawn(|| self.handle().block_on(self.shutdown()))
+                    .join()
+                    .unwrap_or(Ok(()))
+            });
+        }
+        self.handle().block_on(self.shutdown())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // Never blocks and never panics, even when dropped inside an async task: searches
+        // still winding down on blocking threads are not waited for.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Prover {
+    /// Proves one theorem from synchronous code, on any thread. On a thread that runs async
+    /// tasks the search runs on a thread of its own (and this call blocks until it ends):
+    /// prefer [`Prover::prove_async`] there.
+    pub fn prove(&self, theorem: &Theorem) -> ProveResult {
+        self.prove_with(theorem, NoHook)
+    }
+
+    /// [`Prover::prove`], with `hook` seeing every search event.
+    pub fn prove_with<H: SearchHook + Send>(&self, theorem: &Theorem, hook: H) -> ProveResult {
+        if Handle::try_current().is_err() {
+            return self.search(theorem, hook);
+        }
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.search(theorem, hook))
+                .join()
+                .unwrap_or_else(|panic| crashed(&theorem.name, &panic_text(&panic)))
+        })
+    }
+
+    /// Proves one theorem from async code: the search runs on the runtime's blocking threads.
+    pub async fn prove_async(&self, theorem: Theorem) -> ProveResult {
+        self.prove_async_with(theorem, NoHook).await
+    }
+
+    /// [`Prover::prove_async`], with `hook` seeing every search event.
+    pub async fn prove_async_with<H>(&self, theorem: Theorem, hook: H) -> ProveResult
+    where
+        H: SearchHook + Send + 'static,
+    {
+        let name = theorem.name.clone();
+        let prover = self.clone();
+        self.engine
+            .runtime
+            .spawn_blocking(move || prover.search(&theorem, hook))
+            .await
+            .unwrap_or_else(|error| crashed(&name, &error.to_string()))
+    }
+
+    /// The search and recheck settings, policy identity included.
+    pub fn config(&self) -> &ProveConfig {
+        &self.config
+    }
+
+    /// The policies.
+    pub fn policies(&self) -> &Policies {
+        &self.policies
+    }
+
+    fn search<H: SearchHook>(&self, theorem: &Theorem, hook: H) -> ProveResult {
+        let mut policy = self.policies.make();
+        let mut result = self.engine.prove(
+            theorem,
+            &self.config,
+            &mut policy,
+            self.policies.guard(),
+            hook,
+        );
+        result.llm_fallbacks = policy.fallbacks();
+        result
+    }
+}
+
+/// The result for a theorem whose search panicked: an `error`, never a verdict.
+pub fn crashed(name: &str, panic: &str) -> ProveResult {
+    ProveResult {
+        stop_reason: Some("infrastructure".into()),
+        stop_detail: Some(format!("internal error: {panic}")),
+        ..ProveResult::unsearched(name, ProveStatus::Error, 0, Instant::now())
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "the search panicked".to_owned())
+}
+
+/// Names the Lean toolchain and REPL behind `pool`: the launch command and the Lean project's
+/// `lean-toolchain` and `lake-manifest.json`. Answers from another identity are never reused.
+pub fn lean_identity(pool: &PoolConfig) -> String {
+    let mut identity = format!("repl={}", pool.repl.command);
+    if let Some(dir) = &pool.repl.working_dir {
+        for file in ["lean-toolchain", "lake-manifest.json"] {
+            if let Ok(text) = std::fs::read_to_string(dir.join(file)) {
+                identity.push_str(&format!("\n{file}={}", text.trim()));
+            }
+        }
+    }
+    identity
+}
+
+/// Opens the cache in `dir`. A held lock or a broken store is not fatal: the session goes on
+/// with an in-memory cache, and says so.
+fn open_cache(dir: &std::path::Path, pool: &PoolConfig) -> Arc<ProofCache> {
+    let backend: Arc<dyn CacheBackend> = match SledBackend::open(dir) {
+        Ok(store) => Arc::new(store),
+        Err(error) => {
+            tracing::warn!("{error}; this run uses an in-memory cache instead");
+            Arc::new(MemoryBackend::default())
+        }
+    };
+    Arc::new(ProofCache::new(backend, lean_identity(pool)))
+}
