@@ -130,3 +130,14 @@ pub fn header_from_lean_code(code: &str, statement: &str) -> Option<String> {
         .unwrap_or(before.len());
     Some(before[..cut].to_owned())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_splice_reindents_multi_line_tactics() {
+        let p = script_to_proof(&["intro x".into(), "have h : 0 < 2 := by\n  norm_num".into()]);
+        assert_eq!(p, "\n  intro x\n  have h : 0 < 2 := by\n    norm_num");
+    }
+}

@@ -20,7 +20,7 @@ pub mod theorem;
 
 pub use jsonl::{AppendLog, LogError, RowError, jsonl_lines, parse_object, write_atomic};
 pub use manifest::{InputRecord, ManifestError, RunManifest};
-pub use proofs::{HeaderOrigin, ProofTask, parse_task};
+pub use proofs::{HeaderOrigin, ProofRow, ProofTask, parse_task};
 pub use results::{
     CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,
     RESULTS_SCHEMA_VERSION, Status,

@@ -111,3 +111,56 @@ pub fn parse_task(
         header_origin: HeaderOrigin::Row,
     })
 }
+
+/// A proof row in `prover check`'s input form: `formal_statement` ending in `:= by` and
+/// `proof` the text after it, so the two together are the whole declaration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProofRow {
+    /// The theorem's name.
+    pub name: String,
+    /// Imports and options.
+    pub header: String,
+    /// The statement, ending in `:= by`.
+    pub formal_statement: String,
+    /// The text after `:= by` (see [`script_to_proof`](crate::lean::script_to_proof)).
+    pub proof: String,
+}
+
+impl ProofRow {
+    /// One JSON object without the newline: what [`parse_task`] reads back.
+    pub fn to_row(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lean::script_to_proof;
+    use crate::theorem::{Theorem, parse_theorem};
+
+    #[test]
+    fn rows_written_here_read_back_as_the_same_rows() {
+        let theorem = Theorem {
+            name: "t \"quoted\"".to_owned(),
+            header: "import Mathlib\n\nopen Real\n".to_owned(),
+            formal_statement: "theorem t (x : ℝ) : x = x := by".to_owned(),
+        };
+        assert_eq!(parse_theorem(1, &theorem.to_row()).unwrap(), theorem);
+        let row = ProofRow {
+            name: theorem.name.clone(),
+            header: theorem.header.clone(),
+            formal_statement: theorem.formal_statement.clone(),
+            proof: script_to_proof(&["intro h\n".to_owned(), "rfl".to_owned()]),
+        };
+        let task = parse_task(3, &row.to_row(), None).unwrap();
+        assert_eq!(
+            (task.line, &task.name, &task.header, &task.proof),
+            (3, &row.name, &row.header, &row.proof)
+        );
+        assert_eq!(
+            task.proof, "\n  intro h\n  rfl",
+            "a tactic's trailing newline is dropped"
+        );
+    }
+}

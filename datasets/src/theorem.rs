@@ -22,6 +22,17 @@ impl Theorem {
             .digest()
             .to_string()
     }
+
+    /// The theorem as a dataset row (`name`, `header`, `formal_statement`), one JSON object
+    /// without the newline: what [`parse_theorem`] reads back.
+    pub fn to_row(&self) -> String {
+        serde_json::json!({
+            "name": self.name,
+            "header": self.header,
+            "formal_statement": self.formal_statement,
+        })
+        .to_string()
+    }
 }
 
 /// Parses one dataset row: `name` (or a unique `id`, preferred when present), `header`,

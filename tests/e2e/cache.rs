@@ -7,26 +7,20 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use prover_tests::harness::{
-    prover_command, results_by_name, vocabulary_server, workspace_root, write_generated_world,
+    ProverRun, SimRepl, fixture_world, results_by_name, vocabulary_server, write_generated_world,
 };
 use prover_tests::openai_sim::{self, Faults, Options, Script};
 use prover_tests::world::World;
 use prover_tests::worldgen::WorldSpec;
 use serde_json::{Value, json};
 
-const HEADER: &str = "import Mathlib\n";
+const HEADER: &str = prover_tests::harness::MATHLIB_HEADER;
 
 fn sim_cmd(world: &Path, log: &Path, latency_ms: u64) -> String {
-    format!(
-        "{} --world {} --log {} --latency-ms {latency_ms}",
-        env!("CARGO_BIN_EXE_sim-repl"),
-        world.display(),
-        log.display()
-    )
-}
-
-fn fixture_world(name: &str) -> PathBuf {
-    workspace_root().join("tests/fixtures/worlds").join(name)
+    SimRepl::world(world)
+        .log(log)
+        .latency_ms(latency_ms)
+        .command_line()
 }
 
 fn dataset_of(world: &Path, dir: &Path) -> PathBuf {
@@ -45,17 +39,13 @@ fn dataset_of(world: &Path, dir: &Path) -> PathBuf {
 }
 
 fn eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Output {
-    prover_command()
-        .args(["eval", "--workers", "2"])
-        .arg("--dataset")
-        .arg(dataset)
-        .arg("--out")
-        .arg(out)
-        .arg("--repl-cmd")
-        .arg(repl_cmd)
+    ProverRun::new("eval")
+        .args(["--workers", "2"])
+        .path("--dataset", dataset)
+        .path("--out", out)
+        .repl_cmd(repl_cmd)
         .args(extra)
         .output()
-        .unwrap()
 }
 
 /// What must not depend on the cache: status, proof and stop reason per theorem.
@@ -186,11 +176,10 @@ fn results_are_identical_with_the_cache_on_and_off_and_a_warm_rerun_sends_no_tac
                 .all(|r| r["lean_calls"].as_u64().unwrap() <= 1)
         );
 
-        let stats = prover_command()
-            .args(["cache", "stats", "--cache"])
-            .arg(&cache)
-            .output()
-            .unwrap();
+        let stats = ProverRun::new("cache")
+            .args(["stats"])
+            .path("--cache", &cache)
+            .output();
         let stats = String::from_utf8_lossy(&stats.stdout);
         assert!(stats.contains("entries"), "{stats}");
         assert!(stats.contains("last run      100.0% hits"), "{stats}");
@@ -253,21 +242,12 @@ fn kill_9_mid_run_then_a_rerun_gives_exactly_one_result_per_theorem() {
     let dataset = dataset_of(&world, dir.path());
     let out = dir.path().join("results.jsonl");
     let log = dir.path().join("sim.log");
-    let mut child = prover_command()
-        .args([
-            "eval",
-            "--workers",
-            "1",
-            "--tactic-timeout",
-            "1",
-            "--no-cache",
-        ])
-        .arg("--dataset")
-        .arg(&dataset)
-        .arg("--out")
-        .arg(&out)
-        .arg("--repl-cmd")
-        .arg(sim_cmd(&world, &log, 40))
+    let mut child = ProverRun::new("eval")
+        .args(["--workers", "1", "--tactic-timeout", "1", "--no-cache"])
+        .path("--dataset", &dataset)
+        .path("--out", &out)
+        .repl_cmd(&sim_cmd(&world, &log, 40))
+        .into_command()
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -469,15 +449,13 @@ fn two_processes_on_one_cache_directory_both_finish() {
     let cache = dir.path().join("cache");
     let first_out = dir.path().join("first.jsonl");
     let log = dir.path().join("sim.log");
-    let first = prover_command()
-        .args(["eval", "--workers", "1", "--tactic-timeout", "1", "--cache"])
-        .arg(&cache)
-        .arg("--dataset")
-        .arg(&dataset)
-        .arg("--out")
-        .arg(&first_out)
-        .arg("--repl-cmd")
-        .arg(sim_cmd(&world, &log, 30))
+    let first = ProverRun::new("eval")
+        .args(["--workers", "1", "--tactic-timeout", "1"])
+        .path("--cache", &cache)
+        .path("--dataset", &dataset)
+        .path("--out", &first_out)
+        .repl_cmd(&sim_cmd(&world, &log, 30))
+        .into_command()
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();

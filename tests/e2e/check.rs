@@ -4,18 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use prover_tests::harness::{prover_command, workspace_root};
+use prover_tests::harness::{ProverRun, SimRepl, workspace_root};
 use serde_json::{Value, json};
 
-const HEADER: &str = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n";
-
-fn sim_cmd(world: &Path, extra: &str) -> String {
-    format!(
-        "{} --world {} {extra}",
-        env!("CARGO_BIN_EXE_sim-repl"),
-        world.display()
-    )
-}
+const HEADER: &str = prover_tests::harness::MINIF2F_HEADER;
 
 fn row(name: &str, statement: &str, proof: &str) -> String {
     json!({"name": name, "header": HEADER, "formal_statement": statement, "proof": proof})
@@ -88,22 +80,12 @@ fn check_decides_a_mixed_input_with_two_workers() {
     let out = dir.path().join("out.jsonl");
     std::fs::write(&input, mixed_input()).unwrap();
 
-    let output = prover_command()
-        .args([
-            "check",
-            "--workers",
-            "2",
-            "--timeout",
-            "1",
-            "--retries",
-            "1",
-        ])
-        .arg("--input")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .arg("--repl-cmd")
-        .arg(sim_cmd(&world, ""))
+    let output = ProverRun::new("check")
+        .args(["--workers", "2", "--timeout", "1", "--retries", "1"])
+        .path("--input", &input)
+        .path("--out", &out)
+        .repl(&SimRepl::world(&world))
+        .into_command()
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -178,18 +160,12 @@ fn check_rejects_a_statement_that_differs_from_the_reference() {
             .to_string(),
     )
     .unwrap();
-    let output = prover_command()
-        .arg("check")
-        .arg("--input")
-        .arg(&input)
-        .arg("--reference")
-        .arg(&reference)
-        .arg("--out")
-        .arg(&out)
-        .arg("--repl-cmd")
-        .arg(sim_cmd(&world, ""))
-        .output()
-        .unwrap();
+    let output = ProverRun::new("check")
+        .path("--input", &input)
+        .path("--reference", &reference)
+        .path("--out", &out)
+        .repl(&SimRepl::world(&world))
+        .output();
     assert_eq!(output.status.code(), Some(0));
     let results = read_results(&out);
     assert_eq!(results["1:add_valid"]["status"], "invalid");
@@ -202,16 +178,10 @@ fn check_rejects_a_statement_that_differs_from_the_reference() {
 
 #[test]
 fn check_names_an_unreadable_input() {
-    let output = prover_command()
-        .args([
-            "check",
-            "--input",
-            "/nonexistent/proofs.jsonl",
-            "--repl-cmd",
-            "true",
-        ])
-        .output()
-        .unwrap();
+    let output = ProverRun::new("check")
+        .args(["--input", "/nonexistent/proofs.jsonl"])
+        .repl_cmd("true")
+        .output();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/proofs.jsonl"), "{stderr}");

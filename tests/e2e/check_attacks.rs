@@ -9,14 +9,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use prover_tests::harness::{prover_command, shared_file_or_skip};
+use prover_tests::harness::{ProverRun, SimRepl, shared_file_or_skip};
 use serde_json::{Value, json};
 
-const HEADER: &str = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n";
-
-fn accept_all() -> String {
-    format!("{} --accept-all", env!("CARGO_BIN_EXE_sim-repl"))
-}
+const HEADER: &str = prover_tests::harness::MINIF2F_HEADER;
 
 fn row(name: &str, header: &str, statement: &str, proof: &str) -> Value {
     json!({"name": name, "header": header, "formal_statement": statement, "proof": proof})
@@ -29,16 +25,13 @@ fn check(dir: &Path, rows: &[Value], extra: &[&str]) -> (BTreeMap<String, Value>
     let text: Vec<String> = rows.iter().map(Value::to_string).collect();
     std::fs::write(&input, text.join("\n")).unwrap();
     let _ = std::fs::remove_file(&out);
-    let output = prover_command()
-        .arg("check")
-        .arg("--input")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .args(["--workers", "2", "--repl-cmd", &accept_all()])
+    let output = ProverRun::new("check")
+        .path("--input", &input)
+        .path("--out", &out)
+        .args(["--workers", "2"])
+        .repl(&SimRepl::accept_all())
         .args(extra)
-        .output()
-        .unwrap();
+        .output();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(0), "stderr:\n{stderr}");
     let results = std::fs::read_to_string(&out)

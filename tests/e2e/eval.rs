@@ -6,26 +6,23 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use prover_tests::harness::{prover_command, results_by_name, workspace_root};
+use prover_tests::harness::{ProverRun, SimRepl, fixture_world, results_by_name};
 use prover_tests::world::World;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-const HEADER: &str = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n";
+const HEADER: &str = prover_tests::harness::MINIF2F_HEADER;
 
 fn world_path(name: &str) -> std::path::PathBuf {
-    workspace_root().join("tests/fixtures/worlds").join(name)
+    fixture_world(name)
 }
 
 fn sim_cmd(world: &Path, log: Option<&Path>) -> String {
-    let mut cmd = format!(
-        "{} --world {}",
-        env!("CARGO_BIN_EXE_sim-repl"),
-        world.display()
-    );
-    if let Some(log) = log {
-        cmd.push_str(&format!(" --log {}", log.display()));
+    let sim = SimRepl::world(world);
+    match log {
+        Some(log) => sim.log(log),
+        None => sim,
     }
-    cmd
+    .command_line()
 }
 
 /// A miniF2F-style dataset holding every theorem of `world`.
@@ -35,8 +32,12 @@ fn dataset_for(world: &Path, dir: &Path) -> std::path::PathBuf {
         .theorems
         .iter()
         .map(|t| {
-            json!({"name": t.name, "split": "test", "header": HEADER, "formal_statement": format!("{} := by\n", t.statement)})
-                .to_string()
+            datasets::Theorem {
+                name: t.name.clone(),
+                header: HEADER.to_owned(),
+                formal_statement: format!("{} := by\n", t.statement),
+            }
+            .to_row()
         })
         .collect();
     let path = dir.join("dataset.jsonl");
@@ -45,9 +46,8 @@ fn dataset_for(world: &Path, dir: &Path) -> std::path::PathBuf {
 }
 
 fn run_eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Output {
-    prover_command()
+    ProverRun::new("eval")
         .args([
-            "eval",
             "--workers",
             "2",
             "--tactic-timeout",
@@ -55,15 +55,16 @@ fn run_eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Outpu
             "--time-limit",
             "60",
         ])
-        .arg("--dataset")
-        .arg(dataset)
-        .arg("--out")
-        .arg(out)
-        .arg("--repl-cmd")
-        .arg(repl_cmd)
+        .path("--dataset", dataset)
+        .path("--out", out)
+        .repl_cmd(repl_cmd)
         .args(extra)
         .output()
-        .unwrap()
+}
+
+/// A JSON string's text (empty for anything else).
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_owned()
 }
 
 /// Runs `prover check` on every proof the eval reported and returns the statuses.
@@ -84,23 +85,23 @@ fn recheck(
         .filter(|r| r["status"] == "proved")
         .map(|r| {
             let row = &statements[r["name"].as_str().unwrap()];
-            json!({"name": r["name"], "header": row["header"], "formal_statement": row["formal_statement"], "proof": r["proof"]})
-                .to_string()
+            datasets::ProofRow {
+                name: text(&r["name"]),
+                header: text(&row["header"]),
+                formal_statement: text(&row["formal_statement"]),
+                proof: text(&r["proof"]),
+            }
+            .to_row()
         })
         .collect();
     let input = dir.join("proofs.jsonl");
     let out = dir.join("checked.jsonl");
     std::fs::write(&input, rows.join("\n")).unwrap();
-    let output = prover_command()
-        .arg("check")
-        .arg("--input")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .arg("--repl-cmd")
-        .arg(sim_cmd(world, None))
-        .output()
-        .unwrap();
+    let output = ProverRun::new("check")
+        .path("--input", &input)
+        .path("--out", &out)
+        .repl(&SimRepl::world(world))
+        .output();
     assert_eq!(
         output.status.code(),
         Some(0),
@@ -212,18 +213,14 @@ fn prove_prints_the_proof_of_one_statement() {
     let dir = tempfile::tempdir().unwrap();
     let header = dir.path().join("header.lean");
     std::fs::write(&header, HEADER).unwrap();
-    let output = prover_command()
+    let output = ProverRun::new("prove")
         .args([
-            "prove",
             "--statement",
             "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by sorry",
         ])
-        .arg("--header")
-        .arg(&header)
-        .arg("--repl-cmd")
-        .arg(sim_cmd(&world, None))
-        .output()
-        .unwrap();
+        .path("--header", &header)
+        .repl(&SimRepl::world(&world))
+        .output();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -236,19 +233,15 @@ fn prove_prints_the_proof_of_one_statement() {
         "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by\n  intro n\n  simp\n"
     );
 
-    let output = prover_command()
+    let output = ProverRun::new("prove")
         .args([
-            "prove",
             "--json",
             "--statement",
             "theorem unprovable (x : ℕ) : x < x := by",
         ])
-        .arg("--header")
-        .arg(&header)
-        .arg("--repl-cmd")
-        .arg(sim_cmd(&world, None))
-        .output()
-        .unwrap();
+        .path("--header", &header)
+        .repl(&SimRepl::world(&world))
+        .output();
     assert_eq!(output.status.code(), Some(1));
     let result: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(result["status"], "failed");
@@ -263,20 +256,15 @@ fn prove_says_when_its_verdict_came_from_the_cache() {
     std::fs::write(&header, HEADER).unwrap();
     let cache = dir.path().join("cache");
     let prove = || {
-        prover_command()
+        ProverRun::new("prove")
             .args([
-                "prove",
                 "--statement",
                 "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by sorry",
             ])
-            .arg("--header")
-            .arg(&header)
-            .arg("--cache")
-            .arg(&cache)
-            .arg("--repl-cmd")
-            .arg(sim_cmd(&world, None))
+            .path("--header", &header)
+            .path("--cache", &cache)
+            .repl(&SimRepl::world(&world))
             .output()
-            .unwrap()
     };
     let first = prove();
     assert_eq!(first.status.code(), Some(0));

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::process::Output;
 
-use prover_tests::harness::{prover_command, workspace_root};
+use prover_tests::harness::{ProverRun, SimRepl, workspace_root};
 use prover_tests::openai_sim::{self, Faults, Options, Script};
 use serde_json::{Value, json};
 
-const HEADER: &str = "import Mathlib\n";
+const HEADER: &str = prover_tests::harness::MATHLIB_HEADER;
 
 fn fixture(name: &str) -> std::path::PathBuf {
     workspace_root().join("tests/fixtures").join(name)
@@ -22,28 +22,13 @@ fn eval(dir: &Path, policy: &str, url: Option<&str>) -> (Output, Vec<Value>) {
     )
     .unwrap();
     let out = dir.join(format!("results-{policy}.jsonl"));
-    let mut command = prover_command();
-    command
-        .args([
-            "eval",
-            "--fresh",
-            "--policy",
-            policy,
-            "--tactic-timeout",
-            "2",
-        ])
-        .arg("--dataset")
-        .arg(&dataset)
-        .arg("--out")
-        .arg(&out)
-        .arg("--repl-cmd")
-        .arg(format!(
-            "{} --world {}",
-            env!("CARGO_BIN_EXE_sim-repl"),
-            fixture("worlds/eval-llm.json").display()
-        ));
+    let mut command = ProverRun::new("eval")
+        .args(["--fresh", "--policy", policy, "--tactic-timeout", "2"])
+        .path("--dataset", &dataset)
+        .path("--out", &out)
+        .repl(&SimRepl::world(&fixture("worlds/eval-llm.json")));
     if let Some(url) = url {
-        command.args([
+        command = command.args([
             "--llm-url",
             url,
             "--llm-model",
@@ -52,7 +37,7 @@ fn eval(dir: &Path, policy: &str, url: Option<&str>) -> (Output, Vec<Value>) {
             "4",
         ]);
     }
-    let output = command.output().unwrap();
+    let output = command.output();
     let results = std::fs::read_to_string(&out)
         .unwrap_or_default()
         .lines()

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use prover_tests::harness::{prover_command, vocabulary_server, write_generated_world};
+use prover_tests::harness::{ProverRun, SimRepl, vocabulary_server, write_generated_world};
 use prover_tests::worldgen::WorldSpec;
 use serde_json::Value;
 
@@ -28,9 +28,8 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
     let mut runs = Vec::new();
     for run in 0..2 {
         let out = dir.path().join(format!("results-{run}.jsonl"));
-        let output = prover_command()
+        let output = ProverRun::new("eval")
             .args([
-                "eval",
                 "--workers",
                 "2",
                 "--width",
@@ -39,18 +38,10 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
                 "100000",
             ])
             .args(["--policy", "openai", "--samples", "32", "--llm-url", &url])
-            .arg("--dataset")
-            .arg(&dataset)
-            .arg("--out")
-            .arg(&out)
-            .arg("--repl-cmd")
-            .arg(format!(
-                "{} --world {}",
-                env!("CARGO_BIN_EXE_sim-repl"),
-                world.display()
-            ))
-            .output()
-            .unwrap();
+            .path("--dataset", &dataset)
+            .path("--out", &out)
+            .repl(&SimRepl::world(&world))
+            .output();
         assert_eq!(
             output.status.code(),
             Some(0),

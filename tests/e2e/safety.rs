@@ -4,21 +4,20 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use prover_tests::harness::{prover_command, workspace_root};
+use prover_tests::harness::{ProverRun, SimRepl, workspace_root};
 use serde_json::{Value, json};
 
-const HEADER: &str = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n";
+const HEADER: &str = prover_tests::harness::MINIF2F_HEADER;
 
 fn world() -> PathBuf {
     workspace_root().join("tests/fixtures/worlds/check-mixed.json")
 }
 
 fn repl_cmd(extra: &str) -> String {
-    format!(
-        "{} --world {} {extra}",
-        env!("CARGO_BIN_EXE_sim-repl"),
-        world().display()
-    )
+    extra
+        .split_whitespace()
+        .fold(SimRepl::world(&world()), SimRepl::arg)
+        .command_line()
 }
 
 fn proof_row(name: &str) -> String {
@@ -29,27 +28,21 @@ fn proof_row(name: &str) -> String {
 }
 
 fn check(input: &Path, out: &Path, extra: &[&str]) -> Output {
-    prover_command()
-        .arg("check")
-        .arg("--input")
-        .arg(input)
-        .arg("--out")
-        .arg(out)
-        .args(["--repl-cmd", &repl_cmd("")])
+    ProverRun::new("check")
+        .path("--input", input)
+        .path("--out", out)
+        .repl(&SimRepl::world(&world()))
         .args(extra)
         .output()
-        .unwrap()
 }
 
 fn eval(dataset: &Path, out: &Path, repl: &str) -> std::process::Command {
-    let mut command = prover_command();
-    command
-        .args(["eval", "--no-cache", "--dataset"])
-        .arg(dataset)
-        .arg("--out")
-        .arg(out)
-        .args(["--repl-cmd", repl]);
-    command
+    ProverRun::new("eval")
+        .args(["--no-cache"])
+        .path("--dataset", dataset)
+        .path("--out", out)
+        .repl_cmd(repl)
+        .into_command()
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -218,14 +211,12 @@ fn eval_once(repl: &str, extra: &[&str], env_path: Option<&str>) -> (Output, boo
     let mut command = eval(&dataset, &out, repl);
     if repl.is_empty() {
         // The default REPL command (`lake env …`) in this project directory.
-        command = prover_command();
-        command
-            .args(["eval", "--no-cache", "--dataset"])
-            .arg(&dataset)
-            .arg("--out")
-            .arg(&out)
-            .arg("--project")
-            .arg(dir.path());
+        command = ProverRun::new("eval")
+            .args(["--no-cache"])
+            .path("--dataset", &dataset)
+            .path("--out", &out)
+            .path("--project", dir.path())
+            .into_command();
     }
     if let Some(path) = env_path {
         command.env("PATH", path);
@@ -252,7 +243,7 @@ fn a_broken_set_up_stops_at_the_preflight_with_one_message() {
         ),
         (
             "exited at start",
-            format!("{} --crash-on-start", env!("CARGO_BIN_EXE_sim-repl")),
+            SimRepl::accept_all().arg("--crash-on-start").command_line(),
             vec![],
             None,
         ),
@@ -363,16 +354,13 @@ proptest::proptest! {
         let dataset = dir.path().join("dataset.jsonl");
         let row = json!({"name": "t", "header": HEADER, "formal_statement": "theorem t : True := by"});
         std::fs::write(&dataset, format!("{row}\n")).unwrap();
-        let output = prover_command()
-            .args(["eval", "--no-cache", "--policy", "openai", "--llm-url", "http://127.0.0.1:9/v1"])
-            .arg("--dataset")
-            .arg(&dataset)
-            .arg("--out")
-            .arg(dir.path().join("out.jsonl"))
-            .args(["--repl-cmd", "false"])
-            .arg(format!("{flag}={value}"))
-            .output()
-            .unwrap();
+        let output = ProverRun::new("eval")
+            .args(["--no-cache", "--policy", "openai", "--llm-url", "http://127.0.0.1:9/v1"])
+            .path("--dataset", &dataset)
+            .path("--out", &dir.path().join("out.jsonl"))
+            .repl_cmd("false")
+            .args([format!("{flag}={value}")])
+            .output();
         let stderr = String::from_utf8_lossy(&output.stderr);
         proptest::prop_assert!(!stderr.contains("panicked"), "{flag}={value}: {stderr}");
         proptest::prop_assert!(
@@ -419,16 +407,12 @@ fn a_closed_pipe_ends_quietly_and_logs_to_a_pipe_carry_no_colour() {
     let one = dir.path().join("one.jsonl");
     std::fs::write(&one, proof_row("slow")).unwrap();
     let out = dir.path().join("results.jsonl");
-    let logged = prover_command()
-        .arg("check")
-        .arg("--input")
-        .arg(&one)
-        .arg("--out")
-        .arg(&out)
+    let logged = ProverRun::new("check")
+        .path("--input", &one)
+        .path("--out", &out)
         .args(["--timeout", "1", "--retries", "0"])
-        .args(["--repl-cmd", &repl_cmd("--latency-ms 1200")])
-        .output()
-        .unwrap();
+        .repl(&SimRepl::world(&world()).latency_ms(1200))
+        .output();
     let stderr = String::from_utf8_lossy(&logged.stderr);
     assert!(
         stderr.contains("WARN"),

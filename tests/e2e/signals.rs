@@ -4,10 +4,10 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use prover_tests::harness::{prover_command, results_by_name};
+use prover_tests::harness::{ProverRun, SimRepl, results_by_name};
 use serde_json::json;
 
-const HEADER: &str = "import Mathlib\n";
+const HEADER: &str = prover_tests::harness::MATHLIB_HEADER;
 
 /// A world with one theorem the portfolio proves at once and one whose every tactic hangs.
 fn write_world(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
@@ -62,23 +62,20 @@ fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
 }
 
 fn eval(dataset: &Path, out: &Path, repl_cmd: &str, extra: &[&str]) -> Command {
-    let mut command = prover_command();
-    command
-        .args(["eval", "--workers", "2", "--no-cache", "--dataset"])
-        .arg(dataset)
-        .arg("--out")
-        .arg(out)
-        .arg("--repl-cmd")
-        .arg(repl_cmd)
-        .args(extra);
-    command
+    ProverRun::new("eval")
+        .args(["--workers", "2", "--no-cache"])
+        .path("--dataset", dataset)
+        .path("--out", out)
+        .repl_cmd(repl_cmd)
+        .args(extra)
+        .into_command()
 }
 
 fn run_and_signal(signal: &str) {
     let dir = tempfile::tempdir().unwrap();
     let (world, dataset) = write_world(dir.path());
     let marker = world.to_str().unwrap().to_owned();
-    let repl_cmd = format!("{} --world {marker}", env!("CARGO_BIN_EXE_sim-repl"));
+    let repl_cmd = SimRepl::world(&world).command_line();
     let out = dir.path().join("results.jsonl");
     // A tactic deadline well past the moment the signal comes, kept for the rerun: a resume
     // must use the same search settings.
@@ -150,11 +147,7 @@ fn run_and_signal(signal: &str) {
         .unwrap()
         .replace(r#""fault":"hang","#, "");
     std::fs::write(&healed, text).unwrap();
-    let healed_cmd = format!(
-        "{} --world {}",
-        env!("CARGO_BIN_EXE_sim-repl"),
-        healed.display()
-    );
+    let healed_cmd = SimRepl::world(&healed).command_line();
     let rerun = eval(&dataset, &out, &healed_cmd, &budget).output().unwrap();
     let stderr = String::from_utf8_lossy(&rerun.stderr);
     assert!(

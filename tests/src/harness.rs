@@ -113,6 +113,122 @@ pub fn prover_command() -> std::process::Command {
     command
 }
 
+/// The header miniF2F rows carry (the yangky11 and DeepSeek files alike).
+pub const MINIF2F_HEADER: &str = "import Mathlib\n\nset_option maxHeartbeats 400000\n\nopen BigOperators Real Nat Topology Rat\n\n";
+
+/// The smallest header: Mathlib alone.
+pub const MATHLIB_HEADER: &str = "import Mathlib\n";
+
+/// A hand-written world of `tests/fixtures/worlds/`.
+pub fn fixture_world(name: &str) -> PathBuf {
+    workspace_root().join("tests/fixtures/worlds").join(name)
+}
+
+/// The shell command line that starts `sim-repl` (the simulated REPL, not Lean), built flag by
+/// flag: the one place tests spell its options.
+#[derive(Debug, Clone)]
+pub struct SimRepl {
+    args: Vec<String>,
+}
+
+impl SimRepl {
+    /// `sim-repl --world WORLD`.
+    pub fn world(world: &Path) -> SimRepl {
+        SimRepl {
+            args: vec!["--world".into(), world.display().to_string()],
+        }
+    }
+
+    /// `sim-repl --accept-all`: the permissive simulator that elaborates every declaration.
+    pub fn accept_all() -> SimRepl {
+        SimRepl {
+            args: vec!["--accept-all".into()],
+        }
+    }
+
+    /// `--log FILE`: every request, one line each.
+    pub fn log(self, file: &Path) -> SimRepl {
+        self.arg("--log").arg(&file.display().to_string())
+    }
+
+    /// `--latency-ms MS` per request.
+    pub fn latency_ms(self, ms: u64) -> SimRepl {
+        self.arg("--latency-ms").arg(&ms.to_string())
+    }
+
+    /// Any other flag or value, as written.
+    pub fn arg(mut self, arg: &str) -> SimRepl {
+        self.args.push(arg.to_owned());
+        self
+    }
+
+    /// The command line, for `--repl-cmd`.
+    pub fn command_line(&self) -> String {
+        std::iter::once(sim_repl_bin().display().to_string())
+            .chain(self.args.iter().cloned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// One `prover` invocation, built as ripgrep's test utilities build theirs: the subcommand, the
+/// REPL it runs, then whatever the test adds. Every invocation gets a cache directory of its
+/// own ([`prover_command`]).
+pub struct ProverRun {
+    command: std::process::Command,
+}
+
+impl ProverRun {
+    /// `prover SUBCOMMAND`.
+    pub fn new(subcommand: &str) -> ProverRun {
+        let mut command = prover_command();
+        command.arg(subcommand);
+        ProverRun { command }
+    }
+
+    /// `--repl-cmd` running the simulator.
+    pub fn repl(self, sim: &SimRepl) -> ProverRun {
+        self.repl_cmd(&sim.command_line())
+    }
+
+    /// `--repl-cmd CMD`, for anything that is not the simulator.
+    pub fn repl_cmd(self, command: &str) -> ProverRun {
+        self.args(["--repl-cmd", command])
+    }
+
+    /// `FLAG PATH`, e.g. `--dataset FILE`.
+    pub fn path(mut self, flag: &str, path: &Path) -> ProverRun {
+        self.command.arg(flag).arg(path);
+        self
+    }
+
+    /// More arguments.
+    pub fn args<I, S>(mut self, args: I) -> ProverRun
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// An environment variable for the run.
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> ProverRun {
+        self.command.env(key, value);
+        self
+    }
+
+    /// Runs it to the end and returns what it printed.
+    pub fn output(mut self) -> std::process::Output {
+        self.command.output().expect("the prover binary starts")
+    }
+
+    /// The command, to spawn and signal.
+    pub fn into_command(self) -> std::process::Command {
+        self.command
+    }
+}
+
 /// A generated world written out for a run: the world file, its miniF2F-style dataset, and
 /// which theorems the breadth-first oracle can prove.
 pub struct GeneratedFiles {

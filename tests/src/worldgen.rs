@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use serde::Serialize;
+use datasets::lean::script_to_proof;
 
 use crate::world::{Fault, Outcome, Theorem, Transition, World};
 
@@ -479,32 +479,24 @@ pub fn bfs_oracle(world: &World, theorem: &str) -> Option<Vec<String>> {
     Graph::new(world).bfs(&t.root)
 }
 
-/// The body of a `by` block for `tactics`: each on its own line, indented two spaces, with the
-/// lines of a multi-line tactic re-indented by the same amount.
-pub fn splice_proof(tactics: &[String]) -> String {
-    tactics
-        .iter()
-        .map(|t| format!("\n  {}", t.replace('\n', "\n  ")))
-        .collect()
-}
-
-#[derive(Serialize)]
-struct DatasetRow<'a> {
-    name: &'a str,
-    header: &'a str,
-    formal_statement: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    proof: Option<String>,
-}
-
+/// One dataset row of `t`, with the newline; a check row when `proof` is given.
 fn row(t: &Theorem, header: &str, proof: Option<String>) -> String {
-    let mut line = serde_json::to_string(&DatasetRow {
-        name: &t.name,
-        header,
-        formal_statement: format!("{} := by", t.statement),
-        proof,
-    })
-    .expect("rows always serialize");
+    let formal_statement = format!("{} := by", t.statement);
+    let mut line = match proof {
+        None => datasets::Theorem {
+            name: t.name.clone(),
+            header: header.to_owned(),
+            formal_statement,
+        }
+        .to_row(),
+        Some(proof) => datasets::ProofRow {
+            name: t.name.clone(),
+            header: header.to_owned(),
+            formal_statement,
+            proof,
+        }
+        .to_row(),
+    };
     line.push('\n');
     line
 }
@@ -520,7 +512,7 @@ pub fn dataset_jsonl(world: &World, header: &str) -> String {
 }
 
 /// Check-style rows `{"name", "header", "formal_statement", "proof"}` for the theorems that have
-/// an entry in `proofs`; `proof` is [`splice_proof`] of the tactics, so
+/// an entry in `proofs`; `proof` is [`script_to_proof`] of the tactics, so
 /// `formal_statement + proof` is the whole declaration.
 pub fn proofs_jsonl(world: &World, header: &str, proofs: &BTreeMap<String, Vec<String>>) -> String {
     world
@@ -528,7 +520,7 @@ pub fn proofs_jsonl(world: &World, header: &str, proofs: &BTreeMap<String, Vec<S
         .iter()
         .filter_map(|t| {
             let tactics = proofs.get(&t.name)?;
-            Some(row(t, header, Some(splice_proof(tactics))))
+            Some(row(t, header, Some(script_to_proof(tactics))))
         })
         .collect()
 }
@@ -570,11 +562,5 @@ mod tests {
                 t.statement
             );
         }
-    }
-
-    #[test]
-    fn splice_reindents_multi_line_tactics() {
-        let p = splice_proof(&["intro x".into(), "have h : 0 < 2 := by\n  norm_num".into()]);
-        assert_eq!(p, "\n  intro x\n  have h : 0 < 2 := by\n    norm_num");
     }
 }

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use prover_tests::sim::{SORRY_WARNING, split_answers, transcript_prefixes};
 use prover_tests::world::World;
-use prover_tests::worldgen::{
-    WorldSpec, bfs_oracle, dataset_jsonl, generate, proofs_jsonl, splice_proof,
-};
+use prover_tests::worldgen::{WorldSpec, bfs_oracle, dataset_jsonl, generate, proofs_jsonl};
 use serde_json::{Value, json};
 
 const SIM: &str = env!("CARGO_BIN_EXE_sim-repl");
@@ -644,7 +642,7 @@ fn worldgen_is_deterministic_and_the_oracle_is_sound() {
         let check = format!(
             "{} := by{}\n#print axioms {}",
             t.statement,
-            splice_proof(proof),
+            datasets::lean::script_to_proof(proof),
             t.name
         );
         let checked = repl.ask(json!({"cmd": check, "env": 0}));
@@ -682,7 +680,10 @@ fn dataset_rows_round_trip_through_the_simulator() {
     for row in &checks {
         let name = row["name"].as_str().unwrap();
         assert_eq!(row["header"], "import Mathlib\n");
-        assert_eq!(row["proof"].as_str().unwrap(), splice_proof(&proofs[name]));
+        assert_eq!(
+            row["proof"].as_str().unwrap(),
+            datasets::lean::script_to_proof(&proofs[name])
+        );
     }
 }
 
