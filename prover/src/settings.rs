@@ -237,8 +237,13 @@ impl SettingsFile {
 // Overlays
 
 /// What a front end's user said, on top of `prover.toml`. `None` (or `false`) leaves the file's
-/// value or the default; every field is named after its CLI flag.
-#[derive(Debug, Clone, Default)]
+/// value or the default; every field is named after its CLI flag (`--repl-cmd` is `repl_cmd`).
+///
+/// An editor passes its options as JSON (`initializationOptions`), read with serde:
+/// `{"repl": {"workers": 1}, "search": {"policy": "openai", "llm_url": "…"}}`; an unknown
+/// field is refused by name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Overlay {
     /// REPL processes.
     pub repl: ReplOverlay,
@@ -249,7 +254,8 @@ pub struct Overlay {
 }
 
 /// How to start and supervise REPL processes (`--repl-cmd`, `--workers`, …).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ReplOverlay {
     /// `--repl-cmd`.
     pub repl_cmd: Option<String>,
@@ -270,7 +276,8 @@ pub struct ReplOverlay {
 }
 
 /// Search budgets and the tactic policy (`--width`, `--policy`, `--llm-url`, …).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct SearchOverlay {
     /// `--policy`.
     pub policy: Option<PolicyKind>,
@@ -315,7 +322,8 @@ pub struct SearchOverlay {
 }
 
 /// Where the proof-state cache lives (`--cache`, `--no-cache`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CacheOverlay {
     /// `--cache`.
     pub cache: Option<PathBuf>,
@@ -324,7 +332,8 @@ pub struct CacheOverlay {
 }
 
 /// `prover check`'s rules (`--timeout`, `--trust-header`, …).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct CheckOverlay {
     /// `--timeout`, seconds.
     pub timeout: Option<f64>,
@@ -730,6 +739,27 @@ mod tests {
         assert_eq!(config.search.depth_exponent, 1.0);
         let none = prove_config(&SearchOverlay::default(), &SettingsFile::default()).unwrap();
         assert_eq!(none.search.expansion_width, PORTFOLIO_WIDTH);
+    }
+
+    #[test]
+    fn an_editor_fills_the_overlay_from_json_options() {
+        let options = serde_json::json!({
+            "repl": {"workers": 1, "repl_cmd": "sim"},
+            "search": {"policy": "combined", "llm_url": "http://127.0.0.1:8000/v1", "width": 3},
+            "cache": {"no_cache": true},
+        });
+        let overlay: Overlay = serde_json::from_value(options).unwrap();
+        assert_eq!(overlay.repl.workers, Some(1));
+        assert_eq!(overlay.search.policy, Some(PolicyKind::Combined));
+        assert!(overlay.cache.no_cache);
+        let config = session_config(&overlay, &SettingsFile::default()).unwrap();
+        assert_eq!(config.prove.search.expansion_width, 3);
+        assert!(config.cache_dir.is_none());
+        let typo = serde_json::json!({"search": {"widht": 3}});
+        let error = serde_json::from_value::<Overlay>(typo)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("widht"), "{error}");
     }
 
     #[test]
