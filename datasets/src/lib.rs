@@ -6,6 +6,7 @@
 //! - [`theorem`]: benchmark rows to prove;
 //! - [`proofs`]: proof rows to check;
 //! - [`results`]: what `eval` and `check` write, and [`manifest`]: how they wrote it;
+//! - [`training`]: expert-iteration stage records, round results, SFT and DPO rows;
 //! - [`fetch`]: the pinned benchmark files, downloaded and checked.
 //!
 //! `datasets/README.md` is the schema document.
@@ -17,6 +18,7 @@ pub mod manifest;
 pub mod proofs;
 pub mod results;
 pub mod theorem;
+pub mod training;
 
 pub use jsonl::{AppendLog, LogError, RowError, jsonl_lines, parse_object, write_atomic};
 pub use manifest::{InputRecord, ManifestError, RunManifest};

@@ -116,7 +116,16 @@ impl LeanEnv {
     }
 }
 
-/// The canonical text of a state: all open goals, separated by blank lines.
+/// How the refusal of a tactic that timed out begins: a timeout is a rejected edge to the
+/// search, and training data tells it from a Lean error by this.
+pub const TIMEOUT_REFUSAL: &str = "no answer within";
+
+/// Whether a refusal message is a timeout's ([`TIMEOUT_REFUSAL`]).
+pub fn is_timeout_refusal(message: &str) -> bool {
+    message.starts_with(TIMEOUT_REFUSAL)
+}
+
+/// A state's canonical text: its goals, separated by blank lines, as Lean printed them.
 pub fn state_text(state: &ProofHandle) -> String {
     state.goals().join("\n\n")
 }
@@ -160,7 +169,7 @@ impl ProofEnv for LeanEnv {
                 self.faults.count(&self.theorem, &error);
                 (
                     Applied::Rejected(format!(
-                        "no answer within {after:?}; the tactic was abandoned"
+                        "{TIMEOUT_REFUSAL} {after:?}; the tactic was abandoned"
                     )),
                     None,
                 )
@@ -237,6 +246,10 @@ pub struct ProveConfig {
     pub statement_deadline: Duration,
     /// Names the policy and its settings, so a recorded failure is reused only under the same.
     pub policy_id: String,
+    /// Report a theorem the cache knows as proved (rechecked) or failed without searching it.
+    /// Off when the search itself is wanted (its steps and refusals, for training data); the
+    /// cached transitions still spare Lean every answer it gave before.
+    pub reuse_verdicts: bool,
 }
 
 impl ProveConfig {
@@ -276,6 +289,7 @@ impl Default for ProveConfig {
             check: CheckConfig::default(),
             statement_deadline: Duration::from_secs(300),
             policy_id: String::new(),
+            reuse_verdicts: true,
         }
     }
 }
@@ -355,7 +369,11 @@ impl Engine {
             "{} sorry",
             check::strip_trailing_sorry(&theorem.formal_statement).trim_end()
         );
-        if let Some(result) = self.known_outcome(theorem, &statement, config, started) {
+        if let Some(result) = config
+            .reuse_verdicts
+            .then(|| self.known_outcome(theorem, &statement, config, started))
+            .flatten()
+        {
             return result;
         }
         let (root, mut lean_calls) = match self.root_state(theorem, &statement, config, started) {

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod goal;
 pub mod guard;
 pub mod llm;
+pub mod pipeline;
 pub mod policy;
 pub mod portfolio;
 pub mod search;

@@ -22,7 +22,7 @@ use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
 use crate::engine::{Engine, ProveConfig, ProveResult, ProveStatus, Theorem};
 use crate::llm::LlmError;
 use crate::policy::{Policies, PolicySpec};
-use crate::search::{NoHook, SearchHook};
+use crate::search::{NoHook, SearchEvent, SearchHook};
 
 /// What a session is opened with: plain data, usually from `settings::session_config`.
 #[derive(Debug, Clone)]
@@ -55,6 +55,7 @@ pub enum SessionError {
 /// call [`Session::shutdown`] first to stop the REPLs and flush the cache.
 pub struct Session {
     prover: Prover,
+    outage_limit: Duration,
     cache: Option<Arc<ProofCache>>,
     /// Present when the session started its own runtime ([`Session::open`]).
     runtime: Option<Runtime>,
@@ -102,7 +103,24 @@ impl Session {
                 config: Arc::new(prove),
             },
             cache,
+            outage_limit,
             runtime: None,
+        })
+    }
+
+    /// A handle on this session's pool and cache that proves with another policy and other
+    /// settings (a pipeline's cheap pass); `prove.policy_id` is filled from `policy`.
+    pub fn prover_with(
+        &self,
+        policy: PolicySpec,
+        mut prove: ProveConfig,
+    ) -> Result<Prover, SessionError> {
+        let policies = Policies::new(policy, self.outage_limit, self.handle())?;
+        prove.policy_id = policies.id();
+        Ok(Prover {
+            engine: self.prover.engine.clone(),
+            policies: Arc::new(policies),
+            config: Arc::new(prove),
         })
     }
 
@@ -186,11 +204,11 @@ impl Prover {
     /// tasks the search runs on a thread of its own (and this call blocks until it ends):
     /// prefer [`Prover::prove_async`] there.
     pub fn prove(&self, theorem: &Theorem) -> ProveResult {
-        self.prove_with(theorem, NoHook)
+        self.prove_with(theorem, &mut NoHook)
     }
 
     /// [`Prover::prove`], with `hook` seeing every search event.
-    pub fn prove_with<H: SearchHook + Send>(&self, theorem: &Theorem, hook: H) -> ProveResult {
+    pub fn prove_with<H: SearchHook + Send>(&self, theorem: &Theorem, hook: &mut H) -> ProveResult {
         if Handle::try_current().is_err() {
             return self.search(theorem, hook);
         }
@@ -204,21 +222,26 @@ impl Prover {
 
     /// Proves one theorem from async code: the search runs on the runtime's blocking threads.
     pub async fn prove_async(&self, theorem: Theorem) -> ProveResult {
-        self.prove_async_with(theorem, NoHook).await
+        self.prove_async_with(theorem, NoHook).await.0
     }
 
-    /// [`Prover::prove_async`], with `hook` seeing every search event.
-    pub async fn prove_async_with<H>(&self, theorem: Theorem, hook: H) -> ProveResult
+    /// [`Prover::prove_async`], with `hook` seeing every search event; the hook comes back
+    /// with the result, or `None` when the search panicked (the result then says `error`).
+    pub async fn prove_async_with<H>(&self, theorem: Theorem, hook: H) -> (ProveResult, Option<H>)
     where
         H: SearchHook + Send + 'static,
     {
         let name = theorem.name.clone();
         let prover = self.clone();
-        self.engine
-            .runtime
-            .spawn_blocking(move || prover.search(&theorem, hook))
-            .await
-            .unwrap_or_else(|error| crashed(&name, &error.to_string()))
+        let task = self.engine.runtime.spawn_blocking(move || {
+            let mut hook = hook;
+            let result = prover.search(&theorem, &mut hook);
+            (result, hook)
+        });
+        match task.await {
+            Ok((result, hook)) => (result, Some(hook)),
+            Err(error) => (crashed(&name, &error.to_string()), None),
+        }
     }
 
     /// The search and recheck settings, policy identity included.
@@ -231,14 +254,14 @@ impl Prover {
         &self.policies
     }
 
-    fn search<H: SearchHook>(&self, theorem: &Theorem, hook: H) -> ProveResult {
+    fn search<H: SearchHook>(&self, theorem: &Theorem, hook: &mut H) -> ProveResult {
         let mut policy = self.policies.make();
         let mut result = self.engine.prove(
             theorem,
             &self.config,
             &mut policy,
             self.policies.guard(),
-            hook,
+            |event: &SearchEvent<'_>| hook.on_event(event),
         );
         result.llm_fallbacks = policy.fallbacks();
         result

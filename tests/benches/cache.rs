@@ -49,6 +49,7 @@ fn main() {
         unprovable_rate: 0.25,
         seed: 99,
         tactic_vocabulary: 6,
+        ..WorldSpec::default()
     };
     let dir = tempfile::tempdir().unwrap();
     let files = write_generated_world(&spec, dir.path());

@@ -34,6 +34,7 @@ fn main() {
         unprovable_rate: 0.2,
         seed: 7,
         tactic_vocabulary: 9,
+        ..WorldSpec::default()
     };
     let dir = tempfile::tempdir().unwrap();
     let files = write_generated_world(&spec, dir.path());

@@ -100,6 +100,7 @@ fn generated_world(seed: u64, dir: &Path) -> (PathBuf, PathBuf, BTreeMap<String,
             unprovable_rate: 0.3,
             seed,
             tactic_vocabulary: 5,
+            ..WorldSpec::default()
         },
         dir,
     );

@@ -4,6 +4,7 @@ mod cache;
 mod check;
 mod check_attacks;
 mod eval;
+mod iterate;
 mod llm;
 mod oracle;
 mod real_lean;

@@ -19,6 +19,7 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
         unprovable_rate: 0.3,
         seed,
         tactic_vocabulary: 5,
+        ..WorldSpec::default()
     };
     let dir = tempfile::tempdir().unwrap();
     let files = write_generated_world(&spec, dir.path());

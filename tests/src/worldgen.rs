@@ -31,6 +31,10 @@ pub struct WorldSpec {
     pub seed: u64,
     /// Number of distinct tactic texts to draw from.
     pub tactic_vocabulary: usize,
+    /// Every n-th theorem (the 0th, the n-th, …; 0: none) is easy: a one-step proof whose
+    /// tactic is the vocabulary's first, the one a vocabulary server scores best. Theorems of
+    /// several difficulties, for the cheap pass of expert iteration.
+    pub one_step_every: usize,
 }
 
 impl Default for WorldSpec {
@@ -44,6 +48,7 @@ impl Default for WorldSpec {
             unprovable_rate: 0.25,
             seed: 0,
             tactic_vocabulary: 32,
+            one_step_every: 0,
         }
     }
 }
@@ -282,7 +287,8 @@ impl Builder<'_> {
         let spec = self.spec;
         let provable = !self.rng.chance(spec.unprovable_rate);
         let fam = family(&mut self.rng);
-        let depth = spec.depth.max(1);
+        let easy = spec.one_step_every > 0 && i.is_multiple_of(spec.one_step_every);
+        let depth = if easy { 1 } else { spec.depth.max(1) };
         let branching = spec.branching.min(self.vocab.len()).max(1);
         // Off-path states are capped so worlds grow linearly in depth × branching, not
         // exponentially.
@@ -316,6 +322,11 @@ impl Builder<'_> {
                 picks.swap(k, j);
             }
             let designated = main.then(|| self.rng.below(branching));
+            if let (true, Some(slot)) = (easy, designated)
+                && let Some(first) = picks.iter().position(|&pick| pick == 0)
+            {
+                picks.swap(first, slot);
+            }
             for (k, &pick) in picks.iter().take(branching).enumerate() {
                 let tactic = self.vocab[pick].clone();
                 let outcome = if Some(k) == designated {
@@ -561,6 +572,27 @@ mod tests {
                 "{}",
                 t.statement
             );
+        }
+    }
+
+    #[test]
+    fn every_nth_theorem_is_easy_and_proved_by_the_first_tactic() {
+        let spec = WorldSpec {
+            theorems: 9,
+            one_step_every: 3,
+            unprovable_rate: 0.0,
+            seed: 5,
+            ..WorldSpec::default()
+        };
+        let generated = generate(&spec);
+        let first = vocabulary(spec.tactic_vocabulary)[0].clone();
+        for (i, theorem) in generated.world.theorems.iter().enumerate() {
+            let proof = bfs_oracle(&generated.world, &theorem.name).expect("provable");
+            if i % 3 == 0 {
+                assert_eq!(proof, std::slice::from_ref(&first), "{}", theorem.name);
+            } else {
+                assert!(proof.len() > 1, "{}: {proof:?}", theorem.name);
+            }
         }
     }
 }

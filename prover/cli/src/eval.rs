@@ -2,6 +2,7 @@
 //! decided, and resumes from what the output already holds.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -16,44 +17,14 @@ use super::preflight;
 use super::results_file;
 use crate::exit;
 use prover::datasets;
-use prover::engine::{ProveResult, ProveStatus};
+use prover::engine::{ProveResult, ProveStatus, Theorem};
 use prover::policy::ModelOutage;
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
-    let bytes = std::fs::read(&args.dataset)
-        .with_context(|| format!("cannot read dataset {}", args.dataset.display()))?;
-    let mut theorems = Vec::new();
-    let mut malformed = Vec::new();
-    for (number, line) in datasets::jsonl_lines(&bytes) {
-        match line.and_then(|line| datasets::parse_theorem(number, line)) {
-            Ok(theorem) => theorems.push(theorem),
-            Err(error) => malformed.push(error),
-        }
-    }
-    if let Some(first) = malformed.first() {
-        bail!(
-            "dataset {}: {first}{}",
-            args.dataset.display(),
-            if malformed.len() > 1 {
-                format!(" (and {} more malformed rows)", malformed.len() - 1)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let mut seen = HashSet::new();
-    for theorem in &theorems {
-        if !seen.insert(theorem.name.clone()) {
-            bail!(
-                "dataset {}: the name `{}` appears twice; results are keyed by name",
-                args.dataset.display(),
-                theorem.name
-            );
-        }
-    }
+    let (bytes, mut theorems) = read_dataset(&args.dataset, "dataset")?;
 
     let mut input = manifest::input_record(&args.dataset, &bytes, theorems.len());
     input.statement_sha1 = theorems
@@ -229,9 +200,47 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     Ok(exit::settled_if(tally.error == 0))
 }
 
+/// The theorems of a dataset file and its bytes (for the manifest's hash); a malformed row or
+/// a name given twice is refused, naming the file, the line and the field. `what` names the
+/// file in messages (`dataset`, `conjectures`).
+pub(super) fn read_dataset(path: &Path, what: &str) -> anyhow::Result<(Vec<u8>, Vec<Theorem>)> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let mut theorems = Vec::new();
+    let mut malformed = Vec::new();
+    for (number, line) in datasets::jsonl_lines(&bytes) {
+        match line.and_then(|line| datasets::parse_theorem(number, line)) {
+            Ok(theorem) => theorems.push(theorem),
+            Err(error) => malformed.push(error),
+        }
+    }
+    if let Some(first) = malformed.first() {
+        bail!(
+            "{what} {}: {first}{}",
+            path.display(),
+            if malformed.len() > 1 {
+                format!(" (and {} more malformed rows)", malformed.len() - 1)
+            } else {
+                String::new()
+            }
+        );
+    }
+    let mut seen = HashSet::new();
+    for theorem in &theorems {
+        if !seen.insert(theorem.name.clone()) {
+            bail!(
+                "{what} {}: the name `{}` appears twice; results are keyed by name",
+                path.display(),
+                theorem.name
+            );
+        }
+    }
+    Ok((bytes, theorems))
+}
+
 /// What must be equal for two `eval` runs to write into one results file: the policy identity,
 /// every search setting, the recheck's, and the Lean pins.
-fn eval_config(
+pub(super) fn eval_config(
     config: &prover::engine::ProveConfig,
     pool: &lean_bridge::PoolConfig,
 ) -> std::collections::BTreeMap<String, serde_json::Value> {

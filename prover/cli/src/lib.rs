@@ -32,6 +32,7 @@ mod datasets;
 mod eval;
 pub mod exit;
 mod interrupt;
+mod iterate;
 mod manifest;
 mod preflight;
 mod prove;
@@ -69,6 +70,9 @@ pub enum Command {
     Prove(ProveArgs),
     /// Search every theorem of a dataset and write one result per theorem.
     Eval(EvalArgs),
+    /// Expert-iteration rounds: filter easy conjectures, search the rest, verify, and write SFT
+    /// and DPO training rows per round.
+    Iterate(IterateArgs),
     /// Benchmark datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
@@ -173,6 +177,51 @@ pub struct EvalArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Search and policy settings.
+    #[command(flatten)]
+    pub search: search_args::SearchArgs,
+    /// Cache settings.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// REPL settings.
+    #[command(flatten)]
+    pub repl: ReplArgs,
+}
+
+/// `prover iterate`.
+#[derive(Debug, Args)]
+pub struct IterateArgs {
+    /// Conjectures JSONL (miniF2F form: name or id, header, formal_statement).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub conjectures: std::path::PathBuf,
+    /// Where the rounds live (DIR/round-<r>/); a rerun resumes what it holds.
+    #[arg(long, value_name = "DIR")]
+    pub dir: std::path::PathBuf,
+    /// Rounds to run (a rerun with more goes on from the last complete one) [default: 1].
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub rounds: u32,
+    /// Expansions of the cheap pass; 0 runs no cheap pass [default: 4].
+    #[arg(long, value_name = "K")]
+    pub cheap_expansions: Option<u32>,
+    /// Expansion width of the cheap pass [default: 2].
+    #[arg(long, value_name = "W")]
+    pub cheap_width: Option<usize>,
+    /// Policy of the cheap pass: the portfolio, or the same as the search [default: portfolio].
+    #[arg(long, value_parser = ["portfolio", "same"])]
+    pub cheap_policy: Option<String>,
+    /// Give training rows for conjectures the cheap pass proves too.
+    #[arg(long)]
+    pub keep_easy: bool,
+    /// Also make DPO rows of sibling tactics that timed out (labelled `timeout`).
+    #[arg(long)]
+    pub dpo_timeouts: bool,
+    /// A shell command run between rounds, with PROVER_ROUND and PROVER_ROUND_DIR set (e.g.
+    /// fine-tune on sft.jsonl and restart the model server); its failure stops the run.
+    #[arg(long, value_name = "CMD")]
+    pub after_round: Option<String>,
+    /// Conjectures searched at once (at least 1) [default: --workers].
+    #[arg(long, value_name = "M")]
+    pub concurrency: Option<usize>,
     /// Search and policy settings.
     #[command(flatten)]
     pub search: search_args::SearchArgs,
@@ -327,6 +376,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(args) => check::run(args, &settings),
         Command::Prove(args) => prove::run(args, &settings),
         Command::Eval(args) => eval::run(args, &settings),
+        Command::Iterate(args) => iterate::run(args, &settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Cache(command) => cache::run(command, &settings),
     }

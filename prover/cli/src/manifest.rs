@@ -49,9 +49,14 @@ pub(super) fn prepare(
     if let (true, Some(earlier)) = (resuming, &earlier) {
         let differences = earlier.config_differences(&manifest);
         if !differences.is_empty() {
+            let restart = if kind == "iterate" {
+                "or pass another --dir"
+            } else {
+                "pass --fresh to start over, or pass another --out"
+            };
             bail!(
                 "{} holds results made under another configuration ({}):\n  {}\nrerun with the \
-                 same settings to resume, pass --fresh to start over, or pass another --out",
+                 same settings to resume, {restart}",
                 out.display(),
                 path.display(),
                 differences.join("\n  ")
@@ -64,6 +69,11 @@ pub(super) fn prepare(
 }
 
 impl Manifest {
+    /// The manifest as it stands (no counts, no end time yet).
+    pub(super) fn record(&self) -> &RunManifest {
+        &self.manifest
+    }
+
     /// Writes the manifest as the run starts (no end time yet).
     pub(super) fn start(&self) -> anyhow::Result<()> {
         self.manifest.write(&self.path).map_err(|e| {

@@ -1,0 +1,589 @@
+//! Expert-iteration rounds: a cheap pass filters the easy conjectures, the search takes the rest, every proof is re-elaborated on a fresh pool, and the verified ones become SFT and DPO rows.
+//!
+//! Round `r` lives in `DIR/round-<r>/`:
+//!
+//! | file | written | holds |
+//! |---|---|---|
+//! | `cheap.jsonl` | appended per conjecture | `RoundRecord`s of the cheap pass |
+//! | `search.jsonl` | appended per conjecture | `RoundRecord`s of the full search |
+//! | `verify.jsonl` | appended per proof | `CheckResult`s of the re-elaboration |
+//! | `results.jsonl` | at the end, whole | one `RoundResult` per conjecture searched |
+//! | `proofs.jsonl` | at the end, whole | verified proofs in `prover check`'s input form |
+//! | `sft.jsonl`, `dpo.jsonl` | at the end, whole | the training rows |
+//! | `manifest.json` | last | the run manifest with the round's counts: the round is complete |
+//!
+//! A conjecture proved and verified in an earlier round is not searched again; one that was
+//! not carries over. Conjectures the cheap pass proves are easy: listed, verified, and kept out
+//! of the training rows unless `keep_easy`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use ::datasets::training::{
+    DpoRow, RefusalKind, RoundRecord, RoundResult, SftRow, Stage, TRAINING_SCHEMA_VERSION,
+};
+use ::datasets::{AppendLog, CheckResult, HeaderOrigin, ProofRow, ProofTask, RunManifest, Status};
+use lean_bridge::pool::{PoolConfig, ReplPool};
+use tokio::sync::{Semaphore, mpsc};
+
+use super::batch::{Decided, search_all};
+use super::collect::TrainingHook;
+use super::{PipelineError, Stop};
+use crate::check::{self, CheckConfig};
+use crate::engine::{ProveStatus, Theorem};
+use crate::session::Prover;
+
+/// How the rounds run; plain data from the front end.
+#[derive(Debug, Clone)]
+pub struct RoundsConfig {
+    /// Where the rounds live.
+    pub dir: PathBuf,
+    /// How many rounds.
+    pub rounds: u32,
+    /// Conjectures searched at once.
+    pub concurrency: usize,
+    /// Run the cheap pass (off: every conjecture goes to the search).
+    pub cheap_pass: bool,
+    /// Give training rows for the conjectures the cheap pass proved too.
+    pub keep_easy: bool,
+    /// Also make DPO rows of tactics that timed out (labelled `timeout`).
+    pub dpo_timeouts: bool,
+    /// The prompt of the rows: `{state}` is replaced by the state.
+    pub prompt_template: String,
+    /// The rules proofs are verified under.
+    pub check: CheckConfig,
+    /// The REPLs of the verification pool (fresh processes, the session's settings).
+    pub pool: PoolConfig,
+    /// The run's manifest; each round's `manifest.json` is it with the round's counts.
+    pub manifest: RunManifest,
+}
+
+/// What the front end hears while the rounds run.
+pub trait RoundEvents {
+    /// A stage decided a conjecture (already on disk).
+    fn decided(&mut self, round: u32, record: &RoundRecord);
+    /// A proof was re-elaborated (already on disk).
+    fn verified(&mut self, round: u32, result: &CheckResult);
+    /// A round's files are complete.
+    fn finished(&mut self, summary: &RoundSummary);
+    /// Between round `round` and the next (never after the last); an `Err` stops the run and
+    /// leaves the round's files as they are. Asked again on a rerun until it succeeds.
+    fn between_rounds(&mut self, round: u32, dir: &Path) -> Result<(), PipelineError>;
+}
+
+/// The counts of one round, as its `manifest.json` records them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoundSummary {
+    /// The round, from 1.
+    pub round: u32,
+    /// Conjectures the round started with (those not solved before).
+    pub conjectures: usize,
+    /// Proved by the cheap pass.
+    pub solved_by_cheap: usize,
+    /// Proved by the search.
+    pub solved_by_search: usize,
+    /// Proofs that passed the verification.
+    pub verified: usize,
+    /// Proofs the verification refused (counted as not solved).
+    pub unverified: usize,
+    /// Not proved.
+    pub failed: usize,
+    /// Ended in `error` (infrastructure), to be searched again next round.
+    pub errors: usize,
+    /// SFT rows written.
+    pub sft_rows: usize,
+    /// DPO rows written.
+    pub dpo_rows: usize,
+    /// Lean requests of the cheap pass and the search.
+    pub lean_calls: u64,
+    /// Proof steps not made into rows, by reason (`easy`, `unverified`).
+    pub dropped: BTreeMap<String, usize>,
+}
+
+impl RoundSummary {
+    fn counts(&self) -> BTreeMap<String, u64> {
+        let count = |n: usize| n as u64;
+        let mut counts = BTreeMap::from([
+            ("conjectures".to_owned(), count(self.conjectures)),
+            ("solved_by_cheap".to_owned(), count(self.solved_by_cheap)),
+            ("solved_by_search".to_owned(), count(self.solved_by_search)),
+            ("verified".to_owned(), count(self.verified)),
+            ("unverified".to_owned(), count(self.unverified)),
+            ("failed".to_owned(), count(self.failed)),
+            ("error".to_owned(), count(self.errors)),
+            ("sft_rows".to_owned(), count(self.sft_rows)),
+            ("dpo_rows".to_owned(), count(self.dpo_rows)),
+            ("lean_calls".to_owned(), self.lean_calls),
+        ]);
+        for (reason, n) in &self.dropped {
+            counts.insert(format!("dropped_steps_{reason}"), count(*n));
+        }
+        counts
+    }
+
+    fn from_counts(round: u32, counts: &BTreeMap<String, u64>) -> RoundSummary {
+        let get = |key: &str| {
+            usize::try_from(counts.get(key).copied().unwrap_or(0)).unwrap_or(usize::MAX)
+        };
+        RoundSummary {
+            round,
+            conjectures: get("conjectures"),
+            solved_by_cheap: get("solved_by_cheap"),
+            solved_by_search: get("solved_by_search"),
+            verified: get("verified"),
+            unverified: get("unverified"),
+            failed: get("failed"),
+            errors: get("error"),
+            sft_rows: get("sft_rows"),
+            dpo_rows: get("dpo_rows"),
+            lean_calls: counts.get("lean_calls").copied().unwrap_or(0),
+            dropped: counts
+                .iter()
+                .filter_map(|(k, v)| {
+                    let reason = k.strip_prefix("dropped_steps_")?;
+                    Some((reason.to_owned(), usize::try_from(*v).unwrap_or(usize::MAX)))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// How the rounds ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RoundsOutcome {
+    /// Every round is complete.
+    Completed(Vec<RoundSummary>),
+    /// The stop was set; what was decided is on disk and a rerun resumes.
+    Stopped,
+}
+
+/// Runs (or resumes) the rounds of `config` over `conjectures`: `cheap` for the cheap pass,
+/// `search` for the rest.
+pub async fn run_rounds(
+    cheap: &Prover,
+    search: &Prover,
+    conjectures: &[Theorem],
+    config: &RoundsConfig,
+    stop: &Stop,
+    events: &mut dyn RoundEvents,
+) -> Result<RoundsOutcome, PipelineError> {
+    let mut solved: HashSet<String> = HashSet::new();
+    let mut summaries = Vec::new();
+    for round in 1..=config.rounds {
+        let dir = round_dir(&config.dir, round);
+        std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        let summary = match completed_round(&dir, round)? {
+            Some(summary) => summary,
+            None => {
+                let todo: Vec<Theorem> = conjectures
+                    .iter()
+                    .filter(|t| !solved.contains(&t.name))
+                    .cloned()
+                    .collect();
+                let Some(summary) = Round {
+                    round,
+                    dir: &dir,
+                    config,
+                    stop,
+                }
+                .run(cheap, search, &todo, events)
+                .await?
+                else {
+                    return Ok(RoundsOutcome::Stopped);
+                };
+                events.finished(&summary);
+                summary
+            }
+        };
+        solved.extend(verified_names(&dir)?);
+        summaries.push(summary);
+        let marker = dir.join("between-rounds.done");
+        if round < config.rounds && !marker.exists() {
+            events.between_rounds(round, &dir)?;
+            ::datasets::write_atomic(&marker, b"").map_err(PipelineError::io(&marker))?;
+        }
+    }
+    Ok(RoundsOutcome::Completed(summaries))
+}
+
+/// `DIR/round-<r>`.
+pub fn round_dir(dir: &Path, round: u32) -> PathBuf {
+    dir.join(format!("round-{round}"))
+}
+
+/// The summary of a round whose `manifest.json` is written, else `None`.
+fn completed_round(dir: &Path, round: u32) -> Result<Option<RoundSummary>, PipelineError> {
+    let path = dir.join("manifest.json");
+    match RunManifest::read(&path) {
+        Ok(Some(manifest)) if manifest.finished_unix.is_some() => {
+            Ok(Some(RoundSummary::from_counts(round, &manifest.counts)))
+        }
+        Ok(_) => Ok(None),
+        Err(error) => Err(PipelineError::Corrupt {
+            path,
+            reason: error.to_string(),
+        }),
+    }
+}
+
+/// The conjectures a complete round proved and verified.
+fn verified_names(dir: &Path) -> Result<Vec<String>, PipelineError> {
+    let path = dir.join("results.jsonl");
+    let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
+    let mut names = Vec::new();
+    for (line, text) in ::datasets::jsonl_lines(&bytes) {
+        let corrupt = |reason: String| PipelineError::Corrupt {
+            path: path.clone(),
+            reason: format!("line {line}: {reason}"),
+        };
+        let text = text.map_err(|e| corrupt(e.to_string()))?;
+        let result: RoundResult = serde_json::from_str(text).map_err(|e| corrupt(e.to_string()))?;
+        if result.status == ProveStatus::Proved {
+            names.push(result.name);
+        }
+    }
+    Ok(names)
+}
+
+/// One round in progress.
+struct Round<'a> {
+    round: u32,
+    dir: &'a Path,
+    config: &'a RoundsConfig,
+    stop: &'a Stop,
+}
+
+impl Round<'_> {
+    /// The round's stages; `None` when stopped.
+    async fn run(
+        &self,
+        cheap: &Prover,
+        search: &Prover,
+        todo: &[Theorem],
+        events: &mut dyn RoundEvents,
+    ) -> Result<Option<RoundSummary>, PipelineError> {
+        let cheap_todo = if self.config.cheap_pass {
+            todo.to_vec()
+        } else {
+            Vec::new()
+        };
+        let cheap_records = self.stage(Stage::Cheap, cheap, cheap_todo, events).await?;
+        if self.stop.is_set() {
+            return Ok(None);
+        }
+        let easy: HashSet<&str> = proved(&cheap_records).map(|r| r.name.as_str()).collect();
+        let rest: Vec<Theorem> = todo
+            .iter()
+            .filter(|t| !easy.contains(t.name.as_str()))
+            .cloned()
+            .collect();
+        let search_records = self.stage(Stage::Search, search, rest, events).await?;
+        if self.stop.is_set() {
+            return Ok(None);
+        }
+        let deciding = deciding_records(&cheap_records, &search_records);
+        let verdicts = self.verify(todo, &deciding, events).await?;
+        if self.stop.is_set() {
+            return Ok(None);
+        }
+        let summary = self.export(todo, &deciding, &verdicts, &cheap_records, &search_records)?;
+        Ok(Some(summary))
+    }
+
+    /// Searches what `stage`'s log does not hold yet; returns every record of the log.
+    async fn stage(
+        &self,
+        stage: Stage,
+        prover: &Prover,
+        theorems: Vec<Theorem>,
+        events: &mut dyn RoundEvents,
+    ) -> Result<Vec<RoundRecord>, PipelineError> {
+        let path = self.dir.join(format!("{}.jsonl", stage.name()));
+        let (mut log, mut records): (AppendLog, Vec<RoundRecord>) =
+            AppendLog::open(&path, "iterate", false, &[])?;
+        let done: HashSet<String> = records.iter().map(|r| r.name.clone()).collect();
+        let pending: Vec<Theorem> = theorems
+            .into_iter()
+            .filter(|t| !done.contains(&t.name))
+            .collect();
+        let round = self.round;
+        search_all(
+            prover,
+            pending,
+            self.config.concurrency,
+            self.stop,
+            |_| TrainingHook::default(),
+            |Decided { result, hook, .. }: Decided<TrainingHook>| {
+                let record = hook.unwrap_or_default().into_record(stage, &result);
+                log.append(&record)?;
+                events.decided(round, &record);
+                records.push(record);
+                Ok(())
+            },
+        )
+        .await?;
+        Ok(records)
+    }
+
+    /// Re-elaborates every proof of `deciding` on a fresh pool; returns name → result.
+    async fn verify(
+        &self,
+        todo: &[Theorem],
+        deciding: &BTreeMap<String, &RoundRecord>,
+        events: &mut dyn RoundEvents,
+    ) -> Result<HashMap<String, CheckResult>, PipelineError> {
+        let path = self.dir.join("verify.jsonl");
+        let (mut log, earlier): (AppendLog, Vec<CheckResult>) =
+            AppendLog::open(&path, "iterate", false, &[])?;
+        let mut verdicts: HashMap<String, CheckResult> =
+            earlier.into_iter().map(|r| (r.name.clone(), r)).collect();
+        let tasks: Vec<ProofTask> = todo
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| !verdicts.contains_key(&t.name))
+            .filter_map(|(index, theorem)| {
+                let record = deciding.get(&theorem.name)?;
+                let proof = record
+                    .proof
+                    .clone()
+                    .filter(|_| record.status == ProveStatus::Proved)?;
+                Some(ProofTask {
+                    line: index + 1,
+                    name: theorem.name.clone(),
+                    header: theorem.header.clone(),
+                    formal_statement: theorem.formal_statement.clone(),
+                    proof,
+                    header_origin: HeaderOrigin::Row,
+                })
+            })
+            .collect();
+        if tasks.is_empty() {
+            return Ok(verdicts);
+        }
+        // Fresh processes: nothing the search left in a REPL's state can vouch for a proof.
+        let pool = Arc::new(ReplPool::new(self.config.pool.clone()));
+        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
+        let check_config = Arc::new(self.config.check.clone());
+        let (sender, mut receiver) = mpsc::unbounded_channel::<CheckResult>();
+        for task in tasks {
+            let (pool, permits, sender) = (pool.clone(), permits.clone(), sender.clone());
+            let (check_config, stop) = (check_config.clone(), self.stop.clone());
+            tokio::spawn(async move {
+                let Ok(_permit) = permits.acquire_owned().await else {
+                    return;
+                };
+                if stop.is_set() {
+                    return;
+                }
+                let _ = sender.send(check::check_task(&pool, &task, &check_config).await);
+            });
+        }
+        drop(sender);
+        let outcome = loop {
+            let result = tokio::select! {
+                result = receiver.recv() => result,
+                () = self.stop.wait() => None,
+            };
+            match result {
+                Some(result) if !self.stop.is_set() => {
+                    if let Err(error) = log.append(&result) {
+                        break Err(error.into());
+                    }
+                    events.verified(self.round, &result);
+                    verdicts.insert(result.name.clone(), result);
+                }
+                _ => break Ok(()),
+            }
+        };
+        if !self.stop.is_set() {
+            pool.shutdown().await;
+        }
+        outcome.map(|()| verdicts)
+    }
+
+    /// Writes the round's derived files, the manifest last.
+    fn export(
+        &self,
+        todo: &[Theorem],
+        deciding: &BTreeMap<String, &RoundRecord>,
+        verdicts: &HashMap<String, CheckResult>,
+        cheap: &[RoundRecord],
+        search: &[RoundRecord],
+    ) -> Result<RoundSummary, PipelineError> {
+        let round = self.round;
+        let mut summary = RoundSummary {
+            round,
+            conjectures: todo.len(),
+            lean_calls: cheap
+                .iter()
+                .chain(search)
+                .map(|r| u64::from(r.lean_calls))
+                .sum(),
+            ..RoundSummary::default()
+        };
+        let theorems: HashMap<&str, &Theorem> = todo.iter().map(|t| (t.name.as_str(), t)).collect();
+        let (mut results, mut proofs, mut sft, mut dpo) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (name, record) in deciding {
+            let easy = record.stage == Stage::Cheap && record.status == ProveStatus::Proved;
+            let verdict = verdicts.get(name);
+            let verified = verdict.is_some_and(|v| v.status == Status::Valid);
+            let status = match record.status {
+                ProveStatus::Proved if verified => ProveStatus::Proved,
+                ProveStatus::Proved => ProveStatus::Failed,
+                other => other,
+            };
+            match (record.status, verified) {
+                (ProveStatus::Proved, true) if easy => summary.solved_by_cheap += 1,
+                (ProveStatus::Proved, true) => summary.solved_by_search += 1,
+                (ProveStatus::Proved, false) => summary.unverified += 1,
+                (ProveStatus::Error, _) => summary.errors += 1,
+                _ => summary.failed += 1,
+            }
+            results.push(RoundResult {
+                schema_version: TRAINING_SCHEMA_VERSION,
+                name: name.clone(),
+                round,
+                status,
+                stage: record.stage,
+                proof: record.proof.clone().filter(|_| verified),
+                easy,
+                unverified: match verdict {
+                    Some(v) if !verified => v.reasons.clone(),
+                    _ => Vec::new(),
+                },
+            });
+            if record.status != ProveStatus::Proved {
+                continue;
+            }
+            let steps = record.steps.len();
+            if !verified {
+                *summary.dropped.entry("unverified".into()).or_default() += steps;
+                continue;
+            }
+            let Some(theorem) = theorems.get(name.as_str()) else {
+                continue;
+            };
+            proofs.push(ProofRow {
+                name: name.clone(),
+                header: theorem.header.clone(),
+                formal_statement: theorem.formal_statement.clone(),
+                proof: record.proof.clone().unwrap_or_default(),
+            });
+            if easy && !self.config.keep_easy {
+                *summary.dropped.entry("easy".into()).or_default() += steps;
+                continue;
+            }
+            self.training_rows(record, &mut sft, &mut dpo);
+        }
+        summary.verified = summary.solved_by_cheap + summary.solved_by_search;
+        summary.sft_rows = sft.len();
+        summary.dpo_rows = dpo.len();
+        self.write_lines("results.jsonl", results.iter())?;
+        self.write_lines("proofs.jsonl", proofs.iter())?;
+        self.write_lines("sft.jsonl", sft.iter())?;
+        self.write_lines("dpo.jsonl", dpo.iter())?;
+        let mut manifest = self.config.manifest.clone();
+        manifest.counts = summary.counts();
+        manifest.finished_unix = Some(manifest.started_unix.max(unix_now()));
+        let path = self.dir.join("manifest.json");
+        manifest.write(&path).map_err(|e| PipelineError::Corrupt {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+        Ok(summary)
+    }
+
+    /// The SFT rows of a verified proof's steps, and the DPO rows of the tactics Lean refused
+    /// at those steps' states.
+    fn training_rows(&self, record: &RoundRecord, sft: &mut Vec<SftRow>, dpo: &mut Vec<DpoRow>) {
+        let length = u32::try_from(record.steps.len()).unwrap_or(u32::MAX);
+        for (depth, step) in record.steps.iter().enumerate() {
+            let prompt = self.config.prompt_template.replace("{state}", &step.state);
+            sft.push(SftRow {
+                schema_version: TRAINING_SCHEMA_VERSION,
+                name: record.name.clone(),
+                round: self.round,
+                state: step.state.clone(),
+                tactic: step.tactic.clone(),
+                prompt: prompt.clone(),
+                completion: step.tactic.clone(),
+                depth: u32::try_from(depth).unwrap_or(u32::MAX),
+                proof_length: length,
+            });
+            let mut seen = HashSet::new();
+            for refusal in record.refusals.iter().filter(|r| r.state == step.state) {
+                let wanted = match refusal.kind {
+                    RefusalKind::LeanError => true,
+                    RefusalKind::Timeout => self.config.dpo_timeouts,
+                };
+                if !wanted || refusal.tactic == step.tactic || !seen.insert(&refusal.tactic) {
+                    continue;
+                }
+                dpo.push(DpoRow {
+                    schema_version: TRAINING_SCHEMA_VERSION,
+                    name: record.name.clone(),
+                    round: self.round,
+                    state: step.state.clone(),
+                    prompt: prompt.clone(),
+                    chosen: step.tactic.clone(),
+                    rejected: refusal.tactic.clone(),
+                    rejected_error: refusal.error.clone(),
+                    rejected_kind: refusal.kind,
+                });
+            }
+        }
+    }
+
+    /// Writes `name` whole, one JSON line per item, atomically.
+    fn write_lines<T: serde::Serialize>(
+        &self,
+        name: &str,
+        items: impl Iterator<Item = T>,
+    ) -> Result<(), PipelineError> {
+        let path = self.dir.join(name);
+        let mut text = String::new();
+        for item in items {
+            let line = serde_json::to_string(&item).map_err(|e| PipelineError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            text.push_str(&line);
+            text.push('\n');
+        }
+        ::datasets::write_atomic(&path, text.as_bytes()).map_err(PipelineError::io(&path))
+    }
+}
+
+/// The records of a stage that proved their conjecture.
+fn proved(records: &[RoundRecord]) -> impl Iterator<Item = &RoundRecord> {
+    records.iter().filter(|r| r.status == ProveStatus::Proved)
+}
+
+/// Per conjecture, the record that decided it: the cheap pass's when it proved it, else the
+/// search's (or the cheap pass's, if the search has none). Sorted by name.
+fn deciding_records<'a>(
+    cheap: &'a [RoundRecord],
+    search: &'a [RoundRecord],
+) -> BTreeMap<String, &'a RoundRecord> {
+    let mut deciding: BTreeMap<String, &RoundRecord> = BTreeMap::new();
+    for record in cheap {
+        deciding.insert(record.name.clone(), record);
+    }
+    for record in search {
+        let easy = deciding
+            .get(&record.name)
+            .is_some_and(|r| r.status == ProveStatus::Proved);
+        if !easy {
+            deciding.insert(record.name.clone(), record);
+        }
+    }
+    deciding
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}

@@ -1,0 +1,102 @@
+//! Pipelines: stages that read files, search or check many theorems through a `Session`, and write files, each resumable from what its output already holds.
+//!
+//! - [`batch`]: many theorems, a bounded number at once, each with a hook of its own; results
+//!   in completion order; nothing decided after a stop is reported.
+//! - [`collect`]: the search hook that keeps what training data needs (a proof's steps, the
+//!   tactics Lean refused along it).
+//! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
+//!   export of SFT and DPO rows.
+//!
+//! **Invariant:** every record a stage decides is appended (and synced) to the stage's log
+//! before the next is reported, and a rerun skips what the log holds; files derived from the
+//! logs are written whole and atomically, sorted, so an interrupted run resumed gives the same
+//! bytes as one that was never interrupted.
+
+pub mod batch;
+pub mod collect;
+pub mod expert;
+
+use std::path::PathBuf;
+
+use tokio::sync::watch;
+
+/// Why a pipeline could not go on; what it decided before is on disk.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PipelineError {
+    /// A stage log could not be opened or written.
+    #[error(transparent)]
+    Log(#[from] ::datasets::LogError),
+    /// A file could not be read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A file holds something this pipeline did not write.
+    #[error("{}: {reason}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The model server stayed down past the outage limit.
+    #[error("{0}")]
+    ModelOutage(String),
+    /// The caller stopped the pipeline (`between_rounds` refused, for instance).
+    #[error("{0}")]
+    Stopped(String),
+}
+
+impl PipelineError {
+    fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> PipelineError {
+        let path = path.into();
+        move |source| PipelineError::Io { path, source }
+    }
+}
+
+/// Tells a running pipeline to start nothing more and report nothing decided after it.
+pub struct StopSender(watch::Sender<bool>);
+
+impl StopSender {
+    /// Stops the pipeline.
+    pub fn stop(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// What a pipeline watches to know it must stop.
+#[derive(Debug, Clone)]
+pub struct Stop(watch::Receiver<bool>);
+
+impl Stop {
+    /// A stop and the sender that sets it.
+    pub fn channel() -> (StopSender, Stop) {
+        let (sender, receiver) = watch::channel(false);
+        (StopSender(sender), Stop(receiver))
+    }
+
+    /// A stop that is never set.
+    pub fn never() -> Stop {
+        let (sender, stop) = Stop::channel();
+        // Kept alive for ever, so `wait` never sees a closed channel.
+        std::mem::forget(sender);
+        stop
+    }
+
+    /// Whether the stop was set.
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Returns once the stop is set (never, if its sender is dropped unset).
+    pub async fn wait(&self) {
+        let mut receiver = self.0.clone();
+        if receiver.wait_for(|set| *set).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
