@@ -198,7 +198,7 @@ pub struct LeanChecker {
     config: CheckConfig,
     /// Rechecks sent to Lean.
     pub calls: u32,
-    /// The proof text of the last accepted proof.
+    /// The proof text of the first accepted proof: the one the search reports.
     pub accepted: Option<String>,
     /// Recheck attempts that failed as infrastructure.
     pub faults: LeanFaults,
@@ -226,7 +226,7 @@ impl ProofChecker for LeanChecker {
         });
         match result.status {
             Status::Valid => {
-                self.accepted = Some(text);
+                self.accepted.get_or_insert(text);
                 Ok(Verdict::Accepted)
             }
             Status::Invalid => Ok(Verdict::Rejected(result.reasons.join("; "))),
@@ -269,6 +269,8 @@ impl ProveConfig {
             // Only decides when broken infrastructure ends a search, and such a search is
             // never recorded as a failure.
             max_consecutive_errors: _,
+            // Searching past the first proof changes neither whether one is found nor which.
+            proofs_wanted: _,
         } = &self.search;
         Budget {
             policy: self.policy_id.clone(),

@@ -731,6 +731,51 @@ fn the_hook_sees_every_edge_with_its_outcome() {
 }
 
 #[test]
+fn past_the_first_proof_the_search_collects_more_and_reports_the_first() {
+    let fixture = dedent(
+        "
+        ⊢ p
+          -0.1 a => done
+          -0.2 b => ⊢ q
+          -0.3 c => done
+        ⊢ q
+          -0.1 d => done
+          -0.2 e => error: no
+        ",
+    );
+    let env = OfflineEnv::from_fixture(&fixture).unwrap();
+    let run = |wanted: u32| {
+        let config = SearchConfig {
+            proofs_wanted: wanted,
+            ..SearchConfig::default()
+        };
+        let mut policy = ScriptedPolicy::from_env(&env);
+        let root = env.root();
+        Search::new(config).run(&mut env.clone(), &mut policy, &mut AlwaysAccept, root)
+    };
+    let scripts = |report: &SearchReport| -> Vec<String> {
+        report.proofs.iter().map(|p| p.tactics.join("; ")).collect()
+    };
+    let first = run(1);
+    assert_eq!(scripts(&first), ["a"]);
+    let all = run(10);
+    assert_eq!(
+        all.proof(),
+        first.proof(),
+        "the reported proof is the first either way"
+    );
+    assert_eq!(
+        scripts(&all),
+        ["a", "c", "b; d"],
+        "every proof, in the order found"
+    );
+    assert!(matches!(all.outcome, Outcome::Proved(_)));
+    let two = run(2);
+    assert_eq!(scripts(&two), ["a", "c"], "stops once enough are found");
+    assert!(two.stats.env_calls < all.stats.env_calls);
+}
+
+#[test]
 fn the_policy_is_asked_with_the_depth_and_the_first_path_to_the_state() {
     // `⊢ r` is reached first through `a; c`, then again through `b; d` before it is expanded (`c`
     // scores badly): its path stays the first.

@@ -15,6 +15,7 @@ use std::time::Duration;
 /// | `max_expansions`, `max_env_calls` | none | V2 has no expansion cap; the budget is time |
 /// | `tactic_deadline` | 12 s | the released run's per-tactic CPU limit (`tactic_timeout`; the environment adds the 1.5× wall backstop) |
 /// | `max_consecutive_errors` | 3 | V2 gives up on a theorem after 3 Lean restarts (`MAX_DOJO_RESTARTS`) |
+/// | `proofs_wanted` | 1 | BFS-Prover stops at the first proof; more is for synthetic data (`prover explore`) |
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
     /// α in `priority = (Σ tactic scores along the path) / depth^α`. 0 ranks by the plain sum
@@ -38,6 +39,11 @@ pub struct SearchConfig {
     /// failed this many times in a row (each counted separately; any success resets its count).
     /// `u32::MAX` never stops; 0 behaves like 1.
     pub max_consecutive_errors: u32,
+    /// Keep searching after an accepted proof until this many are found (or a budget or the
+    /// tree runs out). The outcome is the first proof either way, so this never changes whether
+    /// nor which proof is reported; [`SearchReport::proofs`](super::SearchReport::proofs) lists
+    /// them all. 0 behaves like 1.
+    pub proofs_wanted: u32,
 }
 
 impl Default for SearchConfig {
@@ -50,6 +56,7 @@ impl Default for SearchConfig {
             max_env_calls: None,
             tactic_deadline: Duration::from_secs(12),
             max_consecutive_errors: 3,
+            proofs_wanted: 1,
         }
     }
 }

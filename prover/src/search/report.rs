@@ -16,6 +16,9 @@ pub struct SearchReport {
     pub stats: SearchStats,
     /// Time from start to finish on the search's clock.
     pub elapsed: Duration,
+    /// Every accepted proof, in the order found; the outcome's is the first. More than one only
+    /// with `SearchConfig::proofs_wanted` above 1.
+    pub proofs: Vec<Proof>,
 }
 
 impl SearchReport {

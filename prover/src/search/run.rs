@@ -162,6 +162,7 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
             policy,
             checker,
             graph: Graph::new(root, root_text),
+            found: Vec::new(),
             frontier,
             stats: SearchStats::default(),
             streaks: ErrorStreaks::default(),
@@ -182,6 +183,8 @@ struct Attempt<'a, E: ProofEnv, P: ?Sized, K, H, F, C> {
     policy: &'a mut P,
     checker: &'a mut K,
     graph: Graph<E::State>,
+    /// Accepted proofs so far, in the order found.
+    found: Vec<Proof>,
     frontier: Frontier,
     stats: SearchStats,
     streaks: ErrorStreaks,
@@ -205,19 +208,32 @@ where
     C: Clock,
 {
     fn run(mut self) -> SearchReport {
+        let wanted = self.config.proofs_wanted.max(1) as usize;
         let outcome = loop {
             if let Some(reason) = self.stop_reason() {
-                break Outcome::Failed(reason);
+                break self.ended(reason);
             }
             let Some(node) = self.select() else {
-                break Outcome::Failed(self.exhausted());
+                let reason = self.exhausted();
+                break self.ended(reason);
             };
             let expanded = self.expand(node);
             if let Some(proof) = self.back_up(expanded) {
-                break Outcome::Proved(proof);
+                self.found.push(proof);
+                if self.found.len() >= wanted {
+                    break Outcome::Proved(self.found[0].clone());
+                }
             }
         };
         self.finish(outcome)
+    }
+
+    /// The outcome when the search stops for `reason`: the first proof found, if any.
+    fn ended(&self, reason: StopReason) -> Outcome {
+        match self.found.first() {
+            Some(first) => Outcome::Proved(first.clone()),
+            None => Outcome::Failed(reason),
+        }
     }
 
     /// Whether to stop before selecting another node.
@@ -288,7 +304,9 @@ where
         while let Some((id, priority)) = self.frontier.pop() {
             let node = self.graph.node(id);
             // Entries are never removed from the heap; skip any that can no longer be expanded.
-            if node.status != Status::Open || node.expansion.is_over() {
+            // A proved node is expanded on only while more proofs are wanted (before the first
+            // proof, no node is proved).
+            if node.status == Status::Failed || node.expansion.is_over() {
                 continue;
             }
             self.stats.expansions += 1;
@@ -459,6 +477,12 @@ where
             let proof = self.graph.proof_ending_with(edge);
             if self.recheck(&proof) {
                 self.graph.mark_proved(edge);
+                // Its remaining tactics may prove it again, when more proofs are wanted.
+                let node = self.graph.node(expanded.node);
+                if matches!(node.expansion, Expansion::Pending(_)) {
+                    let priority = self.config.priority(node.path_score, node.depth);
+                    self.frontier.push(expanded.node, priority);
+                }
                 return Some(proof);
             }
             self.graph.fail_edge(edge);
@@ -505,6 +529,7 @@ where
     fn finish(self, outcome: Outcome) -> SearchReport {
         SearchReport {
             outcome,
+            proofs: self.found,
             stats: SearchStats {
                 states: count(self.graph.node_count()),
                 ..self.stats
