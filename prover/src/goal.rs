@@ -293,6 +293,62 @@ impl fmt::Display for Goal {
     }
 }
 
+/// Why a proof state cannot be restated as a theorem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotAStatement {
+    /// No goal, or more than one: a theorem states one.
+    NotOneGoal,
+    /// A hypothesis name is inaccessible (`x✝`), so no binder can be written for it.
+    Inaccessible,
+    /// The printer elided a term (`⋯`), so the text is not the term.
+    Elided,
+    /// A `let` hypothesis (`x : ℕ := 5`) or a hypothesis line without a type.
+    NotABinder,
+}
+
+impl NotAStatement {
+    /// The reason's name in counts and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            NotAStatement::NotOneGoal => "not_one_goal",
+            NotAStatement::Inaccessible => "inaccessible_name",
+            NotAStatement::Elided => "elided_term",
+            NotAStatement::NotABinder => "not_a_binder",
+        }
+    }
+}
+
+/// The theorem a one-goal state states: each hypothesis line `x y : T` a binder `(x y : T)`,
+/// the target its conclusion; `theorem NAME (x y : T) … : target`, without `:= by`.
+///
+/// Elaborating the statement gives back the state's goal (up to the `case` tag, which is
+/// dropped). States Lean printed in a way that cannot be read back as terms are refused.
+pub fn statement_from_goal(name: &str, state_text: &str) -> Result<String, NotAStatement> {
+    let goals = parse_goals(state_text);
+    let [goal] = goals.as_slice() else {
+        return Err(NotAStatement::NotOneGoal);
+    };
+    if state_text.contains('⋯') {
+        return Err(NotAStatement::Elided);
+    }
+    let mut statement = format!("theorem {name}");
+    for hypothesis in &goal.hypotheses {
+        if hypothesis.names.is_empty() || hypothesis.ty.contains(":=") {
+            return Err(NotAStatement::NotABinder);
+        }
+        if !hypothesis.names.iter().all(|n| is_accessible(n)) {
+            return Err(NotAStatement::Inaccessible);
+        }
+        statement.push_str(&format!(
+            " ({} : {})",
+            hypothesis.names.join(" "),
+            hypothesis.ty
+        ));
+    }
+    statement.push_str(&format!(" : {}", goal.target));
+    Ok(statement)
+}
+
 /// Whether a hypothesis name can be written in a tactic: `x✝`, `inst✝¹` cannot.
 pub fn is_accessible(name: &str) -> bool {
     !name.contains('✝') && is_identifier(name)
@@ -1287,6 +1343,32 @@ fn bound_in<'a>(ty: &'a str, var: &str) -> Option<(bool, &'a str)> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_state_restates_as_a_theorem_when_it_can_be_read_back() {
+        let state = "x y : ℝ\nh₀ : x + y = 10\nh₁ : x - y = 2\n⊢ x = 6";
+        assert_eq!(
+            statement_from_goal("t_s1", state),
+            Ok("theorem t_s1 (x y : ℝ) (h₀ : x + y = 10) (h₁ : x - y = 2) : x = 6".to_owned())
+        );
+        assert_eq!(
+            statement_from_goal("c", "case left\np : Prop\nhp : p\n⊢ p"),
+            Ok("theorem c (p : Prop) (hp : p) : p".to_owned())
+        );
+        assert_eq!(
+            statement_from_goal("t", "⊢ True"),
+            Ok("theorem t : True".to_owned())
+        );
+        for (state, reason) in [
+            ("⊢ p\n\n⊢ q", NotAStatement::NotOneGoal),
+            ("no goals", NotAStatement::NotOneGoal),
+            ("x✝ : ℕ\n⊢ 0 ≤ x✝", NotAStatement::Inaccessible),
+            ("f : ℕ → ℕ\n⊢ f ⋯ = 0", NotAStatement::Elided),
+            ("n : ℕ := 5\n⊢ n = 5", NotAStatement::NotABinder),
+        ] {
+            assert_eq!(statement_from_goal("t", state), Err(reason), "{state:?}");
+        }
+    }
+
     use super::*;
 
     fn goal(text: &str) -> Goal {

@@ -653,7 +653,21 @@ impl Sim {
     ) -> Result<Elaborated, Action> {
         let mut out = Elaborated::default();
         let decl_start = from + (cmd[from..].len() - cmd[from..].trim_start().len());
-        let Some((ti, stmt_end)) = self.world.find_theorem(&cmd[decl_start..]) else {
+        let found = self
+            .world
+            .find_theorem(&cmd[decl_start..])
+            .map(|(ti, end)| (self.world.world().theorems[ti].clone(), end))
+            .or_else(|| {
+                let (state, end, name) = self.world.find_state_statement(&cmd[decl_start..])?;
+                let theorem = crate::world::Theorem {
+                    name,
+                    statement: cmd[decl_start..decl_start + end].to_owned(),
+                    root: self.world.state_name(state).to_owned(),
+                    axioms: Vec::new(),
+                };
+                Some((theorem, end))
+            });
+        let Some((theorem, stmt_end)) = found else {
             let line_end = cmd[decl_start..]
                 .find('\n')
                 .map_or(cmd.len(), |i| decl_start + i);
@@ -666,7 +680,6 @@ impl Sim {
             ));
             return Ok(out);
         };
-        let theorem = self.world.world().theorems[ti].clone();
         let root = PState::Open(
             self.world
                 .state_id(&theorem.root)
@@ -1209,6 +1222,37 @@ mod tests {
         assert_eq!(bad_import["env"], 6);
         let bad_env = answer(&mut sim, json!({"cmd": "x", "env": 7}));
         assert_eq!(bad_env, json!({"message": "Unknown environment."}));
+    }
+
+    #[test]
+    fn a_statement_of_a_world_state_is_a_theorem_of_the_world() {
+        let mut sim = Sim::new(world()).unwrap();
+        answer(&mut sim, json!({"cmd": "import Mathlib"}));
+        // `s1` is no theorem's root, but its goal is what this statement elaborates to.
+        let ok = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1_s1 (a : ℕ) : a = a := by\n  rfl\n#print axioms t1_s1", "env": 0}),
+        );
+        assert_eq!(
+            ok["messages"],
+            json!([{"severity": "info", "pos": {"line": 3, "column": 0},
+                    "endPos": {"line": 3, "column": 6},
+                    "data": "'t1_s1' does not depend on any axioms"}])
+        );
+        let wrong = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1_s1 (a : ℕ) : a = a := by\n  simp", "env": 0}),
+        );
+        assert_eq!(wrong["messages"][0]["severity"], "error", "{wrong}");
+        // A statement of no state is still unknown.
+        let unknown = answer(
+            &mut sim,
+            json!({"cmd": "theorem other (a : ℕ) : a = a + 0 := by\n  rfl", "env": 0}),
+        );
+        assert_eq!(
+            unknown["messages"][0]["data"],
+            "unknown declaration in simulated world"
+        );
     }
 
     #[test]

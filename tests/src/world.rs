@@ -200,6 +200,9 @@ pub struct IndexedWorld {
     chain: Vec<u32>,
     /// The first two whitespace-separated tokens of a statement → theorem indices.
     by_head: HashMap<String, Vec<usize>>,
+    /// Single-goal states by their goal text (whitespace runs collapsed), built on the first
+    /// statement that names no theorem of the world.
+    by_goal: std::sync::OnceLock<HashMap<String, StateId>>,
 }
 
 /// A state of an [`IndexedWorld`], by number.
@@ -277,7 +280,65 @@ impl IndexedWorld {
             slots,
             chain,
             by_head,
+            by_goal: std::sync::OnceLock::new(),
         })
+    }
+
+    /// A statement that names no theorem of the world but states one of its states: `theorem
+    /// NAME (x y : T) (h : P) : target` whose binders, one hypothesis line each, and target
+    /// print as the goal of a single-goal state. That is what elaborating it in Lean gives, so
+    /// the world's theorems come in families: every state a proof passes is a theorem too.
+    ///
+    /// Returns the state, the byte offset in `text` just past the statement (before `:=`), and
+    /// the declared name.
+    pub fn find_state_statement(&self, text: &str) -> Option<(StateId, usize, String)> {
+        let start = text.len() - text.trim_start().len();
+        let rest = text[start..].strip_prefix("theorem")?;
+        let mut at = start + "theorem".len();
+        let name_start = at + (rest.len() - rest.trim_start().len());
+        let name_len = text[name_start..]
+            .find(|c: char| c.is_whitespace() || c == '(' || c == ':')
+            .unwrap_or(text.len() - name_start);
+        let name = text[name_start..name_start + name_len].to_owned();
+        if name.is_empty() {
+            return None;
+        }
+        at = name_start + name_len;
+        let mut lines = Vec::new();
+        loop {
+            let skipped = text[at..].len() - text[at..].trim_start().len();
+            at += skipped;
+            if !text[at..].starts_with('(') {
+                break;
+            }
+            let close = at + matching_close(&text[at..])?;
+            let inner = &text[at + 1..close];
+            let colon = top_level_colon(inner)?;
+            lines.push(format!(
+                "{} : {}",
+                inner[..colon].trim(),
+                inner[colon + 1..].trim()
+            ));
+            at = close + 1;
+        }
+        let after_colon = text[at..].strip_prefix(':')?;
+        let target_start = at + 1 + (after_colon.len() - after_colon.trim_start().len());
+        let assign = target_start + text[target_start..].find(":=")?;
+        lines.push(format!("⊢ {}", text[target_start..assign].trim()));
+        let goal = collapse(&lines.join("\n"));
+        let by_goal = self.by_goal.get_or_init(|| {
+            self.state_names
+                .iter()
+                .enumerate()
+                .filter_map(|(id, name)| match self.world.states[name].as_slice() {
+                    [goal] => Some((collapse(goal), id as StateId)),
+                    _ => None,
+                })
+                .collect()
+        });
+        let state = *by_goal.get(&goal)?;
+        let end = start + text[start..assign].trim_end().len();
+        Some((state, end, name))
     }
 
     /// The world this index was built from.
@@ -339,6 +400,44 @@ impl IndexedWorld {
         best
     }
 }
+/// Every run of whitespace as one space.
+fn collapse(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The offset of the `)` closing the `(` that `text` starts with (nesting counted over
+/// `()[]{}⟨⟩`).
+fn matching_close(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' | '[' | '{' | '⟨' => depth += 1,
+            ')' | ']' | '}' | '⟩' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The first ` : ` of a binder outside any bracket.
+fn top_level_colon(inner: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, c) in inner.char_indices() {
+        match c {
+            '(' | '[' | '{' | '⟨' => depth += 1,
+            ')' | ']' | '}' | '⟩' => depth = depth.saturating_sub(1),
+            ':' if depth == 0 && !inner[i + 1..].starts_with('=') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The first two whitespace-separated tokens, joined by one space.
 fn statement_head(text: &str) -> String {
     text.split_whitespace()
