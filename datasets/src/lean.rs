@@ -41,6 +41,28 @@ pub fn normalized_statement(statement: &str) -> String {
     collapse_whitespace(text)
 }
 
+/// A statement without its keyword and name ([`normalized_statement`] of what follows them):
+/// what two datasets that name one theorem differently still share, for decontamination.
+/// `theorem foo (x : ℕ) : x = x := by sorry` gives `(x : ℕ) : x = x`.
+pub fn statement_body(statement: &str) -> String {
+    let normalized = normalized_statement(statement);
+    let mut rest = normalized.as_str();
+    for keyword in ["theorem ", "lemma ", "example"] {
+        if let Some(after) = rest.strip_prefix(keyword) {
+            rest = after.trim_start();
+            if keyword != "example" {
+                // The name ends at a space or where a binder or the colon starts.
+                let end = rest
+                    .find(|c: char| c.is_whitespace() || matches!(c, '(' | '{' | '[' | '⦃' | ':'))
+                    .unwrap_or(rest.len());
+                rest = rest[end..].trim_start();
+            }
+            break;
+        }
+    }
+    rest.to_owned()
+}
+
 /// Every run of whitespace made one space, the ends trimmed.
 pub fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -134,6 +156,23 @@ pub fn header_from_lean_code(code: &str, statement: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statement_bodies_ignore_the_name_and_the_layout() {
+        assert_eq!(
+            statement_body("theorem foo (x : ℕ) :\n    x = x := by sorry"),
+            "(x : ℕ) : x = x"
+        );
+        assert_eq!(
+            statement_body("lemma bar(x : ℕ) : x = x := by"),
+            statement_body("theorem baz  (x : ℕ) : x = x :=")
+        );
+        assert_eq!(statement_body("example : 1 = 1 := by"), ": 1 = 1");
+        assert_ne!(
+            statement_body("theorem a (x : ℕ) : x = x"),
+            statement_body("theorem a (y : ℕ) : y = y")
+        );
+    }
 
     #[test]
     fn the_splice_reindents_multi_line_tactics() {

@@ -6,11 +6,13 @@
 //! - [`theorem`]: benchmark rows to prove;
 //! - [`proofs`]: proof rows to check;
 //! - [`results`]: what `eval` and `check` write, and [`manifest`]: how they wrote it;
+//! - [`explore`]: exploration logs, trace rows, found proofs, synthetic theorems, splits;
 //! - [`training`]: expert-iteration stage records, round results, SFT and DPO rows;
 //! - [`fetch`]: the pinned benchmark files, downloaded and checked.
 //!
 //! `datasets/README.md` is the schema document.
 
+pub mod explore;
 pub mod fetch;
 pub mod jsonl;
 pub mod lean;

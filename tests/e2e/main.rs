@@ -4,6 +4,7 @@ mod cache;
 mod check;
 mod check_attacks;
 mod eval;
+mod explore;
 mod iterate;
 mod llm;
 mod oracle;

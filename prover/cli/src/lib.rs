@@ -31,6 +31,7 @@ mod check;
 mod datasets;
 mod eval;
 pub mod exit;
+mod explore;
 mod interrupt;
 mod iterate;
 mod manifest;
@@ -73,6 +74,9 @@ pub enum Command {
     /// Expert-iteration rounds: filter easy conjectures, search the rest, verify, and write SFT
     /// and DPO training rows per round.
     Iterate(IterateArgs),
+    /// Synthetic proof data: trace every edge of a search (past its first proof if asked),
+    /// restate proof states as verified theorems, write a Hugging Face dataset with its card.
+    Explore(ExploreArgs),
     /// Benchmark datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
@@ -233,6 +237,38 @@ pub struct IterateArgs {
     pub repl: ReplArgs,
 }
 
+/// `prover explore`.
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Dataset JSONL (miniF2F form: name or id, header, formal_statement).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub dataset: std::path::PathBuf,
+    /// Output directory (the stage logs, data/<level>/<split>.jsonl, README.md, manifest.json);
+    /// a rerun resumes what it holds.
+    #[arg(long, value_name = "DIR")]
+    pub out: std::path::PathBuf,
+    /// Keep searching a theorem until this many proofs are found (or its budget ends)
+    /// [default: 1].
+    #[arg(long, value_name = "K")]
+    pub proofs_per_theorem: Option<u32>,
+    /// A benchmark JSONL whose statements must not appear in the data (names aside); theorems
+    /// and synthetic theorems equal to one are dropped and counted. Repeatable.
+    #[arg(long, value_name = "BENCH.jsonl")]
+    pub exclude: Vec<std::path::PathBuf>,
+    /// Theorems searched at once (at least 1) [default: --workers].
+    #[arg(long, value_name = "M")]
+    pub concurrency: Option<usize>,
+    /// Search and policy settings.
+    #[command(flatten)]
+    pub search: search_args::SearchArgs,
+    /// Cache settings.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// REPL settings.
+    #[command(flatten)]
+    pub repl: ReplArgs,
+}
+
 /// How to start and supervise REPL processes.
 #[derive(Debug, Clone, Args, Default)]
 pub struct ReplArgs {
@@ -377,6 +413,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prove(args) => prove::run(args, &settings),
         Command::Eval(args) => eval::run(args, &settings),
         Command::Iterate(args) => iterate::run(args, &settings),
+        Command::Explore(args) => explore::run(args, &settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Cache(command) => cache::run(command, &settings),
     }

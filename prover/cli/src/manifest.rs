@@ -49,10 +49,10 @@ pub(super) fn prepare(
     if let (true, Some(earlier)) = (resuming, &earlier) {
         let differences = earlier.config_differences(&manifest);
         if !differences.is_empty() {
-            let restart = if kind == "iterate" {
-                "or pass another --dir"
-            } else {
-                "pass --fresh to start over, or pass another --out"
+            let restart = match kind {
+                "iterate" => "or pass another --dir",
+                "explore" => "or pass another --out",
+                _ => "pass --fresh to start over, or pass another --out",
             };
             bail!(
                 "{} holds results made under another configuration ({}):\n  {}\nrerun with the \

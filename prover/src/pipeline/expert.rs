@@ -18,19 +18,18 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use ::datasets::training::{
     DpoRow, RefusalKind, RoundRecord, RoundResult, SftRow, Stage, TRAINING_SCHEMA_VERSION,
 };
 use ::datasets::{AppendLog, CheckResult, HeaderOrigin, ProofRow, ProofTask, RunManifest, Status};
-use lean_bridge::pool::{PoolConfig, ReplPool};
-use tokio::sync::{Semaphore, mpsc};
+use lean_bridge::pool::PoolConfig;
 
 use super::batch::{Decided, search_all};
 use super::collect::TrainingHook;
+use super::verify::verify_all;
 use super::{PipelineError, Stop};
-use crate::check::{self, CheckConfig};
+use crate::check::CheckConfig;
 use crate::engine::{ProveStatus, Theorem};
 use crate::session::Prover;
 
@@ -358,48 +357,21 @@ impl Round<'_> {
                 })
             })
             .collect();
-        if tasks.is_empty() {
-            return Ok(verdicts);
-        }
-        // Fresh processes: nothing the search left in a REPL's state can vouch for a proof.
-        let pool = Arc::new(ReplPool::new(self.config.pool.clone()));
-        let permits = Arc::new(Semaphore::new(self.config.concurrency.max(1)));
-        let check_config = Arc::new(self.config.check.clone());
-        let (sender, mut receiver) = mpsc::unbounded_channel::<CheckResult>();
-        for task in tasks {
-            let (pool, permits, sender) = (pool.clone(), permits.clone(), sender.clone());
-            let (check_config, stop) = (check_config.clone(), self.stop.clone());
-            tokio::spawn(async move {
-                let Ok(_permit) = permits.acquire_owned().await else {
-                    return;
-                };
-                if stop.is_set() {
-                    return;
-                }
-                let _ = sender.send(check::check_task(&pool, &task, &check_config).await);
-            });
-        }
-        drop(sender);
-        let outcome = loop {
-            let result = tokio::select! {
-                result = receiver.recv() => result,
-                () = self.stop.wait() => None,
-            };
-            match result {
-                Some(result) if !self.stop.is_set() => {
-                    if let Err(error) = log.append(&result) {
-                        break Err(error.into());
-                    }
-                    events.verified(self.round, &result);
-                    verdicts.insert(result.name.clone(), result);
-                }
-                _ => break Ok(()),
-            }
-        };
-        if !self.stop.is_set() {
-            pool.shutdown().await;
-        }
-        outcome.map(|()| verdicts)
+        let round = self.round;
+        verify_all(
+            &self.config.pool,
+            &self.config.check,
+            tasks,
+            self.config.concurrency,
+            self.stop,
+            &mut log,
+            |result| {
+                events.verified(round, &result);
+                verdicts.insert(result.name.clone(), result);
+            },
+        )
+        .await?;
+        Ok(verdicts)
     }
 
     /// Writes the round's derived files, the manifest last.

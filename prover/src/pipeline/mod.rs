@@ -4,6 +4,7 @@
 //!   in completion order; nothing decided after a stop is reported.
 //! - [`collect`]: the search hook that keeps what training data needs (a proof's steps, the
 //!   tactics Lean refused along it).
+//! - [`verify`]: proofs re-elaborated with `check`'s rules on a fresh pool.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
 //!   export of SFT and DPO rows.
 //!
@@ -15,6 +16,8 @@
 pub mod batch;
 pub mod collect;
 pub mod expert;
+pub mod explore;
+pub mod verify;
 
 use std::path::PathBuf;
 

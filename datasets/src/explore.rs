@@ -1,0 +1,163 @@
+//! Exploration records (`prover explore`): the search log of a theorem with every edge tried and every proof found, the trace rows, proof rows and synthetic theorems exported from it, and the split rule.
+
+use serde::{Deserialize, Serialize};
+
+use crate::results::ProveStatus;
+
+/// The schema version of every record in this module.
+pub const EXPLORE_SCHEMA_VERSION: u32 = 1;
+
+fn explore_version() -> u32 {
+    EXPLORE_SCHEMA_VERSION
+}
+
+/// What a tactic led to, as a trace row says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// Lean answered with goals (`state_after`).
+    Goals,
+    /// Every goal closed.
+    Proved,
+    /// Lean answered with an error (`error`).
+    LeanError,
+    /// Lean gave no answer within the tactic deadline.
+    Timeout,
+    /// The untrusted-tactic guard refused it before Lean saw it (`error` is its reason).
+    Filtered,
+}
+
+/// One tactic the search tried (or the guard refused) at one state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TraceRow {
+    /// [`EXPLORE_SCHEMA_VERSION`].
+    #[serde(default = "explore_version")]
+    pub schema_version: u32,
+    /// The theorem searched.
+    pub name: String,
+    /// The goals the tactic ran on, as Lean printed them.
+    pub state_before: String,
+    /// The tactic.
+    pub tactic: String,
+    /// What it led to.
+    pub outcome: EdgeKind,
+    /// The goals after it, for `goals`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_after: Option<String>,
+    /// Lean's message, the deadline, or the guard's reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The policy's score.
+    pub score: Option<f64>,
+    /// Tactics from the root to `state_before` on the first path that reached it.
+    pub depth: u32,
+    /// How long Lean took.
+    pub seconds: f64,
+    /// Whether the edge is a step of a found proof.
+    pub on_proof: bool,
+}
+
+/// A proof the search found: its tactics and the state each ran on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoundProof {
+    /// The tactics, root first.
+    pub tactics: Vec<String>,
+    /// `states[i]` is the goals `tactics[i]` ran on.
+    pub states: Vec<String>,
+}
+
+/// What `DIR/search.jsonl` holds: one line per theorem explored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExploreRecord {
+    /// [`EXPLORE_SCHEMA_VERSION`].
+    #[serde(default = "explore_version")]
+    pub schema_version: u32,
+    /// The theorem.
+    pub name: String,
+    /// `proved`, `failed` or `error`.
+    pub status: ProveStatus,
+    /// Why the search stopped, when it found nothing.
+    pub stop_reason: Option<String>,
+    /// Lean requests made.
+    pub lean_calls: u32,
+    /// Wall time.
+    pub seconds: f64,
+    /// Every accepted proof, in the order found.
+    pub proofs: Vec<FoundProof>,
+    /// Every edge tried, in order (`on_proof` filled in).
+    pub edges: Vec<TraceRow>,
+}
+
+/// One found proof, in `prover check`'s input form plus its place among the theorem's proofs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProofLevelRow {
+    /// [`EXPLORE_SCHEMA_VERSION`].
+    #[serde(default = "explore_version")]
+    pub schema_version: u32,
+    /// The theorem.
+    pub name: String,
+    /// Which of its proofs (0 is the first found).
+    pub proof_index: u32,
+    /// Imports and options.
+    pub header: String,
+    /// The statement, ending in `:= by`.
+    pub formal_statement: String,
+    /// The text after `:= by`.
+    pub proof: String,
+    /// Its number of steps.
+    pub proof_length: u32,
+}
+
+/// A theorem made from a state of a found proof, verified before it is written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyntheticRow {
+    /// [`EXPLORE_SCHEMA_VERSION`].
+    #[serde(default = "explore_version")]
+    pub schema_version: u32,
+    /// Its own name (`<source>__<hash>`).
+    pub name: String,
+    /// The theorem whose proof passed the state.
+    pub source: String,
+    /// Steps of the source proof before the state.
+    pub depth: u32,
+    /// The source's header.
+    pub header: String,
+    /// The statement, ending in `:= by`.
+    pub formal_statement: String,
+    /// The rest of the source proof, as the text after `:= by`.
+    pub proof: String,
+}
+
+/// The splits, by the share of theorem names each takes: train 90 %, validation 5 %, test 5 %.
+pub const SPLITS: [&str; 3] = ["train", "validation", "test"];
+
+/// The split of everything made from theorem `name`: a stable hash of the name (SHA-1, never
+/// Rust's randomized hasher), so adding theorems never moves one, and a theorem's steps,
+/// proofs and synthetic theorems stay together.
+pub fn split_of(name: &str) -> &'static str {
+    let digest = sha1_smol::Sha1::from(name).digest().bytes();
+    let bucket = u16::from_be_bytes([digest[0], digest[1]]) % 100;
+    match bucket {
+        0..90 => SPLITS[0],
+        90..95 => SPLITS[1],
+        _ => SPLITS[2],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_are_stable_and_roughly_as_documented() {
+        assert_eq!(split_of("mathd_algebra_10"), split_of("mathd_algebra_10"));
+        let names: Vec<String> = (0..2000).map(|i| format!("theorem_{i}")).collect();
+        let train = names.iter().filter(|n| split_of(n) == "train").count();
+        assert!((1700..1900).contains(&train), "{train} of 2000 in train");
+        assert!(
+            SPLITS
+                .iter()
+                .all(|s| names.iter().any(|n| split_of(n) == *s))
+        );
+    }
+}

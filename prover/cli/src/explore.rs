@@ -1,0 +1,200 @@
+//! `prover explore`: synthetic proof data from search (`prover::pipeline::explore`), with progress on stderr.
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use prover::engine::ProveStatus;
+use prover::pipeline::Stop;
+use prover::pipeline::explore::{ExploreConfig, ExploreEvents, run_explore};
+use prover::session::Session;
+use prover::settings::{self, CheckOverlay, SettingsFile};
+use serde_json::json;
+
+use super::ExploreArgs;
+use super::interrupt::Interrupt;
+use super::{manifest, preflight};
+use crate::exit;
+
+/// Runs `prover explore`.
+pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
+    let proofs_wanted = args.proofs_per_theorem.unwrap_or(1);
+    if !(1..=1000).contains(&proofs_wanted) {
+        bail!("--proofs-per-theorem must be from 1 to 1000, got {proofs_wanted}");
+    }
+    let (bytes, theorems) = super::eval::read_dataset(&args.dataset, "dataset")?;
+    if theorems.is_empty() {
+        bail!("dataset {} holds no rows", args.dataset.display());
+    }
+    let mut excluded = HashSet::new();
+    for path in &args.exclude {
+        let (_, benchmark) = super::eval::read_dataset(path, "--exclude")?;
+        excluded.extend(
+            benchmark
+                .iter()
+                .map(|t| ::datasets::lean::statement_body(&t.formal_statement)),
+        );
+    }
+    if args.out.exists() && !args.out.is_dir() {
+        bail!("--out {} exists and is not a directory", args.out.display());
+    }
+
+    let overlay = super::search_overlay(&args.search, &args.cache, &args.repl);
+    let mut config = settings::session_config(&overlay, settings)?;
+    config.prove.reuse_verdicts = false;
+    config.prove.search.proofs_wanted = proofs_wanted;
+    let prompt_template = config.policy.llm.as_ref().map_or_else(
+        || "{state}:::".to_owned(),
+        |llm| llm.prompt_template.clone(),
+    );
+    let check = settings::check_config(
+        &CheckOverlay {
+            allow_native_decide: config.policy.allow_native_decide,
+            ..CheckOverlay::default()
+        },
+        settings,
+    )?;
+    let pool = config.pool.clone();
+    let concurrency = settings::concurrency(args.concurrency, settings, pool.workers)?;
+    let session = Session::open(config)?;
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create --out {}", args.out.display()))?;
+    let mut run_config = super::eval::eval_config(session.prove_config(), &pool);
+    let mut exclude_files: Vec<String> = args
+        .exclude
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    exclude_files.sort();
+    for (key, value) in [
+        ("proofs_per_theorem", json!(proofs_wanted)),
+        ("prompt_template", json!(prompt_template)),
+        ("exclude", json!(exclude_files)),
+        ("verify_timeout_ms", json!(check.timeout.as_millis() as u64)),
+    ] {
+        run_config.insert(key.to_owned(), value);
+    }
+    let mut input = manifest::input_record(&args.dataset, &bytes, theorems.len());
+    input.statement_sha1 = theorems
+        .iter()
+        .map(|t| (t.name.clone(), t.statement_hash()))
+        .collect();
+    let resuming = args.out.join("search.jsonl").exists();
+    let run_manifest = manifest::prepare(
+        &args.out.join("explore"),
+        "explore",
+        run_config,
+        manifest::repl_record(&pool),
+        input,
+        false,
+        resuming,
+    )?;
+
+    let interrupt = Interrupt::install(session.handle())?;
+    let ready = session.handle().block_on(async {
+        preflight::repl(session.pool(), &theorems[0].header).await?;
+        preflight::model(session.policies()).await
+    });
+    if let Err(error) = ready {
+        session.handle().block_on(session.pool().shutdown());
+        return Err(error);
+    }
+    run_manifest.start()?;
+
+    let explore = ExploreConfig {
+        out: args.out.clone(),
+        concurrency,
+        prompt_template,
+        check,
+        pool,
+        excluded,
+        excluded_files: exclude_files,
+        manifest: run_manifest.record().clone(),
+    };
+    let (stopper, stop) = Stop::channel();
+    {
+        let interrupt = interrupt.clone();
+        session.handle().spawn(async move {
+            interrupt.wait().await;
+            stopper.stop();
+        });
+    }
+    let prover = session.prover();
+    let outcome = session.handle().block_on(run_explore(
+        &prover,
+        &theorems,
+        &explore,
+        &stop,
+        &mut Progress,
+    ));
+    super::cache::finish_run(session.cache());
+    if let Some(signal) = interrupt.signal() {
+        note!(
+            "prover explore: stopped by {}; what was decided is in {}; rerun the same command \
+             to resume",
+            Interrupt::name(signal),
+            args.out.display()
+        );
+        return Ok(Interrupt::exit_code(signal));
+    }
+    session.handle().block_on(session.pool().shutdown());
+    let Some(summary) = outcome? else {
+        return Ok(exit::signal(libc::SIGINT));
+    };
+    note!(
+        "prover explore: {} theorems ({} dropped as benchmark duplicates): {} proved, {} \
+         failed, {} error; {} proofs, {} trace rows, {} steps, {} preferences; {} of {} \
+         synthetic theorems verified; written to {}",
+        summary.get("theorems"),
+        summary.get("excluded_as_benchmark_duplicates"),
+        summary.get("proved"),
+        summary.get("failed"),
+        summary.get("error"),
+        summary.get("proofs"),
+        summary.get("trace_rows"),
+        summary.get("steps"),
+        summary.get("preferences"),
+        summary.get("synthetic_verified"),
+        summary.get("synthetic_candidates"),
+        args.out.join("data").display()
+    );
+    let counts: Vec<(&str, usize)> = summary
+        .counts
+        .iter()
+        .map(|(k, v)| (k.as_str(), usize::try_from(*v).unwrap_or(usize::MAX)))
+        .collect();
+    run_manifest.finish(&counts);
+    Ok(exit::settled_if(summary.get("error") == 0))
+}
+
+/// Progress lines on stderr.
+struct Progress;
+
+impl ExploreEvents for Progress {
+    fn searched(&mut self, record: &::datasets::explore::ExploreRecord) {
+        let status = match record.status {
+            ProveStatus::Proved => "proved",
+            ProveStatus::Failed => "failed",
+            ProveStatus::Error => "error",
+        };
+        note!(
+            "[explore] {status:<6} {} ({} proofs, {} edges, {:.1}s, {} Lean calls)",
+            record.name,
+            record.proofs.len(),
+            record.edges.len(),
+            record.seconds,
+            record.lean_calls
+        );
+    }
+
+    fn verified(&mut self, result: &::datasets::CheckResult) {
+        if result.status != ::datasets::Status::Valid {
+            note!(
+                "[explore verify] {} refused: {}",
+                result.name,
+                result.reasons.join("; ")
+            );
+        }
+    }
+}

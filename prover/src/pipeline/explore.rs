@@ -1,0 +1,602 @@
+//! Synthetic proof data: every theorem searched (past its first proof, as asked), every edge traced, every state on a found proof restated as a theorem and verified, all exported in a Hugging Face layout with a dataset card.
+//!
+//! `OUT/` holds `search.jsonl` and `verify.jsonl` (the stage logs, appended per theorem and per
+//! synthetic theorem, so a rerun resumes), then, written whole and sorted:
+//! `data/<level>/<split>.jsonl` for the levels `traces`, `proofs`, `steps`, `preferences`,
+//! `synthetic` and the splits of [`datasets::explore::SPLITS`] (by a stable hash of the source
+//! theorem's name, never by step), `README.md` (the dataset card) and `manifest.json`.
+//!
+//! Theorems whose statement (name aside) equals one of the excluded benchmarks' are dropped
+//! before any search, and so are synthetic theorems that would equal one.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use ::datasets::explore::{
+    EXPLORE_SCHEMA_VERSION, EdgeKind, ExploreRecord, FoundProof, ProofLevelRow, SPLITS,
+    SyntheticRow, TraceRow, split_of,
+};
+use ::datasets::lean::{script_to_proof, statement_body};
+use ::datasets::training::{DpoRow, RefusalKind, SftRow, TRAINING_SCHEMA_VERSION};
+use ::datasets::{AppendLog, CheckResult, HeaderOrigin, ProofTask, RunManifest, Status};
+use lean_bridge::pool::PoolConfig;
+
+use super::batch::{Decided, search_all};
+use super::verify::verify_all;
+use super::{PipelineError, Stop};
+use crate::check::CheckConfig;
+use crate::engine::{ProveResult, ProveStatus, Theorem, is_timeout_refusal};
+use crate::goal::statement_from_goal;
+use crate::search::{EdgeOutcome, NodeId, SearchEvent, SearchHook, Verdict};
+use crate::session::Prover;
+
+/// How an exploration runs; plain data from the front end.
+#[derive(Debug, Clone)]
+pub struct ExploreConfig {
+    /// The output directory.
+    pub out: PathBuf,
+    /// Theorems searched (and synthetic theorems checked) at once.
+    pub concurrency: usize,
+    /// The prompt of the step and preference rows: `{state}` is replaced by the state.
+    pub prompt_template: String,
+    /// The rules synthetic theorems are verified under.
+    pub check: CheckConfig,
+    /// The REPLs of the verification pool.
+    pub pool: PoolConfig,
+    /// Statement bodies (`datasets::lean::statement_body`) of the excluded benchmarks.
+    pub excluded: HashSet<String>,
+    /// The excluded benchmark files, for the card.
+    pub excluded_files: Vec<String>,
+    /// The run's manifest; `manifest.json` is it with the counts.
+    pub manifest: RunManifest,
+}
+
+/// What the front end hears while the exploration runs.
+pub trait ExploreEvents {
+    /// A theorem's search ended (already on disk).
+    fn searched(&mut self, record: &ExploreRecord);
+    /// A synthetic theorem was checked (already on disk).
+    fn verified(&mut self, result: &CheckResult);
+}
+
+/// The counts of an exploration, as `manifest.json` and the card record them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExploreSummary {
+    /// Counts by name, in a stable order.
+    pub counts: BTreeMap<String, u64>,
+}
+
+impl ExploreSummary {
+    fn add(&mut self, key: &str, n: usize) {
+        *self.counts.entry(key.to_owned()).or_default() += n as u64;
+    }
+
+    /// One count (0 when absent).
+    pub fn get(&self, key: &str) -> u64 {
+        self.counts.get(key).copied().unwrap_or(0)
+    }
+}
+
+/// Runs (or resumes) an exploration of `theorems`; `None` when stopped.
+pub async fn run_explore(
+    prover: &Prover,
+    theorems: &[Theorem],
+    config: &ExploreConfig,
+    stop: &Stop,
+    events: &mut dyn ExploreEvents,
+) -> Result<Option<ExploreSummary>, PipelineError> {
+    std::fs::create_dir_all(&config.out).map_err(PipelineError::io(&config.out))?;
+    let mut summary = ExploreSummary::default();
+    let (kept, excluded): (Vec<&Theorem>, Vec<&Theorem>) = theorems.iter().partition(|t| {
+        !config
+            .excluded
+            .contains(&statement_body(&t.formal_statement))
+    });
+    summary.add("theorems", kept.len());
+    summary.add("excluded_as_benchmark_duplicates", excluded.len());
+
+    let path = config.out.join("search.jsonl");
+    let (mut log, mut records): (AppendLog, Vec<ExploreRecord>) =
+        AppendLog::open(&path, "explore", false, &[])?;
+    let done: HashSet<String> = records.iter().map(|r| r.name.clone()).collect();
+    let pending: Vec<Theorem> = kept
+        .iter()
+        .filter(|t| !done.contains(&t.name))
+        .map(|t| (*t).clone())
+        .collect();
+    search_all(
+        prover,
+        pending,
+        config.concurrency,
+        stop,
+        |_| TraceHook::default(),
+        |Decided { result, hook, .. }: Decided<TraceHook>| {
+            let record = hook.unwrap_or_default().into_record(&result);
+            log.append(&record)?;
+            events.searched(&record);
+            records.push(record);
+            Ok(())
+        },
+    )
+    .await?;
+    if stop.is_set() {
+        return Ok(None);
+    }
+    records.sort_by(|a, b| a.name.cmp(&b.name));
+    let by_name: HashMap<&str, &Theorem> = kept.iter().map(|t| (t.name.as_str(), *t)).collect();
+
+    let candidates = synthetic_candidates(&records, &by_name, &config.excluded, &mut summary);
+    let path = config.out.join("verify.jsonl");
+    let (mut log, earlier): (AppendLog, Vec<CheckResult>) =
+        AppendLog::open(&path, "explore", false, &[])?;
+    let mut verdicts: HashMap<String, CheckResult> =
+        earlier.into_iter().map(|r| (r.name.clone(), r)).collect();
+    let tasks: Vec<ProofTask> = candidates
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| !verdicts.contains_key(&c.name))
+        .map(|(index, c)| ProofTask {
+            line: index + 1,
+            name: c.name.clone(),
+            header: c.header.clone(),
+            formal_statement: c.formal_statement.clone(),
+            proof: c.proof.clone(),
+            header_origin: HeaderOrigin::Row,
+        })
+        .collect();
+    verify_all(
+        &config.pool,
+        &config.check,
+        tasks,
+        config.concurrency,
+        stop,
+        &mut log,
+        |result| {
+            events.verified(&result);
+            verdicts.insert(result.name.clone(), result);
+        },
+    )
+    .await?;
+    if stop.is_set() {
+        return Ok(None);
+    }
+    export(
+        &records,
+        &by_name,
+        &candidates,
+        &verdicts,
+        config,
+        &mut summary,
+    )?;
+    Ok(Some(summary))
+}
+
+/// Collects every edge and every accepted proof of one search.
+#[derive(Debug, Default)]
+pub struct TraceHook {
+    depths: HashMap<NodeId, u32>,
+    edges: Vec<TraceRow>,
+    proofs: Vec<FoundProof>,
+}
+
+impl SearchHook for TraceHook {
+    fn on_event(&mut self, event: &SearchEvent<'_>) {
+        let row = |state: &str, tactic: &str, outcome, score: f64, depth| TraceRow {
+            schema_version: EXPLORE_SCHEMA_VERSION,
+            name: String::new(),
+            state_before: state.to_owned(),
+            tactic: tactic.to_owned(),
+            outcome,
+            state_after: None,
+            error: None,
+            score: score.is_finite().then_some(score),
+            depth,
+            seconds: 0.0,
+            on_proof: false,
+        };
+        match event {
+            SearchEvent::Selected { node, depth, .. } => {
+                self.depths.insert(*node, *depth);
+            }
+            SearchEvent::Filtered {
+                node,
+                state,
+                candidate,
+                reason,
+            } => {
+                let depth = self.depths.get(node).copied().unwrap_or(0);
+                let mut filtered = row(
+                    state,
+                    &candidate.tactic,
+                    EdgeKind::Filtered,
+                    candidate.score,
+                    depth,
+                );
+                filtered.error = Some((*reason).to_owned());
+                self.edges.push(filtered);
+            }
+            SearchEvent::Edge(edge) => {
+                let (kind, after, error) = match edge.outcome {
+                    EdgeOutcome::NewState { state, .. } | EdgeOutcome::KnownState { state, .. } => {
+                        (EdgeKind::Goals, Some(state), None)
+                    }
+                    EdgeOutcome::Proved => (EdgeKind::Proved, None, None),
+                    EdgeOutcome::Rejected(message) if is_timeout_refusal(message) => {
+                        (EdgeKind::Timeout, None, Some(message))
+                    }
+                    EdgeOutcome::Rejected(message) => (EdgeKind::LeanError, None, Some(message)),
+                    // Not Lean's answer about the tactic: nothing to learn from.
+                    EdgeOutcome::EnvError(_) => return,
+                };
+                let mut traced = row(edge.state, edge.tactic, kind, edge.score, edge.depth);
+                traced.state_after = after.map(str::to_owned);
+                traced.error = error.map(str::to_owned);
+                traced.seconds = edge.duration.as_secs_f64();
+                self.edges.push(traced);
+            }
+            SearchEvent::Rechecked {
+                proof,
+                verdict: Ok(Verdict::Accepted),
+            } => {
+                let found = FoundProof {
+                    tactics: proof.tactics.clone(),
+                    states: proof.states.clone(),
+                };
+                if !self.proofs.contains(&found) {
+                    self.proofs.push(found);
+                }
+            }
+            SearchEvent::Rechecked { .. } | SearchEvent::PolicyFailed { .. } => {}
+        }
+    }
+}
+
+impl TraceHook {
+    /// The log record of `result`: the proofs, and every edge marked when it is a proof step.
+    pub fn into_record(self, result: &ProveResult) -> ExploreRecord {
+        let steps: HashSet<(&str, &str)> = self
+            .proofs
+            .iter()
+            .flat_map(|p| p.states.iter().zip(&p.tactics))
+            .map(|(s, t)| (s.as_str(), t.as_str()))
+            .collect();
+        let edges = self
+            .edges
+            .iter()
+            .map(|edge| TraceRow {
+                name: result.name.clone(),
+                on_proof: edge.outcome != EdgeKind::Filtered
+                    && steps.contains(&(edge.state_before.as_str(), edge.tactic.as_str())),
+                ..edge.clone()
+            })
+            .collect();
+        let proofs = if result.status == ProveStatus::Proved {
+            self.proofs
+        } else {
+            Vec::new()
+        };
+        ExploreRecord {
+            schema_version: EXPLORE_SCHEMA_VERSION,
+            name: result.name.clone(),
+            status: result.status,
+            stop_reason: result.stop_reason.clone(),
+            lean_calls: result.lean_calls,
+            seconds: result.seconds,
+            proofs,
+            edges,
+        }
+    }
+}
+
+/// The synthetic theorems of the found proofs, deduplicated by statement, in a stable order:
+/// each state after the first step of a proof, restated with the rest of the proof.
+fn synthetic_candidates(
+    records: &[ExploreRecord],
+    theorems: &HashMap<&str, &Theorem>,
+    excluded: &HashSet<String>,
+    summary: &mut ExploreSummary,
+) -> Vec<SyntheticRow> {
+    let mut seen: HashSet<String> = excluded_bodies_of(theorems);
+    let mut candidates = Vec::new();
+    for record in records {
+        let Some(theorem) = theorems.get(record.name.as_str()) else {
+            continue;
+        };
+        for proof in &record.proofs {
+            for depth in 1..proof.states.len() {
+                let statement = match statement_from_goal("synthetic", &proof.states[depth]) {
+                    Ok(statement) => statement,
+                    Err(reason) => {
+                        summary.add(&format!("synthetic_skipped_{}", reason.name()), 1);
+                        continue;
+                    }
+                };
+                let body = statement_body(&statement);
+                if excluded.contains(&body) {
+                    summary.add("synthetic_excluded_as_benchmark_duplicates", 1);
+                    continue;
+                }
+                if !seen.insert(body.clone()) {
+                    summary.add("synthetic_duplicates", 1);
+                    continue;
+                }
+                let hash = sha1_smol::Sha1::from(&body).digest().to_string();
+                let name = format!("{}__{}", record.name, &hash[..8]);
+                let statement = format!("theorem {name} {body} := by");
+                candidates.push(SyntheticRow {
+                    schema_version: EXPLORE_SCHEMA_VERSION,
+                    name,
+                    source: record.name.clone(),
+                    depth: u32::try_from(depth).unwrap_or(u32::MAX),
+                    header: theorem.header.clone(),
+                    formal_statement: statement,
+                    proof: script_to_proof(&proof.tactics[depth..]),
+                });
+            }
+        }
+    }
+    summary.add("synthetic_candidates", candidates.len());
+    candidates
+}
+
+/// The statements of the explored theorems themselves: a state that restates one is no new
+/// theorem.
+fn excluded_bodies_of(theorems: &HashMap<&str, &Theorem>) -> HashSet<String> {
+    theorems
+        .values()
+        .map(|t| statement_body(&t.formal_statement))
+        .collect()
+}
+
+/// Rows of one level, by split.
+type Levels = BTreeMap<&'static str, BTreeMap<&'static str, Vec<String>>>;
+
+fn push_row<T: serde::Serialize>(levels: &mut Levels, level: &'static str, source: &str, row: &T) {
+    let line = serde_json::to_string(row).unwrap_or_default();
+    levels
+        .entry(level)
+        .or_default()
+        .entry(split_of(source))
+        .or_default()
+        .push(line);
+}
+
+/// Writes `data/`, the card and the manifest.
+fn export(
+    records: &[ExploreRecord],
+    theorems: &HashMap<&str, &Theorem>,
+    candidates: &[SyntheticRow],
+    verdicts: &HashMap<String, CheckResult>,
+    config: &ExploreConfig,
+    summary: &mut ExploreSummary,
+) -> Result<(), PipelineError> {
+    const LEVELS: [&str; 5] = ["traces", "proofs", "steps", "preferences", "synthetic"];
+    let mut levels: Levels = BTreeMap::new();
+    for record in records {
+        match record.status {
+            ProveStatus::Proved => summary.add("proved", 1),
+            ProveStatus::Failed => summary.add("failed", 1),
+            ProveStatus::Error => summary.add("error", 1),
+        }
+        summary.add("lean_calls", record.lean_calls as usize);
+        for edge in &record.edges {
+            push_row(&mut levels, "traces", &record.name, edge);
+        }
+        summary.add("trace_rows", record.edges.len());
+        let Some(theorem) = theorems.get(record.name.as_str()) else {
+            continue;
+        };
+        for (index, proof) in record.proofs.iter().enumerate() {
+            summary.add("proofs", 1);
+            let length = u32::try_from(proof.tactics.len()).unwrap_or(u32::MAX);
+            push_row(
+                &mut levels,
+                "proofs",
+                &record.name,
+                &ProofLevelRow {
+                    schema_version: EXPLORE_SCHEMA_VERSION,
+                    name: record.name.clone(),
+                    proof_index: u32::try_from(index).unwrap_or(u32::MAX),
+                    header: theorem.header.clone(),
+                    formal_statement: theorem.formal_statement.clone(),
+                    proof: script_to_proof(&proof.tactics),
+                    proof_length: length,
+                },
+            );
+            for (depth, (state, tactic)) in proof.states.iter().zip(&proof.tactics).enumerate() {
+                let prompt = config.prompt_template.replace("{state}", state);
+                summary.add("steps", 1);
+                push_row(
+                    &mut levels,
+                    "steps",
+                    &record.name,
+                    &SftRow {
+                        schema_version: TRAINING_SCHEMA_VERSION,
+                        name: record.name.clone(),
+                        round: 0,
+                        state: state.clone(),
+                        tactic: tactic.clone(),
+                        prompt: prompt.clone(),
+                        completion: tactic.clone(),
+                        depth: u32::try_from(depth).unwrap_or(u32::MAX),
+                        proof_length: length,
+                    },
+                );
+                if index > 0 {
+                    // Preferences come once per state: from the first proof through it.
+                    continue;
+                }
+                for edge in record.edges.iter().filter(|e| {
+                    e.state_before == *state
+                        && e.outcome == EdgeKind::LeanError
+                        && e.tactic != *tactic
+                }) {
+                    summary.add("preferences", 1);
+                    push_row(
+                        &mut levels,
+                        "preferences",
+                        &record.name,
+                        &DpoRow {
+                            schema_version: TRAINING_SCHEMA_VERSION,
+                            name: record.name.clone(),
+                            round: 0,
+                            state: state.clone(),
+                            prompt: prompt.clone(),
+                            chosen: tactic.clone(),
+                            rejected: edge.tactic.clone(),
+                            rejected_error: edge.error.clone().unwrap_or_default(),
+                            rejected_kind: RefusalKind::LeanError,
+                        },
+                    );
+                }
+            }
+        }
+    }
+    for candidate in candidates {
+        match verdicts.get(&candidate.name).map(|v| v.status) {
+            Some(Status::Valid) => {
+                summary.add("synthetic_verified", 1);
+                push_row(&mut levels, "synthetic", &candidate.source, candidate);
+            }
+            _ => summary.add("synthetic_refused", 1),
+        }
+    }
+    for level in LEVELS {
+        for split in SPLITS {
+            let dir = config.out.join("data").join(level);
+            std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+            let path = dir.join(format!("{split}.jsonl"));
+            let mut text = String::new();
+            for line in levels
+                .get(level)
+                .and_then(|splits| splits.get(split))
+                .into_iter()
+                .flatten()
+            {
+                text.push_str(line);
+                text.push('\n');
+            }
+            ::datasets::write_atomic(&path, text.as_bytes()).map_err(PipelineError::io(&path))?;
+        }
+    }
+    let card = dataset_card(config, summary, &levels, &LEVELS);
+    let path = config.out.join("README.md");
+    ::datasets::write_atomic(&path, card.as_bytes()).map_err(PipelineError::io(&path))?;
+    let mut manifest = config.manifest.clone();
+    manifest.counts = summary.counts.clone();
+    manifest.finished_unix = Some(
+        manifest.started_unix.max(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+        ),
+    );
+    let path = config.out.join("manifest.json");
+    manifest.write(&path).map_err(|e| PipelineError::Corrupt {
+        path: path.clone(),
+        reason: e.to_string(),
+    })
+}
+
+/// The fields of each level, for the card.
+const FEATURES: [(&str, &str); 5] = [
+    (
+        "traces",
+        "`name`, `state_before`, `tactic`, `outcome` (`goals`, `proved`, `lean_error`, `timeout`, `filtered`), `state_after` or `error`, `score`, `depth`, `seconds`, `on_proof`",
+    ),
+    (
+        "proofs",
+        "`name`, `proof_index`, `header`, `formal_statement`, `proof`, `proof_length`",
+    ),
+    (
+        "steps",
+        "`name`, `state`, `tactic`, `prompt`, `completion`, `depth`, `proof_length` (`round` is 0)",
+    ),
+    (
+        "preferences",
+        "`name`, `state`, `prompt`, `chosen` (the proof's step), `rejected` (a tactic Lean refused there), `rejected_error`, `rejected_kind` (`round` is 0)",
+    ),
+    (
+        "synthetic",
+        "`name`, `source`, `depth`, `header`, `formal_statement`, `proof`: a state of a found proof as a theorem, verified with `prover check`'s rules",
+    ),
+];
+
+/// The dataset card: the Hub's YAML `configs` block, the features of each file, where the
+/// data came from and the counts. No times, so the same run gives the same bytes.
+fn dataset_card(
+    config: &ExploreConfig,
+    summary: &ExploreSummary,
+    levels: &Levels,
+    names: &[&str],
+) -> String {
+    let mut card = String::from("---\nconfigs:\n");
+    for level in names {
+        let _ = writeln!(card, "- config_name: {level}\n  data_files:");
+        for split in SPLITS {
+            let _ = writeln!(
+                card,
+                "  - split: {split}\n    path: data/{level}/{split}.jsonl"
+            );
+        }
+    }
+    card.push_str("---\n\n# Synthetic proof data from `prover explore`\n\n");
+    card.push_str(
+        "Best-first proof search over Lean 4 (leanprover-community/repl). Splits are by a stable \
+         hash of the source theorem's name (train 90 %, validation 5 %, test 5 %), never by \
+         step, so a theorem's steps, proofs and synthetic theorems share one split.\n\n",
+    );
+    card.push_str(
+        "## Files\n\n| config | rows (train / validation / test) | fields |\n|---|---|---|\n",
+    );
+    for (level, fields) in FEATURES {
+        let count = |split: &str| {
+            levels
+                .get(level)
+                .and_then(|s| s.get(split))
+                .map_or(0, Vec::len)
+        };
+        let _ = writeln!(
+            card,
+            "| `{level}` | {} / {} / {} | {fields} |",
+            count("train"),
+            count("validation"),
+            count("test")
+        );
+    }
+    card.push_str("\nEvery row carries `schema_version`.\n\n## Provenance\n\n");
+    let manifest = &config.manifest;
+    for (key, value) in &manifest.prover {
+        let _ = writeln!(card, "- prover {key}: `{value}`");
+    }
+    let _ = writeln!(
+        card,
+        "- input: `{}` (SHA-1 `{}`, {} rows)",
+        manifest.input.path, manifest.input.sha1, manifest.input.rows
+    );
+    for (key, value) in &manifest.config {
+        let _ = writeln!(card, "- {key}: `{value}`");
+    }
+    card.push_str("\n## Counts\n\n");
+    for (key, value) in &summary.counts {
+        let _ = writeln!(card, "- {key}: {value}");
+    }
+    if config.excluded_files.is_empty() {
+        card.push_str("\nNo benchmark was excluded (`--exclude`): check for overlap before training on this data for a benchmark.\n");
+    } else {
+        let _ = writeln!(
+            card,
+            "\nDecontamination: {} theorems and {} synthetic theorems whose statement equals one of {} (names aside, whitespace runs collapsed) were dropped.",
+            summary.get("excluded_as_benchmark_duplicates"),
+            summary.get("synthetic_excluded_as_benchmark_duplicates"),
+            config
+                .excluded_files
+                .iter()
+                .map(|f| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    card
+}
