@@ -168,9 +168,109 @@ pub struct DpoRow {
     pub rejected_kind: RefusalKind,
 }
 
+/// What a training file's row teaches the learned policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrainingRow {
+    /// A proof step: at `state`, `tactic` (an SFT row).
+    Step {
+        /// The goals.
+        state: String,
+        /// The step.
+        tactic: String,
+    },
+    /// A preference: at `state`, `chosen` was the proof's step and Lean refused `rejected` (a
+    /// DPO row).
+    Preference {
+        /// The goals.
+        state: String,
+        /// The proof's step.
+        chosen: String,
+        /// The refused tactic.
+        rejected: String,
+        /// Why it was refused (`lean_error` or `timeout`).
+        kind: RefusalKind,
+    },
+}
+
+/// Reads one row of an SFT or DPO file (`sft.jsonl`, `dpo.jsonl`, or any JSONL with `state`
+/// and `tactic`, or `state`, `chosen` and `rejected`). Errors name the line and the field.
+pub fn parse_training_row(line: usize, text: &str) -> Result<TrainingRow, crate::RowError> {
+    let row = crate::parse_object(line, text)?;
+    let name = row.get("name").and_then(|v| v.as_str()).map(str::to_owned);
+    let fail = |reason: String| crate::RowError {
+        line,
+        name: name.clone(),
+        reason,
+    };
+    let field = |key: &str| -> Result<String, crate::RowError> {
+        match row.get(key) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(fail(format!(
+                "field `{key}` must be a string, found {other}"
+            ))),
+            None => Err(fail(format!("missing field `{key}`"))),
+        }
+    };
+    if row.contains_key("rejected") {
+        let kind = match row.get("rejected_kind").and_then(|v| v.as_str()) {
+            None | Some("lean_error") => RefusalKind::LeanError,
+            Some("timeout") => RefusalKind::Timeout,
+            Some(other) => return Err(fail(format!("unknown `rejected_kind` {other:?}"))),
+        };
+        return Ok(TrainingRow::Preference {
+            state: field("state")?,
+            chosen: field("chosen")?,
+            rejected: field("rejected")?,
+            kind,
+        });
+    }
+    if row.contains_key("tactic") || row.contains_key("completion") {
+        let tactic = if row.contains_key("tactic") {
+            field("tactic")?
+        } else {
+            field("completion")?
+        };
+        return Ok(TrainingRow::Step {
+            state: field("state")?,
+            tactic,
+        });
+    }
+    Err(fail(
+        "neither an SFT row (`state`, `tactic`) nor a DPO row (`state`, `chosen`, `rejected`)"
+            .to_owned(),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn training_rows_are_read_from_sft_and_dpo_files() {
+        let step =
+            parse_training_row(1, r#"{"name":"t","state":"⊢ p","tactic":"exact h"}"#).unwrap();
+        assert_eq!(
+            step,
+            TrainingRow::Step {
+                state: "⊢ p".into(),
+                tactic: "exact h".into()
+            }
+        );
+        let pair =
+            r#"{"state":"⊢ p","chosen":"exact h","rejected":"simp","rejected_kind":"lean_error"}"#;
+        assert!(matches!(
+            parse_training_row(2, pair).unwrap(),
+            TrainingRow::Preference {
+                kind: RefusalKind::LeanError,
+                ..
+            }
+        ));
+        let error = parse_training_row(3, r#"{"name":"t","prompt":"x"}"#).unwrap_err();
+        assert_eq!(error.line, 3);
+        assert!(error.to_string().contains("neither an SFT row"), "{error}");
+        let error = parse_training_row(4, r#"{"state":"⊢ p","tactic":3}"#).unwrap_err();
+        assert!(error.to_string().contains("`tactic`"), "{error}");
+    }
 
     #[test]
     fn records_read_back_and_default_their_version() {

@@ -20,7 +20,8 @@ use serde::Deserialize;
 use crate::check::CheckConfig;
 use crate::engine::ProveConfig;
 use crate::llm::{Api, LlmConfig};
-use crate::policy::{PolicyKind, PolicySpec};
+use crate::policy::learned::LearnedModel;
+use crate::policy::{LearnedSpec, PolicyKind, PolicySpec};
 use crate::portfolio::PortfolioConfig;
 use crate::session::SessionConfig;
 
@@ -132,6 +133,8 @@ pub struct SearchSettings {
     pub concurrency: Option<usize>,
     /// As `--allow-native-decide`.
     pub allow_native_decide: Option<bool>,
+    /// As `--learned-model`.
+    pub learned_model: Option<PathBuf>,
 }
 
 /// `[llm]` in `prover.toml`.
@@ -319,6 +322,10 @@ pub struct SearchOverlay {
     pub llm_fallback: bool,
     /// `--allow-native-decide`.
     pub allow_native_decide: bool,
+    /// `--learned-model`: the learned policy's starting model.
+    pub learned_model: Option<PathBuf>,
+    /// `--learn-online`: the learned policy learns from each proof the run finds.
+    pub learn_online: bool,
 }
 
 /// Where the proof-state cache lives (`--cache`, `--no-cache`).
@@ -489,7 +496,7 @@ pub fn prove_config(overlay: &SearchOverlay, file: &SettingsFile) -> Result<Prov
     // gets a wider default than BFS-Prover's four sampled tactics.
     let default_width = match policy_kind(overlay, file) {
         PolicyKind::Openai => config.search.expansion_width,
-        PolicyKind::Portfolio | PolicyKind::Combined => PORTFOLIO_WIDTH,
+        PolicyKind::Portfolio | PolicyKind::Combined | PolicyKind::Learned => PORTFOLIO_WIDTH,
     };
     let width = overlay.width.or(s.width).unwrap_or(default_width);
     if width == 0 {
@@ -549,7 +556,7 @@ pub fn policy_spec(overlay: &SearchOverlay, file: &SettingsFile) -> Result<Polic
     let url = overlay.llm_url.clone().or_else(|| file.llm.url.clone());
     let checked = llm_config(overlay, file, url.clone().unwrap_or_default())?;
     let llm = match kind {
-        PolicyKind::Portfolio => None,
+        PolicyKind::Portfolio | PolicyKind::Learned => None,
         PolicyKind::Openai | PolicyKind::Combined => {
             if url.is_none() {
                 invalid!(
@@ -570,7 +577,43 @@ pub fn policy_spec(overlay: &SearchOverlay, file: &SettingsFile) -> Result<Polic
         llm,
         fallback: overlay.llm_fallback || file.llm.fallback.unwrap_or(false),
         allow_native_decide,
+        learned: learned_spec(overlay, file, kind)?,
     })
+}
+
+/// The learned policy's starting model: the file `--learned-model` names (refused, naming it,
+/// when it cannot be read), or an empty one.
+fn learned_spec(
+    overlay: &SearchOverlay,
+    file: &SettingsFile,
+    kind: PolicyKind,
+) -> Result<Option<LearnedSpec>> {
+    let path = overlay
+        .learned_model
+        .clone()
+        .or_else(|| file.search.learned_model.clone());
+    if kind != PolicyKind::Learned {
+        if path.is_some() || overlay.learn_online {
+            invalid!("--learned-model and --learn-online need --policy learned");
+        }
+        return Ok(None);
+    }
+    let model = match &path {
+        Some(path) => {
+            LearnedModel::load(path).map_err(|e| SettingsError::Invalid(e.to_string()))?
+        }
+        None => LearnedModel::new(),
+    };
+    let mut spec = LearnedSpec::of(model);
+    if overlay.learn_online {
+        // A run that learns as it goes meets a different model at each theorem: its recorded
+        // failures hold for this run only.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        spec.online = Some(format!("{}-{now}", std::process::id()));
+    }
+    Ok(Some(spec))
 }
 
 /// How long a batch waits for a model server that is down before it stops (`--llm-outage-limit`).

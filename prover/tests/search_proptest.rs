@@ -6,6 +6,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use proptest::prelude::*;
+use std::sync::{Arc, RwLock};
+
+use prover::policy::CombinedPolicy;
+use prover::policy::learned::{LearnedModel, LearnedPolicy};
 use prover::search::offline::{AlwaysAccept, OfflineEnv, ScriptedPolicy, bfs_prove};
 use prover::search::{ManualClock, Outcome, Search, SearchConfig, SearchEvent, SearchReport};
 
@@ -248,5 +252,36 @@ proptest! {
         if proves(&reduced, exhaustive(alpha)) {
             prop_assert!(proves(&world, exhaustive(alpha)), "{}", world.fixture());
         }
+    }
+
+    /// (5) The learned policy, combined with the base policy as `--policy learned` combines
+    /// it with the portfolio, only reorders and adds: under exhaustive limits it proves
+    /// exactly what the base policy proves, whatever it was trained on.
+    #[test]
+    fn a_learned_model_never_changes_provability_under_exhaustive_limits(
+        world in world(),
+        training in prop::collection::vec((0usize..9, 0usize..4), 0..12),
+        alpha in 0.0..3.0f64,
+    ) {
+        let dead_end = world.states.len();
+        let steps: Vec<(String, String)> = training
+            .iter()
+            .map(|&(state, tactic)| (state_line(state.min(dead_end), dead_end), format!("t{tactic}")))
+            .collect();
+        let model = LearnedModel::train(&steps, &steps[..steps.len() / 2]);
+        let mut env = OfflineEnv::from_fixture(&world.fixture()).unwrap();
+        let root = env.root();
+        let mut combined = CombinedPolicy::new(
+            LearnedPolicy::new(Arc::new(RwLock::new(model))),
+            ScriptedPolicy::from_env(&env),
+        );
+        let report = Search::new(exhaustive(alpha))
+            .with_clock(ManualClock::new())
+            .run(&mut env, &mut combined, &mut AlwaysAccept, root);
+        prop_assert_eq!(
+            matches!(report.outcome, Outcome::Proved(_)),
+            proves(&world, exhaustive(alpha)),
+            "{}", world.fixture()
+        );
     }
 }

@@ -49,6 +49,11 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         &super::search_overlay(&args.search, &args.cache, &args.repl),
         settings,
     )?)?;
+    if args.search.save_model.is_some()
+        && session.policies().spec().kind != prover::policy::PolicyKind::Learned
+    {
+        bail!("--save-model needs --policy learned");
+    }
     let pool_config = session.pool().config().clone();
     let workers = pool_config.workers;
     let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
@@ -90,6 +95,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         }
     }
     run_manifest.start()?;
+    let learn_online = args.search.learn_online;
     session.handle().block_on(async {
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
@@ -115,7 +121,12 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                         .get_or_insert(stop);
                     return;
                 }
-                let _ = sender.send(prover.prove_async(theorem).await);
+                let result = if learn_online {
+                    prove_and_learn(&prover, theorem).await
+                } else {
+                    prover.prove_async(theorem).await
+                };
+                let _ = sender.send(result);
             });
         }
         drop(sender);
@@ -140,6 +151,9 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         anyhow::Ok(())
     })?;
 
+    if let Some(path) = &args.search.save_model {
+        save_model(&session, path)?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     print_summary(&tally, &earlier_tally, seconds, workers, concurrency);
     if let Some(stats) = pool_stats {
@@ -198,6 +212,51 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
     Ok(exit::settled_if(tally.error == 0))
+}
+
+/// Proves `theorem` and teaches the learned model what the search found: the proof's steps
+/// and the tactics Lean refused along it (`--learn-online`).
+pub(super) async fn prove_and_learn(
+    prover: &prover::session::Prover,
+    theorem: Theorem,
+) -> ProveResult {
+    use ::datasets::training::{RefusalKind, Stage};
+    let (result, hook) = prover
+        .prove_async_with(theorem, prover::pipeline::collect::TrainingHook::default())
+        .await;
+    if let Some(hook) = hook
+        && result.status == ProveStatus::Proved
+    {
+        let record = hook.into_record(Stage::Search, &result);
+        let steps: Vec<(String, String)> = record
+            .steps
+            .into_iter()
+            .map(|s| (s.state, s.tactic))
+            .collect();
+        let refusals: Vec<(String, String)> = record
+            .refusals
+            .into_iter()
+            .filter(|r| r.kind == RefusalKind::LeanError)
+            .map(|r| (r.state, r.tactic))
+            .collect();
+        prover.policies().learn(&steps, &refusals);
+    }
+    result
+}
+
+/// Writes the learned model as it stands (`--save-model`).
+pub(super) fn save_model(session: &Session, path: &Path) -> anyhow::Result<()> {
+    if session.policies().spec().kind != prover::policy::PolicyKind::Learned {
+        bail!("--save-model needs --policy learned");
+    }
+    let model = session.policies().learned_model();
+    model.save(path)?;
+    note!(
+        "prover: learned model with {} stored states written to {}",
+        model.len(),
+        path.display()
+    );
+    Ok(())
 }
 
 /// The theorems of a dataset file and its bytes (for the manifest's hash); a malformed row or

@@ -4,15 +4,16 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ::datasets::CheckResult;
-use ::datasets::training::RoundRecord;
+use ::datasets::training::{RefusalKind, RoundRecord, TrainingRow, parse_training_row};
 use anyhow::{Context, bail};
-use prover::engine::ProveStatus;
+use prover::engine::{ProveConfig, ProveStatus};
 use prover::pipeline::expert::{
-    RoundEvents, RoundSummary, RoundsConfig, RoundsOutcome, run_rounds,
+    RoundEvents, RoundSummary, RoundsConfig, RoundsOutcome, round_dir, run_rounds,
 };
 use prover::pipeline::{PipelineError, Stop};
-use prover::policy::{PolicyKind, PolicySpec};
-use prover::session::Session;
+use prover::policy::learned::LearnedModel;
+use prover::policy::{LearnedSpec, PolicyKind, PolicySpec};
+use prover::session::{Prover, Session};
 use prover::settings::{self, CheckOverlay, SettingsFile};
 use serde_json::json;
 
@@ -70,9 +71,18 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     )?;
     let pool = config.pool.clone();
     let concurrency = settings::concurrency(args.concurrency, settings, pool.workers)?;
+    let search_spec = config.policy.clone();
+    let search_prove = config.prove.clone();
+    if args.search.save_model.is_some() && search_spec.kind != PolicyKind::Learned {
+        bail!("--save-model needs --policy learned");
+    }
+    if args.search.learn_online {
+        bail!(
+            "prover iterate retrains the learned policy between rounds; --learn-online is for eval"
+        );
+    }
     let session = Session::open(config)?;
-    let cheap = session.prover_with(cheap_spec, cheap_prove)?;
-    let search = session.prover();
+    let cheap = session.prover_with(cheap_spec.clone(), cheap_prove.clone())?;
 
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create --dir {}", args.dir.display()))?;
@@ -138,15 +148,15 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let mut progress = Progress {
         after_round: args.after_round.clone(),
         command_failed: None,
+        session: &session,
+        dir: args.dir.clone(),
+        cheap: (cheap_spec, cheap_prove),
+        search: (search_spec, search_prove),
     };
-    let outcome = session.handle().block_on(run_rounds(
-        &cheap,
-        &search,
-        &conjectures,
-        &rounds,
-        &stop,
-        &mut progress,
-    ));
+    let outcome =
+        session
+            .handle()
+            .block_on(run_rounds(&conjectures, &rounds, &stop, &mut progress));
     super::cache::finish_run(session.cache());
     if let Some(signal) = interrupt.signal() {
         note!(
@@ -168,6 +178,17 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         }
         Err(error) => return Err(error.into()),
     };
+    if let Some(path) = &args.search.save_model {
+        let model = progress
+            .trained_through(summaries.len() as u32)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        model.save(path)?;
+        note!(
+            "prover iterate: learned model with {} stored states written to {}",
+            model.len(),
+            path.display()
+        );
+    }
     let last = summaries.last().cloned().unwrap_or_default();
     run_manifest.finish(&[
         ("rounds", summaries.len()),
@@ -181,14 +202,97 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     Ok(exit::settled_if(last.errors == 0))
 }
 
-/// Progress lines on stderr, and `--after-round`.
-struct Progress {
+/// Progress lines on stderr, `--after-round`, and the provers of each round.
+struct Progress<'s> {
     after_round: Option<String>,
     /// The exit status of a failed `--after-round` command.
     command_failed: Option<u8>,
+    session: &'s Session,
+    dir: std::path::PathBuf,
+    cheap: (PolicySpec, ProveConfig),
+    search: (PolicySpec, ProveConfig),
 }
 
-impl RoundEvents for Progress {
+impl Progress<'_> {
+    /// The learned model after rounds `1..=through`: the starting model plus every SFT step
+    /// and DPO refusal those rounds exported, in a canonical order (so a resumed run retrains
+    /// the same model).
+    fn trained_through(&self, through: u32) -> Result<LearnedModel, PipelineError> {
+        let mut model = self
+            .search
+            .0
+            .learned
+            .as_ref()
+            .map(|l| LearnedModel::clone(&l.model))
+            .unwrap_or_default();
+        let (mut steps, mut refusals) = (Vec::new(), Vec::new());
+        for round in 1..=through {
+            let dir = round_dir(&self.dir, round);
+            for file in ["sft.jsonl", "dpo.jsonl"] {
+                let path = dir.join(file);
+                let bytes = std::fs::read(&path).map_err(|source| PipelineError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
+                for (line, text) in ::datasets::jsonl_lines(&bytes) {
+                    let row = text
+                        .and_then(|t| parse_training_row(line, t))
+                        .map_err(|e| PipelineError::Corrupt {
+                            path: path.clone(),
+                            reason: e.to_string(),
+                        })?;
+                    match row {
+                        TrainingRow::Step { state, tactic } => steps.push((state, tactic)),
+                        TrainingRow::Preference {
+                            state,
+                            rejected,
+                            kind: RefusalKind::LeanError,
+                            ..
+                        } => refusals.push((state, rejected)),
+                        TrainingRow::Preference { .. } => {}
+                    }
+                }
+            }
+        }
+        model.extend(&steps, &refusals);
+        Ok(model)
+    }
+
+    fn prover(
+        &self,
+        (spec, prove): &(PolicySpec, ProveConfig),
+        model: Option<&LearnedModel>,
+    ) -> Result<Prover, PipelineError> {
+        let mut spec = spec.clone();
+        if let (PolicyKind::Learned, Some(model)) = (spec.kind, model) {
+            spec.learned = Some(LearnedSpec::of(model.clone()));
+        }
+        self.session
+            .prover_with(spec, prove.clone())
+            .map_err(|e| PipelineError::Stopped(e.to_string()))
+    }
+}
+
+impl RoundEvents for Progress<'_> {
+    fn provers(&mut self, round: u32) -> Result<(Prover, Prover), PipelineError> {
+        let retrained = if self.search.0.kind == PolicyKind::Learned && round > 1 {
+            let model = self.trained_through(round - 1)?;
+            note!(
+                "prover iterate: round {round} searches with the learned model retrained on rounds 1-{} ({} stored states, sha1 {})",
+                round - 1,
+                model.len(),
+                model.content_hash()
+            );
+            Some(model)
+        } else {
+            None
+        };
+        Ok((
+            self.prover(&self.cheap, retrained.as_ref())?,
+            self.prover(&self.search, retrained.as_ref())?,
+        ))
+    }
+
     fn decided(&mut self, round: u32, record: &RoundRecord) {
         let status = match record.status {
             ProveStatus::Proved => "proved",

@@ -39,6 +39,7 @@ mod preflight;
 mod prove;
 mod results_file;
 pub mod search_args;
+mod train;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -77,6 +78,8 @@ pub enum Command {
     /// Synthetic proof data: trace every edge of a search (past its first proof if asked),
     /// restate proof states as verified theorems, write a Hugging Face dataset with its card.
     Explore(ExploreArgs),
+    /// Train the learned policy's model from SFT and DPO rows.
+    Train(TrainArgs),
     /// Benchmark datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
@@ -235,6 +238,21 @@ pub struct IterateArgs {
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,
+}
+
+/// `prover train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// SFT or DPO rows (JSONL with `state` and `tactic`, or `state`, `chosen`, `rejected`);
+    /// repeatable.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub data: Vec<std::path::PathBuf>,
+    /// The model file to write.
+    #[arg(long, value_name = "MODEL")]
+    pub out: std::path::PathBuf,
+    /// Start from this model instead of an empty one.
+    #[arg(long, value_name = "MODEL")]
+    pub from: Option<std::path::PathBuf>,
 }
 
 /// `prover explore`.
@@ -414,6 +432,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args, &settings),
         Command::Iterate(args) => iterate::run(args, &settings),
         Command::Explore(args) => explore::run(args, &settings),
+        Command::Train(args) => train::run(args),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Cache(command) => cache::run(command, &settings),
     }

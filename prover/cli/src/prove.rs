@@ -42,6 +42,11 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         settings,
     )?;
     let session = Session::open(config)?;
+    if args.search.save_model.is_some()
+        && session.policies().spec().kind != prover::policy::PolicyKind::Learned
+    {
+        anyhow::bail!("--save-model needs --policy learned");
+    }
     let interrupt = Interrupt::install(session.handle())?;
     let ready = session.handle().block_on(async {
         preflight::repl(session.pool(), &theorem.header).await?;
@@ -52,9 +57,17 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         return Err(error);
     }
     let prover = session.prover();
+    let learn_online = args.search.learn_online;
+    let search = async move {
+        if learn_online {
+            super::eval::prove_and_learn(&prover, theorem).await
+        } else {
+            prover.prove_async(theorem).await
+        }
+    };
     let result = session.handle().block_on(async {
         tokio::select! {
-            result = prover.prove_async(theorem) => Some(result),
+            result = search => Some(result),
             () = interrupt.wait() => None,
         }
     });
@@ -66,6 +79,9 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     };
     session.handle().block_on(session.pool().shutdown());
     super::cache::finish_run(session.cache());
+    if let Some(path) = &args.search.save_model {
+        super::eval::save_model(&session, path)?;
+    }
 
     if args.json {
         out!("{}", serde_json::to_string(&result)?)?;

@@ -15,6 +15,8 @@ fn policy_kind() -> impl TypedValueParser<Value = PolicyKind> {
             .help("An OpenAI-compatible completion server (vLLM, SGLang, llama.cpp, Ollama)"),
         PossibleValue::new(PolicyKind::Combined.name())
             .help("The LLM's candidates plus the portfolio's"),
+        PossibleValue::new(PolicyKind::Learned.name())
+            .help("A model learned from proofs on the CPU (--learned-model), plus the portfolio"),
     ])
     .try_map(|name| name.parse::<PolicyKind>())
 }
@@ -87,6 +89,17 @@ pub struct SearchArgs {
     /// Let candidates use `native_decide` (its proofs still fail the axiom check).
     #[arg(long)]
     pub allow_native_decide: bool,
+    /// The learned policy's starting model (`prover train` writes one) [default: an empty
+    /// model, which proposes nothing until it learns].
+    #[arg(long, value_name = "FILE")]
+    pub learned_model: Option<std::path::PathBuf>,
+    /// With --policy learned: learn from each proof the run finds, at once.
+    #[arg(long)]
+    pub learn_online: bool,
+    /// With --policy learned: write the model as the run ends (what it learned online
+    /// included).
+    #[arg(long, value_name = "FILE")]
+    pub save_model: Option<std::path::PathBuf>,
 }
 
 impl SearchArgs {
@@ -113,6 +126,10 @@ impl SearchArgs {
             seed,
             llm_fallback,
             allow_native_decide,
+            learned_model,
+            learn_online,
+            // Where the model goes at the end is the subcommand's business, not a setting.
+            save_model: _,
         } = self.clone();
         SearchOverlay {
             policy,
@@ -135,6 +152,8 @@ impl SearchArgs {
             seed,
             llm_fallback,
             allow_native_decide,
+            learned_model,
+            learn_online,
         }
     }
 }

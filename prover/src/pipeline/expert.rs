@@ -69,6 +69,9 @@ pub trait RoundEvents {
     /// Between round `round` and the next (never after the last); an `Err` stops the run and
     /// leaves the round's files as they are. Asked again on a rerun until it succeeds.
     fn between_rounds(&mut self, round: u32, dir: &Path) -> Result<(), PipelineError>;
+    /// The cheap pass's and the search's provers for `round` (a learned policy retrains here
+    /// from the rows of the rounds before it). Asked once per round that still has work.
+    fn provers(&mut self, round: u32) -> Result<(Prover, Prover), PipelineError>;
 }
 
 /// The counts of one round, as its `manifest.json` records them.
@@ -157,11 +160,9 @@ pub enum RoundsOutcome {
     Stopped,
 }
 
-/// Runs (or resumes) the rounds of `config` over `conjectures`: `cheap` for the cheap pass,
-/// `search` for the rest.
+/// Runs (or resumes) the rounds of `config` over `conjectures`, with the provers
+/// [`RoundEvents::provers`] gives for each round.
 pub async fn run_rounds(
-    cheap: &Prover,
-    search: &Prover,
     conjectures: &[Theorem],
     config: &RoundsConfig,
     stop: &Stop,
@@ -180,6 +181,8 @@ pub async fn run_rounds(
                     .filter(|t| !solved.contains(&t.name))
                     .cloned()
                     .collect();
+                let (cheap, search) = events.provers(round)?;
+                let (cheap, search) = (&cheap, &search);
                 let Some(summary) = Round {
                     round,
                     dir: &dir,

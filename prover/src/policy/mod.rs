@@ -7,6 +7,7 @@
 //! a new field does not compile until it is placed in the identity or said not to matter.
 
 pub mod combine;
+pub mod learned;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,9 @@ use crate::guard::TacticGuard;
 use crate::llm::{LlmClient, LlmConfig, LlmError, OpenAiPolicy};
 use crate::portfolio::{Portfolio, PortfolioConfig};
 use crate::search::{Candidate, Policy, PolicyError, Query};
+use learned::model::MODEL_FORMAT_VERSION;
+use learned::{LearnedModel, LearnedPolicy};
+use std::sync::RwLock;
 
 /// The kinds of policy a user picks from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -31,14 +35,17 @@ pub enum PolicyKind {
     Openai,
     /// The model's candidates merged with the portfolio's.
     Combined,
+    /// The in-process learned policy's candidates merged with the portfolio's.
+    Learned,
 }
 
 impl PolicyKind {
     /// Every kind, in the order help texts list them.
-    pub const ALL: [PolicyKind; 3] = [
+    pub const ALL: [PolicyKind; 4] = [
         PolicyKind::Portfolio,
         PolicyKind::Openai,
         PolicyKind::Combined,
+        PolicyKind::Learned,
     ];
 
     /// The name users write (`--policy openai`, `policy = "openai"`).
@@ -47,6 +54,7 @@ impl PolicyKind {
             PolicyKind::Portfolio => "portfolio",
             PolicyKind::Openai => "openai",
             PolicyKind::Combined => "combined",
+            PolicyKind::Learned => "learned",
         }
     }
 }
@@ -87,6 +95,32 @@ pub struct PolicySpec {
     pub fallback: bool,
     /// Whether the guard lets `native_decide` and its kin run.
     pub allow_native_decide: bool,
+    /// The learned policy's starting model, for `learned`.
+    pub learned: Option<LearnedSpec>,
+}
+
+/// The learned policy's model as a run starts, and whether the run updates it.
+#[derive(Debug, Clone)]
+pub struct LearnedSpec {
+    /// The model (shared read-only; each `Policies` works on a copy of its own).
+    pub model: Arc<LearnedModel>,
+    /// [`LearnedModel::content_hash`] of `model`.
+    pub hash: String,
+    /// The run learns from each proof it finds (`--learn-online`): the identity then names
+    /// this run alone, since the model a later theorem meets depends on what came before.
+    pub online: Option<String>,
+}
+
+impl LearnedSpec {
+    /// The spec of `model`, not learning online.
+    pub fn of(model: LearnedModel) -> Self {
+        let hash = model.content_hash();
+        LearnedSpec {
+            model: Arc::new(model),
+            hash,
+            online: None,
+        }
+    }
 }
 
 impl Default for PolicySpec {
@@ -98,6 +132,7 @@ impl Default for PolicySpec {
             llm: None,
             fallback: false,
             allow_native_decide: false,
+            learned: None,
         }
     }
 }
@@ -107,11 +142,21 @@ impl PolicySpec {
     pub fn id(&self) -> String {
         let llm = self.llm.as_ref().map(llm_id).unwrap_or_default();
         let portfolio = portfolio_id(&self.portfolio);
+        let learned = match &self.learned {
+            Some(LearnedSpec { hash, online, .. }) => match online {
+                Some(run) => {
+                    format!("learned(v{MODEL_FORMAT_VERSION} sha1={hash} online run={run})")
+                }
+                None => format!("learned(v{MODEL_FORMAT_VERSION} sha1={hash})"),
+            },
+            None => format!("learned(v{MODEL_FORMAT_VERSION} empty)"),
+        };
         let proposals = match self.kind {
             PolicyKind::Portfolio => portfolio,
             PolicyKind::Openai if self.fallback => format!("{llm} else {portfolio}"),
             PolicyKind::Openai => llm,
             PolicyKind::Combined => format!("{llm} + {portfolio}"),
+            PolicyKind::Learned => format!("{learned} + {portfolio}"),
         };
         // The guard decides which proposals run, so it is part of what a failure was under.
         format!("{proposals} guard(native={})", self.allow_native_decide)
@@ -201,6 +246,8 @@ pub struct ModelOutage(pub String);
 pub struct Policies {
     spec: PolicySpec,
     llm: Option<Arc<LlmClient>>,
+    /// The learned policy's model, shared by every search of these policies.
+    learned: Arc<RwLock<LearnedModel>>,
     runtime: Handle,
     outage_limit: Duration,
     /// One prober at a time while the model server is down.
@@ -219,9 +266,15 @@ impl Policies {
             (PolicyKind::Portfolio, _) | (_, None) => None,
             (_, Some(config)) => Some(Arc::new(LlmClient::new(config.clone())?)),
         };
+        let learned = spec
+            .learned
+            .as_ref()
+            .map(|l| LearnedModel::clone(&l.model))
+            .unwrap_or_default();
         Ok(Policies {
             spec,
             llm,
+            learned: Arc::new(RwLock::new(learned)),
             runtime: runtime.clone(),
             outage_limit,
             probing: tokio::sync::Mutex::new(()),
@@ -257,6 +310,10 @@ impl Policies {
     pub fn make(&self) -> DynPolicy {
         let portfolio = || Portfolio::new(self.spec.portfolio.clone());
         let (policy, fallbacks): (Box<dyn Policy + Send>, _) = match (self.spec.kind, &self.llm) {
+            (PolicyKind::Learned, _) => {
+                let learned = LearnedPolicy::new(self.learned.clone());
+                (Box::new(CombinedPolicy::new(learned, portfolio())), None)
+            }
             (PolicyKind::Portfolio, _) | (_, None) => (Box::new(portfolio()), None),
             (PolicyKind::Openai, Some(client)) => {
                 let llm = OpenAiPolicy::new(client.clone(), self.runtime.clone());
@@ -274,6 +331,21 @@ impl Policies {
             }
         };
         DynPolicy { policy, fallbacks }
+    }
+
+    /// Teaches the learned model proof steps and refusals (`--learn-online`); later searches
+    /// see them at once.
+    pub fn learn(&self, steps: &[(String, String)], refusals: &[(String, String)]) {
+        let mut model = self.learned.write().unwrap_or_else(|p| p.into_inner());
+        model.extend(steps, refusals);
+    }
+
+    /// A copy of the learned model as it is now (`--save-model`).
+    pub fn learned_model(&self) -> LearnedModel {
+        self.learned
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Waits, before a theorem starts, while the model server is down: probes it with backoff
