@@ -15,8 +15,9 @@ use tokio::runtime::Handle;
 use crate::cache::{Budget, ProofCache, TheoremRecord, TransitionRecord};
 use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::search::{
-    Applied, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy, Proof,
-    ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason, Verdict,
+    Applied, CancelToken, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy,
+    Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason,
+    Verdict,
 };
 
 pub use ::datasets::{ProveResult, ProveStatus, Theorem};
@@ -360,6 +361,7 @@ impl Engine {
         policy: &mut P,
         filter: F,
         hook: H,
+        cancel: &CancelToken,
     ) -> ProveResult
     where
         P: Policy,
@@ -390,6 +392,7 @@ impl Engine {
         );
         let mut checker = self.checker(theorem, config);
         let report = Search::new(config.search.clone())
+            .with_cancel_token(cancel.clone())
             .with_filter(filter)
             .with_hook(hook)
             .run(&mut env, policy, &mut checker, root);

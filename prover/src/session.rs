@@ -22,7 +22,7 @@ use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
 use crate::engine::{Engine, ProveConfig, ProveResult, ProveStatus, Theorem};
 use crate::llm::LlmError;
 use crate::policy::{Policies, PolicySpec};
-use crate::search::{NoHook, SearchEvent, SearchHook};
+use crate::search::{CancelToken, NoHook, SearchEvent, SearchHook};
 
 /// What a session is opened with: plain data, usually from `settings::session_config`.
 #[derive(Debug, Clone)]
@@ -209,12 +209,13 @@ impl Prover {
 
     /// [`Prover::prove`], with `hook` seeing every search event.
     pub fn prove_with<H: SearchHook + Send>(&self, theorem: &Theorem, hook: &mut H) -> ProveResult {
+        let cancel = CancelToken::new();
         if Handle::try_current().is_err() {
-            return self.search(theorem, hook);
+            return self.search(theorem, hook, &cancel);
         }
         std::thread::scope(|scope| {
             scope
-                .spawn(|| self.search(theorem, hook))
+                .spawn(|| self.search(theorem, hook, &cancel))
                 .join()
                 .unwrap_or_else(|panic| crashed(&theorem.name, &panic_text(&panic)))
         })
@@ -231,11 +232,26 @@ impl Prover {
     where
         H: SearchHook + Send + 'static,
     {
+        self.prove_cancellable(theorem, hook, CancelToken::new())
+            .await
+    }
+
+    /// [`Prover::prove_async_with`], stopping (with `stop_reason` `cancelled`, never cached as
+    /// a failure) as soon as `cancel` is cancelled.
+    pub async fn prove_cancellable<H>(
+        &self,
+        theorem: Theorem,
+        hook: H,
+        cancel: CancelToken,
+    ) -> (ProveResult, Option<H>)
+    where
+        H: SearchHook + Send + 'static,
+    {
         let name = theorem.name.clone();
         let prover = self.clone();
         let task = self.engine.runtime.spawn_blocking(move || {
             let mut hook = hook;
-            let result = prover.search(&theorem, &mut hook);
+            let result = prover.search(&theorem, &mut hook, &cancel);
             (result, hook)
         });
         match task.await {
@@ -254,7 +270,12 @@ impl Prover {
         &self.policies
     }
 
-    fn search<H: SearchHook>(&self, theorem: &Theorem, hook: &mut H) -> ProveResult {
+    fn search<H: SearchHook>(
+        &self,
+        theorem: &Theorem,
+        hook: &mut H,
+        cancel: &CancelToken,
+    ) -> ProveResult {
         let mut policy = self.policies.make();
         let mut result = self.engine.prove(
             theorem,
@@ -262,6 +283,7 @@ impl Prover {
             &mut policy,
             self.policies.guard(),
             |event: &SearchEvent<'_>| hook.on_event(event),
+            cancel,
         );
         result.llm_fallbacks = policy.fallbacks();
         result

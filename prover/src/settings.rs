@@ -80,7 +80,7 @@ const DEFAULT_REPL_MEMORY_ESTIMATE_GIB: f64 = 6.0;
 // prover.toml
 
 /// `prover.toml`, as written by the user. Every field is optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SettingsFile {
     /// Where the settings came from, for error messages.
@@ -104,7 +104,7 @@ pub struct SettingsFile {
 }
 
 /// `[cache]` in `prover.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSettings {
     /// As `--cache`.
@@ -114,7 +114,7 @@ pub struct CacheSettings {
 }
 
 /// `[search]` in `prover.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchSettings {
     /// As `--policy`.
@@ -138,7 +138,7 @@ pub struct SearchSettings {
 }
 
 /// `[llm]` in `prover.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmSettings {
     /// As `--llm-url`.
@@ -170,7 +170,7 @@ pub struct LlmSettings {
 }
 
 /// `[repl]` in `prover.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplSettings {
     /// As `--repl-cmd`.
@@ -190,7 +190,7 @@ pub struct ReplSettings {
 }
 
 /// `[check]` in `prover.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckSettings {
     /// As `--timeout`, seconds.

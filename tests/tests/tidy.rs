@@ -146,7 +146,11 @@ fn only_the_settings_read_the_environment() {
 fn only_the_cli_names_clap() {
     // The library serves other front ends (an editor server, pipelines): flags stay in the
     // binary's package, which turns them into `settings` overlays.
-    let found = mentions_outside(&["prover/src", "lean-bridge/src"], &["clap"], &[]);
+    let found = mentions_outside(
+        &["prover/src", "prover/lsp/src", "lean-bridge/src"],
+        &["clap"],
+        &[],
+    );
     assert!(found.is_empty(), "clap belongs to prover-cli: {found:#?}");
     let manifest = std::fs::read_to_string(workspace_root().join("prover/Cargo.toml")).unwrap();
     assert!(
@@ -156,8 +160,30 @@ fn only_the_cli_names_clap() {
 }
 
 #[test]
+fn only_the_editor_server_knows_lsp() {
+    let found = mentions_outside(
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "lean-bridge/src",
+            "datasets/src",
+        ],
+        &["tower_lsp", "ls_types", "lsp_types"],
+        &[],
+    );
+    assert!(
+        found.is_empty(),
+        "LSP types belong to prover-lsp: {found:#?}"
+    );
+}
+
+#[test]
 fn only_the_cli_uses_anyhow() {
-    let found = mentions_outside(&["prover/src", "lean-bridge/src"], &["anyhow"], &[]);
+    let found = mentions_outside(
+        &["prover/src", "prover/lsp/src", "lean-bridge/src"],
+        &["anyhow"],
+        &[],
+    );
     assert!(found.is_empty(), "libraries use typed errors: {found:#?}");
 }
 

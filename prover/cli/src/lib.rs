@@ -80,6 +80,9 @@ pub enum Command {
     Explore(ExploreArgs),
     /// Train the learned policy's model from SFT and DPO rows.
     Train(TrainArgs),
+    /// The editor tactic server: a language server on stdin/stdout that proves the `sorry`
+    /// under the cursor (attach it to `.lean` files next to Lean's own).
+    Lsp(LspArgs),
     /// Benchmark datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
@@ -238,6 +241,34 @@ pub struct IterateArgs {
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,
+}
+
+/// `prover lsp`.
+#[derive(Debug, Args)]
+pub struct LspArgs {
+    /// Search and policy settings (an editor's `initializationOptions` replace these).
+    #[command(flatten)]
+    pub search: search_args::SearchArgs,
+    /// Cache settings.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// REPL settings.
+    #[command(flatten)]
+    pub repl: ReplArgs,
+}
+
+/// Runs `prover lsp`: stdout carries only protocol frames; logs go to stderr.
+fn lsp(args: LspArgs, settings: prover::settings::SettingsFile) -> anyhow::Result<ExitCode> {
+    let overlay = search_overlay(&args.search, &args.cache, &args.repl);
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(prover_lsp::serve(
+        settings,
+        overlay,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+    ));
+    runtime.shutdown_background();
+    Ok(ExitCode::from(exit::SETTLED))
 }
 
 /// `prover train`.
@@ -433,6 +464,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Iterate(args) => iterate::run(args, &settings),
         Command::Explore(args) => explore::run(args, &settings),
         Command::Train(args) => train::run(args),
+        Command::Lsp(args) => lsp(args, settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Cache(command) => cache::run(command, &settings),
     }

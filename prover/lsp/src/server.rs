@@ -1,0 +1,605 @@
+//! `Backend`: the language server. Every handler answers from memory within milliseconds; a proof runs as a job (a tokio task with a cancel token) that reports progress and ends with one `workspace/applyEdit`.
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use prover::engine::{ProveStatus, Theorem};
+use prover::search::{CancelToken, SearchEvent, SearchHook};
+use prover::session::Session;
+use prover::settings::{Overlay, SettingsFile, session_config};
+use serde_json::{Value, json};
+use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
+use tower_lsp_server::ls_types::*;
+use tower_lsp_server::{Client, LanguageServer};
+
+use crate::text::{self, Declaration, Encoding};
+
+/// The command that starts a job.
+pub const PROVE_COMMAND: &str = "prover.proveSorry";
+/// The command that cancels jobs.
+pub const CANCEL_COMMAND: &str = "prover.cancel";
+/// The code action's title.
+pub const ACTION_TITLE: &str = "Prove this sorry (prover)";
+
+/// An open document.
+#[derive(Debug, Clone)]
+struct Document {
+    text: String,
+    version: i32,
+}
+
+/// A job in progress.
+#[derive(Debug, Clone)]
+struct Job {
+    uri: Uri,
+    /// The declaration's byte range in the document, shifted by edits before it.
+    anchor: Range<usize>,
+    cancel: CancelToken,
+    token: Option<String>,
+}
+
+#[derive(Default)]
+struct State {
+    session: Option<Arc<Session>>,
+    encoding: Option<Encoding>,
+    progress: bool,
+    document_changes: bool,
+    documents: HashMap<Uri, Document>,
+    jobs: HashMap<u64, Job>,
+    next_job: u64,
+    /// Verified proofs by the hash of the header and the declaration.
+    known: HashMap<String, String>,
+}
+
+/// The server: settings from `prover.toml` and the command line, replaced by the editor's
+/// `initializationOptions` when it sends any.
+pub struct Backend {
+    client: Client,
+    file: SettingsFile,
+    overlay: Overlay,
+    state: Arc<Mutex<State>>,
+}
+
+impl Backend {
+    /// A server for `client`.
+    pub fn new(client: Client, file: SettingsFile, overlay: Overlay) -> Backend {
+        Backend {
+            client,
+            file,
+            overlay,
+            state: Arc::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `window/workDoneProgress/cancel`: the progress report's cancel button.
+    pub async fn progress_cancel(&self, params: WorkDoneProgressCancelParams) {
+        let token = match params.token {
+            NumberOrString::String(s) => s,
+            NumberOrString::Number(n) => n.to_string(),
+        };
+        let state = self.state();
+        for job in state.jobs.values() {
+            if job.token.as_deref() == Some(token.as_str()) {
+                job.cancel.cancel();
+            }
+        }
+    }
+
+    fn prove(&self, arguments: &[Value]) -> Result<()> {
+        let argument = arguments.first().ok_or_else(|| {
+            Error::invalid_params("prover.proveSorry takes {uri, version, range}")
+        })?;
+        let uri: Uri = serde_json::from_value(argument["uri"].clone())
+            .map_err(|e| Error::invalid_params(format!("uri: {e}")))?;
+        let range: tower_lsp_server::ls_types::Range =
+            serde_json::from_value(argument["range"].clone())
+                .map_err(|e| Error::invalid_params(format!("range: {e}")))?;
+        let mut state = self.state();
+        let encoding = state.encoding.unwrap_or(Encoding::Utf16);
+        let Some(session) = state.session.clone() else {
+            return Err(Error::invalid_request());
+        };
+        let document = state
+            .documents
+            .get(&uri)
+            .cloned()
+            .ok_or_else(|| Error::invalid_params("the document is not open"))?;
+        let sorry = byte_range(&document.text, &range, encoding)
+            .filter(|r| document.text.get(r.clone()) == Some("sorry"))
+            .ok_or_else(|| Error {
+                code: ErrorCode::ServerError(-32801),
+                message: "the text at the range is no longer `sorry` (content modified)".into(),
+                data: None,
+            })?;
+        let declaration = text::declaration_of(&document.text, sorry).ok_or_else(|| {
+            Error::invalid_params(
+                "only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) \
+                 can be proved so far",
+            )
+        })?;
+        let id = state.next_job;
+        state.next_job += 1;
+        let token = state.progress.then(|| format!("prover/{id}"));
+        let cancel = CancelToken::new();
+        state.jobs.insert(
+            id,
+            Job {
+                uri: uri.clone(),
+                anchor: declaration.start..declaration.end,
+                cancel: cancel.clone(),
+                token: token.clone(),
+            },
+        );
+        let job = JobRun {
+            id,
+            client: self.client.clone(),
+            state: self.state.clone(),
+            session,
+            uri,
+            header: document.text[..declaration.start].to_owned(),
+            declaration_text: document.text[declaration.start..declaration.end].to_owned(),
+            declaration,
+            cancel,
+            token,
+        };
+        tokio::spawn(job.run());
+        Ok(())
+    }
+}
+
+fn byte_range(
+    text: &str,
+    range: &tower_lsp_server::ls_types::Range,
+    encoding: Encoding,
+) -> Option<Range<usize>> {
+    let start = text::offset_of(text, range.start.line, range.start.character, encoding)?;
+    let end = text::offset_of(text, range.end.line, range.end.character, encoding)?;
+    (start <= end).then_some(start..end)
+}
+
+fn lsp_range(
+    text: &str,
+    range: Range<usize>,
+    encoding: Encoding,
+) -> tower_lsp_server::ls_types::Range {
+    let (sl, sc) = text::position_of(text, range.start, encoding);
+    let (el, ec) = text::position_of(text, range.end, encoding);
+    tower_lsp_server::ls_types::Range::new(Position::new(sl, sc), Position::new(el, ec))
+}
+
+/// The key of a proof: the header and the declaration it is for.
+fn key_of(header: &str, declaration: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in header.bytes().chain([0xff]).chain(declaration.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// Counts expansions for the progress report.
+struct Counter(Arc<AtomicU32>);
+
+impl SearchHook for Counter {
+    fn on_event(&mut self, event: &SearchEvent<'_>) {
+        if matches!(event, SearchEvent::Selected { .. }) {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// One job, from search to edit.
+struct JobRun {
+    id: u64,
+    client: Client,
+    state: Arc<Mutex<State>>,
+    session: Arc<Session>,
+    uri: Uri,
+    header: String,
+    declaration_text: String,
+    declaration: Declaration,
+    cancel: CancelToken,
+    token: Option<String>,
+}
+
+impl JobRun {
+    async fn run(self) {
+        let started = Instant::now();
+        let progress = match &self.token {
+            Some(token) => {
+                let token = NumberOrString::String(token.clone());
+                let _ = self.client.create_work_done_progress(token.clone()).await;
+                Some(
+                    self.client
+                        .progress(token, "Proving")
+                        .with_cancel_button()
+                        .with_message("starting")
+                        .begin()
+                        .await,
+                )
+            }
+            None => None,
+        };
+        let expansions = Arc::new(AtomicU32::new(0));
+        let name = datasets::lean::declaration_name(&self.declaration.statement)
+            .unwrap_or_else(|| "example".to_owned());
+        let theorem = Theorem {
+            name,
+            header: self.header.clone(),
+            formal_statement: self.declaration.statement.clone(),
+        };
+        let prover = self.session.prover();
+        let search =
+            prover.prove_cancellable(theorem, Counter(expansions.clone()), self.cancel.clone());
+        tokio::pin!(search);
+        let result = loop {
+            tokio::select! {
+                (result, _) = &mut search => break result,
+                () = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if let Some(progress) = &progress {
+                        let message = format!(
+                            "{} expansions · {:.0} s",
+                            expansions.load(Ordering::Relaxed),
+                            started.elapsed().as_secs_f64()
+                        );
+                        progress.report_with_message(message, None).await;
+                    }
+                }
+            }
+        };
+        let cancelled = self.cancel.is_cancelled();
+        let ending = match (cancelled, result.status) {
+            (true, _) => "cancelled".to_owned(),
+            (false, ProveStatus::Proved) => "proved".to_owned(),
+            (false, _) => format!(
+                "stopped: {}",
+                result.stop_detail.as_deref().unwrap_or("no proof")
+            ),
+        };
+        if let Some(progress) = progress {
+            progress.finish_with_message(ending.clone()).await;
+        }
+        let job = self.finish();
+        if cancelled {
+            return;
+        }
+        match (result.status, &result.proof) {
+            (ProveStatus::Proved, Some(proof)) => self.apply(job, proof).await,
+            (ProveStatus::Error, _) => {
+                self.client
+                    .show_message(
+                        MessageType::WARNING,
+                        format!("prover: {ending} (see the server's log)"),
+                    )
+                    .await;
+            }
+            _ => {
+                self.client
+                    .show_message(
+                        MessageType::INFO,
+                        format!("prover: no proof found ({ending})"),
+                    )
+                    .await;
+            }
+        }
+    }
+
+    /// Removes the job; returns it as it stands (its anchor moved by edits since).
+    fn finish(&self) -> Option<Job> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.jobs.remove(&self.id)
+    }
+
+    /// Edits the document, at the declaration's current place, or says the proof when the
+    /// declaration is gone.
+    async fn apply(&self, job: Option<Job>, proof: &str) {
+        let (edit, message) = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.known.insert(
+                key_of(&self.header, &self.declaration_text),
+                proof.to_owned(),
+            );
+            let encoding = state.encoding.unwrap_or(Encoding::Utf16);
+            let document_changes = state.document_changes;
+            let Some(document) = state.documents.get(&self.uri).cloned() else {
+                return;
+            };
+            // The declaration where the job's anchor says it is now, and unchanged.
+            let start = job.map_or(self.declaration.start, |j| j.anchor.start);
+            let shift = start as isize - self.declaration.start as isize;
+            let current = document
+                .text
+                .get(start..start + self.declaration_text.len());
+            if current != Some(self.declaration_text.as_str()) {
+                (
+                    None,
+                    Some(format!(
+                        "prover: the declaration changed while it was proved; the proof was:{proof}"
+                    )),
+                )
+            } else {
+                let moved = Declaration {
+                    start,
+                    end: start + self.declaration_text.len(),
+                    sorry: shifted(&self.declaration.sorry, shift),
+                    edit_start: (self.declaration.edit_start as isize + shift) as usize,
+                    ..self.declaration.clone()
+                };
+                let (range, new_text) = text::proof_edit(&document.text, &moved, proof);
+                let edit = TextEdit {
+                    range: lsp_range(&document.text, range, encoding),
+                    new_text,
+                };
+                let workspace_edit = if document_changes {
+                    WorkspaceEdit {
+                        document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
+                            text_document: OptionalVersionedTextDocumentIdentifier {
+                                uri: self.uri.clone(),
+                                version: Some(document.version),
+                            },
+                            edits: vec![OneOf::Left(edit)],
+                        }])),
+                        ..WorkspaceEdit::default()
+                    }
+                } else {
+                    WorkspaceEdit {
+                        changes: Some(HashMap::from([(self.uri.clone(), vec![edit])])),
+                        ..WorkspaceEdit::default()
+                    }
+                };
+                (Some(workspace_edit), None)
+            }
+        };
+        if let Some(edit) = edit {
+            match self.client.apply_edit(edit).await {
+                Ok(response) if response.applied => {}
+                _ => {
+                    self.client
+                        .show_message(
+                            MessageType::INFO,
+                            format!(
+                                "prover: the editor did not take the edit; the proof is:{proof}"
+                            ),
+                        )
+                        .await;
+                }
+            }
+        }
+        if let Some(message) = message {
+            self.client.show_message(MessageType::INFO, message).await;
+        }
+    }
+}
+
+fn shifted(range: &Range<usize>, shift: isize) -> Range<usize> {
+    ((range.start as isize + shift) as usize)..((range.end as isize + shift) as usize)
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
+        let overlay = match params.initialization_options.clone() {
+            Some(Value::Null) | None => self.overlay.clone(),
+            Some(options) => serde_json::from_value::<Overlay>(options)
+                .map_err(|e| Error::invalid_params(format!("initializationOptions: {e}")))?,
+        };
+        let config = session_config(&overlay, &self.file).map_err(|e| Error {
+            code: ErrorCode::InvalidParams,
+            message: format!("prover settings: {e}").into(),
+            data: None,
+        })?;
+        let session =
+            Session::open_on(&tokio::runtime::Handle::current(), config).map_err(|e| Error {
+                code: ErrorCode::InternalError,
+                message: format!("prover: {e}").into(),
+                data: None,
+            })?;
+        let capabilities = &params.capabilities;
+        let utf8 = capabilities
+            .general
+            .as_ref()
+            .and_then(|g| g.position_encodings.as_ref())
+            .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
+        {
+            let mut state = self.state();
+            state.session = Some(Arc::new(session));
+            state.encoding = Some(if utf8 {
+                Encoding::Utf8
+            } else {
+                Encoding::Utf16
+            });
+            state.progress = capabilities
+                .window
+                .as_ref()
+                .and_then(|w| w.work_done_progress)
+                .unwrap_or(false);
+            state.document_changes = capabilities
+                .workspace
+                .as_ref()
+                .and_then(|w| w.workspace_edit.as_ref())
+                .and_then(|e| e.document_changes)
+                .unwrap_or(false);
+        }
+        Ok(InitializeResult {
+            capabilities: ServerCapabilities {
+                position_encoding: Some(if utf8 {
+                    PositionEncodingKind::UTF8
+                } else {
+                    PositionEncodingKind::UTF16
+                }),
+                text_document_sync: Some(TextDocumentSyncCapability::Options(
+                    TextDocumentSyncOptions {
+                        open_close: Some(true),
+                        change: Some(TextDocumentSyncKind::INCREMENTAL),
+                        ..TextDocumentSyncOptions::default()
+                    },
+                )),
+                code_action_provider: Some(CodeActionProviderCapability::Options(
+                    CodeActionOptions {
+                        code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+                        resolve_provider: Some(true),
+                        ..CodeActionOptions::default()
+                    },
+                )),
+                execute_command_provider: Some(ExecuteCommandOptions {
+                    commands: vec![PROVE_COMMAND.to_owned(), CANCEL_COMMAND.to_owned()],
+                    ..ExecuteCommandOptions::default()
+                }),
+                ..ServerCapabilities::default()
+            },
+            server_info: Some(ServerInfo {
+                name: "prover".to_owned(),
+                version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            }),
+            offset_encoding: None,
+        })
+    }
+
+    async fn shutdown(&self) -> Result<()> {
+        let session = {
+            let mut state = self.state();
+            for job in state.jobs.values() {
+                job.cancel.cancel();
+            }
+            state.jobs.clear();
+            state.session.take()
+        };
+        if let Some(session) = session {
+            let _ = session.shutdown().await;
+        }
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let document = params.text_document;
+        self.state().documents.insert(
+            document.uri,
+            Document {
+                text: document.text,
+                version: document.version,
+            },
+        );
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let mut state = self.state();
+        let encoding = state.encoding.unwrap_or(Encoding::Utf16);
+        let uri = params.text_document.uri;
+        let Some(mut document) = state.documents.remove(&uri) else {
+            return;
+        };
+        for change in params.content_changes {
+            let range = change
+                .range
+                .and_then(|r| byte_range(&document.text, &r, encoding));
+            let range = range.unwrap_or(0..document.text.len());
+            let delta = change.text.len() as isize - range.len() as isize;
+            for job in state.jobs.values_mut().filter(|j| j.uri == uri) {
+                if range.start < job.anchor.end && range.end > job.anchor.start
+                    || range == (0..document.text.len())
+                {
+                    // The goal may have changed: the job's proof would be for other text.
+                    job.cancel.cancel();
+                } else if range.end <= job.anchor.start {
+                    job.anchor = shifted(&job.anchor, delta);
+                }
+            }
+            document.text.replace_range(range, &change.text);
+        }
+        document.version = params.text_document.version;
+        state.documents.insert(uri, document);
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        self.state().documents.remove(&params.text_document.uri);
+    }
+
+    async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
+        let state = self.state();
+        let encoding = state.encoding.unwrap_or(Encoding::Utf16);
+        let Some(document) = state.documents.get(&params.text_document.uri) else {
+            return Ok(None);
+        };
+        let Some(wanted) = byte_range(&document.text, &params.range, encoding) else {
+            return Ok(None);
+        };
+        let mut actions = Vec::new();
+        for sorry in text::sorry_tokens(&document.text) {
+            if sorry.end < wanted.start || sorry.start > wanted.end {
+                continue;
+            }
+            let Some(declaration) = text::declaration_of(&document.text, sorry.clone()) else {
+                continue;
+            };
+            let key = key_of(
+                &document.text[..declaration.start],
+                &document.text[declaration.start..declaration.end],
+            );
+            let range = lsp_range(&document.text, sorry, encoding);
+            actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                title: ACTION_TITLE.to_owned(),
+                kind: Some(CodeActionKind::QUICKFIX),
+                command: Some(Command {
+                    title: "Prove".to_owned(),
+                    command: PROVE_COMMAND.to_owned(),
+                    arguments: Some(vec![json!({
+                        "uri": params.text_document.uri,
+                        "version": document.version,
+                        "range": range,
+                    })]),
+                }),
+                data: Some(json!({"key": key, "uri": params.text_document.uri, "range": range})),
+                ..CodeAction::default()
+            }));
+        }
+        Ok(Some(actions))
+    }
+
+    async fn code_action_resolve(&self, mut action: CodeAction) -> Result<CodeAction> {
+        let state = self.state();
+        let encoding = state.encoding.unwrap_or(Encoding::Utf16);
+        let data = action.data.clone().unwrap_or_default();
+        let (Some(key), Ok(uri), Ok(range)) = (
+            data["key"].as_str(),
+            serde_json::from_value::<Uri>(data["uri"].clone()),
+            serde_json::from_value::<tower_lsp_server::ls_types::Range>(data["range"].clone()),
+        ) else {
+            return Ok(action);
+        };
+        if let (Some(proof), Some(document)) = (state.known.get(key), state.documents.get(&uri))
+            && let Some(sorry) = byte_range(&document.text, &range, encoding)
+            && let Some(declaration) = text::declaration_of(&document.text, sorry)
+        {
+            let (range, new_text) = text::proof_edit(&document.text, &declaration, proof);
+            action.edit = Some(WorkspaceEdit {
+                changes: Some(HashMap::from([(
+                    uri,
+                    vec![TextEdit {
+                        range: lsp_range(&document.text, range, encoding),
+                        new_text,
+                    }],
+                )])),
+                ..WorkspaceEdit::default()
+            });
+        }
+        Ok(action)
+    }
+
+    async fn execute_command(&self, params: ExecuteCommandParams) -> Result<Option<LSPAny>> {
+        match params.command.as_str() {
+            PROVE_COMMAND => self.prove(&params.arguments).map(|()| None),
+            CANCEL_COMMAND => {
+                for job in self.state().jobs.values() {
+                    job.cancel.cancel();
+                }
+                Ok(None)
+            }
+            other => Err(Error::invalid_params(format!("unknown command {other}"))),
+        }
+    }
+}
