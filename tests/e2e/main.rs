@@ -3,6 +3,7 @@
 mod cache;
 mod check;
 mod check_attacks;
+mod editor;
 mod eval;
 mod explore;
 mod iterate;
