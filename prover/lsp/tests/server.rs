@@ -1,14 +1,15 @@
 //! The editor server in process, with real Content-Length framing over in-memory pipes, against sim-repl (a simulated REPL, not Lean): capabilities, the code action on a `sorry` after `ℕ` and `𝓝`, a job with progress ending in an applied edit, a stale range, a malformed request, cancellation by an edit.
 
-use std::collections::VecDeque;
-use std::time::Duration;
-
 use prover::portfolio::Portfolio;
 use prover::settings::{CacheOverlay, Overlay, ReplOverlay, SettingsFile};
 use prover_tests::harness::SimRepl;
+use prover_tests::lsp_client::Client;
 use prover_tests::world::{Outcome, Theorem, Transition, World};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, DuplexStream};
+use tokio::io::{DuplexStream, ReadHalf, WriteHalf};
+
+/// The client on the in-memory pipes.
+type TestClient = Client<ReadHalf<DuplexStream>, WriteHalf<DuplexStream>>;
 
 const URI: &str = "file:///tmp/Sorry.lean";
 
@@ -60,141 +61,8 @@ fn world(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
-/// The test client: framing, ids, and answers to the server's requests.
-struct Client {
-    write: tokio::io::WriteHalf<DuplexStream>,
-    read: BufReader<tokio::io::ReadHalf<DuplexStream>>,
-    next_id: i64,
-    /// Notifications and server requests seen, in order.
-    seen: VecDeque<Value>,
-    /// The document as the client holds it.
-    text: String,
-    version: i64,
-}
-
-impl Client {
-    async fn send(&mut self, message: Value) {
-        let body = message.to_string();
-        let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
-        self.write.write_all(frame.as_bytes()).await.unwrap();
-    }
-
-    async fn recv(&mut self) -> Value {
-        let read = async {
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                self.read.read_line(&mut line).await.unwrap();
-                let line = line.trim_end();
-                if line.is_empty() {
-                    break;
-                }
-                if let Some(n) = line.strip_prefix("Content-Length: ") {
-                    length = n.parse().unwrap();
-                }
-            }
-            let mut body = vec![0; length];
-            self.read.read_exact(&mut body).await.unwrap();
-            serde_json::from_slice::<Value>(&body).unwrap()
-        };
-        tokio::time::timeout(Duration::from_secs(60), read)
-            .await
-            .expect("the server answers within a minute")
-    }
-
-    /// Handles one message from the server: answers its requests, applies edits.
-    async fn handle(&mut self, message: Value) -> Option<Value> {
-        match (message.get("id"), message["method"].as_str()) {
-            (Some(id), Some("workspace/applyEdit")) => {
-                let id = id.clone();
-                let edits = &message["params"]["edit"]["documentChanges"][0]["edits"];
-                for edit in edits.as_array().unwrap() {
-                    self.apply(edit);
-                }
-                self.seen.push_back(message.clone());
-                self.send(json!({"jsonrpc": "2.0", "id": id, "result": {"applied": true}}))
-                    .await;
-                None
-            }
-            (Some(id), Some(_)) => {
-                let id = id.clone();
-                self.seen.push_back(message.clone());
-                self.send(json!({"jsonrpc": "2.0", "id": id, "result": null}))
-                    .await;
-                None
-            }
-            (None, Some(_)) => {
-                self.seen.push_back(message);
-                None
-            }
-            _ => Some(message),
-        }
-    }
-
-    async fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
-            .await;
-        loop {
-            let message = self.recv().await;
-            if let Some(response) = self.handle(message).await
-                && response["id"] == id
-            {
-                return response;
-            }
-        }
-    }
-
-    async fn notify(&mut self, method: &str, params: Value) {
-        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
-            .await;
-    }
-
-    /// Waits until a message matching `wanted` arrives (answering requests meanwhile).
-    async fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
-        loop {
-            if let Some(position) = self.seen.iter().position(&wanted) {
-                return self.seen.remove(position).unwrap();
-            }
-            let message = self.recv().await;
-            self.handle(message).await;
-        }
-    }
-
-    /// Applies one text edit (UTF-16 positions) to the client's copy.
-    fn apply(&mut self, edit: &Value) {
-        let offset = |p: &Value| {
-            let (line, character) = (
-                p["line"].as_u64().unwrap(),
-                p["character"].as_u64().unwrap(),
-            );
-            let start: usize = self
-                .text
-                .split_inclusive('\n')
-                .take(line as usize)
-                .map(str::len)
-                .sum();
-            let mut units = 0;
-            for (i, c) in self.text[start..].char_indices() {
-                if units >= character as usize || c == '\n' {
-                    return start + i;
-                }
-                units += c.len_utf16();
-            }
-            self.text.len()
-        };
-        let (start, end) = (
-            offset(&edit["range"]["start"]),
-            offset(&edit["range"]["end"]),
-        );
-        self.text
-            .replace_range(start..end, edit["newText"].as_str().unwrap());
-    }
-}
-
 /// A server on in-memory pipes, initialized, with `text` open.
-async fn started(world: &std::path::Path, text: &str) -> Client {
+async fn started(world: &std::path::Path, text: &str) -> TestClient {
     let (client_side, server_side) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_side);
     let overlay = Overlay {
@@ -216,14 +84,7 @@ async fn started(world: &std::path::Path, text: &str) -> Client {
         server_write,
     ));
     let (read, write) = tokio::io::split(client_side);
-    let mut client = Client {
-        write,
-        read: BufReader::new(read),
-        next_id: 0,
-        seen: VecDeque::new(),
-        text: text.to_owned(),
-        version: 1,
-    };
+    let mut client = Client::new(read, write, text);
     let init = client
         .request(
             "initialize",
@@ -357,7 +218,6 @@ async fn a_sorry_after_wide_characters_is_proved_with_progress_and_one_edit() {
     assert_eq!(still["result"], Value::Null);
     let shutdown = client.request("shutdown", Value::Null).await;
     assert_eq!(shutdown["result"], Value::Null);
-    client.version += 1;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,0 +1,150 @@
+//! An LSP test client with real Content-Length framing: requests with ids, answers to the server's requests (progress tokens, `workspace/applyEdit`, which it applies to its copy of the document), and a record of everything else the server sent.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+
+/// The test client: framing, ids, and answers to the server's requests.
+pub struct Client<R, W> {
+    write: W,
+    read: BufReader<R>,
+    next_id: i64,
+    /// Notifications and server requests seen, in order.
+    pub seen: VecDeque<Value>,
+    /// The document as the client holds it.
+    pub text: String,
+}
+
+impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
+    /// A client reading the server's output from `read` and writing to `write`, holding `text`.
+    pub fn new(read: R, write: W, text: &str) -> Self {
+        Client {
+            write,
+            read: BufReader::new(read),
+            next_id: 0,
+            seen: VecDeque::new(),
+            text: text.to_owned(),
+        }
+    }
+
+    pub async fn send(&mut self, message: Value) {
+        let body = message.to_string();
+        let frame = format!("Content-Length: {}\r\n\r\n{body}", body.len());
+        self.write.write_all(frame.as_bytes()).await.unwrap();
+    }
+
+    pub async fn recv(&mut self) -> Value {
+        let read = async {
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                self.read.read_line(&mut line).await.unwrap();
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(n) = line.strip_prefix("Content-Length: ") {
+                    length = n.parse().unwrap();
+                }
+            }
+            let mut body = vec![0; length];
+            self.read.read_exact(&mut body).await.unwrap();
+            serde_json::from_slice::<Value>(&body).unwrap()
+        };
+        tokio::time::timeout(Duration::from_secs(60), read)
+            .await
+            .expect("the server answers within a minute")
+    }
+
+    /// Handles one message from the server: answers its requests, applies edits.
+    pub async fn handle(&mut self, message: Value) -> Option<Value> {
+        match (message.get("id"), message["method"].as_str()) {
+            (Some(id), Some("workspace/applyEdit")) => {
+                let id = id.clone();
+                let edits = &message["params"]["edit"]["documentChanges"][0]["edits"];
+                for edit in edits.as_array().unwrap() {
+                    self.apply(edit);
+                }
+                self.seen.push_back(message.clone());
+                self.send(json!({"jsonrpc": "2.0", "id": id, "result": {"applied": true}}))
+                    .await;
+                None
+            }
+            (Some(id), Some(_)) => {
+                let id = id.clone();
+                self.seen.push_back(message.clone());
+                self.send(json!({"jsonrpc": "2.0", "id": id, "result": null}))
+                    .await;
+                None
+            }
+            (None, Some(_)) => {
+                self.seen.push_back(message);
+                None
+            }
+            _ => Some(message),
+        }
+    }
+
+    pub async fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await;
+        loop {
+            let message = self.recv().await;
+            if let Some(response) = self.handle(message).await
+                && response["id"] == id
+            {
+                return response;
+            }
+        }
+    }
+
+    pub async fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({"jsonrpc": "2.0", "method": method, "params": params}))
+            .await;
+    }
+
+    /// Waits until a message matching `wanted` arrives (answering requests meanwhile).
+    pub async fn wait_for(&mut self, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            if let Some(position) = self.seen.iter().position(&wanted) {
+                return self.seen.remove(position).unwrap();
+            }
+            let message = self.recv().await;
+            self.handle(message).await;
+        }
+    }
+
+    /// Applies one text edit (UTF-16 positions) to the client's copy.
+    pub fn apply(&mut self, edit: &Value) {
+        let offset = |p: &Value| {
+            let (line, character) = (
+                p["line"].as_u64().unwrap(),
+                p["character"].as_u64().unwrap(),
+            );
+            let start: usize = self
+                .text
+                .split_inclusive('\n')
+                .take(line as usize)
+                .map(str::len)
+                .sum();
+            let mut units = 0;
+            for (i, c) in self.text[start..].char_indices() {
+                if units >= character as usize || c == '\n' {
+                    return start + i;
+                }
+                units += c.len_utf16();
+            }
+            self.text.len()
+        };
+        let (start, end) = (
+            offset(&edit["range"]["start"]),
+            offset(&edit["range"]["end"]),
+        );
+        self.text
+            .replace_range(start..end, edit["newText"].as_str().unwrap());
+    }
+}
