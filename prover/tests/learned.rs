@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use prover::portfolio::Portfolio;
-use prover_tests::harness::{MINIF2F_HEADER, ProverRun, SimRepl};
+use prover_tests::harness::{MINIF2F_HEADER, ProverRun, SimRepl, read_jsonl};
 use prover_tests::openai_sim::{self, Options, Script};
 use prover_tests::world::{Outcome, Theorem as WorldTheorem, Transition, World};
 use serde_json::{Value, json};
@@ -151,14 +151,6 @@ fn dataset(family: &Family, range: std::ops::Range<usize>, path: &Path) {
     std::fs::write(path, rows.join("\n") + "\n").unwrap();
 }
 
-fn rows(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn assert_ok(output: &std::process::Output) -> String {
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(output.status.code(), Some(0), "{stderr}");
@@ -238,7 +230,7 @@ fn trained_on_one_half_the_learned_policy_proves_more_of_the_other_half_with_few
             .output(),
     );
     assert_eq!(
-        rows(&rounds.join("round-1/proofs.jsonl")).len(),
+        read_jsonl(&rounds.join("round-1/proofs.jsonl")).len(),
         12,
         "every training theorem proved"
     );
@@ -270,7 +262,7 @@ fn trained_on_one_half_the_learned_policy_proves_more_of_the_other_half_with_few
                 .repl(&sim)
                 .output(),
         );
-        rows(&out)
+        read_jsonl(&out)
     };
     let portfolio = eval("portfolio", &["--policy", "portfolio"]);
     let model_arg = model.display().to_string();

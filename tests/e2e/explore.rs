@@ -4,27 +4,21 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use datasets::explore::{SPLITS, split_of};
-use prover_tests::harness::{ProverRun, SimRepl, vocabulary_server, write_generated_world};
+use prover_tests::harness::{
+    ProverRun, SimRepl, read_jsonl, vocabulary_server, write_generated_world,
+};
 use prover_tests::world::{Outcome, Transition, World};
 use prover_tests::worldgen::{WorldSpec, vocabulary};
 use serde_json::Value;
 
 const LEVELS: [&str; 5] = ["traces", "proofs", "steps", "preferences", "synthetic"];
 
-fn rows(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 /// Every row of a level, with the split it was found in.
 fn level(out: &Path, name: &str) -> Vec<(String, Value)> {
     SPLITS
         .iter()
         .flat_map(|split| {
-            rows(&out.join(format!("data/{name}/{split}.jsonl")))
+            read_jsonl(&out.join(format!("data/{name}/{split}.jsonl")))
                 .into_iter()
                 .map(|row| ((*split).to_owned(), row))
         })
@@ -90,22 +84,25 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
 
     let out = dir.path().join("explored");
     let sim = SimRepl::world(&files.world);
-    let output = ProverRun::new("explore")
-        .path("--dataset", &files.dataset)
-        .path("--out", &out)
-        .path("--exclude", &bench)
-        .args([
-            "--proofs-per-theorem",
-            "3",
-            "--workers",
-            "2",
-            "--tactic-timeout",
-            "2",
-        ])
-        .args(["--policy", "openai", "--samples", "5", "--width", "5"])
-        .args(["--llm-url", &format!("http://{}/v1", server.addr())])
-        .repl(&sim)
-        .output();
+    let explore = || {
+        ProverRun::new("explore")
+            .path("--dataset", &files.dataset)
+            .path("--out", &out)
+            .path("--exclude", &bench)
+            .args([
+                "--proofs-per-theorem",
+                "3",
+                "--workers",
+                "2",
+                "--tactic-timeout",
+                "2",
+            ])
+            .args(["--policy", "openai", "--samples", "5", "--width", "5"])
+            .args(["--llm-url", &format!("http://{}/v1", server.addr())])
+            .repl(&sim)
+            .output()
+    };
+    let output = explore();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
 
@@ -203,7 +200,7 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
         "{}",
         String::from_utf8_lossy(&check.stderr)
     );
-    for result in rows(&checked) {
+    for result in read_jsonl(&checked) {
         assert_eq!(result["status"], "valid", "{result}");
     }
 
@@ -226,22 +223,7 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
         .flat_map(|l| SPLITS.iter().map(move |s| format!("data/{l}/{s}.jsonl")))
         .map(|f| std::fs::read_to_string(out.join(f)).unwrap())
         .collect();
-    let again = ProverRun::new("explore")
-        .path("--dataset", &files.dataset)
-        .path("--out", &out)
-        .path("--exclude", &bench)
-        .args([
-            "--proofs-per-theorem",
-            "3",
-            "--workers",
-            "2",
-            "--tactic-timeout",
-            "2",
-        ])
-        .args(["--policy", "openai", "--samples", "5", "--width", "5"])
-        .args(["--llm-url", &format!("http://{}/v1", server.addr())])
-        .repl(&sim)
-        .output();
+    let again = explore();
     assert_eq!(
         again.status.code(),
         Some(0),

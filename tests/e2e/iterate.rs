@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use prover_tests::harness::{ProverRun, SimRepl, vocabulary_server, write_generated_world};
+use prover_tests::harness::{
+    ProverRun, SimRepl, read_jsonl, vocabulary_server, write_generated_world,
+};
 use prover_tests::openai_sim::SimServer;
 use prover_tests::world::{Outcome, World};
 use prover_tests::worldgen::WorldSpec;
@@ -77,14 +79,6 @@ fn iterate(setup: &Setup, dir: &Path, sim: &SimRepl, extra: &[&str]) -> ProverRu
         .args(extra)
 }
 
-fn rows(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn names_with(rows: &[Value], key: &str, value: &str) -> BTreeSet<String> {
     rows.iter()
         .filter(|r| r[key] == value)
@@ -142,7 +136,7 @@ fn three_rounds_filter_easy_conjectures_and_write_rows_that_replay_in_the_world(
     let world = World::load(&setup.world).unwrap();
 
     // Round 1: the easy provable theorems are decided by the cheap pass, the rest by the search.
-    let results = rows(&dir.join("round-1/results.jsonl"));
+    let results = read_jsonl(&dir.join("round-1/results.jsonl"));
     assert_eq!(results.len(), spec().theorems, "one result per conjecture");
     let easy: BTreeSet<String> = world
         .theorems
@@ -168,7 +162,7 @@ fn three_rounds_filter_easy_conjectures_and_write_rows_that_replay_in_the_world(
     assert!(!hard.is_empty(), "some theorems need the search");
 
     // Training rows: none of the easy ones; every SFT row a real step of its proof.
-    let sft = rows(&dir.join("round-1/sft.jsonl"));
+    let sft = read_jsonl(&dir.join("round-1/sft.jsonl"));
     let sft_names: BTreeSet<String> = sft
         .iter()
         .map(|r| r["name"].as_str().unwrap().to_owned())
@@ -195,7 +189,7 @@ fn three_rounds_filter_easy_conjectures_and_write_rows_that_replay_in_the_world(
         }
     }
     // Every DPO pair: the chosen step of the proof, against a tactic refused at that state.
-    let dpo = rows(&dir.join("round-1/dpo.jsonl"));
+    let dpo = read_jsonl(&dir.join("round-1/dpo.jsonl"));
     assert!(!dpo.is_empty(), "the search met refused siblings");
     for pair in &dpo {
         let state = state_named(&world, pair["state"].as_str().unwrap());
@@ -214,7 +208,7 @@ fn three_rounds_filter_easy_conjectures_and_write_rows_that_replay_in_the_world(
         assert!(!pair["rejected_error"].as_str().unwrap().is_empty());
     }
     // Proofs are in `check`'s input form, one per verified conjecture.
-    let proofs = rows(&dir.join("round-1/proofs.jsonl"));
+    let proofs = read_jsonl(&dir.join("round-1/proofs.jsonl"));
     assert_eq!(
         proofs
             .iter()
@@ -225,7 +219,7 @@ fn three_rounds_filter_easy_conjectures_and_write_rows_that_replay_in_the_world(
 
     // Rounds 2 and 3 search only what round 1 left.
     for round in [2, 3] {
-        let results = rows(&dir.join(format!("round-{round}/results.jsonl")));
+        let results = read_jsonl(&dir.join(format!("round-{round}/results.jsonl")));
         let searched: BTreeSet<String> = results
             .iter()
             .map(|r| r["name"].as_str().unwrap().to_owned())
@@ -236,7 +230,7 @@ fn three_rounds_filter_easy_conjectures_and_write_rows_that_replay_in_the_world(
         );
         assert_eq!(searched.len(), spec().theorems - provable.len());
         for stage in ["cheap", "search"] {
-            for record in rows(&dir.join(format!("round-{round}/{stage}.jsonl"))) {
+            for record in read_jsonl(&dir.join(format!("round-{round}/{stage}.jsonl"))) {
                 assert!(!provable.contains(record["name"].as_str().unwrap()));
             }
         }

@@ -287,6 +287,15 @@ pub fn vocabulary_server_with(
     .expect("the simulated server starts")
 }
 
+/// Every row of a JSONL file a test's run wrote, in order; panics naming the file.
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
+        .collect()
+}
+
 /// A results JSONL file (`prover eval` output) as a map from `name` to the row.
 pub fn results_by_name(path: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
     std::fs::read_to_string(path)

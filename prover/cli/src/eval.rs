@@ -26,11 +26,7 @@ use prover::settings::{self, SettingsFile};
 pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
     let (bytes, mut theorems) = read_dataset(&args.dataset, "dataset")?;
 
-    let mut input = manifest::input_record(&args.dataset, &bytes, theorems.len());
-    input.statement_sha1 = theorems
-        .iter()
-        .map(|t| (t.name.clone(), t.statement_hash()))
-        .collect();
+    let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
     let decided: HashSet<String> = earlier.iter().map(|r| r.name.clone()).collect();
@@ -83,16 +79,11 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;
-    if let Some(first) = theorems.first() {
-        let ready = session.handle().block_on(async {
-            preflight::repl(session.pool(), &first.header).await?;
-            preflight::model(session.policies()).await
-        });
-        if let Err(error) = ready {
-            session.handle().block_on(session.pool().shutdown());
-            out.abandon();
-            return Err(error);
-        }
+    if let Some(first) = theorems.first()
+        && let Err(error) = preflight::ready(&session, &first.header)
+    {
+        out.abandon();
+        return Err(error);
     }
     run_manifest.start()?;
     let learn_online = args.search.learn_online;
@@ -257,6 +248,27 @@ pub(super) fn save_model(session: &Session, path: &Path) -> anyhow::Result<()> {
         path.display()
     );
     Ok(())
+}
+
+/// What the pipelines (`iterate`, `explore`) take from the session's settings: the prompt
+/// their rows carry (the model's template, BFS-Prover's `{state}:::` otherwise) and the rules
+/// proofs are verified under (`[check]`, with the search's `native_decide` opt-in).
+pub(super) fn pipeline_settings(
+    config: &prover::session::SessionConfig,
+    settings: &SettingsFile,
+) -> anyhow::Result<(String, prover::check::CheckConfig)> {
+    let prompt_template = config.policy.llm.as_ref().map_or_else(
+        || "{state}:::".to_owned(),
+        |llm| llm.prompt_template.clone(),
+    );
+    let check = settings::check_config(
+        &settings::CheckOverlay {
+            allow_native_decide: config.policy.allow_native_decide,
+            ..settings::CheckOverlay::default()
+        },
+        settings,
+    )?;
+    Ok((prompt_template, check))
 }
 
 /// The theorems of a dataset file and its bytes (for the manifest's hash); a malformed row or

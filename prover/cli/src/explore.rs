@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use prover::engine::ProveStatus;
-use prover::pipeline::Stop;
+
 use prover::pipeline::explore::{ExploreConfig, ExploreEvents, run_explore};
 use prover::session::Session;
-use prover::settings::{self, CheckOverlay, SettingsFile};
+use prover::settings::{self, SettingsFile};
 use serde_json::json;
 
 use super::ExploreArgs;
@@ -46,17 +46,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     let mut config = settings::session_config(&overlay, settings)?;
     config.prove.reuse_verdicts = false;
     config.prove.search.proofs_wanted = proofs_wanted;
-    let prompt_template = config.policy.llm.as_ref().map_or_else(
-        || "{state}:::".to_owned(),
-        |llm| llm.prompt_template.clone(),
-    );
-    let check = settings::check_config(
-        &CheckOverlay {
-            allow_native_decide: config.policy.allow_native_decide,
-            ..CheckOverlay::default()
-        },
-        settings,
-    )?;
+    let (prompt_template, check) = super::eval::pipeline_settings(&config, settings)?;
     let pool = config.pool.clone();
     let concurrency = settings::concurrency(args.concurrency, settings, pool.workers)?;
     let session = Session::open(config)?;
@@ -78,11 +68,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     ] {
         run_config.insert(key.to_owned(), value);
     }
-    let mut input = manifest::input_record(&args.dataset, &bytes, theorems.len());
-    input.statement_sha1 = theorems
-        .iter()
-        .map(|t| (t.name.clone(), t.statement_hash()))
-        .collect();
+    let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let resuming = args.out.join("search.jsonl").exists();
     let run_manifest = manifest::prepare(
         &args.out.join("explore"),
@@ -95,14 +81,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     )?;
 
     let interrupt = Interrupt::install(session.handle())?;
-    let ready = session.handle().block_on(async {
-        preflight::repl(session.pool(), &theorems[0].header).await?;
-        preflight::model(session.policies()).await
-    });
-    if let Err(error) = ready {
-        session.handle().block_on(session.pool().shutdown());
-        return Err(error);
-    }
+    preflight::ready(&session, &theorems[0].header)?;
     run_manifest.start()?;
 
     let explore = ExploreConfig {
@@ -115,14 +94,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         excluded_files: exclude_files,
         manifest: run_manifest.record().clone(),
     };
-    let (stopper, stop) = Stop::channel();
-    {
-        let interrupt = interrupt.clone();
-        session.handle().spawn(async move {
-            interrupt.wait().await;
-            stopper.stop();
-        });
-    }
+    let stop = interrupt.stop(session.handle());
     let prover = session.prover();
     let outcome = session.handle().block_on(run_explore(
         &prover,

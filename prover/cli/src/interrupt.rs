@@ -54,6 +54,17 @@ impl Interrupt {
         Ok(Interrupt { received })
     }
 
+    /// A pipeline stop set by the first signal.
+    pub(super) fn stop(&self, runtime: &tokio::runtime::Handle) -> prover::pipeline::Stop {
+        let (stopper, stop) = prover::pipeline::Stop::channel();
+        let interrupt = self.clone();
+        runtime.spawn(async move {
+            interrupt.wait().await;
+            stopper.stop();
+        });
+        stop
+    }
+
     /// The signal received, if any.
     pub(super) fn signal(&self) -> Option<i32> {
         *self.received.borrow()

@@ -7,14 +7,14 @@ use ::datasets::CheckResult;
 use ::datasets::training::{RefusalKind, RoundRecord, TrainingRow, parse_training_row};
 use anyhow::{Context, bail};
 use prover::engine::{ProveConfig, ProveStatus};
+use prover::pipeline::PipelineError;
 use prover::pipeline::expert::{
     RoundEvents, RoundSummary, RoundsConfig, RoundsOutcome, round_dir, run_rounds,
 };
-use prover::pipeline::{PipelineError, Stop};
 use prover::policy::learned::LearnedModel;
 use prover::policy::{LearnedSpec, PolicyKind, PolicySpec};
 use prover::session::{Prover, Session};
-use prover::settings::{self, CheckOverlay, SettingsFile};
+use prover::settings::{self, SettingsFile};
 use serde_json::json;
 
 use super::IterateArgs;
@@ -58,17 +58,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let mut cheap_prove = config.prove.clone();
     cheap_prove.search.expansion_width = cheap_width;
     cheap_prove.search.max_expansions = Some(cheap_expansions.max(1));
-    let prompt_template = config.policy.llm.as_ref().map_or_else(
-        || "{state}:::".to_owned(),
-        |llm| llm.prompt_template.clone(),
-    );
-    let check = settings::check_config(
-        &CheckOverlay {
-            allow_native_decide: config.policy.allow_native_decide,
-            ..CheckOverlay::default()
-        },
-        settings,
-    )?;
+    let (prompt_template, check) = super::eval::pipeline_settings(&config, settings)?;
     let pool = config.pool.clone();
     let concurrency = settings::concurrency(args.concurrency, settings, pool.workers)?;
     let search_spec = config.policy.clone();
@@ -98,11 +88,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     ] {
         run_config.insert(key.to_owned(), value);
     }
-    let mut input = manifest::input_record(&args.conjectures, &bytes, conjectures.len());
-    input.statement_sha1 = conjectures
-        .iter()
-        .map(|t| (t.name.clone(), t.statement_hash()))
-        .collect();
+    let input = manifest::dataset_input(&args.conjectures, &bytes, &conjectures);
     let resuming = args.dir.join("round-1").exists();
     let run_manifest = manifest::prepare(
         &args.dir.join("iterate"),
@@ -115,14 +101,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     )?;
 
     let interrupt = Interrupt::install(session.handle())?;
-    let ready = session.handle().block_on(async {
-        preflight::repl(session.pool(), &conjectures[0].header).await?;
-        preflight::model(session.policies()).await
-    });
-    if let Err(error) = ready {
-        session.handle().block_on(session.pool().shutdown());
-        return Err(error);
-    }
+    preflight::ready(&session, &conjectures[0].header)?;
     run_manifest.start()?;
 
     let rounds = RoundsConfig {
@@ -137,14 +116,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         pool,
         manifest: run_manifest.record().clone(),
     };
-    let (stopper, stop) = Stop::channel();
-    {
-        let interrupt = interrupt.clone();
-        session.handle().spawn(async move {
-            interrupt.wait().await;
-            stopper.stop();
-        });
-    }
+    let stop = interrupt.stop(session.handle());
     let mut progress = Progress {
         after_round: args.after_round.clone(),
         command_failed: None,

@@ -107,6 +107,20 @@ pub(super) fn input_record(path: &Path, bytes: &[u8], rows: usize) -> InputRecor
     }
 }
 
+/// The input record of a dataset of theorems: its hash and each statement's.
+pub(super) fn dataset_input(
+    path: &Path,
+    bytes: &[u8],
+    theorems: &[prover::engine::Theorem],
+) -> InputRecord {
+    let mut input = input_record(path, bytes, theorems.len());
+    input.statement_sha1 = theorems
+        .iter()
+        .map(|t| (t.name.clone(), t.statement_hash()))
+        .collect();
+    input
+}
+
 /// How the REPLs were run, for the record: the command line and how many.
 pub(super) fn repl_record(pool: &PoolConfig) -> BTreeMap<String, Value> {
     let mut record = BTreeMap::new();

@@ -125,3 +125,16 @@ fn explain(error: &BridgeError, command: &str) -> String {
 fn humanize(duration: Duration) -> String {
     format!("{:.0}s", duration.as_secs_f64())
 }
+
+/// Both checks on `session` for `header`; on a failure its REPLs are stopped before the error
+/// is returned, so the caller only has to report it.
+pub(super) fn ready(session: &prover::session::Session, header: &str) -> anyhow::Result<()> {
+    let ready = session.handle().block_on(async {
+        repl(session.pool(), header).await?;
+        model(session.policies()).await
+    });
+    if ready.is_err() {
+        session.handle().block_on(session.pool().shutdown());
+    }
+    ready
+}

@@ -48,14 +48,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         anyhow::bail!("--save-model needs --policy learned");
     }
     let interrupt = Interrupt::install(session.handle())?;
-    let ready = session.handle().block_on(async {
-        preflight::repl(session.pool(), &theorem.header).await?;
-        preflight::model(session.policies()).await
-    });
-    if let Err(error) = ready {
-        session.handle().block_on(session.pool().shutdown());
-        return Err(error);
-    }
+    preflight::ready(&session, &theorem.header)?;
     let prover = session.prover();
     let learn_online = args.search.learn_online;
     let search = async move {
