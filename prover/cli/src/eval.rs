@@ -41,11 +41,8 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
 
-    let session = Session::open(settings::session_config(
-        &super::search_overlay(&args.search, &args.cache, &args.repl),
-        settings,
-    )?)?;
-    if args.search.save_model.is_some()
+    let session = Session::open(settings::session_config(&args.session.overlay(), settings)?)?;
+    if args.session.search.save_model.is_some()
         && session.policies().spec().kind != prover::policy::PolicyKind::Learned
     {
         bail!("--save-model needs --policy learned");
@@ -86,7 +83,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         return Err(error);
     }
     run_manifest.start()?;
-    let learn_online = args.search.learn_online;
+    let learn_online = args.session.search.learn_online;
     session.handle().block_on(async {
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
@@ -142,7 +139,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         anyhow::Ok(())
     })?;
 
-    if let Some(path) = &args.search.save_model {
+    if let Some(path) = &args.session.search.save_model {
         save_model(&session, path)?;
     }
     let seconds = started.elapsed().as_secs_f64();

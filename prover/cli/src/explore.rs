@@ -39,10 +39,10 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         bail!("--out {} exists and is not a directory", args.out.display());
     }
 
-    if args.search.learn_online || args.search.save_model.is_some() {
+    if args.session.search.learn_online || args.session.search.save_model.is_some() {
         bail!("--learn-online and --save-model work with `prover eval` and `prover iterate`");
     }
-    let overlay = super::search_overlay(&args.search, &args.cache, &args.repl);
+    let overlay = args.session.overlay();
     let mut config = settings::session_config(&overlay, settings)?;
     config.prove.reuse_verdicts = false;
     config.prove.search.proofs_wanted = proofs_wanted;

@@ -42,7 +42,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         bail!("--dir {} exists and is not a directory", args.dir.display());
     }
 
-    let overlay = super::search_overlay(&args.search, &args.cache, &args.repl);
+    let overlay = args.session.overlay();
     let mut config = settings::session_config(&overlay, settings)?;
     // The search itself is wanted, for its steps and refusals; cached answers still spare Lean.
     config.prove.reuse_verdicts = false;
@@ -63,10 +63,10 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let concurrency = settings::concurrency(args.concurrency, settings, pool.workers)?;
     let search_spec = config.policy.clone();
     let search_prove = config.prove.clone();
-    if args.search.save_model.is_some() && search_spec.kind != PolicyKind::Learned {
+    if args.session.search.save_model.is_some() && search_spec.kind != PolicyKind::Learned {
         bail!("--save-model needs --policy learned");
     }
-    if args.search.learn_online {
+    if args.session.search.learn_online {
         bail!(
             "prover iterate retrains the learned policy between rounds; --learn-online is for eval"
         );
@@ -150,7 +150,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         }
         Err(error) => return Err(error.into()),
     };
-    if let Some(path) = &args.search.save_model {
+    if let Some(path) = &args.session.search.save_model {
         let model = progress
             .trained_through(summaries.len() as u32)
             .map_err(|e| anyhow::anyhow!("{e}"))?;

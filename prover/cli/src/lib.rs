@@ -158,15 +158,9 @@ pub struct ProveArgs {
     /// Print the result as one JSON object instead of the proof text.
     #[arg(long)]
     pub json: bool,
-    /// Search and policy settings.
+    /// Search, policy, cache and REPL settings.
     #[command(flatten)]
-    pub search: search_args::SearchArgs,
-    /// Cache settings.
-    #[command(flatten)]
-    pub cache: CacheArgs,
-    /// REPL settings.
-    #[command(flatten)]
-    pub repl: ReplArgs,
+    pub session: SessionArgs,
 }
 
 /// `prover eval`.
@@ -187,15 +181,9 @@ pub struct EvalArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Search and policy settings.
+    /// Search, policy, cache and REPL settings.
     #[command(flatten)]
-    pub search: search_args::SearchArgs,
-    /// Cache settings.
-    #[command(flatten)]
-    pub cache: CacheArgs,
-    /// REPL settings.
-    #[command(flatten)]
-    pub repl: ReplArgs,
+    pub session: SessionArgs,
 }
 
 /// `prover iterate`.
@@ -232,34 +220,23 @@ pub struct IterateArgs {
     /// Conjectures searched at once (at least 1) [default: --workers].
     #[arg(long, value_name = "M")]
     pub concurrency: Option<usize>,
-    /// Search and policy settings.
+    /// Search, policy, cache and REPL settings.
     #[command(flatten)]
-    pub search: search_args::SearchArgs,
-    /// Cache settings.
-    #[command(flatten)]
-    pub cache: CacheArgs,
-    /// REPL settings.
-    #[command(flatten)]
-    pub repl: ReplArgs,
+    pub session: SessionArgs,
 }
 
 /// `prover lsp`.
 #[derive(Debug, Args)]
 pub struct LspArgs {
-    /// Search and policy settings (an editor's `initializationOptions` replace these).
+    /// Search, policy, cache and REPL settings (an editor's `initializationOptions` replace
+    /// these).
     #[command(flatten)]
-    pub search: search_args::SearchArgs,
-    /// Cache settings.
-    #[command(flatten)]
-    pub cache: CacheArgs,
-    /// REPL settings.
-    #[command(flatten)]
-    pub repl: ReplArgs,
+    pub session: SessionArgs,
 }
 
 /// Runs `prover lsp`: stdout carries only protocol frames; logs go to stderr.
 fn lsp(args: LspArgs, settings: prover::settings::SettingsFile) -> anyhow::Result<ExitCode> {
-    let overlay = search_overlay(&args.search, &args.cache, &args.repl);
+    let overlay = args.session.overlay();
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(prover_lsp::serve(
         settings,
@@ -307,15 +284,9 @@ pub struct ExploreArgs {
     /// Theorems searched at once (at least 1) [default: --workers].
     #[arg(long, value_name = "M")]
     pub concurrency: Option<usize>,
-    /// Search and policy settings.
+    /// Search, policy, cache and REPL settings.
     #[command(flatten)]
-    pub search: search_args::SearchArgs,
-    /// Cache settings.
-    #[command(flatten)]
-    pub cache: CacheArgs,
-    /// REPL settings.
-    #[command(flatten)]
-    pub repl: ReplArgs,
+    pub session: SessionArgs,
 }
 
 /// How to start and supervise REPL processes.
@@ -435,16 +406,28 @@ impl CheckArgs {
     }
 }
 
-/// The overlay of a searching subcommand's flags.
-fn search_overlay(
-    search: &search_args::SearchArgs,
-    cache: &CacheArgs,
-    repl: &ReplArgs,
-) -> prover::settings::Overlay {
-    prover::settings::Overlay {
-        repl: repl.overlay(),
-        search: search.overlay(),
-        cache: cache.overlay(),
+/// The flags of every subcommand that opens a session: search and policy, cache, REPLs.
+#[derive(Debug, Clone, Args)]
+pub struct SessionArgs {
+    /// Search and policy settings.
+    #[command(flatten)]
+    pub search: search_args::SearchArgs,
+    /// Cache settings.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// REPL settings.
+    #[command(flatten)]
+    pub repl: ReplArgs,
+}
+
+impl SessionArgs {
+    /// What these flags say, for `settings`.
+    pub fn overlay(&self) -> prover::settings::Overlay {
+        prover::settings::Overlay {
+            repl: self.repl.overlay(),
+            search: self.search.overlay(),
+            cache: self.cache.overlay(),
+        }
     }
 }
 

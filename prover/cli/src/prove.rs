@@ -37,12 +37,9 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         header,
         formal_statement,
     };
-    let config = settings::session_config(
-        &super::search_overlay(&args.search, &args.cache, &args.repl),
-        settings,
-    )?;
+    let config = settings::session_config(&args.session.overlay(), settings)?;
     let session = Session::open(config)?;
-    if args.search.save_model.is_some()
+    if args.session.search.save_model.is_some()
         && session.policies().spec().kind != prover::policy::PolicyKind::Learned
     {
         anyhow::bail!("--save-model needs --policy learned");
@@ -50,7 +47,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let interrupt = Interrupt::install(session.handle())?;
     preflight::ready(&session, &theorem.header)?;
     let prover = session.prover();
-    let learn_online = args.search.learn_online;
+    let learn_online = args.session.search.learn_online;
     let search = async move {
         if learn_online {
             super::eval::prove_and_learn(&prover, theorem).await
@@ -72,7 +69,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     };
     session.handle().block_on(session.pool().shutdown());
     super::cache::finish_run(session.cache());
-    if let Some(path) = &args.search.save_model {
+    if let Some(path) = &args.session.search.save_model {
         super::eval::save_model(&session, path)?;
     }
 
