@@ -208,6 +208,44 @@ fn a_rerun_skips_decided_theorems_and_repairs_a_torn_line() {
 }
 
 #[test]
+fn prove_at_a_sorry_of_a_file_proves_it_as_the_editor_server_would() {
+    let world = world_path("eval-portfolio.json");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Sorry.lean");
+    let declaration = "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by sorry";
+    std::fs::write(&file, format!("{HEADER}{declaration}\n")).unwrap();
+    let line = HEADER.lines().count() + 1;
+    // Lean's columns: codepoints from 0; `ℕ` is one.
+    let column = declaration[..declaration.find("sorry").unwrap()]
+        .chars()
+        .count()
+        + 2;
+    let at = format!("{line}:{column}");
+    let output = ProverRun::new("prove")
+        .path("--file", &file)
+        .args(["--at", &at])
+        .repl(&SimRepl::world(&world))
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by\n  intro n\n  simp\n"
+    );
+    let nowhere = ProverRun::new("prove")
+        .path("--file", &file)
+        .args(["--at", "1:0"])
+        .repl(&SimRepl::world(&world))
+        .output();
+    let stderr = String::from_utf8_lossy(&nowhere.stderr);
+    assert_eq!(nowhere.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Sorry.lean:1:0: no `sorry` there"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn prove_prints_the_proof_of_one_statement() {
     let world = world_path("eval-portfolio.json");
     let dir = tempfile::tempdir().unwrap();

@@ -150,8 +150,21 @@ pub struct FetchArgs {
 #[derive(Debug, Args)]
 pub struct ProveArgs {
     /// The theorem, ending in `:= by` (or `:= by sorry`).
-    #[arg(long, value_name = "TEXT")]
-    pub statement: String,
+    #[arg(
+        long,
+        value_name = "TEXT",
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
+    pub statement: Option<String>,
+    /// A Lean file: prove the `sorry` at `--at`, as the editor server would (the text before
+    /// its declaration is the header).
+    #[arg(long, value_name = "FILE.lean", requires = "at")]
+    pub file: Option<PathBuf>,
+    /// Where the `sorry` is in `--file`: LINE:COLUMN as Lean's messages count them (lines from
+    /// 1, columns in codepoints from 0); any column inside the `sorry` will do.
+    #[arg(long, value_name = "LINE:COL", requires = "file")]
+    pub at: Option<String>,
     /// Imports and options to elaborate first. Default: `import Mathlib`.
     #[arg(long, value_name = "FILE")]
     pub header: Option<PathBuf>,

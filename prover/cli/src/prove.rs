@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
 use super::ProveArgs;
 use super::interrupt::Interrupt;
@@ -18,25 +18,12 @@ const DEFAULT_HEADER: &str = "import Mathlib\n";
 
 /// Runs `prover prove`: exit 0 when proved, 1 when not.
 pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
-    let header = match &args.header {
-        Some(path) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read header {}", path.display()))?,
-        None => DEFAULT_HEADER.to_owned(),
+    let theorem = match (&args.statement, &args.file, &args.at) {
+        (Some(statement), _, _) => theorem_of_statement(statement, args.header.as_deref())?,
+        (None, Some(file), Some(at)) => theorem_at(file, at)?,
+        _ => bail!("pass --statement TEXT, or --file FILE.lean --at LINE:COL"),
     };
-    let formal_statement =
-        datasets::statement_ending_in_by(&args.statement).with_context(|| {
-            format!(
-                "--statement must end in `:= by` (or `:= by sorry`): {:?}",
-                args.statement
-            )
-        })?;
-    let name =
-        prover::check::declaration_name(&formal_statement).unwrap_or_else(|| "example".into());
-    let theorem = Theorem {
-        name,
-        header,
-        formal_statement,
-    };
+    let statement = theorem.formal_statement.clone();
     let config = settings::session_config(&args.session.overlay(), settings)?;
     let session = Session::open(config)?;
     if args.session.search.save_model.is_some()
@@ -78,7 +65,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     } else {
         match (&result.status, &result.proof) {
             (ProveStatus::Proved, Some(proof)) => {
-                out!("{}{proof}", theorem_text(&args.statement))?;
+                out!("{}{proof}", statement)?;
             }
             _ => out!(
                 "{}: {}",
@@ -118,6 +105,67 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     Ok(exit::settled_if(result.status == ProveStatus::Proved))
 }
 
-fn theorem_text(statement: &str) -> String {
-    datasets::statement_ending_in_by(statement).unwrap_or_else(|| statement.to_owned())
+/// The theorem of `--statement`, with `--header` (or `import Mathlib`).
+fn theorem_of_statement(
+    statement: &str,
+    header: Option<&std::path::Path>,
+) -> anyhow::Result<Theorem> {
+    let header = match header {
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read header {}", path.display()))?,
+        None => DEFAULT_HEADER.to_owned(),
+    };
+    let formal_statement = datasets::statement_ending_in_by(statement).with_context(|| {
+        format!("--statement must end in `:= by` (or `:= by sorry`): {statement:?}")
+    })?;
+    let name =
+        prover::check::declaration_name(&formal_statement).unwrap_or_else(|| "example".into());
+    Ok(Theorem {
+        name,
+        header,
+        formal_statement,
+    })
+}
+
+/// The theorem of the `sorry` at `at` in `file`, as the editor server reads it.
+fn theorem_at(file: &std::path::Path, at: &str) -> anyhow::Result<Theorem> {
+    use prover_lsp::text;
+    let source = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read --file {}", file.display()))?;
+    let (line, column) = at
+        .split_once(':')
+        .and_then(|(l, c)| Some((l.parse::<usize>().ok()?, c.parse::<usize>().ok()?)))
+        .filter(|(l, _)| *l >= 1)
+        .with_context(|| {
+            format!("--at must be LINE:COL (line from 1, column from 0), got {at:?}")
+        })?;
+    let line_start: usize = source
+        .split_inclusive('\n')
+        .take(line - 1)
+        .map(str::len)
+        .sum();
+    let line_text = source[line_start..].lines().next().unwrap_or_default();
+    let offset = line_start
+        + line_text
+            .char_indices()
+            .nth(column)
+            .map_or(line_text.len(), |(i, _)| i);
+    let sorry = text::sorry_tokens(&source)
+        .into_iter()
+        .find(|s| s.start <= offset && offset <= s.end)
+        .with_context(|| format!("{}:{at}: no `sorry` there", file.display()))?;
+    let declaration = text::declaration_of(&source, sorry).with_context(|| {
+        format!(
+            "{}:{at}: only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) \
+             can be proved so far",
+            file.display()
+        )
+    })?;
+    let name =
+        prover::check::declaration_name(&declaration.statement).unwrap_or_else(|| "example".into());
+    Ok(Theorem {
+        name,
+        header: source[..declaration.start].to_owned(),
+        formal_statement: declaration.statement,
+    })
 }
