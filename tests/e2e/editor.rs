@@ -70,7 +70,10 @@ fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
     )
     .unwrap();
     let out = dir.path().join("edited.lean");
+    let trace = dir.path().join("trace.jsonl");
     let args = [
+        "--trace-file".to_owned(),
+        trace.display().to_string(),
         "--repl-cmd".to_owned(),
         sim.command_line(),
         "--workers".to_owned(),
@@ -106,6 +109,14 @@ fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
         edited.contains(&format!("{statement} := by\n  gizmo_zero x\n  gizmo_refl")),
         "{edited}"
     );
+    // The trace holds both directions: the editor's initialize, the server's edit.
+    let trace = prover_tests::harness::read_jsonl(&trace);
+    let said = |direction: &str, text: &str| {
+        trace
+            .iter()
+            .any(|r| r["direction"] == direction && r["text"].as_str().unwrap().contains(text))
+    };
+    assert!(said("in", "\"initialize\"") && said("out", "workspace/applyEdit"));
     let progress = std::fs::read_to_string(dir.path().join("edited.lean.progress")).unwrap();
     assert!(
         progress.starts_with("begin") && progress.ends_with("end"),

@@ -44,6 +44,7 @@ mod train;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
 /// Command-line syntax, as close to the flags as possible.
@@ -241,6 +242,12 @@ pub struct IterateArgs {
 /// `prover lsp`.
 #[derive(Debug, Args)]
 pub struct LspArgs {
+    /// Write the log here instead of stderr.
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Record every message in and out here (JSON lines), for bug reports.
+    #[arg(long, value_name = "FILE")]
+    pub trace_file: Option<PathBuf>,
     /// Search, policy, cache and REPL settings (an editor's `initializationOptions` replace
     /// these).
     #[command(flatten)]
@@ -251,12 +258,22 @@ pub struct LspArgs {
 fn lsp(args: LspArgs, settings: prover::settings::SettingsFile) -> anyhow::Result<ExitCode> {
     let overlay = args.session.overlay();
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(prover_lsp::serve(
-        settings,
-        overlay,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-    ));
+    match &args.trace_file {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create --trace-file {}", path.display()))?;
+            let trace = prover_lsp::trace::Trace::new(file);
+            let input = prover_lsp::trace::Traced::new(tokio::io::stdin(), trace.clone());
+            let output = prover_lsp::trace::Traced::new(tokio::io::stdout(), trace);
+            runtime.block_on(prover_lsp::serve(settings, overlay, input, output));
+        }
+        None => runtime.block_on(prover_lsp::serve(
+            settings,
+            overlay,
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+        )),
+    }
     runtime.shutdown_background();
     Ok(ExitCode::from(exit::SETTLED))
 }
@@ -451,7 +468,11 @@ pub fn parse() -> Cli {
 
 /// Runs a parsed command line. `Ok` carries the exit code: 0 when every item was decided.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    init_logging();
+    let log_file = match &cli.command {
+        Command::Lsp(args) => args.log_file.clone(),
+        _ => None,
+    };
+    init_logging(log_file.as_deref())?;
     let settings = prover::settings::SettingsFile::load(cli.config.as_deref())?;
     match cli.command {
         Command::Check(args) => check::run(args, &settings),
@@ -475,9 +496,19 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
-fn init_logging() {
+fn init_logging(log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
     let filter = tracing_subscriber::EnvFilter::try_new(prover::settings::log_filter())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    if let Some(path) = log_file {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot create --log-file {}", path.display()))?;
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init();
+        return Ok(());
+    }
     // Colour only for a person at a terminal, and never with NO_COLOR (no-color.org); a log
     // redirected to a file stays plain text.
     use std::io::IsTerminal as _;
@@ -487,4 +518,5 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_ansi(colour)
         .try_init();
+    Ok(())
 }

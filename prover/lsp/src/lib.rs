@@ -3,11 +3,13 @@
 //! - [`text`]: positions in bytes, UTF-16 units and codepoints; the `sorry` scanner; the
 //!   declaration around a `sorry`; the edit that puts a proof in its place.
 //! - [`server`]: the `Backend` (`tower_lsp_server::LanguageServer`) and its jobs.
+//! - [`trace`]: `--trace-file`, every byte in and out.
 //!
 //! The design is `../shared/docs/editor-server.md`; what this version covers is in the README.
 
 pub mod server;
 pub mod text;
+pub mod trace;
 
 use prover::settings::{Overlay, SettingsFile};
 use tower_lsp_server::{LspService, Server};
