@@ -29,6 +29,20 @@ pub fn strip_trailing_sorry(statement: &str) -> String {
     }
 }
 
+/// The statement with `sorry` for its proof: after `:= by` (or `:=`) on the same line, or, when
+/// the text already ends in tactics (`… := by\n  intro x`), on a line of its own at the last
+/// tactic's indentation, so that the sorry's goal is the state those tactics leave.
+pub fn with_sorry(statement: &str) -> String {
+    let text = strip_trailing_sorry(statement);
+    let text = text.trim_end();
+    if text.ends_with("by") || text.ends_with(":=") {
+        return format!("{text} sorry");
+    }
+    let last_line = text.rsplit('\n').next().unwrap_or(text);
+    let indent = last_line.len() - last_line.trim_start().len();
+    format!("{text}\n{}sorry", &last_line[..indent])
+}
+
 /// The statement as compared with a reference: the signature before the final `:=` (a
 /// trailing `by` and `sorry` dropped), every run of whitespace, line breaks included, made one
 /// space. Whitespace is never deleted: `f x` and `fx` are different statements (with
@@ -156,6 +170,22 @@ pub fn header_from_lean_code(code: &str, statement: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorry_goes_after_by_or_after_the_last_tactic() {
+        assert_eq!(
+            with_sorry("theorem t : p := by"),
+            "theorem t : p := by sorry"
+        );
+        assert_eq!(
+            with_sorry("theorem t : p := by sorry"),
+            "theorem t : p := by sorry"
+        );
+        assert_eq!(
+            with_sorry("theorem t : p ∧ q := by\n  constructor\n  · exact hp"),
+            "theorem t : p ∧ q := by\n  constructor\n  · exact hp\n  sorry"
+        );
+    }
 
     #[test]
     fn statement_bodies_ignore_the_name_and_the_layout() {

@@ -369,10 +369,7 @@ impl Engine {
         H: SearchHook,
     {
         let started = Instant::now();
-        let statement = format!(
-            "{} sorry",
-            check::strip_trailing_sorry(&theorem.formal_statement).trim_end()
-        );
+        let statement = ::datasets::lean::with_sorry(&theorem.formal_statement);
         if let Some(result) = config
             .reuse_verdicts
             .then(|| self.known_outcome(theorem, &statement, config, started))

@@ -156,8 +156,8 @@ fn theorem_at(file: &std::path::Path, at: &str) -> anyhow::Result<Theorem> {
         .with_context(|| format!("{}:{at}: no `sorry` there", file.display()))?;
     let declaration = text::declaration_of(&source, sorry).with_context(|| {
         format!(
-            "{}:{at}: only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) \
-             can be proved so far",
+            "{}:{at}: only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) or its \
+             last tactic can be proved so far",
             file.display()
         )
     })?;

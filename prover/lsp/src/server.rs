@@ -120,8 +120,8 @@ impl Backend {
             })?;
         let declaration = text::declaration_of(&document.text, sorry).ok_or_else(|| {
             Error::invalid_params(
-                "only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) \
-                 can be proved so far",
+                "only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) or its \
+                 last tactic can be proved so far",
             )
         })?;
         let id = state.next_job;

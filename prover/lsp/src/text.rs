@@ -117,7 +117,9 @@ pub fn sorry_tokens(text: &str) -> Vec<Range<usize>> {
 }
 
 /// The top-level declaration around a `sorry`, when it is the declaration's whole proof
-/// (`… := by sorry` or `… := sorry`, the `sorry` on the same line or the next).
+/// (`… := by sorry` or `… := sorry`, the `sorry` on the same line or the next), or the last
+/// tactic of its proof, alone on its line at the proof's indentation (two more than the
+/// declaration's), after other tactics.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Declaration {
     /// Where the declaration starts (its keyword, at column 0).
@@ -132,6 +134,9 @@ pub struct Declaration {
     pub edit_start: usize,
     /// `:= sorry`: the edit must add `by`.
     pub term_position: bool,
+    /// The `sorry` is the last tactic of the proof, on a line of its own after other tactics:
+    /// `statement` is the declaration up to it, and the proof goes at its column.
+    pub last_tactic: bool,
 }
 
 const DECLARATION_KEYWORDS: [&str; 3] = ["theorem ", "lemma ", "example"];
@@ -152,6 +157,37 @@ pub fn declaration_of(text: &str, sorry: Range<usize>) -> Option<Declaration> {
         start = line_start(start - 1);
     }
     let before = text[start..sorry.start].trim_end();
+    let sorry_line = line_start(sorry.start);
+    let alone = text[sorry_line..sorry.start].chars().all(|c| c == ' ');
+    let rest_of_declaration_blank = {
+        let after = &text[sorry.end..];
+        let line_end = after.find('\n').unwrap_or(after.len());
+        after[..line_end].trim().is_empty()
+            && after[line_end..]
+                .split('\n')
+                .skip(1)
+                .take_while(|l| l.starts_with(' ') || l.is_empty())
+                .all(|l| l.trim().is_empty())
+    };
+    let tactic_column = codepoint_column(text, start) + 2;
+    if alone
+        && rest_of_declaration_blank
+        && codepoint_column(text, sorry.start) == tactic_column
+        && !before.ends_with("by")
+        && !before.ends_with(":=")
+        && before.contains(":= by")
+    {
+        let statement = text[start..sorry_line].trim_end().to_owned();
+        return Some(Declaration {
+            start,
+            end: declaration_end(text, sorry.end),
+            statement,
+            edit_start: sorry.start,
+            sorry,
+            term_position: false,
+            last_tactic: true,
+        });
+    }
     let (edit_start, term_position) = if let Some(stripped) = before.strip_suffix("by") {
         let assign = stripped.trim_end();
         if !assign.ends_with(":=") {
@@ -168,10 +204,21 @@ pub fn declaration_of(text: &str, sorry: Range<usize>) -> Option<Declaration> {
     } else {
         text[start..edit_start].to_owned()
     };
-    // The declaration ends where the next line starts at column 0 with something else.
-    let mut end = text[sorry.end..]
-        .find('\n')
-        .map_or(text.len(), |i| sorry.end + i);
+    Some(Declaration {
+        start,
+        end: declaration_end(text, sorry.end),
+        statement,
+        sorry,
+        edit_start,
+        term_position,
+        last_tactic: false,
+    })
+}
+
+/// Where a declaration containing `from` ends: before the next line that starts at column 0
+/// with something other than a blank.
+fn declaration_end(text: &str, from: usize) -> usize {
+    let mut end = text[from..].find('\n').map_or(text.len(), |i| from + i);
     while end < text.len() {
         let next = end + 1;
         let line = &text[next..];
@@ -180,14 +227,7 @@ pub fn declaration_of(text: &str, sorry: Range<usize>) -> Option<Declaration> {
         }
         end = line.find('\n').map_or(text.len(), |i| next + i);
     }
-    Some(Declaration {
-        start,
-        end,
-        statement,
-        sorry,
-        edit_start,
-        term_position,
-    })
+    end
 }
 
 /// The edit that puts `proof` (the text after `:= by`, one tactic per line indented two
@@ -197,6 +237,15 @@ pub fn declaration_of(text: &str, sorry: Range<usize>) -> Option<Declaration> {
 pub fn proof_edit(text: &str, declaration: &Declaration, proof: &str) -> (Range<usize>, String) {
     let tactics: Vec<&str> = proof.lines().filter(|l| !l.trim().is_empty()).collect();
     let base = codepoint_column(text, declaration.start);
+    if declaration.last_tactic {
+        // The first tactic takes the `sorry`'s place; the others follow at its column.
+        let indent = format!("\n{}", " ".repeat(base + 2));
+        let joined: Vec<&str> = tactics
+            .iter()
+            .map(|t| t.strip_prefix("  ").unwrap_or(t))
+            .collect();
+        return (declaration.sorry.clone(), joined.join(&indent));
+    }
     let one_line = tactics.len() == 1 && !declaration.term_position;
     if one_line {
         return (declaration.sorry.clone(), tactics[0].trim().to_owned());
@@ -262,11 +311,18 @@ mod tests {
         let (range, edit) = proof_edit(term, &declaration, "\n  exact h");
         assert_eq!(&term[range], "\n  sorry");
         assert_eq!(edit, " by\n  exact h");
-        let later = "theorem v : p := by\n  simp\n  sorry\n";
-        let sorry = sorry_tokens(later)[0].clone();
+        let later =
+            "theorem v : p := by\n  simp\n  sorry\n\ntheorem w : q := by\n  simp\n    sorry\n";
+        let sorries = sorry_tokens(later);
+        let last = declaration_of(later, sorries[0].clone()).unwrap();
+        assert!(last.last_tactic);
+        assert_eq!(last.statement, "theorem v : p := by\n  simp");
+        let (range, edit) = proof_edit(later, &last, "\n  omega\n  rfl");
+        assert_eq!(&later[range], "sorry");
+        assert_eq!(edit, "omega\n  rfl");
         assert!(
-            declaration_of(later, sorry).is_none(),
-            "a sorry after other tactics is not the whole proof"
+            declaration_of(later, sorries[1].clone()).is_none(),
+            "a sorry deeper than the proof's tactic column is not offered yet"
         );
     }
 }

@@ -258,3 +258,39 @@ async fn an_edit_inside_the_declaration_cancels_its_job_and_nothing_is_applied()
     );
     let _ = client.request("shutdown", Value::Null).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sorry_as_the_last_tactic_is_proved_from_the_state_the_tactics_before_it_leave() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let portfolio = Portfolio::default();
+    let first = portfolio.candidates("x : ℕ\nh : 𝓝 = 𝓝\n⊢ x + 0 = x")[0]
+        .tactic
+        .clone();
+    let second = portfolio.candidates("x : ℕ\nh : 𝓝 = 𝓝\n⊢ x = x")[0]
+        .tactic
+        .clone();
+    let text = format!(
+        "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  sorry\n"
+    );
+    let mut client = started(&world, &text).await;
+    let position = sorry_at(&text, 0);
+    assert_eq!(position["character"], 2);
+    let answer = client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "prover.proveSorry", "arguments": [{"uri": URI, "version": 1, "range": range_at(&position)}]}),
+        )
+        .await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert_eq!(
+        client.text,
+        format!(
+            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  {second}\n"
+        )
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
