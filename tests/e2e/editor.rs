@@ -1,23 +1,17 @@
 //! A real editor against `prover lsp`: headless Neovim (Debian's package, 0.7 or later) runs `tests/editors/nvim_prove.lua` on a file with a `sorry` after `ℕ` and `𝓝`, over sim-repl (a simulated REPL, not Lean) and sim-openai; the buffer ends with a proof that passes `prover check`.
 
-use std::path::PathBuf;
 use std::process::Command;
 
-use prover_tests::harness::{ProverRun, SimRepl, print_uncaptured, prover_bin, workspace_root};
+use prover_tests::harness::{
+    ProverRun, SimRepl, find_on_path, print_uncaptured, prover_bin, workspace_root,
+};
 use prover_tests::openai_sim::{self, Options, Script};
 use prover_tests::world::{Outcome, Theorem, Transition, World};
 use serde_json::{Value, json};
 
-fn nvim() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("nvim"))
-        .find(|candidate| candidate.is_file())
-}
-
 #[test]
 fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
-    let Some(nvim) = nvim() else {
+    let Some(nvim) = find_on_path("nvim") else {
         print_uncaptured(
             "skipped: no `nvim` on PATH (.ci/run installs Debian's neovim): headless_neovim_replaces_the_sorry_with_a_checked_proof",
         );

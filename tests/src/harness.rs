@@ -53,12 +53,17 @@ pub fn sim_repl_bin() -> &'static Path {
     })
 }
 
-/// `lake` on `PATH`, if a Lean toolchain is installed.
-pub fn find_lake() -> Option<PathBuf> {
+/// The program `name` on `PATH`, if installed.
+pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .map(|dir| dir.join("lake"))
+        .map(|dir| dir.join(name))
         .find(|candidate| candidate.is_file())
+}
+
+/// `lake` on `PATH`, if a Lean toolchain is installed.
+pub fn find_lake() -> Option<PathBuf> {
+    find_on_path("lake")
 }
 
 /// Returns `lake` for a test that needs real Lean, or prints the skip line and returns `None`.

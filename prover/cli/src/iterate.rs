@@ -233,11 +233,12 @@ impl Progress<'_> {
     fn prover(
         &self,
         (spec, prove): &(PolicySpec, ProveConfig),
-        model: Option<&LearnedModel>,
+        retrained: Option<&LearnedSpec>,
     ) -> Result<Prover, PipelineError> {
         let mut spec = spec.clone();
-        if let (PolicyKind::Learned, Some(model)) = (spec.kind, model) {
-            spec.learned = Some(LearnedSpec::of(model.clone()));
+        if let (PolicyKind::Learned, Some(retrained)) = (spec.kind, retrained) {
+            // An `Arc` clone: both provers of the round share the one retrained model.
+            spec.learned = Some(retrained.clone());
         }
         self.session
             .prover_with(spec, prove.clone())
@@ -248,14 +249,14 @@ impl Progress<'_> {
 impl RoundEvents for Progress<'_> {
     fn provers(&mut self, round: u32) -> Result<(Prover, Prover), PipelineError> {
         let retrained = if self.search.0.kind == PolicyKind::Learned && round > 1 {
-            let model = self.trained_through(round - 1)?;
+            let retrained = LearnedSpec::of(self.trained_through(round - 1)?);
             note!(
                 "prover iterate: round {round} searches with the learned model retrained on rounds 1-{} ({} stored states, sha1 {})",
                 round - 1,
-                model.len(),
-                model.content_hash()
+                retrained.model.len(),
+                retrained.hash
             );
-            Some(model)
+            Some(retrained)
         } else {
             None
         };

@@ -82,14 +82,6 @@ impl Stop {
         (StopSender(sender), Stop(receiver))
     }
 
-    /// A stop that is never set.
-    pub fn never() -> Stop {
-        let (sender, stop) = Stop::channel();
-        // Kept alive for ever, so `wait` never sees a closed channel.
-        std::mem::forget(sender);
-        stop
-    }
-
     /// Whether the stop was set.
     pub fn is_set(&self) -> bool {
         *self.0.borrow()
