@@ -2,12 +2,11 @@
 //! decided, and resumes from what the output already holds.
 
 use std::collections::HashSet;
-use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::EvalArgs;
@@ -16,15 +15,14 @@ use super::manifest;
 use super::preflight;
 use super::results_file;
 use crate::exit;
-use prover::datasets;
-use prover::engine::{ProveResult, ProveStatus, Theorem};
+use prover::engine::{ProveResult, ProveStatus};
 use prover::policy::ModelOutage;
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
-    let (bytes, mut theorems) = read_dataset(&args.dataset, "dataset")?;
+    let (bytes, mut theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
 
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
@@ -53,7 +51,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let run_manifest = manifest::prepare(
         &args.out,
         "eval",
-        eval_config(session.prove_config(), &pool_config),
+        super::common::run_config(session.prove_config(), &pool_config),
         {
             let mut recorded = manifest::repl_record(&pool_config);
             recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
@@ -110,7 +108,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                     return;
                 }
                 let result = if learn_online {
-                    prove_and_learn(&prover, theorem).await
+                    super::common::prove_and_learn(&prover, theorem).await
                 } else {
                     prover.prove_async(theorem).await
                 };
@@ -140,7 +138,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     })?;
 
     if let Some(path) = &args.session.search.save_model {
-        save_model(&session, path)?;
+        super::common::save_model(&session, path)?;
     }
     let seconds = started.elapsed().as_secs_f64();
     print_summary(&tally, &earlier_tally, seconds, workers, concurrency);
@@ -200,145 +198,6 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
     Ok(exit::settled_if(tally.error == 0))
-}
-
-/// Proves `theorem` and teaches the learned model what the search found: the proof's steps
-/// and the tactics Lean refused along it (`--learn-online`).
-pub(super) async fn prove_and_learn(
-    prover: &prover::session::Prover,
-    theorem: Theorem,
-) -> ProveResult {
-    use ::datasets::training::{RefusalKind, Stage};
-    let (result, hook) = prover
-        .prove_async_with(theorem, prover::pipeline::collect::TrainingHook::default())
-        .await;
-    if let Some(hook) = hook
-        && result.status == ProveStatus::Proved
-    {
-        let record = hook.into_record(Stage::Search, &result);
-        let steps: Vec<(String, String)> = record
-            .steps
-            .into_iter()
-            .map(|s| (s.state, s.tactic))
-            .collect();
-        let refusals: Vec<(String, String)> = record
-            .refusals
-            .into_iter()
-            .filter(|r| r.kind == RefusalKind::LeanError)
-            .map(|r| (r.state, r.tactic))
-            .collect();
-        prover.policies().learn(&steps, &refusals);
-    }
-    result
-}
-
-/// Writes the learned model as it stands (`--save-model`).
-pub(super) fn save_model(session: &Session, path: &Path) -> anyhow::Result<()> {
-    if session.policies().spec().kind != prover::policy::PolicyKind::Learned {
-        bail!("--save-model needs --policy learned");
-    }
-    let model = session.policies().learned_model();
-    model.save(path)?;
-    note!(
-        "prover: learned model with {} stored states written to {}",
-        model.len(),
-        path.display()
-    );
-    Ok(())
-}
-
-/// What the pipelines (`iterate`, `explore`) take from the session's settings: the prompt
-/// their rows carry (the model's template, BFS-Prover's `{state}:::` otherwise) and the rules
-/// proofs are verified under (`[check]`, with the search's `native_decide` opt-in).
-pub(super) fn pipeline_settings(
-    config: &prover::session::SessionConfig,
-    settings: &SettingsFile,
-) -> anyhow::Result<(String, prover::check::CheckConfig)> {
-    let prompt_template = config.policy.llm.as_ref().map_or_else(
-        || "{state}:::".to_owned(),
-        |llm| llm.prompt_template.clone(),
-    );
-    let check = settings::check_config(
-        &settings::CheckOverlay {
-            allow_native_decide: config.policy.allow_native_decide,
-            ..settings::CheckOverlay::default()
-        },
-        settings,
-    )?;
-    Ok((prompt_template, check))
-}
-
-/// The theorems of a dataset file and its bytes (for the manifest's hash); a malformed row or
-/// a name given twice is refused, naming the file, the line and the field. `what` names the
-/// file in messages (`dataset`, `conjectures`).
-pub(super) fn read_dataset(path: &Path, what: &str) -> anyhow::Result<(Vec<u8>, Vec<Theorem>)> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let mut theorems = Vec::new();
-    let mut malformed = Vec::new();
-    for (number, line) in datasets::jsonl_lines(&bytes) {
-        match line.and_then(|line| datasets::parse_theorem(number, line)) {
-            Ok(theorem) => theorems.push(theorem),
-            Err(error) => malformed.push(error),
-        }
-    }
-    if let Some(first) = malformed.first() {
-        bail!(
-            "{what} {}: {first}{}",
-            path.display(),
-            if malformed.len() > 1 {
-                format!(" (and {} more malformed rows)", malformed.len() - 1)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let mut seen = HashSet::new();
-    for theorem in &theorems {
-        if !seen.insert(theorem.name.clone()) {
-            bail!(
-                "{what} {}: the name `{}` appears twice; results are keyed by name",
-                path.display(),
-                theorem.name
-            );
-        }
-    }
-    Ok((bytes, theorems))
-}
-
-/// What must be equal for two `eval` runs to write into one results file: the policy identity,
-/// every search setting, the recheck's, and the Lean pins.
-pub(super) fn eval_config(
-    config: &prover::engine::ProveConfig,
-    pool: &lean_bridge::PoolConfig,
-) -> std::collections::BTreeMap<String, serde_json::Value> {
-    use serde_json::json;
-    let budget = config.budget();
-    let mut map = manifest::lean_pins(pool);
-    for (key, value) in [
-        ("policy", json!(budget.policy)),
-        ("width", json!(budget.width)),
-        ("alpha", json!(budget.alpha)),
-        ("max_expansions", json!(budget.max_expansions)),
-        ("max_time_ms", json!(budget.max_time_ms)),
-        ("max_env_calls", json!(budget.max_env_calls)),
-        ("tactic_deadline_ms", json!(budget.tactic_deadline_ms)),
-        (
-            "statement_deadline_ms",
-            json!(config.statement_deadline.as_millis() as u64),
-        ),
-        (
-            "recheck_timeout_ms",
-            json!(config.check.timeout.as_millis() as u64),
-        ),
-        (
-            "recheck_allow_native_decide",
-            json!(config.check.guard.allow_native_decide),
-        ),
-    ] {
-        map.insert(key.to_owned(), value);
-    }
-    map
 }
 
 /// ", from the cache, 2 Lean timeouts, 1 REPL crash, 3 model failures": where a verdict came

@@ -22,13 +22,13 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     if !(1..=1000).contains(&proofs_wanted) {
         bail!("--proofs-per-theorem must be from 1 to 1000, got {proofs_wanted}");
     }
-    let (bytes, theorems) = super::eval::read_dataset(&args.dataset, "dataset")?;
+    let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
     if theorems.is_empty() {
         bail!("dataset {} holds no rows", args.dataset.display());
     }
     let mut excluded = HashSet::new();
     for path in &args.exclude {
-        let (_, benchmark) = super::eval::read_dataset(path, "--exclude")?;
+        let (_, benchmark) = super::common::read_dataset(path, "--exclude")?;
         excluded.extend(
             benchmark
                 .iter()
@@ -46,14 +46,14 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     let mut config = settings::session_config(&overlay, settings)?;
     config.prove.reuse_verdicts = false;
     config.prove.search.proofs_wanted = proofs_wanted;
-    let (prompt_template, check) = super::eval::pipeline_settings(&config, settings)?;
+    let (prompt_template, check) = super::common::pipeline_settings(&config, settings)?;
     let pool = config.pool.clone();
     let concurrency = settings::concurrency(args.concurrency, settings, pool.workers)?;
     let session = Session::open(config)?;
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create --out {}", args.out.display()))?;
-    let mut run_config = super::eval::eval_config(session.prove_config(), &pool);
+    let mut run_config = super::common::run_config(session.prove_config(), &pool);
     let mut exclude_files: Vec<String> = args
         .exclude
         .iter()

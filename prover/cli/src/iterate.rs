@@ -34,7 +34,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     }
     let cheap_width = settings::at_once(args.cheap_width.unwrap_or(CHEAP_WIDTH), "--cheap-width")?;
     let cheap_expansions = args.cheap_expansions.unwrap_or(CHEAP_EXPANSIONS);
-    let (bytes, conjectures) = super::eval::read_dataset(&args.conjectures, "conjectures")?;
+    let (bytes, conjectures) = super::common::read_dataset(&args.conjectures, "conjectures")?;
     if conjectures.is_empty() {
         bail!("conjectures {} holds no rows", args.conjectures.display());
     }
@@ -58,7 +58,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let mut cheap_prove = config.prove.clone();
     cheap_prove.search.expansion_width = cheap_width;
     cheap_prove.search.max_expansions = Some(cheap_expansions.max(1));
-    let (prompt_template, check) = super::eval::pipeline_settings(&config, settings)?;
+    let (prompt_template, check) = super::common::pipeline_settings(&config, settings)?;
     let pool = config.pool.clone();
     let concurrency = settings::concurrency(args.concurrency, settings, pool.workers)?;
     let search_spec = config.policy.clone();
@@ -76,7 +76,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
 
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create --dir {}", args.dir.display()))?;
-    let mut run_config = super::eval::eval_config(session.prove_config(), &pool);
+    let mut run_config = super::common::run_config(session.prove_config(), &pool);
     for (key, value) in [
         ("cheap_policy", json!(cheap.config().policy_id)),
         ("cheap_width", json!(cheap_width)),

@@ -28,6 +28,7 @@ macro_rules! out {
 
 mod cache;
 mod check;
+mod common;
 mod datasets;
 mod eval;
 pub mod exit;

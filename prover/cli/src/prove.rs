@@ -37,7 +37,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let learn_online = args.session.search.learn_online;
     let search = async move {
         if learn_online {
-            super::eval::prove_and_learn(&prover, theorem).await
+            super::common::prove_and_learn(&prover, theorem).await
         } else {
             prover.prove_async(theorem).await
         }
@@ -57,7 +57,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     session.handle().block_on(session.pool().shutdown());
     super::cache::finish_run(session.cache());
     if let Some(path) = &args.session.search.save_model {
-        super::eval::save_model(&session, path)?;
+        super::common::save_model(&session, path)?;
     }
 
     if args.json {
