@@ -250,9 +250,25 @@ impl ReplPool {
         statement_with_sorry: &str,
         deadline: Duration,
     ) -> Result<StartReply, BridgeError> {
+        self.start_proof_at(header, statement_with_sorry, None, deadline)
+            .await
+    }
+
+    /// Elaborates `command` (a whole declaration, say, with several sorries) on `header`'s
+    /// environment and returns the proof state of the sorry that starts at `at` (line 1-based,
+    /// column in codepoints, relative to `command`, as the REPL reports it), or of the first
+    /// sorry when `at` is `None`. A command with errors is rejected, as a statement is.
+    pub async fn start_proof_at(
+        &self,
+        header: &str,
+        command: &str,
+        at: Option<Pos>,
+        deadline: Duration,
+    ) -> Result<StartReply, BridgeError> {
         let op = Op::Start {
             header,
-            statement: statement_with_sorry,
+            statement: command,
+            at,
             deadline,
         };
         match self.run(&op).await? {
@@ -385,6 +401,7 @@ enum Op<'a> {
     Start {
         header: &'a str,
         statement: &'a str,
+        at: Option<Pos>,
         deadline: Duration,
     },
     Apply {
@@ -489,9 +506,10 @@ impl Worker {
             Op::Start {
                 header,
                 statement,
+                at,
                 deadline,
             } => self
-                .start(pool, header, statement, deadline)
+                .start(pool, header, statement, at, deadline)
                 .await
                 .map(Done::Start),
             Op::Apply {
@@ -553,6 +571,7 @@ impl Worker {
         pool: &ReplPool,
         header: &str,
         statement: &str,
+        at: Option<Pos>,
         deadline: Duration,
     ) -> Result<StartReply, SendFailure> {
         let env = match self.header_env(pool, header).await? {
@@ -564,10 +583,10 @@ impl Worker {
             Response::Command(c) => c,
             other => return Err(unexpected("command", &other)),
         };
-        let Some((id, goal)) = first_sorry(&response) else {
+        let Some((id, goal)) = chosen_sorry(&response, at) else {
             return Ok(StartReply::Rejected(response.messages));
         };
-        let handle = ProofHandle::root(header, statement, vec![goal]);
+        let handle = ProofHandle::root_at(header, statement, at, vec![goal]);
         self.states
             .insert(handle.root_key(), handle.path_steps(), id);
         Ok(StartReply::Started(handle))
@@ -757,7 +776,7 @@ impl Worker {
             Response::Command(c) => c,
             other => return Err(unexpected("command", &other)),
         };
-        let Some((id, _)) = first_sorry(&response) else {
+        let Some((id, _)) = chosen_sorry(&response, handle.sorry_at()) else {
             return Err(diverged("statement".into(), error_text(&response.messages)));
         };
         self.states.insert(handle.root_key(), &[], id);
@@ -773,12 +792,16 @@ fn command_request(cmd: &str, env: Option<EnvId>) -> Request {
     })
 }
 
-/// The proof state and goal of a statement's first sorry, when it elaborated without errors.
-fn first_sorry(response: &CommandResponse) -> Option<(ProofStateId, String)> {
+/// The proof state and goal of a command's sorry that starts at `at` (its first sorry when
+/// `at` is `None`), when the command elaborated without errors.
+fn chosen_sorry(response: &CommandResponse, at: Option<Pos>) -> Option<(ProofStateId, String)> {
     if response.has_errors() {
         return None;
     }
-    let sorry = response.sorries.first()?;
+    let sorry = match at {
+        None => response.sorries.first()?,
+        Some(at) => response.sorries.iter().find(|s| s.pos == Some(at))?,
+    };
     Some((sorry.proof_state?, sorry.goal.clone()))
 }
 

@@ -7,13 +7,15 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use crate::protocol::ProofStateId;
+use crate::protocol::{Pos, ProofStateId};
 
 /// Where every proof state of one theorem starts: the header it runs on and its statement.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Root {
     pub(crate) header: String,
     pub(crate) statement: String,
+    /// Which sorry of the statement is the root: the one starting here, or the first.
+    pub(crate) at: Option<Pos>,
 }
 
 /// A proof state, reachable on any process: the header, the statement with `sorry` whose first
@@ -31,10 +33,22 @@ impl ProofHandle {
     /// A root state known without asking Lean (from a cache). The pool elaborates the
     /// statement on whichever process first runs a tactic on it.
     pub fn root(header: &str, statement: &str, goals: Vec<String>) -> ProofHandle {
+        ProofHandle::root_at(header, statement, None, goals)
+    }
+
+    /// The root state at the sorry of `statement` that starts at `at` (the REPL's position,
+    /// relative to the statement), or at its first sorry when `at` is `None`.
+    pub fn root_at(
+        header: &str,
+        statement: &str,
+        at: Option<Pos>,
+        goals: Vec<String>,
+    ) -> ProofHandle {
         ProofHandle {
             root: Arc::new(Root {
                 header: header.to_owned(),
                 statement: statement.to_owned(),
+                at,
             }),
             path: Arc::from(Vec::new()),
             goals: Arc::from(goals),
@@ -70,6 +84,11 @@ impl ProofHandle {
     /// The statement command whose first `sorry` is the root state.
     pub fn statement(&self) -> &str {
         &self.root.statement
+    }
+
+    /// Which sorry of the statement the root is: the one starting there, or the first.
+    pub fn sorry_at(&self) -> Option<Pos> {
+        self.root.at
     }
 
     /// The tactics from the root to this state, in order.

@@ -231,7 +231,7 @@ impl Request {
 }
 
 /// A line/column position: lines 1-based, columns 0-based in Unicode code points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Pos {
     /// 1-based line; 0 inside tactic mode, where the tactic is parsed standalone.
     pub line: u32,

@@ -191,7 +191,8 @@ pub fn is_native_axiom(axiom: &str) -> bool {
     ) || axiom.contains("._native.")
 }
 
-fn uses_sorry_warning(message: &Message) -> bool {
+/// Whether `message` is Lean's "declaration uses 'sorry'" warning.
+pub fn uses_sorry_warning(message: &Message) -> bool {
     message.severity == Severity::Warning
         && (message.data.contains("declaration uses 'sorry'")
             || message.data.contains("declaration uses `sorry`"))

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lean_bridge::pool::{ApplyReply, ReplPool, StartReply};
+use lean_bridge::pool::{ApplyReply, CommandReply, ReplPool, StartReply};
 use lean_bridge::proof::ProofHandle;
 use lean_bridge::{BridgeError, Message};
 use tokio::runtime::Handle;
@@ -21,6 +21,8 @@ use crate::search::{
 };
 
 pub use ::datasets::{ProveResult, ProveStatus, Theorem};
+/// A position as the REPL reports it: line from 1, column in codepoints from 0.
+pub use lean_bridge::protocol::Pos;
 
 pub use crate::policy::DynPolicy;
 
@@ -191,12 +193,66 @@ impl ProofEnv for LeanEnv {
     }
 }
 
-/// `ProofChecker` that runs `prover check`'s rules on the spliced proof.
+/// One `sorry` of a whole declaration, proved in place: the editor's job. The search starts
+/// from the proof state Lean reports for that sorry, and a proof is accepted when the
+/// declaration with the proof in the sorry's place elaborates on the header with no error and
+/// no sorry but the others it already had.
+#[derive(Clone)]
+pub struct SorryGoal {
+    /// The declaration's name, for logs and results.
+    pub name: String,
+    /// The text before the declaration: imports, and the declarations before it.
+    pub header: String,
+    /// The declaration as it stands in the file, starting at column 0.
+    pub declaration: String,
+    /// Where the sorry starts, as the REPL counts positions in `declaration` (lines from 1,
+    /// columns in codepoints from 0).
+    pub at: Pos,
+    /// How many sorries the declaration keeps once this one is proved.
+    pub other_sorries: usize,
+    /// The declaration with a proof (the search's script: one tactic per line, indented two
+    /// spaces) in the sorry's place.
+    pub splice: Arc<dyn Fn(&str) -> String + Send + Sync>,
+}
+
+impl std::fmt::Debug for SorryGoal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SorryGoal")
+            .field("name", &self.name)
+            .field("declaration", &self.declaration)
+            .field("at", &self.at)
+            .field("other_sorries", &self.other_sorries)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SorryGoal {
+    /// The statement the cache and the pool know this goal's root by: the declaration, and
+    /// which of its sorries.
+    fn cache_statement(&self) -> String {
+        format!(
+            "{}\n-- prover: the sorry at {}:{}",
+            self.declaration, self.at.line, self.at.column
+        )
+    }
+}
+
+/// How a found proof is rechecked before it is reported.
+#[derive(Clone)]
+enum Recheck {
+    /// `prover check`'s rules, on the theorem's statement with the proof.
+    Rules(CheckConfig),
+    /// The declaration with the proof in the sorry's place elaborates cleanly.
+    InPlace(SorryGoal, CheckConfig),
+}
+
+/// `ProofChecker` that rechecks the whole proof in command mode on fresh text: `prover check`'s
+/// rules for a theorem, the spliced declaration for a sorry.
 pub struct LeanChecker {
     pool: Arc<ReplPool>,
     runtime: Handle,
     theorem: Theorem,
-    config: CheckConfig,
+    recheck: Recheck,
     /// Rechecks sent to Lean.
     pub calls: u32,
     /// The proof text of the first accepted proof: the one the search reports.
@@ -208,6 +264,14 @@ pub struct LeanChecker {
 impl ProofChecker for LeanChecker {
     fn check(&mut self, proof: &Proof) -> Result<Verdict, CheckError> {
         let text = check::script_to_proof(&proof.tactics);
+        let config = match &self.recheck {
+            Recheck::Rules(config) => config.clone(),
+            Recheck::InPlace(goal, config) => {
+                let goal = goal.clone();
+                let config = config.clone();
+                return self.check_in_place(&goal, &config, text);
+            }
+        };
         let task = ProofTask {
             line: 0,
             name: self.theorem.name.clone(),
@@ -220,7 +284,7 @@ impl ProofChecker for LeanChecker {
         self.calls += 1;
         let result = self
             .runtime
-            .block_on(check::check_task(&self.pool, &task, &self.config));
+            .block_on(check::check_task(&self.pool, &task, &config));
         self.faults.add(LeanFaults {
             timeouts: result.timeouts,
             crashes: result.crashes,
@@ -234,6 +298,65 @@ impl ProofChecker for LeanChecker {
             Status::Error => Err(CheckError::new(result.reasons.join("; "))),
         }
     }
+}
+
+impl LeanChecker {
+    /// The spliced declaration, elaborated on the header: accepted with no error and no more
+    /// sorries than the others the declaration keeps (and no sorry warning when it keeps none).
+    fn check_in_place(
+        &mut self,
+        goal: &SorryGoal,
+        config: &CheckConfig,
+        proof: String,
+    ) -> Result<Verdict, CheckError> {
+        if let Err(reason) = config.guard.check_proof(&proof) {
+            return Ok(Verdict::Rejected(reason.to_string()));
+        }
+        let declaration = (goal.splice)(&proof);
+        let mut last_error = String::new();
+        for _ in 0..=config.retries {
+            self.calls += 1;
+            let reply = self.runtime.block_on(self.pool.command(
+                &goal.header,
+                &declaration,
+                config.timeout,
+            ));
+            let response = match reply {
+                Ok(CommandReply::Ran(response)) => response,
+                Ok(CommandReply::HeaderRejected(messages)) => {
+                    return Ok(Verdict::Rejected(format!(
+                        "the text before the declaration does not elaborate: {}",
+                        first_error(&messages)
+                    )));
+                }
+                Err(error) => {
+                    self.faults.count(&goal.name, &error);
+                    last_error = error.to_string();
+                    continue;
+                }
+            };
+            let sorry_warning = response.messages.iter().any(check::uses_sorry_warning);
+            return Ok(if response.has_errors() {
+                Verdict::Rejected(first_error(&response.messages))
+            } else if response.sorries.len() > goal.other_sorries
+                || (goal.other_sorries == 0 && sorry_warning)
+            {
+                Verdict::Rejected("the declaration still uses sorry where the proof went".into())
+            } else {
+                self.accepted.get_or_insert(proof);
+                Verdict::Accepted
+            });
+        }
+        Err(CheckError::new(last_error))
+    }
+}
+
+/// Where a search starts: the command sent to Lean, which of its sorries, and the statement
+/// the cache knows the theorem by.
+struct Start<'a> {
+    command: &'a str,
+    at: Option<Pos>,
+    key: &'a str,
 }
 
 /// Everything one search needs besides the theorem.
@@ -368,16 +491,78 @@ impl Engine {
         F: CandidateFilter,
         H: SearchHook,
     {
-        let started = Instant::now();
         let statement = ::datasets::lean::with_sorry(&theorem.formal_statement);
+        let start = Start {
+            command: &statement,
+            at: None,
+            key: &statement,
+        };
+        let recheck = Recheck::Rules(config.check.clone());
+        self.search(
+            theorem, start, recheck, config, policy, filter, hook, cancel,
+        )
+    }
+
+    /// Proves one `sorry` of a declaration in place (see [`SorryGoal`]); otherwise as
+    /// [`Engine::prove`]. The result's proof is the script that goes in the sorry's place.
+    pub fn prove_sorry<P, F, H>(
+        &self,
+        goal: &SorryGoal,
+        config: &ProveConfig,
+        policy: &mut P,
+        filter: F,
+        hook: H,
+        cancel: &CancelToken,
+    ) -> ProveResult
+    where
+        P: Policy,
+        F: CandidateFilter,
+        H: SearchHook,
+    {
+        let theorem = Theorem {
+            name: goal.name.clone(),
+            header: goal.header.clone(),
+            formal_statement: goal.declaration.clone(),
+        };
+        let key = goal.cache_statement();
+        let start = Start {
+            command: &goal.declaration,
+            at: Some(goal.at),
+            key: &key,
+        };
+        let recheck = Recheck::InPlace(goal.clone(), config.check.clone());
+        self.search(
+            &theorem, start, recheck, config, policy, filter, hook, cancel,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn search<P, F, H>(
+        &self,
+        theorem: &Theorem,
+        start: Start<'_>,
+        recheck: Recheck,
+        config: &ProveConfig,
+        policy: &mut P,
+        filter: F,
+        hook: H,
+        cancel: &CancelToken,
+    ) -> ProveResult
+    where
+        P: Policy,
+        F: CandidateFilter,
+        H: SearchHook,
+    {
+        let started = Instant::now();
+        let statement = start.key;
         if let Some(result) = config
             .reuse_verdicts
-            .then(|| self.known_outcome(theorem, &statement, config, started))
+            .then(|| self.known_outcome(theorem, statement, &recheck, config, started))
             .flatten()
         {
             return result;
         }
-        let (root, mut lean_calls) = match self.root_state(theorem, &statement, config, started) {
+        let (root, mut lean_calls) = match self.root_state(theorem, &start, config, started) {
             Ok(root) => root,
             Err(result) => return *result,
         };
@@ -387,7 +572,7 @@ impl Engine {
             self.runtime.clone(),
             self.cache.clone(),
         );
-        let mut checker = self.checker(theorem, config);
+        let mut checker = self.checker(theorem, recheck);
         let report = Search::new(config.search.clone())
             .with_cancel_token(cancel.clone())
             .with_filter(filter)
@@ -421,7 +606,7 @@ impl Engine {
         if stats.infrastructure_errors() == 0 || report.proof().is_some() {
             self.remember(
                 theorem,
-                &statement,
+                statement,
                 config,
                 &report.outcome,
                 proof.as_deref(),
@@ -453,23 +638,25 @@ impl Engine {
     fn root_state(
         &self,
         theorem: &Theorem,
-        statement: &str,
+        start: &Start<'_>,
         config: &ProveConfig,
         started: Instant,
     ) -> Result<(ProofHandle, u32), Box<ProveResult>> {
         let header = &theorem.header;
-        if let Some(goals) = self.cache.as_ref().and_then(|c| c.root(header, statement)) {
-            return Ok((ProofHandle::root(header, statement, goals), 0));
+        if let Some(goals) = self.cache.as_ref().and_then(|c| c.root(header, start.key)) {
+            let root = ProofHandle::root_at(header, start.command, start.at, goals);
+            return Ok((root, 0));
         }
-        let reply = self.runtime.block_on(self.pool.start_proof(
+        let reply = self.runtime.block_on(self.pool.start_proof_at(
             header,
-            statement,
+            start.command,
+            start.at,
             config.statement_deadline,
         ));
         let (code, reason) = match reply {
             Ok(StartReply::Started(root)) => {
                 if let Some(cache) = &self.cache {
-                    cache.record_root(header, statement, root.goals());
+                    cache.record_root(header, start.key, root.goals());
                 }
                 return Ok((root, 1));
             }
@@ -497,12 +684,12 @@ impl Engine {
         Err(Box::new(error_result(theorem, code, reason, 1, started)))
     }
 
-    fn checker(&self, theorem: &Theorem, config: &ProveConfig) -> LeanChecker {
+    fn checker(&self, theorem: &Theorem, recheck: Recheck) -> LeanChecker {
         LeanChecker {
             pool: self.pool.clone(),
             runtime: self.runtime.clone(),
             theorem: theorem.clone(),
-            config: config.check.clone(),
+            recheck,
             calls: 0,
             accepted: None,
             faults: LeanFaults::default(),
@@ -515,6 +702,7 @@ impl Engine {
         &self,
         theorem: &Theorem,
         statement: &str,
+        recheck: &Recheck,
         config: &ProveConfig,
         started: Instant,
     ) -> Option<ProveResult> {
@@ -522,7 +710,7 @@ impl Engine {
         match cache.theorem(&theorem.header, statement)? {
             TheoremRecord::Proved { tactics, .. } => {
                 // Proofs are never reported unchecked, even from the cache.
-                let mut checker = self.checker(theorem, config);
+                let mut checker = self.checker(theorem, recheck.clone());
                 let verdict = checker.check(&Proof {
                     tactics,
                     states: Vec::new(),

@@ -19,7 +19,7 @@ use lean_bridge::pool::{PoolConfig, ReplPool};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
-use crate::engine::{Engine, ProveConfig, ProveResult, ProveStatus, Theorem};
+use crate::engine::{Engine, ProveConfig, ProveResult, ProveStatus, SorryGoal, Theorem};
 use crate::llm::LlmError;
 use crate::policy::{Policies, PolicySpec};
 use crate::search::{CancelToken, NoHook, SearchEvent, SearchHook};
@@ -247,11 +247,44 @@ impl Prover {
     where
         H: SearchHook + Send + 'static,
     {
-        let name = theorem.name.clone();
+        self.spawn_search(Goal::Theorem(theorem), hook, cancel)
+            .await
+    }
+
+    /// Proves one `sorry` of a declaration in place (the editor's job, see [`SorryGoal`]), as
+    /// [`Prover::prove_cancellable`] proves a theorem.
+    pub async fn prove_sorry_cancellable<H>(
+        &self,
+        goal: SorryGoal,
+        hook: H,
+        cancel: CancelToken,
+    ) -> (ProveResult, Option<H>)
+    where
+        H: SearchHook + Send + 'static,
+    {
+        self.spawn_search(Goal::Sorry(goal), hook, cancel).await
+    }
+
+    async fn spawn_search<H>(
+        &self,
+        goal: Goal,
+        hook: H,
+        cancel: CancelToken,
+    ) -> (ProveResult, Option<H>)
+    where
+        H: SearchHook + Send + 'static,
+    {
+        let name = match &goal {
+            Goal::Theorem(theorem) => theorem.name.clone(),
+            Goal::Sorry(sorry) => sorry.name.clone(),
+        };
         let prover = self.clone();
         let task = self.engine.runtime.spawn_blocking(move || {
             let mut hook = hook;
-            let result = prover.search(&theorem, &mut hook, &cancel);
+            let result = match &goal {
+                Goal::Theorem(theorem) => prover.search(theorem, &mut hook, &cancel),
+                Goal::Sorry(sorry) => prover.search_sorry(sorry, &mut hook, &cancel),
+            };
             (result, hook)
         });
         match task.await {
@@ -288,6 +321,31 @@ impl Prover {
         result.llm_fallbacks = policy.fallbacks();
         result
     }
+
+    fn search_sorry<H: SearchHook>(
+        &self,
+        goal: &SorryGoal,
+        hook: &mut H,
+        cancel: &CancelToken,
+    ) -> ProveResult {
+        let mut policy = self.policies.make();
+        let mut result = self.engine.prove_sorry(
+            goal,
+            &self.config,
+            &mut policy,
+            self.policies.guard(),
+            |event: &SearchEvent<'_>| hook.on_event(event),
+            cancel,
+        );
+        result.llm_fallbacks = policy.fallbacks();
+        result
+    }
+}
+
+/// What a spawned search proves.
+enum Goal {
+    Theorem(Theorem),
+    Sorry(SorryGoal),
 }
 
 /// The result for a theorem whose search panicked: an `error`, never a verdict.

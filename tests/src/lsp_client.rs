@@ -15,6 +15,11 @@ pub struct Client<R, W> {
     pub seen: VecDeque<Value>,
     /// The document as the client holds it.
     pub text: String,
+    /// Its version: 1 when opened, one more for each edit the client applies.
+    pub version: i64,
+    /// How many of the next `workspace/applyEdit`s to answer `applied: true` without applying
+    /// them, as Neovim does with an edit for a version it has moved past.
+    pub skip_edits: usize,
 }
 
 impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
@@ -26,6 +31,8 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
             next_id: 0,
             seen: VecDeque::new(),
             text: text.to_owned(),
+            version: 1,
+            skip_edits: 0,
         }
     }
 
@@ -63,11 +70,35 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
         match (message.get("id"), message["method"].as_str()) {
             (Some(id), Some("workspace/applyEdit")) => {
                 let id = id.clone();
-                let edits = &message["params"]["edit"]["documentChanges"][0]["edits"];
-                for edit in edits.as_array().unwrap() {
-                    self.apply(edit);
-                }
+                let change = &message["params"]["edit"]["documentChanges"][0];
+                let (uri, edits) = match change.get("edits") {
+                    Some(edits) => (change["textDocument"]["uri"].clone(), edits.clone()),
+                    None => {
+                        let changes = message["params"]["edit"]["changes"].as_object().unwrap();
+                        let (uri, edits) = changes.iter().next().unwrap();
+                        (json!(uri), edits.clone())
+                    }
+                };
                 self.seen.push_back(message.clone());
+                if self.skip_edits > 0 {
+                    self.skip_edits -= 1;
+                } else {
+                    for edit in edits.as_array().unwrap() {
+                        self.apply(edit);
+                    }
+                    // As an editor does: the edit comes back as a change of the document.
+                    self.version += 1;
+                    let changes: Vec<Value> = edits
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| json!({"range": e["range"], "text": e["newText"]}))
+                        .collect();
+                    self.send(json!({"jsonrpc": "2.0", "method": "textDocument/didChange",
+                        "params": {"textDocument": {"uri": uri, "version": self.version},
+                                   "contentChanges": changes}}))
+                        .await;
+                }
                 self.send(json!({"jsonrpc": "2.0", "id": id, "result": {"applied": true}}))
                     .await;
                 None

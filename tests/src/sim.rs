@@ -405,6 +405,20 @@ fn split_script(cmd: &str, from: usize, to: usize) -> Vec<ScriptTactic> {
     out
 }
 
+/// `have NAME : T := by BLOCK` spanning `cmd[start..end]`: `T`, and where `BLOCK` starts.
+fn have_block(cmd: &str, start: usize, end: usize) -> Option<(&str, usize)> {
+    let text = &cmd[start..end];
+    let rest = text.strip_prefix("have ")?;
+    let colon = rest.find(" : ")?;
+    let assign = rest.find(":= by")?;
+    if assign < colon {
+        return None;
+    }
+    let conclusion = &rest[colon + 3..assign];
+    let block_from = start + "have ".len() + assign + ":= by".len();
+    Some((conclusion, block_from))
+}
+
 /// Outcome of elaborating one declaration in command mode.
 #[derive(Default)]
 struct Elaborated {
@@ -643,6 +657,117 @@ impl Sim {
         offset
     }
 
+    /// Runs the tactic block `cmd[from..to]` (the text after a `by`) from `state`: world
+    /// transitions, `sorry` (a sorry entry with the state's proof state; it closes the goal),
+    /// and `have NAME : T := by BLOCK`, whose block runs from the state concluding `T`
+    /// ([`IndexedWorld::find_state_concluding`]) and leaves the main goal as it was (the
+    /// simulator does not model the new hypothesis). Returns the state after the block and
+    /// whether an error stopped it (the error is in `out`).
+    #[allow(clippy::too_many_arguments)]
+    fn run_block(
+        &mut self,
+        cmd: &str,
+        from: usize,
+        to: usize,
+        start: PState,
+        out: &mut Elaborated,
+        fx: &mut Effects,
+        used_sorry: &mut bool,
+    ) -> Result<(PState, bool), Action> {
+        let tactics = split_script(cmd, from, to);
+        let mut state = start;
+        for t in &tactics {
+            let PState::Open(id) = state else {
+                out.messages.push(message(
+                    cmd,
+                    "error",
+                    t.start,
+                    t.end,
+                    "no goals to be proved",
+                ));
+                return Ok((state, true));
+            };
+            let Some(tr) = self.world.transition(id, &t.text) else {
+                if t.text == "sorry" {
+                    let entry = self.sorry_entry(state, Some((cmd, t.start, t.start + 5)));
+                    out.sorries.push(entry);
+                    *used_sorry = true;
+                    state = PState::Closed;
+                    continue;
+                }
+                if let Some((conclusion, block_from)) = have_block(cmd, t.start, t.end) {
+                    let Some(inner) = self.world.find_state_concluding(conclusion) else {
+                        out.messages.push(message(
+                            cmd,
+                            "error",
+                            t.start,
+                            t.end,
+                            &format!("simulated world has no state concluding `{conclusion}`"),
+                        ));
+                        return Ok((state, true));
+                    };
+                    let (after, stopped) = self.run_block(
+                        cmd,
+                        block_from,
+                        t.end,
+                        PState::Open(inner),
+                        out,
+                        fx,
+                        used_sorry,
+                    )?;
+                    if stopped {
+                        return Ok((state, true));
+                    }
+                    if let PState::Open(left) = after {
+                        let goals = self.world.goals(left).join("\n\n");
+                        out.messages.push(message(
+                            cmd,
+                            "error",
+                            block_from,
+                            t.end,
+                            &format!("unsolved goals\n{goals}"),
+                        ));
+                        return Ok((state, true));
+                    }
+                    continue;
+                }
+                out.messages.push(message(
+                    cmd,
+                    "error",
+                    t.start,
+                    t.end,
+                    &format!("simulated world has no transition for tactic `{}`", t.text),
+                ));
+                return Ok((state, true));
+            };
+            if let Some(action) = fx.take(tr.latency_ms, tr.fault.as_ref()) {
+                return Err(action);
+            }
+            let error = match &tr.outcome {
+                Outcome::Goals(to) => {
+                    state = PState::Open(
+                        self.world
+                            .state_id(to)
+                            .expect("validated worlds name known states"),
+                    );
+                    None
+                }
+                Outcome::Proved => {
+                    state = PState::Closed;
+                    None
+                }
+                Outcome::Error(text) | Outcome::Fail(text) => Some(text.clone()),
+                Outcome::Incomplete(_) => Some("unsolved goals".to_owned()),
+            };
+            if let Some(text) = error {
+                out.messages
+                    .push(message(cmd, "error", t.start, t.end, &text));
+                return Ok((state, true));
+            }
+        }
+        Ok((state, false))
+    }
+
     /// Elaborates the declaration starting at `from`; `Err` when a fault preempts the answer.
     fn declaration(
         &mut self,
@@ -716,65 +841,15 @@ impl Sim {
             used_sorry = true;
         } else if is_by {
             let script_end = proof_at + proof.len();
-            let tactics = split_script(cmd, proof_at + 2, script_end);
-            let mut state = root;
-            let mut stopped = false;
-            for t in &tactics {
-                let PState::Open(id) = state else {
-                    out.messages.push(message(
-                        cmd,
-                        "error",
-                        t.start,
-                        t.end,
-                        "no goals to be proved",
-                    ));
-                    stopped = true;
-                    break;
-                };
-                let Some(tr) = self.world.transition(id, &t.text) else {
-                    if t.text == "sorry" {
-                        let entry = self.sorry_entry(state, Some((cmd, t.start, t.start + 5)));
-                        out.sorries.push(entry);
-                        used_sorry = true;
-                        state = PState::Closed;
-                        continue;
-                    }
-                    out.messages.push(message(
-                        cmd,
-                        "error",
-                        t.start,
-                        t.end,
-                        &format!("simulated world has no transition for tactic `{}`", t.text),
-                    ));
-                    stopped = true;
-                    break;
-                };
-                if let Some(action) = fx.take(tr.latency_ms, tr.fault.as_ref()) {
-                    return Err(action);
-                }
-                let error = match &tr.outcome {
-                    Outcome::Goals(to) => {
-                        state = PState::Open(
-                            self.world
-                                .state_id(to)
-                                .expect("validated worlds name known states"),
-                        );
-                        None
-                    }
-                    Outcome::Proved => {
-                        state = PState::Closed;
-                        None
-                    }
-                    Outcome::Error(text) | Outcome::Fail(text) => Some(text.clone()),
-                    Outcome::Incomplete(_) => Some("unsolved goals".to_owned()),
-                };
-                if let Some(text) = error {
-                    out.messages
-                        .push(message(cmd, "error", t.start, t.end, &text));
-                    stopped = true;
-                    break;
-                }
-            }
+            let (state, stopped) = self.run_block(
+                cmd,
+                proof_at + 2,
+                script_end,
+                root,
+                &mut out,
+                fx,
+                &mut used_sorry,
+            )?;
             if let (false, PState::Open(id)) = (stopped, state) {
                 let goals = self.world.goals(id).join("\n\n");
                 out.messages.push(message(

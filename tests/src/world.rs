@@ -357,6 +357,18 @@ impl IndexedWorld {
     }
 
     /// The goal texts of state `id`.
+    /// The first state (by id) with one goal whose conclusion (the text after `⊢ `) is
+    /// `conclusion`, up to surrounding blanks: what a `have h : T := by …` block starts from in
+    /// the simulator.
+    pub fn find_state_concluding(&self, conclusion: &str) -> Option<StateId> {
+        let wanted = conclusion.trim();
+        (0..self.state_names.len() as StateId).find(|&id| {
+            matches!(self.goals(id), [goal] if goal
+                .rsplit_once("⊢ ")
+                .is_some_and(|(_, c)| c.trim() == wanted))
+        })
+    }
+
     pub fn goals(&self, id: StateId) -> &[String] {
         &self.world.states[&self.state_names[id as usize]]
     }

@@ -18,12 +18,28 @@ const DEFAULT_HEADER: &str = "import Mathlib\n";
 
 /// Runs `prover prove`: exit 0 when proved, 1 when not.
 pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
-    let theorem = match (&args.statement, &args.file, &args.at) {
-        (Some(statement), _, _) => theorem_of_statement(statement, args.header.as_deref())?,
-        (None, Some(file), Some(at)) => theorem_at(file, at)?,
+    let (theorem, sorry) = match (&args.statement, &args.file, &args.at) {
+        (Some(statement), _, _) => (
+            theorem_of_statement(statement, args.header.as_deref())?,
+            None,
+        ),
+        (None, Some(file), Some(at)) => {
+            let goal = goal_at(file, at)?;
+            let theorem = Theorem {
+                name: goal.name.clone(),
+                header: goal.header.clone(),
+                formal_statement: goal.declaration.clone(),
+            };
+            (theorem, Some(goal))
+        }
         _ => bail!("pass --statement TEXT, or --file FILE.lean --at LINE:COL"),
     };
+    if sorry.is_some() && args.session.search.learn_online {
+        bail!("--learn-online proves theorems, not a sorry of a file (--file --at)");
+    }
     let statement = theorem.formal_statement.clone();
+    // What the proof is printed after: the statement, or for a sorry the edited declaration.
+    let splice = sorry.as_ref().map(|goal| goal.splice.clone());
     let config = settings::session_config(&args.session.overlay(), settings)?;
     let session = Session::open(config)?;
     if args.session.search.save_model.is_some()
@@ -36,7 +52,13 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let prover = session.prover();
     let learn_online = args.session.search.learn_online;
     let search = async move {
-        if learn_online {
+        if let Some(goal) = sorry {
+            let cancel = prover::search::CancelToken::new();
+            prover
+                .prove_sorry_cancellable(goal, prover::search::NoHook, cancel)
+                .await
+                .0
+        } else if learn_online {
             super::common::prove_and_learn(&prover, theorem).await
         } else {
             prover.prove_async(theorem).await
@@ -64,9 +86,10 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         out!("{}", serde_json::to_string(&result)?)?;
     } else {
         match (&result.status, &result.proof) {
-            (ProveStatus::Proved, Some(proof)) => {
-                out!("{}{proof}", statement)?;
-            }
+            (ProveStatus::Proved, Some(proof)) => match &splice {
+                Some(splice) => out!("{}", splice(proof))?,
+                None => out!("{}{proof}", statement)?,
+            },
             _ => out!(
                 "{}: {}",
                 match result.status {
@@ -127,8 +150,8 @@ fn theorem_of_statement(
     })
 }
 
-/// The theorem of the `sorry` at `at` in `file`, as the editor server reads it.
-fn theorem_at(file: &std::path::Path, at: &str) -> anyhow::Result<Theorem> {
+/// The goal of the `sorry` at `at` in `file`, as the editor server reads it.
+fn goal_at(file: &std::path::Path, at: &str) -> anyhow::Result<prover::engine::SorryGoal> {
     use prover_lsp::text;
     let source = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read --file {}", file.display()))?;
@@ -156,16 +179,9 @@ fn theorem_at(file: &std::path::Path, at: &str) -> anyhow::Result<Theorem> {
         .with_context(|| format!("{}:{at}: no `sorry` there", file.display()))?;
     let declaration = text::declaration_of(&source, sorry).with_context(|| {
         format!(
-            "{}:{at}: only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) or its \
-             last tactic can be proved so far",
+            "{}:{at}: this sorry is not inside a top-level theorem, lemma or example",
             file.display()
         )
     })?;
-    let name =
-        prover::check::declaration_name(&declaration.statement).unwrap_or_else(|| "example".into());
-    Ok(Theorem {
-        name,
-        header: source[..declaration.start].to_owned(),
-        formal_statement: declaration.statement,
-    })
+    Ok(prover_lsp::goal::sorry_goal(&source, &declaration))
 }

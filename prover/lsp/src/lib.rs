@@ -2,11 +2,13 @@
 //!
 //! - [`text`]: positions in bytes, UTF-16 units and codepoints; the `sorry` scanner; the
 //!   declaration around a `sorry`; the edit that puts a proof in its place.
+//! - [`goal`]: the search goal of a `sorry` (which sorry, and how a proof goes in its place).
 //! - [`server`]: the `Backend` (`tower_lsp_server::LanguageServer`) and its jobs.
 //! - [`trace`]: `--trace-file`, every byte in and out.
 //!
 //! The design is `../shared/docs/editor-server.md`; what this version covers is in the README.
 
+pub mod goal;
 pub mod server;
 pub mod text;
 pub mod trace;

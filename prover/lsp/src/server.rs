@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use prover::engine::{ProveStatus, Theorem};
+use prover::engine::{ProveStatus, SorryGoal};
 use prover::search::{CancelToken, SearchEvent, SearchHook};
 use prover::session::Session;
 use prover::settings::{Overlay, SettingsFile, session_config};
@@ -15,6 +15,7 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
+use crate::goal;
 use crate::text::{self, Declaration, Encoding};
 
 /// The command that starts a job.
@@ -50,8 +51,10 @@ struct State {
     documents: HashMap<Uri, Document>,
     jobs: HashMap<u64, Job>,
     next_job: u64,
-    /// Verified proofs by the hash of the header and the declaration.
+    /// Verified proofs by the hash of the header, the declaration and the sorry's ordinal.
     known: HashMap<String, String>,
+    /// Jobs waiting for the next `didChange` of a document (to confirm their edit landed).
+    change_watchers: Vec<(Uri, tokio::sync::oneshot::Sender<()>)>,
 }
 
 /// The server: settings from `prover.toml` and the command line, replaced by the editor's
@@ -120,8 +123,7 @@ impl Backend {
             })?;
         let declaration = text::declaration_of(&document.text, sorry).ok_or_else(|| {
             Error::invalid_params(
-                "only a sorry that is a declaration's whole proof (`:= by sorry`, `:= sorry`) or its \
-                 last tactic can be proved so far",
+                "only a sorry inside a top-level theorem, lemma or example can be proved",
             )
         })?;
         let id = state.next_job;
@@ -143,8 +145,8 @@ impl Backend {
             state: self.state.clone(),
             session,
             uri,
-            header: document.text[..declaration.start].to_owned(),
-            declaration_text: document.text[declaration.start..declaration.end].to_owned(),
+            goal: goal::sorry_goal(&document.text, &declaration),
+            key: key_of(&document.text, &declaration),
             declaration,
             cancel,
             token,
@@ -174,10 +176,20 @@ fn lsp_range(
     tower_lsp_server::ls_types::Range::new(Position::new(sl, sc), Position::new(el, ec))
 }
 
-/// The key of a proof: the header and the declaration it is for.
-fn key_of(header: &str, declaration: &str) -> String {
+/// The key of a proof: the text before the declaration, the declaration, and which of its
+/// sorries the proof is for.
+fn key_of(text: &str, declaration: &Declaration) -> String {
+    let header = &text[..declaration.start];
+    let body = &text[declaration.start..declaration.end];
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in header.bytes().chain([0xff]).chain(declaration.bytes()) {
+    let ordinal = declaration.ordinal.to_le_bytes();
+    for b in header
+        .bytes()
+        .chain([0xff])
+        .chain(body.bytes())
+        .chain([0xff])
+        .chain(ordinal)
+    {
         h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
     }
     format!("{h:016x}")
@@ -201,8 +213,9 @@ struct JobRun {
     state: Arc<Mutex<State>>,
     session: Arc<Session>,
     uri: Uri,
-    header: String,
-    declaration_text: String,
+    goal: SorryGoal,
+    /// The proof's key in [`State::known`].
+    key: String,
     declaration: Declaration,
     cancel: CancelToken,
     token: Option<String>,
@@ -227,16 +240,12 @@ impl JobRun {
             None => None,
         };
         let expansions = Arc::new(AtomicU32::new(0));
-        let name = datasets::lean::declaration_name(&self.declaration.statement)
-            .unwrap_or_else(|| "example".to_owned());
-        let theorem = Theorem {
-            name,
-            header: self.header.clone(),
-            formal_statement: self.declaration.statement.clone(),
-        };
         let prover = self.session.prover();
-        let search =
-            prover.prove_cancellable(theorem, Counter(expansions.clone()), self.cancel.clone());
+        let search = prover.prove_sorry_cancellable(
+            self.goal.clone(),
+            Counter(expansions.clone()),
+            self.cancel.clone(),
+        );
         tokio::pin!(search);
         let result = loop {
             tokio::select! {
@@ -296,86 +305,140 @@ impl JobRun {
         state.jobs.remove(&self.id)
     }
 
-    /// Edits the document, at the declaration's current place, or says the proof when the
-    /// declaration is gone.
+    /// Edits the document at the declaration's current place, and confirms that the next
+    /// `didChange` holds the proof: a client may answer `applied: true` and still skip an edit
+    /// for a version it has moved past (Neovim's "Buffer … newer than edits"). After a miss the
+    /// declaration is found again and the edit sent once more; after a second, or when the
+    /// declaration is gone, the proof is shown in a message and kept for the next code action.
     async fn apply(&self, job: Option<Job>, proof: &str) {
-        let (edit, message) = {
+        let declaration_text = self.goal.declaration.clone();
+        let mut start = {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.known.insert(
-                key_of(&self.header, &self.declaration_text),
-                proof.to_owned(),
-            );
-            let encoding = state.encoding.unwrap_or(Encoding::Utf16);
-            let document_changes = state.document_changes;
-            let Some(document) = state.documents.get(&self.uri).cloned() else {
+            state.known.insert(self.key.clone(), proof.to_owned());
+            job.map_or(self.declaration.start, |j| j.anchor.start)
+        };
+        for _attempt in 0..2 {
+            let Some((edit, edited)) = self.edit_at(start, proof) else {
+                self.show(
+                    MessageType::INFO,
+                    format!(
+                        "prover: the declaration changed while it was proved; the proof was:{proof}"
+                    ),
+                )
+                .await;
                 return;
             };
-            // The declaration where the job's anchor says it is now, and unchanged.
-            let start = job.map_or(self.declaration.start, |j| j.anchor.start);
-            let shift = start as isize - self.declaration.start as isize;
-            let current = document
-                .text
-                .get(start..start + self.declaration_text.len());
-            if current != Some(self.declaration_text.as_str()) {
-                (
-                    None,
-                    Some(format!(
-                        "prover: the declaration changed while it was proved; the proof was:{proof}"
-                    )),
-                )
-            } else {
-                let moved = Declaration {
-                    start,
-                    end: start + self.declaration_text.len(),
-                    sorry: shifted(&self.declaration.sorry, shift),
-                    edit_start: (self.declaration.edit_start as isize + shift) as usize,
-                    ..self.declaration.clone()
-                };
-                let (range, new_text) = text::proof_edit(&document.text, &moved, proof);
-                let edit = TextEdit {
-                    range: lsp_range(&document.text, range, encoding),
-                    new_text,
-                };
-                let workspace_edit = if document_changes {
-                    WorkspaceEdit {
-                        document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
-                            text_document: OptionalVersionedTextDocumentIdentifier {
-                                uri: self.uri.clone(),
-                                version: Some(document.version),
-                            },
-                            edits: vec![OneOf::Left(edit)],
-                        }])),
-                        ..WorkspaceEdit::default()
-                    }
-                } else {
-                    WorkspaceEdit {
-                        changes: Some(HashMap::from([(self.uri.clone(), vec![edit])])),
-                        ..WorkspaceEdit::default()
-                    }
-                };
-                (Some(workspace_edit), None)
-            }
-        };
-        if let Some(edit) = edit {
+            let watcher = self.watch_changes();
             match self.client.apply_edit(edit).await {
                 Ok(response) if response.applied => {}
                 _ => {
-                    self.client
-                        .show_message(
-                            MessageType::INFO,
-                            format!(
-                                "prover: the editor did not take the edit; the proof is:{proof}"
-                            ),
-                        )
-                        .await;
+                    self.show(
+                        MessageType::INFO,
+                        format!("prover: the editor did not take the edit; the proof is:{proof}"),
+                    )
+                    .await;
+                    return;
                 }
             }
+            if !self.document_contains(&edited) {
+                let _ = tokio::time::timeout(CONFIRMATION_WINDOW, watcher).await;
+            }
+            if self.document_contains(&edited) {
+                if !self.progress_supported() {
+                    let steps = proof.lines().filter(|l| !l.trim().is_empty()).count();
+                    self.show(
+                        MessageType::INFO,
+                        format!("prover: proved ({steps} tactic line(s))"),
+                    )
+                    .await;
+                }
+                return;
+            }
+            // The edit did not land: find the declaration where it is now and try once more.
+            match self.current_text().and_then(|t| t.find(&declaration_text)) {
+                Some(found) => start = found,
+                None => break,
+            }
         }
-        if let Some(message) = message {
-            self.client.show_message(MessageType::INFO, message).await;
+        self.show(
+            MessageType::INFO,
+            format!("prover: the edit did not reach the document; the proof is:{proof}"),
+        )
+        .await;
+    }
+
+    /// The edit for the declaration starting at `start` in the current document, and the
+    /// declaration as it reads once edited; `None` when the declaration is no longer there.
+    fn edit_at(&self, start: usize, proof: &str) -> Option<(WorkspaceEdit, String)> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let encoding = state.encoding.unwrap_or(Encoding::Utf16);
+        let document = state.documents.get(&self.uri)?;
+        let declaration_text = &self.goal.declaration;
+        if document.text.get(start..start + declaration_text.len()) != Some(declaration_text) {
+            return None;
         }
+        let moved = self
+            .declaration
+            .shifted(start as isize - self.declaration.start as isize);
+        let (range, new_text) = text::proof_edit(&document.text, &moved, proof);
+        let edited = text::with_proof(&document.text, &moved, proof)
+            [start..start + declaration_text.len() + new_text.len() - range.len()]
+            .to_owned();
+        let edit = TextEdit {
+            range: lsp_range(&document.text, range, encoding),
+            new_text,
+        };
+        let workspace_edit = if state.document_changes {
+            WorkspaceEdit {
+                document_changes: Some(DocumentChanges::Edits(vec![TextDocumentEdit {
+                    text_document: OptionalVersionedTextDocumentIdentifier {
+                        uri: self.uri.clone(),
+                        version: Some(document.version),
+                    },
+                    edits: vec![OneOf::Left(edit)],
+                }])),
+                ..WorkspaceEdit::default()
+            }
+        } else {
+            WorkspaceEdit {
+                changes: Some(HashMap::from([(self.uri.clone(), vec![edit])])),
+                ..WorkspaceEdit::default()
+            }
+        };
+        Some((workspace_edit, edited))
+    }
+
+    /// Resolves at the next `didChange` of this job's document.
+    fn watch_changes(&self) -> tokio::sync::oneshot::Receiver<()> {
+        let (tell, told) = tokio::sync::oneshot::channel();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.change_watchers.push((self.uri.clone(), tell));
+        told
+    }
+
+    fn current_text(&self) -> Option<String> {
+        let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.documents.get(&self.uri).map(|d| d.text.clone())
+    }
+
+    fn document_contains(&self, edited: &str) -> bool {
+        self.current_text().is_some_and(|t| t.contains(edited))
+    }
+
+    fn progress_supported(&self) -> bool {
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .progress
+    }
+
+    async fn show(&self, kind: MessageType, message: String) {
+        self.client.show_message(kind, message).await;
     }
 }
+
+/// How long a job waits for the `didChange` that shows its edit landed.
+const CONFIRMATION_WINDOW: Duration = Duration::from_secs(2);
 
 fn shifted(range: &Range<usize>, shift: isize) -> Range<usize> {
     ((range.start as isize + shift) as usize)..((range.end as isize + shift) as usize)
@@ -475,6 +538,49 @@ impl LanguageServer for Backend {
         Ok(())
     }
 
+    /// New settings replace the session for jobs started from now on (running jobs finish
+    /// under the settings they started with). Settings under a `prover` key are taken, as
+    /// editors nest each server's section; refused settings keep the old session and say why.
+    async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
+        let options = match params.settings {
+            Value::Object(mut map) if map.contains_key("prover") => map.remove("prover"),
+            Value::Null => None,
+            other => Some(other),
+        };
+        let Some(options) = options.filter(|o| !o.is_null()) else {
+            return;
+        };
+        let opened = serde_json::from_value::<Overlay>(options)
+            .map_err(|e| format!("settings: {e}"))
+            .and_then(|overlay| {
+                session_config(&overlay, &self.file).map_err(|e| format!("settings: {e}"))
+            })
+            .and_then(|config| {
+                Session::open_on(&tokio::runtime::Handle::current(), config)
+                    .map_err(|e| e.to_string())
+            });
+        match opened {
+            Ok(session) => {
+                let old = self.state().session.replace(Arc::new(session));
+                if let Some(old) = old.and_then(Arc::into_inner) {
+                    tokio::spawn(async move {
+                        let _ = old.shutdown().await;
+                    });
+                }
+            }
+            Err(error) => {
+                self.client
+                    .show_message(
+                        MessageType::WARNING,
+                        format!(
+                            "prover: the new settings were refused, the old ones stay ({error})"
+                        ),
+                    )
+                    .await;
+            }
+        }
+    }
+
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let document = params.text_document;
         self.state().documents.insert(
@@ -512,7 +618,14 @@ impl LanguageServer for Backend {
             document.text.replace_range(range, &change.text);
         }
         document.version = params.text_document.version;
+        let (told, waiting) = std::mem::take(&mut state.change_watchers)
+            .into_iter()
+            .partition(|(watched, _)| *watched == uri);
+        state.change_watchers = waiting;
         state.documents.insert(uri, document);
+        for (_, tell) in told {
+            let _ = tell.send(());
+        }
     }
 
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
@@ -536,10 +649,7 @@ impl LanguageServer for Backend {
             let Some(declaration) = text::declaration_of(&document.text, sorry.clone()) else {
                 continue;
             };
-            let key = key_of(
-                &document.text[..declaration.start],
-                &document.text[declaration.start..declaration.end],
-            );
+            let key = key_of(&document.text, &declaration);
             let range = lsp_range(&document.text, sorry, encoding);
             actions.push(CodeActionOrCommand::CodeAction(CodeAction {
                 title: ACTION_TITLE.to_owned(),

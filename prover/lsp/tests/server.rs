@@ -61,8 +61,21 @@ fn world(dir: &std::path::Path) -> std::path::PathBuf {
     path
 }
 
+/// What the test client says it can do, unless a test says otherwise.
+fn full_capabilities() -> Value {
+    json!({
+        "window": {"workDoneProgress": true},
+        "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}}
+    })
+}
+
 /// A server on in-memory pipes, initialized, with `text` open.
 async fn started(world: &std::path::Path, text: &str) -> TestClient {
+    started_with(world, text, full_capabilities()).await
+}
+
+/// [`started`], for a client with these capabilities.
+async fn started_with(world: &std::path::Path, text: &str, capabilities: Value) -> TestClient {
     let (client_side, server_side) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_side);
     let overlay = Overlay {
@@ -86,13 +99,7 @@ async fn started(world: &std::path::Path, text: &str) -> TestClient {
     let (read, write) = tokio::io::split(client_side);
     let mut client = Client::new(read, write, text);
     let init = client
-        .request(
-            "initialize",
-            json!({"capabilities": {
-                "window": {"workDoneProgress": true},
-                "workspace": {"applyEdit": true, "workspaceEdit": {"documentChanges": true}}
-            }}),
-        )
+        .request("initialize", json!({ "capabilities": capabilities }))
         .await;
     let capabilities = &init["result"]["capabilities"];
     assert_eq!(capabilities["positionEncoding"], "utf-16");
@@ -119,6 +126,27 @@ fn sorry_at(text: &str, from: usize) -> Value {
     let character: usize = text[line_start..offset].chars().map(char::len_utf16).sum();
     json!({"line": line, "character": character})
 }
+
+/// Starts a job on the first `sorry` after `marker`; the command's answer.
+async fn prove_after(client: &mut TestClient, marker: &str) -> Value {
+    let text = client.text.clone();
+    let position = sorry_at(&text, text.find(marker).unwrap());
+    client
+        .request(
+            "workspace/executeCommand",
+            json!({"command": "prover.proveSorry", "arguments": [{"uri": URI, "version": client.version, "range": range_at(&position)}]}),
+        )
+        .await
+}
+
+/// The first tactic the portfolio proposes for `state`: what the simulated world's
+/// transitions use.
+fn first_tactic(state: &str) -> String {
+    Portfolio::default().candidates(state)[0].tactic.clone()
+}
+
+const ROOT: &str = "x : ℕ\nh : 𝓝 = 𝓝\n⊢ x + 0 = x";
+const NEXT: &str = "x : ℕ\nh : 𝓝 = 𝓝\n⊢ x = x";
 
 fn range_at(position: &Value) -> Value {
     let end =
@@ -291,6 +319,190 @@ async fn a_sorry_as_the_last_tactic_is_proved_from_the_state_the_tactics_before_
         format!(
             "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  {second}\n"
         )
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sorry_in_a_nested_have_before_other_tactics_is_proved_from_its_own_goal() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
+    // The simulator starts a `have` block from the state concluding its type (`x = x`, the
+    // state NEXT), and leaves the main goal as it was.
+    let text = format!(
+        "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  have k : x = x := by sorry\n  {first}\n  {second}\n"
+    );
+    let mut client = started(&world, &text).await;
+    let answer = prove_after(&mut client, "have").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert_eq!(
+        client.text,
+        format!(
+            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  have k : x = x := by {second}\n  {first}\n  {second}\n"
+        )
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_the_editor_skipped_is_sent_again_at_the_declarations_new_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let mut client = started(&world, text).await;
+    // As Neovim does with an edit for a version it has moved past: `applied: true`, no change.
+    client.skip_edits = 1;
+    let answer = prove_after(&mut client, "near").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert!(client.text.contains("by sorry"), "the edit was skipped");
+    // The user's next change, above the declaration: the server sees no proof in it.
+    client.text.insert_str(0, "-- a note\n");
+    client.version += 1;
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": client.version},
+                   "contentChanges": [{"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "-- a note\n"}]}),
+        )
+        .await;
+    let again = client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert_eq!(
+        again["params"]["edit"]["documentChanges"][0]["textDocument"]["version"], 2,
+        "sent again for the version the server saw last"
+    );
+    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
+    assert_eq!(
+        client.text,
+        format!(
+            "-- a note\nimport Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  {second}\n"
+        ),
+        "re-anchored one line down"
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_progress_hears_of_the_proof_and_a_known_proof_resolves_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let capabilities = json!({"workspace": {"applyEdit": true}});
+    let mut client = started_with(&world, text, capabilities).await;
+    let answer = prove_after(&mut client, "near").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    let edit = client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert!(
+        edit["params"]["edit"]["changes"][URI].is_array(),
+        "plain `changes` for a client without documentChanges: {edit}"
+    );
+    let message = client
+        .wait_for(|m| m["method"] == "window/showMessage")
+        .await;
+    assert_eq!(message["params"]["type"], 3, "{message}");
+    assert!(
+        message["params"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("prover: proved"),
+        "{message}"
+    );
+    assert!(
+        !client.seen.iter().any(|m| m["method"] == "$/progress"),
+        "no progress for a client that cannot show it"
+    );
+    let proved = client.text.clone();
+    // Undo: the sorry is back, and its action resolves to the proof without a search.
+    client.version += 1;
+    client.text = text.to_owned();
+    client
+        .notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": URI, "version": client.version},
+                   "contentChanges": [{"text": text}]}),
+        )
+        .await;
+    let position = sorry_at(text, 0);
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": {"start": position, "end": position},
+                   "context": {"diagnostics": []}}),
+        )
+        .await;
+    let action = actions["result"][0].clone();
+    assert!(
+        action.get("edit").is_none(),
+        "the action itself stays cheap"
+    );
+    let resolved = client.request("codeAction/resolve", action).await;
+    let edits = resolved["result"]["edit"]["changes"][URI].clone();
+    assert_eq!(edits.as_array().map(Vec::len), Some(1), "{resolved}");
+    client.apply(&edits[0]);
+    assert_eq!(
+        client.text, proved,
+        "the resolved edit is the proof found before"
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_settings_keep_the_old_session_and_new_ones_take_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let mut client = started(&world, text).await;
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"prover": {"search": {"no_such_setting": 1}}}}),
+        )
+        .await;
+    let refused = client
+        .wait_for(|m| m["method"] == "window/showMessage")
+        .await;
+    assert_eq!(refused["params"]["type"], 2, "a warning: {refused}");
+    assert!(
+        refused["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no_such_setting"),
+        "{refused}"
+    );
+    // Settings that leave the search one expansion (the proof needs two): the next job ends
+    // without a proof.
+    let overlay = json!({
+        "repl": {"repl_cmd": SimRepl::world(&world).command_line(), "workers": 1},
+        "cache": {"no_cache": true},
+        "search": {"max_expansions": 1}
+    });
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"prover": overlay}}),
+        )
+        .await;
+    let answer = prove_after(&mut client, "near").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    let message = client
+        .wait_for(|m| m["method"] == "window/showMessage")
+        .await;
+    assert!(
+        message["params"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("prover: no proof found"),
+        "{message}"
     );
     let _ = client.request("shutdown", Value::Null).await;
 }
