@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -195,13 +195,49 @@ fn key_of(text: &str, declaration: &Declaration) -> String {
     format!("{h:016x}")
 }
 
-/// Counts expansions for the progress report.
-struct Counter(Arc<AtomicU32>);
+/// What the progress report shows of a running search: expansions so far, and the best
+/// priority a node was expanded at (the score of the most promising state).
+struct Progress {
+    expansions: AtomicU32,
+    /// `f64` bits; `NaN` (no node yet) until the first expansion.
+    best: AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        Progress {
+            expansions: AtomicU32::new(0),
+            best: AtomicU64::new(f64::NAN.to_bits()),
+        }
+    }
+
+    /// `12 expansions · best −1.73 · 3 s · portfolio`.
+    fn message(&self, elapsed: Duration, policy: &str) -> String {
+        let best = f64::from_bits(self.best.load(Ordering::Relaxed));
+        let best = if best.is_nan() {
+            String::new()
+        } else {
+            format!(" · best {}", format!("{best:.2}").replace('-', "−"))
+        };
+        format!(
+            "{} expansions{best} · {:.0} s · {policy}",
+            self.expansions.load(Ordering::Relaxed),
+            elapsed.as_secs_f64()
+        )
+    }
+}
+
+/// Feeds [`Progress`] from the search's events.
+struct Counter(Arc<Progress>);
 
 impl SearchHook for Counter {
     fn on_event(&mut self, event: &SearchEvent<'_>) {
-        if matches!(event, SearchEvent::Selected { .. }) {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        if let SearchEvent::Selected { priority, .. } = event {
+            self.0.expansions.fetch_add(1, Ordering::Relaxed);
+            let best = f64::from_bits(self.0.best.load(Ordering::Relaxed));
+            if best.is_nan() || *priority > best {
+                self.0.best.store(priority.to_bits(), Ordering::Relaxed);
+            }
         }
     }
 }
@@ -239,8 +275,10 @@ impl JobRun {
             }
             None => None,
         };
-        let expansions = Arc::new(AtomicU32::new(0));
+        let expansions = Arc::new(Progress::new());
         let prover = self.session.prover();
+        let policy = prover.policies().spec().kind.name();
+        let deadline = prover.config().search.max_time;
         let search = prover.prove_sorry_cancellable(
             self.goal.clone(),
             Counter(expansions.clone()),
@@ -252,11 +290,16 @@ impl JobRun {
                 (result, _) = &mut search => break result,
                 () = tokio::time::sleep(Duration::from_millis(500)) => {
                     if let Some(progress) = &progress {
-                        let message = format!(
-                            "{} expansions · {:.0} s",
-                            expansions.load(Ordering::Relaxed),
-                            started.elapsed().as_secs_f64()
-                        );
+                        let mut message = expansions.message(started.elapsed(), policy);
+                        // The share of the time budget spent, when there is one.
+                        if let Some(deadline) = deadline.filter(|d| !d.is_zero()) {
+                            let spent = started.elapsed().as_secs_f64() / deadline.as_secs_f64();
+                            message.push_str(&format!(
+                                " · {:.0} % of {:.0} s",
+                                (100.0 * spent).min(100.0),
+                                deadline.as_secs_f64()
+                            ));
+                        }
                         progress.report_with_message(message, None).await;
                     }
                 }
@@ -265,7 +308,14 @@ impl JobRun {
         let cancelled = self.cancel.is_cancelled();
         let ending = match (cancelled, result.status) {
             (true, _) => "cancelled".to_owned(),
-            (false, ProveStatus::Proved) => "proved".to_owned(),
+            (false, ProveStatus::Proved) => {
+                let steps = result.proof.as_deref().map_or(0, |p| {
+                    p.lines()
+                        .filter(|l| l.starts_with("  ") && !l[2..].starts_with(' '))
+                        .count()
+                });
+                format!("proved in {steps} step(s)")
+            }
             (false, _) => format!(
                 "stopped: {}",
                 result.stop_detail.as_deref().unwrap_or("no proof")

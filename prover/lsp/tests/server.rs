@@ -1,10 +1,10 @@
-//! The editor server in process, with real Content-Length framing over in-memory pipes, against sim-repl (a simulated REPL, not Lean): capabilities, the code action on a `sorry` after `ℕ` and `𝓝`, a job with progress ending in an applied edit, a stale range, a malformed request, cancellation by an edit.
+//! The editor server in process, with real Content-Length framing over in-memory pipes, against sim-repl (a simulated REPL, not Lean): capabilities, the code action on a `sorry` after `ℕ` and `𝓝`, a job with progress ending in an applied edit, sorries as a last tactic and in a nested `have`, a stale range, a skipped edit sent again, resolve, settings changes, a malformed request, all four cancellations, a crashing REPL.
 
 use prover::portfolio::Portfolio;
 use prover::settings::{CacheOverlay, Overlay, ReplOverlay, SettingsFile};
 use prover_tests::harness::SimRepl;
 use prover_tests::lsp_client::Client;
-use prover_tests::world::{Outcome, Theorem, Transition, World};
+use prover_tests::world::{Fault, Outcome, Theorem, Transition, World};
 use serde_json::{Value, json};
 use tokio::io::{DuplexStream, ReadHalf, WriteHalf};
 
@@ -14,7 +14,7 @@ type TestClient = Client<ReadHalf<DuplexStream>, WriteHalf<DuplexStream>>;
 const URI: &str = "file:///tmp/Sorry.lean";
 
 /// A world where `near` is proved by the portfolio's first candidate twice over; `slow` by
-/// nothing (its tactics take seconds).
+/// nothing (its tactics take seconds); `crashy` kills the REPL on every tactic.
 fn world(dir: &std::path::Path) -> std::path::PathBuf {
     let portfolio = Portfolio::default();
     let root = "x : ℕ\nh : 𝓝 = 𝓝\n⊢ x + 0 = x".to_owned();
@@ -30,6 +30,15 @@ fn world(dir: &std::path::Path) -> std::path::PathBuf {
         name: "near".into(),
         statement: "theorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x".into(),
         root: "r".into(),
+        axioms: Vec::new(),
+    });
+    world
+        .states
+        .insert("c".into(), vec!["z : ℕ\n⊢ z + 0 = z".into()]);
+    world.theorems.push(Theorem {
+        name: "crashy".into(),
+        statement: "theorem crashy (z : ℕ) : z + 0 = z".into(),
+        root: "c".into(),
         axioms: Vec::new(),
     });
     world.theorems.push(Theorem {
@@ -54,6 +63,19 @@ fn world(dir: &std::path::Path) -> std::path::PathBuf {
             outcome,
             fault: None,
             latency_ms,
+        });
+    }
+    // Every tactic on `crashy` kills the REPL mid-request.
+    for candidate in portfolio.candidates("z : ℕ\n⊢ z + 0 = z") {
+        world.transitions.push(Transition {
+            from: "c".into(),
+            tactic: candidate.tactic.clone(),
+            outcome: Outcome::Proved,
+            fault: Some(Fault::Crash {
+                stderr: "simulated crash".into(),
+                code: 139,
+            }),
+            latency_ms: 0,
         });
     }
     let path = dir.join("world.json");
@@ -220,9 +242,10 @@ async fn a_sorry_after_wide_characters_is_proved_with_progress_and_one_edit() {
         .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin")
         .await;
     assert_eq!(begin["params"]["value"]["cancellable"], true);
-    client
+    let end = client
         .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
         .await;
+    assert_eq!(end["params"]["value"]["message"], "proved in 2 step(s)");
 
     // A range that no longer holds `sorry` is refused as content modified.
     let stale = client
@@ -504,5 +527,108 @@ async fn refused_settings_keep_the_old_session_and_new_ones_take_over() {
             .starts_with("prover: no proof found"),
         "{message}"
     );
+    let _ = client.request("shutdown", Value::Null).await;
+}
+
+/// Starts a job on `slow`, waits for its progress to begin, cancels it with `cancel`, and
+/// checks that it ends cancelled with nothing applied.
+async fn cancelled_by(cancel: impl AsyncFnOnce(&mut TestClient, Value)) {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let text = "import Mathlib\n\ntheorem slow (y : ℕ) : y = y := by sorry\n";
+    let mut client = started(&world, text).await;
+    let answer = prove_after(&mut client, "slow").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    let begin = client
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "begin")
+        .await;
+    cancel(&mut client, begin["params"]["token"].clone()).await;
+    let end = client
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+        .await;
+    assert_eq!(end["params"]["value"]["message"], "cancelled");
+    assert!(
+        !client
+            .seen
+            .iter()
+            .any(|m| m["method"] == "workspace/applyEdit"),
+        "a cancelled job applies nothing"
+    );
+    assert_eq!(client.text, text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_progress_cancel_button_cancels_its_job() {
+    cancelled_by(async |client: &mut TestClient, token: Value| {
+        // The search is slow enough for one report first (after half a second).
+        let report = client
+            .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "report")
+            .await;
+        let message = report["params"]["value"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(" expansions · best ") && message.contains(" s · portfolio · "),
+            "{message}"
+        );
+        client
+            .notify("window/workDoneProgress/cancel", json!({ "token": token }))
+            .await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cancel_command_cancels_every_job() {
+    cancelled_by(async |client: &mut TestClient, _token: Value| {
+        let answer = client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": "prover.cancel"}),
+            )
+            .await;
+        assert_eq!(answer["result"], Value::Null, "{answer}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_cancels_every_job() {
+    cancelled_by(async |client: &mut TestClient, _token: Value| {
+        let answer = client.request("shutdown", Value::Null).await;
+        assert_eq!(answer["result"], Value::Null, "{answer}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_repl_ends_its_job_with_a_warning_and_the_server_proves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let text = "import Mathlib\n\ntheorem crashy (z : ℕ) : z + 0 = z := by sorry\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let mut client = started(&world, text).await;
+    let answer = prove_after(&mut client, "crashy").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    let warning = client
+        .wait_for(|m| m["method"] == "window/showMessage")
+        .await;
+    assert_eq!(warning["params"]["type"], 2, "a warning: {warning}");
+    assert!(
+        warning["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("simulated crash"),
+        "the warning names the cause: {warning}"
+    );
+    assert!(
+        client
+            .text
+            .contains("crashy (z : ℕ) : z + 0 = z := by sorry"),
+        "nothing applied after a crash"
+    );
+    let answer = prove_after(&mut client, "near").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert!(!client.text.contains("x := by sorry"), "{}", client.text);
     let _ = client.request("shutdown", Value::Null).await;
 }
