@@ -659,7 +659,7 @@ impl Sim {
 
     /// Runs the tactic block `cmd[from..to]` (the text after a `by`) from `state`: world
     /// transitions, `sorry` (a sorry entry with the state's proof state; it closes the goal),
-    /// and `have NAME : T := by BLOCK`, whose block runs from the state concluding `T`
+    /// `· BLOCK` (the block must close the goal), and `have NAME : T := by BLOCK`, whose block runs from the state concluding `T`
     /// ([`IndexedWorld::find_state_concluding`]) and leaves the main goal as it was (the
     /// simulator does not model the new hypothesis). Returns the state after the block and
     /// whether an error stopped it (the error is in `out`).
@@ -692,6 +692,29 @@ impl Sim {
                     let entry = self.sorry_entry(state, Some((cmd, t.start, t.start + 5)));
                     out.sorries.push(entry);
                     *used_sorry = true;
+                    state = PState::Closed;
+                    continue;
+                }
+                if t.text.starts_with("· ") {
+                    // `· BLOCK` focuses the main goal; the block must close it. (The
+                    // simulator's states are one goal each, so nothing is left after.)
+                    let block_from = t.start + "· ".len();
+                    let (after, stopped) =
+                        self.run_block(cmd, block_from, t.end, state, out, fx, used_sorry)?;
+                    if stopped {
+                        return Ok((state, true));
+                    }
+                    if let PState::Open(left) = after {
+                        let goals = self.world.goals(left).join("\n\n");
+                        out.messages.push(message(
+                            cmd,
+                            "error",
+                            t.start,
+                            t.end,
+                            &format!("unsolved goals\n{goals}"),
+                        ));
+                        return Ok((state, true));
+                    }
                     state = PState::Closed;
                     continue;
                 }

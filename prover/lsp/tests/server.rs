@@ -632,3 +632,24 @@ async fn a_crashing_repl_ends_its_job_with_a_warning_and_the_server_proves_on() 
     assert!(!client.text.contains("x := by sorry"), "{}", client.text);
     let _ = client.request("shutdown", Value::Null).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sorry_after_a_focusing_dot_keeps_the_proof_at_its_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
+    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  · sorry\n";
+    let mut client = started(&world, text).await;
+    let answer = prove_after(&mut client, "·").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert_eq!(
+        client.text,
+        format!(
+            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  · {first}\n    {second}\n"
+        )
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
