@@ -653,3 +653,81 @@ async fn a_sorry_after_a_focusing_dot_keeps_the_proof_at_its_column() {
     );
     let _ = client.request("shutdown", Value::Null).await;
 }
+
+/// The whole conversation of one proof, as a reviewed golden file
+/// (`tests/snapshots/server__a_proof_conversation.snap`): every answer and every message the
+/// server sent, with its version and the timing-dependent progress reports left out. A change
+/// of any frame's shape shows up as a diff to review (`INSTA_UPDATE=always` rewrites it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversation_of_one_proof_matches_its_reviewed_transcript() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let (client_side, server_side) = tokio::io::duplex(1 << 16);
+    let (server_read, server_write) = tokio::io::split(server_side);
+    let overlay = Overlay {
+        repl: ReplOverlay {
+            repl_cmd: Some(SimRepl::world(&world).command_line()),
+            workers: Some(1),
+            ..ReplOverlay::default()
+        },
+        cache: CacheOverlay {
+            no_cache: true,
+            ..CacheOverlay::default()
+        },
+        ..Overlay::default()
+    };
+    tokio::spawn(prover_lsp::serve(
+        SettingsFile::default(),
+        overlay,
+        server_read,
+        server_write,
+    ));
+    let (read, write) = tokio::io::split(client_side);
+    let mut client = Client::new(read, write, text);
+    let mut answers = Vec::new();
+    let mut initialize = client
+        .request("initialize", json!({ "capabilities": full_capabilities() }))
+        .await;
+    initialize["result"]["serverInfo"]["version"] = json!("[version]");
+    answers.push(initialize);
+    client.notify("initialized", json!({})).await;
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": text}}),
+        )
+        .await;
+    let position = sorry_at(text, 0);
+    let actions = client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": {"start": position, "end": position},
+                   "context": {"diagnostics": []}}),
+        )
+        .await;
+    let command = actions["result"][0]["command"].clone();
+    answers.push(actions);
+    answers.push(
+        client
+            .request(
+                "workspace/executeCommand",
+                json!({"command": command["command"], "arguments": command["arguments"]}),
+            )
+            .await,
+    );
+    let edit = client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    answers.push(client.request("shutdown", Value::Null).await);
+    let sent: Vec<Value> = client
+        .seen
+        .iter()
+        .filter(|m| !(m["method"] == "$/progress" && m["params"]["value"]["kind"] == "report"))
+        .cloned()
+        .collect();
+    insta::assert_json_snapshot!(
+        "a_proof_conversation",
+        json!({"answers": answers, "server_messages": sent, "edit": edit, "document": client.text})
+    );
+}
