@@ -731,3 +731,24 @@ async fn the_conversation_of_one_proof_matches_its_reviewed_transcript() {
         json!({"answers": answers, "server_messages": sent, "edit": edit, "document": client.text})
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sorry_that_is_the_whole_term_becomes_a_by_block() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
+    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x :=\n  sorry\n";
+    let mut client = started(&world, text).await;
+    let answer = prove_after(&mut client, "near").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    assert_eq!(
+        client.text,
+        format!(
+            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  {second}\n"
+        )
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
