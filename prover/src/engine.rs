@@ -193,6 +193,26 @@ impl ProofEnv for LeanEnv {
     }
 }
 
+/// What one search proves.
+#[derive(Debug, Clone)]
+pub enum Goal {
+    /// A theorem's statement; a proof must pass `prover check`'s rules.
+    Theorem(Theorem),
+    /// One sorry of a declaration, proved in place ([`SorryGoal`]); the result's proof is the
+    /// script that goes in the sorry's place.
+    Sorry(SorryGoal),
+}
+
+impl Goal {
+    /// The theorem's or the declaration's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Goal::Theorem(theorem) => &theorem.name,
+            Goal::Sorry(sorry) => &sorry.name,
+        }
+    }
+}
+
 /// One `sorry` of a whole declaration, proved in place: the editor's job. The search starts
 /// from the proof state Lean reports for that sorry, and a proof is accepted when the
 /// declaration with the proof in the sorry's place elaborates on the header with no error and
@@ -472,14 +492,14 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Proves one theorem. Call from a blocking thread (never inside an async task): the search
-    /// blocks on the pool through the runtime.
+    /// Proves one goal: a theorem, or a sorry in place. Call from a blocking thread (never
+    /// inside an async task): the search blocks on the pool through the runtime.
     ///
-    /// With a cache, a theorem proved before is only rechecked, a failure under a budget at
+    /// With a cache, a goal proved before is only rechecked, a failure under a budget at
     /// least as large is reported again without Lean, and every known transition is reused.
     pub fn prove<P, F, H>(
         &self,
-        theorem: &Theorem,
+        goal: &Goal,
         config: &ProveConfig,
         policy: &mut P,
         filter: F,
@@ -491,49 +511,37 @@ impl Engine {
         F: CandidateFilter,
         H: SearchHook,
     {
-        let statement = ::datasets::lean::with_sorry(&theorem.formal_statement);
-        let start = Start {
-            command: &statement,
-            at: None,
-            key: &statement,
-        };
-        let recheck = Recheck::Rules(config.check.clone());
-        self.search(
-            theorem, start, recheck, config, policy, filter, hook, cancel,
-        )
-    }
-
-    /// Proves one `sorry` of a declaration in place (see [`SorryGoal`]); otherwise as
-    /// [`Engine::prove`]. The result's proof is the script that goes in the sorry's place.
-    pub fn prove_sorry<P, F, H>(
-        &self,
-        goal: &SorryGoal,
-        config: &ProveConfig,
-        policy: &mut P,
-        filter: F,
-        hook: H,
-        cancel: &CancelToken,
-    ) -> ProveResult
-    where
-        P: Policy,
-        F: CandidateFilter,
-        H: SearchHook,
-    {
-        let theorem = Theorem {
-            name: goal.name.clone(),
-            header: goal.header.clone(),
-            formal_statement: goal.declaration.clone(),
-        };
-        let key = goal.cache_statement();
-        let start = Start {
-            command: &goal.declaration,
-            at: Some(goal.at),
-            key: &key,
-        };
-        let recheck = Recheck::InPlace(goal.clone(), config.check.clone());
-        self.search(
-            &theorem, start, recheck, config, policy, filter, hook, cancel,
-        )
+        match goal {
+            Goal::Theorem(theorem) => {
+                let statement = ::datasets::lean::with_sorry(&theorem.formal_statement);
+                let start = Start {
+                    command: &statement,
+                    at: None,
+                    key: &statement,
+                };
+                let recheck = Recheck::Rules(config.check.clone());
+                self.search(
+                    theorem, start, recheck, config, policy, filter, hook, cancel,
+                )
+            }
+            Goal::Sorry(sorry) => {
+                let theorem = Theorem {
+                    name: sorry.name.clone(),
+                    header: sorry.header.clone(),
+                    formal_statement: sorry.declaration.clone(),
+                };
+                let key = sorry.cache_statement();
+                let start = Start {
+                    command: &sorry.declaration,
+                    at: Some(sorry.at),
+                    key: &key,
+                };
+                let recheck = Recheck::InPlace(sorry.clone(), config.check.clone());
+                self.search(
+                    &theorem, start, recheck, config, policy, filter, hook, cancel,
+                )
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

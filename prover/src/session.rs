@@ -19,7 +19,7 @@ use lean_bridge::pool::{PoolConfig, ReplPool};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
-use crate::engine::{Engine, ProveConfig, ProveResult, ProveStatus, SorryGoal, Theorem};
+use crate::engine::{Engine, Goal, ProveConfig, ProveResult, ProveStatus, SorryGoal, Theorem};
 use crate::llm::LlmError;
 use crate::policy::{Policies, PolicySpec};
 use crate::search::{CancelToken, NoHook, SearchEvent, SearchHook};
@@ -210,12 +210,13 @@ impl Prover {
     /// [`Prover::prove`], with `hook` seeing every search event.
     pub fn prove_with<H: SearchHook + Send>(&self, theorem: &Theorem, hook: &mut H) -> ProveResult {
         let cancel = CancelToken::new();
+        let goal = Goal::Theorem(theorem.clone());
         if Handle::try_current().is_err() {
-            return self.search(theorem, hook, &cancel);
+            return self.search(&goal, hook, &cancel);
         }
         std::thread::scope(|scope| {
             scope
-                .spawn(|| self.search(theorem, hook, &cancel))
+                .spawn(|| self.search(&goal, hook, &cancel))
                 .join()
                 .unwrap_or_else(|panic| crashed(&theorem.name, &panic_text(&panic)))
         })
@@ -274,17 +275,11 @@ impl Prover {
     where
         H: SearchHook + Send + 'static,
     {
-        let name = match &goal {
-            Goal::Theorem(theorem) => theorem.name.clone(),
-            Goal::Sorry(sorry) => sorry.name.clone(),
-        };
+        let name = goal.name().to_owned();
         let prover = self.clone();
         let task = self.engine.runtime.spawn_blocking(move || {
             let mut hook = hook;
-            let result = match &goal {
-                Goal::Theorem(theorem) => prover.search(theorem, &mut hook, &cancel),
-                Goal::Sorry(sorry) => prover.search_sorry(sorry, &mut hook, &cancel),
-            };
+            let result = prover.search(&goal, &mut hook, &cancel);
             (result, hook)
         });
         match task.await {
@@ -305,31 +300,12 @@ impl Prover {
 
     fn search<H: SearchHook>(
         &self,
-        theorem: &Theorem,
+        goal: &Goal,
         hook: &mut H,
         cancel: &CancelToken,
     ) -> ProveResult {
         let mut policy = self.policies.make();
         let mut result = self.engine.prove(
-            theorem,
-            &self.config,
-            &mut policy,
-            self.policies.guard(),
-            |event: &SearchEvent<'_>| hook.on_event(event),
-            cancel,
-        );
-        result.llm_fallbacks = policy.fallbacks();
-        result
-    }
-
-    fn search_sorry<H: SearchHook>(
-        &self,
-        goal: &SorryGoal,
-        hook: &mut H,
-        cancel: &CancelToken,
-    ) -> ProveResult {
-        let mut policy = self.policies.make();
-        let mut result = self.engine.prove_sorry(
             goal,
             &self.config,
             &mut policy,
@@ -340,12 +316,6 @@ impl Prover {
         result.llm_fallbacks = policy.fallbacks();
         result
     }
-}
-
-/// What a spawned search proves.
-enum Goal {
-    Theorem(Theorem),
-    Sorry(SorryGoal),
 }
 
 /// The result for a theorem whose search panicked: an `error`, never a verdict.

@@ -698,21 +698,8 @@ impl Sim {
                 if t.text.starts_with("· ") {
                     // `· BLOCK` focuses the main goal; the block must close it. (The
                     // simulator's states are one goal each, so nothing is left after.)
-                    let block_from = t.start + "· ".len();
-                    let (after, stopped) =
-                        self.run_block(cmd, block_from, t.end, state, out, fx, used_sorry)?;
-                    if stopped {
-                        return Ok((state, true));
-                    }
-                    if let PState::Open(left) = after {
-                        let goals = self.world.goals(left).join("\n\n");
-                        out.messages.push(message(
-                            cmd,
-                            "error",
-                            t.start,
-                            t.end,
-                            &format!("unsolved goals\n{goals}"),
-                        ));
+                    let block = (t.start + "· ".len(), t.end);
+                    if !self.run_closing_block(cmd, block, state, out, fx, used_sorry)? {
                         return Ok((state, true));
                     }
                     state = PState::Closed;
@@ -729,27 +716,9 @@ impl Sim {
                         ));
                         return Ok((state, true));
                     };
-                    let (after, stopped) = self.run_block(
-                        cmd,
-                        block_from,
-                        t.end,
-                        PState::Open(inner),
-                        out,
-                        fx,
-                        used_sorry,
-                    )?;
-                    if stopped {
-                        return Ok((state, true));
-                    }
-                    if let PState::Open(left) = after {
-                        let goals = self.world.goals(left).join("\n\n");
-                        out.messages.push(message(
-                            cmd,
-                            "error",
-                            block_from,
-                            t.end,
-                            &format!("unsolved goals\n{goals}"),
-                        ));
+                    let block = (block_from, t.end);
+                    let inner = PState::Open(inner);
+                    if !self.run_closing_block(cmd, block, inner, out, fx, used_sorry)? {
                         return Ok((state, true));
                     }
                     continue;
@@ -789,6 +758,36 @@ impl Sim {
             }
         }
         Ok((state, false))
+    }
+
+    /// Runs the block `cmd[block.0..block.1]` from `start`, which it must close: `false` (with
+    /// the error in `out`) when an error stopped it or goals are left.
+    fn run_closing_block(
+        &mut self,
+        cmd: &str,
+        block: (usize, usize),
+        start: PState,
+        out: &mut Elaborated,
+        fx: &mut Effects,
+        used_sorry: &mut bool,
+    ) -> Result<bool, Action> {
+        let (from, to) = block;
+        let (after, stopped) = self.run_block(cmd, from, to, start, out, fx, used_sorry)?;
+        if stopped {
+            return Ok(false);
+        }
+        if let PState::Open(left) = after {
+            let goals = self.world.goals(left).join("\n\n");
+            out.messages.push(message(
+                cmd,
+                "error",
+                from,
+                to,
+                &format!("unsolved goals\n{goals}"),
+            ));
+            return Ok(false);
+        }
+        Ok(true)
     }
 
     /// Elaborates the declaration starting at `from`; `Err` when a fault preempts the answer.

@@ -96,8 +96,9 @@ async fn started(world: &std::path::Path, text: &str) -> TestClient {
     started_with(world, text, full_capabilities()).await
 }
 
-/// [`started`], for a client with these capabilities.
-async fn started_with(world: &std::path::Path, text: &str, capabilities: Value) -> TestClient {
+/// A server on in-memory pipes over the simulated world, not yet initialized, and a client
+/// holding `text`.
+fn on_pipes(world: &std::path::Path, text: &str) -> TestClient {
     let (client_side, server_side) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_side);
     let overlay = Overlay {
@@ -119,7 +120,12 @@ async fn started_with(world: &std::path::Path, text: &str, capabilities: Value) 
         server_write,
     ));
     let (read, write) = tokio::io::split(client_side);
-    let mut client = Client::new(read, write, text);
+    Client::new(read, write, text)
+}
+
+/// [`started`], for a client with these capabilities.
+async fn started_with(world: &std::path::Path, text: &str, capabilities: Value) -> TestClient {
+    let mut client = on_pipes(world, text);
     let init = client
         .request("initialize", json!({ "capabilities": capabilities }))
         .await;
@@ -306,67 +312,6 @@ async fn an_edit_inside_the_declaration_cancels_its_job_and_nothing_is_applied()
             .iter()
             .any(|m| m["method"] == "workspace/applyEdit"),
         "a cancelled job applies nothing"
-    );
-    let _ = client.request("shutdown", Value::Null).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sorry_as_the_last_tactic_is_proved_from_the_state_the_tactics_before_it_leave() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = world(dir.path());
-    let portfolio = Portfolio::default();
-    let first = portfolio.candidates("x : ℕ\nh : 𝓝 = 𝓝\n⊢ x + 0 = x")[0]
-        .tactic
-        .clone();
-    let second = portfolio.candidates("x : ℕ\nh : 𝓝 = 𝓝\n⊢ x = x")[0]
-        .tactic
-        .clone();
-    let text = format!(
-        "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  sorry\n"
-    );
-    let mut client = started(&world, &text).await;
-    let position = sorry_at(&text, 0);
-    assert_eq!(position["character"], 2);
-    let answer = client
-        .request(
-            "workspace/executeCommand",
-            json!({"command": "prover.proveSorry", "arguments": [{"uri": URI, "version": 1, "range": range_at(&position)}]}),
-        )
-        .await;
-    assert_eq!(answer["result"], Value::Null, "{answer}");
-    client
-        .wait_for(|m| m["method"] == "workspace/applyEdit")
-        .await;
-    assert_eq!(
-        client.text,
-        format!(
-            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  {second}\n"
-        )
-    );
-    let _ = client.request("shutdown", Value::Null).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sorry_in_a_nested_have_before_other_tactics_is_proved_from_its_own_goal() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = world(dir.path());
-    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
-    // The simulator starts a `have` block from the state concluding its type (`x = x`, the
-    // state NEXT), and leaves the main goal as it was.
-    let text = format!(
-        "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  have k : x = x := by sorry\n  {first}\n  {second}\n"
-    );
-    let mut client = started(&world, &text).await;
-    let answer = prove_after(&mut client, "have").await;
-    assert_eq!(answer["result"], Value::Null, "{answer}");
-    client
-        .wait_for(|m| m["method"] == "workspace/applyEdit")
-        .await;
-    assert_eq!(
-        client.text,
-        format!(
-            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  have k : x = x := by {second}\n  {first}\n  {second}\n"
-        )
     );
     let _ = client.request("shutdown", Value::Null).await;
 }
@@ -633,27 +578,6 @@ async fn a_crashing_repl_ends_its_job_with_a_warning_and_the_server_proves_on() 
     let _ = client.request("shutdown", Value::Null).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sorry_after_a_focusing_dot_keeps_the_proof_at_its_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = world(dir.path());
-    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
-    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  · sorry\n";
-    let mut client = started(&world, text).await;
-    let answer = prove_after(&mut client, "·").await;
-    assert_eq!(answer["result"], Value::Null, "{answer}");
-    client
-        .wait_for(|m| m["method"] == "workspace/applyEdit")
-        .await;
-    assert_eq!(
-        client.text,
-        format!(
-            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  · {first}\n    {second}\n"
-        )
-    );
-    let _ = client.request("shutdown", Value::Null).await;
-}
-
 /// The whole conversation of one proof, as a reviewed golden file
 /// (`tests/snapshots/server__a_proof_conversation.snap`): every answer and every message the
 /// server sent, with its version and the timing-dependent progress reports left out. A change
@@ -663,28 +587,7 @@ async fn the_conversation_of_one_proof_matches_its_reviewed_transcript() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path());
     let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
-    let (client_side, server_side) = tokio::io::duplex(1 << 16);
-    let (server_read, server_write) = tokio::io::split(server_side);
-    let overlay = Overlay {
-        repl: ReplOverlay {
-            repl_cmd: Some(SimRepl::world(&world).command_line()),
-            workers: Some(1),
-            ..ReplOverlay::default()
-        },
-        cache: CacheOverlay {
-            no_cache: true,
-            ..CacheOverlay::default()
-        },
-        ..Overlay::default()
-    };
-    tokio::spawn(prover_lsp::serve(
-        SettingsFile::default(),
-        overlay,
-        server_read,
-        server_write,
-    ));
-    let (read, write) = tokio::io::split(client_side);
-    let mut client = Client::new(read, write, text);
+    let mut client = on_pipes(&world, text);
     let mut answers = Vec::new();
     let mut initialize = client
         .request("initialize", json!({ "capabilities": full_capabilities() }))
@@ -732,23 +635,57 @@ async fn the_conversation_of_one_proof_matches_its_reviewed_transcript() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_sorry_that_is_the_whole_term_becomes_a_by_block() {
-    let dir = tempfile::tempdir().unwrap();
-    let world = world(dir.path());
-    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
-    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x :=\n  sorry\n";
-    let mut client = started(&world, text).await;
-    let answer = prove_after(&mut client, "near").await;
+/// The document after proving the first `sorry` after `marker` in `text`.
+async fn proved_in_place(world: &std::path::Path, text: &str, marker: &str) -> String {
+    let mut client = started(world, text).await;
+    let answer = prove_after(&mut client, marker).await;
     assert_eq!(answer["result"], Value::Null, "{answer}");
     client
         .wait_for(|m| m["method"] == "workspace/applyEdit")
         .await;
-    assert_eq!(
-        client.text,
-        format!(
-            "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by\n  {first}\n  {second}\n"
-        )
-    );
     let _ = client.request("shutdown", Value::Null).await;
+    client.text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_placement_is_proved_from_its_own_goal_and_laid_out_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let (first, second) = (first_tactic(ROOT), first_tactic(NEXT));
+    let statement = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x :=";
+    let cases = [
+        // The last tactic: the search starts from the state the tactics before it leave.
+        (
+            format!(" by\n  {first}\n  sorry\n"),
+            "near",
+            format!(" by\n  {first}\n  {second}\n"),
+        ),
+        // A nested `have` before other tactics: from its own goal (the simulator starts it
+        // from the state concluding `x = x`, NEXT, and leaves the main goal as it was).
+        (
+            format!(" by\n  have k : x = x := by sorry\n  {first}\n  {second}\n"),
+            "have",
+            format!(" by\n  have k : x = x := by {second}\n  {first}\n  {second}\n"),
+        ),
+        // After `·`: the later tactics at the sorry's column.
+        (
+            " by\n  · sorry\n".to_owned(),
+            "·",
+            format!(" by\n  · {first}\n    {second}\n"),
+        ),
+        // The whole term after `:=`: a `by` block.
+        (
+            "\n  sorry\n".to_owned(),
+            "near",
+            format!(" by\n  {first}\n  {second}\n"),
+        ),
+    ];
+    for (proof, marker, expected) in cases {
+        let text = format!("{statement}{proof}");
+        assert_eq!(
+            proved_in_place(&world, &text, marker).await,
+            format!("{statement}{expected}"),
+            "in {text:?}"
+        );
+    }
 }
