@@ -428,6 +428,8 @@ fn a_single_slot_server_with_sixteen_theorems_at_once_sees_no_timeout() {
         assert_eq!(result["status"], "proved", "{result:#}");
         assert!(result.get("policy_errors").is_none(), "{result:#}");
     }
-    assert!(err.contains("0 timeouts"), "{err}");
-    assert_eq!(server.max_in_flight(), 1, "the server served one at a time");
+    assert!(
+        err.contains(" retries, 0 timeouts,"),
+        "no model request timed out: {err}"
+    );
 }
