@@ -44,6 +44,42 @@ pub struct RunManifest {
     pub runs: u32,
     /// Results by status over the whole file.
     pub counts: BTreeMap<String, u64>,
+    /// What the preflight's probe found out about the model server, for model policies (the
+    /// last run's). Absent in manifests written before it existed; an optional field, so the
+    /// schema version stays.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_probe: Option<ModelProbe>,
+}
+
+/// What a model server does with the requests prover sends, as one small request per endpoint
+/// found out before the first theorem.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelProbe {
+    /// The endpoint prover uses: `completions` or `chat`.
+    pub api: String,
+    /// More than one choice came back for `n` = 2 (vLLM, SGLang); llama-cpp-python and Ollama
+    /// return one. `None` when no choice came back at all, which tells nothing.
+    pub honours_n: Option<bool>,
+    /// `/v1/completions` returned token log-probabilities; `None` when the endpoint failed.
+    pub completions_logprobs: Option<bool>,
+    /// `/v1/chat/completions` returned token log-probabilities (asked with `top_logprobs: 0`);
+    /// `None` when the endpoint failed.
+    pub chat_logprobs: Option<bool>,
+    /// The server refused requests asking for log-probabilities and answered the same request
+    /// without them: its error, else `None`.
+    pub logprobs_refused: Option<String>,
+    /// Requests it seemed to serve at once, of [`ModelProbe::probed_at_once`] sent together
+    /// (timed, so a rough figure: 1 for a single slot, the number sent for a batching server).
+    /// `None` when one request took too little time to tell.
+    pub serves_at_once: Option<u32>,
+    /// Requests sent together to find `serves_at_once`.
+    pub probed_at_once: u32,
+    /// Latency of one small request, milliseconds.
+    pub latency_ms: u64,
+    /// How prover asks for several samples on this server: `n` or `requests`.
+    pub samples_mode: String,
+    /// The request limit the run starts with.
+    pub start_concurrency: u32,
 }
 
 /// The input a run read.
@@ -164,6 +200,7 @@ mod tests {
             finished_unix: None,
             runs: 1,
             counts: BTreeMap::new(),
+            model_probe: None,
         }
     }
 
@@ -180,5 +217,23 @@ mod tests {
         assert_eq!(RunManifest::read(&path).unwrap(), None);
         manifest(8).write(&path).unwrap();
         assert_eq!(RunManifest::read(&path).unwrap(), Some(manifest(8)));
+    }
+
+    #[test]
+    fn a_model_probe_round_trips_and_old_manifests_read_without_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        let mut with_probe = manifest(4);
+        with_probe.model_probe = Some(ModelProbe {
+            api: "completions".into(),
+            serves_at_once: Some(1),
+            ..ModelProbe::default()
+        });
+        with_probe.write(&path).unwrap();
+        assert_eq!(RunManifest::read(&path).unwrap(), Some(with_probe));
+        manifest(4).write(&path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("model_probe"), "{text}");
+        assert_eq!(RunManifest::read(&path).unwrap().unwrap().model_probe, None);
     }
 }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use crate::check::CheckConfig;
 use crate::engine::ProveConfig;
-use crate::llm::{Api, LlmConfig};
+use crate::llm::{Api, LlmConfig, SamplesMode};
 use crate::policy::learned::LearnedModel;
 use crate::policy::{LearnedSpec, PolicyKind, PolicySpec};
 use crate::portfolio::PortfolioConfig;
@@ -151,6 +151,14 @@ pub struct LlmSettings {
     pub chat: Option<bool>,
     /// As `--samples`.
     pub samples: Option<usize>,
+    /// As `--llm-samples-mode`: `"auto"`, `"n"` or `"requests"`.
+    pub samples_mode: Option<SamplesMode>,
+    /// `false` as `--no-logprobs`.
+    pub logprobs: Option<bool>,
+    /// As `--max-tokens`.
+    pub max_tokens: Option<u32>,
+    /// As `--stop` (every string; `[]` sends none).
+    pub stop: Option<Vec<String>>,
     /// As `--temperature`.
     pub temperature: Option<f64>,
     /// As `--llm-concurrency`.
@@ -294,6 +302,14 @@ pub struct SearchOverlay {
     pub llm_chat: bool,
     /// `--samples`.
     pub samples: Option<usize>,
+    /// `--llm-samples-mode`.
+    pub llm_samples_mode: Option<SamplesMode>,
+    /// `--no-logprobs`.
+    pub no_logprobs: bool,
+    /// `--max-tokens`.
+    pub max_tokens: Option<u32>,
+    /// `--stop` (repeatable; an empty string alone sends none).
+    pub stop: Option<Vec<String>>,
     /// `--temperature`.
     pub temperature: Option<f64>,
     /// `--llm-retries`.
@@ -654,6 +670,26 @@ fn llm_config(overlay: &SearchOverlay, file: &SettingsFile, base_url: String) ->
             invalid!("--samples must be at most 1024, got {n}");
         }
     }
+    config.stop = crate::llm::default_stop(&config.prompt_template);
+    if let Some(stop) = overlay.stop.clone().or_else(|| s.stop.clone()) {
+        if stop.len() > 4 {
+            // The OpenAI API takes at most four (vLLM more; llama-cpp-python any number).
+            invalid!("--stop may be given at most 4 times, got {}", stop.len());
+        }
+        config.stop = stop.into_iter().filter(|s| !s.is_empty()).collect();
+    }
+    if let Some(n) = overlay.max_tokens.or(s.max_tokens) {
+        if !(1..=65_536).contains(&n) {
+            invalid!("--max-tokens must be from 1 to 65536, got {n}");
+        }
+        config.max_tokens = n;
+    }
+    if let Some(mode) = overlay.llm_samples_mode.or(s.samples_mode) {
+        config.samples_mode = mode;
+    }
+    if overlay.no_logprobs || s.logprobs == Some(false) {
+        config.logprobs = false;
+    }
     if let Some(t) = overlay.temperature.or(s.temperature) {
         if !(t.is_finite() && (0.0..=10.0).contains(&t)) {
             invalid!("--temperature must be a number from 0 to 10, got {t}");
@@ -803,6 +839,70 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("widht"), "{error}");
+    }
+
+    #[test]
+    fn generation_settings_default_by_template_and_are_checked() {
+        let file = SettingsFile::default();
+        let config = llm_config(&SearchOverlay::default(), &file, String::new()).unwrap();
+        assert_eq!(config.stop, ["<|endoftext|>", ":::"], "BFS-Prover's");
+        assert_eq!(config.max_tokens, crate::llm::DEFAULT_MAX_TOKENS);
+        assert!(config.logprobs);
+        let chat = SearchOverlay {
+            prompt_template: Some("chat-tactic".into()),
+            ..SearchOverlay::default()
+        };
+        assert!(
+            llm_config(&chat, &file, String::new())
+                .unwrap()
+                .stop
+                .is_empty()
+        );
+        let file = SettingsFile::parse(
+            "[llm]\nmax_tokens = 64\nstop = [\"\\n\"]\nsamples_mode = \"requests\"\nlogprobs = false\n",
+        )
+        .unwrap();
+        let config = llm_config(&SearchOverlay::default(), &file, String::new()).unwrap();
+        assert_eq!(
+            (
+                config.max_tokens,
+                config.stop.clone(),
+                config.samples_mode,
+                config.logprobs
+            ),
+            (64, vec!["\n".to_owned()], SamplesMode::Requests, false)
+        );
+        let none = SearchOverlay {
+            stop: Some(vec![String::new()]),
+            ..SearchOverlay::default()
+        };
+        assert!(
+            llm_config(&none, &file, String::new())
+                .unwrap()
+                .stop
+                .is_empty()
+        );
+        for (overlay, flag) in [
+            (
+                SearchOverlay {
+                    max_tokens: Some(0),
+                    ..SearchOverlay::default()
+                },
+                "--max-tokens",
+            ),
+            (
+                SearchOverlay {
+                    stop: Some(vec!["a".into(); 5]),
+                    ..SearchOverlay::default()
+                },
+                "--stop",
+            ),
+        ] {
+            let error = llm_config(&overlay, &file, String::new()).unwrap_err();
+            assert!(error.to_string().contains(flag), "{error}");
+        }
+        let error = SettingsFile::parse("[llm]\nsamples_mode = \"some\"\n").unwrap_err();
+        assert!(error.to_string().contains("samples_mode"), "{error}");
     }
 
     #[test]

@@ -243,21 +243,72 @@ async fn completions_request_and_token_mean_scores() {
         vec![("omega", -0.1), ("simp", -0.3), ("rfl", -2.0)]
     );
 
+    // Three choices for n = 4: the client asks once more for the missing one (the same three
+    // come back, so it stops there).
     let seen = server.seen();
-    assert_eq!(seen.len(), 1);
+    assert_eq!(seen.len(), 2);
     assert_eq!(seen[0].path, "/v1/completions");
-    assert_eq!(
-        seen[0].body,
-        json!({"model": "test-model", "prompt": format!("{STATE}:::"), "n": 4,
-               "temperature": 1.3, "top_p": 1.0, "max_tokens": 2048, "logprobs": 1})
-    );
+    let body = |n: usize| {
+        json!({"model": "test-model", "prompt": format!("{STATE}:::"), "n": n,
+               "temperature": 1.3, "top_p": 1.0, "max_tokens": 256, "logprobs": 1,
+               "stop": ["<|endoftext|>", ":::"]})
+    };
+    assert_eq!(seen[0].body, body(4));
+    assert_eq!(seen[1].body, body(1));
     assert!(!seen[0].headers.contains_key("authorization"));
     let stats = client.stats();
     assert_eq!(
-        (stats.calls, stats.requests, stats.retries, stats.failures),
-        (1, 1, 0, 0)
+        (
+            stats.calls,
+            stats.requests,
+            stats.retries,
+            stats.failures,
+            stats.top_ups
+        ),
+        (1, 2, 0, 0, 1)
     );
-    assert_eq!((stats.prompt_tokens, stats.completion_tokens), (7, 5));
+    assert_eq!((stats.prompt_tokens, stats.completion_tokens), (14, 10));
+    assert_eq!(stats.answered, 2);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_n_is_asked_once_per_missing_sample_with_distinct_seeds() {
+    // One choice per request whatever `n` says (llama-cpp-python), a different one each time.
+    let server = Server::start(|i, _| {
+        let texts = ["simp", "ring", "omega", "rfl", "linarith"];
+        ok(completions(&[(texts[i % texts.len()], Some(&[-0.5]))]))
+    });
+    let client = client(LlmConfig {
+        seed: Some(7),
+        ..config(&server)
+    });
+    let got = client.propose(STATE).await.unwrap();
+    assert_eq!(got.len(), 4, "{got:?}");
+    let seen = server.seen();
+    assert_eq!(seen.len(), 4, "one with n = 4, then three with n = 1");
+    assert_eq!(seen[0].body["n"], 4);
+    let mut seeds: Vec<u64> = seen
+        .iter()
+        .filter_map(|s| s.body["seed"].as_u64())
+        .collect();
+    seeds.sort_unstable();
+    assert_eq!(seeds, [7, 8, 9, 10]);
+    assert!(seen[1..].iter().all(|s| s.body["n"] == 1));
+}
+
+#[tokio::test]
+async fn identical_answers_stop_the_top_ups_within_the_bound() {
+    let server = Server::start(|_, _| ok(completions(&[("simp", Some(&[-0.5]))])));
+    let client = client(LlmConfig {
+        samples_mode: prover::llm::SamplesMode::Requests,
+        ..config(&server)
+    });
+    let got = client.propose(STATE).await.unwrap();
+    assert_eq!(pairs(&got), vec![("simp", -0.5)]);
+    // Four requests at once (one per sample) bring one text, three more for the missing
+    // samples bring nothing new, which ends the proposal.
+    assert_eq!(server.seen().len(), 7);
+    assert!(server.seen().len() <= 4 * prover::llm::MAX_REQUESTS_PER_SAMPLE);
 }
 
 #[tokio::test]
@@ -296,8 +347,8 @@ async fn chat_request_and_content_logprob_scores() {
         seen.body,
         json!({"model": "test-model",
                "messages": [{"role": "user", "content": format!("{STATE}:::")}],
-               "n": 2, "temperature": 0.7, "top_p": 1.0, "max_tokens": 2048,
-               "stop": ["\n\n"], "seed": 42, "logprobs": true})
+               "n": 2, "temperature": 0.7, "top_p": 1.0, "max_tokens": 256,
+               "stop": ["\n\n"], "seed": 42, "logprobs": true, "top_logprobs": 0})
     );
     assert_eq!(seen.headers["authorization"], "Bearer sk-test");
 }
@@ -407,16 +458,36 @@ async fn the_prompt_template_wraps_the_state() {
 async fn http_500_is_retried_until_success() {
     let server = Server::start(|i, _| {
         if i < 2 {
-            status(500, "{\"error\": \"busy\"}")
+            status(500, &format!("{{\"error\": \"busy {i}\"}}"))
         } else {
             ok(completions(&[("simp", Some(&[-0.5]))]))
         }
     });
-    let client = client(config(&server));
+    let client = client(LlmConfig {
+        samples: 1,
+        ..config(&server)
+    });
     let got = client.propose(STATE).await.unwrap();
     assert_eq!(pairs(&got), vec![("simp", -0.5)]);
     let stats = client.stats();
     assert_eq!((stats.requests, stats.retries, stats.failures), (3, 2, 0));
+}
+
+#[tokio::test]
+async fn a_500_whose_body_repeats_is_permanent_after_one_retry() {
+    // llama-cpp-python without log-probability support (recorded body).
+    let refusal = "{\"error\":{\"message\":\"logprobs is not supported for models created with \
+                   logits_all=False\",\"type\":\"internal_server_error\",\"param\":null,\"code\":null}}";
+    let server = Server::start(move |_, _| status(500, refusal));
+    let client = client(LlmConfig {
+        samples: 1,
+        retries: 5,
+        ..config(&server)
+    });
+    let err = client.propose(STATE).await.unwrap_err();
+    assert_eq!(server.seen().len(), 2, "one retry, not five");
+    assert!(err.to_string().contains("logits_all=False"), "{err}");
+    assert_eq!(err.attempts(), 2);
 }
 
 #[tokio::test]
@@ -612,6 +683,7 @@ async fn requests_in_flight_never_exceed_max_concurrency() {
     });
     let client = Arc::new(client(LlmConfig {
         max_concurrency: 2,
+        samples: 1,
         ..config(&server)
     }));
     let tasks: Vec<_> = (0..6)

@@ -42,6 +42,12 @@
 //!   first N only (`fail_first` alone means HTTP 500), or, with `fail_after: N`, on all but the
 //!   first N; `delay_ms` before every answer; [`SimServer::recover`] ends them all. Global
 //!   faults count all model requests; entry faults count the requests matching that entry.
+//! - **Profiles** ([`Profile`], [`Options::profile`]) imitate real servers: llama-cpp-python as
+//!   recorded (one choice whatever `n` says, chat log-probabilities only with `top_logprobs`,
+//!   validation errors as HTTP 500, one request at a time, the stop token left in the
+//!   log-probabilities), and vLLM, SGLang and Ollama as their documentation describes them.
+//!   [`Options::refuse_logprobs`] and [`Options::same_500`] imitate a server started without
+//!   log-probabilities and one that fails every request alike.
 //! - **Log.** With [`Options::log`], every model request body is appended to the file as one
 //!   line of compact JSON; [`SimServer::requests`] gives the same in memory.
 
@@ -267,9 +273,84 @@ impl Script {
     }
 }
 
+/// Which real server's habits the simulator imitates (`--profile`).
+///
+/// | profile | `n` | log-probabilities | bad requests | requests at once | stop token |
+/// |---|---|---|---|---|---|
+/// | `default` | honoured | completions with `logprobs`, chat with `logprobs: true` | 400 | any | dropped |
+/// | `llama-cpp-python` | ignored: one choice (the seed's, or the next in turn) | completions as recorded; chat only with `top_logprobs` (`null` otherwise, recorded) | **500** `internal_server_error` (recorded body shape) | **one** (the rest queue) | **left in** the tokens (recorded) |
+/// | `vllm` | honoured | as `default` (vLLM's docs: chat `logprobs: true` alone returns `content`) | 400 | any (batches) | dropped |
+/// | `sglang` | honoured | as `default` | 400 | any (batches) | dropped |
+/// | `ollama` | ignored (not among the OpenAI endpoint's documented fields) | chat only; completions `null` | 400 | any | dropped |
+///
+/// llama-cpp-python's column comes from its recorded answers (`../shared/fixtures/openai-servers/`);
+/// the others from each server's documentation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// The simulator's own behaviour (vLLM-like), which the older tests were written against.
+    #[default]
+    Default,
+    /// llama-cpp-python 0.3.36's `llama_cpp.server`.
+    LlamaCppPython,
+    /// vLLM's OpenAI-compatible server.
+    Vllm,
+    /// SGLang's OpenAI-compatible server.
+    Sglang,
+    /// Ollama's OpenAI-compatible endpoint.
+    Ollama,
+}
+
+impl Profile {
+    /// Every profile, for tests that run against each.
+    pub const ALL: [Profile; 5] = [
+        Profile::Default,
+        Profile::LlamaCppPython,
+        Profile::Vllm,
+        Profile::Sglang,
+        Profile::Ollama,
+    ];
+
+    /// The `--profile` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::LlamaCppPython => "llama-cpp-python",
+            Profile::Vllm => "vllm",
+            Profile::Sglang => "sglang",
+            Profile::Ollama => "ollama",
+        }
+    }
+
+    /// The profile called `name`.
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    fn ignores_n(self) -> bool {
+        matches!(self, Profile::LlamaCppPython | Profile::Ollama)
+    }
+
+    fn single_slot(self) -> bool {
+        self == Profile::LlamaCppPython
+    }
+}
+
+/// llama-cpp-python's answer to any request for log-probabilities when it was started with
+/// `--logits_all False` (recorded).
+pub const LOGPROBS_REFUSED: &str =
+    "logprobs is not supported for models created with logits_all=False";
+
 /// Server-wide settings besides the script.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
+    /// Whose habits to imitate.
+    pub profile: Profile,
+    /// Answer every request that asks for log-probabilities with llama-cpp-python's HTTP 500
+    /// [`LOGPROBS_REFUSED`] (a server started without them); the same request without them
+    /// is answered.
+    pub refuse_logprobs: bool,
+    /// Answer every model request with the same HTTP 500 body, whatever it asks.
+    pub same_500: bool,
     /// Faults counted over every model request.
     pub faults: Faults,
     /// Never return log-probabilities.
@@ -291,6 +372,8 @@ struct Shared {
     max_in_flight: AtomicUsize,
     /// Set by [`SimServer::recover`]: faults no longer apply.
     recovered: AtomicBool,
+    /// The single slot of a single-slot profile: held while a request is answered.
+    slot: Mutex<()>,
     log: Mutex<Option<File>>,
     requests: Mutex<Vec<Value>>,
 }
@@ -319,6 +402,7 @@ pub fn serve(script: Script, options: Options) -> io::Result<SimServer> {
         in_flight: AtomicUsize::new(0),
         max_in_flight: AtomicUsize::new(0),
         recovered: AtomicBool::new(false),
+        slot: Mutex::new(()),
         log: Mutex::new(log),
         requests: Mutex::new(Vec::new()),
     });
@@ -641,6 +725,12 @@ fn answer(request: &Request, shared: &Shared) -> Reply {
         }
         (_, path) => return Reply::error(404, &format!("no route for {path}")),
     };
+    // A single-slot server answers one request at a time; the others wait in its queue.
+    let _slot = shared
+        .options
+        .profile
+        .single_slot()
+        .then(|| shared.slot.lock().unwrap_or_else(|p| p.into_inner()));
     shared.in_flight.fetch_add(1, Ordering::SeqCst);
     let now = shared.in_flight.load(Ordering::SeqCst);
     shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
@@ -666,13 +756,33 @@ fn model_answer(endpoint: Endpoint, raw: &[u8], shared: &Shared) -> Reply {
         Ok(prompt) => prompt,
         Err(message) => return Reply::error(400, &message),
     };
+    let profile = shared.options.profile;
     let n = match body.get("n") {
         None | Some(Value::Null) => 1,
         Some(n) => match n.as_u64() {
             Some(n) if n >= 1 => n as usize,
-            _ => return Reply::error(400, "n must be a positive integer"),
+            _ => return validation_error(profile, "n", "Input should be greater than 0"),
         },
     };
+    if let Some(top_p) = body.get("top_p").and_then(Value::as_f64)
+        && !(top_p > 0.0 && top_p <= 1.0)
+    {
+        return validation_error(profile, "top_p", "Input should be less than or equal to 1");
+    }
+    // llama-cpp-python and Ollama answer one choice whatever `n` says.
+    let n = if profile.ignores_n() { 1 } else { n };
+    let asks_logprobs = match endpoint {
+        Endpoint::Completions => body.get("logprobs").is_some_and(|l| !l.is_null()),
+        Endpoint::Chat => body.get("logprobs").and_then(Value::as_bool) == Some(true),
+    };
+    if !shared.recovered.load(Ordering::SeqCst) {
+        if shared.options.same_500 {
+            return Reply::json(500, &llama_cpp_error("simulated permanent failure"));
+        }
+        if shared.options.refuse_logprobs && asks_logprobs {
+            return Reply::json(500, &llama_cpp_error(LOGPROBS_REFUSED));
+        }
+    }
     let script = &shared.script;
     let (key, entry) = script.lookup(&prompt);
     let seen_by_entry = {
@@ -696,7 +806,8 @@ fn model_answer(endpoint: Endpoint, raw: &[u8], shared: &Shared) -> Reply {
     };
     match fault {
         Some(Fault::Status(status)) => {
-            return Reply::error(status, &format!("simulated HTTP {status}"));
+            // Numbered, so that a passing fault does not look like a permanent one.
+            return Reply::error(status, &format!("simulated HTTP {status} (request {seen})"));
         }
         Some(Fault::Malformed) => {
             return Reply {
@@ -713,11 +824,17 @@ fn model_answer(endpoint: Endpoint, raw: &[u8], shared: &Shared) -> Reply {
         }
         None => {}
     }
-    let want_logprobs =
-        match endpoint {
-            Endpoint::Completions => body.get("logprobs").is_some_and(|l| !l.is_null()),
-            Endpoint::Chat => body.get("logprobs").and_then(Value::as_bool) == Some(true),
-        } && !(script.omit_logprobs || shared.options.omit_logprobs || entry.omit_logprobs);
+    let profile_gives_logprobs = match (profile, endpoint) {
+        // Recorded: `"logprobs": null` unless `top_logprobs` is given (0 is enough).
+        (Profile::LlamaCppPython, Endpoint::Chat) => {
+            body.get("top_logprobs").is_some_and(Value::is_u64)
+        }
+        (Profile::Ollama, Endpoint::Completions) => false,
+        _ => true,
+    };
+    let want_logprobs = asks_logprobs
+        && profile_gives_logprobs
+        && !(script.omit_logprobs || shared.options.omit_logprobs || entry.omit_logprobs);
     let stop = if script.ignore_stop {
         Vec::new()
     } else {
@@ -728,13 +845,25 @@ fn model_answer(endpoint: Endpoint, raw: &[u8], shared: &Shared) -> Reply {
         .and_then(Value::as_str)
         .unwrap_or(SIM_MODEL);
     let mut completion_tokens = 0;
+    // A server that ignores `n` samples one completion: the seed's, or the next in turn.
+    let skip = if profile.ignores_n() && !entry.completions.is_empty() {
+        let turn = match body.get("seed").and_then(Value::as_u64) {
+            Some(seed) => seed as usize,
+            None => seen_by_entry as usize,
+        };
+        turn % entry.completions.len()
+    } else {
+        0
+    };
+    let stop_left_in = profile == Profile::LlamaCppPython;
     let choices: Vec<Value> = entry
         .completions
         .iter()
+        .skip(skip)
         .take(n)
         .enumerate()
         .map(|(index, completion)| {
-            let (text, tokens) = shape(completion, &stop);
+            let (text, tokens) = shape(completion, &stop, stop_left_in);
             completion_tokens += tokens.as_ref().map_or(0, Vec::len);
             choice(endpoint, index, &text, tokens.filter(|_| want_logprobs))
         })
@@ -815,8 +944,33 @@ fn stop_strings(body: &Value) -> Vec<String> {
     }
 }
 
-/// The text after stop strings, and its `(token, log-probability)` list if it has one.
-fn shape(completion: &Completion, stop: &[String]) -> (String, Option<Vec<(String, f64)>>) {
+/// A validation error as `profile` answers it: llama-cpp-python with HTTP 500 and its recorded
+/// body shape, the others with HTTP 400.
+fn validation_error(profile: Profile, field: &str, message: &str) -> Reply {
+    if profile == Profile::LlamaCppPython {
+        let text = format!(
+            "1 validation error:\n  {{'loc': ('body', '{field}'), 'msg': '{message}'}}\n\n  \
+             POST /v1/completions"
+        );
+        Reply::json(500, &llama_cpp_error(&text))
+    } else {
+        Reply::error(400, &format!("{field}: {message}"))
+    }
+}
+
+/// llama-cpp-python's error body (recorded shape).
+fn llama_cpp_error(message: &str) -> Value {
+    json!({"error": {"message": message, "type": "internal_server_error", "param": null, "code": null}})
+}
+
+/// The text after stop strings, and its `(token, log-probability)` list if it has one; with
+/// `stop_left_in` the token of the stop string stays at the end of the list (llama-cpp-python,
+/// recorded), with the last log-probability scripted for it.
+fn shape(
+    completion: &Completion,
+    stop: &[String],
+    stop_left_in: bool,
+) -> (String, Option<Vec<(String, f64)>>) {
     let text = &completion.text;
     let tokens = completion.logprobs.as_ref().map(|values| {
         let texts = match &completion.tokens {
@@ -839,14 +993,25 @@ fn shape(completion: &Completion, stop: &[String]) -> (String, Option<Vec<(Strin
     // Like vLLM: the text ends before the stop string; tokens that began before it stay.
     let tokens = tokens.map(|tokens| {
         let mut start = 0;
-        tokens
+        let last = tokens.last().map_or(-1.0, |(_, v)| *v);
+        let mut kept: Vec<(String, f64)> = tokens
             .into_iter()
             .take_while(|(t, _)| {
                 let keep = start < cut;
                 start += t.len();
                 keep
             })
-            .collect()
+            .collect();
+        if stop_left_in {
+            let hit = stop
+                .iter()
+                .filter(|s| !s.is_empty() && text[cut..].starts_with(s.as_str()))
+                .max_by_key(|s| s.len());
+            if let Some(hit) = hit {
+                kept.push((hit.clone(), last));
+            }
+        }
+        kept
     });
     (text[..cut].to_owned(), tokens)
 }

@@ -149,3 +149,50 @@ pub(super) fn run_config(
     }
     map
 }
+
+/// The model client's counters for the summary: requests, retries, timeouts, top-ups, mean
+/// latency and the request limit it ended at; nothing without a model policy.
+pub(super) fn print_model_summary(session: &Session) {
+    let Some(client) = session.policies().client() else {
+        return;
+    };
+    let stats = client.stats();
+    note!(
+        "  model requests {:>6} ({} retries, {} timeouts, {} for more samples), {} failed \
+         proposals of {}",
+        stats.requests,
+        stats.retries,
+        stats.timeouts,
+        stats.top_ups,
+        stats.failures,
+        stats.calls
+    );
+    note!(
+        "  model latency  {:>6.0} ms mean over {} answers; {} requests at once at the end \
+         (at most {})",
+        stats.mean_latency_ms(),
+        stats.answered,
+        stats.concurrency_limit,
+        client.config().max_concurrency
+    );
+}
+
+/// The model client's counters as JSON, for `--json` summaries (`null` without a model).
+pub(super) fn model_summary_json(session: &Session) -> serde_json::Value {
+    session
+        .policies()
+        .client()
+        .map_or(serde_json::Value::Null, |client| {
+            let stats = client.stats();
+            serde_json::json!({
+                "requests": stats.requests,
+                "retries": stats.retries,
+                "timeouts": stats.timeouts,
+                "top_ups": stats.top_ups,
+                "failed_proposals": stats.failures,
+                "proposals": stats.calls,
+                "mean_latency_ms": stats.mean_latency_ms(),
+                "concurrency_limit": stats.concurrency_limit,
+            })
+        })
+}

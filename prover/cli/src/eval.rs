@@ -48,7 +48,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let pool_config = session.pool().config().clone();
     let workers = pool_config.workers;
     let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
-    let run_manifest = manifest::prepare(
+    let mut run_manifest = manifest::prepare(
         &args.out,
         "eval",
         super::common::run_config(session.prove_config(), &pool_config),
@@ -74,11 +74,14 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;
-    if let Some(first) = theorems.first()
-        && let Err(error) = preflight::ready(&session, &first.header)
-    {
-        out.abandon();
-        return Err(error);
+    if let Some(first) = theorems.first() {
+        match preflight::ready(&session, &first.header) {
+            Ok(probe) => run_manifest.set_model_probe(probe),
+            Err(error) => {
+                out.abandon();
+                return Err(error);
+            }
+        }
     }
     run_manifest.start()?;
     let learn_online = args.session.search.learn_online;
@@ -150,6 +153,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             stats.spawned
         );
     }
+    super::common::print_model_summary(&session);
     let stopped = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
     run_manifest.finish(&[
         ("proved", tally.proved + earlier_tally.proved),
@@ -182,6 +186,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             "lean_timeouts": tally.lean_timeouts,
             "lean_crashes": tally.lean_crashes,
             "policy_errors": tally.policy_errors,
+            "model": super::common::model_summary_json(&session),
             "whole_file": {
                 "theorems": tally.total() + earlier_tally.total(),
                 "proved": tally.proved + earlier_tally.proved,

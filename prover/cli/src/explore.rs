@@ -70,7 +70,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     }
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let resuming = args.out.join("search.jsonl").exists();
-    let run_manifest = manifest::prepare(
+    let mut run_manifest = manifest::prepare(
         &args.out.join("explore"),
         "explore",
         run_config,
@@ -81,7 +81,8 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     )?;
 
     let interrupt = Interrupt::install(session.handle())?;
-    preflight::ready(&session, &theorems[0].header)?;
+    let probe = preflight::ready(&session, &theorems[0].header)?;
+    run_manifest.set_model_probe(probe);
     run_manifest.start()?;
 
     let explore = ExploreConfig {

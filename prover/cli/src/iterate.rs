@@ -90,7 +90,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     }
     let input = manifest::dataset_input(&args.conjectures, &bytes, &conjectures);
     let resuming = args.dir.join("round-1").exists();
-    let run_manifest = manifest::prepare(
+    let mut run_manifest = manifest::prepare(
         &args.dir.join("iterate"),
         "iterate",
         run_config,
@@ -101,7 +101,8 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     )?;
 
     let interrupt = Interrupt::install(session.handle())?;
-    preflight::ready(&session, &conjectures[0].header)?;
+    let probe = preflight::ready(&session, &conjectures[0].header)?;
+    run_manifest.set_model_probe(probe);
     run_manifest.start()?;
 
     let rounds = RoundsConfig {

@@ -45,6 +45,7 @@ pub(super) fn prepare(
         finished_unix: None,
         runs: 1,
         counts: BTreeMap::new(),
+        model_probe: None,
     };
     if let (true, Some(earlier)) = (resuming, &earlier) {
         let differences = earlier.config_differences(&manifest);
@@ -72,6 +73,11 @@ impl Manifest {
     /// The manifest as it stands (no counts, no end time yet).
     pub(super) fn record(&self) -> &RunManifest {
         &self.manifest
+    }
+
+    /// Records what the preflight's probe found about the model server.
+    pub(super) fn set_model_probe(&mut self, probe: Option<::datasets::manifest::ModelProbe>) {
+        self.manifest.model_probe = probe;
     }
 
     /// Writes the manifest as the run starts (no end time yet).

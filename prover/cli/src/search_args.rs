@@ -3,6 +3,7 @@
 use clap::Args;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 
+use prover::llm::SamplesMode;
 use prover::policy::PolicyKind;
 use prover::settings::SearchOverlay;
 
@@ -19,6 +20,14 @@ fn policy_kind() -> impl TypedValueParser<Value = PolicyKind> {
             .help("A model learned from proofs on the CPU (--learned-model), plus the portfolio"),
     ])
     .try_map(|name| name.parse::<PolicyKind>())
+}
+
+/// `--llm-samples-mode`: the library's [`SamplesMode`] names.
+fn samples_mode() -> impl TypedValueParser<Value = SamplesMode> {
+    PossibleValuesParser::new(
+        [SamplesMode::Auto, SamplesMode::N, SamplesMode::Requests].map(|m| m.name()),
+    )
+    .try_map(|name| name.parse::<SamplesMode>())
 }
 
 /// Search and policy flags.
@@ -42,6 +51,22 @@ pub struct SearchArgs {
     /// Completions sampled per expansion (at least 1) [default: 4].
     #[arg(long, value_name = "N")]
     pub samples: Option<usize>,
+    /// How the samples are asked for: `n` (one request, `n` = samples; vLLM, SGLang),
+    /// `requests` (one request per sample; llama-cpp-python and Ollama ignore `n`), or `auto`
+    /// (as the preflight's probe finds) [default: auto].
+    #[arg(long, value_name = "MODE", value_parser = samples_mode())]
+    pub llm_samples_mode: Option<SamplesMode>,
+    /// Do not ask the model server for log-probabilities (candidates get rank scores); for a
+    /// server that refuses them, e.g. llama-cpp-python started with `--logits_all False`.
+    #[arg(long)]
+    pub no_logprobs: bool,
+    /// Token cap per sampled tactic, 1 to 65536 [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// Stop string sent to the server (repeatable, at most 4; `--stop ''` sends none)
+    /// [default: the prompt template's: `<|endoftext|>` and `:::` for `{state}:::`].
+    #[arg(long, value_name = "S")]
+    pub stop: Vec<String>,
     /// Sampling temperature, a finite number from 0 to 10 [default: 1.3].
     #[arg(long, value_name = "T")]
     pub temperature: Option<f64>,
@@ -112,6 +137,10 @@ impl SearchArgs {
             prompt_template,
             llm_chat,
             samples,
+            llm_samples_mode,
+            no_logprobs,
+            max_tokens,
+            stop,
             temperature,
             llm_retries,
             llm_timeout,
@@ -138,6 +167,10 @@ impl SearchArgs {
             prompt_template,
             llm_chat,
             samples,
+            llm_samples_mode,
+            no_logprobs,
+            max_tokens,
+            stop: (!stop.is_empty()).then_some(stop),
             temperature,
             llm_retries,
             llm_timeout,

@@ -112,10 +112,26 @@ fn cut_and_score<'s>(sample: &'s Sample, stop: &[String]) -> (&'s str, Option<f6
         return (kept, None);
     };
     let spelled: Option<String> = tokens.iter().map(|(t, _)| t.as_deref()).collect();
-    let values: Vec<f64> = match (cut, spelled) {
+    // A server that cut at a stop string may leave the stop token itself at the end of the
+    // token list (llama-cpp-python does, recorded): the tokens then spell the text followed by
+    // a stop string (or its start), and those past the text do not count.
+    let stop_left_in = spelled.as_deref().is_some_and(|spelled| {
+        spelled.len() > text.len()
+            && spelled.starts_with(text)
+            && stop.iter().filter(|s| !s.is_empty()).any(|s| {
+                let rest = &spelled[text.len()..];
+                rest.starts_with(s.as_str()) || s.starts_with(rest)
+            })
+    });
+    let spells_text = stop_left_in || spelled.as_deref() == Some(text);
+    let cut = match cut {
+        _ if stop_left_in => Some(cut.map_or(text.len(), |c| c.min(text.len()))),
+        cut => cut,
+    };
+    let values: Vec<f64> = match cut {
         // Keep the tokens that start before the cut: a token straddling it contributed to
         // the kept text.
-        (Some(cut), Some(spelled)) if spelled == text => {
+        Some(cut) if spells_text => {
             let mut start = 0;
             tokens
                 .iter()
@@ -208,6 +224,27 @@ mod tests {
         let scores: Vec<f64> = got.iter().map(|c| c.score).collect();
         assert_eq!(scores, vec![0.0, -(2f64.ln()), -(3f64.ln())]);
         assert_eq!(got[0].tactic, "a");
+    }
+
+    #[test]
+    fn a_stop_token_the_server_left_in_does_not_count() {
+        // llama-cpp-python cuts the text at "\n" but keeps the "\n" token (recorded).
+        let stop = ["\n".to_owned()];
+        let s = sample(" simp", Some(&[(" simp", -1.0), ("\n", -9.0)]));
+        let cleanup = Cleanup {
+            stop: &stop,
+            unwrap_code_fence: false,
+        };
+        assert_eq!(
+            candidates(vec![s], cleanup),
+            vec![Candidate::new("simp", -1.0)]
+        );
+        // Without that stop string, the extra token is something else and counts.
+        let s = sample(" simp", Some(&[(" simp", -1.0), ("\n", -9.0)]));
+        assert_eq!(
+            candidates(vec![s], PLAIN),
+            vec![Candidate::new("simp", -5.0)]
+        );
     }
 
     #[test]

@@ -1,20 +1,38 @@
-//! `LlmClient`: one shared HTTP client and concurrency limit for every search, with retries.
+//! `LlmClient`: one shared HTTP client and adaptive request limit for every search, with retries, enough samples whatever the server does with `n`, and the preflight's probe of what the server can do.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::Poll;
+use std::time::{Duration, Instant};
 
-use super::breaker::{Admission, CircuitBreaker, Outage};
-
+use datasets::manifest::ModelProbe;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use tokio::sync::Semaphore;
 
 use crate::search::Candidate;
 
 use super::answer::{self, Cleanup, Sample};
-use super::config::{Api, LlmConfig};
+use super::breaker::{Admission, CircuitBreaker, Outage};
+use super::config::{Api, LlmConfig, SamplesMode};
 use super::error::{LlmError, excerpt};
+use super::limiter::{Limiter, Outcome};
 use super::wire;
+
+/// A proposal sends at most this many times [`LlmConfig::samples`] requests (first ones and
+/// top-ups together) to reach its samples: a server that keeps answering with the same text
+/// (temperature 0, a tiny model) cannot make one expansion cost without bound.
+pub const MAX_REQUESTS_PER_SAMPLE: usize = 2;
+
+/// Requests the probe sends together to see how many the server serves at once.
+const PROBE_AT_ONCE: usize = 4;
+
+/// The probe's token cap: a handful of tokens tells what the answers look like.
+const PROBE_MAX_TOKENS: u32 = 8;
+
+/// A probe request answered faster than this tells nothing about how many the server serves at
+/// once (the clock's and the scheduler's noise dominate); such a server is not the bottleneck.
+const PROBE_TIMING_FLOOR: Duration = Duration::from_millis(3);
 
 /// No single wait between retries exceeds this, whatever `backoff` and `Retry-After` say.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
@@ -30,10 +48,28 @@ pub struct LlmStats {
     pub retries: u64,
     /// `propose` calls that returned an error.
     pub failures: u64,
+    /// Requests that got no complete answer within the deadline.
+    pub timeouts: u64,
+    /// Requests sent beyond a proposal's first ones because the server returned fewer
+    /// distinct samples than asked (retries not included).
+    pub top_ups: u64,
+    /// Requests answered with a success status.
+    pub answered: u64,
+    /// Milliseconds from sending to the last byte, summed over answered requests.
+    pub latency_ms: u64,
     /// Prompt tokens, as far as servers reported `usage`.
     pub prompt_tokens: u64,
     /// Completion tokens, as far as servers reported `usage`.
     pub completion_tokens: u64,
+    /// The adaptive request limit now.
+    pub concurrency_limit: usize,
+}
+
+impl LlmStats {
+    /// Mean latency of answered requests, milliseconds (0 when none was answered).
+    pub fn mean_latency_ms(&self) -> f64 {
+        self.latency_ms as f64 / self.answered.max(1) as f64
+    }
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +78,10 @@ struct Counters {
     requests: AtomicU64,
     retries: AtomicU64,
     failures: AtomicU64,
+    timeouts: AtomicU64,
+    top_ups: AtomicU64,
+    answered: AtomicU64,
+    latency_ms: AtomicU64,
     prompt_tokens: AtomicU64,
     completion_tokens: AtomicU64,
 }
@@ -56,22 +96,40 @@ impl Counters {
 /// Proposes tactics by sampling an OpenAI-compatible model server.
 ///
 /// Build one per server and share it (`Arc<LlmClient>`) between all searches: it holds the one
-/// connection pool and the one semaphore that caps requests in flight at
-/// [`LlmConfig::max_concurrency`], so concurrent searches reach the server together and it can
-/// batch them.
+/// connection pool and the one adaptive limit on requests in flight (at most
+/// [`LlmConfig::max_concurrency`]; see `limiter.rs`), so concurrent searches reach the server
+/// together and a batching server can batch them, while a single-slot server gets requests one
+/// at a time and the rest wait in the client, where no deadline runs.
 ///
-/// Each [`propose`](Self::propose) is retried with exponential backoff on connection errors,
-/// timeouts, HTTP 429 and 5xx, bodies that are not the expected JSON, and `{"error": …}` bodies
-/// (some servers answer HTTP 200 with those). Other 4xx answers are final. The semaphore is
-/// released while waiting to retry.
+/// Each request is retried with exponential backoff on connection errors, timeouts, HTTP 429
+/// and 5xx, bodies that are not the expected JSON, and `{"error": …}` bodies (some servers
+/// answer HTTP 200 with those). Other 4xx answers are final, and so is a 5xx whose body is the
+/// same as the previous attempt's (llama-cpp-python answers validation errors, and every
+/// request to a server without log-probabilities, with a 500 that repeats). The limit's place
+/// is released while waiting to retry.
+///
+/// A proposal asks for [`LlmConfig::samples`] completions with `n` or with one request per
+/// sample ([`SamplesMode`]); when fewer distinct texts come back, it sends further requests
+/// (together, with distinct seeds when a seed is set) until it has them, a round brings
+/// nothing new, or [`MAX_REQUESTS_PER_SAMPLE`] times `samples` requests were sent.
 #[derive(Debug)]
 pub struct LlmClient {
     config: LlmConfig,
     http: reqwest::Client,
     url: String,
-    permits: Semaphore,
+    /// The other endpoint, which the probe also asks.
+    other_url: String,
+    limiter: Limiter,
     counters: Counters,
     breaker: CircuitBreaker,
+    /// One request per sample instead of `n` (from the mode, or from the probe with `auto`).
+    per_sample_requests: AtomicBool,
+}
+
+/// One answered request.
+struct Answered {
+    samples: Vec<Sample>,
+    completion_tokens: Option<u64>,
 }
 
 /// Why one attempt failed, before the attempt count is known.
@@ -142,10 +200,15 @@ impl LlmClient {
                 config.base_url
             )));
         }
-        let url = match config.api {
+        let endpoint = |api| match api {
             Api::Completions => format!("{base}/completions"),
             Api::Chat => format!("{base}/chat/completions"),
         };
+        let url = endpoint(config.api);
+        let other_url = endpoint(match config.api {
+            Api::Completions => Api::Chat,
+            Api::Chat => Api::Completions,
+        });
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
@@ -155,7 +218,9 @@ impl LlmClient {
             .build()
             .map_err(|e| LlmError::Config(error_chain(&e)))?;
         Ok(Self {
-            permits: Semaphore::new(config.max_concurrency.max(1)),
+            limiter: Limiter::new(config.max_concurrency, config.max_concurrency),
+            per_sample_requests: AtomicBool::new(config.samples_mode == SamplesMode::Requests),
+            other_url,
             breaker: CircuitBreaker::new(
                 config.breaker_failures,
                 config.probe_interval,
@@ -186,8 +251,13 @@ impl LlmClient {
             requests: c.requests.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
             failures: c.failures.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            top_ups: c.top_ups.load(Ordering::Relaxed),
+            answered: c.answered.load(Ordering::Relaxed),
+            latency_ms: c.latency_ms.load(Ordering::Relaxed),
             prompt_tokens: c.prompt_tokens.load(Ordering::Relaxed),
             completion_tokens: c.completion_tokens.load(Ordering::Relaxed),
+            concurrency_limit: self.limiter.limit(),
         }
     }
 
@@ -271,33 +341,124 @@ impl LlmClient {
         state_text: &str,
         retries: u32,
     ) -> Result<Vec<Candidate>, LlmError> {
-        let prompt = self.config.render_prompt(state_text);
-        let body = self.request_body(&prompt)?;
+        let c = &self.config;
+        let prompt = c.render_prompt(state_text);
+        let cleanup = Cleanup {
+            stop: &c.stop,
+            unwrap_code_fence: c.api == Api::Chat,
+        };
+        let target = c.samples.max(1);
+        let bound = target.saturating_mul(MAX_REQUESTS_PER_SAMPLE);
+        let mut per_sample = self.per_sample_requests.load(Ordering::Relaxed);
+        let mut samples: Vec<Sample> = Vec::new();
+        let mut sent = 0usize;
+        let mut distinct = 0usize;
+        loop {
+            let missing = target - distinct;
+            // One request per missing sample, or one request asking for all of them.
+            let asks: Vec<usize> = if per_sample {
+                vec![1; missing.min(bound - sent)]
+            } else {
+                vec![missing]
+            };
+            let bodies = asks
+                .iter()
+                .enumerate()
+                .map(|(i, &n)| {
+                    // Distinct seeds, so a seeded server does not answer every request alike.
+                    let seed = c.seed.map(|s| s.wrapping_add((sent + i) as u64));
+                    self.body(c.api, &prompt, n, seed, c.logprobs, c.max_tokens)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if sent > 0 {
+                Counters::add(&self.counters.top_ups, bodies.len() as u64);
+            }
+            let results = join_all(bodies.iter().map(|b| self.send_with_retries(b, retries))).await;
+            let first_round = sent == 0;
+            sent += asks.len();
+            let mut first_error = None;
+            for (result, &n) in results.into_iter().zip(&asks) {
+                match result {
+                    Ok(answered) => {
+                        // A server that returns fewer choices than `n` ignores it: top up
+                        // with one request per sample.
+                        if n > 1 && answered.samples.len() < n {
+                            per_sample = true;
+                        }
+                        samples.extend(answered.samples);
+                    }
+                    Err(error) => {
+                        first_error.get_or_insert(error);
+                    }
+                }
+            }
+            if let Some(error) = first_error {
+                // The proposal fails when nothing of its first round came back; a failed
+                // top-up only costs samples.
+                if first_round && samples.is_empty() {
+                    return Err(error);
+                }
+                tracing::debug!(%error, "a model request for more samples failed");
+            }
+            let before = distinct;
+            distinct = answer::candidates(samples.clone(), cleanup).len();
+            if distinct >= target || distinct == before || sent >= bound {
+                break;
+            }
+        }
+        Ok(answer::candidates(samples, cleanup))
+    }
+
+    /// One request, retried as the type's docs say, each attempt under the adaptive limit.
+    async fn send_with_retries(&self, body: &[u8], retries: u32) -> Result<Answered, LlmError> {
         let mut wait = self.config.backoff;
         let mut attempts = 0;
+        let mut last_server_error: Option<(StatusCode, String)> = None;
         loop {
             attempts += 1;
             let outcome = {
-                // Closed never happens: the semaphore lives as long as the client.
-                let _permit = self
-                    .permits
-                    .acquire()
-                    .await
-                    .map_err(|e| LlmError::Config(e.to_string()))?;
+                // The deadline (reqwest's per-request timeout) starts at `send`, after the
+                // limit let the request through.
+                let permit = self.limiter.acquire().await;
                 Counters::add(&self.counters.requests, 1);
-                self.attempt(&body).await
+                let started = Instant::now();
+                let outcome = self.attempt(&self.url, body).await;
+                let elapsed = started.elapsed();
+                permit.finish(match &outcome {
+                    Ok(answered) => {
+                        Counters::add(&self.counters.answered, 1);
+                        Counters::add(&self.counters.latency_ms, elapsed.as_millis() as u64);
+                        let work = answered.completion_tokens.unwrap_or(1).max(1);
+                        Outcome::Answered(elapsed.as_secs_f64() / work as f64)
+                    }
+                    Err(Failure::Timeout) => {
+                        Counters::add(&self.counters.timeouts, 1);
+                        Outcome::Overloaded
+                    }
+                    Err(Failure::Status { status, .. })
+                        if *status == StatusCode::TOO_MANY_REQUESTS =>
+                    {
+                        Outcome::Overloaded
+                    }
+                    Err(_) => Outcome::Other,
+                });
+                outcome
             };
             let failure = match outcome {
-                Ok(samples) => {
-                    let cleanup = Cleanup {
-                        stop: &self.config.stop,
-                        unwrap_code_fence: self.config.api == Api::Chat,
-                    };
-                    return Ok(answer::candidates(samples, cleanup));
-                }
+                Ok(answered) => return Ok(answered),
                 Err(failure) => failure,
             };
-            if !failure.retryable() || attempts > retries {
+            // The same 5xx body twice for the same request is not a passing fault.
+            let repeated = match &failure {
+                Failure::Status { status, body, .. } if status.is_server_error() => {
+                    let this = (*status, body.clone());
+                    let repeated = last_server_error.as_ref() == Some(&this);
+                    last_server_error = Some(this);
+                    repeated
+                }
+                _ => false,
+            };
+            if !failure.retryable() || repeated || attempts > retries {
                 return Err(failure.into_error(attempts, &self.config));
             }
             let pause = match &failure {
@@ -320,20 +481,28 @@ impl LlmClient {
         }
     }
 
-    /// The JSON body, serialised once and reused by every attempt.
-    fn request_body(&self, prompt: &str) -> Result<Vec<u8>, LlmError> {
+    /// The JSON body of one request, serialised once and reused by every attempt.
+    fn body(
+        &self,
+        api: Api,
+        prompt: &str,
+        n: usize,
+        seed: Option<u64>,
+        logprobs: bool,
+        max_tokens: u32,
+    ) -> Result<Vec<u8>, LlmError> {
         let c = &self.config;
-        let body = match c.api {
+        let body = match api {
             Api::Completions => serde_json::to_vec(&wire::CompletionRequest {
                 model: &c.model,
                 prompt,
-                n: c.samples,
+                n,
                 temperature: c.temperature,
                 top_p: c.top_p,
-                max_tokens: c.max_tokens,
+                max_tokens,
                 stop: &c.stop,
-                seed: c.seed,
-                logprobs: c.logprobs.then_some(1),
+                seed,
+                logprobs: logprobs.then_some(1),
             }),
             Api::Chat => serde_json::to_vec(&wire::ChatRequest {
                 model: &c.model,
@@ -341,24 +510,144 @@ impl LlmClient {
                     role: "user",
                     content: prompt,
                 }],
-                n: c.samples,
+                n,
                 temperature: c.temperature,
                 top_p: c.top_p,
-                max_tokens: c.max_tokens,
+                max_tokens,
                 stop: &c.stop,
-                seed: c.seed,
-                logprobs: c.logprobs.then_some(true),
+                seed,
+                logprobs: logprobs.then_some(true),
+                top_logprobs: logprobs.then_some(0),
             }),
         };
         // Only a non-finite temperature or top-p can fail here (JSON has no NaN).
         body.map_err(|e| LlmError::Config(format!("cannot encode the request: {e}")))
     }
 
+    /// Finds out what the server does with prover's requests (a preflight step, after
+    /// [`probe`](Self::probe) found it answering): whether it honours `n`, returns
+    /// log-probabilities on each endpoint (and answers without them when it refuses them), and
+    /// how many requests it serves at once. The findings set the samples mode (with
+    /// [`SamplesMode::Auto`]) and the request limit the run starts with.
+    ///
+    /// About `4 + PROBE_AT_ONCE` small requests, outside the limit and without retries. Fails
+    /// only when the configured endpoint fails with and without log-probabilities.
+    pub async fn probe_server(&self) -> Result<ModelProbe, LlmError> {
+        let c = &self.config;
+        let prompt = c.render_prompt("⊢ True");
+        let tokens = PROBE_MAX_TOKENS.min(c.max_tokens);
+        let once = |url: &str, body: Vec<u8>| {
+            let url = url.to_owned();
+            async move {
+                Counters::add(&self.counters.requests, 1);
+                let started = Instant::now();
+                let outcome = self.attempt(&url, &body).await;
+                (outcome, started.elapsed())
+            }
+        };
+        // `n` and log-probabilities on the configured endpoint.
+        let asked = self.body(c.api, &prompt, 2, c.seed, c.logprobs, tokens)?;
+        let (first, _) = once(&self.url, asked).await;
+        let mut logprobs_refused = None;
+        let answered = match first {
+            Ok(answered) => answered,
+            Err(failure) if c.logprobs => {
+                let refusal = failure.into_error(1, c);
+                let plain = self.body(c.api, &prompt, 2, c.seed, false, tokens)?;
+                match once(&self.url, plain).await.0 {
+                    Ok(answered) => {
+                        logprobs_refused = Some(refusal.to_string());
+                        answered
+                    }
+                    Err(failure) => return Err(failure.into_error(2, c)),
+                }
+            }
+            Err(failure) => return Err(failure.into_error(1, c)),
+        };
+        let honours_n = match answered.samples.len() {
+            0 => None,
+            got => Some(got >= 2),
+        };
+        let has_logprobs = |a: &Answered| {
+            (!a.samples.is_empty()).then(|| a.samples.iter().any(|s| s.tokens.is_some()))
+        };
+        let here = if c.logprobs && logprobs_refused.is_none() {
+            has_logprobs(&answered)
+        } else {
+            None
+        };
+        // Log-probabilities on the other endpoint (which may not be served at all).
+        let other_api = match c.api {
+            Api::Completions => Api::Chat,
+            Api::Chat => Api::Completions,
+        };
+        // Not asked with --no-logprobs: the user said not to ask for them.
+        let there = if c.logprobs {
+            let other_body = self.body(other_api, &prompt, 1, c.seed, true, tokens)?;
+            once(&self.other_url, other_body)
+                .await
+                .0
+                .ok()
+                .and_then(|a| has_logprobs(&a))
+        } else {
+            None
+        };
+        let (completions_logprobs, chat_logprobs) = match c.api {
+            Api::Completions => (here, there),
+            Api::Chat => (there, here),
+        };
+        // How many at once: one alone, then several together; a server that serves one at a
+        // time takes about as many times longer as requests were sent.
+        let logprobs = c.logprobs && logprobs_refused.is_none();
+        let single = self.body(c.api, &prompt, 1, c.seed, logprobs, tokens)?;
+        // The faster of two alone, against several together.
+        let (_, first_alone) = once(&self.url, single.clone()).await;
+        let (_, second_alone) = once(&self.url, single.clone()).await;
+        let alone = first_alone.min(second_alone);
+        let together = Instant::now();
+        join_all((0..PROBE_AT_ONCE).map(|_| once(&self.url, single.clone()))).await;
+        let together = together.elapsed().as_secs_f64();
+        let serves_at_once = (alone >= PROBE_TIMING_FLOOR && together > 0.0).then(|| {
+            ((PROBE_AT_ONCE as f64 * alone.as_secs_f64() / together).round() as usize)
+                .clamp(1, PROBE_AT_ONCE)
+        });
+        // A server that kept up with all of them (or was too fast to time) may serve more:
+        // start at the maximum and let the limit find its level.
+        let start = match serves_at_once {
+            Some(n) if n < PROBE_AT_ONCE => n.min(c.max_concurrency),
+            _ => c.max_concurrency,
+        };
+        self.limiter.restart(start);
+        let per_sample = match c.samples_mode {
+            SamplesMode::Auto => honours_n == Some(false),
+            SamplesMode::N => false,
+            SamplesMode::Requests => true,
+        };
+        self.per_sample_requests
+            .store(per_sample, Ordering::Relaxed);
+        Ok(ModelProbe {
+            api: match c.api {
+                Api::Completions => "completions",
+                Api::Chat => "chat",
+            }
+            .to_owned(),
+            honours_n,
+            completions_logprobs,
+            chat_logprobs,
+            logprobs_refused,
+            serves_at_once: serves_at_once.map(|n| n as u32),
+            probed_at_once: PROBE_AT_ONCE as u32,
+            latency_ms: alone.as_millis() as u64,
+            samples_mode: if per_sample { "requests" } else { "n" }.to_owned(),
+            start_concurrency: start as u32,
+        })
+    }
+
     /// One HTTP round trip, judged by status and body.
-    async fn attempt(&self, body: &[u8]) -> Result<Vec<Sample>, Failure> {
+    async fn attempt(&self, url: &str, body: &[u8]) -> Result<Answered, Failure> {
         let mut request = self
             .http
-            .post(&self.url)
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_vec());
         if let Some(key) = &self.config.api_key {
@@ -395,6 +684,7 @@ impl LlmClient {
                 body: excerpt(&bytes),
             });
         };
+        let mut completion_tokens = None;
         if let Some(usage) = answer.usage {
             Counters::add(
                 &self.counters.prompt_tokens,
@@ -404,11 +694,39 @@ impl LlmClient {
                 &self.counters.completion_tokens,
                 usage.completion_tokens.unwrap_or(0),
             );
+            completion_tokens = usage.completion_tokens;
         }
         // Rank scores follow the server's order of choices; `index` says what it is.
         choices.sort_by_key(|c| c.index.unwrap_or(u64::MAX));
-        Ok(choices.into_iter().map(Sample::from_choice).collect())
+        Ok(Answered {
+            samples: choices.into_iter().map(Sample::from_choice).collect(),
+            completion_tokens,
+        })
     }
+}
+
+/// Runs `futures` together on the current task; their outputs in order.
+async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 fn transport_failure(e: reqwest::Error) -> Failure {

@@ -36,15 +36,18 @@ mod breaker;
 mod client;
 mod config;
 mod error;
+mod limiter;
 mod policy;
 mod wire;
 
 /// Moved to [`crate::policy`]; re-exported at their old path.
 pub use crate::policy::{CombinedPolicy, FallbackPolicy};
 pub use breaker::{Admission, CircuitBreaker, Outage};
-pub use client::{LlmClient, LlmStats};
+pub use client::{LlmClient, LlmStats, MAX_REQUESTS_PER_SAMPLE};
 pub use config::{
-    Api, LlmConfig, NamedTemplate, STATE_PLACEHOLDER, TEMPLATES, named_template, resolve_template,
+    Api, DEFAULT_MAX_TOKENS, LlmConfig, NamedTemplate, STATE_PLACEHOLDER, SamplesMode, TEMPLATES,
+    default_stop, named_template, resolve_template,
 };
+pub use datasets::manifest::ModelProbe;
 pub use error::LlmError;
 pub use policy::OpenAiPolicy;

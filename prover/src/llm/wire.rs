@@ -37,6 +37,10 @@ pub(super) struct ChatRequest<'a> {
     pub(super) seed: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(super) logprobs: Option<bool>,
+    /// Sent with `logprobs: true`: llama-cpp-python answers `"logprobs": null` without it
+    /// (recorded), and 0 asks for the sampled tokens' own values only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) top_logprobs: Option<u32>,
 }
 
 #[derive(Debug, Serialize)]

@@ -177,6 +177,7 @@ fn llm_id(config: &LlmConfig) -> String {
         api,
         prompt_template,
         samples,
+        samples_mode,
         temperature,
         top_p,
         max_tokens,
@@ -196,8 +197,9 @@ fn llm_id(config: &LlmConfig) -> String {
     } = config;
     format!(
         "openai({base_url} {model} {api:?} template={prompt_template:?} n={samples} \
-         t={temperature} top_p={top_p} max_tokens={max_tokens} stop={stop:?} seed={seed:?} \
-         logprobs={logprobs})"
+         samples_mode={} t={temperature} top_p={top_p} max_tokens={max_tokens} stop={stop:?} \
+         seed={seed:?} logprobs={logprobs})",
+        samples_mode.name()
     )
 }
 
@@ -426,8 +428,14 @@ mod tests {
             base_id,
             "another server"
         );
-        let changes: [Change<SearchOverlay>; 9] = [
+        let changes: [Change<SearchOverlay>; 13] = [
             ("model", |o| o.llm_model = Some("other".into())),
+            ("max tokens", |o| o.max_tokens = Some(64)),
+            ("stop", |o| o.stop = Some(vec!["\n".into()])),
+            ("samples mode", |o| {
+                o.llm_samples_mode = Some(crate::llm::SamplesMode::Requests)
+            }),
+            ("no logprobs", |o| o.no_logprobs = true),
             ("chat", |o| o.llm_chat = true),
             ("template", |o| o.prompt_template = Some("{state}\n".into())),
             ("samples", |o| o.samples = Some(8)),

@@ -16,6 +16,15 @@ USAGE:
     sim-openai [--script FILE] [OPTIONS]
 
 OPTIONS:
+    --profile NAME      imitate a real server: default (vLLM-like), llama-cpp-python (n ignored,
+                        chat log-probabilities only with top_logprobs, validation errors as
+                        HTTP 500, one request at a time, the stop token left in the
+                        log-probabilities; as recorded), vllm, sglang, ollama (n ignored, no
+                        completions log-probabilities); see prover_tests::openai_sim::Profile
+    --refuse-logprobs   answer every request asking for log-probabilities with llama-cpp-python's
+                        HTTP 500 (logprobs is not supported ...) (a server started with
+                        --logits_all False)
+    --same-500          answer every model request with the same HTTP 500 body
     --script FILE       JSON script: {\"match\": \"contains\"|\"exact\", \"responses\": {STATE:
                         [{\"text\": T, \"logprobs\": [..]}, ..] | {\"completions\": [..], FAULTS}},
                         \"default\": [..], \"omit_logprobs\": B, \"ignore_stop\": B}
@@ -48,6 +57,13 @@ fn parse_args() -> Result<(Script, Options), String> {
                 std::process::exit(0);
             }
             "--script" => script_path = Some(value()?.into()),
+            "--profile" => {
+                let name = value()?;
+                options.profile = openai_sim::Profile::from_name(&name)
+                    .ok_or(format!("--profile {name}: unknown; see --help"))?;
+            }
+            "--refuse-logprobs" => options.refuse_logprobs = true,
+            "--same-500" => options.same_500 = true,
             "--default" => defaults.push(Completion {
                 text: value()?,
                 ..Completion::default()
