@@ -792,7 +792,14 @@ mod tests {
     #[test]
     fn the_readme_settings_example_parses() {
         let readme = include_str!("../../README.md");
-        let start = readme.find("```toml\n").expect("README has a toml block") + 8;
+        let section = readme
+            .find("## Settings")
+            .expect("README has a Settings section");
+        let start = section
+            + readme[section..]
+                .find("```toml\n")
+                .expect("the Settings section has a toml block")
+            + 8;
         let end = start + readme[start..].find("```").unwrap();
         let settings = SettingsFile::parse(&readme[start..end]).unwrap();
         assert_eq!(settings.search.width, Some(8));
