@@ -10,6 +10,7 @@ mod iterate;
 mod llm;
 mod oracle;
 mod real_lean;
+mod report;
 mod safety;
 mod signals;
 mod test_data;

@@ -34,14 +34,9 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let interrupt = Interrupt::install(session.handle())?;
     preflight::ready(&session, &theorem.header)?;
     let prover = session.prover();
-    let learn_online = args.session.search.learn_online;
-    let search = async move {
-        if learn_online {
-            super::common::prove_and_learn(&prover, theorem).await
-        } else {
-            prover.prove_async(theorem).await
-        }
-    };
+    let extras =
+        super::common::Extras::new(args.session.search.learn_online, args.trace.as_deref())?;
+    let search = async move { super::common::prove_with_extras(&prover, theorem, &extras).await };
     let result = session.handle().block_on(async {
         tokio::select! {
             result = search => Some(result),
