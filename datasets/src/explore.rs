@@ -128,6 +128,56 @@ pub struct SyntheticRow {
     pub proof: String,
 }
 
+/// The file one theorem's search tree is written to under `--trace DIR`:
+/// `<sanitized name>.trace.jsonl`. Letters, digits, `_`, `-` and `.` are kept (a leading `.`
+/// is not); anything else becomes `_`, and then a short hash of the real name is appended, so
+/// two names never share a file.
+pub fn trace_file_name(name: &str) -> String {
+    let mut clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(120)
+        .collect();
+    if clean.starts_with('.') {
+        clean.replace_range(..1, "_");
+    }
+    if clean != name || clean.is_empty() {
+        let hash = sha1_smol::Sha1::from(name).digest().to_string();
+        clean = format!("{clean}-{}", &hash[..8]);
+    }
+    format!("{clean}.trace.jsonl")
+}
+
+/// Writes one theorem's trace (its edge records, in the order tried) to `dir`, replacing the
+/// file at once ([`crate::write_atomic`]); returns the file's path.
+pub fn write_trace(
+    dir: &std::path::Path,
+    name: &str,
+    edges: &[TraceRow],
+) -> std::io::Result<std::path::PathBuf> {
+    let mut text = String::new();
+    for edge in edges {
+        text += &serde_json::to_string(edge).map_err(std::io::Error::other)?;
+        text.push('\n');
+    }
+    let path = dir.join(trace_file_name(name));
+    crate::write_atomic(&path, text.as_bytes())?;
+    Ok(path)
+}
+
+/// The edge records of a trace file (or of any JSONL of [`TraceRow`]s, such as the `traces`
+/// level of an exploration); each line that is not one is an error naming its line, and the
+/// others are kept.
+pub fn read_trace(bytes: &[u8]) -> (Vec<TraceRow>, Vec<crate::RowError>) {
+    crate::jsonl::read_rows_versioned(bytes, EXPLORE_SCHEMA_VERSION)
+}
+
 /// The splits, by the share of theorem names each takes: train 90 %, validation 5 %, test 5 %.
 pub const SPLITS: [&str; 3] = ["train", "validation", "test"];
 
@@ -159,5 +209,46 @@ mod tests {
                 .iter()
                 .all(|s| names.iter().any(|n| split_of(n) == *s))
         );
+    }
+
+    #[test]
+    fn trace_file_names_are_safe_and_distinct() {
+        assert_eq!(
+            trace_file_name("mathd_algebra_10"),
+            "mathd_algebra_10.trace.jsonl"
+        );
+        assert_eq!(trace_file_name("Nat.add_comm"), "Nat.add_comm.trace.jsonl");
+        let odd = ["a/b", "a_b", "a b", "../x", "", "α"];
+        let files: std::collections::BTreeSet<String> =
+            odd.iter().map(|n| trace_file_name(n)).collect();
+        assert_eq!(files.len(), odd.len(), "{files:?}");
+        for file in &files {
+            assert!(!file.contains('/') && !file.starts_with('.'), "{file}");
+        }
+    }
+
+    #[test]
+    fn a_trace_round_trips_and_a_bad_line_is_named() {
+        let row = TraceRow {
+            schema_version: EXPLORE_SCHEMA_VERSION,
+            name: "t".into(),
+            state_before: "⊢ p".into(),
+            tactic: "simp".into(),
+            outcome: EdgeKind::Proved,
+            state_after: None,
+            error: None,
+            score: Some(-0.5),
+            depth: 0,
+            seconds: 0.25,
+            on_proof: true,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = write_trace(dir.path(), "t", std::slice::from_ref(&row)).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(b"{\"broken\n");
+        let (rows, errors) = read_trace(&bytes);
+        assert_eq!(rows, [row]);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 2);
     }
 }

@@ -73,6 +73,53 @@ pub fn parse_object(
     }
 }
 
+/// Every row of a JSONL file that reads as an `R`, and an error naming the line (and the
+/// row's `name`, when it has one) for each line that does not; a row whose `schema_version` is
+/// newer than `max_version` is refused rather than read wrongly. Readers that must go on past a
+/// bad line (`prover report`, `prover tree`) use this.
+pub fn read_rows_versioned<R: DeserializeOwned>(
+    bytes: &[u8],
+    max_version: u32,
+) -> (Vec<R>, Vec<RowError>) {
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (line, text) in jsonl_lines(bytes) {
+        let parsed = text.and_then(|text| {
+            let object = parse_object(line, text)?;
+            let name = object
+                .get("name")
+                .and_then(|n| n.as_str())
+                .map(str::to_owned);
+            let fail = |reason: String| RowError {
+                line,
+                name: name.clone(),
+                reason,
+            };
+            let version = object
+                .get("schema_version")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(1);
+            if version > u64::from(max_version) {
+                return Err(fail(format!(
+                    "schema_version {version} is newer than this prover reads ({max_version})"
+                )));
+            }
+            serde_json::from_value(serde_json::Value::Object(object))
+                .map_err(|e| fail(e.to_string()))
+        });
+        match parsed {
+            Ok(row) => rows.push(row),
+            Err(error) => errors.push(error),
+        }
+    }
+    (rows, errors)
+}
+
+/// [`read_rows_versioned`] for records at schema version 1.
+pub fn read_rows<R: DeserializeOwned>(bytes: &[u8]) -> (Vec<R>, Vec<RowError>) {
+    read_rows_versioned(bytes, 1)
+}
+
 /// Why a results file cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

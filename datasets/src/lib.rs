@@ -22,12 +22,15 @@ pub mod results;
 pub mod theorem;
 pub mod training;
 
-pub use jsonl::{AppendLog, LogError, RowError, jsonl_lines, parse_object, write_atomic};
+pub use jsonl::{
+    AppendLog, LogError, RowError, jsonl_lines, parse_object, read_rows, read_rows_versioned,
+    write_atomic,
+};
 pub use manifest::{InputRecord, ManifestError, RunManifest};
 pub use proofs::{HeaderOrigin, ProofRow, ProofTask, parse_task};
 pub use results::{
     CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,
-    RESULTS_SCHEMA_VERSION, Status,
+    RESULTS_SCHEMA_VERSION, Status, read_prove_results,
 };
 pub use theorem::{Theorem, parse_theorem};
 

@@ -111,8 +111,18 @@ pub struct ProveResult {
     /// recheck in Lean again, or a failure recorded under a budget at least as large.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_cache: bool,
+    /// Calls to the policy (one per expansion that asked it for tactics), when the search ran.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub policy_calls: u32,
+    /// Seconds spent waiting for Lean's answers to tactics (cached answers cost none).
+    #[serde(default, skip_serializing_if = "is_zero_f64")]
+    pub lean_seconds: f64,
     /// Wall time.
     pub seconds: f64,
+}
+
+fn is_zero_f64(n: &f64) -> bool {
+    *n == 0.0
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -147,9 +157,17 @@ impl ProveResult {
             lean_timeouts: 0,
             lean_crashes: 0,
             from_cache: false,
+            policy_calls: 0,
+            lean_seconds: 0.0,
             seconds: started.elapsed().as_secs_f64(),
         }
     }
+}
+
+/// The `eval` results of a file: every row that reads as a [`ProveResult`], and an error
+/// naming the line for each that does not (the caller reports it and goes on).
+pub fn read_prove_results(bytes: &[u8]) -> (Vec<ProveResult>, Vec<RowError>) {
+    crate::jsonl::read_rows_versioned(bytes, RESULTS_SCHEMA_VERSION)
 }
 
 /// How one layer of the check went.

@@ -37,6 +37,8 @@ pub struct LeanEnv {
     theorem: String,
     /// Tactics actually sent to Lean (cache hits excluded).
     pub lean_calls: u32,
+    /// Time spent waiting for those answers.
+    pub lean_time: Duration,
     /// Infrastructure failures met so far.
     pub faults: LeanFaults,
 }
@@ -114,6 +116,7 @@ impl LeanEnv {
             runtime,
             cache,
             lean_calls: 0,
+            lean_time: Duration::ZERO,
             faults: LeanFaults::default(),
         }
     }
@@ -154,10 +157,12 @@ impl ProofEnv for LeanEnv {
             });
         }
         self.lean_calls += 1;
-        let (applied, record) = match self
+        let asked = Instant::now();
+        let answer = self
             .runtime
-            .block_on(self.pool.apply(state, tactic, deadline))
-        {
+            .block_on(self.pool.apply(state, tactic, deadline));
+        self.lean_time += asked.elapsed();
+        let (applied, record) = match answer {
             Ok(ApplyReply::Open(next)) => {
                 let record = TransitionRecord::Goals(next.goals().to_vec());
                 (Applied::Goals(next), Some(record))
@@ -637,6 +642,8 @@ impl Engine {
             lean_timeouts: faults.timeouts,
             lean_crashes: faults.crashes,
             from_cache: false,
+            policy_calls: stats.policy_calls,
+            lean_seconds: env.lean_time.as_secs_f64(),
             seconds: started.elapsed().as_secs_f64(),
         }
     }

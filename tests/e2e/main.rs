@@ -11,6 +11,7 @@ mod llm;
 mod oracle;
 mod real_lean;
 mod real_llama;
+mod report;
 mod safety;
 mod signals;
 mod test_data;

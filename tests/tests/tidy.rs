@@ -247,3 +247,38 @@ fn results_files_are_opened_through_the_append_log_only() {
         "results are written through datasets::AppendLog or write_atomic: {found:#?}"
     );
 }
+
+#[test]
+fn the_report_is_pure_and_only_its_charts_name_the_plotting_crate() {
+    // `prover-report` turns rows into text: the CLI reads the files and writes the output, so
+    // the same rows always give the same bytes (no clock, no environment, no file).
+    let found = mentions(
+        "prover/report/src",
+        &[
+            "std::fs",
+            "std::env",
+            "std::time",
+            "SystemTime",
+            "Instant",
+            "HashMap<String",
+            "std::process",
+            "tokio",
+        ],
+    );
+    assert!(found.is_empty(), "prover-report must stay pure: {found:#?}");
+    let found = mentions_outside(
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/lsp/src",
+            "prover/report/src",
+            "datasets/src",
+        ],
+        &["plotters"],
+        &["prover/report/src/charts.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "only prover/report/src/charts.rs draws charts: {found:#?}"
+    );
+}

@@ -11,17 +11,54 @@ use prover::settings::{self, SettingsFile};
 
 use super::manifest;
 
-/// Proves `theorem` and teaches the learned model what the search found: the proof's steps
-/// and the tactics Lean refused along it (`--learn-online`).
-pub(super) async fn prove_and_learn(
+/// What a searching subcommand does around each search besides proving: learning online
+/// (`--learn-online`) and writing the search tree (`--trace DIR`).
+#[derive(Debug, Clone, Default)]
+pub(super) struct Extras {
+    /// Teach the learned model each proof found.
+    pub learn_online: bool,
+    /// Write each theorem's edge records to `DIR/<sanitized name>.trace.jsonl`.
+    pub trace: Option<std::path::PathBuf>,
+}
+
+impl Extras {
+    /// The extras of a session's flags and `--trace`; the trace directory is created here, so
+    /// a directory that cannot be made is refused before any search.
+    pub(super) fn new(learn_online: bool, trace: Option<&Path>) -> anyhow::Result<Extras> {
+        if let Some(dir) = trace {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create --trace {}", dir.display()))?;
+        }
+        Ok(Extras {
+            learn_online,
+            trace: trace.map(Path::to_owned),
+        })
+    }
+}
+
+/// Proves `theorem` with the extras asked for: teaches the learned model what the search found
+/// (the proof's steps and the tactics Lean refused along it) and writes the search's trace.
+/// A trace that cannot be written is a warning, never a lost result.
+pub(super) async fn prove_with_extras(
     prover: &prover::session::Prover,
     theorem: Theorem,
+    extras: &Extras,
 ) -> ProveResult {
     use ::datasets::training::{RefusalKind, Stage};
-    let (result, hook) = prover
-        .prove_async_with(theorem, prover::pipeline::collect::TrainingHook::default())
-        .await;
-    if let Some(hook) = hook
+    use prover::pipeline::collect::TrainingHook;
+    use prover::pipeline::explore::TraceHook;
+    if !extras.learn_online && extras.trace.is_none() {
+        return prover.prove_async(theorem).await;
+    }
+    let hooks = (
+        extras.learn_online.then(TrainingHook::default),
+        extras.trace.is_some().then(TraceHook::default),
+    );
+    let (result, hooks) = prover.prove_async_with(theorem, hooks).await;
+    let Some((training, trace)) = hooks else {
+        return result;
+    };
+    if let Some(hook) = training
         && result.status == ProveStatus::Proved
     {
         let record = hook.into_record(Stage::Search, &result);
@@ -38,7 +75,20 @@ pub(super) async fn prove_and_learn(
             .collect();
         prover.policies().learn(&steps, &refusals);
     }
+    if let (Some(dir), Some(hook)) = (&extras.trace, trace) {
+        write_trace(dir, &result.name, &hook.into_record(&result).edges);
+    }
     result
+}
+
+/// Writes one theorem's trace under `--trace DIR`, warning when it cannot.
+pub(super) fn write_trace(dir: &Path, name: &str, edges: &[::datasets::explore::TraceRow]) {
+    if let Err(error) = ::datasets::explore::write_trace(dir, name, edges) {
+        note!(
+            "prover: warning: cannot write the trace of {name} under {}: {error}",
+            dir.display()
+        );
+    }
 }
 
 /// Writes the learned model as it stands (`--save-model`).

@@ -84,13 +84,16 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         }
     }
     run_manifest.start()?;
-    let learn_online = args.session.search.learn_online;
+    let extras = Arc::new(super::common::Extras::new(
+        args.session.search.learn_online,
+        args.trace.as_deref(),
+    )?);
     session.handle().block_on(async {
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
         for theorem in theorems {
             let (prover, permits, sender) = (session.prover(), permits.clone(), sender.clone());
-            let (outage, interrupt) = (outage.clone(), interrupt.clone());
+            let (outage, interrupt, extras) = (outage.clone(), interrupt.clone(), extras.clone());
             tokio::spawn(async move {
                 let Ok(_permit) = permits.acquire_owned().await else {
                     return;
@@ -110,11 +113,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                         .get_or_insert(stop);
                     return;
                 }
-                let result = if learn_online {
-                    super::common::prove_and_learn(&prover, theorem).await
-                } else {
-                    prover.prove_async(theorem).await
-                };
+                let result = super::common::prove_with_extras(&prover, theorem, &extras).await;
                 let _ = sender.send(result);
             });
         }

@@ -53,6 +53,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
 
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create --out {}", args.out.display()))?;
+    let trace = super::common::Extras::new(false, args.trace.as_deref())?.trace;
     let mut run_config = super::common::run_config(session.prove_config(), &pool);
     let mut exclude_files: Vec<String> = args
         .exclude
@@ -102,7 +103,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         &theorems,
         &explore,
         &stop,
-        &mut Progress,
+        &mut Progress { trace },
     ));
     super::cache::finish_run(session.cache());
     if let Some(signal) = interrupt.signal() {
@@ -144,8 +145,10 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     Ok(exit::settled_if(summary.get("error") == 0))
 }
 
-/// Progress lines on stderr.
-struct Progress;
+/// Progress lines on stderr, and each theorem's trace under `--trace DIR`.
+struct Progress {
+    trace: Option<std::path::PathBuf>,
+}
 
 impl ExploreEvents for Progress {
     fn searched(&mut self, record: &::datasets::explore::ExploreRecord) {
@@ -162,6 +165,9 @@ impl ExploreEvents for Progress {
             record.seconds,
             record.lean_calls
         );
+        if let Some(dir) = &self.trace {
+            super::common::write_trace(dir, &record.name, &record.edges);
+        }
     }
 
     fn verified(&mut self, result: &::datasets::CheckResult) {

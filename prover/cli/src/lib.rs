@@ -38,9 +38,11 @@ mod iterate;
 mod manifest;
 mod preflight;
 mod prove;
+mod report;
 mod results_file;
 pub mod search_args;
 mod train;
+mod tree;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -82,6 +84,11 @@ pub enum Command {
     Explore(ExploreArgs),
     /// Train the learned policy's model from SFT and DPO rows.
     Train(TrainArgs),
+    /// An HTML report of eval results: pass rates and pass@k, budget curves, histograms, a
+    /// per-theorem table, the diff between runs, failure forensics, the runs' pins.
+    Report(ReportArgs),
+    /// A picture of one search tree from its trace (`--trace DIR` of prove, eval, explore).
+    Tree(TreeArgs),
     /// The editor tactic server: a language server on stdin/stdout that proves the `sorry`
     /// under the cursor (attach it to `.lean` files next to Lean's own).
     Lsp(LspArgs),
@@ -170,6 +177,10 @@ pub struct ProveArgs {
     /// Imports and options to elaborate first. Default: `import Mathlib`.
     #[arg(long, value_name = "FILE")]
     pub header: Option<PathBuf>,
+    /// Write each theorem's search tree (every edge tried: state, tactic, outcome, Lean's
+    /// error, score, depth, time) to DIR/<name>.trace.jsonl, for `prover tree`.
+    #[arg(long, value_name = "DIR")]
+    pub trace: Option<PathBuf>,
     /// Print the result as one JSON object instead of the proof text.
     #[arg(long)]
     pub json: bool,
@@ -193,6 +204,11 @@ pub struct EvalArgs {
     /// Start over: discard what --out already holds.
     #[arg(long)]
     pub fresh: bool,
+    /// Write each theorem's search tree (every edge tried: state, tactic, outcome, Lean's
+    /// error, score, depth, time) to DIR/<name>.trace.jsonl, for `prover tree`;
+    /// theorems already decided in --out are not searched, so their traces are not rewritten.
+    #[arg(long, value_name = "DIR")]
+    pub trace: Option<PathBuf>,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -294,6 +310,43 @@ pub struct TrainArgs {
     pub from: Option<std::path::PathBuf>,
 }
 
+/// `prover report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Results JSONL of `prover eval`, one run each (its `.manifest.json` is read when there);
+    /// a name given more than once in a file counts as several attempts (pass@k).
+    #[arg(required = true, value_name = "RESULTS.jsonl")]
+    pub results: Vec<PathBuf>,
+    /// The HTML report to write (one self-contained file).
+    #[arg(long, value_name = "report.html")]
+    pub out: PathBuf,
+    /// Also write the report's figures as JSON, with a leaderboard row per run.
+    #[arg(long, value_name = "report.json")]
+    pub json: Option<PathBuf>,
+    /// A `--trace DIR` of the run, for failure forensics and first Lean errors; repeatable,
+    /// the i-th goes with the i-th results file.
+    #[arg(long, value_name = "DIR")]
+    pub trace: Vec<PathBuf>,
+}
+
+/// `prover tree`.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// A trace file (`DIR/<name>.trace.jsonl`, or any JSONL of trace rows).
+    #[arg(value_name = "TRACE")]
+    pub trace: PathBuf,
+    /// The picture to write: `.html`, `.svg` or `.dot` (Graphviz).
+    #[arg(long, value_name = "tree.html|tree.svg|tree.dot")]
+    pub out: PathBuf,
+    /// The theorem to draw, when the file holds several.
+    #[arg(long, value_name = "NAME")]
+    pub theorem: Option<String>,
+    /// Nodes drawn at most; a larger tree is cut breadth-first (the proof path kept), with a
+    /// note.
+    #[arg(long, value_name = "N", default_value_t = 300)]
+    pub max_nodes: usize,
+}
+
 /// `prover explore`.
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
@@ -312,6 +365,10 @@ pub struct ExploreArgs {
     /// and synthetic theorems equal to one are dropped and counted. Repeatable.
     #[arg(long, value_name = "BENCH.jsonl")]
     pub exclude: Vec<std::path::PathBuf>,
+    /// Write each theorem's search tree (every edge tried: state, tactic, outcome, Lean's
+    /// error, score, depth, time) to DIR/<name>.trace.jsonl, for `prover tree`.
+    #[arg(long, value_name = "DIR")]
+    pub trace: Option<PathBuf>,
     /// Theorems searched at once (at least 1) [default: --workers].
     #[arg(long, value_name = "M")]
     pub concurrency: Option<usize>,
@@ -482,6 +539,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Iterate(args) => iterate::run(args, &settings),
         Command::Explore(args) => explore::run(args, &settings),
         Command::Train(args) => train::run(args),
+        Command::Report(args) => report::run(args),
+        Command::Tree(args) => tree::run(args),
         Command::Lsp(args) => lsp(args, settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Cache(command) => cache::run(command, &settings),

@@ -50,19 +50,22 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let interrupt = Interrupt::install(session.handle())?;
     preflight::ready(&session, &theorem.header)?;
     let prover = session.prover();
-    let learn_online = args.session.search.learn_online;
+    let extras =
+        super::common::Extras::new(args.session.search.learn_online, args.trace.as_deref())?;
     let search = async move {
-        if let Some(goal) = sorry {
-            let cancel = prover::search::CancelToken::new();
-            prover
-                .prove_sorry_cancellable(goal, prover::search::NoHook, cancel)
-                .await
-                .0
-        } else if learn_online {
-            super::common::prove_and_learn(&prover, theorem).await
-        } else {
-            prover.prove_async(theorem).await
+        let Some(goal) = sorry else {
+            return super::common::prove_with_extras(&prover, theorem, &extras).await;
+        };
+        let trace = extras
+            .trace
+            .is_some()
+            .then(prover::pipeline::explore::TraceHook::default);
+        let cancel = prover::search::CancelToken::new();
+        let (result, hook) = prover.prove_sorry_cancellable(goal, trace, cancel).await;
+        if let (Some(dir), Some(Some(hook))) = (&extras.trace, hook) {
+            super::common::write_trace(dir, &result.name, &hook.into_record(&result).edges);
         }
+        result
     };
     let result = session.handle().block_on(async {
         tokio::select! {

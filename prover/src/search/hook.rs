@@ -110,6 +110,23 @@ impl<F: FnMut(&SearchEvent<'_>)> SearchHook for F {
     }
 }
 
+/// An absent hook hears nothing; a present one hears everything.
+impl<H: SearchHook> SearchHook for Option<H> {
+    fn on_event(&mut self, event: &SearchEvent<'_>) {
+        if let Some(hook) = self {
+            hook.on_event(event);
+        }
+    }
+}
+
+/// Two hooks hear every event, the first one first.
+impl<A: SearchHook, B: SearchHook> SearchHook for (A, B) {
+    fn on_event(&mut self, event: &SearchEvent<'_>) {
+        self.0.on_event(event);
+        self.1.on_event(event);
+    }
+}
+
 /// The hook that ignores every event.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoHook;

@@ -1,0 +1,126 @@
+//! `prover report`: reads results files (with their manifests and, if given, trace directories) and writes the HTML report and its figures as JSON; the figures and pages come from `prover-report`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use prover_report::Run;
+
+use super::ReportArgs;
+use crate::exit;
+
+/// Runs `prover report`: exit 0 once the report is written (malformed lines are warned about
+/// and skipped), 2 when an input is missing or holds no result.
+pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    if args.trace.len() > args.results.len() {
+        bail!(
+            "{} --trace directories for {} results files: the i-th --trace goes with the i-th file",
+            args.trace.len(),
+            args.results.len()
+        );
+    }
+    let mut runs = Vec::new();
+    for (i, path) in args.results.iter().enumerate() {
+        let mut run = read_run(path)?;
+        if let Some(dir) = args.trace.get(i) {
+            run.traces = read_trace_dir(dir)?;
+        }
+        runs.push(run);
+    }
+    let html = prover_report::report_html(&runs);
+    ::datasets::write_atomic(&args.out, html.as_bytes())
+        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
+    if let Some(json) = &args.json {
+        ::datasets::write_atomic(json, prover_report::report_json(&runs).as_bytes())
+            .with_context(|| format!("cannot write --json {}", json.display()))?;
+    }
+    let theorems: usize = runs
+        .iter()
+        .map(|r| {
+            let mut names: Vec<&str> = r.results.iter().map(|x| x.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names.len()
+        })
+        .sum();
+    note!(
+        "prover report: {} run(s), {theorems} theorem(s) written to {}",
+        runs.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::from(exit::SETTLED))
+}
+
+/// One results file and the manifest beside it; malformed lines are warned about (`file:line`)
+/// and skipped, a file with no result at all is refused.
+fn read_run(path: &Path) -> anyhow::Result<Run> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read results {}", path.display()))?;
+    let (results, errors) = ::datasets::read_prove_results(&bytes);
+    for error in &errors {
+        note!(
+            "prover report: warning: {}:{}: {}; line skipped",
+            path.display(),
+            error.line,
+            error.reason
+        );
+    }
+    if results.is_empty() {
+        bail!(
+            "results {} holds no eval result{}",
+            path.display(),
+            if errors.is_empty() {
+                String::new()
+            } else {
+                format!(" ({} malformed lines)", errors.len())
+            }
+        );
+    }
+    let manifest_path = ::datasets::RunManifest::path_for(path);
+    let manifest = match ::datasets::RunManifest::read(&manifest_path) {
+        Ok(manifest) => manifest,
+        Err(error) => {
+            note!("prover report: warning: {error}; reporting without it");
+            None
+        }
+    };
+    Ok(Run {
+        label: path.display().to_string(),
+        results,
+        manifest,
+        traces: BTreeMap::new(),
+    })
+}
+
+/// Every `*.trace.jsonl` of a `--trace DIR`, grouped by theorem name.
+fn read_trace_dir(
+    dir: &Path,
+) -> anyhow::Result<BTreeMap<String, Vec<::datasets::explore::TraceRow>>> {
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("cannot read --trace {}", dir.display()))?;
+    let mut files: Vec<std::path::PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with(".trace.jsonl"))
+        .collect();
+    files.sort();
+    let mut traces: BTreeMap<String, Vec<::datasets::explore::TraceRow>> = BTreeMap::new();
+    for file in files {
+        let bytes =
+            std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        let (rows, errors) = ::datasets::explore::read_trace(&bytes);
+        for error in &errors {
+            note!(
+                "prover report: warning: {}:{}: {}; line skipped",
+                file.display(),
+                error.line,
+                error.reason
+            );
+        }
+        for row in rows {
+            traces.entry(row.name.clone()).or_default().push(row);
+        }
+    }
+    Ok(traces)
+}

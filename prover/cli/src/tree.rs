@@ -1,0 +1,79 @@
+//! `prover tree`: reads one theorem's trace and writes its search tree as HTML, SVG or Graphviz DOT (by the output's extension); the pictures come from `prover-report`.
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use prover_report::{TreeOptions, tree};
+
+use super::TreeArgs;
+use crate::exit;
+
+/// Runs `prover tree`: exit 0 once the picture is written, 2 when the trace is missing, empty,
+/// or holds several theorems and `--theorem` names none of them.
+pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(&args.trace)
+        .with_context(|| format!("cannot read trace {}", args.trace.display()))?;
+    let (mut rows, errors) = ::datasets::explore::read_trace(&bytes);
+    for error in &errors {
+        note!(
+            "prover tree: warning: {}:{}: {}; line skipped",
+            args.trace.display(),
+            error.line,
+            error.reason
+        );
+    }
+    let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let chosen = match (&args.theorem, names.as_slice()) {
+        (_, []) => bail!("trace {} holds no edge record", args.trace.display()),
+        (Some(name), _) if names.contains(&name.as_str()) => name.clone(),
+        (Some(name), _) => bail!(
+            "trace {} holds no edge of `{name}` (it has {})",
+            args.trace.display(),
+            names.len()
+        ),
+        (None, [one]) => (*one).to_owned(),
+        (None, many) => bail!(
+            "trace {} holds {} theorems (`{}`, …); pick one with --theorem",
+            args.trace.display(),
+            many.len(),
+            many[0]
+        ),
+    };
+    rows.retain(|r| r.name == chosen);
+    let extension = args
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let drawn = tree::build(
+        &rows,
+        &TreeOptions {
+            max_nodes: args.max_nodes,
+        },
+    );
+    let text = match extension.as_str() {
+        "html" | "htm" => tree::html(&drawn),
+        "svg" => tree::svg(&drawn),
+        "dot" | "gv" => tree::dot(&drawn),
+        other => bail!(
+            "--out {}: the extension says the format: .html, .svg or .dot (got {other:?})",
+            args.out.display()
+        ),
+    };
+    ::datasets::write_atomic(&args.out, text.as_bytes())
+        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
+    note!(
+        "prover tree: {chosen}: {} nodes, {} edges written to {}{}",
+        drawn.nodes.len(),
+        drawn.edges.len(),
+        args.out.display(),
+        drawn
+            .note
+            .as_ref()
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default()
+    );
+    Ok(ExitCode::from(exit::SETTLED))
+}

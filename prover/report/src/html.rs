@@ -1,0 +1,379 @@
+//! The HTML of `prover report`: one self-contained page (inline CSS, inline SVG charts, one small inline script that sorts tables), with no fetch of anything, so it opens from `file://`.
+//!
+//! The script only sorts; the page reads the same without it. When it has run without
+//! throwing it sets `data-ready="1"` on `<body>`, which the headless-browser test checks.
+
+use std::fmt::Write as _;
+
+use crate::charts::{self, Series};
+use crate::figures::{Bin, ReportFigures, RunFigures};
+
+/// Text made safe for HTML and XML (element content and attribute values).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out += "&amp;",
+            '<' => out += "&lt;",
+            '>' => out += "&gt;",
+            '"' => out += "&quot;",
+            '\'' => out += "&#39;",
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:1.5em;color:#222;max-width:1240px}\
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}\
+table{border-collapse:collapse;margin:.5em 0;font-size:.85em}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}\
+th{background:#f2f2f2}table.sortable th{cursor:pointer}td.num{text-align:right;font-variant-numeric:tabular-nums}\
+.proved{color:#1a7f1a}.failed{color:#b35900}.error{color:#c00}pre{margin:0;white-space:pre-wrap;max-width:60em}\
+.charts{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0}.scroll{overflow:auto;max-height:80vh;border:1px solid #ddd}\
+.note{color:#a00}footer{margin-top:2em;font-size:.8em;color:#555}code{font-size:.95em}";
+
+/// Sorts a `table.sortable` by the clicked column (numbers by value when the cell has
+/// `data-v`), then marks the page ready.
+const SCRIPT: &str = "(function(){\
+document.querySelectorAll('table.sortable').forEach(function(t){\
+t.querySelectorAll('th').forEach(function(th,i){th.addEventListener('click',function(){\
+var b=t.tBodies[0],rows=Array.prototype.slice.call(b.rows),asc=th.dataset.dir!=='asc';th.dataset.dir=asc?'asc':'desc';\
+rows.sort(function(x,y){var a=x.cells[i],c=y.cells[i];var p=a.dataset.v,q=c.dataset.v;\
+var r=(p!==undefined&&q!==undefined)?(parseFloat(p)-parseFloat(q)):a.textContent.localeCompare(c.textContent);return asc?r:-r;});\
+rows.forEach(function(r){b.appendChild(r);});});});});\
+document.body.dataset.ready='1';})();";
+
+/// A whole page around `body`.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}\n<script>{SCRIPT}</script>\n</body>\n</html>\n",
+        escape(title)
+    )
+}
+
+fn num(x: f64) -> String {
+    if (x - x.round()).abs() < 1e-9 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+fn percent(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+fn headline(runs: &[RunFigures]) -> String {
+    let mut s = String::from(
+        "<h2>Runs</h2><table><thead><tr><th>run</th><th>theorems</th><th>attempts</th><th>proved</th><th>failed</th><th>error</th><th>pass rate</th><th>pass@k</th></tr></thead><tbody>",
+    );
+    for run in runs {
+        let pass_at_k: Vec<String> = run
+            .pass_at_k
+            .iter()
+            .map(|p| format!("pass@{} {}", p.k, percent(p.value)))
+            .collect();
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num proved\">{}</td><td class=\"num failed\">{}</td><td class=\"num error\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            escape(&run.label),
+            run.theorems,
+            run.attempts,
+            run.proved,
+            run.failed,
+            run.error,
+            percent(run.pass_rate),
+            pass_at_k.join(", ")
+        );
+    }
+    s += "</tbody></table>";
+    s += "<h3>Budget</h3><table><thead><tr><th>run</th><th></th><th>expansions</th><th>Lean calls</th><th>Lean seconds</th><th>policy calls</th><th>wall seconds</th></tr></thead><tbody>";
+    for run in runs {
+        for (what, b) in [("total", &run.totals), ("per theorem", &run.per_theorem)] {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td>{what}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                escape(&run.label),
+                num(b.expansions),
+                num(b.lean_calls),
+                num(b.lean_seconds),
+                num(b.policy_calls),
+                num(b.seconds)
+            );
+        }
+    }
+    s += "</tbody></table>";
+    s
+}
+
+/// The budget curve of `unit` for every run.
+fn curve_chart(runs: &[RunFigures], unit: &str, title: &str, x_desc: &str) -> String {
+    let floor = if unit == "seconds" { 0.01 } else { 1.0 };
+    let largest = runs
+        .iter()
+        .flat_map(|r| r.curves.get(unit).into_iter().flatten())
+        .map(|p| p.0)
+        .fold(floor * 10.0, f64::max);
+    let x_max = largest * 1.5;
+    let y_max = runs.iter().map(|r| r.theorems).max().unwrap_or(1);
+    let series: Vec<Series> = runs
+        .iter()
+        .map(|r| Series {
+            name: r.label.clone(),
+            points: charts::steps(
+                r.curves.get(unit).map_or(&[][..], Vec::as_slice),
+                floor,
+                x_max,
+            ),
+        })
+        .collect();
+    charts::log_line_chart(
+        title,
+        x_desc,
+        "theorems proved",
+        (floor, x_max),
+        f64::from(y_max),
+        &series,
+    )
+}
+
+/// A grouped bar chart of one histogram over every run (the categories are the union).
+fn histogram_chart(runs: &[RunFigures], key: &str, title: &str, x_desc: &str) -> String {
+    let mut categories: Vec<String> = Vec::new();
+    for run in runs {
+        for bin in run.histograms.get(key).into_iter().flatten() {
+            if !categories.contains(&bin.label) {
+                categories.push(bin.label.clone());
+            }
+        }
+    }
+    if key == "proof_lengths" {
+        categories.sort_by_key(|c| c.parse::<u32>().unwrap_or(u32::MAX));
+    } else if key == "stop_reasons" {
+        categories.sort();
+    }
+    let series: Vec<Series> = runs
+        .iter()
+        .map(|run| {
+            let bins: &[Bin] = run.histograms.get(key).map_or(&[][..], Vec::as_slice);
+            Series {
+                name: run.label.clone(),
+                points: categories
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let count = bins.iter().find(|b| &b.label == c).map_or(0, |b| b.count);
+                        (i as f64, f64::from(count))
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    charts::bar_chart(title, x_desc, &categories, &series)
+}
+
+fn charts_section(runs: &[RunFigures]) -> String {
+    let mut s = String::from("<h2>Budget curves</h2><div class=\"charts\">");
+    for (unit, title, x) in [
+        ("expansions", "Proved vs expansions", "expansions (log)"),
+        ("lean_calls", "Proved vs Lean calls", "Lean calls (log)"),
+        ("seconds", "Proved vs wall time", "seconds (log)"),
+    ] {
+        let _ = write!(
+            s,
+            "<figure class=\"chart\" id=\"curve-{unit}\">{}</figure>",
+            curve_chart(runs, unit, title, x)
+        );
+    }
+    s += "</div><h2>Distributions</h2><div class=\"charts\">";
+    for (key, title, x) in [
+        ("seconds", "Time per theorem", "seconds"),
+        ("expansions", "Expansions per theorem", "expansions"),
+        ("stop_reasons", "Stop reasons", "stop reason (proved: none)"),
+        ("proof_lengths", "Proof lengths", "tactics"),
+    ] {
+        let _ = write!(
+            s,
+            "<figure class=\"chart\" id=\"hist-{key}\">{}</figure>",
+            histogram_chart(runs, key, title, x)
+        );
+    }
+    s += "</div>";
+    s
+}
+
+fn cell_num(x: f64) -> String {
+    format!("<td class=\"num\" data-v=\"{}\">{}</td>", num(x), num(x))
+}
+
+fn theorem_table(runs: &[RunFigures]) -> String {
+    let mut s = String::from(
+        "<h2>Theorems</h2><p>Click a column to sort.</p><table class=\"sortable\" id=\"theorems\"><thead><tr>",
+    );
+    let several = runs.len() > 1;
+    if several {
+        s += "<th>run</th>";
+    }
+    s += "<th>theorem</th><th>status</th><th>attempts</th><th>seconds</th><th>expansions</th><th>Lean calls</th><th>proof length</th><th>stop reason</th><th>first Lean error</th></tr></thead><tbody>";
+    for run in runs {
+        for row in &run.table {
+            s += "<tr>";
+            if several {
+                let _ = write!(s, "<td>{}</td>", escape(&run.label));
+            }
+            let _ = write!(
+                s,
+                "<td>{}</td><td class=\"{}\">{}</td><td class=\"num\" data-v=\"{}\">{}/{}</td>{}{}{}",
+                escape(&row.name),
+                row.status,
+                row.status,
+                row.proved_attempts,
+                row.proved_attempts,
+                row.attempts,
+                cell_num(row.seconds),
+                cell_num(f64::from(row.expansions)),
+                cell_num(f64::from(row.lean_calls)),
+            );
+            match row.proof_length {
+                Some(n) => s += &cell_num(f64::from(n)),
+                None => s += "<td class=\"num\" data-v=\"-1\"></td>",
+            }
+            let _ = write!(
+                s,
+                "<td>{}</td><td><code>{}</code></td></tr>",
+                escape(row.stop_reason.as_deref().unwrap_or("")),
+                escape(row.first_error.as_deref().unwrap_or(""))
+            );
+        }
+    }
+    s += "</tbody></table>";
+    s
+}
+
+fn forensics_section(runs: &[RunFigures]) -> String {
+    let mut s = String::from("<h2>Failure forensics</h2>");
+    for run in runs {
+        let f = &run.forensics;
+        let _ = write!(
+            s,
+            "<h3>{}</h3><p>{} failed theorems, {} with a trace.</p>",
+            escape(&run.label),
+            f.failed_theorems,
+            f.traced
+        );
+        if f.failed_theorems > 0 && f.traced == 0 {
+            s += "<p>No traces: run with <code>--trace DIR</code> and pass <code>--trace DIR</code> to <code>prover report</code> to see where failed searches spent their budget.</p>";
+            continue;
+        }
+        if !f.hot_goals.is_empty() {
+            s += "<table><thead><tr><th>most expanded goal</th><th>tactics tried</th><th>refused</th><th>theorems</th></tr></thead><tbody>";
+            for goal in &f.hot_goals {
+                let _ = write!(
+                    s,
+                    "<tr><td><pre>{}</pre></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                    escape(&goal.goal),
+                    goal.tactics_tried,
+                    goal.refused,
+                    escape(&goal.theorems.join(", "))
+                );
+            }
+            s += "</tbody></table>";
+        }
+        if !f.failing_tactics.is_empty() {
+            s += "<table><thead><tr><th>tactic refused most often</th><th>refused</th><th>tried</th><th>first error</th></tr></thead><tbody>";
+            for t in &f.failing_tactics {
+                let _ = write!(
+                    s,
+                    "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td><code>{}</code></td></tr>",
+                    escape(&t.tactic),
+                    t.failures,
+                    t.tries,
+                    escape(t.example_error.as_deref().unwrap_or(""))
+                );
+            }
+            s += "</tbody></table>";
+        }
+    }
+    s
+}
+
+fn diff_section(figures: &ReportFigures) -> String {
+    if figures.diffs.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h2>Differences</h2>");
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names
+                .iter()
+                .map(|n| format!("<code>{}</code>", escape(n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    for d in &figures.diffs {
+        let _ = write!(
+            s,
+            "<h3>{} → {}</h3><p><b>Regressions</b> (solved → unsolved, {}): {}</p><p><b>Newly solved</b> ({}): {}</p>",
+            escape(&d.base),
+            escape(&d.other),
+            d.regressions.len(),
+            list(&d.regressions),
+            d.newly_solved.len(),
+            list(&d.newly_solved)
+        );
+        if !d.only_in_one.is_empty() {
+            let _ = write!(s, "<p>In only one of the two: {}</p>", list(&d.only_in_one));
+        }
+        if d.settings.is_empty() {
+            s += "<p>Same settings.</p>";
+        } else {
+            s += "<p><b>Settings that differ</b>:</p><ul>";
+            for line in &d.settings {
+                let _ = write!(s, "<li><code>{}</code></li>", escape(line));
+            }
+            s += "</ul>";
+        }
+    }
+    s
+}
+
+fn footer(runs: &[RunFigures]) -> String {
+    let mut s = String::from("<footer><h2>Pins</h2>");
+    for run in runs {
+        let _ = write!(s, "<h3>{}</h3>", escape(&run.label));
+        if run.pins.is_empty() {
+            s += "<p>No run manifest beside this results file.</p>";
+            continue;
+        }
+        s += "<table><tbody>";
+        for (k, v) in &run.pins {
+            let _ = write!(
+                s,
+                "<tr><td>{}</td><td><code>{}</code></td></tr>",
+                escape(k),
+                escape(v)
+            );
+        }
+        s += "</tbody></table>";
+    }
+    s += "<p>Made by <code>prover report</code>.</p></footer>";
+    s
+}
+
+/// The report page of `figures`.
+pub fn report(figures: &ReportFigures) -> String {
+    let runs = &figures.runs;
+    let mut body = String::from("<h1>Evaluation report</h1>");
+    let labels: Vec<String> = runs.iter().map(|r| escape(&r.label)).collect();
+    let _ = write!(body, "<p>Runs: {}.</p>", labels.join(", "));
+    body += &headline(runs);
+    body += &charts_section(runs);
+    body += &diff_section(figures);
+    body += &theorem_table(runs);
+    body += &forensics_section(runs);
+    body += &footer(runs);
+    page("Evaluation report", &body)
+}
