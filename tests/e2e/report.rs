@@ -146,7 +146,8 @@ fn a_report_is_the_same_bytes_run_to_run_parses_and_names_every_theorem() {
         serde_json::json!(["induction_12dvd4expnp1", "mathd_numbertheory_5"])
     );
     assert_eq!(diff["regressions"], serde_json::json!([]));
-    let row = &figures["leaderboard"][baseline.display().to_string()];
+    // Runs are labelled by their file names, wherever the files lie.
+    let row = &figures["leaderboard"]["minif2f-baseline.jsonl"];
     assert_eq!(row["num-solved"]["lean"], 3);
     assert_eq!(
         row["solved"],
@@ -296,7 +297,9 @@ fn chromium() -> Option<PathBuf> {
 }
 
 /// Renders `page` in headless Chromium: its screenshot's pixels and its DOM after scripts.
-fn render(chromium: &Path, page: &Path, png: &Path, size: &str) -> (Vec<u8>, String) {
+/// Renders `page`: its screenshot's pixels, the DOM after its scripts ran, and every line the
+/// page wrote to its console (Chromium logs them, with uncaught exceptions, as `CONSOLE`).
+fn render(chromium: &Path, page: &Path, png: &Path, size: &str) -> (Vec<u8>, String, Vec<String>) {
     let profile = tempfile::tempdir().unwrap();
     let base = |command: &mut std::process::Command| {
         command.args([
@@ -324,13 +327,26 @@ fn render(chromium: &Path, page: &Path, png: &Path, size: &str) -> (Vec<u8>, Str
     assert!(png.is_file(), "no screenshot: {}", stderr(&output));
     let mut dom = std::process::Command::new(chromium);
     base(&mut dom);
-    let output = dom.arg("--dump-dom").arg(&url).output().unwrap();
+    let output = dom
+        .args(["--enable-logging=stderr", "--v=0", "--dump-dom"])
+        .arg(&url)
+        .output()
+        .unwrap();
+    let console: Vec<String> = String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|l| l.contains(":CONSOLE"))
+        .map(str::to_owned)
+        .collect();
     let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(png).unwrap()));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
     let info = reader.next_frame(&mut pixels).unwrap();
     pixels.truncate(info.buffer_size());
-    (pixels, String::from_utf8_lossy(&output.stdout).into_owned())
+    (
+        pixels,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        console,
+    )
 }
 
 fn distinct_colours(pixels: &[u8]) -> usize {
@@ -361,15 +377,33 @@ fn the_report_and_a_tree_render_in_headless_chromium() {
         None,
     );
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // The tree of a real search: the largest proved one of a traced eval of a generated world.
+    let (files, vocabulary) = generated_world(dir.path());
+    let server = vocabulary_server(vocabulary, dir.path());
+    let url = format!("http://{}/v1", server.addr());
+    let (_, traces) = traced_eval(dir.path(), &files, &url);
+    let proved = std::fs::read_dir(&traces)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|path| (read_jsonl(&path), path))
+        .filter(|(edges, _)| edges.iter().any(|e| e["on_proof"] == true))
+        .max_by_key(|(edges, path)| (edges.len(), std::cmp::Reverse(path.clone())))
+        .map(|(_, path)| path)
+        .expect("a traced eval proves some theorem");
     let tree = dir.path().join("tree.html");
     let output = ProverRun::new("tree")
-        .args([fixture("traces/imo_1959_p1.trace.jsonl").as_os_str()])
+        .args([proved.as_os_str()])
         .path("--out", &tree)
         .output();
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     for (page, name, size) in [(&page, "report", "1280,2000"), (&tree, "tree", "900,640")] {
         let png = dir.path().join(format!("{name}.png"));
-        let (pixels, dom) = render(&chromium, page, &png, size);
+        let (pixels, dom, console) = render(&chromium, page, &png, size);
+        assert_eq!(
+            console,
+            Vec::<String>::new(),
+            "{name}: the console is not empty"
+        );
         assert!(
             distinct_colours(&pixels) > 8,
             "{name}: the screenshot is blank"

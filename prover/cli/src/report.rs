@@ -28,6 +28,9 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         }
         runs.push(run);
     }
+    for (run, label) in runs.iter_mut().zip(run_labels(&args.results)) {
+        run.label = label;
+    }
     let html = prover_report::report_html(&runs);
     ::datasets::write_atomic(&args.out, html.as_bytes())
         .with_context(|| format!("cannot write --out {}", args.out.display()))?;
@@ -50,6 +53,37 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::from(exit::SETTLED))
+}
+
+/// Each run's label: the shortest tail of its path (the file name, then with its directories)
+/// that tells it from the others, so the report reads the same wherever the files lie.
+fn run_labels(paths: &[std::path::PathBuf]) -> Vec<String> {
+    let parts: Vec<Vec<String>> = paths
+        .iter()
+        .map(|p| {
+            p.components()
+                .rev()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        })
+        .collect();
+    let tail = |i: usize, depth: usize| {
+        let mut kept: Vec<&str> = parts[i].iter().take(depth).map(String::as_str).collect();
+        kept.reverse();
+        kept.join("/")
+    };
+    (0..paths.len())
+        .map(|i| {
+            let longest = parts[i].len().max(1);
+            (1..=longest)
+                .map(|depth| tail(i, depth))
+                .find(|label| {
+                    (0..paths.len())
+                        .all(|j| j == i || tail(j, label.matches('/').count() + 1) != *label)
+                })
+                .unwrap_or_else(|| paths[i].display().to_string())
+        })
+        .collect()
 }
 
 /// One results file and the manifest beside it; malformed lines are warned about (`file:line`)
@@ -123,4 +157,24 @@ fn read_trace_dir(
         }
     }
     Ok(traces)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_labels;
+    use std::path::PathBuf;
+
+    #[test]
+    fn runs_are_labelled_by_the_shortest_tail_that_tells_them_apart() {
+        let paths: Vec<PathBuf> = ["/a/x/results.jsonl", "/a/y/results.jsonl", "/b/other.jsonl"]
+            .iter()
+            .map(PathBuf::from)
+            .collect();
+        assert_eq!(
+            run_labels(&paths),
+            ["x/results.jsonl", "y/results.jsonl", "other.jsonl"]
+        );
+        let same = vec![PathBuf::from("r.jsonl"), PathBuf::from("r.jsonl")];
+        assert_eq!(run_labels(&same), ["r.jsonl", "r.jsonl"]);
+    }
 }
