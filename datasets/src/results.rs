@@ -117,6 +117,10 @@ pub struct ProveResult {
     /// Seconds spent waiting for Lean's answers to tactics (cached answers cost none).
     #[serde(default, skip_serializing_if = "is_zero_f64")]
     pub lean_seconds: f64,
+    /// Which attempt at the theorem this row is, from 0, when `eval --attempts K` searches
+    /// each theorem K times (pass@k); absent for a single attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
     /// Wall time.
     pub seconds: f64,
 }
@@ -159,6 +163,7 @@ impl ProveResult {
             from_cache: false,
             policy_calls: 0,
             lean_seconds: 0.0,
+            attempt: None,
             seconds: started.elapsed().as_secs_f64(),
         }
     }

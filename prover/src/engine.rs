@@ -644,6 +644,7 @@ impl Engine {
             from_cache: false,
             policy_calls: stats.policy_calls,
             lean_seconds: env.lean_time.as_secs_f64(),
+            attempt: None,
             seconds: started.elapsed().as_secs_f64(),
         }
     }

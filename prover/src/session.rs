@@ -288,6 +288,17 @@ impl Prover {
         }
     }
 
+    /// This prover with other search and recheck settings: the same pool, cache and policies
+    /// (one model client, one request limit). The policy identity stays the policies'.
+    pub fn with_config(&self, mut config: ProveConfig) -> Prover {
+        config.policy_id = self.config.policy_id.clone();
+        Prover {
+            engine: self.engine.clone(),
+            policies: self.policies.clone(),
+            config: Arc::new(config),
+        }
+    }
+
     /// The search and recheck settings, policy identity included.
     pub fn config(&self) -> &ProveConfig {
         &self.config

@@ -404,3 +404,73 @@ fn every_eval_output_has_a_manifest_and_a_resume_under_other_settings_is_refused
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
+
+#[test]
+fn attempts_write_one_numbered_row_each_resume_to_more_and_give_the_report_its_pass_at_k() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world_path("eval-portfolio.json");
+    let dataset = dataset_for(&world, dir.path());
+    let out = dir.path().join("results.jsonl");
+    let first = run_eval(&dataset, &out, &sim_cmd(&world, None), &["--attempts", "2"]);
+    let stderr = String::from_utf8_lossy(&first.stderr);
+    assert_eq!(first.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the attempts repeat one search"),
+        "the portfolio proposes the same every time: {stderr}"
+    );
+    let rows = prover_tests::harness::read_jsonl(&out);
+    assert_eq!(rows.len(), 16, "8 theorems, 2 attempts each");
+    let mut attempts: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for row in &rows {
+        attempts
+            .entry(text(&row["name"]))
+            .or_default()
+            .push(row["attempt"].as_u64().unwrap());
+        assert_eq!(
+            row["from_cache"],
+            Value::Null,
+            "every attempt searched: {row}"
+        );
+    }
+    assert!(attempts.values_mut().all(|a| {
+        a.sort_unstable();
+        a == &[0, 1]
+    }));
+    let proved: usize = rows.iter().filter(|r| r["status"] == "proved").count() / 2;
+    assert!(stderr.contains("pass@2"), "{stderr}");
+
+    // One more attempt each: only the new ones are searched.
+    let second = run_eval(&dataset, &out, &sim_cmd(&world, None), &["--attempts", "3"]);
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("16 of 24 attempts already decided"),
+        "{stderr}"
+    );
+    assert_eq!(prover_tests::harness::read_jsonl(&out).len(), 24);
+
+    // The report counts them as attempts at one theorem: pass@1 to pass@3, all alike here.
+    let json = dir.path().join("report.json");
+    let report = ProverRun::new("report")
+        .args([out.as_os_str()])
+        .path("--out", &dir.path().join("report.html"))
+        .path("--json", &json)
+        .output();
+    assert_eq!(
+        report.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let run = &figures["runs"][0];
+    assert_eq!(run["attempts"], 24);
+    let pass: Vec<f64> = run["pass_at_k"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    let rate = (proved as f64 / 8.0 * 1e6).round() / 1e6;
+    assert_eq!(pass, vec![rate; 3], "{run}");
+}

@@ -2,15 +2,15 @@
 //!
 //! Installing them compiles llama.cpp (about 16 minutes on 2 cores), so this test never does:
 //! `pip install 'llama-cpp-python[server]' gguf numpy`. The model is written by
-//! `../shared/tools/make_tiny_gguf.py --tactics` (found through `test_data`), whose samples are
-//! single tactic words; the REPL is the permissive simulator, so what is checked is the client
-//! against the real server's answers, not the proofs.
+//! `tests/tools/tiny_gguf.py` (random weights steered so that samples are single tactic words);
+//! the REPL is the permissive simulator, so what is checked is the client against the real
+//! server's answers, not the proofs.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use prover_tests::harness::{ProverRun, SimRepl, print_uncaptured, shared_file_or_skip};
+use prover_tests::harness::{ProverRun, SimRepl, print_uncaptured};
 use serde_json::json;
 
 const TEST: &str = "eval_against_a_real_llama_cpp_python_server";
@@ -67,15 +67,12 @@ fn eval_against_a_real_llama_cpp_python_server() {
         ));
         return;
     }
-    let Some(tool) = shared_file_or_skip("tools/make_tiny_gguf.py", TEST) else {
-        return;
-    };
+    let tool = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/tiny_gguf.py");
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("tiny.gguf");
     let wrote = Command::new("python3")
         .arg(&tool)
         .arg(&model)
-        .arg("--tactics")
         .status()
         .unwrap();
     assert!(wrote.success(), "{} failed", tool.display());

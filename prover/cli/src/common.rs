@@ -39,10 +39,25 @@ impl Extras {
 /// Proves `theorem` with the extras asked for: teaches the learned model what the search found
 /// (the proof's steps and the tactics Lean refused along it) and writes the search's trace.
 /// A trace that cannot be written is a warning, never a lost result.
+///
+/// `attempt` numbers the row (and names its trace `<name>.<attempt>`) when a theorem is
+/// searched several times.
 pub(super) async fn prove_with_extras(
     prover: &prover::session::Prover,
     theorem: Theorem,
     extras: &Extras,
+    attempt: Option<u32>,
+) -> ProveResult {
+    let mut result = prove_with_extras_once(prover, theorem, extras, attempt).await;
+    result.attempt = attempt;
+    result
+}
+
+async fn prove_with_extras_once(
+    prover: &prover::session::Prover,
+    theorem: Theorem,
+    extras: &Extras,
+    attempt: Option<u32>,
 ) -> ProveResult {
     use ::datasets::training::{RefusalKind, Stage};
     use prover::pipeline::collect::TrainingHook;
@@ -76,7 +91,11 @@ pub(super) async fn prove_with_extras(
         prover.policies().learn(&steps, &refusals);
     }
     if let (Some(dir), Some(hook)) = (&extras.trace, trace) {
-        write_trace(dir, &result.name, &hook.into_record(&result).edges);
+        let name = match attempt {
+            Some(attempt) => format!("{}.{attempt}", result.name),
+            None => result.name.clone(),
+        };
+        write_trace(dir, &name, &hook.into_record(&result).edges);
     }
     result
 }

@@ -22,19 +22,35 @@ use prover::settings::{self, SettingsFile};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
-    let (bytes, mut theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
+    let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
+    if args.attempts == 0 || args.attempts > MAX_ATTEMPTS {
+        bail!(
+            "--attempts must be from 1 to {MAX_ATTEMPTS}, got {}",
+            args.attempts
+        );
+    }
+    let several = args.attempts > 1;
 
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
-    let decided: HashSet<String> = earlier.iter().map(|r| r.name.clone()).collect();
+    // A row decides one attempt at a theorem (rows without a number are attempt 0).
+    let decided: HashSet<(String, u32)> = earlier
+        .iter()
+        .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
+        .collect();
     let dataset_names: HashSet<String> = theorems.iter().map(|t| t.name.clone()).collect();
-    let total = theorems.len();
-    theorems.retain(|t| !decided.contains(&t.name));
-    if !decided.is_empty() {
+    let total = theorems.len() * args.attempts as usize;
+    let searches: Vec<(prover::engine::Theorem, u32)> = theorems
+        .iter()
+        .flat_map(|t| (0..args.attempts).map(move |a| (t.clone(), a)))
+        .filter(|(t, a)| !decided.contains(&(t.name.clone(), *a)))
+        .collect();
+    if total > searches.len() {
         note!(
-            "prover eval: {} of {total} theorems already decided in {}; skipping them (--fresh to redo)",
-            total - theorems.len(),
+            "prover eval: {} of {total} {} already decided in {}; skipping them (--fresh to redo)",
+            total - searches.len(),
+            if several { "attempts" } else { "theorems" },
             args.out.display()
         );
     }
@@ -70,11 +86,16 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         earlier_tally.add(result);
     }
     let mut tally = Tally::default();
-    let todo = theorems.len();
+    let todo = searches.len();
+    let prover = attempt_prover(&session, args.attempts);
+    let mut solved = Solved::default();
+    for result in earlier.iter().filter(|r| dataset_names.contains(&r.name)) {
+        solved.add(result);
+    }
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;
-    if let Some(first) = theorems.first() {
+    if let Some((first, _)) = searches.first() {
         match preflight::ready(&session, &first.header) {
             Ok(probe) => run_manifest.set_model_probe(probe),
             Err(error) => {
@@ -91,8 +112,8 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     session.handle().block_on(async {
         let permits = Arc::new(Semaphore::new(concurrency));
         let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
-        for theorem in theorems {
-            let (prover, permits, sender) = (session.prover(), permits.clone(), sender.clone());
+        for (theorem, attempt) in searches {
+            let (prover, permits, sender) = (prover.clone(), permits.clone(), sender.clone());
             let (outage, interrupt, extras) = (outage.clone(), interrupt.clone(), extras.clone());
             tokio::spawn(async move {
                 let Ok(_permit) = permits.acquire_owned().await else {
@@ -113,7 +134,9 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                         .get_or_insert(stop);
                     return;
                 }
-                let result = super::common::prove_with_extras(&prover, theorem, &extras).await;
+                let attempt = several.then_some(attempt);
+                let result =
+                    super::common::prove_with_extras(&prover, theorem, &extras, attempt).await;
                 let _ = sender.send(result);
             });
         }
@@ -121,11 +144,15 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         while let Some(result) = interrupt.next(&mut receiver).await {
             out.append(&result)?;
             tally.add(&result);
+            solved.add(&result);
             note!(
-                "[{}/{todo}] {:<7} {} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
+                "[{}/{todo}] {:<7} {}{} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
                 tally.total(),
                 status_word(result.status),
                 result.name,
+                result
+                    .attempt
+                    .map_or(String::new(), |a| format!(" (attempt {a})")),
                 result.seconds,
                 result.lean_calls,
                 fault_note(&result),
@@ -144,6 +171,15 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     }
     let seconds = started.elapsed().as_secs_f64();
     print_summary(&tally, &earlier_tally, seconds, workers, concurrency);
+    if several {
+        note!(
+            "  pass@{:<6} {:>7.1}% ({} of {} theorems proved in some attempt)",
+            args.attempts,
+            100.0 * solved.proved() as f64 / dataset_names.len().max(1) as f64,
+            solved.proved(),
+            dataset_names.len()
+        );
+    }
     if let Some(stats) = pool_stats {
         note!(
             "  REPL restarts {:>7} ({} timeouts), {} started",
@@ -180,6 +216,8 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             "error": tally.error,
             "skipped": total - todo,
             "pass_rate": tally.pass_rate() / 100.0,
+            "attempts": args.attempts,
+            "theorems_proved_in_some_attempt": solved.proved(),
             "seconds": seconds,
             "lean_calls": tally.lean_calls,
             "lean_timeouts": tally.lean_timeouts,
@@ -202,6 +240,56 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
     Ok(exit::settled_if(tally.error == 0))
+}
+
+/// The most attempts `--attempts` takes.
+const MAX_ATTEMPTS: u32 = 1024;
+
+/// The prover of the attempts: the session's for one attempt; for several, one that never
+/// reports a verdict the cache recorded, so every attempt is a search of its own (Lean's
+/// answers are still shared). Every attempt samples the same model client, so attempts differ
+/// only where the model samples: with a temperature and no fixed seed.
+fn attempt_prover(session: &Session, attempts: u32) -> prover::session::Prover {
+    let prover = session.prover();
+    if attempts == 1 {
+        return prover;
+    }
+    let spec = session.policies().spec();
+    let samples = spec.llm.as_ref().filter(|_| {
+        matches!(
+            spec.kind,
+            prover::policy::PolicyKind::Openai | prover::policy::PolicyKind::Combined
+        )
+    });
+    match samples {
+        None => note!(
+            "prover eval: warning: --attempts {attempts} with the {} policy, which proposes the \
+             same tactics every time: the attempts repeat one search",
+            spec.kind.name()
+        ),
+        Some(llm) if llm.seed.is_some() => note!(
+            "prover eval: warning: --attempts {attempts} with a fixed --seed: the model samples \
+             the same tactics every time, so the attempts repeat one search"
+        ),
+        Some(_) => {}
+    }
+    let mut config = session.prove_config().clone();
+    config.reuse_verdicts = false;
+    prover.with_config(config)
+}
+
+/// Which theorems some attempt proved.
+#[derive(Default)]
+struct Solved(std::collections::HashMap<String, bool>);
+
+impl Solved {
+    fn add(&mut self, result: &ProveResult) {
+        *self.0.entry(result.name.clone()).or_default() |= result.status == ProveStatus::Proved;
+    }
+
+    fn proved(&self) -> usize {
+        self.0.values().filter(|p| **p).count()
+    }
 }
 
 /// ", from the cache, 2 Lean timeouts, 1 REPL crash, 3 model failures": where a verdict came

@@ -204,8 +204,15 @@ pub struct EvalArgs {
     /// Start over: discard what --out already holds.
     #[arg(long)]
     pub fresh: bool,
+    /// Search every theorem K times (pass@k): one row per attempt, with its `attempt` number;
+    /// no attempt reuses a verdict another recorded (only Lean's answers are shared through the
+    /// cache). Attempts differ where the model samples (a temperature, no fixed --seed); the
+    /// portfolio and the learned policy propose the same tactics every time.
+    #[arg(long, value_name = "K", default_value_t = 1)]
+    pub attempts: u32,
     /// Write each theorem's search tree (every edge tried: state, tactic, outcome, Lean's
-    /// error, score, depth, time) to DIR/<name>.trace.jsonl, for `prover tree`;
+    /// error, score, depth, time) to DIR/<name>.trace.jsonl, for `prover tree`
+    /// (DIR/<name>.<attempt>.trace.jsonl with --attempts);
     /// theorems already decided in --out are not searched, so their traces are not rewritten.
     #[arg(long, value_name = "DIR")]
     pub trace: Option<PathBuf>,

@@ -54,7 +54,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         super::common::Extras::new(args.session.search.learn_online, args.trace.as_deref())?;
     let search = async move {
         let Some(goal) = sorry else {
-            return super::common::prove_with_extras(&prover, theorem, &extras).await;
+            return super::common::prove_with_extras(&prover, theorem, &extras, None).await;
         };
         let trace = extras
             .trace
