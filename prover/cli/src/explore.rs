@@ -106,6 +106,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         &mut Progress { trace },
     ));
     super::cache::finish_run(session.cache());
+    super::common::print_model_summary(&session);
     if let Some(signal) = interrupt.signal() {
         note!(
             "prover explore: stopped by {}; what was decided is in {}; rerun the same command \

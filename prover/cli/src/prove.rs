@@ -81,6 +81,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     };
     session.handle().block_on(session.pool().shutdown());
     super::cache::finish_run(session.cache());
+    super::common::print_model_summary(&session);
     if let Some(path) = &args.session.search.save_model {
         super::common::save_model(&session, path)?;
     }
