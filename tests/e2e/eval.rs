@@ -232,6 +232,23 @@ fn prove_at_a_sorry_of_a_file_proves_it_as_the_editor_server_would() {
         String::from_utf8_lossy(&output.stdout),
         "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by\n  intro n\n  simp\n"
     );
+    // --write puts it in the file.
+    let written = ProverRun::new("prove")
+        .path("--file", &file)
+        .args(["--at", &at, "--write"])
+        .repl(&SimRepl::world(&world))
+        .output();
+    assert_eq!(
+        written.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        format!("{HEADER}theorem forall_intro : ∀ n : ℕ, n + 0 = n := by\n  intro n\n  simp\n")
+    );
+    std::fs::write(&file, format!("{HEADER}{declaration}\n")).unwrap();
     let nowhere = ProverRun::new("prove")
         .path("--file", &file)
         .args(["--at", "1:0"])

@@ -174,6 +174,10 @@ pub struct ProveArgs {
     /// 1, columns in codepoints from 0); any column inside the `sorry` will do.
     #[arg(long, value_name = "LINE:COL", requires = "file")]
     pub at: Option<String>,
+    /// With --file: put the proof in the file, in the sorry's place (laid out as the editor
+    /// server lays it out), when the file has not changed since the search began.
+    #[arg(long, requires = "file")]
+    pub write: bool,
     /// Imports and options to elaborate first. Default: `import Mathlib`.
     #[arg(long, value_name = "FILE")]
     pub header: Option<PathBuf>,

@@ -39,7 +39,9 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     }
     let statement = theorem.formal_statement.clone();
     // What the proof is printed after: the statement, or for a sorry the edited declaration.
-    let splice = sorry.as_ref().map(|goal| goal.splice.clone());
+    let splice = sorry
+        .as_ref()
+        .map(|goal| (goal.splice.clone(), goal.header.clone()));
     let config = settings::session_config(&args.session.overlay(), settings)?;
     let session = Session::open(config)?;
     if args.session.search.save_model.is_some()
@@ -90,9 +92,15 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         out!("{}", serde_json::to_string(&result)?)?;
     } else {
         match (&result.status, &result.proof) {
-            (ProveStatus::Proved, Some(proof)) => match &splice {
-                Some(splice) => out!("{}", splice(proof))?,
-                None => out!("{}{proof}", statement)?,
+            (ProveStatus::Proved, Some(proof)) => match (&splice, &args.file) {
+                (Some((splice, header)), Some(file)) => {
+                    let edited = splice(proof);
+                    out!("{edited}")?;
+                    if args.write {
+                        write_in_place(file, header, &statement, &edited)?;
+                    }
+                }
+                _ => out!("{}{proof}", statement)?,
             },
             _ => out!(
                 "{}: {}",
@@ -152,6 +160,33 @@ fn theorem_of_statement(
         header,
         formal_statement,
     })
+}
+
+/// Replaces `declaration` (after `header`) by `edited` in `file`, atomically, when the file
+/// still begins with exactly that text; otherwise refuses (the proof is on stdout already).
+fn write_in_place(
+    file: &std::path::Path,
+    header: &str,
+    declaration: &str,
+    edited: &str,
+) -> anyhow::Result<()> {
+    let now = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read --file {} again", file.display()))?;
+    let Some(rest) = now
+        .strip_prefix(header)
+        .and_then(|r| r.strip_prefix(declaration))
+    else {
+        bail!(
+            "--write: {} changed while the proof was searched; it is left as it is (the proof is \
+             above)",
+            file.display()
+        );
+    };
+    let text = format!("{header}{edited}{rest}");
+    ::datasets::write_atomic(file, text.as_bytes())
+        .with_context(|| format!("cannot write --file {}", file.display()))?;
+    note!("prover prove: the proof is in {}", file.display());
+    Ok(())
 }
 
 /// The goal of the `sorry` at `at` in `file`, as the editor server reads it.
