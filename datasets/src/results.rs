@@ -175,6 +175,24 @@ pub fn read_prove_results(bytes: &[u8]) -> (Vec<ProveResult>, Vec<RowError>) {
     crate::jsonl::read_rows_versioned(bytes, RESULTS_SCHEMA_VERSION)
 }
 
+/// The rows of a results file that stand: the file is an append log, so a later row for the
+/// same theorem and attempt replaces an earlier one (a rerun searches again what ended
+/// `error`). In the order of the rows they replace.
+pub fn latest_results(rows: Vec<ProveResult>) -> Vec<ProveResult> {
+    let mut at: std::collections::HashMap<(String, u32), usize> = Default::default();
+    let mut standing: Vec<ProveResult> = Vec::with_capacity(rows.len());
+    for row in rows {
+        match at.entry((row.name.clone(), row.attempt.unwrap_or(0))) {
+            std::collections::hash_map::Entry::Occupied(place) => standing[*place.get()] = row,
+            std::collections::hash_map::Entry::Vacant(place) => {
+                place.insert(standing.len());
+                standing.push(row);
+            }
+        }
+    }
+    standing
+}
+
 /// How one layer of the check went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -330,5 +348,36 @@ impl CheckResult {
             reasons: vec![reason],
             ..CheckResult::new(&task.name, task.line)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_row_for_the_same_attempt_replaces_an_earlier_one() {
+        let row = |name: &str, status, attempt| ProveResult {
+            attempt,
+            ..ProveResult::unsearched(name, status, 0, std::time::Instant::now())
+        };
+        let rows = vec![
+            row("a", ProveStatus::Error, None),
+            row("b", ProveStatus::Proved, None),
+            row("a", ProveStatus::Failed, Some(1)),
+            row("a", ProveStatus::Proved, Some(0)),
+        ];
+        let standing: Vec<(String, ProveStatus, Option<u32>)> = latest_results(rows)
+            .into_iter()
+            .map(|r| (r.name, r.status, r.attempt))
+            .collect();
+        assert_eq!(
+            standing,
+            [
+                ("a".to_owned(), ProveStatus::Proved, Some(0)),
+                ("b".to_owned(), ProveStatus::Proved, None),
+                ("a".to_owned(), ProveStatus::Failed, Some(1)),
+            ]
+        );
     }
 }

@@ -584,3 +584,86 @@ fn r7_a_model_outage_is_never_cached_as_a_failure() {
     let expected: Vec<String> = expected.into_iter().cloned().collect();
     assert_eq!(recovered, expected);
 }
+
+#[test]
+fn a_rerun_searches_again_what_ended_error_and_its_row_replaces_the_old() {
+    // An outage's `error` rows are no verdict: rerunning the same command (no --fresh) after
+    // the server recovered searches them again, and the report reads the new rows.
+    let dir = tempfile::tempdir().unwrap();
+    let (world, dataset, provable) = generated_world(11, dir.path());
+    let server = prover_tests::harness::vocabulary_server_with(
+        5,
+        dir.path(),
+        Options {
+            faults: Faults {
+                status: Some(500),
+                fail_after: Some(1),
+                ..Faults::default()
+            },
+            ..Options::default()
+        },
+    );
+    let url = format!("http://{}/v1", server.addr());
+    let out = dir.path().join("results.jsonl");
+    let log = dir.path().join("sim.log");
+    let run = || {
+        eval(
+            &dataset,
+            &out,
+            &sim_cmd(&world, &log, 0),
+            &[
+                "--policy",
+                "openai",
+                "--samples",
+                "8",
+                "--width",
+                "8",
+                "--max-expansions",
+                "100000",
+                "--llm-retries",
+                "0",
+                "--llm-outage-limit",
+                "1",
+                "--llm-url",
+                &url,
+            ],
+        )
+    };
+    let first = run();
+    assert_ne!(first.status.code(), Some(0));
+    let errors = results_by_name(&out)
+        .values()
+        .filter(|r| r["status"] == "error")
+        .count();
+    assert!(errors > 0, "{}", String::from_utf8_lossy(&first.stderr));
+
+    server.recover();
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{errors} result(s) in"))
+            && stderr.contains("searching them again"),
+        "{stderr}"
+    );
+    // The last row of each theorem is a verdict, and the file holds every theorem.
+    let standing = results_by_name(&out);
+    assert_eq!(standing.len(), provable.len());
+    for (name, result) in &standing {
+        let expected = if provable[name] { "proved" } else { "failed" };
+        assert_eq!(result["status"], expected, "{name}: {result:#}");
+    }
+    let json = dir.path().join("report.json");
+    let report = ProverRun::new("report")
+        .args([out.as_os_str()])
+        .path("--out", &dir.path().join("report.html"))
+        .path("--json", &json)
+        .output();
+    assert_eq!(report.status.code(), Some(0));
+    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(
+        figures["runs"][0]["error"], 0,
+        "the old error rows were replaced"
+    );
+    assert_eq!(figures["runs"][0]["attempts"], provable.len());
+}

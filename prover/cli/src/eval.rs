@@ -34,11 +34,30 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
-    // A row decides one attempt at a theorem (rows without a number are attempt 0).
+    // The rows that stand (a later row for an attempt replaces an earlier one). One decides
+    // an attempt at a theorem (rows without a number are attempt 0), unless it ended `error`:
+    // an outage or a crash is no verdict, so that attempt is searched again and its new row
+    // replaces the old.
+    let had_rows = !earlier.is_empty();
+    let earlier = ::datasets::latest_results(earlier);
+    let retried = earlier
+        .iter()
+        .filter(|r| r.status == ProveStatus::Error)
+        .count();
+    let earlier: Vec<ProveResult> = earlier
+        .into_iter()
+        .filter(|r| r.status != ProveStatus::Error)
+        .collect();
     let decided: HashSet<(String, u32)> = earlier
         .iter()
         .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
         .collect();
+    if retried > 0 {
+        note!(
+            "prover eval: {retried} result(s) in {} ended `error` (no verdict); searching them again",
+            args.out.display()
+        );
+    }
     let dataset_names: HashSet<String> = theorems.iter().map(|t| t.name.clone()).collect();
     let total = theorems.len() * args.attempts as usize;
     let searches: Vec<(prover::engine::Theorem, u32)> = theorems
@@ -75,7 +94,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         },
         input,
         args.fresh,
-        !earlier.is_empty(),
+        had_rows,
     )?;
 
     let started = Instant::now();
