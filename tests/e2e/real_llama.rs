@@ -3,15 +3,27 @@
 //! Installing them compiles llama.cpp (about 16 minutes on 2 cores), so this test never does:
 //! `pip install 'llama-cpp-python[server]' gguf numpy`. The model is written by
 //! `tests/tools/tiny_gguf.py` (random weights steered so that samples are single tactic words);
-//! the REPL is the permissive simulator, so what is checked is the client against the real
-//! server's answers, not the proofs.
+//! the REPL is sim-repl with a world where each of those words proves the theorem, so what is
+//! checked is the client against the real server's answers (the probe, samples topped up where
+//! `n` is ignored, log-probabilities on both endpoints), ending in a proof.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use prover_tests::harness::{ProverRun, SimRepl, print_uncaptured};
+use prover_tests::world::{Outcome, Theorem, Transition, World};
 use serde_json::json;
+
+/// What `tests/tools/tiny_gguf.py`'s model writes: one of these words, then end of sequence.
+const TACTIC_WORDS: [&str; 6] = [
+    "simp",
+    "ring",
+    "omega",
+    "linarith",
+    "positivity",
+    "norm_num",
+];
 
 const TEST: &str = "eval_against_a_real_llama_cpp_python_server";
 
@@ -96,6 +108,29 @@ fn eval_against_a_real_llama_cpp_python_server() {
     );
     let _server = Server(child);
     let url = format!("http://127.0.0.1:{port}/v1");
+    // A world where every tactic word the model writes proves the theorem: what is checked is
+    // that real answers become candidates Lean (here sim-repl) is asked about, and a proof.
+    let mut world = World::default();
+    world
+        .states
+        .insert("root".into(), vec!["a : Nat\n⊢ a + 0 = a".into()]);
+    world.theorems.push(Theorem {
+        name: "t".into(),
+        statement: "theorem t (a : Nat) : a + 0 = a".into(),
+        root: "root".into(),
+        axioms: Vec::new(),
+    });
+    for tactic in TACTIC_WORDS {
+        world.transitions.push(Transition {
+            from: "root".into(),
+            tactic: tactic.into(),
+            outcome: Outcome::Proved,
+            fault: None,
+            latency_ms: 0,
+        });
+    }
+    let world_path = dir.path().join("world.json");
+    world.save(&world_path).unwrap();
     let dataset = dir.path().join("dataset.jsonl");
     std::fs::write(
         &dataset,
@@ -117,17 +152,17 @@ fn eval_against_a_real_llama_cpp_python_server() {
             ])
             .path("--dataset", &dataset)
             .path("--out", &out)
-            .repl(&SimRepl::accept_all());
+            .repl(&SimRepl::world(&world_path));
         if let Some(flag) = extra {
             run = run.args([flag]);
         }
         let output = run.output();
         let stderr = String::from_utf8_lossy(&output.stderr);
         print_uncaptured(&format!("{TEST} ({api}):\n{stderr}"));
-        assert!(
-            matches!(output.status.code(), Some(0 | 1)),
-            "{api}: the run must settle: {stderr}"
-        );
+        assert_eq!(output.status.code(), Some(0), "{api}: {stderr}");
+        let result: serde_json::Value =
+            serde_json::from_str(std::fs::read_to_string(&out).unwrap().trim()).unwrap();
+        assert_eq!(result["status"], "proved", "{api}: {result}");
         assert!(stderr.contains("honours n: no"), "{api}: {stderr}");
         assert!(stderr.contains("model requests"), "{api}: {stderr}");
     }
