@@ -13,7 +13,10 @@ random; two hidden dimensions steer the output:
   tactic words; column 1 of the output matrix turns "high" into "a tactic word next" and "low"
   into "end of sequence next". So a sample is one tactic word, then </s>.
 
-Usage: tiny_gguf.py OUT.gguf [--seed N]   (needs the `gguf` and `numpy` packages)
+With --endless the end of sequence never comes and samples run to `max_tokens` (tactic words
+glued together): a slow server, for measuring how a client copes with one request at a time.
+
+Usage: tiny_gguf.py OUT.gguf [--seed N] [--endless]   (needs the `gguf` and `numpy` packages)
 """
 
 import argparse
@@ -61,6 +64,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--endless", action="store_true")
     args = parser.parse_args()
     random = np.random.default_rng(args.seed)
 
@@ -117,6 +121,9 @@ def main():
     output[:, 1] = 0.0
     output[tactic_ids, 1] = 3.0
     output[EOS, 1] = -3.0
+    if args.endless:
+        output[EOS, :] = 0.0
+        output[EOS, 0] = -12.0 / 3.6
     writer.add_tensor("token_embd.weight", embedding)
     writer.add_tensor("output_norm.weight", np.ones(EMBEDDING, dtype=np.float32))
     writer.add_tensor("output.weight", output)
