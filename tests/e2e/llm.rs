@@ -433,3 +433,51 @@ fn a_single_slot_server_with_sixteen_theorems_at_once_sees_no_timeout() {
         "no model request timed out: {err}"
     );
 }
+
+#[test]
+fn a_server_that_starts_failing_every_request_alike_mid_run_costs_one_retry_each_and_ends_the_run()
+{
+    // The preflight's probes are answered; every request about the theorem's state gets the
+    // same HTTP 500 body, as from a server broken for good.
+    let mut script = answering_probes(Script::from_path(&fixture("llm-script.json")).unwrap());
+    let json = serde_json::json!({
+        "completions": [],
+        "status": 500,
+        "same_body": true
+    });
+    script
+        .responses
+        .insert("⊢ my_pred a".into(), serde_json::from_value(json).unwrap());
+    let server = openai_sim::serve(script, Options::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let names: Vec<String> = (0..6).map(|i| format!("special_lemma_{i}")).collect();
+    let (output, _) = eval_many(
+        dir.path(),
+        &server.base_url(),
+        &names,
+        &[
+            "--llm-retries",
+            "5",
+            "--llm-outage-limit",
+            "1",
+            "--concurrency",
+            "1",
+        ],
+    );
+    let stderr = stderr(&output);
+    // The circuit breaker opens after three failed proposals, and the outage ends the run.
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("simulated permanent HTTP 500"),
+        "the message names the body: {stderr}"
+    );
+    let about_the_state: Vec<Value> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.to_string().contains("my_pred a"))
+        .collect();
+    // Three proposals (one theorem at a time), each one request and its one retry, not five.
+    assert!(stderr.contains("3 failed proposals"), "{stderr}");
+    assert_eq!(about_the_state.len(), 6, "{stderr}");
+    assert!(stderr.contains("stopping the run"), "{stderr}");
+}

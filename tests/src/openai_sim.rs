@@ -130,6 +130,10 @@ pub struct Faults {
     /// Answer with this HTTP status and an OpenAI-style error body.
     #[serde(default)]
     pub status: Option<u16>,
+    /// With `status`: the same error body every time (a permanent failure, as a server that
+    /// refuses every request alike), not one numbered by the request (a passing fault).
+    #[serde(default)]
+    pub same_body: bool,
 }
 
 /// What a faulty request gets instead of its answer.
@@ -798,25 +802,33 @@ fn model_answer(endpoint: Endpoint, raw: &[u8], shared: &Shared) -> Reply {
     let fault = if shared.recovered.load(Ordering::SeqCst) {
         None
     } else {
-        shared
-            .options
-            .faults
+        let global = &shared.options.faults;
+        global
             .fault_for(seen)
-            .or_else(|| entry.faults.fault_for(seen_by_entry))
+            .map(|f| (f, global.same_body))
+            .or_else(|| {
+                entry
+                    .faults
+                    .fault_for(seen_by_entry)
+                    .map(|f| (f, entry.faults.same_body))
+            })
     };
     match fault {
-        Some(Fault::Status(status)) => {
+        Some((Fault::Status(status), true)) => {
+            return Reply::error(status, &format!("simulated permanent HTTP {status}"));
+        }
+        Some((Fault::Status(status), false)) => {
             // Numbered, so that a passing fault does not look like a permanent one.
             return Reply::error(status, &format!("simulated HTTP {status} (request {seen})"));
         }
-        Some(Fault::Malformed) => {
+        Some((Fault::Malformed, _)) => {
             return Reply {
                 status: 200,
                 content_type: "application/json",
                 body: b"{\"choices\": [{\"text\": \"simp\", ".to_vec(),
             };
         }
-        Some(Fault::ErrorBody) => {
+        Some((Fault::ErrorBody, _)) => {
             return Reply::json(
                 200,
                 &json!({"error": {"message": SIMULATED_ERROR, "type": "server_error"}}),
