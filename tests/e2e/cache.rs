@@ -487,6 +487,23 @@ fn two_processes_on_one_cache_directory_both_finish() {
     );
 }
 
+/// A model server proposing the generated worlds' vocabulary that answers the preflight's
+/// request and goes down right after it (HTTP 500 until `recover`).
+fn going_down(dir: &Path) -> prover_tests::openai_sim::SimServer {
+    prover_tests::harness::vocabulary_server_with(
+        5,
+        dir,
+        Options {
+            faults: Faults {
+                status: Some(500),
+                fail_after: Some(1),
+                ..Faults::default()
+            },
+            ..Options::default()
+        },
+    )
+}
+
 #[test]
 fn r7_a_model_outage_is_never_cached_as_a_failure() {
     // Issue 7: a model server answering HTTP 500 made every search end `failed`/exhausted and
@@ -499,19 +516,7 @@ fn r7_a_model_outage_is_never_cached_as_a_failure() {
         .map(|(n, _)| n)
         .collect();
     assert!(!expected.is_empty(), "the world has provable theorems");
-    let server = prover_tests::harness::vocabulary_server_with(
-        5,
-        dir.path(),
-        Options {
-            // The preflight's request is answered; the server goes down right after it.
-            faults: Faults {
-                status: Some(500),
-                fail_after: Some(1),
-                ..Faults::default()
-            },
-            ..Options::default()
-        },
-    );
+    let server = going_down(dir.path());
     let url = format!("http://{}/v1", server.addr());
     let cache = dir.path().join("cache");
     let log = dir.path().join("sim.log");
@@ -591,18 +596,7 @@ fn a_rerun_searches_again_what_ended_error_and_its_row_replaces_the_old() {
     // the server recovered searches them again, and the report reads the new rows.
     let dir = tempfile::tempdir().unwrap();
     let (world, dataset, provable) = generated_world(11, dir.path());
-    let server = prover_tests::harness::vocabulary_server_with(
-        5,
-        dir.path(),
-        Options {
-            faults: Faults {
-                status: Some(500),
-                fail_after: Some(1),
-                ..Faults::default()
-            },
-            ..Options::default()
-        },
-    );
+    let server = going_down(dir.path());
     let url = format!("http://{}/v1", server.addr());
     let out = dir.path().join("results.jsonl");
     let log = dir.path().join("sim.log");
@@ -653,14 +647,7 @@ fn a_rerun_searches_again_what_ended_error_and_its_row_replaces_the_old() {
         let expected = if provable[name] { "proved" } else { "failed" };
         assert_eq!(result["status"], expected, "{name}: {result:#}");
     }
-    let json = dir.path().join("report.json");
-    let report = ProverRun::new("report")
-        .args([out.as_os_str()])
-        .path("--out", &dir.path().join("report.html"))
-        .path("--json", &json)
-        .output();
-    assert_eq!(report.status.code(), Some(0));
-    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let figures = crate::report::figures_of(&out, dir.path());
     assert_eq!(
         figures["runs"][0]["error"], 0,
         "the old error rows were replaced"

@@ -467,19 +467,7 @@ fn attempts_write_one_numbered_row_each_resume_to_more_and_give_the_report_its_p
     assert_eq!(prover_tests::harness::read_jsonl(&out).len(), 24);
 
     // The report counts them as attempts at one theorem: pass@1 to pass@3, all alike here.
-    let json = dir.path().join("report.json");
-    let report = ProverRun::new("report")
-        .args([out.as_os_str()])
-        .path("--out", &dir.path().join("report.html"))
-        .path("--json", &json)
-        .output();
-    assert_eq!(
-        report.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&report.stderr)
-    );
-    let figures: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let figures = crate::report::figures_of(&out, dir.path());
     let run = &figures["runs"][0];
     assert_eq!(run["attempts"], 24);
     let pass: Vec<f64> = run["pass_at_k"]

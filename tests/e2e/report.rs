@@ -35,6 +35,14 @@ fn report(results: &[&Path], traces: &[&Path], out: &Path, json: Option<&Path>) 
     run.output()
 }
 
+/// `prover report RESULTS --json` in `dir`: the figures of one results file.
+pub(crate) fn figures_of(results: &Path, dir: &Path) -> serde_json::Value {
+    let json = dir.join("report.json");
+    let output = report(&[results], &[], &dir.join("report.html"), Some(&json));
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap()
+}
+
 /// The names of a results file's rows that parse.
 fn names_in(results: &Path) -> Vec<String> {
     std::fs::read_to_string(results)
