@@ -121,6 +121,10 @@ pub struct ProveResult {
     /// each theorem K times (pass@k); absent for a single attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attempt: Option<u32>,
+    /// Written by a rerun that searched again an attempt whose earlier row ended `error`: this
+    /// row takes that one's place ([`standing_results`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces_error: bool,
     /// Wall time.
     pub seconds: f64,
 }
@@ -164,6 +168,7 @@ impl ProveResult {
             policy_calls: 0,
             lean_seconds: 0.0,
             attempt: None,
+            replaces_error: false,
             seconds: started.elapsed().as_secs_f64(),
         }
     }
@@ -175,22 +180,33 @@ pub fn read_prove_results(bytes: &[u8]) -> (Vec<ProveResult>, Vec<RowError>) {
     crate::jsonl::read_rows_versioned(bytes, RESULTS_SCHEMA_VERSION)
 }
 
-/// The rows of a results file that stand: the file is an append log, so a later row for the
-/// same theorem and attempt replaces an earlier one (a rerun searches again what ended
-/// `error`). In the order of the rows they replace.
-pub fn latest_results(rows: Vec<ProveResult>) -> Vec<ProveResult> {
-    let mut at: std::collections::HashMap<(String, u32), usize> = Default::default();
-    let mut standing: Vec<ProveResult> = Vec::with_capacity(rows.len());
+/// The rows of a results file that stand. The file is an append log: an `error` row (an outage
+/// or a crash, no verdict) gives way to a later row for the same theorem and attempt marked
+/// [`ProveResult::replaces_error`], which a rerun writes when it searched that attempt again.
+/// Every other row stands: rows of one theorem in files joined together are attempts (pass@k),
+/// errors included. In file order, a replaced row's successor in its place.
+pub fn standing_results(rows: Vec<ProveResult>) -> Vec<ProveResult> {
+    let mut open_error: std::collections::HashMap<(String, u32), usize> = Default::default();
+    let mut standing: Vec<Option<ProveResult>> = Vec::with_capacity(rows.len());
     for row in rows {
-        match at.entry((row.name.clone(), row.attempt.unwrap_or(0))) {
-            std::collections::hash_map::Entry::Occupied(place) => standing[*place.get()] = row,
-            std::collections::hash_map::Entry::Vacant(place) => {
-                place.insert(standing.len());
-                standing.push(row);
+        let key = (row.name.clone(), row.attempt.unwrap_or(0));
+        let slot = match open_error.remove(&key).filter(|_| row.replaces_error) {
+            Some(slot) => {
+                standing[slot] = Some(row.clone());
+                slot
             }
+            None => {
+                standing.push(Some(row.clone()));
+                standing.len() - 1
+            }
+        };
+        if row.status == ProveStatus::Error {
+            open_error.insert(key, slot);
+        } else {
+            open_error.remove(&key);
         }
     }
-    standing
+    standing.into_iter().flatten().collect()
 }
 
 /// How one layer of the check went.
@@ -356,18 +372,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_later_row_for_the_same_attempt_replaces_an_earlier_one() {
-        let row = |name: &str, status, attempt| ProveResult {
+    fn an_error_row_gives_way_to_its_rerun_and_every_other_row_stands() {
+        let row = |name: &str, status, attempt, replaces_error| ProveResult {
             attempt,
+            replaces_error,
             ..ProveResult::unsearched(name, status, 0, std::time::Instant::now())
         };
         let rows = vec![
-            row("a", ProveStatus::Error, None),
-            row("b", ProveStatus::Proved, None),
-            row("a", ProveStatus::Failed, Some(1)),
-            row("a", ProveStatus::Proved, Some(0)),
+            row("a", ProveStatus::Error, None, false),
+            row("b", ProveStatus::Proved, None, false),
+            row("a", ProveStatus::Failed, Some(1), false),
+            row("a", ProveStatus::Error, Some(0), true),
+            row("a", ProveStatus::Proved, Some(0), true),
+            // Joined runs: two rows of b, even an error, are two attempts.
+            row("b", ProveStatus::Error, None, false),
+            row("b", ProveStatus::Failed, None, false),
         ];
-        let standing: Vec<(String, ProveStatus, Option<u32>)> = latest_results(rows)
+        let standing: Vec<(String, ProveStatus, Option<u32>)> = standing_results(rows)
             .into_iter()
             .map(|r| (r.name, r.status, r.attempt))
             .collect();
@@ -377,6 +398,8 @@ mod tests {
                 ("a".to_owned(), ProveStatus::Proved, Some(0)),
                 ("b".to_owned(), ProveStatus::Proved, None),
                 ("a".to_owned(), ProveStatus::Failed, Some(1)),
+                ("b".to_owned(), ProveStatus::Error, None),
+                ("b".to_owned(), ProveStatus::Failed, None),
             ]
         );
     }

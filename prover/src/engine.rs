@@ -645,6 +645,7 @@ impl Engine {
             policy_calls: stats.policy_calls,
             lean_seconds: env.lean_time.as_secs_f64(),
             attempt: None,
+            replaces_error: false,
             seconds: started.elapsed().as_secs_f64(),
         }
     }

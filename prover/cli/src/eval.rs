@@ -34,16 +34,18 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
-    // The rows that stand (a later row for an attempt replaces an earlier one). One decides
-    // an attempt at a theorem (rows without a number are attempt 0), unless it ended `error`:
-    // an outage or a crash is no verdict, so that attempt is searched again and its new row
-    // replaces the old.
+    // The rows that stand (an `error` row gives way to a later row for its attempt). One
+    // decides an attempt at a theorem (rows without a number are attempt 0), unless it ended
+    // `error`: an outage or a crash is no verdict, so that attempt is searched again and its
+    // new row takes the old one's place.
     let had_rows = !earlier.is_empty();
-    let earlier = ::datasets::latest_results(earlier);
-    let retried = earlier
+    let earlier = ::datasets::standing_results(earlier);
+    let errored: HashSet<(String, u32)> = earlier
         .iter()
         .filter(|r| r.status == ProveStatus::Error)
-        .count();
+        .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
+        .collect();
+    let retried = errored.len();
     let earlier: Vec<ProveResult> = earlier
         .into_iter()
         .filter(|r| r.status != ProveStatus::Error)
@@ -160,7 +162,10 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             });
         }
         drop(sender);
-        while let Some(result) = interrupt.next(&mut receiver).await {
+        while let Some(mut result) = interrupt.next(&mut receiver).await {
+            // The row takes the place of the `error` row of the same attempt, for every reader.
+            result.replaces_error =
+                errored.contains(&(result.name.clone(), result.attempt.unwrap_or(0)));
             out.append(&result)?;
             tally.add(&result);
             solved.add(&result);

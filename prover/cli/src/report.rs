@@ -92,8 +92,8 @@ fn read_run(path: &Path) -> anyhow::Result<Run> {
     let bytes =
         std::fs::read(path).with_context(|| format!("cannot read results {}", path.display()))?;
     let (results, errors) = ::datasets::read_prove_results(&bytes);
-    // A rerun's row for an attempt replaces the earlier one (a retried `error`).
-    let results = ::datasets::latest_results(results);
+    // An `error` row a rerun searched again gives way to the new row.
+    let results = ::datasets::standing_results(results);
     for error in &errors {
         note!(
             "prover report: warning: {}:{}: {}; line skipped",
