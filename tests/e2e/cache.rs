@@ -487,6 +487,27 @@ fn two_processes_on_one_cache_directory_both_finish() {
     );
 }
 
+/// The model flags of a run against [`going_down`]: a search that only the model's outage can
+/// end, no retries, and one second of outage before the run stops.
+fn outage_run_flags(url: &str) -> [&str; 14] {
+    [
+        "--policy",
+        "openai",
+        "--samples",
+        "8",
+        "--width",
+        "8",
+        "--max-expansions",
+        "100000",
+        "--llm-retries",
+        "0",
+        "--llm-outage-limit",
+        "1",
+        "--llm-url",
+        url,
+    ]
+}
+
 /// A model server proposing the generated worlds' vocabulary that answers the preflight's
 /// request and goes down right after it (HTTP 500 until `recover`).
 fn going_down(dir: &Path) -> prover_tests::openai_sim::SimServer {
@@ -527,24 +548,10 @@ fn r7_a_model_outage_is_never_cached_as_a_failure() {
             &out,
             &sim_cmd(&world, &log, 0),
             &[
-                "--fresh",
-                "--policy",
-                "openai",
-                "--samples",
-                "8",
-                "--width",
-                "8",
-                "--max-expansions",
-                "100000",
-                "--llm-retries",
-                "0",
-                "--llm-outage-limit",
-                "1",
-                "--llm-url",
-                &url,
-                "--cache",
-                cache.to_str().unwrap(),
-            ],
+                &["--fresh", "--cache", cache.to_str().unwrap()][..],
+                &outage_run_flags(&url),
+            ]
+            .concat(),
         );
         (output, out)
     };
@@ -605,22 +612,7 @@ fn a_rerun_searches_again_what_ended_error_and_its_row_replaces_the_old() {
             &dataset,
             &out,
             &sim_cmd(&world, &log, 0),
-            &[
-                "--policy",
-                "openai",
-                "--samples",
-                "8",
-                "--width",
-                "8",
-                "--max-expansions",
-                "100000",
-                "--llm-retries",
-                "0",
-                "--llm-outage-limit",
-                "1",
-                "--llm-url",
-                &url,
-            ],
+            &outage_run_flags(&url),
         )
     };
     let first = run();

@@ -103,16 +103,14 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     // The summary covers the whole output file for this dataset, earlier runs included; the
     // progress counter counts this run's theorems.
     let mut earlier_tally = Tally::default();
+    let mut solved = Solved::default();
     for result in earlier.iter().filter(|r| dataset_names.contains(&r.name)) {
         earlier_tally.add(result);
+        solved.add(result);
     }
     let mut tally = Tally::default();
     let todo = searches.len();
     let prover = attempt_prover(&session, args.attempts);
-    let mut solved = Solved::default();
-    for result in earlier.iter().filter(|r| dataset_names.contains(&r.name)) {
-        solved.add(result);
-    }
     let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;

@@ -431,9 +431,9 @@ impl JobRun {
             .declaration
             .shifted(start as isize - self.declaration.start as isize);
         let (range, new_text) = text::proof_edit(&document.text, &moved, proof);
-        let edited = text::with_proof(&document.text, &moved, proof)
-            [start..start + declaration_text.len() + new_text.len() - range.len()]
-            .to_owned();
+        // The declaration as it reads once edited (the edit lies inside it).
+        let mut edited = declaration_text.clone();
+        edited.replace_range(range.start - start..range.end - start, &new_text);
         let edit = TextEdit {
             range: lsp_range(&document.text, range, encoding),
             new_text,

@@ -173,6 +173,20 @@ fn first_tactic(state: &str) -> String {
     Portfolio::default().candidates(state)[0].tactic.clone()
 }
 
+/// A file whose one sorry is `near`'s whole proof.
+const NEAR: &str = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+
+/// The code actions the server offers at `position` (an empty range there).
+async fn code_actions_at(client: &mut TestClient, position: &Value) -> Value {
+    client
+        .request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": URI}, "range": {"start": position, "end": position},
+                   "context": {"diagnostics": []}}),
+        )
+        .await
+}
+
 const ROOT: &str = "x : ℕ\nh : 𝓝 = 𝓝\n⊢ x + 0 = x";
 const NEXT: &str = "x : ℕ\nh : 𝓝 = 𝓝\n⊢ x = x";
 
@@ -194,26 +208,14 @@ async fn a_sorry_after_wide_characters_is_proved_with_progress_and_one_edit() {
         json!({"line": 2, "character": 53}),
         "𝓝 is two UTF-16 units"
     );
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": URI}, "range": {"start": position, "end": position},
-                   "context": {"diagnostics": []}}),
-        )
-        .await;
+    let actions = code_actions_at(&mut client, &position).await;
     let actions = actions["result"].as_array().unwrap().clone();
     assert_eq!(actions.len(), 1, "{actions:?}");
     assert_eq!(actions[0]["title"], "Prove this sorry (prover)");
     let command = actions[0]["command"].clone();
     // The comment's `sorry` offers nothing.
     let comment = sorry_at(text, text.find("--").unwrap());
-    let none = client
-        .request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": URI}, "range": {"start": comment, "end": comment},
-                   "context": {"diagnostics": []}}),
-        )
-        .await;
+    let none = code_actions_at(&mut client, &comment).await;
     assert_eq!(none["result"], json!([]));
 
     let started = client
@@ -320,7 +322,7 @@ async fn an_edit_inside_the_declaration_cancels_its_job_and_nothing_is_applied()
 async fn an_edit_the_editor_skipped_is_sent_again_at_the_declarations_new_place() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path());
-    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let text = NEAR;
     let mut client = started(&world, text).await;
     // As Neovim does with an edit for a version it has moved past: `applied: true`, no change.
     client.skip_edits = 1;
@@ -362,7 +364,7 @@ async fn an_edit_the_editor_skipped_is_sent_again_at_the_declarations_new_place(
 async fn a_client_without_progress_hears_of_the_proof_and_a_known_proof_resolves_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path());
-    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let text = NEAR;
     let capabilities = json!({"workspace": {"applyEdit": true}});
     let mut client = started_with(&world, text, capabilities).await;
     let answer = prove_after(&mut client, "near").await;
@@ -401,13 +403,7 @@ async fn a_client_without_progress_hears_of_the_proof_and_a_known_proof_resolves
         )
         .await;
     let position = sorry_at(text, 0);
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": URI}, "range": {"start": position, "end": position},
-                   "context": {"diagnostics": []}}),
-        )
-        .await;
+    let actions = code_actions_at(&mut client, &position).await;
     let action = actions["result"][0].clone();
     assert!(
         action.get("edit").is_none(),
@@ -428,7 +424,7 @@ async fn a_client_without_progress_hears_of_the_proof_and_a_known_proof_resolves
 async fn refused_settings_keep_the_old_session_and_new_ones_take_over() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path());
-    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let text = NEAR;
     let mut client = started(&world, text).await;
     client
         .notify(
@@ -586,7 +582,7 @@ async fn a_crashing_repl_ends_its_job_with_a_warning_and_the_server_proves_on() 
 async fn the_conversation_of_one_proof_matches_its_reviewed_transcript() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path());
-    let text = "import Mathlib\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let text = NEAR;
     let mut client = on_pipes(&world, text);
     let mut answers = Vec::new();
     let mut initialize = client
@@ -602,13 +598,7 @@ async fn the_conversation_of_one_proof_matches_its_reviewed_transcript() {
         )
         .await;
     let position = sorry_at(text, 0);
-    let actions = client
-        .request(
-            "textDocument/codeAction",
-            json!({"textDocument": {"uri": URI}, "range": {"start": position, "end": position},
-                   "context": {"diagnostics": []}}),
-        )
-        .await;
+    let actions = code_actions_at(&mut client, &position).await;
     let command = actions["result"][0]["command"].clone();
     answers.push(actions);
     answers.push(

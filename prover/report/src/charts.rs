@@ -46,6 +46,42 @@ fn failed(title: &str, error: &dyn std::fmt::Display) -> String {
     )
 }
 
+/// Draws with `draw` on a fresh white SVG canvas: the `<svg>` text, or [`failed`]'s.
+fn render(
+    title: &str,
+    draw: impl FnOnce(&DrawingArea<SVGBackend<'_>, plotters::coord::Shift>) -> DrawResult,
+) -> String {
+    let mut svg = String::new();
+    let drawn = (|| -> DrawResult {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE)?;
+        draw(&root)?;
+        root.present()?;
+        Ok(())
+    })();
+    match drawn {
+        Ok(()) => svg,
+        Err(error) => failed(title, &error),
+    }
+}
+
+/// The legend, boxed, at `position`.
+fn legend<'a, CT>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
 /// The proved-within-budget steps of a budget curve: from `(x_min, 0)` up one at each
 /// budget, flat to `x_max`.
 pub fn steps(curve: &[(f64, u32)], x_min: f64, x_max: f64) -> Vec<(f64, f64)> {
@@ -70,11 +106,8 @@ pub fn log_line_chart(
     y_max: f64,
     series: &[Series],
 ) -> String {
-    let mut svg = String::new();
-    let drawn = (|| -> DrawResult {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render(title, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(40)
@@ -96,34 +129,20 @@ pub fn log_line_chart(
                     PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        root.present()?;
-        Ok(())
-    })();
-    match drawn {
-        Ok(()) => svg,
-        Err(error) => failed(title, &error),
-    }
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
+    })
 }
 
 /// A grouped bar chart: one group per category, one bar per series (`points[i].1` is the
 /// series' value in category `i`).
 pub fn bar_chart(title: &str, x_desc: &str, categories: &[String], series: &[Series]) -> String {
-    let mut svg = String::new();
     let n = categories.len().max(1);
     let y_max = series
         .iter()
         .flat_map(|s| s.points.iter().map(|p| p.1))
         .fold(1.0, f64::max);
-    let drawn = (|| -> DrawResult {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+    render(title, |root| {
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(40)
@@ -157,19 +176,8 @@ pub fn bar_chart(title: &str, x_desc: &str, categories: &[String], series: &[Ser
                 .label(s.name.clone())
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        root.present()?;
-        Ok(())
-    })();
-    match drawn {
-        Ok(()) => svg,
-        Err(error) => failed(title, &error),
-    }
+        legend(&mut chart, SeriesLabelPosition::UpperRight)
+    })
 }
 
 /// A tick label: integers without decimals, small numbers with as few as they need.
