@@ -9,6 +9,7 @@ mod explore;
 mod iterate;
 mod llm;
 mod oracle;
+mod readme;
 mod real_lean;
 mod real_llama;
 mod report;
