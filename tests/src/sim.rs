@@ -3,7 +3,8 @@
 //!
 //! The wire behaviour follows `shared/docs/lean-repl-protocol.md` (tag `v4.33.0-rc2`): requests
 //! are read with upstream's `getLines` rule (§3), dispatched in the order of §4, and every answer
-//! is Lean's `Json.pretty` followed by one blank line.
+//! is Lean's `Json.pretty` followed by one blank line. Where the pinned v4.24.0 answers
+//! differently (`fixtures/repl-transcripts-v4.24.0/SOURCE.md`), [`LeanVersion`] picks which.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Write};
