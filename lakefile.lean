@@ -11,6 +11,8 @@ together: `lean-toolchain`, the Mathlib revision and the REPL tag (REPL tags equ
 releases), then run `scripts/setup.sh` again. README.md has the DeepSeek v4.9 recipe.
 -/
 
+-- `autoImplicit false` applies to `lake build` of `lean-project/` only; the REPL elaborates
+-- every command with Lean's defaults unless a row's header sets it (README, "Lean versions").
 package prover where
   leanOptions := #[⟨`autoImplicit, false⟩]
 

@@ -78,9 +78,13 @@ test -x .lake/packages/REPL/.lake/build/bin/repl || die "4/6 (lake build)" "the 
 step "5/6: fetch the reference data the tests read into .lake/test-data"
 # Pinned like `prover datasets fetch`: git checks the REPL commit, prover checks blob ids.
 data=.lake/test-data
-repl_commit=8948401ab4924499421c94b7facdfca5ff27d81d
-transcripts="$data/fixtures/repl-transcripts"
-if [ ! -d "$transcripts/test" ]; then
+# The REPL's own recorded transcripts, at v4.33.0-rc2 (the protocol document's) and at v4.24.0
+# (the pinned version): the conformance test replays both.
+for pinned in repl-transcripts:8948401ab4924499421c94b7facdfca5ff27d81d \
+  repl-transcripts-v4.24.0:8fff8552292860d349b459d6a811e6915671dc0d; do
+  transcripts="$data/fixtures/${pinned%%:*}"
+  repl_commit="${pinned#*:}"
+  [ -d "$transcripts/test" ] && continue
   scratch=$(mktemp -d)
   if git -C "$scratch" init --quiet \
       && git -C "$scratch" fetch --quiet --depth 1 https://github.com/leanprover-community/repl "$repl_commit" \
@@ -90,10 +94,10 @@ if [ ! -d "$transcripts/test" ]; then
       | xargs -0 tar cf -) | tar xf - -C "$transcripts"
     cp "$scratch/LICENSE" "$transcripts/LICENSE"
   else
-    echo "setup: could not fetch the REPL transcripts (tests that read them will print skip lines)" >&2
+    echo "setup: could not fetch the REPL transcripts at $repl_commit (tests that read them will print skip lines)" >&2
   fi
   rm -rf "$scratch"
-fi
+done
 fetch() {
   ./target/release/prover datasets fetch "$@" >&2 \
     || echo "setup: could not fetch $* (tests that read it will print skip lines)" >&2

@@ -82,42 +82,166 @@ pub fn collapse_whitespace(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The declaration keyword of a statement and the name it declares, if it names one.
+/// The name a statement declares, as written, if it names one.
 ///
 /// `theorem NAME …`, `lemma NAME …`, `def NAME …`, `abbrev NAME …` (after modifiers such as
-/// `noncomputable`) give `Some(NAME)`; `example` gives `None`.
+/// `noncomputable` or `private`) give `Some(NAME)`; `example` gives `None`. The name ends where
+/// the identifier ends: universe parameters (`foo.{u}`) and binders written without a space
+/// (`t(a : ℕ)`) are not part of it, and a `«…»` component may hold spaces and dots.
 pub fn declaration_name(statement: &str) -> Option<String> {
-    let mut words = statement.split_whitespace();
-    while let Some(word) = words.next() {
-        match word {
+    let (keyword_end, _) = declaration_keyword(statement)?;
+    let rest = statement[keyword_end..].trim_start();
+    let name = identifier_prefix(rest);
+    (!name.is_empty()).then(|| name.to_owned())
+}
+
+/// Whether the statement's declaration is `private`: Lean then stores it under a mangled name
+/// (`_private.<module>.0.NAME`), which is what `#print axioms` prints for it.
+pub fn declares_private(statement: &str) -> bool {
+    declaration_keyword(statement).is_some_and(|(_, private)| private)
+}
+
+/// The end of the declaration keyword of `statement` (`theorem`, `lemma`, `def`, `abbrev`), and
+/// whether a `private` modifier comes before it; `None` for an `example` or no declaration.
+fn declaration_keyword(statement: &str) -> Option<(usize, bool)> {
+    let mut private = false;
+    let mut offset = 0;
+    for word in statement.split_inclusive(char::is_whitespace) {
+        let start = offset;
+        offset += word.len();
+        match word.trim_end() {
             "theorem" | "lemma" | "def" | "abbrev" => {
-                return words.next().map(|name| {
-                    // A binder may follow the name without a space: `theorem t(a : ℕ)`.
-                    name.split(['(', '{', '[', '⦃', ':'])
-                        .next()
-                        .unwrap_or(name)
-                        .to_owned()
-                });
+                return Some((start + word.trim_end().len(), private));
             }
             "example" => return None,
+            "private" => private = true,
             _ => {}
         }
     }
     None
 }
 
+/// Lean's `isIdFirst`: an ASCII letter, `_`, or a letter-like symbol (Greek, Coptic,
+/// letter-like and mathematical script blocks, `λ`, `Π` and `Σ` excepted).
+fn is_id_first(c: char) -> bool {
+    c.is_ascii_alphabetic() || c == '_' || is_letter_like(c)
+}
+
+/// Lean's `isIdRest`: what may follow the first character of an identifier component.
+fn is_id_rest(c: char) -> bool {
+    c.is_ascii_alphanumeric()
+        || matches!(c, '_' | '\'' | '!' | '?')
+        || is_letter_like(c)
+        || matches!(c, '\u{2080}'..='\u{2089}' | '\u{2090}'..='\u{209c}' | '\u{1d62}'..='\u{1d6a}')
+}
+
+fn is_letter_like(c: char) -> bool {
+    matches!(c, '\u{3b1}'..='\u{3c9}' if c != 'λ')
+        || matches!(c, '\u{391}'..='\u{3a9}' if c != 'Π' && c != 'Σ')
+        || matches!(c, '\u{3ca}'..='\u{3fb}' | '\u{1f00}'..='\u{1ffe}' | '\u{2100}'..='\u{214f}' | '\u{1d49c}'..='\u{1d59f}')
+}
+
+/// The identifier `text` starts with: dot-separated components, each plain (`foo'`) or
+/// escaped (`«foo bar»`); a `.` not followed by another component (as in `foo.{u}`) ends it.
+fn identifier_prefix(text: &str) -> &str {
+    let mut end = 0;
+    loop {
+        let rest = &text[end..];
+        let component = if let Some(inner) = rest.strip_prefix('«') {
+            inner
+                .find('»')
+                .map_or(0, |close| '«'.len_utf8() + close + '»'.len_utf8())
+        } else if rest.starts_with(is_id_first) {
+            rest.find(|c: char| !is_id_rest(c)).unwrap_or(rest.len())
+        } else {
+            0
+        };
+        if component == 0 {
+            // A dot with no component after it belongs to what follows (`.{u}`).
+            return &text[..end.saturating_sub(1)];
+        }
+        end += component;
+        if !text[end..].starts_with('.') {
+            return &text[..end];
+        }
+        end += 1;
+    }
+}
+
+/// The components of a dotted name as written, `«»` removed: `A.«b c».d` gives `A`, `b c`, `d`.
+fn name_components(name: &str) -> Vec<&str> {
+    let mut components = Vec::new();
+    let mut rest = name;
+    while !rest.is_empty() {
+        let (component, after) = match rest.strip_prefix('«').and_then(|r| r.split_once('»')) {
+            Some((inner, after)) => (inner, after),
+            None => rest
+                .split_once('.')
+                .map_or((rest, ""), |(c, _)| (c, &rest[c.len()..])),
+        };
+        components.push(component);
+        rest = after.strip_prefix('.').unwrap_or(after);
+    }
+    components
+}
+
+/// A dotted name as Lean prints it (`Name.toString`): each component that is not a plain
+/// identifier is escaped with `«»`, every other is written bare (`«foo»` prints as `foo`).
+pub fn printed_name(name: &str) -> String {
+    name_components(name)
+        .into_iter()
+        .map(|component| {
+            let plain =
+                component.starts_with(is_id_first) && component.chars().skip(1).all(is_id_rest);
+            if plain {
+                component.to_owned()
+            } else {
+                format!("«{component}»")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The full name of the constant a declaration named `name` (as written) declares after
+/// `header`, as Lean prints it: `_root_.x` is `x`, anything else is prefixed with the
+/// namespace the header leaves open ([`open_namespace`]).
+pub fn full_declaration_name(header: &str, name: &str) -> String {
+    match name.strip_prefix("_root_.") {
+        Some(root) => printed_name(root),
+        None => printed_name(&format!("{}{name}", open_namespace(header))),
+    }
+}
+
 /// The namespace a header leaves open (`namespace A` … without its `end`), as a prefix for the
 /// names declared after it: `"A.B."`, or empty.
+///
+/// As in Lean, `namespace A.B` and `section A.B` open one scope per component and `end B`
+/// closes as many scopes as its name has components (a bare `end` closes one), so
+/// `namespace A.B` … `end B` leaves `A` open.
 pub fn open_namespace(header: &str) -> String {
     let mut scopes: Vec<Option<String>> = Vec::new();
     for line in header.lines() {
-        let mut words = line.split_whitespace();
-        match (words.next(), words.next()) {
-            (Some("namespace"), Some(name)) => scopes.push(Some(name.to_owned())),
-            (Some("section"), _) => scopes.push(None),
-            (Some("noncomputable"), Some("section")) => scopes.push(None),
-            (Some("end"), _) => {
-                scopes.pop();
+        let line = line.trim_start();
+        let Some(keyword) = line.split_whitespace().next() else {
+            continue;
+        };
+        let rest = line[keyword.len()..].trim_start();
+        let (keyword, rest) = match (keyword, rest.strip_prefix("section")) {
+            ("noncomputable", Some(after)) => ("section", after.trim_start()),
+            _ => (keyword, rest),
+        };
+        let name = identifier_prefix(rest);
+        let components = name_components(name);
+        match keyword {
+            "namespace" if !name.is_empty() => scopes.extend(
+                components
+                    .into_iter()
+                    .map(|c| Some(printed_name(&format!("«{c}»")))),
+            ),
+            "section" => scopes.extend(std::iter::repeat_n(None, components.len().max(1))),
+            "end" => {
+                scopes.truncate(scopes.len().saturating_sub(components.len().max(1)));
             }
             _ => {}
         }
@@ -202,6 +326,54 @@ mod tests {
             statement_body("theorem a (x : ℕ) : x = x"),
             statement_body("theorem a (y : ℕ) : y = y")
         );
+    }
+
+    #[test]
+    fn declared_names_end_where_the_identifier_ends() {
+        let name = |s: &str| declaration_name(s);
+        assert_eq!(name("theorem t(a : ℕ) : a = a := by").as_deref(), Some("t"));
+        assert_eq!(
+            name("noncomputable def e {G : Type*} : G ≃* G :=").as_deref(),
+            Some("e")
+        );
+        // Issue 20, audit row 5: universe parameters are not part of the name.
+        assert_eq!(
+            name("theorem foo.{u} (α : Sort u) (a : α) : a = a := by").as_deref(),
+            Some("foo")
+        );
+        assert_eq!(
+            name("theorem A.b.{u, v} : True := by").as_deref(),
+            Some("A.b")
+        );
+        assert_eq!(
+            name("theorem «foo bar» : True := by").as_deref(),
+            Some("«foo bar»")
+        );
+        assert_eq!(
+            name("theorem A.«b.c».d' : True").as_deref(),
+            Some("A.«b.c».d'")
+        );
+        assert_eq!(name("theorem x₁ : True").as_deref(), Some("x₁"));
+        assert_eq!(name("example : True := by"), None);
+        assert!(declares_private("private theorem p : True := by"));
+        assert!(!declares_private("theorem p : True := by"));
+        assert_eq!(name("private theorem p : True").as_deref(), Some("p"));
+    }
+
+    #[test]
+    fn full_names_follow_lean_scopes_and_printing() {
+        assert_eq!(open_namespace("namespace A.B\nend B\n"), "A.");
+        assert_eq!(open_namespace("namespace A.B\nend A.B\n"), "");
+        assert_eq!(open_namespace("namespace A.B\nsection\nend\n"), "A.B.");
+        assert_eq!(open_namespace("namespace A\nsection S.T\nend S.T\n"), "A.");
+        assert_eq!(open_namespace("namespace A -- why\nend -- why\n"), "");
+        assert_eq!(full_declaration_name("namespace A.B\nend B\n", "t"), "A.t");
+        assert_eq!(full_declaration_name("namespace A\n", "_root_.t"), "t");
+        assert_eq!(full_declaration_name("", "«foo bar»"), "«foo bar»");
+        assert_eq!(full_declaration_name("", "«foo»"), "foo");
+        assert_eq!(full_declaration_name("namespace «x y»\n", "z"), "«x y».z");
+        assert_eq!(printed_name("A.«b.c».d'"), "A.«b.c».d'");
+        assert_eq!(printed_name("«1x»"), "«1x»");
     }
 
     #[test]

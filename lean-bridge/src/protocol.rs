@@ -624,6 +624,21 @@ mod tests {
         );
     }
 
+    /// REPL v4.24.0 sends `"endPos": null` for a parse error at the end of the input
+    /// (transcript `unfinished_tactic_block`): it reads as no end position.
+    #[test]
+    fn a_null_end_position_reads_as_none() {
+        let r = Response::parse(
+            r#"{"messages": [{"severity": "error", "pos": {"line": 1, "column": 17}, "endPos": null, "data": "unexpected end of input; expected '{'"}], "env": 0}"#,
+        )
+        .unwrap();
+        let Response::Command(command) = r else {
+            panic!("a command answer: {r:?}");
+        };
+        assert_eq!(command.messages[0].end_pos, None);
+        assert!(command.messages[0].is_error());
+    }
+
     #[test]
     fn goals_empty_with_error_is_not_proved() {
         let r = Response::parse(

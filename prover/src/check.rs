@@ -11,10 +11,13 @@
 //! 4. **elaboration**: the theorem, spliced byte for byte from statement and proof, elaborates
 //!    in command mode on the header's environment with no error;
 //! 5. **no sorry**: no sorry was reported and no "declaration uses sorry" warning;
-//! 6. **axioms**: `#print axioms NAME`, sent as a command of its own on the environment the
-//!    theorem produced, answers with exactly one message naming exactly that constant, and its
-//!    list holds nothing beyond the allowed axioms. Nothing the proof prints can stand in for
-//!    that answer, because it is a different answer;
+//! 6. **axioms**: `#print axioms _root_.FULL_NAME`, sent as a command of its own on the
+//!    environment the theorem produced, answers with exactly one message naming exactly that
+//!    constant, and its list holds nothing beyond the allowed axioms. Nothing the proof prints
+//!    can stand in for that answer, because it is a different answer. The name is written
+//!    `_root_.`-qualified and in full because Lean prints one answer per constant a name
+//!    resolves to: under the miniF2F header's `open … Nat Real …`, a bare `t` also names
+//!    `Nat.t` where Mathlib has one;
 //! 7. **external**: an optional external checker command (lean4checker, SafeVerify) accepts the
 //!    whole file.
 //!
@@ -34,8 +37,8 @@ pub const STANDARD_AXIOMS: [&str; 3] = ["propext", "Classical.choice", "Quot.sou
 pub use ::datasets::{HeaderOrigin, ProofTask, RowError, parse_task};
 
 pub use ::datasets::lean::{
-    collapse_whitespace, declaration_name, normalized_statement, open_namespace, script_to_proof,
-    splice, strip_trailing_sorry,
+    collapse_whitespace, declaration_name, declares_private, full_declaration_name,
+    normalized_statement, open_namespace, script_to_proof, splice, strip_trailing_sorry,
 };
 
 /// The options a header may set without `--trust-header`: resource limits, implicit-argument
@@ -145,12 +148,22 @@ impl Default for CheckConfig {
     }
 }
 
-/// The axiom list in the answer to a `#print axioms NAME` command of its own, if that answer
-/// is exactly one info message about exactly the constant `full_name`.
+/// The axiom list in the answer to a `#print axioms _root_.FULL_NAME` command of its own, if
+/// that answer is exactly one info message about exactly the constant `full_name` (as Lean
+/// prints it, [`full_declaration_name`]).
+///
+/// Lean prints the resolved constant's own name. A `private` declaration's constant is
+/// `_private.<module>.0.FULL_NAME` (the module is the REPL's main module, anonymous there, so
+/// `_private.0.FULL_NAME` [inferred from Lean's `mkPrivateName`]); for `private` that mangled
+/// form is the one accepted besides the plain name.
 ///
 /// Parses the bracketed list rather than matching the sentence, which changes between Lean
 /// versions: `'x' depends on axioms: [propext, Quot.sound]` or `'x' does not depend on any axioms`.
-pub fn printed_axioms(answer: &CommandResponse, full_name: &str) -> Result<Vec<String>, String> {
+pub fn printed_axioms(
+    answer: &CommandResponse,
+    full_name: &str,
+    private: bool,
+) -> Result<Vec<String>, String> {
     let [message] = answer.messages.as_slice() else {
         return Err(format!(
             "`#print axioms {full_name}` answered with {} messages instead of one",
@@ -164,9 +177,11 @@ pub fn printed_axioms(answer: &CommandResponse, full_name: &str) -> Result<Vec<S
         ));
     }
     let data = message.data.trim();
-    let rest = [format!("'{full_name}' "), format!("`{full_name}` ")]
-        .iter()
-        .find_map(|quoted| data.strip_prefix(quoted.as_str()))
+    let rest = printed_constant(data)
+        .filter(|(printed, _)| {
+            *printed == full_name || (private && is_private_form_of(printed, full_name))
+        })
+        .map(|(_, rest)| rest)
         .ok_or_else(|| format!("`#print axioms {full_name}` printed something else: {data}"))?;
     if rest == "does not depend on any axioms" {
         return Ok(Vec::new());
@@ -180,6 +195,29 @@ pub fn printed_axioms(answer: &CommandResponse, full_name: &str) -> Result<Vec<S
         .map(|a| a.trim().to_owned())
         .filter(|a| !a.is_empty())
         .collect())
+}
+
+/// The quoted constant an axiom sentence begins with (`'x' …` or `` `x` …``) and the text after
+/// it.
+fn printed_constant(data: &str) -> Option<(&str, &str)> {
+    let quote = data.chars().next().filter(|q| matches!(q, '\'' | '`'))?;
+    let inner = &data[1..];
+    // The sentence goes on after the closing quote and one space; a quote inside the name
+    // (`h'`) is followed by something else.
+    let close = inner
+        .match_indices(quote)
+        .find_map(|(at, _)| inner[at + 1..].starts_with(" d").then_some(at))?;
+    Some((&inner[..close], &inner[close + 2..]))
+}
+
+/// Whether `printed` is Lean's mangled name of a private `full_name`:
+/// `_private.<module components>.0.FULL_NAME`.
+fn is_private_form_of(printed: &str, full_name: &str) -> bool {
+    printed
+        .strip_prefix("_private.")
+        .and_then(|rest| rest.strip_suffix(full_name))
+        .and_then(|module| module.strip_suffix('.'))
+        .is_some_and(|module| module == "0" || module.ends_with(".0"))
 }
 
 /// The axioms native evaluation adds: `Lean.ofReduceBool`, `Lean.trustCompiler`, and the
@@ -220,6 +258,7 @@ pub fn judge(
     theorem: &CommandResponse,
     axioms_answer: &CommandResponse,
     full_name: &str,
+    private: bool,
     allowed_axioms: &[String],
     allow_native: bool,
 ) -> Judgement {
@@ -242,7 +281,7 @@ pub fn judge(
     } else {
         Layer::Passed
     };
-    let (axioms, axioms_layer) = match printed_axioms(axioms_answer, full_name) {
+    let (axioms, axioms_layer) = match printed_axioms(axioms_answer, full_name, private) {
         Ok(list) => {
             let bad: Vec<&String> = list
                 .iter()
@@ -278,8 +317,13 @@ pub fn judge(
     }
 }
 
-/// The commands sent for a task: the spliced theorem, then `#print axioms` for it as a command
-/// of its own, and the full name of the constant whose axioms are printed.
+/// The commands sent for a task: the spliced theorem, then `#print axioms _root_.FULL_NAME`
+/// for it as a command of its own, and the full name of the constant whose axioms are printed.
+///
+/// The full name is the header's open namespace (Lean's scoping: `namespace A.B` … `end B`
+/// leaves `A`) and the declared name without universe parameters, printed as Lean prints names
+/// ([`full_declaration_name`]). `_root_.` makes it name exactly that constant: `_root_.x`
+/// resolves to `x` alone (or to the private `x` of this module), never to an opened `Nat.x`.
 ///
 /// An `example` has no name, so it is declared as `theorem prover_check_example_<hash>`
 /// instead (the only change to the statement's bytes; the name is recorded in
@@ -300,14 +344,12 @@ pub fn check_command(task: &ProofTask) -> CheckCommand {
             (statement, name, true)
         }
     };
-    let full_name = match name.strip_prefix("_root_.") {
-        Some(root) => root.to_owned(),
-        None => format!("{}{name}", open_namespace(&task.header)),
-    };
+    let full_name = full_declaration_name(&task.header, &name);
     CheckCommand {
         theorem: splice(&statement, &task.proof),
-        print_axioms: format!("#print axioms {full_name}"),
+        print_axioms: format!("#print axioms _root_.{full_name}"),
         renamed: renamed.then(|| full_name.clone()),
+        private: declares_private(&statement),
         full_name,
     }
 }
@@ -317,10 +359,12 @@ pub fn check_command(task: &ProofTask) -> CheckCommand {
 pub struct CheckCommand {
     /// The spliced theorem.
     pub theorem: String,
-    /// `#print axioms FULL_NAME`.
+    /// `#print axioms _root_.FULL_NAME`.
     pub print_axioms: String,
-    /// The constant's full name (with the header's open namespace).
+    /// The constant's full name (with the header's open namespace), as Lean prints it.
     pub full_name: String,
+    /// Whether the declaration is `private` (Lean prints its mangled name).
+    pub private: bool,
     /// The fresh name given to an `example`.
     pub renamed: Option<String>,
 }
@@ -389,6 +433,7 @@ pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig)
                     theorem,
                     axioms,
                     &command.full_name,
+                    command.private,
                     &config.allowed_axioms,
                     config.guard.allow_native_decide,
                 );
@@ -546,18 +591,72 @@ mod tests {
             "'foo' depends on axioms: [propext, Classical.choice, Quot.sound]",
         )]);
         assert_eq!(
-            printed_axioms(&m, "foo").unwrap(),
+            printed_axioms(&m, "foo", false).unwrap(),
             ["propext", "Classical.choice", "Quot.sound"]
         );
         let none = answer(vec![info("'foo' does not depend on any axioms")]);
-        assert_eq!(printed_axioms(&none, "foo").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            printed_axioms(&none, "foo", false).unwrap(),
+            Vec::<String>::new()
+        );
         // Another constant, two messages, an error, trailing text: never an axiom list.
-        assert!(printed_axioms(&m, "bar").is_err());
-        assert!(printed_axioms(&m, "fo").is_err());
+        assert!(printed_axioms(&m, "bar", false).is_err());
+        assert!(printed_axioms(&m, "fo", false).is_err());
         let two = answer(vec![info("'foo' does not depend on any axioms"), info("x")]);
-        assert!(printed_axioms(&two, "foo").is_err());
+        assert!(printed_axioms(&two, "foo", false).is_err());
         let trailing = answer(vec![info("'foo' does not depend on any axioms, really")]);
-        assert!(printed_axioms(&trailing, "foo").is_err());
+        assert!(printed_axioms(&trailing, "foo", false).is_err());
+        // A private declaration's constant is printed under its mangled name.
+        let private = answer(vec![info("'_private.0.foo' depends on axioms: [propext]")]);
+        assert_eq!(printed_axioms(&private, "foo", true).unwrap(), ["propext"]);
+        let module = answer(vec![info(
+            "'_private.Mod.Sub.0.foo' does not depend on any axioms",
+        )]);
+        assert!(printed_axioms(&module, "foo", true).unwrap().is_empty());
+        assert!(printed_axioms(&private, "foo", false).is_err());
+        let other = answer(vec![info("'_private.0.xfoo' depends on axioms: [propext]")]);
+        assert!(printed_axioms(&other, "foo", true).is_err());
+        // Names with quotes and escapes.
+        let primed = answer(vec![info("'h'' does not depend on any axioms")]);
+        assert!(printed_axioms(&primed, "h'", false).unwrap().is_empty());
+        let escaped = answer(vec![info("'«foo bar»' does not depend on any axioms")]);
+        assert!(
+            printed_axioms(&escaped, "«foo bar»", false)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// Issue 20, audit row 1: a bare name under `open Nat` also names `Nat.t`, and Lean answers
+    /// once per constant; the query names the one constant.
+    #[test]
+    fn the_axiom_query_names_exactly_one_constant() {
+        let task = |header: &str, statement: &str| ProofTask {
+            line: 1,
+            name: "t".into(),
+            header: header.into(),
+            formal_statement: statement.into(),
+            proof: "\n  rfl".into(),
+            header_origin: HeaderOrigin::Row,
+        };
+        let minif2f = "import Mathlib\nopen BigOperators Real Nat Topology Rat\n";
+        let command = check_command(&task(minif2f, "theorem succ_le_of_lt : True := by"));
+        assert_eq!(command.print_axioms, "#print axioms _root_.succ_le_of_lt");
+        assert_eq!(command.full_name, "succ_le_of_lt");
+        let two = answer(vec![
+            info("'Nat.succ_le_of_lt' depends on axioms: [propext]"),
+            info("'succ_le_of_lt' does not depend on any axioms"),
+        ]);
+        assert!(printed_axioms(&two, "succ_le_of_lt", false).is_err());
+        // Audit row 5: universe parameters, private, `end B` of `namespace A.B`, `«»`.
+        let universe = check_command(&task("", "theorem foo.{u} (a : Sort u) : a = a := by"));
+        assert_eq!(universe.print_axioms, "#print axioms _root_.foo");
+        let private = check_command(&task("", "private theorem p : True := by"));
+        assert_eq!((private.full_name.as_str(), private.private), ("p", true));
+        let scoped = check_command(&task("namespace A.B\nend B\n", "theorem t : True := by"));
+        assert_eq!(scoped.print_axioms, "#print axioms _root_.A.t");
+        let spaced = check_command(&task("", "theorem «foo bar» : True := by"));
+        assert_eq!(spaced.print_axioms, "#print axioms _root_.«foo bar»");
     }
 
     #[test]
@@ -566,11 +665,11 @@ mod tests {
         let axioms = answer(vec![info(
             "'t' depends on axioms: [propext, t._native.native_decide.ax_1_1]",
         )]);
-        let judgement = judge(&theorem, &axioms, "t", &standard(), false);
+        let judgement = judge(&theorem, &axioms, "t", false, &standard(), false);
         assert_eq!(judgement.status, Status::Invalid);
         assert!(judgement.reasons[0].contains("_native"), "{judgement:?}");
         assert_eq!(
-            judge(&theorem, &axioms, "t", &standard(), true).status,
+            judge(&theorem, &axioms, "t", false, &standard(), true).status,
             Status::Valid
         );
     }
@@ -582,13 +681,14 @@ mod tests {
             &theorem,
             &answer(vec![info("'t' depends on axioms: [propext, sorryAx]")]),
             "t",
+            false,
             &standard(),
             false,
         );
         assert_eq!(judgement.status, Status::Invalid);
         assert!(judgement.reasons[0].contains("sorryAx"), "{judgement:?}");
         let clean = answer(vec![info("'t' depends on axioms: [propext]")]);
-        let judgement = judge(&theorem, &clean, "t", &standard(), false);
+        let judgement = judge(&theorem, &clean, "t", false, &standard(), false);
         assert_eq!(judgement.status, Status::Valid);
         assert_eq!(
             (
@@ -610,7 +710,7 @@ mod tests {
                 data: text.into(),
             }]);
             let axioms = answer(vec![info("'t' does not depend on any axioms")]);
-            let judgement = judge(&theorem, &axioms, "t", &[], false);
+            let judgement = judge(&theorem, &axioms, "t", false, &[], false);
             assert_eq!(judgement.status, Status::Invalid, "{text}");
             assert_eq!(judgement.no_sorry, Layer::Failed);
         }
@@ -647,11 +747,11 @@ mod tests {
         assert_eq!(task.formal_statement, "theorem t (a : ℕ) :\n  a = a := by");
         let command = check_command(&task);
         assert_eq!(command.theorem, "theorem t (a : ℕ) :\n  a = a := by\n  rfl");
-        assert_eq!(command.print_axioms, "#print axioms t");
+        assert_eq!(command.print_axioms, "#print axioms _root_.t");
         assert_eq!(command.renamed, None);
         let term = r#"{"name": "d", "header": "", "formal_statement": "def d : ℕ := sorry", "proof": " 1"}"#;
         let task = parse_task(1, term, None).unwrap();
-        assert_eq!(check_command(&task).print_axioms, "#print axioms d");
+        assert_eq!(check_command(&task).print_axioms, "#print axioms _root_.d");
     }
 
     #[test]
@@ -668,7 +768,7 @@ mod tests {
         let name = command.renamed.clone().unwrap();
         assert!(name.starts_with("Foo.prover_check_example_"), "{name}");
         assert!(command.theorem.starts_with("theorem prover_check_example_"));
-        assert_eq!(command.print_axioms, format!("#print axioms {name}"));
+        assert_eq!(command.print_axioms, format!("#print axioms _root_.{name}"));
         assert_eq!(
             declaration_name("theorem t(a : ℕ) : a = a := by").as_deref(),
             Some("t")

@@ -8,6 +8,7 @@ mod eval;
 mod explore;
 mod iterate;
 mod llm;
+mod names;
 mod oracle;
 mod readme;
 mod real_lean;

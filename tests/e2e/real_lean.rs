@@ -29,6 +29,18 @@ fn real_lean_check_axiom_attacks() {
     );
 }
 
+/// Issue 20, audit rows 1 and 5, on real Lean: root theorems whose names Mathlib also has
+/// under the opened `Nat.` and `Real.` (one `#print axioms` answer per resolved constant), a
+/// universe-polymorphic theorem (`foo.{u}`), private theorems (Lean prints their mangled
+/// names), `namespace A.B` … `end B` and a `«»` name: all valid.
+#[test]
+fn real_lean_check_name_edge_cases() {
+    let Some(_lake) = lean_or_skip("real_lean_check_name_edge_cases") else {
+        return;
+    };
+    check_examples_file("lean-project/examples/check-names.jsonl", &[]);
+}
+
 /// Checks a file of rows carrying an `expected` status (a path inside the checkout) with the
 /// built REPL: one result per row, each with its expected status.
 fn check_examples_file(relative: &str, extra: &[&str]) {

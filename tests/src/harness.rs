@@ -136,19 +136,44 @@ pub struct SimRepl {
     args: Vec<String>,
 }
 
+/// The environment variable that picks the Lean version every [`SimRepl`] imitates
+/// (`sim-repl --lean-version`): `4.24` (the pinned version, the simulator's default) or `4.33`.
+/// CI runs the Lean-facing end-to-end tests once more with `4.33`.
+pub const SIM_LEAN_VERSION_VAR: &str = "PROVER_SIM_LEAN_VERSION";
+
+/// The Lean version [`SIM_LEAN_VERSION_VAR`] asks for, if set and not empty.
+pub fn sim_lean_version() -> Option<String> {
+    std::env::var(SIM_LEAN_VERSION_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The Lean version the simulators of this test run imitate.
+pub fn sim_flavour() -> crate::sim::LeanVersion {
+    match sim_lean_version() {
+        Some(v) => crate::sim::LeanVersion::parse(&v)
+            .unwrap_or_else(|e| panic!("{SIM_LEAN_VERSION_VAR}: {e}")),
+        None => crate::sim::LeanVersion::default(),
+    }
+}
+
 impl SimRepl {
-    /// `sim-repl --world WORLD`.
+    /// `sim-repl --world WORLD` (and `--lean-version` from [`SIM_LEAN_VERSION_VAR`]).
     pub fn world(world: &Path) -> SimRepl {
-        SimRepl {
-            args: vec!["--world".into(), world.display().to_string()],
-        }
+        SimRepl::flavoured(vec!["--world".into(), world.display().to_string()])
     }
 
-    /// `sim-repl --accept-all`: the permissive simulator that elaborates every declaration.
+    /// `sim-repl --accept-all`: the permissive simulator that elaborates every declaration
+    /// (and `--lean-version` from [`SIM_LEAN_VERSION_VAR`]).
     pub fn accept_all() -> SimRepl {
-        SimRepl {
-            args: vec!["--accept-all".into()],
+        SimRepl::flavoured(vec!["--accept-all".into()])
+    }
+
+    fn flavoured(mut args: Vec<String>) -> SimRepl {
+        if let Some(version) = sim_lean_version() {
+            args.extend(["--lean-version".into(), version]);
         }
+        SimRepl { args }
     }
 
     /// `--log FILE`: every request, one line each.

@@ -6,13 +6,17 @@
 //! - `trace "…"` in a proof and `#print "…"` anywhere print an info message with that text;
 //! - `axiom NAME : …` (in a header or a command) declares an axiom; a later proof that names
 //!   it as a word depends on it;
-//! - `sorry` in a proof reports a sorry and the "declaration uses 'sorry'" warning, and adds
-//!   `sorryAx`;
+//! - `sorry` in a proof reports a sorry and the "declaration uses 'sorry'" warning (in the
+//!   `--lean-version` flavour's spelling), and adds `sorryAx`;
 //! - `native_decide` or `decide +native` adds the auxiliary axiom
 //!   `NAME._native.native_decide.ax_1_1`, as Lean 4.2x does;
 //! - several declarations in one command are several constants (an escaped command is one
-//!   more declaration), and `namespace X` … `end X` prefixes their names;
-//! - `#print axioms NAME` as a command of its own reads the constants of the env it runs on;
+//!   more declaration), and `namespace X` … `end X` prefixes their names, one scope per
+//!   component as in Lean (`namespace A.B` … `end B` leaves `A`); a name's universe parameters
+//!   are not part of it, `«…»` escapes are, and a `private` constant gets Lean's mangled name;
+//! - `#print axioms NAME` as a command of its own reads the constants of the env it runs on,
+//!   resolving `NAME` as Lean does ([`crate::sim::resolve_constant`]): under `open N`, a bare
+//!   name answers once for each of `N.NAME` and `NAME` that exist;
 //! - every other proof elaborates with the standard axioms `propext`, `Classical.choice`,
 //!   `Quot.sound`, and `variable`, `include`, `macro_rules`, `set_option` are accepted silently.
 //!
@@ -20,15 +24,24 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::{Reply, Responder, axioms_sentence};
+use crate::sim::{LeanVersion, Reply, Responder, print_axioms_answers, private_name};
 
 /// What one env holds: its declared constants with their axioms, the axioms declared so far,
-/// and the namespace left open.
+/// the scopes left open (a namespace component, or `None` for a section) and the namespaces
+/// opened with `open`.
 #[derive(Debug, Clone, Default)]
 struct Env {
     constants: Vec<(String, Vec<String>)>,
     axioms: Vec<String>,
-    namespace: Vec<String>,
+    scopes: Vec<Option<String>>,
+    opens: Vec<String>,
+}
+
+impl Env {
+    /// The components of the current namespace.
+    fn namespace(&self) -> Vec<String> {
+        self.scopes.iter().flatten().cloned().collect()
+    }
 }
 
 /// The permissive responder: a list of envs, nothing else.
@@ -36,6 +49,7 @@ struct Env {
 pub struct Permissive {
     envs: Vec<Env>,
     proof_states: u64,
+    version: LeanVersion,
 }
 
 /// Lean's declaration keywords this simulator tells apart.
@@ -140,6 +154,12 @@ impl Permissive {
         Permissive::default()
     }
 
+    /// The same simulator imitating another Lean version's texts.
+    pub fn with_version(mut self, version: LeanVersion) -> Permissive {
+        self.version = version;
+        self
+    }
+
     fn command(&mut self, cmd: &str, env: Option<u64>) -> Reply {
         let mut state = match env {
             Some(e) => match self.envs.get(e as usize) {
@@ -178,34 +198,67 @@ impl Permissive {
         let mut first_words = words(trimmed)
             .filter(|w| !["noncomputable", "private", "protected", "nonrec"].contains(w));
         if let Some(name) = trimmed.strip_prefix("#print axioms") {
-            let name = name.trim();
-            let full = format!("{}{name}", prefix(&state.namespace));
-            let found = [full.as_str(), name]
-                .into_iter()
-                .find_map(|n| state.constants.iter().rev().find(|(c, _)| c == n));
-            let (severity, data) = match found {
-                Some((constant, axioms)) => ("info", axioms_sentence(constant, axioms)),
-                None => ("error", format!("unknown constant '{name}'")),
+            let axioms_of = |constant: &str| {
+                state
+                    .constants
+                    .iter()
+                    .rev()
+                    .find(|(c, _)| c == constant)
+                    .map(|(_, axioms)| axioms.clone())
             };
-            messages.push(message(cmd, severity, item.start, &data));
+            let answers =
+                print_axioms_answers(name.trim(), &state.namespace(), &state.opens, &axioms_of);
+            for (severity, data) in answers {
+                messages.push(message(cmd, severity, item.start, &data));
+            }
             return;
         }
         for (at, shown) in quoted_after(text, "#print") {
             messages.push(message(cmd, "info", item.start + at, shown));
         }
+        let scope_name = |text: &str| {
+            // The name after `namespace`, `section` or `end`, as its components.
+            let after = text.split_once(char::is_whitespace).map_or("", |(_, r)| r);
+            let name = after
+                .lines()
+                .next()
+                .unwrap_or("")
+                .split("--")
+                .next()
+                .unwrap_or("");
+            let full = datasets::lean::full_declaration_name("", name.trim());
+            if name.trim().is_empty() {
+                Vec::new()
+            } else {
+                split_printed(&full)
+            }
+        };
         match first_words.next() {
             Some("namespace") => {
-                if let Some(name) = first_words.next() {
-                    state.namespace.push(name.to_owned());
-                }
+                let components = scope_name(trimmed);
+                state.scopes.extend(components.into_iter().map(Some));
             }
-            // `end X` closes a namespace; a bare `end` closes a section.
-            Some("end") if first_words.next().is_some() => {
-                state.namespace.pop();
+            Some("section") => {
+                let count = scope_name(trimmed).len().max(1);
+                state.scopes.extend(std::iter::repeat_n(None, count));
+            }
+            // `end A.B` closes one scope per component; a bare `end` closes one.
+            Some("end") => {
+                let count = scope_name(trimmed).len().max(1);
+                let kept = state.scopes.len().saturating_sub(count);
+                state.scopes.truncate(kept);
+            }
+            Some("open") => {
+                state.opens.extend(
+                    first_words
+                        .take_while(|w| !matches!(*w, "in" | "hiding" | "renaming"))
+                        .filter(|w| *w != "scoped")
+                        .map(str::to_owned),
+                );
             }
             Some("axiom") => {
                 if let Some(name) = first_words.next() {
-                    let full = format!("{}{name}", prefix(&state.namespace));
+                    let full = format!("{}{name}", prefix(&state.namespace()));
                     state.axioms.push(full.clone());
                     state.axioms.push(name.to_owned());
                     state.constants.push((full.clone(), vec![full]));
@@ -214,9 +267,7 @@ impl Permissive {
             Some(keyword) if DECLARATIONS.contains(&keyword) => {
                 let name = match keyword {
                     "example" | "instance" => None,
-                    _ => first_words
-                        .next()
-                        .map(|n| n.split(['(', '{', '[', ':']).next().unwrap_or(n).to_owned()),
+                    _ => datasets::lean::declaration_name(trimmed),
                 };
                 let proof_at = text.find(":=").map_or(text.len(), |i| i + 2);
                 let proof = &text[proof_at..];
@@ -239,10 +290,23 @@ impl Permissive {
                         cmd,
                         "warning",
                         item.start,
-                        "declaration uses 'sorry'",
+                        self.version.sorry_warning(),
                     ));
                 }
-                let full = name.map(|n| format!("{}{n}", prefix(&state.namespace)));
+                // The constant's full name as Lean prints it; a private one is mangled.
+                let full = name.map(|n| {
+                    let header: String = state
+                        .namespace()
+                        .iter()
+                        .map(|c| format!("namespace {c}\n"))
+                        .collect();
+                    let full = datasets::lean::full_declaration_name(&header, &n);
+                    if datasets::lean::declares_private(trimmed) {
+                        private_name(&full)
+                    } else {
+                        full
+                    }
+                });
                 if proof_words.contains(&"native_decide")
                     || (proof_words.contains(&"decide") && proof_words.contains(&"native"))
                 {
@@ -281,6 +345,27 @@ impl Permissive {
 
 fn prefix(namespace: &[String]) -> String {
     namespace.iter().map(|n| format!("{n}.")).collect()
+}
+
+/// The components of a printed name (`A.«b.c».d` gives `A`, `«b.c»`, `d`), escapes kept.
+fn split_printed(name: &str) -> Vec<String> {
+    let mut components = Vec::new();
+    let mut current = String::new();
+    let mut escaped = false;
+    for c in name.chars() {
+        match c {
+            '«' => escaped = true,
+            '»' => escaped = false,
+            '.' if !escaped => {
+                components.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    components.push(current);
+    components
 }
 
 impl Responder for Permissive {

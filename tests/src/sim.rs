@@ -3,7 +3,8 @@
 //!
 //! The wire behaviour follows `shared/docs/lean-repl-protocol.md` (tag `v4.33.0-rc2`): requests
 //! are read with upstream's `getLines` rule (§3), dispatched in the order of §4, and every answer
-//! is Lean's `Json.pretty` followed by one blank line.
+//! is Lean's `Json.pretty` followed by one blank line. Where the pinned v4.24.0 answers
+//! differently (`fixtures/repl-transcripts-v4.24.0/SOURCE.md`), [`LeanVersion`] picks which.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, Write};
@@ -15,8 +16,136 @@ use serde_json::{Map, Value, json};
 use crate::lean_json;
 use crate::world::{Fault, IndexedWorld, Outcome, StateId, World, WorldError};
 
-/// The exact warning Lean v4.28+ gives for a declaration with an explicit `sorry`.
-pub const SORRY_WARNING: &str = "declaration uses `sorry`";
+/// The Lean (and REPL) version a simulator imitates where the two recorded transcript sets
+/// differ (`../shared/fixtures/repl-transcripts-v4.24.0/SOURCE.md`, issue 20 audit row 7).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LeanVersion {
+    /// v4.24.0, the version `lakefile.lean` pins: ``declaration uses 'sorry'``, a parse error
+    /// at the end of input with `"endPos": null`, and a tactic block may start at column 0 on
+    /// the line after `by`.
+    #[default]
+    V4_24,
+    /// v4.33.0-rc2, the version of the protocol document: ``declaration uses `sorry` ``, no
+    /// parse error for an empty `by` (only `unsolved goals`), and a column-0 line after `by`
+    /// ends the declaration (`unexpected token …; expected command`).
+    V4_33,
+}
+
+impl LeanVersion {
+    /// `4.24` or `4.33` (a `v` prefix and a patch or rc suffix are accepted).
+    pub fn parse(text: &str) -> Result<LeanVersion, String> {
+        let text = text.trim().trim_start_matches('v');
+        if text == "4.24" || text.starts_with("4.24.") {
+            Ok(LeanVersion::V4_24)
+        } else if text == "4.33" || text.starts_with("4.33.") {
+            Ok(LeanVersion::V4_33)
+        } else {
+            Err(format!(
+                "unknown Lean version {text:?}: the simulator knows 4.24 (pinned) and 4.33"
+            ))
+        }
+    }
+
+    /// The warning Lean gives for a declaration with an explicit `sorry`.
+    pub fn sorry_warning(self) -> &'static str {
+        match self {
+            LeanVersion::V4_24 => SORRY_WARNING_4_24,
+            LeanVersion::V4_33 => SORRY_WARNING_4_33,
+        }
+    }
+}
+
+/// The sorry warning of Lean before v4.28 (the pinned v4.24.0).
+pub const SORRY_WARNING_4_24: &str = "declaration uses 'sorry'";
+
+/// The sorry warning of Lean v4.28 and later.
+pub const SORRY_WARNING_4_33: &str = "declaration uses `sorry`";
+
+/// Lean's mangled name of a private constant declared in the REPL, whose main module is
+/// anonymous (`mkPrivateName`: `_private` ++ module ++ `0` ++ name) [inferred from Lean's source].
+pub fn private_name(name: &str) -> String {
+    format!("_private.0.{name}")
+}
+
+/// The constants `#print axioms NAME` reports on, in Lean's order of resolution
+/// (`ResolveName.resolveGlobalName`): `NAME` under the current namespace and its parents, if
+/// any exists; otherwise, for a dotted `NAME`, the exact constant (`_root_.` stripped, or the
+/// private constant of that name); otherwise every one of the root `NAME`, the private `NAME`
+/// and `N.NAME` for each opened `N`, so that under `open Nat` a bare `t` answers once for
+/// `Nat.t` and once for `t`. `exists` says whether a constant (full name, as Lean prints it)
+/// is in the environment.
+pub fn resolve_constant(
+    name: &str,
+    namespace: &[String],
+    opens: &[String],
+    exists: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    let id = datasets::lean::printed_name(name);
+    // `resolveQualifiedName`: the constant itself, else its private version.
+    let found = |candidate: &str| -> Option<String> {
+        [candidate.to_owned(), private_name(candidate)]
+            .into_iter()
+            .find(|c| exists(c))
+    };
+    // `resolveUsingNamespace`: the innermost namespace that has it wins.
+    for depth in (1..=namespace.len()).rev() {
+        let prefix = namespace[..depth].join(".");
+        if let Some(constant) = found(&format!("{prefix}.{id}")) {
+            return vec![constant];
+        }
+    }
+    // `resolveExact`, for dotted names only.
+    if id.contains('.')
+        && let Some(constant) = found(id.strip_prefix("_root_.").unwrap_or(&id))
+    {
+        return vec![constant];
+    }
+    let mut resolved: Vec<String> = opens
+        .iter()
+        .rev()
+        .filter_map(|open| found(&format!("{open}.{id}")))
+        .collect();
+    resolved.extend(
+        [id.clone(), private_name(&id)]
+            .into_iter()
+            .filter(|c| exists(c)),
+    );
+    let mut unique = Vec::new();
+    for constant in resolved {
+        if !unique.contains(&constant) {
+            unique.push(constant);
+        }
+    }
+    unique
+}
+
+/// The messages of a `#print axioms NAME` command: one info message per constant `NAME`
+/// resolves to ([`resolve_constant`]), or the error for an unknown one.
+pub fn print_axioms_answers(
+    name: &str,
+    namespace: &[String],
+    opens: &[String],
+    axioms_of: &dyn Fn(&str) -> Option<Vec<String>>,
+) -> Vec<(&'static str, String)> {
+    // `foo.` (what `theorem foo.{u}` cut at the brace gives) is the name `foo` and then a `.`
+    // that starts no command.
+    if let Some(stem) = name.strip_suffix('.') {
+        let mut answers = print_axioms_answers(stem, namespace, opens, axioms_of);
+        answers.push(("error", "unexpected token '.'; expected command".to_owned()));
+        return answers;
+    }
+    let resolved = resolve_constant(name, namespace, opens, &|c| axioms_of(c).is_some());
+    if resolved.is_empty() {
+        return vec![("error", format!("unknown constant '{name}'"))];
+    }
+    resolved
+        .into_iter()
+        .map(|constant| {
+            let axioms = axioms_of(&constant).unwrap_or_default();
+            ("info", axioms_sentence(&constant, &axioms))
+        })
+        .collect()
+}
 
 // ---------------------------------------------------------------------------------------------
 // Framing
@@ -273,10 +402,20 @@ fn dispatch(v: &Value) -> Option<Request<'_>> {
 /// The world simulator: env and proofState counters over an [`IndexedWorld`].
 pub struct Sim {
     world: IndexedWorld,
-    /// Per env id, the theorems declared in it (name, axioms as `#print axioms` lists them):
-    /// a later `#print axioms` command on that env reads them, as Lean reads its environment.
-    envs: Vec<Vec<(String, Vec<String>)>>,
+    /// Per env id, what a later command on it sees.
+    envs: Vec<SimEnv>,
     states: Vec<PState>,
+    version: LeanVersion,
+}
+
+/// What one env of the world simulator holds.
+#[derive(Debug, Clone, Default)]
+struct SimEnv {
+    /// The theorems declared in it (full constant name, axioms as `#print axioms` lists them):
+    /// a later `#print axioms` command on that env reads them, as Lean reads its environment.
+    constants: Vec<(String, Vec<String>)>,
+    /// The namespaces its header opened (`open Nat Real`), through which names resolve.
+    opens: Vec<String>,
 }
 
 /// Effects accumulated while running transitions for one request.
@@ -405,6 +544,37 @@ fn split_script(cmd: &str, from: usize, to: usize) -> Vec<ScriptTactic> {
     out
 }
 
+/// Where the first line of a `by` block (the text `cmd[from..to]` after `by`) starts, when
+/// nothing follows `by` on its own line and that first line starts at column 0.
+fn column_zero_block(cmd: &str, from: usize, to: usize) -> Option<usize> {
+    let text = &cmd[from..to];
+    let (by_line, rest) = text.split_once('\n')?;
+    if !by_line.trim().is_empty() && !by_line.trim_start().starts_with("--") {
+        return None;
+    }
+    let mut offset = from + by_line.len() + 1;
+    for line in rest.split_inclusive('\n') {
+        if !line.trim().is_empty() {
+            return (!line.starts_with(is_lean_ws)).then_some(offset);
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Whether `text` is one name (a `«…»` component may hold spaces).
+fn is_one_name(text: &str) -> bool {
+    let mut escaped = false;
+    text.chars().all(|c| {
+        match c {
+            '«' => escaped = true,
+            '»' => escaped = false,
+            _ => {}
+        }
+        escaped || !c.is_whitespace()
+    })
+}
+
 /// `have NAME : T := by BLOCK` spanning `cmd[start..end]`: `T`, and where `BLOCK` starts.
 fn have_block(cmd: &str, start: usize, end: usize) -> Option<(&str, usize)> {
     let text = &cmd[start..end];
@@ -424,8 +594,6 @@ fn have_block(cmd: &str, start: usize, end: usize) -> Option<(&str, usize)> {
 struct Elaborated {
     messages: Vec<Value>,
     sorries: Vec<Value>,
-    /// The theorem the command declared, with its axioms.
-    declared: Option<(String, Vec<String>)>,
 }
 
 /// What `#print axioms` prints for `name` with these axioms.
@@ -449,7 +617,14 @@ impl Sim {
             world,
             envs: Vec::new(),
             states: Vec::new(),
+            version: LeanVersion::default(),
         }
+    }
+
+    /// The same simulator imitating another Lean version's texts and syntax.
+    pub fn with_version(mut self, version: LeanVersion) -> Sim {
+        self.version = version;
+        self
     }
 
     /// The indexed world being simulated.
@@ -462,28 +637,49 @@ impl Sim {
         (self.states.len() - 1) as u64
     }
 
-    fn alloc_env(&mut self, constants: Vec<(String, Vec<String>)>) -> u64 {
-        self.envs.push(constants);
+    fn alloc_env(&mut self, env: SimEnv) -> u64 {
+        self.envs.push(env);
         (self.envs.len() - 1) as u64
+    }
+
+    /// What `#print axioms NAME` at `cmd[start..]` answers on `env`: a message per constant
+    /// the name resolves to ([`print_axioms_answers`]), among the env's own constants and the
+    /// world's library.
+    fn print_axioms_messages(
+        &self,
+        cmd: &str,
+        start: usize,
+        env: &SimEnv,
+        name: &str,
+    ) -> Vec<Value> {
+        let library = &self.world.world().library;
+        let axioms_of = |constant: &str| {
+            env.constants
+                .iter()
+                .rev()
+                .find(|(n, _)| n == constant)
+                .map(|(_, axioms)| axioms.clone())
+                .or_else(|| {
+                    library
+                        .iter()
+                        .find(|c| c.name == constant)
+                        .map(|c| c.axioms.clone())
+                })
+        };
+        print_axioms_answers(name, &[], &env.opens, &axioms_of)
+            .into_iter()
+            .map(|(severity, data)| message(cmd, severity, start, start + "#print".len(), &data))
+            .collect()
     }
 
     /// The answer to a `#print axioms NAME` command of its own on `env`.
     fn print_axioms(&mut self, cmd: &str, env: u64, name: &str) -> Reply {
-        let constants = self.envs[env as usize].clone();
+        let env = self.envs[env as usize].clone();
         let start = cmd.len() - cmd.trim_start().len();
-        let end = start + "#print".len();
-        let data = match constants.iter().rev().find(|(n, _)| n == name) {
-            Some((_, axioms)) => axioms_sentence(name, axioms),
-            None => format!("unknown constant '{name}'"),
-        };
-        let severity = if data.starts_with("unknown") {
-            "error"
-        } else {
-            "info"
-        };
+        let messages = self.print_axioms_messages(cmd, start, &env, name);
         let value = json!({
-            "env": self.alloc_env(constants),
-            "messages": [message(cmd, severity, start, end, &data)],
+            "env": self.alloc_env(env),
+            "messages": messages,
         });
         Reply::answer(&value)
     }
@@ -577,36 +773,42 @@ impl Sim {
     fn command(&mut self, cmd: &str, env: Option<u64>, root_goals: bool) -> Reply {
         let mut messages = Vec::new();
         let mut body_start = 0;
+        let mut opens = Vec::new();
         match env {
             Some(e) if e as usize >= self.envs.len() => {
                 return Reply::answer(&json!({"message": "Unknown environment."}));
             }
             Some(e) => {
                 if let Some(name) = cmd.trim().strip_prefix("#print axioms ")
-                    && !name.trim().contains(char::is_whitespace)
+                    && is_one_name(name.trim())
                 {
                     return self.print_axioms(cmd, e, name.trim());
                 }
             }
             None => {
-                body_start = self.header(cmd, &mut messages);
+                body_start = self.header(cmd, &mut messages, &mut opens);
             }
         }
-        let mut constants = env.map_or_else(Vec::new, |e| self.envs[e as usize].clone());
+        let mut state = env.map_or_else(
+            || SimEnv {
+                constants: Vec::new(),
+                opens,
+            },
+            |e| self.envs[e as usize].clone(),
+        );
         let mut sorries = Vec::new();
         let mut fx = Effects::default();
         if messages.is_empty() && !cmd[body_start..].trim().is_empty() {
-            match self.declaration(cmd, body_start, root_goals, &mut fx) {
+            match self.declaration(cmd, body_start, root_goals, &mut state, &mut fx) {
                 Ok(e) => {
                     messages.extend(e.messages);
                     sorries = e.sorries;
-                    constants.extend(e.declared);
                 }
                 Err(action) => return fx.reply(action),
             }
         }
         let mut value = Map::new();
-        value.insert("env".into(), json!(self.alloc_env(constants)));
+        value.insert("env".into(), json!(self.alloc_env(state)));
         if !messages.is_empty() {
             value.insert("messages".into(), Value::Array(messages));
         }
@@ -616,8 +818,9 @@ impl Sim {
         fx.reply(Action::Answer(render_answer(&Value::Object(value))))
     }
 
-    /// Checks the header lines at the start of an env-less command; returns where the rest starts.
-    fn header(&self, cmd: &str, messages: &mut Vec<Value>) -> usize {
+    /// Checks the header lines at the start of an env-less command, collecting the namespaces
+    /// its `open` lines open; returns where the rest starts.
+    fn header(&self, cmd: &str, messages: &mut Vec<Value>, opens: &mut Vec<String>) -> usize {
         let mut offset = 0;
         for raw in cmd.split_inclusive('\n') {
             let line = raw.trim_end_matches(is_lean_ws);
@@ -629,6 +832,16 @@ impl Sim {
                     .any(|k| t.starts_with(k));
             if !is_header {
                 break;
+            }
+            if let Some(rest) = t.strip_prefix("open ") {
+                opens.extend(
+                    rest.split_whitespace()
+                        .take_while(|w| {
+                            !matches!(*w, "in" | "hiding" | "renaming") && !w.starts_with('(')
+                        })
+                        .filter(|w| *w != "scoped")
+                        .map(str::to_owned),
+                );
             }
             if let (Some(rest), Some(allowed)) =
                 (t.strip_prefix("import "), &self.world.world().imports)
@@ -796,6 +1009,7 @@ impl Sim {
         cmd: &str,
         from: usize,
         root_goals: bool,
+        env: &mut SimEnv,
         fx: &mut Effects,
     ) -> Result<Elaborated, Action> {
         let mut out = Elaborated::default();
@@ -861,8 +1075,52 @@ impl Sim {
             let entry = self.sorry_entry(root, Some((cmd, proof_at, proof_at + 5)));
             out.sorries.push(entry);
             used_sorry = true;
+        } else if let Some(token_at) = (is_by && self.version == LeanVersion::V4_33)
+            .then(|| column_zero_block(cmd, proof_at + 2, proof_at + proof.len()))
+            .flatten()
+        {
+            // v4.33: a line at column 0 after `by` is no tactic of the block but a command of
+            // its own, which does not parse; the block is empty.
+            let goals = match root {
+                PState::Open(id) => self.world.goals(id).join("\n\n"),
+                PState::Closed => String::new(),
+            };
+            out.messages.push(message(
+                cmd,
+                "error",
+                proof_at,
+                proof_at + 2,
+                &format!("unsolved goals\n{goals}"),
+            ));
+            let token = cmd[token_at..]
+                .split(|c: char| c.is_whitespace())
+                .next()
+                .unwrap_or("");
+            out.messages.push(message(
+                cmd,
+                "error",
+                token_at,
+                token_at + token.len(),
+                &format!("unexpected token '{token}'; expected command"),
+            ));
+            had_error = true;
         } else if is_by {
             let script_end = proof_at + proof.len();
+            if self.version == LeanVersion::V4_24
+                && cmd[proof_at + 2..].trim_matches(is_lean_ws).is_empty()
+            {
+                // v4.24: a `by` at the end of the input is also a parse error, whose end
+                // position Lean does not know (`"endPos": null`).
+                let mut error = message(
+                    cmd,
+                    "error",
+                    cmd.len(),
+                    cmd.len(),
+                    "unexpected end of input; expected '{'",
+                );
+                error["endPos"] = Value::Null;
+                out.messages.push(error);
+            }
             let (state, stopped) = self.run_block(
                 cmd,
                 proof_at + 2,
@@ -905,7 +1163,7 @@ impl Sim {
                 "warning",
                 name_at,
                 name_at + theorem.name.len(),
-                SORRY_WARNING,
+                self.version.sorry_warning(),
             ));
         }
         let mut axioms = theorem.axioms.clone();
@@ -914,26 +1172,22 @@ impl Sim {
         }
         axioms.sort_by(|a, b| lean_name_order(a, b));
         axioms.dedup();
-        out.declared = Some((theorem.name.clone(), axioms.clone()));
+        // The constant Lean adds: a `private` one under its mangled name.
+        let declared = datasets::lean::printed_name(&theorem.name);
+        let declared = if datasets::lean::declares_private(&theorem.statement) {
+            private_name(&declared)
+        } else {
+            declared
+        };
+        env.constants.push((declared, axioms));
         let mut at = body_end;
         for raw in cmd[body_end..].split_inclusive('\n') {
             let line = raw.trim_end_matches(is_lean_ws);
             let t = line.trim_start();
             if let Some(name) = t.strip_prefix("#print axioms") {
                 let start = at + (line.len() - t.len());
-                let name = name.trim();
-                let data = if name != theorem.name {
-                    format!("unknown constant '{name}'")
-                } else {
-                    axioms_sentence(name, &axioms)
-                };
-                let severity = if name == theorem.name {
-                    "info"
-                } else {
-                    "error"
-                };
-                out.messages
-                    .push(message(cmd, severity, start, start + "#print".len(), &data));
+                let answers = self.print_axioms_messages(cmd, start, env, name.trim());
+                out.messages.extend(answers);
             }
             at += raw.len();
         }
@@ -1149,6 +1403,8 @@ impl Server {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SORRY_WARNING: &str = SORRY_WARNING_4_24;
 
     fn world() -> World {
         serde_json::from_str(
@@ -1402,6 +1658,186 @@ mod tests {
         assert_eq!(c["messages"][0]["pos"], json!({"line": 1, "column": 8}));
         assert_eq!(c["messages"][0]["endPos"], json!({"line": 1, "column": 9}));
         assert_eq!(c["sorries"][0]["pos"], json!({"line": 2, "column": 2}));
+    }
+
+    /// A world with a root theorem whose name Mathlib also has under `Nat.`, a
+    /// universe-polymorphic one, a private one and one with an escaped name.
+    fn names_world() -> World {
+        serde_json::from_str(
+            r#"{
+              "theorems": [
+                {"name": "succ_le_of_lt", "statement": "theorem succ_le_of_lt (n m : ℕ) (h : n < m) : n + 1 ≤ m",
+                 "root": "s", "axioms": ["propext"]},
+                {"name": "foo", "statement": "theorem foo.{u} (α : Sort u) (a : α) : a = a", "root": "r"},
+                {"name": "p", "statement": "private theorem p (α : Sort u) (a : α) : a = a", "root": "r"},
+                {"name": "«foo bar»", "statement": "theorem «foo bar» (α : Sort u) (a : α) : a = a", "root": "r"}
+              ],
+              "states": {"s": ["n m : ℕ\nh : n < m\n⊢ n + 1 ≤ m"], "r": ["α : Sort u\na : α\n⊢ a = a"]},
+              "transitions": [
+                {"from": "s", "tactic": "omega", "outcome": "proved"},
+                {"from": "r", "tactic": "rfl", "outcome": "proved"}
+              ],
+              "library": [{"name": "Nat.succ_le_of_lt", "axioms": ["propext", "Quot.sound"]}]
+            }"#,
+        )
+        .unwrap()
+    }
+
+    fn messages_of(value: &Value) -> Vec<String> {
+        value["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m["data"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn print_axioms_answers_once_per_constant_a_name_resolves_to() {
+        let mut sim = Sim::new(names_world()).unwrap();
+        answer(
+            &mut sim,
+            json!({"cmd": "import Mathlib\nopen BigOperators Real Nat Topology Rat"}),
+        );
+        let proof = "theorem succ_le_of_lt (n m : ℕ) (h : n < m) : n + 1 ≤ m := by\n  omega";
+        answer(&mut sim, json!({"cmd": proof, "env": 0}));
+        let bare = answer(
+            &mut sim,
+            json!({"cmd": "#print axioms succ_le_of_lt", "env": 1}),
+        );
+        assert_eq!(
+            messages_of(&bare),
+            [
+                "'Nat.succ_le_of_lt' depends on axioms: [propext, Quot.sound]",
+                "'succ_le_of_lt' depends on axioms: [propext]"
+            ]
+        );
+        let rooted = answer(
+            &mut sim,
+            json!({"cmd": "#print axioms _root_.succ_le_of_lt", "env": 1}),
+        );
+        assert_eq!(
+            messages_of(&rooted),
+            ["'succ_le_of_lt' depends on axioms: [propext]"]
+        );
+        let qualified = answer(
+            &mut sim,
+            json!({"cmd": "#print axioms Nat.succ_le_of_lt", "env": 1}),
+        );
+        assert_eq!(messages_of(&qualified).len(), 1);
+        // Without the `open`, the bare name is the theorem alone.
+        answer(&mut sim, json!({"cmd": "import Mathlib"}));
+        let env = answer(&mut sim, json!({"cmd": proof, "env": 5}))["env"].clone();
+        let alone = answer(
+            &mut sim,
+            json!({"cmd": "#print axioms succ_le_of_lt", "env": env}),
+        );
+        assert_eq!(
+            messages_of(&alone),
+            ["'succ_le_of_lt' depends on axioms: [propext]"]
+        );
+    }
+
+    #[test]
+    fn universe_private_and_escaped_names_resolve_as_lean_prints_them() {
+        let mut sim = Sim::new(names_world()).unwrap();
+        answer(&mut sim, json!({"cmd": "import Mathlib"}));
+        let cases = [
+            (
+                "theorem foo.{u} (α : Sort u) (a : α) : a = a := by\n  rfl",
+                "_root_.foo",
+                "'foo' does not depend on any axioms",
+            ),
+            (
+                "private theorem p (α : Sort u) (a : α) : a = a := by\n  rfl",
+                "_root_.p",
+                "'_private.0.p' does not depend on any axioms",
+            ),
+            (
+                "private theorem p (α : Sort u) (a : α) : a = a := by\n  rfl",
+                "p",
+                "'_private.0.p' does not depend on any axioms",
+            ),
+            (
+                "theorem «foo bar» (α : Sort u) (a : α) : a = a := by\n  rfl",
+                "_root_.«foo bar»",
+                "'«foo bar»' does not depend on any axioms",
+            ),
+        ];
+        for (theorem, query, printed) in cases {
+            let env = answer(&mut sim, json!({"cmd": theorem, "env": 0}))["env"].clone();
+            let axioms = answer(
+                &mut sim,
+                json!({"cmd": format!("#print axioms {query}"), "env": env}),
+            );
+            assert_eq!(messages_of(&axioms), [printed], "{theorem}");
+        }
+        let env = answer(&mut sim, json!({"cmd": cases[0].0, "env": 0}))["env"].clone();
+        let dotted = answer(&mut sim, json!({"cmd": "#print axioms foo.", "env": env}));
+        assert_eq!(
+            messages_of(&dotted),
+            [
+                "'foo' does not depend on any axioms",
+                "unexpected token '.'; expected command"
+            ]
+        );
+    }
+
+    #[test]
+    fn lean_versions_differ_in_texts_and_column_zero_blocks() {
+        let column_zero = "theorem e : True := by\nsorry";
+        let empty = "theorem e : True := by";
+        let world = || -> World {
+            serde_json::from_str(
+                r#"{"theorems": [{"name": "e", "statement": "theorem e : True", "root": "s"}],
+                    "states": {"s": ["⊢ True"]}}"#,
+            )
+            .unwrap()
+        };
+        let mut old = Sim::new(world()).unwrap();
+        let accepted = answer(&mut old, json!({"cmd": column_zero}));
+        assert_eq!(messages_of(&accepted), [SORRY_WARNING_4_24]);
+        assert_eq!(
+            accepted["sorries"][0]["pos"],
+            json!({"line": 2, "column": 0})
+        );
+        let unfinished = answer(&mut old, json!({"cmd": empty}));
+        assert_eq!(
+            unfinished["messages"][0]["data"],
+            "unexpected end of input; expected '{'"
+        );
+        assert_eq!(unfinished["messages"][0]["endPos"], Value::Null);
+        assert_eq!(
+            unfinished["messages"][0]["pos"],
+            json!({"line": 1, "column": 22})
+        );
+        assert_eq!(unfinished["messages"][1]["data"], "unsolved goals\n⊢ True");
+
+        let mut new = Sim::new(world()).unwrap().with_version(LeanVersion::V4_33);
+        let refused = answer(&mut new, json!({"cmd": column_zero}));
+        assert_eq!(
+            messages_of(&refused),
+            [
+                "unsolved goals\n⊢ True",
+                "unexpected token 'sorry'; expected command"
+            ]
+        );
+        assert_eq!(
+            refused["messages"][0]["pos"],
+            json!({"line": 1, "column": 20})
+        );
+        assert_eq!(
+            refused["messages"][1]["pos"],
+            json!({"line": 2, "column": 0})
+        );
+        assert!(refused.get("sorries").is_none(), "{refused}");
+        let indented = answer(&mut new, json!({"cmd": "theorem e : True := by\n  sorry"}));
+        assert_eq!(messages_of(&indented), [SORRY_WARNING_4_33]);
+        let unfinished = answer(&mut new, json!({"cmd": empty}));
+        assert_eq!(messages_of(&unfinished), ["unsolved goals\n⊢ True"]);
+        assert_eq!(LeanVersion::parse("v4.24.0"), Ok(LeanVersion::V4_24));
+        assert_eq!(LeanVersion::parse("4.33.0-rc2"), Ok(LeanVersion::V4_33));
+        assert!(LeanVersion::parse("4.9").is_err());
     }
 
     #[test]

@@ -42,12 +42,28 @@ pub struct World {
     /// Tactic transitions between states.
     #[serde(default)]
     pub transitions: Vec<Transition>,
+    /// Constants the imports provide (Mathlib's `Nat.succ_le_of_lt`, …), which `#print axioms`
+    /// finds through the header's `open` namespaces as Lean does.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub library: Vec<LibraryConstant>,
+}
+
+/// A constant of the imported library.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LibraryConstant {
+    /// Its full name, as Lean prints it.
+    pub name: String,
+    /// The axioms `#print axioms` lists for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub axioms: Vec<String>,
 }
 
 /// A theorem the world knows, as it appears before `:= by`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Theorem {
-    /// Declaration name, as `#print axioms` would print it.
+    /// Declaration name as written after the keyword, without universe parameters (`foo`,
+    /// `«foo bar»`); the simulator declares a `private` theorem's constant under Lean's mangled
+    /// name, `_private.0.NAME`.
     pub name: String,
     /// Statement text from `theorem` up to (not including) `:=`.
     pub statement: String,

@@ -8,7 +8,7 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use prover_tests::sim::{SORRY_WARNING, split_answers, transcript_prefixes};
+use prover_tests::sim::{SORRY_WARNING_4_24, split_answers, transcript_prefixes};
 use prover_tests::world::World;
 use prover_tests::worldgen::{WorldSpec, bfs_oracle, dataset_jsonl, generate, proofs_jsonl};
 use serde_json::{Value, json};
@@ -264,7 +264,7 @@ fn tactic_answers_have_the_wire_shapes() {
     let opened = repl.recv_raw();
     assert_eq!(
         opened,
-        "{\"sorries\":\n [{\"proofState\": 0,\n   \"pos\": {\"line\": 1, \"column\": 47},\n   \"goal\": \"a b : ℕ\\nh : a = b\\n⊢ b = a\",\n   \"endPos\": {\"line\": 1, \"column\": 52}}],\n \"messages\":\n [{\"severity\": \"warning\",\n   \"pos\": {\"line\": 1, \"column\": 8},\n   \"endPos\": {\"line\": 1, \"column\": 10},\n   \"data\": \"declaration uses `sorry`\"}],\n \"env\": 1}\n\n"
+        "{\"sorries\":\n [{\"proofState\": 0,\n   \"pos\": {\"line\": 1, \"column\": 47},\n   \"goal\": \"a b : ℕ\\nh : a = b\\n⊢ b = a\",\n   \"endPos\": {\"line\": 1, \"column\": 52}}],\n \"messages\":\n [{\"severity\": \"warning\",\n   \"pos\": {\"line\": 1, \"column\": 8},\n   \"endPos\": {\"line\": 1, \"column\": 10},\n   \"data\": \"declaration uses 'sorry'\"}],\n \"env\": 1}\n\n"
     );
     // Fail, unknown tactic and unknown state allocate nothing.
     assert_eq!(
@@ -381,7 +381,7 @@ fn command_mode_rechecks_proofs_with_axioms() {
         repl.ask(json!({"cmd": format!("{STATEMENT} := by\n  subst h\n  sorry"), "env": 0}));
     assert_eq!(holes["sorries"][0]["goal"], "a : ℕ\n⊢ a = a");
     assert_eq!(holes["sorries"][0]["pos"], json!({"line": 3, "column": 2}));
-    assert_eq!(holes["messages"][0]["data"], SORRY_WARNING);
+    assert_eq!(holes["messages"][0]["data"], SORRY_WARNING_4_24);
     assert_eq!(holes["env"], 5);
     // Term-mode sorry opens a proof state on the root goal.
     let term = repl.ask(json!({"cmd": format!("{STATEMENT} := sorry"), "env": 0}));
@@ -516,13 +516,22 @@ fn crash_on_start_and_bad_arguments() {
     assert_eq!(bad.status.code(), Some(2));
 }
 
+/// Both recorded sets: v4.33.0-rc2 (`repl-transcripts`) and the pinned v4.24.0.
 #[test]
 fn replay_reproduces_every_recorded_transcript_byte_for_byte() {
-    let Some(dir) = transcripts_dir("replay_reproduces_every_recorded_transcript_byte_for_byte")
-    else {
-        return;
-    };
-    let prefixes = transcript_prefixes(&dir);
+    for set in [
+        "fixtures/repl-transcripts",
+        "fixtures/repl-transcripts-v4.24.0",
+    ] {
+        let test = "replay_reproduces_every_recorded_transcript_byte_for_byte";
+        if let Some(dir) = prover_tests::test_data::find_or_skip(set, test) {
+            replay_every_transcript(&dir);
+        }
+    }
+}
+
+fn replay_every_transcript(dir: &std::path::Path) {
+    let prefixes = transcript_prefixes(dir);
     assert!(
         prefixes.len() >= 70,
         "found only {} transcripts",

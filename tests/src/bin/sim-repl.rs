@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use prover_tests::permissive::Permissive;
-use prover_tests::sim::{Ending, Replay, Responder, ServeOptions, Server, Sim};
+use prover_tests::sim::{Ending, LeanVersion, Replay, Responder, ServeOptions, Server, Sim};
 use prover_tests::world::IndexedWorld;
 
 const USAGE: &str = "\
@@ -25,6 +25,11 @@ OPTIONS:
     --accept-all               a permissive simulation: every declaration elaborates; models
                                trace/#print messages, axioms, sorry, native_decide, namespaces
                                and `#print axioms` on an env (prover_tests::permissive)
+    --lean-version V           the Lean version whose texts and syntax to imitate: 4.24 (the
+                               pinned v4.24.0, the default: `declaration uses 'sorry'`, a
+                               column-0 tactic block after `by`, `\"endPos\": null` on a parse
+                               error at the end of input) or 4.33 (v4.33.0-rc2: backticks, a
+                               column-0 line after `by` ends the declaration)
     --latency-ms N             sleep N ms before every answer
     --exit-after N             exit 0 after answering N requests
     --grow-mb-per-request N    allocate and touch N MiB per request, never freed
@@ -37,6 +42,7 @@ struct Args {
     world: Option<PathBuf>,
     replay: Option<PathBuf>,
     accept_all: bool,
+    lean_version: LeanVersion,
     crash_on_start: bool,
     serve: ServeOptions,
 }
@@ -46,6 +52,7 @@ fn parse_args() -> Result<Args, String> {
         world: None,
         replay: None,
         accept_all: false,
+        lean_version: LeanVersion::default(),
         crash_on_start: false,
         serve: ServeOptions::default(),
     };
@@ -66,6 +73,7 @@ fn parse_args() -> Result<Args, String> {
             "--log" => args.serve.log = Some(value()?.into()),
             "--crash-on-start" => args.crash_on_start = true,
             "--accept-all" => args.accept_all = true,
+            "--lean-version" => args.lean_version = LeanVersion::parse(&value()?)?,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -89,9 +97,9 @@ fn main() -> ExitCode {
         return ExitCode::from(3);
     }
     let mut responder: Box<dyn Responder> = match (&args.world, &args.replay) {
-        _ if args.accept_all => Box::new(Permissive::new()),
+        _ if args.accept_all => Box::new(Permissive::new().with_version(args.lean_version)),
         (Some(path), _) => match IndexedWorld::load(path) {
-            Ok(world) => Box::new(Sim::from_index(world)),
+            Ok(world) => Box::new(Sim::from_index(world).with_version(args.lean_version)),
             Err(e) => {
                 eprintln!("sim-repl: {e}");
                 return ExitCode::from(2);
