@@ -329,7 +329,9 @@ fn prove_says_when_its_verdict_came_from_the_cache() {
     assert_eq!(first.stdout, second.stdout, "the same proof");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
-        stderr.contains("from the cache (a recorded proof, rechecked in Lean just now)"),
+        stderr.contains(
+            "from the cache (a recorded proof, rechecked in Lean just now, found by a search of"
+        ),
         "{stderr}"
     );
 }
