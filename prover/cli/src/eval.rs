@@ -450,11 +450,13 @@ fn print_summary(tally: &Tally, earlier: &Tally, shape: &Shape, pass: &PassAtK) 
             tally.total(),
             earlier.total()
         );
-    } else {
+    } else if whole.total() < shape.theorems * shape.attempts as usize {
         note!(
             "  theorems     {theorems:>8} ({} {decided} decided)",
             whole.total()
         );
+    } else {
+        note!("  theorems     {theorems:>8}");
     }
     let unit = if several { " attempts" } else { "" };
     note!("  proved       {:>8}{unit}", whole.proved);
