@@ -108,9 +108,15 @@ pub struct ProveResult {
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lean_crashes: u32,
     /// The verdict came from the cache without a search: a recorded proof that passed its
-    /// recheck in Lean again, or a failure recorded under a budget at least as large.
+    /// recheck in Lean again, or a failure recorded under a budget at least as large. The
+    /// row's own `expansions`, `lean_calls` and `seconds` are then what this run spent (the
+    /// recheck), and [`ProveResult::original_search`] what the search that found it spent.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_cache: bool,
+    /// When the verdict came from the cache: the cost of the search that decided it, in an
+    /// earlier run. Absent in rows written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_search: Option<SearchCost>,
     /// Calls to the policy (one per expansion that asked it for tactics), when the search ran.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub policy_calls: u32,
@@ -129,6 +135,17 @@ pub struct ProveResult {
     pub seconds: f64,
 }
 
+/// What one search spent: the units budgets limit and budget curves count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchCost {
+    /// Expansions made.
+    pub expansions: u32,
+    /// Requests sent to Lean: the root, tactics not answered by the cache, and rechecks.
+    pub lean_calls: u32,
+    /// Wall time, seconds.
+    pub seconds: f64,
+}
+
 fn is_zero_f64(n: &f64) -> bool {
     *n == 0.0
 }
@@ -142,6 +159,16 @@ fn is_zero_u64(n: &u64) -> bool {
 }
 
 impl ProveResult {
+    /// The cost of the search behind this row's verdict: the original search's when the
+    /// verdict came from the cache, else this row's own. Budget curves count this.
+    pub fn search_cost(&self) -> SearchCost {
+        self.original_search.unwrap_or(SearchCost {
+            expansions: self.expansions,
+            lean_calls: self.lean_calls,
+            seconds: self.seconds,
+        })
+    }
+
     /// A result decided without running a search (from the cache, or before the search
     /// could start); the caller fills in the proof or the stop reason.
     pub fn unsearched(
@@ -165,6 +192,7 @@ impl ProveResult {
             lean_timeouts: 0,
             lean_crashes: 0,
             from_cache: false,
+            original_search: None,
             policy_calls: 0,
             lean_seconds: 0.0,
             attempt: None,
@@ -207,6 +235,18 @@ pub fn standing_results(rows: Vec<ProveResult>) -> Vec<ProveResult> {
         }
     }
     standing.into_iter().flatten().collect()
+}
+
+/// The rows of attempts 0..k−1 of each theorem (a row without a number is attempt 0), as
+/// `eval --attempts K` and `report --attempts K` count them, and how many rows were left out.
+pub fn first_attempts(rows: Vec<ProveResult>, k: u32) -> (Vec<ProveResult>, usize) {
+    let before = rows.len();
+    let kept: Vec<ProveResult> = rows
+        .into_iter()
+        .filter(|row| row.attempt.unwrap_or(0) < k)
+        .collect();
+    let left_out = before - kept.len();
+    (kept, left_out)
 }
 
 /// How one layer of the check went.
@@ -370,6 +410,18 @@ impl CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_attempts_are_the_numbered_below_k_and_the_unnumbered() {
+        let row = |attempt| ProveResult {
+            attempt,
+            ..ProveResult::unsearched("a", ProveStatus::Failed, 0, std::time::Instant::now())
+        };
+        let rows = vec![row(None), row(Some(1)), row(Some(2)), row(Some(4))];
+        let (kept, left_out) = first_attempts(rows, 2);
+        let attempts: Vec<Option<u32>> = kept.iter().map(|r| r.attempt).collect();
+        assert_eq!((attempts, left_out), (vec![None, Some(1)], 2));
+    }
 
     #[test]
     fn an_error_row_gives_way_to_its_rerun_and_every_other_row_stands() {

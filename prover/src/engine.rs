@@ -12,7 +12,7 @@ use lean_bridge::proof::ProofHandle;
 use lean_bridge::{BridgeError, Message};
 use tokio::runtime::Handle;
 
-use crate::cache::{Budget, ProofCache, TheoremRecord, TransitionRecord};
+use crate::cache::{Budget, ProofCache, Spent, TheoremRecord, TransitionRecord};
 use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::search::{
     Applied, CancelToken, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy,
@@ -395,10 +395,78 @@ pub struct ProveConfig {
     pub statement_deadline: Duration,
     /// Names the policy and its settings, so a recorded failure is reused only under the same.
     pub policy_id: String,
-    /// Report a theorem the cache knows as proved (rechecked) or failed without searching it.
-    /// Off when the search itself is wanted (its steps and refusals, for training data); the
-    /// cached transitions still spare Lean every answer it gave before.
-    pub reuse_verdicts: bool,
+    /// Which verdicts the cache records may answer a theorem without a search
+    /// (`--reuse-verdicts`). The cached transitions spare Lean every answer it gave before
+    /// whatever this says.
+    pub reuse_verdicts: VerdictReuse,
+}
+
+/// Which recorded verdicts answer a theorem without searching it (`--reuse-verdicts`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VerdictReuse {
+    /// Only a verdict found for the same question: the same policy, width, α and per-tactic
+    /// deadline, and a budget that covers what the proof cost (or, for a failure, no larger
+    /// than the one it was recorded under). A run's figures are then those of a run without
+    /// the cache.
+    #[default]
+    Matching,
+    /// A recorded proof under any settings (still rechecked in Lean), a recorded failure
+    /// within its budget: the behaviour before verdicts recorded their cost; figures may then
+    /// credit a small budget or another policy with a proof a larger search found.
+    Any,
+    /// None: every theorem is searched (for the search's own steps and refusals, as training
+    /// data, or for timing); Lean's cached answers are still used.
+    Never,
+}
+
+impl VerdictReuse {
+    /// Every value, in the order help texts list them.
+    pub const ALL: [VerdictReuse; 3] = [
+        VerdictReuse::Matching,
+        VerdictReuse::Any,
+        VerdictReuse::Never,
+    ];
+
+    /// The name users write (`--reuse-verdicts any`, `reuse_verdicts = "any"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            VerdictReuse::Matching => "matching",
+            VerdictReuse::Any => "any",
+            VerdictReuse::Never => "never",
+        }
+    }
+
+    /// Whether `record` may answer a search under `budget`.
+    fn allows(self, record: &TheoremRecord, budget: &Budget) -> bool {
+        match self {
+            VerdictReuse::Matching => record.answers(budget),
+            VerdictReuse::Any => match record.verdict {
+                crate::cache::Verdict::Proved { .. } => true,
+                crate::cache::Verdict::Failed { .. } => budget.within(&record.budget),
+            },
+            VerdictReuse::Never => false,
+        }
+    }
+}
+
+impl std::fmt::Display for VerdictReuse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for VerdictReuse {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        VerdictReuse::ALL
+            .into_iter()
+            .find(|reuse| reuse.name() == text)
+            .ok_or_else(|| {
+                format!("unknown --reuse-verdicts `{text}`; expected matching, any or never")
+            })
+    }
 }
 
 impl ProveConfig {
@@ -440,7 +508,7 @@ impl Default for ProveConfig {
             check: CheckConfig::default(),
             statement_deadline: Duration::from_secs(300),
             policy_id: String::new(),
-            reuse_verdicts: true,
+            reuse_verdicts: VerdictReuse::default(),
         }
     }
 }
@@ -500,8 +568,8 @@ impl Engine {
     /// Proves one goal: a theorem, or a sorry in place. Call from a blocking thread (never
     /// inside an async task): the search blocks on the pool through the runtime.
     ///
-    /// With a cache, a goal proved before is only rechecked, a failure under a budget at
-    /// least as large is reported again without Lean, and every known transition is reused.
+    /// With a cache, a verdict recorded for the same question ([`VerdictReuse`]) is reported
+    /// again (a proof only after its recheck passes), and every known transition is reused.
     pub fn prove<P, F, H>(
         &self,
         goal: &Goal,
@@ -568,11 +636,7 @@ impl Engine {
     {
         let started = Instant::now();
         let statement = start.key;
-        if let Some(result) = config
-            .reuse_verdicts
-            .then(|| self.known_outcome(theorem, statement, &recheck, config, started))
-            .flatten()
-        {
+        if let Some(result) = self.known_outcome(theorem, statement, &recheck, config, started) {
             return result;
         }
         let (root, mut lean_calls) = match self.root_state(theorem, &start, config, started) {
@@ -615,6 +679,14 @@ impl Engine {
                 (status, None, Some(code), Some(reason.to_string()))
             }
         };
+        let spent = Spent {
+            cost: ::datasets::SearchCost {
+                expansions: stats.expansions,
+                lean_calls,
+                seconds: started.elapsed().as_secs_f64(),
+            },
+            tactic_runs: stats.env_calls,
+        };
         // A search that met any infrastructure failure says nothing reusable about the theorem.
         if stats.infrastructure_errors() == 0 || report.proof().is_some() {
             self.remember(
@@ -623,6 +695,7 @@ impl Engine {
                 config,
                 &report.outcome,
                 proof.as_deref(),
+                spent,
             );
         }
         let mut faults = env.faults;
@@ -642,11 +715,12 @@ impl Engine {
             lean_timeouts: faults.timeouts,
             lean_crashes: faults.crashes,
             from_cache: false,
+            original_search: None,
             policy_calls: stats.policy_calls,
             lean_seconds: env.lean_time.as_secs_f64(),
             attempt: None,
             replaces_error: false,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: spent.cost.seconds,
         }
     }
 
@@ -713,8 +787,9 @@ impl Engine {
         }
     }
 
-    /// A result the cache already decides: a recorded proof that passes the recheck again, or
-    /// a recorded failure under a budget at least as large as this one.
+    /// A result the cache already decides ([`VerdictReuse`]): the newest record that answers
+    /// this search, a proof only once its recheck passes again. The result says it came from
+    /// the cache and carries what the search that decided it cost.
     fn known_outcome(
         &self,
         theorem: &Theorem,
@@ -723,44 +798,66 @@ impl Engine {
         config: &ProveConfig,
         started: Instant,
     ) -> Option<ProveResult> {
+        if config.reuse_verdicts == VerdictReuse::Never {
+            return None;
+        }
         let cache = self.cache.as_ref()?;
-        match cache.theorem(&theorem.header, statement)? {
-            TheoremRecord::Proved { tactics, .. } => {
-                // Proofs are never reported unchecked, even from the cache.
-                let mut checker = self.checker(theorem, recheck.clone());
-                let verdict = checker.check(&Proof {
-                    tactics,
-                    states: Vec::new(),
-                });
-                match verdict {
-                    Ok(Verdict::Accepted) => Some(ProveResult {
-                        proof: checker.accepted,
-                        from_cache: true,
-                        ..ProveResult::unsearched(
-                            &theorem.name,
-                            ProveStatus::Proved,
-                            checker.calls,
-                            started,
-                        )
-                    }),
-                    _ => {
-                        tracing::warn!(name = %theorem.name, "a cached proof failed its recheck; searching again");
-                        None
+        let budget = config.budget();
+        let mut records = cache.theorem(&theorem.header, statement);
+        if config.reuse_verdicts == VerdictReuse::Any {
+            // Any proof answers before a failure, as when a theorem kept one record.
+            records.sort_by_key(|record| !record.is_proof());
+        }
+        let mut rechecked = false;
+        for record in records {
+            if !config.reuse_verdicts.allows(&record, &budget) {
+                continue;
+            }
+            let original_search = Some(record.spent.cost);
+            match record.verdict {
+                crate::cache::Verdict::Proved { tactics, .. } => {
+                    // One recheck per search: a proof that fails it says the others would too
+                    // (the same statement and rules), or that Lean is failing.
+                    if rechecked {
+                        continue;
                     }
+                    rechecked = true;
+                    // Proofs are never reported unchecked, even from the cache.
+                    let mut checker = self.checker(theorem, recheck.clone());
+                    let verdict = checker.check(&Proof {
+                        tactics,
+                        states: Vec::new(),
+                    });
+                    if let Ok(Verdict::Accepted) = verdict {
+                        return Some(ProveResult {
+                            proof: checker.accepted,
+                            from_cache: true,
+                            original_search,
+                            ..ProveResult::unsearched(
+                                &theorem.name,
+                                ProveStatus::Proved,
+                                checker.calls,
+                                started,
+                            )
+                        });
+                    }
+                    tracing::warn!(name = %theorem.name, "a cached proof failed its recheck; searching again");
+                }
+                crate::cache::Verdict::Failed {
+                    stop_reason,
+                    stop_detail,
+                } => {
+                    return Some(ProveResult {
+                        stop_reason: Some(stop_reason),
+                        stop_detail: Some(stop_detail),
+                        from_cache: true,
+                        original_search,
+                        ..ProveResult::unsearched(&theorem.name, ProveStatus::Failed, 0, started)
+                    });
                 }
             }
-            TheoremRecord::Failed {
-                budget,
-                stop_reason,
-                stop_detail,
-            } if config.budget().within(&budget) => Some(ProveResult {
-                stop_reason: Some(stop_reason),
-                stop_detail: Some(stop_detail),
-                from_cache: true,
-                ..ProveResult::unsearched(&theorem.name, ProveStatus::Failed, 0, started)
-            }),
-            TheoremRecord::Failed { .. } => None,
         }
+        None
     }
 
     fn remember(
@@ -770,25 +867,30 @@ impl Engine {
         config: &ProveConfig,
         outcome: &Outcome,
         proof: Option<&str>,
+        spent: Spent,
     ) {
         let Some(cache) = &self.cache else {
             return;
         };
-        let record = match (outcome, proof) {
-            (Outcome::Proved(found), Some(proof)) => TheoremRecord::Proved {
+        let verdict = match (outcome, proof) {
+            (Outcome::Proved(found), Some(proof)) => crate::cache::Verdict::Proved {
                 proof: proof.to_owned(),
                 tactics: found.tactics.clone(),
             },
             // Infrastructure failures and cancellations say nothing about the theorem.
             (Outcome::Failed(reason), _) if !reason.is_verdict() => return,
-            (Outcome::Failed(reason), _) => TheoremRecord::Failed {
-                budget: config.budget(),
+            (Outcome::Failed(reason), _) => crate::cache::Verdict::Failed {
                 stop_reason: stop_code(reason).to_owned(),
                 stop_detail: reason.to_string(),
             },
             (Outcome::Proved(_), None) => return,
         };
-        cache.record_theorem(&theorem.header, statement, &record);
+        let record = TheoremRecord {
+            verdict,
+            budget: config.budget(),
+            spent,
+        };
+        cache.record_theorem(&theorem.header, statement, record);
     }
 }
 

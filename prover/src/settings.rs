@@ -18,7 +18,7 @@ use lean_bridge::process::ReplConfig;
 use serde::Deserialize;
 
 use crate::check::CheckConfig;
-use crate::engine::ProveConfig;
+use crate::engine::{ProveConfig, VerdictReuse};
 use crate::llm::{Api, LlmConfig, SamplesMode};
 use crate::policy::learned::LearnedModel;
 use crate::policy::{LearnedSpec, PolicyKind, PolicySpec};
@@ -111,6 +111,8 @@ pub struct CacheSettings {
     pub dir: Option<PathBuf>,
     /// `false` as `--no-cache`.
     pub enabled: Option<bool>,
+    /// As `--reuse-verdicts`: `"matching"`, `"any"` or `"never"`.
+    pub reuse_verdicts: Option<VerdictReuse>,
 }
 
 /// `[search]` in `prover.toml`.
@@ -352,6 +354,8 @@ pub struct CacheOverlay {
     pub cache: Option<PathBuf>,
     /// `--no-cache`.
     pub no_cache: bool,
+    /// `--reuse-verdicts`.
+    pub reuse_verdicts: Option<VerdictReuse>,
 }
 
 /// `prover check`'s rules (`--timeout`, `--trust-header`, …).
@@ -744,6 +748,15 @@ pub fn cache_dir(overlay: &CacheOverlay, file: &SettingsFile) -> Result<Option<P
     default_cache_dir(overlay, file).map(Some)
 }
 
+/// Which recorded verdicts answer a theorem without a search: the overlay, `[cache]`, then
+/// only those found for the same question.
+pub fn reuse_verdicts(overlay: &CacheOverlay, file: &SettingsFile) -> VerdictReuse {
+    overlay
+        .reuse_verdicts
+        .or(file.cache.reuse_verdicts)
+        .unwrap_or_default()
+}
+
 /// The cache directory, whether or not the cache is on (for `prover cache path|stats|clear`).
 pub fn default_cache_dir(overlay: &CacheOverlay, file: &SettingsFile) -> Result<PathBuf> {
     if let Some(dir) = overlay.cache.clone().or_else(|| file.cache.dir.clone()) {
@@ -762,10 +775,12 @@ pub fn default_cache_dir(overlay: &CacheOverlay, file: &SettingsFile) -> Result<
 
 /// Everything a [`Session`](crate::session::Session) opens with.
 pub fn session_config(overlay: &Overlay, file: &SettingsFile) -> Result<SessionConfig> {
+    let mut prove = prove_config(&overlay.search, file)?;
+    prove.reuse_verdicts = reuse_verdicts(&overlay.cache, file);
     Ok(SessionConfig {
         pool: pool_config(&overlay.repl, file)?,
         policy: policy_spec(&overlay.search, file)?,
-        prove: prove_config(&overlay.search, file)?,
+        prove,
         outage_limit: outage_limit(&overlay.search, file)?,
         cache_dir: cache_dir(&overlay.cache, file)?,
     })
@@ -808,6 +823,37 @@ mod tests {
     }
 
     #[test]
+    fn verdict_reuse_comes_from_the_flag_then_the_file_then_matching() {
+        let file = SettingsFile::parse("[cache]\nreuse_verdicts = \"any\"\n").unwrap();
+        let session = |overlay: &Overlay, file: &SettingsFile| {
+            let overlay = Overlay {
+                repl: ReplOverlay {
+                    repl_cmd: Some("sim".into()),
+                    workers: Some(1),
+                    ..ReplOverlay::default()
+                },
+                ..overlay.clone()
+            };
+            session_config(&overlay, file).unwrap().prove.reuse_verdicts
+        };
+        assert_eq!(session(&Overlay::default(), &file), VerdictReuse::Any);
+        let never = Overlay {
+            cache: CacheOverlay {
+                reuse_verdicts: Some(VerdictReuse::Never),
+                ..CacheOverlay::default()
+            },
+            ..Overlay::default()
+        };
+        assert_eq!(session(&never, &file), VerdictReuse::Never);
+        assert_eq!(
+            session(&Overlay::default(), &SettingsFile::default()),
+            VerdictReuse::Matching
+        );
+        let error = SettingsFile::parse("[cache]\nreuse_verdicts = \"some\"\n").unwrap_err();
+        assert!(error.to_string().contains("matching"), "{error}");
+    }
+
+    #[test]
     fn unknown_settings_are_refused_by_name() {
         let err = SettingsFile::parse("[search]\nwidht = 3\n").unwrap_err();
         assert!(err.to_string().contains("widht"), "{err}");
@@ -841,6 +887,7 @@ mod tests {
         let config = session_config(&overlay, &SettingsFile::default()).unwrap();
         assert_eq!(config.prove.search.expansion_width, 3);
         assert!(config.cache_dir.is_none());
+        assert_eq!(config.prove.reuse_verdicts, VerdictReuse::Matching);
         let typo = serde_json::json!({"search": {"widht": 3}});
         let error = serde_json::from_value::<Overlay>(typo)
             .unwrap_err()

@@ -236,6 +236,125 @@ fn a_larger_budget_reuses_the_cached_part_of_the_tree() {
     );
 }
 
+/// Theorems a results map proves.
+fn proved_count(results: &BTreeMap<String, Value>) -> usize {
+    results.values().filter(|r| r["status"] == "proved").count()
+}
+
+#[test]
+fn a_cached_verdict_answers_only_the_budget_and_policy_it_was_found_under() {
+    let dir = tempfile::tempdir().unwrap();
+    let (world, dataset, _) = generated_world(31, dir.path());
+    let server = vocabulary_server(5, dir.path());
+    let url = format!("http://{}/v1", server.addr());
+    let cache = dir.path().join("cache");
+    let log = dir.path().join("sim.log");
+    let llm = ["--policy", "openai", "--samples", "8", "--llm-url", &url];
+    let generous = ["--width", "8", "--max-expansions", "100000"];
+    let tiny = ["--width", "1", "--max-expansions", "1"];
+    let run = |name: &str, flags: &[&[&str]]| {
+        let out = dir.path().join(format!("{name}.jsonl"));
+        let extra: Vec<&str> = flags.iter().flat_map(|f| f.iter().copied()).collect();
+        let output = eval(&dataset, &out, &sim_cmd(&world, &log, 0), &extra);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (
+            results_by_name(&out),
+            out,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    let shared = ["--cache", cache.to_str().unwrap()];
+    let (cold, _, _) = run("cold", &[&llm, &generous, &shared]);
+    assert!(proved_count(&cold) > 0);
+    assert!(cold.values().all(|r| r["from_cache"].is_null()));
+
+    // The same question again: every verdict from the cache, with the cost of the search
+    // that found it; the report marks them and draws the curves from that cost.
+    let (warm, warm_out, warm_stderr) = run("warm", &[&llm, &generous, &shared]);
+    assert_eq!(verdicts(&warm), verdicts(&cold));
+    for (name, row) in &warm {
+        assert_eq!(row["from_cache"], true, "{name}: {row}");
+        assert_eq!(
+            row["original_search"]["expansions"], cold[name]["expansions"],
+            "{name}: {row}"
+        );
+    }
+    assert!(
+        warm_stderr.contains(&format!("from cache   {:>8}", warm.len())),
+        "{warm_stderr}"
+    );
+    let cold_figures = crate::report::figures_of(&dir.path().join("cold.jsonl"), dir.path());
+    let figures = crate::report::figures_of(&warm_out, dir.path());
+    let report = &figures["runs"][0];
+    assert_eq!(report["from_cache"], warm.len());
+    assert_eq!(
+        report["curves"]["expansions"], cold_figures["runs"][0]["curves"]["expansions"],
+        "the curve counts the original searches"
+    );
+    assert!(
+        report["table"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["from_cache"] == true)
+    );
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    let page = scraper::Html::parse_document(&html);
+    let cells = |css: &str| -> Vec<String> {
+        page.select(&scraper::Selector::parse(css).unwrap())
+            .map(|e| e.text().collect())
+            .collect()
+    };
+    assert_eq!(cells("td.from-cache"), [warm.len().to_string()]);
+    let marked = cells("table#theorems td")
+        .iter()
+        .filter(|t| t.ends_with("(cached)"))
+        .count();
+    assert_eq!(marked, warm.len(), "every theorem row marked");
+
+    // A smaller budget and width, and another policy: exactly what a run without the cache
+    // finds, though the cache holds proofs of those theorems.
+    let nocache = ["--no-cache"];
+    let learned = ["--policy", "learned"];
+    for (what, question) in [
+        ("tiny", &[&llm[..], &tiny[..]]),
+        ("learned", &[&learned[..], &generous[..]]),
+    ] {
+        let (with_cache, _, _) = run(
+            &format!("{what}-cached"),
+            &[question[0], question[1], &shared],
+        );
+        let (without, _, _) = run(
+            &format!("{what}-nocache"),
+            &[question[0], question[1], &nocache],
+        );
+        assert_eq!(verdicts(&with_cache), verdicts(&without), "{what}");
+        assert!(
+            proved_count(&without) < proved_count(&cold),
+            "{what}: the question must differ from the cached one's answer"
+        );
+        assert!(
+            with_cache.values().all(|r| r["from_cache"].is_null()),
+            "{what}"
+        );
+    }
+
+    // `--reuse-verdicts any` answers with whatever proof the cache holds, and says so.
+    let any = ["--reuse-verdicts", "any"];
+    let (reused, reused_out, _) = run("tiny-any", &[&llm, &tiny, &shared, &any]);
+    assert_eq!(proved_count(&reused), proved_count(&cold));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(datasets::RunManifest::path_for(&reused_out)).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["config"]["reuse_verdicts"], "any");
+}
+
 #[test]
 fn kill_9_mid_run_then_a_rerun_gives_exactly_one_result_per_theorem() {
     let dir = tempfile::tempdir().unwrap();

@@ -329,7 +329,9 @@ fn prove_says_when_its_verdict_came_from_the_cache() {
     assert_eq!(first.stdout, second.stdout, "the same proof");
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(
-        stderr.contains("from the cache (a recorded proof, rechecked in Lean just now)"),
+        stderr.contains(
+            "from the cache (a recorded proof, rechecked in Lean just now, found by a search of"
+        ),
         "{stderr}"
     );
 }
@@ -478,4 +480,144 @@ fn attempts_write_one_numbered_row_each_resume_to_more_and_give_the_report_its_p
         .collect();
     let rate = (proved as f64 / 8.0 * 1e6).round() / 1e6;
     assert_eq!(pass, vec![rate; 3], "{run}");
+}
+
+#[test]
+fn eval_attempts_k_on_a_file_of_more_reports_pass_at_k_of_the_first_k_as_the_report_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world_path("eval-portfolio.json");
+    let dataset = dataset_for(&world, dir.path());
+    let out = dir.path().join("results.jsonl");
+    let first = run_eval(&dataset, &out, &sim_cmd(&world, None), &["--attempts", "5"]);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    // The portfolio repeats one search, so make the attempts differ as sampling would: the
+    // first proved theorem fails its attempts 0 and 1, the second its attempt 0.
+    let mut rows = prover_tests::harness::read_jsonl(&out);
+    let proved: Vec<String> = rows
+        .iter()
+        .filter(|r| r["status"] == "proved" && r["attempt"] == 0)
+        .map(|r| text(&r["name"]))
+        .collect();
+    assert!(proved.len() >= 2, "{proved:?}");
+    for row in &mut rows {
+        let attempt = row["attempt"].as_u64().unwrap();
+        let name = text(&row["name"]);
+        if (name == proved[0] && attempt < 2) || (name == proved[1] && attempt == 0) {
+            let object = row.as_object_mut().unwrap();
+            object.insert("status".into(), "failed".into());
+            object.remove("proof");
+            object.insert("stop_reason".into(), "expansion_limit".into());
+        }
+    }
+    let lines: Vec<String> = rows.iter().map(Value::to_string).collect();
+    std::fs::write(&out, lines.join("\n") + "\n").unwrap();
+
+    let two = run_eval(
+        &dataset,
+        &out,
+        &sim_cmd(&world, None),
+        &["--attempts", "2", "--json"],
+    );
+    let stderr = String::from_utf8_lossy(&two.stderr);
+    assert_eq!(two.status.code(), Some(0), "{stderr}");
+    let summary: Value = serde_json::from_slice(&two.stdout).unwrap();
+    let theorems = rows.len() / 5;
+    assert!(
+        stderr.contains(&format!(
+            "{theorems} × 2 attempts ({} attempts decided",
+            theorems * 2
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "{} rows of attempts 2 and later, not counted",
+            theorems * 3
+        )),
+        "{stderr}"
+    );
+    // pass@2 over attempts 0..1: the first proved theorem no longer counts.
+    let solved_in_two: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|r| r["status"] == "proved" && r["attempt"].as_u64() < Some(2))
+        .map(|r| text(&r["name"]))
+        .collect();
+    assert!(!solved_in_two.contains(&proved[0]) && solved_in_two.contains(&proved[1]));
+    let expected = solved_in_two.len() as f64 / theorems as f64;
+    let pass = &summary["pass_at_k"];
+    assert_eq!(
+        (pass["k"].as_u64(), pass["attempts"].as_str()),
+        (Some(2), Some("0..1"))
+    );
+    assert!(
+        (pass["value"].as_f64().unwrap() - expected).abs() < 1e-6,
+        "{summary}"
+    );
+    assert!(
+        stderr.contains(&format!("pass@2       {:>7.1}%", 100.0 * expected)),
+        "{stderr}"
+    );
+
+    // `prover report --attempts 2` counts the same rows and gives the same figure; without
+    // it, the report estimates pass@2 from all five attempts, and says so.
+    let report = |extra: &[&str]| {
+        let json = dir.path().join("report.json");
+        let html = dir.path().join("report.html");
+        let output = ProverRun::new("report")
+            .args([out.as_os_str()])
+            .path("--out", &html)
+            .path("--json", &json)
+            .args(extra)
+            .output();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let figures: Value =
+            serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        (
+            figures["runs"][0].clone(),
+            std::fs::read_to_string(&html).unwrap(),
+        )
+    };
+    let pass_at = |run: &Value, k: u64| {
+        run["pass_at_k"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["k"] == k)
+            .map(|p| p["value"].as_f64().unwrap())
+    };
+    let (first_two, html) = report(&["--attempts", "2"]);
+    assert_eq!(
+        pass_at(&first_two, 2),
+        pass["value"].as_f64(),
+        "{first_two}"
+    );
+    assert_eq!(
+        pass_at(&first_two, 4),
+        None,
+        "no pass@k past the attempts counted"
+    );
+    assert_eq!(first_two["attempts"], theorems * 2);
+    assert_eq!(first_two["attempts_left_out"], theorems * 3);
+    assert!(
+        html.contains("attempts 0..1 only"),
+        "the page says which attempts"
+    );
+    let (all, html) = report(&[]);
+    assert_eq!(all["attempts_per_theorem"]["fewest"], 5);
+    assert_ne!(
+        pass_at(&all, 2),
+        pass["value"].as_f64(),
+        "an estimate from five attempts"
+    );
+    assert!(html.contains("unbiased estimate from 5 attempts per theorem"));
 }

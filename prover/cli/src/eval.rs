@@ -46,6 +46,8 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
         .collect();
     let retried = errored.len();
+    // pass@K counts attempts 0..K−1 only; rows of later attempts stay in the file, uncounted.
+    let (earlier, beyond_k) = ::datasets::first_attempts(earlier, args.attempts);
     let earlier: Vec<ProveResult> = earlier
         .into_iter()
         .filter(|r| r.status != ProveStatus::Error)
@@ -88,7 +90,13 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let mut run_manifest = manifest::prepare(
         &args.out,
         "eval",
-        super::common::run_config(session.prove_config(), &pool_config),
+        {
+            let mut config = super::common::run_config(session.prove_config(), &pool_config);
+            // Rows found under another rule would mix into the file's figures.
+            let reuse = session.prove_config().reuse_verdicts.name();
+            config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+            config
+        },
         {
             let mut recorded = manifest::repl_record(&pool_config);
             recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
@@ -103,10 +111,13 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     // The summary covers the whole output file for this dataset, earlier runs included; the
     // progress counter counts this run's theorems.
     let mut earlier_tally = Tally::default();
-    let mut solved = Solved::default();
-    for result in earlier.iter().filter(|r| dataset_names.contains(&r.name)) {
-        earlier_tally.add(result);
-        solved.add(result);
+    let mut counted: Vec<ProveResult> = Vec::new();
+    for result in earlier
+        .into_iter()
+        .filter(|r| dataset_names.contains(&r.name))
+    {
+        earlier_tally.add(&result);
+        counted.push(result);
     }
     let mut tally = Tally::default();
     let todo = searches.len();
@@ -166,7 +177,6 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                 errored.contains(&(result.name.clone(), result.attempt.unwrap_or(0)));
             out.append(&result)?;
             tally.add(&result);
-            solved.add(&result);
             note!(
                 "[{}/{todo}] {:<7} {}{} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
                 tally.total(),
@@ -180,6 +190,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                 fault_note(&result),
                 tally.pass_rate()
             );
+            counted.push(result);
         }
         pool_stats = Some(session.pool().stats());
         if interrupt.signal().is_none() {
@@ -192,16 +203,19 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         super::common::save_model(&session, path)?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    print_summary(&tally, &earlier_tally, seconds, workers, concurrency);
-    if several {
-        note!(
-            "  pass@{:<6} {:>7.1}% ({} of {} theorems proved in some attempt)",
-            args.attempts,
-            100.0 * solved.proved() as f64 / dataset_names.len().max(1) as f64,
-            solved.proved(),
-            dataset_names.len()
-        );
-    }
+    let pass = PassAtK::of(&counted, args.attempts);
+    print_summary(
+        &tally,
+        &earlier_tally,
+        &Shape {
+            theorems: dataset_names.len(),
+            attempts: args.attempts,
+            beyond_k,
+            from_cache: counted.iter().filter(|r| r.from_cache).count(),
+        },
+        &pass,
+    );
+    print_costs(&tally, seconds, workers, concurrency);
     if let Some(stats) = pool_stats {
         note!(
             "  REPL restarts {:>7} ({} timeouts), {} started",
@@ -232,14 +246,22 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     super::cache::finish_run(session.cache());
     if args.json {
         let summary = serde_json::json!({
-            "theorems": tally.total(),
+            "theorems": dataset_names.len(),
+            "attempts": args.attempts,
+            "decided": tally.total(),
             "proved": tally.proved,
             "failed": tally.failed,
             "error": tally.error,
+            "from_cache": tally.from_cache,
             "skipped": total - todo,
             "pass_rate": tally.pass_rate() / 100.0,
-            "attempts": args.attempts,
-            "theorems_proved_in_some_attempt": solved.proved(),
+            "pass_at_k": pass.value.map(|value| serde_json::json!({
+                "k": args.attempts,
+                "value": value,
+                "attempts": format!("0..{}", args.attempts - 1),
+                "rows_beyond_k": beyond_k,
+            })),
+            "theorems_proved_in_some_attempt": pass.some_attempt,
             "seconds": seconds,
             "lean_calls": tally.lean_calls,
             "lean_timeouts": tally.lean_timeouts,
@@ -247,7 +269,8 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             "policy_errors": tally.policy_errors,
             "model": super::common::model_summary_json(&session),
             "whole_file": {
-                "theorems": tally.total() + earlier_tally.total(),
+                "decided": tally.total() + earlier_tally.total(),
+                "from_cache": tally.from_cache + earlier_tally.from_cache,
                 "proved": tally.proved + earlier_tally.proved,
                 "failed": tally.failed + earlier_tally.failed,
                 "error": tally.error + earlier_tally.error,
@@ -296,22 +319,45 @@ fn attempt_prover(session: &Session, attempts: u32) -> prover::session::Prover {
         Some(_) => {}
     }
     let mut config = session.prove_config().clone();
-    config.reuse_verdicts = false;
+    config.reuse_verdicts = prover::engine::VerdictReuse::Never;
     prover.with_config(config)
 }
 
-/// Which theorems some attempt proved.
-#[derive(Default)]
-struct Solved(std::collections::HashMap<String, bool>);
+/// pass@K of the rows a summary counts (attempts 0..K−1), computed as `prover report` does.
+struct PassAtK {
+    /// pass@K, when every theorem counted has K attempts decided.
+    value: Option<f64>,
+    /// pass@1: the mean over theorems of the share of their attempts that proved them.
+    at_one: Option<f64>,
+    /// Theorems some counted attempt proved.
+    some_attempt: usize,
+    /// Theorems counted.
+    theorems: usize,
+}
 
-impl Solved {
-    fn add(&mut self, result: &ProveResult) {
-        *self.0.entry(result.name.clone()).or_default() |= result.status == ProveStatus::Proved;
+impl PassAtK {
+    fn of(rows: &[ProveResult], k: u32) -> PassAtK {
+        let mut proved: std::collections::BTreeMap<&str, bool> = Default::default();
+        for row in rows {
+            *proved.entry(&row.name).or_default() |= row.status == ProveStatus::Proved;
+        }
+        let at = |k| prover_report::figures::pass_at(rows, k).map(|p| p.value);
+        PassAtK {
+            value: at(k),
+            at_one: at(1),
+            some_attempt: proved.values().filter(|p| **p).count(),
+            theorems: proved.len(),
+        }
     }
+}
 
-    fn proved(&self) -> usize {
-        self.0.values().filter(|p| **p).count()
-    }
+/// What a summary counts: the dataset's theorems, the attempts at each, the file's rows of
+/// later attempts it leaves out, and the verdicts it counts that came from the cache.
+struct Shape {
+    theorems: usize,
+    attempts: u32,
+    beyond_k: usize,
+    from_cache: usize,
 }
 
 /// ", from the cache, 2 Lean timeouts, 1 REPL crash, 3 model failures": where a verdict came
@@ -347,6 +393,7 @@ struct Tally {
     proved: usize,
     failed: usize,
     error: usize,
+    from_cache: usize,
     lean_calls: u64,
     search_seconds: f64,
     lean_timeouts: u64,
@@ -361,6 +408,7 @@ impl Tally {
             ProveStatus::Failed => self.failed += 1,
             ProveStatus::Error => self.error += 1,
         }
+        self.from_cache += usize::from(result.from_cache);
         self.lean_calls += u64::from(result.lean_calls);
         self.search_seconds += result.seconds;
         self.lean_timeouts += u64::from(result.lean_timeouts);
@@ -377,30 +425,85 @@ impl Tally {
     }
 }
 
-/// The summary on stderr: the counts cover every theorem of the dataset the output file
-/// decides (earlier runs included); times and calls are this run's.
-fn print_summary(tally: &Tally, earlier: &Tally, seconds: f64, workers: usize, concurrency: usize) {
+/// The summary's counts on stderr: they cover every attempt of the dataset's theorems the
+/// output file decides (earlier runs included) up to `--attempts`; [`print_costs`] follows.
+fn print_summary(tally: &Tally, earlier: &Tally, shape: &Shape, pass: &PassAtK) {
     let whole = Tally {
         proved: tally.proved + earlier.proved,
         failed: tally.failed + earlier.failed,
         error: tally.error + earlier.error,
         ..Tally::default()
     };
+    let several = shape.attempts > 1;
+    let theorems = if several {
+        format!("{} × {} attempts", shape.theorems, shape.attempts)
+    } else {
+        shape.theorems.to_string()
+    };
+    let decided = if several { "attempts" } else { "theorems" };
     note!();
     if earlier.total() > 0 {
         note!(
-            "  theorems     {:>8} ({} this run, {} from earlier runs into this file)",
+            "  theorems     {theorems:>8} ({} {decided} decided: {} this run, {} from earlier runs \
+             into this file)",
             whole.total(),
             tally.total(),
             earlier.total()
         );
+    } else if whole.total() < shape.theorems * shape.attempts as usize {
+        note!(
+            "  theorems     {theorems:>8} ({} {decided} decided)",
+            whole.total()
+        );
     } else {
-        note!("  theorems     {:>8}", whole.total());
+        note!("  theorems     {theorems:>8}");
     }
-    note!("  proved       {:>8}", whole.proved);
-    note!("  failed       {:>8}", whole.failed);
-    note!("  error        {:>8}", whole.error);
-    note!("  pass rate    {:>7.1}%", whole.pass_rate());
+    let unit = if several { " attempts" } else { "" };
+    note!("  proved       {:>8}{unit}", whole.proved);
+    note!("  failed       {:>8}{unit}", whole.failed);
+    note!("  error        {:>8}{unit}", whole.error);
+    note!(
+        "  from cache   {:>8} (verdicts reused from the cache, not searched: --reuse-verdicts)",
+        shape.from_cache
+    );
+    if shape.beyond_k > 0 {
+        note!(
+            "  (the file also holds {} rows of attempts {} and later, not counted here: prover \
+             report --attempts {} counts as this does; without it, it estimates pass@k from them \
+             all)",
+            shape.beyond_k,
+            shape.attempts,
+            shape.attempts
+        );
+    }
+    if !several {
+        note!("  pass rate    {:>7.1}%", whole.pass_rate());
+        return;
+    }
+    let percent = |value: Option<f64>| {
+        value.map_or("     n/a".to_owned(), |v| format!("{:>7.1}%", 100.0 * v))
+    };
+    note!(
+        "  pass@1       {} (mean over theorems of their proving attempts' share)",
+        percent(pass.at_one)
+    );
+    note!(
+        "  pass@{:<7} {} ({} of {} theorems proved in some attempt of 0..{}{})",
+        shape.attempts,
+        percent(pass.value),
+        pass.some_attempt,
+        pass.theorems,
+        shape.attempts - 1,
+        if pass.value.is_none() {
+            "; not every theorem has its attempts decided yet"
+        } else {
+            ""
+        }
+    );
+}
+
+/// The summary's times and calls: this run's.
+fn print_costs(tally: &Tally, seconds: f64, workers: usize, concurrency: usize) {
     note!("  wall time    {:>7.1}s", seconds);
     note!(
         "  search time  {:>7.1}s (summed over theorems)",

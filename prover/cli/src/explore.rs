@@ -44,7 +44,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     }
     let overlay = args.session.overlay();
     let mut config = settings::session_config(&overlay, settings)?;
-    config.prove.reuse_verdicts = false;
+    config.prove.reuse_verdicts = prover::engine::VerdictReuse::Never;
     config.prove.search.proofs_wanted = proofs_wanted;
     let (prompt_template, check) = super::common::pipeline_settings(&config, settings)?;
     let pool = config.pool.clone();

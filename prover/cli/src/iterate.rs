@@ -45,7 +45,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let overlay = args.session.overlay();
     let mut config = settings::session_config(&overlay, settings)?;
     // The search itself is wanted, for its steps and refusals; cached answers still spare Lean.
-    config.prove.reuse_verdicts = false;
+    config.prove.reuse_verdicts = prover::engine::VerdictReuse::Never;
     let cheap_spec = match args.cheap_policy.as_deref() {
         Some("same") => config.policy.clone(),
         _ => PolicySpec {

@@ -118,6 +118,8 @@ impl CacheArgs {
         prover::settings::CacheOverlay {
             cache: cache.clone(),
             no_cache: *no_cache,
+            // Which verdicts a search reuses is a session's flag (`SessionArgs`).
+            reuse_verdicts: None,
         }
     }
 }
@@ -338,6 +340,11 @@ pub struct ReportArgs {
     /// the i-th goes with the i-th results file.
     #[arg(long, value_name = "DIR")]
     pub trace: Vec<PathBuf>,
+    /// Count only attempts 0..K−1 of each theorem (a row without an attempt number is attempt
+    /// 0), as `eval --attempts K` does on the same file; pass@k then goes up to pass@K.
+    /// Default: every attempt in the file.
+    #[arg(long, value_name = "K")]
+    pub attempts: Option<u32>,
 }
 
 /// `prover tree`.
@@ -514,18 +521,41 @@ pub struct SessionArgs {
     /// Cache settings.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// Which verdicts recorded in the cache answer a theorem without a search: `matching`,
+    /// one found under the same policy, width, α and tactic timeout, within a budget that
+    /// covers what it cost (a failure: under a budget at least as large); `any`, a proof found
+    /// under any settings (rechecked); `never` (`iterate`, `explore` and `eval --attempts`
+    /// never do). Lean's cached answers are used either way [default: matching].
+    #[arg(long, value_name = "WHICH", value_parser = verdict_reuse())]
+    pub reuse_verdicts: Option<prover::engine::VerdictReuse>,
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,
 }
 
+/// `--reuse-verdicts`: the library's [`VerdictReuse`](prover::engine::VerdictReuse) names.
+fn verdict_reuse() -> impl clap::builder::TypedValueParser<Value = prover::engine::VerdictReuse> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(prover::engine::VerdictReuse::ALL.map(|r| r.name()))
+        .try_map(|name| name.parse::<prover::engine::VerdictReuse>())
+}
+
 impl SessionArgs {
     /// What these flags say, for `settings`.
     pub fn overlay(&self) -> prover::settings::Overlay {
+        let SessionArgs {
+            search,
+            cache,
+            reuse_verdicts,
+            repl,
+        } = self;
         prover::settings::Overlay {
-            repl: self.repl.overlay(),
-            search: self.search.overlay(),
-            cache: self.cache.overlay(),
+            repl: repl.overlay(),
+            search: search.overlay(),
+            cache: prover::settings::CacheOverlay {
+                reuse_verdicts: *reuse_verdicts,
+                ..cache.overlay()
+            },
         }
     }
 }

@@ -117,13 +117,22 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         }
     }
     if result.from_cache {
+        let original = result
+            .original_search
+            .map(|c| {
+                format!(
+                    " by a search of {} expansions, {} Lean calls, {:.1}s",
+                    c.expansions, c.lean_calls, c.seconds
+                )
+            })
+            .unwrap_or_default();
         note!(
-            "prover prove: {:?} from the cache ({}), {} Lean calls, {:.1}s; --no-cache or a \
-             larger budget searches again",
+            "prover prove: {:?} from the cache ({}{original}), {} Lean calls, {:.1}s; \
+             --reuse-verdicts never searches again",
             result.status,
             match result.status {
-                ProveStatus::Proved => "a recorded proof, rechecked in Lean just now",
-                _ => "a failure recorded under a budget at least this large",
+                ProveStatus::Proved => "a recorded proof, rechecked in Lean just now, found",
+                _ => "a failure recorded under a budget at least this large, found",
             },
             result.lean_calls,
             result.seconds

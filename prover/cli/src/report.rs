@@ -20,9 +20,25 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             args.results.len()
         );
     }
+    if args.attempts == Some(0) {
+        bail!("--attempts must be at least 1");
+    }
     let mut runs = Vec::new();
     for (i, path) in args.results.iter().enumerate() {
         let mut run = read_run(path)?;
+        if let Some(k) = args.attempts {
+            let (kept, left_out) = ::datasets::first_attempts(std::mem::take(&mut run.results), k);
+            if kept.is_empty() {
+                bail!(
+                    "results {} holds no row of attempts 0..{}",
+                    path.display(),
+                    k - 1
+                );
+            }
+            run.results = kept;
+            run.first_attempts = Some(k);
+            run.attempts_left_out = left_out as u32;
+        }
         if let Some(dir) = args.trace.get(i) {
             run.traces = read_trace_dir(dir)?;
         }
@@ -125,7 +141,7 @@ fn read_run(path: &Path) -> anyhow::Result<Run> {
         label: path.display().to_string(),
         results,
         manifest,
-        traces: BTreeMap::new(),
+        ..Run::default()
     })
 }
 

@@ -61,6 +61,7 @@ async fn latencies(
         cache: CacheOverlay {
             cache: cache.map(|c| c.to_path_buf()),
             no_cache: cache.is_none(),
+            ..CacheOverlay::default()
         },
         ..Overlay::default()
     };

@@ -22,6 +22,11 @@ pub struct Run {
     pub manifest: Option<RunManifest>,
     /// Theorem name → its trace's edge records.
     pub traces: BTreeMap<String, Vec<TraceRow>>,
+    /// `Some(k)` when only attempts 0..k−1 of each theorem were kept (`report --attempts K`,
+    /// [`datasets::first_attempts`]).
+    pub first_attempts: Option<u32>,
+    /// Rows of the file left out by `first_attempts`.
+    pub attempts_left_out: u32,
 }
 
 /// Budget units, summed or averaged.
@@ -39,13 +44,23 @@ pub struct Budget {
     pub seconds: f64,
 }
 
-/// An unbiased pass@k estimate (Chen et al. 2021) over the theorems with at least `k` attempts.
+/// An unbiased pass@k estimate (Chen et al. 2021) over every theorem, each with at least `k`
+/// attempts: from exactly `k` attempts it is the share of theorems some attempt proved.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PassAtK {
     /// Attempts drawn.
     pub k: u32,
-    /// The mean over theorems of 1 - C(n-c, k) / C(n, k).
+    /// The mean over theorems of 1 - C(n-c, k) / C(n, k), n attempts, c of them proving.
     pub value: f64,
+}
+
+/// How many attempts the theorems of a run have.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct AttemptCounts {
+    /// The fewest any theorem has (the largest k of pass@k).
+    pub fewest: u32,
+    /// The most any theorem has.
+    pub most: u32,
 }
 
 /// One histogram bin (or one category).
@@ -68,7 +83,10 @@ pub struct TheoremRow {
     pub attempts: u32,
     /// Attempts that proved it.
     pub proved_attempts: u32,
-    /// The shown attempt's wall time (the first proving attempt, else the first).
+    /// The shown attempt (the first proving attempt, else the first) took its verdict from the
+    /// cache; its seconds, expansions and Lean calls are then the original search's.
+    pub from_cache: bool,
+    /// The wall time of the search behind the shown attempt's verdict.
     pub seconds: f64,
     /// Its expansions.
     pub expansions: u32,
@@ -130,6 +148,14 @@ pub struct RunFigures {
     pub theorems: u32,
     /// Rows (attempts).
     pub attempts: u32,
+    /// Attempts per theorem.
+    pub attempts_per_theorem: AttemptCounts,
+    /// `Some(k)` when only attempts 0..k−1 of each theorem are counted (`report --attempts K`).
+    pub first_attempts: Option<u32>,
+    /// Rows of the file that `first_attempts` left out.
+    pub attempts_left_out: u32,
+    /// Rows whose verdict came from the cache (`from_cache`), not from a search of this run.
+    pub from_cache: u32,
     /// Theorems proved by some attempt.
     pub proved: u32,
     /// Theorems not proved, with some attempt `failed`.
@@ -145,9 +171,11 @@ pub struct RunFigures {
     /// Budget units per attempt, on average.
     pub per_theorem: Budget,
     /// Proved theorems against the budget they needed: `(budget, proved within it)` steps,
-    /// for expansions, Lean calls and wall time.
+    /// for expansions, Lean calls and wall time. A verdict from the cache counts what the
+    /// search that found it spent ([`ProveResult::search_cost`]), not its recheck.
     pub curves: BTreeMap<String, Vec<(f64, u32)>>,
-    /// Histograms: `seconds`, `expansions`, `stop_reasons`, `proof_lengths`.
+    /// Histograms: `seconds`, `expansions` (of the search behind each verdict, as the
+    /// curves), `stop_reasons`, `proof_lengths`.
     pub histograms: BTreeMap<String, Vec<Bin>>,
     /// The per-theorem table, sorted by name.
     pub table: Vec<TheoremRow>,
@@ -204,8 +232,9 @@ pub struct ReportFigures {
     pub leaderboard: BTreeMap<String, LeaderboardRow>,
 }
 
-/// The version of [`ReportFigures`]' JSON.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+/// The version of [`ReportFigures`]' JSON: 2 added `from_cache`, `attempts_per_theorem`,
+/// `first_attempts` and `attempts_left_out`.
+pub const REPORT_SCHEMA_VERSION: u32 = 2;
 
 /// The figures of `runs`.
 pub fn figures(runs: &[Run]) -> ReportFigures {
@@ -286,6 +315,35 @@ fn none_in_k(n: u32, c: u32, k: u32) -> f64 {
     (0..k).fold(1.0, |p, i| p * f64::from(n - c - i) / f64::from(n - i))
 }
 
+/// pass@k of `results` (rows with the same name are attempts at one theorem), when every
+/// theorem has at least `k` attempts: the figure `prover report` shows, which `eval` prints.
+pub fn pass_at(results: &[ProveResult], k: u32) -> Option<PassAtK> {
+    let mut by_name: BTreeMap<&str, Vec<&ProveResult>> = BTreeMap::new();
+    for result in results {
+        by_name.entry(&result.name).or_default().push(result);
+    }
+    let fewest = by_name.values().map(|a| a.len() as u32).min()?;
+    (k >= 1 && k <= fewest).then(|| estimate(&by_name, k))
+}
+
+fn estimate(by_name: &BTreeMap<&str, Vec<&ProveResult>>, k: u32) -> PassAtK {
+    let sum: f64 = by_name
+        .values()
+        .map(|attempts| {
+            let n = attempts.len() as u32;
+            let c = attempts
+                .iter()
+                .filter(|r| r.status == ProveStatus::Proved)
+                .count() as u32;
+            1.0 - none_in_k(n, c, k)
+        })
+        .sum();
+    PassAtK {
+        k,
+        value: round(sum / by_name.len() as f64, 6),
+    }
+}
+
 fn pass_at_k(by_name: &BTreeMap<&str, Vec<&ProveResult>>) -> Vec<PassAtK> {
     let Some(fewest) = by_name.values().map(|a| a.len() as u32).min() else {
         return Vec::new();
@@ -299,25 +357,7 @@ fn pass_at_k(by_name: &BTreeMap<&str, Vec<&ProveResult>>) -> Vec<PassAtK> {
     if ks.last() != Some(&fewest) {
         ks.push(fewest);
     }
-    ks.into_iter()
-        .map(|k| {
-            let sum: f64 = by_name
-                .values()
-                .map(|attempts| {
-                    let n = attempts.len() as u32;
-                    let c = attempts
-                        .iter()
-                        .filter(|r| r.status == ProveStatus::Proved)
-                        .count() as u32;
-                    1.0 - none_in_k(n, c, k)
-                })
-                .sum();
-            PassAtK {
-                k,
-                value: round(sum / by_name.len() as f64, 6),
-            }
-        })
-        .collect()
+    ks.into_iter().map(|k| estimate(by_name, k)).collect()
 }
 
 fn budget_of(results: &[ProveResult], divide_by: f64) -> Budget {
@@ -420,6 +460,7 @@ fn table(run: &Run, by_name: &BTreeMap<&str, Vec<&ProveResult>>) -> Vec<TheoremR
                 .iter()
                 .find(|r| r.status == ProveStatus::Proved)
                 .unwrap_or(&attempts[0]);
+            let cost = shown.search_cost();
             let from_trace = run.traces.get(*name).and_then(|edges| {
                 edges
                     .iter()
@@ -442,9 +483,10 @@ fn table(run: &Run, by_name: &BTreeMap<&str, Vec<&ProveResult>>) -> Vec<TheoremR
                     .iter()
                     .filter(|r| r.status == ProveStatus::Proved)
                     .count() as u32,
-                seconds: round(shown.seconds, 3),
-                expansions: shown.expansions,
-                lean_calls: shown.lean_calls,
+                from_cache: shown.from_cache,
+                seconds: round(cost.seconds, 3),
+                expansions: cost.expansions,
+                lean_calls: cost.lean_calls,
                 proof_length: shown.proof.as_deref().map(proof_length),
                 stop_reason: shown.stop_reason.clone(),
                 first_error,
@@ -559,19 +601,26 @@ fn run_figures(run: &Run) -> RunFigures {
     let mut curves = BTreeMap::new();
     curves.insert(
         "expansions".to_owned(),
-        curve(&by_name, |r| f64::from(r.expansions)),
+        curve(&by_name, |r| f64::from(r.search_cost().expansions)),
     );
     curves.insert(
         "lean_calls".to_owned(),
-        curve(&by_name, |r| f64::from(r.lean_calls)),
+        curve(&by_name, |r| f64::from(r.search_cost().lean_calls)),
     );
-    curves.insert("seconds".to_owned(), curve(&by_name, |r| r.seconds));
+    curves.insert(
+        "seconds".to_owned(),
+        curve(&by_name, |r| r.search_cost().seconds),
+    );
     let mut histograms = BTreeMap::new();
-    let seconds: Vec<f64> = run.results.iter().map(|r| r.seconds).collect();
+    let seconds: Vec<f64> = run
+        .results
+        .iter()
+        .map(|r| r.search_cost().seconds)
+        .collect();
     let expansions: Vec<f64> = run
         .results
         .iter()
-        .map(|r| f64::from(r.expansions))
+        .map(|r| f64::from(r.search_cost().expansions))
         .collect();
     histograms.insert(
         "seconds".to_owned(),
@@ -607,6 +656,13 @@ fn run_figures(run: &Run) -> RunFigures {
         label: run.label.clone(),
         theorems,
         attempts: run.results.len() as u32,
+        attempts_per_theorem: AttemptCounts {
+            fewest: by_name.values().map(|a| a.len() as u32).min().unwrap_or(0),
+            most: by_name.values().map(|a| a.len() as u32).max().unwrap_or(0),
+        },
+        first_attempts: run.first_attempts,
+        attempts_left_out: run.attempts_left_out,
+        from_cache: run.results.iter().filter(|r| r.from_cache).count() as u32,
         proved,
         failed: count(ProveStatus::Failed),
         error: count(ProveStatus::Error),
@@ -682,6 +738,13 @@ fn leaderboard_row(run: &Run, figures: &RunFigures) -> LeaderboardRow {
         "pass@{k}; {} of {} theorems; {} expansions and {} Lean calls in all",
         figures.proved, figures.theorems, figures.totals.expansions, figures.totals.lean_calls
     );
+    if figures.from_cache > 0 {
+        note += &format!(
+            "; {} verdicts reused from the cache (reuse_verdicts {})",
+            figures.from_cache,
+            setting("reuse_verdicts").unwrap_or_else(|| "unrecorded".to_owned())
+        );
+    }
     if let Some(policy) = setting("policy") {
         note += &format!("; policy {policy}");
     }
@@ -736,6 +799,47 @@ mod tests {
         );
         assert_eq!((f.runs[0].theorems, f.runs[0].proved), (2, 1));
         assert_eq!(f.leaderboard["r"].solved, ["a"]);
+    }
+
+    #[test]
+    fn pass_at_k_from_k_attempts_is_the_share_some_attempt_proved() {
+        let results = vec![
+            result("a", ProveStatus::Failed, 1),
+            result("a", ProveStatus::Proved, 1),
+            result("b", ProveStatus::Failed, 1),
+            result("b", ProveStatus::Failed, 1),
+        ];
+        assert_eq!(pass_at(&results, 2), Some(PassAtK { k: 2, value: 0.5 }));
+        assert_eq!(pass_at(&results, 1), Some(PassAtK { k: 1, value: 0.25 }));
+        assert_eq!(pass_at(&results, 3), None, "no theorem has 3 attempts");
+        assert_eq!(pass_at(&results[..3], 2), None, "a has 2, b only 1");
+    }
+
+    #[test]
+    fn a_cached_verdict_counts_the_search_that_found_it() {
+        let mut cached = result("a", ProveStatus::Proved, 0);
+        cached.from_cache = true;
+        cached.lean_calls = 1;
+        cached.original_search = Some(datasets::SearchCost {
+            expansions: 40,
+            lean_calls: 57,
+            seconds: 3.5,
+        });
+        let run = Run {
+            label: "r".into(),
+            results: vec![cached, result("b", ProveStatus::Proved, 5)],
+            ..Run::default()
+        };
+        let f = &figures(&[run]).runs[0];
+        assert_eq!(f.from_cache, 1);
+        assert_eq!(f.curves["expansions"], [(5.0, 1), (40.0, 2)]);
+        assert_eq!(f.curves["lean_calls"], [(3.0, 1), (57.0, 2)]);
+        let row = &f.table[0];
+        assert_eq!(
+            (row.from_cache, row.expansions, row.lean_calls, row.seconds),
+            (true, 40, 57, 3.5)
+        );
+        assert_eq!(f.totals.lean_calls, 4.0, "what the run itself spent");
     }
 
     #[test]

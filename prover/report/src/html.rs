@@ -30,7 +30,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.85em}th,td{border:1px so
 th{background:#f2f2f2}table.sortable th{cursor:pointer}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 .proved{color:#1a7f1a}.failed{color:#b35900}.error{color:#c00}pre{margin:0;white-space:pre-wrap;max-width:60em}\
 .charts{display:flex;flex-wrap:wrap;gap:8px}figure{margin:0}.scroll{overflow:auto;max-height:80vh;border:1px solid #ddd}\
-.note{color:#a00}footer{margin-top:2em;font-size:.8em;color:#555}code{font-size:.95em}";
+.note{color:#a00}.cached{color:#555;font-style:italic}footer{margin-top:2em;font-size:.8em;color:#555}code{font-size:.95em}";
 
 /// Sorts a `table.sortable` by the clicked column (numbers by value when the cell has
 /// `data-v`), then marks the page ready.
@@ -65,7 +65,7 @@ fn percent(x: f64) -> String {
 
 fn headline(runs: &[RunFigures]) -> String {
     let mut s = String::from(
-        "<h2>Runs</h2><table><thead><tr><th>run</th><th>theorems</th><th>attempts</th><th>proved</th><th>failed</th><th>error</th><th>pass rate</th><th>pass@k</th></tr></thead><tbody>",
+        "<h2>Runs</h2><table><thead><tr><th>run</th><th>theorems</th><th>attempts</th><th>proved</th><th>failed</th><th>error</th><th>pass rate</th><th>pass@k</th><th>from the cache</th></tr></thead><tbody>",
     );
     for run in runs {
         let pass_at_k: Vec<String> = run
@@ -75,7 +75,7 @@ fn headline(runs: &[RunFigures]) -> String {
             .collect();
         let _ = write!(
             s,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num proved\">{}</td><td class=\"num failed\">{}</td><td class=\"num error\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num proved\">{}</td><td class=\"num failed\">{}</td><td class=\"num error\">{}</td><td class=\"num\">{}</td><td>{}{}</td><td class=\"num from-cache\">{}</td></tr>",
             escape(&run.label),
             run.theorems,
             run.attempts,
@@ -83,10 +83,15 @@ fn headline(runs: &[RunFigures]) -> String {
             run.failed,
             run.error,
             percent(run.pass_rate),
-            pass_at_k.join(", ")
+            pass_at_k.join(", "),
+            escape(&attempts_note(run)),
+            run.from_cache
         );
     }
     s += "</tbody></table>";
+    if runs.iter().any(|r| r.from_cache > 0) {
+        s += "<p>Verdicts from the cache were found by a search of an earlier run (<code>--reuse-verdicts</code>): the theorem table marks them, and the curves and the table count what that search spent; the budget below is what these runs spent.</p>";
+    }
     s += "<h3>Budget</h3><table><thead><tr><th>run</th><th></th><th>expansions</th><th>Lean calls</th><th>Lean seconds</th><th>policy calls</th><th>wall seconds</th></tr></thead><tbody>";
     for run in runs {
         for (what, b) in [("total", &run.totals), ("per theorem", &run.per_theorem)] {
@@ -104,6 +109,31 @@ fn headline(runs: &[RunFigures]) -> String {
     }
     s += "</tbody></table>";
     s
+}
+
+/// Which attempts the pass@k figures come from: " (unbiased estimate from 5 attempts per
+/// theorem; attempts 0..1 only, 30 rows of the file left out)".
+fn attempts_note(run: &RunFigures) -> String {
+    let counts = run.attempts_per_theorem;
+    if counts.most <= 1 && run.first_attempts.is_none() {
+        return String::new();
+    }
+    let per_theorem = if counts.fewest == counts.most {
+        counts.most.to_string()
+    } else {
+        format!("{}–{}", counts.fewest, counts.most)
+    };
+    let mut note = format!(" (unbiased estimate from {per_theorem} attempts per theorem");
+    if let Some(k) = run.first_attempts {
+        let _ = write!(
+            note,
+            "; attempts 0..{} only, {} rows of the file left out",
+            k.saturating_sub(1),
+            run.attempts_left_out
+        );
+    }
+    note.push(')');
+    note
 }
 
 /// The budget curve of `unit` for every run.
@@ -221,9 +251,14 @@ fn theorem_table(runs: &[RunFigures]) -> String {
             if several {
                 let _ = write!(s, "<td>{}</td>", escape(&run.label));
             }
+            let cached = if row.from_cache {
+                " <span class=\"cached\" title=\"from the cache: found by an earlier run's search, whose cost is shown\">(cached)</span>"
+            } else {
+                ""
+            };
             let _ = write!(
                 s,
-                "<td>{}</td><td class=\"{}\">{}</td><td class=\"num\" data-v=\"{}\">{}/{}</td>{}{}{}",
+                "<td>{}</td><td class=\"{}\">{}{cached}</td><td class=\"num\" data-v=\"{}\">{}/{}</td>{}{}{}",
                 escape(&row.name),
                 row.status,
                 row.status,

@@ -11,12 +11,18 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use ::datasets::SearchCost;
 use serde::{Deserialize, Serialize};
 
 pub use backend::{CacheBackend, CacheError, MemoryBackend, SledBackend};
 
 /// Bumped whenever a key or record layout changes; old entries are then never read.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The layout of theorem records, part of their keys: bumped when only it changes, so the
+/// old verdicts are never read while Lean's answers (transitions and roots) stay shared.
+/// Version 2 records the budget and cost of the search behind a proof.
+const THEOREM_RECORDS_VERSION: &str = "theorem records v2";
 
 /// A cache key: a hash over the versioned fields, with a one-byte kind prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -54,10 +60,11 @@ pub enum TransitionRecord {
     Rejected(String),
 }
 
-/// The budget a search ran under, to decide whether a recorded failure still holds.
+/// The budget a search ran under: the settings that decide which tree it grows (policy,
+/// width, α, per-tactic deadline) and the limits that decide how far it grows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Budget {
-    /// Identifies the policy and its settings; failures under another policy say nothing.
+    /// Identifies the policy and its settings; verdicts under another policy say nothing.
     pub policy: String,
     /// Expansion width.
     pub width: usize,
@@ -74,7 +81,20 @@ pub struct Budget {
 }
 
 impl Budget {
-    /// Whether a search under `self` can do nothing a search under `recorded` did not do.
+    /// Whether a search under `self` grows the same tree as one under `other`, as far as both
+    /// go: the same policy, width, α and per-tactic deadline. Each must be equal, not merely
+    /// larger: a wider expansion or another α orders the frontier differently, and another
+    /// deadline changes which tactics time out, either of which can find a proof the other
+    /// misses or miss one it finds.
+    pub fn same_search(&self, other: &Budget) -> bool {
+        self.policy == other.policy
+            && self.width == other.width
+            && self.alpha == other.alpha
+            && self.tactic_deadline_ms == other.tactic_deadline_ms
+    }
+
+    /// Whether a search under `self` can do nothing a search under `recorded` did not do: the
+    /// same search with limits no larger. A failure recorded under `recorded` holds then.
     pub fn within(&self, recorded: &Budget) -> bool {
         fn le<T: PartialOrd>(new: Option<T>, old: Option<T>) -> bool {
             match (new, old) {
@@ -83,13 +103,22 @@ impl Budget {
                 (Some(n), Some(o)) => n <= o,
             }
         }
-        self.policy == recorded.policy
-            && self.width == recorded.width
-            && self.alpha == recorded.alpha
+        self.same_search(recorded)
             && le(self.max_expansions, recorded.max_expansions)
             && le(self.max_time_ms, recorded.max_time_ms)
             && le(self.max_env_calls, recorded.max_env_calls)
-            && self.tactic_deadline_ms <= recorded.tactic_deadline_ms
+    }
+
+    /// Whether the limits of `self` let a search spend what `spent` records. Best-first search
+    /// is deterministic given its settings, so the same search under limits that cover what a
+    /// proof cost finds that proof at the same point.
+    pub fn covers(&self, spent: &Spent) -> bool {
+        let cost = &spent.cost;
+        self.max_expansions.is_none_or(|n| cost.expansions <= n)
+            && self.max_env_calls.is_none_or(|n| spent.tactic_runs <= n)
+            && self
+                .max_time_ms
+                .is_none_or(|ms| cost.seconds * 1000.0 <= ms as f64)
     }
 
     /// Milliseconds of a duration, for records.
@@ -98,10 +127,19 @@ impl Budget {
     }
 }
 
-/// What became of a whole theorem.
+/// What a search spent, as its theorem's record keeps it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Spent {
+    /// Expansions, Lean requests and seconds, as its result reported them.
+    pub cost: SearchCost,
+    /// Tactics it ran, cached answers included: what `max_env_calls` limits.
+    pub tactic_runs: u32,
+}
+
+/// How a whole search of a theorem ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum TheoremRecord {
+pub enum Verdict {
     /// Proved; the proof text after `:= by` passed the recheck.
     Proved {
         /// The proof text.
@@ -109,16 +147,50 @@ pub enum TheoremRecord {
         /// The same proof as the tactic script it was spliced from.
         tactics: Vec<String>,
     },
-    /// Not proved under this budget.
+    /// Not proved under the record's budget.
     Failed {
-        /// The budget of the failed search.
-        budget: Budget,
         /// The stop reason's code.
         stop_reason: String,
         /// The stop reason in words.
         stop_detail: String,
     },
 }
+
+/// What became of one search of a whole theorem: the verdict, the budget it ran under and
+/// what it spent, so the verdict is reused only for the question it answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TheoremRecord {
+    /// Proved or failed.
+    pub verdict: Verdict,
+    /// The budget of the search.
+    pub budget: Budget,
+    /// What the search spent.
+    pub spent: Spent,
+}
+
+impl TheoremRecord {
+    /// Whether this record answers a search under `budget`: a proof when the same search
+    /// under `budget` reaches it (the same policy, width, α and deadline, and limits that
+    /// cover its cost: found in 40 expansions, it answers 100 but not 1), a failure when
+    /// `budget` is within the one it was recorded under.
+    pub fn answers(&self, budget: &Budget) -> bool {
+        match self.verdict {
+            Verdict::Proved { .. } => {
+                budget.same_search(&self.budget) && budget.covers(&self.spent)
+            }
+            Verdict::Failed { .. } => budget.within(&self.budget),
+        }
+    }
+
+    /// Whether the search found a proof.
+    pub fn is_proof(&self) -> bool {
+        matches!(self.verdict, Verdict::Proved { .. })
+    }
+}
+
+/// The records of a theorem kept at once: one proof and one failure per search setting, the
+/// newest first, so a budget sweep or a policy comparison on one cache keeps what each found.
+const RECORDS_PER_THEOREM: usize = 8;
 
 /// Counters of one run, stored under [`LAST_RUN_KEY`] for `prover cache stats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,7 +276,10 @@ impl ProofCache {
     }
 
     fn theorem_key(&self, header: &str, statement: &str) -> CacheKey {
-        key(KIND_THEOREM, &[&self.identity, header, statement])
+        key(
+            KIND_THEOREM,
+            &[&self.identity, THEOREM_RECORDS_VERSION, header, statement],
+        )
     }
 
     /// What `tactic` did on the state with canonical text `goals`, if known.
@@ -233,14 +308,30 @@ impl ProofCache {
         self.write(self.root_key(header, statement), &goals);
     }
 
-    /// What became of a theorem, if known.
-    pub fn theorem(&self, header: &str, statement: &str) -> Option<TheoremRecord> {
+    /// What became of the searches of a theorem, the newest first.
+    pub fn theorem(&self, header: &str, statement: &str) -> Vec<TheoremRecord> {
         self.read(&self.theorem_key(header, statement))
+            .unwrap_or_default()
     }
 
-    /// Records what became of a theorem.
-    pub fn record_theorem(&self, header: &str, statement: &str, record: &TheoremRecord) {
-        self.write(self.theorem_key(header, statement), record);
+    /// Records what became of a search of a theorem. It takes the place of an earlier record
+    /// of the same kind (proof or failure) under the same search settings; the others stay,
+    /// up to [`RECORDS_PER_THEOREM`]. Two processes recording one theorem at once may lose
+    /// one of the two records, which only costs a search.
+    pub fn record_theorem(&self, header: &str, statement: &str, record: TheoremRecord) {
+        let key = self.theorem_key(header, statement);
+        let mut records: Vec<TheoremRecord> = match self.backend.get(&key) {
+            Ok(found) => found
+                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+                .unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        records.retain(|old| {
+            old.is_proof() != record.is_proof() || !old.budget.same_search(&record.budget)
+        });
+        records.insert(0, record);
+        records.truncate(RECORDS_PER_THEOREM);
+        self.write(key, &records);
     }
 
     /// This run's counters so far.
@@ -337,5 +428,125 @@ mod tests {
             ..recorded.clone()
         };
         assert!(!other_policy.within(&recorded));
+        let shorter_deadline = Budget {
+            tactic_deadline_ms: 6_000,
+            ..recorded.clone()
+        };
+        assert!(
+            !shorter_deadline.within(&recorded),
+            "another deadline grows another tree"
+        );
+    }
+
+    fn proof_record(budget: &Budget, expansions: u32) -> TheoremRecord {
+        TheoremRecord {
+            verdict: Verdict::Proved {
+                proof: "\n  simp".into(),
+                tactics: vec!["simp".into()],
+            },
+            budget: budget.clone(),
+            spent: Spent {
+                cost: SearchCost {
+                    expansions,
+                    lean_calls: 3,
+                    seconds: 2.5,
+                },
+                tactic_runs: 7,
+            },
+        }
+    }
+
+    #[test]
+    fn a_proof_answers_the_same_search_under_limits_that_cover_its_cost() {
+        let generous = Budget {
+            policy: "portfolio".into(),
+            width: 8,
+            alpha: 2.0,
+            max_expansions: Some(100),
+            max_time_ms: None,
+            max_env_calls: None,
+            tactic_deadline_ms: 12_000,
+        };
+        let proof = proof_record(&generous, 40);
+        assert!(proof.answers(&generous));
+        let unlimited = Budget {
+            max_expansions: None,
+            ..generous.clone()
+        };
+        assert!(proof.answers(&unlimited));
+        for (what, budget, answers) in [
+            ("40 expansions", Some(40), true),
+            ("39 expansions", Some(39), false),
+            ("1 expansion", Some(1), false),
+        ] {
+            let smaller = Budget {
+                max_expansions: budget,
+                ..generous.clone()
+            };
+            assert_eq!(proof.answers(&smaller), answers, "{what}");
+        }
+        let tactic_runs = |n| Budget {
+            max_env_calls: Some(n),
+            ..generous.clone()
+        };
+        assert!(proof.answers(&tactic_runs(7)) && !proof.answers(&tactic_runs(6)));
+        let time = |ms| Budget {
+            max_time_ms: Some(ms),
+            ..generous.clone()
+        };
+        assert!(proof.answers(&time(2_500)) && !proof.answers(&time(2_499)));
+        type Change = fn(&mut Budget);
+        let changes: [(&str, Change); 4] = [
+            ("policy", |b| b.policy = "learned".into()),
+            ("width", |b| b.width = 1),
+            ("alpha", |b| b.alpha = 1.0),
+            ("deadline", |b| b.tactic_deadline_ms += 1),
+        ];
+        for (what, change) in changes {
+            let mut other = generous.clone();
+            change(&mut other);
+            assert!(!proof.answers(&other), "another {what}");
+        }
+    }
+
+    #[test]
+    fn a_theorem_keeps_one_proof_and_one_failure_per_search_setting() {
+        let cache = cache();
+        let budget = |width| Budget {
+            policy: "portfolio".into(),
+            width,
+            alpha: 2.0,
+            max_expansions: Some(100),
+            max_time_ms: None,
+            max_env_calls: None,
+            tactic_deadline_ms: 12_000,
+        };
+        let failure = |width, max_expansions| TheoremRecord {
+            verdict: Verdict::Failed {
+                stop_reason: "expansion_limit".into(),
+                stop_detail: "limit".into(),
+            },
+            budget: Budget {
+                max_expansions: Some(max_expansions),
+                ..budget(width)
+            },
+            spent: Spent::default(),
+        };
+        let (h, s) = ("import Mathlib", "theorem t : True := by sorry");
+        assert!(cache.theorem(h, s).is_empty());
+        cache.record_theorem(h, s, proof_record(&budget(8), 40));
+        cache.record_theorem(h, s, failure(1, 1));
+        cache.record_theorem(h, s, failure(1, 5));
+        cache.record_theorem(h, s, failure(2, 1));
+        let records = cache.theorem(h, s);
+        assert_eq!(
+            records,
+            [failure(2, 1), failure(1, 5), proof_record(&budget(8), 40)],
+            "the newest first; a failure under the same settings replaced"
+        );
+        for width in 10..20 {
+            cache.record_theorem(h, s, failure(width, 1));
+        }
+        assert_eq!(cache.theorem(h, s).len(), RECORDS_PER_THEOREM);
     }
 }

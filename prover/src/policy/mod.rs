@@ -1,9 +1,9 @@
-//! Which tactic policy a search uses: [`PolicySpec`] (what to build, and the identity that guards reused failures), [`Policies`] (one policy per search, one model client shared), and the combinators.
+//! Which tactic policy a search uses: [`PolicySpec`] (what to build, and the identity that guards reused verdicts), [`Policies`] (one policy per search, one model client shared), and the combinators.
 //!
 //! **Invariant:** [`PolicySpec::id`] covers every parameter that changes which tactics are
-//! proposed or allowed to run. It is part of the cache key under which a *failure* is recorded
-//! (`cache::Budget`), so a parameter missing from it would let a failure found under one
-//! policy be reported for another. It destructures the model and portfolio settings whole, so
+//! proposed or allowed to run. It is part of the budget under which a proof or a failure is
+//! recorded (`cache::Budget`), so a parameter missing from it would let a verdict found under
+//! one policy be reported for another. It destructures the model and portfolio settings whole, so
 //! a new field does not compile until it is placed in the identity or said not to matter.
 
 pub mod combine;
