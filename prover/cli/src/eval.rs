@@ -76,28 +76,40 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
 
-    let session = Session::open(settings::session_config(&args.session.overlay(), settings)?)?;
-    if args.session.search.save_model.is_some()
-        && session.policies().spec().kind != prover::policy::PolicyKind::Learned
-    {
-        bail!("--save-model needs --policy learned");
-    }
-    let pool_config = session.pool().config().clone();
-    let workers = pool_config.workers;
-    let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
-    let mut run_manifest = manifest::prepare(
-        &args.out,
-        "eval",
-        super::common::run_config(session.prove_config(), &pool_config),
+    // Nothing is left behind when the run cannot start: a results file this run created is
+    // removed again.
+    let prepared = (|| {
+        let session = Session::open(settings::session_config(&args.session.overlay(), settings)?)?;
+        if args.session.search.save_model.is_some()
+            && session.policies().spec().kind != prover::policy::PolicyKind::Learned
         {
-            let mut recorded = manifest::repl_record(&pool_config);
-            recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
-            recorded
-        },
-        input,
-        args.fresh,
-        had_rows,
-    )?;
+            bail!("--save-model needs --policy learned");
+        }
+        let pool_config = session.pool().config().clone();
+        let workers = pool_config.workers;
+        let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
+        let run_manifest = manifest::prepare(
+            &args.out,
+            "eval",
+            super::common::run_config(session.prove_config(), &pool_config),
+            {
+                let mut recorded = manifest::repl_record(&pool_config);
+                recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
+                recorded
+            },
+            input,
+            args.fresh,
+            had_rows,
+        )?;
+        anyhow::Ok((session, workers, concurrency, run_manifest))
+    })();
+    let (session, workers, concurrency, mut run_manifest) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            out.abandon();
+            return Err(error);
+        }
+    };
 
     let started = Instant::now();
     // The summary covers the whole output file for this dataset, earlier runs included; the
