@@ -16,3 +16,4 @@ mod report;
 mod safety;
 mod signals;
 mod test_data;
+mod writers;

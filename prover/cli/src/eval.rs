@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use ::datasets::output::{FileKind, Input, Output, Target};
 use anyhow::bail;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -22,6 +23,26 @@ use prover::settings::{self, SettingsFile};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
+    let manifest_path = ::datasets::RunManifest::path_for(&args.out);
+    let mut inputs = vec![Input {
+        flag: "--dataset",
+        path: &args.dataset,
+    }];
+    let mut outputs = vec![
+        Output {
+            flag: "--out",
+            path: &args.out,
+            target: Target::File(FileKind::EvalResults),
+        },
+        Output {
+            flag: "the manifest of --out",
+            path: &manifest_path,
+            target: Target::File(FileKind::Manifest),
+        },
+    ];
+    outputs.extend(super::common::trace_output(args.trace.as_deref()));
+    super::common::session_files(&args.session, &mut inputs, &mut outputs);
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
     if args.attempts == 0 || args.attempts > MAX_ATTEMPTS {
         bail!(
@@ -228,7 +249,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         ("proved", tally.proved + earlier_tally.proved),
         ("failed", tally.failed + earlier_tally.failed),
         ("error", tally.error + earlier_tally.error),
-    ]);
+    ])?;
     if let Some(signal) = interrupt.signal() {
         super::cache::finish_run(session.cache());
         note!(
