@@ -6,7 +6,6 @@
 //! it is byte for byte the one that commit holds.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -238,13 +237,8 @@ fn write_splits(
     let mut files = Vec::new();
     for (split, rows) in splits {
         let path = out_dir.join(format!("{split}.jsonl"));
-        let partial = out_dir.join(format!(".{split}.jsonl.partial"));
-        let mut file = std::fs::File::create(&partial).map_err(io_error(&partial))?;
-        for row in &rows {
-            writeln!(file, "{row}").map_err(io_error(&partial))?;
-        }
-        file.sync_all().map_err(io_error(&partial))?;
-        std::fs::rename(&partial, &path).map_err(io_error(&path))?;
+        let text: String = rows.iter().map(|row| format!("{row}\n")).collect();
+        crate::write_atomic(&path, text.as_bytes()).map_err(io_error(&path))?;
         files.push((path, rows.len()));
     }
     Ok(Fetched { files })

@@ -5,7 +5,7 @@
 //! - [`AppendLog`]: a results file opened for one run: locked against a second writer
 //!   (`flock`), refused when it is an input of the run or not a file of its kind (nothing is
 //!   touched), its torn last line cut, each record appended and synced.
-//! - [`write_atomic`]: a whole file replaced at once (temporary file, sync, rename).
+//! - [`write_atomic`] (from [`crate::output`]): a whole file replaced at once.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -288,20 +288,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-/// Replaces `path` with `bytes` at once: a reader sees the old file or the new one, never a
-/// part (written to a temporary file beside it, synced, renamed over it).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let partial = path.with_file_name(format!(".{name}.partial"));
-    let mut file = File::create(&partial)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(&partial, path)
-}
+pub use crate::output::write_atomic;
 
 #[cfg(test)]
 mod tests {
@@ -365,15 +352,5 @@ mod tests {
         let refused = AppendLog::open::<Row>(&input, "eval", false, &[&input]).unwrap_err();
         assert!(refused.to_string().contains("also an input"), "{refused}");
         assert_eq!(std::fs::read_to_string(&input).unwrap(), "{}\n");
-    }
-
-    #[test]
-    fn atomic_writes_leave_no_partial_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.json");
-        write_atomic(&path, b"one").unwrap();
-        write_atomic(&path, b"two").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

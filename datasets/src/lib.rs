@@ -8,7 +8,9 @@
 //! - [`results`]: what `eval` and `check` write, and [`manifest`]: how they wrote it;
 //! - [`explore`]: exploration logs, trace rows, found proofs, synthetic theorems, splits;
 //! - [`training`]: expert-iteration stage records, round results, SFT and DPO rows;
-//! - [`fetch`]: the pinned benchmark files, downloaded and checked.
+//! - [`fetch`]: the pinned benchmark files, downloaded and checked;
+//! - [`output`]: the one rule for every file prover writes ([`output::check_outputs`]: no input,
+//!   no file of another kind, no unwritable path, refused before any work) and the atomic writer.
 //!
 //! `datasets/README.md` is the schema document.
 
@@ -17,6 +19,7 @@ pub mod fetch;
 pub mod jsonl;
 pub mod lean;
 pub mod manifest;
+pub mod output;
 pub mod proofs;
 pub mod results;
 pub mod theorem;
@@ -27,6 +30,7 @@ pub use jsonl::{
     write_atomic,
 };
 pub use manifest::{InputRecord, ManifestError, RunManifest};
+pub use output::{FileKind, check_outputs};
 pub use proofs::{HeaderOrigin, ProofRow, ProofTask, parse_task};
 pub use results::{
     CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,

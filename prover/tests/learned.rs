@@ -369,4 +369,58 @@ fn iterate_with_the_learned_policy_solves_in_round_two_what_round_one_could_not(
         "no retraining said: {stderr}"
     );
     assert!(model.is_file());
+
+    // Each round's model lies beside it, and its manifest names that model.
+    let manifest_of = |round: u32| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(rounds.join(format!("round-{round}/manifest.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let hashes: Vec<String> = (1..=2)
+        .map(|round| {
+            let file = rounds.join(format!("round-{round}/model.bin"));
+            let bytes = std::fs::read(&file).unwrap();
+            let hash = sha1_smol::Sha1::from(&bytes).digest().to_string();
+            let manifest = manifest_of(round);
+            assert_eq!(manifest["recorded"]["learned_model"]["sha1"], hash.as_str());
+            assert!(
+                manifest["config"]["policy"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&hash),
+                "round {round}'s policy names its model: {manifest:#}"
+            );
+            hash
+        })
+        .collect();
+    assert_ne!(
+        hashes[0], hashes[1],
+        "round 2 searched with the retrained model"
+    );
+    assert_eq!(
+        manifest_of(1)["recorded"]["learned_model"]["stored_states"],
+        0
+    );
+
+    // A flipped bit in a saved model is refused before anything runs, naming the file.
+    let damaged = rounds.join("round-2/model.bin");
+    let mut bytes = std::fs::read(&damaged).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&damaged, &bytes).unwrap();
+    let refused = ProverRun::new("eval")
+        .path("--dataset", &conjectures)
+        .path("--out", &dir.path().join("refused.jsonl"))
+        .args(["--policy", "learned"])
+        .path("--learned-model", &damaged)
+        .repl(&SimRepl::world(&world))
+        .output();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&damaged.display().to_string()) && stderr.contains("checksum"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("refused.jsonl").exists());
 }

@@ -77,7 +77,8 @@ fn an_out_that_is_an_input_or_another_kind_of_file_is_refused_untouched() {
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("is not a results file of `prover eval`"),
+        stderr
+            .contains("is a dataset of theorems (this run writes a results file of `prover eval`)"),
         "{stderr}"
     );
     assert_eq!(std::fs::read(&other).unwrap(), before);

@@ -17,11 +17,39 @@ use super::manifest;
 use super::preflight;
 use super::results_file;
 use crate::exit;
+use ::datasets::output::{self, FileKind, Input, Target};
 use prover::check::{self, CheckConfig, CheckResult, ProofTask, Status};
 use prover::settings::{self, SettingsFile};
 
 /// Runs `prover check`.
 pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
+    let manifest_path = args.out.as_deref().map(::datasets::RunManifest::path_for);
+    let inputs: Vec<Input<'_>> = [
+        ("--input", Some(&args.input)),
+        ("--reference", args.reference.as_ref()),
+        ("--header", args.header.as_ref()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path)| Some(Input { flag, path: path? }))
+    .collect();
+    let outputs: Vec<output::Output<'_>> = [
+        ("--out", args.out.as_deref(), FileKind::CheckResults),
+        (
+            "the manifest of --out",
+            manifest_path.as_deref(),
+            FileKind::Manifest,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path, kind)| {
+        Some(output::Output {
+            flag,
+            path: path?,
+            target: Target::File(kind),
+        })
+    })
+    .collect();
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let input = std::fs::read(&args.input)
         .with_context(|| format!("cannot read input {}", args.input.display()))?;
     let default_header = match &args.header {
@@ -191,7 +219,7 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
             ("valid", tally.valid),
             ("invalid", tally.invalid),
             ("error", tally.error),
-        ]);
+        ])?;
     }
     if let Some(signal) = interrupt.signal() {
         note!(

@@ -10,6 +10,48 @@ use prover::session::Session;
 use prover::settings::{self, SettingsFile};
 
 use super::manifest;
+use ::datasets::output::{FileKind, Input, Output, Target};
+
+/// The inputs and outputs a session's own flags add to a run: `--learned-model` is read,
+/// `--save-model` written (a model file, nothing else).
+pub(super) fn session_files<'a>(
+    session: &'a super::SessionArgs,
+    inputs: &mut Vec<Input<'a>>,
+    outputs: &mut Vec<Output<'a>>,
+) {
+    if let Some(path) = &session.search.learned_model {
+        inputs.push(Input {
+            flag: "--learned-model",
+            path,
+        });
+    }
+    if let Some(path) = &session.search.save_model {
+        outputs.push(Output {
+            flag: "--save-model",
+            path,
+            target: Target::File(FileKind::Model),
+        });
+    }
+}
+
+/// The `--trace DIR` output: a directory of `.trace.jsonl` files.
+pub(super) fn trace_output(dir: Option<&Path>) -> Option<Output<'_>> {
+    dir.map(|path| Output {
+        flag: "--trace",
+        path,
+        target: Target::DirOf(".trace.jsonl"),
+    })
+}
+
+/// The one write rule (`datasets::output`), before any work: refuses an output that is an
+/// input, holds an input it would overwrite, is a file of another kind, cannot be written, or
+/// is being written by another run; the guard holds the output directories' locks.
+pub(super) fn check_outputs(
+    outputs: &[Output<'_>],
+    inputs: &[Input<'_>],
+) -> anyhow::Result<::datasets::output::OutputGuard> {
+    Ok(::datasets::check_outputs(outputs, inputs)?)
+}
 
 /// What a searching subcommand does around each search besides proving: learning online
 /// (`--learn-online`) and writing the search tree (`--trace DIR`).

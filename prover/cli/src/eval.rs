@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use ::datasets::output::{FileKind, Input, Output, Target};
 use anyhow::bail;
 use tokio::sync::{Semaphore, mpsc};
 
@@ -22,6 +23,26 @@ use prover::settings::{self, SettingsFile};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
+    let manifest_path = ::datasets::RunManifest::path_for(&args.out);
+    let mut inputs = vec![Input {
+        flag: "--dataset",
+        path: &args.dataset,
+    }];
+    let mut outputs = vec![
+        Output {
+            flag: "--out",
+            path: &args.out,
+            target: Target::File(FileKind::EvalResults),
+        },
+        Output {
+            flag: "the manifest of --out",
+            path: &manifest_path,
+            target: Target::File(FileKind::Manifest),
+        },
+    ];
+    outputs.extend(super::common::trace_output(args.trace.as_deref()));
+    super::common::session_files(&args.session, &mut inputs, &mut outputs);
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
     if args.attempts == 0 || args.attempts > MAX_ATTEMPTS {
         bail!(
@@ -78,34 +99,46 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
 
-    let session = Session::open(settings::session_config(&args.session.overlay(), settings)?)?;
-    if args.session.search.save_model.is_some()
-        && session.policies().spec().kind != prover::policy::PolicyKind::Learned
-    {
-        bail!("--save-model needs --policy learned");
-    }
-    let pool_config = session.pool().config().clone();
-    let workers = pool_config.workers;
-    let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
-    let mut run_manifest = manifest::prepare(
-        &args.out,
-        "eval",
+    // Nothing is left behind when the run cannot start: a results file this run created is
+    // removed again.
+    let prepared = (|| {
+        let session = Session::open(settings::session_config(&args.session.overlay(), settings)?)?;
+        if args.session.search.save_model.is_some()
+            && session.policies().spec().kind != prover::policy::PolicyKind::Learned
         {
-            let mut config = super::common::run_config(session.prove_config(), &pool_config);
-            // Rows found under another rule would mix into the file's figures.
-            let reuse = session.prove_config().reuse_verdicts.name();
-            config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
-            config
-        },
-        {
-            let mut recorded = manifest::repl_record(&pool_config);
-            recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
-            recorded
-        },
-        input,
-        args.fresh,
-        had_rows,
-    )?;
+            bail!("--save-model needs --policy learned");
+        }
+        let pool_config = session.pool().config().clone();
+        let workers = pool_config.workers;
+        let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
+        let run_manifest = manifest::prepare(
+            &args.out,
+            "eval",
+            {
+                let mut config = super::common::run_config(session.prove_config(), &pool_config);
+                // Rows found under another rule would mix into the file's figures.
+                let reuse = session.prove_config().reuse_verdicts.name();
+                config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+                config
+            },
+            {
+                let mut recorded = manifest::repl_record(&pool_config);
+                recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
+                recorded
+            },
+            input,
+            args.fresh,
+            had_rows,
+        )?;
+        anyhow::Ok((session, workers, concurrency, run_manifest))
+    })();
+    let (session, workers, concurrency, mut run_manifest) = match prepared {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            out.abandon();
+            return Err(error);
+        }
+    };
 
     let started = Instant::now();
     // The summary covers the whole output file for this dataset, earlier runs included; the
@@ -230,7 +263,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         ("proved", tally.proved + earlier_tally.proved),
         ("failed", tally.failed + earlier_tally.failed),
         ("error", tally.error + earlier_tally.error),
-    ]);
+    ])?;
     if let Some(signal) = interrupt.signal() {
         super::cache::finish_run(session.cache());
         note!(

@@ -3,6 +3,7 @@
 use std::collections::HashSet;
 use std::process::ExitCode;
 
+use ::datasets::output::{Input, Output, Target};
 use anyhow::{Context, bail};
 use prover::engine::ProveStatus;
 
@@ -22,6 +23,26 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     if !(1..=1000).contains(&proofs_wanted) {
         bail!("--proofs-per-theorem must be from 1 to 1000, got {proofs_wanted}");
     }
+    let inputs: Vec<Input<'_>> = std::iter::once(Input {
+        flag: "--dataset",
+        path: &args.dataset,
+    })
+    .chain(args.exclude.iter().map(|path| Input {
+        flag: "--exclude",
+        path,
+    }))
+    .collect();
+    let outputs: Vec<Output<'_>> = std::iter::once(Output {
+        flag: "--out",
+        path: &args.out,
+        target: Target::Dir,
+    })
+    .chain(super::common::trace_output(args.trace.as_deref()))
+    .collect();
+    if args.session.search.learn_online || args.session.search.save_model.is_some() {
+        bail!("--learn-online and --save-model work with `prover eval` and `prover iterate`");
+    }
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
     if theorems.is_empty() {
         bail!("dataset {} holds no rows", args.dataset.display());
@@ -39,9 +60,6 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         bail!("--out {} exists and is not a directory", args.out.display());
     }
 
-    if args.session.search.learn_online || args.session.search.save_model.is_some() {
-        bail!("--learn-online and --save-model work with `prover eval` and `prover iterate`");
-    }
     let overlay = args.session.overlay();
     let mut config = settings::session_config(&overlay, settings)?;
     config.prove.reuse_verdicts = prover::engine::VerdictReuse::Never;
@@ -142,7 +160,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         .iter()
         .map(|(k, v)| (k.as_str(), usize::try_from(*v).unwrap_or(usize::MAX)))
         .collect();
-    run_manifest.finish(&counts);
+    run_manifest.finish(&counts)?;
     Ok(exit::settled_if(summary.get("error") == 0))
 }
 

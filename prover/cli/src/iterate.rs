@@ -4,6 +4,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use ::datasets::CheckResult;
+use ::datasets::output::{Input, Output, Target};
 use ::datasets::training::{RefusalKind, RoundRecord, TrainingRow, parse_training_row};
 use anyhow::{Context, bail};
 use prover::engine::{ProveConfig, ProveStatus};
@@ -34,6 +35,17 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     }
     let cheap_width = settings::at_once(args.cheap_width.unwrap_or(CHEAP_WIDTH), "--cheap-width")?;
     let cheap_expansions = args.cheap_expansions.unwrap_or(CHEAP_EXPANSIONS);
+    let mut inputs = vec![Input {
+        flag: "--conjectures",
+        path: &args.conjectures,
+    }];
+    let mut outputs = vec![Output {
+        flag: "--dir",
+        path: &args.dir,
+        target: Target::Dir,
+    }];
+    super::common::session_files(&args.session, &mut inputs, &mut outputs);
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let (bytes, conjectures) = super::common::read_dataset(&args.conjectures, "conjectures")?;
     if conjectures.is_empty() {
         bail!("conjectures {} holds no rows", args.conjectures.display());
@@ -171,7 +183,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         ),
         ("sft_rows", summaries.iter().map(|s| s.sft_rows).sum()),
         ("dpo_rows", summaries.iter().map(|s| s.dpo_rows).sum()),
-    ]);
+    ])?;
     Ok(exit::settled_if(last.errors == 0))
 }
 

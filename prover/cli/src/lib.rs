@@ -13,7 +13,9 @@ macro_rules! note {
     }};
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+        // Names, goals, tactics and errors come from the data: none reaches the terminal raw.
+        let text = format!($($arg)*);
+        let _ = writeln!(std::io::stderr().lock(), "{}", $crate::terminal_safe(&text));
     }};
 }
 
@@ -24,6 +26,30 @@ macro_rules! out {
         use std::io::Write as _;
         writeln!(std::io::stdout().lock(), $($arg)*)
     }};
+}
+
+/// `text` as it may reach a terminal: every control character but the newline and the tab
+/// (ESC, BEL, NUL, VT, CR, backspace, DEL, the C1 controls) and every bidirectional override
+/// is written as `\u{..}`, so nothing from a dataset, a goal or an error message can move the
+/// cursor, clear the screen, retitle the terminal or reorder what is shown. The newline stays:
+/// messages and Lean's errors span lines.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            safe.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            safe.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(safe)
 }
 
 mod cache;
@@ -620,4 +646,21 @@ fn init_logging(log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         .with_ansi(colour)
         .try_init();
     Ok(())
+}
+
+#[cfg(test)]
+mod terminal_tests {
+    use super::terminal_safe;
+
+    #[test]
+    fn control_characters_and_bidi_overrides_are_escaped_and_lines_kept() {
+        assert_eq!(
+            terminal_safe("proved a_b\n  next\tline"),
+            "proved a_b\n  next\tline"
+        );
+        assert_eq!(
+            terminal_safe("x\u{0}\u{1b}[2J\u{7}\u{b}\r\u{9b}\u{202e}y"),
+            "x\\u{0}\\u{1b}[2J\\u{7}\\u{b}\\u{d}\\u{9b}\\u{202e}y"
+        );
+    }
 }

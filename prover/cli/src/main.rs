@@ -9,7 +9,12 @@ fn main() -> ExitCode {
         Err(e) => {
             use std::io::Write as _;
             // Not `eprintln!`, which panics when stderr is a closed pipe.
-            let _ = writeln!(std::io::stderr().lock(), "prover: {e:#}");
+            let message = format!("prover: {e:#}");
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "{}",
+                prover_cli::terminal_safe(&message)
+            );
             ExitCode::from(prover_cli::exit::COULD_NOT_RUN)
         }
     }

@@ -87,19 +87,21 @@ impl Manifest {
         })
     }
 
-    /// Records the end of the run and the counts over the whole results file.
-    pub(super) fn finish(mut self, counts: &[(&str, usize)]) {
+    /// Records the end of the run and the counts over the whole results file. A manifest
+    /// that cannot be written fails the run (exit 2): the results stay, and the old manifest
+    /// with them, whole.
+    pub(super) fn finish(mut self, counts: &[(&str, usize)]) -> anyhow::Result<()> {
         self.manifest.finished_unix = Some(now());
         self.manifest.counts = counts
             .iter()
             .map(|(k, v)| ((*k).to_owned(), *v as u64))
             .collect();
-        if let Err(e) = self.manifest.write(&self.path) {
-            note!(
-                "prover: cannot write the run manifest {}: {e}",
+        self.manifest.write(&self.path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write the run manifest {} at the end of the run: {e}",
                 self.path.display()
-            );
-        }
+            )
+        })
     }
 }
 

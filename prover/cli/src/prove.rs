@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use ::datasets::output::{FileKind, Input, Output, Target};
 use anyhow::{Context, bail};
 
 use super::ProveArgs;
@@ -18,6 +19,32 @@ const DEFAULT_HEADER: &str = "import Mathlib\n";
 
 /// Runs `prover prove`: exit 0 when proved, 1 when not.
 pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
+    // `--write` edits `--file` in place by design: it is checked as an output (writable, and
+    // no other output of the run), the other outputs against it as an input.
+    let mut inputs: Vec<Input<'_>> = args
+        .header
+        .iter()
+        .map(|path| Input {
+            flag: "--header",
+            path,
+        })
+        .collect();
+    let mut outputs: Vec<Output<'_>> = Vec::new();
+    match (&args.file, args.write) {
+        (Some(path), true) => outputs.push(Output {
+            flag: "--file (with --write)",
+            path,
+            target: Target::File(FileKind::Unknown),
+        }),
+        (Some(path), false) => inputs.push(Input {
+            flag: "--file",
+            path,
+        }),
+        (None, _) => {}
+    }
+    outputs.extend(super::common::trace_output(args.trace.as_deref()));
+    super::common::session_files(&args.session, &mut inputs, &mut outputs);
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let (theorem, sorry) = match (&args.statement, &args.file, &args.at) {
         (Some(statement), _, _) => (
             theorem_of_statement(statement, args.header.as_deref())?,

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
+use ::datasets::output::{FileKind, Input, Output, Target};
 use anyhow::{Context, bail};
 use prover_report::Run;
 
@@ -23,6 +24,39 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     if args.attempts == Some(0) {
         bail!("--attempts must be at least 1");
     }
+    let manifests: Vec<std::path::PathBuf> = args
+        .results
+        .iter()
+        .map(|path| ::datasets::RunManifest::path_for(path))
+        .collect();
+    let inputs: Vec<Input<'_>> = args
+        .results
+        .iter()
+        .map(|path| Input {
+            flag: "results",
+            path,
+        })
+        .chain(manifests.iter().map(|path| Input {
+            flag: "the manifest of results",
+            path,
+        }))
+        .chain(args.trace.iter().map(|path| Input {
+            flag: "--trace",
+            path,
+        }))
+        .collect();
+    let outputs: Vec<Output<'_>> = std::iter::once(Output {
+        flag: "--out",
+        path: &args.out,
+        target: Target::File(FileKind::Html),
+    })
+    .chain(args.json.as_deref().map(|path| Output {
+        flag: "--json",
+        path,
+        target: Target::File(FileKind::ReportJson),
+    }))
+    .collect();
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let mut runs = Vec::new();
     for (i, path) in args.results.iter().enumerate() {
         let mut run = read_run(path)?;

@@ -1,9 +1,9 @@
 //! `prover train`: a learned-policy model from SFT and DPO rows (`iterate`'s `sft.jsonl` and `dpo.jsonl`, `explore`'s steps and preferences), optionally on top of an earlier model.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use ::datasets::output::{FileKind, Input, Output, Target};
 use ::datasets::training::{RefusalKind, TrainingRow, parse_training_row};
 use anyhow::{Context, bail};
 use prover::policy::learned::LearnedModel;
@@ -16,18 +16,26 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
     if args.data.is_empty() {
         bail!("prover train needs at least one --data FILE.jsonl");
     }
-    if let Some(input) = args
+    let inputs: Vec<Input<'_>> = args
         .data
         .iter()
-        .chain(args.from.as_ref())
-        .find(|input| same_path(input, &args.out))
-    {
-        bail!(
-            "--out {} is also an input ({}); refusing to write over it",
-            args.out.display(),
-            input.display()
-        );
-    }
+        .map(|path| Input {
+            flag: "--data",
+            path,
+        })
+        .chain(args.from.iter().map(|path| Input {
+            flag: "--from",
+            path,
+        }))
+        .collect();
+    let _outputs = super::common::check_outputs(
+        &[Output {
+            flag: "--out",
+            path: &args.out,
+            target: Target::File(FileKind::Model),
+        }],
+        &inputs,
+    )?;
     let started = Instant::now();
     let mut steps = Vec::new();
     let mut refusals = Vec::new();
@@ -75,12 +83,4 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::from(exit::SETTLED))
-}
-
-/// Whether two paths name one file (by canonical path when both exist).
-fn same_path(a: &PathBuf, b: &PathBuf) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(x), Ok(y)) => x == y,
-        _ => a == b,
-    }
 }

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use ::datasets::output::{FileKind, Input, Output, Target};
 use anyhow::{Context, bail};
 use prover_report::{TreeOptions, tree};
 
@@ -11,6 +12,31 @@ use crate::exit;
 /// Runs `prover tree`: exit 0 once the picture is written, 2 when the trace is missing, empty,
 /// or holds several theorems and `--theorem` names none of them.
 pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
+    let extension = args
+        .out
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let kind = match extension.as_str() {
+        "html" | "htm" => FileKind::Html,
+        "svg" => FileKind::Svg,
+        "dot" | "gv" => FileKind::Dot,
+        other => bail!(
+            "--out {}: the extension says the format: .html, .svg or .dot (got {other:?})",
+            args.out.display()
+        ),
+    };
+    let _outputs = super::common::check_outputs(
+        &[Output {
+            flag: "--out",
+            path: &args.out,
+            target: Target::File(kind),
+        }],
+        &[Input {
+            flag: "the trace",
+            path: &args.trace,
+        }],
+    )?;
     let bytes = std::fs::read(&args.trace)
         .with_context(|| format!("cannot read trace {}", args.trace.display()))?;
     let (mut rows, errors) = ::datasets::explore::read_trace(&bytes);
@@ -42,25 +68,16 @@ pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     rows.retain(|r| r.name == chosen);
-    let extension = args
-        .out
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
     let drawn = tree::build(
         &rows,
         &TreeOptions {
             max_nodes: args.max_nodes,
         },
     );
-    let text = match extension.as_str() {
-        "html" | "htm" => tree::html(&drawn),
-        "svg" => tree::svg(&drawn),
-        "dot" | "gv" => tree::dot(&drawn),
-        other => bail!(
-            "--out {}: the extension says the format: .html, .svg or .dot (got {other:?})",
-            args.out.display()
-        ),
+    let text = match kind {
+        FileKind::Html => tree::html(&drawn),
+        FileKind::Svg => tree::svg(&drawn),
+        _ => tree::dot(&drawn),
     };
     ::datasets::write_atomic(&args.out, text.as_bytes())
         .with_context(|| format!("cannot write --out {}", args.out.display()))?;

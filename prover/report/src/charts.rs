@@ -33,6 +33,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+// Plotters escapes markup in labels but passes control characters through; XML forbids them.
+use crate::html::xml_safe;
+
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// An SVG saying the chart could not be drawn (plotters' errors are about the backend, which
@@ -108,15 +111,15 @@ pub fn log_line_chart(
 ) -> String {
     render(title, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 16))
+            .caption(xml_safe(title), ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(48)
             .build_cartesian_2d((x_min..x_max).log_scale(), 0f64..y_max.max(1.0) * 1.05)?;
         chart
             .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
+            .x_desc(xml_safe(x_desc))
+            .y_desc(xml_safe(y_desc))
             .x_label_formatter(&|x| format_tick(*x))
             .y_label_formatter(&|y| format_tick(*y))
             .draw()?;
@@ -124,7 +127,7 @@ pub fn log_line_chart(
             let c = colour(i);
             chart
                 .draw_series(LineSeries::new(line.points.clone(), c.stroke_width(2)))?
-                .label(line.name.clone())
+                .label(xml_safe(&line.name))
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 18, y)], c.stroke_width(2))
                 });
@@ -143,7 +146,7 @@ pub fn bar_chart(title: &str, x_desc: &str, categories: &[String], series: &[Ser
         .fold(1.0, f64::max);
     render(title, |root| {
         let mut chart = ChartBuilder::on(root)
-            .caption(title, ("sans-serif", 16))
+            .caption(xml_safe(title), ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(40)
             .y_label_area_size(48)
@@ -151,14 +154,17 @@ pub fn bar_chart(title: &str, x_desc: &str, categories: &[String], series: &[Ser
         chart
             .configure_mesh()
             .disable_x_mesh()
-            .x_desc(x_desc)
+            .x_desc(xml_safe(x_desc))
             .y_desc("theorems")
             .x_labels(n + 1)
             .x_label_style(("sans-serif", 10))
             .x_label_formatter(&|x| {
                 let i = x.round();
                 if (x - i).abs() < 1e-6 && i >= 0.0 {
-                    categories.get(i as usize).cloned().unwrap_or_default()
+                    categories
+                        .get(i as usize)
+                        .map(|c| xml_safe(c).into_owned())
+                        .unwrap_or_default()
                 } else {
                     String::new()
                 }
@@ -173,7 +179,7 @@ pub fn bar_chart(title: &str, x_desc: &str, categories: &[String], series: &[Ser
                     let left = i as f64 - 0.4 + j as f64 * width;
                     Rectangle::new([(left, 0.0), (left + width * 0.92, *v)], c.filled())
                 }))?
-                .label(s.name.clone())
+                .label(xml_safe(&s.name))
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], c.filled()));
         }
         legend(&mut chart, SeriesLabelPosition::UpperRight)

@@ -8,8 +8,33 @@ use std::fmt::Write as _;
 use crate::charts::{self, Series};
 use crate::figures::{Bin, ReportFigures, RunFigures};
 
-/// Text made safe for HTML and XML (element content and attribute values).
+/// Text made of characters XML allows: every character XML 1.0 forbids (NUL, ESC, BEL, VT and
+/// the other C0 controls but tab, newline and carriage return; U+FFFE, U+FFFF), and the DEL
+/// and C1 controls HTML calls parse errors, are written as `\u{..}` text, which shows what the
+/// data held without making the document invalid. Markup is left alone: this is for text a
+/// library escapes itself (the charts' labels); [`escape`] is for text written into markup.
+pub fn xml_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let forbidden = |c: char| {
+        (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || matches!(c, '\u{fffe}' | '\u{ffff}')
+    };
+    if !text.chars().any(forbidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if forbidden(c) {
+            let _ = write!(safe, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            safe.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(safe)
+}
+
+/// Text made safe for HTML and XML (element content and attribute values): [`xml_safe`], with
+/// the markup characters escaped.
 pub fn escape(text: &str) -> String {
+    let text = xml_safe(text);
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -411,4 +436,22 @@ pub fn report(figures: &ReportFigures) -> String {
     body += &forensics_section(runs);
     body += &footer(runs);
     page("Evaluation report", &body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{escape, xml_safe};
+
+    #[test]
+    fn characters_xml_forbids_are_shown_as_text_and_markup_is_escaped() {
+        assert_eq!(xml_safe("a\tb\nc"), "a\tb\nc");
+        assert_eq!(
+            xml_safe("x\u{0}\u{1b}[2J\u{7}\u{b}\u{7f}\u{85}\u{fffe}y"),
+            "x\\u{0}\\u{1b}[2J\\u{7}\\u{b}\\u{7f}\\u{85}\\u{fffe}y"
+        );
+        assert_eq!(
+            escape("<a href=\"x\">\u{0}&"),
+            "&lt;a href=&quot;x&quot;&gt;\\u{0}&amp;"
+        );
+    }
 }

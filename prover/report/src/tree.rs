@@ -706,7 +706,7 @@ pub fn dot(tree: &Tree) -> String {
 /// A DOT string literal, lines left-justified.
 fn dot_string(text: &str) -> String {
     let mut out = String::from("\"");
-    for c in text.chars() {
+    for c in crate::html::xml_safe(text).chars() {
         match c {
             '"' => out += "\\\"",
             '\\' => out += "\\\\",

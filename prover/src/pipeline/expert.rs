@@ -10,6 +10,7 @@
 //! | `results.jsonl` | at the end, whole | one `RoundResult` per conjecture searched |
 //! | `proofs.jsonl` | at the end, whole | verified proofs in `prover check`'s input form |
 //! | `sft.jsonl`, `dpo.jsonl` | at the end, whole | the training rows |
+//! | `model.bin` | at the end, whole | with `--policy learned`: the model the round searched with |
 //! | `manifest.json` | last | the run manifest with the round's counts: the round is complete |
 //!
 //! A conjecture proved and verified in an earlier round is not searched again; one that was
@@ -261,7 +262,7 @@ impl Round<'_> {
     async fn run(
         &self,
         cheap: &Prover,
-        search: &Prover,
+        search_prover: &Prover,
         todo: &[Theorem],
         events: &mut dyn RoundEvents,
     ) -> Result<Option<RoundSummary>, PipelineError> {
@@ -280,7 +281,9 @@ impl Round<'_> {
             .filter(|t| !easy.contains(t.name.as_str()))
             .cloned()
             .collect();
-        let search_records = self.stage(Stage::Search, search, rest, events).await?;
+        let search_records = self
+            .stage(Stage::Search, search_prover, rest, events)
+            .await?;
         if self.stop.is_set() {
             return Ok(None);
         }
@@ -289,7 +292,14 @@ impl Round<'_> {
         if self.stop.is_set() {
             return Ok(None);
         }
-        let summary = self.export(todo, &deciding, &verdicts, &cheap_records, &search_records)?;
+        let summary = self.export(
+            search_prover,
+            todo,
+            &deciding,
+            &verdicts,
+            &cheap_records,
+            &search_records,
+        )?;
         Ok(Some(summary))
     }
 
@@ -380,6 +390,7 @@ impl Round<'_> {
     /// Writes the round's derived files, the manifest last.
     fn export(
         &self,
+        search_prover: &Prover,
         todo: &[Theorem],
         deciding: &BTreeMap<String, &RoundRecord>,
         verdicts: &HashMap<String, CheckResult>,
@@ -460,6 +471,28 @@ impl Round<'_> {
         self.write_lines("sft.jsonl", sft.iter())?;
         self.write_lines("dpo.jsonl", dpo.iter())?;
         let mut manifest = self.config.manifest.clone();
+        // The round's own policy: with a learned policy, the model retrained for this round,
+        // saved beside it so the round can be searched again with exactly that model.
+        manifest.config.insert(
+            "policy".to_owned(),
+            serde_json::json!(search_prover.config().policy_id),
+        );
+        if search_prover.policies().spec().kind == crate::policy::PolicyKind::Learned {
+            let model = search_prover.policies().learned_model();
+            let path = self.dir.join("model.bin");
+            model.save(&path).map_err(|e| PipelineError::Corrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            manifest.recorded.insert(
+                "learned_model".to_owned(),
+                serde_json::json!({
+                    "file": "model.bin",
+                    "sha1": model.content_hash(),
+                    "stored_states": model.len(),
+                }),
+            );
+        }
         manifest.counts = summary.counts();
         manifest.finished_unix = Some(manifest.started_unix.max(unix_now()));
         let path = self.dir.join("manifest.json");

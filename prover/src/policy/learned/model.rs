@@ -10,6 +10,10 @@
 //!
 //! Deterministic: training sorts and deduplicates its input, hashes are fixed (FNV-1a, seeded
 //! MinHash), ties break by example order.
+//!
+//! The file: `PRVLRN\0\0`, the format version (u32, little-endian), the stored parts
+//! (postcard), and the SHA-1 of everything before it (20 bytes). A flipped bit, a cut or
+//! appended bytes fail the checksum, so a damaged file is refused rather than read wrongly.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
@@ -33,8 +37,10 @@ const MAX_COMPARED: usize = 4096;
 
 /// The file's first bytes, then its format version.
 const MAGIC: &[u8; 8] = b"PRVLRN\0\0";
-/// The model file format version this build reads and writes.
-pub const MODEL_FORMAT_VERSION: u32 = 1;
+/// The model file format version this build reads and writes (2: with the checksum).
+pub const MODEL_FORMAT_VERSION: u32 = 2;
+/// The checksum's length: a SHA-1 digest.
+const CHECKSUM_LEN: usize = 20;
 
 /// A model file that cannot be used; the message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -237,7 +243,8 @@ impl LearnedModel {
         out
     }
 
-    /// The file's bytes: magic, version, then the stored parts (postcard).
+    /// The file's bytes: magic, version, the stored parts (postcard), then the SHA-1 of all
+    /// that.
     pub fn to_bytes(&self) -> Vec<u8> {
         let stored = Stored {
             tactics: self.tactics.clone(),
@@ -252,10 +259,13 @@ impl LearnedModel {
         bytes.extend_from_slice(&MODEL_FORMAT_VERSION.to_le_bytes());
         // Encoding plain vectors of numbers and strings cannot fail.
         bytes.extend(postcard::to_stdvec(&stored).unwrap_or_default());
+        let checksum = sha1_smol::Sha1::from(&bytes).digest().bytes();
+        bytes.extend_from_slice(&checksum);
         bytes
     }
 
-    /// A model from a file's bytes; errors name `path`.
+    /// A model from a file's bytes; errors name `path`. The checksum is checked before
+    /// anything else is believed, the version field included.
     pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<LearnedModel, ModelError> {
         let corrupt = |reason: String| ModelError::Corrupt {
             path: path.to_owned(),
@@ -266,16 +276,39 @@ impl LearnedModel {
                 "not a prover learned model (train one with `prover train`)".into(),
             ));
         };
-        let (version, body) = rest
+        let (version, _) = rest
             .split_at_checked(4)
-            .ok_or_else(|| corrupt("cut short".into()))?;
+            .ok_or_else(|| corrupt("cut short (no format version)".into()))?;
         let version = u32::from_le_bytes(version.try_into().unwrap_or_default());
+        let checked = bytes
+            .len()
+            .checked_sub(CHECKSUM_LEN)
+            .filter(|len| *len >= MAGIC.len() + 4)
+            .map(|len| bytes.split_at(len))
+            .filter(|(content, checksum)| {
+                sha1_smol::Sha1::from(content).digest().bytes().as_slice() == *checksum
+            });
+        let Some((content, _)) = checked else {
+            // An older file has no checksum; a damaged one fails it.
+            if version != MODEL_FORMAT_VERSION {
+                return Err(ModelError::Version {
+                    path: path.to_owned(),
+                    found: version,
+                });
+            }
+            return Err(corrupt(format!(
+                "damaged: the checksum over its {} bytes does not match (a changed, cut or \
+                 extended file); retrain it with `prover train` or use a copy",
+                bytes.len()
+            )));
+        };
         if version != MODEL_FORMAT_VERSION {
             return Err(ModelError::Version {
                 path: path.to_owned(),
                 found: version,
             });
         }
+        let body = &content[MAGIC.len() + 4..];
         let stored: Stored =
             postcard::from_bytes(body).map_err(|e| corrupt(format!("damaged: {e}")))?;
         let mut model = LearnedModel::new();
@@ -436,14 +469,47 @@ mod tests {
             error.contains("/tmp/model.bin") && error.contains("not a prover learned model"),
             "{error}"
         );
-        let mut old = LearnedModel::new().to_bytes();
-        old[8] = 9;
+        // A file of format version 1 (no checksum) names its version.
+        let mut old = MAGIC.to_vec();
+        old.extend_from_slice(&1u32.to_le_bytes());
+        old.extend(postcard::to_stdvec(&Stored::default()).unwrap());
         let error = LearnedModel::from_bytes(&old, path)
             .unwrap_err()
             .to_string();
-        assert!(error.contains("format version 9"), "{error}");
-        let mut cut = LearnedModel::train(&[step("⊢ True", "trivial")], &[]).to_bytes();
-        cut.truncate(cut.len() - 3);
-        assert!(LearnedModel::from_bytes(&cut, path).is_err());
+        assert!(error.contains("format version 1,"), "{error}");
+    }
+
+    #[test]
+    fn every_flipped_bit_cut_and_appended_byte_is_refused_naming_the_file() {
+        let path = Path::new("/tmp/model.bin");
+        let good = LearnedModel::train(
+            &[
+                step("n : ℕ\nh₀ : n ≤ 3\n⊢ n < 4", "gizmo_elim h₀"),
+                step("x : ℝ\n⊢ x ^ 2 ≥ 0", "positivity"),
+            ],
+            &[step("x : ℝ\n⊢ x ^ 2 ≥ 0", "simp")],
+        )
+        .to_bytes();
+        assert!(LearnedModel::from_bytes(&good, path).is_ok());
+        let refused = |bytes: &[u8], what: &str| {
+            let error = LearnedModel::from_bytes(bytes, path)
+                .err()
+                .unwrap_or_else(|| panic!("{what} was read as a model"))
+                .to_string();
+            assert!(error.contains("/tmp/model.bin"), "{what}: {error}");
+        };
+        for index in 0..good.len() {
+            for bit in 0..8 {
+                let mut flipped = good.clone();
+                flipped[index] ^= 1 << bit;
+                refused(&flipped, &format!("bit {bit} of byte {index} flipped"));
+            }
+        }
+        for len in 0..good.len() {
+            refused(&good[..len], &format!("the first {len} bytes"));
+        }
+        for extra in [&b"\0"[..], b"garbage", &[0u8; 20]] {
+            refused(&[&good[..], extra].concat(), "appended bytes");
+        }
     }
 }
