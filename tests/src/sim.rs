@@ -800,6 +800,16 @@ impl Sim {
     ) -> Result<Elaborated, Action> {
         let mut out = Elaborated::default();
         let decl_start = from + (cmd[from..].len() - cmd[from..].trim_start().len());
+        // A name Lean's parser refuses is a parse error, whatever the world holds.
+        if let Some((at, data)) = crate::lean_syntax::declaration_head_error(&cmd[decl_start..]) {
+            out.messages.push(json!({
+                "severity": "error",
+                "pos": pos_json(cmd, decl_start + at),
+                "endPos": null,
+                "data": data,
+            }));
+            return Ok(out);
+        }
         let found = self
             .world
             .find_theorem(&cmd[decl_start..])
