@@ -291,6 +291,154 @@ pub fn header_from_lean_code(code: &str, statement: &str) -> Option<String> {
     Some(before[..cut].to_owned())
 }
 
+/// Words Lean reads as keywords, never as names: a declaration called one of them is refused.
+const KEYWORDS: [&str; 62] = [
+    "abbrev",
+    "at",
+    "attribute",
+    "axiom",
+    "by",
+    "calc",
+    "class",
+    "def",
+    "deriving",
+    "do",
+    "else",
+    "end",
+    "example",
+    "export",
+    "for",
+    "forall",
+    "from",
+    "fun",
+    "have",
+    "if",
+    "import",
+    "in",
+    "inductive",
+    "infix",
+    "infixl",
+    "infixr",
+    "instance",
+    "lemma",
+    "let",
+    "local",
+    "macro",
+    "match",
+    "mutual",
+    "namespace",
+    "noncomputable",
+    "nomatch",
+    "nofun",
+    "notation",
+    "open",
+    "opaque",
+    "partial",
+    "postfix",
+    "prefix",
+    "private",
+    "protected",
+    "Prop",
+    "return",
+    "section",
+    "set_option",
+    "show",
+    "Sort",
+    "structure",
+    "suffices",
+    "syntax",
+    "then",
+    "theorem",
+    "Type",
+    "universe",
+    "unsafe",
+    "variable",
+    "where",
+    "with",
+];
+
+/// Lean's letters: alphabetic characters but `λ`, `Π`, `Σ` (which are notation).
+fn is_lean_letter(c: char) -> bool {
+    c.is_alphabetic() && !matches!(c, 'λ' | 'Π' | 'Σ')
+}
+
+fn is_lean_subscript(c: char) -> bool {
+    matches!(c, '\u{2080}'..='\u{209C}' | '\u{1D62}'..='\u{1D6A}' | '\u{2C7C}')
+}
+
+fn is_identifier_start(c: char) -> bool {
+    is_lean_letter(c) || c == '_'
+}
+
+fn is_identifier_rest(c: char) -> bool {
+    is_identifier_start(c)
+        || c.is_alphanumeric()
+        || matches!(c, '\'' | '!' | '?')
+        || is_lean_subscript(c)
+}
+
+/// Whether `part` is one component of a name Lean reads without `«»`: a letter or `_`, then
+/// letters, digits, `_`, `'`, `!`, `?` and subscripts, and not a keyword (nor `_` alone,
+/// which is a hole).
+pub fn is_atomic_identifier(part: &str) -> bool {
+    let mut chars = part.chars();
+    let starts = chars.next().is_some_and(is_identifier_start);
+    starts && chars.all(is_identifier_rest) && part != "_" && !KEYWORDS.contains(&part)
+}
+
+/// Whether `name` is a name Lean accepts after `theorem`: dot-separated components, each
+/// [`is_atomic_identifier`] or quoted as `«…»` (the quoted text non-empty, without `»`,
+/// line breaks or other control characters).
+pub fn is_lean_identifier(name: &str) -> bool {
+    let mut rest = name;
+    loop {
+        let end = if let Some(quoted) = rest.strip_prefix('«') {
+            let Some(close) = quoted.find('»') else {
+                return false;
+            };
+            let inner = &quoted[..close];
+            if inner.is_empty() || inner.chars().any(char::is_control) {
+                return false;
+            }
+            '«'.len_utf8() + close + '»'.len_utf8()
+        } else {
+            let end = rest.find('.').unwrap_or(rest.len());
+            if !is_atomic_identifier(&rest[..end]) {
+                return false;
+            }
+            end
+        };
+        match rest[end..].strip_prefix('.') {
+            None if end == rest.len() => return true,
+            Some(next) if !next.is_empty() => rest = next,
+            _ => return false,
+        }
+    }
+}
+
+/// A name Lean accepts (one component, [`is_atomic_identifier`]) made from `text`, such as a
+/// dataset's name: kept as it is where it already is one; otherwise every character a name
+/// cannot hold (`-`, `.`, spaces, line breaks, control characters) becomes `_`, a leading
+/// digit gets `t_` before it, a keyword `_` after it, and a short hash of `text` is appended,
+/// so two texts never give one name.
+pub fn lean_identifier_from(text: &str) -> String {
+    if is_atomic_identifier(text) {
+        return text.to_owned();
+    }
+    let mut name: String = text
+        .chars()
+        .take(100)
+        .map(|c| if is_identifier_rest(c) { c } else { '_' })
+        .collect();
+    if !name.starts_with(is_identifier_start) {
+        name.insert_str(0, "t_");
+    }
+    let hash = sha1_smol::Sha1::from(text).digest().to_string();
+    name = format!("{name}_{}", &hash[..8]);
+    debug_assert!(is_atomic_identifier(&name));
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,5 +528,58 @@ mod tests {
     fn the_splice_reindents_multi_line_tactics() {
         let p = script_to_proof(&["intro x".into(), "have h : 0 < 2 := by\n  norm_num".into()]);
         assert_eq!(p, "\n  intro x\n  have h : 0 < 2 := by\n    norm_num");
+    }
+
+    #[test]
+    fn lean_identifiers_are_recognised_and_made() {
+        for good in [
+            "foo",
+            "h₀",
+            "x'",
+            "Nat.add_comm",
+            "«foo bar»",
+            "«a-b».c",
+            "_x",
+            "α₁",
+        ] {
+            assert!(is_lean_identifier(good), "{good}");
+        }
+        for bad in [
+            "",
+            "amc12a-2019-p21",
+            "1abc",
+            "a..b",
+            "a.",
+            ".a",
+            "fun",
+            "_",
+            "a b",
+            "«»",
+            "«a\nb»",
+            "«a",
+            "x\naxiom y : False",
+            "a\u{1b}[2J",
+        ] {
+            assert!(!is_lean_identifier(bad), "{bad:?}");
+        }
+        assert_eq!(lean_identifier_from("mathd_algebra_10"), "mathd_algebra_10");
+        let made = lean_identifier_from("amc12a-2019-p21");
+        assert!(made.starts_with("amc12a_2019_p21_"), "{made}");
+        for text in [
+            "amc12a-2019-p21",
+            "amc12a_2019-p21",
+            "x\naxiom y : False",
+            "2019",
+            "fun",
+            "",
+            "a.b",
+            "«q»",
+        ] {
+            let name = lean_identifier_from(text);
+            assert!(is_atomic_identifier(&name), "{text:?} gave {name:?}");
+            assert!(!name.contains(['\n', '.', ' ']), "{name:?}");
+        }
+        assert_ne!(lean_identifier_from("a-b"), lean_identifier_from("a_b"));
+        assert_ne!(lean_identifier_from("a-b"), lean_identifier_from("a.b"));
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! - [`jsonl`]: the line reader, the append log every results file goes through, the atomic
 //!   writer;
-//! - [`lean`]: Lean source text (statements, the proof splice, declaration names);
+//! - [`lean`]: Lean source text (statements, the proof splice, declaration names, what
+//!   Lean accepts as a name);
+//! - [`normal_form`] and [`decontamination`]: statements compared as Lean reads them, and the
+//!   benchmark exclusion of `explore`;
 //! - [`theorem`]: benchmark rows to prove;
 //! - [`proofs`]: proof rows to check;
 //! - [`results`]: what `eval` and `check` write, and [`manifest`]: how they wrote it;
@@ -14,11 +17,13 @@
 //!
 //! `datasets/README.md` is the schema document.
 
+pub mod decontamination;
 pub mod explore;
 pub mod fetch;
 pub mod jsonl;
 pub mod lean;
 pub mod manifest;
+pub mod normal_form;
 pub mod output;
 pub mod proofs;
 pub mod results;

@@ -112,9 +112,13 @@ pub fn parse_task(
     })
 }
 
+/// The schema version every written [`ProofRow`] carries (`schema_version`, first).
+pub const PROOF_ROW_SCHEMA_VERSION: u32 = 1;
+
 /// A proof row in `prover check`'s input form: `formal_statement` ending in `:= by` and
-/// `proof` the text after it, so the two together are the whole declaration.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `proof` the text after it, so the two together are the whole declaration. Written with
+/// `schema_version` ([`PROOF_ROW_SCHEMA_VERSION`]), which [`parse_task`] does not need.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofRow {
     /// The theorem's name.
     pub name: String,
@@ -124,6 +128,19 @@ pub struct ProofRow {
     pub formal_statement: String,
     /// The text after `:= by` (see [`script_to_proof`](crate::lean::script_to_proof)).
     pub proof: String,
+}
+
+impl Serialize for ProofRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut row = serializer.serialize_struct("ProofRow", 5)?;
+        row.serialize_field("schema_version", &PROOF_ROW_SCHEMA_VERSION)?;
+        row.serialize_field("name", &self.name)?;
+        row.serialize_field("header", &self.header)?;
+        row.serialize_field("formal_statement", &self.formal_statement)?;
+        row.serialize_field("proof", &self.proof)?;
+        row.end()
+    }
 }
 
 impl ProofRow {
@@ -153,6 +170,8 @@ mod tests {
             formal_statement: theorem.formal_statement.clone(),
             proof: script_to_proof(&["intro h\n".to_owned(), "rfl".to_owned()]),
         };
+        let written: serde_json::Value = serde_json::from_str(&row.to_row()).unwrap();
+        assert_eq!(written["schema_version"], PROOF_ROW_SCHEMA_VERSION);
         let task = parse_task(3, &row.to_row(), None).unwrap();
         assert_eq!(
             (task.line, &task.name, &task.header, &task.proof),

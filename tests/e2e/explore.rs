@@ -9,7 +9,7 @@ use prover_tests::harness::{
 };
 use prover_tests::world::{Outcome, Transition, World};
 use prover_tests::worldgen::{WorldSpec, vocabulary};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 const LEVELS: [&str; 5] = ["traces", "proofs", "steps", "preferences", "synthetic"];
 
@@ -33,7 +33,7 @@ fn text(value: &Value) -> &str {
 fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_duplicate() {
     let dir = tempfile::tempdir().unwrap();
     let spec = WorldSpec {
-        theorems: 6,
+        theorems: 9,
         depth: 3,
         branching: 3,
         dead_end_rate: 0.1,
@@ -70,17 +70,50 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
     world.transitions.extend(extra);
     world.save(&files.world).unwrap();
     let server = vocabulary_server(spec.tactic_vocabulary, dir.path());
-    // A benchmark holding the first theorem under another name: it must not be explored.
+    // A benchmark holding three of the theorems: the first under another name (the text
+    // rule), the second reformatted (the normal form), and the third only as a root goal
+    // Lean printed for it (a `goal` field, as DeepSeek's miniF2F has): none is explored.
     let dataset = std::fs::read_to_string(&files.dataset).unwrap();
-    let first: Value = serde_json::from_str(dataset.lines().next().unwrap()).unwrap();
-    let planted = text(&first["name"]).to_owned();
+    let mut rows: Vec<Value> = dataset
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let planted: Vec<String> = rows[..3]
+        .iter()
+        .map(|r| text(&r["name"]).to_owned())
+        .collect();
     let bench = dir.path().join("bench.jsonl");
-    let renamed = datasets::Theorem {
-        name: "benchmark_copy".into(),
-        header: text(&first["header"]).into(),
-        formal_statement: text(&first["formal_statement"]).replacen(&planted, "benchmark_copy", 1),
-    };
-    std::fs::write(&bench, renamed.to_row() + "\n").unwrap();
+    let statement = |i: usize| text(&rows[i]["formal_statement"]).to_owned();
+    let reformatted = format!(
+        "/-- A docstring. -/\n@[simp] private {}",
+        statement(1)
+            .replacen(&planted[1], "«benchmark_reformatted»\n   ", 1)
+            .replace(" : ", " :\n  ")
+    );
+    let root_goal = world.states[&world.theorems[2].root].join("\n\n");
+    let bench_rows = [
+        json!({"name": "benchmark_copy", "header": rows[0]["header"],
+               "formal_statement": statement(0).replacen(&planted[0], "benchmark_copy", 1)}),
+        json!({"name": "benchmark_reformatted", "header": rows[1]["header"],
+               "formal_statement": reformatted}),
+        json!({"name": "benchmark_by_goal", "header": rows[2]["header"],
+               "formal_statement": "theorem benchmark_by_goal : False := by", "goal": root_goal}),
+    ];
+    let bench_text: String = bench_rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&bench, bench_text).unwrap();
+    // Dataset names that are no Lean names (a `-`, a line break that once put an `axiom`
+    // line into checked text): the synthetic theorems made from them must be named as Lean
+    // accepts, or sim-repl, like Lean, refuses them below.
+    for (i, row) in rows.iter_mut().enumerate().skip(3) {
+        let name = text(&row["name"]).to_owned();
+        row["name"] = json!(if i == 3 {
+            format!("{name}\naxiom bad : False")
+        } else {
+            format!("amc12a-{name}-p{i}")
+        });
+    }
+    let renamed: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    std::fs::write(&files.dataset, renamed).unwrap();
 
     let out = dir.path().join("explored");
     let sim = SimRepl::world(&files.world);
@@ -96,6 +129,8 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
                 "2",
                 "--tactic-timeout",
                 "2",
+                "--license",
+                "mit",
             ])
             .args(["--policy", "openai", "--samples", "5", "--width", "5"])
             .args(["--llm-url", &format!("http://{}/v1", server.addr())])
@@ -120,11 +155,13 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
     }
     let traces = level(&out, "traces");
     let traced: BTreeSet<&str> = traces.iter().map(|(_, r)| text(&r["name"])).collect();
-    assert!(
-        !traced.contains(planted.as_str()),
-        "the benchmark duplicate was explored"
-    );
-    assert_eq!(traced.len(), spec.theorems - 1);
+    for name in &planted {
+        assert!(
+            !traced.contains(name.as_str()),
+            "{name}, a benchmark's, was explored"
+        );
+    }
+    assert_eq!(traced.len(), spec.theorems - 3);
     // Traces agree with the world.
     for (_, edge) in &traces {
         let state = world
@@ -174,6 +211,21 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
         .map(|(_, r)| r)
         .collect();
     assert!(!synthetic.is_empty(), "no synthetic theorem: {stderr}");
+    for row in &synthetic {
+        let name = text(&row["name"]);
+        assert!(datasets::lean::is_lean_identifier(name), "{name:?}");
+        let statement = text(&row["formal_statement"]);
+        assert!(
+            statement.starts_with(&format!("theorem {name} ("))
+                || statement.starts_with(&format!("theorem {name} :")),
+            "{statement}"
+        );
+        assert!(!statement.contains("axiom"), "{statement}");
+    }
+    assert!(
+        synthetic.iter().any(|r| text(&r["source"]).contains('-')),
+        "no synthetic theorem from a dataset name with a `-`: {synthetic:?}"
+    );
     let input = dir.path().join("synthetic.jsonl");
     let lines: Vec<String> = synthetic
         .iter()
@@ -204,16 +256,31 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
         assert_eq!(result["status"], "valid", "{result}");
     }
 
-    // The card names its configs and the decontamination; the manifest counts agree.
+    // The card names its license, configs and the decontamination by rule, and no path of
+    // this machine; the manifest counts agree.
     let card = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(card.starts_with("---\nlicense: mit\n"), "{card}");
+    assert!(card.contains("\nconfigs:\n- config_name: traces"), "{card}");
     assert!(
-        card.starts_with("---\nconfigs:\n- config_name: traces"),
+        card.contains("3 theorems dropped as benchmark statements (1 by text, 1 by normal form, 1 by root goal)"),
         "{card}"
     );
-    assert!(card.contains("Decontamination: 1 theorems"), "{card}");
+    assert!(card.contains("`bench.jsonl (SHA-1 "), "{card}");
+    let here = dir.path().to_string_lossy();
+    assert!(
+        !card.contains(here.as_ref()),
+        "an absolute path in the card: {card}"
+    );
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
-    assert_eq!(manifest["counts"]["excluded_as_benchmark_duplicates"], 1);
+    assert_eq!(manifest["counts"]["excluded_as_benchmark_duplicates"], 3);
+    for rule in ["text", "normal_form", "root_goal"] {
+        assert_eq!(
+            manifest["counts"][format!("excluded_by_{rule}")],
+            1,
+            "{rule}"
+        );
+    }
     assert_eq!(manifest["counts"]["synthetic_verified"], synthetic.len());
     assert_eq!(manifest["counts"]["trace_rows"], traces.len());
 
@@ -236,4 +303,111 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
         .map(|f| std::fs::read_to_string(out.join(f)).unwrap())
         .collect();
     assert_eq!(before, after);
+}
+
+/// Loads every config and split the card lists with the real `datasets` library from PyPI
+/// (offline, its cache in a temporary directory), and returns the rows of each, by config
+/// and split; `None` after printing a `skipped:` line where `import datasets` fails.
+fn load_with_hf_datasets(dir: &Path, scratch: &Path) -> Option<Value> {
+    const SCRIPT: &str = r#"
+import json, sys
+import datasets
+path = sys.argv[1]
+loaded = {}
+for config in datasets.get_dataset_config_names(path):
+    splits = datasets.load_dataset(path, config)
+    loaded[config] = {name: split.num_rows for name, split in splits.items()}
+print(json.dumps(loaded))
+"#;
+    let python = |args: &[&str]| {
+        std::process::Command::new("python3")
+            .args(args)
+            .env("HF_DATASETS_OFFLINE", "1")
+            .env("HF_HUB_OFFLINE", "1")
+            .env("HF_HOME", scratch.join("hf"))
+            .env("HF_DATASETS_CACHE", scratch.join("hf-datasets"))
+            .output()
+    };
+    match python(&["-c", "import datasets"]) {
+        Ok(output) if output.status.success() => {}
+        _ => {
+            eprintln!(
+                "skipped: python3 cannot import datasets (pip install datasets): \
+                 explore_output_loads_with_the_datasets_library"
+            );
+            return None;
+        }
+    }
+    let output = python(&["-c", SCRIPT, &dir.to_string_lossy()]).unwrap();
+    assert!(
+        output.status.success(),
+        "datasets.load_dataset failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(serde_json::from_slice(&output.stdout).unwrap())
+}
+
+#[test]
+fn explore_output_loads_with_the_datasets_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = WorldSpec {
+        theorems: 5,
+        depth: 2,
+        branching: 2,
+        unprovable_rate: 0.2,
+        seed: 5,
+        tactic_vocabulary: 4,
+        ..WorldSpec::default()
+    };
+    let files = write_generated_world(&spec, dir.path());
+    let server = vocabulary_server(spec.tactic_vocabulary, dir.path());
+    let out = dir.path().join("explored");
+    let output = ProverRun::new("explore")
+        .path("--dataset", &files.dataset)
+        .path("--out", &out)
+        .args(["--policy", "openai", "--samples", "4", "--width", "4"])
+        .args(["--llm-url", &format!("http://{}/v1", server.addr())])
+        .repl(&SimRepl::world(&files.world))
+        .output();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let card = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(card.starts_with("---\nlicense: unknown\n"), "{card}");
+    // Five theorems leave splits (and levels) empty: exactly what the library refused.
+    let rows_of = |level: &str, split: &str| {
+        read_jsonl(&out.join(format!("data/{level}/{split}.jsonl"))).len()
+    };
+    let wanted: Vec<(&str, &str, usize)> = LEVELS
+        .iter()
+        .flat_map(|l| SPLITS.iter().map(move |s| (*l, *s)))
+        .map(|(l, s)| (l, s, rows_of(l, s)))
+        .collect();
+    assert!(wanted.iter().any(|(_, _, n)| *n == 0), "no empty split");
+    assert!(wanted.iter().any(|(_, _, n)| *n > 0), "no rows at all");
+    for (level, split, n) in &wanted {
+        let listed = card.contains(&format!("path: data/{level}/{split}.jsonl"));
+        assert_eq!(listed, *n > 0, "{level}/{split} with {n} rows: {card}");
+    }
+    // Every row of every exported file carries its schema version.
+    for (level, split, _) in &wanted {
+        for row in read_jsonl(&out.join(format!("data/{level}/{split}.jsonl"))) {
+            assert_eq!(row["schema_version"], 1, "{level}/{split}: {row}");
+        }
+    }
+    let Some(loaded) = load_with_hf_datasets(&out, dir.path()) else {
+        return;
+    };
+    eprintln!("datasets loaded: {loaded}");
+    for (level, split, n) in &wanted {
+        let got = loaded[level][split].as_u64();
+        if *n == 0 {
+            assert_eq!(got, None, "{level}/{split} is empty: {loaded}");
+        } else {
+            assert_eq!(got, Some(*n as u64), "{level}/{split}: {loaded}");
+        }
+    }
 }

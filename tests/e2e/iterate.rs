@@ -217,6 +217,21 @@ fn three_rounds_filter_easy_conjectures_and_write_rows_that_replay_in_the_world(
         provable
     );
 
+    // Every row of every file a round writes carries its schema version.
+    for name in [
+        "cheap.jsonl",
+        "search.jsonl",
+        "verify.jsonl",
+        "results.jsonl",
+        "proofs.jsonl",
+        "sft.jsonl",
+        "dpo.jsonl",
+    ] {
+        for row in read_jsonl(&dir.join(format!("round-1/{name}"))) {
+            assert!(row["schema_version"].is_u64(), "{name}: {row}");
+        }
+    }
+
     // Rounds 2 and 3 search only what round 1 left.
     for round in [2, 3] {
         let results = read_jsonl(&dir.join(format!("round-{round}/results.jsonl")));

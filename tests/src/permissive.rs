@@ -265,6 +265,14 @@ impl Permissive {
                 }
             }
             Some(keyword) if DECLARATIONS.contains(&keyword) => {
+                // A name Lean's parser refuses is a parse error: nothing is declared.
+                if let Some((at, data)) = crate::lean_syntax::declaration_head_error(text) {
+                    let at = item.start + at;
+                    messages.push(json!({
+                        "severity": "error", "pos": pos(cmd, at), "endPos": null, "data": data,
+                    }));
+                    return;
+                }
                 let name = match keyword {
                     "example" | "instance" => None,
                     _ => datasets::lean::declaration_name(trimmed),

@@ -1014,6 +1014,16 @@ impl Sim {
     ) -> Result<Elaborated, Action> {
         let mut out = Elaborated::default();
         let decl_start = from + (cmd[from..].len() - cmd[from..].trim_start().len());
+        // A name Lean's parser refuses is a parse error, whatever the world holds.
+        if let Some((at, data)) = crate::lean_syntax::declaration_head_error(&cmd[decl_start..]) {
+            out.messages.push(json!({
+                "severity": "error",
+                "pos": pos_json(cmd, decl_start + at),
+                "endPos": null,
+                "data": data,
+            }));
+            return Ok(out);
+        }
         let found = self
             .world
             .find_theorem(&cmd[decl_start..])
@@ -1575,6 +1585,21 @@ mod tests {
         assert_eq!(bad_import["env"], 6);
         let bad_env = answer(&mut sim, json!({"cmd": "x", "env": 7}));
         assert_eq!(bad_env, json!({"message": "Unknown environment."}));
+        // A name Lean's parser refuses is refused here too, at the token, as Lean does.
+        let misnamed = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1-x (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl", "env": 0}),
+        );
+        assert_eq!(
+            misnamed["messages"],
+            json!([{"severity": "error", "pos": {"line": 1, "column": 10}, "endPos": null,
+                    "data": "unexpected token '-'; expected ':'"}])
+        );
+        let split = answer(
+            &mut sim,
+            json!({"cmd": "theorem t1\naxiom a : False\n (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl", "env": 0}),
+        );
+        assert_eq!(split["messages"][0]["pos"], json!({"line": 2, "column": 0}));
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! `prover explore`: synthetic proof data from search (`prover::pipeline::explore`), with progress on stderr.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::process::ExitCode;
 
 use ::datasets::output::{Input, Output, Target};
 use anyhow::{Context, bail};
 use prover::engine::ProveStatus;
 
+use ::datasets::decontamination::ExclusionIndex;
 use prover::pipeline::explore::{ExploreConfig, ExploreEvents, run_explore};
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
@@ -47,15 +48,42 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     if theorems.is_empty() {
         bail!("dataset {} holds no rows", args.dataset.display());
     }
-    let mut excluded = HashSet::new();
-    for path in &args.exclude {
-        let (_, benchmark) = super::common::read_dataset(path, "--exclude")?;
-        excluded.extend(
-            benchmark
-                .iter()
-                .map(|t| ::datasets::lean::statement_body(&t.formal_statement)),
+    let license = args.license.clone().unwrap_or_else(|| "unknown".to_owned());
+    let valid_license = license.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && license
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '+'));
+    if !valid_license {
+        bail!(
+            "--license must be a Hugging Face license id such as mit, apache-2.0 or cc-by-4.0 \
+             (lower-case letters, digits, `-`, `.`, `+`), got {license:?}"
         );
     }
+    let mut excluded = ExclusionIndex::default();
+    let mut exclude_files: Vec<String> = Vec::new();
+    let mut benchmarks = Vec::new();
+    for path in &args.exclude {
+        let (bytes, benchmark) = super::common::read_dataset(path, "--exclude")?;
+        let goals = ::datasets::decontamination::root_goals(&bytes);
+        for theorem in &benchmark {
+            let goal = goals.get(&theorem.name).map(String::as_str);
+            excluded.add(&theorem.name, &theorem.formal_statement, goal);
+        }
+        // The card and the manifest name an input by its file name and content, never by
+        // where it lay on this machine.
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let sha1 = sha1_smol::Sha1::from(&bytes).digest().to_string();
+        exclude_files.push(format!(
+            "{name} (SHA-1 {}, {} rows)",
+            &sha1[..12],
+            benchmark.len()
+        ));
+        benchmarks.extend(benchmark);
+    }
+    exclude_files.sort();
     if args.out.exists() && !args.out.is_dir() {
         bail!("--out {} exists and is not a directory", args.out.display());
     }
@@ -73,12 +101,27 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         .with_context(|| format!("cannot create --out {}", args.out.display()))?;
     let trace = super::common::Extras::new(false, args.trace.as_deref())?.trace;
     let mut run_config = super::common::run_config(session.prove_config(), &pool);
-    let mut exclude_files: Vec<String> = args
-        .exclude
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    exclude_files.sort();
+    // Root goals Lean printed before, under this Lean, for the benchmarks and the theorems.
+    let mut known_roots = HashMap::new();
+    if let Some(cache) = session.cache() {
+        let root = |t: &::datasets::Theorem| {
+            let statement = ::datasets::lean::with_sorry(&t.formal_statement);
+            cache
+                .root(&t.header, &statement)
+                .filter(|goals| goals.len() == 1)
+                .map(|goals| goals.concat())
+        };
+        for theorem in &benchmarks {
+            if let Some(goal) = root(theorem) {
+                excluded.add_goal(&theorem.name, &goal);
+            }
+        }
+        for theorem in &theorems {
+            if let Some(goal) = root(theorem) {
+                known_roots.insert(theorem.name.clone(), goal);
+            }
+        }
+    }
     for (key, value) in [
         ("proofs_per_theorem", json!(proofs_wanted)),
         ("prompt_template", json!(prompt_template)),
@@ -87,7 +130,10 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     ] {
         run_config.insert(key.to_owned(), value);
     }
-    let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
+    let mut input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
+    if let Some(name) = args.dataset.file_name() {
+        input.path = name.to_string_lossy().into_owned();
+    }
     let resuming = args.out.join("search.jsonl").exists();
     let mut run_manifest = manifest::prepare(
         &args.out.join("explore"),
@@ -112,6 +158,8 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         pool,
         excluded,
         excluded_files: exclude_files,
+        known_roots,
+        license,
         manifest: run_manifest.record().clone(),
     };
     let stop = interrupt.stop(session.handle());

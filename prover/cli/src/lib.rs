@@ -405,10 +405,15 @@ pub struct ExploreArgs {
     /// [default: 1].
     #[arg(long, value_name = "K")]
     pub proofs_per_theorem: Option<u32>,
-    /// A benchmark JSONL whose statements must not appear in the data (names aside); theorems
-    /// and synthetic theorems equal to one are dropped and counted. Repeatable.
+    /// A benchmark JSONL whose statements must not appear in the data; theorems and synthetic
+    /// theorems that restate one (same text, same token normal form, or same root goal, where
+    /// a row's `goal` field or the cache knows it) are dropped and counted by rule. Repeatable.
     #[arg(long, value_name = "BENCH.jsonl")]
     pub exclude: Vec<std::path::PathBuf>,
+    /// The `license:` of the dataset card, a Hugging Face license id (`mit`, `apache-2.0`,
+    /// `cc-by-4.0`, …): the input dataset's license usually decides it [default: unknown].
+    #[arg(long, value_name = "ID")]
+    pub license: Option<String>,
     /// Write each theorem's search tree (every edge tried: state, tactic, outcome, Lean's
     /// error, score, depth, time) to DIR/<name>.trace.jsonl, for `prover tree`.
     #[arg(long, value_name = "DIR")]

@@ -6,18 +6,23 @@
 //! `synthetic` and the splits of [`datasets::explore::SPLITS`] (by a stable hash of the source
 //! theorem's name, never by step), `README.md` (the dataset card) and `manifest.json`.
 //!
-//! Theorems whose statement (name aside) equals one of the excluded benchmarks' are dropped
-//! before any search, and so are synthetic theorems that would equal one.
+//! Theorems that restate one of the excluded benchmarks' statements are dropped before any
+//! search ([`ExclusionIndex`]: by text, by token normal form, or by a root goal known from the
+//! benchmark's `goal` field or the cache), those whose root goal, once the search printed it,
+//! is a benchmark's are left out of the export, and so are synthetic theorems that would
+//! restate one; the card counts each rule.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use ::datasets::decontamination::{ExclusionIndex, Rule};
 use ::datasets::explore::{
     EXPLORE_SCHEMA_VERSION, EdgeKind, ExploreRecord, FoundProof, ProofLevelRow, SPLITS,
     SyntheticRow, TraceRow, split_of,
 };
-use ::datasets::lean::{script_to_proof, statement_body};
+use ::datasets::lean::{lean_identifier_from, script_to_proof, statement_body};
+use ::datasets::normal_form::statement_normal_form;
 use ::datasets::training::{DpoRow, RefusalKind, SftRow, TRAINING_SCHEMA_VERSION};
 use ::datasets::{AppendLog, CheckResult, HeaderOrigin, ProofTask, RunManifest, Status};
 use lean_bridge::pool::PoolConfig;
@@ -44,10 +49,15 @@ pub struct ExploreConfig {
     pub check: CheckConfig,
     /// The REPLs of the verification pool.
     pub pool: PoolConfig,
-    /// Statement bodies (`datasets::lean::statement_body`) of the excluded benchmarks.
-    pub excluded: HashSet<String>,
-    /// The excluded benchmark files, for the card.
+    /// The excluded benchmarks' statements and root goals.
+    pub excluded: ExclusionIndex,
+    /// The excluded benchmark files as the card names them (file names, never absolute paths).
     pub excluded_files: Vec<String>,
+    /// Root goals of the explored theorems known before their search (from the cache), by
+    /// name, for the root-goal rule.
+    pub known_roots: HashMap<String, String>,
+    /// The `license:` of the dataset card (a Hugging Face license id).
+    pub license: String,
     /// The run's manifest; `manifest.json` is it with the counts.
     pub manifest: RunManifest,
 }
@@ -72,6 +82,13 @@ impl ExploreSummary {
         *self.counts.entry(key.to_owned()).or_default() += n as u64;
     }
 
+    /// Counts one theorem (`prefix` empty) or synthetic theorem (`prefix` `synthetic_`) dropped
+    /// as a benchmark's, in the total and under its rule.
+    fn exclude(&mut self, rule: Rule, prefix: &str) {
+        self.add(&format!("{prefix}excluded_as_benchmark_duplicates"), 1);
+        self.add(&format!("{prefix}excluded_by_{}", rule.name()), 1);
+    }
+
     /// One count (0 when absent).
     pub fn get(&self, key: &str) -> u64 {
         self.counts.get(key).copied().unwrap_or(0)
@@ -88,13 +105,16 @@ pub async fn run_explore(
 ) -> Result<Option<ExploreSummary>, PipelineError> {
     std::fs::create_dir_all(&config.out).map_err(PipelineError::io(&config.out))?;
     let mut summary = ExploreSummary::default();
-    let (kept, excluded): (Vec<&Theorem>, Vec<&Theorem>) = theorems.iter().partition(|t| {
-        !config
-            .excluded
-            .contains(&statement_body(&t.formal_statement))
-    });
-    summary.add("theorems", kept.len());
-    summary.add("excluded_as_benchmark_duplicates", excluded.len());
+    summary.add("excluded_as_benchmark_duplicates", 0);
+    summary.add("synthetic_excluded_as_benchmark_duplicates", 0);
+    let mut kept: Vec<&Theorem> = Vec::new();
+    for theorem in theorems {
+        let root = config.known_roots.get(&theorem.name).map(String::as_str);
+        match config.excluded.find(&theorem.formal_statement, root) {
+            Some(found) => summary.exclude(found.rule, ""),
+            None => kept.push(theorem),
+        }
+    }
 
     let path = config.out.join("search.jsonl");
     let (mut log, mut records): (AppendLog, Vec<ExploreRecord>) =
@@ -124,6 +144,18 @@ pub async fn run_explore(
         return Ok(None);
     }
     records.sort_by(|a, b| a.name.cmp(&b.name));
+    // A root goal Lean printed during the search that is a benchmark's: the theorem is one.
+    records.retain(|record| {
+        let root = record.edges.iter().find(|e| e.depth == 0);
+        match root.and_then(|e| config.excluded.find_goal(&e.state_before)) {
+            Some(found) => {
+                summary.exclude(found.rule, "");
+                false
+            }
+            None => true,
+        }
+    });
+    summary.add("theorems", records.len());
     let by_name: HashMap<&str, &Theorem> = kept.iter().map(|t| (t.name.as_str(), *t)).collect();
 
     let candidates = synthetic_candidates(&records, &by_name, &config.excluded, &mut summary);
@@ -294,10 +326,10 @@ impl TraceHook {
 fn synthetic_candidates(
     records: &[ExploreRecord],
     theorems: &HashMap<&str, &Theorem>,
-    excluded: &HashSet<String>,
+    excluded: &ExclusionIndex,
     summary: &mut ExploreSummary,
 ) -> Vec<SyntheticRow> {
-    let mut seen: HashSet<String> = excluded_bodies_of(theorems);
+    let mut seen: HashSet<String> = normal_forms_of(theorems);
     let mut candidates = Vec::new();
     for record in records {
         let Some(theorem) = theorems.get(record.name.as_str()) else {
@@ -312,17 +344,19 @@ fn synthetic_candidates(
                         continue;
                     }
                 };
-                let body = statement_body(&statement);
-                if excluded.contains(&body) {
-                    summary.add("synthetic_excluded_as_benchmark_duplicates", 1);
+                if let Some(found) = excluded.find(&statement, Some(&proof.states[depth])) {
+                    summary.exclude(found.rule, "synthetic_");
                     continue;
                 }
-                if !seen.insert(body.clone()) {
+                if !seen.insert(statement_normal_form(&statement)) {
                     summary.add("synthetic_duplicates", 1);
                     continue;
                 }
+                let body = statement_body(&statement);
                 let hash = sha1_smol::Sha1::from(&body).digest().to_string();
-                let name = format!("{}__{}", record.name, &hash[..8]);
+                // A dataset's name need not be a Lean name (`amc12a-2019-p21`): the synthetic
+                // theorem's is one, whatever the source's.
+                let name = format!("{}__{}", lean_identifier_from(&record.name), &hash[..8]);
                 let statement = format!("theorem {name} {body} := by");
                 candidates.push(SyntheticRow {
                     schema_version: EXPLORE_SCHEMA_VERSION,
@@ -340,12 +374,12 @@ fn synthetic_candidates(
     candidates
 }
 
-/// The statements of the explored theorems themselves: a state that restates one is no new
+/// The normal forms of the explored theorems themselves: a state that restates one is no new
 /// theorem.
-fn excluded_bodies_of(theorems: &HashMap<&str, &Theorem>) -> HashSet<String> {
+fn normal_forms_of(theorems: &HashMap<&str, &Theorem>) -> HashSet<String> {
     theorems
         .values()
-        .map(|t| statement_body(&t.formal_statement))
+        .map(|t| statement_normal_form(&t.formal_statement))
         .collect()
 }
 
@@ -523,18 +557,62 @@ const FEATURES: [(&str, &str); 5] = [
     ),
 ];
 
-/// The dataset card: the Hub's YAML `configs` block, the features of each file, where the
-/// data came from and the counts. No times, so the same run gives the same bytes.
+/// The Hub's size category for a dataset whose largest config has `rows` rows.
+fn size_category(rows: usize) -> &'static str {
+    match rows {
+        0..1_000 => "n<1K",
+        1_000..10_000 => "1K<n<10K",
+        10_000..100_000 => "10K<n<100K",
+        100_000..1_000_000 => "100K<n<1M",
+        1_000_000..10_000_000 => "1M<n<10M",
+        _ => "10M<n<100M",
+    }
+}
+
+/// The file name of `path` as a card may show it: never a directory above it.
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// The dataset card: the Hub's YAML header (license, task, tags, size, and a `configs` block
+/// listing every split that has rows, since the `datasets` library refuses a split with no
+/// data), the features of each file, where the data came from and the counts. No times and no
+/// absolute paths, so the same run gives the same bytes wherever it ran.
 fn dataset_card(
     config: &ExploreConfig,
     summary: &ExploreSummary,
     levels: &Levels,
     names: &[&str],
 ) -> String {
-    let mut card = String::from("---\nconfigs:\n");
+    let rows = |level: &str, split: &str| {
+        levels
+            .get(level)
+            .and_then(|s| s.get(split))
+            .map_or(0, Vec::len)
+    };
+    let largest = names
+        .iter()
+        .map(|level| SPLITS.iter().map(|split| rows(level, split)).sum::<usize>())
+        .max()
+        .unwrap_or(0);
+    let mut card = String::from("---\n");
+    let _ = writeln!(card, "license: {}", config.license);
+    card.push_str("pretty_name: Synthetic Lean 4 proof data from prover explore\n");
+    card.push_str("task_categories:\n- text-generation\n");
+    card.push_str("tags:\n- lean4\n- theorem-proving\n- formal-mathematics\n- synthetic\n");
+    let _ = writeln!(card, "size_categories:\n- {}", size_category(largest));
+    card.push_str("configs:\n");
     for level in names {
+        let splits: Vec<&str> = SPLITS
+            .iter()
+            .copied()
+            .filter(|split| rows(level, split) > 0)
+            .collect();
+        if splits.is_empty() {
+            continue;
+        }
         let _ = writeln!(card, "- config_name: {level}\n  data_files:");
-        for split in SPLITS {
+        for split in splits {
             let _ = writeln!(
                 card,
                 "  - split: {split}\n    path: data/{level}/{split}.jsonl"
@@ -545,24 +623,20 @@ fn dataset_card(
     card.push_str(
         "Best-first proof search over Lean 4 (leanprover-community/repl). Splits are by a stable \
          hash of the source theorem's name (train 90 %, validation 5 %, test 5 %), never by \
-         step, so a theorem's steps, proofs and synthetic theorems share one split.\n\n",
+         step, so a theorem's steps, proofs and synthetic theorems share one split. A split \
+         with no rows is not listed in the `configs` block (its file is empty), and neither is a \
+         config with no rows at all.\n\n",
     );
     card.push_str(
         "## Files\n\n| config | rows (train / validation / test) | fields |\n|---|---|---|\n",
     );
     for (level, fields) in FEATURES {
-        let count = |split: &str| {
-            levels
-                .get(level)
-                .and_then(|s| s.get(split))
-                .map_or(0, Vec::len)
-        };
         let _ = writeln!(
             card,
             "| `{level}` | {} / {} / {} | {fields} |",
-            count("train"),
-            count("validation"),
-            count("test")
+            rows(level, "train"),
+            rows(level, "validation"),
+            rows(level, "test")
         );
     }
     card.push_str("\nEvery row carries `schema_version`.\n\n## Provenance\n\n");
@@ -573,8 +647,11 @@ fn dataset_card(
     let _ = writeln!(
         card,
         "- input: `{}` (SHA-1 `{}`, {} rows)",
-        manifest.input.path, manifest.input.sha1, manifest.input.rows
+        file_name(&manifest.input.path),
+        manifest.input.sha1,
+        manifest.input.rows
     );
+    let _ = writeln!(card, "- license: `{}`", config.license);
     for (key, value) in &manifest.config {
         let _ = writeln!(card, "- {key}: `{value}`");
     }
@@ -582,20 +659,45 @@ fn dataset_card(
     for (key, value) in &summary.counts {
         let _ = writeln!(card, "- {key}: {value}");
     }
+    card.push_str("\n## Decontamination\n\n");
     if config.excluded_files.is_empty() {
-        card.push_str("\nNo benchmark was excluded (`--exclude`): check for overlap before training on this data for a benchmark.\n");
+        card.push_str("No benchmark was excluded (`--exclude`): check for overlap before training on this data for a benchmark.\n");
     } else {
+        let by_rule = |prefix: &str| {
+            Rule::ALL
+                .iter()
+                .map(|rule| {
+                    let key = format!("{prefix}excluded_by_{}", rule.name());
+                    format!("{} by {}", summary.get(&key), rule.name().replace('_', " "))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let _ = writeln!(
             card,
-            "\nDecontamination: {} theorems and {} synthetic theorems whose statement equals one of {} (names aside, whitespace runs collapsed) were dropped.",
-            summary.get("excluded_as_benchmark_duplicates"),
-            summary.get("synthetic_excluded_as_benchmark_duplicates"),
+            "Excluded benchmarks: {} ({} statements).\n\n\
+             - {} theorems dropped as benchmark statements ({});\n\
+             - {} synthetic theorems dropped as benchmark statements ({}).\n\n\
+             Rules, tried in this order: **text**, the statement's text with the name aside and \
+             whitespace runs collapsed; **normal form**, the statement read as Lean tokens \
+             (comments, docstrings, attributes, modifiers, the name and bound names aside; \
+             redundant parentheses, binder grouping, `λ`/`fun`, `>`/`<`, `∑ x in`/`∑ x ∈` and \
+             notations such as `π`, `√`, `|x|`, `n !` unified; numbers, operators, casts and \
+             binder types kept); **root goal**, the goal Lean printed for the statement (from a \
+             benchmark row's `goal` field, the cache, or the theorem's own search) equal to a \
+             benchmark's statement or root goal in that normal form. A theorem caught by its \
+             root goal only after its search is left out of every file.",
             config
                 .excluded_files
                 .iter()
                 .map(|f| format!("`{f}`"))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            config.excluded.rows(),
+            summary.get("excluded_as_benchmark_duplicates"),
+            by_rule(""),
+            summary.get("synthetic_excluded_as_benchmark_duplicates"),
+            by_rule("synthetic_"),
         );
     }
     card
