@@ -8,6 +8,7 @@ mod eval;
 mod explore;
 mod iterate;
 mod llm;
+mod lsp;
 mod oracle;
 mod real_lean;
 mod real_llama;

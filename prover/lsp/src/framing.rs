@@ -9,8 +9,9 @@
 //!
 //! What is refused, and how:
 //! - a header block without `Content-Length`, with a `Content-Length` that is not a number, or
-//!   a line that is no header: `-32700` (parse error) with id `null`; then every line up to the
-//!   next `Content-Length:` is skipped (the body of such a frame cannot be found otherwise);
+//!   a line that is no header: `-32700` (parse error) with id `null`; then everything up to the
+//!   next `Content-Length:` or `Content-Type:` is skipped (the body of such a frame cannot be
+//!   found otherwise);
 //! - a `Content-Length` above the cap ([`DEFAULT_MAX_FRAME_BYTES`], `--max-frame-bytes`):
 //!   `-32600` with id `null` at once, then the body is read and dropped in small chunks, never
 //!   held;
@@ -116,7 +117,7 @@ async fn read_line<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> io::Result
             None if available.len() >= room => {
                 line.extend_from_slice(&available[..room]);
                 input.consume(room);
-                let keep = line.len().saturating_sub(HEADER_NAME.len());
+                let keep = line.len().saturating_sub(HEADER_NAME_LEN);
                 return Ok(Line::TooLong(line.split_off(keep)));
             }
             None => {
@@ -128,12 +129,22 @@ async fn read_line<R: AsyncRead + Unpin>(input: &mut BufReader<R>) -> io::Result
     }
 }
 
-const HEADER_NAME: &[u8] = b"content-length:";
+/// The two headers LSP defines: where either starts, a frame may start.
+const HEADER_NAMES: [&[u8]; 2] = [b"content-length:", b"content-type:"];
 
-/// Where `Content-Length:` starts in `line`, in any case.
-fn content_length_at(line: &[u8]) -> Option<usize> {
-    line.windows(HEADER_NAME.len())
-        .position(|w| w.eq_ignore_ascii_case(HEADER_NAME))
+/// The longest of [`HEADER_NAMES`].
+const HEADER_NAME_LEN: usize = 15;
+
+/// Where the first LSP header (`Content-Length:` or `Content-Type:`, in any case) starts in
+/// `line`.
+fn header_at(line: &[u8]) -> Option<usize> {
+    HEADER_NAMES
+        .iter()
+        .filter_map(|name| {
+            line.windows(name.len())
+                .position(|w| w.eq_ignore_ascii_case(name))
+        })
+        .min()
 }
 
 /// What one frame turned out to be.
@@ -150,8 +161,7 @@ enum Frame {
 struct Reader<R> {
     input: BufReader<R>,
     max_frame_bytes: usize,
-    /// Skipping lines up to the next `Content-Length:` after a header block that lost its
-    /// frame's length.
+    /// Skipping lines up to the next header after a header block that lost its frame's length.
     resync: bool,
     /// Frames this layer writes itself (errors, log messages).
     out: mpsc::UnboundedSender<Vec<u8>>,
@@ -186,8 +196,8 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                         self.resync = true;
                         self.error(Value::Null, -32700, "a header line longer than 8 KiB");
                     }
-                    // The tail may begin a `Content-Length:` the next read completes.
-                    if content_length_at(&tail).is_none() {
+                    // The tail may begin a header the next read completes.
+                    if header_at(&tail).is_none() {
                         continue;
                     }
                     tail
@@ -195,7 +205,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 Line::Complete(line) => line,
             };
             if self.resync {
-                match content_length_at(&line) {
+                match header_at(&line) {
                     Some(at) => {
                         line.drain(..at);
                         self.resync = false;
@@ -220,26 +230,25 @@ impl<R: AsyncRead + Unpin> Reader<R> {
                 );
                 continue;
             };
-            let (name, value) = (&line[..colon], &line[colon + 1..]);
+            let name = &line[..colon];
             if !name.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-') {
                 // The tail of a body cut short by a wrong `Content-Length`, run into the next
                 // frame's header: that frame was answered already; take the header.
-                if let Some(at) = content_length_at(&line) {
-                    line.drain(..at);
-                    self.input_header(&line, &mut length);
-                    headers += 1;
+                let Some(at) = header_at(&line) else {
+                    self.resync = true;
+                    self.error(
+                        Value::Null,
+                        -32700,
+                        "a line that is no `Name: value` header",
+                    );
                     continue;
-                }
-                self.resync = true;
-                self.error(
-                    Value::Null,
-                    -32700,
-                    "a line that is no `Name: value` header",
-                );
-                continue;
+                };
+                line.drain(..at);
             }
+            let colon = line.iter().position(|&b| b == b':').unwrap_or(line.len());
+            let (name, value) = line.split_at(colon);
             if name.eq_ignore_ascii_case(b"content-length") {
-                length = Some(parse_length(value));
+                length = Some(parse_length(value.get(1..).unwrap_or_default()));
             }
             headers += 1;
         }
@@ -290,12 +299,6 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             Ok(_) => Ok(Frame::Body(body)),
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(Frame::End),
             Err(e) => Err(e),
-        }
-    }
-
-    fn input_header(&self, line: &[u8], length: &mut Option<Result<usize, String>>) {
-        if let Some(colon) = line.iter().position(|&b| b == b':') {
-            *length = Some(parse_length(&line[colon + 1..]));
         }
     }
 }
