@@ -1111,6 +1111,35 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_settings_example_names_every_key() {
+        let readme = include_str!("../../README.md");
+        let section = readme.find("## Settings").unwrap();
+        let start = section + readme[section..].find("```toml\n").unwrap();
+        let block = &readme[start..start + readme[start..].find("\n```\n").unwrap()];
+        let sections = [
+            ("repl", field_names::<ReplSettings>()),
+            ("check", field_names::<CheckSettings>()),
+            ("search", field_names::<SearchSettings>()),
+            ("llm", field_names::<LlmSettings>()),
+            ("cache", field_names::<CacheSettings>()),
+        ];
+        assert_eq!(sections.len(), field_names::<SettingsFile>().len());
+        for (name, keys) in sections {
+            let header = format!("[{name}]\n");
+            let at = block.find(&header).unwrap_or_else(|| panic!("no [{name}]"));
+            let body = &block[at + header.len()..];
+            let body = &body[..body.find("\n[").unwrap_or(body.len())];
+            for key in keys {
+                assert!(
+                    body.lines()
+                        .any(|l| l.trim_start_matches("# ").starts_with(&format!("{key} ="))),
+                    "the README's [{name}] does not show `{key}`"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn unknown_settings_are_refused_by_name() {
         let err = SettingsFile::parse("[search]\nwidht = 3\n").unwrap_err();
         assert!(err.to_string().contains("widht"), "{err}");
