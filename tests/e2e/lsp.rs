@@ -287,6 +287,19 @@ async fn an_out_of_range_or_stale_change_leaves_the_document_out_of_sync_until_i
             "the whole text puts it back in sync"
         );
     }
+    // A frame that did not read may have been a change to any document: all go out of sync.
+    lsp.client
+        .send_raw(&frame(b"{\"jsonrpc\": \"2.0\", "))
+        .await;
+    let warning = lsp.warning().await;
+    assert!(
+        warning.contains("out of sync") && warning.contains("not JSON"),
+        "{warning}"
+    );
+    assert_eq!(lsp.code_actions("and_intro").await["result"], Value::Null);
+    version += 1;
+    lsp.change(version, json!({"text": TEXT})).await;
+    assert!(lsp.code_actions("and_intro").await["result"].is_array());
     // A change to a version already seen: refused, out of sync.
     lsp.change(version, json!({"range": at(0), "text": "-- a comment\n"}))
         .await;
