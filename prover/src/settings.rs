@@ -252,11 +252,10 @@ impl SettingsFile {
 /// What a front end's user said, on top of `prover.toml`. `None` (or `false`) leaves the file's
 /// value or the default; every field is named after its CLI flag (`--repl-cmd` is `repl_cmd`).
 ///
-/// An editor passes its options as JSON (`initializationOptions`), read with serde:
-/// `{"repl": {"workers": 1}, "search": {"policy": "openai", "llm_url": "…"}}`; an unknown
-/// field is refused by name.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+/// An editor's settings are not an overlay of their own: they are `prover.toml` keys
+/// ([`EditorSettings`]), laid over the command line's overlay and the file by
+/// [`EditorSettings::over`].
+#[derive(Debug, Clone, Default)]
 pub struct Overlay {
     /// REPL processes.
     pub repl: ReplOverlay,
@@ -267,8 +266,7 @@ pub struct Overlay {
 }
 
 /// How to start and supervise REPL processes (`--repl-cmd`, `--workers`, …).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct ReplOverlay {
     /// `--repl-cmd`.
     pub repl_cmd: Option<String>,
@@ -289,8 +287,7 @@ pub struct ReplOverlay {
 }
 
 /// Search budgets and the tactic policy (`--width`, `--policy`, `--llm-url`, …).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct SearchOverlay {
     /// `--policy`.
     pub policy: Option<PolicyKind>,
@@ -347,8 +344,7 @@ pub struct SearchOverlay {
 }
 
 /// Where the proof-state cache lives (`--cache`, `--no-cache`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct CacheOverlay {
     /// `--cache`.
     pub cache: Option<PathBuf>,
@@ -359,8 +355,7 @@ pub struct CacheOverlay {
 }
 
 /// `prover check`'s rules (`--timeout`, `--trust-header`, …).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Debug, Clone, Default)]
 pub struct CheckOverlay {
     /// `--timeout`, seconds.
     pub timeout: Option<f64>,
@@ -372,6 +367,320 @@ pub struct CheckOverlay {
     pub allow_native_decide: bool,
     /// `--external-checker`.
     pub external_checker: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Editor settings
+
+/// An editor's settings (`initializationOptions`, `workspace/didChangeConfiguration`): the
+/// `prover.toml` keys, as JSON (`{"repl": {"command": "…"}, "search": {"policy": "learned"}}`),
+/// read leniently: a key `prover.toml` does not have is dropped and named in `unknown`
+/// (`search.widht`), so the editor can warn about it instead of refusing to start.
+#[derive(Debug, Clone, Default)]
+pub struct EditorSettings {
+    /// The keys that were understood.
+    pub settings: SettingsFile,
+    /// The keys that were not, as `section.key` (or `section` for an unknown section).
+    pub unknown: Vec<String>,
+}
+
+impl EditorSettings {
+    /// Reads an editor's settings object; `null` is no settings. A known key with a value of
+    /// the wrong type is refused, naming the key.
+    pub fn from_json(value: &serde_json::Value) -> Result<EditorSettings> {
+        use serde_json::Value;
+        let sections = match value {
+            Value::Null => return Ok(EditorSettings::default()),
+            Value::Object(map) => map,
+            other => {
+                invalid!("editor settings must be a JSON object of prover.toml keys, got {other}")
+            }
+        };
+        let mut unknown = Vec::new();
+        let mut settings = SettingsFile::default();
+        for (name, section) in sections {
+            match name.as_str() {
+                "repl" => settings.repl = editor_section(name, section, &mut unknown)?,
+                "check" => settings.check = editor_section(name, section, &mut unknown)?,
+                "search" => settings.search = editor_section(name, section, &mut unknown)?,
+                "llm" => settings.llm = editor_section(name, section, &mut unknown)?,
+                "cache" => settings.cache = editor_section(name, section, &mut unknown)?,
+                _ => unknown.push(name.clone()),
+            }
+        }
+        Ok(EditorSettings { settings, unknown })
+    }
+
+    /// The settings a session runs on when the editor said this on top of `overlay` (the
+    /// command line) and `file` (`prover.toml`): a key the editor sets wins over the flag and
+    /// the file; a key it does not set leaves both as they were (so `{}` changes nothing).
+    pub fn over(&self, overlay: &Overlay, file: &SettingsFile) -> (Overlay, SettingsFile) {
+        let editor = &self.settings;
+        let mut overlay = overlay.clone();
+        // A key the editor sets clears its flag, so the merge falls through to the file layer,
+        // which now holds the editor's value.
+        let repl = &editor.repl;
+        clear(&mut overlay.repl.repl_cmd, &repl.command);
+        clear(&mut overlay.repl.project, &repl.project);
+        clear(&mut overlay.repl.workers, &repl.workers);
+        clear(&mut overlay.repl.repl_memory_limit, &repl.memory_limit_gib);
+        clear(&mut overlay.repl.repl_max_rss, &repl.max_rss_gib);
+        clear(&mut overlay.repl.repl_max_requests, &repl.max_requests);
+        clear(
+            &mut overlay.repl.repl_memory_estimate,
+            &repl.memory_estimate_gib,
+        );
+        let search = &editor.search;
+        let o = &mut overlay.search;
+        clear(&mut o.policy, &search.policy);
+        clear(&mut o.width, &search.width);
+        clear(&mut o.alpha, &search.alpha);
+        clear(&mut o.max_expansions, &search.max_expansions);
+        clear(&mut o.time_limit, &search.time_limit);
+        clear(&mut o.tactic_timeout, &search.tactic_timeout);
+        clear(&mut o.learned_model, &search.learned_model);
+        clear_flag(&mut o.allow_native_decide, &search.allow_native_decide);
+        let llm = &editor.llm;
+        clear(&mut o.llm_url, &llm.url);
+        clear(&mut o.llm_model, &llm.model);
+        clear(&mut o.prompt_template, &llm.prompt_template);
+        clear_flag(&mut o.llm_chat, &llm.chat);
+        clear(&mut o.samples, &llm.samples);
+        clear(&mut o.llm_samples_mode, &llm.samples_mode);
+        clear_flag(&mut o.no_logprobs, &llm.logprobs);
+        clear(&mut o.max_tokens, &llm.max_tokens);
+        clear(&mut o.stop, &llm.stop);
+        clear(&mut o.temperature, &llm.temperature);
+        clear(&mut o.llm_concurrency, &llm.concurrency);
+        clear(&mut o.llm_retries, &llm.retries);
+        clear(&mut o.llm_timeout, &llm.timeout);
+        clear(&mut o.llm_breaker, &llm.breaker);
+        clear(&mut o.llm_outage_limit, &llm.outage_limit);
+        clear_flag(&mut o.llm_fallback, &llm.fallback);
+        clear(&mut overlay.cache.cache, &editor.cache.dir);
+        clear_flag(&mut overlay.cache.no_cache, &editor.cache.enabled);
+        clear(&mut overlay.cache.reuse_verdicts, &editor.cache.reuse_verdicts);
+        (overlay, file.overlaid_by(editor))
+    }
+}
+
+/// Unsets a flag's value where the editor set the key.
+fn clear<T, U>(flag: &mut Option<T>, editor: &Option<U>) {
+    if editor.is_some() {
+        *flag = None;
+    }
+}
+
+/// Unsets a switch (`--no-cache`, `--llm-chat`) where the editor set its key either way.
+fn clear_flag<U>(flag: &mut bool, editor: &Option<U>) {
+    if editor.is_some() {
+        *flag = false;
+    }
+}
+
+/// One section of an editor's settings: its known keys, each checked on its own so that a
+/// wrong value is refused naming `section.key`; unknown keys are collected.
+fn editor_section<T: serde::de::DeserializeOwned + Default>(
+    name: &str,
+    section: &serde_json::Value,
+    unknown: &mut Vec<String>,
+) -> Result<T> {
+    let serde_json::Value::Object(entries) = section else {
+        invalid!("editor settings: `{name}` must be an object of [{name}] keys, got {section}");
+    };
+    let known = field_names::<T>();
+    let mut kept = serde_json::Map::new();
+    for (key, value) in entries {
+        if !known.contains(&key.as_str()) {
+            unknown.push(format!("{name}.{key}"));
+            continue;
+        }
+        let one =
+            serde_json::Value::Object(serde_json::Map::from_iter([(key.clone(), value.clone())]));
+        if let Err(error) = serde_json::from_value::<T>(one) {
+            invalid!("editor settings: {name}.{key}: {error}");
+        }
+        kept.insert(key.clone(), value.clone());
+    }
+    serde_json::from_value(serde_json::Value::Object(kept))
+        .map_err(|error| SettingsError::Invalid(format!("editor settings: [{name}]: {error}")))
+}
+
+/// The keys a settings struct accepts: the list serde's derive hands to `deserialize_struct`
+/// (the same list `deny_unknown_fields` checks), so it can never drift from the schema.
+fn field_names<T: serde::de::DeserializeOwned>() -> &'static [&'static str] {
+    match T::deserialize(FieldNames) {
+        Err(Captured(Some(fields))) => fields,
+        _ => &[],
+    }
+}
+
+/// A deserializer that only records the field list of the struct asked of it.
+struct FieldNames;
+
+/// [`FieldNames`]' answer, carried as its error.
+#[derive(Debug)]
+struct Captured(Option<&'static [&'static str]>);
+
+impl std::fmt::Display for Captured {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("field names only")
+    }
+}
+
+impl std::error::Error for Captured {}
+
+impl serde::de::Error for Captured {
+    fn custom<M: std::fmt::Display>(_: M) -> Captured {
+        Captured(None)
+    }
+}
+
+impl<'de> serde::Deserializer<'de> for FieldNames {
+    type Error = Captured;
+
+    fn deserialize_any<V: serde::de::Visitor<'de>>(
+        self,
+        _: V,
+    ) -> std::result::Result<V::Value, Captured> {
+        Err(Captured(None))
+    }
+
+    fn deserialize_struct<V: serde::de::Visitor<'de>>(
+        self,
+        _: &'static str,
+        fields: &'static [&'static str],
+        _: V,
+    ) -> std::result::Result<V::Value, Captured> {
+        Err(Captured(Some(fields)))
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
+
+impl SettingsFile {
+    /// These settings with every key `top` sets taken from `top`.
+    pub fn overlaid_by(&self, top: &SettingsFile) -> SettingsFile {
+        fn pick<T: Clone>(top: &Option<T>, below: &Option<T>) -> Option<T> {
+            top.clone().or_else(|| below.clone())
+        }
+        let (b, t) = (self, top);
+        let ReplSettings {
+            command,
+            project,
+            workers,
+            memory_limit_gib,
+            max_rss_gib,
+            max_requests,
+            memory_estimate_gib,
+        } = &t.repl;
+        let repl = ReplSettings {
+            command: pick(command, &b.repl.command),
+            project: pick(project, &b.repl.project),
+            workers: pick(workers, &b.repl.workers),
+            memory_limit_gib: pick(memory_limit_gib, &b.repl.memory_limit_gib),
+            max_rss_gib: pick(max_rss_gib, &b.repl.max_rss_gib),
+            max_requests: pick(max_requests, &b.repl.max_requests),
+            memory_estimate_gib: pick(memory_estimate_gib, &b.repl.memory_estimate_gib),
+        };
+        let CheckSettings {
+            timeout,
+            retries,
+            trust_header,
+            allow_native_decide,
+            external_checker,
+        } = &t.check;
+        let check = CheckSettings {
+            timeout: pick(timeout, &b.check.timeout),
+            retries: pick(retries, &b.check.retries),
+            trust_header: pick(trust_header, &b.check.trust_header),
+            allow_native_decide: pick(allow_native_decide, &b.check.allow_native_decide),
+            external_checker: pick(external_checker, &b.check.external_checker),
+        };
+        let SearchSettings {
+            policy,
+            width,
+            alpha,
+            max_expansions,
+            time_limit,
+            tactic_timeout,
+            concurrency,
+            allow_native_decide,
+            learned_model,
+        } = &t.search;
+        let search = SearchSettings {
+            policy: pick(policy, &b.search.policy),
+            width: pick(width, &b.search.width),
+            alpha: pick(alpha, &b.search.alpha),
+            max_expansions: pick(max_expansions, &b.search.max_expansions),
+            time_limit: pick(time_limit, &b.search.time_limit),
+            tactic_timeout: pick(tactic_timeout, &b.search.tactic_timeout),
+            concurrency: pick(concurrency, &b.search.concurrency),
+            allow_native_decide: pick(allow_native_decide, &b.search.allow_native_decide),
+            learned_model: pick(learned_model, &b.search.learned_model),
+        };
+        let LlmSettings {
+            url,
+            model,
+            prompt_template,
+            chat,
+            samples,
+            samples_mode,
+            logprobs,
+            max_tokens,
+            stop,
+            temperature,
+            concurrency,
+            retries,
+            timeout,
+            breaker,
+            outage_limit,
+            fallback,
+            api_key_env,
+        } = &t.llm;
+        let l = &b.llm;
+        let llm = LlmSettings {
+            url: pick(url, &l.url),
+            model: pick(model, &l.model),
+            prompt_template: pick(prompt_template, &l.prompt_template),
+            chat: pick(chat, &l.chat),
+            samples: pick(samples, &l.samples),
+            samples_mode: pick(samples_mode, &l.samples_mode),
+            logprobs: pick(logprobs, &l.logprobs),
+            max_tokens: pick(max_tokens, &l.max_tokens),
+            stop: pick(stop, &l.stop),
+            temperature: pick(temperature, &l.temperature),
+            concurrency: pick(concurrency, &l.concurrency),
+            retries: pick(retries, &l.retries),
+            timeout: pick(timeout, &l.timeout),
+            breaker: pick(breaker, &l.breaker),
+            outage_limit: pick(outage_limit, &l.outage_limit),
+            fallback: pick(fallback, &l.fallback),
+            api_key_env: pick(api_key_env, &l.api_key_env),
+        };
+        let CacheSettings {
+            dir,
+            enabled,
+            reuse_verdicts,
+        } = &t.cache;
+        let cache = CacheSettings {
+            dir: pick(dir, &b.cache.dir),
+            enabled: pick(enabled, &b.cache.enabled),
+            reuse_verdicts: pick(reuse_verdicts, &b.cache.reuse_verdicts),
+        };
+        SettingsFile {
+            source: b.source.clone(),
+            repl,
+            check,
+            search,
+            llm,
+            cache,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -854,6 +1163,35 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_settings_example_names_every_key() {
+        let readme = include_str!("../../README.md");
+        let section = readme.find("## Settings").unwrap();
+        let start = section + readme[section..].find("```toml\n").unwrap();
+        let block = &readme[start..start + readme[start..].find("\n```\n").unwrap()];
+        let sections = [
+            ("repl", field_names::<ReplSettings>()),
+            ("check", field_names::<CheckSettings>()),
+            ("search", field_names::<SearchSettings>()),
+            ("llm", field_names::<LlmSettings>()),
+            ("cache", field_names::<CacheSettings>()),
+        ];
+        assert_eq!(sections.len(), field_names::<SettingsFile>().len());
+        for (name, keys) in sections {
+            let header = format!("[{name}]\n");
+            let at = block.find(&header).unwrap_or_else(|| panic!("no [{name}]"));
+            let body = &block[at + header.len()..];
+            let body = &body[..body.find("\n[").unwrap_or(body.len())];
+            for key in keys {
+                assert!(
+                    body.lines()
+                        .any(|l| l.trim_start_matches("# ").starts_with(&format!("{key} ="))),
+                    "the README's [{name}] does not show `{key}`"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn unknown_settings_are_refused_by_name() {
         let err = SettingsFile::parse("[search]\nwidht = 3\n").unwrap_err();
         assert!(err.to_string().contains("widht"), "{err}");
@@ -874,25 +1212,91 @@ mod tests {
     }
 
     #[test]
-    fn an_editor_fills_the_overlay_from_json_options() {
-        let options = serde_json::json!({
-            "repl": {"workers": 1, "repl_cmd": "sim"},
-            "search": {"policy": "combined", "llm_url": "http://127.0.0.1:8000/v1", "width": 3},
-            "cache": {"no_cache": true},
-        });
-        let overlay: Overlay = serde_json::from_value(options).unwrap();
-        assert_eq!(overlay.repl.workers, Some(1));
-        assert_eq!(overlay.search.policy, Some(PolicyKind::Combined));
-        assert!(overlay.cache.no_cache);
-        let config = session_config(&overlay, &SettingsFile::default()).unwrap();
-        assert_eq!(config.prove.search.expansion_width, 3);
-        assert!(config.cache_dir.is_none());
-        assert_eq!(config.prove.reuse_verdicts, VerdictReuse::Matching);
-        let typo = serde_json::json!({"search": {"widht": 3}});
-        let error = serde_json::from_value::<Overlay>(typo)
-            .unwrap_err()
-            .to_string();
-        assert!(error.contains("widht"), "{error}");
+    fn editor_settings_are_prover_toml_keys_laid_over_the_flags_and_the_file() {
+        let flags = Overlay {
+            repl: ReplOverlay {
+                repl_cmd: Some("sim".into()),
+                workers: Some(1),
+                ..ReplOverlay::default()
+            },
+            search: SearchOverlay {
+                width: Some(5),
+                ..SearchOverlay::default()
+            },
+            cache: CacheOverlay {
+                no_cache: true,
+                ..CacheOverlay::default()
+            },
+        };
+        let file = SettingsFile::parse("[search]\nalpha = 1.0\nwidth = 3\n").unwrap();
+        // `{}` and `null` change nothing.
+        for nothing in [serde_json::json!({}), serde_json::Value::Null] {
+            let editor = EditorSettings::from_json(&nothing).unwrap();
+            assert!(editor.unknown.is_empty());
+            let (overlay, merged) = editor.over(&flags, &file);
+            let config = session_config(&overlay, &merged).unwrap();
+            assert_eq!(config.pool.repl.command, "sim", "the flag stays");
+            assert_eq!(config.pool.workers, 1);
+            assert_eq!(
+                config.prove.search.expansion_width, 5,
+                "the flag over the file"
+            );
+            assert_eq!(
+                config.prove.search.depth_exponent, 1.0,
+                "the file where no flag"
+            );
+            assert!(config.cache_dir.is_none());
+        }
+        // A key the editor sets wins over the flag and the file, switches included; the
+        // unknown ones are named, not refused.
+        let editor = EditorSettings::from_json(&serde_json::json!({
+            "search": {"width": 2, "policy": "combined", "widht": 9},
+            "llm": {"url": "http://127.0.0.1:8000/v1"},
+            "cache": {"enabled": true, "dir": "/tmp/prover-editor-cache"},
+            "colour": "blue",
+        }))
+        .unwrap();
+        assert_eq!(editor.unknown, ["colour", "search.widht"]);
+        let (overlay, merged) = editor.over(&flags, &file);
+        let config = session_config(&overlay, &merged).unwrap();
+        assert_eq!(config.prove.search.expansion_width, 2);
+        assert_eq!(config.policy.kind, PolicyKind::Combined);
+        assert_eq!(
+            config.cache_dir.as_deref(),
+            Some(Path::new("/tmp/prover-editor-cache")),
+            "`enabled = true` undoes --no-cache"
+        );
+        assert_eq!(config.pool.repl.command, "sim");
+        let off =
+            EditorSettings::from_json(&serde_json::json!({"cache": {"enabled": false}})).unwrap();
+        let (overlay, merged) = off.over(&Overlay::default(), &SettingsFile::default());
+        assert!(cache_dir(&overlay.cache, &merged).unwrap().is_none());
+        // A known key with a value of the wrong type, or a section that is no object, is
+        // refused naming it.
+        for (bad, named) in [
+            (
+                serde_json::json!({"repl": {"workers": "two"}}),
+                "repl.workers",
+            ),
+            (serde_json::json!({"search": 3}), "`search`"),
+            (serde_json::json!([1]), "JSON object"),
+        ] {
+            let error = EditorSettings::from_json(&bad).unwrap_err().to_string();
+            assert!(error.contains(named), "{error}");
+        }
+    }
+
+    #[test]
+    fn every_settings_section_lists_its_keys() {
+        assert_eq!(
+            field_names::<SettingsFile>(),
+            ["repl", "check", "search", "llm", "cache"]
+        );
+        assert!(field_names::<LlmSettings>().contains(&"api_key_env"));
+        assert_eq!(
+            field_names::<CacheSettings>(),
+            ["dir", "enabled", "reuse_verdicts"]
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod explore;
 mod hygiene;
 mod iterate;
 mod llm;
+mod lsp;
 mod names;
 mod oracle;
 mod readme;

@@ -42,6 +42,12 @@ impl<R: AsyncRead + Unpin, W: AsyncWrite + Unpin> Client<R, W> {
         self.write.write_all(frame.as_bytes()).await.unwrap();
     }
 
+    /// Writes bytes as they are, framed or not: what a broken client sends.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.write.write_all(bytes).await.unwrap();
+        self.write.flush().await.unwrap();
+    }
+
     pub async fn recv(&mut self) -> Value {
         let read = async {
             let mut length = 0;

@@ -8,6 +8,9 @@
 //! | 128 + N | Stopped by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP); what was decided before it is kept. |
 //!
 //! A closed stdout (`prover … | head`) is not a failure: the run ends quietly with 0.
+//!
+//! `prover lsp` follows the LSP specification instead: 0 after `shutdown` then `exit`, 1 after
+//! `exit` without `shutdown` or an input closed without `exit`, 2 when the connection broke.
 
 use std::process::ExitCode;
 

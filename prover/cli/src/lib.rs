@@ -304,34 +304,51 @@ pub struct LspArgs {
     /// Record every message in and out here (JSON lines), for bug reports.
     #[arg(long, value_name = "FILE")]
     pub trace_file: Option<PathBuf>,
-    /// Search, policy, cache and REPL settings (an editor's `initializationOptions` replace
-    /// these).
+    /// The largest message body read from the editor, in bytes; a larger one is answered with
+    /// an error and skipped unread.
+    #[arg(long, value_name = "BYTES", default_value_t = prover_lsp::framing::DEFAULT_MAX_FRAME_BYTES)]
+    pub max_frame_bytes: usize,
+    /// Search, policy, cache and REPL settings. An editor's `initializationOptions` and
+    /// `workspace/didChangeConfiguration` settings (prover.toml's keys) are laid on top: a key
+    /// the editor sets wins, one it does not set keeps these.
     #[command(flatten)]
     pub session: SessionArgs,
 }
 
-/// Runs `prover lsp`: stdout carries only protocol frames; logs go to stderr.
+/// Runs `prover lsp`: stdout carries only protocol frames; logs go to stderr. Exits 0 after
+/// `shutdown` then `exit`, 1 after `exit` without `shutdown` (or an input closed without
+/// either), as the LSP specification says, and 2 when the input or output broke, so an editor
+/// restarts the server.
 fn lsp(args: LspArgs, settings: prover::settings::SettingsFile) -> anyhow::Result<ExitCode> {
     let overlay = args.session.overlay();
     let runtime = tokio::runtime::Runtime::new()?;
-    match &args.trace_file {
+    if args.max_frame_bytes == 0 {
+        anyhow::bail!("--max-frame-bytes must be at least 1");
+    }
+    let max = args.max_frame_bytes;
+    let ended = match &args.trace_file {
         Some(path) => {
             let file = std::fs::File::create(path)
                 .with_context(|| format!("cannot create --trace-file {}", path.display()))?;
             let trace = prover_lsp::trace::Trace::new(file);
             let input = prover_lsp::trace::Traced::new(tokio::io::stdin(), trace.clone());
             let output = prover_lsp::trace::Traced::new(tokio::io::stdout(), trace);
-            runtime.block_on(prover_lsp::serve(settings, overlay, input, output));
+            runtime.block_on(prover_lsp::serve_limited(
+                settings, overlay, max, input, output,
+            ))
         }
-        None => runtime.block_on(prover_lsp::serve(
+        None => runtime.block_on(prover_lsp::serve_limited(
             settings,
             overlay,
+            max,
             tokio::io::stdin(),
             tokio::io::stdout(),
         )),
-    }
+    };
     runtime.shutdown_background();
-    Ok(ExitCode::from(exit::SETTLED))
+    let ended = ended.context("the editor connection broke")?;
+    tracing::info!("the editor connection ended: {ended:?}");
+    Ok(ExitCode::from(ended.exit_code()))
 }
 
 /// `prover train`.

@@ -4,10 +4,13 @@
 //!   declaration around a `sorry`; the edit that puts a proof in its place.
 //! - [`goal`]: the search goal of a `sorry` (which sorry, and how a proof goes in its place).
 //! - [`server`]: the `Backend` (`tower_lsp_server::LanguageServer`) and its jobs.
+//! - [`framing`]: our own Content-Length framing in front of tower-lsp-server's, so that no
+//!   frame an editor sends ends the server, and the exit code `exit` deserves.
 //! - [`trace`]: `--trace-file`, every byte in and out.
 //!
 //! The design is `../shared/docs/editor-server.md`; what this version covers is in the README.
 
+pub mod framing;
 pub mod goal;
 pub mod server;
 pub mod text;
@@ -16,22 +19,56 @@ pub mod trace;
 use prover::settings::{Overlay, SettingsFile};
 use tower_lsp_server::{LspService, Server};
 
-/// Serves the protocol on `input`/`output` until the client exits. Requests are handled one
-/// at a time, in order (every handler answers from memory; proofs run as jobs), so document
-/// changes are never applied out of order.
-pub async fn serve<I, O>(file: SettingsFile, overlay: Overlay, input: I, output: O)
+/// Serves the protocol on `input`/`output` until the client exits, with frames up to
+/// [`framing::DEFAULT_MAX_FRAME_BYTES`]. See [`serve_limited`].
+pub async fn serve<I, O>(
+    file: SettingsFile,
+    overlay: Overlay,
+    input: I,
+    output: O,
+) -> std::io::Result<framing::Ended>
 where
     I: tokio::io::AsyncRead + Unpin,
-    O: tokio::io::AsyncWrite,
+    O: tokio::io::AsyncWrite + Unpin,
+{
+    serve_limited(
+        file,
+        overlay,
+        framing::DEFAULT_MAX_FRAME_BYTES,
+        input,
+        output,
+    )
+    .await
+}
+
+/// Serves the protocol on `input`/`output` until the client exits or the input ends; says how
+/// it ended (for the exit code). Frames go through [`framing`] first: a malformed or oversized
+/// one is answered with an error and the server reads on. Requests are handled one at a time,
+/// in order (every handler answers from memory; proofs run as jobs), so document changes are
+/// never applied out of order. `Err` is a broken input or output.
+pub async fn serve_limited<I, O>(
+    file: SettingsFile,
+    overlay: Overlay,
+    max_frame_bytes: usize,
+    input: I,
+    output: O,
+) -> std::io::Result<framing::Ended>
+where
+    I: tokio::io::AsyncRead + Unpin,
+    O: tokio::io::AsyncWrite + Unpin,
 {
     let (service, socket) = LspService::build(|client| server::Backend::new(client, file, overlay))
         .custom_method(
             "window/workDoneProgress/cancel",
             server::Backend::progress_cancel,
         )
+        .custom_method(framing::REFUSED_METHOD, server::Backend::refused)
         .finish();
-    Server::new(input, output, socket)
-        .concurrency_level(1)
-        .serve(service)
-        .await;
+    framing::behind_framing(input, output, max_frame_bytes, |from, to| async move {
+        Server::new(from, to, socket)
+            .concurrency_level(1)
+            .serve(service)
+            .await;
+    })
+    .await
 }

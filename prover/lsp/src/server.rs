@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use prover::engine::{ProveStatus, SorryGoal};
 use prover::search::{CancelToken, SearchEvent, SearchHook};
 use prover::session::Session;
-use prover::settings::{Overlay, SettingsFile, session_config};
+use prover::settings::{EditorSettings, Overlay, SettingsFile, session_config};
 use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
@@ -30,6 +30,9 @@ pub const ACTION_TITLE: &str = "Prove this sorry (prover)";
 struct Document {
     text: String,
     version: i32,
+    /// Why the server's copy may differ from the editor's (a change it could not apply), until
+    /// the editor sends the whole text again; no job starts on such a document.
+    out_of_sync: Option<String>,
 }
 
 /// A job in progress.
@@ -55,15 +58,31 @@ struct State {
     known: HashMap<String, String>,
     /// Jobs waiting for the next `didChange` of a document (to confirm their edit landed).
     change_watchers: Vec<(Uri, tokio::sync::oneshot::Sender<()>)>,
+    /// The editor's `initializationOptions`.
+    initialization_options: SettingsFile,
+    /// The settings of the last `workspace/didChangeConfiguration` taken, as sent.
+    configuration: Value,
+    /// Warnings found while initializing, shown once the editor says it is initialized.
+    pending_warnings: Vec<String>,
 }
 
-/// The server: settings from `prover.toml` and the command line, replaced by the editor's
-/// `initializationOptions` when it sends any.
+/// The server. Its settings are layers, each key taken from the highest layer that sets it:
+/// the last `workspace/didChangeConfiguration`, then `initializationOptions`, then the command
+/// line, then `prover.toml`, then the defaults. The editor's layers use `prover.toml`'s keys.
 pub struct Backend {
     client: Client,
     file: SettingsFile,
     overlay: Overlay,
     state: Arc<Mutex<State>>,
+}
+
+/// The warning shown for a document whose copy went out of sync.
+fn out_of_sync_warning(uri: &Uri, reason: &str) -> String {
+    format!(
+        "prover: {} is out of sync ({reason}): no proofs are offered there until the editor \
+         sends its whole text (close and reopen the file)",
+        uri.as_str()
+    )
 }
 
 impl Backend {
@@ -95,6 +114,61 @@ impl Backend {
         }
     }
 
+    /// [`framing::REFUSED_METHOD`](crate::framing::REFUSED_METHOD): the framing layer did not
+    /// pass on a message. When it was (or may have been) a change to a document, that document,
+    /// or every document when which one cannot be known, is out of sync until its next full
+    /// text, and its jobs are cancelled.
+    pub async fn refused(&self, params: Value) {
+        let method = params["method"].as_str();
+        let reason = params["reason"]
+            .as_str()
+            .unwrap_or("a message that did not read");
+        let document_method =
+            method.is_none_or(|m| m.starts_with("textDocument/did") || m.is_empty());
+        if !document_method {
+            return;
+        }
+        let uri = params["uri"]
+            .as_str()
+            .and_then(|u| serde_json::from_value::<Uri>(json!(u)).ok());
+        let mut warnings = Vec::new();
+        {
+            let mut state = self.state();
+            let affected: Vec<Uri> = match &uri {
+                Some(uri) => state
+                    .documents
+                    .keys()
+                    .filter(|u| *u == uri)
+                    .cloned()
+                    .collect(),
+                None => state.documents.keys().cloned().collect(),
+            };
+            for uri in affected {
+                mark_out_of_sync(&mut state, &uri, reason);
+                warnings.push(out_of_sync_warning(&uri, reason));
+            }
+        }
+        for warning in warnings {
+            self.client
+                .show_message(MessageType::WARNING, warning)
+                .await;
+        }
+    }
+
+    /// The settings the editor's layers make on top of the command line and the file.
+    fn editor_config(
+        &self,
+        initialization_options: &SettingsFile,
+        configuration: &EditorSettings,
+    ) -> std::result::Result<prover::session::SessionConfig, String> {
+        let editor = EditorSettings {
+            settings: initialization_options.overlaid_by(&configuration.settings),
+            unknown: Vec::new(),
+        };
+        let (overlay, file) = editor.over(&self.overlay, &self.file);
+        session_config(&overlay, &file).map_err(|e| e.to_string())
+    }
+
     fn prove(&self, arguments: &[Value]) -> Result<()> {
         let argument = arguments.first().ok_or_else(|| {
             Error::invalid_params("prover.proveSorry takes {uri, version, range}")
@@ -114,6 +188,16 @@ impl Backend {
             .get(&uri)
             .cloned()
             .ok_or_else(|| Error::invalid_params("the document is not open"))?;
+        if let Some(reason) = &document.out_of_sync {
+            return Err(Error {
+                code: ErrorCode::ServerError(-32801),
+                message: format!(
+                    "the server's copy of the document is out of sync ({reason}); reopen the file"
+                )
+                .into(),
+                data: None,
+            });
+        }
         let sorry = byte_range(&document.text, &range, encoding)
             .filter(|r| document.text.get(r.clone()) == Some("sorry"))
             .ok_or_else(|| Error {
@@ -422,7 +506,10 @@ impl JobRun {
     fn edit_at(&self, start: usize, proof: &str) -> Option<(WorkspaceEdit, String)> {
         let state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let encoding = state.encoding.unwrap_or(Encoding::Utf16);
-        let document = state.documents.get(&self.uri)?;
+        let document = state
+            .documents
+            .get(&self.uri)
+            .filter(|d| d.out_of_sync.is_none())?;
         let declaration_text = &self.goal.declaration;
         if document.text.get(start..start + declaration_text.len()) != Some(declaration_text) {
             return None;
@@ -490,22 +577,35 @@ impl JobRun {
 /// How long a job waits for the `didChange` that shows its edit landed.
 const CONFIRMATION_WINDOW: Duration = Duration::from_secs(2);
 
+/// Marks a document out of sync and cancels its jobs (their anchors may be wrong).
+fn mark_out_of_sync(state: &mut State, uri: &Uri, reason: &str) {
+    if let Some(document) = state.documents.get_mut(uri) {
+        document.out_of_sync = Some(reason.to_owned());
+    }
+    for job in state.jobs.values().filter(|j| j.uri == *uri) {
+        job.cancel.cancel();
+    }
+}
+
 fn shifted(range: &Range<usize>, shift: isize) -> Range<usize> {
     ((range.start as isize + shift) as usize)..((range.end as isize + shift) as usize)
 }
 
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> Result<InitializeResult> {
-        let overlay = match params.initialization_options.clone() {
-            Some(Value::Null) | None => self.overlay.clone(),
-            Some(options) => serde_json::from_value::<Overlay>(options)
-                .map_err(|e| Error::invalid_params(format!("initializationOptions: {e}")))?,
-        };
-        let config = session_config(&overlay, &self.file).map_err(|e| Error {
-            code: ErrorCode::InvalidParams,
-            message: format!("prover settings: {e}").into(),
-            data: None,
-        })?;
+        let options = params
+            .initialization_options
+            .as_ref()
+            .unwrap_or(&Value::Null);
+        let options = EditorSettings::from_json(options)
+            .map_err(|e| Error::invalid_params(format!("initializationOptions: {e}")))?;
+        let config = self
+            .editor_config(&options.settings, &EditorSettings::default())
+            .map_err(|e| Error {
+                code: ErrorCode::InvalidParams,
+                message: format!("prover settings: {e}").into(),
+                data: None,
+            })?;
         let session =
             Session::open_on(&tokio::runtime::Handle::current(), config).map_err(|e| Error {
                 code: ErrorCode::InternalError,
@@ -520,6 +620,17 @@ impl LanguageServer for Backend {
             .is_some_and(|e| e.contains(&PositionEncodingKind::UTF8));
         {
             let mut state = self.state();
+            state.pending_warnings = options
+                .unknown
+                .iter()
+                .map(|key| {
+                    format!(
+                        "prover: initializationOptions: unknown setting `{key}` ignored (the \
+                         keys are prover.toml's)"
+                    )
+                })
+                .collect();
+            state.initialization_options = options.settings;
             state.session = Some(Arc::new(session));
             state.encoding = Some(if utf8 {
                 Encoding::Utf8
@@ -573,6 +684,15 @@ impl LanguageServer for Backend {
         })
     }
 
+    async fn initialized(&self, _: InitializedParams) {
+        let warnings = std::mem::take(&mut self.state().pending_warnings);
+        for warning in warnings {
+            self.client
+                .show_message(MessageType::WARNING, warning)
+                .await;
+        }
+    }
+
     async fn shutdown(&self) -> Result<()> {
         let session = {
             let mut state = self.state();
@@ -589,21 +709,39 @@ impl LanguageServer for Backend {
     }
 
     /// New settings replace the session for jobs started from now on (running jobs finish
-    /// under the settings they started with). Settings under a `prover` key are taken, as
-    /// editors nest each server's section; refused settings keep the old session and say why.
+    /// under the settings they started with). The settings are the editor's top layer (see
+    /// [`Backend`]), replacing the previous `didChangeConfiguration`'s; settings under a
+    /// `prover` key are taken, as editors nest each server's section. Settings equal to the last
+    /// ones change nothing (so `{}` after no settings keeps the session); unknown keys are
+    /// named in a warning; refused settings keep the old session and say why.
     async fn did_change_configuration(&self, params: DidChangeConfigurationParams) {
-        let options = match params.settings {
-            Value::Object(mut map) if map.contains_key("prover") => map.remove("prover"),
-            Value::Null => None,
-            other => Some(other),
+        let settings = match params.settings {
+            Value::Object(mut map) if map.contains_key("prover") => {
+                map.remove("prover").unwrap_or_default()
+            }
+            other => other,
         };
-        let Some(options) = options.filter(|o| !o.is_null()) else {
-            return;
+        let settings = match settings {
+            Value::Null => json!({}),
+            other => other,
         };
-        let opened = serde_json::from_value::<Overlay>(options)
-            .map_err(|e| format!("settings: {e}"))
-            .and_then(|overlay| {
-                session_config(&overlay, &self.file).map_err(|e| format!("settings: {e}"))
+        let initialization_options = {
+            let state = self.state();
+            if state.configuration == settings
+                || (state.configuration.is_null() && settings == json!({}))
+            {
+                return;
+            }
+            state.initialization_options.clone()
+        };
+        let mut warnings = Vec::new();
+        let opened = EditorSettings::from_json(&settings)
+            .map_err(|e| e.to_string())
+            .and_then(|editor| {
+                warnings.extend(editor.unknown.iter().map(|key| {
+                    format!("prover: settings: unknown setting `{key}` ignored (the keys are prover.toml's)")
+                }));
+                self.editor_config(&initialization_options, &editor)
             })
             .and_then(|config| {
                 Session::open_on(&tokio::runtime::Handle::current(), config)
@@ -611,23 +749,25 @@ impl LanguageServer for Backend {
             });
         match opened {
             Ok(session) => {
-                let old = self.state().session.replace(Arc::new(session));
+                let old = {
+                    let mut state = self.state();
+                    state.configuration = settings;
+                    state.session.replace(Arc::new(session))
+                };
                 if let Some(old) = old.and_then(Arc::into_inner) {
                     tokio::spawn(async move {
                         let _ = old.shutdown().await;
                     });
                 }
             }
-            Err(error) => {
-                self.client
-                    .show_message(
-                        MessageType::WARNING,
-                        format!(
-                            "prover: the new settings were refused, the old ones stay ({error})"
-                        ),
-                    )
-                    .await;
-            }
+            Err(error) => warnings.push(format!(
+                "prover: the new settings were refused, the old ones stay ({error})"
+            )),
+        }
+        for warning in warnings {
+            self.client
+                .show_message(MessageType::WARNING, warning)
+                .await;
         }
     }
 
@@ -638,54 +778,113 @@ impl LanguageServer for Backend {
             Document {
                 text: document.text,
                 version: document.version,
+                out_of_sync: None,
             },
         );
     }
 
+    /// Applies the changes in order. A change to a version not newer than the one held, or
+    /// with a range outside the text, is refused: the document is out of sync (no job starts
+    /// on it, its running jobs are cancelled, a warning says so) until a change with the whole
+    /// text, which also cancels every job on it.
     async fn did_change(&self, params: DidChangeTextDocumentParams) {
-        let mut state = self.state();
-        let encoding = state.encoding.unwrap_or(Encoding::Utf16);
-        let uri = params.text_document.uri;
-        let Some(mut document) = state.documents.remove(&uri) else {
-            return;
-        };
-        for change in params.content_changes {
-            let range = change
-                .range
-                .and_then(|r| byte_range(&document.text, &r, encoding));
-            let range = range.unwrap_or(0..document.text.len());
-            let delta = change.text.len() as isize - range.len() as isize;
-            for job in state.jobs.values_mut().filter(|j| j.uri == uri) {
-                if range.start < job.anchor.end && range.end > job.anchor.start
-                    || range == (0..document.text.len())
-                {
-                    // The goal may have changed: the job's proof would be for other text.
-                    job.cancel.cancel();
-                } else if range.end <= job.anchor.start {
-                    job.anchor = shifted(&job.anchor, delta);
+        let warning = {
+            let mut state = self.state();
+            let encoding = state.encoding.unwrap_or(Encoding::Utf16);
+            let uri = params.text_document.uri;
+            let version = params.text_document.version;
+            let Some(mut document) = state.documents.remove(&uri) else {
+                return;
+            };
+            let was_in_sync = document.out_of_sync.is_none();
+            if version <= document.version {
+                document.out_of_sync = Some(format!(
+                    "a change to version {version} came after version {}",
+                    document.version
+                ));
+            } else {
+                document.version = version;
+                for change in params.content_changes {
+                    let Some(lsp_range) = change.range else {
+                        // The whole text: the copy is right again, and every job's goal may
+                        // have changed.
+                        for job in state.jobs.values().filter(|j| j.uri == uri) {
+                            job.cancel.cancel();
+                        }
+                        document.text = change.text;
+                        document.out_of_sync = None;
+                        continue;
+                    };
+                    if document.out_of_sync.is_some() {
+                        continue;
+                    }
+                    let Some(range) = byte_range(&document.text, &lsp_range, encoding) else {
+                        document.out_of_sync = Some(format!(
+                            "a change at {}:{}–{}:{} is outside its {} line(s)",
+                            lsp_range.start.line,
+                            lsp_range.start.character,
+                            lsp_range.end.line,
+                            lsp_range.end.character,
+                            document.text.split('\n').count()
+                        ));
+                        continue;
+                    };
+                    let delta = change.text.len() as isize - range.len() as isize;
+                    for job in state.jobs.values_mut().filter(|j| j.uri == uri) {
+                        if range.start < job.anchor.end && range.end > job.anchor.start {
+                            // The goal may have changed: the job's proof would be for other text.
+                            job.cancel.cancel();
+                        } else if range.end <= job.anchor.start {
+                            job.anchor = shifted(&job.anchor, delta);
+                        }
+                    }
+                    document.text.replace_range(range, &change.text);
                 }
             }
-            document.text.replace_range(range, &change.text);
-        }
-        document.version = params.text_document.version;
-        let (told, waiting) = std::mem::take(&mut state.change_watchers)
-            .into_iter()
-            .partition(|(watched, _)| *watched == uri);
-        state.change_watchers = waiting;
-        state.documents.insert(uri, document);
-        for (_, tell) in told {
-            let _ = tell.send(());
+            let warning = match (&document.out_of_sync, was_in_sync) {
+                (Some(reason), true) => Some(out_of_sync_warning(&uri, reason)),
+                _ => None,
+            };
+            if document.out_of_sync.is_some() {
+                for job in state.jobs.values().filter(|j| j.uri == uri) {
+                    job.cancel.cancel();
+                }
+            }
+            let (told, waiting) = std::mem::take(&mut state.change_watchers)
+                .into_iter()
+                .partition(|(watched, _)| *watched == uri);
+            state.change_watchers = waiting;
+            state.documents.insert(uri, document);
+            for (_, tell) in told {
+                let _ = tell.send(());
+            }
+            warning
+        };
+        if let Some(warning) = warning {
+            self.client
+                .show_message(MessageType::WARNING, warning)
+                .await;
         }
     }
 
+    /// Forgets the document and cancels its jobs: nothing is left to apply their edits to.
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
-        self.state().documents.remove(&params.text_document.uri);
+        let mut state = self.state();
+        let uri = params.text_document.uri;
+        state.documents.remove(&uri);
+        for job in state.jobs.values().filter(|j| j.uri == uri) {
+            job.cancel.cancel();
+        }
     }
 
     async fn code_action(&self, params: CodeActionParams) -> Result<Option<CodeActionResponse>> {
         let state = self.state();
         let encoding = state.encoding.unwrap_or(Encoding::Utf16);
-        let Some(document) = state.documents.get(&params.text_document.uri) else {
+        let Some(document) = state
+            .documents
+            .get(&params.text_document.uri)
+            .filter(|d| d.out_of_sync.is_none())
+        else {
             return Ok(None);
         };
         let Some(wanted) = byte_range(&document.text, &params.range, encoding) else {
@@ -731,7 +930,11 @@ impl LanguageServer for Backend {
         ) else {
             return Ok(action);
         };
-        if let (Some(proof), Some(document)) = (state.known.get(key), state.documents.get(&uri))
+        let document = state
+            .documents
+            .get(&uri)
+            .filter(|d| d.out_of_sync.is_none());
+        if let (Some(proof), Some(document)) = (state.known.get(key), document)
             && let Some(sorry) = byte_range(&document.text, &range, encoding)
             && let Some(declaration) = text::declaration_of(&document.text, sorry)
         {
