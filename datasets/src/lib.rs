@@ -30,7 +30,7 @@ pub use manifest::{InputRecord, ManifestError, RunManifest};
 pub use proofs::{HeaderOrigin, ProofRow, ProofTask, parse_task};
 pub use results::{
     CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,
-    RESULTS_SCHEMA_VERSION, Status, read_prove_results, standing_results,
+    RESULTS_SCHEMA_VERSION, RestsOn, Status, read_prove_results, standing_results,
 };
 pub use theorem::{Theorem, parse_theorem};
 
