@@ -6,6 +6,7 @@ mod check_attacks;
 mod editor;
 mod eval;
 mod explore;
+mod in_place;
 mod iterate;
 mod llm;
 mod oracle;
