@@ -361,7 +361,11 @@ fn split_script(cmd: &str, from: usize, to: usize) -> Vec<ScriptTactic> {
     let mut lines: Vec<(usize, &str)> = Vec::new();
     let mut offset = from;
     for (k, raw) in cmd[from..to].split_inclusive('\n').enumerate() {
-        let line = raw.trim_end_matches(is_lean_ws);
+        // A comment at the end of a line is a blank to Lean.
+        let line = raw
+            .find(" --")
+            .map_or(raw, |i| &raw[..i])
+            .trim_end_matches(is_lean_ws);
         let start = offset;
         offset += raw.len();
         let trimmed = line.trim_start();
