@@ -39,7 +39,7 @@ pub use output::{FileKind, check_outputs};
 pub use proofs::{HeaderOrigin, ProofRow, ProofTask, parse_task};
 pub use results::{
     CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,
-    RESULTS_SCHEMA_VERSION, SearchCost, Status, first_attempts, read_prove_results,
+    RESULTS_SCHEMA_VERSION, RestsOn, SearchCost, Status, first_attempts, read_prove_results,
     standing_results,
 };
 pub use theorem::{Theorem, parse_theorem};

@@ -131,6 +131,11 @@ pub struct ProveResult {
     /// row takes that one's place ([`standing_results`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub replaces_error: bool,
+    /// What a sorry proved in place (`prover prove --file --at`, the editor) rests on beyond
+    /// Lean's standard axioms, when it rests on anything: an earlier sorried lemma or an axiom
+    /// of the file. Absent for theorems, and for a proof that rests on nothing more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rests_on: Option<RestsOn>,
     /// Wall time.
     pub seconds: f64,
 }
@@ -144,6 +149,33 @@ pub struct SearchCost {
     pub lean_calls: u32,
     /// Wall time, seconds.
     pub seconds: f64,
+}
+
+/// What a proof of a sorry in place rests on beyond `propext`, `Classical.choice` and
+/// `Quot.sound`, read from `#print axioms` of the edited declaration (a command of its own) and
+/// of the declarations of the file the proof names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestsOn {
+    /// The edited declaration's axioms beyond the standard three: `sorryAx` when it rests on a
+    /// sorry (not counted when the declaration keeps sorries of its own), or an `axiom`.
+    pub axioms: Vec<String>,
+    /// The declarations the proof names whose own axioms go beyond the standard three: a
+    /// sorried lemma, an `axiom`.
+    pub declarations: Vec<String>,
+}
+
+impl RestsOn {
+    /// `sorryAx, my_axiom (through my_lemma, my_axiom)`.
+    pub fn describe(&self) -> String {
+        let mut text = self.axioms.join(", ");
+        if !self.declarations.is_empty() {
+            if !text.is_empty() {
+                text.push(' ');
+            }
+            text.push_str(&format!("(through {})", self.declarations.join(", ")));
+        }
+        text
+    }
 }
 
 fn is_zero_f64(n: &f64) -> bool {
@@ -197,6 +229,7 @@ impl ProveResult {
             lean_seconds: 0.0,
             attempt: None,
             replaces_error: false,
+            rests_on: None,
             seconds: started.elapsed().as_secs_f64(),
         }
     }

@@ -7,8 +7,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lean_bridge::pool::{ApplyReply, CommandReply, ReplPool, StartReply};
+use lean_bridge::pool::{ApplyReply, ReplPool, SequenceReply, StartReply};
 use lean_bridge::proof::ProofHandle;
+use lean_bridge::protocol::CommandResponse;
 use lean_bridge::{BridgeError, Message};
 use tokio::runtime::Handle;
 
@@ -20,7 +21,7 @@ use crate::search::{
     Verdict,
 };
 
-pub use ::datasets::{ProveResult, ProveStatus, Theorem};
+pub use ::datasets::{ProveResult, ProveStatus, RestsOn, Theorem};
 /// A position as the REPL reports it: line from 1, column in codepoints from 0.
 pub use lean_bridge::protocol::Pos;
 
@@ -221,23 +222,37 @@ impl Goal {
 /// One `sorry` of a whole declaration, proved in place: the editor's job. The search starts
 /// from the proof state Lean reports for that sorry, and a proof is accepted when the
 /// declaration with the proof in the sorry's place elaborates on the header with no error and
-/// no sorry but the others it already had.
+/// no sorry but the others it already had. What the accepted proof rests on beyond Lean's
+/// standard axioms (an earlier sorried lemma, an `axiom` of the file) is read from `#print
+/// axioms` and reported with it ([`ProveResult::rests_on`]), never hidden and never a refusal:
+/// a declaration may well rest on lemmas the user has not proved yet.
 #[derive(Clone)]
 pub struct SorryGoal {
     /// The declaration's name, for logs and results.
     pub name: String,
     /// The text before the declaration: imports, and the declarations before it.
     pub header: String,
-    /// The declaration as it stands in the file, starting at column 0.
+    /// The declaration as it stands in the file, starting at column 0 with its doc comment,
+    /// attributes and `set_option … in`/`open … in` prefixes.
     pub declaration: String,
+    /// Where the declaration's modifiers (`private`, …) or keyword start in `declaration`.
+    pub head: usize,
     /// Where the sorry starts, as the REPL counts positions in `declaration` (lines from 1,
     /// columns in codepoints from 0).
     pub at: Pos,
-    /// How many sorries the declaration keeps once this one is proved.
-    pub other_sorries: usize,
     /// The declaration with a proof (the search's script: one tactic per line, indented two
     /// spaces) in the sorry's place.
-    pub splice: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    pub splice: Arc<dyn Fn(&str) -> Spliced + Send + Sync>,
+}
+
+/// A declaration with a proof in its sorry's place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spliced {
+    /// The edited declaration.
+    pub text: String,
+    /// Where its other sorries start, as the REPL counts positions in `text`: the only places
+    /// Lean may still report a sorry at (once per goal it ran on) for the proof to count.
+    pub kept_sorries: Vec<Pos>,
 }
 
 impl std::fmt::Debug for SorryGoal {
@@ -245,8 +260,8 @@ impl std::fmt::Debug for SorryGoal {
         f.debug_struct("SorryGoal")
             .field("name", &self.name)
             .field("declaration", &self.declaration)
+            .field("head", &self.head)
             .field("at", &self.at)
-            .field("other_sorries", &self.other_sorries)
             .finish_non_exhaustive()
     }
 }
@@ -282,6 +297,8 @@ pub struct LeanChecker {
     pub calls: u32,
     /// The proof text of the first accepted proof: the one the search reports.
     pub accepted: Option<String>,
+    /// What that proof rests on beyond the allowed axioms (a sorry in place only).
+    pub rests_on: Option<RestsOn>,
     /// Recheck attempts that failed as infrastructure.
     pub faults: LeanFaults,
 }
@@ -326,8 +343,11 @@ impl ProofChecker for LeanChecker {
 }
 
 impl LeanChecker {
-    /// The spliced declaration, elaborated on the header: accepted with no error and no more
-    /// sorries than the others the declaration keeps (and no sorry warning when it keeps none).
+    /// The spliced declaration, elaborated on the header, then `#print axioms` of it and of
+    /// the declarations of the file the proof names, each a command of its own on the
+    /// environment the one before produced. Accepted with no error and no sorry reported
+    /// anywhere but at the sorries the declaration keeps (and no sorry warning when it keeps
+    /// none); what it rests on beyond the allowed axioms is recorded with it.
     fn check_in_place(
         &mut self,
         goal: &SorryGoal,
@@ -337,18 +357,19 @@ impl LeanChecker {
         if let Err(reason) = config.guard.check_proof(&proof) {
             return Ok(Verdict::Rejected(reason.to_string()));
         }
-        let declaration = (goal.splice)(&proof);
+        let spliced = (goal.splice)(&proof);
+        let commands = InPlaceCommands::new(goal, &spliced.text, &proof);
         let mut last_error = String::new();
         for _ in 0..=config.retries {
             self.calls += 1;
-            let reply = self.runtime.block_on(self.pool.command(
+            let reply = self.runtime.block_on(self.pool.command_sequence(
                 &goal.header,
-                &declaration,
+                &commands.bodies,
                 config.timeout,
             ));
-            let response = match reply {
-                Ok(CommandReply::Ran(response)) => response,
-                Ok(CommandReply::HeaderRejected(messages)) => {
+            let answers = match reply {
+                Ok(SequenceReply::Ran(answers)) => answers,
+                Ok(SequenceReply::HeaderRejected(messages)) => {
                     return Ok(Verdict::Rejected(format!(
                         "the text before the declaration does not elaborate: {}",
                         first_error(&messages)
@@ -360,20 +381,191 @@ impl LeanChecker {
                     continue;
                 }
             };
-            let sorry_warning = response.messages.iter().any(check::uses_sorry_warning);
-            return Ok(if response.has_errors() {
-                Verdict::Rejected(first_error(&response.messages))
-            } else if response.sorries.len() > goal.other_sorries
-                || (goal.other_sorries == 0 && sorry_warning)
-            {
-                Verdict::Rejected("the declaration still uses sorry where the proof went".into())
-            } else {
-                self.accepted.get_or_insert(proof);
-                Verdict::Accepted
-            });
+            return Ok(
+                match commands.judge(&spliced, &answers, &config.allowed_axioms) {
+                    Ok(rests_on) => {
+                        if self.accepted.is_none() {
+                            self.accepted = Some(proof);
+                            self.rests_on = rests_on;
+                        }
+                        Verdict::Accepted
+                    }
+                    Err(reason) => Verdict::Rejected(reason),
+                },
+            );
         }
         Err(CheckError::new(last_error))
     }
+}
+
+/// The commands of an in-place recheck: the edited declaration as it will be written; for an
+/// `example`, the same under a fresh theorem name (`#print axioms` needs a name, as in
+/// `check`); `#print axioms` of it; `#print axioms` of each declaration of the file the proof
+/// names.
+struct InPlaceCommands {
+    bodies: Vec<String>,
+    /// The name the edited declaration's axioms are printed under.
+    full_name: String,
+    /// Whether it is `private` (Lean prints its mangled name).
+    private: bool,
+    renamed: bool,
+    /// Names the proof uses that the text before the declaration declares.
+    named: Vec<String>,
+}
+
+/// How many declarations of the file named by a proof get a `#print axioms` of their own.
+const MAX_NAMED_DECLARATIONS: usize = 8;
+
+impl InPlaceCommands {
+    fn new(goal: &SorryGoal, edited: &str, proof: &str) -> InPlaceCommands {
+        let head = goal.head.min(edited.len());
+        let command = check::check_command(&ProofTask {
+            line: 0,
+            name: goal.name.clone(),
+            header: goal.header.clone(),
+            formal_statement: edited[head..].to_owned(),
+            proof: String::new(),
+            header_origin: check::HeaderOrigin::Reference,
+        });
+        let mut bodies = vec![edited.to_owned()];
+        let renamed = command.renamed.is_some();
+        if renamed {
+            // `check_command` splices an empty proof after a space.
+            let theorem = command
+                .theorem
+                .strip_suffix(' ')
+                .unwrap_or(&command.theorem);
+            bodies.push(format!("{}{theorem}", &edited[..head]));
+        }
+        bodies.push(command.print_axioms.clone());
+        let named = names_used(&goal.header, proof);
+        bodies.extend(named.iter().map(|name| format!("#print axioms {name}")));
+        InPlaceCommands {
+            bodies,
+            full_name: command.full_name,
+            private: command.private,
+            renamed,
+            named,
+        }
+    }
+
+    /// `Ok` with what the proof rests on beyond `allowed` (`None`: nothing), or why the proof
+    /// is refused.
+    fn judge(
+        &self,
+        spliced: &Spliced,
+        answers: &[CommandResponse],
+        allowed: &[String],
+    ) -> Result<Option<RestsOn>, String> {
+        let mut answers = answers.iter();
+        let declaration = answers.next().ok_or("no answer for the declaration")?;
+        if declaration.has_errors() {
+            return Err(first_error(&declaration.messages));
+        }
+        // Lean lists a sorry once per goal it ran on, all at the sorry's position: what counts
+        // is where, not how many.
+        let stray = declaration
+            .sorries
+            .iter()
+            .any(|s| s.pos.is_none_or(|pos| !spliced.kept_sorries.contains(&pos)));
+        let warned = declaration.messages.iter().any(check::uses_sorry_warning);
+        if stray || (spliced.kept_sorries.is_empty() && warned) {
+            return Err("the declaration still uses sorry where the proof went".into());
+        }
+        if self.renamed {
+            let renamed = answers.next().ok_or("no answer for the renamed example")?;
+            if renamed.has_errors() {
+                return Err(format!(
+                    "its axioms cannot be read: as `theorem {}` it does not elaborate: {}",
+                    self.full_name,
+                    first_error(&renamed.messages)
+                ));
+            }
+        }
+        let printed = answers.next().ok_or("no answer for `#print axioms`")?;
+        let keeps_sorries = !spliced.kept_sorries.is_empty();
+        let mut axioms: Vec<String> = check::printed_axioms(printed, &self.full_name, self.private)?
+            .into_iter()
+            // The declaration's own sorries account for `sorryAx`; the named declarations
+            // below still show a sorry the proof brings.
+            .filter(|a| !(allowed.contains(a) || (keeps_sorries && a == "sorryAx")))
+            .collect();
+        let mut declarations = Vec::new();
+        for (name, answer) in self.named.iter().zip(answers) {
+            let Some(theirs) = named_axioms(answer) else {
+                continue;
+            };
+            let beyond: Vec<String> = theirs
+                .into_iter()
+                .filter(|a| !allowed.contains(a))
+                .collect();
+            if !beyond.is_empty() {
+                declarations.push(name.clone());
+                for axiom in beyond {
+                    if !axioms.contains(&axiom) {
+                        axioms.push(axiom);
+                    }
+                }
+            }
+        }
+        Ok(
+            (!axioms.is_empty() || !declarations.is_empty()).then_some(RestsOn {
+                axioms,
+                declarations,
+            }),
+        )
+    }
+}
+
+/// The axioms in an answer to `#print axioms NAME` for whichever constant NAME resolved to, when
+/// the answer is one info message about one constant.
+fn named_axioms(answer: &CommandResponse) -> Option<Vec<String>> {
+    let [message] = answer.messages.as_slice() else {
+        return None;
+    };
+    let data = message.data.trim();
+    let quote = data.chars().next().filter(|c| matches!(c, '\'' | '`'))?;
+    let name = &data[1..1 + data[1..].find(quote)?];
+    // The name is the one the answer printed, so no other form of it needs accepting.
+    check::printed_axioms(answer, name, false).ok()
+}
+
+/// The names `proof` uses that `header` declares (a `theorem`, `lemma`, `def`, `abbrev`,
+/// `axiom`, `opaque` or `instance` of the file), as the proof spells them, first use first.
+fn names_used(header: &str, proof: &str) -> Vec<String> {
+    let is_name_char = |c: char| {
+        c.is_alphanumeric() || matches!(c, '_' | '\'' | '.' | '!' | '?') || ('₀'..='₉').contains(&c)
+    };
+    let mut declared = Vec::new();
+    let mut words = header.split_whitespace();
+    while let Some(word) = words.next() {
+        if matches!(
+            word,
+            "theorem" | "lemma" | "def" | "abbrev" | "axiom" | "opaque" | "instance"
+        ) && let Some(name) = words.next()
+        {
+            let name = name
+                .split(['(', '{', '[', '⦃', ':'])
+                .next()
+                .unwrap_or(name)
+                .trim_start_matches("_root_.");
+            if !name.is_empty() {
+                declared.push(name.to_owned());
+            }
+        }
+    }
+    let mut named: Vec<String> = Vec::new();
+    for word in proof.split(|c: char| !is_name_char(c)) {
+        let word = word.trim_matches('.');
+        let declares = |d: &String| {
+            d == word || d.ends_with(&format!(".{word}")) || word.ends_with(&format!(".{d}"))
+        };
+        if !word.is_empty() && declared.iter().any(declares) && !named.iter().any(|n| n == word) {
+            named.push(word.to_owned());
+        }
+    }
+    named.truncate(MAX_NAMED_DECLARATIONS);
+    named
 }
 
 /// Where a search starts: the command sent to Lean, which of its sorries, and the statement
@@ -700,6 +892,7 @@ impl Engine {
         }
         let mut faults = env.faults;
         faults.add(checker.faults);
+        let rests_on = checker.rests_on.clone().filter(|_| proof.is_some());
         ProveResult {
             schema_version: ::datasets::RESULTS_SCHEMA_VERSION,
             name: theorem.name.clone(),
@@ -720,6 +913,7 @@ impl Engine {
             lean_seconds: env.lean_time.as_secs_f64(),
             attempt: None,
             replaces_error: false,
+            rests_on,
             seconds: spent.cost.seconds,
         }
     }
@@ -783,6 +977,7 @@ impl Engine {
             recheck,
             calls: 0,
             accepted: None,
+            rests_on: None,
             faults: LeanFaults::default(),
         }
     }

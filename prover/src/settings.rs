@@ -459,7 +459,10 @@ impl EditorSettings {
         clear_flag(&mut o.llm_fallback, &llm.fallback);
         clear(&mut overlay.cache.cache, &editor.cache.dir);
         clear_flag(&mut overlay.cache.no_cache, &editor.cache.enabled);
-        clear(&mut overlay.cache.reuse_verdicts, &editor.cache.reuse_verdicts);
+        clear(
+            &mut overlay.cache.reuse_verdicts,
+            &editor.cache.reuse_verdicts,
+        );
         (overlay, file.overlaid_by(editor))
     }
 }

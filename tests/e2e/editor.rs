@@ -1,9 +1,9 @@
-//! A real editor against `prover lsp`: headless Neovim (Debian's package, 0.7 or later) runs `tests/editors/nvim_prove.lua` on a file with a `sorry` after `ℕ` and `𝓝`, over sim-repl (a simulated REPL, not Lean) and sim-openai; the buffer ends with a proof that passes `prover check`.
+//! A real editor against `prover lsp`: headless Neovim (Debian's package, 0.7 or later) runs `tests/editors/nvim_prove.lua` on a file with a `sorry` after `ℕ` and `𝓝`, one after `case … =>` in a documented theorem, and one whose proof rests on a sorried lemma, over sim-repl (a simulated REPL, not Lean) and sim-openai; the buffer ends with proofs (the first passes `prover check`) and the editor heard a Warning about the last.
 
 use std::process::Command;
 
 use prover_tests::harness::{
-    ProverRun, SimRepl, find_on_path, print_uncaptured, prover_bin, workspace_root,
+    ProverRun, SimRepl, find_on_path, fixture_world, print_uncaptured, prover_bin, workspace_root,
 };
 use prover_tests::openai_sim::{self, Options, Script};
 use prover_tests::world::{Outcome, Theorem, Transition, World};
@@ -20,8 +20,11 @@ fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
     let dir = tempfile::tempdir().unwrap();
     let root = "x : ℕ\nh : 𝓝 = 𝓝\n⊢ x + 0 = x";
     let next = "x : ℕ\nh : 𝓝 = 𝓝\n⊢ x = x";
+    let left = "case left\np q : Prop\nhp : p\nhq : q\n⊢ p";
     let statement = "theorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x";
-    let mut world = World::default();
+    // The editor world (a documented theorem proved in a `case`, a lemma left sorried) and
+    // `near`, whose sorry sits after `ℕ` and `𝓝`.
+    let mut world = World::load(&fixture_world("editor.json")).unwrap();
     world.states.insert("r".into(), vec![root.into()]);
     world.states.insert("n".into(), vec![next.into()]);
     world.theorems.push(Theorem {
@@ -50,6 +53,8 @@ fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
         json!({"responses": {
             format!("{root}:::"): [{"text": "gizmo_zero x", "logprobs": [-0.1]}],
             format!("{next}:::"): [{"text": "gizmo_refl", "logprobs": [-0.1]}],
+            format!("{left}:::"): [{"text": "assumption", "logprobs": [-0.1]}],
+            "n : ℕ\n⊢ n + 0 = n:::": [{"text": "exact key n", "logprobs": [-0.1]}],
         }, "default": []})
         .to_string(),
     )
@@ -58,9 +63,12 @@ fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
         openai_sim::serve(Script::from_path(&script).unwrap(), Options::default()).unwrap();
     let sim = SimRepl::world(&world_path);
     let file = dir.path().join("Sorry.lean");
+    let documented = "/-- Both halves, one of them in a `case`. -/\ntheorem both (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n  constructor\n  case left => sorry\n  case right => exact hq\n";
     std::fs::write(
         &file,
-        format!("import Mathlib\n\n{statement} := by sorry\n"),
+        format!(
+            "import Mathlib\n\ntheorem key (n : ℕ) : n + 0 = n := by sorry -- keep: a lemma for later\n\n{statement} := by sorry\n\n{documented}\ntheorem uses_key (n : ℕ) : n + 0 = n := by sorry\n"
+        ),
     )
     .unwrap();
     let out = dir.path().join("edited.lean");
@@ -98,10 +106,31 @@ fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
     let error = std::fs::read_to_string(dir.path().join("edited.lean.error")).unwrap_or_default();
     assert!(status.success(), "nvim: {status}: {error}");
     let edited = std::fs::read_to_string(&out).unwrap();
-    assert!(!edited.contains("sorry"), "{edited}");
+    assert_eq!(
+        edited.matches("sorry").count(),
+        1,
+        "only `key`'s is left: {edited}"
+    );
     assert!(
         edited.contains(&format!("{statement} := by\n  gizmo_zero x\n  gizmo_refl")),
         "{edited}"
+    );
+    // The doc comment travelled with its theorem, and the `case` got a tactic.
+    assert!(
+        edited.contains(&documented.replace("left => sorry", "left => assumption")),
+        "{edited}"
+    );
+    // A proof that rests on the sorried `key` is applied, with a Warning naming it.
+    assert!(
+        edited.contains("theorem uses_key (n : ℕ) : n + 0 = n := by exact key n"),
+        "{edited}"
+    );
+    let messages = std::fs::read_to_string(dir.path().join("edited.lean.messages")).unwrap();
+    assert!(
+        messages.contains(
+            "2 prover: the proof of this sorry in uses_key rests on sorryAx (through key)"
+        ),
+        "{messages:?}"
     );
     // The trace holds both directions: the editor's initialize, the server's edit.
     let trace = prover_tests::harness::read_jsonl(&trace);
@@ -118,7 +147,8 @@ fn headless_neovim_replaces_the_sorry_with_a_checked_proof() {
     );
 
     // What the editor now holds passes `prover check`.
-    let proof = &edited[edited.find(":= by").unwrap() + ":= by".len()..];
+    let near = &edited[edited.find(statement).unwrap()..edited.find("/--").unwrap()];
+    let proof = &near[near.find(":= by").unwrap() + ":= by".len()..];
     let input = dir.path().join("check.jsonl");
     let row = datasets::ProofRow {
         name: "near".into(),

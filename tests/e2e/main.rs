@@ -7,6 +7,7 @@ mod editor;
 mod eval;
 mod explore;
 mod hygiene;
+mod in_place;
 mod iterate;
 mod llm;
 mod lsp;

@@ -252,3 +252,40 @@ fn real_lean_check_verbatim_minif2f_statements() {
     std::fs::write(&input, lines.join("\n")).unwrap();
     check_rows_file(&input, &[]);
 }
+
+/// Issue 20's editor rows on real Lean: `prover prove --file --at` (the editor server's job) on
+/// a documented theorem whose sorry follows `case … =>`: the doc comment travels with the
+/// declaration, the proof goes in as a tactic, and nothing beyond the standard axioms is used.
+#[test]
+fn real_lean_prove_a_sorry_after_case_in_a_documented_theorem() {
+    let Some(_lake) = lean_or_skip("real_lean_prove_a_sorry_after_case_in_a_documented_theorem")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("Documented.lean");
+    let text = "import Mathlib\n\n/-- Both halves, one of them proved in a `case`. -/\n@[simp]\ntheorem prover_editor_both (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n  constructor\n  case left => sorry\n  case right => exact hq\n";
+    std::fs::write(&file, text).unwrap();
+    let sorry = text.find("sorry").unwrap();
+    let line = text[..sorry].matches('\n').count() + 1;
+    let column = sorry - text[..sorry].rfind('\n').unwrap() - 1;
+    let output = prover_command()
+        .args(["prove", "--json", "--workers", "1", "--time-limit", "300"])
+        .arg("--project")
+        .arg(workspace_root())
+        .arg("--file")
+        .arg(&file)
+        .args(["--at", &format!("{line}:{column}")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(result["status"], "proved", "{result:#}");
+    assert_eq!(result.get("rests_on"), None, "{result:#}");
+}

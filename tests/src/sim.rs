@@ -500,7 +500,11 @@ fn split_script(cmd: &str, from: usize, to: usize) -> Vec<ScriptTactic> {
     let mut lines: Vec<(usize, &str)> = Vec::new();
     let mut offset = from;
     for (k, raw) in cmd[from..to].split_inclusive('\n').enumerate() {
-        let line = raw.trim_end_matches(is_lean_ws);
+        // A comment at the end of a line is a blank to Lean.
+        let line = raw
+            .find(" --")
+            .map_or(raw, |i| &raw[..i])
+            .trim_end_matches(is_lean_ws);
         let start = offset;
         offset += raw.len();
         let trimmed = line.trim_start();
@@ -589,11 +593,140 @@ fn have_block(cmd: &str, start: usize, end: usize) -> Option<(&str, usize)> {
     Some((conclusion, block_from))
 }
 
+/// `have NAME : T := VALUE` on one line, VALUE not a `by` block: `T` and `VALUE`.
+fn have_term(source: &str) -> Option<(&str, &str)> {
+    let rest = source.strip_prefix("have ")?;
+    let colon = rest.find(" : ")?;
+    let assign = rest.find(":=")?;
+    let value = rest[assign + 2..].trim();
+    (assign > colon && !value.starts_with("by")).then(|| (rest[colon + 3..assign].trim(), value))
+}
+
+/// What a tactic of a form the simulator knows did.
+enum Form {
+    /// It ran; the state after it.
+    Next(PState),
+    /// It failed with this message (at the tactic).
+    Failed(String),
+    /// A block inside it failed; the error is reported.
+    Stopped,
+}
+
 /// Outcome of elaborating one declaration in command mode.
 #[derive(Default)]
 struct Elaborated {
     messages: Vec<Value>,
+    /// Tactic sorries, once per goal they ran on, in the order they ran.
     sorries: Vec<Value>,
+    /// Term sorries (`exact sorry`, `have h : T := sorry`, `:= sorry`) by state and where
+    /// their `sorry` starts: the REPL lists them after every tactic sorry, whatever the source
+    /// order, and numbers their proof states in that order.
+    term_sorries: Vec<(PState, usize)>,
+}
+
+/// What Lean answers to a doc comment, attributes or modifiers with no declaration after them.
+pub const DANGLING_MODIFIERS: &str = "unexpected end of input; expected 'abbrev', 'axiom', \
+     'builtin_initialize', 'class', 'def', 'example', 'inductive', 'initialize', 'instance', \
+     'opaque', 'structure', 'theorem' or 'unsafe'";
+/// What Lean answers to `open … in` or `set_option … in` with no command after it.
+pub const DANGLING_IN: &str = "unexpected end of input; expected command";
+
+/// Words that start a command of their own at column 0 in the simulator's commands.
+const ITEM_WORDS: [&str; 11] = [
+    "theorem",
+    "lemma",
+    "example",
+    "axiom",
+    "def",
+    "private",
+    "protected",
+    "noncomputable",
+    "set_option",
+    "open",
+    "namespace",
+];
+
+/// The modifiers that may come between a declaration's attributes and its keyword.
+const MODIFIER_WORDS: [&str; 6] = [
+    "private",
+    "protected",
+    "noncomputable",
+    "unsafe",
+    "partial",
+    "nonrec",
+];
+
+/// How far `text` is taken by a declaration's prefixes (blanks, `/-- doc -/`, `@[attr]`,
+/// `set_option … in`, `open … in`, modifiers), and whether the last one was an `… in`.
+fn declaration_prefix(text: &str) -> (usize, bool) {
+    let blanks = |at: usize| at + (text[at..].len() - text[at..].trim_start().len());
+    let mut at = blanks(0);
+    let mut last_in = false;
+    loop {
+        let rest = &text[at..];
+        let taken = if rest.starts_with("/--") {
+            closing_of_comment(rest)
+        } else if rest.starts_with("@[") {
+            rest.find(']').map(|i| i + 1)
+        } else if rest.starts_with("set_option ") || rest.starts_with("open ") {
+            let line = &rest[..rest.find('\n').unwrap_or(rest.len())];
+            line.strip_suffix(" in")
+                .or_else(|| line.find(" in ").map(|i| &line[..i]))
+                .map(|l| l.len() + " in".len())
+        } else {
+            let word = rest.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+            MODIFIER_WORDS.contains(&word).then_some(word.len())
+        };
+        match taken {
+            Some(n) => {
+                last_in = rest[..n].ends_with(" in");
+                at = blanks(at + n);
+            }
+            None => return (at, last_in),
+        }
+    }
+}
+
+/// The length of the (nested) `/- … -/` comment `text` starts with.
+fn closing_of_comment(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < text.len() {
+        if text[i..].starts_with("/-") {
+            depth += 1;
+            i += 2;
+        } else if text[i..].starts_with("-/") {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                return Some(i);
+            }
+        } else {
+            i += text[i..].chars().next().map_or(1, char::len_utf8);
+        }
+    }
+    None
+}
+
+/// Where the command after the one at `from` starts: the next line at column 0 that opens a
+/// command (a declaration keyword or modifier, `#…`, a doc comment, attributes), or the end.
+fn next_item(cmd: &str, from: usize) -> usize {
+    let mut at = cmd[from..].find('\n').map_or(cmd.len(), |i| from + i + 1);
+    while at < cmd.len() {
+        let line = &cmd[at..];
+        let word = line.split(|c: char| c.is_whitespace()).next().unwrap_or("");
+        if ITEM_WORDS.contains(&word) || line.starts_with(['#', '@']) || line.starts_with("/--") {
+            return at;
+        }
+        at = line.find('\n').map_or(cmd.len(), |i| at + i + 1);
+    }
+    cmd.len()
+}
+
+/// The identifiers of `text` (for the constants a proof names).
+fn identifiers(text: &str) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '\'' | '.')))
+        .filter(|w| !w.is_empty())
 }
 
 /// What `#print axioms` prints for `name` with these axioms.
@@ -799,7 +932,7 @@ impl Sim {
         let mut sorries = Vec::new();
         let mut fx = Effects::default();
         if messages.is_empty() && !cmd[body_start..].trim().is_empty() {
-            match self.declaration(cmd, body_start, root_goals, &mut state, &mut fx) {
+            match self.commands(cmd, body_start, root_goals, &mut state, &mut fx) {
                 Ok(e) => {
                     messages.extend(e.messages);
                     sorries = e.sorries;
@@ -825,11 +958,14 @@ impl Sim {
         for raw in cmd.split_inclusive('\n') {
             let line = raw.trim_end_matches(is_lean_ws);
             let t = line.trim_start();
+            // `open … in` and `set_option … in` belong to the command after them.
             let is_header = t.is_empty()
                 || t.starts_with("--")
-                || ["import ", "open ", "set_option "]
+                || (["import ", "open ", "set_option "]
                     .iter()
-                    .any(|k| t.starts_with(k));
+                    .any(|k| t.starts_with(k))
+                    && !t.ends_with(" in")
+                    && !t.contains(" in "));
             if !is_header {
                 break;
             }
@@ -870,11 +1006,312 @@ impl Sim {
         offset
     }
 
+    /// Elaborates the commands of `cmd[from..]` one after another, each seeing the constants the
+    /// ones before declared: declarations (with their doc comments, attributes, modifiers and
+    /// `… in` prefixes), `axiom NAME : T`, and `#print axioms NAME`. Prefixes with nothing
+    /// after them are the parse error Lean gives. `Err` when a fault preempts the answer.
+    fn commands(
+        &mut self,
+        cmd: &str,
+        from: usize,
+        root_goals: bool,
+        env: &mut SimEnv,
+        fx: &mut Effects,
+    ) -> Result<Elaborated, Action> {
+        let mut out = Elaborated::default();
+        let mut at = from;
+        while !cmd[at..].trim().is_empty() {
+            let (prefix, last_in) = declaration_prefix(&cmd[at..]);
+            let head = at + prefix;
+            if cmd[head..].trim().is_empty() {
+                let data = if last_in {
+                    DANGLING_IN
+                } else {
+                    DANGLING_MODIFIERS
+                };
+                out.messages
+                    .push(message(cmd, "error", cmd.len(), cmd.len(), data));
+                break;
+            }
+            let end = next_item(cmd, head);
+            let line = cmd[head..end].lines().next().unwrap_or("").trim_end();
+            if let Some(name) = line.strip_prefix("#print axioms") {
+                let answers = self.print_axioms_messages(cmd, head, env, name.trim());
+                out.messages.extend(answers);
+            } else if let Some(rest) = line.strip_prefix("axiom ") {
+                let name = rest
+                    .split(|c: char| c.is_whitespace() || matches!(c, '(' | '{' | '[' | ':'))
+                    .next()
+                    .unwrap_or("")
+                    .to_owned();
+                env.constants.push((name.clone(), vec![name]));
+            } else if line.starts_with("open ") || line.starts_with("set_option ") {
+                // A whole `open` or `set_option` command: nothing the simulator models.
+            } else {
+                let private = cmd[at..head].split_whitespace().any(|w| w == "private");
+                let e = self.declaration(cmd, head, end, root_goals, private, env, fx)?;
+                out.messages.extend(e.messages);
+                out.sorries.extend(e.sorries);
+            }
+            at = end;
+        }
+        Ok(out)
+    }
+
+    /// The state holding only goal `index` of state `id`, and the state of the others (closed
+    /// when there are none): what `·`, `case` and a tactic on the main goal work on. A state
+    /// the world does not declare is an error naming the goals.
+    fn focus(&self, id: StateId, index: usize) -> Result<(PState, PState), String> {
+        let goals = self.world.goals(id);
+        if goals.len() == 1 && index == 0 {
+            return Ok((PState::Open(id), PState::Closed));
+        }
+        let goal = goals
+            .get(index)
+            .ok_or_else(|| format!("no goal {index} to focus on"))?;
+        let focused = self.state_of(std::slice::from_ref(goal))?;
+        let mut rest = goals.to_vec();
+        rest.remove(index);
+        Ok((focused, self.state_of(&rest)?))
+    }
+
+    /// The state whose goals are `goals`: closed for none.
+    fn state_of(&self, goals: &[String]) -> Result<PState, String> {
+        if goals.is_empty() {
+            return Ok(PState::Closed);
+        }
+        self.world
+            .state_with_goals(goals)
+            .map(PState::Open)
+            .ok_or_else(|| format!("simulated world has no state with the goals {goals:?}"))
+    }
+
+    /// Runs `tactic` on every goal of `id` (`all_goals`, `any_goals`, the right of `<;>`): a
+    /// `sorry` gives one sorry entry per goal, all at `sorry_at`, as the REPL lists them; any
+    /// other tactic is a world transition from each goal's state. The goals they leave, or the
+    /// error (for `any_goals`, only when it fails on every goal).
+    #[allow(clippy::too_many_arguments)]
+    fn on_each_goal(
+        &mut self,
+        cmd: &str,
+        id: StateId,
+        tactic: &str,
+        sorry_at: Option<usize>,
+        any: bool,
+        out: &mut Elaborated,
+        fx: &mut Effects,
+        used_sorry: &mut bool,
+    ) -> Result<Result<PState, String>, Action> {
+        let goals = self.world.goals(id).to_vec();
+        let mut left = Vec::new();
+        let mut failures = Vec::new();
+        for (index, goal) in goals.iter().enumerate() {
+            let focused = match self.focus(id, index) {
+                Ok((PState::Open(focused), _)) => focused,
+                Ok((PState::Closed, _)) => continue,
+                Err(error) => return Ok(Err(error)),
+            };
+            if let (Some(at), "sorry") = (sorry_at, tactic) {
+                let entry = self.sorry_entry(PState::Open(focused), Some((cmd, at, at + 5)));
+                out.sorries.push(entry);
+                *used_sorry = true;
+                continue;
+            }
+            let Some(tr) = self.world.transition(focused, tactic) else {
+                failures.push(format!(
+                    "simulated world has no transition for tactic `{tactic}`"
+                ));
+                left.push(goal.clone());
+                continue;
+            };
+            if let Some(action) = fx.take(tr.latency_ms, tr.fault.as_ref()) {
+                return Err(action);
+            }
+            match &tr.outcome {
+                Outcome::Goals(to) => {
+                    let to = self
+                        .world
+                        .state_id(to)
+                        .expect("validated worlds name known states");
+                    left.extend(self.world.goals(to).iter().cloned());
+                }
+                Outcome::Proved => {}
+                Outcome::Error(text) | Outcome::Fail(text) => {
+                    failures.push(text.clone());
+                    left.push(goal.clone());
+                }
+                Outcome::Incomplete(_) => {
+                    failures.push("unsolved goals".into());
+                    left.push(goal.clone());
+                }
+            }
+        }
+        if let Some(first) = failures.first()
+            && (!any || failures.len() == goals.len())
+        {
+            return Ok(Err(first.clone()));
+        }
+        Ok(self.state_of(&left))
+    }
+
+    /// A tactic the world has no transition for, by its form: `sorry` (a sorry entry for the
+    /// main goal, which it closes), `exact sorry` (the same, a term sorry), `all_goals T`,
+    /// `any_goals T` and `T₁ <;> T₂` (T on every goal; `sorry` listed once per goal), `· BLOCK`,
+    /// `case TAG => BLOCK` and `next => BLOCK` (the block must close the goal it focuses),
+    /// `have NAME : T := sorry` (a term sorry) and `have NAME : T := by BLOCK`, whose block runs
+    /// from the state concluding `T` ([`IndexedWorld::find_state_concluding`]) and leaves the
+    /// main goal as it was (the simulator does not model the new hypothesis).
+    fn tactic_form(
+        &mut self,
+        cmd: &str,
+        t: &ScriptTactic,
+        id: StateId,
+        out: &mut Elaborated,
+        fx: &mut Effects,
+        used_sorry: &mut bool,
+    ) -> Result<Form, Action> {
+        let text = t.text.as_str();
+        let source = &cmd[t.start..t.end];
+        let sorry_at = source.rfind("sorry").map(|i| t.start + i);
+        let focused = |sim: &Sim, index: usize| match sim.focus(id, index) {
+            Ok(pair) => Ok(pair),
+            // A state with several goals the world does not split: the sorry takes them all.
+            Err(_) if index == 0 => Ok((PState::Open(id), PState::Closed)),
+            Err(error) => Err(error),
+        };
+        if text == "sorry" || text == "exact sorry" {
+            let (main, rest) = match focused(self, 0) {
+                Ok(pair) => pair,
+                Err(error) => return Ok(Form::Failed(error)),
+            };
+            let at = sorry_at.unwrap_or(t.start);
+            if text == "sorry" {
+                let entry = self.sorry_entry(main, Some((cmd, at, at + 5)));
+                out.sorries.push(entry);
+            } else {
+                out.term_sorries.push((main, at));
+            }
+            *used_sorry = true;
+            return Ok(Form::Next(rest));
+        }
+        let each = |prefix: &str| text.strip_prefix(prefix).map(str::trim);
+        if let Some((inner, any)) = each("all_goals ")
+            .map(|i| (i, false))
+            .or_else(|| each("any_goals ").map(|i| (i, true)))
+        {
+            return Ok(
+                match self.on_each_goal(cmd, id, inner, sorry_at, any, out, fx, used_sorry)? {
+                    Ok(next) => Form::Next(next),
+                    Err(error) => Form::Failed(error),
+                },
+            );
+        }
+        if let Some((first, then)) = text.split_once(" <;> ") {
+            let Some(tr) = self.world.transition(id, first) else {
+                return Ok(Form::Failed(format!(
+                    "simulated world has no transition for tactic `{first}`"
+                )));
+            };
+            if let Some(action) = fx.take(tr.latency_ms, tr.fault.as_ref()) {
+                return Err(action);
+            }
+            return Ok(match tr.outcome.clone() {
+                Outcome::Goals(to) => {
+                    let to = self
+                        .world
+                        .state_id(&to)
+                        .expect("validated worlds name known states");
+                    match self.on_each_goal(
+                        cmd,
+                        to,
+                        then.trim(),
+                        sorry_at,
+                        false,
+                        out,
+                        fx,
+                        used_sorry,
+                    )? {
+                        Ok(next) => Form::Next(next),
+                        Err(error) => Form::Failed(error),
+                    }
+                }
+                Outcome::Proved => Form::Next(PState::Closed),
+                Outcome::Error(text) | Outcome::Fail(text) => Form::Failed(text),
+                Outcome::Incomplete(_) => Form::Failed("unsolved goals".into()),
+            });
+        }
+        // `· BLOCK`, `case TAG => BLOCK`, `next => BLOCK`: the focused goal and the block.
+        let focus_block = if let Some(block) = source.strip_prefix("· ") {
+            Some((0, t.end - block.len()))
+        } else if text.starts_with("case ") || text.starts_with("next ") {
+            let arrow = source.find("=>").map(|i| t.start + i + 2);
+            let tag = text
+                .strip_prefix("case ")
+                .and_then(|r| r.split_whitespace().next());
+            let index = match tag {
+                None => Some(0),
+                Some(tag) => self
+                    .world
+                    .goals(id)
+                    .iter()
+                    .position(|g| g.lines().next() == Some(&format!("case {tag}"))),
+            };
+            match (index, arrow) {
+                (Some(index), Some(arrow)) => Some((index, arrow)),
+                (None, _) => {
+                    return Ok(Form::Failed(format!(
+                        "Case tag `{}` not found.",
+                        tag.unwrap_or_default()
+                    )));
+                }
+                (_, None) => None,
+            }
+        } else {
+            None
+        };
+        if let Some((index, block_from)) = focus_block {
+            let (main, rest) = match focused(self, index) {
+                Ok(pair) => pair,
+                Err(error) => return Ok(Form::Failed(error)),
+            };
+            let block = (block_from, t.end);
+            if !self.run_closing_block(cmd, block, main, out, fx, used_sorry)? {
+                return Ok(Form::Stopped);
+            }
+            return Ok(Form::Next(rest));
+        }
+        if let Some((conclusion, value)) = have_term(source) {
+            let Some(inner) = self.world.find_state_concluding(conclusion) else {
+                return Ok(Form::Failed(format!(
+                    "simulated world has no state concluding `{conclusion}`"
+                )));
+            };
+            if value == "sorry" {
+                let at = sorry_at.unwrap_or(t.start);
+                out.term_sorries.push((PState::Open(inner), at));
+                *used_sorry = true;
+                return Ok(Form::Next(PState::Open(id)));
+            }
+        }
+        if let Some((conclusion, block_from)) = have_block(cmd, t.start, t.end) {
+            let Some(inner) = self.world.find_state_concluding(conclusion) else {
+                return Ok(Form::Failed(format!(
+                    "simulated world has no state concluding `{conclusion}`"
+                )));
+            };
+            let block = (block_from, t.end);
+            if !self.run_closing_block(cmd, block, PState::Open(inner), out, fx, used_sorry)? {
+                return Ok(Form::Stopped);
+            }
+            return Ok(Form::Next(PState::Open(id)));
+        }
+        Ok(Form::Failed(format!(
+            "simulated world has no transition for tactic `{text}`"
+        )))
+    }
+
     /// Runs the tactic block `cmd[from..to]` (the text after a `by`) from `state`: world
-    /// transitions, `sorry` (a sorry entry with the state's proof state; it closes the goal),
-    /// `· BLOCK` (the block must close the goal), and `have NAME : T := by BLOCK`, whose block runs from the state concluding `T`
-    /// ([`IndexedWorld::find_state_concluding`]) and leaves the main goal as it was (the
-    /// simulator does not model the new hypothesis). Returns the state after the block and
+    /// transitions, and the forms of [`Sim::tactic_form`]. Returns the state after the block and
     /// whether an error stopped it (the error is in `out`).
     #[allow(clippy::too_many_arguments)]
     fn run_block(
@@ -901,49 +1338,18 @@ impl Sim {
                 return Ok((state, true));
             };
             let Some(tr) = self.world.transition(id, &t.text) else {
-                if t.text == "sorry" {
-                    let entry = self.sorry_entry(state, Some((cmd, t.start, t.start + 5)));
-                    out.sorries.push(entry);
-                    *used_sorry = true;
-                    state = PState::Closed;
-                    continue;
-                }
-                if t.text.starts_with("· ") {
-                    // `· BLOCK` focuses the main goal; the block must close it. (The
-                    // simulator's states are one goal each, so nothing is left after.)
-                    let block = (t.start + "· ".len(), t.end);
-                    if !self.run_closing_block(cmd, block, state, out, fx, used_sorry)? {
+                match self.tactic_form(cmd, t, id, out, fx, used_sorry)? {
+                    Form::Next(next) => {
+                        state = next;
+                        continue;
+                    }
+                    Form::Stopped => return Ok((state, true)),
+                    Form::Failed(text) => {
+                        out.messages
+                            .push(message(cmd, "error", t.start, t.end, &text));
                         return Ok((state, true));
                     }
-                    state = PState::Closed;
-                    continue;
                 }
-                if let Some((conclusion, block_from)) = have_block(cmd, t.start, t.end) {
-                    let Some(inner) = self.world.find_state_concluding(conclusion) else {
-                        out.messages.push(message(
-                            cmd,
-                            "error",
-                            t.start,
-                            t.end,
-                            &format!("simulated world has no state concluding `{conclusion}`"),
-                        ));
-                        return Ok((state, true));
-                    };
-                    let block = (block_from, t.end);
-                    let inner = PState::Open(inner);
-                    if !self.run_closing_block(cmd, block, inner, out, fx, used_sorry)? {
-                        return Ok((state, true));
-                    }
-                    continue;
-                }
-                out.messages.push(message(
-                    cmd,
-                    "error",
-                    t.start,
-                    t.end,
-                    &format!("simulated world has no transition for tactic `{}`", t.text),
-                ));
-                return Ok((state, true));
             };
             if let Some(action) = fx.take(tr.latency_ms, tr.fault.as_ref()) {
                 return Err(action);
@@ -1003,12 +1409,18 @@ impl Sim {
         Ok(true)
     }
 
-    /// Elaborates the declaration starting at `from`; `Err` when a fault preempts the answer.
+    /// Elaborates the declaration `cmd[from..to]` (from its keyword), adding it to `constants`
+    /// with its axioms: the world theorem's, `sorryAx` for a sorry or an error, and those of
+    /// every constant its proof names (so `#print axioms` lists them transitively, as Lean
+    /// does). `Err` when a fault preempts the answer.
+    #[allow(clippy::too_many_arguments)]
     fn declaration(
         &mut self,
         cmd: &str,
         from: usize,
+        to: usize,
         root_goals: bool,
+        private: bool,
         env: &mut SimEnv,
         fx: &mut Effects,
     ) -> Result<Elaborated, Action> {
@@ -1026,10 +1438,10 @@ impl Sim {
         }
         let found = self
             .world
-            .find_theorem(&cmd[decl_start..])
+            .find_theorem(&cmd[decl_start..to])
             .map(|(ti, end)| (self.world.world().theorems[ti].clone(), end))
             .or_else(|| {
-                let (state, end, name) = self.world.find_state_statement(&cmd[decl_start..])?;
+                let (state, end, name) = self.world.find_state_statement(&cmd[decl_start..to])?;
                 let theorem = crate::world::Theorem {
                     name,
                     statement: cmd[decl_start..decl_start + end].to_owned(),
@@ -1059,16 +1471,8 @@ impl Sim {
         let stmt_end = decl_start + stmt_end;
         let assign = stmt_end + (cmd[stmt_end..].len() - cmd[stmt_end..].trim_start().len());
         let after_assign = assign + ":=".len();
-        // The proof ends where a `#print` command starts.
-        let mut body_end = cmd.len();
-        let mut line_start = cmd[..after_assign].rfind('\n').map_or(0, |i| i + 1);
-        for raw in cmd[line_start..].split_inclusive('\n') {
-            if line_start >= after_assign && raw.trim_start().starts_with("#print") {
-                body_end = line_start;
-                break;
-            }
-            line_start += raw.len();
-        }
+        // The proof ends where the next command starts.
+        let body_end = to.max(after_assign);
         let body = &cmd[after_assign..body_end];
         let proof_at = after_assign + (body.len() - body.trim_start().len());
         let proof = cmd[proof_at..body_end].trim_end();
@@ -1082,8 +1486,7 @@ impl Sim {
             .strip_prefix("by")
             .is_some_and(|r| r.is_empty() || r.starts_with(is_lean_ws));
         if proof == "sorry" {
-            let entry = self.sorry_entry(root, Some((cmd, proof_at, proof_at + 5)));
-            out.sorries.push(entry);
+            out.term_sorries.push((root, proof_at));
             used_sorry = true;
         } else if let Some(token_at) = (is_by && self.version == LeanVersion::V4_33)
             .then(|| column_zero_block(cmd, proof_at + 2, proof_at + proof.len()))
@@ -1180,26 +1583,25 @@ impl Sim {
         if used_sorry || had_error {
             axioms.push("sorryAx".into());
         }
+        for name in identifiers(&cmd[after_assign.min(body_end)..body_end]) {
+            if let Some((_, theirs)) = env.constants.iter().rev().find(|(n, _)| n == name) {
+                axioms.extend(theirs.iter().cloned());
+            }
+        }
         axioms.sort_by(|a, b| lean_name_order(a, b));
         axioms.dedup();
         // The constant Lean adds: a `private` one under its mangled name.
         let declared = datasets::lean::printed_name(&theorem.name);
-        let declared = if datasets::lean::declares_private(&theorem.statement) {
+        let declared = if private || datasets::lean::declares_private(&theorem.statement) {
             private_name(&declared)
         } else {
             declared
         };
         env.constants.push((declared, axioms));
-        let mut at = body_end;
-        for raw in cmd[body_end..].split_inclusive('\n') {
-            let line = raw.trim_end_matches(is_lean_ws);
-            let t = line.trim_start();
-            if let Some(name) = t.strip_prefix("#print axioms") {
-                let start = at + (line.len() - t.len());
-                let answers = self.print_axioms_messages(cmd, start, env, name.trim());
-                out.messages.extend(answers);
-            }
-            at += raw.len();
+        // The REPL lists tactic sorries first, then term sorries.
+        for (state, at) in std::mem::take(&mut out.term_sorries) {
+            let entry = self.sorry_entry(state, Some((cmd, at, at + 5)));
+            out.sorries.push(entry);
         }
         Ok(out)
     }
@@ -1870,5 +2272,160 @@ mod tests {
         let mut v = vec!["Quot.sound", "sorryAx", "Classical.choice", "propext"];
         v.sort_by(|a, b| lean_name_order(a, b));
         assert_eq!(v, ["propext", "sorryAx", "Classical.choice", "Quot.sound"]);
+    }
+
+    fn editor_world() -> Sim {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/worlds/editor.json");
+        Sim::new(World::load(&path).unwrap()).unwrap()
+    }
+
+    /// Audit row 2: a proof that closes its goal with an earlier sorried lemma or an `axiom`
+    /// carries no sorry warning of its own, and `#print axioms` still lists `sorryAx` or the
+    /// axiom, through the lemma.
+    #[test]
+    fn print_axioms_lists_what_a_proof_rests_on_through_other_declarations() {
+        let mut sim = editor_world();
+        let header = answer(
+            &mut sim,
+            json!({"cmd": "import Mathlib\n\ntheorem key (n : ℕ) : n + 0 = n := by sorry\n\naxiom magic (n : ℕ) : n * 1 = n\n"}),
+        );
+        assert_eq!(header["messages"][0]["data"], SORRY_WARNING);
+        assert_eq!(header["messages"].as_array().unwrap().len(), 1);
+        let uses_key = answer(
+            &mut sim,
+            json!({"cmd": "theorem uses_key (n : ℕ) : n + 0 = n := by\n  exact key n", "env": 0}),
+        );
+        assert_eq!(uses_key.get("messages"), None, "no warning: {uses_key}");
+        let uses_magic = answer(
+            &mut sim,
+            json!({"cmd": "theorem uses_magic (n : ℕ) : n * 1 = n := by\n  exact magic n", "env": 1}),
+        );
+        assert_eq!(uses_magic.get("messages"), None, "{uses_magic}");
+        let printed = |sim: &mut Sim, name: &str, env: u64| {
+            answer(
+                sim,
+                json!({"cmd": format!("#print axioms {name}"), "env": env}),
+            )["messages"][0]["data"]
+                .clone()
+        };
+        assert_eq!(
+            printed(&mut sim, "key", 0),
+            "'key' depends on axioms: [sorryAx]"
+        );
+        assert_eq!(
+            printed(&mut sim, "uses_key", 1),
+            "'uses_key' depends on axioms: [sorryAx]"
+        );
+        assert_eq!(
+            printed(&mut sim, "uses_magic", 2),
+            "'uses_magic' depends on axioms: [magic]"
+        );
+        assert_eq!(
+            printed(&mut sim, "magic", 0),
+            "'magic' depends on axioms: [magic]"
+        );
+    }
+
+    /// Audit row 3: a doc comment or attributes belong to the declaration after them; with
+    /// nothing after them Lean answers a parse error.
+    #[test]
+    fn a_dangling_doc_comment_or_attribute_is_a_parse_error() {
+        let mut sim = editor_world();
+        for (dangling, data) in [
+            ("/-- Both halves. -/\n", DANGLING_MODIFIERS),
+            ("@[simp]\n", DANGLING_MODIFIERS),
+            ("/-- doc -/\n@[simp]\nprivate", DANGLING_MODIFIERS),
+            ("open Nat in\n", DANGLING_IN),
+            ("set_option maxHeartbeats 400000 in\n", DANGLING_IN),
+        ] {
+            let cmd = format!("import Mathlib\n\n{dangling}");
+            let refused = answer(&mut sim, json!({ "cmd": cmd }));
+            let messages = refused["messages"].as_array().unwrap();
+            assert_eq!(messages.len(), 1, "{refused}");
+            assert_eq!(messages[0]["severity"], "error");
+            assert_eq!(messages[0]["data"], data);
+            assert_eq!(messages[0]["pos"], pos_json(&cmd, cmd.len()));
+        }
+        answer(&mut sim, json!({"cmd": "import Mathlib"}));
+        let env = sim.envs.len() as u64 - 1;
+        let documented = answer(
+            &mut sim,
+            json!({"cmd": "/-- Both halves. -/\n@[simp]\ntheorem both (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n  constructor\n  case left => assumption\n  case right => exact hq", "env": env}),
+        );
+        assert_eq!(documented.get("messages"), None, "{documented}");
+    }
+
+    /// Audit row 6: the REPL lists a sorry once per goal it ran on, and every tactic sorry
+    /// before every term sorry, numbering proof states in that order.
+    #[test]
+    fn sorries_are_listed_once_per_goal_tactic_sorries_first() {
+        let mut sim = editor_world();
+        answer(&mut sim, json!({"cmd": "import Mathlib"}));
+        let statement = "theorem both (p q : Prop) (hp : p) (hq : q) : p ∧ q := by\n";
+        let goals = |v: &Value| -> Vec<(String, Value)> {
+            v["sorries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| {
+                    (
+                        s["goal"]
+                            .as_str()
+                            .unwrap()
+                            .lines()
+                            .last()
+                            .unwrap()
+                            .to_owned(),
+                        s["pos"].clone(),
+                    )
+                })
+                .collect()
+        };
+        for proof in [
+            "  constructor\n  all_goals sorry",
+            "  constructor <;> sorry",
+        ] {
+            let v = answer(
+                &mut sim,
+                json!({"cmd": format!("{statement}{proof}"), "env": 0}),
+            );
+            let listed = goals(&v);
+            assert_eq!(listed.len(), 2, "{v}");
+            assert_eq!((listed[0].0.as_str(), listed[1].0.as_str()), ("⊢ p", "⊢ q"));
+            assert_eq!(listed[0].1, listed[1].1, "one position: {v}");
+            assert_eq!(v["messages"][0]["data"], SORRY_WARNING);
+        }
+        let mixed = answer(
+            &mut sim,
+            json!({"cmd": format!("{statement}  have hq' : q := sorry\n  constructor\n  case left => sorry\n  case right => exact hq"), "env": 0}),
+        );
+        let listed = goals(&mixed);
+        assert_eq!(
+            listed,
+            [
+                ("⊢ p".to_owned(), json!({"line": 4, "column": 15})),
+                ("⊢ q".to_owned(), json!({"line": 2, "column": 18})),
+            ],
+            "{mixed}"
+        );
+        let ids: Vec<u64> = mixed["sorries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["proofState"].as_u64().unwrap())
+            .collect();
+        assert!(ids[0] < ids[1], "{ids:?}");
+        // A case tag that no goal has is Lean's error.
+        let missing = answer(
+            &mut sim,
+            json!({"cmd": format!("{statement}  constructor\n  case middle => sorry"), "env": 0}),
+        );
+        assert!(
+            missing["messages"][0]["data"]
+                .as_str()
+                .unwrap()
+                .starts_with("Case tag `middle` not found"),
+            "{missing}"
+        );
     }
 }

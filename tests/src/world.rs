@@ -373,6 +373,13 @@ impl IndexedWorld {
     }
 
     /// The goal texts of state `id`.
+    /// The first state (by id) whose goals are exactly `goals`: what focusing on some goals of a
+    /// state (`·`, `case`, `all_goals`) leaves in the simulator, which only knows declared
+    /// states.
+    pub fn state_with_goals(&self, goals: &[String]) -> Option<StateId> {
+        (0..self.state_names.len() as StateId).find(|&id| self.goals(id) == goals)
+    }
+
     /// The first state (by id) with one goal whose conclusion (the text after `⊢ `) is
     /// `conclusion`, up to surrounding blanks: what a `have h : T := by …` block starts from in
     /// the simulator.

@@ -121,7 +121,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         match (&result.status, &result.proof) {
             (ProveStatus::Proved, Some(proof)) => match (&splice, &args.file) {
                 (Some((splice, header)), Some(file)) => {
-                    let edited = splice(proof);
+                    let edited = splice(proof).text;
                     out!("{edited}")?;
                     if args.write {
                         write_in_place(file, header, &statement, &edited)?;
@@ -142,6 +142,12 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
                     .unwrap_or("no reason given")
             )?,
         }
+    }
+    if let Some(rests_on) = &result.rests_on {
+        note!(
+            "prover prove: warning: the proof rests on {} beyond Lean's standard axioms",
+            rests_on.describe()
+        );
     }
     if result.from_cache {
         let original = result

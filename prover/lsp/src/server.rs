@@ -398,7 +398,13 @@ impl JobRun {
                         .filter(|l| l.starts_with("  ") && !l[2..].starts_with(' '))
                         .count()
                 });
-                format!("proved in {steps} step(s)")
+                match &result.rests_on {
+                    Some(rests_on) => format!(
+                        "proved in {steps} step(s), resting on {}",
+                        rests_on.describe()
+                    ),
+                    None => format!("proved in {steps} step(s)"),
+                }
             }
             (false, _) => format!(
                 "stopped: {}",
@@ -413,7 +419,22 @@ impl JobRun {
             return;
         }
         match (result.status, &result.proof) {
-            (ProveStatus::Proved, Some(proof)) => self.apply(job, proof).await,
+            (ProveStatus::Proved, Some(proof)) => {
+                self.apply(job, proof).await;
+                // Applied, but never silently: the proof holds only as far as what it rests on.
+                if let Some(rests_on) = &result.rests_on {
+                    self.show(
+                        MessageType::WARNING,
+                        format!(
+                            "prover: the proof of this sorry in {} rests on {}, not only on \
+                             Lean's standard axioms: a sorry or an axiom elsewhere in the file",
+                            self.goal.name,
+                            rests_on.describe()
+                        ),
+                    )
+                    .await;
+                }
+            }
             (ProveStatus::Error, _) => {
                 self.client
                     .show_message(
