@@ -484,12 +484,13 @@ impl InPlaceCommands {
         }
         let printed = answers.next().ok_or("no answer for `#print axioms`")?;
         let keeps_sorries = !spliced.kept_sorries.is_empty();
-        let mut axioms: Vec<String> = check::printed_axioms(printed, &self.full_name, self.private)?
-            .into_iter()
-            // The declaration's own sorries account for `sorryAx`; the named declarations
-            // below still show a sorry the proof brings.
-            .filter(|a| !(allowed.contains(a) || (keeps_sorries && a == "sorryAx")))
-            .collect();
+        let mut axioms: Vec<String> =
+            check::printed_axioms(printed, &self.full_name, self.private)?
+                .into_iter()
+                // The declaration's own sorries account for `sorryAx`; the named declarations
+                // below still show a sorry the proof brings.
+                .filter(|a| !(allowed.contains(a) || (keeps_sorries && a == "sorryAx")))
+                .collect();
         let mut declarations = Vec::new();
         for (name, answer) in self.named.iter().zip(answers) {
             let Some(theirs) = named_axioms(answer) else {
