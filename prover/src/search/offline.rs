@@ -219,6 +219,15 @@ impl ProofEnv for OfflineEnv {
     fn canonical_text(&self, state: &OfflineState) -> String {
         state.canonical_text()
     }
+
+    fn write_canonical_text(&self, state: &OfflineState, out: &mut String) {
+        for (i, goal) in state.goals.iter().enumerate() {
+            if i > 0 {
+                out.push_str("\n\n");
+            }
+            out.push_str(goal);
+        }
+    }
 }
 
 /// A policy that proposes fixed candidates per state text.

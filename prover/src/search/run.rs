@@ -8,7 +8,9 @@ use super::env::{Applied, ProofEnv};
 use super::frontier::Frontier;
 use super::hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 use super::limits::{CancelToken, Clock, InstantClock};
-use super::policy::{AllowAll, Candidate, CandidateFilter, Policy, Query, prepare_candidates};
+use super::policy::{
+    AllowAll, Candidate, CandidateFilter, FirstPath, Policy, Query, prepare_candidates,
+};
 use super::proof::{Proof, ProofChecker, Verdict};
 use super::report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};
 use super::tree::{EdgeId, Expansion, Graph, Landing, NodeId, Status};
@@ -167,6 +169,7 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
             stats: SearchStats::default(),
             streaks: ErrorStreaks::default(),
             started: self.clock.now(),
+            text_buffer: String::new(),
         }
         .run()
     }
@@ -189,6 +192,9 @@ struct Attempt<'a, E: ProofEnv, P: ?Sized, K, H, F, C> {
     stats: SearchStats,
     streaks: ErrorStreaks,
     started: std::time::Duration,
+    /// Where the environment writes each new state's text, reused so that a tactic allocates
+    /// nothing here; the graph copies a text only when it is new.
+    text_buffer: String,
 }
 
 /// The result of expanding one node.
@@ -347,11 +353,11 @@ where
         self.stats.policy_calls += 1;
         let width = self.config.expansion_width;
         let text = self.graph.text(id);
-        let path = self.graph.first_path(id);
+        let depth = self.graph.node(id).depth;
         let query = Query {
             state: text,
-            depth: self.graph.node(id).depth,
-            path: &path,
+            depth,
+            path: FirstPath::in_graph(self.graph.first_path(id), depth),
             width,
         };
         let proposals = match self.policy.propose(&query) {
@@ -454,10 +460,13 @@ where
 
     /// Adds the edge to a state a tactic produced; queues the state if it is new.
     fn add_state(&mut self, parent: NodeId, candidate: &Candidate, state: E::State) -> Landing {
-        let text = self.env.canonical_text(&state);
+        let mut text = std::mem::take(&mut self.text_buffer);
+        text.clear();
+        self.env.write_canonical_text(&state, &mut text);
         let landing =
             self.graph
                 .add_state_edge(parent, &candidate.tactic, candidate.score, state, &text);
+        self.text_buffer = text;
         match landing {
             Landing::New(id) => {
                 let node = self.graph.node(id);

@@ -151,6 +151,10 @@ pub(super) struct Graph<S> {
     /// Per node, the latest in-edge; the others are linked through `Edge::next_parent`. Kept
     /// apart from the nodes so that adding an edge to a known state does not touch the node.
     first_parent: Vec<u32>,
+    /// Per node, the edge that created it (its earliest in-edge, which never changes;
+    /// [`NO_EDGE`] for the root): the first path is one step per level up these. Kept apart from
+    /// the nodes so that a [`PathView`] needs no node type.
+    creating_edge: Vec<u32>,
     /// The tactics still to run of each `Expansion::Pending` node.
     pending: Vec<VecDeque<Candidate>>,
     /// Indices of `pending` that are free for reuse.
@@ -168,6 +172,7 @@ impl<S> Graph<S> {
             tactics: String::new(),
             by_text: TextIndex::default(),
             first_parent: Vec::new(),
+            creating_edge: Vec::new(),
             pending: Vec::new(),
             free_pending: Vec::new(),
             worklist: Vec::new(),
@@ -193,12 +198,7 @@ impl<S> Graph<S> {
     }
 
     fn tactic(&self, edge: EdgeId) -> &str {
-        let start = self.edges[edge.index()].tactic_start;
-        let end = self
-            .edges
-            .get(edge.index() + 1)
-            .map_or(self.tactics.len(), |next| next.tactic_start);
-        &self.tactics[start..end]
+        tactic_of(&self.edges, &self.tactics, edge.index())
     }
 
     pub(super) fn node_count(&self) -> usize {
@@ -262,6 +262,9 @@ impl<S> Graph<S> {
         };
         let (Landing::New(child) | Landing::Known(child)) = landing;
         let edge = self.push_edge(parent, tactic, Target(child.0));
+        if let Landing::New(id) = landing {
+            self.creating_edge[id.index()] = edge.0;
+        }
         // Prepended: the in-edge order only decides the order of the status walks, never
         // their result.
         let first = &mut self.first_parent[child.index()];
@@ -357,26 +360,16 @@ impl<S> Graph<S> {
         self.worklist = worklist;
     }
 
-    /// The tactics, root first, of the first path that reached `id`: its depth's worth.
-    ///
-    /// A node is created by the first edge that reaches it, from a node that existed before, so
-    /// following each node's earliest in-edge strictly lowers the node index and ends at the root.
-    pub(super) fn first_path(&self, id: NodeId) -> Vec<&str> {
-        let mut path = Vec::with_capacity(self.node(id).depth as usize);
-        let mut at = id;
-        while at != NodeId::ROOT {
-            let mut edge = self.first_parent[at.index()];
-            let mut earliest = edge;
-            while let Some(e) = self.edges.get(edge as usize) {
-                earliest = edge;
-                edge = e.next_parent;
-            }
-            let earliest = EdgeId(earliest);
-            path.push(self.tactic(earliest));
-            at = self.edge_parent(earliest);
+    /// The first path that reached `id`, to be read only if a policy asks: building the view
+    /// costs nothing, reading it one step per tactic (paths of best-first search run thousands
+    /// deep, so reading them at every expansion would cost more than the rest of the search).
+    pub(super) fn first_path(&self, id: NodeId) -> PathView<'_> {
+        PathView {
+            node: id,
+            creating_edge: &self.creating_edge,
+            edges: &self.edges,
+            tactics: &self.tactics,
         }
-        path.reverse();
-        path
     }
 
     /// The shortest known script that ends with the proved edge `last`: a breadth-first walk
@@ -443,6 +436,7 @@ impl<S> Graph<S> {
             },
         });
         self.first_parent.push(NO_EDGE);
+        self.creating_edge.push(NO_EDGE);
         NodeId(id)
     }
 
@@ -468,6 +462,43 @@ impl<S> Graph<S> {
         }
         list.last = id;
         EdgeId(id)
+    }
+}
+
+/// Edge `index`'s tactic: from its start to the next edge's start (or the arena's end).
+fn tactic_of<'a>(edges: &[Edge], tactics: &'a str, index: usize) -> &'a str {
+    let end = edges
+        .get(index + 1)
+        .map_or(tactics.len(), |next| next.tactic_start);
+    &tactics[edges[index].tactic_start..end]
+}
+
+/// The first path that reached a node, borrowed from the graph without its node type: what a
+/// policy's [`FirstPath`](super::FirstPath) reads when it is read.
+///
+/// A node is created by the first edge that reaches it, from a node that existed before, so
+/// following each node's creating edge strictly lowers the node index and ends at the root, one
+/// step per tactic of the path.
+#[derive(Clone, Copy)]
+pub(super) struct PathView<'a> {
+    node: NodeId,
+    creating_edge: &'a [u32],
+    edges: &'a [Edge],
+    tactics: &'a str,
+}
+
+impl<'a> PathView<'a> {
+    /// The path's tactics from the node up: the last one first.
+    pub(super) fn leaf_first(self) -> impl Iterator<Item = &'a str> {
+        let mut at = self.node;
+        std::iter::from_fn(move || {
+            if at == NodeId::ROOT {
+                return None;
+            }
+            let edge = self.creating_edge[at.index()] as usize;
+            at = self.edges[edge].parent;
+            Some(tactic_of(self.edges, self.tactics, edge))
+        })
     }
 }
 
