@@ -6,7 +6,7 @@
 //! `cargo bench -p prover --bench search -- --guard` is the CI guard (`.ci/run`): one smaller
 //! world, the integer world against Python only, and exit status 1 unless the core does at least
 //! [`GUARD_MIN_RATIO`] times Python's expansions per second in that same run. `-- --core-only`
-//! runs the integer world alone, for a profiler.
+//! runs the integer world alone, for a profiler; `-- --memory` the memory figure alone.
 //!
 //! What is timed is `Search::run` alone, best of 3, twice: over an `OfflineEnv` and a
 //! `ScriptedPolicy` built from fixture text beforehand (parsing is not timed), which includes
@@ -721,6 +721,10 @@ fn main() -> ExitCode {
     if args.iter().any(|a| a == "--guard") {
         return guard();
     }
+    if args.iter().any(|a| a == "--memory") {
+        print_memory(&memory_spec(), 8);
+        return ExitCode::SUCCESS;
+    }
     if args.iter().any(|a| a == "--core-only") {
         core_only();
         return ExitCode::SUCCESS;
@@ -856,12 +860,26 @@ fn bench_config(width: usize, budget: u32) -> SearchConfig {
     }
 }
 
+/// The world the memory figure grows (to 1 400 000 states in [`measure_memory`]).
+fn memory_spec() -> WorldSpec {
+    WorldSpec {
+        seed: 0x5eed_2025,
+        states: 300_000,
+        min_branching: 4,
+        max_branching: 8,
+        error_rate: 0.25,
+        repeat_rate: 0.2,
+        dead_end_rate: 0.1,
+        proofs: 0,
+    }
+}
+
 /// What the search holds when its [`MEMORY_NODES`]th node is created.
 struct Memory {
     /// Heap bytes held by the search (everything `Search::run` allocated and has not freed).
     live_bytes: isize,
     nodes: u64,
-    /// Edges so far: state edges, failed edges and proved edges.
+    /// Edges so far: state edges and proved edges (a refused tactic leaves none).
     edges: u64,
     /// Bytes of the distinct state texts.
     text_bytes: u64,
@@ -905,6 +923,13 @@ fn measure_memory(spec: &WorldSpec, width: usize) -> Memory {
             return;
         };
         if at_target.is_some() {
+            return;
+        }
+        // A refused tactic leaves no edge in the graph.
+        if matches!(
+            edge.outcome,
+            EdgeOutcome::Rejected(_) | EdgeOutcome::EnvError(_)
+        ) {
             return;
         }
         seen.edges += 1;
