@@ -3,24 +3,84 @@
 //! `cargo bench -p prover --bench search` prints the figures (see `bench/README.md`). Under
 //! `cargo test` (no `--bench` argument) it runs two tiny worlds as a smoke test, checks that all
 //! implementations agree, and prints no measurement. Python is skipped when `python3` is absent.
+//! `cargo bench -p prover --bench search -- --guard` is the CI guard (`.ci/run`): one smaller
+//! world, the integer world against Python only, and exit status 1 unless the core does at least
+//! [`GUARD_MIN_RATIO`] times Python's expansions per second in that same run. `-- --core-only`
+//! runs the integer world alone, for a profiler; `-- --memory` the memory figure alone.
 //!
 //! What is timed is `Search::run` alone, best of 3, twice: over an `OfflineEnv` and a
 //! `ScriptedPolicy` built from fixture text beforehand (parsing is not timed), which includes
 //! the offline collaborators' own work (hashing state texts, cloning candidate lists and result
-//! states); and over a bench-local integer-state world, which leaves mostly the core's own
-//! work. The Python side times its search loop alone, over integer state ids.
+//! states); and over a bench-local integer-state world whose collaborators do as little as the
+//! search's traits allow (a table lookup per tactic, a state text written in place, the owned
+//! candidate `String`s a `Policy` must return), which leaves the core's own work. The Python
+//! side times its search loop alone, over integer state ids.
+//!
+//! The full run also measures memory: a counting global allocator, switched on for one search
+//! only, gives the bytes the search holds when its 10⁶th node is created.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, ExitCode};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
 use prover::search::offline::{AlwaysAccept, OfflineEnv, ScriptedPolicy};
 use prover::search::{
-    Applied, Candidate, EnvError, Outcome, Policy, PolicyError, ProofEnv, Query, Search,
-    SearchConfig, SearchReport,
+    Applied, Candidate, EdgeOutcome, EnvError, Outcome, Policy, PolicyError, ProofEnv, Query,
+    Search, SearchConfig, SearchEvent, SearchReport,
 };
+
+/// The CI guard fails below this ratio of the core's expansions per second to Python's. The
+/// core runs at 10× or more; the parent-list walk this guards against ran at 0.04–0.06×.
+const GUARD_MIN_RATIO: f64 = 2.0;
+
+/// Counts live heap bytes while [`COUNTING`] is on; otherwise the system allocator plus one
+/// relaxed load, so the timed runs pay nothing measurable for it.
+struct CountingAllocator;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+/// Bytes allocated minus bytes freed while counting (signed: a block allocated before counting
+/// started may be freed during it).
+static LIVE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+fn count_bytes(delta: isize) {
+    if COUNTING.load(Ordering::Relaxed) {
+        LIVE_BYTES.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; only counters are updated besides.
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count_bytes(layout.size() as isize);
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count_bytes(layout.size() as isize);
+        // SAFETY: as for `alloc`.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        count_bytes(-(layout.size() as isize));
+        // SAFETY: `ptr` came from `System` with this layout (every allocation goes there).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count_bytes(new_size as isize - layout.size() as isize);
+        // SAFETY: as for `dealloc`; the caller guarantees `new_size` is valid for the layout.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
 
 /// Tactic names. Each state uses a run of consecutive names, so a state never lists one twice
 /// (the fixture language forbids that) as long as a state has at most this many tactics.
@@ -178,7 +238,9 @@ impl World {
     }
 
     fn state_text(id: u32) -> String {
-        format!("⊢ goal_{id}")
+        let mut text = String::new();
+        write_state_text(id, &mut text);
+        text
     }
 
     /// The world in the offline fixture language. Dead ends get no state line, so the
@@ -246,13 +308,22 @@ struct Figures {
     env_calls: u64,
     states: u64,
     duplicate_states: u64,
+    /// The deepest first path (the Rust side only).
+    max_depth: Option<u32>,
     /// Best of the repetitions.
     seconds: f64,
+    /// Of those, the collaborators' own share, replayed alone (the integer world only).
+    collaborator_seconds: Option<f64>,
 }
 
 impl Figures {
     fn expansions_per_sec(&self) -> f64 {
         self.expansions as f64 / self.seconds
+    }
+
+    /// The search's own seconds: the whole run less the collaborators' replayed share.
+    fn core_seconds(&self) -> Option<f64> {
+        self.collaborator_seconds.map(|c| self.seconds - c)
     }
 
     fn env_calls_per_sec(&self) -> f64 {
@@ -286,7 +357,88 @@ fn run_offline(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
 /// The same world behind the search's traits with integer states, as the Python side holds it:
 /// separates the cost of the search core from that of the string-keyed offline collaborators.
 /// State texts are the fixture's, so deduplication is the same.
-struct IdWorld<'w>(&'w World);
+///
+/// The collaborators do as little as the traits allow, so that what is timed is the core: the
+/// world's rows are flattened into one array (built before timing), a tactic is found in its
+/// state's row by its vocabulary index, a state's text is written straight into the search's
+/// buffer (`write_canonical_text`: no `format!`, no allocation), and the policy reads the id
+/// back from the text. What remains is what the `Policy` trait requires: an owned `String` per
+/// candidate, freed by the core once the tactic ran. [`replay_collaborators`] times that
+/// remainder on its own, so the core's own cost can be given without it.
+struct IdWorld<'t>(&'t IdTable);
+
+/// The world's rows, flattened: row `id` is `rows[starts[id]..starts[id + 1]]`.
+struct IdTable {
+    starts: Vec<u32>,
+    rows: Vec<IdTactic>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct IdTactic {
+    score: f64,
+    effect: Effect,
+    /// Index into [`VOCABULARY`].
+    name: u8,
+}
+
+impl IdTable {
+    fn new(world: &World) -> IdTable {
+        let mut starts = Vec::with_capacity(world.tactics.len() + 1);
+        let mut rows = Vec::with_capacity(world.tactic_count());
+        starts.push(0);
+        for tactics in &world.tactics {
+            rows.extend(tactics.iter().map(|t| IdTactic {
+                score: t.score,
+                effect: t.effect,
+                name: vocabulary_index(t.name).expect("world tactics are in the vocabulary"),
+            }));
+            starts.push(u32::try_from(rows.len()).expect("fewer than 2^32 tactics"));
+        }
+        IdTable { starts, rows }
+    }
+
+    fn row(&self, id: u32) -> &[IdTactic] {
+        let id = id as usize;
+        &self.rows[self.starts[id] as usize..self.starts[id + 1] as usize]
+    }
+}
+
+/// Where `tactic` is in [`VOCABULARY`]: its first byte and length pick the one candidate.
+fn vocabulary_index(tactic: &str) -> Option<u8> {
+    let index = match (tactic.as_bytes().first()?, tactic.len()) {
+        (b's', 4) => 0,
+        (b'r', 4) => 1,
+        (b'o', 5) => 2,
+        (b'l', 8) => 3,
+        (b'n', 8) => 4,
+        (b'a', 5) => 5,
+        (b'e', 7) => 6,
+        (b'i', 7) => 7,
+        (b'r', 3) => 8,
+        (b'd', 6) => 9,
+        (b'c', 11) => 10,
+        (b'i', 11) => 11,
+        _ => return None,
+    };
+    (VOCABULARY[index] == tactic).then_some(index as u8)
+}
+
+/// `⊢ goal_<id>` appended to `out` without the formatting machinery.
+fn write_state_text(id: u32, out: &mut String) {
+    out.push_str("⊢ goal_");
+    let mut digits = [0u8; 10];
+    let mut at = digits.len();
+    let mut rest = id;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("ASCII digits"));
+}
 
 impl ProofEnv for IdWorld<'_> {
     type State = u32;
@@ -297,41 +449,114 @@ impl ProofEnv for IdWorld<'_> {
         tactic: &str,
         _deadline: Duration,
     ) -> Result<Applied<u32>, EnvError> {
-        let tactics = &self.0.tactics[*state as usize];
-        Ok(
-            match tactics.iter().find(|t| t.name == tactic).map(|t| t.effect) {
-                Some(Effect::Child(child)) => Applied::Goals(child),
-                Some(Effect::Proved) => Applied::Proved,
-                Some(Effect::Error) | None => Applied::Rejected("no progress".to_owned()),
-            },
-        )
+        let row = self.0.row(*state);
+        // A row's tactics are consecutive vocabulary entries, so the index says where it is.
+        let effect = vocabulary_index(tactic).and_then(|name| {
+            let first = row.first()?.name;
+            let at = (usize::from(name) + VOCABULARY.len() - usize::from(first)) % VOCABULARY.len();
+            row.get(at).map(|t| t.effect)
+        });
+        Ok(match effect {
+            Some(Effect::Child(child)) => Applied::Goals(child),
+            Some(Effect::Proved) => Applied::Proved,
+            Some(Effect::Error) | None => Applied::Rejected("no progress".to_owned()),
+        })
     }
 
     fn canonical_text(&self, state: &u32) -> String {
-        World::state_text(*state)
+        let mut text = String::new();
+        self.write_canonical_text(state, &mut text);
+        text
+    }
+
+    fn write_canonical_text(&self, state: &u32, out: &mut String) {
+        write_state_text(*state, out);
     }
 }
 
 impl Policy for IdWorld<'_> {
     fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
         // The state text is `⊢ goal_<id>`: reading the id back keeps the policy a table lookup.
-        let id: usize = query
+        let id: u32 = query
             .state
             .strip_prefix("⊢ goal_")
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| PolicyError::new(format!("not a world state: {}", query.state)))?;
-        let tactics = &self.0.tactics[id];
-        Ok(tactics
+        Ok(self
+            .0
+            .row(id)
             .iter()
-            .map(|t| Candidate::new(t.name, t.score))
+            .map(|t| Candidate::new(VOCABULARY[usize::from(t.name)], t.score))
             .collect())
     }
 }
 
 fn run_ids(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
-    let mut env = IdWorld(world);
-    let mut policy = IdWorld(world);
-    time_search(&mut env, &mut policy, &0, config, repeat)
+    let table = IdTable::new(world);
+    let mut figures = time_search(
+        &mut IdWorld(&table),
+        &mut IdWorld(&table),
+        &0,
+        config,
+        repeat,
+    );
+    figures.collaborator_seconds = Some(replay_collaborators(&table, config, repeat));
+    figures
+}
+
+/// The integer world's own share of a search's time: the search is run once more with a hook
+/// that records every state it asked the policy about and every tactic it ran (untimed), and
+/// then exactly those calls (`propose` with the candidates dropped, `apply`, the text of every
+/// state a tactic produced) are made again without the search, best of `repeat`.
+///
+/// Replayed back to back they find their memory warmer than inside the search, so this errs
+/// low, and the core's own time (the search's minus this) errs high.
+fn replay_collaborators(table: &IdTable, config: &SearchConfig, repeat: u32) -> f64 {
+    let mut env = IdWorld(table);
+    let mut policy = IdWorld(table);
+    let mut proposed: Vec<u32> = Vec::new();
+    let mut applied: Vec<(u32, &'static str)> = Vec::new();
+    let id_of = |text: &str| -> u32 {
+        text.strip_prefix("⊢ goal_")
+            .and_then(|id| id.parse().ok())
+            .expect("a world state")
+    };
+    let mut search = Search::new(config.clone()).with_hook(|event: &SearchEvent<'_>| match event {
+        SearchEvent::Selected { state, .. } => proposed.push(id_of(state)),
+        SearchEvent::Edge(edge) => {
+            let name = vocabulary_index(edge.tactic).expect("a vocabulary tactic");
+            applied.push((id_of(edge.state), VOCABULARY[usize::from(name)]));
+        }
+        _ => {}
+    });
+    search.run(&mut env, &mut policy, &mut AlwaysAccept, 0);
+    drop(search);
+    let mut best = f64::INFINITY;
+    let mut text = String::new();
+    let mut buffer = String::new();
+    for _ in 0..repeat.max(1) {
+        let started = Instant::now();
+        for &id in &proposed {
+            text.clear();
+            write_state_text(id, &mut text);
+            black_box(
+                policy
+                    .propose(&Query::root(&text, config.expansion_width))
+                    .ok(),
+            );
+        }
+        for &(id, tactic) in &applied {
+            if let Ok(Applied::Goals(child)) =
+                black_box(env.apply(&id, tactic, config.tactic_deadline))
+            {
+                buffer.clear();
+                env.write_canonical_text(&child, &mut buffer);
+                black_box(&buffer);
+            }
+        }
+        best = best.min(started.elapsed().as_secs_f64());
+    }
+    best
 }
 
 /// Times `Search::run` alone, best of `repeat`; the figures are those of the fastest run (all
@@ -378,7 +603,9 @@ where
         env_calls: stats.env_calls.into(),
         states: stats.states.into(),
         duplicate_states: stats.duplicate_states.into(),
+        max_depth: Some(stats.max_depth),
         seconds: elapsed.as_secs_f64(),
+        collaborator_seconds: None,
     }
 }
 
@@ -425,7 +652,9 @@ fn run_python(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
         env_calls: number("env_calls"),
         states: number("states"),
         duplicate_states: number("duplicate_states"),
+        max_depth: None,
         seconds: json["seconds"].as_f64().expect("`seconds` is a number"),
+        collaborator_seconds: None,
     }
 }
 
@@ -466,12 +695,7 @@ struct Comparison {
 /// Runs every side on one world and checks that they agree on the outcome.
 fn compare(spec: &WorldSpec, width: usize, budget: u32, repeat: u32) -> Comparison {
     let world = World::generate(spec);
-    let config = SearchConfig {
-        expansion_width: width,
-        max_expansions: Some(budget),
-        max_time: None,
-        ..SearchConfig::default()
-    };
+    let config = bench_config(width, budget);
     // The integer world goes first: dropping the offline world leaves millions of small free
     // chunks that glibc consolidates on the next large allocation, which would land inside
     // whichever search ran next and cost it more than a second.
@@ -492,11 +716,22 @@ fn compare(spec: &WorldSpec, width: usize, budget: u32, repeat: u32) -> Comparis
     }
 }
 
-fn main() {
-    let measuring = std::env::args().any(|a| a == "--bench");
-    if !measuring {
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--guard") {
+        return guard();
+    }
+    if args.iter().any(|a| a == "--memory") {
+        print_memory(&memory_spec(), 8);
+        return ExitCode::SUCCESS;
+    }
+    if args.iter().any(|a| a == "--core-only") {
+        core_only();
+        return ExitCode::SUCCESS;
+    }
+    if !args.iter().any(|a| a == "--bench") {
         smoke();
-        return;
+        return ExitCode::SUCCESS;
     }
     let deep_proofs = WorldSpec {
         seed: 0x5eed_2025,
@@ -522,33 +757,255 @@ fn main() {
          expansions, no time limit, best of {repeat}",
         SearchConfig::default().depth_exponent
     );
-    for spec in [deep_proofs, no_proof] {
+    for spec in [deep_proofs.clone(), no_proof] {
         let result = compare(&spec, width, budget, repeat);
         println!();
         println!("world {}", describe(&spec, &result.world));
         print_table(&result);
     }
+    println!();
+    print_memory(&deep_proofs, width);
+    ExitCode::SUCCESS
+}
+
+/// The integer world alone, for a profiler (`perf record`, `valgrind --tool=callgrind`): the
+/// no-proof world of the full run, three runs, nothing else in the process after generation.
+fn core_only() {
+    let spec = WorldSpec {
+        seed: 0x5eed_2025,
+        states: 300_000,
+        min_branching: 4,
+        max_branching: 8,
+        error_rate: 0.25,
+        repeat_rate: 0.2,
+        dead_end_rate: 0.1,
+        proofs: 0,
+    };
+    let width = spec.max_branching as usize;
+    let world = World::generate(&spec);
+    let table = IdTable::new(&world);
+    let ids = time_search(
+        &mut IdWorld(&table),
+        &mut IdWorld(&table),
+        &0,
+        &bench_config(width, 100_000),
+        3,
+    );
+    println!(
+        "core only: {} expansions, {} env calls, {:.1} ms, {:.0} expansions/s",
+        ids.expansions,
+        ids.env_calls,
+        ids.seconds * 1e3,
+        ids.expansions_per_sec()
+    );
+}
+
+/// The CI guard: a smaller world, one run per side, and a wide margin, so that only a
+/// regression of the kind it guards against (an order of magnitude) fails it, never a loaded
+/// machine. It is a ratio within one run, not a timed assertion.
+fn guard() -> ExitCode {
+    let spec = WorldSpec {
+        seed: 0x5eed_2025,
+        states: 60_000,
+        min_branching: 4,
+        max_branching: 8,
+        error_rate: 0.25,
+        repeat_rate: 0.2,
+        dead_end_rate: 0.1,
+        proofs: 0,
+    };
+    let width = spec.max_branching as usize;
+    let budget = 20_000;
+    if !python_available() {
+        println!("search guard: FAILED: python3 not found, so there is nothing to compare with");
+        return ExitCode::FAILURE;
+    }
+    let world = World::generate(&spec);
+    let config = bench_config(width, budget);
+    // The core's run is short (tens of milliseconds), so one preemption on a loaded machine
+    // could halve its figure: it takes the best of three, which costs next to nothing. Python's
+    // run is ten times longer and runs once.
+    let table = IdTable::new(&world);
+    let ids = time_search(&mut IdWorld(&table), &mut IdWorld(&table), &0, &config, 3);
+    let python = run_python(&world, &config, 1);
+    let ratio = ids.expansions_per_sec() / python.expansions_per_sec();
+    println!(
+        "search guard: {} states, width {width}, {budget} expansions, Rust best of 3, Python once",
+        spec.states
+    );
+    println!(
+        "search guard: Rust core {:.0} expansions/s, Python heapq {:.0} expansions/s: {ratio:.2}x \
+         (at least {GUARD_MIN_RATIO}x required)",
+        ids.expansions_per_sec(),
+        python.expansions_per_sec()
+    );
+    if !ids.same_counts(&python) || ids.proved != python.proved {
+        println!("search guard: FAILED: the two searches disagree: {ids:?} vs {python:?}");
+        return ExitCode::FAILURE;
+    }
+    if ratio < GUARD_MIN_RATIO {
+        println!("search guard: FAILED: the search core is not fast enough against Python");
+        return ExitCode::FAILURE;
+    }
+    println!("search guard: ok");
+    ExitCode::SUCCESS
+}
+
+fn bench_config(width: usize, budget: u32) -> SearchConfig {
+    SearchConfig {
+        expansion_width: width,
+        max_expansions: Some(budget),
+        max_time: None,
+        ..SearchConfig::default()
+    }
+}
+
+/// The world the memory figure grows (to 1 400 000 states in [`measure_memory`]).
+fn memory_spec() -> WorldSpec {
+    WorldSpec {
+        seed: 0x5eed_2025,
+        states: 300_000,
+        min_branching: 4,
+        max_branching: 8,
+        error_rate: 0.25,
+        repeat_rate: 0.2,
+        dead_end_rate: 0.1,
+        proofs: 0,
+    }
+}
+
+/// What the search holds when its [`MEMORY_NODES`]th node is created.
+struct Memory {
+    /// Heap bytes held by the search (everything `Search::run` allocated and has not freed).
+    live_bytes: isize,
+    nodes: u64,
+    /// Edges so far: state edges and proved edges (a refused tactic leaves none).
+    edges: u64,
+    /// Bytes of the distinct state texts.
+    text_bytes: u64,
+    /// Bytes of every edge's tactic.
+    tactic_bytes: u64,
+}
+
+const MEMORY_NODES: u64 = 1_000_000;
+
+/// Runs the integer world of `spec`, grown until it has more than [`MEMORY_NODES`] states and
+/// without proofs, with the allocator counting, and stops the search at its 10⁶th node.
+fn measure_memory(spec: &WorldSpec, width: usize) -> Memory {
+    let spec = WorldSpec {
+        states: 1_400_000,
+        proofs: 0,
+        ..spec.clone()
+    };
+    let world = World::generate(&spec);
+    let table = IdTable::new(&world);
+    drop(world);
+    let mut env = IdWorld(&table);
+    let mut policy = IdWorld(&table);
+    let config = SearchConfig {
+        expansion_width: width,
+        max_expansions: None,
+        max_time: None,
+        ..SearchConfig::default()
+    };
+    let mut seen = Memory {
+        live_bytes: 0,
+        nodes: 1,
+        edges: 0,
+        text_bytes: World::state_text(0).len() as u64,
+        tactic_bytes: 0,
+    };
+    let mut at_target = None;
+    let search = Search::new(config);
+    let cancel = search.cancel_token();
+    let mut search = search.with_hook(|event: &SearchEvent<'_>| {
+        let SearchEvent::Edge(edge) = event else {
+            return;
+        };
+        if at_target.is_some() {
+            return;
+        }
+        // A refused tactic leaves no edge in the graph.
+        if matches!(
+            edge.outcome,
+            EdgeOutcome::Rejected(_) | EdgeOutcome::EnvError(_)
+        ) {
+            return;
+        }
+        seen.edges += 1;
+        seen.tactic_bytes += edge.tactic.len() as u64;
+        if let EdgeOutcome::NewState { state, .. } = edge.outcome {
+            seen.nodes += 1;
+            seen.text_bytes += state.len() as u64;
+            if seen.nodes == MEMORY_NODES {
+                at_target = Some(LIVE_BYTES.load(Ordering::Relaxed));
+                cancel.cancel();
+            }
+        }
+    });
+    LIVE_BYTES.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    let report = search.run(&mut env, &mut policy, &mut AlwaysAccept, 0);
+    COUNTING.store(false, Ordering::Relaxed);
+    drop(search);
+    assert!(
+        report.stats.states as u64 >= MEMORY_NODES,
+        "the memory world has too few states: {:?}",
+        report.stats
+    );
+    Memory {
+        live_bytes: at_target.expect("the 10⁶th node was created"),
+        ..seen
+    }
+}
+
+fn print_memory(spec: &WorldSpec, width: usize) {
+    let memory = measure_memory(spec, width);
+    let nodes = memory.nodes as f64;
+    let text = memory.text_bytes as f64;
+    let beyond_text = memory.live_bytes as f64 - text;
+    println!(
+        "memory at {} nodes ({} edges; the same world grown to 1 400 000 states, no proof, \
+         width {width}):",
+        memory.nodes, memory.edges
+    );
+    println!(
+        "  held by the search: {:.1} MB, of which distinct state texts {:.1} MB ({:.1} bytes a \
+         node) and tactics {:.1} MB ({:.1} bytes an edge)",
+        memory.live_bytes as f64 / 1e6,
+        text / 1e6,
+        text / nodes,
+        memory.tactic_bytes as f64 / 1e6,
+        memory.tactic_bytes as f64 / memory.edges as f64,
+    );
+    println!(
+        "  bytes per node beyond its text: {:.1} (everything: nodes, edges, tactics, state index, \
+         frontier, spare capacity)",
+        beyond_text / nodes
+    );
 }
 
 fn print_table(result: &Comparison) {
     println!(
-        "{:<16} {:>10} {:>10} {:>8} {:>8} {:>9} {:>13} {:>13}  stop",
+        "{:<16} {:>10} {:>10} {:>8} {:>8} {:>6} {:>9} {:>13} {:>13}  stop",
         "impl",
         "expansions",
         "env calls",
         "states",
         "dup hits",
+        "depth",
         "time ms",
         "expansions/s",
         "env calls/s"
     );
     let row = |name: &str, f: &Figures| {
         println!(
-            "{name:<16} {:>10} {:>10} {:>8} {:>8} {:>9.1} {:>13.0} {:>13.0}  {}",
+            "{name:<16} {:>10} {:>10} {:>8} {:>8} {:>6} {:>9.1} {:>13.0} {:>13.0}  {}",
             f.expansions,
             f.env_calls,
             f.states,
             f.duplicate_states,
+            f.max_depth.map_or("-".to_owned(), |d| d.to_string()),
             f.seconds * 1e3,
             f.expansions_per_sec(),
             f.env_calls_per_sec(),
@@ -568,12 +1025,35 @@ fn print_table(result: &Comparison) {
             rust.expansions_per_sec() / python.expansions_per_sec()
         );
     }
+    print_core_share(&result.ids, python);
     let same = result.offline.same_counts(python) && result.ids.same_counts(python);
     if same {
         println!("agreement: same outcome and identical counters on all three");
     } else {
         println!("agreement: same outcome, counters differ (see bench/README.md)");
     }
+}
+
+/// The integer world's run split into the collaborators' replayed share and the core's own.
+fn print_core_share(ids: &Figures, python: &Figures) {
+    let (Some(collaborators), Some(core)) = (ids.collaborator_seconds, ids.core_seconds()) else {
+        return;
+    };
+    let expansions = ids.expansions as f64;
+    let python_per_expansion = python.seconds / expansions;
+    println!(
+        "id world per expansion: {:.2} µs in all = {:.2} µs the world's own calls (replayed \
+         alone) + {:.2} µs the core's own; Python {:.2} µs",
+        ids.seconds / expansions * 1e6,
+        collaborators / expansions * 1e6,
+        core / expansions * 1e6,
+        python_per_expansion * 1e6,
+    );
+    println!(
+        "ratio core's own / Python: {:>5.2}x ({:.0} expansions/s)",
+        python.seconds / core,
+        expansions / core
+    );
 }
 
 /// Two tiny worlds, one where a proof is found and one where the budget or the space runs

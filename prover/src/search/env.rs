@@ -47,4 +47,12 @@ pub trait ProofEnv {
     /// The canonical text of every open goal of `state`: the deduplication key and the text
     /// shown to the policy and to the hook.
     fn canonical_text(&self, state: &Self::State) -> String;
+
+    /// Appends [`canonical_text`](Self::canonical_text) of `state` to `out`, which the search
+    /// hands over empty and reuses from one tactic to the next. The search calls this, not
+    /// `canonical_text`, for every state a tactic produces: an environment that can write its
+    /// text in place saves an allocation per tactic. The text must be the same.
+    fn write_canonical_text(&self, state: &Self::State, out: &mut String) {
+        out.push_str(&self.canonical_text(state));
+    }
 }

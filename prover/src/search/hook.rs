@@ -69,7 +69,8 @@ pub struct EdgeEvent<'a> {
     pub score: f64,
     /// What happened.
     pub outcome: EdgeOutcome<'a>,
-    /// How long the environment took, on the search's clock.
+    /// How long the environment took, on the search's clock; zero when the hook said it does
+    /// not want durations ([`SearchHook::wants_durations`]).
     pub duration: Duration,
 }
 
@@ -102,6 +103,13 @@ pub enum EdgeOutcome<'a> {
 pub trait SearchHook {
     /// Called synchronously for each event, in order.
     fn on_event(&mut self, event: &SearchEvent<'_>);
+
+    /// Whether [`EdgeEvent::duration`] is read. Timing a tactic costs two clock reads, which
+    /// is most of what the search itself spends on a tactic, so a hook that never reads
+    /// durations (only [`NoHook`] among this module's hooks) lets the search skip them.
+    fn wants_durations(&self) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(&SearchEvent<'_>)> SearchHook for F {
@@ -117,6 +125,10 @@ impl<H: SearchHook> SearchHook for Option<H> {
             hook.on_event(event);
         }
     }
+
+    fn wants_durations(&self) -> bool {
+        self.as_ref().is_some_and(SearchHook::wants_durations)
+    }
 }
 
 /// Two hooks hear every event, the first one first.
@@ -124,6 +136,10 @@ impl<A: SearchHook, B: SearchHook> SearchHook for (A, B) {
     fn on_event(&mut self, event: &SearchEvent<'_>) {
         self.0.on_event(event);
         self.1.on_event(event);
+    }
+
+    fn wants_durations(&self) -> bool {
+        self.0.wants_durations() || self.1.wants_durations()
     }
 }
 
@@ -133,4 +149,8 @@ pub struct NoHook;
 
 impl SearchHook for NoHook {
     fn on_event(&mut self, _event: &SearchEvent<'_>) {}
+
+    fn wants_durations(&self) -> bool {
+        false
+    }
 }

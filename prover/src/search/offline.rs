@@ -219,6 +219,15 @@ impl ProofEnv for OfflineEnv {
     fn canonical_text(&self, state: &OfflineState) -> String {
         state.canonical_text()
     }
+
+    fn write_canonical_text(&self, state: &OfflineState, out: &mut String) {
+        for (i, goal) in state.goals.iter().enumerate() {
+            if i > 0 {
+                out.push_str("\n\n");
+            }
+            out.push_str(goal);
+        }
+    }
 }
 
 /// A policy that proposes fixed candidates per state text.
@@ -366,6 +375,20 @@ fn split_arrow(text: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_text_written_in_place_is_the_canonical_text() {
+        let env = OfflineEnv::from_fixture("⊢ a\n  t => done\n").unwrap();
+        for state in [
+            OfflineState::new(["⊢ p"]),
+            OfflineState::new(["h : x\n⊢ p", "⊢ q", ""]),
+            OfflineState::new(Vec::<String>::new()),
+        ] {
+            let mut written = String::new();
+            env.write_canonical_text(&state, &mut written);
+            assert_eq!(written, env.canonical_text(&state));
+        }
+    }
 
     #[test]
     fn reads_the_documented_example() {

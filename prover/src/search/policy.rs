@@ -1,7 +1,10 @@
 //! The `Policy` and `CandidateFilter` traits, and how raw proposals become the tactics one expansion runs.
 
+use std::fmt;
+
 use super::error::PolicyError;
 use super::hash::FastSet;
+use super::tree::PathView;
 
 /// One proposed tactic with the policy's confidence in it.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,8 +35,8 @@ pub struct Query<'a> {
     /// Tactics from the root on the first path that reached the state.
     pub depth: u32,
     /// Those tactics, root first (`path.len() == depth`), for policies that condition on the
-    /// proof so far.
-    pub path: &'a [&'a str],
+    /// proof so far. They are read from the search graph only when iterated.
+    pub path: FirstPath<'a>,
     /// A hint: the search runs at most that many of the candidates (after its own filtering and
     /// deduplication), so a sampling policy may sample about that many. It may be `usize::MAX`
     /// when the search is configured without a width limit.
@@ -46,9 +49,112 @@ impl<'a> Query<'a> {
         Query {
             state,
             depth: 0,
-            path: &[],
+            path: FirstPath::EMPTY,
             width,
         }
+    }
+}
+
+/// The tactics of the first path that reached a state, root first.
+///
+/// Asking a policy costs the search nothing for it: a path the search passes is a view of its
+/// graph, read one step per tactic only when the policy reads it ([`iter`](Self::iter),
+/// [`to_vec`](Self::to_vec)). Best-first paths run thousands of tactics deep, and most policies
+/// never look, so the search does not copy them out at every expansion. [`last`](Self::last)
+/// costs one step. A caller that builds a query itself lists the tactics
+/// ([`From<&[&str]>`](#impl-From%3C%26%5B%26str%5D%3E-for-FirstPath%3C'a%3E)).
+#[derive(Clone, Copy)]
+pub struct FirstPath<'a> {
+    len: usize,
+    source: PathSource<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum PathSource<'a> {
+    Listed(&'a [&'a str]),
+    Graph(PathView<'a>),
+}
+
+impl<'a> FirstPath<'a> {
+    /// The path of a root: no tactic.
+    pub const EMPTY: FirstPath<'static> = FirstPath {
+        len: 0,
+        source: PathSource::Listed(&[]),
+    };
+
+    /// The path the graph view leads up from a node of this depth.
+    pub(super) fn in_graph(view: PathView<'a>, depth: u32) -> Self {
+        FirstPath {
+            len: depth as usize,
+            source: PathSource::Graph(view),
+        }
+    }
+
+    /// How many tactics: the state's depth.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether this is a root's path.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The tactic that produced the state, if it is not a root.
+    pub fn last(&self) -> Option<&'a str> {
+        match self.source {
+            PathSource::Listed(tactics) => tactics.last().copied(),
+            PathSource::Graph(view) => view.leaf_first().next(),
+        }
+    }
+
+    /// The tactics, root first.
+    pub fn iter(&self) -> std::vec::IntoIter<&'a str> {
+        self.to_vec().into_iter()
+    }
+
+    /// The tactics, root first.
+    pub fn to_vec(&self) -> Vec<&'a str> {
+        match self.source {
+            PathSource::Listed(tactics) => tactics.to_vec(),
+            PathSource::Graph(view) => {
+                let mut tactics = Vec::with_capacity(self.len);
+                tactics.extend(view.leaf_first());
+                tactics.reverse();
+                tactics
+            }
+        }
+    }
+}
+
+impl<'a> From<&'a [&'a str]> for FirstPath<'a> {
+    fn from(tactics: &'a [&'a str]) -> Self {
+        FirstPath {
+            len: tactics.len(),
+            source: PathSource::Listed(tactics),
+        }
+    }
+}
+
+impl<'a> IntoIterator for FirstPath<'a> {
+    type Item = &'a str;
+    type IntoIter = std::vec::IntoIter<&'a str>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl fmt::Debug for FirstPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// Equal when the tactics are, however each path is held.
+impl PartialEq for FirstPath<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
     }
 }
 

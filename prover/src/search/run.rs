@@ -2,13 +2,16 @@
 
 use std::collections::VecDeque;
 use std::error::Error;
+use std::time::Duration;
 
 use super::config::SearchConfig;
 use super::env::{Applied, ProofEnv};
 use super::frontier::Frontier;
 use super::hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 use super::limits::{CancelToken, Clock, InstantClock};
-use super::policy::{AllowAll, Candidate, CandidateFilter, Policy, Query, prepare_candidates};
+use super::policy::{
+    AllowAll, Candidate, CandidateFilter, FirstPath, Policy, Query, prepare_candidates,
+};
 use super::proof::{Proof, ProofChecker, Verdict};
 use super::report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};
 use super::tree::{EdgeId, Expansion, Graph, Landing, NodeId, Status};
@@ -167,6 +170,8 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
             stats: SearchStats::default(),
             streaks: ErrorStreaks::default(),
             started: self.clock.now(),
+            text_buffer: String::new(),
+            priorities: Priorities::default(),
         }
         .run()
     }
@@ -188,7 +193,11 @@ struct Attempt<'a, E: ProofEnv, P: ?Sized, K, H, F, C> {
     frontier: Frontier,
     stats: SearchStats,
     streaks: ErrorStreaks,
-    started: std::time::Duration,
+    started: Duration,
+    /// Where the environment writes each new state's text, reused so that a tactic allocates
+    /// nothing here; the graph copies a text only when it is new.
+    text_buffer: String,
+    priorities: Priorities,
 }
 
 /// The result of expanding one node.
@@ -347,11 +356,11 @@ where
         self.stats.policy_calls += 1;
         let width = self.config.expansion_width;
         let text = self.graph.text(id);
-        let path = self.graph.first_path(id);
+        let depth = self.graph.node(id).depth;
         let query = Query {
             state: text,
-            depth: self.graph.node(id).depth,
-            path: &path,
+            depth,
+            path: FirstPath::in_graph(self.graph.first_path(id), depth),
             width,
         };
         let proposals = match self.policy.propose(&query) {
@@ -396,13 +405,22 @@ where
     fn apply(&mut self, parent: NodeId, candidate: &Candidate) -> Option<EdgeId> {
         self.stats.env_calls += 1;
         let tactic = candidate.tactic.as_str();
-        let before = self.clock.now();
+        let timed = self.hook.wants_durations();
+        let before = if timed {
+            self.clock.now()
+        } else {
+            Duration::ZERO
+        };
         let applied = self.env.apply(
             &self.graph.node(parent).state,
             tactic,
             self.config.tactic_deadline,
         );
-        let duration = self.clock.now().saturating_sub(before);
+        let duration = if timed {
+            self.clock.now().saturating_sub(before)
+        } else {
+            Duration::ZERO
+        };
 
         let mut proved = None;
         let message: String;
@@ -454,15 +472,18 @@ where
 
     /// Adds the edge to a state a tactic produced; queues the state if it is new.
     fn add_state(&mut self, parent: NodeId, candidate: &Candidate, state: E::State) -> Landing {
-        let text = self.env.canonical_text(&state);
+        let mut text = std::mem::take(&mut self.text_buffer);
+        text.clear();
+        self.env.write_canonical_text(&state, &mut text);
         let landing =
             self.graph
                 .add_state_edge(parent, &candidate.tactic, candidate.score, state, &text);
+        self.text_buffer = text;
         match landing {
             Landing::New(id) => {
                 let node = self.graph.node(id);
-                self.frontier
-                    .push(id, self.config.priority(node.path_score, node.depth));
+                let priority = self.priorities.of(self.config, node.path_score, node.depth);
+                self.frontier.push(id, priority);
                 self.stats.max_depth = self.stats.max_depth.max(node.depth);
             }
             // First path wins: the known node keeps its score and is not queued again.
@@ -480,7 +501,7 @@ where
                 // Its remaining tactics may prove it again, when more proofs are wanted.
                 let node = self.graph.node(expanded.node);
                 if matches!(node.expansion, Expansion::Pending(_)) {
-                    let priority = self.config.priority(node.path_score, node.depth);
+                    let priority = self.priorities.of(self.config, node.path_score, node.depth);
                     self.frontier.push(expanded.node, priority);
                 }
                 return Some(proof);
@@ -489,7 +510,7 @@ where
             let node = self.graph.node(expanded.node);
             if matches!(node.expansion, Expansion::Pending(_)) {
                 // Its remaining tactics were skipped only because this proof looked finished.
-                let priority = self.config.priority(node.path_score, node.depth);
+                let priority = self.priorities.of(self.config, node.path_score, node.depth);
                 self.frontier.push(expanded.node, priority);
                 return None;
             }
@@ -536,6 +557,29 @@ where
             },
             elapsed: self.clock.now().saturating_sub(self.started),
         }
+    }
+}
+
+/// `SearchConfig::priority` with `depth^α` computed once per depth: the same division of the same
+/// numbers, without a `powf` call per new state.
+#[derive(Debug, Default)]
+struct Priorities {
+    /// `depth^α` by depth, from 1.
+    depth_powers: Vec<f64>,
+}
+
+impl Priorities {
+    fn of(&mut self, config: &SearchConfig, path_score: f64, depth: u32) -> f64 {
+        if depth == 0 {
+            return config.priority(path_score, depth);
+        }
+        let index = depth as usize - 1;
+        while self.depth_powers.len() <= index {
+            let next = self.depth_powers.len() as u32 + 1;
+            self.depth_powers
+                .push(f64::from(next).powf(config.depth_exponent));
+        }
+        path_score / self.depth_powers[index]
     }
 }
 
@@ -603,4 +647,30 @@ fn error_chain(error: &dyn Error) -> String {
 /// A length as a counter value; counters saturate rather than wrap.
 fn count(len: usize) -> u32 {
     u32::try_from(len).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memoised_priorities_are_the_configured_ones_bit_for_bit() {
+        for depth_exponent in [0.0, 0.5, 1.0, 2.0, 2.7] {
+            let config = SearchConfig {
+                depth_exponent,
+                ..SearchConfig::default()
+            };
+            let mut priorities = Priorities::default();
+            // Depths out of order, so the table grows in steps and is read back too.
+            for depth in [3, 0, 1, 50, 2, 3, 4000, 7] {
+                for path_score in [0.0, -0.01, -1.37, -123.456] {
+                    assert_eq!(
+                        priorities.of(&config, path_score, depth).to_bits(),
+                        config.priority(path_score, depth).to_bits(),
+                        "α {depth_exponent}, depth {depth}, score {path_score}"
+                    );
+                }
+            }
+        }
+    }
 }

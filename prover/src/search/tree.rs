@@ -82,8 +82,8 @@ impl Expansion {
 }
 
 /// Where an edge leads: a node id, or [`PROVED`] (the tactic closed all goals and the proof
-/// has not been rejected), or [`FAILED`] (the tactic was refused, the environment failed, or
-/// the proof through it was rejected).
+/// has not been rejected), or [`FAILED`] (the proof through it was rejected). A tactic that
+/// was refused, or on which the environment failed, gets no edge (`Graph::add_failed_edge`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Target(u32);
 
@@ -151,6 +151,10 @@ pub(super) struct Graph<S> {
     /// Per node, the latest in-edge; the others are linked through `Edge::next_parent`. Kept
     /// apart from the nodes so that adding an edge to a known state does not touch the node.
     first_parent: Vec<u32>,
+    /// Per node, the edge that created it (its earliest in-edge, which never changes;
+    /// [`NO_EDGE`] for the root): the first path is one step per level up these. Kept apart from
+    /// the nodes so that a [`PathView`] needs no node type.
+    creating_edge: Vec<u32>,
     /// The tactics still to run of each `Expansion::Pending` node.
     pending: Vec<VecDeque<Candidate>>,
     /// Indices of `pending` that are free for reuse.
@@ -168,6 +172,7 @@ impl<S> Graph<S> {
             tactics: String::new(),
             by_text: TextIndex::default(),
             first_parent: Vec::new(),
+            creating_edge: Vec::new(),
             pending: Vec::new(),
             free_pending: Vec::new(),
             worklist: Vec::new(),
@@ -193,12 +198,7 @@ impl<S> Graph<S> {
     }
 
     fn tactic(&self, edge: EdgeId) -> &str {
-        let start = self.edges[edge.index()].tactic_start;
-        let end = self
-            .edges
-            .get(edge.index() + 1)
-            .map_or(self.tactics.len(), |next| next.tactic_start);
-        &self.tactics[start..end]
+        tactic_of(&self.edges, &self.tactics, edge.index())
     }
 
     pub(super) fn node_count(&self) -> usize {
@@ -262,6 +262,9 @@ impl<S> Graph<S> {
         };
         let (Landing::New(child) | Landing::Known(child)) = landing;
         let edge = self.push_edge(parent, tactic, Target(child.0));
+        if let Landing::New(id) = landing {
+            self.creating_edge[id.index()] = edge.0;
+        }
         // Prepended: the in-edge order only decides the order of the status walks, never
         // their result.
         let first = &mut self.first_parent[child.index()];
@@ -275,10 +278,11 @@ impl<S> Graph<S> {
         self.push_edge(parent, tactic, PROVED)
     }
 
-    /// Adds an edge that failed (refused tactic or environment error).
-    pub(super) fn add_failed_edge(&mut self, parent: NodeId, tactic: &str) {
-        self.push_edge(parent, tactic, FAILED);
-    }
+    /// Records nothing for an edge that failed (refused tactic or environment error): a failed
+    /// edge leads nowhere, so no walk follows it, no path uses its tactic, and a node whose
+    /// recorded edges all failed is dead with or without it (`is_dead`). A quarter or more of
+    /// all tactics fail, so this keeps that share of the graph out of memory.
+    pub(super) fn add_failed_edge(&mut self, _parent: NodeId, _tactic: &str) {}
 
     /// Turns a proved edge into a failed one, after its proof was rejected.
     pub(super) fn fail_edge(&mut self, edge: EdgeId) {
@@ -357,26 +361,16 @@ impl<S> Graph<S> {
         self.worklist = worklist;
     }
 
-    /// The tactics, root first, of the first path that reached `id`: its depth's worth.
-    ///
-    /// A node is created by the first edge that reaches it, from a node that existed before, so
-    /// following each node's earliest in-edge strictly lowers the node index and ends at the root.
-    pub(super) fn first_path(&self, id: NodeId) -> Vec<&str> {
-        let mut path = Vec::with_capacity(self.node(id).depth as usize);
-        let mut at = id;
-        while at != NodeId::ROOT {
-            let mut edge = self.first_parent[at.index()];
-            let mut earliest = edge;
-            while let Some(e) = self.edges.get(edge as usize) {
-                earliest = edge;
-                edge = e.next_parent;
-            }
-            let earliest = EdgeId(earliest);
-            path.push(self.tactic(earliest));
-            at = self.edge_parent(earliest);
+    /// The first path that reached `id`, to be read only if a policy asks: building the view
+    /// costs nothing, reading it one step per tactic (paths of best-first search run thousands
+    /// deep, so reading them at every expansion would cost more than the rest of the search).
+    pub(super) fn first_path(&self, id: NodeId) -> PathView<'_> {
+        PathView {
+            node: id,
+            creating_edge: &self.creating_edge,
+            edges: &self.edges,
+            tactics: &self.tactics,
         }
-        path.reverse();
-        path
     }
 
     /// The shortest known script that ends with the proved edge `last`: a breadth-first walk
@@ -443,6 +437,7 @@ impl<S> Graph<S> {
             },
         });
         self.first_parent.push(NO_EDGE);
+        self.creating_edge.push(NO_EDGE);
         NodeId(id)
     }
 
@@ -468,6 +463,43 @@ impl<S> Graph<S> {
         }
         list.last = id;
         EdgeId(id)
+    }
+}
+
+/// Edge `index`'s tactic: from its start to the next edge's start (or the arena's end).
+fn tactic_of<'a>(edges: &[Edge], tactics: &'a str, index: usize) -> &'a str {
+    let end = edges
+        .get(index + 1)
+        .map_or(tactics.len(), |next| next.tactic_start);
+    &tactics[edges[index].tactic_start..end]
+}
+
+/// The first path that reached a node, borrowed from the graph without its node type: what a
+/// policy's [`FirstPath`](super::FirstPath) reads when it is read.
+///
+/// A node is created by the first edge that reaches it, from a node that existed before, so
+/// following each node's creating edge strictly lowers the node index and ends at the root, one
+/// step per tactic of the path.
+#[derive(Clone, Copy)]
+pub(super) struct PathView<'a> {
+    node: NodeId,
+    creating_edge: &'a [u32],
+    edges: &'a [Edge],
+    tactics: &'a str,
+}
+
+impl<'a> PathView<'a> {
+    /// The path's tactics from the node up: the last one first.
+    pub(super) fn leaf_first(self) -> impl Iterator<Item = &'a str> {
+        let mut at = self.node;
+        std::iter::from_fn(move || {
+            if at == NodeId::ROOT {
+                return None;
+            }
+            let edge = self.creating_edge[at.index()] as usize;
+            at = self.edges[edge].parent;
+            Some(tactic_of(self.edges, self.tactics, edge))
+        })
     }
 }
 
@@ -618,5 +650,66 @@ impl TextIndex {
                 self.place(slot);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::policy::FirstPath;
+    use super::*;
+
+    fn path_of(graph: &Graph<u32>, id: NodeId) -> Vec<&str> {
+        FirstPath::in_graph(graph.first_path(id), graph.node(id).depth).to_vec()
+    }
+
+    #[test]
+    fn the_first_path_follows_creating_edges_whatever_reached_the_node_later() {
+        let mut graph = Graph::new(0, "root".to_owned());
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+            panic!("a is new");
+        };
+        let Landing::New(b) = graph.add_state_edge(a, "tb", -1.0, 2, "b") else {
+            panic!("b is new");
+        };
+        // Later edges into `b` (from the root, from itself, from `a` again) change nothing.
+        assert_eq!(
+            graph.add_state_edge(NodeId::ROOT, "shortcut", 0.0, 2, "b"),
+            Landing::Known(b)
+        );
+        assert_eq!(
+            graph.add_state_edge(b, "loop", 0.0, 2, "b"),
+            Landing::Known(b)
+        );
+        assert_eq!(
+            graph.add_state_edge(a, "again", 0.0, 2, "b"),
+            Landing::Known(b)
+        );
+        assert_eq!(path_of(&graph, b), ["ta", "tb"]);
+        assert_eq!(path_of(&graph, a), ["ta"]);
+        assert!(path_of(&graph, NodeId::ROOT).is_empty());
+        let view = FirstPath::in_graph(graph.first_path(b), 2);
+        assert_eq!(view.len(), 2);
+        assert_eq!(view.last(), Some("tb"));
+        assert_eq!(view, FirstPath::from(&["ta", "tb"][..]));
+        assert_ne!(view, FirstPath::from(&["ta", "shortcut"][..]));
+        assert_eq!(format!("{view:?}"), r#"["ta", "tb"]"#);
+        assert_eq!(view.into_iter().collect::<Vec<_>>(), ["ta", "tb"]);
+    }
+
+    #[test]
+    fn a_node_whose_tactics_all_failed_is_dead_though_no_failed_edge_is_kept() {
+        let mut graph = Graph::new(0, "root".to_owned());
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+            panic!("a is new");
+        };
+        graph.start_expansion(a, VecDeque::from([Candidate::new("x", 0.0)]));
+        assert!(graph.next_candidate(a).is_some());
+        graph.add_failed_edge(a, "x");
+        graph.start_expansion(NodeId::ROOT, VecDeque::from([Candidate::new("y", 0.0)]));
+        assert!(graph.next_candidate(NodeId::ROOT).is_some());
+        graph.add_failed_edge(NodeId::ROOT, "y");
+        // `a` is dead, and so is the root: its one state edge leads to `a`, its other failed.
+        assert_eq!(graph.settle_failure(a), 2);
+        assert_eq!(graph.root_status(), Status::Failed);
     }
 }
