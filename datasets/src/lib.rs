@@ -4,8 +4,8 @@
 //!   writer;
 //! - [`lean`]: Lean source text (statements, the proof splice, declaration names, what
 //!   Lean accepts as a name);
-//! - [`normal_form`] and [`decontamination`]: statements compared as Lean reads them, and the
-//!   benchmark exclusion of `explore`;
+//! - [`normal_form`], [`near_duplicate`] and [`decontamination`]: statements compared as Lean
+//!   reads them, near-duplicates by n-gram overlap, and the benchmark exclusion of `explore`;
 //! - [`theorem`]: benchmark rows to prove;
 //! - [`proofs`]: proof rows to check;
 //! - [`results`]: what `eval` and `check` write, and [`manifest`]: how they wrote it;
@@ -23,6 +23,7 @@ pub mod fetch;
 pub mod jsonl;
 pub mod lean;
 pub mod manifest;
+pub mod near_duplicate;
 pub mod normal_form;
 pub mod output;
 pub mod proofs;

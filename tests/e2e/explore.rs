@@ -262,7 +262,7 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
     assert!(card.starts_with("---\nlicense: mit\n"), "{card}");
     assert!(card.contains("\nconfigs:\n- config_name: traces"), "{card}");
     assert!(
-        card.contains("3 theorems dropped as benchmark statements (1 by text, 1 by normal form, 1 by root goal)"),
+        card.contains("3 theorems dropped as benchmark statements (1 by text, 1 by normal form, 1 by root goal, 0 by near)"),
         "{card}"
     );
     assert!(card.contains("`bench.jsonl (SHA-1 "), "{card}");
@@ -273,7 +273,15 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
     );
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    // The default level is `near`, recorded; it drops none of the six other theorems (the
+    // world's statements share their shape, not their numbers), nor any synthetic theorem.
+    assert_eq!(manifest["config"]["decontamination"], "near");
+    assert!(card.contains("Level: **near**"), "{card}");
     assert_eq!(manifest["counts"]["excluded_as_benchmark_duplicates"], 3);
+    for key in ["excluded_by_near", "synthetic_excluded_by_near"] {
+        // A rule that caught nothing has no count.
+        assert_eq!(manifest["counts"][key].as_u64().unwrap_or(0), 0, "{key}");
+    }
     for rule in ["text", "normal_form", "root_goal"] {
         assert_eq!(
             manifest["counts"][format!("excluded_by_{rule}")],

@@ -7,7 +7,7 @@ use ::datasets::output::{Input, Output, Target};
 use anyhow::{Context, bail};
 use prover::engine::ProveStatus;
 
-use ::datasets::decontamination::ExclusionIndex;
+use ::datasets::decontamination::{ExclusionIndex, Level};
 use prover::pipeline::explore::{ExploreConfig, ExploreEvents, run_explore};
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
@@ -59,7 +59,12 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
              (lower-case letters, digits, `-`, `.`, `+`), got {license:?}"
         );
     }
-    let mut excluded = ExclusionIndex::default();
+    let level: Level = args
+        .decontamination
+        .as_deref()
+        .unwrap_or(Level::default().name())
+        .parse()?;
+    let mut excluded = ExclusionIndex::new(level);
     let mut exclude_files: Vec<String> = Vec::new();
     let mut benchmarks = Vec::new();
     for path in &args.exclude {
@@ -126,6 +131,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         ("proofs_per_theorem", json!(proofs_wanted)),
         ("prompt_template", json!(prompt_template)),
         ("exclude", json!(exclude_files)),
+        ("decontamination", json!(level.name())),
         ("verify_timeout_ms", json!(check.timeout.as_millis() as u64)),
     ] {
         run_config.insert(key.to_owned(), value);

@@ -423,10 +423,17 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "K")]
     pub proofs_per_theorem: Option<u32>,
     /// A benchmark JSONL whose statements must not appear in the data; theorems and synthetic
-    /// theorems that restate one (same text, same token normal form, or same root goal, where
-    /// a row's `goal` field or the cache knows it) are dropped and counted by rule. Repeatable.
+    /// theorems that restate one (same text, same token normal form, same root goal, where a
+    /// row's `goal` field or the cache knows it, or a near-duplicate: see --decontamination)
+    /// are dropped and counted by rule. Repeatable.
     #[arg(long, value_name = "BENCH.jsonl")]
     pub exclude: Vec<std::path::PathBuf>,
+    /// How far `--exclude` goes: `exact` (the same text, name and layout aside), `normal`
+    /// (also the same token normal form or root goal), `near` (also near-duplicates: token
+    /// bigram overlap over the normal form with at most two numerals changed; drops the most)
+    /// [default: near].
+    #[arg(long, value_name = "LEVEL", value_parser = ["exact", "normal", "near"])]
+    pub decontamination: Option<String>,
     /// The `license:` of the dataset card, a Hugging Face license id (`mit`, `apache-2.0`,
     /// `cc-by-4.0`, …): the input dataset's license usually decides it [default: unknown].
     #[arg(long, value_name = "ID")]

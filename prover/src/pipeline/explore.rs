@@ -7,8 +7,8 @@
 //! theorem's name, never by step), `README.md` (the dataset card) and `manifest.json`.
 //!
 //! Theorems that restate one of the excluded benchmarks' statements are dropped before any
-//! search ([`ExclusionIndex`]: by text, by token normal form, or by a root goal known from the
-//! benchmark's `goal` field or the cache), those whose root goal, once the search printed it,
+//! search ([`ExclusionIndex`]: by text, by token normal form, by a root goal known from the
+//! benchmark's `goal` field or the cache, or as a near-duplicate, as far as its level goes), those whose root goal, once the search printed it,
 //! is a benchmark's are left out of the export, and so are synthetic theorems that would
 //! restate one; the card counts each rule.
 
@@ -685,8 +685,15 @@ fn dataset_card(
              notations such as `π`, `√`, `|x|`, `n !` unified; numbers, operators, casts and \
              binder types kept); **root goal**, the goal Lean printed for the statement (from a \
              benchmark row's `goal` field, the cache, or the theorem's own search) equal to a \
-             benchmark's statement or root goal in that normal form. A theorem caught by its \
-             root goal only after its search is left out of every file.",
+             benchmark's statement or root goal in that normal form; **near** (at the `near` \
+             level only), a near-duplicate of a benchmark statement or root goal: token bigrams \
+             of the normal form (casts, ascriptions and bound names aside) contained at least \
+             {:.0} % either way, weighted by inverse document frequency over the benchmarks, with \
+             at most {} numerals changed (so one hypothesis changed by a number, added or \
+             dropped is caught, and problems of one template with other numbers are not). \
+             Level: **{}** (`--decontamination`; `exact` applies the text rule only, `normal` \
+             the first three). A theorem caught by its root goal only after its search is left \
+             out of every file.",
             config
                 .excluded_files
                 .iter()
@@ -698,6 +705,9 @@ fn dataset_card(
             by_rule(""),
             summary.get("synthetic_excluded_as_benchmark_duplicates"),
             by_rule("synthetic_"),
+            ::datasets::near_duplicate::MIN_CONTAINMENT * 100.0,
+            ::datasets::near_duplicate::MAX_NUMERAL_CHANGES,
+            config.excluded.level(),
         );
     }
     card
