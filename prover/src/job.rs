@@ -163,6 +163,8 @@ pub struct JobHandle {
     id: JobId,
     cancel: CancelToken,
     end: oneshot::Receiver<JobEnd>,
+    /// What `wait` says if the end never comes (the runtime stopped under the job): an `error`.
+    lost: JobResult,
 }
 
 impl JobHandle {
@@ -183,36 +185,36 @@ impl JobHandle {
 
     /// Waits, from async code, for the job to end.
     pub async fn wait(self) -> JobEnd {
-        let name = format!("{}", self.id);
-        self.end.await.unwrap_or_else(|_| lost(&name))
+        let lost = self.lost;
+        self.end.await.unwrap_or(JobEnd::Finished(lost))
     }
 
     /// Waits, from synchronous code on any thread, for the job to end. On a thread that runs
     /// async tasks it waits on a thread of its own (blocking this one): prefer
     /// [`JobHandle::wait`] there.
     pub fn wait_blocking(self) -> JobEnd {
-        let name = format!("{}", self.id);
-        let end = self.end;
-        if Handle::try_current().is_err() {
-            return end.blocking_recv().unwrap_or_else(|_| lost(&name));
-        }
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| end.blocking_recv())
-                .join()
-                .ok()
-                .and_then(Result::ok)
-                .unwrap_or_else(|| lost(&name))
-        })
+        let (end, lost) = (self.end, self.lost);
+        let end = if Handle::try_current().is_err() {
+            end.blocking_recv().ok()
+        } else {
+            std::thread::scope(|scope| {
+                scope
+                    .spawn(|| end.blocking_recv())
+                    .join()
+                    .ok()
+                    .and_then(Result::ok)
+            })
+        };
+        end.unwrap_or(JobEnd::Finished(lost))
     }
 }
 
-/// A job's end that never came: its runtime stopped under it.
-fn lost(name: &str) -> JobEnd {
-    JobEnd::Finished(JobResult::Prove(crashed(
-        name,
-        "the job's runtime stopped before it ended",
-    )))
+/// The result of a job that could not end: an `error` saying why, never a verdict.
+fn failed(job: &Job, why: &str) -> JobResult {
+    match job {
+        Job::Prove(goal) => JobResult::Prove(crashed(goal.name(), why)),
+        Job::Check(task) => JobResult::Check(check_crashed(task, why)),
+    }
 }
 
 /// How a job is run, given its goal or task: what the session supplies.
@@ -235,6 +237,7 @@ pub(crate) fn spawn(
     let id = JobId::next();
     let (send_end, end) = oneshot::channel();
     let token = cancel.clone();
+    let lost = failed(&job, "the job's runtime stopped before it ended");
     runtime.spawn_blocking(move || {
         let name = job.name().to_owned();
         observer.on_event(&JobEvent::Started {
@@ -257,13 +260,7 @@ pub(crate) fn spawn(
                 }
                 Job::Check(task) => JobResult::Check(runner.check(task)),
             }));
-            let result = ran.unwrap_or_else(|panic| {
-                let panic = panic_text(&panic);
-                match &job {
-                    Job::Prove(_) => JobResult::Prove(crashed(&name, &panic)),
-                    Job::Check(task) => JobResult::Check(check_crashed(task, &panic)),
-                }
-            });
+            let result = ran.unwrap_or_else(|panic| failed(&job, &panic_text(&panic)));
             if token.is_cancelled() {
                 JobEnd::Cancelled(Some(result))
             } else {
@@ -277,7 +274,12 @@ pub(crate) fn spawn(
         // A waiter that went away wants nothing more.
         let _ = send_end.send(end);
     });
-    JobHandle { id, cancel, end }
+    JobHandle {
+        id,
+        cancel,
+        end,
+        lost,
+    }
 }
 
 /// Passes a search's events to the observer and counts its expansions.

@@ -268,3 +268,32 @@ fn a_check_job_checks_a_proof_and_waits_from_synchronous_code() {
     assert_eq!(refused.status, Status::Invalid, "{refused:?}");
     session.shutdown_blocking().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_panics_ends_with_an_error_result_and_the_session_goes_on() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(None)).unwrap();
+    let (events, mut record) = recorder();
+    let observer = move |event: &JobEvent| {
+        record.on_event(event);
+        if matches!(event, JobEvent::Progress(_)) {
+            panic!("an observer that fails");
+        }
+    };
+    let end = session.submit(prove(and_intro()), observer).wait().await;
+    let result = end.into_prove_result().unwrap();
+    assert_eq!(result.status, ProveStatus::Error, "{result:?}");
+    assert!(
+        result
+            .stop_detail
+            .as_deref()
+            .is_some_and(|d| d.contains("an observer that fails")),
+        "{result:?}"
+    );
+    assert!(
+        matches!(events.lock().unwrap().last(), Some(JobEvent::Finished(_))),
+        "the observer still hears the end"
+    );
+    let again = session.prove_async(and_intro()).await;
+    assert_eq!(again.status, ProveStatus::Proved, "{again:?}");
+    session.shutdown().await.unwrap();
+}
