@@ -6,6 +6,7 @@ pub mod datasets;
 pub mod engine;
 pub mod goal;
 pub mod guard;
+pub mod job;
 pub mod llm;
 pub mod pipeline;
 pub mod policy;

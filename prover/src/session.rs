@@ -1,28 +1,32 @@
 //! `Session`: everything a front end needs to prove theorems (runtime, REPL pool, cache, policies, prove settings), opened once and shut down cleanly.
 //!
 //! A front end (the CLI, an editor server, a pipeline stage) turns its user's settings into a
-//! [`SessionConfig`] (`settings::session_config`), opens a [`Session`], and proves with it, or
-//! with the cheap [`Prover`] handles it hands out to tasks. Inputs and outputs are plain data
-//! (`Theorem`, `ProveResult`, `SearchHook` events); no clap or LSP type reaches this module.
+//! [`SessionConfig`] (`settings::session_config`), opens a [`Session`], and submits jobs to it
+//! ([`Session::submit`], see [`crate::job`]), or to the cheap [`Prover`] handles it hands out to
+//! tasks. Inputs and outputs are plain data (`Job`, `JobEvent`, `ProveResult`, `CheckResult`);
+//! no clap or LSP type reaches this module. The `prove_*` methods are thin wrappers over
+//! [`Prover::submit`].
 //!
 //! **Invariant:** proving never panics for being called from the wrong place. A search is
 //! synchronous and reaches the async pool by blocking on a runtime handle, which panics on a
-//! thread that is running async tasks; so [`Prover::prove_async`] runs it through
-//! `spawn_blocking`, and [`Prover::prove`], called on such a thread, runs it on a thread of its
-//! own.
+//! thread that is running async tasks; so every job runs on the runtime's blocking threads
+//! (`spawn_blocking`), and [`JobHandle::wait_blocking`], called on a runtime thread, waits on a
+//! thread of its own.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use lean_bridge::pool::{PoolConfig, ReplPool};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
+use crate::check::{self, CheckResult, ProofTask};
 use crate::engine::{Engine, Goal, ProveConfig, ProveResult, ProveStatus, SorryGoal, Theorem};
+use crate::job::{self, CancelToken, Job, JobEnd, JobEvent, JobHandle, NoObserver, Observer};
 use crate::llm::LlmError;
 use crate::policy::{Policies, PolicySpec};
-use crate::search::{CancelToken, NoHook, SearchEvent, SearchHook};
+use crate::search::{SearchEvent, SearchHook};
 
 /// What a session is opened with: plain data, usually from `settings::session_config`.
 #[derive(Debug, Clone)]
@@ -154,6 +158,12 @@ impl Session {
         self.cache.as_ref()
     }
 
+    /// Submits a job ([`Prover::submit`]): the one door through which a front end proves a
+    /// goal or checks a proof, with a handle to cancel and wait on it and events for `observer`.
+    pub fn submit(&self, job: Job, observer: impl Observer) -> JobHandle {
+        self.prover.submit(job, observer)
+    }
+
     /// [`Prover::prove`].
     pub fn prove(&self, theorem: &Theorem) -> ProveResult {
         self.prover.prove(theorem)
@@ -200,35 +210,44 @@ impl Drop for Session {
 }
 
 impl Prover {
-    /// Proves one theorem from synchronous code, on any thread. On a thread that runs async
-    /// tasks the search runs on a thread of its own (and this call blocks until it ends):
-    /// prefer [`Prover::prove_async`] there.
+    /// Submits a job: it starts at once on the runtime's blocking threads and reports to
+    /// `observer` (see [`crate::job`]). The one door every `prove_*` method below goes through.
+    pub fn submit(&self, job: Job, observer: impl Observer) -> JobHandle {
+        self.submit_cancellable(job, observer, CancelToken::new())
+    }
+
+    /// [`Prover::submit`] with the caller's cancel token: for the wrappers that take one.
+    fn submit_cancellable(
+        &self,
+        job: Job,
+        observer: impl Observer,
+        cancel: CancelToken,
+    ) -> JobHandle {
+        job::spawn(&self.engine.runtime, self.clone(), job, observer, cancel)
+    }
+
+    /// Proves one theorem from synchronous code, on any thread: [`Prover::submit`], then
+    /// [`JobHandle::wait_blocking`]. Prefer [`Prover::prove_async`] on a thread that runs
+    /// async tasks, which this call blocks.
     pub fn prove(&self, theorem: &Theorem) -> ProveResult {
-        self.prove_with(theorem, &mut NoHook)
+        let end = self
+            .submit(Job::Prove(Goal::Theorem(theorem.clone())), NoObserver)
+            .wait_blocking();
+        prove_result(end, &theorem.name)
     }
 
-    /// [`Prover::prove`], with `hook` seeing every search event.
-    pub fn prove_with<H: SearchHook + Send>(&self, theorem: &Theorem, hook: &mut H) -> ProveResult {
-        let cancel = CancelToken::new();
-        let goal = Goal::Theorem(theorem.clone());
-        if Handle::try_current().is_err() {
-            return self.search(&goal, hook, &cancel);
-        }
-        std::thread::scope(|scope| {
-            scope
-                .spawn(|| self.search(&goal, hook, &cancel))
-                .join()
-                .unwrap_or_else(|panic| crashed(&theorem.name, &panic_text(&panic)))
-        })
-    }
-
-    /// Proves one theorem from async code: the search runs on the runtime's blocking threads.
+    /// Proves one theorem from async code: [`Prover::submit`], then [`JobHandle::wait`].
     pub async fn prove_async(&self, theorem: Theorem) -> ProveResult {
-        self.prove_async_with(theorem, NoHook).await.0
+        let name = theorem.name.clone();
+        let end = self
+            .submit(Job::Prove(Goal::Theorem(theorem)), NoObserver)
+            .wait()
+            .await;
+        prove_result(end, &name)
     }
 
     /// [`Prover::prove_async`], with `hook` seeing every search event; the hook comes back
-    /// with the result, or `None` when the search panicked (the result then says `error`).
+    /// with the result, or `None` when the hook itself panicked (the result then says `error`).
     pub async fn prove_async_with<H>(&self, theorem: Theorem, hook: H) -> (ProveResult, Option<H>)
     where
         H: SearchHook + Send + 'static,
@@ -248,7 +267,7 @@ impl Prover {
     where
         H: SearchHook + Send + 'static,
     {
-        self.spawn_search(Goal::Theorem(theorem), hook, cancel)
+        self.prove_hooked(Goal::Theorem(theorem), hook, cancel)
             .await
     }
 
@@ -263,10 +282,11 @@ impl Prover {
     where
         H: SearchHook + Send + 'static,
     {
-        self.spawn_search(Goal::Sorry(goal), hook, cancel).await
+        self.prove_hooked(Goal::Sorry(goal), hook, cancel).await
     }
 
-    async fn spawn_search<H>(
+    /// A proof job whose observer lends its search events to `hook`, which comes back after.
+    async fn prove_hooked<H>(
         &self,
         goal: Goal,
         hook: H,
@@ -276,16 +296,15 @@ impl Prover {
         H: SearchHook + Send + 'static,
     {
         let name = goal.name().to_owned();
-        let prover = self.clone();
-        let task = self.engine.runtime.spawn_blocking(move || {
-            let mut hook = hook;
-            let result = prover.search(&goal, &mut hook, &cancel);
-            (result, hook)
-        });
-        match task.await {
-            Ok((result, hook)) => (result, Some(hook)),
-            Err(error) => (crashed(&name, &error.to_string()), None),
-        }
+        let lent = Arc::new(Mutex::new(Some(hook)));
+        let end = self
+            .submit_cancellable(Job::Prove(goal), Lent(lent.clone()), cancel)
+            .wait()
+            .await;
+        // The job has ended, so its observer sees no more events; a hook that panicked left
+        // the lock poisoned and does not come back.
+        let hook = lent.lock().ok().and_then(|mut hook| hook.take());
+        (prove_result(end, &name), hook)
     }
 
     /// This prover with other search and recheck settings: the same pool, cache and policies
@@ -308,13 +327,10 @@ impl Prover {
     pub fn policies(&self) -> &Policies {
         &self.policies
     }
+}
 
-    fn search<H: SearchHook>(
-        &self,
-        goal: &Goal,
-        hook: &mut H,
-        cancel: &CancelToken,
-    ) -> ProveResult {
+impl job::Runner for Prover {
+    fn prove(&self, goal: &Goal, hook: &mut dyn SearchHook, cancel: &CancelToken) -> ProveResult {
         let mut policy = self.policies.make();
         let mut result = self.engine.prove(
             goal,
@@ -327,24 +343,42 @@ impl Prover {
         result.llm_fallbacks = policy.fallbacks();
         result
     }
-}
 
-/// The result for a theorem whose search panicked: an `error`, never a verdict.
-pub fn crashed(name: &str, panic: &str) -> ProveResult {
-    ProveResult {
-        stop_reason: Some("infrastructure".into()),
-        stop_detail: Some(format!("internal error: {panic}")),
-        ..ProveResult::unsearched(name, ProveStatus::Error, 0, Instant::now())
+    fn check(&self, task: &ProofTask) -> CheckResult {
+        self.engine.runtime.block_on(check::check_task(
+            &self.engine.pool,
+            task,
+            &self.config.check,
+        ))
     }
 }
 
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "the search panicked".to_owned())
+/// An observer that lends a proof job's search events to a [`SearchHook`].
+struct Lent<H>(Arc<Mutex<Option<H>>>);
+
+impl<H: SearchHook + Send + 'static> Observer for Lent<H> {
+    fn on_event(&mut self, _event: &JobEvent) {}
+
+    fn on_search_event(&mut self, event: &SearchEvent<'_>) {
+        if let Ok(mut hook) = self.0.lock()
+            && let Some(hook) = hook.as_mut()
+        {
+            hook.on_event(event);
+        }
+    }
 }
+
+/// A proof job's result; one cancelled before it started is a `cancelled` search that ran
+/// nothing.
+fn prove_result(end: JobEnd, name: &str) -> ProveResult {
+    end.into_prove_result().unwrap_or_else(|| ProveResult {
+        stop_reason: Some("cancelled".into()),
+        stop_detail: Some("cancelled".into()),
+        ..ProveResult::unsearched(name, ProveStatus::Failed, 0, Instant::now())
+    })
+}
+
+pub use crate::job::crashed;
 
 /// Names the Lean toolchain and REPL behind `pool`: the launch command and the Lean project's
 /// `lean-toolchain` and `lake-manifest.json`. Answers from another identity are never reused.

@@ -1,4 +1,4 @@
-//! `Backend`: the language server. Every handler answers from memory within milliseconds; a proof runs as a job (a tokio task with a cancel token) that reports progress and ends with one `workspace/applyEdit`.
+//! `Backend`: the language server. Every handler answers from memory within milliseconds; a proof runs as a job submitted to the session (`Session::submit`), watched by a tokio task that reports its progress and ends with one `workspace/applyEdit`.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use prover::engine::{ProveStatus, SorryGoal};
-use prover::search::{CancelToken, SearchEvent, SearchHook};
+use prover::job::{CancelToken, Goal, JobEvent, JobHandle};
 use prover::session::Session;
 use prover::settings::{EditorSettings, Overlay, SettingsFile, session_config};
 use serde_json::{Value, json};
@@ -35,7 +35,7 @@ struct Document {
     out_of_sync: Option<String>,
 }
 
-/// A job in progress.
+/// A job in progress: the server's side of a [`prover::job::Job`].
 #[derive(Debug, Clone)]
 struct Job {
     uri: Uri,
@@ -213,7 +213,14 @@ impl Backend {
         let id = state.next_job;
         state.next_job += 1;
         let token = state.progress.then(|| format!("prover/{id}"));
-        let cancel = CancelToken::new();
+        let goal = goal::sorry_goal(&document.text, &declaration);
+        let expansions = Arc::new(Progress::new());
+        let counter = expansions.clone();
+        let handle = session.submit(
+            prover::job::Job::Prove(Goal::Sorry(goal.clone())),
+            move |event: &JobEvent| counter.record(event),
+        );
+        let cancel = handle.cancel_token();
         state.jobs.insert(
             id,
             Job {
@@ -229,13 +236,14 @@ impl Backend {
             state: self.state.clone(),
             session,
             uri,
-            goal: goal::sorry_goal(&document.text, &declaration),
+            goal,
             key: key_of(&document.text, &declaration),
             declaration,
+            expansions,
             cancel,
             token,
         };
-        tokio::spawn(job.run());
+        tokio::spawn(job.run(handle));
         Ok(())
     }
 }
@@ -295,6 +303,17 @@ impl Progress {
         }
     }
 
+    /// Takes in a job's progress event.
+    fn record(&self, event: &JobEvent) {
+        if let JobEvent::Progress(progress) = event {
+            self.expansions
+                .store(progress.expansions, Ordering::Relaxed);
+            if let Some(best) = progress.best {
+                self.best.store(best.to_bits(), Ordering::Relaxed);
+            }
+        }
+    }
+
     /// `12 expansions · best −1.73 · 3 s · portfolio`.
     fn message(&self, elapsed: Duration, policy: &str) -> String {
         let best = f64::from_bits(self.best.load(Ordering::Relaxed));
@@ -311,21 +330,6 @@ impl Progress {
     }
 }
 
-/// Feeds [`Progress`] from the search's events.
-struct Counter(Arc<Progress>);
-
-impl SearchHook for Counter {
-    fn on_event(&mut self, event: &SearchEvent<'_>) {
-        if let SearchEvent::Selected { priority, .. } = event {
-            self.0.expansions.fetch_add(1, Ordering::Relaxed);
-            let best = f64::from_bits(self.0.best.load(Ordering::Relaxed));
-            if best.is_nan() || *priority > best {
-                self.0.best.store(priority.to_bits(), Ordering::Relaxed);
-            }
-        }
-    }
-}
-
 /// One job, from search to edit.
 struct JobRun {
     id: u64,
@@ -337,12 +341,14 @@ struct JobRun {
     /// The proof's key in [`State::known`].
     key: String,
     declaration: Declaration,
+    /// What the job's observer saw of its search.
+    expansions: Arc<Progress>,
     cancel: CancelToken,
     token: Option<String>,
 }
 
 impl JobRun {
-    async fn run(self) {
+    async fn run(self, job: JobHandle) {
         let started = Instant::now();
         let progress = match &self.token {
             Some(token) => {
@@ -359,19 +365,15 @@ impl JobRun {
             }
             None => None,
         };
-        let expansions = Arc::new(Progress::new());
+        let expansions = &self.expansions;
         let prover = self.session.prover();
         let policy = prover.policies().spec().kind.name();
         let deadline = prover.config().search.max_time;
-        let search = prover.prove_sorry_cancellable(
-            self.goal.clone(),
-            Counter(expansions.clone()),
-            self.cancel.clone(),
-        );
+        let search = job.wait();
         tokio::pin!(search);
-        let result = loop {
+        let end = loop {
             tokio::select! {
-                (result, _) = &mut search => break result,
+                end = &mut search => break end,
                 () = tokio::time::sleep(Duration::from_millis(500)) => {
                     if let Some(progress) = &progress {
                         let mut message = expansions.message(started.elapsed(), policy);
@@ -389,10 +391,14 @@ impl JobRun {
                 }
             }
         };
-        let cancelled = self.cancel.is_cancelled();
-        let ending = match (cancelled, result.status) {
-            (true, _) => "cancelled".to_owned(),
-            (false, ProveStatus::Proved) => {
+        // A cancel that came after the search ended still applies nothing.
+        let result = match end.into_prove_result() {
+            Some(result) if !self.cancel.is_cancelled() => Some(result),
+            _ => None,
+        };
+        let ending = match &result {
+            None => "cancelled".to_owned(),
+            Some(result) if result.status == ProveStatus::Proved => {
                 let steps = result.proof.as_deref().map_or(0, |p| {
                     p.lines()
                         .filter(|l| l.starts_with("  ") && !l[2..].starts_with(' '))
@@ -406,7 +412,7 @@ impl JobRun {
                     None => format!("proved in {steps} step(s)"),
                 }
             }
-            (false, _) => format!(
+            Some(result) => format!(
                 "stopped: {}",
                 result.stop_detail.as_deref().unwrap_or("no proof")
             ),
@@ -415,9 +421,9 @@ impl JobRun {
             progress.finish_with_message(ending.clone()).await;
         }
         let job = self.finish();
-        if cancelled {
+        let Some(result) = result else {
             return;
-        }
+        };
         match (result.status, &result.proof) {
             (ProveStatus::Proved, Some(proof)) => {
                 self.apply(job, proof).await;
