@@ -13,3 +13,4 @@ pub mod portfolio;
 pub mod search;
 pub mod session;
 pub mod settings;
+pub mod text;
