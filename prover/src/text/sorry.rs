@@ -137,6 +137,21 @@ mod tests {
     }
 
     #[test]
+    fn a_sorry_goal_is_plain_data() {
+        // No closure crosses the session: the same text gives equal goals, which compare,
+        // print and travel between threads as data.
+        fn plain<T: Clone + PartialEq + std::fmt::Debug + Send + Sync + 'static>(_: &T) {}
+        let text = "theorem t : p := by\n  constructor <;> sorry\n";
+        let declaration = source::declaration_of(text, source::sorry_tokens(text)[0].clone());
+        let goal = sorry_goal(text, &declaration.unwrap());
+        plain(&goal);
+        let again = source::declaration_of(text, source::sorry_tokens(text)[0].clone());
+        assert_eq!(goal, sorry_goal(text, &again.unwrap()));
+        assert_eq!(goal.placement, Placement::TacticArgument);
+        assert_eq!(&goal.declaration[goal.sorry.clone()], "sorry");
+    }
+
+    #[test]
     fn the_splice_is_the_editors_edit() {
         // The text a job writes is the text its recheck elaborated: both are `proof_edit`'s.
         let text = "import Mathlib\n\ntheorem t : p ∧ q := by\n  constructor\n  case left => sorry\n  all_goals sorry\n";
