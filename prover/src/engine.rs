@@ -219,62 +219,27 @@ impl Goal {
     }
 }
 
-/// One `sorry` of a whole declaration, proved in place: the editor's job. The search starts
-/// from the proof state Lean reports for that sorry, and a proof is accepted when the
-/// declaration with the proof in the sorry's place elaborates on the header with no error and
-/// no sorry but the others it already had. What the accepted proof rests on beyond Lean's
-/// standard axioms (an earlier sorried lemma, an `axiom` of the file) is read from `#print
-/// axioms` and reported with it ([`ProveResult::rests_on`]), never hidden and never a refusal:
-/// a declaration may well rest on lemmas the user has not proved yet.
-#[derive(Clone)]
-pub struct SorryGoal {
-    /// The declaration's name, for logs and results.
-    pub name: String,
-    /// The text before the declaration: imports, and the declarations before it.
-    pub header: String,
-    /// The declaration as it stands in the file, starting at column 0 with its doc comment,
-    /// attributes and `set_option … in`/`open … in` prefixes.
-    pub declaration: String,
-    /// Where the declaration's modifiers (`private`, …) or keyword start in `declaration`.
-    pub head: usize,
-    /// Where the sorry starts, as the REPL counts positions in `declaration` (lines from 1,
-    /// columns in codepoints from 0).
-    pub at: Pos,
-    /// The declaration with a proof (the search's script: one tactic per line, indented two
-    /// spaces) in the sorry's place.
-    pub splice: Arc<dyn Fn(&str) -> Spliced + Send + Sync>,
-}
+/// One `sorry` of a whole declaration, proved in place, as plain data; the recheck splices the
+/// proof in with [`crate::text`] (see [`SorryGoal::spliced`]).
+pub use crate::text::{SorryGoal, Spliced};
 
-/// A declaration with a proof in its sorry's place.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spliced {
-    /// The edited declaration.
-    pub text: String,
-    /// Where its other sorries start, as the REPL counts positions in `text`: the only places
-    /// Lean may still report a sorry at (once per goal it ran on) for the proof to count.
-    pub kept_sorries: Vec<Pos>,
-}
-
-impl std::fmt::Debug for SorryGoal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SorryGoal")
-            .field("name", &self.name)
-            .field("declaration", &self.declaration)
-            .field("head", &self.head)
-            .field("at", &self.at)
-            .finish_non_exhaustive()
+/// The REPL's position of a [`crate::text::Position`].
+impl From<crate::text::Position> for Pos {
+    fn from(position: crate::text::Position) -> Pos {
+        Pos {
+            line: position.line,
+            column: position.column,
+        }
     }
 }
 
-impl SorryGoal {
-    /// The statement the cache and the pool know this goal's root by: the declaration, and
-    /// which of its sorries.
-    fn cache_statement(&self) -> String {
-        format!(
-            "{}\n-- prover: the sorry at {}:{}",
-            self.declaration, self.at.line, self.at.column
-        )
-    }
+/// The statement the cache and the pool know a sorry's root by: the declaration, and which of
+/// its sorries.
+fn cache_statement(goal: &SorryGoal) -> String {
+    format!(
+        "{}\n-- prover: the sorry at {}:{}",
+        goal.declaration, goal.at.line, goal.at.column
+    )
 }
 
 /// How a found proof is rechecked before it is reported.
@@ -357,7 +322,7 @@ impl LeanChecker {
         if let Err(reason) = config.guard.check_proof(&proof) {
             return Ok(Verdict::Rejected(reason.to_string()));
         }
-        let spliced = (goal.splice)(&proof);
+        let spliced = goal.spliced(&proof);
         let commands = InPlaceCommands::new(goal, &spliced.text, &proof);
         let mut last_error = String::new();
         for _ in 0..=config.retries {
@@ -464,10 +429,14 @@ impl InPlaceCommands {
         }
         // Lean lists a sorry once per goal it ran on, all at the sorry's position: what counts
         // is where, not how many.
-        let stray = declaration
-            .sorries
-            .iter()
-            .any(|s| s.pos.is_none_or(|pos| !spliced.kept_sorries.contains(&pos)));
+        let stray = declaration.sorries.iter().any(|s| {
+            s.pos.is_none_or(|pos| {
+                !spliced
+                    .kept_sorries
+                    .iter()
+                    .any(|&kept| Pos::from(kept) == pos)
+            })
+        });
         let warned = declaration.messages.iter().any(check::uses_sorry_warning);
         if stray || (spliced.kept_sorries.is_empty() && warned) {
             return Err("the declaration still uses sorry where the proof went".into());
@@ -796,10 +765,10 @@ impl Engine {
                     header: sorry.header.clone(),
                     formal_statement: sorry.declaration.clone(),
                 };
-                let key = sorry.cache_statement();
+                let key = cache_statement(sorry);
                 let start = Start {
                     command: &sorry.declaration,
-                    at: Some(sorry.at),
+                    at: Some(sorry.at.into()),
                     key: &key,
                 };
                 let recheck = Recheck::InPlace(sorry.clone(), config.check.clone());

@@ -58,6 +58,7 @@
 //! unsound text, and are left to the search's configuration.
 
 use crate::search::CandidateFilter;
+use crate::text::lex::{block_comment_end, char_literal_len, line_comment_end, string_end};
 
 /// Longest tactic text accepted, in characters.
 pub const MAX_TACTIC_CHARS: usize = 4096;
@@ -428,54 +429,6 @@ fn leading_doc_comment_end(text: &str) -> usize {
     block_comment_end(text, start).unwrap_or(0)
 }
 
-/// The byte just past the `-/` that closes the block comment opening at `open` (comments nest).
-fn block_comment_end(text: &str, open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    let mut i = open;
-    while i < text.len() {
-        let rest = &text[i..];
-        if rest.starts_with("/-") {
-            depth += 1;
-            i += 2;
-        } else if rest.starts_with("-/") {
-            depth -= 1;
-            i += 2;
-            if depth == 0 {
-                return Some(i);
-            }
-        } else {
-            i += rest.chars().next().map_or(1, char::len_utf8);
-        }
-    }
-    None
-}
-
-/// The byte just past the `"` that closes the string literal whose opening quote is at `open`.
-fn string_end(text: &str, open: usize) -> Option<usize> {
-    let mut chars = text[open + 1..].char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => {
-                chars.next();
-            }
-            '"' => return Some(open + 1 + i + 1),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// The length of a character literal (`'a'`, `'\n'`) starting at `open`, if one does.
-fn char_literal_len(text: &str, open: usize) -> Option<usize> {
-    let mut chars = text[open + 1..].chars();
-    let first = chars.next()?;
-    let mut len = 1 + first.len_utf8();
-    if first == '\\' {
-        len += chars.next()?.len_utf8();
-    }
-    (chars.next()? == '\'').then_some(len + 1)
-}
-
 /// The byte ranges of `text` that are code: outside comments, string literals and character
 /// literals. Guillemet identifiers (`«…»`) are code, and nothing inside them opens a comment,
 /// as in Lean. A doc comment (`/--`, `/-!`) is refused: it belongs to a command.
@@ -487,7 +440,7 @@ fn code_spans(text: &str) -> Result<Vec<std::ops::Range<usize>>, (usize, Rejecti
     while i < text.len() {
         let rest = &text[i..];
         let skip_to = if rest.starts_with("--") {
-            Some(rest.find('\n').map_or(text.len(), |n| i + n))
+            Some(line_comment_end(text, i))
         } else if rest.starts_with("/-") {
             if rest.starts_with("/--") || rest.starts_with("/-!") {
                 let keyword = rest[..3].to_owned();

@@ -14,3 +14,4 @@ pub mod portfolio;
 pub mod search;
 pub mod session;
 pub mod settings;
+pub mod text;

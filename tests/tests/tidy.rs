@@ -115,6 +115,28 @@ fn the_search_core_is_pure() {
     );
 }
 
+#[test]
+fn lean_text_is_pure() {
+    // `prover::text` reads and splices Lean source for every front end and the engine alike:
+    // nothing of the crate, no IO, no async, no serialization, no Lean process.
+    let found = mentions(
+        "prover/src/text",
+        &[
+            "crate::",
+            "tokio",
+            "serde",
+            "std::fs",
+            "std::process",
+            "std::env",
+            "std::net",
+            "lean_bridge",
+            "reqwest",
+            "sled",
+        ],
+    );
+    assert!(found.is_empty(), "prover::text must stay pure: {found:#?}");
+}
+
 /// `mentions`, outside the files or folders `allowed` (paths from the workspace root).
 fn mentions_outside(dirs: &[&str], needles: &[&str], allowed: &[&str]) -> Vec<String> {
     dirs.iter()

@@ -66,9 +66,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     }
     let statement = theorem.formal_statement.clone();
     // What the proof is printed after: the statement, or for a sorry the edited declaration.
-    let splice = sorry
-        .as_ref()
-        .map(|goal| (goal.splice.clone(), goal.header.clone()));
+    let splice = sorry.clone();
     let config = settings::session_config(&args.session.overlay(), settings)?;
     let session = Session::open(config)?;
     if args.session.search.save_model.is_some()
@@ -120,11 +118,11 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     } else {
         match (&result.status, &result.proof) {
             (ProveStatus::Proved, Some(proof)) => match (&splice, &args.file) {
-                (Some((splice, header)), Some(file)) => {
-                    let edited = splice(proof).text;
+                (Some(goal), Some(file)) => {
+                    let edited = goal.spliced(proof).text;
                     out!("{edited}")?;
                     if args.write {
-                        write_in_place(file, header, &statement, &edited)?;
+                        write_in_place(file, &goal.header, &statement, &edited)?;
                     }
                 }
                 _ => out!("{}{proof}", statement)?,
@@ -233,7 +231,7 @@ fn write_in_place(
 
 /// The goal of the `sorry` at `at` in `file`, as the editor server reads it.
 fn goal_at(file: &std::path::Path, at: &str) -> anyhow::Result<prover::engine::SorryGoal> {
-    use prover_lsp::text;
+    use prover::text::source as text;
     let source = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read --file {}", file.display()))?;
     let (line, column) = at
@@ -264,5 +262,5 @@ fn goal_at(file: &std::path::Path, at: &str) -> anyhow::Result<prover::engine::S
             file.display()
         )
     })?;
-    Ok(prover_lsp::goal::sorry_goal(&source, &declaration))
+    Ok(prover::text::sorry_goal(&source, &declaration))
 }

@@ -1,8 +1,8 @@
 //! The editor tactic server (`prover lsp`): a second language server for `.lean` files that offers "Prove this sorry" on every `sorry`, searches in the background with progress and cancel, and edits the buffer with a proof Lean re-checked. The only code that knows LSP.
 //!
-//! - [`text`]: positions in bytes, UTF-16 units and codepoints; the `sorry` scanner; the
-//!   declaration around a `sorry`; the edit that puts a proof in its place.
-//! - [`goal`]: the search goal of a `sorry` (which sorry, and how a proof goes in its place).
+//! - [`to_proto`]: LSP positions (UTF-16 units or bytes) to and from byte offsets; the
+//!   `sorry` scanner, the declaration around a `sorry`, the edit that puts a proof in its place
+//!   and the search goal of a `sorry` are the library's (`prover::text`).
 //! - [`server`]: the `Backend` (`tower_lsp_server::LanguageServer`) and its jobs.
 //! - [`framing`]: our own Content-Length framing in front of tower-lsp-server's, so that no
 //!   frame an editor sends ends the server, and the exit code `exit` deserves.
@@ -11,9 +11,8 @@
 //! The design is `../shared/docs/editor-server.md`; what this version covers is in the README.
 
 pub mod framing;
-pub mod goal;
 pub mod server;
-pub mod text;
+pub mod to_proto;
 pub mod trace;
 
 use prover::settings::{Overlay, SettingsFile};

@@ -15,8 +15,9 @@ use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
 use tower_lsp_server::{Client, LanguageServer};
 
-use crate::goal;
-use crate::text::{self, Declaration, Encoding};
+use prover::text::source::{self as text, Declaration};
+
+use crate::to_proto::{self, Encoding};
 
 /// The command that starts a job.
 pub const PROVE_COMMAND: &str = "prover.proveSorry";
@@ -213,7 +214,7 @@ impl Backend {
         let id = state.next_job;
         state.next_job += 1;
         let token = state.progress.then(|| format!("prover/{id}"));
-        let goal = goal::sorry_goal(&document.text, &declaration);
+        let goal = prover::text::sorry_goal(&document.text, &declaration);
         let expansions = Arc::new(Progress::new());
         let counter = expansions.clone();
         let handle = session.submit(
@@ -253,8 +254,8 @@ fn byte_range(
     range: &tower_lsp_server::ls_types::Range,
     encoding: Encoding,
 ) -> Option<Range<usize>> {
-    let start = text::offset_of(text, range.start.line, range.start.character, encoding)?;
-    let end = text::offset_of(text, range.end.line, range.end.character, encoding)?;
+    let start = to_proto::offset_of(text, range.start.line, range.start.character, encoding)?;
+    let end = to_proto::offset_of(text, range.end.line, range.end.character, encoding)?;
     (start <= end).then_some(start..end)
 }
 
@@ -263,8 +264,8 @@ fn lsp_range(
     range: Range<usize>,
     encoding: Encoding,
 ) -> tower_lsp_server::ls_types::Range {
-    let (sl, sc) = text::position_of(text, range.start, encoding);
-    let (el, ec) = text::position_of(text, range.end, encoding);
+    let (sl, sc) = to_proto::position_of(text, range.start, encoding);
+    let (el, ec) = to_proto::position_of(text, range.end, encoding);
     tower_lsp_server::ls_types::Range::new(Position::new(sl, sc), Position::new(el, ec))
 }
 

@@ -1,59 +1,8 @@
-//! Lean source text for the editor server: positions in three units (bytes, UTF-16 code units, codepoints), the `sorry` tokens of a file (comments and strings skipped, identifier boundaries kept), and the declaration around one.
+//! Lean source text around a `sorry`: the `sorry` tokens of a file (comments and strings skipped, identifier boundaries kept), the declaration around one, how it sits there (`Placement`), and the edit that puts a proof in its place. Positions are bytes, and codepoint columns as Lean counts them; an editor's units are its front end's business.
 
 use std::ops::Range;
 
-/// How LSP positions count columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// UTF-16 code units: the LSP default.
-    Utf16,
-    /// Bytes, when the client offers `utf-8`.
-    Utf8,
-}
-
-/// The byte offset of a (line, column) position, or `None` past the end of the text. A column
-/// past the end of its line means the line's end, as LSP says.
-pub fn offset_of(text: &str, line: u32, column: u32, encoding: Encoding) -> Option<usize> {
-    let mut start = 0;
-    for _ in 0..line {
-        start += text[start..].find('\n')? + 1;
-    }
-    let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-    let mut units = 0u32;
-    for (i, c) in text[start..end].char_indices() {
-        if units >= column {
-            return Some(start + i);
-        }
-        units += match encoding {
-            Encoding::Utf16 => c.len_utf16() as u32,
-            Encoding::Utf8 => c.len_utf8() as u32,
-        };
-    }
-    Some(end)
-}
-
-/// The (line, column) of a byte offset.
-pub fn position_of(text: &str, offset: usize, encoding: Encoding) -> (u32, u32) {
-    let offset = floor_char_boundary(text, offset.min(text.len()));
-    let before = &text[..offset];
-    let line = before.matches('\n').count() as u32;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = match encoding {
-        Encoding::Utf16 => before[line_start..]
-            .chars()
-            .map(|c| c.len_utf16() as u32)
-            .sum(),
-        Encoding::Utf8 => (offset - line_start) as u32,
-    };
-    (line, column)
-}
-
-fn floor_char_boundary(text: &str, mut offset: usize) -> usize {
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    offset
-}
+use super::lex;
 
 /// The codepoint column of a byte offset: what Lean compares tactic columns in.
 pub fn codepoint_column(text: &str, offset: usize) -> usize {
@@ -75,34 +24,11 @@ pub fn sorry_tokens(text: &str) -> Vec<Range<usize>> {
     while i < bytes.len() {
         let rest = &text[i..];
         if rest.starts_with("--") {
-            i += rest.find('\n').unwrap_or(rest.len());
+            i = lex::line_comment_end(text, i);
         } else if rest.starts_with("/-") {
-            let mut depth = 0usize;
-            let mut j = i;
-            while j < bytes.len() {
-                if text[j..].starts_with("/-") {
-                    depth += 1;
-                    j += 2;
-                } else if text[j..].starts_with("-/") {
-                    depth -= 1;
-                    j += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    j += text[j..].chars().next().map_or(1, char::len_utf8);
-                }
-            }
-            i = j;
+            i = lex::block_comment_end(text, i).unwrap_or(text.len());
         } else if rest.starts_with('"') {
-            let mut j = i + 1;
-            while j < bytes.len() && bytes[j] != b'"' {
-                j += if bytes[j] == b'\\' { 2 } else { 1 };
-            }
-            i = (j + 1).min(bytes.len());
-            while !text.is_char_boundary(i) {
-                i += 1;
-            }
+            i = lex::string_end(text, i).unwrap_or(text.len());
         } else if rest.starts_with("sorry")
             && !text[..i].chars().next_back().is_some_and(is_ident_char)
             && !text[i + 5..].chars().next().is_some_and(is_ident_char)
@@ -274,23 +200,7 @@ fn first_word(text: &str) -> (&str, &str) {
 /// The length of the comment `text` starts with (`/-` … `-/`, nested), or of all of `text`
 /// when it does not close.
 fn block_comment_len(text: &str) -> usize {
-    let mut depth = 0usize;
-    let mut j = 0;
-    while j < text.len() {
-        if text[j..].starts_with("/-") {
-            depth += 1;
-            j += 2;
-        } else if text[j..].starts_with("-/") {
-            depth = depth.saturating_sub(1);
-            j += 2;
-            if depth == 0 {
-                return j;
-            }
-        } else {
-            j += text[j..].chars().next().map_or(1, char::len_utf8);
-        }
-    }
-    text.len()
+    lex::block_comment_end(text, 0).unwrap_or(text.len())
 }
 
 /// The length of the `@[…]` that `text` starts with (brackets balanced).
@@ -603,11 +513,26 @@ fn laid_out(lines: &[&str], column: usize) -> String {
 /// range and its text, indented with spaces counted in codepoints (Lean compares tactic
 /// columns in codepoints).
 pub fn proof_edit(text: &str, declaration: &Declaration, proof: &str) -> (Range<usize>, String) {
+    placed_edit(
+        text,
+        declaration.sorry.clone(),
+        declaration.placement,
+        proof,
+    )
+}
+
+/// [`proof_edit`] for the `sorry` at `sorry` in `text`, placed as `placement` says: all the
+/// edit needs of a [`Declaration`].
+pub fn placed_edit(
+    text: &str,
+    sorry: Range<usize>,
+    placement: Placement,
+    proof: &str,
+) -> (Range<usize>, String) {
     let mut lines = script_lines(proof);
     if lines.is_empty() {
         lines.push("skip");
     }
-    let sorry = declaration.sorry.clone();
     let one_line = lines.len() == 1;
     // Whether all tactics are one line each, so they can be chained with `;`.
     let chainable = lines.iter().all(|l| !l.starts_with(' '));
@@ -617,10 +542,10 @@ pub fn proof_edit(text: &str, declaration: &Declaration, proof: &str) -> (Range<
         let rest = rest.trim();
         !rest.is_empty() && !rest.starts_with("--")
     };
-    match declaration.placement {
-        _ if one_line && declaration.placement != Placement::Term => {
+    match placement {
+        _ if one_line && placement != Placement::Term => {
             let tactic = lines.first().copied().unwrap_or("skip").trim();
-            match declaration.placement {
+            match placement {
                 Placement::AfterAssign { .. } => (sorry, format!("by {tactic}")),
                 _ => (sorry, tactic.to_owned()),
             }
@@ -630,8 +555,7 @@ pub fn proof_edit(text: &str, declaration: &Declaration, proof: &str) -> (Range<
         | Placement::AfterArrow { .. }
         | Placement::TacticLine
         | Placement::TacticArgument
-            if (rest_of_line || declaration.placement == Placement::TacticArgument)
-                && chainable =>
+            if (rest_of_line || placement == Placement::TacticArgument) && chainable =>
         {
             (sorry, format!("({})", lines.join("; ")))
         }
@@ -684,18 +608,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn positions_convert_in_every_unit() {
+    fn codepoint_columns_count_characters_not_bytes() {
         let text = "theorem t (x : ℕ) : 𝓝 x = sorry\n  next";
         let sorry = text.find("sorry").unwrap();
-        // `ℕ` is one UTF-16 unit, `𝓝` two; both one codepoint.
-        let (line, column) = position_of(text, sorry, Encoding::Utf16);
-        assert_eq!((line, column), (0, 27));
-        assert_eq!(offset_of(text, line, column, Encoding::Utf16), Some(sorry));
+        // `ℕ` and `𝓝` are one codepoint each, however many bytes or UTF-16 units.
         assert_eq!(codepoint_column(text, sorry), 26);
-        let (_, bytes) = position_of(text, sorry, Encoding::Utf8);
-        assert_eq!(offset_of(text, 0, bytes, Encoding::Utf8), Some(sorry));
-        assert_eq!(offset_of(text, 1, 99, Encoding::Utf16), Some(text.len()));
-        assert_eq!(offset_of(text, 5, 0, Encoding::Utf16), None);
+        assert_eq!(codepoint_column(text, text.len()), 6);
     }
 
     #[test]
