@@ -9,8 +9,8 @@ use prover::engine::{ProveResult, ProveStatus, Theorem};
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
 
-use super::manifest;
 use ::datasets::output::{FileKind, Input, Output, Target};
+use prover::pipeline::run as manifest;
 
 /// The inputs and outputs a session's own flags add to a run: `--learned-model` is read,
 /// `--save-model` written (a model file, nothing else).
@@ -306,4 +306,30 @@ pub(super) fn model_summary_json(session: &Session) -> serde_json::Value {
                 "concurrency_limit": stats.concurrency_limit,
             })
         })
+}
+
+/// This build of prover, for run manifests: its version and the git commit it was built from.
+pub(super) fn prover_build() -> std::collections::BTreeMap<String, String> {
+    let mut build = std::collections::BTreeMap::new();
+    build.insert("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
+    if let Some(commit) = option_env!("PROVER_GIT_COMMIT") {
+        build.insert("git_commit".to_owned(), commit.to_owned());
+    }
+    build
+}
+
+/// A run's identity for its manifest, with this build of prover.
+pub(super) fn identity(
+    kind: &str,
+    config: std::collections::BTreeMap<String, serde_json::Value>,
+    recorded: std::collections::BTreeMap<String, serde_json::Value>,
+    input: ::datasets::InputRecord,
+) -> manifest::RunIdentity {
+    manifest::RunIdentity {
+        kind: kind.to_owned(),
+        prover: prover_build(),
+        config,
+        recorded,
+        input,
+    }
 }

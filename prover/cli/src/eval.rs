@@ -3,21 +3,19 @@
 
 use std::collections::HashSet;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ::datasets::output::{FileKind, Input, Output, Target};
 use anyhow::bail;
-use tokio::sync::{Semaphore, mpsc};
 
 use super::EvalArgs;
 use super::interrupt::Interrupt;
-use super::manifest;
 use super::preflight;
 use super::results_file;
 use crate::exit;
 use prover::engine::{ProveResult, ProveStatus};
-use prover::policy::ModelOutage;
+use prover::pipeline::run as manifest;
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
 
@@ -113,20 +111,23 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
         let run_manifest = manifest::prepare(
             &args.out,
-            "eval",
-            {
-                let mut config = super::common::run_config(session.prove_config(), &pool_config);
-                // Rows found under another rule would mix into the file's figures.
-                let reuse = session.prove_config().reuse_verdicts.name();
-                config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
-                config
-            },
-            {
-                let mut recorded = manifest::repl_record(&pool_config);
-                recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
-                recorded
-            },
-            input,
+            super::common::identity(
+                "eval",
+                {
+                    let mut config =
+                        super::common::run_config(session.prove_config(), &pool_config);
+                    // Rows found under another rule would mix into the file's figures.
+                    let reuse = session.prove_config().reuse_verdicts.name();
+                    config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+                    config
+                },
+                {
+                    let mut recorded = manifest::repl_record(&pool_config);
+                    recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
+                    recorded
+                },
+                input,
+            ),
             args.fresh,
             had_rows,
         )?;
@@ -155,7 +156,6 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let mut tally = Tally::default();
     let todo = searches.len();
     let prover = attempt_prover(&session, args.attempts);
-    let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;
     if let Some((first, _)) = searches.first() {
@@ -172,64 +172,51 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         args.session.search.learn_online,
         args.trace.as_deref(),
     )?);
-    session.handle().block_on(async {
-        let permits = Arc::new(Semaphore::new(concurrency));
-        let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
-        for (theorem, attempt) in searches {
-            let (prover, permits, sender) = (prover.clone(), permits.clone(), sender.clone());
-            let (outage, interrupt, extras) = (outage.clone(), interrupt.clone(), extras.clone());
-            tokio::spawn(async move {
-                let Ok(_permit) = permits.acquire_owned().await else {
-                    return;
-                };
-                if interrupt.signal().is_some() {
-                    return;
+    let stop = interrupt.stop();
+    let outage = session.handle().block_on(async {
+        let searcher = prover.clone();
+        let end = prover::pipeline::batch::run(
+            searches,
+            concurrency,
+            &stop,
+            Some(&prover),
+            move |(theorem, attempt): (prover::engine::Theorem, u32)| {
+                let (prover, extras) = (searcher.clone(), extras.clone());
+                async move {
+                    let attempt = several.then_some(attempt);
+                    super::common::prove_with_extras(&prover, theorem, &extras, attempt).await
                 }
-                // No theorem starts while the model server is down; past the outage limit,
-                // none starts at all and the run ends with what it has.
-                if outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-                    return;
-                }
-                if let Err(stop) = prover.policies().wait_for_model().await {
-                    outage
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(stop);
-                    return;
-                }
-                let attempt = several.then_some(attempt);
-                let result =
-                    super::common::prove_with_extras(&prover, theorem, &extras, attempt).await;
-                let _ = sender.send(result);
-            });
-        }
-        drop(sender);
-        while let Some(mut result) = interrupt.next(&mut receiver).await {
-            // The row takes the place of the `error` row of the same attempt, for every reader.
-            result.replaces_error =
-                errored.contains(&(result.name.clone(), result.attempt.unwrap_or(0)));
-            out.append(&result)?;
-            tally.add(&result);
-            note!(
-                "[{}/{todo}] {:<7} {}{} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
-                tally.total(),
-                status_word(result.status),
-                result.name,
-                result
-                    .attempt
-                    .map_or(String::new(), |a| format!(" (attempt {a})")),
-                result.seconds,
-                result.lean_calls,
-                fault_note(&result),
-                tally.pass_rate()
-            );
-            counted.push(result);
-        }
+            },
+            |mut result: ProveResult| {
+                // The row takes the place of the `error` row of the same attempt, for every
+                // reader.
+                result.replaces_error =
+                    errored.contains(&(result.name.clone(), result.attempt.unwrap_or(0)));
+                out.append(&result)?;
+                tally.add(&result);
+                note!(
+                    "[{}/{todo}] {:<7} {}{} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
+                    tally.total(),
+                    status_word(result.status),
+                    result.name,
+                    result
+                        .attempt
+                        .map_or(String::new(), |a| format!(" (attempt {a})")),
+                    result.seconds,
+                    result.lean_calls,
+                    fault_note(&result),
+                    tally.pass_rate()
+                );
+                counted.push(result);
+                anyhow::Ok(())
+            },
+        )
+        .await?;
         pool_stats = Some(session.pool().stats());
         if interrupt.signal().is_none() {
             session.pool().shutdown().await;
         }
-        anyhow::Ok(())
+        anyhow::Ok(end.model_outage)
     })?;
 
     if let Some(path) = &args.session.search.save_model {
@@ -258,7 +245,6 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
     super::common::print_model_summary(&session);
-    let stopped = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
     run_manifest.finish(&[
         ("proved", tally.proved + earlier_tally.proved),
         ("failed", tally.failed + earlier_tally.failed),
@@ -311,7 +297,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         });
         out!("{summary}")?;
     }
-    if let Some(ModelOutage(message)) = stopped {
+    if let Some(message) = outage {
         bail!(
             "{message} ({} of {todo} theorems not started)",
             todo - tally.total()

@@ -15,8 +15,9 @@ use serde_json::json;
 
 use super::ExploreArgs;
 use super::interrupt::Interrupt;
-use super::{manifest, preflight};
+use super::preflight;
 use crate::exit;
+use prover::pipeline::run as manifest;
 
 /// Runs `prover explore`.
 pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
@@ -137,10 +138,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     let resuming = args.out.join("search.jsonl").exists();
     let mut run_manifest = manifest::prepare(
         &args.out.join("explore"),
-        "explore",
-        run_config,
-        manifest::repl_record(&pool),
-        input,
+        super::common::identity("explore", run_config, manifest::repl_record(&pool), input),
         false,
         resuming,
     )?;
@@ -162,7 +160,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         license,
         manifest: run_manifest.record().clone(),
     };
-    let stop = interrupt.stop(session.handle());
+    let stop = interrupt.stop();
     let prover = session.prover();
     let outcome = session.handle().block_on(run_explore(
         &prover,

@@ -20,8 +20,9 @@ use serde_json::json;
 
 use super::IterateArgs;
 use super::interrupt::Interrupt;
-use super::{manifest, preflight};
+use super::preflight;
 use crate::exit;
+use prover::pipeline::run as manifest;
 
 /// Default expansions of the cheap pass: BFS-Prover's filter is a small beam, a few nodes.
 const CHEAP_EXPANSIONS: u32 = 4;
@@ -104,10 +105,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let resuming = args.dir.join("round-1").exists();
     let mut run_manifest = manifest::prepare(
         &args.dir.join("iterate"),
-        "iterate",
-        run_config,
-        manifest::repl_record(&pool),
-        input,
+        super::common::identity("iterate", run_config, manifest::repl_record(&pool), input),
         false,
         resuming,
     )?;
@@ -129,7 +127,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         pool,
         manifest: run_manifest.record().clone(),
     };
-    let stop = interrupt.stop(session.handle());
+    let stop = interrupt.stop();
     let mut progress = Progress {
         after_round: args.after_round.clone(),
         command_failed: None,

@@ -1,16 +1,44 @@
-//! Run manifests for `eval` and `check`: `<out>.manifest.json` says how the results were made, and a resume with another configuration is refused.
+//! A run's identity: the manifest `<out>.manifest.json` (how the results were made; a resume with another configuration is refused) and the records it is made of (the Lean pins, the REPLs, the input's hashes).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ::datasets::{InputRecord, RunManifest, manifest::MANIFEST_SCHEMA_VERSION};
-use anyhow::bail;
 use lean_bridge::PoolConfig;
 use serde_json::{Value, json};
 
+/// Why a run's manifest refused the run or could not be written; the message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    /// The manifest beside the output could not be read.
+    #[error(transparent)]
+    Read(#[from] ::datasets::manifest::ManifestError),
+    /// The output holds results made under another configuration.
+    #[error("{0}")]
+    OtherConfiguration(String),
+    /// The manifest could not be written.
+    #[error("{0}")]
+    Write(String),
+}
+
+/// What a run is: its kind (`eval`, `check`, `iterate`, `explore`), the build of prover that
+/// runs it, what must be equal to resume into its output, what is only recorded, and its input.
+pub struct RunIdentity {
+    /// The subcommand.
+    pub kind: String,
+    /// The prover build (version, git commit): the front end's, which knows its own build.
+    pub prover: BTreeMap<String, String>,
+    /// What must be equal for a resume.
+    pub config: BTreeMap<String, Value>,
+    /// What is only recorded.
+    pub recorded: BTreeMap<String, Value>,
+    /// The input read.
+    pub input: InputRecord,
+}
+
 /// The manifest of the run in progress, rewritten when it ends.
-pub(super) struct Manifest {
+pub struct Manifest {
     path: PathBuf,
     manifest: RunManifest,
 }
@@ -18,15 +46,19 @@ pub(super) struct Manifest {
 /// Prepares the manifest of a run writing `out`, before any work: refuses when `out` already
 /// holds results made under another configuration (unless `fresh`). Nothing is written until
 /// [`Manifest::start`].
-pub(super) fn prepare(
+pub fn prepare(
     out: &Path,
-    kind: &str,
-    config: BTreeMap<String, Value>,
-    recorded: BTreeMap<String, Value>,
-    input: InputRecord,
+    identity: RunIdentity,
     fresh: bool,
     resuming: bool,
-) -> anyhow::Result<Manifest> {
+) -> Result<Manifest, ManifestError> {
+    let RunIdentity {
+        kind,
+        prover,
+        config,
+        recorded,
+        input,
+    } = identity;
     let path = RunManifest::path_for(out);
     let earlier = if fresh {
         None
@@ -35,8 +67,8 @@ pub(super) fn prepare(
     };
     let mut manifest = RunManifest {
         schema_version: MANIFEST_SCHEMA_VERSION,
-        kind: kind.to_owned(),
-        prover: prover_build(),
+        kind: kind.clone(),
+        prover,
         config,
         recorded,
         input,
@@ -50,18 +82,18 @@ pub(super) fn prepare(
     if let (true, Some(earlier)) = (resuming, &earlier) {
         let differences = earlier.config_differences(&manifest);
         if !differences.is_empty() {
-            let restart = match kind {
+            let restart = match kind.as_str() {
                 "iterate" => "or pass another --dir",
                 "explore" => "or pass another --out",
                 _ => "pass --fresh to start over, or pass another --out",
             };
-            bail!(
+            return Err(ManifestError::OtherConfiguration(format!(
                 "{} holds results made under another configuration ({}):\n  {}\nrerun with the \
                  same settings to resume, {restart}",
                 out.display(),
                 path.display(),
                 differences.join("\n  ")
-            );
+            )));
         }
         manifest.started_unix = earlier.started_unix;
         manifest.runs = earlier.runs.saturating_add(1);
@@ -71,42 +103,45 @@ pub(super) fn prepare(
 
 impl Manifest {
     /// The manifest as it stands (no counts, no end time yet).
-    pub(super) fn record(&self) -> &RunManifest {
+    pub fn record(&self) -> &RunManifest {
         &self.manifest
     }
 
     /// Records what the preflight's probe found about the model server.
-    pub(super) fn set_model_probe(&mut self, probe: Option<::datasets::manifest::ModelProbe>) {
+    pub fn set_model_probe(&mut self, probe: Option<::datasets::manifest::ModelProbe>) {
         self.manifest.model_probe = probe;
     }
 
     /// Writes the manifest as the run starts (no end time yet).
-    pub(super) fn start(&self) -> anyhow::Result<()> {
+    pub fn start(&self) -> Result<(), ManifestError> {
         self.manifest.write(&self.path).map_err(|e| {
-            anyhow::anyhow!("cannot write the run manifest {}: {e}", self.path.display())
+            ManifestError::Write(format!(
+                "cannot write the run manifest {}: {e}",
+                self.path.display()
+            ))
         })
     }
 
     /// Records the end of the run and the counts over the whole results file. A manifest
     /// that cannot be written fails the run (exit 2): the results stay, and the old manifest
     /// with them, whole.
-    pub(super) fn finish(mut self, counts: &[(&str, usize)]) -> anyhow::Result<()> {
+    pub fn finish(mut self, counts: &[(&str, usize)]) -> Result<(), ManifestError> {
         self.manifest.finished_unix = Some(now());
         self.manifest.counts = counts
             .iter()
             .map(|(k, v)| ((*k).to_owned(), *v as u64))
             .collect();
         self.manifest.write(&self.path).map_err(|e| {
-            anyhow::anyhow!(
+            ManifestError::Write(format!(
                 "cannot write the run manifest {} at the end of the run: {e}",
                 self.path.display()
-            )
+            ))
         })
     }
 }
 
 /// The input a run read, with its hash.
-pub(super) fn input_record(path: &Path, bytes: &[u8], rows: usize) -> InputRecord {
+pub fn input_record(path: &Path, bytes: &[u8], rows: usize) -> InputRecord {
     InputRecord {
         path: path.display().to_string(),
         sha1: sha1_smol::Sha1::from(bytes).digest().to_string(),
@@ -116,10 +151,10 @@ pub(super) fn input_record(path: &Path, bytes: &[u8], rows: usize) -> InputRecor
 }
 
 /// The input record of a dataset of theorems: its hash and each statement's.
-pub(super) fn dataset_input(
+pub fn dataset_input(
     path: &Path,
     bytes: &[u8],
-    theorems: &[prover::engine::Theorem],
+    theorems: &[crate::engine::Theorem],
 ) -> InputRecord {
     let mut input = input_record(path, bytes, theorems.len());
     input.statement_sha1 = theorems
@@ -130,7 +165,7 @@ pub(super) fn dataset_input(
 }
 
 /// How the REPLs were run, for the record: the command line and how many.
-pub(super) fn repl_record(pool: &PoolConfig) -> BTreeMap<String, Value> {
+pub fn repl_record(pool: &PoolConfig) -> BTreeMap<String, Value> {
     let mut record = BTreeMap::new();
     record.insert("repl_command".to_owned(), json!(pool.repl.command));
     record.insert("workers".to_owned(), json!(pool.workers));
@@ -139,7 +174,7 @@ pub(super) fn repl_record(pool: &PoolConfig) -> BTreeMap<String, Value> {
 
 /// The Lean pins a pool runs under: `lean-toolchain` and the SHA-1 of `lake-manifest.json` in
 /// its project. (The REPL command line is only recorded: a wrapper or a log path may change.)
-pub(super) fn lean_pins(pool: &PoolConfig) -> BTreeMap<String, Value> {
+pub fn lean_pins(pool: &PoolConfig) -> BTreeMap<String, Value> {
     let mut pins = BTreeMap::new();
     let read = |file: &str| {
         pool.repl
@@ -156,15 +191,6 @@ pub(super) fn lean_pins(pool: &PoolConfig) -> BTreeMap<String, Value> {
         json!(read("lake-manifest.json").map(|t| sha1_smol::Sha1::from(t).digest().to_string())),
     );
     pins
-}
-
-fn prover_build() -> BTreeMap<String, String> {
-    let mut build = BTreeMap::new();
-    build.insert("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
-    if let Some(commit) = option_env!("PROVER_GIT_COMMIT") {
-        build.insert("git_commit".to_owned(), commit.to_owned());
-    }
-    build
 }
 
 fn host() -> BTreeMap<String, Value> {
