@@ -1,6 +1,5 @@
 //! `prover check`: reads proof rows, checks them on a REPL pool, streams one result per row.
 
-use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -16,7 +15,7 @@ use super::preflight;
 use super::results_file;
 use crate::exit;
 use ::datasets::output::{self, FileKind, Input, Target};
-use prover::check::{self, CheckConfig, CheckResult, Status};
+use prover::check::{CheckConfig, CheckResult, Status};
 use prover::pipeline::check::{self as check_rows, Reference};
 use prover::pipeline::run as manifest;
 use prover::settings::{self, SettingsFile};
@@ -69,23 +68,16 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         reference_checked: reference.is_some(),
         ..settings::check_config(&args.overlay(), settings)?
     };
-    let mut tasks = Vec::new();
-    let mut malformed = Vec::new();
-    for (line, text) in prover::datasets::jsonl_lines(&input) {
-        // With a reference dataset, a row may leave its header out: the reference's is used.
-        let fallback = default_header.as_deref().or(reference.as_ref().map(|_| ""));
-        match text.and_then(|text| check::parse_task(line, text, fallback)) {
-            Ok(task) => tasks.push(task),
-            Err(error) => {
-                tracing::error!("{}: {error}", args.input.display());
-                malformed.push(CheckResult::malformed(&error));
-            }
-        }
-    }
-    if tasks.is_empty() && malformed.is_empty() {
+    let mut rows = check_rows::Rows::read(
+        &input,
+        default_header.as_deref(),
+        reference.is_some(),
+        |error| tracing::error!("{}: {error}", args.input.display()),
+    );
+    if rows.is_empty() {
         bail!("input {} holds no rows", args.input.display());
     }
-    let total = tasks.len() + malformed.len();
+    let total = rows.len();
 
     // Rows the output already decides (by input line and name) are not checked again.
     let mut tally = Tally::default();
@@ -102,20 +94,8 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
             .collect();
             let (file, earlier) =
                 results_file::open::<CheckResult>(path, "check", args.fresh, &inputs)?;
-            let decided: HashSet<(usize, String)> =
-                earlier.iter().map(|r| (r.line, r.name.clone())).collect();
-            let current: HashSet<(usize, String)> = tasks
-                .iter()
-                .map(|t| (t.line, t.name.clone()))
-                .chain(malformed.iter().map(|r| (r.line, r.name.clone())))
-                .collect();
-            tasks.retain(|t| !decided.contains(&(t.line, t.name.clone())));
-            malformed.retain(|r| !decided.contains(&(r.line, r.name.clone())));
             // The summary covers the whole file's rows for this input, earlier runs included.
-            for result in earlier
-                .iter()
-                .filter(|r| current.contains(&(r.line, r.name.clone())))
-            {
+            for result in rows.resume(&earlier) {
                 tally.earlier(result.status);
             }
             if tally.from_earlier > 0 {
@@ -154,7 +134,7 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let interrupt = Interrupt::install(runtime.handle())?;
     let pool = Arc::new(ReplPool::new(pool_config));
     // Preflight on the header the first checkable row will really run on.
-    let first_header = check_rows::first_header(&tasks, reference.as_ref(), &check_config);
+    let first_header = check_rows::first_header(&rows.tasks, reference.as_ref(), &check_config);
     if let Some(header) = first_header
         && let Err(error) = runtime.block_on(preflight::repl(&pool, &header))
     {
@@ -167,7 +147,7 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     if let Some(run_manifest) = &run_manifest {
         run_manifest.start()?;
     }
-    for result in &malformed {
+    for result in &rows.malformed {
         out.write(result, &mut tally, total)?;
     }
     let stop = interrupt.stop();
@@ -176,7 +156,7 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
             &pool,
             &check_config,
             reference,
-            tasks,
+            rows.tasks,
             workers,
             &stop,
             |result| out.write(&result, &mut tally, total),

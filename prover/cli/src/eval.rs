@@ -1,7 +1,6 @@
 //! `prover eval`: searches every theorem of a dataset, appending one result per theorem as it is
 //! decided, and resumes from what the output already holds.
 
-use std::collections::HashSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -15,6 +14,7 @@ use super::preflight;
 use super::results_file;
 use crate::exit;
 use prover::engine::{ProveResult, ProveStatus};
+use prover::pipeline::eval::{MAX_ATTEMPTS, Resume};
 use prover::pipeline::run as manifest;
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
@@ -53,45 +53,19 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
-    // The rows that stand (an `error` row gives way to a later row for its attempt). One
-    // decides an attempt at a theorem (rows without a number are attempt 0), unless it ended
-    // `error`: an outage or a crash is no verdict, so that attempt is searched again and its
-    // new row takes the old one's place.
-    let had_rows = !earlier.is_empty();
-    let earlier = ::datasets::standing_results(earlier);
-    let errored: HashSet<(String, u32)> = earlier
-        .iter()
-        .filter(|r| r.status == ProveStatus::Error)
-        .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
-        .collect();
-    let retried = errored.len();
-    // pass@K counts attempts 0..K−1 only; rows of later attempts stay in the file, uncounted.
-    let (earlier, beyond_k) = ::datasets::first_attempts(earlier, args.attempts);
-    let earlier: Vec<ProveResult> = earlier
-        .into_iter()
-        .filter(|r| r.status != ProveStatus::Error)
-        .collect();
-    let decided: HashSet<(String, u32)> = earlier
-        .iter()
-        .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
-        .collect();
-    if retried > 0 {
+    let resume = Resume::plan(&theorems, args.attempts, earlier);
+    if !resume.errored.is_empty() {
         note!(
-            "prover eval: {retried} result(s) in {} ended `error` (no verdict); searching them again",
+            "prover eval: {} result(s) in {} ended `error` (no verdict); searching them again",
+            resume.errored.len(),
             args.out.display()
         );
     }
-    let dataset_names: HashSet<String> = theorems.iter().map(|t| t.name.clone()).collect();
-    let total = theorems.len() * args.attempts as usize;
-    let searches: Vec<(prover::engine::Theorem, u32)> = theorems
-        .iter()
-        .flat_map(|t| (0..args.attempts).map(move |a| (t.clone(), a)))
-        .filter(|(t, a)| !decided.contains(&(t.name.clone(), *a)))
-        .collect();
-    if total > searches.len() {
+    let total = resume.total;
+    if total > resume.searches.len() {
         note!(
             "prover eval: {} of {total} {} already decided in {}; skipping them (--fresh to redo)",
-            total - searches.len(),
+            total - resume.searches.len(),
             if several { "attempts" } else { "theorems" },
             args.out.display()
         );
@@ -114,8 +88,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             super::common::identity(
                 "eval",
                 {
-                    let mut config =
-                        super::common::run_config(session.prove_config(), &pool_config);
+                    let mut config = manifest::search_config(session.prove_config(), &pool_config);
                     // Rows found under another rule would mix into the file's figures.
                     let reuse = session.prove_config().reuse_verdicts.name();
                     config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
@@ -129,7 +102,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                 input,
             ),
             args.fresh,
-            had_rows,
+            resume.had_rows,
         )?;
         anyhow::Ok((session, workers, concurrency, run_manifest))
     })();
@@ -145,20 +118,16 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     // The summary covers the whole output file for this dataset, earlier runs included; the
     // progress counter counts this run's theorems.
     let mut earlier_tally = Tally::default();
-    let mut counted: Vec<ProveResult> = Vec::new();
-    for result in earlier
-        .into_iter()
-        .filter(|r| dataset_names.contains(&r.name))
-    {
-        earlier_tally.add(&result);
-        counted.push(result);
+    let mut counted: Vec<ProveResult> = resume.decided.clone();
+    for result in &resume.decided {
+        earlier_tally.add(result);
     }
     let mut tally = Tally::default();
-    let todo = searches.len();
+    let todo = resume.searches.len();
     let prover = attempt_prover(&session, args.attempts);
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;
-    if let Some((first, _)) = searches.first() {
+    if let Some((first, _)) = resume.searches.first() {
         match preflight::ready(&session, &first.header) {
             Ok(probe) => run_manifest.set_model_probe(probe),
             Err(error) => {
@@ -176,7 +145,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let outage = session.handle().block_on(async {
         let searcher = prover.clone();
         let end = prover::pipeline::batch::run(
-            searches,
+            resume.searches.clone(),
             concurrency,
             &stop,
             Some(&prover),
@@ -188,10 +157,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                 }
             },
             |mut result: ProveResult| {
-                // The row takes the place of the `error` row of the same attempt, for every
-                // reader.
-                result.replaces_error =
-                    errored.contains(&(result.name.clone(), result.attempt.unwrap_or(0)));
+                resume.mark(&mut result);
                 out.append(&result)?;
                 tally.add(&result);
                 note!(
@@ -228,9 +194,9 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         &tally,
         &earlier_tally,
         &Shape {
-            theorems: dataset_names.len(),
+            theorems: theorems.len(),
             attempts: args.attempts,
-            beyond_k,
+            beyond_k: resume.beyond_k,
             from_cache: counted.iter().filter(|r| r.from_cache).count(),
         },
         &pass,
@@ -265,7 +231,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     super::cache::finish_run(session.cache());
     if args.json {
         let summary = serde_json::json!({
-            "theorems": dataset_names.len(),
+            "theorems": theorems.len(),
             "attempts": args.attempts,
             "decided": tally.total(),
             "proved": tally.proved,
@@ -278,7 +244,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                 "k": args.attempts,
                 "value": value,
                 "attempts": format!("0..{}", args.attempts - 1),
-                "rows_beyond_k": beyond_k,
+                "rows_beyond_k": resume.beyond_k,
             })),
             "theorems_proved_in_some_attempt": pass.some_attempt,
             "seconds": seconds,
@@ -305,9 +271,6 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     }
     Ok(exit::settled_if(tally.error == 0))
 }
-
-/// The most attempts `--attempts` takes.
-const MAX_ATTEMPTS: u32 = 1024;
 
 /// The prover of the attempts: the session's for one attempt; for several, one that never
 /// reports a verdict the cache recorded, so every attempt is a search of its own (Lean's
@@ -337,9 +300,10 @@ fn attempt_prover(session: &Session, attempts: u32) -> prover::session::Prover {
         ),
         Some(_) => {}
     }
-    let mut config = session.prove_config().clone();
-    config.reuse_verdicts = prover::engine::VerdictReuse::Never;
-    prover.with_config(config)
+    match prover::pipeline::eval::attempt_config(session.prove_config(), attempts) {
+        Some(config) => prover.with_config(config),
+        None => prover,
+    }
 }
 
 /// pass@K of the rows a summary counts (attempts 0..K−1), computed as `prover report` does.

@@ -101,7 +101,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create --out {}", args.out.display()))?;
     let trace = super::common::Extras::new(false, args.trace.as_deref())?.trace;
-    let mut run_config = super::common::run_config(session.prove_config(), &pool);
+    let mut run_config = manifest::search_config(session.prove_config(), &pool);
     // Root goals Lean printed before, under this Lean, for the benchmarks and the theorems.
     let mut known_roots = HashMap::new();
     if let Some(cache) = session.cache() {

@@ -89,7 +89,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
 
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create --dir {}", args.dir.display()))?;
-    let mut run_config = super::common::run_config(session.prove_config(), &pool);
+    let mut run_config = manifest::search_config(session.prove_config(), &pool);
     for (key, value) in [
         ("cheap_policy", json!(cheap.config().policy_id)),
         ("cheap_width", json!(cheap_width)),

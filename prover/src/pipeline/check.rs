@@ -1,6 +1,6 @@
 //! `prover check`'s rules over many rows: the reference-statement rule (a row's statement must be the reference dataset's, and it runs on the reference's header) and the batch that checks rows on one pool through `batch::run`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -201,4 +201,163 @@ pub async fn check_all<E>(
     )
     .await?;
     Ok(())
+}
+
+/// The rows of a `check` input: those to check, and those malformed, already decided `error`.
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// The rows that read, to check.
+    pub tasks: Vec<ProofTask>,
+    /// The result of each row that did not read.
+    pub malformed: Vec<CheckResult>,
+}
+
+impl Rows {
+    /// Reads the rows of `input` (JSON lines); a row without a header of its own takes
+    /// `default_header`, or, `with_reference`, the reference's. Each malformed row is handed to
+    /// `refused` and kept as an `error` result.
+    pub fn read(
+        input: &[u8],
+        default_header: Option<&str>,
+        with_reference: bool,
+        mut refused: impl FnMut(&check::RowError),
+    ) -> Rows {
+        let mut rows = Rows::default();
+        // With a reference dataset, a row may leave its header out: the reference's is used.
+        let fallback = default_header.or(with_reference.then_some(""));
+        for (line, text) in ::datasets::jsonl_lines(input) {
+            match text.and_then(|text| check::parse_task(line, text, fallback)) {
+                Ok(task) => rows.tasks.push(task),
+                Err(error) => {
+                    refused(&error);
+                    rows.malformed.push(CheckResult::malformed(&error));
+                }
+            }
+        }
+        rows
+    }
+
+    /// How many rows the input holds.
+    pub fn len(&self) -> usize {
+        self.tasks.len() + self.malformed.len()
+    }
+
+    /// Whether the input holds no row.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Drops the rows a results file already decides (the resume key: the input line and the
+    /// name), and returns the earlier results that are about rows of this input, which a
+    /// summary of the whole file counts.
+    pub fn resume<'a>(&mut self, earlier: &'a [CheckResult]) -> Vec<&'a CheckResult> {
+        let key = |line: usize, name: &str| (line, name.to_owned());
+        let decided: HashSet<(usize, String)> =
+            earlier.iter().map(|r| key(r.line, &r.name)).collect();
+        let current: HashSet<(usize, String)> = self
+            .tasks
+            .iter()
+            .map(|t| key(t.line, &t.name))
+            .chain(self.malformed.iter().map(|r| key(r.line, &r.name)))
+            .collect();
+        self.tasks
+            .retain(|t| !decided.contains(&key(t.line, &t.name)));
+        self.malformed
+            .retain(|r| !decided.contains(&key(r.line, &r.name)));
+        earlier
+            .iter()
+            .filter(|r| current.contains(&key(r.line, &r.name)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "import Mathlib\n";
+
+    fn reference(rows: &[serde_json::Value]) -> Reference {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reference.jsonl");
+        let text: Vec<String> = rows.iter().map(ToString::to_string).collect();
+        std::fs::write(&path, text.join("\n\n")).unwrap();
+        Reference::read(&path).unwrap()
+    }
+
+    fn rows(lines: &[serde_json::Value]) -> Rows {
+        let text: Vec<String> = lines.iter().map(ToString::to_string).collect();
+        Rows::read(text.join("\n").as_bytes(), Some(HEADER), false, |_| {})
+    }
+
+    #[test]
+    fn the_reference_rule_holds_statements_and_headers_to_the_reference() {
+        let reference = reference(&[
+            serde_json::json!({"name": "t", "formal_statement": "theorem t : 1 = 1 := by sorry", "header": "import Mathlib\nopen Nat"}),
+            serde_json::json!({"name": "twice", "formal_statement": "theorem twice : True := by sorry"}),
+            serde_json::json!({"name": "twice", "formal_statement": "theorem twice : False := by sorry"}),
+        ]);
+        assert_eq!(reference.ambiguous_names(), ["twice"]);
+        let mut input = rows(&[
+            serde_json::json!({"name": "t", "formal_statement": "theorem  t :\n 1 = 1 := by", "proof": "rfl", "header": ""}),
+            serde_json::json!({"name": "t", "formal_statement": "theorem t : 1 = 2 := by", "proof": "rfl"}),
+            serde_json::json!({"name": "t", "formal_statement": "theorem t : 1 = 1 := by", "proof": "rfl", "header": "import Lean"}),
+            serde_json::json!({"name": "twice", "formal_statement": "theorem twice : True := by", "proof": "trivial"}),
+            serde_json::json!({"name": "absent", "formal_statement": "theorem absent : True := by", "proof": "trivial"}),
+        ]);
+        let outcomes: Vec<Result<(), String>> = input
+            .tasks
+            .iter_mut()
+            .map(|task| reference.apply(task))
+            .collect();
+        assert_eq!(outcomes[0], Ok(()));
+        assert_eq!(input.tasks[0].header, "import Mathlib\nopen Nat");
+        assert_eq!(input.tasks[0].header_origin, check::HeaderOrigin::Reference);
+        assert!(
+            outcomes[1]
+                .as_ref()
+                .unwrap_err()
+                .contains("statement differs")
+        );
+        assert!(outcomes[2].as_ref().unwrap_err().contains("header differs"));
+        assert!(
+            outcomes[3]
+                .as_ref()
+                .unwrap_err()
+                .contains("2 different statements")
+        );
+        assert!(
+            outcomes[4]
+                .as_ref()
+                .unwrap_err()
+                .contains("not in the reference")
+        );
+    }
+
+    #[test]
+    fn a_resume_skips_rows_decided_by_line_and_name() {
+        let mut input = rows(&[
+            serde_json::json!({"name": "a", "formal_statement": "theorem a : True := by", "proof": "trivial"}),
+            serde_json::json!({"name": "broken"}),
+            serde_json::json!({"name": "c", "formal_statement": "theorem c : True := by", "proof": "trivial"}),
+        ]);
+        assert_eq!((input.tasks.len(), input.malformed.len()), (2, 1));
+        let decided = |task: &ProofTask| CheckResult::unchecked(task, Status::Valid, String::new());
+        let mut elsewhere = input.tasks[1].clone();
+        elsewhere.line = 7;
+        let earlier = vec![
+            decided(&input.tasks[0]),
+            input.malformed[0].clone(),
+            decided(&elsewhere),
+        ];
+        let counted = input.resume(&earlier);
+        assert_eq!(
+            counted.len(),
+            2,
+            "the row of line 7 is not one of this input's"
+        );
+        let left: Vec<&str> = input.tasks.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(left, ["c"]);
+        assert!(input.malformed.is_empty());
+    }
 }

@@ -164,6 +164,41 @@ pub fn dataset_input(
     input
 }
 
+/// What must be equal for two runs to write into one output (`eval`, `iterate`, `explore`): the policy identity,
+/// every search setting, the recheck's, and the Lean pins.
+pub fn search_config(
+    config: &crate::engine::ProveConfig,
+    pool: &lean_bridge::PoolConfig,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    use serde_json::json;
+    let budget = config.budget();
+    let mut map = lean_pins(pool);
+    for (key, value) in [
+        ("policy", json!(budget.policy)),
+        ("width", json!(budget.width)),
+        ("alpha", json!(budget.alpha)),
+        ("max_expansions", json!(budget.max_expansions)),
+        ("max_time_ms", json!(budget.max_time_ms)),
+        ("max_env_calls", json!(budget.max_env_calls)),
+        ("tactic_deadline_ms", json!(budget.tactic_deadline_ms)),
+        (
+            "statement_deadline_ms",
+            json!(config.statement_deadline.as_millis() as u64),
+        ),
+        (
+            "recheck_timeout_ms",
+            json!(config.check.timeout.as_millis() as u64),
+        ),
+        (
+            "recheck_allow_native_decide",
+            json!(config.check.guard.allow_native_decide),
+        ),
+    ] {
+        map.insert(key.to_owned(), value);
+    }
+    map
+}
+
 /// How the REPLs were run, for the record: the command line and how many.
 pub fn repl_record(pool: &PoolConfig) -> BTreeMap<String, Value> {
     let mut record = BTreeMap::new();
