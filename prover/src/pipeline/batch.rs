@@ -147,3 +147,103 @@ where
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn jobs_run_a_bounded_number_at_once_and_every_outcome_is_reported() {
+        let (_stopper, stop) = Stop::channel();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (counter, peak) = (running.clone(), most.clone());
+        let mut reported = Vec::new();
+        let end = run(
+            (0..40).collect::<Vec<u32>>(),
+            3,
+            &stop,
+            None,
+            move |job| {
+                let (running, most) = (counter.clone(), peak.clone());
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    job * 2
+                }
+            },
+            |outcome| {
+                reported.push(outcome);
+                Ok::<(), ()>(())
+            },
+        )
+        .await
+        .unwrap();
+        assert!(end.model_outage.is_none());
+        reported.sort_unstable();
+        assert_eq!(reported, (0..40).map(|j| j * 2).collect::<Vec<u32>>());
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&most), "{most} jobs ran at once");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_starts_or_is_reported_after_a_stop() {
+        let (stopper, stop) = Stop::channel();
+        let started = Arc::new(AtomicUsize::new(0));
+        let (counter, stopped) = (started.clone(), stop.clone());
+        let mut stopper = Some(stopper);
+        let mut reported = 0;
+        let _ = run(
+            (0..50).collect::<Vec<u32>>(),
+            1,
+            &stop,
+            None,
+            move |job| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let stopped = stopped.clone();
+                async move {
+                    // Every job after the first ends only once the batch is stopped.
+                    if job > 0 {
+                        stopped.wait().await;
+                    }
+                    job
+                }
+            },
+            |_outcome| {
+                reported += 1;
+                // The first outcome stops the batch: nothing after it is reported.
+                if let Some(stopper) = stopper.take() {
+                    stopper.stop();
+                }
+                Ok::<(), ()>(())
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(reported, 1);
+        // The first job, and the one that held the permit when the stop came; no other.
+        assert!(
+            started.load(Ordering::SeqCst) <= 2,
+            "jobs waiting for a permit start no more after the stop"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_error_from_done_ends_the_batch_with_it() {
+        let (_stopper, stop) = Stop::channel();
+        let outcome = run(
+            vec![1, 2, 3],
+            2,
+            &stop,
+            None,
+            |job: u32| async move { job },
+            |job| if job == 2 { Err(job) } else { Ok(()) },
+        )
+        .await;
+        assert_eq!(outcome.unwrap_err(), 2);
+    }
+}
