@@ -1,10 +1,8 @@
 //! What the searching subcommands share: reading a dataset, the run configuration their manifests compare, the pipelines' settings, and learning online.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use prover::datasets;
 use prover::engine::{ProveResult, ProveStatus, Theorem};
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
@@ -186,44 +184,6 @@ pub(super) fn pipeline_settings(
         settings,
     )?;
     Ok((prompt_template, check))
-}
-
-/// The theorems of a dataset file and its bytes (for the manifest's hash); a malformed row or
-/// a name given twice is refused, naming the file, the line and the field. `what` names the
-/// file in messages (`dataset`, `conjectures`).
-pub(super) fn read_dataset(path: &Path, what: &str) -> anyhow::Result<(Vec<u8>, Vec<Theorem>)> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let mut theorems = Vec::new();
-    let mut malformed = Vec::new();
-    for (number, line) in datasets::jsonl_lines(&bytes) {
-        match line.and_then(|line| datasets::parse_theorem(number, line)) {
-            Ok(theorem) => theorems.push(theorem),
-            Err(error) => malformed.push(error),
-        }
-    }
-    if let Some(first) = malformed.first() {
-        bail!(
-            "{what} {}: {first}{}",
-            path.display(),
-            if malformed.len() > 1 {
-                format!(" (and {} more malformed rows)", malformed.len() - 1)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let mut seen = HashSet::new();
-    for theorem in &theorems {
-        if !seen.insert(theorem.name.clone()) {
-            bail!(
-                "{what} {}: the name `{}` appears twice; results are keyed by name",
-                path.display(),
-                theorem.name
-            );
-        }
-    }
-    Ok((bytes, theorems))
 }
 
 /// The model client's counters for the summary: requests, retries, timeouts, top-ups, mean

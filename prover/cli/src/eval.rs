@@ -41,7 +41,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     outputs.extend(super::common::trace_output(args.trace.as_deref()));
     super::common::session_files(&args.session, &mut inputs, &mut outputs);
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
+    let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
     if args.attempts == 0 || args.attempts > MAX_ATTEMPTS {
         bail!(
             "--attempts must be from 1 to {MAX_ATTEMPTS}, got {}",

@@ -45,7 +45,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         bail!("--learn-online and --save-model work with `prover eval` and `prover iterate`");
     }
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
+    let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
     if theorems.is_empty() {
         bail!("dataset {} holds no rows", args.dataset.display());
     }
@@ -64,7 +64,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     let mut exclude_files: Vec<String> = Vec::new();
     let mut benchmarks = Vec::new();
     for path in &args.exclude {
-        let (bytes, benchmark) = super::common::read_dataset(path, "--exclude")?;
+        let (bytes, benchmark) = manifest::read_dataset(path, "--exclude")?;
         let goals = ::datasets::decontamination::root_goals(&bytes);
         for theorem in &benchmark {
             let goal = goals.get(&theorem.name).map(String::as_str);

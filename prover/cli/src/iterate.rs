@@ -47,7 +47,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     }];
     super::common::session_files(&args.session, &mut inputs, &mut outputs);
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let (bytes, conjectures) = super::common::read_dataset(&args.conjectures, "conjectures")?;
+    let (bytes, conjectures) = manifest::read_dataset(&args.conjectures, "conjectures")?;
     if conjectures.is_empty() {
         bail!("conjectures {} holds no rows", args.conjectures.display());
     }

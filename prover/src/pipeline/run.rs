@@ -1,10 +1,10 @@
 //! A run's identity: the manifest `<out>.manifest.json` (how the results were made; a resume with another configuration is refused) and the records it is made of (the Lean pins, the REPLs, the input's hashes).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ::datasets::{InputRecord, RunManifest, manifest::MANIFEST_SCHEMA_VERSION};
+use ::datasets::{InputRecord, RunManifest, Theorem, manifest::MANIFEST_SCHEMA_VERSION};
 use lean_bridge::PoolConfig;
 use serde_json::{Value, json};
 
@@ -197,6 +197,50 @@ pub fn search_config(
         map.insert(key.to_owned(), value);
     }
     map
+}
+
+/// A dataset of theorems that could not be read; the message names the file, the line and the
+/// field.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DatasetError(String);
+
+/// The theorems of a dataset file and its bytes (for the manifest's hash); a malformed row or
+/// a name given twice is refused, naming the file, the line and the field. `what` names the
+/// file in messages (`dataset`, `conjectures`).
+pub fn read_dataset(path: &Path, what: &str) -> Result<(Vec<u8>, Vec<Theorem>), DatasetError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| DatasetError(format!("cannot read {what} {}: {e}", path.display())))?;
+    let mut theorems = Vec::new();
+    let mut malformed = Vec::new();
+    for (number, line) in ::datasets::jsonl_lines(&bytes) {
+        match line.and_then(|line| ::datasets::parse_theorem(number, line)) {
+            Ok(theorem) => theorems.push(theorem),
+            Err(error) => malformed.push(error),
+        }
+    }
+    if let Some(first) = malformed.first() {
+        return Err(DatasetError(format!(
+            "{what} {}: {first}{}",
+            path.display(),
+            if malformed.len() > 1 {
+                format!(" (and {} more malformed rows)", malformed.len() - 1)
+            } else {
+                String::new()
+            }
+        )));
+    }
+    let mut seen = HashSet::new();
+    for theorem in &theorems {
+        if !seen.insert(theorem.name.clone()) {
+            return Err(DatasetError(format!(
+                "{what} {}: the name `{}` appears twice; results are keyed by name",
+                path.display(),
+                theorem.name
+            )));
+        }
+    }
+    Ok((bytes, theorems))
 }
 
 /// How the REPLs were run, for the record: the command line and how many.
