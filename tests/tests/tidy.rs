@@ -304,3 +304,35 @@ fn the_report_is_pure_and_only_its_charts_name_the_plotting_crate() {
         "only prover/report/src/charts.rs draws charts: {found:#?}"
     );
 }
+
+#[test]
+fn the_batch_loop_exists_once() {
+    // `prover::pipeline::batch::run` is the one loop that runs many jobs a bounded number at
+    // once (stop, model outage, completion order): a second one would drift from its rules.
+    // Every way to bound concurrency in tokio or futures is refused elsewhere: a semaphore, a
+    // `JoinSet`, a buffered or concurrent stream. (`lean-bridge`'s pool hands out processes,
+    // not jobs, and is not a batch loop.)
+    let found = mentions_outside(
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/lsp/src",
+            "prover/report/src",
+            "datasets/src",
+        ],
+        &[
+            "Semaphore",
+            "acquire_owned",
+            "JoinSet",
+            "FuturesUnordered",
+            "buffer_unordered",
+            "buffered(",
+            "for_each_concurrent",
+        ],
+        &["prover/src/pipeline/batch.rs"],
+    );
+    assert!(
+        found.is_empty(),
+        "run batches through prover::pipeline::batch::run: {found:#?}"
+    );
+}

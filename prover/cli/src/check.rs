@@ -1,6 +1,5 @@
 //! `prover check`: reads proof rows, checks them on a REPL pool, streams one result per row.
 
-use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -9,16 +8,16 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use lean_bridge::pool::ReplPool;
-use tokio::sync::{Semaphore, mpsc};
 
 use super::CheckArgs;
 use super::interrupt::Interrupt;
-use super::manifest;
 use super::preflight;
 use super::results_file;
 use crate::exit;
 use ::datasets::output::{self, FileKind, Input, Target};
-use prover::check::{self, CheckConfig, CheckResult, ProofTask, Status};
+use prover::check::{CheckConfig, CheckResult, Status};
+use prover::pipeline::check::{self as check_rows, Reference};
+use prover::pipeline::run as manifest;
 use prover::settings::{self, SettingsFile};
 
 /// Runs `prover check`.
@@ -69,23 +68,16 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         reference_checked: reference.is_some(),
         ..settings::check_config(&args.overlay(), settings)?
     };
-    let mut tasks = Vec::new();
-    let mut malformed = Vec::new();
-    for (line, text) in prover::datasets::jsonl_lines(&input) {
-        // With a reference dataset, a row may leave its header out: the reference's is used.
-        let fallback = default_header.as_deref().or(reference.as_ref().map(|_| ""));
-        match text.and_then(|text| check::parse_task(line, text, fallback)) {
-            Ok(task) => tasks.push(task),
-            Err(error) => {
-                tracing::error!("{}: {error}", args.input.display());
-                malformed.push(CheckResult::malformed(&error));
-            }
-        }
-    }
-    if tasks.is_empty() && malformed.is_empty() {
+    let mut rows = check_rows::Rows::read(
+        &input,
+        default_header.as_deref(),
+        reference.is_some(),
+        |error| tracing::error!("{}: {error}", args.input.display()),
+    );
+    if rows.is_empty() {
         bail!("input {} holds no rows", args.input.display());
     }
-    let total = tasks.len() + malformed.len();
+    let total = rows.len();
 
     // Rows the output already decides (by input line and name) are not checked again.
     let mut tally = Tally::default();
@@ -102,20 +94,8 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
             .collect();
             let (file, earlier) =
                 results_file::open::<CheckResult>(path, "check", args.fresh, &inputs)?;
-            let decided: HashSet<(usize, String)> =
-                earlier.iter().map(|r| (r.line, r.name.clone())).collect();
-            let current: HashSet<(usize, String)> = tasks
-                .iter()
-                .map(|t| (t.line, t.name.clone()))
-                .chain(malformed.iter().map(|r| (r.line, r.name.clone())))
-                .collect();
-            tasks.retain(|t| !decided.contains(&(t.line, t.name.clone())));
-            malformed.retain(|r| !decided.contains(&(r.line, r.name.clone())));
             // The summary covers the whole file's rows for this input, earlier runs included.
-            for result in earlier
-                .iter()
-                .filter(|r| current.contains(&(r.line, r.name.clone())))
-            {
+            for result in rows.resume(&earlier) {
                 tally.earlier(result.status);
             }
             if tally.from_earlier > 0 {
@@ -133,10 +113,17 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let run_manifest = match &args.out {
         Some(path) => Some(manifest::prepare(
             path,
-            "check",
-            check_run_config(&args, &check_config, &pool_config),
-            manifest::repl_record(&pool_config),
-            manifest::input_record(&args.input, &input, total),
+            super::common::identity(
+                "check",
+                check_rows::run_config(
+                    &check_config,
+                    &pool_config,
+                    args.reference.as_deref(),
+                    args.header.as_deref(),
+                ),
+                manifest::repl_record(&pool_config),
+                manifest::input_record(&args.input, &input, total),
+            ),
             args.fresh,
             tally.from_earlier > 0,
         )?),
@@ -147,12 +134,7 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let interrupt = Interrupt::install(runtime.handle())?;
     let pool = Arc::new(ReplPool::new(pool_config));
     // Preflight on the header the first checkable row will really run on.
-    let first_header = tasks.iter().find_map(|task| {
-        let mut task = task.clone();
-        against_reference(&mut task, reference.as_ref()).ok()?;
-        check::screen(&task, &check_config).ok()?;
-        Some(task.header)
-    });
+    let first_header = check_rows::first_header(&rows.tasks, reference.as_ref(), &check_config);
     if let Some(header) = first_header
         && let Err(error) = runtime.block_on(preflight::repl(&pool, &header))
     {
@@ -165,34 +147,21 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     if let Some(run_manifest) = &run_manifest {
         run_manifest.start()?;
     }
-    for result in &malformed {
+    for result in &rows.malformed {
         out.write(result, &mut tally, total)?;
     }
+    let stop = interrupt.stop();
     runtime.block_on(async {
-        let permits = Arc::new(Semaphore::new(workers));
-        let (sender, mut receiver) = mpsc::unbounded_channel();
-        let check_config = Arc::new(check_config);
-        let reference = Arc::new(reference);
-        for mut task in tasks {
-            let (pool, permits, sender) = (pool.clone(), permits.clone(), sender.clone());
-            let (check_config, reference) = (check_config.clone(), reference.clone());
-            let interrupt = interrupt.clone();
-            tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                if interrupt.signal().is_some() {
-                    return;
-                }
-                let result = match against_reference(&mut task, reference.as_ref().as_ref()) {
-                    Err(reason) => CheckResult::unchecked(&task, Status::Invalid, reason),
-                    Ok(()) => check::check_task(&pool, &task, &check_config).await,
-                };
-                let _ = sender.send(result);
-            });
-        }
-        drop(sender);
-        while let Some(result) = interrupt.next(&mut receiver).await {
-            out.write(&result, &mut tally, total)?;
-        }
+        check_rows::check_all(
+            &pool,
+            &check_config,
+            reference,
+            rows.tasks,
+            workers,
+            &stop,
+            |result| out.write(&result, &mut tally, total),
+        )
+        .await?;
         if interrupt.signal().is_none() {
             pool.shutdown().await;
         }
@@ -303,94 +272,12 @@ impl Output {
     }
 }
 
-/// What must be equal for two `check` runs to write into one results file: every rule's
-/// setting, the reference and header files (by hash), and the Lean pins.
-fn check_run_config(
-    args: &CheckArgs,
-    config: &CheckConfig,
-    pool: &lean_bridge::PoolConfig,
-) -> std::collections::BTreeMap<String, serde_json::Value> {
-    use serde_json::json;
-    let file_sha1 = |path: &Option<PathBuf>| {
-        path.as_ref().map(|p| {
-            std::fs::read(p).map_or_else(
-                |_| "unreadable".to_owned(),
-                |bytes| sha1_smol::Sha1::from(bytes).digest().to_string(),
-            )
-        })
-    };
-    let mut map = manifest::lean_pins(pool);
-    for (key, value) in [
-        ("timeout_ms", json!(config.timeout.as_millis() as u64)),
-        ("retries", json!(config.retries)),
-        ("allowed_axioms", json!(config.allowed_axioms)),
-        (
-            "allow_native_decide",
-            json!(config.guard.allow_native_decide),
-        ),
-        ("trust_header", json!(config.trust_header)),
-        ("external_checker", json!(config.external_checker)),
-        ("reference_sha1", json!(file_sha1(&args.reference))),
-        ("header_sha1", json!(file_sha1(&args.header))),
-    ] {
-        map.insert(key.to_owned(), value);
-    }
-    map
-}
-
-/// One reference row: the statement a checked row must match and the header it runs on.
-#[derive(PartialEq)]
-struct ReferenceRow {
-    formal_statement: String,
-    header: Option<String>,
-}
-
-/// A reference dataset by name. A name given twice with different statements or headers is
-/// ambiguous: rows that name it are refused, the others are checked.
-struct Reference {
-    rows: HashMap<String, ReferenceRow>,
-    ambiguous: HashMap<String, usize>,
-}
-
 /// Reads a reference dataset; names it holds more than once with different rows are listed
 /// on stderr and kept as ambiguous.
 fn read_reference(path: &Path) -> anyhow::Result<Reference> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read reference {}", path.display()))?;
-    let mut rows: HashMap<String, ReferenceRow> = HashMap::new();
-    let mut ambiguous: HashMap<String, usize> = HashMap::new();
-    for (index, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let at = || format!("reference {} line {}", path.display(), index + 1);
-        let row: serde_json::Value =
-            serde_json::from_str(line).with_context(|| format!("{}: not JSON", at()))?;
-        let field = |key: &str| {
-            row.get(key)
-                .and_then(|v| v.as_str())
-                .with_context(|| format!("{}: missing field `{key}`", at()))
-        };
-        let name = field("name")?.to_owned();
-        let reference = ReferenceRow {
-            formal_statement: field("formal_statement")?.to_owned(),
-            header: row
-                .get("header")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
-        };
-        match rows.get(&name) {
-            Some(known) if *known != reference => *ambiguous.entry(name).or_insert(1) += 1,
-            Some(_) => {}
-            None => {
-                rows.insert(name, reference);
-            }
-        }
-    }
-    if !ambiguous.is_empty() {
-        let mut names: Vec<&String> = ambiguous.keys().collect();
-        names.sort();
-        let names: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+    let reference = Reference::read(path)?;
+    let names = reference.ambiguous_names();
+    if !names.is_empty() {
         tracing::warn!(
             "reference {} gives {} name(s) more than once with different statements; rows \
              with these names are refused: {}",
@@ -399,40 +286,5 @@ fn read_reference(path: &Path) -> anyhow::Result<Reference> {
             names.join(", ")
         );
     }
-    Ok(Reference { rows, ambiguous })
-}
-
-/// The task as it must be checked against the reference: its statement must equal the
-/// reference's up to whitespace runs, and it runs on the reference's header (a header of its
-/// own must be the same up to whitespace). `Err` carries the reason it is invalid.
-fn against_reference(task: &mut ProofTask, reference: Option<&Reference>) -> Result<(), String> {
-    let Some(reference) = reference else {
-        return Ok(());
-    };
-    if let Some(count) = reference.ambiguous.get(&task.name) {
-        let reason = format!(
-            "`{}` names {count} different statements in the reference dataset",
-            task.name
-        );
-        return Err(reason);
-    }
-    let Some(expected) = reference.rows.get(&task.name) else {
-        let reason = format!("`{}` is not in the reference dataset", task.name);
-        return Err(reason);
-    };
-    if check::normalized_statement(&expected.formal_statement)
-        != check::normalized_statement(&task.formal_statement)
-    {
-        return Err("the statement differs from the reference dataset's".into());
-    }
-    if let Some(header) = &expected.header {
-        let own = task.header.trim();
-        if !own.is_empty() && check::collapse_whitespace(own) != check::collapse_whitespace(header)
-        {
-            return Err("the row's header differs from the reference dataset's".into());
-        }
-        task.header = header.clone();
-        task.header_origin = check::HeaderOrigin::Reference;
-    }
-    Ok(())
+    Ok(reference)
 }

@@ -1,16 +1,14 @@
 //! What the searching subcommands share: reading a dataset, the run configuration their manifests compare, the pipelines' settings, and learning online.
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use prover::datasets;
 use prover::engine::{ProveResult, ProveStatus, Theorem};
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
 
-use super::manifest;
 use ::datasets::output::{FileKind, Input, Output, Target};
+use prover::pipeline::run as manifest;
 
 /// The inputs and outputs a session's own flags add to a run: `--learned-model` is read,
 /// `--save-model` written (a model file, nothing else).
@@ -188,79 +186,6 @@ pub(super) fn pipeline_settings(
     Ok((prompt_template, check))
 }
 
-/// The theorems of a dataset file and its bytes (for the manifest's hash); a malformed row or
-/// a name given twice is refused, naming the file, the line and the field. `what` names the
-/// file in messages (`dataset`, `conjectures`).
-pub(super) fn read_dataset(path: &Path, what: &str) -> anyhow::Result<(Vec<u8>, Vec<Theorem>)> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let mut theorems = Vec::new();
-    let mut malformed = Vec::new();
-    for (number, line) in datasets::jsonl_lines(&bytes) {
-        match line.and_then(|line| datasets::parse_theorem(number, line)) {
-            Ok(theorem) => theorems.push(theorem),
-            Err(error) => malformed.push(error),
-        }
-    }
-    if let Some(first) = malformed.first() {
-        bail!(
-            "{what} {}: {first}{}",
-            path.display(),
-            if malformed.len() > 1 {
-                format!(" (and {} more malformed rows)", malformed.len() - 1)
-            } else {
-                String::new()
-            }
-        );
-    }
-    let mut seen = HashSet::new();
-    for theorem in &theorems {
-        if !seen.insert(theorem.name.clone()) {
-            bail!(
-                "{what} {}: the name `{}` appears twice; results are keyed by name",
-                path.display(),
-                theorem.name
-            );
-        }
-    }
-    Ok((bytes, theorems))
-}
-
-/// What must be equal for two runs to write into one output (`eval`, `iterate`, `explore`): the policy identity,
-/// every search setting, the recheck's, and the Lean pins.
-pub(super) fn run_config(
-    config: &prover::engine::ProveConfig,
-    pool: &lean_bridge::PoolConfig,
-) -> std::collections::BTreeMap<String, serde_json::Value> {
-    use serde_json::json;
-    let budget = config.budget();
-    let mut map = manifest::lean_pins(pool);
-    for (key, value) in [
-        ("policy", json!(budget.policy)),
-        ("width", json!(budget.width)),
-        ("alpha", json!(budget.alpha)),
-        ("max_expansions", json!(budget.max_expansions)),
-        ("max_time_ms", json!(budget.max_time_ms)),
-        ("max_env_calls", json!(budget.max_env_calls)),
-        ("tactic_deadline_ms", json!(budget.tactic_deadline_ms)),
-        (
-            "statement_deadline_ms",
-            json!(config.statement_deadline.as_millis() as u64),
-        ),
-        (
-            "recheck_timeout_ms",
-            json!(config.check.timeout.as_millis() as u64),
-        ),
-        (
-            "recheck_allow_native_decide",
-            json!(config.check.guard.allow_native_decide),
-        ),
-    ] {
-        map.insert(key.to_owned(), value);
-    }
-    map
-}
-
 /// The model client's counters for the summary: requests, retries, timeouts, top-ups, mean
 /// latency and the request limit it ended at; nothing without a model policy.
 pub(super) fn print_model_summary(session: &Session) {
@@ -306,4 +231,30 @@ pub(super) fn model_summary_json(session: &Session) -> serde_json::Value {
                 "concurrency_limit": stats.concurrency_limit,
             })
         })
+}
+
+/// This build of prover, for run manifests: its version and the git commit it was built from.
+pub(super) fn prover_build() -> std::collections::BTreeMap<String, String> {
+    let mut build = std::collections::BTreeMap::new();
+    build.insert("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
+    if let Some(commit) = option_env!("PROVER_GIT_COMMIT") {
+        build.insert("git_commit".to_owned(), commit.to_owned());
+    }
+    build
+}
+
+/// A run's identity for its manifest, with this build of prover.
+pub(super) fn identity(
+    kind: &str,
+    config: std::collections::BTreeMap<String, serde_json::Value>,
+    recorded: std::collections::BTreeMap<String, serde_json::Value>,
+    input: ::datasets::InputRecord,
+) -> manifest::RunIdentity {
+    manifest::RunIdentity {
+        kind: kind.to_owned(),
+        prover: prover_build(),
+        config,
+        recorded,
+        input,
+    }
 }

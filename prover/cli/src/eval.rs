@@ -1,23 +1,21 @@
 //! `prover eval`: searches every theorem of a dataset, appending one result per theorem as it is
 //! decided, and resumes from what the output already holds.
 
-use std::collections::HashSet;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ::datasets::output::{FileKind, Input, Output, Target};
 use anyhow::bail;
-use tokio::sync::{Semaphore, mpsc};
 
 use super::EvalArgs;
 use super::interrupt::Interrupt;
-use super::manifest;
 use super::preflight;
 use super::results_file;
 use crate::exit;
 use prover::engine::{ProveResult, ProveStatus};
-use prover::policy::ModelOutage;
+use prover::pipeline::eval::{MAX_ATTEMPTS, Resume};
+use prover::pipeline::run as manifest;
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
 
@@ -43,7 +41,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     outputs.extend(super::common::trace_output(args.trace.as_deref()));
     super::common::session_files(&args.session, &mut inputs, &mut outputs);
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
+    let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
     if args.attempts == 0 || args.attempts > MAX_ATTEMPTS {
         bail!(
             "--attempts must be from 1 to {MAX_ATTEMPTS}, got {}",
@@ -55,45 +53,19 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
-    // The rows that stand (an `error` row gives way to a later row for its attempt). One
-    // decides an attempt at a theorem (rows without a number are attempt 0), unless it ended
-    // `error`: an outage or a crash is no verdict, so that attempt is searched again and its
-    // new row takes the old one's place.
-    let had_rows = !earlier.is_empty();
-    let earlier = ::datasets::standing_results(earlier);
-    let errored: HashSet<(String, u32)> = earlier
-        .iter()
-        .filter(|r| r.status == ProveStatus::Error)
-        .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
-        .collect();
-    let retried = errored.len();
-    // pass@K counts attempts 0..K−1 only; rows of later attempts stay in the file, uncounted.
-    let (earlier, beyond_k) = ::datasets::first_attempts(earlier, args.attempts);
-    let earlier: Vec<ProveResult> = earlier
-        .into_iter()
-        .filter(|r| r.status != ProveStatus::Error)
-        .collect();
-    let decided: HashSet<(String, u32)> = earlier
-        .iter()
-        .map(|r| (r.name.clone(), r.attempt.unwrap_or(0)))
-        .collect();
-    if retried > 0 {
+    let resume = Resume::plan(&theorems, args.attempts, earlier);
+    if !resume.errored.is_empty() {
         note!(
-            "prover eval: {retried} result(s) in {} ended `error` (no verdict); searching them again",
+            "prover eval: {} result(s) in {} ended `error` (no verdict); searching them again",
+            resume.errored.len(),
             args.out.display()
         );
     }
-    let dataset_names: HashSet<String> = theorems.iter().map(|t| t.name.clone()).collect();
-    let total = theorems.len() * args.attempts as usize;
-    let searches: Vec<(prover::engine::Theorem, u32)> = theorems
-        .iter()
-        .flat_map(|t| (0..args.attempts).map(move |a| (t.clone(), a)))
-        .filter(|(t, a)| !decided.contains(&(t.name.clone(), *a)))
-        .collect();
-    if total > searches.len() {
+    let total = resume.total;
+    if total > resume.searches.len() {
         note!(
             "prover eval: {} of {total} {} already decided in {}; skipping them (--fresh to redo)",
-            total - searches.len(),
+            total - resume.searches.len(),
             if several { "attempts" } else { "theorems" },
             args.out.display()
         );
@@ -113,22 +85,24 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         let concurrency = settings::concurrency(args.concurrency, settings, workers)?;
         let run_manifest = manifest::prepare(
             &args.out,
-            "eval",
-            {
-                let mut config = super::common::run_config(session.prove_config(), &pool_config);
-                // Rows found under another rule would mix into the file's figures.
-                let reuse = session.prove_config().reuse_verdicts.name();
-                config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
-                config
-            },
-            {
-                let mut recorded = manifest::repl_record(&pool_config);
-                recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
-                recorded
-            },
-            input,
+            super::common::identity(
+                "eval",
+                {
+                    let mut config = manifest::search_config(session.prove_config(), &pool_config);
+                    // Rows found under another rule would mix into the file's figures.
+                    let reuse = session.prove_config().reuse_verdicts.name();
+                    config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+                    config
+                },
+                {
+                    let mut recorded = manifest::repl_record(&pool_config);
+                    recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
+                    recorded
+                },
+                input,
+            ),
             args.fresh,
-            had_rows,
+            resume.had_rows,
         )?;
         anyhow::Ok((session, workers, concurrency, run_manifest))
     })();
@@ -144,21 +118,16 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     // The summary covers the whole output file for this dataset, earlier runs included; the
     // progress counter counts this run's theorems.
     let mut earlier_tally = Tally::default();
-    let mut counted: Vec<ProveResult> = Vec::new();
-    for result in earlier
-        .into_iter()
-        .filter(|r| dataset_names.contains(&r.name))
-    {
-        earlier_tally.add(&result);
-        counted.push(result);
+    let mut counted: Vec<ProveResult> = resume.decided.clone();
+    for result in &resume.decided {
+        earlier_tally.add(result);
     }
     let mut tally = Tally::default();
-    let todo = searches.len();
+    let todo = resume.searches.len();
     let prover = attempt_prover(&session, args.attempts);
-    let outage: Arc<Mutex<Option<ModelOutage>>> = Arc::default();
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;
-    if let Some((first, _)) = searches.first() {
+    if let Some((first, _)) = resume.searches.first() {
         match preflight::ready(&session, &first.header) {
             Ok(probe) => run_manifest.set_model_probe(probe),
             Err(error) => {
@@ -172,64 +141,48 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         args.session.search.learn_online,
         args.trace.as_deref(),
     )?);
-    session.handle().block_on(async {
-        let permits = Arc::new(Semaphore::new(concurrency));
-        let (sender, mut receiver) = mpsc::unbounded_channel::<ProveResult>();
-        for (theorem, attempt) in searches {
-            let (prover, permits, sender) = (prover.clone(), permits.clone(), sender.clone());
-            let (outage, interrupt, extras) = (outage.clone(), interrupt.clone(), extras.clone());
-            tokio::spawn(async move {
-                let Ok(_permit) = permits.acquire_owned().await else {
-                    return;
-                };
-                if interrupt.signal().is_some() {
-                    return;
+    let stop = interrupt.stop();
+    let outage = session.handle().block_on(async {
+        let searcher = prover.clone();
+        let end = prover::pipeline::batch::run(
+            resume.searches.clone(),
+            concurrency,
+            &stop,
+            Some(&prover),
+            move |(theorem, attempt): (prover::engine::Theorem, u32)| {
+                let (prover, extras) = (searcher.clone(), extras.clone());
+                async move {
+                    let attempt = several.then_some(attempt);
+                    super::common::prove_with_extras(&prover, theorem, &extras, attempt).await
                 }
-                // No theorem starts while the model server is down; past the outage limit,
-                // none starts at all and the run ends with what it has.
-                if outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-                    return;
-                }
-                if let Err(stop) = prover.policies().wait_for_model().await {
-                    outage
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .get_or_insert(stop);
-                    return;
-                }
-                let attempt = several.then_some(attempt);
-                let result =
-                    super::common::prove_with_extras(&prover, theorem, &extras, attempt).await;
-                let _ = sender.send(result);
-            });
-        }
-        drop(sender);
-        while let Some(mut result) = interrupt.next(&mut receiver).await {
-            // The row takes the place of the `error` row of the same attempt, for every reader.
-            result.replaces_error =
-                errored.contains(&(result.name.clone(), result.attempt.unwrap_or(0)));
-            out.append(&result)?;
-            tally.add(&result);
-            note!(
-                "[{}/{todo}] {:<7} {}{} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
-                tally.total(),
-                status_word(result.status),
-                result.name,
-                result
-                    .attempt
-                    .map_or(String::new(), |a| format!(" (attempt {a})")),
-                result.seconds,
-                result.lean_calls,
-                fault_note(&result),
-                tally.pass_rate()
-            );
-            counted.push(result);
-        }
+            },
+            |mut result: ProveResult| {
+                resume.mark(&mut result);
+                out.append(&result)?;
+                tally.add(&result);
+                note!(
+                    "[{}/{todo}] {:<7} {}{} ({:.1}s, {} Lean calls{}) | pass rate {:.1}%",
+                    tally.total(),
+                    status_word(result.status),
+                    result.name,
+                    result
+                        .attempt
+                        .map_or(String::new(), |a| format!(" (attempt {a})")),
+                    result.seconds,
+                    result.lean_calls,
+                    fault_note(&result),
+                    tally.pass_rate()
+                );
+                counted.push(result);
+                anyhow::Ok(())
+            },
+        )
+        .await?;
         pool_stats = Some(session.pool().stats());
         if interrupt.signal().is_none() {
             session.pool().shutdown().await;
         }
-        anyhow::Ok(())
+        anyhow::Ok(end.model_outage)
     })?;
 
     if let Some(path) = &args.session.search.save_model {
@@ -241,9 +194,9 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         &tally,
         &earlier_tally,
         &Shape {
-            theorems: dataset_names.len(),
+            theorems: theorems.len(),
             attempts: args.attempts,
-            beyond_k,
+            beyond_k: resume.beyond_k,
             from_cache: counted.iter().filter(|r| r.from_cache).count(),
         },
         &pass,
@@ -258,7 +211,6 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         );
     }
     super::common::print_model_summary(&session);
-    let stopped = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
     run_manifest.finish(&[
         ("proved", tally.proved + earlier_tally.proved),
         ("failed", tally.failed + earlier_tally.failed),
@@ -279,7 +231,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     super::cache::finish_run(session.cache());
     if args.json {
         let summary = serde_json::json!({
-            "theorems": dataset_names.len(),
+            "theorems": theorems.len(),
             "attempts": args.attempts,
             "decided": tally.total(),
             "proved": tally.proved,
@@ -292,7 +244,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                 "k": args.attempts,
                 "value": value,
                 "attempts": format!("0..{}", args.attempts - 1),
-                "rows_beyond_k": beyond_k,
+                "rows_beyond_k": resume.beyond_k,
             })),
             "theorems_proved_in_some_attempt": pass.some_attempt,
             "seconds": seconds,
@@ -311,7 +263,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         });
         out!("{summary}")?;
     }
-    if let Some(ModelOutage(message)) = stopped {
+    if let Some(message) = outage {
         bail!(
             "{message} ({} of {todo} theorems not started)",
             todo - tally.total()
@@ -319,9 +271,6 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     }
     Ok(exit::settled_if(tally.error == 0))
 }
-
-/// The most attempts `--attempts` takes.
-const MAX_ATTEMPTS: u32 = 1024;
 
 /// The prover of the attempts: the session's for one attempt; for several, one that never
 /// reports a verdict the cache recorded, so every attempt is a search of its own (Lean's
@@ -351,9 +300,10 @@ fn attempt_prover(session: &Session, attempts: u32) -> prover::session::Prover {
         ),
         Some(_) => {}
     }
-    let mut config = session.prove_config().clone();
-    config.reuse_verdicts = prover::engine::VerdictReuse::Never;
-    prover.with_config(config)
+    match prover::pipeline::eval::attempt_config(session.prove_config(), attempts) {
+        Some(config) => prover.with_config(config),
+        None => prover,
+    }
 }
 
 /// pass@K of the rows a summary counts (attempts 0..K−1), computed as `prover report` does.

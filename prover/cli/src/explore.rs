@@ -15,8 +15,9 @@ use serde_json::json;
 
 use super::ExploreArgs;
 use super::interrupt::Interrupt;
-use super::{manifest, preflight};
+use super::preflight;
 use crate::exit;
+use prover::pipeline::run as manifest;
 
 /// Runs `prover explore`.
 pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
@@ -44,7 +45,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         bail!("--learn-online and --save-model work with `prover eval` and `prover iterate`");
     }
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let (bytes, theorems) = super::common::read_dataset(&args.dataset, "dataset")?;
+    let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
     if theorems.is_empty() {
         bail!("dataset {} holds no rows", args.dataset.display());
     }
@@ -68,7 +69,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     let mut exclude_files: Vec<String> = Vec::new();
     let mut benchmarks = Vec::new();
     for path in &args.exclude {
-        let (bytes, benchmark) = super::common::read_dataset(path, "--exclude")?;
+        let (bytes, benchmark) = manifest::read_dataset(path, "--exclude")?;
         let goals = ::datasets::decontamination::root_goals(&bytes);
         for theorem in &benchmark {
             let goal = goals.get(&theorem.name).map(String::as_str);
@@ -105,7 +106,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create --out {}", args.out.display()))?;
     let trace = super::common::Extras::new(false, args.trace.as_deref())?.trace;
-    let mut run_config = super::common::run_config(session.prove_config(), &pool);
+    let mut run_config = manifest::search_config(session.prove_config(), &pool);
     // Root goals Lean printed before, under this Lean, for the benchmarks and the theorems.
     let mut known_roots = HashMap::new();
     if let Some(cache) = session.cache() {
@@ -143,10 +144,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     let resuming = args.out.join("search.jsonl").exists();
     let mut run_manifest = manifest::prepare(
         &args.out.join("explore"),
-        "explore",
-        run_config,
-        manifest::repl_record(&pool),
-        input,
+        super::common::identity("explore", run_config, manifest::repl_record(&pool), input),
         false,
         resuming,
     )?;
@@ -168,7 +166,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         license,
         manifest: run_manifest.record().clone(),
     };
-    let stop = interrupt.stop(session.handle());
+    let stop = interrupt.stop();
     let prover = session.prover();
     let outcome = session.handle().block_on(run_explore(
         &prover,

@@ -15,12 +15,14 @@ use tokio::sync::watch;
 #[derive(Clone)]
 pub(super) struct Interrupt {
     received: watch::Receiver<Option<i32>>,
+    stop: prover::pipeline::Stop,
 }
 
 impl Interrupt {
     /// Installs the handlers (on `runtime`) and returns the watcher.
     pub(super) fn install(runtime: &tokio::runtime::Handle) -> anyhow::Result<Interrupt> {
         let (sender, received) = watch::channel(None);
+        let (stopper, stop) = prover::pipeline::Stop::channel();
         let _guard = runtime.enter();
         let mut streams = Vec::new();
         for (kind, number) in [
@@ -43,6 +45,7 @@ impl Interrupt {
                 first = false;
                 // Recorded before the REPLs die, so no result their deaths cause is written.
                 let _ = sender.send(Some(number));
+                stopper.stop();
                 let killed = lean_bridge::reaper::shut_down();
                 note!(
                     "prover: {} received; stopped {killed} REPL process group(s); keeping the \
@@ -51,18 +54,13 @@ impl Interrupt {
                 );
             }
         });
-        Ok(Interrupt { received })
+        Ok(Interrupt { received, stop })
     }
 
-    /// A pipeline stop set by the first signal.
-    pub(super) fn stop(&self, runtime: &tokio::runtime::Handle) -> prover::pipeline::Stop {
-        let (stopper, stop) = prover::pipeline::Stop::channel();
-        let interrupt = self.clone();
-        runtime.spawn(async move {
-            interrupt.wait().await;
-            stopper.stop();
-        });
-        stop
+    /// The pipeline stop the first signal sets, before any REPL dies, so no result those
+    /// deaths cause is reported.
+    pub(super) fn stop(&self) -> prover::pipeline::Stop {
+        self.stop.clone()
     }
 
     /// The signal received, if any.
@@ -74,21 +72,6 @@ impl Interrupt {
     pub(super) async fn wait(&self) {
         let mut received = self.received.clone();
         let _ = received.wait_for(Option::is_some).await;
-    }
-
-    /// The next result from `receiver`, or `None` when the channel is closed or a signal came:
-    /// a result decided after the signal (a search or check cut short by it) is no verdict,
-    /// and the rerun redoes it.
-    pub(super) async fn next<T>(
-        &self,
-        receiver: &mut tokio::sync::mpsc::UnboundedReceiver<T>,
-    ) -> Option<T> {
-        let result = tokio::select! {
-            biased;
-            () = self.wait() => None,
-            result = receiver.recv() => result,
-        };
-        result.filter(|_| self.signal().is_none())
     }
 
     /// The exit code for a run stopped by `signal`: 128 + its number.

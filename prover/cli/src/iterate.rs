@@ -20,8 +20,9 @@ use serde_json::json;
 
 use super::IterateArgs;
 use super::interrupt::Interrupt;
-use super::{manifest, preflight};
+use super::preflight;
 use crate::exit;
+use prover::pipeline::run as manifest;
 
 /// Default expansions of the cheap pass: BFS-Prover's filter is a small beam, a few nodes.
 const CHEAP_EXPANSIONS: u32 = 4;
@@ -46,7 +47,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     }];
     super::common::session_files(&args.session, &mut inputs, &mut outputs);
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let (bytes, conjectures) = super::common::read_dataset(&args.conjectures, "conjectures")?;
+    let (bytes, conjectures) = manifest::read_dataset(&args.conjectures, "conjectures")?;
     if conjectures.is_empty() {
         bail!("conjectures {} holds no rows", args.conjectures.display());
     }
@@ -88,7 +89,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
 
     std::fs::create_dir_all(&args.dir)
         .with_context(|| format!("cannot create --dir {}", args.dir.display()))?;
-    let mut run_config = super::common::run_config(session.prove_config(), &pool);
+    let mut run_config = manifest::search_config(session.prove_config(), &pool);
     for (key, value) in [
         ("cheap_policy", json!(cheap.config().policy_id)),
         ("cheap_width", json!(cheap_width)),
@@ -104,10 +105,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let resuming = args.dir.join("round-1").exists();
     let mut run_manifest = manifest::prepare(
         &args.dir.join("iterate"),
-        "iterate",
-        run_config,
-        manifest::repl_record(&pool),
-        input,
+        super::common::identity("iterate", run_config, manifest::repl_record(&pool), input),
         false,
         resuming,
     )?;
@@ -129,7 +127,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         pool,
         manifest: run_manifest.record().clone(),
     };
-    let stop = interrupt.stop(session.handle());
+    let stop = interrupt.stop();
     let mut progress = Progress {
         after_round: args.after_round.clone(),
         command_failed: None,

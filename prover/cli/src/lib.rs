@@ -61,7 +61,6 @@ pub mod exit;
 mod explore;
 mod interrupt;
 mod iterate;
-mod manifest;
 mod preflight;
 mod prove;
 mod report;

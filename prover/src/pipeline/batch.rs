@@ -1,5 +1,10 @@
-//! `search_all`: many theorems through one `Prover`, a bounded number at once, each with a hook of its own, results handed back in completion order.
+//! The one bounded-concurrency loop: jobs run a bounded number at once, each in a task of its own, their outcomes handed back in completion order; no job starts after a stop or while the model server is down, and nothing decided after a stop is reported.
+//!
+//! Every batch in the workspace (`eval`, `check`, the searches and verifications of
+//! `pipeline::expert` and `pipeline::explore`) goes through [`run`]; `tests/tidy.rs` refuses a
+//! semaphore, `JoinSet` or buffered stream anywhere else.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Semaphore, mpsc};
@@ -8,6 +13,81 @@ use super::{PipelineError, Stop};
 use crate::engine::{ProveResult, Theorem};
 use crate::search::SearchHook;
 use crate::session::Prover;
+
+/// How a batch ended, when no `done` call failed.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct BatchEnd {
+    /// Why jobs were left unstarted because the model server stayed down past the outage
+    /// limit, if they were.
+    pub model_outage: Option<String>,
+}
+
+/// Runs `work` on every job, `concurrency` at a time (at least one), each on a task of its
+/// own, and calls `done` on the caller's task with each outcome, in completion order.
+///
+/// No job starts after `stop` is set. With `model`, no job starts while that prover's model
+/// server is down: a job waits for it (`Policies::wait_for_model`), up to the outage limit;
+/// past it no job starts any more and the outage is returned in [`BatchEnd::model_outage`]
+/// once the jobs already running are reported. Nothing decided after `stop` is set reaches
+/// `done` (a job cut short by a stop is no verdict). An `Err` from `done` ends the batch with
+/// it.
+pub async fn run<J, R, W, Fut, D, E>(
+    jobs: Vec<J>,
+    concurrency: usize,
+    stop: &Stop,
+    model: Option<&Prover>,
+    work: W,
+    mut done: D,
+) -> Result<BatchEnd, E>
+where
+    J: Send + 'static,
+    R: Send + 'static,
+    W: Fn(J) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R> + Send + 'static,
+    D: FnMut(R) -> Result<(), E>,
+{
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let outage: Arc<Mutex<Option<String>>> = Arc::default();
+    let work = Arc::new(work);
+    let (sender, mut receiver) = mpsc::unbounded_channel::<R>();
+    for job in jobs {
+        let (permits, sender, work) = (permits.clone(), sender.clone(), work.clone());
+        let (outage, stop, model) = (outage.clone(), stop.clone(), model.cloned());
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            if stop.is_set() || outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+                return;
+            }
+            if let Some(model) = model
+                && let Err(down) = model.policies().wait_for_model().await
+            {
+                outage
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get_or_insert(down.0);
+                return;
+            }
+            let _ = sender.send(work(job).await);
+        });
+    }
+    drop(sender);
+    loop {
+        let outcome = tokio::select! {
+            biased;
+            () = stop.wait() => None,
+            outcome = receiver.recv() => outcome,
+        };
+        match outcome {
+            Some(outcome) if !stop.is_set() => done(outcome)?,
+            _ => break,
+        }
+    }
+    let model_outage = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
+    Ok(BatchEnd { model_outage })
+}
 
 /// One theorem's search, as it ended.
 pub struct Decided<H> {
@@ -19,67 +99,151 @@ pub struct Decided<H> {
     pub hook: Option<H>,
 }
 
-/// Searches `theorems`, `concurrency` at a time, each with the hook `make_hook` gives it, and
-/// calls `done` on the caller's task for each, in completion order.
-///
-/// No theorem starts after `stop` is set or while the model server is down (it waits, up to
-/// the outage limit, then starts no more and returns [`PipelineError::ModelOutage`]); nothing
-/// decided after `stop` is set reaches `done`. An `Err` from `done` ends the batch with it.
+/// Searches `theorems` through [`run`], each with the hook `make_hook` gives it, waiting for
+/// the prover's model server, and calls `done` for each in completion order; the outage limit
+/// reached is [`PipelineError::ModelOutage`].
 pub async fn search_all<H, F, D>(
     prover: &Prover,
     theorems: Vec<Theorem>,
     concurrency: usize,
     stop: &Stop,
     make_hook: F,
-    mut done: D,
+    done: D,
 ) -> Result<(), PipelineError>
 where
     H: SearchHook + Send + 'static,
     F: Fn(&Theorem) -> H,
     D: FnMut(Decided<H>) -> Result<(), PipelineError>,
 {
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
-    let outage: Arc<Mutex<Option<String>>> = Arc::default();
-    let (sender, mut receiver) = mpsc::unbounded_channel::<Decided<H>>();
-    for theorem in theorems {
-        let hook = make_hook(&theorem);
-        let (prover, permits, sender) = (prover.clone(), permits.clone(), sender.clone());
-        let (outage, stop) = (outage.clone(), stop.clone());
-        tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
-            if stop.is_set() || outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
-                return;
+    let jobs: Vec<(Theorem, H)> = theorems
+        .into_iter()
+        .map(|theorem| {
+            let hook = make_hook(&theorem);
+            (theorem, hook)
+        })
+        .collect();
+    let searcher = prover.clone();
+    let end = run(
+        jobs,
+        concurrency,
+        stop,
+        Some(prover),
+        move |(theorem, hook): (Theorem, H)| {
+            let prover = searcher.clone();
+            async move {
+                let (result, hook) = prover.prove_async_with(theorem.clone(), hook).await;
+                Decided {
+                    theorem,
+                    result,
+                    hook,
+                }
             }
-            if let Err(down) = prover.policies().wait_for_model().await {
-                outage
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .get_or_insert(down.0);
-                return;
-            }
-            let (result, hook) = prover.prove_async_with(theorem.clone(), hook).await;
-            let _ = sender.send(Decided {
-                theorem,
-                result,
-                hook,
-            });
-        });
+        },
+        done,
+    )
+    .await?;
+    match end.model_outage {
+        Some(message) => Err(PipelineError::ModelOutage(message)),
+        None => Ok(()),
     }
-    drop(sender);
-    loop {
-        let decided = tokio::select! {
-            decided = receiver.recv() => decided,
-            () = stop.wait() => None,
-        };
-        match decided {
-            Some(decided) if !stop.is_set() => done(decided)?,
-            _ => break,
-        }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn jobs_run_a_bounded_number_at_once_and_every_outcome_is_reported() {
+        let (_stopper, stop) = Stop::channel();
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let (counter, peak) = (running.clone(), most.clone());
+        let mut reported = Vec::new();
+        let end = run(
+            (0..40).collect::<Vec<u32>>(),
+            3,
+            &stop,
+            None,
+            move |job| {
+                let (running, most) = (counter.clone(), peak.clone());
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::task::yield_now().await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    job * 2
+                }
+            },
+            |outcome| {
+                reported.push(outcome);
+                Ok::<(), ()>(())
+            },
+        )
+        .await
+        .unwrap();
+        assert!(end.model_outage.is_none());
+        reported.sort_unstable();
+        assert_eq!(reported, (0..40).map(|j| j * 2).collect::<Vec<u32>>());
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&most), "{most} jobs ran at once");
     }
-    if let Some(message) = outage.lock().unwrap_or_else(|p| p.into_inner()).take() {
-        return Err(PipelineError::ModelOutage(message));
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn nothing_starts_or_is_reported_after_a_stop() {
+        let (stopper, stop) = Stop::channel();
+        let started = Arc::new(AtomicUsize::new(0));
+        let (counter, stopped) = (started.clone(), stop.clone());
+        let mut stopper = Some(stopper);
+        let mut reported = 0;
+        let _ = run(
+            (0..50).collect::<Vec<u32>>(),
+            1,
+            &stop,
+            None,
+            move |job| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let stopped = stopped.clone();
+                async move {
+                    // Every job after the first ends only once the batch is stopped.
+                    if job > 0 {
+                        stopped.wait().await;
+                    }
+                    job
+                }
+            },
+            |_outcome| {
+                reported += 1;
+                // The first outcome stops the batch: nothing after it is reported.
+                if let Some(stopper) = stopper.take() {
+                    stopper.stop();
+                }
+                Ok::<(), ()>(())
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(reported, 1);
+        // The first job, and the one that held the permit when the stop came; no other.
+        assert!(
+            started.load(Ordering::SeqCst) <= 2,
+            "jobs waiting for a permit start no more after the stop"
+        );
     }
-    Ok(())
+
+    #[tokio::test]
+    async fn an_error_from_done_ends_the_batch_with_it() {
+        let (_stopper, stop) = Stop::channel();
+        let outcome = run(
+            vec![1, 2, 3],
+            2,
+            &stop,
+            None,
+            |job: u32| async move { job },
+            |job| if job == 2 { Err(job) } else { Ok(()) },
+        )
+        .await;
+        assert_eq!(outcome.unwrap_err(), 2);
+    }
 }

@@ -1,10 +1,16 @@
 //! Pipelines: stages that read files, search or check many theorems through a `Session`, and write files, each resumable from what its output already holds.
 //!
-//! - [`batch`]: many theorems, a bounded number at once, each with a hook of its own; results
-//!   in completion order; nothing decided after a stop is reported.
+//! - [`batch`]: the one bounded-concurrency loop (any jobs, a bounded number at once, outcomes
+//!   in completion order, nothing decided after a stop reported), and searches through it,
+//!   each with a hook of its own.
+//! - [`check`]: `prover check`'s rules over many rows: the reference-statement rule, and the
+//!   rows checked on one pool through [`batch`].
 //! - [`collect`]: the search hook that keeps what training data needs (a proof's steps, the
 //!   tactics Lean refused along it).
+//! - [`run`]: a run's identity: its manifest, and the records it is made of.
 //! - [`verify`]: proofs re-elaborated with `check`'s rules on a fresh pool.
+//! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
+//!   and the settings of repeated attempts.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
 //!   export of SFT and DPO rows.
 //!
@@ -14,9 +20,12 @@
 //! bytes as one that was never interrupted.
 
 pub mod batch;
+pub mod check;
 pub mod collect;
+pub mod eval;
 pub mod expert;
 pub mod explore;
+pub mod run;
 pub mod verify;
 
 use std::path::PathBuf;
