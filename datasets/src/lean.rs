@@ -433,7 +433,7 @@ pub fn lean_identifier_from(text: &str) -> String {
     if !name.starts_with(is_identifier_start) {
         name.insert_str(0, "t_");
     }
-    let hash = sha1_smol::Sha1::from(text).digest().to_string();
+    let hash = crate::hash::sha1_hex(text);
     name = format!("{name}_{}", &hash[..8]);
     debug_assert!(is_atomic_identifier(&name));
     name

@@ -20,14 +20,17 @@
 pub mod decontamination;
 pub mod explore;
 pub mod fetch;
+pub mod hash;
 pub mod jsonl;
 pub mod lean;
 pub mod manifest;
+pub mod merge;
 pub mod near_duplicate;
 pub mod normal_form;
 pub mod output;
 pub mod proofs;
 pub mod results;
+pub mod shard;
 pub mod theorem;
 pub mod training;
 

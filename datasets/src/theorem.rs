@@ -18,9 +18,7 @@ impl Theorem {
     /// A hash of the statement as compared across datasets (whitespace runs collapsed), for
     /// manifests: it names the statement a result was computed for.
     pub fn statement_hash(&self) -> String {
-        sha1_smol::Sha1::from(normalized_statement(&self.formal_statement))
-            .digest()
-            .to_string()
+        crate::hash::sha1_hex(normalized_statement(&self.formal_statement))
     }
 
     /// The theorem as a dataset row (`name`, `header`, `formal_statement`), one JSON object

@@ -334,9 +334,7 @@ pub fn check_command(task: &ProofTask) -> CheckCommand {
         Some(name) => (task.formal_statement.clone(), name, false),
         None => {
             let digest =
-                sha1_smol::Sha1::from(format!("{}\0{}", task.formal_statement, task.proof))
-                    .digest()
-                    .to_string();
+                ::datasets::hash::sha1_hex(format!("{}\0{}", task.formal_statement, task.proof));
             let name = format!("prover_check_example_{}", &digest[..12]);
             let statement =
                 task.formal_statement

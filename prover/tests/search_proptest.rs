@@ -10,8 +10,12 @@ use std::sync::{Arc, RwLock};
 
 use prover::policy::CombinedPolicy;
 use prover::policy::learned::{LearnedModel, LearnedPolicy};
-use prover::search::offline::{AlwaysAccept, OfflineEnv, ScriptedPolicy, bfs_prove};
-use prover::search::{ManualClock, Outcome, Search, SearchConfig, SearchEvent, SearchReport};
+use prover::search::offline::{AlwaysAccept, OfflineEnv, OfflineState, ScriptedPolicy, bfs_prove};
+use prover::search::{
+    Applied, EnvError, ManualClock, Outcome, ProofEnv, Search, SearchConfig, SearchEvent,
+    SearchReport, Tactics,
+};
+use std::ops::ControlFlow;
 
 /// A random world: state `i` is listed with its tactics; state `states.len()` is an unlisted
 /// dead end.
@@ -156,17 +160,99 @@ fn exhaustive(alpha: f64) -> SearchConfig {
     }
 }
 
+/// An environment that runs an expansion's tactics as a batch, as a pool of REPL processes
+/// would: in chunks of `chunk`, each computed last tactic first and all of it before any answer
+/// is handed over (so work after a proof or a budget is done and thrown away), the answers then
+/// handed over in the tactics' order.
+struct BatchedEnv {
+    inner: OfflineEnv,
+    chunk: usize,
+    /// Tactics run, answers thrown away included.
+    computed: u32,
+}
+
+impl ProofEnv for BatchedEnv {
+    type State = OfflineState;
+
+    fn apply(
+        &mut self,
+        state: &OfflineState,
+        tactic: &str,
+        deadline: Duration,
+    ) -> Result<Applied<OfflineState>, EnvError> {
+        self.computed += 1;
+        self.inner.apply(state, tactic, deadline)
+    }
+
+    fn canonical_text(&self, state: &OfflineState) -> String {
+        self.inner.canonical_text(state)
+    }
+
+    fn apply_all(
+        &mut self,
+        state: &OfflineState,
+        tactics: Tactics<'_>,
+        deadline: Duration,
+        answer: &mut dyn FnMut(Result<Applied<OfflineState>, EnvError>) -> ControlFlow<()>,
+    ) {
+        let mut start = 0;
+        while start < tactics.len() {
+            let end = start.saturating_add(self.chunk).min(tactics.len());
+            let mut computed: Vec<_> = (start..end)
+                .rev()
+                .map(|index| {
+                    let tactic = tactics.get(index).expect("index below the length");
+                    self.apply(state, tactic, deadline)
+                })
+                .collect();
+            computed.reverse();
+            for result in computed {
+                if answer(result).is_break() {
+                    return;
+                }
+            }
+            start = end;
+        }
+    }
+}
+
 /// Runs the search on `world` and returns the report and every event, as debug text.
 fn run(world: &World, config: SearchConfig) -> (SearchReport, Vec<String>) {
     let mut env = OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses");
-    let mut policy = ScriptedPolicy::from_env(&env);
-    let root = env.root();
+    run_in(&mut env, world, config)
+}
+
+/// [`run`] through a [`BatchedEnv`] that computes `chunk` tactics at a time; also returns how
+/// many tactics it ran.
+fn run_batched(
+    world: &World,
+    config: SearchConfig,
+    chunk: usize,
+) -> (SearchReport, Vec<String>, u32) {
+    let inner = OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses");
+    let mut env = BatchedEnv {
+        inner,
+        chunk,
+        computed: 0,
+    };
+    let (report, events) = run_in(&mut env, world, config);
+    (report, events, env.computed)
+}
+
+fn run_in<E: ProofEnv<State = OfflineState>>(
+    env: &mut E,
+    world: &World,
+    config: SearchConfig,
+) -> (SearchReport, Vec<String>) {
+    let offline = OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses");
+    let mut policy = ScriptedPolicy::from_env(&offline);
+    let root = offline.root();
     let mut events = Vec::new();
     let hook = |event: &SearchEvent<'_>| events.push(format!("{event:?}"));
     let report = Search::new(config)
         .with_clock(ManualClock::new())
         .with_hook(hook)
-        .run(&mut env, &mut policy, &mut AlwaysAccept, root);
+        .run(env, &mut policy, &mut AlwaysAccept, root);
     (report, events)
 }
 
@@ -225,6 +311,28 @@ proptest! {
         let first = run(&world, config.clone());
         let second = run(&world, config);
         prop_assert_eq!(first, second);
+    }
+
+    /// (2b) An environment that batches an expansion's tactics, computing them out of order
+    /// and ahead of need, gives the same report and the same events as one that runs them one
+    /// by one, whatever the limits and however many proofs are wanted; the search takes no more
+    /// answers than the one-by-one run computed.
+    #[test]
+    fn a_batched_env_gives_the_same_report(
+        world in world(),
+        config in config(),
+        wanted in 1u32..4,
+        chunk in prop_oneof![1usize..=3, Just(usize::MAX)],
+    ) {
+        let config = SearchConfig { proofs_wanted: wanted, ..config };
+        let (report, events) = run(&world, config.clone());
+        let (batched, batched_events, computed) = run_batched(&world, config, chunk);
+        prop_assert!(computed >= batched.stats.env_calls);
+        prop_assert_eq!(&report, &batched);
+        prop_assert_eq!(events, batched_events);
+        if chunk == 1 {
+            prop_assert_eq!(computed, report.stats.env_calls, "one at a time wastes nothing");
+        }
     }
 
     /// (3) Changing and reordering the policy's scores never changes provability under

@@ -228,9 +228,7 @@ const NO_TRANSITION: u32 = u32::MAX;
 
 /// FNV-1a: the key only has to spread tactics out, and this is cheap even in debug builds.
 fn tactic_hash(tactic: &str) -> u64 {
-    tactic.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
+    datasets::hash::fnv1a_64(tactic.as_bytes())
 }
 
 impl IndexedWorld {

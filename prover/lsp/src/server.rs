@@ -274,18 +274,13 @@ fn lsp_range(
 fn key_of(text: &str, declaration: &Declaration) -> String {
     let header = &text[..declaration.start];
     let body = &text[declaration.start..declaration.end];
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let ordinal = declaration.ordinal.to_le_bytes();
-    for b in header
-        .bytes()
-        .chain([0xff])
-        .chain(body.bytes())
-        .chain([0xff])
-        .chain(ordinal)
-    {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    let mut hasher = datasets::hash::Fnv1a64::new();
+    hasher.write(header.as_bytes());
+    hasher.write_u8(datasets::hash::PART_END);
+    hasher.write(body.as_bytes());
+    hasher.write_u8(datasets::hash::PART_END);
+    hasher.write(&declaration.ordinal.to_le_bytes());
+    format!("{:016x}", hasher.finish())
 }
 
 /// What the progress report shows of a running search: expansions so far, and the best

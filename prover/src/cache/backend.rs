@@ -47,6 +47,8 @@ pub trait CacheBackend: Send + Sync {
     fn size_on_disk(&self) -> u64;
     /// Removes every entry.
     fn clear(&self) -> Result<(), CacheError>;
+    /// Every entry, in key order (for export: the same store gives the same bytes).
+    fn entries(&self) -> Result<Vec<(CacheKey, Vec<u8>)>, CacheError>;
 }
 
 /// The in-memory store.
@@ -83,6 +85,18 @@ impl CacheBackend for MemoryBackend {
     fn clear(&self) -> Result<(), CacheError> {
         self.entries.lock().expect("cache lock").clear();
         Ok(())
+    }
+
+    fn entries(&self) -> Result<Vec<(CacheKey, Vec<u8>)>, CacheError> {
+        let mut entries: Vec<(CacheKey, Vec<u8>)> = self
+            .entries
+            .lock()
+            .expect("cache lock")
+            .iter()
+            .map(|(key, value)| (*key, value.clone()))
+            .collect();
+        entries.sort_by_key(|(key, _)| *key);
+        Ok(entries)
     }
 }
 
@@ -164,6 +178,18 @@ impl CacheBackend for SledBackend {
     fn clear(&self) -> Result<(), CacheError> {
         self.db.clear().map_err(|e| self.fail(e))?;
         self.flush()
+    }
+
+    fn entries(&self) -> Result<Vec<(CacheKey, Vec<u8>)>, CacheError> {
+        // sled iterates in key order. A key of another length is not one of ours: skipped.
+        let mut entries = Vec::new();
+        for entry in self.db.iter() {
+            let (key, value) = entry.map_err(|e| self.fail(e))?;
+            if let Ok(bytes) = <[u8; 21]>::try_from(key.as_ref()) {
+                entries.push((CacheKey(bytes), value.to_vec()));
+            }
+        }
+        Ok(entries)
     }
 }
 

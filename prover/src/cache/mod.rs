@@ -6,6 +6,7 @@
 //! module names `sled`.
 
 mod backend;
+pub mod export;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

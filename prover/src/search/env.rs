@@ -1,8 +1,11 @@
 //! The `ProofEnv` trait: how the search applies a tactic to a proof state without knowing what runs it.
 
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::error::EnvError;
+use super::policy::Candidate;
 
 /// What one tactic did to one proof state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,9 @@ pub enum Applied<S> {
 ///   [`SearchConfig::max_consecutive_errors`](super::SearchConfig::max_consecutive_errors) in a row.
 /// - A tactic that runs past `deadline` must be answered (with `Rejected` or `Err`), not waited
 ///   for: the search has no other way to stop a stuck tactic.
+/// - [`apply_all`](Self::apply_all) hands over the answers `apply` would give, in the order of
+///   its tactics, and stops at the first `Break`; how and when it computes them is its own
+///   affair (in parallel, reordered, ahead of time).
 pub trait ProofEnv {
     /// A proof state: whatever handle the environment needs to continue from it.
     type State;
@@ -54,5 +60,65 @@ pub trait ProofEnv {
     /// text in place saves an allocation per tactic. The text must be the same.
     fn write_canonical_text(&self, state: &Self::State, out: &mut String) {
         out.push_str(&self.canonical_text(state));
+    }
+
+    /// Runs every tactic of one expansion on `state` and hands each answer to `answer`, in the
+    /// order of `tactics`, until `answer` says [`ControlFlow::Break`] (after a tactic closed
+    /// every goal, or when a budget ran out between two tactics) or the tactics run out.
+    ///
+    /// The search calls this once per expansion, with the tactics it would run one by one. The
+    /// default does exactly that, so the search costs what it always did; an environment that
+    /// can run tactics side by side (several REPL processes) overrides it, computes the
+    /// answers in whatever order suits it, and hands them over in the tactics' order. Work done
+    /// for tactics after a `Break` is thrown away: the search counts only the answers it took,
+    /// so its report is the same either way (`prover/tests/search_proptest.rs`).
+    fn apply_all(
+        &mut self,
+        state: &Self::State,
+        tactics: Tactics<'_>,
+        deadline: Duration,
+        answer: &mut dyn FnMut(Result<Applied<Self::State>, EnvError>) -> ControlFlow<()>,
+    ) {
+        for tactic in tactics.iter() {
+            if answer(self.apply(state, tactic, deadline)).is_break() {
+                return;
+            }
+        }
+    }
+}
+
+/// The tactics of one expansion, in the order the search wants their answers (a view of the
+/// search's own queue, so handing them over allocates nothing).
+#[derive(Debug, Clone, Copy)]
+pub struct Tactics<'a> {
+    queue: &'a VecDeque<Candidate>,
+}
+
+impl<'a> Tactics<'a> {
+    /// A view of `queue`'s tactics.
+    pub fn new(queue: &'a VecDeque<Candidate>) -> Tactics<'a> {
+        Tactics { queue }
+    }
+
+    /// How many tactics there are.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The `index`th tactic.
+    pub fn get(&self, index: usize) -> Option<&'a str> {
+        self.queue
+            .get(index)
+            .map(|candidate| candidate.tactic.as_str())
+    }
+
+    /// The tactics in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &'a str> + use<'a> {
+        self.queue.iter().map(|candidate| candidate.tactic.as_str())
     }
 }

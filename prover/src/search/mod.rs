@@ -59,7 +59,7 @@ mod run;
 mod tree;
 
 pub use config::SearchConfig;
-pub use env::{Applied, ProofEnv};
+pub use env::{Applied, ProofEnv, Tactics};
 pub use error::{CheckError, EnvError, PolicyError};
 pub use hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 pub use limits::{CancelToken, Clock, InstantClock, ManualClock};

@@ -2,10 +2,12 @@
 
 use std::collections::VecDeque;
 use std::error::Error;
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 use super::config::SearchConfig;
-use super::env::{Applied, ProofEnv};
+use super::env::{Applied, ProofEnv, Tactics};
+use super::error::EnvError;
 use super::frontier::Frontier;
 use super::hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 use super::limits::{CancelToken, Clock, InstantClock};
@@ -172,6 +174,7 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
             started: self.clock.now(),
             text_buffer: String::new(),
             priorities: Priorities::default(),
+            answers: Vec::new(),
         }
         .run()
     }
@@ -198,7 +201,13 @@ struct Attempt<'a, E: ProofEnv, P: ?Sized, K, H, F, C> {
     /// nothing here; the graph copies a text only when it is new.
     text_buffer: String,
     priorities: Priorities,
+    /// One expansion's answers and their durations, between the environment's batch and
+    /// their recording; reused from one expansion to the next.
+    answers: Vec<TimedAnswer<E::State>>,
 }
+
+/// One tactic's answer from [`ProofEnv::apply_all`] and how long the search waited for it.
+type TimedAnswer<S> = (Result<Applied<S>, EnvError>, Duration);
 
 /// The result of expanding one node.
 struct Expanded {
@@ -289,23 +298,14 @@ where
 
     /// The stop conditions that are also checked between two tactics of one expansion.
     fn interruption(&self) -> Option<StopReason> {
-        if self.cancel.is_cancelled() {
-            return Some(StopReason::Cancelled);
-        }
-        if let Some(message) = self.streaks.failure(self.config.max_consecutive_errors) {
-            return Some(StopReason::EnvFailure(message));
-        }
-        if let Some(limit) = self.config.max_time
-            && self.clock.now().saturating_sub(self.started) >= limit
-        {
-            return Some(StopReason::TimeLimit(limit));
-        }
-        if let Some(limit) = self.config.max_env_calls
-            && self.stats.env_calls >= limit
-        {
-            return Some(StopReason::EnvCallLimit(limit));
-        }
-        None
+        interruption_of(
+            self.config,
+            self.clock,
+            self.cancel,
+            self.started,
+            self.stats.env_calls,
+            || self.streaks.failure(self.config.max_consecutive_errors),
+        )
     }
 
     /// Pops the open node with the highest priority.
@@ -331,24 +331,113 @@ where
         None
     }
 
-    /// Runs the node's best tactics one after another, stopping at the first that closes every
-    /// goal or when a budget runs out; the rest stay pending.
+    /// Runs the node's best tactics, in order, stopping at the first that closes every goal or
+    /// when a budget runs out; the rest stay pending.
+    ///
+    /// The tactics go to the environment as one batch ([`ProofEnv::apply_all`]), whose answers
+    /// are collected and then recorded in order. Between two answers the batch stops exactly
+    /// where running them one by one would have stopped: at a proof, or when
+    /// [`interruption`](Self::interruption) would say so after recording the answers so far
+    /// (the same checks, in the same order, reading the clock as often).
     fn expand(&mut self, node: NodeId) -> Expanded {
         if matches!(self.graph.node(node).expansion, Expansion::NotStarted) {
             self.propose(node);
         }
+        let timed = self.hook.wants_durations();
+        let mut answers = std::mem::take(&mut self.answers);
+        let mut proved = None;
         while self.interruption().is_none() {
-            let Some(candidate) = self.next_candidate(node) else {
+            let Some(tactics) = self.graph.pending_tactics(node) else {
                 break;
             };
-            if let Some(edge) = self.apply(node, &candidate) {
-                return Expanded {
-                    node,
-                    proved: Some(edge),
+            if tactics.is_empty() {
+                // Marks the expansion finished, as taking its last tactic would have.
+                self.graph.next_candidate(node);
+                break;
+            }
+            let total = tactics.len();
+            let mut env_calls = self.stats.env_calls;
+            let mut env_streak = self.streaks.env.count;
+            let mut stopped = false;
+            let mut before = if timed {
+                self.clock.now()
+            } else {
+                Duration::ZERO
+            };
+            let (clock, cancel, config, started, streaks) = (
+                self.clock,
+                self.cancel,
+                self.config,
+                self.started,
+                &self.streaks,
+            );
+            self.env.apply_all(
+                &self.graph.node(node).state,
+                Tactics::new(tactics),
+                config.tactic_deadline,
+                &mut |answer| {
+                    if stopped || answers.len() >= total {
+                        // An environment that answers past a `Break` or past the last tactic
+                        // breaks its contract; what it computed is not used.
+                        return ControlFlow::Break(());
+                    }
+                    let duration = if timed {
+                        clock.now().saturating_sub(before)
+                    } else {
+                        Duration::ZERO
+                    };
+                    env_calls += 1;
+                    env_streak = match answer {
+                        Err(_) => env_streak.saturating_add(1),
+                        Ok(_) => 0,
+                    };
+                    let closed = matches!(answer, Ok(Applied::Proved));
+                    answers.push((answer, duration));
+                    if closed {
+                        stopped = true;
+                        return ControlFlow::Break(());
+                    }
+                    if answers.len() == total {
+                        return ControlFlow::Continue(());
+                    }
+                    // Only whether to stop matters here: the reason is found again after
+                    // the answers are recorded, by `stop_reason`.
+                    let streak_failed = || {
+                        streaks
+                            .fails(env_streak, config.max_consecutive_errors)
+                            .then(String::new)
+                    };
+                    if interruption_of(config, clock, cancel, started, env_calls, streak_failed)
+                        .is_some()
+                    {
+                        stopped = true;
+                        return ControlFlow::Break(());
+                    }
+                    if timed {
+                        before = clock.now();
+                    }
+                    ControlFlow::Continue(())
+                },
+            );
+            let got = answers.len();
+            for (answer, duration) in answers.drain(..) {
+                let Some(candidate) = self.graph.next_candidate(node) else {
+                    break;
                 };
+                if let Some(edge) = self.record(node, &candidate, answer, duration) {
+                    proved = Some(edge);
+                    break;
+                }
+            }
+            answers.clear();
+            // A batch that stopped between two tactics already read the clock for the check
+            // `interruption` would repeat; an environment that answered nothing made no progress.
+            if proved.is_some() || stopped || got == 0 {
+                break;
             }
         }
-        Expanded { node, proved: None }
+        self.answers = answers;
+        Expanded { node, proved }
     }
 
     /// Asks the policy for the node's candidates and keeps the ones worth running.
@@ -396,32 +485,16 @@ where
             .start_expansion(id, VecDeque::from(prepared.selected));
     }
 
-    /// Takes the next pending tactic; marks the expansion finished when it was the last.
-    fn next_candidate(&mut self, id: NodeId) -> Option<Candidate> {
-        self.graph.next_candidate(id)
-    }
-
-    /// Runs one tactic and records the edge. Returns the edge if it closed every goal.
-    fn apply(&mut self, parent: NodeId, candidate: &Candidate) -> Option<EdgeId> {
+    /// Records one tactic's answer as an edge. Returns the edge if it closed every goal.
+    fn record(
+        &mut self,
+        parent: NodeId,
+        candidate: &Candidate,
+        applied: Result<Applied<E::State>, EnvError>,
+        duration: Duration,
+    ) -> Option<EdgeId> {
         self.stats.env_calls += 1;
         let tactic = candidate.tactic.as_str();
-        let timed = self.hook.wants_durations();
-        let before = if timed {
-            self.clock.now()
-        } else {
-            Duration::ZERO
-        };
-        let applied = self.env.apply(
-            &self.graph.node(parent).state,
-            tactic,
-            self.config.tactic_deadline,
-        );
-        let duration = if timed {
-            self.clock.now().saturating_sub(before)
-        } else {
-            Duration::ZERO
-        };
-
         let mut proved = None;
         let message: String;
         let outcome = match applied {
@@ -583,6 +656,36 @@ impl Priorities {
     }
 }
 
+/// The stop conditions checked between two tactics, in this order (the clock is read only when
+/// the earlier ones did not stop, and only under a time limit): cancellation, a source failing
+/// too often in a row (`streak_failure`), the time limit, the environment-call limit.
+fn interruption_of(
+    config: &SearchConfig,
+    clock: &impl Clock,
+    cancel: &CancelToken,
+    started: Duration,
+    env_calls: u32,
+    streak_failure: impl FnOnce() -> Option<String>,
+) -> Option<StopReason> {
+    if cancel.is_cancelled() {
+        return Some(StopReason::Cancelled);
+    }
+    if let Some(message) = streak_failure() {
+        return Some(StopReason::EnvFailure(message));
+    }
+    if let Some(limit) = config.max_time
+        && clock.now().saturating_sub(started) >= limit
+    {
+        return Some(StopReason::TimeLimit(limit));
+    }
+    if let Some(limit) = config.max_env_calls
+        && env_calls >= limit
+    {
+        return Some(StopReason::EnvCallLimit(limit));
+    }
+    None
+}
+
 /// Consecutive infrastructure failures per source; a success of that source resets its count.
 #[derive(Debug, Default)]
 struct ErrorStreaks {
@@ -609,13 +712,20 @@ impl Streak {
 }
 
 impl ErrorStreaks {
+    /// Whether some source failed `limit` times in a row, the environment's streak standing
+    /// at `env_count` (a batch's answers are counted before they are recorded).
+    fn fails(&self, env_count: u32, limit: u32) -> bool {
+        let limit = limit.max(1);
+        env_count >= limit || self.policy.count >= limit || self.check.count >= limit
+    }
+
     /// A description of the first source that failed `limit` times in a row, if any.
     fn failure(&self, limit: u32) -> Option<String> {
-        let limit = limit.max(1);
         // Checked before every tactic: the common answer needs no array and no search.
-        if self.env.count < limit && self.policy.count < limit && self.check.count < limit {
+        if !self.fails(self.env.count, limit) {
             return None;
         }
+        let limit = limit.max(1);
         [
             ("environment", &self.env),
             ("policy", &self.policy),

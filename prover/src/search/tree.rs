@@ -224,6 +224,14 @@ impl<S> Graph<S> {
         self.node_mut(id).expansion = Expansion::Pending(index);
     }
 
+    /// The tactics a pending node's expansion has still to run, in order.
+    pub(super) fn pending_tactics(&self, id: NodeId) -> Option<&VecDeque<Candidate>> {
+        match self.node(id).expansion {
+            Expansion::Pending(index) => Some(&self.pending[index as usize]),
+            _ => None,
+        }
+    }
+
     /// Takes a pending node's next tactic; marks the expansion finished when it was the last.
     pub(super) fn next_candidate(&mut self, id: NodeId) -> Option<Candidate> {
         let Expansion::Pending(index) = self.node(id).expansion else {

@@ -174,14 +174,7 @@ fn split_tokens(text: &str) -> Vec<Token<'_>> {
 /// FNV-1a over the parts, separated: stable across runs and platforms (never Rust's
 /// randomized hasher), so a model file means the same everywhere.
 pub fn hash(parts: &[&str]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for part in parts {
-        for byte in part.bytes().chain(std::iter::once(0xff)) {
-            h ^= u32::from(byte);
-            h = h.wrapping_mul(0x0100_0193);
-        }
-    }
-    h
+    ::datasets::hash::fnv1a_32_parts(parts)
 }
 
 /// A tactic with the locals it names replaced by references (`⟪0⟫`, `⟪1⟫`, …).

@@ -259,7 +259,7 @@ impl LearnedModel {
         bytes.extend_from_slice(&MODEL_FORMAT_VERSION.to_le_bytes());
         // Encoding plain vectors of numbers and strings cannot fail.
         bytes.extend(postcard::to_stdvec(&stored).unwrap_or_default());
-        let checksum = sha1_smol::Sha1::from(&bytes).digest().bytes();
+        let checksum = ::datasets::hash::sha1(&bytes);
         bytes.extend_from_slice(&checksum);
         bytes
     }
@@ -285,9 +285,7 @@ impl LearnedModel {
             .checked_sub(CHECKSUM_LEN)
             .filter(|len| *len >= MAGIC.len() + 4)
             .map(|len| bytes.split_at(len))
-            .filter(|(content, checksum)| {
-                sha1_smol::Sha1::from(content).digest().bytes().as_slice() == *checksum
-            });
+            .filter(|(content, checksum)| ::datasets::hash::sha1(content).as_slice() == *checksum);
         let Some((content, _)) = checked else {
             // An older file has no checksum; a damaged one fails it.
             if version != MODEL_FORMAT_VERSION {
@@ -354,7 +352,7 @@ impl LearnedModel {
     /// SHA-1 of the file's bytes: part of the policy identity, so failures recorded under one
     /// model are never reused for another.
     pub fn content_hash(&self) -> String {
-        sha1_smol::Sha1::from(self.to_bytes()).digest().to_string()
+        ::datasets::hash::sha1_hex(self.to_bytes())
     }
 }
 
