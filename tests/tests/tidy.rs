@@ -336,3 +336,69 @@ fn the_batch_loop_exists_once() {
         "run batches through prover::pipeline::batch::run: {found:#?}"
     );
 }
+
+/// The library's insides a front end must not name: Lean processes, the engine, the checker's
+/// rules and the cache. A front end goes through `prover::{session, job, settings, pipeline,
+/// text, datasets}` and the types `prover` re-exports at its root.
+const BEHIND_THE_FRONT_DOOR: [&str; 4] = ["engine", "check", "cache", "lean_bridge"];
+
+/// Lines of the front-end crates under `dirs` that name what is behind the front door: a path
+/// `lean_bridge::…` or `prover::engine` (`check`, `cache`), or such a module in a one-line
+/// `use prover::{…}` list.
+fn front_end_mentions(dirs: &[&str]) -> Vec<String> {
+    let mut found: Vec<String> = dirs
+        .iter()
+        .flat_map(|dir| {
+            mentions(
+                dir,
+                &[
+                    "lean_bridge",
+                    "prover::engine",
+                    "prover::check",
+                    "prover::cache",
+                ],
+            )
+        })
+        .collect();
+    for line in dirs.iter().flat_map(|dir| mentions(dir, &["prover::{"])) {
+        let list = &line[line.find("prover::{").unwrap()..];
+        let names_one = list
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|word| BEHIND_THE_FRONT_DOOR.contains(&word));
+        if names_one && !found.contains(&line) {
+            found.push(line);
+        }
+    }
+    found
+}
+
+#[test]
+fn front_ends_name_only_the_front_door() {
+    // The CLI and the editor server drive Lean only through the library's sessions, jobs and
+    // pipelines, so a new front end (an MCP server) has one door to learn and the library is
+    // free to change what is behind it. Cargo holds the other half: no front end depends on
+    // `lean-bridge` (it reaches them through `prover` only).
+    let crates = ["prover/cli", "prover/lsp"];
+    let found = front_end_mentions(&crates);
+    assert!(
+        found.is_empty(),
+        "front ends name prover::{{session, job, settings, pipeline, text, datasets}} and the \
+         types re-exported at prover's root, not {BEHIND_THE_FRONT_DOOR:?}: {found:#?}"
+    );
+    for dir in crates {
+        let manifest =
+            std::fs::read_to_string(workspace_root().join(dir).join("Cargo.toml")).unwrap();
+        let mut section = "";
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line;
+            }
+            let names_bridge =
+                line.starts_with("lean-bridge.") || line.starts_with("lean-bridge =");
+            assert!(
+                !(names_bridge && section == "[dependencies]"),
+                "{dir}/Cargo.toml depends on lean-bridge; go through prover"
+            );
+        }
+    }
+}
