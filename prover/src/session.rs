@@ -471,3 +471,34 @@ fn open_cache(dir: &std::path::Path, pool: &PoolConfig) -> Arc<ProofCache> {
     };
     Arc::new(ProofCache::new(backend, lean_identity(pool)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_store_counts_and_clears_what_a_run_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let backend = Arc::new(SledBackend::open(dir.path()).unwrap());
+            let cache = ProofCache::new(backend, "lean v4.24.0 | repl");
+            cache.record_root(
+                "import Mathlib",
+                "theorem t : True := sorry",
+                &["⊢ True".into()],
+            );
+            cache.root("import Mathlib", "theorem u : True := sorry");
+            cache.finish_run().unwrap();
+        }
+        let store = CacheStore::open(dir.path()).unwrap();
+        let stats = store.stats().unwrap();
+        assert_eq!(stats.data_dir, SledBackend::data_dir(dir.path()));
+        // The last run's counters are stored beside the one answer, and not counted as one.
+        assert_eq!(stats.entries, 1);
+        let last = stats.last_run.unwrap();
+        assert_eq!((last.misses, last.writes), (1, 1));
+        assert_eq!(store.clear().unwrap(), 2);
+        let cleared = store.stats().unwrap();
+        assert_eq!((cleared.entries, cleared.last_run), (0, None));
+    }
+}
