@@ -343,8 +343,8 @@ fn the_batch_loop_exists_once() {
 const BEHIND_THE_FRONT_DOOR: [&str; 4] = ["engine", "check", "cache", "lean_bridge"];
 
 /// Lines of the front-end crates under `dirs` that name what is behind the front door: a path
-/// `lean_bridge::…` or `prover::engine` (`check`, `cache`), or such a module in a one-line
-/// `use prover::{…}` list.
+/// `lean_bridge::…` or `prover::engine` (`check`, `cache`), or such a module in a
+/// `use prover::{…}` list, on one line or several.
 fn front_end_mentions(dirs: &[&str]) -> Vec<String> {
     let mut found: Vec<String> = dirs
         .iter()
@@ -360,13 +360,49 @@ fn front_end_mentions(dirs: &[&str]) -> Vec<String> {
             )
         })
         .collect();
-    for line in dirs.iter().flat_map(|dir| mentions(dir, &["prover::{"])) {
-        let list = &line[line.find("prover::{").unwrap()..];
-        let names_one = list
-            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-            .any(|word| BEHIND_THE_FRONT_DOOR.contains(&word));
-        if names_one && !found.contains(&line) {
-            found.push(line);
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(&workspace_root().join(dir), &mut files);
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code: String = text
+            .lines()
+            .map(|line| match line.trim_start().starts_with("//") {
+                true => "",
+                false => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (start, _) in code.match_indices("prover::{") {
+            // The list up to its closing brace, nested groups included.
+            let mut depth = 0;
+            let mut end = code.len();
+            for (offset, c) in code[start..].char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = start + offset;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let list = &code[start..end];
+            let named: Vec<&str> = list
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|word| BEHIND_THE_FRONT_DOOR.contains(word))
+                .collect();
+            if !named.is_empty() {
+                let line = code[..start].matches('\n').count() + 1;
+                found.push(format!(
+                    "{}:{line}: prover::{{…}} names {named:?}",
+                    relative(&file)
+                ));
+            }
         }
     }
     found
