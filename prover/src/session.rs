@@ -17,7 +17,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lean_bridge::pool::{PoolConfig, ReplPool};
 use tokio::runtime::{Handle, Runtime};
 
 use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
@@ -380,6 +379,72 @@ fn prove_result(end: JobEnd, name: &str) -> ProveResult {
 
 pub use crate::job::crashed;
 
+/// The REPL pool a session or a pipeline runs on, named here so front ends need not depend on
+/// `lean_bridge`.
+pub use lean_bridge::pool::{PoolConfig, ReplPool};
+
+pub use crate::cache::{CacheError, RunStats};
+
+/// A cache directory opened on its own, to inspect or clear it (`prover cache`), without a
+/// session: what a front end needs of the cache, so that it never names `cache`'s types.
+pub struct CacheStore {
+    backend: SledBackend,
+    dir: PathBuf,
+}
+
+/// What a cache directory holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheStats {
+    /// Where the store's files are (the versioned directory inside the cache directory).
+    pub data_dir: PathBuf,
+    /// Entries holding Lean's answers and verdicts (the last run's counters not counted).
+    pub entries: usize,
+    /// Bytes the store uses on disk.
+    pub size_on_disk: u64,
+    /// The counters the last run stored, if one did.
+    pub last_run: Option<RunStats>,
+}
+
+impl CacheStore {
+    /// Opens the store in `dir`; a store another process holds is refused
+    /// ([`CacheError::Locked`]).
+    pub fn open(dir: &std::path::Path) -> Result<CacheStore, CacheError> {
+        Ok(CacheStore {
+            backend: SledBackend::open(dir)?,
+            dir: dir.to_owned(),
+        })
+    }
+
+    /// What the store holds.
+    pub fn stats(&self) -> Result<CacheStats, CacheError> {
+        let last_run = crate::cache::last_run(&self.backend)?;
+        Ok(CacheStats {
+            data_dir: SledBackend::data_dir(&self.dir),
+            // One entry holds the last run's counters, not a Lean answer.
+            entries: self
+                .backend
+                .len()
+                .saturating_sub(usize::from(last_run.is_some())),
+            size_on_disk: self.backend.size_on_disk(),
+            last_run,
+        })
+    }
+
+    /// Removes every entry (the last run's counters included); returns how many there were.
+    pub fn clear(&self) -> Result<usize, CacheError> {
+        let entries = self.backend.len();
+        self.backend.clear()?;
+        Ok(entries)
+    }
+}
+
+/// Kills every live REPL process group of this process at once and starts no more (a signal
+/// handler's first act, so nothing keeps Lean's memory alive while a run winds down); returns
+/// how many groups were killed.
+pub fn stop_all_repls() -> usize {
+    lean_bridge::reaper::shut_down()
+}
+
 /// Names the Lean toolchain and REPL behind `pool`: the launch command and the Lean project's
 /// `lean-toolchain` and `lake-manifest.json`. Answers from another identity are never reused.
 pub fn lean_identity(pool: &PoolConfig) -> String {
@@ -405,4 +470,35 @@ fn open_cache(dir: &std::path::Path, pool: &PoolConfig) -> Arc<ProofCache> {
         }
     };
     Arc::new(ProofCache::new(backend, lean_identity(pool)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_store_counts_and_clears_what_a_run_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let backend = Arc::new(SledBackend::open(dir.path()).unwrap());
+            let cache = ProofCache::new(backend, "lean v4.24.0 | repl");
+            cache.record_root(
+                "import Mathlib",
+                "theorem t : True := sorry",
+                &["⊢ True".into()],
+            );
+            cache.root("import Mathlib", "theorem u : True := sorry");
+            cache.finish_run().unwrap();
+        }
+        let store = CacheStore::open(dir.path()).unwrap();
+        let stats = store.stats().unwrap();
+        assert_eq!(stats.data_dir, SledBackend::data_dir(dir.path()));
+        // The last run's counters are stored beside the one answer, and not counted as one.
+        assert_eq!(stats.entries, 1);
+        let last = stats.last_run.unwrap();
+        assert_eq!((last.misses, last.writes), (1, 1));
+        assert_eq!(store.clear().unwrap(), 2);
+        let cleared = store.stats().unwrap();
+        assert_eq!((cleared.entries, cleared.last_run), (0, None));
+    }
 }

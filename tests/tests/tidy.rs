@@ -336,3 +336,105 @@ fn the_batch_loop_exists_once() {
         "run batches through prover::pipeline::batch::run: {found:#?}"
     );
 }
+
+/// The library's insides a front end must not name: Lean processes, the engine, the checker's
+/// rules and the cache. A front end goes through `prover::{session, job, settings, pipeline,
+/// text, datasets}` and the types `prover` re-exports at its root.
+const BEHIND_THE_FRONT_DOOR: [&str; 4] = ["engine", "check", "cache", "lean_bridge"];
+
+/// Lines of the front-end crates under `dirs` that name what is behind the front door: a path
+/// `lean_bridge::…` or `prover::engine` (`check`, `cache`), or such a module in a
+/// `use prover::{…}` list, on one line or several.
+fn front_end_mentions(dirs: &[&str]) -> Vec<String> {
+    let mut found: Vec<String> = dirs
+        .iter()
+        .flat_map(|dir| {
+            mentions(
+                dir,
+                &[
+                    "lean_bridge",
+                    "prover::engine",
+                    "prover::check",
+                    "prover::cache",
+                ],
+            )
+        })
+        .collect();
+    let mut files = Vec::new();
+    for dir in dirs {
+        rust_files(&workspace_root().join(dir), &mut files);
+    }
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let code: String = text
+            .lines()
+            .map(|line| match line.trim_start().starts_with("//") {
+                true => "",
+                false => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (start, _) in code.match_indices("prover::{") {
+            // The list up to its closing brace, nested groups included.
+            let mut depth = 0;
+            let mut end = code.len();
+            for (offset, c) in code[start..].char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = start + offset;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let list = &code[start..end];
+            let named: Vec<&str> = list
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .filter(|word| BEHIND_THE_FRONT_DOOR.contains(word))
+                .collect();
+            if !named.is_empty() {
+                let line = code[..start].matches('\n').count() + 1;
+                found.push(format!(
+                    "{}:{line}: prover::{{…}} names {named:?}",
+                    relative(&file)
+                ));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn front_ends_name_only_the_front_door() {
+    // The CLI and the editor server drive Lean only through the library's sessions, jobs and
+    // pipelines, so a new front end (an MCP server) has one door to learn and the library is
+    // free to change what is behind it. Cargo holds the other half: no front end depends on
+    // `lean-bridge` (it reaches them through `prover` only).
+    let crates = ["prover/cli", "prover/lsp"];
+    let found = front_end_mentions(&crates);
+    assert!(
+        found.is_empty(),
+        "front ends name prover::{{session, job, settings, pipeline, text, datasets}} and the \
+         types re-exported at prover's root, not {BEHIND_THE_FRONT_DOOR:?}: {found:#?}"
+    );
+    for dir in crates {
+        let manifest =
+            std::fs::read_to_string(workspace_root().join(dir).join("Cargo.toml")).unwrap();
+        let mut section = "";
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                section = line;
+            }
+            let names_bridge =
+                line.starts_with("lean-bridge.") || line.starts_with("lean-bridge =");
+            assert!(
+                !(names_bridge && section == "[dependencies]"),
+                "{dir}/Cargo.toml depends on lean-bridge; go through prover"
+            );
+        }
+    }
+}

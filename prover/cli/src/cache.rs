@@ -1,11 +1,10 @@
 //! `prover cache stats|clear|path`, and the cache summary at the end of `prove` and `eval`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use super::{CacheArgs, CacheCommand};
-use prover::cache::{self, CacheBackend, CacheError, ProofCache, SledBackend};
+use prover::session::{CacheError, CacheStore, Session};
 use prover::settings::{self, SettingsFile};
 
 /// The cache directory from flags, settings and the XDG convention.
@@ -14,8 +13,8 @@ fn cache_dir(args: &CacheArgs, settings: &SettingsFile) -> anyhow::Result<PathBu
 }
 
 /// Stores the run's counters and flushes the cache; a failure here loses nothing decided.
-pub(super) fn finish_run(cache: Option<&Arc<ProofCache>>) {
-    if let Some(cache) = cache {
+pub(super) fn finish_run(session: &Session) {
+    if let Some(cache) = session.cache() {
         let stats = cache.run_stats();
         if let Some(rate) = stats.hit_rate() {
             note!(
@@ -31,8 +30,8 @@ pub(super) fn finish_run(cache: Option<&Arc<ProofCache>>) {
     }
 }
 
-fn open_existing(dir: &Path) -> anyhow::Result<SledBackend> {
-    SledBackend::open(dir).map_err(|error| match error {
+fn open_existing(dir: &std::path::Path) -> anyhow::Result<CacheStore> {
+    CacheStore::open(dir).map_err(|error| match error {
         CacheError::Locked { .. } => anyhow::anyhow!("{error}"),
         other => anyhow::anyhow!("{other}"),
     })
@@ -47,13 +46,15 @@ pub(super) fn run(command: CacheCommand, settings: &SettingsFile) -> anyhow::Res
         CacheCommand::Stats(args) => {
             let dir = cache_dir(&args, settings)?;
             let store = open_existing(&dir)?;
-            let last = cache::last_run(&store)?;
-            out!("path          {}", SledBackend::data_dir(&dir).display())?;
-            // One entry holds the last run's counters, not a Lean answer.
-            let entries = store.len().saturating_sub(usize::from(last.is_some()));
-            out!("entries       {entries}")?;
-            out!("size on disk  {} bytes", store.size_on_disk())?;
-            match last.as_ref().and_then(|s| s.hit_rate().map(|r| (s, r))) {
+            let stats = store.stats()?;
+            out!("path          {}", stats.data_dir.display())?;
+            out!("entries       {}", stats.entries)?;
+            out!("size on disk  {} bytes", stats.size_on_disk)?;
+            match stats
+                .last_run
+                .as_ref()
+                .and_then(|s| s.hit_rate().map(|r| (s, r)))
+            {
                 Some((stats, rate)) => out!(
                     "last run      {:.1}% hits ({} hits, {} misses, {} writes)",
                     100.0 * rate,
@@ -67,8 +68,7 @@ pub(super) fn run(command: CacheCommand, settings: &SettingsFile) -> anyhow::Res
         CacheCommand::Clear(args) => {
             let dir = cache_dir(&args, settings)?;
             let store = open_existing(&dir)?;
-            let entries = store.len();
-            store.clear()?;
+            let entries = store.clear()?;
             note!(
                 "prover cache: removed {entries} entries from {}",
                 dir.display()

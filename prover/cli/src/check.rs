@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use lean_bridge::pool::ReplPool;
 
 use super::CheckArgs;
 use super::interrupt::Interrupt;
@@ -15,10 +14,11 @@ use super::preflight;
 use super::results_file;
 use crate::exit;
 use ::datasets::output::{self, FileKind, Input, Target};
-use prover::check::{CheckConfig, CheckResult, Status};
 use prover::pipeline::check::{self as check_rows, Reference};
 use prover::pipeline::run as manifest;
+use prover::session::ReplPool;
 use prover::settings::{self, SettingsFile};
+use prover::{CheckConfig, CheckResult, CheckStatus as Status};
 
 /// Runs `prover check`.
 pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {

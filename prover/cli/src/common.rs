@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use prover::engine::{ProveResult, ProveStatus, Theorem};
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
+use prover::{ProveResult, ProveStatus, Theorem};
 
 use ::datasets::output::{FileKind, Input, Output, Target};
 use prover::pipeline::run as manifest;
@@ -171,7 +171,7 @@ pub(super) fn save_model(session: &Session, path: &Path) -> anyhow::Result<()> {
 pub(super) fn pipeline_settings(
     config: &prover::session::SessionConfig,
     settings: &SettingsFile,
-) -> anyhow::Result<(String, prover::check::CheckConfig)> {
+) -> anyhow::Result<(String, prover::CheckConfig)> {
     let prompt_template = config.policy.llm.as_ref().map_or_else(
         || "{state}:::".to_owned(),
         |llm| llm.prompt_template.clone(),

@@ -13,11 +13,11 @@ use super::interrupt::Interrupt;
 use super::preflight;
 use super::results_file;
 use crate::exit;
-use prover::engine::{ProveResult, ProveStatus};
 use prover::pipeline::eval::{MAX_ATTEMPTS, Resume};
 use prover::pipeline::run as manifest;
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
+use prover::{ProveResult, ProveStatus};
 
 /// Runs `prover eval`.
 pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<ExitCode> {
@@ -149,7 +149,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             concurrency,
             &stop,
             Some(&prover),
-            move |(theorem, attempt): (prover::engine::Theorem, u32)| {
+            move |(theorem, attempt): (prover::Theorem, u32)| {
                 let (prover, extras) = (searcher.clone(), extras.clone());
                 async move {
                     let attempt = several.then_some(attempt);
@@ -217,7 +217,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         ("error", tally.error + earlier_tally.error),
     ])?;
     if let Some(signal) = interrupt.signal() {
-        super::cache::finish_run(session.cache());
+        super::cache::finish_run(&session);
         note!(
             "prover eval: stopped by {}: {} of {todo} theorems decided and written to {}; rerun \
              the same command to resume",
@@ -228,7 +228,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         // Dropping the session does not wait for searches still winding down.
         return Ok(Interrupt::exit_code(signal));
     }
-    super::cache::finish_run(session.cache());
+    super::cache::finish_run(&session);
     if args.json {
         let summary = serde_json::json!({
             "theorems": theorems.len(),

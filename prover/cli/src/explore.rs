@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use ::datasets::output::{Input, Output, Target};
 use anyhow::{Context, bail};
-use prover::engine::ProveStatus;
+use prover::ProveStatus;
 
 use ::datasets::decontamination::{ExclusionIndex, Level};
 use prover::pipeline::explore::{ExploreConfig, ExploreEvents, run_explore};
@@ -96,7 +96,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
 
     let overlay = args.session.overlay();
     let mut config = settings::session_config(&overlay, settings)?;
-    config.prove.reuse_verdicts = prover::engine::VerdictReuse::Never;
+    config.prove.reuse_verdicts = prover::VerdictReuse::Never;
     config.prove.search.proofs_wanted = proofs_wanted;
     let (prompt_template, check) = super::common::pipeline_settings(&config, settings)?;
     let pool = config.pool.clone();
@@ -175,7 +175,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         &stop,
         &mut Progress { trace },
     ));
-    super::cache::finish_run(session.cache());
+    super::cache::finish_run(&session);
     super::common::print_model_summary(&session);
     if let Some(signal) = interrupt.signal() {
         note!(

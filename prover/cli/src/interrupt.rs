@@ -1,6 +1,6 @@
 //! Ctrl-C, SIGTERM and SIGHUP: stop cleanly, killing every REPL at once, keeping what was written, and exiting 128 + the signal.
 //!
-//! The first signal kills every REPL process group (`lean_bridge::reaper::shut_down`, which also starts no more), so
+//! The first signal kills every REPL process group (`prover::session::stop_all_repls`, which also starts no more), so
 //! nothing keeps gigabytes of Mathlib alive while the run winds down; the subcommand then
 //! stops starting work, writes no result decided after the signal (a search cut short is no
 //! verdict, and the rerun redoes it), prints its summary and exits 130, 143 or 129. A second
@@ -46,7 +46,7 @@ impl Interrupt {
                 // Recorded before the REPLs die, so no result their deaths cause is written.
                 let _ = sender.send(Some(number));
                 stopper.stop();
-                let killed = lean_bridge::reaper::shut_down();
+                let killed = prover::session::stop_all_repls();
                 note!(
                     "prover: {} received; stopped {killed} REPL process group(s); keeping the \
                      results written so far (send it again to exit at once)",

@@ -7,7 +7,6 @@ use ::datasets::CheckResult;
 use ::datasets::output::{Input, Output, Target};
 use ::datasets::training::{RefusalKind, RoundRecord, TrainingRow, parse_training_row};
 use anyhow::{Context, bail};
-use prover::engine::{ProveConfig, ProveStatus};
 use prover::pipeline::PipelineError;
 use prover::pipeline::expert::{
     RoundEvents, RoundSummary, RoundsConfig, RoundsOutcome, round_dir, run_rounds,
@@ -16,6 +15,7 @@ use prover::policy::learned::LearnedModel;
 use prover::policy::{LearnedSpec, PolicyKind, PolicySpec};
 use prover::session::{Prover, Session};
 use prover::settings::{self, SettingsFile};
+use prover::{ProveConfig, ProveStatus};
 use serde_json::json;
 
 use super::IterateArgs;
@@ -58,7 +58,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     let overlay = args.session.overlay();
     let mut config = settings::session_config(&overlay, settings)?;
     // The search itself is wanted, for its steps and refusals; cached answers still spare Lean.
-    config.prove.reuse_verdicts = prover::engine::VerdictReuse::Never;
+    config.prove.reuse_verdicts = prover::VerdictReuse::Never;
     let cheap_spec = match args.cheap_policy.as_deref() {
         Some("same") => config.policy.clone(),
         _ => PolicySpec {
@@ -140,7 +140,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         session
             .handle()
             .block_on(run_rounds(&conjectures, &rounds, &stop, &mut progress));
-    super::cache::finish_run(session.cache());
+    super::cache::finish_run(&session);
     if let Some(signal) = interrupt.signal() {
         note!(
             "prover iterate: stopped by {}; what was decided is in {}; rerun the same command to \

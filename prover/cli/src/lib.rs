@@ -581,17 +581,17 @@ pub struct SessionArgs {
     /// under any settings (rechecked); `never` (`iterate`, `explore` and `eval --attempts`
     /// never do). Lean's cached answers are used either way [default: matching].
     #[arg(long, value_name = "WHICH", value_parser = verdict_reuse())]
-    pub reuse_verdicts: Option<prover::engine::VerdictReuse>,
+    pub reuse_verdicts: Option<prover::VerdictReuse>,
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,
 }
 
-/// `--reuse-verdicts`: the library's [`VerdictReuse`](prover::engine::VerdictReuse) names.
-fn verdict_reuse() -> impl clap::builder::TypedValueParser<Value = prover::engine::VerdictReuse> {
+/// `--reuse-verdicts`: the library's [`VerdictReuse`](prover::VerdictReuse) names.
+fn verdict_reuse() -> impl clap::builder::TypedValueParser<Value = prover::VerdictReuse> {
     use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(prover::engine::VerdictReuse::ALL.map(|r| r.name()))
-        .try_map(|name| name.parse::<prover::engine::VerdictReuse>())
+    clap::builder::PossibleValuesParser::new(prover::VerdictReuse::ALL.map(|r| r.name()))
+        .try_map(|name| name.parse::<prover::VerdictReuse>())
 }
 
 impl SessionArgs {

@@ -10,9 +10,9 @@ use super::interrupt::Interrupt;
 use super::preflight;
 use crate::exit;
 use prover::datasets;
-use prover::engine::{ProveStatus, Theorem};
 use prover::session::Session;
 use prover::settings::{self, SettingsFile};
+use prover::{ProveStatus, Theorem};
 
 /// The header used when `--header` is not given.
 const DEFAULT_HEADER: &str = "import Mathlib\n";
@@ -102,12 +102,12 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     });
     let Some(result) = result else {
         let signal = interrupt.signal().unwrap_or(libc::SIGINT);
-        super::cache::finish_run(session.cache());
+        super::cache::finish_run(&session);
         note!("prover prove: stopped by {}", Interrupt::name(signal));
         return Ok(Interrupt::exit_code(signal));
     };
     session.handle().block_on(session.pool().shutdown());
-    super::cache::finish_run(session.cache());
+    super::cache::finish_run(&session);
     super::common::print_model_summary(&session);
     if let Some(path) = &args.session.search.save_model {
         super::common::save_model(&session, path)?;
@@ -194,7 +194,7 @@ fn theorem_of_statement(
         format!("--statement must end in `:= by` (or `:= by sorry`): {statement:?}")
     })?;
     let name =
-        prover::check::declaration_name(&formal_statement).unwrap_or_else(|| "example".into());
+        ::datasets::lean::declaration_name(&formal_statement).unwrap_or_else(|| "example".into());
     Ok(Theorem {
         name,
         header,
@@ -230,7 +230,7 @@ fn write_in_place(
 }
 
 /// The goal of the `sorry` at `at` in `file`, as the editor server reads it.
-fn goal_at(file: &std::path::Path, at: &str) -> anyhow::Result<prover::engine::SorryGoal> {
+fn goal_at(file: &std::path::Path, at: &str) -> anyhow::Result<prover::SorryGoal> {
     use prover::text::source as text;
     let source = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read --file {}", file.display()))?;

@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use prover::engine::{ProveStatus, SorryGoal};
 use prover::job::{CancelToken, Goal, JobEvent, JobHandle};
 use prover::session::Session;
 use prover::settings::{EditorSettings, Overlay, SettingsFile, session_config};
+use prover::{ProveStatus, SorryGoal};
 use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;

@@ -7,6 +7,8 @@
 //!   rows checked on one pool through [`batch`].
 //! - [`collect`]: the search hook that keeps what training data needs (a proof's steps, the
 //!   tactics Lean refused along it).
+//! - [`preflight`]: one REPL elaborates the first header before any work, with one clear
+//!   message when it cannot.
 //! - [`run`]: a run's identity: its manifest, and the records it is made of.
 //! - [`verify`]: proofs re-elaborated with `check`'s rules on a fresh pool.
 //! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
@@ -25,6 +27,7 @@ pub mod collect;
 pub mod eval;
 pub mod expert;
 pub mod explore;
+pub mod preflight;
 pub mod run;
 pub mod verify;
 
