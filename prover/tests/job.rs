@@ -5,50 +5,11 @@ use std::sync::{Arc, Mutex};
 use prover::check::{HeaderOrigin, ProofTask, Status};
 use prover::engine::{ProveStatus, Theorem};
 use prover::job::{Goal, Job, JobEnd, JobEvent, JobResult, NoObserver, Observer};
-use prover::session::{Session, SessionConfig};
-use prover::settings::{self, Overlay, ReplOverlay, SettingsFile};
-use prover_tests::harness::{sim_repl_bin, workspace_root};
+use prover::session::Session;
 
-const HEADER: &str = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n";
+mod portfolio_world;
 
-/// A session on the portfolio world, two simulated REPLs, a cache in `cache_dir` when given.
-fn config(cache_dir: Option<&std::path::Path>) -> SessionConfig {
-    let world = workspace_root().join("tests/fixtures/worlds/eval-portfolio.json");
-    let overlay = Overlay {
-        repl: ReplOverlay {
-            repl_cmd: Some(format!(
-                "{} --world {}",
-                sim_repl_bin().display(),
-                world.display()
-            )),
-            workers: Some(2),
-            ..ReplOverlay::default()
-        },
-        ..Overlay::default()
-    };
-    let mut config = settings::session_config(&overlay, &SettingsFile::default()).unwrap();
-    config.cache_dir = cache_dir.map(std::path::Path::to_path_buf);
-    config
-}
-
-fn theorem(name: &str, statement: &str) -> Theorem {
-    Theorem {
-        name: name.to_owned(),
-        header: HEADER.to_owned(),
-        formal_statement: format!("{statement} := by"),
-    }
-}
-
-fn and_intro() -> Theorem {
-    theorem(
-        "and_intro",
-        "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q",
-    )
-}
-
-fn unprovable() -> Theorem {
-    theorem("unprovable", "theorem unprovable (x : ℕ) : x < x")
-}
+use portfolio_world::{HEADER, and_intro, config, unprovable};
 
 fn prove(theorem: Theorem) -> Job {
     Job::Prove(Goal::Theorem(theorem))

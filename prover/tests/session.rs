@@ -1,54 +1,15 @@
 //! `Session` end to end against sim-repl (a simulated REPL, not Lean): proving from a tokio task, from synchronous code, and from a runtime thread, which used to panic.
 
-use prover::engine::{ProveStatus, Theorem};
-use prover::session::{Session, SessionConfig};
-use prover::settings::{self, Overlay, ReplOverlay, SettingsFile};
-use prover_tests::harness::{sim_repl_bin, workspace_root};
+use prover::engine::ProveStatus;
+use prover::session::Session;
 
-const HEADER: &str = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n";
+mod portfolio_world;
 
-/// A session on the portfolio world, two simulated REPLs, no cache.
-fn config() -> SessionConfig {
-    let world = workspace_root().join("tests/fixtures/worlds/eval-portfolio.json");
-    let overlay = Overlay {
-        repl: ReplOverlay {
-            repl_cmd: Some(format!(
-                "{} --world {}",
-                sim_repl_bin().display(),
-                world.display()
-            )),
-            workers: Some(2),
-            ..ReplOverlay::default()
-        },
-        ..Overlay::default()
-    };
-    let mut config = settings::session_config(&overlay, &SettingsFile::default()).unwrap();
-    config.cache_dir = None;
-    config
-}
-
-fn theorem(name: &str, statement: &str) -> Theorem {
-    Theorem {
-        name: name.to_owned(),
-        header: HEADER.to_owned(),
-        formal_statement: format!("{statement} := by"),
-    }
-}
-
-fn and_intro() -> Theorem {
-    theorem(
-        "and_intro",
-        "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q",
-    )
-}
-
-fn unprovable() -> Theorem {
-    theorem("unprovable", "theorem unprovable (x : ℕ) : x < x")
-}
+use portfolio_world::{and_intro, config, unprovable};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_proves_from_inside_tokio_tasks() {
-    let session = Session::open_on(&tokio::runtime::Handle::current(), config()).unwrap();
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(None)).unwrap();
     let prover = session.prover();
     let task = tokio::spawn(async move { prover.prove_async(and_intro()).await });
     let proved = task.await.unwrap();
@@ -75,7 +36,7 @@ async fn a_session_proves_from_inside_tokio_tasks() {
 
 #[test]
 fn a_session_proves_from_synchronous_code_and_shuts_down() {
-    let session = Session::open(config()).unwrap();
+    let session = Session::open(config(None)).unwrap();
     let result = session.prove(&and_intro());
     assert_eq!(result.status, ProveStatus::Proved, "{result:?}");
     assert!(
@@ -94,7 +55,7 @@ fn a_session_proves_from_synchronous_code_and_shuts_down() {
 
 #[test]
 fn a_session_with_its_own_runtime_can_be_dropped_inside_another_runtime() {
-    let session = Session::open(config()).unwrap();
+    let session = Session::open(config(None)).unwrap();
     let outer = tokio::runtime::Runtime::new().unwrap();
     outer.block_on(async move {
         let result = session.prove_async(and_intro()).await;
