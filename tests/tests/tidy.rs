@@ -90,25 +90,26 @@ fn mentions(dir: &str, needles: &[&str]) -> Vec<String> {
     found
 }
 
+/// What a pure module names: nothing of the crate, no IO, no async, no serialization, no Lean
+/// process, no network, no store.
+const IMPURE: &[&str] = &[
+    "crate::",
+    "tokio",
+    "serde",
+    "std::fs",
+    "std::process",
+    "std::env",
+    "std::net",
+    "lean_bridge",
+    "reqwest",
+    "sled",
+];
+
 #[test]
 fn the_search_core_is_pure() {
     // Nothing of the crate, no IO, no async, no serialization: goals and tactics are opaque
     // values behind `ProofEnv` and `Policy`, time is a `Clock`.
-    let found = mentions(
-        "prover/src/search",
-        &[
-            "crate::",
-            "tokio",
-            "serde",
-            "std::fs",
-            "std::process",
-            "std::env",
-            "std::net",
-            "lean_bridge",
-            "reqwest",
-            "sled",
-        ],
-    );
+    let found = mentions("prover/src/search", IMPURE);
     assert!(
         found.is_empty(),
         "prover::search must stay pure: {found:#?}"
@@ -119,21 +120,7 @@ fn the_search_core_is_pure() {
 fn lean_text_is_pure() {
     // `prover::text` reads and splices Lean source for every front end and the engine alike:
     // nothing of the crate, no IO, no async, no serialization, no Lean process.
-    let found = mentions(
-        "prover/src/text",
-        &[
-            "crate::",
-            "tokio",
-            "serde",
-            "std::fs",
-            "std::process",
-            "std::env",
-            "std::net",
-            "lean_bridge",
-            "reqwest",
-            "sled",
-        ],
-    );
+    let found = mentions("prover/src/text", IMPURE);
     assert!(found.is_empty(), "prover::text must stay pure: {found:#?}");
 }
 
