@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::ProveStatus;
+use crate::results::{ProveStatus, StopCode};
 
 /// The schema version of every record in this module.
 pub const EXPLORE_SCHEMA_VERSION: u32 = 1;
@@ -77,7 +77,7 @@ pub struct ExploreRecord {
     /// `proved`, `failed` or `error`.
     pub status: ProveStatus,
     /// Why the search stopped, when it found nothing.
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<StopCode>,
     /// Lean requests made.
     pub lean_calls: u32,
     /// Wall time.

@@ -43,8 +43,8 @@ pub use output::{FileKind, check_outputs};
 pub use proofs::{HeaderOrigin, ProofRow, ProofTask, parse_task};
 pub use results::{
     CheckResult, Layer, Layers, LeanMessage, MessagePos, MessageSeverity, ProveResult, ProveStatus,
-    RESULTS_SCHEMA_VERSION, RestsOn, SearchCost, Status, first_attempts, read_prove_results,
-    standing_results,
+    RESULTS_SCHEMA_VERSION, RestsOn, SearchCost, Status, StopCode, first_attempts,
+    read_prove_results, standing_results,
 };
 pub use theorem::{Theorem, parse_theorem};
 

@@ -67,6 +67,83 @@ pub enum ProveStatus {
     Error,
 }
 
+/// Why a search or a theorem stopped without a proof: the `stop_reason` code of results files,
+/// cache verdicts and round logs. Each spelling on the wire is the snake_case name below.
+///
+/// A code this build does not know (a file written by a newer build, or edited by hand) reads
+/// as [`StopCode::Other`] and is written back as it was: [`read_prove_results`] refuses a row
+/// that does not parse, so a strict enum would drop such a row and the work it records.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopCode {
+    /// Every proposal and tactic got an answer and none led to a proof.
+    Exhausted,
+    /// The expansion budget ran out.
+    ExpansionLimit,
+    /// The time budget ran out.
+    TimeLimit,
+    /// The budget of Lean calls ran out.
+    LeanCallLimit,
+    /// The search was cancelled; never a verdict.
+    Cancelled,
+    /// Lean or the machinery around it failed (or the search panicked).
+    Infrastructure,
+    /// The policy failed during the search, so the tree is incomplete.
+    PolicyFailure,
+    /// Lean failed on some tactics, so the tree is incomplete.
+    LeanFailure,
+    /// The recheck of a found proof failed to run, so the tree is incomplete.
+    CheckerFailure,
+    /// The theorem's statement does not elaborate.
+    StatementRejected,
+    /// The theorem's header does not elaborate.
+    HeaderRejected,
+    /// A code this build does not know, kept as it was spelled.
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl StopCode {
+    /// Every code this build knows, in declaration order.
+    pub const KNOWN: [StopCode; 11] = [
+        StopCode::Exhausted,
+        StopCode::ExpansionLimit,
+        StopCode::TimeLimit,
+        StopCode::LeanCallLimit,
+        StopCode::Cancelled,
+        StopCode::Infrastructure,
+        StopCode::PolicyFailure,
+        StopCode::LeanFailure,
+        StopCode::CheckerFailure,
+        StopCode::StatementRejected,
+        StopCode::HeaderRejected,
+    ];
+
+    /// The code as results files spell it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            StopCode::Exhausted => "exhausted",
+            StopCode::ExpansionLimit => "expansion_limit",
+            StopCode::TimeLimit => "time_limit",
+            StopCode::LeanCallLimit => "lean_call_limit",
+            StopCode::Cancelled => "cancelled",
+            StopCode::Infrastructure => "infrastructure",
+            StopCode::PolicyFailure => "policy_failure",
+            StopCode::LeanFailure => "lean_failure",
+            StopCode::CheckerFailure => "checker_failure",
+            StopCode::StatementRejected => "statement_rejected",
+            StopCode::HeaderRejected => "header_rejected",
+            StopCode::Other(code) => code,
+        }
+    }
+}
+
+impl std::fmt::Display for StopCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The result for one theorem.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProveResult {
@@ -80,11 +157,9 @@ pub struct ProveResult {
     /// The proof text after `:= by`, exactly as it passed the recheck.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
-    /// Why the search stopped, when it did not prove the theorem: `exhausted`,
-    /// `expansion_limit`, `time_limit`, `lean_call_limit`, `cancelled`, `infrastructure`,
-    /// `statement_rejected` or `header_rejected`.
+    /// Why the search stopped, when it did not prove the theorem.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<StopCode>,
     /// The stop reason in words, with its figures or Lean's message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_detail: Option<String>,
@@ -443,6 +518,72 @@ impl CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_stop_code_round_trips_as_its_old_spelling() {
+        let old = [
+            "exhausted",
+            "expansion_limit",
+            "time_limit",
+            "lean_call_limit",
+            "cancelled",
+            "infrastructure",
+            "policy_failure",
+            "lean_failure",
+            "checker_failure",
+            "statement_rejected",
+            "header_rejected",
+        ];
+        for (code, spelled) in StopCode::KNOWN.iter().zip(old) {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{spelled}\""));
+            assert_eq!(code.as_str(), spelled);
+            assert_eq!(code.to_string(), spelled);
+            let back: StopCode = serde_json::from_str(&json).unwrap();
+            assert_eq!(&back, code);
+        }
+        assert_eq!(StopCode::KNOWN.len(), old.len());
+    }
+
+    #[test]
+    fn an_unknown_stop_code_reads_and_is_written_back_as_it_was() {
+        let code: StopCode = serde_json::from_str("\"budget_spent\"").unwrap();
+        assert_eq!(code, StopCode::Other("budget_spent".into()));
+        assert_eq!(serde_json::to_string(&code).unwrap(), "\"budget_spent\"");
+        assert_eq!(code.as_str(), "budget_spent");
+    }
+
+    #[test]
+    fn an_old_results_row_reads_with_its_stop_code() {
+        let old = concat!(
+            r#"{"schema_version":1,"name":"a","status":"failed","stop_reason":"expansion_limit","#,
+            r#""stop_detail":"expansion limit (3) reached","expansions":3,"lean_calls":5,"#,
+            r#""candidates_rejected":0,"seconds":0.5}"#,
+            "\n",
+            r#"{"schema_version":1,"name":"b","status":"error","stop_reason":"statement_rejected","#,
+            r#""expansions":0,"lean_calls":1,"candidates_rejected":0,"seconds":0.1}"#,
+            "\n",
+            r#"{"schema_version":1,"name":"c","status":"failed","stop_reason":"some_future_code","#,
+            r#""expansions":0,"lean_calls":1,"candidates_rejected":0,"seconds":0.1}"#,
+            "\n",
+        );
+        let (rows, errors) = read_prove_results(old.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        let codes: Vec<Option<StopCode>> = rows.iter().map(|r| r.stop_reason.clone()).collect();
+        assert_eq!(
+            codes,
+            vec![
+                Some(StopCode::ExpansionLimit),
+                Some(StopCode::StatementRejected),
+                Some(StopCode::Other("some_future_code".into())),
+            ]
+        );
+        let written: Vec<String> = rows
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap())
+            .collect();
+        assert_eq!(written.join("\n") + "\n", old);
+    }
 
     #[test]
     fn the_first_attempts_are_the_numbered_below_k_and_the_unnumbered() {

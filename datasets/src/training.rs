@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::results::ProveStatus;
+use crate::results::{ProveStatus, StopCode};
 
 /// The schema version of every record in this module.
 pub const TRAINING_SCHEMA_VERSION: u32 = 1;
@@ -85,7 +85,7 @@ pub struct RoundRecord {
     /// The proof text after `:= by`, when proved.
     pub proof: Option<String>,
     /// Why the search stopped, when not proved.
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<StopCode>,
     /// Lean requests the search made.
     pub lean_calls: u32,
     /// Wall time.

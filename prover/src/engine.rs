@@ -21,7 +21,7 @@ use crate::search::{
     Verdict,
 };
 
-pub use ::datasets::{ProveResult, ProveStatus, RestsOn, Theorem};
+pub use ::datasets::{ProveResult, ProveStatus, RestsOn, StopCode, Theorem};
 /// A position as the REPL reports it: line from 1, column in codepoints from 0.
 pub use lean_bridge::protocol::Pos;
 
@@ -676,31 +676,31 @@ impl Default for ProveConfig {
 }
 
 /// The stable code of a stop reason, for results files.
-pub fn stop_code(reason: &StopReason) -> &'static str {
+pub fn stop_code(reason: &StopReason) -> StopCode {
     match reason {
-        StopReason::Exhausted => "exhausted",
-        StopReason::ExpansionLimit(_) => "expansion_limit",
-        StopReason::TimeLimit(_) => "time_limit",
-        StopReason::EnvCallLimit(_) => "lean_call_limit",
-        StopReason::Cancelled => "cancelled",
-        StopReason::EnvFailure(_) => "infrastructure",
+        StopReason::Exhausted => StopCode::Exhausted,
+        StopReason::ExpansionLimit(_) => StopCode::ExpansionLimit,
+        StopReason::TimeLimit(_) => StopCode::TimeLimit,
+        StopReason::EnvCallLimit(_) => StopCode::LeanCallLimit,
+        StopReason::Cancelled => StopCode::Cancelled,
+        StopReason::EnvFailure(_) => StopCode::Infrastructure,
         StopReason::Incomplete { source, .. } => match source {
-            FaultSource::Policy => "policy_failure",
-            FaultSource::Environment => "lean_failure",
-            FaultSource::Checker => "checker_failure",
+            FaultSource::Policy => StopCode::PolicyFailure,
+            FaultSource::Environment => StopCode::LeanFailure,
+            FaultSource::Checker => StopCode::CheckerFailure,
         },
     }
 }
 
 fn error_result(
     theorem: &Theorem,
-    code: &str,
+    code: StopCode,
     detail: String,
     lean_calls: u32,
     started: Instant,
 ) -> ProveResult {
     ProveResult {
-        stop_reason: Some(code.to_owned()),
+        stop_reason: Some(code),
         stop_detail: Some(detail),
         ..ProveResult::unsearched(&theorem.name, ProveStatus::Error, lean_calls, started)
     }
@@ -826,7 +826,7 @@ impl Engine {
             Outcome::Failed(reason) if reason.is_verdict() && stats.policy_errors > 0 => (
                 ProveStatus::Error,
                 None,
-                Some("policy_failure".to_owned()),
+                Some(StopCode::PolicyFailure),
                 Some(format!(
                     "{reason}, but the policy failed {} time(s) during the search",
                     stats.policy_errors
@@ -837,7 +837,7 @@ impl Engine {
                     StopReason::EnvFailure(_) | StopReason::Incomplete { .. } => ProveStatus::Error,
                     _ => ProveStatus::Failed,
                 };
-                let code = stop_code(reason).to_owned();
+                let code = stop_code(reason);
                 (status, None, Some(code), Some(reason.to_string()))
             }
         };
@@ -916,14 +916,14 @@ impl Engine {
                 return Ok((root, 1));
             }
             Ok(StartReply::Rejected(messages)) => (
-                "statement_rejected",
+                StopCode::StatementRejected,
                 format!(
                     "the statement does not elaborate: {}",
                     first_error(&messages)
                 ),
             ),
             Ok(StartReply::HeaderRejected(messages)) => (
-                "header_rejected",
+                StopCode::HeaderRejected,
                 format!("the header does not elaborate: {}", first_error(&messages)),
             ),
             Err(error) => {
@@ -932,7 +932,13 @@ impl Engine {
                 return Err(Box::new(ProveResult {
                     lean_timeouts: faults.timeouts,
                     lean_crashes: faults.crashes,
-                    ..error_result(theorem, "infrastructure", error.to_string(), 1, started)
+                    ..error_result(
+                        theorem,
+                        StopCode::Infrastructure,
+                        error.to_string(),
+                        1,
+                        started,
+                    )
                 }));
             }
         };
@@ -1045,7 +1051,7 @@ impl Engine {
             // Infrastructure failures and cancellations say nothing about the theorem.
             (Outcome::Failed(reason), _) if !reason.is_verdict() => return,
             (Outcome::Failed(reason), _) => crate::cache::Verdict::Failed {
-                stop_reason: stop_code(reason).to_owned(),
+                stop_reason: stop_code(reason),
                 stop_detail: reason.to_string(),
             },
             (Outcome::Proved(_), None) => return,

@@ -304,7 +304,7 @@ impl<O: Observer> SearchHook for ProgressHook<'_, O> {
 /// The result for a theorem whose search panicked: an `error`, never a verdict.
 pub fn crashed(name: &str, panic: &str) -> ProveResult {
     ProveResult {
-        stop_reason: Some("infrastructure".into()),
+        stop_reason: Some(::datasets::StopCode::Infrastructure),
         stop_detail: Some(format!("internal error: {panic}")),
         ..ProveResult::unsearched(name, ProveStatus::Error, 0, Instant::now())
     }

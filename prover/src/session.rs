@@ -371,7 +371,7 @@ impl<H: SearchHook + Send + 'static> Observer for Lent<H> {
 /// nothing.
 fn prove_result(end: JobEnd, name: &str) -> ProveResult {
     end.into_prove_result().unwrap_or_else(|| ProveResult {
-        stop_reason: Some("cancelled".into()),
+        stop_reason: Some(::datasets::StopCode::Cancelled),
         stop_detail: Some("cancelled".into()),
         ..ProveResult::unsearched(name, ProveStatus::Failed, 0, Instant::now())
     })

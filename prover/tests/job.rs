@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 
 use prover::check::{HeaderOrigin, ProofTask, Status};
-use prover::engine::{ProveStatus, Theorem};
+use prover::engine::{ProveStatus, StopCode, Theorem};
 use prover::job::{Goal, Job, JobEnd, JobEvent, JobResult, NoObserver, Observer};
 use prover::session::Session;
 
@@ -135,8 +135,8 @@ async fn a_search_cancelled_while_it_runs_ends_cancelled_and_records_no_verdict(
         panic!("the search ran and was cancelled: {end:?}");
     };
     assert_eq!(
-        stopped.stop_reason.as_deref(),
-        Some("cancelled"),
+        stopped.stop_reason,
+        Some(StopCode::Cancelled),
         "{stopped:?}"
     );
     assert_eq!(events.lock().unwrap().last(), Some(&JobEvent::Cancelled));
@@ -145,7 +145,7 @@ async fn a_search_cancelled_while_it_runs_ends_cancelled_and_records_no_verdict(
     let end = session.submit(prove(unprovable()), NoObserver).wait().await;
     let again = end.into_prove_result().unwrap();
     assert_eq!(again.status, ProveStatus::Failed, "{again:?}");
-    assert_eq!(again.stop_reason.as_deref(), Some("exhausted"), "{again:?}");
+    assert_eq!(again.stop_reason, Some(StopCode::Exhausted), "{again:?}");
     assert!(!again.from_cache, "{again:?}");
     // And that verdict is recorded, so the same question is answered from the cache.
     let cached = session.prove_async(unprovable()).await;

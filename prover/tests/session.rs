@@ -1,6 +1,6 @@
 //! `Session` end to end against sim-repl (a simulated REPL, not Lean): proving from a tokio task, from synchronous code, and from a runtime thread, which used to panic.
 
-use prover::engine::ProveStatus;
+use prover::engine::{ProveStatus, StopCode};
 use prover::session::Session;
 
 mod portfolio_world;
@@ -27,7 +27,7 @@ async fn a_session_proves_from_inside_tokio_tasks() {
     let sync_in_task = tokio::spawn(async move { prover.prove(&unprovable()) });
     let failed = sync_in_task.await.unwrap();
     assert_eq!(failed.status, ProveStatus::Failed, "{failed:?}");
-    assert_eq!(failed.stop_reason.as_deref(), Some("exhausted"));
+    assert_eq!(failed.stop_reason, Some(StopCode::Exhausted));
 
     session.shutdown().await.unwrap();
     // Dropped inside the async context: no runtime of its own to stop, so nothing panics.

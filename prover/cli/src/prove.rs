@@ -136,7 +136,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
                 result
                     .stop_detail
                     .as_deref()
-                    .or(result.stop_reason.as_deref())
+                    .or(result.stop_reason.as_ref().map(|code| code.as_str()))
                     .unwrap_or("no reason given")
             )?,
         }

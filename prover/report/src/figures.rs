@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use datasets::explore::{EdgeKind, TraceRow};
-use datasets::{ProveResult, ProveStatus, RunManifest};
+use datasets::{ProveResult, ProveStatus, RunManifest, StopCode};
 use serde::Serialize;
 
 /// One run as the report reads it: its results, its manifest if it has one, and the traces of
@@ -95,7 +95,7 @@ pub struct TheoremRow {
     /// Tactics in its proof, when it has one.
     pub proof_length: Option<u32>,
     /// Why its search stopped, when it found no proof.
-    pub stop_reason: Option<String>,
+    pub stop_reason: Option<StopCode>,
     /// The first error Lean gave in its search (from the trace), or the error that ended it.
     pub first_error: Option<String>,
 }
@@ -634,7 +634,8 @@ fn run_figures(run: &Run) -> RunFigures {
         "stop_reasons".to_owned(),
         categories(run.results.iter().map(|r| {
             r.stop_reason
-                .clone()
+                .as_ref()
+                .map(StopCode::to_string)
                 .unwrap_or_else(|| status_word(r.status).to_owned())
         })),
     );
@@ -774,7 +775,7 @@ mod tests {
         if status == ProveStatus::Proved {
             r.proof = Some("\n  intro h\n  simp at h\n    <;> omega".into());
         } else {
-            r.stop_reason = Some("exhausted".into());
+            r.stop_reason = Some(StopCode::Exhausted);
         }
         r
     }

@@ -301,7 +301,7 @@ fn theorem_table(runs: &[RunFigures]) -> String {
             let _ = write!(
                 s,
                 "<td>{}</td><td><code>{}</code></td></tr>",
-                escape(row.stop_reason.as_deref().unwrap_or("")),
+                escape(row.stop_reason.as_ref().map_or("", |code| code.as_str())),
                 escape(row.first_error.as_deref().unwrap_or(""))
             );
         }

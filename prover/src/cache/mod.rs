@@ -151,7 +151,7 @@ pub enum Verdict {
     /// Not proved under the record's budget.
     Failed {
         /// The stop reason's code.
-        stop_reason: String,
+        stop_reason: ::datasets::StopCode,
         /// The stop reason in words.
         stop_detail: String,
     },
@@ -524,7 +524,7 @@ mod tests {
         };
         let failure = |width, max_expansions| TheoremRecord {
             verdict: Verdict::Failed {
-                stop_reason: "expansion_limit".into(),
+                stop_reason: ::datasets::StopCode::ExpansionLimit,
                 stop_detail: "limit".into(),
             },
             budget: Budget {
