@@ -1002,6 +1002,8 @@ impl Engine {
                     if let Ok(Verdict::Accepted) = verdict {
                         return Some(ProveResult {
                             proof: checker.accepted,
+                            // A proof in place says what it rests on, from the cache too.
+                            rests_on: checker.rests_on,
                             from_cache: true,
                             original_search,
                             ..ProveResult::unsearched(

@@ -65,7 +65,14 @@ fn a_proof_resting_on_a_sorried_lemma_or_an_axiom_says_so() {
         text.find(name).unwrap() + text[text.find(name).unwrap()..].find("sorry").unwrap()
     };
 
-    let on_key = prove_at(&file, of("uses_key"), &server, &["--json"]);
+    let cache = dir.path().join("cache");
+    let cache = cache.to_str().unwrap();
+    let on_key = prove_at(
+        &file,
+        of("uses_key"),
+        &server,
+        &["--json", "--cache", cache],
+    );
     assert_eq!(
         on_key.status.code(),
         Some(0),
@@ -80,6 +87,16 @@ fn a_proof_resting_on_a_sorried_lemma_or_an_axiom_says_so() {
         json!({"axioms": ["sorryAx"], "declarations": ["key"]}),
         "{result}"
     );
+
+    // Found again from the cache, the proof says the same.
+    let again = json_of(&prove_at(
+        &file,
+        of("uses_key"),
+        &server,
+        &["--json", "--cache", cache],
+    ));
+    assert_eq!(again["from_cache"], true, "{again}");
+    assert_eq!(again["rests_on"], result["rests_on"], "{again}");
 
     let on_magic = prove_at(&file, of("uses_magic"), &server, &[]);
     assert_eq!(on_magic.status.code(), Some(0));
