@@ -8,9 +8,11 @@
 //! - a (theorem, attempt) that one file holds is kept as that file holds it (several rows
 //!   without an attempt number, as joined runs wrote them, stay several attempts);
 //! - a (theorem, attempt) that several files hold is a duplicate (shards overlapped, or a
-//!   shard ran twice): it is reported, and the rows of one file are kept, those of the first
-//!   file in name order whose rows hold a verdict (an `error` gives way, as in
-//!   [`crate::standing_results`]), else of the first file;
+//!   shard ran twice, or a merged file is merged again with a shard it holds): it is reported,
+//!   and the rows of one file are kept, those of the first file in name order whose rows hold
+//!   a verdict (an `error` gives way, as in [`crate::standing_results`]), else of the first
+//!   file; when two files hold different verdicts for it (`proved` in one, `failed` in the
+//!   other) it is a [`Conflict`], which the caller refuses, naming the theorem;
 //! - the rows are written sorted by (name, attempt), a row without a number being attempt 0,
 //!   one JSON object a line exactly as [`crate::AppendLog`] writes them.
 //!
@@ -44,6 +46,41 @@ pub struct Duplicate {
     pub kept: String,
 }
 
+/// A (theorem, attempt) to which two files give different verdicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The theorem.
+    pub name: String,
+    /// The attempt (0 for a row without a number).
+    pub attempt: u32,
+    /// Each file that gave a verdict (not `error`), in name order, with its verdict.
+    pub verdicts: Vec<(String, ProveStatus)>,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "theorem `{}`", self.name)?;
+        if self.attempt > 0 {
+            write!(f, " (attempt {})", self.attempt)?;
+        }
+        write!(f, " has different verdicts:")?;
+        for (index, (file, status)) in self.verdicts.iter().enumerate() {
+            let sep = if index == 0 { " " } else { ", " };
+            write!(f, "{sep}{} in {file}", verdict_word(*status))?;
+        }
+        Ok(())
+    }
+}
+
+/// A status as results files spell it.
+fn verdict_word(status: ProveStatus) -> &'static str {
+    match status {
+        ProveStatus::Proved => "proved",
+        ProveStatus::Failed => "failed",
+        ProveStatus::Error => "error",
+    }
+}
+
 /// The merged rows and what was found on the way.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Merged {
@@ -53,6 +90,8 @@ pub struct Merged {
     pub row_errors: Vec<FileRowError>,
     /// (theorem, attempt)s that several files answered, sorted by (name, attempt).
     pub duplicates: Vec<Duplicate>,
+    /// (theorem, attempt)s that files gave different verdicts, sorted by (name, attempt).
+    pub conflicts: Vec<Conflict>,
 }
 
 impl Merged {
@@ -118,6 +157,38 @@ pub fn merge_results<N: AsRef<str>>(files: &[(N, &[u8])]) -> Merged {
         let Some(kept_index) = kept_index else {
             continue;
         };
+        // Each file's verdicts for it (several only in joined files, where rows without an
+        // attempt number are several attempts); two files that both decided it must agree.
+        let per_file: Vec<(usize, Vec<ProveStatus>)> = by_file
+            .iter()
+            .map(|(index, rows)| {
+                let mut statuses: Vec<ProveStatus> = rows
+                    .iter()
+                    .map(|row| row.status)
+                    .filter(|status| *status != ProveStatus::Error)
+                    .collect();
+                statuses.sort_by_key(|status| verdict_word(*status));
+                (*index, statuses)
+            })
+            .filter(|(_, statuses)| !statuses.is_empty())
+            .collect();
+        if per_file
+            .iter()
+            .any(|(_, statuses)| *statuses != per_file[0].1)
+        {
+            merged.conflicts.push(Conflict {
+                name: name.clone(),
+                attempt,
+                verdicts: per_file
+                    .iter()
+                    .flat_map(|(index, statuses)| {
+                        statuses
+                            .iter()
+                            .map(|status| (files[*index].0.to_owned(), *status))
+                    })
+                    .collect(),
+            });
+        }
         if by_file.len() > 1 {
             merged.duplicates.push(Duplicate {
                 name: name.clone(),
@@ -236,7 +307,7 @@ mod tests {
             row("a", ProveStatus::Proved, Some(0), true),
         ]);
         // Across files: b's error in shard 0 gives way to shard 1's verdict; c is answered
-        // twice with verdicts, and the first file's stands.
+        // twice with different verdicts: the first file's stands and the conflict is named.
         let shard1 = file(&[
             row("b", ProveStatus::Failed, Some(0), false),
             row("c", ProveStatus::Proved, Some(0), false),
@@ -272,6 +343,28 @@ mod tests {
                 },
             ]
         );
+        assert_eq!(
+            merged.conflicts,
+            vec![Conflict {
+                name: "c".to_owned(),
+                attempt: 0,
+                verdicts: vec![
+                    ("shard-1.jsonl".to_owned(), ProveStatus::Proved),
+                    ("shard-2.jsonl".to_owned(), ProveStatus::Failed),
+                ],
+            }]
+        );
+        assert_eq!(
+            merged.conflicts[0].to_string(),
+            "theorem `c` has different verdicts: proved in shard-1.jsonl, failed in shard-2.jsonl"
+        );
+        // The same verdict twice (a merged file merged again with a shard it holds) is a
+        // duplicate, not a conflict, and changes nothing.
+        let again = merge_results(&[
+            ("merged", &merged.to_jsonl().unwrap()[..]),
+            ("s1", &shard1[..]),
+        ]);
+        assert!(again.conflicts.iter().all(|c| c.name == "c"));
         // Only errors everywhere: the first file's error stands.
         let e1 = file(&[row("d", ProveStatus::Error, None, false)]);
         let e2 = file(&[row("d", ProveStatus::Error, None, false)]);
@@ -333,6 +426,7 @@ mod tests {
                 let shard = Shard { index, count: 3 };
                 let rows: Vec<ProveResult> = shard
                     .filter(names.iter().map(String::as_str))
+                    .into_iter()
                     .map(|name| row(name, ProveStatus::Failed, Some(0), false))
                     .collect();
                 file(&rows)
@@ -344,7 +438,7 @@ mod tests {
             .map(|(i, bytes)| (format!("shard-{i}"), &bytes[..]))
             .collect();
         let merged = merge_results(&inputs);
-        assert!(merged.duplicates.is_empty());
+        assert!(merged.duplicates.is_empty() && merged.conflicts.is_empty());
         assert_eq!(merged.rows.len(), names.len());
         let report = coverage(names.iter().map(String::as_str), &merged.rows);
         assert_eq!(report, Coverage::default());

@@ -77,6 +77,9 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     if rows.is_empty() {
         bail!("input {} holds no rows", args.input.display());
     }
+    let input_rows = rows.len();
+    let shard = settings::shard(args.shard.as_deref())?;
+    rows.keep_shard(shard);
     let total = rows.len();
 
     // Rows the output already decides (by input line and name) are not checked again.
@@ -115,14 +118,18 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
             path,
             super::common::identity(
                 "check",
-                check_rows::run_config(
-                    &check_config,
-                    &pool_config,
-                    args.reference.as_deref(),
-                    args.header.as_deref(),
-                ),
+                {
+                    let mut config = check_rows::run_config(
+                        &check_config,
+                        &pool_config,
+                        args.reference.as_deref(),
+                        args.header.as_deref(),
+                    );
+                    prover::pipeline::merge::record_shard(&mut config, shard);
+                    config
+                },
                 manifest::repl_record(&pool_config),
-                manifest::input_record(&args.input, &input, total),
+                manifest::input_record(&args.input, &input, input_rows),
             ),
             args.fresh,
             tally.from_earlier > 0,

@@ -51,6 +51,8 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let several = args.attempts > 1;
 
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
+    let shard = settings::shard(args.shard.as_deref())?;
+    let theorems = prover::pipeline::batch::in_shard(theorems, shard, |t| t.name.as_str());
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
     let resume = Resume::plan(&theorems, args.attempts, earlier);
@@ -74,7 +76,11 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     // Nothing is left behind when the run cannot start: a results file this run created is
     // removed again.
     let prepared = (|| {
-        let session = Session::open(settings::session_config(&args.session.overlay(), settings)?)?;
+        let overlay = settings::Overlay {
+            shard,
+            ..args.session.overlay()
+        };
+        let session = Session::open(settings::session_config(&overlay, settings)?)?;
         if args.session.search.save_model.is_some()
             && session.policies().spec().kind != prover::policy::PolicyKind::Learned
         {
@@ -92,6 +98,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                     // Rows found under another rule would mix into the file's figures.
                     let reuse = session.prove_config().reuse_verdicts.name();
                     config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+                    prover::pipeline::merge::record_shard(&mut config, shard);
                     config
                 },
                 {

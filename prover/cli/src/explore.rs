@@ -46,8 +46,15 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     }
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
+    let mut input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
+    let shard = settings::shard(args.shard.as_deref())?;
+    let theorems = prover::pipeline::batch::in_shard(theorems, shard, |t| t.name.as_str());
     if theorems.is_empty() {
-        bail!("dataset {} holds no rows", args.dataset.display());
+        bail!(
+            "dataset {} holds no rows{}",
+            args.dataset.display(),
+            shard.map_or(String::new(), |shard| format!(" in shard {shard}"))
+        );
     }
     let license = args.license.clone().unwrap_or_else(|| "unknown".to_owned());
     let valid_license = license.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -94,7 +101,10 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         bail!("--out {} exists and is not a directory", args.out.display());
     }
 
-    let overlay = args.session.overlay();
+    let overlay = settings::Overlay {
+        shard,
+        ..args.session.overlay()
+    };
     let mut config = settings::session_config(&overlay, settings)?;
     config.prove.reuse_verdicts = prover::VerdictReuse::Never;
     config.prove.search.proofs_wanted = proofs_wanted;
@@ -137,7 +147,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
     ] {
         run_config.insert(key.to_owned(), value);
     }
-    let mut input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
+    prover::pipeline::merge::record_shard(&mut run_config, shard);
     if let Some(name) = args.dataset.file_name() {
         input.path = name.to_string_lossy().into_owned();
     }

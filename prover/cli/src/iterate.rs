@@ -48,14 +48,24 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     super::common::session_files(&args.session, &mut inputs, &mut outputs);
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
     let (bytes, conjectures) = manifest::read_dataset(&args.conjectures, "conjectures")?;
+    let input = manifest::dataset_input(&args.conjectures, &bytes, &conjectures);
+    let shard = settings::shard(args.shard.as_deref())?;
+    let conjectures = prover::pipeline::batch::in_shard(conjectures, shard, |t| t.name.as_str());
     if conjectures.is_empty() {
-        bail!("conjectures {} holds no rows", args.conjectures.display());
+        bail!(
+            "conjectures {} holds no rows{}",
+            args.conjectures.display(),
+            shard.map_or(String::new(), |shard| format!(" in shard {shard}"))
+        );
     }
     if args.dir.exists() && !args.dir.is_dir() {
         bail!("--dir {} exists and is not a directory", args.dir.display());
     }
 
-    let overlay = args.session.overlay();
+    let overlay = settings::Overlay {
+        shard,
+        ..args.session.overlay()
+    };
     let mut config = settings::session_config(&overlay, settings)?;
     // The search itself is wanted, for its steps and refusals; cached answers still spare Lean.
     config.prove.reuse_verdicts = prover::VerdictReuse::Never;
@@ -101,7 +111,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
     ] {
         run_config.insert(key.to_owned(), value);
     }
-    let input = manifest::dataset_input(&args.conjectures, &bytes, &conjectures);
+    prover::pipeline::merge::record_shard(&mut run_config, shard);
     let resuming = args.dir.join("round-1").exists();
     let mut run_manifest = manifest::prepare(
         &args.dir.join("iterate"),

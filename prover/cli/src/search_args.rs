@@ -36,9 +36,11 @@ pub struct SearchArgs {
     /// Tactic policy.
     #[arg(long, value_parser = policy_kind())]
     pub policy: Option<PolicyKind>,
-    /// Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.
+    /// Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeatable:
+    /// several servers of the same model share the requests (least outstanding first), and
+    /// one that fails is left out for a while.
     #[arg(long, value_name = "URL")]
-    pub llm_url: Option<String>,
+    pub llm_url: Vec<String>,
     /// Model name sent to the server.
     #[arg(long, value_name = "NAME")]
     pub llm_model: Option<String>,
@@ -162,7 +164,8 @@ impl SearchArgs {
         } = self.clone();
         SearchOverlay {
             policy,
-            llm_url,
+            llm_url: llm_url.first().cloned(),
+            llm_more_urls: llm_url.iter().skip(1).cloned().collect(),
             llm_model,
             prompt_template,
             llm_chat,

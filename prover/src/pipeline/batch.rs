@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Semaphore, mpsc};
 
+use ::datasets::shard::Shard;
+
 use super::{PipelineError, Stop};
 use crate::engine::{ProveResult, Theorem};
 use crate::search::SearchHook;
@@ -87,6 +89,27 @@ where
     }
     let model_outage = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
     Ok(BatchEnd { model_outage })
+}
+
+/// The items of `items` in `shard` (all of them without one), in their order: the shard filter
+/// every sharded run applies to its whole dataset before its batch, so resume keys, progress
+/// counts and the batch see only the shard's theorems. `name` gives an item's theorem name;
+/// the assignment is [`Shard::assignment`] over every item's name, so `items` must be the
+/// whole dataset.
+pub fn in_shard<T>(items: Vec<T>, shard: Option<Shard>, name: impl Fn(&T) -> &str) -> Vec<T> {
+    let Some(shard) = shard.filter(|shard| !shard.is_all()) else {
+        return items;
+    };
+    let assignment = Shard::assignment(items.iter().map(&name), shard.count);
+    let keep: Vec<bool> = items
+        .iter()
+        .map(|item| assignment.get(name(item)) == Some(&shard.index))
+        .collect();
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect()
 }
 
 /// One theorem's search, as it ended.

@@ -237,6 +237,29 @@ impl Rows {
         rows
     }
 
+    /// Keeps the rows of `shard` (every row without one): by name, as `eval --shard` takes
+    /// theorems, so every proof of one theorem is checked in one shard; a malformed row whose
+    /// name could not be read goes to shard 0, so each row is in exactly one shard.
+    pub fn keep_shard(&mut self, shard: Option<::datasets::shard::Shard>) {
+        let Some(shard) = shard.filter(|shard| !shard.is_all()) else {
+            return;
+        };
+        let names = self
+            .tasks
+            .iter()
+            .map(|task| task.name.as_str())
+            .chain(self.malformed.iter().map(|row| row.name.as_str()))
+            .filter(|name| !name.is_empty());
+        let assignment: std::collections::HashMap<String, u32> =
+            ::datasets::shard::Shard::assignment(names, shard.count)
+                .into_iter()
+                .map(|(name, index)| (name.to_owned(), index))
+                .collect();
+        let mine = |name: &str| assignment.get(name).copied().unwrap_or(0) == shard.index;
+        self.tasks.retain(|task| mine(&task.name));
+        self.malformed.retain(|row| mine(&row.name));
+    }
+
     /// How many rows the input holds.
     pub fn len(&self) -> usize {
         self.tasks.len() + self.malformed.len()

@@ -13,6 +13,8 @@
 //! - [`verify`]: proofs re-elaborated with `check`'s rules on a fresh pool.
 //! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
 //!   and the settings of repeated attempts.
+//! - [`merge`]: `prover merge`: the results of a sharded `eval` joined into one file, with the
+//!   manifests checked, conflicts refused and missing shards and theorems named.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
 //!   export of SFT and DPO rows.
 //!
@@ -27,6 +29,7 @@ pub mod collect;
 pub mod eval;
 pub mod expert;
 pub mod explore;
+pub mod merge;
 pub mod preflight;
 pub mod run;
 pub mod verify;

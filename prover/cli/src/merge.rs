@@ -1,0 +1,91 @@
+//! `prover merge OUT SHARDS…`: the results files of a sharded `eval` joined into one
+//! (`prover::pipeline::merge`), and what is missing named on stderr.
+
+use std::process::ExitCode;
+
+use ::datasets::output::{FileKind, Input, Output, Target};
+
+use super::MergeArgs;
+use crate::exit;
+
+/// Runs `prover merge`: exit 0 when the merged file holds the whole dataset, 1 when shards or
+/// theorems are missing (the file is written all the same), 2 when nothing could be merged.
+pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    let manifest_path = ::datasets::RunManifest::path_for(&args.out);
+    let inputs: Vec<Input<'_>> = args
+        .shards
+        .iter()
+        .map(|path| Input {
+            flag: "a shard's results",
+            path,
+        })
+        .collect();
+    let outputs = [
+        Output {
+            flag: "OUT",
+            path: &args.out,
+            target: Target::File(FileKind::EvalResults),
+        },
+        Output {
+            flag: "the manifest of OUT",
+            path: &manifest_path,
+            target: Target::File(FileKind::Manifest),
+        },
+    ];
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
+    let report = prover::pipeline::merge::merge_eval_outputs(&args.out, &args.shards)?;
+    for error in &report.row_errors {
+        note!("prover merge: warning: a line that does not read was left out: {error}");
+    }
+    for duplicate in &report.duplicates {
+        note!(
+            "prover merge: {} (attempt {}) is in {}; kept the row of {}",
+            duplicate.name,
+            duplicate.attempt,
+            duplicate.files.join(" and "),
+            duplicate.kept
+        );
+    }
+    if !report.missing_shards.is_empty() {
+        let shards: Vec<String> = report
+            .missing_shards
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        note!(
+            "prover merge: missing shards: {} (rerun them with --shard and merge again)",
+            shards.join(", ")
+        );
+    }
+    if !report.missing_theorems.is_empty() {
+        note!(
+            "prover merge: {} theorem(s) of the dataset have no result: {}",
+            report.missing_theorems.len(),
+            report.missing_theorems.join(", ")
+        );
+    }
+    if !report.unknown_theorems.is_empty() {
+        note!(
+            "prover merge: {} result(s) name theorems the dataset does not hold: {}",
+            report.unknown_theorems.len(),
+            report.unknown_theorems.join(", ")
+        );
+    }
+    let count = |status: &str| report.counts.get(status).copied().unwrap_or(0);
+    note!(
+        "prover merge: {} rows written to {} ({} proved, {} failed, {} error){}",
+        report.rows,
+        args.out.display(),
+        count("proved"),
+        count("failed"),
+        count("error"),
+        report
+            .shard_count
+            .map_or(String::new(), |n| format!(" from shards of {n}"))
+    );
+    Ok(ExitCode::from(if report.complete() {
+        exit::SETTLED
+    } else {
+        exit::UNSETTLED
+    }))
+}
