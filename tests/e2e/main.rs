@@ -18,6 +18,7 @@ mod real_lean;
 mod real_llama;
 mod report;
 mod safety;
+mod shard;
 mod signals;
 mod test_data;
 mod writers;
