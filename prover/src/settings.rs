@@ -1159,11 +1159,12 @@ pub fn shard_cache_dir(root: &Path, shard: Option<Shard>) -> PathBuf {
     }
 }
 
-/// `--shard`: `I/N` as given, or `auto` (`auto/N`) from the job runner's environment:
-/// Slurm's `SLURM_ARRAY_TASK_ID` (less `SLURM_ARRAY_TASK_MIN`, so `--array=1-8` works too)
-/// and `SLURM_ARRAY_TASK_COUNT`, or Kubernetes' `JOB_COMPLETION_INDEX` of an Indexed Job,
-/// whose count (the Job's `completions`) is in no variable and must be given as `auto/N`.
-/// `None` without the flag.
+/// `--shard`: `I/N` as given, or `auto` (`auto/N`) from the job runner's environment: the
+/// index is Slurm's `SLURM_ARRAY_TASK_ID` (an array `--array=0-7`, ids from 0 as shard
+/// indices are) or Kubernetes' `JOB_COMPLETION_INDEX` of an Indexed Job; the count is `N`
+/// when given, else Slurm's `SLURM_ARRAY_TASK_COUNT` (so resubmitting some shards as a smaller
+/// array needs `auto/N`); an Indexed Job's `completions` is in no variable, so it needs
+/// `auto/N`. `None` without the flag.
 pub fn shard(flag: Option<&str>) -> Result<Option<Shard>> {
     shard_from(flag, &|name| std::env::var(name).ok())
 }
@@ -1201,19 +1202,10 @@ pub fn shard_from(
             }),
         }
     };
-    let (index, count, source) = if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
-        let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
-        let Some(index) = id.checked_sub(min) else {
-            return refuse(format!(
-                "SLURM_ARRAY_TASK_ID={id} is below SLURM_ARRAY_TASK_MIN={min}"
-            ));
-        };
-        let count = match (number("SLURM_ARRAY_TASK_COUNT")?, given_count) {
-            (Some(slurm), Some(given)) if slurm != given => {
-                return refuse(format!(
-                    "the array has {slurm} tasks (SLURM_ARRAY_TASK_COUNT), not {given}"
-                ));
-            }
+    let (index, count, source) = if let Some(index) = number("SLURM_ARRAY_TASK_ID")? {
+        // The given count wins over the array's size: a resubmission of the missing shards
+        // (`--array=3,5`) is an array of two tasks, still of shards of N.
+        let count = match (given_count, number("SLURM_ARRAY_TASK_COUNT")?) {
             (Some(count), _) | (None, Some(count)) => count,
             (None, None) => {
                 return refuse("SLURM_ARRAY_TASK_COUNT is not set; pass --shard auto/N".to_owned());
@@ -1552,19 +1544,28 @@ mod tests {
             Some(Shard::new(2, 5).unwrap())
         );
         let slurm = env_of(&[
-            ("SLURM_ARRAY_TASK_ID", "3"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_ID", "2"),
             ("SLURM_ARRAY_TASK_COUNT", "3"),
         ]);
         assert_eq!(
             shard_from(Some("auto"), &slurm).unwrap(),
             Some(Shard::new(2, 3).unwrap())
         );
+        // A resubmission of shards 2 and 5 of 8 is an array of two tasks.
+        let resubmitted = env_of(&[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+        ]);
         assert_eq!(
-            shard_from(Some("auto/3"), &slurm).unwrap(),
-            Some(Shard::new(2, 3).unwrap())
+            shard_from(Some("auto/8"), &resubmitted).unwrap(),
+            Some(Shard::new(5, 8).unwrap())
         );
-        let error = shard_from(Some("auto/4"), &slurm).unwrap_err().to_string();
+        let error = shard_from(Some("auto"), &resubmitted)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("SLURM_ARRAY_TASK_ID"), "{error}");
+        let no_count = env_of(&[("SLURM_ARRAY_TASK_ID", "1")]);
+        let error = shard_from(Some("auto"), &no_count).unwrap_err().to_string();
         assert!(error.contains("SLURM_ARRAY_TASK_COUNT"), "{error}");
         let kubernetes = env_of(&[("JOB_COMPLETION_INDEX", "6")]);
         assert_eq!(

@@ -401,8 +401,7 @@ fn shard_auto_reads_slurm_and_kubernetes_and_bad_shards_are_refused_before_any_w
         "slurm.jsonl",
         "auto",
         &[
-            ("SLURM_ARRAY_TASK_ID", "2"),
-            ("SLURM_ARRAY_TASK_MIN", "1"),
+            ("SLURM_ARRAY_TASK_ID", "1"),
             ("SLURM_ARRAY_TASK_COUNT", "2"),
         ],
     );
