@@ -7,7 +7,9 @@
 //!
 //! **Invariant:** this module is the only reader of `prover.toml` and of the process
 //! environment (`OPENAI_API_KEY` or the variable `[llm] api_key_env` names, `XDG_CACHE_HOME`,
-//! `HOME`, the current directory, `PROVER_LOG`, `NO_COLOR`); it names no clap or LSP type.
+//! `HOME`, the current directory, `PROVER_LOG`, `NO_COLOR`, and for `--shard auto` Slurm's
+//! `SLURM_ARRAY_TASK_ID`/`SLURM_ARRAY_TASK_COUNT` and Kubernetes' `JOB_COMPLETION_INDEX`); it
+//! names no clap or LSP type.
 //! Error messages name the CLI flag (`--width`), which is also the overlay's field name.
 
 use std::path::{Path, PathBuf};
