@@ -124,7 +124,8 @@ pub enum Command {
     /// The proof-state cache.
     #[command(subcommand)]
     Cache(CacheCommand),
-    /// Join the results files of a sharded `eval` (`--shard I/N`) into one, with its manifest.
+    /// Join the results files of a sharded `eval` (`--shard I/N`) into one, with its manifest,
+    /// or the round directories of a sharded `iterate`.
     Merge(MergeArgs),
 }
 
@@ -200,12 +201,13 @@ pub struct CacheMergeArgs {
 /// `prover merge`.
 #[derive(Debug, Args)]
 pub struct MergeArgs {
-    /// The merged results file (its manifest is written beside it).
-    #[arg(value_name = "OUT.jsonl")]
+    /// The merged results file (its manifest is written beside it), or the merged
+    /// directory of rounds when the inputs are `iterate --dir` directories.
+    #[arg(value_name = "OUT")]
     pub out: PathBuf,
-    /// The shards' results files of `prover eval --shard I/N` (each with its manifest); a
-    /// merged file may be among them.
-    #[arg(value_name = "SHARD.jsonl", required = true)]
+    /// The shards' results files of `prover eval --shard I/N` (each with its manifest; a
+    /// merged file may be among them), or the `--dir` directories of `prover iterate --shard`.
+    #[arg(value_name = "SHARD", required = true)]
     pub shards: Vec<PathBuf>,
 }
 

@@ -11,6 +11,9 @@ use crate::exit;
 /// Runs `prover merge`: exit 0 when the merged file holds the whole dataset, 1 when shards or
 /// theorems are missing (the file is written all the same), 2 when nothing could be merged.
 pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
+    if args.shards.iter().all(|path| path.is_dir()) {
+        return rounds(&args);
+    }
     let manifest_path = ::datasets::RunManifest::path_for(&args.out);
     let inputs: Vec<Input<'_>> = args
         .shards
@@ -82,6 +85,62 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         report
             .shard_count
             .map_or(String::new(), |n| format!(" from shards of {n}"))
+    );
+    Ok(ExitCode::from(if report.complete() {
+        exit::SETTLED
+    } else {
+        exit::UNSETTLED
+    }))
+}
+
+/// `prover merge OUT_DIR DIRS…`: the `iterate --dir` directories of a sharded `prover iterate`.
+fn rounds(args: &MergeArgs) -> anyhow::Result<ExitCode> {
+    let inputs: Vec<Input<'_>> = args
+        .shards
+        .iter()
+        .map(|path| Input {
+            flag: "a shard's --dir",
+            path,
+        })
+        .collect();
+    let outputs = [Output {
+        flag: "OUT",
+        path: &args.out,
+        target: Target::Dir,
+    }];
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
+    let report = prover::pipeline::merge::merge_iterate_dirs(&args.out, &args.shards)?;
+    for error in &report.row_errors {
+        note!("prover merge: warning: a line that does not read was left out: {error}");
+    }
+    for duplicate in &report.duplicates {
+        note!("prover merge: {duplicate} is in several inputs; kept the first's rows");
+    }
+    for (round, lacking) in &report.incomplete {
+        note!(
+            "prover merge: round {round} is not complete in {}; not merged",
+            lacking.join(", ")
+        );
+    }
+    if !report.missing_shards.is_empty() {
+        let shards: Vec<String> = report
+            .missing_shards
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        note!("prover merge: missing shards: {}", shards.join(", "));
+    }
+    if !report.missing_theorems.is_empty() {
+        note!(
+            "prover merge: {} conjecture(s) have no result in round 1: {}",
+            report.missing_theorems.len(),
+            report.missing_theorems.join(", ")
+        );
+    }
+    note!(
+        "prover merge: {} round(s) written to {}",
+        report.rounds,
+        args.out.display()
     );
     Ok(ExitCode::from(if report.complete() {
         exit::SETTLED

@@ -314,3 +314,323 @@ pub fn merge_eval_outputs(out: &Path, inputs: &[PathBuf]) -> Result<MergeReport,
         row_errors: merged.row_errors.iter().map(ToString::to_string).collect(),
     })
 }
+
+/// The files of a round `prover merge` joins, each a JSONL of rows with a `name`.
+const ROUND_FILES: [&str; 7] = [
+    "cheap.jsonl",
+    "search.jsonl",
+    "verify.jsonl",
+    "results.jsonl",
+    "proofs.jsonl",
+    "sft.jsonl",
+    "dpo.jsonl",
+];
+
+/// What a merge of `iterate --dir` directories wrote and found missing.
+#[derive(Debug, Clone, Default)]
+pub struct RoundsReport {
+    /// Rounds complete in every input, merged.
+    pub rounds: u32,
+    /// Rounds complete in some inputs only (not merged), with the inputs that lack them.
+    pub incomplete: Vec<(u32, Vec<String>)>,
+    /// The shard count of the inputs, when they are shards.
+    pub shard_count: Option<u32>,
+    /// Shards of that count no input holds.
+    pub missing_shards: Vec<Shard>,
+    /// Conjectures no input's first round decided, sorted.
+    pub missing_theorems: Vec<String>,
+    /// Names several inputs hold in one round's file (one input's rows kept): `round/file: name`.
+    pub duplicates: Vec<String>,
+    /// Lines that did not read (not JSON with a `name`), by file and line.
+    pub row_errors: Vec<String>,
+}
+
+impl RoundsReport {
+    /// Whether the merged rounds hold every conjecture and every shard's rounds.
+    pub fn complete(&self) -> bool {
+        self.incomplete.is_empty()
+            && self.missing_shards.is_empty()
+            && self.missing_theorems.is_empty()
+            && self.row_errors.is_empty()
+    }
+}
+
+/// One JSONL file's lines grouped by their `name`, each line's bytes as written.
+fn lines_by_name(
+    path: &Path,
+    errors: &mut Vec<String>,
+) -> Result<BTreeMap<String, Vec<String>>, MergeError> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => {
+            return Err(MergeError::Read(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
+    };
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (number, line) in ::datasets::jsonl_lines(&bytes) {
+        let named = line.ok().and_then(|text| {
+            let value: Value = serde_json::from_str(text).ok()?;
+            let name = value.get("name")?.as_str()?.to_owned();
+            Some((name, text.to_owned()))
+        });
+        match named {
+            Some((name, text)) => groups.entry(name).or_default().push(text),
+            None => errors.push(format!(
+                "{}: line {number}: not a JSON row with a name",
+                path.display()
+            )),
+        }
+    }
+    Ok(groups)
+}
+
+/// Merges the `iterate --dir` directories of a sharded `prover iterate` into `out`: for every
+/// round that all inputs completed (its `manifest.json` exists), each of the round's files
+/// holds every input's rows, grouped by conjecture in name order as a round writes them
+/// (inputs that both hold a conjecture: the first input's rows, reported; two `results.jsonl`
+/// rows of one conjecture with different statuses are a conflict, and nothing is written), the
+/// round's manifest with the inputs' counts summed; and `iterate.manifest.json` as `eval`'s
+/// merge makes it. A round's learned model (`model.bin`) is each shard's own and is not merged.
+pub fn merge_iterate_dirs(out: &Path, inputs: &[PathBuf]) -> Result<RoundsReport, MergeError> {
+    if inputs.is_empty() {
+        return Err(MergeError::Read("no directory to merge".to_owned()));
+    }
+    let mut dirs: Vec<(PathBuf, RunManifest, Vec<Shard>)> = Vec::new();
+    for dir in inputs {
+        let run = dir.join("iterate");
+        let manifest_path = RunManifest::path_for(&run);
+        let manifest = RunManifest::read(&manifest_path)
+            .map_err(|e| MergeError::Read(e.to_string()))?
+            .ok_or_else(|| {
+                MergeError::Read(format!(
+                    "{} holds no `prover iterate` run ({} is missing)",
+                    dir.display(),
+                    manifest_path.display()
+                ))
+            })?;
+        if manifest.kind != "iterate" {
+            return Err(MergeError::Mismatch(format!(
+                "{} is the output of `prover {}`",
+                manifest_path.display(),
+                manifest.kind
+            )));
+        }
+        let shards = shards_of(&run, &manifest)?;
+        dirs.push((dir.clone(), manifest, shards));
+    }
+    dirs.sort_by(|a, b| a.0.cmp(&b.0));
+    let as_input = |(path, manifest, shards): &(PathBuf, RunManifest, Vec<Shard>)| Input {
+        path: path.clone(),
+        bytes: Vec::new(),
+        manifest: manifest.clone(),
+        shards: shards.clone(),
+    };
+    let first = as_input(&dirs[0]);
+    for other in &dirs[1..] {
+        let differences = differences(&first, &as_input(other));
+        if !differences.is_empty() {
+            return Err(MergeError::Mismatch(format!(
+                "{} and {} were not made alike, so their rounds do not merge:\n  {}",
+                dirs[0].0.display(),
+                other.0.display(),
+                differences.join("\n  ")
+            )));
+        }
+    }
+    let counts: BTreeSet<u32> = dirs
+        .iter()
+        .flat_map(|(_, _, shards)| shards.iter().map(|shard| shard.count))
+        .collect();
+    if counts.len() > 1 {
+        return Err(MergeError::Mismatch(format!(
+            "the inputs are shards of different splits (counts {counts:?}); they do not merge"
+        )));
+    }
+    let mut report = RoundsReport {
+        shard_count: counts.into_iter().next(),
+        ..RoundsReport::default()
+    };
+    let held: BTreeSet<Shard> = dirs.iter().flat_map(|(_, _, s)| s.clone()).collect();
+    if let Some(count) = report.shard_count
+        && dirs.iter().all(|(_, _, shards)| !shards.is_empty())
+    {
+        report.missing_shards = (0..count)
+            .map(|index| Shard { index, count })
+            .filter(|shard| !held.contains(shard))
+            .collect();
+    }
+
+    // Every round complete in all inputs, read and checked before anything is written.
+    type RoundFiles = Vec<(&'static str, BTreeMap<String, Vec<String>>)>;
+    let mut rounds: Vec<(u32, RoundFiles, RunManifest)> = Vec::new();
+    let mut conflicts = Vec::new();
+    for round in 1.. {
+        let complete: Vec<bool> = dirs
+            .iter()
+            .map(|(dir, _, _)| dir.join(format!("round-{round}/manifest.json")).is_file())
+            .collect();
+        if !complete.iter().all(|done| *done) {
+            if complete.iter().any(|done| *done) {
+                let lacking = dirs
+                    .iter()
+                    .zip(&complete)
+                    .filter(|(_, done)| !**done)
+                    .map(|((dir, _, _), _)| dir.display().to_string())
+                    .collect();
+                report.incomplete.push((round, lacking));
+            }
+            break;
+        }
+        let mut files: RoundFiles = Vec::new();
+        for file in ROUND_FILES {
+            let mut merged: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            let mut statuses: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+            for (dir, _, _) in &dirs {
+                let path = dir.join(format!("round-{round}")).join(file);
+                for (name, lines) in lines_by_name(&path, &mut report.row_errors)? {
+                    if file == "results.jsonl" {
+                        for line in &lines {
+                            let status = serde_json::from_str::<Value>(line)
+                                .ok()
+                                .and_then(|v| {
+                                    v.get("status").and_then(Value::as_str).map(str::to_owned)
+                                })
+                                .unwrap_or_default();
+                            statuses
+                                .entry(name.clone())
+                                .or_default()
+                                .push((dir.display().to_string(), status));
+                        }
+                    }
+                    if merged.contains_key(&name) {
+                        report
+                            .duplicates
+                            .push(format!("round-{round}/{file}: {name}"));
+                        continue;
+                    }
+                    merged.insert(name, lines);
+                }
+            }
+            for (name, seen) in statuses {
+                if seen.iter().any(|(_, status)| *status != seen[0].1) {
+                    let described: Vec<String> = seen
+                        .iter()
+                        .map(|(dir, status)| format!("{status} in {dir}"))
+                        .collect();
+                    conflicts.push(format!(
+                        "round {round}: conjecture `{name}` has different results: {}",
+                        described.join(", ")
+                    ));
+                }
+            }
+            files.push((file, merged));
+        }
+        let mut manifest: Option<RunManifest> = None;
+        for (dir, _, _) in &dirs {
+            let path = dir.join(format!("round-{round}/manifest.json"));
+            let own = RunManifest::read(&path)
+                .map_err(|e| MergeError::Read(e.to_string()))?
+                .ok_or_else(|| MergeError::Read(format!("cannot read {}", path.display())))?;
+            match &mut manifest {
+                None => manifest = Some(own),
+                Some(merged) => {
+                    for (key, count) in own.counts {
+                        *merged.counts.entry(key).or_default() += count;
+                    }
+                    merged.started_unix = merged.started_unix.min(own.started_unix);
+                    merged.finished_unix = merged.finished_unix.max(own.finished_unix);
+                }
+            }
+        }
+        let mut manifest = manifest.unwrap_or_else(|| first.manifest.clone());
+        manifest.config.remove(SHARD_KEY);
+        manifest.recorded.remove("learned_model");
+        rounds.push((round, files, manifest));
+    }
+    if !conflicts.is_empty() {
+        return Err(MergeError::Mismatch(format!(
+            "the inputs disagree; nothing was written:\n  {}",
+            conflicts.join("\n  ")
+        )));
+    }
+    let decided: Vec<String> = rounds
+        .first()
+        .and_then(|(_, files, _)| files.iter().find(|(file, _)| *file == "results.jsonl"))
+        .map(|(_, names)| names.keys().cloned().collect())
+        .unwrap_or_default();
+    report.missing_theorems = coverage_of_names(&first.manifest, &decided);
+
+    let write = |path: &Path, bytes: &[u8]| {
+        ::datasets::write_atomic(path, bytes)
+            .map_err(|e| MergeError::Write(format!("cannot write {}: {e}", path.display())))
+    };
+    std::fs::create_dir_all(out)
+        .map_err(|e| MergeError::Write(format!("cannot create {}: {e}", out.display())))?;
+    for (round, files, manifest) in &rounds {
+        let dir = out.join(format!("round-{round}"));
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| MergeError::Write(format!("cannot create {}: {e}", dir.display())))?;
+        for (file, groups) in files {
+            let mut text = String::new();
+            for line in groups.values().flatten() {
+                text.push_str(line);
+                text.push('\n');
+            }
+            write(&dir.join(file), text.as_bytes())?;
+        }
+        // The manifest last: a round is complete when it exists.
+        let path = dir.join("manifest.json");
+        manifest
+            .write(&path)
+            .map_err(|e| MergeError::Write(format!("cannot write {}: {e}", path.display())))?;
+    }
+    let mut manifest = first.manifest.clone();
+    manifest.config.remove(SHARD_KEY);
+    manifest.recorded.insert(
+        "merged_from".to_owned(),
+        json!(
+            dirs.iter()
+                .map(|(dir, _, _)| dir.display().to_string())
+                .collect::<Vec<_>>()
+        ),
+    );
+    if !held.is_empty() {
+        manifest.recorded.insert(
+            MERGED_SHARDS_KEY.to_owned(),
+            json!(held.iter().map(Shard::to_string).collect::<Vec<_>>()),
+        );
+    }
+    manifest.runs = dirs.iter().map(|(_, m, _)| m.runs).sum();
+    manifest.started_unix = dirs
+        .iter()
+        .map(|(_, m, _)| m.started_unix)
+        .min()
+        .unwrap_or(0);
+    manifest.finished_unix = dirs
+        .iter()
+        .map(|(_, m, _)| m.finished_unix)
+        .collect::<Option<Vec<u64>>>()
+        .and_then(|ends| ends.into_iter().max());
+    let path = RunManifest::path_for(&out.join("iterate"));
+    manifest
+        .write(&path)
+        .map_err(|e| MergeError::Write(format!("cannot write {}: {e}", path.display())))?;
+    report.rounds = rounds.len() as u32;
+    Ok(report)
+}
+
+/// The dataset's names (from a manifest's statement hashes) that `decided` lacks, sorted.
+fn coverage_of_names(manifest: &RunManifest, decided: &[String]) -> Vec<String> {
+    let decided: BTreeSet<&str> = decided.iter().map(String::as_str).collect();
+    manifest
+        .input
+        .statement_sha1
+        .keys()
+        .filter(|name| !decided.contains(name.as_str()))
+        .cloned()
+        .collect()
+}
