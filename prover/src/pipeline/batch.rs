@@ -269,4 +269,29 @@ mod tests {
         .await;
         assert_eq!(outcome.unwrap_err(), 2);
     }
+
+    #[test]
+    fn the_shard_filter_keeps_each_items_share_in_order_and_nothing_twice() {
+        let items: Vec<(String, usize)> = (0..10).map(|i| (format!("t{i}"), i)).collect();
+        let whole = in_shard(items.clone(), None, |item| item.0.as_str());
+        assert_eq!(whole, items);
+        assert_eq!(
+            in_shard(items.clone(), Some(Shard::ALL), |item| item.0.as_str()),
+            items
+        );
+        let mut union = Vec::new();
+        for index in 0..3 {
+            let shard = Shard::new(index, 3).unwrap();
+            let kept = in_shard(items.clone(), Some(shard), |item| item.0.as_str());
+            // In the dataset's order, and balanced: 10 over 3 is 4, 3, 3 in some order.
+            assert!(
+                kept.windows(2).all(|pair| pair[0].1 < pair[1].1),
+                "{kept:?}"
+            );
+            assert!((3..=4).contains(&kept.len()), "{kept:?}");
+            union.extend(kept);
+        }
+        union.sort_by_key(|item| item.1);
+        assert_eq!(union, items);
+    }
 }
