@@ -466,6 +466,27 @@ fn check_takes_its_shard_of_the_rows_by_name() {
     }
     assert_eq!(names.len(), 7);
     assert!(sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1);
+
+    // The shards' outputs merge into one row per input line, in line order; without one
+    // shard, the rows it owed are reported.
+    let shards: Vec<PathBuf> = (0..2)
+        .map(|index| dir.path().join(format!("check-{index}.jsonl")))
+        .collect();
+    let merged = dir.path().join("check-merged.jsonl");
+    let output = merge(&merged, &shards);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let lines: Vec<u64> = read_jsonl(&merged)
+        .iter()
+        .map(|row| row["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, (1..=7).collect::<Vec<u64>>());
+    let output = merge(&dir.path().join("check-partial.jsonl"), &shards[..1]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("missing shards: 1/2"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 /// Per-server request counts from a run's closing note: `url → requests`.

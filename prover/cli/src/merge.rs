@@ -15,6 +15,19 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         return rounds(&args);
     }
     let manifest_path = ::datasets::RunManifest::path_for(&args.out);
+    // The merged file is of the inputs' kind (a manifest that does not read is refused, with
+    // its name, by the merge itself).
+    let of_check = args.shards.first().is_some_and(|first| {
+        ::datasets::RunManifest::read(&::datasets::RunManifest::path_for(first))
+            .ok()
+            .flatten()
+            .is_some_and(|manifest| manifest.kind == "check")
+    });
+    let kind = if of_check {
+        FileKind::CheckResults
+    } else {
+        FileKind::EvalResults
+    };
     let inputs: Vec<Input<'_>> = args
         .shards
         .iter()
@@ -27,7 +40,7 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         Output {
             flag: "OUT",
             path: &args.out,
-            target: Target::File(FileKind::EvalResults),
+            target: Target::File(kind),
         },
         Output {
             flag: "the manifest of OUT",
@@ -41,10 +54,14 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
         note!("prover merge: warning: a line that does not read was left out: {error}");
     }
     for duplicate in &report.duplicates {
+        let attempt = if duplicate.attempt > 0 {
+            format!(" (attempt {})", duplicate.attempt)
+        } else {
+            String::new()
+        };
         note!(
-            "prover merge: {} (attempt {}) is in {}; kept the row of {}",
+            "prover merge: {}{attempt} is in {}; kept the row of {}",
             duplicate.name,
-            duplicate.attempt,
             duplicate.files.join(" and "),
             duplicate.kept
         );
@@ -62,7 +79,7 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     }
     if !report.missing_theorems.is_empty() {
         note!(
-            "prover merge: {} theorem(s) of the dataset have no result: {}",
+            "prover merge: {} theorem(s) (or rows) of the input have no result: {}",
             report.missing_theorems.len(),
             report.missing_theorems.join(", ")
         );
@@ -74,14 +91,16 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             report.unknown_theorems.join(", ")
         );
     }
-    let count = |status: &str| report.counts.get(status).copied().unwrap_or(0);
+    let counts: Vec<String> = report
+        .counts
+        .iter()
+        .map(|(status, n)| format!("{n} {status}"))
+        .collect();
     note!(
-        "prover merge: {} rows written to {} ({} proved, {} failed, {} error){}",
+        "prover merge: {} rows written to {} ({}){}",
         report.rows,
         args.out.display(),
-        count("proved"),
-        count("failed"),
-        count("error"),
+        counts.join(", "),
         report
             .shard_count
             .map_or(String::new(), |n| format!(" from shards of {n}"))

@@ -137,9 +137,10 @@ fn read_input(path: &Path) -> Result<Input, MergeError> {
                 manifest_path.display()
             ))
         })?;
-    if manifest.kind != "eval" {
+    if manifest.kind != "eval" && manifest.kind != "check" {
         return Err(MergeError::Mismatch(format!(
-            "{} is the output of `prover {}`; `prover merge` joins `prover eval` results",
+            "{} is the output of `prover {}`; `prover merge` joins `prover eval` and `prover \
+             check` results (and `prover iterate` directories)",
             path.display(),
             manifest.kind
         )));
@@ -174,7 +175,110 @@ fn differences(first: &Input, other: &Input) -> Vec<String> {
     differences
 }
 
-/// Merges the `eval` results files `inputs` into `out` and its manifest. `out` must not be one
+/// The merged rows of one kind of output, and what the merge found.
+struct Joined {
+    bytes: Vec<u8>,
+    rows: usize,
+    counts: BTreeMap<String, u64>,
+    missing: Vec<String>,
+    unknown: Vec<String>,
+    duplicates: Vec<Duplicate>,
+    row_errors: Vec<String>,
+}
+
+/// `prover check` outputs: one row per input line (keyed by line and name, as `check`
+/// resumes), sorted by line, each kept as its file wrote it; an `error` gives way to a verdict,
+/// and two verdicts that differ are a conflict. Input lines no row answers are named by line
+/// (the manifests record how many rows the input held).
+fn merge_check_rows(read: &[Input]) -> Result<Joined, MergeError> {
+    type Row = (String, String, String);
+    // (line, name) → per input, its rows: (input, status, text).
+    let mut groups: BTreeMap<(usize, String), Vec<Row>> = BTreeMap::new();
+    let mut row_errors = Vec::new();
+    for input in read {
+        let file = input.path.display().to_string();
+        for (number, line) in ::datasets::jsonl_lines(&input.bytes) {
+            let parsed = line.ok().and_then(|text| {
+                let row: ::datasets::CheckResult = serde_json::from_str(text).ok()?;
+                let status = serde_json::to_value(row.status).ok()?.as_str()?.to_owned();
+                Some(((row.line, row.name), status, text.to_owned()))
+            });
+            match parsed {
+                Some((key, status, text)) => {
+                    groups
+                        .entry(key)
+                        .or_default()
+                        .push((file.clone(), status, text));
+                }
+                None => row_errors.push(format!("{file}: line {number}: not a check result")),
+            }
+        }
+    }
+    let mut conflicts = Vec::new();
+    let mut duplicates = Vec::new();
+    let mut bytes = Vec::new();
+    let mut counts: BTreeMap<String, u64> = ["valid", "invalid", "error"]
+        .into_iter()
+        .map(|status| (status.to_owned(), 0))
+        .collect();
+    let mut answered = BTreeSet::new();
+    for ((line, name), rows) in &groups {
+        let verdicts: Vec<&Row> = rows.iter().filter(|row| row.1 != "error").collect();
+        if verdicts.iter().any(|row| row.1 != verdicts[0].1) {
+            let described: Vec<String> = verdicts
+                .iter()
+                .map(|(file, status, _)| format!("{status} in {file}"))
+                .collect();
+            conflicts.push(format!(
+                "row `{name}` (input line {line}) has different verdicts: {}",
+                described.join(", ")
+            ));
+            continue;
+        }
+        let kept = verdicts.first().copied().unwrap_or(&rows[0]);
+        let files: BTreeSet<&String> = rows.iter().map(|row| &row.0).collect();
+        if files.len() > 1 {
+            duplicates.push(Duplicate {
+                name: format!("{name} (input line {line})"),
+                attempt: 0,
+                files: files.into_iter().cloned().collect(),
+                kept: kept.0.clone(),
+            });
+        }
+        bytes.extend(kept.2.as_bytes());
+        bytes.push(b'\n');
+        *counts.entry(kept.1.clone()).or_default() += 1;
+        answered.insert(*line);
+    }
+    if !conflicts.is_empty() {
+        return Err(MergeError::Mismatch(format!(
+            "the inputs disagree; nothing was written:\n  {}",
+            conflicts.join("\n  ")
+        )));
+    }
+    let rows = groups.len() - conflicts.len();
+    let expected = read.first().map_or(0, |input| input.manifest.input.rows);
+    let missing = if answered.len() < expected {
+        vec![format!(
+            "{} of the input's {expected} rows (answered lines: {})",
+            expected - answered.len(),
+            answered.len()
+        )]
+    } else {
+        Vec::new()
+    };
+    Ok(Joined {
+        bytes,
+        rows,
+        counts,
+        missing,
+        unknown: Vec::new(),
+        duplicates,
+        row_errors,
+    })
+}
+
+/// Merges the `eval` (or `check`) results files `inputs` into `out` and its manifest. `out` must not be one
 /// of the inputs (the front end checks outputs first, `datasets::check_outputs`).
 pub fn merge_eval_outputs(out: &Path, inputs: &[PathBuf]) -> Result<MergeReport, MergeError> {
     if inputs.is_empty() {
@@ -237,34 +341,55 @@ pub fn merge_eval_outputs(out: &Path, inputs: &[PathBuf]) -> Result<MergeReport,
         .iter()
         .map(|input| (input.path.display().to_string(), &input.bytes[..]))
         .collect();
-    let merged = merge_results(&files);
-    if !merged.conflicts.is_empty() {
-        return Err(MergeError::Conflicts(merged.conflicts));
-    }
-    let dataset: Vec<&str> = first
-        .manifest
-        .input
-        .statement_sha1
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let covered = coverage(dataset, &merged.rows);
-    let bytes = merged
-        .to_jsonl()
-        .map_err(|e| MergeError::Write(format!("cannot encode the merged rows: {e}")))?;
-
-    let mut counts: BTreeMap<String, u64> = ["proved", "failed", "error"]
-        .into_iter()
-        .map(|status| (status.to_owned(), 0))
-        .collect();
-    for row in &merged.rows {
-        let status = match row.status {
-            ProveStatus::Proved => "proved",
-            ProveStatus::Failed => "failed",
-            ProveStatus::Error => "error",
-        };
-        *counts.entry(status.to_owned()).or_default() += 1;
-    }
+    let joined = if first.manifest.kind == "check" {
+        merge_check_rows(&read)?
+    } else {
+        let merged = merge_results(&files);
+        if !merged.conflicts.is_empty() {
+            return Err(MergeError::Conflicts(merged.conflicts));
+        }
+        let dataset: Vec<&str> = first
+            .manifest
+            .input
+            .statement_sha1
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let covered = coverage(dataset, &merged.rows);
+        let bytes = merged
+            .to_jsonl()
+            .map_err(|e| MergeError::Write(format!("cannot encode the merged rows: {e}")))?;
+        let mut counts: BTreeMap<String, u64> = ["proved", "failed", "error"]
+            .into_iter()
+            .map(|status| (status.to_owned(), 0))
+            .collect();
+        for row in &merged.rows {
+            let status = match row.status {
+                ProveStatus::Proved => "proved",
+                ProveStatus::Failed => "failed",
+                ProveStatus::Error => "error",
+            };
+            *counts.entry(status.to_owned()).or_default() += 1;
+        }
+        Joined {
+            bytes,
+            rows: merged.rows.len(),
+            counts,
+            missing: covered.missing,
+            unknown: covered.unknown,
+            duplicates: merged.duplicates,
+            row_errors: merged.row_errors.iter().map(ToString::to_string).collect(),
+        }
+    };
+    let Joined {
+        bytes,
+        rows,
+        counts,
+        missing,
+        unknown,
+        duplicates,
+        row_errors,
+    } = joined;
     let mut manifest = first.manifest.clone();
     manifest.config.remove(SHARD_KEY);
     manifest.recorded.insert(
@@ -304,14 +429,14 @@ pub fn merge_eval_outputs(out: &Path, inputs: &[PathBuf]) -> Result<MergeReport,
         ))
     })?;
     Ok(MergeReport {
-        rows: merged.rows.len(),
+        rows,
         counts,
         shard_count,
         missing_shards,
-        missing_theorems: covered.missing,
-        unknown_theorems: covered.unknown,
-        duplicates: merged.duplicates,
-        row_errors: merged.row_errors.iter().map(ToString::to_string).collect(),
+        missing_theorems: missing,
+        unknown_theorems: unknown,
+        duplicates,
+        row_errors,
     })
 }
 
