@@ -657,3 +657,40 @@ fn a_model_server_killed_mid_run_leaves_the_other_to_finish_it() {
     let per_server = requests_per_server(&text);
     assert_eq!(per_server.len(), 2, "{text}");
 }
+
+#[test]
+fn explore_takes_its_shard_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(39, 6, dir.path());
+    let server = vocabulary_server(5, dir.path());
+    let repl = SimRepl::world(&world.world).command_line();
+    let mut searched = BTreeSet::new();
+    for index in 0..2 {
+        let out = dir.path().join(format!("explore-{index}"));
+        let output = ProverRun::new("explore")
+            .path("--dataset", &world.dataset)
+            .path("--out", &out)
+            .args(["--policy", "openai", "--samples", "4", "--width", "4"])
+            .args(["--llm-url", &server.base_url()])
+            .args(["--shard", &format!("{index}/2")])
+            .repl_cmd(&repl)
+            .output();
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        let run = manifest(&out.join("explore"));
+        assert_eq!(run["config"]["shard"], format!("{index}/2"));
+        // The input record keeps the whole dataset, for the merge's coverage.
+        assert_eq!(run["input"]["rows"], 6);
+        let names: BTreeSet<String> = read_jsonl(&out.join("search.jsonl"))
+            .iter()
+            .map(|row| row["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert!((2..=4).contains(&names.len()), "{names:?}");
+        for name in names {
+            assert!(
+                searched.insert(name.clone()),
+                "{name} explored by both shards"
+            );
+        }
+    }
+    assert_eq!(searched.len(), 6);
+}
