@@ -119,7 +119,7 @@ fn run_shards(world: &World, dir: &Path, repl: &str, url: &str, count: u32) -> V
 
 #[test]
 fn the_merge_of_n_shard_runs_gives_the_unsharded_runs_verdicts() {
-    for (seed, counts) in [(31, &[1u32, 2, 3, 7][..])] {
+    for (seed, counts) in [(31, &[1u32, 2, 3, 7][..]), (32, &[2][..])] {
         let dir = tempfile::tempdir().unwrap();
         let world = world(seed, 8, dir.path());
         let server = vocabulary_server(5, dir.path());
