@@ -63,9 +63,9 @@ pub mod flags;
 mod interrupt;
 mod iterate;
 mod preflight;
+mod progress;
 mod prove;
 mod report;
-mod results_file;
 mod train;
 mod tree;
 

@@ -291,3 +291,35 @@ fn now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+/// The inputs and outputs a session's own flags add to a run: `--learned-model` is read,
+/// `--save-model` written (a model file, nothing else).
+pub fn session_files<'a>(
+    learned_model: Option<&'a Path>,
+    save_model: Option<&'a Path>,
+    inputs: &mut Vec<::datasets::output::Input<'a>>,
+    outputs: &mut Vec<::datasets::output::Output<'a>>,
+) {
+    if let Some(path) = learned_model {
+        inputs.push(::datasets::output::Input {
+            flag: "--learned-model",
+            path,
+        });
+    }
+    if let Some(path) = save_model {
+        outputs.push(::datasets::output::Output {
+            flag: "--save-model",
+            path,
+            target: ::datasets::output::Target::File(::datasets::FileKind::Model),
+        });
+    }
+}
+
+/// The `--trace DIR` output: a directory of `.trace.jsonl` files.
+pub fn trace_output(dir: Option<&Path>) -> Option<::datasets::output::Output<'_>> {
+    dir.map(|path| ::datasets::output::Output {
+        flag: "--trace",
+        path,
+        target: ::datasets::output::Target::DirOf(".trace.jsonl"),
+    })
+}
