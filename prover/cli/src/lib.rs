@@ -62,7 +62,6 @@ mod explore;
 pub mod flags;
 mod interrupt;
 mod iterate;
-mod preflight;
 mod progress;
 mod prove;
 mod report;

@@ -1,5 +1,6 @@
 //! `StderrProgress`: a run's events (`prover::pipeline::RunEvent`) as the lines the command line prints on stderr, and its stop tied to SIGINT, SIGTERM and SIGHUP.
 
+use prover::llm::ModelProbe;
 use prover::pipeline::{Progress, RunError, RunEvent, Stop};
 
 use super::interrupt::Interrupt;
@@ -37,7 +38,7 @@ impl Progress for StderrProgress {
                  (an interrupted write); those items run again",
                 path.display()
             ),
-            RunEvent::ModelProbed { url, probe } => super::preflight::render_probe(url, probe),
+            RunEvent::ModelProbed { url, probe } => render_probe(url, probe),
             RunEvent::TraceUnwritten { name, dir, error } => note!(
                 "prover: warning: cannot write the trace of {name} under {}: {error}",
                 dir.display()
@@ -48,7 +49,36 @@ impl Progress for StderrProgress {
             ),
             RunEvent::Eval(event) => super::eval::render(&event),
             RunEvent::Check(event) => super::check::render(&event),
+            RunEvent::Iterate(event) => super::iterate::render(&event),
+            RunEvent::Explore(event) => super::explore::render(&event),
             _ => {}
         }
     }
+}
+
+/// What the model server's probe found, as one line.
+fn render_probe(url: &str, probe: &ModelProbe) {
+    let yes_no = |found: Option<bool>| match found {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "unknown (no answer, or the endpoint failed)",
+    };
+    note!(
+        "prover: model server {url}: honours n: {}; log-probabilities: completions {}, chat {}; \
+         serves {} ({} ms alone); asking with {}, starting at {} requests at once",
+        yes_no(probe.honours_n),
+        yes_no(probe.completions_logprobs),
+        yes_no(probe.chat_logprobs),
+        probe.serves_at_once.map_or_else(
+            || "too fast to time".to_owned(),
+            |n| format!("about {n} of {} requests at once", probe.probed_at_once)
+        ),
+        probe.latency_ms,
+        if probe.samples_mode == "n" {
+            "n"
+        } else {
+            "one request per sample"
+        },
+        probe.start_concurrency,
+    );
 }

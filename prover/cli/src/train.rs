@@ -4,9 +4,9 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use ::datasets::output::{FileKind, Input, Output, Target};
-use ::datasets::training::{RefusalKind, TrainingRow, parse_training_row};
+use ::datasets::training::parse_training_row;
 use anyhow::{Context, bail};
-use prover::policy::learned::LearnedModel;
+use prover::policy::learned::{self, LearnedModel};
 
 use super::TrainArgs;
 use crate::exit;
@@ -37,44 +37,20 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         &inputs,
     )?;
     let started = Instant::now();
-    let mut steps = Vec::new();
-    let mut refusals = Vec::new();
-    for path in &args.data {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read --data {}", path.display()))?;
-        for (line, text) in ::datasets::jsonl_lines(&bytes) {
-            let row = text
-                .and_then(|text| parse_training_row(line, text))
-                .map_err(|e| anyhow::anyhow!("--data {}: {e}", path.display()))?;
-            match row {
-                TrainingRow::Step { state, tactic } => steps.push((state, tactic)),
-                TrainingRow::Preference {
-                    state,
-                    rejected,
-                    kind,
-                    ..
-                } => {
-                    // A timeout says the tactic was slow there, not that it was wrong.
-                    if kind == RefusalKind::LeanError {
-                        refusals.push((state, rejected));
-                    }
-                }
-            }
-        }
-    }
+    let lessons = read_lessons(&args.data)?;
     let mut model = match &args.from {
         Some(path) => LearnedModel::load(path)?,
         None => LearnedModel::new(),
     };
     let before = model.len();
-    model.extend(&steps, &refusals);
+    lessons.teach(&mut model);
     model.save(&args.out)?;
     let size = std::fs::metadata(&args.out).map_or(0, |m| m.len());
     note!(
         "prover train: {} steps and {} refusals read; the model holds {} stored states ({} new); \
          {} bytes, sha1 {}; {:.2}s; written to {}",
-        steps.len(),
-        refusals.len(),
+        lessons.steps.len(),
+        lessons.refusals.len(),
         model.len(),
         model.len() - before,
         size,
@@ -83,4 +59,20 @@ pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::from(exit::SETTLED))
+}
+
+/// What the `--data` files' rows teach (`policy::learned::from_rows`), every row read.
+fn read_lessons(paths: &[std::path::PathBuf]) -> anyhow::Result<learned::Lessons> {
+    let mut rows = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read --data {}", path.display()))?;
+        for (line, text) in ::datasets::jsonl_lines(&bytes) {
+            let row = text
+                .and_then(|text| parse_training_row(line, text))
+                .map_err(|e| anyhow::anyhow!("--data {}: {e}", path.display()))?;
+            rows.push(row);
+        }
+    }
+    Ok(learned::from_rows(rows))
 }

@@ -151,3 +151,26 @@ pub fn save_model(
     });
     Ok(())
 }
+
+/// Proves one `sorry` of a declaration in place (`prove --file --at`), writing its trace when
+/// asked (learning online proves theorems only).
+pub async fn prove_sorry(
+    prover: &Prover,
+    goal: crate::text::SorryGoal,
+    extras: &Extras,
+) -> Searched {
+    let trace = extras.trace.is_some().then(TraceHook::default);
+    let cancel = crate::search::CancelToken::new();
+    let (result, hook) = prover.prove_sorry_cancellable(goal, trace, cancel).await;
+    let mut unwritten_trace = None;
+    if let (Some(dir), Some(Some(hook))) = (&extras.trace, hook)
+        && let Err(error) =
+            ::datasets::explore::write_trace(dir, &result.name, &hook.into_record(&result).edges)
+    {
+        unwritten_trace = Some((result.name.clone(), error));
+    }
+    Searched {
+        result,
+        unwritten_trace,
+    }
+}

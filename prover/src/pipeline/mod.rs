@@ -35,6 +35,7 @@ pub mod expert;
 pub mod explore;
 pub mod extras;
 pub mod preflight;
+pub mod prove;
 pub mod run;
 pub mod verify;
 
@@ -132,6 +133,10 @@ pub enum RunEvent<'a> {
     Eval(eval::EvalEvent<'a>),
     /// A check's event.
     Check(check::CheckEvent<'a>),
+    /// An iteration's event.
+    Iterate(expert::IterateEvent<'a>),
+    /// An exploration's event.
+    Explore(explore::ExploreEvent<'a>),
 }
 
 /// A run's front end: how it stops, and what it is told.
@@ -141,6 +146,12 @@ pub trait Progress {
     fn stop_on(&mut self, runtime: &tokio::runtime::Handle) -> Result<Stop, RunError>;
     /// One event of the run.
     fn event(&mut self, event: RunEvent<'_>);
+    /// Between `iterate`'s round `round` (its files in `dir`) and the next: an `Err` stops the
+    /// run with its message, the round's files kept. Nothing to do by default.
+    fn between_rounds(&mut self, round: u32, dir: &Path) -> Result<(), String> {
+        let _ = (round, dir);
+        Ok(())
+    }
 }
 
 /// Opens a results file (`datasets::AppendLog`), telling `progress` of a torn line dropped.

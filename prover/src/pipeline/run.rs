@@ -323,3 +323,24 @@ pub fn trace_output(dir: Option<&Path>) -> Option<::datasets::output::Output<'_>
         target: ::datasets::output::Target::DirOf(".trace.jsonl"),
     })
 }
+
+/// What the pipelines (`iterate`, `explore`) take from the session's settings: the prompt
+/// their rows carry (the model's template, BFS-Prover's `{state}:::` otherwise) and the rules
+/// proofs are verified under (`[check]`, with the search's `native_decide` opt-in).
+pub fn pipeline_settings(
+    config: &crate::session::SessionConfig,
+    settings: &crate::settings::SettingsFile,
+) -> Result<(String, crate::check::CheckConfig), crate::settings::SettingsError> {
+    let prompt_template = config.policy.llm.as_ref().map_or_else(
+        || "{state}:::".to_owned(),
+        |llm| llm.prompt_template.clone(),
+    );
+    let check = crate::settings::check_config(
+        &crate::settings::CheckOverlay {
+            allow_native_decide: config.policy.allow_native_decide,
+            ..crate::settings::CheckOverlay::default()
+        },
+        settings,
+    )?;
+    Ok((prompt_template, check))
+}
