@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use ::datasets::training::{RefusalKind, Stage};
 use ::datasets::{ProveResult, ProveStatus, Theorem};
 
+use super::batch::prove_with;
 use super::collect::TrainingHook;
 use super::explore::TraceHook;
 use super::{Progress, RunError, RunEvent};
+use crate::job::{Goal, Job, NoObserver};
 use crate::session::Prover;
 
 /// The extras a run asked for.
@@ -82,13 +84,21 @@ async fn prove_once(
         unwritten_trace: None,
     };
     if !extras.learn_online && extras.trace.is_none() {
-        return plain(prover.prove_async(theorem).await);
+        let name = theorem.name.clone();
+        let job = Job::Prove(Goal::Theorem(theorem));
+        return plain(
+            prover
+                .submit(job, NoObserver)
+                .wait()
+                .await
+                .prove_result(&name),
+        );
     }
     let hooks = (
         extras.learn_online.then(TrainingHook::default),
         extras.trace.is_some().then(TraceHook::default),
     );
-    let (result, hooks) = prover.prove_async_with(theorem, hooks).await;
+    let (result, hooks) = prove_with(prover, Goal::Theorem(theorem), hooks).await;
     let Some((training, trace)) = hooks else {
         return plain(result);
     };
@@ -160,8 +170,7 @@ pub async fn prove_sorry(
     extras: &Extras,
 ) -> Searched {
     let trace = extras.trace.is_some().then(TraceHook::default);
-    let cancel = crate::search::CancelToken::new();
-    let (result, hook) = prover.prove_sorry_cancellable(goal, trace, cancel).await;
+    let (result, hook) = prove_with(prover, Goal::Sorry(goal), trace).await;
     let mut unwritten_trace = None;
     if let (Some(dir), Some(Some(hook))) = (&extras.trace, hook)
         && let Err(error) =
