@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
 
-use prover::llm::SamplesMode;
-use prover::policy::PolicyKind;
-use prover::settings::SearchOverlay;
+use prover::settings::{PolicyKind, SamplesMode, SearchOverlay};
 
 use crate::exit;
 

@@ -1,6 +1,6 @@
 //! `StderrProgress`: a run's events (`prover::pipeline::RunEvent`) as the lines the command line prints on stderr, and its stop tied to SIGINT, SIGTERM and SIGHUP.
 
-use prover::llm::ModelProbe;
+use ::datasets::manifest::ModelProbe;
 use prover::pipeline::{Progress, RunError, RunEvent, Stop};
 
 use super::interrupt::Interrupt;

@@ -37,6 +37,7 @@ pub mod extras;
 pub mod preflight;
 pub mod prove;
 pub mod run;
+pub mod train;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
