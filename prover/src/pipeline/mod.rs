@@ -16,6 +16,8 @@
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
 //!   export of SFT and DPO rows.
 //! - [`extras`]: what a search does besides proving: learning online and writing its trace.
+//! - [`prove`]: one statement, or one `sorry` of a file, searched on a session of its own.
+//! - [`train`]: a learned model from SFT and DPO rows.
 //!
 //! A front end runs a whole subcommand through one function here (`eval::run`, …): it hands
 //! over plain settings and a [`Progress`], which hears every [`RunEvent`] and renders it its
