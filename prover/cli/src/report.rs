@@ -24,6 +24,37 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     if args.attempts == Some(0) {
         bail!("--attempts must be at least 1");
     }
+    let _outputs = check_files(&args)?;
+    let mut runs = read_runs(&args)?;
+    for (run, label) in runs.iter_mut().zip(run_labels(&args.results)) {
+        run.label = label;
+    }
+    let html = prover_report::report_html(&runs);
+    ::datasets::write_atomic(&args.out, html.as_bytes())
+        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
+    if let Some(json) = &args.json {
+        ::datasets::write_atomic(json, prover_report::report_json(&runs).as_bytes())
+            .with_context(|| format!("cannot write --json {}", json.display()))?;
+    }
+    let theorems: usize = runs
+        .iter()
+        .map(|r| {
+            let mut names: Vec<&str> = r.results.iter().map(|x| x.name.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            names.len()
+        })
+        .sum();
+    note!(
+        "prover report: {} run(s), {theorems} theorem(s) written to {}",
+        runs.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::from(exit::SETTLED))
+}
+
+/// The one write rule over the results files, their manifests, the traces and the outputs.
+fn check_files(args: &ReportArgs) -> anyhow::Result<::datasets::output::OutputGuard> {
     let manifests: Vec<std::path::PathBuf> = args
         .results
         .iter()
@@ -56,7 +87,11 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         target: Target::File(FileKind::ReportJson),
     }))
     .collect();
-    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
+    super::common::check_outputs(&outputs, &inputs)
+}
+
+/// Each results file as a run, cut to `--attempts`, with its traces.
+fn read_runs(args: &ReportArgs) -> anyhow::Result<Vec<Run>> {
     let mut runs = Vec::new();
     for (i, path) in args.results.iter().enumerate() {
         let mut run = read_run(path)?;
@@ -78,31 +113,7 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         }
         runs.push(run);
     }
-    for (run, label) in runs.iter_mut().zip(run_labels(&args.results)) {
-        run.label = label;
-    }
-    let html = prover_report::report_html(&runs);
-    ::datasets::write_atomic(&args.out, html.as_bytes())
-        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
-    if let Some(json) = &args.json {
-        ::datasets::write_atomic(json, prover_report::report_json(&runs).as_bytes())
-            .with_context(|| format!("cannot write --json {}", json.display()))?;
-    }
-    let theorems: usize = runs
-        .iter()
-        .map(|r| {
-            let mut names: Vec<&str> = r.results.iter().map(|x| x.name.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
-            names.len()
-        })
-        .sum();
-    note!(
-        "prover report: {} run(s), {theorems} theorem(s) written to {}",
-        runs.len(),
-        args.out.display()
-    );
-    Ok(ExitCode::from(exit::SETTLED))
+    Ok(runs)
 }
 
 /// Each run's label: the shortest tail of its path (the file name, then with its directories)
