@@ -23,6 +23,7 @@ pub mod fetch;
 pub mod hash;
 pub mod jsonl;
 pub mod lean;
+pub mod lineage;
 pub mod manifest;
 pub mod merge;
 pub mod near_duplicate;

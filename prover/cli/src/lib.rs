@@ -163,21 +163,25 @@ pub enum CacheCommand {
 /// `prover datasets …`.
 #[derive(Debug, Subcommand)]
 pub enum DatasetsCommand {
-    /// Download a pinned benchmark, verify it, and write valid.jsonl and test.jsonl.
+    /// Download a pinned benchmark lineage, verify it, and write one file per canonical split.
     Fetch(FetchArgs),
+    /// Print the lineage registry: ids, pinned sources, toolchains, split and name maps.
+    List,
 }
 
 /// `prover datasets fetch`.
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// `minif2f` or `proofnet`.
+    /// A lineage id from `prover datasets list` (`minif2f/deepseek-v1.5@2c4ba91`, or without
+    /// `@commit`), or the older `minif2f`/`proofnet` with `--version`.
     pub dataset: String,
     /// For miniF2F, `yangky11` (Lean v4.24.0, the project's pinned toolchain; the default) or
     /// `deepseek` (Lean v4.9, the statements most published results use); for ProofNet,
     /// `deepseek`.
     #[arg(long)]
     pub version: Option<String>,
-    /// Output directory. Default: datasets/<dataset>-<version>.
+    /// Output directory. Default: datasets/<dataset>-<version> (for a lineage id:
+    /// datasets/<family>-<variant>-<commit>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
 }
@@ -638,6 +642,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tree(args) => tree::run(args),
         Command::Lsp(args) => lsp(args, settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
+        Command::Datasets(DatasetsCommand::List) => datasets::list(),
         Command::Cache(command) => cache::run(command, &settings),
     }
 }
