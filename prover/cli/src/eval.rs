@@ -53,6 +53,13 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let input = manifest::dataset_input(&args.dataset, &bytes, &theorems);
     let (mut out, earlier) =
         results_file::open::<ProveResult>(&args.out, "eval", args.fresh, &[&args.dataset])?;
+    // Rows are keyed by (lineage, problem, statement hash, attempt): a file computed for other
+    // statements is refused before anything is searched.
+    let identities = prover::pipeline::identity::Identities::of_dataset(&bytes, &theorems);
+    if let Err(mismatch) = identities.check_resume(&earlier) {
+        out.abandon();
+        bail!("{}: {mismatch}", args.out.display());
+    }
     let resume = Resume::plan(&theorems, args.attempts, earlier);
     if !resume.errored.is_empty() {
         note!(
@@ -92,6 +99,10 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                     // Rows found under another rule would mix into the file's figures.
                     let reuse = session.prove_config().reuse_verdicts.name();
                     config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+                    let lineages = identities.lineages();
+                    if !lineages.is_empty() {
+                        config.insert("lineages".to_owned(), serde_json::json!(lineages));
+                    }
                     config
                 },
                 {
@@ -158,6 +169,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             },
             |mut result: ProveResult| {
                 resume.mark(&mut result);
+                identities.stamp(&mut result);
                 out.append(&result)?;
                 tally.add(&result);
                 note!(

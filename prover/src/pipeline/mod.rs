@@ -11,6 +11,8 @@
 //!   message when it cannot.
 //! - [`run`]: a run's identity: its manifest, and the records it is made of.
 //! - [`verify`]: proofs re-elaborated with `check`'s rules on a fresh pool.
+//! - [`identity`]: which statement each row of a results file is about (lineage, problem id,
+//!   statement hash), stamped on each result and checked against the dataset on resume.
 //! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
 //!   and the settings of repeated attempts.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
@@ -27,6 +29,7 @@ pub mod collect;
 pub mod eval;
 pub mod expert;
 pub mod explore;
+pub mod identity;
 pub mod preflight;
 pub mod run;
 pub mod verify;
