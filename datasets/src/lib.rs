@@ -17,6 +17,7 @@
 //!
 //! `datasets/README.md` is the schema document.
 
+pub mod audit;
 pub mod decontamination;
 pub mod explore;
 pub mod fetch;
@@ -34,6 +35,7 @@ pub mod results;
 pub mod shard;
 pub mod theorem;
 pub mod training;
+pub mod transfer;
 
 pub use jsonl::{
     AppendLog, LogError, RowError, jsonl_lines, parse_object, read_rows, read_rows_versioned,

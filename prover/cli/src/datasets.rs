@@ -56,3 +56,185 @@ pub(super) fn list() -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::from(crate::exit::SETTLED))
 }
+
+/// Runs `prover datasets audit`: every problem of the dataset not already answered by its flags
+/// file (same statement, same budget) is audited through the session's REPL pool, and the
+/// flags file is rewritten whole after each problem, so nothing decided is lost to an
+/// interruption.
+pub(super) fn audit(
+    args: Box<super::AuditArgs>,
+    settings: &prover::settings::SettingsFile,
+) -> anyhow::Result<ExitCode> {
+    use ::datasets::audit::{AuditRow, flags_path_for, flags_text, read_flags};
+    use ::datasets::output::{FileKind, Input, Output, Target};
+    use prover::pipeline::audit::{AuditPlan, problem_key};
+    use prover::pipeline::run as manifest;
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| flags_path_for(&args.dataset));
+    let mut inputs = vec![Input {
+        flag: "--dataset",
+        path: &args.dataset,
+    }];
+    inputs.extend(args.compare.iter().map(|path| Input {
+        flag: "--compare",
+        path,
+    }));
+    let mut outputs = vec![Output {
+        flag: "--out",
+        path: &out,
+        target: Target::File(FileKind::AuditFlags),
+    }];
+    super::common::session_files(&args.session, &mut inputs, &mut outputs);
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
+
+    let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
+    let identities =
+        ::datasets::lineage::dataset_identities(&String::from_utf8_lossy(&bytes), &theorems);
+    let lineages: std::collections::BTreeSet<&str> = identities
+        .values()
+        .filter_map(|i| i.lineage.as_deref())
+        .collect();
+    // Problem ids are compared without case where the registry's name map says so.
+    let case_fold = lineages.iter().any(|id| {
+        Registry::builtin()
+            .get(id)
+            .is_ok_and(|lineage| lineage.names.case_fold)
+    });
+    let mut others: BTreeMap<String, Vec<(String, ::datasets::lineage::StatementIdentity)>> =
+        BTreeMap::new();
+    for path in &args.compare {
+        let (other_bytes, other_theorems) = manifest::read_dataset(path, "--compare")?;
+        let other = ::datasets::lineage::dataset_identities(
+            &String::from_utf8_lossy(&other_bytes),
+            &other_theorems,
+        );
+        for identity in other.into_values() {
+            let source = identity
+                .lineage
+                .clone()
+                .unwrap_or_else(|| path.display().to_string());
+            others
+                .entry(problem_key(&identity.problem_id, case_fold))
+                .or_default()
+                .push((source, identity));
+        }
+    }
+    let session = prover::session::Session::open(prover::settings::session_config(
+        &args.session.overlay(),
+        settings,
+    )?)?;
+    let plan = Arc::new(AuditPlan {
+        problems: theorems
+            .iter()
+            .map(|t| (t.clone(), identities[&t.name].clone()))
+            .collect(),
+        others,
+        case_fold,
+        budget_expansions: args.audit_expansions,
+        statement_deadline: session.prove_config().statement_deadline,
+    });
+    let earlier = match (args.fresh, std::fs::read_to_string(&out)) {
+        (false, Ok(text)) => {
+            let (rows, errors) = read_flags(&text);
+            for error in errors {
+                note!(
+                    "prover datasets audit: {}:{}: {} (audited again)",
+                    out.display(),
+                    error.line,
+                    error.reason
+                );
+            }
+            rows
+        }
+        _ => Vec::new(),
+    };
+    let (todo, kept) = plan.left_to_audit(earlier);
+    if !kept.is_empty() {
+        note!(
+            "prover datasets audit: {} of {} problems already audited in {} (same statements, same budget)",
+            kept.len(),
+            plan.problems.len(),
+            out.display()
+        );
+    }
+    let rows: Arc<Mutex<Vec<AuditRow>>> = Arc::new(Mutex::new(kept));
+    ::datasets::write_atomic(&out, flags_text(&rows.lock().unwrap()).as_bytes())
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    let workers = session.pool().config().workers;
+    let concurrency = prover::settings::concurrency(None, settings, workers)?;
+    let interrupt = super::interrupt::Interrupt::install(session.handle())?;
+    let stop = interrupt.stop();
+    let total = todo.len();
+    let written = rows.clone();
+    let out_path = out.clone();
+    let mut decided = 0usize;
+    session.handle().block_on(prover::pipeline::audit::run(
+        &session,
+        plan.clone(),
+        todo,
+        concurrency,
+        &stop,
+        move |row| {
+            let mut rows = written.lock().unwrap_or_else(|p| p.into_inner());
+            let flags: Vec<&str> = row.flags.iter().map(|f| f.flag.as_str()).collect();
+            decided += 1;
+            note!(
+                "[{decided}/{total}] {}: {}",
+                row.name,
+                if row.incomplete {
+                    "incomplete (audited again next time)".to_owned()
+                } else if flags.is_empty() {
+                    "no flags".to_owned()
+                } else {
+                    flags.join(", ")
+                }
+            );
+            rows.push(row);
+            ::datasets::write_atomic(&out_path, flags_text(&rows).as_bytes()).map_err(|source| {
+                prover::pipeline::PipelineError::Io {
+                    path: out_path.clone(),
+                    source,
+                }
+            })
+        },
+    ))?;
+    if interrupt.signal().is_none() {
+        session.handle().block_on(session.pool().shutdown());
+    }
+    let rows = rows.lock().unwrap_or_else(|p| p.into_inner());
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for row in rows.iter() {
+        for flag in &row.flags {
+            *counts.entry(flag.flag.as_str()).or_default() += 1;
+        }
+    }
+    let incomplete = rows.iter().filter(|r| r.incomplete).count();
+    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "{}: {} problems audited, {} flagged ({}){}",
+        out.display(),
+        rows.len(),
+        rows.iter().filter(|r| !r.flags.is_empty()).count(),
+        if summary.is_empty() {
+            "none".to_owned()
+        } else {
+            summary.join(", ")
+        },
+        if incomplete > 0 {
+            format!(", {incomplete} incomplete")
+        } else {
+            String::new()
+        }
+    );
+    if let Some(signal) = interrupt.signal() {
+        return Ok(crate::exit::signal(signal));
+    }
+    Ok(crate::exit::settled_if(
+        incomplete == 0 && rows.len() == plan.problems.len(),
+    ))
+}

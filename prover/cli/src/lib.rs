@@ -167,6 +167,9 @@ pub enum DatasetsCommand {
     Fetch(FetchArgs),
     /// Print the lineage registry: ids, pinned sources, toolchains, split and name maps.
     List,
+    /// Flag a dataset's degenerate statements through the REPL pool (auto_bound, vacuous,
+    /// trivial, does_not_elaborate, differs_from), into a flags file next to the dataset.
+    Audit(Box<AuditArgs>),
 }
 
 /// `prover datasets fetch`.
@@ -184,6 +187,30 @@ pub struct FetchArgs {
     /// datasets/<family>-<variant>-<commit>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `prover datasets audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The dataset file to audit (its rows' `lineage` field, written by `fetch`, names the
+    /// lineage; a file without one is audited as it is).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub dataset: PathBuf,
+    /// Other lineages' files of the same problems: a problem whose statement hash differs is
+    /// flagged `differs_from` them.
+    #[arg(long = "compare", value_name = "FILE.jsonl")]
+    pub compare: Vec<PathBuf>,
+    /// The flags file. Default: the dataset's path with `.flags.jsonl` for `.jsonl`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Expansions for the vacuity and triviality searches.
+    #[arg(long, default_value_t = 8)]
+    pub audit_expansions: u32,
+    /// Audit every problem again, ignoring what the flags file holds.
+    #[arg(long)]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 /// `prover prove`.
@@ -643,6 +670,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Lsp(args) => lsp(args, settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Datasets(DatasetsCommand::List) => datasets::list(),
+        Command::Datasets(DatasetsCommand::Audit(args)) => datasets::audit(args, &settings),
         Command::Cache(command) => cache::run(command, &settings),
     }
 }
