@@ -217,3 +217,138 @@ fn the_audit_flags_exactly_the_worlds_degenerate_statements_and_reuses_its_rows(
 fn stdout_of(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+fn eval(dataset: &Path, out: &Path) -> std::process::Output {
+    ProverRun::new("eval")
+        .args(["--workers", "2", "--time-limit", "60"])
+        .path("--dataset", dataset)
+        .path("--out", out)
+        .repl(&sim())
+        .output()
+}
+
+/// Two evals on two lineages of the same four problems (two stated alike, two not), the audit
+/// of the first, the transfer re-checks both ways, and the report of both: the figures on all
+/// problems, on the unflagged ones and on the intersection, the transfer matrix, and the
+/// leaderboard rows naming lineage, toolchain and flagged problems. A resume on a changed
+/// statement is refused, naming the row.
+#[test]
+fn a_report_of_two_lineages_shows_the_intersection_and_the_transfer_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dataset(
+        dir.path(),
+        "a4.jsonl",
+        A,
+        &[AND_INTRO, VACUOUS, TRIVIAL_A, TWO_STEP_A],
+    );
+    let b = lineage_b(dir.path());
+    let (out_a, out_b) = (
+        dir.path().join("a.results.jsonl"),
+        dir.path().join("b.results.jsonl"),
+    );
+    for (dataset, out) in [(&a, &out_a), (&b, &out_b)] {
+        let output = eval(dataset, out);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let rows = read_jsonl(&out_a);
+    assert!(
+        rows.iter()
+            .all(|r| r["lineage"] == A && r["statement_hash"].is_string()),
+        "{rows:?}"
+    );
+    let audit = ProverRun::new("datasets")
+        .args(["audit"])
+        .path("--dataset", &a)
+        .path("--compare", &b)
+        .repl(&sim())
+        .output();
+    assert!(audit.status.success(), "{}", stderr(&audit));
+    let transfer_file = dir.path().join("transfer.jsonl");
+    let transfer = ProverRun::new("datasets")
+        .args(["transfer"])
+        .args([&out_a, &out_b])
+        .path("--dataset", &a)
+        .path("--dataset", &b)
+        .path("--out", &transfer_file)
+        .repl(&sim())
+        .output();
+    assert!(transfer.status.success(), "{}", stderr(&transfer));
+    assert!(
+        stdout_of(&transfer).contains(&format!("{A} → {B}: 2 transfer, 1 do not, 0 error")),
+        "{}",
+        stdout_of(&transfer)
+    );
+    let (html, json_path) = (dir.path().join("r.html"), dir.path().join("r.json"));
+    let report = ProverRun::new("report")
+        .args([&out_a, &out_b])
+        .path("--out", &html)
+        .path("--json", &json_path)
+        .path("--flags", &dir.path().join("a4.flags.jsonl"))
+        .path("--transfer", &transfer_file)
+        .output();
+    assert!(report.status.success(), "{}", stderr(&report));
+    let figures: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let lineages = &figures["lineages"];
+    assert_eq!(lineages["intersection_size"], 2, "and_intro and vacuous_lt");
+    let solved = |run: usize, which: &str| {
+        let s = &lineages["runs"][run][which];
+        (s["solved"].as_u64().unwrap(), s["total"].as_u64().unwrap())
+    };
+    assert_eq!(lineages["runs"][0]["lineage"], A);
+    assert_eq!(solved(0, "all"), (3, 4));
+    assert_eq!(
+        solved(0, "unflagged"),
+        (2, 2),
+        "vacuous_lt and trivial_add flagged"
+    );
+    assert_eq!(solved(0, "intersection"), (1, 2));
+    assert_eq!(lineages["runs"][1]["lineage"], B);
+    assert_eq!(solved(1, "all"), (3, 4));
+    assert_eq!(solved(1, "unflagged"), (3, 4), "no flags file for B");
+    assert_eq!(solved(1, "intersection"), (1, 2));
+    let cell = |from: &str| {
+        lineages["transfers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["from"] == from)
+            .cloned()
+            .unwrap()
+    };
+    let a_to_b = cell(A);
+    assert_eq!(
+        (
+            &a_to_b["proofs"],
+            &a_to_b["transfers"],
+            &a_to_b["does_not"],
+            &a_to_b["statement_differs"],
+            &a_to_b["transfers_although_different"]
+        ),
+        (&json!(3), &json!(2), &json!(1), &json!(2), &json!(1)),
+        "and_intro and trivial_add (differently stated) transfer; two_step's does not"
+    );
+    assert_eq!(cell(B)["transfers"], 2);
+    let row = &figures["leaderboard"]["a.results.jsonl"];
+    assert_eq!(row["lineage"], A);
+    assert_eq!(row["toolchain"], "unknown", "no registry lineage");
+    assert_eq!(row["flagged"], json!(["trivial_add", "vacuous_lt"]));
+    assert_eq!(row["flagged-counted"], true);
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("<h2>Lineages</h2>") && page.contains("Transfer matrix"));
+
+    // The same results file resumed on a dataset whose statement of trivial_add changed.
+    let changed = dataset(
+        dir.path(),
+        "a4.jsonl",
+        A,
+        &[AND_INTRO, VACUOUS, TRIVIAL_B, TWO_STEP_A],
+    );
+    let refused = eval(&changed, &out_a);
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("trivial_add (attempt 0): statement hash"),
+        "{}",
+        stderr(&refused)
+    );
+}

@@ -238,3 +238,132 @@ pub(super) fn audit(
         incomplete == 0 && rows.len() == plan.problems.len(),
     ))
 }
+
+/// Runs `prover datasets transfer`: every proof of the results files re-checked against each
+/// other lineage's statement of its problem, written (sorted) to `--out`; a summary per pair
+/// of lineages on stdout.
+pub(super) fn transfer(
+    args: Box<super::TransferArgs>,
+    settings: &prover::settings::SettingsFile,
+) -> anyhow::Result<ExitCode> {
+    use ::datasets::output::{FileKind, Input, Output, Target};
+    use ::datasets::transfer::{TransferOutcome, TransferRow, transfers_text};
+    use prover::pipeline::run as manifest;
+    use std::collections::BTreeMap;
+
+    let inputs: Vec<Input<'_>> = args
+        .results
+        .iter()
+        .map(|path| Input {
+            flag: "results",
+            path,
+        })
+        .chain(args.datasets.iter().map(|path| Input {
+            flag: "--dataset",
+            path,
+        }))
+        .collect();
+    let mut inputs = inputs;
+    let mut outputs = vec![Output {
+        flag: "--out",
+        path: &args.out,
+        target: Target::File(FileKind::TransferRows),
+    }];
+    super::common::session_files(&args.session, &mut inputs, &mut outputs);
+    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
+
+    let mut results = Vec::new();
+    for path in &args.results {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read results {}", path.display()))?;
+        let (rows, errors) = ::datasets::read_prove_results(&bytes);
+        for error in errors {
+            note!(
+                "prover datasets transfer: warning: {}:{}: {}; line skipped",
+                path.display(),
+                error.line,
+                error.reason
+            );
+        }
+        if !rows.iter().any(|r| r.lineage.is_some()) {
+            anyhow::bail!(
+                "results {} name no lineage: its rows were computed on a dataset that names none (fetch it with `prover datasets fetch`)",
+                path.display()
+            );
+        }
+        results.extend(rows);
+    }
+    let mut targets = BTreeMap::new();
+    let mut case_fold = false;
+    for path in &args.datasets {
+        let (bytes, theorems) = manifest::read_dataset(path, "--dataset")?;
+        let identities =
+            ::datasets::lineage::dataset_identities(&String::from_utf8_lossy(&bytes), &theorems);
+        for theorem in theorems {
+            let identity = identities[&theorem.name].clone();
+            let Some(lineage) = identity.lineage.clone() else {
+                anyhow::bail!(
+                    "--dataset {}: row {} names no lineage",
+                    path.display(),
+                    theorem.name
+                );
+            };
+            case_fold |= Registry::builtin()
+                .get(&lineage)
+                .is_ok_and(|l| l.names.case_fold);
+            targets
+                .entry(lineage)
+                .or_insert_with(Vec::new)
+                .push((theorem, identity));
+        }
+    }
+    let tasks = prover::pipeline::transfer::plan(&results, &targets, case_fold);
+    note!(
+        "prover datasets transfer: {} re-check(s) of proofs against other lineages' statements",
+        tasks.len()
+    );
+    let session = prover::session::Session::open(prover::settings::session_config(
+        &args.session.overlay(),
+        settings,
+    )?)?;
+    let workers = session.pool().config().workers;
+    let concurrency = prover::settings::concurrency(None, settings, workers)?;
+    let interrupt = super::interrupt::Interrupt::install(session.handle())?;
+    let stop = interrupt.stop();
+    let mut rows: Vec<TransferRow> = Vec::new();
+    session.handle().block_on(prover::pipeline::transfer::run(
+        &session,
+        tasks,
+        concurrency,
+        &stop,
+        |row| {
+            rows.push(row);
+            Ok(())
+        },
+    ))?;
+    if interrupt.signal().is_none() {
+        session.handle().block_on(session.pool().shutdown());
+    }
+    ::datasets::write_atomic(&args.out, transfers_text(&rows).as_bytes())
+        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
+    let mut pairs: BTreeMap<(&str, &str), [usize; 3]> = BTreeMap::new();
+    for row in &rows {
+        let counts = pairs
+            .entry((row.from_lineage.as_str(), row.to_lineage.as_str()))
+            .or_default();
+        counts[match row.transfer {
+            TransferOutcome::Transfers => 0,
+            TransferOutcome::DoesNot => 1,
+            TransferOutcome::Error => 2,
+        }] += 1;
+    }
+    for ((from, to), [transfers, does_not, errors]) in &pairs {
+        println!("{from} → {to}: {transfers} transfer, {does_not} do not, {errors} error");
+    }
+    if let Some(signal) = interrupt.signal() {
+        return Ok(crate::exit::signal(signal));
+    }
+    Ok(crate::exit::settled_if(
+        pairs.values().all(|counts| counts[2] == 0),
+    ))
+}

@@ -64,6 +64,7 @@ mod iterate;
 mod preflight;
 mod prove;
 mod report;
+mod report_lineage;
 mod results_file;
 pub mod search_args;
 mod train;
@@ -170,6 +171,9 @@ pub enum DatasetsCommand {
     /// Flag a dataset's degenerate statements through the REPL pool (auto_bound, vacuous,
     /// trivial, does_not_elaborate, differs_from), into a flags file next to the dataset.
     Audit(Box<AuditArgs>),
+    /// Re-check every proof of eval results against each other lineage's statement of the same
+    /// problem (command mode), for `prover report --transfer`.
+    Transfer(Box<TransferArgs>),
 }
 
 /// `prover datasets fetch`.
@@ -209,6 +213,23 @@ pub struct AuditArgs {
     /// Audit every problem again, ignoring what the flags file holds.
     #[arg(long)]
     pub fresh: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `prover datasets transfer`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Results JSONL of `prover eval` on datasets fetched from the registry (their rows name
+    /// their lineage).
+    #[arg(required = true, value_name = "RESULTS.jsonl")]
+    pub results: Vec<PathBuf>,
+    /// The lineages' datasets whose statements the proofs are re-checked against; repeatable.
+    #[arg(long = "dataset", required = true, value_name = "FILE.jsonl")]
+    pub datasets: Vec<PathBuf>,
+    /// The transfer file to write.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: PathBuf,
     #[command(flatten)]
     pub session: SessionArgs,
 }
@@ -418,6 +439,13 @@ pub struct ReportArgs {
     /// Default: every attempt in the file.
     #[arg(long, value_name = "K")]
     pub attempts: Option<u32>,
+    /// A flags file of `prover datasets audit`; repeatable. A run's lineage section leaves the
+    /// problems it flags degenerate out of the unflagged figure.
+    #[arg(long = "flags", value_name = "FLAGS.jsonl")]
+    pub flags: Vec<PathBuf>,
+    /// A transfer file of `prover datasets transfer`, for the transfer matrix; repeatable.
+    #[arg(long = "transfer", value_name = "TRANSFER.jsonl")]
+    pub transfer: Vec<PathBuf>,
 }
 
 /// `prover tree`.
@@ -671,6 +699,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Datasets(DatasetsCommand::List) => datasets::list(),
         Command::Datasets(DatasetsCommand::Audit(args)) => datasets::audit(args, &settings),
+        Command::Datasets(DatasetsCommand::Transfer(args)) => datasets::transfer(args, &settings),
         Command::Cache(command) => cache::run(command, &settings),
     }
 }

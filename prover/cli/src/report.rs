@@ -44,6 +44,14 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             flag: "--trace",
             path,
         }))
+        .chain(args.flags.iter().map(|path| Input {
+            flag: "--flags",
+            path,
+        }))
+        .chain(args.transfer.iter().map(|path| Input {
+            flag: "--transfer",
+            path,
+        }))
         .collect();
     let outputs: Vec<Output<'_>> = std::iter::once(Output {
         flag: "--out",
@@ -81,6 +89,7 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     for (run, label) in runs.iter_mut().zip(run_labels(&args.results)) {
         run.label = label;
     }
+    super::report_lineage::attach(&mut runs, &args.flags, &args.transfer)?;
     let html = prover_report::report_html(&runs);
     ::datasets::write_atomic(&args.out, html.as_bytes())
         .with_context(|| format!("cannot write --out {}", args.out.display()))?;
