@@ -208,6 +208,11 @@ pub fn fetch_lineage(
             }
         }
     }
+    write_splits(lineage_splits(lineage, rows), out_dir)
+}
+
+/// The rows by canonical split, each with the lineage's identity fields added.
+fn lineage_splits(lineage: &Lineage, rows: Vec<Value>) -> BTreeMap<String, Vec<Value>> {
     let mut splits: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for mut row in rows {
         let upstream_split = row["split"].as_str().map(str::to_owned);
@@ -235,7 +240,7 @@ pub fn fetch_lineage(
         );
         splits.entry(split).or_default().push(row);
     }
-    write_splits(splits, out_dir)
+    splits
 }
 
 /// The rows of one upstream JSONL file, as `name`, `split` (upstream label, when it has one),
@@ -342,6 +347,13 @@ fn tree_rows(
     let root = scratch
         .join(format!("{repo_name}-{}", lineage.commit))
         .join(folder);
+    read_tree(&root, folder, manifest)
+}
+
+/// The rows of an unpacked tree at `root` (the repository's `folder`), each file checked
+/// against the manifest's blob id: `Valid/` and `Test/` folders give the upstream split, one
+/// flat folder none.
+fn read_tree(root: &Path, folder: &str, manifest: &str) -> Result<Vec<Value>, FetchError> {
     let has_split_folders = root.join("Valid").is_dir() || root.join("Test").is_dir();
     let mut rows = Vec::new();
     for line in manifest.lines().filter(|l| !l.starts_with('#')) {
@@ -476,6 +488,53 @@ mod tests {
             err.contains("the-url line 1") && err.contains("header"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn trees_read_with_their_split_folders_and_rows_get_their_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |relative: &str, text: &str| {
+            let path = dir.path().join(relative);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            git_blob_id(text.as_bytes())
+        };
+        let doc = "import Mathlib\n\nabbrev s : ℕ := sorry\n/--\nThe doc.\n-/\ntheorem p (n : ℕ) :\n  n = n :=\nsorry\n";
+        let plain =
+            "import Mathlib\n\ntheorem numbertheory_notEquiv2i2jasqbsqdiv8 : True := by sorry\n";
+        let manifest = format!(
+            "# comment\nvalid p {}\ntest numbertheory_notEquiv2i2jasqbsqdiv8 {}\n",
+            write("Valid/p.lean", doc),
+            write("Test/numbertheory_notEquiv2i2jasqbsqdiv8.lean", plain)
+        );
+        let rows = read_tree(dir.path(), "MiniF2F", &manifest).unwrap();
+        assert_eq!(
+            rows[0]["header"],
+            "import Mathlib\n\nabbrev s : ℕ := sorry\n"
+        );
+        assert_eq!(
+            rows[0]["formal_statement"],
+            "/--\nThe doc.\n-/\ntheorem p (n : ℕ) :\n  n = n :=\nsorry\n",
+            "a docstring goes with its theorem, never dangling at the end of a header"
+        );
+        let yangky11 = Registry::builtin().get("minif2f/yangky11").unwrap();
+        let splits = lineage_splits(yangky11, rows);
+        let test = &splits["test"][0];
+        assert_eq!(test["lineage"], "minif2f/yangky11@5746b7d");
+        assert_eq!(test["problem_id"], "numbertheory_notequiv2i2jasqbsqdiv8");
+        assert_eq!(test["upstream_split"], "Test");
+        assert_eq!(
+            test["statement_hash"],
+            crate::lineage::statement_hash("theorem x : True := by")
+        );
+        assert_eq!(splits["valid"][0]["name"], "p");
+
+        // A changed file is refused, naming it.
+        write("Valid/p.lean", "theorem p : False := by sorry\n");
+        let err = read_tree(dir.path(), "MiniF2F", &manifest)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("MiniF2F/Valid/p.lean"), "{err}");
     }
 
     #[test]
