@@ -98,23 +98,74 @@ pub enum CacheCommand {
 /// `prover datasets …`.
 #[derive(Debug, Subcommand)]
 pub enum DatasetsCommand {
-    /// Download a pinned benchmark, verify it, and write valid.jsonl and test.jsonl.
+    /// Download a pinned benchmark lineage, verify it, and write one file per canonical split.
     Fetch(FetchArgs),
+    /// Print the lineage registry: ids, pinned sources, toolchains, split and name maps.
+    List,
+    /// Flag a dataset's degenerate statements through the REPL pool (auto_bound, vacuous,
+    /// trivial, does_not_elaborate, differs_from), into a flags file next to the dataset.
+    Audit(Box<AuditArgs>),
+    /// Re-check every proof of eval results against each other lineage's statement of the same
+    /// problem (command mode), for `prover report --transfer`.
+    Transfer(Box<TransferArgs>),
 }
 
 /// `prover datasets fetch`.
 #[derive(Debug, Args)]
 pub struct FetchArgs {
-    /// `minif2f` or `proofnet`.
+    /// A lineage id from `prover datasets list` (`minif2f/deepseek-v1.5@2c4ba91`, or without
+    /// `@commit`), or the older `minif2f`/`proofnet` with `--version`.
     pub dataset: String,
     /// For miniF2F, `yangky11` (Lean v4.24.0, the project's pinned toolchain; the default) or
     /// `deepseek` (Lean v4.9, the statements most published results use); for ProofNet,
     /// `deepseek`.
     #[arg(long)]
     pub version: Option<String>,
-    /// Output directory. Default: datasets/<dataset>-<version>.
+    /// Output directory. Default: datasets/<dataset>-<version> (for a lineage id:
+    /// datasets/<family>-<variant>-<commit>).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+/// `prover datasets audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The dataset file to audit (its rows' `lineage` field, written by `fetch`, names the
+    /// lineage; a file without one is audited as it is).
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub dataset: PathBuf,
+    /// Other lineages' files of the same problems: a problem whose statement hash differs is
+    /// flagged `differs_from` them.
+    #[arg(long = "compare", value_name = "FILE.jsonl")]
+    pub compare: Vec<PathBuf>,
+    /// The flags file. Default: the dataset's path with `.flags.jsonl` for `.jsonl`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Expansions for the vacuity and triviality searches.
+    #[arg(long, default_value_t = 8)]
+    pub audit_expansions: u32,
+    /// Audit every problem again, ignoring what the flags file holds.
+    #[arg(long)]
+    pub fresh: bool,
+    #[command(flatten)]
+    pub session: SessionArgs,
+}
+
+/// `prover datasets transfer`.
+#[derive(Debug, Args)]
+pub struct TransferArgs {
+    /// Results JSONL of `prover eval` on datasets fetched from the registry (their rows name
+    /// their lineage).
+    #[arg(required = true, value_name = "RESULTS.jsonl")]
+    pub results: Vec<PathBuf>,
+    /// The lineages' datasets whose statements the proofs are re-checked against; repeatable.
+    #[arg(long = "dataset", required = true, value_name = "FILE.jsonl")]
+    pub datasets: Vec<PathBuf>,
+    /// The transfer file to write.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub session: SessionArgs,
 }
 
 /// `prover prove`.
@@ -286,6 +337,13 @@ pub struct ReportArgs {
     /// Default: every attempt in the file.
     #[arg(long, value_name = "K")]
     pub attempts: Option<u32>,
+    /// A flags file of `prover datasets audit`; repeatable. A run's lineage section leaves the
+    /// problems it flags degenerate out of the unflagged figure.
+    #[arg(long = "flags", value_name = "FLAGS.jsonl")]
+    pub flags: Vec<PathBuf>,
+    /// A transfer file of `prover datasets transfer`, for the transfer matrix; repeatable.
+    #[arg(long = "transfer", value_name = "TRANSFER.jsonl")]
+    pub transfer: Vec<PathBuf>,
 }
 
 /// `prover tree`.

@@ -65,6 +65,7 @@ mod iterate;
 mod progress;
 mod prove;
 mod report;
+mod report_lineage;
 mod train;
 mod tree;
 
@@ -129,6 +130,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tree(args) => tree::run(args),
         Command::Lsp(args) => lsp(args, settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
+        Command::Datasets(DatasetsCommand::List) => datasets::list(),
+        Command::Datasets(DatasetsCommand::Audit(args)) => datasets::audit(args, &settings),
+        Command::Datasets(DatasetsCommand::Transfer(args)) => datasets::transfer(args, &settings),
         Command::Cache(command) => cache::run(command, &settings),
     }
 }

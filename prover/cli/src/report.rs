@@ -29,6 +29,7 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     for (run, label) in runs.iter_mut().zip(run_labels(&args.results)) {
         run.label = label;
     }
+    super::report_lineage::attach(&mut runs, &args.flags, &args.transfer)?;
     let html = prover_report::report_html(&runs);
     ::datasets::write_atomic(&args.out, html.as_bytes())
         .with_context(|| format!("cannot write --out {}", args.out.display()))?;
@@ -73,6 +74,14 @@ fn check_files(args: &ReportArgs) -> anyhow::Result<::datasets::output::OutputGu
         }))
         .chain(args.trace.iter().map(|path| Input {
             flag: "--trace",
+            path,
+        }))
+        .chain(args.flags.iter().map(|path| Input {
+            flag: "--flags",
+            path,
+        }))
+        .chain(args.transfer.iter().map(|path| Input {
+            flag: "--transfer",
             path,
         }))
         .collect();

@@ -317,16 +317,34 @@ pub fn run(
         &[&request.dataset],
         progress,
     )?;
+    // Rows are keyed by (lineage, problem, statement hash, attempt): a file computed for other
+    // statements is refused before anything is searched.
+    let identities = super::identity::Identities::of_dataset(&bytes, &theorems);
+    if let Err(mismatch) = identities.check_resume(&earlier) {
+        out.abandon();
+        return Err(RunError::Refused(format!(
+            "{}: {mismatch}",
+            request.out.display()
+        )));
+    }
     let resume = Resume::plan(&theorems, request.attempts, earlier);
     announce_resume(&resume, &request, progress);
-    let started = match start(&request, settings, &resume, input, progress) {
+    let started = match start(&request, settings, &resume, &identities, input, progress) {
         Ok(started) => started,
         Err(error) => {
             out.abandon();
             return Err(error);
         }
     };
-    search(request, theorems.len(), resume, started, out, progress)
+    search(
+        request,
+        theorems.len(),
+        resume,
+        &identities,
+        started,
+        out,
+        progress,
+    )
 }
 
 /// Tells `progress` which rows are searched again and which are skipped.
@@ -363,6 +381,7 @@ fn start(
     request: &EvalRun,
     settings: &SettingsFile,
     resume: &Resume,
+    identities: &super::identity::Identities,
     input: ::datasets::InputRecord,
     progress: &mut dyn Progress,
 ) -> Result<Started, RunError> {
@@ -379,6 +398,10 @@ fn start(
     // Rows found under another rule would mix into the file's figures.
     let reuse = session.prove_config().reuse_verdicts.name();
     config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+    let lineages = identities.lineages();
+    if !lineages.is_empty() {
+        config.insert("lineages".to_owned(), serde_json::json!(lineages));
+    }
     let mut recorded = manifest::repl_record(&pool_config);
     recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
     let identity = manifest::RunIdentity {
@@ -413,6 +436,7 @@ fn search(
     request: EvalRun,
     theorems: usize,
     resume: Resume,
+    identities: &super::identity::Identities,
     started: Started,
     mut out: AppendLog,
     progress: &mut dyn Progress,
@@ -457,6 +481,7 @@ fn search(
             |searched: extras::Searched| {
                 let mut result = searched.report(&extras_done, progress);
                 resume.mark(&mut result);
+                identities.stamp(&mut result);
                 out.append(&result)?;
                 tally.add(&result);
                 progress.event(RunEvent::Eval(EvalEvent::Decided {

@@ -1,5 +1,6 @@
 //! Pipelines: stages that read files, search or check many theorems through a `Session`, and write files, each resumable from what its output already holds.
 //!
+//! - [`audit`]: degenerate statements flagged through the REPL pool (`prover datasets audit`).
 //! - [`batch`]: the one bounded-concurrency loop (any jobs, a bounded number at once, outcomes
 //!   in completion order, nothing decided after a stop reported), and searches through it,
 //!   each with a hook of its own.
@@ -9,8 +10,11 @@
 //!   tactics Lean refused along it).
 //! - [`preflight`]: one REPL elaborates the first header before any work, with one clear
 //!   message when it cannot.
+//! - [`transfer`]: proofs re-checked against other lineages' statements of their problems.
 //! - [`run`]: a run's identity: its manifest, and the records it is made of.
 //! - [`verify`]: proofs re-elaborated with `check`'s rules on a fresh pool.
+//! - [`identity`]: which statement each row of a results file is about (lineage, problem id,
+//!   statement hash), stamped on each result and checked against the dataset on resume.
 //! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
 //!   and the settings of repeated attempts.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
@@ -29,6 +33,7 @@
 //! logs are written whole and atomically, sorted, so an interrupted run resumed gives the same
 //! bytes as one that was never interrupted.
 
+pub mod audit;
 pub mod batch;
 pub mod check;
 pub mod collect;
@@ -36,10 +41,12 @@ pub mod eval;
 pub mod expert;
 pub mod explore;
 pub mod extras;
+pub mod identity;
 pub mod preflight;
 pub mod prove;
 pub mod run;
 pub mod train;
+pub mod transfer;
 pub mod verify;
 
 use std::path::{Path, PathBuf};

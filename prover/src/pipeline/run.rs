@@ -147,6 +147,8 @@ pub fn input_record(path: &Path, bytes: &[u8], rows: usize) -> InputRecord {
         sha1: sha1_smol::Sha1::from(bytes).digest().to_string(),
         rows,
         statement_sha1: BTreeMap::new(),
+        lineages: Default::default(),
+        statement_hashes: BTreeMap::new(),
     }
 }
 
@@ -161,6 +163,9 @@ pub fn dataset_input(
         .iter()
         .map(|t| (t.name.clone(), t.statement_hash()))
         .collect();
+    let identities = super::identity::Identities::of_dataset(bytes, theorems);
+    input.lineages = identities.lineages();
+    input.statement_hashes = identities.statement_hashes();
     input
 }
 
