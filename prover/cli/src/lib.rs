@@ -61,6 +61,7 @@ pub mod exit;
 mod explore;
 mod interrupt;
 mod iterate;
+mod mcp;
 mod preflight;
 mod prove;
 mod report;
@@ -117,6 +118,9 @@ pub enum Command {
     /// The editor tactic server: a language server on stdin/stdout that proves the `sorry`
     /// under the cursor (attach it to `.lean` files next to Lean's own).
     Lsp(LspArgs),
+    /// A Model Context Protocol server for agents: budgeted proof search, checking and sorry
+    /// filling (stdio by default, `--http ADDR` for streamable HTTP shared by many agents).
+    Mcp(mcp::McpArgs),
     /// Benchmark datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),
@@ -623,6 +627,7 @@ pub fn parse() -> Cli {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let log_file = match &cli.command {
         Command::Lsp(args) => args.log_file.clone(),
+        Command::Mcp(args) => args.log_file.clone(),
         _ => None,
     };
     init_logging(log_file.as_deref())?;
@@ -637,6 +642,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(args),
         Command::Tree(args) => tree::run(args),
         Command::Lsp(args) => lsp(args, settings),
+        Command::Mcp(args) => mcp::run(args, settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Cache(command) => cache::run(command, &settings),
     }
