@@ -11,6 +11,7 @@ mod in_place;
 mod iterate;
 mod llm;
 mod lsp;
+mod mcp;
 mod names;
 mod oracle;
 mod readme;

@@ -143,28 +143,31 @@ impl rmcp::ServerHandler for Handler {
     }
 }
 
-/// Progress notifications for a call that sent a progress token: one per expansion, sent in
-/// order from a task of their own (the job's thread never waits on the client).
+/// Progress notifications for a call that sent a progress token: one per expansion of any of
+/// its jobs, sent in order from a task of their own (the job's thread never waits on the
+/// client). `progress` counts them all, so it only grows when a call runs several jobs.
 fn progress_sink(context: &RequestContext<RoleServer>) -> ProgressSink {
     let Some(token) = context.meta.get_progress_token() else {
-        return Arc::new(|_, _| {});
+        return Arc::new(|_, _, _| {});
     };
     let peer = context.peer.clone();
-    let (send, mut receive) = tokio::sync::mpsc::unbounded_channel::<(u32, Option<f64>)>();
+    let (send, mut receive) = tokio::sync::mpsc::unbounded_channel::<(u64, u32, Option<f64>)>();
     tokio::spawn(async move {
-        while let Some((expansions, best)) = receive.recv().await {
+        let mut count = 0u32;
+        while let Some((job, expansions, best)) = receive.recv().await {
+            count += 1;
             let message = match best {
-                Some(score) => format!("{expansions} expansions, best score {score:.3}"),
-                None => format!("{expansions} expansions"),
+                Some(score) => format!("job {job}: {expansions} expansions, best score {score:.3}"),
+                None => format!("job {job}: {expansions} expansions"),
             };
-            let param = ProgressNotificationParam::new(token.clone(), f64::from(expansions))
+            let param = ProgressNotificationParam::new(token.clone(), f64::from(count))
                 .with_message(message);
             if peer.notify_progress(param).await.is_err() {
                 break;
             }
         }
     });
-    Arc::new(move |expansions, best| {
-        let _ = send.send((expansions, best));
+    Arc::new(move |job, expansions, best| {
+        let _ = send.send((job, expansions, best));
     })
 }

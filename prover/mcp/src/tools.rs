@@ -142,8 +142,9 @@ pub struct Tools {
     lean: Value,
 }
 
-/// A job's progress, for whoever called: the MCP layer turns it into notifications.
-pub type ProgressSink = Arc<dyn Fn(u32, Option<f64>) + Send + Sync>;
+/// A job's progress (its number, its expansions, its best score), for whoever called: the MCP
+/// layer turns it into notifications.
+pub type ProgressSink = Arc<dyn Fn(u64, u32, Option<f64>) + Send + Sync>;
 
 impl Tools {
     /// Tools over an open session, on the settings it was opened with.
@@ -273,17 +274,21 @@ impl Tools {
             best,
             prover,
         } = run;
+        let mut end = end;
         let answer = tokio::select! {
-            end = end => self.render_prove(id, end, &goal, &site, &best, &prover).await,
+            end = &mut end => self.render_prove(id, end, &goal, &site, &best, &prover).await,
             () = tokio::time::sleep(deadline) => {
                 cancel.cancel();
                 deadline_answer(id, deadline)
             }
             () = cancelled => {
+                // The search stops at its next step; its answer (`cancelled`, with what it
+                // spent) goes to the job table, for `prover_job`.
                 cancel.cancel();
-                let mut answer = Answer::error("the client cancelled the call; the job was cancelled");
-                answer.value["job"] = json!(id);
-                answer
+                match tokio::time::timeout(DEADLINE_GRACE, &mut end).await {
+                    Ok(end) => self.render_prove(id, end, &goal, &site, &best, &prover).await,
+                    Err(_) => deadline_answer(id, DEADLINE_GRACE),
+                }
             }
         };
         self.jobs.ended(id, answer.value.clone(), answer.is_error);
@@ -856,8 +861,8 @@ impl Observer for ProveObserver {
             JobEvent::Progress(progress) => {
                 if let Some(id) = self.id {
                     self.jobs.progress(id, progress.expansions, progress.best);
+                    (self.progress)(id, progress.expansions, progress.best);
                 }
-                (self.progress)(progress.expansions, progress.best);
             }
             JobEvent::Finished(_) | JobEvent::Cancelled => {}
         }
