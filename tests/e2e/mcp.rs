@@ -1,8 +1,9 @@
 //! The `prover mcp` binary driven over stdio with raw JSON-RPC lines, against sim-repl (a simulated REPL, not Lean): the handshake and tool list, a proof and a failure with its stop reason, checks of a valid and an invalid proof, sorries filled in a file (written only when unchanged), a long search cancelled both ways, a REPL that crashes at start as an error result, malformed input answered without ending the server, and a clean exit on EOF.
 
+use std::path::Path;
 use std::time::Duration;
 
-use prover_tests::harness::{SimRepl, fixture_world, prover_command};
+use prover_tests::harness::{SimRepl, fixture_world, prover_bin, prover_command, workspace_root};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -505,14 +506,7 @@ async fn a_long_search_is_cancelled_by_prover_cancel_and_by_notifications_cancel
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repl_that_crashes_at_start_is_an_error_result_with_its_cause() {
     let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("crash.sh");
-    std::fs::write(
-        &script,
-        "#!/bin/sh\necho 'simulated REPL: cannot start' >&2\nexit 3\n",
-    )
-    .unwrap();
-    let crash = format!("sh {}", script.display());
-    let mut mcp = Mcp::start(&crash, &[]).await;
+    let mut mcp = Mcp::start(&crashing_repl(dir.path()), &[]).await;
     let answer = mcp
         .call(
             "prover_prove",
@@ -547,11 +541,11 @@ fn http_off_loopback_without_a_token_is_refused() {
 }
 
 /// The HTTP server's address, from its first stderr line.
-fn http_server(token: Option<&str>) -> (std::process::Child, String) {
+fn http_server(token: Option<&str>, repl: &str) -> (std::process::Child, String) {
     use std::io::BufRead;
     let mut command = prover_command();
     command
-        .args(["mcp", "--http", "127.0.0.1:0", "--repl-cmd", &portfolio()])
+        .args(["mcp", "--http", "127.0.0.1:0", "--repl-cmd", repl])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped());
     match token {
@@ -590,7 +584,7 @@ fn post_status(url: &str, body: &str, token: Option<&str>) -> u16 {
 
 #[test]
 fn http_asks_for_the_bearer_token_when_one_is_set() {
-    let (mut child, url) = http_server(Some("s3cret"));
+    let (mut child, url) = http_server(Some("s3cret"), &portfolio());
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
         "params": {"protocolVersion": "2025-06-18", "capabilities": {},
                    "clientInfo": {"name": "e2e", "version": "1"}}})
@@ -600,4 +594,94 @@ fn http_asks_for_the_bearer_token_when_one_is_set() {
     assert_eq!(post_status(&url, &initialize, Some("s3cret")), 200);
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Whether python3 imports the MCP Python SDK; prints a `skipped:` line for `test` where it
+/// does not (`pip install mcp`).
+fn python_sdk_or_skip(test: &str) -> bool {
+    let imported = std::process::Command::new("python3")
+        .args(["-c", "import mcp"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !imported {
+        eprintln!("skipped: python3 cannot import the MCP Python SDK (pip install mcp): {test}");
+    }
+    imported
+}
+
+/// Runs `tests/tools/mcp_sdk_client.py` with `args`, its children's cache in `scratch`, and
+/// requires it to succeed.
+fn python_sdk_client(args: &[&str], scratch: &Path) -> std::process::Output {
+    let script = workspace_root().join("tests/tools/mcp_sdk_client.py");
+    let output = std::process::Command::new("python3")
+        .arg(script)
+        .args(args)
+        .env("XDG_CACHE_HOME", scratch.join("cache"))
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&output.stdout));
+    assert!(
+        output.status.success(),
+        "the MCP Python SDK client failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A REPL command that dies at once, saying why on stderr.
+fn crashing_repl(dir: &Path) -> String {
+    let script = dir.join("crash.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho 'simulated REPL: cannot start' >&2\nexit 3\n",
+    )
+    .unwrap();
+    format!("sh {}", script.display())
+}
+
+#[test]
+fn the_official_python_sdk_client_uses_every_tool_over_stdio() {
+    if !python_sdk_or_skip("the_official_python_sdk_client_uses_every_tool_over_stdio") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let slow = SimRepl::world(&fixture_world("eval-portfolio.json"))
+        .latency_ms(50)
+        .command_line();
+    let output = python_sdk_client(
+        &[
+            "stdio",
+            prover_bin().to_str().unwrap(),
+            &slow,
+            &crashing_repl(dir.path()),
+            dir.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).ends_with("ok\n"));
+}
+
+#[test]
+fn the_official_python_sdk_client_shares_one_http_server_between_two_clients() {
+    if !python_sdk_or_skip(
+        "the_official_python_sdk_client_shares_one_http_server_between_two_clients",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let slow = SimRepl::world(&fixture_world("eval-portfolio.json"))
+        .latency_ms(50)
+        .command_line();
+    let (mut child, url) = http_server(Some("agents-token"), &slow);
+    let output = std::panic::catch_unwind(|| {
+        python_sdk_client(
+            &["http", &url, "agents-token", dir.path().to_str().unwrap()],
+            dir.path(),
+        )
+    });
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let stdout = String::from_utf8_lossy(&output.unwrap().stdout).into_owned();
+    assert!(stdout.contains("from the shared cache"), "{stdout}");
 }
