@@ -685,3 +685,59 @@ fn the_official_python_sdk_client_shares_one_http_server_between_two_clients() {
     let stdout = String::from_utf8_lossy(&output.unwrap().stdout).into_owned();
     assert!(stdout.contains("from the shared cache"), "{stdout}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_session_is_replayed_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("trace.jsonl");
+    let mut mcp = Mcp::start(&portfolio(), &["--trace-file", trace.to_str().unwrap()]).await;
+    mcp.send_line("{not json").await;
+    let proved = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}),
+        )
+        .await;
+    assert_eq!(structured(&proved)["status"], "proved", "{proved}");
+    assert_eq!(mcp.close().await, Some(0));
+    let rows: Vec<Value> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        rows.iter()
+            .any(|r| r["dir"] == "in" && r["message"] == "{not json")
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r["dir"] == "out" && r["message"]["id"] == proved["id"])
+    );
+
+    let replayed = prover_command()
+        .args(["mcp", "--repl-cmd", &portfolio(), "--replay"])
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert_eq!(replayed.status.code(), Some(0));
+    let answers: Vec<Value> = String::from_utf8_lossy(&replayed.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(answers.iter().any(|a| a["error"]["code"] == -32700));
+    let again = answers
+        .iter()
+        .find(|a| a["id"] == proved["id"])
+        .expect("the recorded call is answered again");
+    assert_eq!(structured(again)["proof"], structured(&proved)["proof"]);
+
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"dir\": \"sideways\"}\n").unwrap();
+    let refused = prover_command()
+        .args(["mcp", "--repl-cmd", &portfolio(), "--replay"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("bad.jsonl:1"));
+}

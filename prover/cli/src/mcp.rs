@@ -29,6 +29,10 @@ pub struct McpArgs {
     /// Record every message in and out here (JSON lines; stdio only), for bug reports.
     #[arg(long, value_name = "FILE")]
     pub trace_file: Option<PathBuf>,
+    /// Send the client messages recorded in a `--trace-file` to a fresh server, and print its
+    /// answers on stdout: a recorded call re-run from the shell.
+    #[arg(long, value_name = "TRACE", conflicts_with = "http")]
+    pub replay: Option<PathBuf>,
     /// Search, policy, cache and REPL settings; a call's `budget` and `policy` are laid on top.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -44,6 +48,17 @@ pub(super) fn run(
     let overlay = args.session.overlay();
     let served: anyhow::Result<()> = runtime.block_on(async {
         let tools = prover_mcp::open(settings, overlay)?;
+        if let Some(trace) = &args.replay {
+            let input = prover_mcp::framing::recorded_input(trace).map_err(anyhow::Error::msg)?;
+            prover_mcp::serve_stdio(
+                tools,
+                std::io::Cursor::new(input),
+                tokio::io::stdout(),
+                args.trace_file.clone(),
+            )
+            .await?;
+            return Ok(());
+        }
         match args.http {
             None => {
                 prover_mcp::serve_stdio(

@@ -37,6 +37,40 @@ impl Trace {
     }
 }
 
+/// The messages a client sent, as recorded in a `--trace-file`, as the lines it sent them in
+/// (a line that was not JSON was recorded as a string, and is sent again as it was): what
+/// `prover mcp --replay TRACE` feeds a fresh server.
+pub fn recorded_input(trace: &Path) -> Result<Vec<u8>, String> {
+    let text = std::fs::read_to_string(trace)
+        .map_err(|e| format!("cannot read --replay {}: {e}", trace.display()))?;
+    let mut input = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let row: Value = serde_json::from_str(line)
+            .map_err(|e| format!("{}:{}: not a trace row: {e}", trace.display(), i + 1))?;
+        match (row["dir"].as_str(), &row["message"]) {
+            (Some("in"), Value::String(raw)) => input.extend_from_slice(raw.as_bytes()),
+            (Some("in"), message) if !message.is_null() => {
+                input.extend_from_slice(message.to_string().as_bytes())
+            }
+            (Some("in" | "out"), _) => {}
+            _ => {
+                return Err(format!(
+                    "{}:{}: a trace row has `dir` \"in\" or \"out\" and a `message`",
+                    trace.display(),
+                    i + 1
+                ));
+            }
+        }
+        if row["dir"] == "in" {
+            input.push(b'\n');
+        }
+    }
+    Ok(input)
+}
+
 fn parse_error(why: &str) -> String {
     json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": format!("Parse error: {why}")}})
         .to_string()
