@@ -19,7 +19,7 @@ pub mod text;
 // The front door: the types a front end (CLI, editor server) handles, named here so that no
 // front end reaches into `engine`, `check`, `cache` or `lean_bridge` (`tests/tidy.rs`).
 pub use crate::check::{CheckConfig, CheckResult, ProofTask, Status as CheckStatus};
-pub use crate::engine::{ProveConfig, VerdictReuse};
+pub use crate::engine::{Probe, ProveConfig, Tried, VerdictReuse};
 pub use crate::job::{Goal, Job, JobEnd, JobEvent, JobHandle, Observer};
 pub use crate::session::{Prover, Session, SessionConfig};
 pub use crate::text::SorryGoal;

@@ -166,6 +166,8 @@ async fn tools_are_listed_a_theorem_is_proved_a_failure_says_why_and_proofs_are_
             "prover_prove",
             "prover_fill_sorries",
             "prover_check",
+            "prover_try",
+            "prover_goal",
             "prover_job",
             "prover_cancel"
         ]
@@ -740,4 +742,58 @@ async fn a_traced_session_is_replayed_from_the_shell() {
         .unwrap();
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("bad.jsonl:1"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tactics_are_tried_on_a_state_through_the_cache_and_goals_are_structured() {
+    let mut mcp = Mcp::start(&portfolio(), &[]).await;
+    let statement = "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by";
+    let goal = mcp
+        .call("prover_goal", json!({"statement": statement}))
+        .await;
+    assert!(!is_error(&goal), "{goal}");
+    let first = &structured(&goal)["goals"][0];
+    assert_eq!(first["target"], "p ∧ q", "{goal}");
+    assert_eq!(
+        first["hypotheses"],
+        json!([{"names": ["p", "q"], "type": "Prop"}, {"names": ["hp"], "type": "p"}, {"names": ["hq"], "type": "q"}])
+    );
+
+    let tactics = json!(["constructor", "norm_num", "assumption"]);
+    let tried = mcp
+        .call(
+            "prover_try",
+            json!({"statement": statement, "tactics": tactics}),
+        )
+        .await;
+    assert!(!is_error(&tried), "{tried}");
+    let results = structured(&tried)["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 3);
+    assert_eq!(results[0]["status"], "open");
+    assert_eq!(results[0]["goals"][0]["case"], "left");
+    assert_eq!(results[0]["goals"][1]["target"], "q");
+    assert_eq!(results[1]["status"], "error");
+    assert!(
+        results[1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("simp made no progress")
+    );
+    assert_eq!(results[2]["status"], "error", "{tried}");
+
+    // The same state and tactics again: every answer from the cache, none sent to Lean.
+    let again = mcp
+        .call(
+            "prover_try",
+            json!({"statement": statement, "tactics": tactics}),
+        )
+        .await;
+    assert_eq!(structured(&again)["results"], json!(results));
+    assert_eq!(structured(&again)["lean_calls"], 0, "{again}");
+
+    let none = mcp
+        .call("prover_try", json!({"statement": statement, "tactics": []}))
+        .await;
+    assert!(is_error(&none), "{none}");
+    assert_eq!(mcp.close().await, Some(0));
 }

@@ -26,7 +26,15 @@ FILE = (
     f"{AND_INTRO} sorry\n\n"
     f"{FORALL_INTRO}\n  sorry\n"
 )
-TOOLS = ["prover_prove", "prover_fill_sorries", "prover_check", "prover_job", "prover_cancel"]
+TOOLS = [
+    "prover_prove",
+    "prover_fill_sorries",
+    "prover_check",
+    "prover_try",
+    "prover_goal",
+    "prover_job",
+    "prover_cancel",
+]
 
 
 def expect(condition, what):
@@ -73,6 +81,16 @@ async def tools_work(session, workdir):
     )
     expect(not error and invalid["status"] == "invalid", f"invalid: {invalid}")
     expect(invalid["messages"], f"messages: {invalid}")
+
+    tried, error = await call(
+        session,
+        "prover_try",
+        {"statement": AND_INTRO, "tactics": ["constructor", "norm_num", "exact hp"]},
+    )
+    statuses = [result["status"] for result in tried["results"]]
+    expect(not error and statuses == ["open", "error", "error"], f"try: {tried}")
+    expect(len(tried["results"][0]["goals"]) == 2, f"goals after constructor: {tried}")
+    print(f"tried 3 tactics: {statuses}")
 
     path = os.path.join(workdir, "Fill.lean")
     with open(path, "w", encoding="utf-8") as f:

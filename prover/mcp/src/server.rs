@@ -13,10 +13,12 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::tools::{Answer, CheckArgs, FillArgs, JobArgs, ProgressSink, ProveArgs, Tools};
+use crate::tools::{
+    Answer, CheckArgs, FillArgs, GoalArgs, JobArgs, ProgressSink, ProveArgs, Tools, TryArgs,
+};
 
 /// The tools' names and what each is for: the interface agents see.
-const TOOLS: [(&str, &str); 5] = [
+const TOOLS: [(&str, &str); 7] = [
     (
         "prover_prove",
         "Search for a proof within a budget: a `statement` (+ `header`), a sorry of a `file` at `line`/`column`, or the one sorry of a `theorem` of a `file`. Answers `status` (proved | failed | error), `proof` laid out for its site, `stop_reason`, acceptance `layers`, `axioms`, `statistics`, and on failure the `best_open_goals`. `wait: false` answers at once with a job number.",
@@ -28,6 +30,14 @@ const TOOLS: [(&str, &str); 5] = [
     (
         "prover_check",
         "Check a whole proof by `prover check`'s rules: `statement` + `proof` (+ `header`), or `file` + `theorem`. Answers the verdict, its acceptance layers, Lean's messages and the axioms.",
+    ),
+    (
+        "prover_try",
+        "Try each of `tactics` on a proof state (a `statement`, a sorry of a `file` at `line`/`column`, or the one sorry of a `theorem` of a `file`), each on the state itself, through the REPL pool and the cache: for each, `proved`, `open` with the goals after, or `error` with Lean's message.",
+    ),
+    (
+        "prover_goal",
+        "The goals of a proof state (a `statement`, a sorry of a `file` at `line`/`column`, or the one sorry of a `theorem` of a `file`), each as its case, hypotheses (names and type) and target.",
     ),
     (
         "prover_job",
@@ -66,6 +76,8 @@ pub fn tool_list() -> Vec<Tool> {
                 "prover_prove" => schema::<ProveArgs>(),
                 "prover_fill_sorries" => schema::<FillArgs>(),
                 "prover_check" => schema::<CheckArgs>(),
+                "prover_try" => schema::<TryArgs>(),
+                "prover_goal" => schema::<GoalArgs>(),
                 _ => schema::<JobArgs>(),
             };
             Tool::new(*name, *description, input)
@@ -129,6 +141,14 @@ impl rmcp::ServerHandler for Handler {
             "prover_check" => {
                 let args: CheckArgs = arguments(&name, args)?;
                 self.tools.check(args).await
+            }
+            "prover_try" => {
+                let args: TryArgs = arguments(&name, args)?;
+                self.tools.try_tactics(args).await
+            }
+            "prover_goal" => {
+                let args: GoalArgs = arguments(&name, args)?;
+                self.tools.goal(args).await
             }
             "prover_job" => self.tools.job(&arguments(&name, args)?),
             "prover_cancel" => self.tools.cancel(&arguments(&name, args)?),

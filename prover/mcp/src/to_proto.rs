@@ -94,6 +94,50 @@ pub fn prove_answer(
     value
 }
 
+/// Goals as structured data: the case tag, the hypotheses (names and type) and the target,
+/// with the text Lean printed.
+pub fn goals(goals: &[String]) -> Value {
+    let structured: Vec<Value> = goals
+        .iter()
+        .map(|text| {
+            let parsed = prover::goal::parse_goals(text);
+            let one = parsed.first().cloned().unwrap_or_default();
+            json!({
+                "case": one.case,
+                "hypotheses": one.hypotheses.iter().map(|h| json!({"names": h.names, "type": h.ty})).collect::<Vec<_>>(),
+                "target": one.target,
+                "text": text,
+            })
+        })
+        .collect();
+    json!(structured)
+}
+
+/// `prover_goal`'s and `prover_try`'s answer.
+pub fn probe_answer(probe: &prover::Probe) -> Value {
+    let results: Vec<Value> = probe
+        .tried
+        .iter()
+        .map(|(tactic, tried)| match tried {
+            prover::Tried::Proved => json!({"tactic": tactic, "status": "proved", "goals": []}),
+            prover::Tried::Goals(after) => {
+                json!({"tactic": tactic, "status": "open", "goals": goals(after)})
+            }
+            prover::Tried::Rejected(message) => {
+                json!({"tactic": tactic, "status": "error", "message": message})
+            }
+            prover::Tried::Failed(cause) => {
+                json!({"tactic": tactic, "status": "infrastructure_error", "error": cause})
+            }
+        })
+        .collect();
+    let mut value = json!({"goals": goals(&probe.goals), "lean_calls": probe.lean_calls});
+    if !probe.tried.is_empty() {
+        value["results"] = json!(results);
+    }
+    value
+}
+
 /// `prover_check`'s answer.
 pub fn check_answer(check: &CheckResult) -> Value {
     let mut value = serde_json::to_value(check).unwrap_or(Value::Null);

@@ -99,6 +99,50 @@ pub struct CheckArgs {
     pub theorem: Option<String>,
 }
 
+/// `prover_try`'s arguments: a proof state (a statement, a sorry of a file by position, or the
+/// one sorry of a theorem of a file) and the tactics to try on it.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TryArgs {
+    /// A theorem ending in `:= by`: the state is its goal.
+    pub statement: Option<String>,
+    /// Imports and options before the statement; `import Mathlib` when absent.
+    pub header: Option<String>,
+    /// A `.lean` file: the state is a sorry's.
+    pub file: Option<PathBuf>,
+    /// The sorry's line in `file`, from 1.
+    pub line: Option<u32>,
+    /// The sorry's column in `file`, in characters from 0.
+    pub column: Option<u32>,
+    /// A theorem of `file` with exactly one sorry.
+    pub theorem: Option<String>,
+    /// The tactics, each tried on the state (not one after another).
+    pub tactics: Vec<String>,
+    /// At most this many seconds per tactic (`--tactic-timeout`).
+    pub tactic_timeout_s: Option<f64>,
+}
+
+/// `prover_goal`'s arguments: a proof state, as for `prover_try`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GoalArgs {
+    /// A theorem ending in `:= by`: its goal.
+    pub statement: Option<String>,
+    /// Imports and options before the statement; `import Mathlib` when absent.
+    pub header: Option<String>,
+    /// A `.lean` file: a sorry's goal.
+    pub file: Option<PathBuf>,
+    /// The sorry's line in `file`, from 1.
+    pub line: Option<u32>,
+    /// The sorry's column in `file`, in characters from 0.
+    pub column: Option<u32>,
+    /// A theorem of `file` with exactly one sorry.
+    pub theorem: Option<String>,
+}
+
+/// The most tactics one `prover_try` call takes.
+const MAX_TACTICS: usize = 64;
+
 /// `prover_job`'s and `prover_cancel`'s argument.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -489,6 +533,87 @@ impl Tools {
         answer
     }
 
+    /// `prover_try`.
+    pub async fn try_tactics(&self, args: TryArgs) -> Answer {
+        if args.tactics.is_empty() || args.tactics.len() > MAX_TACTICS {
+            return Answer::error(format!(
+                "give from 1 to {MAX_TACTICS} tactics, got {}",
+                args.tactics.len()
+            ));
+        }
+        let state = ProveArgs {
+            statement: args.statement,
+            header: args.header,
+            file: args.file,
+            line: args.line,
+            column: args.column,
+            theorem: args.theorem,
+            ..ProveArgs::default()
+        };
+        let budget = Budget {
+            tactic_timeout_s: args.tactic_timeout_s,
+            ..Budget::default()
+        };
+        self.probe(&state, &budget, args.tactics).await
+    }
+
+    /// `prover_goal`.
+    pub async fn goal(&self, args: GoalArgs) -> Answer {
+        let state = ProveArgs {
+            statement: args.statement,
+            header: args.header,
+            file: args.file,
+            line: args.line,
+            column: args.column,
+            theorem: args.theorem,
+            ..ProveArgs::default()
+        };
+        self.probe(&state, &Budget::default(), Vec::new()).await
+    }
+
+    /// The goals of a state and what each tactic does there, within a deadline.
+    async fn probe(&self, state: &ProveArgs, budget: &Budget, tactics: Vec<String>) -> Answer {
+        let (goal, site) = match prove_goal(state) {
+            Ok(goal) => goal,
+            Err(why) => return Answer::error(why),
+        };
+        let prover = match self.prover_for(budget, None) {
+            Ok(prover) => prover,
+            Err(why) => return Answer::error(why),
+        };
+        let config = prover.config();
+        let deadline = config.statement_deadline
+            + config.search.tactic_deadline * (tactics.len() as u32 + 1)
+            + DEADLINE_GRACE;
+        let probed = tokio::time::timeout(deadline, prover.probe(goal, tactics)).await;
+        let mut answer = match probed {
+            Err(_) => return deadline_answer_without_job(deadline),
+            Ok(Err(result)) => {
+                let mut answer = Answer::error(
+                    result
+                        .stop_detail
+                        .clone()
+                        .unwrap_or_else(|| "the state could not be reached".into()),
+                );
+                answer.value["stop_reason"] =
+                    serde_json::to_value(&result.stop_reason).unwrap_or(Value::Null);
+                answer.value["lean"] = self.lean.clone();
+                return answer;
+            }
+            Ok(Ok(probe)) => {
+                let value = to_proto::probe_answer(&probe);
+                let is_error = probe
+                    .tried
+                    .iter()
+                    .any(|(_, tried)| matches!(tried, prover::Tried::Failed(_)));
+                Answer { value, is_error }
+            }
+        };
+        answer.value["lean"] = self.lean.clone();
+        site.describe(&mut answer.value);
+        answer
+    }
+
     /// `prover_job`.
     pub fn job(&self, args: &JobArgs) -> Answer {
         match self.jobs.status(args.id) {
@@ -544,6 +669,15 @@ fn call_deadline(config: &prover::ProveConfig) -> Duration {
 /// The longest a check may take: its attempts, each within the check's timeout.
 fn check_deadline(config: &prover::ProveConfig) -> Duration {
     config.check.timeout * (config.check.retries + 2) + DEADLINE_GRACE
+}
+
+fn deadline_answer_without_job(deadline: Duration) -> Answer {
+    let mut answer = Answer::error(format!(
+        "the call passed its deadline of {:.0} s",
+        deadline.as_secs_f64()
+    ));
+    answer.value["stop_reason"] = json!("deadline");
+    answer
 }
 
 fn deadline_answer(id: u64, deadline: Duration) -> Answer {
