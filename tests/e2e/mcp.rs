@@ -232,10 +232,25 @@ async fn tools_are_listed_a_theorem_is_proved_a_failure_says_why_and_proofs_are_
             .contains('⊢'),
         "{failed}"
     );
-    // Its job is in the table, ended, with the same answer.
+    // Its job is in the table, ended, with the same answer, and is a resource.
     let job = mcp.call("prover_job", json!({"id": result["job"]})).await;
     assert_eq!(structured(&job)["state"], "ended");
     assert_eq!(structured(&job)["answer"]["status"], "failed");
+    let uri = format!("prover://jobs/{}", result["job"]);
+    let resource = mcp.request("resources/read", json!({"uri": uri})).await;
+    let contents = &resource["result"]["contents"][0];
+    assert_eq!(contents["mimeType"], "application/json", "{resource}");
+    let text: Value = serde_json::from_str(contents["text"].as_str().unwrap()).unwrap();
+    assert_eq!(text["answer"]["stop_reason"], result["stop_reason"]);
+    let templates = mcp.request("resources/templates/list", json!({})).await;
+    assert_eq!(
+        templates["result"]["resourceTemplates"][0]["uriTemplate"],
+        "prover://jobs/{id}"
+    );
+    let missing = mcp
+        .request("resources/read", json!({"uri": "prover://jobs/999999"}))
+        .await;
+    assert!(missing["error"]["code"].is_i64(), "{missing}");
 
     // A budget the settings refuse is an error naming it.
     let refused = mcp

@@ -12,6 +12,7 @@ Exits non-zero (with a traceback) on the first thing that is not as expected.
 """
 
 import asyncio
+import json
 import os
 import sys
 
@@ -69,6 +70,9 @@ async def tools_work(session, workdir):
     expect(not error and failed["status"] == "failed", f"failure: {failed}")
     expect(failed["stop_reason"], f"stop reason: {failed}")
     print(f"failed {failed['name']}: {failed['stop_reason']}")
+    read = await session.read_resource(f"prover://jobs/{failed['job']}")
+    resource = json.loads(read.contents[0].text)
+    expect(resource["answer"]["stop_reason"] == failed["stop_reason"], f"resource: {resource}")
 
     valid, error = await call(
         session,

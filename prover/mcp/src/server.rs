@@ -5,8 +5,9 @@ use std::sync::Arc;
 use rmcp::ErrorData;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, JsonObject,
-    ListToolsResult, PaginatedRequestParams, ProgressNotificationParam, ServerCapabilities,
-    ServerConfig, Tool,
+    ListResourceTemplatesResult, ListToolsResult, PaginatedRequestParams,
+    ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
+    ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, Tool,
 };
 use rmcp::service::{RequestContext, RoleServer};
 use schemars::JsonSchema;
@@ -45,6 +46,9 @@ const TOOLS: [(&str, &str); 7] = [
     ),
     ("prover_cancel", "Cancel a running job by `id`."),
 ];
+
+/// The URI of a job's resource, before its number.
+pub const JOB_RESOURCE: &str = "prover://jobs/";
 
 /// The handler: cheap to clone, one per connection, all sharing one [`Tools`].
 #[derive(Clone)]
@@ -102,13 +106,18 @@ fn result(answer: Answer) -> CallToolResult {
 
 impl rmcp::ServerHandler for Handler {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("prover", env!("CARGO_PKG_VERSION")))
-            .with_instructions(
-                "Lean 4 proof search, checking and sorry filling with budgets and honest stop \
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .build(),
+        )
+        .with_server_info(Implementation::new("prover", env!("CARGO_PKG_VERSION")))
+        .with_instructions(
+            "Lean 4 proof search, checking and sorry filling with budgets and honest stop \
                  reasons. An infrastructure failure is an error result with its cause, never an \
                  empty success; every call has a deadline.",
-            )
+        )
     }
 
     async fn list_tools(
@@ -117,6 +126,40 @@ impl rmcp::ServerHandler for Handler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         Ok(ListToolsResult::with_all_items(tool_list()))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        Ok(ListResourceTemplatesResult::with_all_items(vec![
+            ResourceTemplate::new(format!("{JOB_RESOURCE}{{id}}"), "job")
+                .with_description(
+                    "A job's state, and its answer (the result JSON) once it ended, by its number",
+                )
+                .with_mime_type("application/json"),
+        ]))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let uri = request.uri;
+        let id = uri
+            .strip_prefix(JOB_RESOURCE)
+            .and_then(|id| id.parse::<u64>().ok());
+        let Some(answer) = id.and_then(|id| self.tools.job_resource(id)) else {
+            return Err(ErrorData::resource_not_found(
+                format!("no resource {uri:?} (jobs are {JOB_RESOURCE}ID)"),
+                None,
+            ));
+        };
+        let contents =
+            ResourceContents::text(answer.to_string(), uri).with_mime_type("application/json");
+        Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
     async fn call_tool(

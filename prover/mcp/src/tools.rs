@@ -622,6 +622,11 @@ impl Tools {
         }
     }
 
+    /// A job's state and answer, for its resource; `None` for a job the server does not know.
+    pub fn job_resource(&self, id: u64) -> Option<Value> {
+        self.jobs.status(id).map(|(value, _)| value)
+    }
+
     /// `prover_cancel`.
     pub fn cancel(&self, args: &JobArgs) -> Answer {
         match self.jobs.cancel(args.id) {
