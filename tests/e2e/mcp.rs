@@ -812,3 +812,25 @@ async fn tactics_are_tried_on_a_state_through_the_cache_and_goals_are_structured
     assert!(is_error(&none), "{none}");
     assert_eq!(mcp.close().await, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_mid_search_cancels_its_jobs_and_the_server_exits() {
+    let slow = SimRepl::world(&fixture_world("eval-portfolio.json"))
+        .latency_ms(200)
+        .command_line();
+    let mut mcp = Mcp::start(&slow, &[]).await;
+    let id = mcp
+        .send(
+            "tools/call",
+            json!({"name": "prover_prove", "_meta": {"progressToken": "leave"},
+                   "arguments": {"statement": "theorem unprovable (x : ℕ) : x < x := by"}}),
+        )
+        .await;
+    mcp.wait_for(|m| m["method"] == "notifications/progress")
+        .await;
+    drop(mcp.stdin.take());
+    // The call in flight is still answered, cancelled, before the server exits.
+    let answer = mcp.answer(id).await;
+    assert_eq!(structured(&answer)["stop_reason"], "cancelled", "{answer}");
+    assert_eq!(mcp.close().await, Some(0));
+}

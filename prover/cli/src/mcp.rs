@@ -55,6 +55,7 @@ pub(super) fn run(
                 std::io::Cursor::new(input),
                 tokio::io::stdout(),
                 args.trace_file.clone(),
+                prover_mcp::AtEof::FinishJobs,
             )
             .await?;
             return Ok(());
@@ -66,6 +67,7 @@ pub(super) fn run(
                     tokio::io::stdin(),
                     tokio::io::stdout(),
                     args.trace_file.clone(),
+                    prover_mcp::AtEof::CancelJobs,
                 )
                 .await?;
             }

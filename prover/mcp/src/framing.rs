@@ -78,11 +78,13 @@ fn parse_error(why: &str) -> String {
 
 /// Reads `input` line by line and hands the JSON lines to `serve` (which reads them from its
 /// first stream and writes its answers to its second), answering the others itself; writes
-/// every answer to `output`. Returns when the input ended and the server finished.
+/// every answer to `output`; calls `at_eof` when the input ends. Returns when the input ended
+/// and the server finished.
 pub async fn behind_lines<I, O, F, Fut>(
     input: I,
     mut output: O,
     trace: Option<Trace>,
+    at_eof: impl FnOnce() + Send + 'static,
     serve: F,
 ) -> io::Result<()>
 where
@@ -133,7 +135,9 @@ where
                 }
             }
         }
-        // The end of the input is the end of the session: rmcp sees its input close.
+        // The end of the input is the end of the session: rmcp sees its input close, and
+        // answers the calls in flight before it stops.
+        at_eof();
         to_server.shutdown().await?;
         Ok::<(), io::Error>(())
     });

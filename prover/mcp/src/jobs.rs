@@ -115,6 +115,22 @@ impl Jobs {
         })
     }
 
+    /// Asks every running job to stop; returns how many were asked.
+    pub fn cancel_all(&self) -> usize {
+        self.with(|t| {
+            t.entries
+                .values()
+                .filter_map(|entry| match &entry.state {
+                    State::Running { cancel, .. } => {
+                        cancel.cancel();
+                        Some(())
+                    }
+                    State::Ended { .. } => None,
+                })
+                .count()
+        })
+    }
+
     /// A job's state, and its answer once it ended; `None` when the server knows no such job.
     pub fn status(&self, id: u64) -> Option<(Value, bool)> {
         self.with(|t| {

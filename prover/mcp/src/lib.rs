@@ -61,6 +61,15 @@ pub fn open(file: SettingsFile, overlay: Overlay) -> Result<Arc<Tools>, McpError
     Ok(Arc::new(Tools::new(session, file, overlay, lean)))
 }
 
+/// What the end of a stdio client's input means for the jobs still running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtEof {
+    /// The client left: cancel them (their answers, `cancelled`, are still written).
+    CancelJobs,
+    /// The input was a recording (`--replay`): let them finish.
+    FinishJobs,
+}
+
 /// Serves MCP on newline-delimited stdio until the input ends, then stops the REPLs and
 /// flushes the cache.
 pub async fn serve_stdio<I, O>(
@@ -68,6 +77,7 @@ pub async fn serve_stdio<I, O>(
     input: I,
     output: O,
     trace: Option<PathBuf>,
+    at_eof: AtEof,
 ) -> Result<(), McpError>
 where
     I: AsyncRead + Unpin + Send + 'static,
@@ -83,7 +93,16 @@ where
         None => None,
     };
     let handler = server::Handler::new(tools.clone());
-    let served = framing::behind_lines(input, output, trace, |from, to| async move {
+    let leaving = tools.clone();
+    let on_eof = move || {
+        if at_eof == AtEof::CancelJobs {
+            let cancelled = leaving.cancel_all();
+            if cancelled > 0 {
+                tracing::info!("the client left: {cancelled} running job(s) cancelled");
+            }
+        }
+    };
+    let served = framing::behind_lines(input, output, trace, on_eof, |from, to| async move {
         match handler.serve((from, to)).await {
             Ok(running) => {
                 let _ = running.waiting().await;

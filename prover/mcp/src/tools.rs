@@ -622,6 +622,11 @@ impl Tools {
         }
     }
 
+    /// Asks every running job to stop (the client left); returns how many were asked.
+    pub fn cancel_all(&self) -> usize {
+        self.jobs.cancel_all()
+    }
+
     /// A job's state and answer, for its resource; `None` for a job the server does not know.
     pub fn job_resource(&self, id: u64) -> Option<Value> {
         self.jobs.status(id).map(|(value, _)| value)
