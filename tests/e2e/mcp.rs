@@ -834,3 +834,62 @@ async fn a_client_that_leaves_mid_search_cancels_its_jobs_and_the_server_exits()
     assert_eq!(structured(&answer)["stop_reason"], "cancelled", "{answer}");
     assert_eq!(mcp.close().await, Some(0));
 }
+
+#[test]
+fn the_official_python_sdk_client_proves_a_theorem_of_a_generated_world() {
+    if !python_sdk_or_skip("the_official_python_sdk_client_proves_a_theorem_of_a_generated_world") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let files = prover_tests::harness::write_generated_world(
+        &prover_tests::worldgen::WorldSpec {
+            theorems: 6,
+            depth: 3,
+            branching: 3,
+            unprovable_rate: 0.3,
+            seed: 23,
+            tactic_vocabulary: 5,
+            ..Default::default()
+        },
+        dir.path(),
+    );
+    let rows = prover_tests::harness::read_jsonl(&files.dataset);
+    let row = rows
+        .iter()
+        .find(|row| files.provable[row["name"].as_str().unwrap()])
+        .expect("the generated world has a provable theorem");
+    let server = prover_tests::harness::vocabulary_server(5, dir.path());
+    let url = format!("http://{}/v1", server.addr());
+    let repl = SimRepl::world(&files.world).command_line();
+    let args = json!([
+        "--repl-cmd",
+        repl,
+        "--workers",
+        "1",
+        "--policy",
+        "openai",
+        "--samples",
+        "8",
+        "--llm-url",
+        url,
+        "--width",
+        "8",
+        "--max-expansions",
+        "1000"
+    ]);
+    let output = python_sdk_client(
+        &[
+            "prove",
+            prover_bin().to_str().unwrap(),
+            &args.to_string(),
+            row["header"].as_str().unwrap(),
+            row["formal_statement"].as_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains(&format!("proved {}", row["name"].as_str().unwrap())),
+        "{stdout}"
+    );
+}

@@ -3,6 +3,7 @@
 Usage:
   mcp_sdk_client.py stdio PROVER REPL_CMD CRASH_REPL_CMD WORKDIR
   mcp_sdk_client.py http URL TOKEN WORKDIR
+  mcp_sdk_client.py prove PROVER ARGS_JSON HEADER STATEMENT
 
 Over stdio: list the tools, prove a theorem, see a failure with its stop reason, check a valid
 and an invalid proof, fill two sorries of a file, cancel a long search, and get `isError` with
@@ -176,12 +177,28 @@ async def http(url, token, workdir):
     print("two clients proved at once; the second proof came from the shared cache")
 
 
+async def prove_one(prover, args, header, statement):
+    """`prover mcp ARGS` (a JSON list) proves STATEMENT on HEADER."""
+    server = StdioServerParameters(command=prover, args=["mcp", *json.loads(args)])
+    async with stdio_client(server) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            proved, error = await call(
+                session, "prover_prove", {"statement": statement, "header": header}
+            )
+            expect(not error and proved["status"] == "proved", f"prove: {proved}")
+            expect(proved["layers"]["elaboration"] == "passed", f"layers: {proved}")
+            print(f"proved {proved['name']} in {proved['statistics']['expansions']} expansions")
+
+
 def main():
     mode = sys.argv[1]
     if mode == "stdio":
         asyncio.run(stdio(*sys.argv[2:6]))
     elif mode == "http":
         asyncio.run(http(*sys.argv[2:5]))
+    elif mode == "prove":
+        asyncio.run(prove_one(*sys.argv[2:6]))
     else:
         raise SystemExit(f"unknown mode {mode}")
     print("ok")
