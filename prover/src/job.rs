@@ -15,6 +15,9 @@
 //! token was cancelled by the time it ended ends `Cancelled`, whatever it found: a front end
 //! applies and records nothing of it. Dropping a handle does not cancel its job.
 
+/// How a front end reads the goals of a proof state a job reports (its open goals, a probe's
+/// state): the proof-state reader, reached through the front door.
+pub use crate::goal::parse_goals;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;

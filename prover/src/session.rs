@@ -224,6 +224,29 @@ impl Prover {
         }
     }
 
+    /// The goals at `goal`'s root and what each of `tactics` does there (each on the root),
+    /// through the pool and the cache, with this prover's tactic deadline: what an agent trying
+    /// tactics by hand asks. `Err` is an `error` result (statement, header or REPL failed).
+    pub async fn probe(
+        &self,
+        goal: Goal,
+        tactics: Vec<String>,
+    ) -> Result<crate::engine::Probe, Box<ProveResult>> {
+        let engine = self.engine.clone();
+        let config = self.config.clone();
+        let name = goal.name().to_owned();
+        self.engine
+            .runtime
+            .spawn_blocking(move || engine.probe(&goal, &tactics, &config))
+            .await
+            .unwrap_or_else(|e| {
+                Err(Box::new(crate::job::crashed(
+                    &name,
+                    &format!("the probe stopped: {e}"),
+                )))
+            })
+    }
+
     /// The search and recheck settings, policy identity included.
     pub fn config(&self) -> &ProveConfig {
         &self.config

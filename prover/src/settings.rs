@@ -1111,6 +1111,12 @@ pub fn log_filter() -> String {
         .unwrap_or_else(|| "warn".to_owned())
 }
 
+/// A secret a front end was told to read from the environment variable `name` (the MCP
+/// server's bearer token, `--token-env`): `None` when unset or empty.
+pub fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// Whether log lines may be coloured: never with `NO_COLOR` (no-color.org); the caller also
 /// asks whether stderr is a terminal.
 pub fn colour_allowed() -> bool {

@@ -12,6 +12,7 @@ mod iterate;
 mod lineage;
 mod llm;
 mod lsp;
+mod mcp;
 mod names;
 mod oracle;
 mod readme;

@@ -135,7 +135,12 @@ fn mentions_outside(dirs: &[&str], needles: &[&str], allowed: &[&str]) -> Vec<St
 #[test]
 fn only_the_settings_read_the_environment() {
     let found = mentions_outside(
-        &["prover/src", "prover/cli/src", "lean-bridge/src"],
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+        ],
         &[
             "env::var",
             "env::current_dir",
@@ -156,7 +161,12 @@ fn only_the_cli_names_clap() {
     // The library serves other front ends (an editor server, pipelines): flags stay in the
     // binary's package, which turns them into `settings` overlays.
     let found = mentions_outside(
-        &["prover/src", "prover/lsp/src", "lean-bridge/src"],
+        &[
+            "prover/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+        ],
         &["clap"],
         &[],
     );
@@ -187,9 +197,62 @@ fn only_the_editor_server_knows_lsp() {
 }
 
 #[test]
+fn only_the_mcp_server_knows_mcp_and_names_rmcp_in_two_files() {
+    // rmcp's major versions move every few months: it is pinned exactly and wrapped, so an
+    // upgrade touches the handler (`server.rs`), the HTTP transport (`http.rs`) and the
+    // crate's entry (`lib.rs`) only; the tools, the job table and the answers are ours.
+    let found = mentions_outside(
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+            "datasets/src",
+        ],
+        &["rmcp"],
+        &[
+            "prover/mcp/src/server.rs",
+            "prover/mcp/src/http.rs",
+            "prover/mcp/src/lib.rs",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "rmcp belongs to prover-mcp's server.rs and http.rs: {found:#?}"
+    );
+    let manifest = std::fs::read_to_string(workspace_root().join("prover/mcp/Cargo.toml")).unwrap();
+    assert!(
+        manifest
+            .lines()
+            .any(|l| l.starts_with("rmcp = { version = \"=")),
+        "rmcp is pinned to one exact version"
+    );
+    for dir in [
+        "prover",
+        "prover/cli",
+        "prover/lsp",
+        "datasets",
+        "lean-bridge",
+    ] {
+        let manifest =
+            std::fs::read_to_string(workspace_root().join(dir).join("Cargo.toml")).unwrap();
+        assert!(
+            !manifest.lines().any(|l| l.trim_start().starts_with("rmcp")),
+            "{dir} must not depend on rmcp"
+        );
+    }
+}
+
+#[test]
 fn only_the_cli_uses_anyhow() {
     let found = mentions_outside(
-        &["prover/src", "prover/lsp/src", "lean-bridge/src"],
+        &[
+            "prover/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+        ],
         &["anyhow"],
         &[],
     );
@@ -247,9 +310,14 @@ fn results_files_are_opened_through_the_append_log_only() {
     // `prover/cli/src/lib.rs` creates the editor server's log and trace files, which are not
     // results: nothing resumes from them.
     let found = mentions_outside(
-        &["prover/src", "prover/cli/src", "prover/lsp/src"],
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+        ],
         &["File::create", "OpenOptions"],
-        &["prover/cli/src/lib.rs"],
+        &["prover/cli/src/lib.rs", "prover/mcp/src/framing.rs"],
     );
     assert!(
         found.is_empty(),
@@ -280,6 +348,7 @@ fn the_report_is_pure_and_only_its_charts_name_the_plotting_crate() {
             "prover/src",
             "prover/cli/src",
             "prover/lsp/src",
+            "prover/mcp/src",
             "prover/report/src",
             "datasets/src",
         ],
@@ -304,6 +373,7 @@ fn the_batch_loop_exists_once() {
             "prover/src",
             "prover/cli/src",
             "prover/lsp/src",
+            "prover/mcp/src",
             "prover/report/src",
             "datasets/src",
         ],
@@ -466,7 +536,7 @@ fn front_ends_name_only_the_front_door() {
     // pipelines, so a new front end (an MCP server) has one door to learn and the library is
     // free to change what is behind it. Cargo holds the other half: no front end depends on
     // `lean-bridge` (it reaches them through `prover` only).
-    let crates = ["prover/cli", "prover/lsp"];
+    let crates = ["prover/cli", "prover/lsp", "prover/mcp"];
     let found = front_end_mentions(&crates);
     assert!(
         found.is_empty(),

@@ -52,6 +52,9 @@ pub enum Command {
     /// The editor tactic server: a language server on stdin/stdout that proves the `sorry`
     /// under the cursor (attach it to `.lean` files next to Lean's own).
     Lsp(LspArgs),
+    /// A Model Context Protocol server for agents: budgeted proof search, checking and sorry
+    /// filling (stdio by default, `--http ADDR` for streamable HTTP shared by many agents).
+    Mcp(crate::mcp::McpArgs),
     /// Benchmark datasets.
     #[command(subcommand)]
     Datasets(DatasetsCommand),

@@ -62,6 +62,7 @@ mod explore;
 pub mod flags;
 mod interrupt;
 mod iterate;
+mod mcp;
 mod progress;
 mod prove;
 mod report;
@@ -115,6 +116,7 @@ fn lsp(args: LspArgs, settings: prover::settings::SettingsFile) -> anyhow::Resul
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let log_file = match &cli.command {
         Command::Lsp(args) => args.log_file.clone(),
+        Command::Mcp(args) => args.log_file.clone(),
         _ => None,
     };
     init_logging(log_file.as_deref())?;
@@ -129,6 +131,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(args) => report::run(args),
         Command::Tree(args) => tree::run(args),
         Command::Lsp(args) => lsp(args, settings),
+        Command::Mcp(args) => mcp::run(args, settings),
         Command::Datasets(DatasetsCommand::Fetch(args)) => datasets::fetch(args),
         Command::Datasets(DatasetsCommand::List) => datasets::list(),
         Command::Datasets(DatasetsCommand::Audit(args)) => datasets::audit(args, &settings),
