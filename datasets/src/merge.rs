@@ -13,6 +13,11 @@
 //!   a verdict (an `error` gives way, as in [`crate::standing_results`]), else of the first
 //!   file; when two files hold different verdicts for it (`proved` in one, `failed` in the
 //!   other) it is a [`Conflict`], which the caller refuses, naming the theorem;
+//! - rows keep their statement identity (lineage, problem id, statement hash) as written, and
+//!   a (theorem, attempt) whose rows name different statements (two files computed for
+//!   different versions of one problem) is a [`Conflict`] too, whatever the verdicts: rows of
+//!   different statements are never mixed. Rows without an identity (older files) are not
+//!   compared;
 //! - the rows are written sorted by (name, attempt), a row without a number being attempt 0,
 //!   one JSON object a line exactly as [`crate::AppendLog`] writes them.
 //!
@@ -55,6 +60,9 @@ pub struct Conflict {
     pub attempt: u32,
     /// Each file that gave a verdict (not `error`), in name order, with its verdict.
     pub verdicts: Vec<(String, ProveStatus)>,
+    /// When the files' rows name different statements: each file's, in name order, as
+    /// `lineage/problem statement HASH` (empty when the statements agree).
+    pub statements: Vec<(String, String)>,
 }
 
 impl std::fmt::Display for Conflict {
@@ -62,6 +70,14 @@ impl std::fmt::Display for Conflict {
         write!(f, "theorem `{}`", self.name)?;
         if self.attempt > 0 {
             write!(f, " (attempt {})", self.attempt)?;
+        }
+        if !self.statements.is_empty() {
+            write!(f, " was computed for different statements:")?;
+            for (index, (file, statement)) in self.statements.iter().enumerate() {
+                let sep = if index == 0 { " " } else { ", " };
+                write!(f, "{sep}{statement} in {file}")?;
+            }
+            return Ok(());
         }
         write!(f, " has different verdicts:")?;
         for (index, (file, status)) in self.verdicts.iter().enumerate() {
@@ -79,6 +95,20 @@ fn verdict_word(status: ProveStatus) -> &'static str {
         ProveStatus::Failed => "failed",
         ProveStatus::Error => "error",
     }
+}
+
+/// A row's statement identity as a conflict names it (`None` for rows without one).
+fn statement_of(row: &ProveResult) -> Option<String> {
+    let hash = row.statement_hash.as_deref()?;
+    let problem = match (&row.lineage, &row.problem_id) {
+        (Some(lineage), Some(problem)) => format!("{lineage}/{problem} "),
+        (None, Some(problem)) => format!("{problem} "),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{problem}statement {}",
+        &hash[..hash.len().min(12)]
+    ))
 }
 
 /// The merged rows and what was found on the way.
@@ -172,13 +202,32 @@ pub fn merge_results<N: AsRef<str>>(files: &[(N, &[u8])]) -> Merged {
             })
             .filter(|(_, statuses)| !statuses.is_empty())
             .collect();
-        if per_file
+        // Each file's statement identities for it; rows of two statements never mix.
+        let statements: Vec<(usize, String)> = by_file
             .iter()
-            .any(|(_, statuses)| *statuses != per_file[0].1)
+            .flat_map(|(index, rows)| {
+                let named: BTreeSet<String> = rows.iter().filter_map(statement_of).collect();
+                named.into_iter().map(|statement| (*index, statement))
+            })
+            .collect();
+        let different_statements = statements
+            .iter()
+            .any(|(_, statement)| *statement != statements[0].1);
+        if different_statements
+            || per_file
+                .iter()
+                .any(|(_, statuses)| *statuses != per_file[0].1)
         {
             merged.conflicts.push(Conflict {
                 name: name.clone(),
                 attempt,
+                statements: match different_statements {
+                    true => statements
+                        .iter()
+                        .map(|(index, statement)| (files[*index].0.to_owned(), statement.clone()))
+                        .collect(),
+                    false => Vec::new(),
+                },
                 verdicts: per_file
                     .iter()
                     .flat_map(|(index, statuses)| {
@@ -352,6 +401,7 @@ mod tests {
                     ("shard-1.jsonl".to_owned(), ProveStatus::Proved),
                     ("shard-2.jsonl".to_owned(), ProveStatus::Failed),
                 ],
+                statements: Vec::new(),
             }]
         );
         assert_eq!(
@@ -371,6 +421,61 @@ mod tests {
         let merged = merge_results(&[("y", &e2[..]), ("x", &e1[..])]);
         assert_eq!(merged.rows.len(), 1);
         assert_eq!(merged.duplicates[0].kept, "x");
+    }
+
+    #[test]
+    fn statement_identities_are_kept_and_rows_of_different_statements_never_mix() {
+        let stamped = |name: &str, status, hash: &str| ProveResult {
+            lineage: Some("minif2f-v2".to_owned()),
+            problem_id: Some(format!("p-{name}")),
+            statement_hash: Some(hash.to_owned()),
+            ..row(name, status, Some(0), false)
+        };
+        let shard0 = file(&[stamped("a", ProveStatus::Proved, "aaaa1111")]);
+        let shard1 = file(&[
+            stamped("b", ProveStatus::Failed, "bbbb2222"),
+            // An older row without an identity is not compared.
+            row("c", ProveStatus::Failed, Some(0), false),
+        ]);
+        let merged = merge_results(&[("s0", &shard0[..]), ("s1", &shard1[..])]);
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        let kept: Vec<_> = merged
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.problem_id.as_deref(),
+                    r.statement_hash.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("a", Some("p-a"), Some("aaaa1111")),
+                ("b", Some("p-b"), Some("bbbb2222")),
+                ("c", None, None),
+            ]
+        );
+        assert!(
+            merged.rows[..2]
+                .iter()
+                .all(|r| r.lineage.as_deref() == Some("minif2f-v2"))
+        );
+        // Theorem b computed again for another statement of its problem, with the same
+        // verdict: still a conflict, naming both statements; an identity-less row of b agrees.
+        let other = file(&[stamped("b", ProveStatus::Failed, "cccc3333")]);
+        let older = file(&[row("b", ProveStatus::Failed, Some(0), false)]);
+        let merged = merge_results(&[("s1", &shard1[..]), ("x", &other[..]), ("y", &older[..])]);
+        assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
+        assert_eq!(
+            merged.conflicts[0].to_string(),
+            "theorem `b` was computed for different statements: minif2f-v2/p-b statement \
+             bbbb2222 in s1, minif2f-v2/p-b statement cccc3333 in x"
+        );
+        let agreeing = merge_results(&[("s1", &shard1[..]), ("y", &older[..])]);
+        assert!(agreeing.conflicts.is_empty());
     }
 
     #[test]

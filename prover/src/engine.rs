@@ -884,6 +884,9 @@ impl Engine {
             attempt: None,
             replaces_error: false,
             rests_on,
+            lineage: None,
+            problem_id: None,
+            statement_hash: None,
             seconds: spent.cost.seconds,
         }
     }
@@ -1113,5 +1116,89 @@ mod tests {
                 "{what} must be part of the identity"
             );
         }
+    }
+}
+
+/// What one tactic did on a goal's root state ([`Engine::probe`]): what an agent trying
+/// tactics by hand is told.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Tried {
+    /// It closed every goal.
+    Proved,
+    /// It left these goals.
+    Goals(Vec<String>),
+    /// Lean refused it (its message), or it ran out of time.
+    Rejected(String),
+    /// The REPL crashed or broke the protocol running it.
+    Failed(String),
+}
+
+/// The goals at a goal's root and what each tactic tried there did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Probe {
+    /// The root state's goals, as Lean printed them.
+    pub goals: Vec<String>,
+    /// Each tactic, in the order given, with what it did.
+    pub tried: Vec<(String, Tried)>,
+    /// Requests sent to Lean (cached answers cost none).
+    pub lean_calls: u32,
+}
+
+impl Engine {
+    /// The root state of `goal` and what each of `tactics` does on it, each on the root (not
+    /// one after another), through the pool and the cache. `Err` is an `error` result when the
+    /// statement, the header or the REPL failed. Call from a blocking thread.
+    pub fn probe(
+        &self,
+        goal: &Goal,
+        tactics: &[String],
+        config: &ProveConfig,
+    ) -> Result<Probe, Box<ProveResult>> {
+        let started = Instant::now();
+        let (theorem, statement, key, at) = match goal {
+            Goal::Theorem(theorem) => {
+                let statement = ::datasets::lean::with_sorry(&theorem.formal_statement);
+                (theorem.clone(), statement.clone(), statement, None)
+            }
+            Goal::Sorry(sorry) => (
+                Theorem {
+                    name: sorry.name.clone(),
+                    header: sorry.header.clone(),
+                    formal_statement: sorry.declaration.clone(),
+                },
+                sorry.declaration.clone(),
+                cache_statement(sorry),
+                Some(sorry.at.into()),
+            ),
+        };
+        let start = Start {
+            command: &statement,
+            at,
+            key: &key,
+        };
+        let (root, root_calls) = self.root_state(&theorem, &start, config, started)?;
+        let mut env = LeanEnv::new(
+            &theorem.name,
+            self.pool.clone(),
+            self.runtime.clone(),
+            self.cache.clone(),
+        );
+        let tried = tactics
+            .iter()
+            .map(|tactic| {
+                let outcome = match env.apply(&root, tactic, config.search.tactic_deadline) {
+                    Ok(Applied::Proved) => Tried::Proved,
+                    Ok(Applied::Goals(next)) => Tried::Goals(next.goals().to_vec()),
+                    Ok(Applied::Rejected(message)) => Tried::Rejected(message),
+                    Err(error) => Tried::Failed(error.to_string()),
+                };
+                (tactic.clone(), outcome)
+            })
+            .collect();
+        Ok(Probe {
+            goals: root.goals().to_vec(),
+            tried,
+            lean_calls: root_calls + env.lean_calls,
+        })
     }
 }

@@ -16,11 +16,12 @@ pub mod session;
 pub mod settings;
 pub mod text;
 
-// The front door: the types a front end (CLI, editor server) handles, named here so that no
+// The front door: the types a front end (CLI, editor server, MCP server) handles, named here so that no
 // front end reaches into `engine`, `check`, `cache` or `lean_bridge` (`tests/tidy.rs`).
 pub use crate::check::{CheckConfig, CheckResult, ProofTask, Status as CheckStatus};
-pub use crate::engine::{ProveConfig, VerdictReuse};
+pub use crate::engine::{Probe, ProveConfig, Tried, VerdictReuse};
 pub use crate::job::{Goal, Job, JobEnd, JobEvent, JobHandle, Observer};
+pub use crate::search::{CancelToken, SearchEvent};
 pub use crate::session::{Prover, Session, SessionConfig};
 pub use crate::text::SorryGoal;
 pub use ::datasets::{ProveResult, ProveStatus, RestsOn, Theorem};

@@ -21,9 +21,14 @@ use serde::Deserialize;
 
 use crate::check::CheckConfig;
 use crate::engine::{ProveConfig, VerdictReuse};
-use crate::llm::{Api, LlmConfig, SamplesMode};
+use crate::llm::{Api, LlmConfig};
 use crate::policy::learned::LearnedModel;
-use crate::policy::{LearnedSpec, PolicyKind, PolicySpec};
+use crate::policy::{LearnedSpec, PolicySpec};
+
+/// The values of `--policy` and `--llm-samples-mode`, named here for front ends, which set
+/// them through their overlays.
+pub use crate::llm::SamplesMode;
+pub use crate::policy::PolicyKind;
 use crate::portfolio::PortfolioConfig;
 use crate::session::{CacheFallback, SessionConfig};
 use ::datasets::shard::Shard;
@@ -1241,6 +1246,12 @@ pub fn log_filter() -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| "warn".to_owned())
+}
+
+/// A secret a front end was told to read from the environment variable `name` (the MCP
+/// server's bearer token, `--token-env`): `None` when unset or empty.
+pub fn secret_from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 /// Whether log lines may be coloured: never with `NO_COLOR` (no-color.org); the caller also

@@ -135,7 +135,12 @@ fn mentions_outside(dirs: &[&str], needles: &[&str], allowed: &[&str]) -> Vec<St
 #[test]
 fn only_the_settings_read_the_environment() {
     let found = mentions_outside(
-        &["prover/src", "prover/cli/src", "lean-bridge/src"],
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+        ],
         &[
             "env::var",
             "env::current_dir",
@@ -156,7 +161,12 @@ fn only_the_cli_names_clap() {
     // The library serves other front ends (an editor server, pipelines): flags stay in the
     // binary's package, which turns them into `settings` overlays.
     let found = mentions_outside(
-        &["prover/src", "prover/lsp/src", "lean-bridge/src"],
+        &[
+            "prover/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+        ],
         &["clap"],
         &[],
     );
@@ -187,9 +197,62 @@ fn only_the_editor_server_knows_lsp() {
 }
 
 #[test]
+fn only_the_mcp_server_knows_mcp_and_names_rmcp_in_two_files() {
+    // rmcp's major versions move every few months: it is pinned exactly and wrapped, so an
+    // upgrade touches the handler (`server.rs`), the HTTP transport (`http.rs`) and the
+    // crate's entry (`lib.rs`) only; the tools, the job table and the answers are ours.
+    let found = mentions_outside(
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+            "datasets/src",
+        ],
+        &["rmcp"],
+        &[
+            "prover/mcp/src/server.rs",
+            "prover/mcp/src/http.rs",
+            "prover/mcp/src/lib.rs",
+        ],
+    );
+    assert!(
+        found.is_empty(),
+        "rmcp belongs to prover-mcp's server.rs and http.rs: {found:#?}"
+    );
+    let manifest = std::fs::read_to_string(workspace_root().join("prover/mcp/Cargo.toml")).unwrap();
+    assert!(
+        manifest
+            .lines()
+            .any(|l| l.starts_with("rmcp = { version = \"=")),
+        "rmcp is pinned to one exact version"
+    );
+    for dir in [
+        "prover",
+        "prover/cli",
+        "prover/lsp",
+        "datasets",
+        "lean-bridge",
+    ] {
+        let manifest =
+            std::fs::read_to_string(workspace_root().join(dir).join("Cargo.toml")).unwrap();
+        assert!(
+            !manifest.lines().any(|l| l.trim_start().starts_with("rmcp")),
+            "{dir} must not depend on rmcp"
+        );
+    }
+}
+
+#[test]
 fn only_the_cli_uses_anyhow() {
     let found = mentions_outside(
-        &["prover/src", "prover/lsp/src", "lean-bridge/src"],
+        &[
+            "prover/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+            "lean-bridge/src",
+        ],
         &["anyhow"],
         &[],
     );
@@ -247,9 +310,14 @@ fn results_files_are_opened_through_the_append_log_only() {
     // `prover/cli/src/lib.rs` creates the editor server's log and trace files, which are not
     // results: nothing resumes from them.
     let found = mentions_outside(
-        &["prover/src", "prover/cli/src", "prover/lsp/src"],
+        &[
+            "prover/src",
+            "prover/cli/src",
+            "prover/lsp/src",
+            "prover/mcp/src",
+        ],
         &["File::create", "OpenOptions"],
-        &["prover/cli/src/lib.rs"],
+        &["prover/cli/src/lib.rs", "prover/mcp/src/framing.rs"],
     );
     assert!(
         found.is_empty(),
@@ -280,6 +348,7 @@ fn the_report_is_pure_and_only_its_charts_name_the_plotting_crate() {
             "prover/src",
             "prover/cli/src",
             "prover/lsp/src",
+            "prover/mcp/src",
             "prover/report/src",
             "datasets/src",
         ],
@@ -304,6 +373,7 @@ fn the_batch_loop_exists_once() {
             "prover/src",
             "prover/cli/src",
             "prover/lsp/src",
+            "prover/mcp/src",
             "prover/report/src",
             "datasets/src",
         ],
@@ -328,6 +398,58 @@ fn the_batch_loop_exists_once() {
 /// rules and the cache. A front end goes through `prover::{session, job, settings, pipeline,
 /// text, datasets}` and the types `prover` re-exports at its root.
 const BEHIND_THE_FRONT_DOOR: [&str; 4] = ["engine", "check", "cache", "lean_bridge"];
+
+/// The modules of `prover` a front end's own code (`src/`) may name; anything else it takes
+/// from `prover`'s root (the re-exported types: `Session`, `ProveResult`, `VerdictReuse`, …).
+const FRONT_DOOR: [&str; 6] = ["session", "job", "settings", "pipeline", "text", "datasets"];
+
+/// The modules of `prover` that `code` names outside [`FRONT_DOOR`], with their byte offsets:
+/// in a path `prover::module…`, or as the first name of an item of a `use prover::{…}` list.
+fn outside_the_front_door(code: &str) -> Vec<(usize, String)> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut found = Vec::new();
+    for (start, _) in code.match_indices("prover::") {
+        if code[..start].chars().next_back().is_some_and(is_ident) {
+            continue;
+        }
+        let rest = &code[start + "prover::".len()..];
+        let items: Vec<&str> = match rest.strip_prefix('{') {
+            // The list's items at its top level, nested groups skipped.
+            Some(list) => {
+                let (mut depth, mut items, mut item_start) = (0, Vec::new(), 0);
+                for (offset, c) in list.char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' if depth == 0 => {
+                            items.push(&list[item_start..offset]);
+                            break;
+                        }
+                        '}' => depth -= 1,
+                        ',' if depth == 0 => {
+                            items.push(&list[item_start..offset]);
+                            item_start = offset + 1;
+                        }
+                        _ => {}
+                    }
+                }
+                items
+            }
+            None => vec![rest],
+        };
+        for item in items {
+            let name: String = item
+                .trim_start()
+                .chars()
+                .take_while(|c| is_ident(*c))
+                .collect();
+            let is_module = name.starts_with(|c: char| c.is_lowercase());
+            if is_module && name != "self" && !FRONT_DOOR.contains(&name.as_str()) {
+                found.push((start, name));
+            }
+        }
+    }
+    found
+}
 
 /// Lines of the front-end crates under `dirs` that name what is behind the front door: a path
 /// `lean_bridge::…` or `prover::engine` (`check`, `cache`), or such a module in a
@@ -391,6 +513,19 @@ fn front_end_mentions(dirs: &[&str]) -> Vec<String> {
                 ));
             }
         }
+        // Tests and benchmarks may build their fixtures from the library's insides (the
+        // portfolio's candidates, for a simulated world); the front end's own code may not.
+        let own_code = relative(&file).contains("/src/");
+        for (start, module) in outside_the_front_door(&code)
+            .into_iter()
+            .filter(|_| own_code)
+        {
+            let line = code[..start].matches('\n').count() + 1;
+            found.push(format!(
+                "{}:{line}: names prover::{module}, outside the front door",
+                relative(&file)
+            ));
+        }
     }
     found
 }
@@ -401,12 +536,12 @@ fn front_ends_name_only_the_front_door() {
     // pipelines, so a new front end (an MCP server) has one door to learn and the library is
     // free to change what is behind it. Cargo holds the other half: no front end depends on
     // `lean-bridge` (it reaches them through `prover` only).
-    let crates = ["prover/cli", "prover/lsp"];
+    let crates = ["prover/cli", "prover/lsp", "prover/mcp"];
     let found = front_end_mentions(&crates);
     assert!(
         found.is_empty(),
-        "front ends name prover::{{session, job, settings, pipeline, text, datasets}} and the \
-         types re-exported at prover's root, not {BEHIND_THE_FRONT_DOOR:?}: {found:#?}"
+        "front ends name prover::{FRONT_DOOR:?} and the types re-exported at prover's root, \
+         never {BEHIND_THE_FRONT_DOOR:?}: {found:#?}"
     );
     for dir in crates {
         let manifest =

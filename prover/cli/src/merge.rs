@@ -1,58 +1,44 @@
-//! `prover merge OUT SHARDS…`: the results files of a sharded `eval` joined into one
-//! (`prover::pipeline::merge`), and what is missing named on stderr.
+//! `prover merge OUT SHARDS…`: arguments → [`MergeRun`] → `pipeline::merge::run` → exit code, with what was joined and what is missing named on stderr.
 
 use std::process::ExitCode;
 
-use ::datasets::output::{FileKind, Input, Output, Target};
+use prover::pipeline::merge::{MergeReport, MergeRun, Merged, RoundsReport};
 
 use super::MergeArgs;
 use crate::exit;
 
-/// Runs `prover merge`: exit 0 when the merged file holds the whole dataset, 1 when shards or
-/// theorems are missing (the file is written all the same), 2 when nothing could be merged.
+/// Runs `prover merge`: exit 0 when the merge holds the whole dataset, 1 when shards or
+/// theorems are missing (the output is written all the same), 2 when nothing could be merged.
 pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
-    if args.shards.iter().all(|path| path.is_dir()) {
-        return rounds(&args);
-    }
-    let manifest_path = ::datasets::RunManifest::path_for(&args.out);
-    // The merged file is of the inputs' kind (a manifest that does not read is refused, with
-    // its name, by the merge itself).
-    let of_check = args.shards.first().is_some_and(|first| {
-        ::datasets::RunManifest::read(&::datasets::RunManifest::path_for(first))
-            .ok()
-            .flatten()
-            .is_some_and(|manifest| manifest.kind == "check")
-    });
-    let kind = if of_check {
-        FileKind::CheckResults
-    } else {
-        FileKind::EvalResults
+    let request = MergeRun {
+        out: args.out.clone(),
+        inputs: args.shards,
     };
-    let inputs: Vec<Input<'_>> = args
-        .shards
-        .iter()
-        .map(|path| Input {
-            flag: "a shard's results",
-            path,
-        })
-        .collect();
-    let outputs = [
-        Output {
-            flag: "OUT",
-            path: &args.out,
-            target: Target::File(kind),
-        },
-        Output {
-            flag: "the manifest of OUT",
-            path: &manifest_path,
-            target: Target::File(FileKind::Manifest),
-        },
-    ];
-    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let report = prover::pipeline::merge::merge_eval_outputs(&args.out, &args.shards)?;
-    for error in &report.row_errors {
+    let merged = prover::pipeline::merge::run(request)?;
+    match &merged {
+        Merged::Results(report) => results(report, &args.out),
+        Merged::Rounds(report) => rounds(report, &args.out),
+    }
+    Ok(ExitCode::from(if merged.complete() {
+        exit::SETTLED
+    } else {
+        exit::UNSETTLED
+    }))
+}
+
+/// Lines that did not read, and the shards no input holds.
+fn gaps(row_errors: &[String], missing_shards: &[impl std::fmt::Display], rerun: &str) {
+    for error in row_errors {
         note!("prover merge: warning: a line that does not read was left out: {error}");
     }
+    if !missing_shards.is_empty() {
+        let shards: Vec<String> = missing_shards.iter().map(ToString::to_string).collect();
+        note!("prover merge: missing shards: {}{rerun}", shards.join(", "));
+    }
+}
+
+/// The merge of `eval` or `check` results files, on stderr.
+fn results(report: &MergeReport, out: &std::path::Path) {
     for duplicate in &report.duplicates {
         let attempt = if duplicate.attempt > 0 {
             format!(" (attempt {})", duplicate.attempt)
@@ -66,17 +52,8 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
             duplicate.kept
         );
     }
-    if !report.missing_shards.is_empty() {
-        let shards: Vec<String> = report
-            .missing_shards
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        note!(
-            "prover merge: missing shards: {} (rerun them with --shard and merge again)",
-            shards.join(", ")
-        );
-    }
+    let rerun = " (rerun them with --shard and merge again)";
+    gaps(&report.row_errors, &report.missing_shards, rerun);
     if !report.missing_theorems.is_empty() {
         note!(
             "prover merge: {} theorem(s) (or rows) of the input have no result: {}",
@@ -99,39 +76,16 @@ pub(super) fn run(args: MergeArgs) -> anyhow::Result<ExitCode> {
     note!(
         "prover merge: {} rows written to {} ({}){}",
         report.rows,
-        args.out.display(),
+        out.display(),
         counts.join(", "),
         report
             .shard_count
             .map_or(String::new(), |n| format!(" from shards of {n}"))
     );
-    Ok(ExitCode::from(if report.complete() {
-        exit::SETTLED
-    } else {
-        exit::UNSETTLED
-    }))
 }
 
-/// `prover merge OUT_DIR DIRS…`: the `iterate --dir` directories of a sharded `prover iterate`.
-fn rounds(args: &MergeArgs) -> anyhow::Result<ExitCode> {
-    let inputs: Vec<Input<'_>> = args
-        .shards
-        .iter()
-        .map(|path| Input {
-            flag: "a shard's --dir",
-            path,
-        })
-        .collect();
-    let outputs = [Output {
-        flag: "OUT",
-        path: &args.out,
-        target: Target::Dir,
-    }];
-    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let report = prover::pipeline::merge::merge_iterate_dirs(&args.out, &args.shards)?;
-    for error in &report.row_errors {
-        note!("prover merge: warning: a line that does not read was left out: {error}");
-    }
+/// The merge of `iterate --dir` directories, on stderr.
+fn rounds(report: &RoundsReport, out: &std::path::Path) {
     for duplicate in &report.duplicates {
         note!("prover merge: {duplicate} is in several inputs; kept the first's rows");
     }
@@ -141,14 +95,7 @@ fn rounds(args: &MergeArgs) -> anyhow::Result<ExitCode> {
             lacking.join(", ")
         );
     }
-    if !report.missing_shards.is_empty() {
-        let shards: Vec<String> = report
-            .missing_shards
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        note!("prover merge: missing shards: {}", shards.join(", "));
-    }
+    gaps(&report.row_errors, &report.missing_shards, "");
     if !report.missing_theorems.is_empty() {
         note!(
             "prover merge: {} conjecture(s) have no result in round 1: {}",
@@ -159,11 +106,6 @@ fn rounds(args: &MergeArgs) -> anyhow::Result<ExitCode> {
     note!(
         "prover merge: {} round(s) written to {}",
         report.rounds,
-        args.out.display()
+        out.display()
     );
-    Ok(ExitCode::from(if report.complete() {
-        exit::SETTLED
-    } else {
-        exit::UNSETTLED
-    }))
 }

@@ -40,6 +40,95 @@ pub fn record_shard(config: &mut BTreeMap<String, Value>, shard: Option<Shard>) 
     }
 }
 
+/// What `prover merge` is asked: plain values from the front end's arguments.
+#[derive(Debug, Clone)]
+pub struct MergeRun {
+    /// The merged results file (its manifest beside it), or the merged directory of rounds.
+    pub out: PathBuf,
+    /// The shards' results files (`eval` or `check`, each with its manifest), or their
+    /// `iterate --dir` directories.
+    pub inputs: Vec<PathBuf>,
+}
+
+/// What a merge joined.
+#[derive(Debug, Clone)]
+pub enum Merged {
+    /// Results files of `eval` or `check`, into one file.
+    Results(MergeReport),
+    /// `iterate --dir` directories, into one directory of rounds.
+    Rounds(RoundsReport),
+}
+
+impl Merged {
+    /// Whether the merge holds the whole dataset (the exit code's question).
+    pub fn complete(&self) -> bool {
+        match self {
+            Merged::Results(report) => report.complete(),
+            Merged::Rounds(report) => report.complete(),
+        }
+    }
+}
+
+/// Runs `prover merge`: checks the outputs (never an input, of the inputs' kind), then joins
+/// the inputs: `iterate --dir` directories when every input is a directory, else results files
+/// ([`merge_eval_outputs`], [`merge_iterate_dirs`]).
+pub fn run(request: MergeRun) -> Result<Merged, super::RunError> {
+    use ::datasets::output::{FileKind, Input, Output, Target};
+    let rounds = request.inputs.iter().all(|path| path.is_dir());
+    let flag = if rounds {
+        "a shard's --dir"
+    } else {
+        "a shard's results"
+    };
+    let inputs: Vec<Input<'_>> = request
+        .inputs
+        .iter()
+        .map(|path| Input { flag, path })
+        .collect();
+    if rounds {
+        let outputs = [Output {
+            flag: "OUT",
+            path: &request.out,
+            target: Target::Dir,
+        }];
+        let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+        return Ok(Merged::Rounds(merge_iterate_dirs(
+            &request.out,
+            &request.inputs,
+        )?));
+    }
+    // The merged file is of the inputs' kind (a manifest that does not read is refused, with
+    // its name, by the merge itself).
+    let of_check = request.inputs.first().is_some_and(|first| {
+        RunManifest::read(&RunManifest::path_for(first))
+            .ok()
+            .flatten()
+            .is_some_and(|manifest| manifest.kind == "check")
+    });
+    let kind = match of_check {
+        true => FileKind::CheckResults,
+        false => FileKind::EvalResults,
+    };
+    let manifest_path = RunManifest::path_for(&request.out);
+    let outputs = [
+        Output {
+            flag: "OUT",
+            path: &request.out,
+            target: Target::File(kind),
+        },
+        Output {
+            flag: "the manifest of OUT",
+            path: &manifest_path,
+            target: Target::File(FileKind::Manifest),
+        },
+    ];
+    let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    Ok(Merged::Results(merge_eval_outputs(
+        &request.out,
+        &request.inputs,
+    )?))
+}
+
 /// Why a merge wrote nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {

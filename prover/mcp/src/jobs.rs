@@ -1,0 +1,185 @@
+//! The server's table of jobs, by number: what `prover_job` reports and `prover_cancel` stops, shared by every client of one server (an HTTP server's agents see each other's jobs by number, as they share the cache).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use prover::CancelToken;
+use serde_json::{Value, json};
+
+/// How many finished jobs keep their answers for `prover_job`: the oldest are forgotten first,
+/// so a long-lived server holds a bounded table.
+const FINISHED_KEPT: usize = 256;
+
+/// Where one job stands.
+#[derive(Debug, Clone)]
+enum State {
+    /// Running: its last progress, and the token that stops it.
+    Running {
+        expansions: u32,
+        best: Option<f64>,
+        cancel: CancelToken,
+    },
+    /// Ended: the tool's answer (`structuredContent`) and whether it was an error.
+    Ended { answer: Value, is_error: bool },
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    tool: &'static str,
+    name: String,
+    state: State,
+}
+
+/// The jobs of one server.
+#[derive(Debug, Clone, Default)]
+pub struct Jobs {
+    inner: Arc<Mutex<Table>>,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    entries: BTreeMap<u64, Entry>,
+    finished: VecDeque<u64>,
+}
+
+impl Jobs {
+    fn with<T>(&self, f: impl FnOnce(&mut Table) -> T) -> T {
+        // A panic elsewhere never poisons the table for good: its data stays consistent
+        // (every change is one insert or one assignment).
+        let mut table = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut table)
+    }
+
+    /// Records a job that started.
+    pub fn started(&self, id: u64, tool: &'static str, name: &str, cancel: CancelToken) {
+        self.with(|t| {
+            t.entries.insert(
+                id,
+                Entry {
+                    tool,
+                    name: name.to_owned(),
+                    state: State::Running {
+                        expansions: 0,
+                        best: None,
+                        cancel,
+                    },
+                },
+            )
+        });
+    }
+
+    /// Records a job's progress.
+    pub fn progress(&self, id: u64, now: u32, score: Option<f64>) {
+        self.with(|t| {
+            if let Some(Entry {
+                state: State::Running {
+                    expansions, best, ..
+                },
+                ..
+            }) = t.entries.get_mut(&id)
+            {
+                *expansions = now;
+                *best = score;
+            }
+        });
+    }
+
+    /// Records a job's answer.
+    pub fn ended(&self, id: u64, answer: Value, is_error: bool) {
+        self.with(|t| {
+            if let Some(entry) = t.entries.get_mut(&id) {
+                entry.state = State::Ended { answer, is_error };
+                t.finished.push_back(id);
+            }
+            while t.finished.len() > FINISHED_KEPT {
+                if let Some(old) = t.finished.pop_front() {
+                    t.entries.remove(&old);
+                }
+            }
+        });
+    }
+
+    /// Asks a running job to stop; `None` when the server knows no such job.
+    pub fn cancel(&self, id: u64) -> Option<Value> {
+        self.with(|t| {
+            let entry = t.entries.get(&id)?;
+            Some(match &entry.state {
+                State::Running { cancel, .. } => {
+                    cancel.cancel();
+                    json!({"job": id, "name": entry.name, "cancelled": true, "state": "cancelling"})
+                }
+                State::Ended { .. } => {
+                    json!({"job": id, "name": entry.name, "cancelled": false, "state": "ended"})
+                }
+            })
+        })
+    }
+
+    /// Asks every running job to stop; returns how many were asked.
+    pub fn cancel_all(&self) -> usize {
+        self.with(|t| {
+            t.entries
+                .values()
+                .filter_map(|entry| match &entry.state {
+                    State::Running { cancel, .. } => {
+                        cancel.cancel();
+                        Some(())
+                    }
+                    State::Ended { .. } => None,
+                })
+                .count()
+        })
+    }
+
+    /// A job's state, and its answer once it ended; `None` when the server knows no such job.
+    pub fn status(&self, id: u64) -> Option<(Value, bool)> {
+        self.with(|t| {
+            let entry = t.entries.get(&id)?;
+            Some(match &entry.state {
+                State::Running {
+                    expansions, best, ..
+                } => (
+                    json!({"job": id, "tool": entry.tool, "name": entry.name, "state": "running",
+                           "expansions": expansions, "best_score": best}),
+                    false,
+                ),
+                State::Ended { answer, is_error } => (
+                    json!({"job": id, "tool": entry.tool, "name": entry.name, "state": "ended",
+                           "answer": answer}),
+                    *is_error,
+                ),
+            })
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cancel_reaches_the_running_job_and_an_ended_job_keeps_its_answer() {
+        let jobs = Jobs::default();
+        let token = CancelToken::new();
+        jobs.started(7, "prover_prove", "t", token.clone());
+        jobs.progress(7, 3, Some(-0.5));
+        assert_eq!(jobs.status(7).unwrap().0["expansions"], 3);
+        assert_eq!(jobs.cancel(7).unwrap()["cancelled"], true);
+        assert!(token.is_cancelled());
+        jobs.ended(7, json!({"status": "failed"}), false);
+        assert_eq!(jobs.cancel(7).unwrap()["cancelled"], false);
+        assert_eq!(jobs.status(7).unwrap().0["answer"]["status"], "failed");
+        assert!(jobs.status(8).is_none());
+    }
+
+    #[test]
+    fn only_the_newest_finished_jobs_are_kept() {
+        let jobs = Jobs::default();
+        for id in 0..(FINISHED_KEPT as u64 + 10) {
+            jobs.started(id, "prover_check", "t", CancelToken::new());
+            jobs.ended(id, json!({}), false);
+        }
+        assert!(jobs.status(0).is_none());
+        assert!(jobs.status(FINISHED_KEPT as u64 + 9).is_some());
+    }
+}
