@@ -19,7 +19,7 @@
 
 use std::collections::VecDeque;
 
-use super::hash::{FastMap, hash_str};
+use super::hash::hash_str;
 use super::policy::Candidate;
 use super::proof::Proof;
 
@@ -230,8 +230,9 @@ pub(super) struct Graph<S> {
     texts: Interner,
     tactics: Interner,
     extras: Vec<Extra>,
-    /// The tactics still to run of each `Expansion::Pending` node.
-    pending: FastMap<u32, VecDeque<Candidate>>,
+    /// The tactics still to run of each `Expansion::Pending` node: the node being expanded and
+    /// the few whose expansion stopped at a proof, so a list searched from its end.
+    pending: Vec<(u32, VecDeque<Candidate>)>,
     /// Scratch space for the status walks, kept to avoid an allocation per expansion.
     worklist: Vec<NodeId>,
 }
@@ -245,7 +246,7 @@ impl<S> Graph<S> {
             texts: Interner::default(),
             tactics: Interner::default(),
             extras: Vec::new(),
-            pending: FastMap::default(),
+            pending: Vec::new(),
             worklist: Vec::new(),
         };
         let tag = tag_of(&root_text);
@@ -310,21 +311,27 @@ impl<S> Graph<S> {
 
     /// Stores the tactics a node's expansion is to run, and marks it pending.
     pub(super) fn start_expansion(&mut self, id: NodeId, tactics: VecDeque<Candidate>) {
-        self.pending.insert(id.0, tactics);
+        self.pending.push((id.0, tactics));
         self.set_expansion(id, Expansion::Pending);
     }
 
     /// The tactics a pending node's expansion has still to run, in order.
     pub(super) fn pending_tactics(&self, id: NodeId) -> Option<&VecDeque<Candidate>> {
-        self.pending.get(&id.0)
+        let at = self.pending_index(id)?;
+        Some(&self.pending[at].1)
+    }
+
+    fn pending_index(&self, id: NodeId) -> Option<usize> {
+        self.pending.iter().rposition(|(node, _)| *node == id.0)
     }
 
     /// Takes a pending node's next tactic; marks the expansion finished when it was the last.
     pub(super) fn next_candidate(&mut self, id: NodeId) -> Option<Candidate> {
-        let pending = self.pending.get_mut(&id.0)?;
+        let at = self.pending_index(id)?;
+        let pending = &mut self.pending[at].1;
         let next = pending.pop_front();
         if pending.is_empty() {
-            self.pending.remove(&id.0);
+            self.pending.swap_remove(at);
             self.set_expansion(id, Expansion::Finished);
         }
         next
