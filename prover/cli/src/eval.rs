@@ -74,7 +74,11 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     // Nothing is left behind when the run cannot start: a results file this run created is
     // removed again.
     let prepared = (|| {
-        let session = Session::open(settings::session_config(&args.session.overlay(), settings)?)?;
+        let mut config = settings::session_config(&args.session.overlay(), settings)?;
+        // Theorems run side by side here, so each search runs its tactics one at a time
+        // unless --search-parallelism or `[search] parallelism` says otherwise.
+        config.prove.search_parallelism.get_or_insert(1);
+        let session = Session::open(config)?;
         if args.session.search.save_model.is_some()
             && session.policies().spec().kind != prover::policy::PolicyKind::Learned
         {
