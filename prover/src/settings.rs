@@ -136,6 +136,8 @@ pub struct SearchSettings {
     pub time_limit: Option<f64>,
     /// As `--tactic-timeout`, seconds.
     pub tactic_timeout: Option<f64>,
+    /// As `--search-parallelism`.
+    pub parallelism: Option<usize>,
     /// As `--concurrency` of `prover eval`.
     pub concurrency: Option<usize>,
     /// As `--allow-native-decide`.
@@ -336,6 +338,8 @@ pub struct SearchOverlay {
     pub time_limit: Option<f64>,
     /// `--tactic-timeout`, seconds.
     pub tactic_timeout: Option<f64>,
+    /// `--search-parallelism`.
+    pub search_parallelism: Option<usize>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--llm-fallback`.
@@ -443,6 +447,7 @@ impl EditorSettings {
         clear(&mut o.max_expansions, &search.max_expansions);
         clear(&mut o.time_limit, &search.time_limit);
         clear(&mut o.tactic_timeout, &search.tactic_timeout);
+        clear(&mut o.search_parallelism, &search.parallelism);
         clear(&mut o.learned_model, &search.learned_model);
         clear_flag(&mut o.allow_native_decide, &search.allow_native_decide);
         let llm = &editor.llm;
@@ -616,6 +621,7 @@ impl SettingsFile {
             max_expansions,
             time_limit,
             tactic_timeout,
+            parallelism,
             concurrency,
             allow_native_decide,
             learned_model,
@@ -627,6 +633,7 @@ impl SettingsFile {
             max_expansions: pick(max_expansions, &b.search.max_expansions),
             time_limit: pick(time_limit, &b.search.time_limit),
             tactic_timeout: pick(tactic_timeout, &b.search.tactic_timeout),
+            parallelism: pick(parallelism, &b.search.parallelism),
             concurrency: pick(concurrency, &b.search.concurrency),
             allow_native_decide: pick(allow_native_decide, &b.search.allow_native_decide),
             learned_model: pick(learned_model, &b.search.learned_model),
@@ -854,6 +861,9 @@ pub fn prove_config(overlay: &SearchOverlay, file: &SettingsFile) -> Result<Prov
     }
     if let Some(secs) = overlay.tactic_timeout.or(s.tactic_timeout) {
         config.search.tactic_deadline = seconds(secs, "--tactic-timeout")?;
+    }
+    if let Some(p) = overlay.search_parallelism.or(s.parallelism) {
+        config.search_parallelism = Some(at_least_one(p, "--search-parallelism")?);
     }
     // The recheck elaborates the whole proof; give it the per-theorem budget, or the default.
     if let Some(limit) = config.search.max_time {
@@ -1400,5 +1410,31 @@ mod tests {
             policy_spec(&hot, &file).is_err(),
             "checked without a model too"
         );
+    }
+
+    #[test]
+    fn search_parallelism_comes_from_the_flag_then_the_file_and_is_at_least_one() {
+        let file = SettingsFile::parse("[search]\nparallelism = 3\n").unwrap();
+        let config = prove_config(&SearchOverlay::default(), &file).unwrap();
+        assert_eq!(config.search_parallelism, Some(3));
+        let flag = SearchOverlay {
+            search_parallelism: Some(5),
+            ..SearchOverlay::default()
+        };
+        assert_eq!(
+            prove_config(&flag, &file).unwrap().search_parallelism,
+            Some(5)
+        );
+        let unset = prove_config(&SearchOverlay::default(), &SettingsFile::default()).unwrap();
+        assert_eq!(
+            unset.search_parallelism, None,
+            "the engine picks the pool's size"
+        );
+        let zero = SearchOverlay {
+            search_parallelism: Some(0),
+            ..SearchOverlay::default()
+        };
+        let error = prove_config(&zero, &file).unwrap_err().to_string();
+        assert!(error.contains("--search-parallelism"), "{error}");
     }
 }

@@ -675,6 +675,11 @@ pub struct SearchArgs {
     /// Seconds one tactic may run before its process is killed [default: 12].
     #[arg(long, value_name = "SECS")]
     pub tactic_timeout: Option<f64>,
+    /// Tactics of one expansion run at once on the REPL pool (at least 1). The report is the
+    /// same for every value; only the wall time changes [default: the pool's --workers; 1 for
+    /// `eval`, `iterate` and `explore`, which run theorems side by side instead].
+    #[arg(long, value_name = "P")]
+    pub search_parallelism: Option<usize>,
     /// Seed forwarded to the model server's sampler. The search itself has no randomness:
     /// ties break by insertion order, so equal inputs give equal reports.
     #[arg(long, value_name = "S")]
@@ -724,6 +729,7 @@ impl SearchArgs {
             max_expansions,
             time_limit,
             tactic_timeout,
+            search_parallelism,
             seed,
             llm_fallback,
             allow_native_decide,
@@ -754,6 +760,7 @@ impl SearchArgs {
             max_expansions,
             time_limit,
             tactic_timeout,
+            search_parallelism,
             seed,
             llm_fallback,
             allow_native_decide,
