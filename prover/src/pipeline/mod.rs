@@ -13,6 +13,8 @@
 //! - [`verify`]: proofs re-elaborated with `check`'s rules on a fresh pool.
 //! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
 //!   and the settings of repeated attempts.
+//! - [`plan`]: the planner: a direct search, then `have` skeletons whose holes the step
+//!   search closes in place, assembled and checked.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
 //!   export of SFT and DPO rows.
 //!
@@ -27,6 +29,7 @@ pub mod collect;
 pub mod eval;
 pub mod expert;
 pub mod explore;
+pub mod plan;
 pub mod preflight;
 pub mod run;
 pub mod verify;
