@@ -13,6 +13,7 @@ mod llm;
 mod lsp;
 mod names;
 mod oracle;
+mod planner;
 mod readme;
 mod real_lean;
 mod real_llama;

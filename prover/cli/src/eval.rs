@@ -39,8 +39,20 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         },
     ];
     outputs.extend(super::common::trace_output(args.trace.as_deref()));
+    outputs.extend(super::planning::plan_log_output(&args.planner));
+    inputs.extend(super::planning::prompt_input(&args.planner));
     super::common::session_files(&args.session, &mut inputs, &mut outputs);
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
+    let input_paths: Vec<&std::path::Path> = inputs.iter().map(|input| input.path).collect();
+    let planning =
+        super::planning::Planning::open(&args.planner, settings, args.fresh, &input_paths)?;
+    if planning.is_some() && (args.session.search.learn_online || args.trace.is_some()) {
+        bail!("--planner does not combine with --learn-online or --trace yet");
+    }
+    // A resume under other planner settings would mix two kinds of rows.
+    let planner_record = planning
+        .as_ref()
+        .map(super::planning::Planning::manifest_record);
     let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
     if args.attempts == 0 || args.attempts > MAX_ATTEMPTS {
         bail!(
@@ -92,6 +104,9 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
                     // Rows found under another rule would mix into the file's figures.
                     let reuse = session.prove_config().reuse_verdicts.name();
                     config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+                    if let Some(planner) = &planner_record {
+                        config.insert("planner".to_owned(), planner.clone());
+                    }
                     config
                 },
                 {
@@ -142,6 +157,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         args.trace.as_deref(),
     )?);
     let stop = interrupt.stop();
+    let plan_stop = stop.clone();
     let outage = session.handle().block_on(async {
         let searcher = prover.clone();
         let end = prover::pipeline::batch::run(
@@ -151,8 +167,14 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
             Some(&prover),
             move |(theorem, attempt): (prover::Theorem, u32)| {
                 let (prover, extras) = (searcher.clone(), extras.clone());
+                let (planning, stop) = (planning.clone(), plan_stop.clone());
                 async move {
                     let attempt = several.then_some(attempt);
+                    if let Some(planning) = planning {
+                        let mut result = planning.prove(&prover, theorem, &stop).await;
+                        result.attempt = attempt;
+                        return result;
+                    }
                     super::common::prove_with_extras(&prover, theorem, &extras, attempt).await
                 }
             },

@@ -61,6 +61,8 @@ pub mod exit;
 mod explore;
 mod interrupt;
 mod iterate;
+pub mod planner_args;
+mod planning;
 mod preflight;
 mod prove;
 mod report;
@@ -218,6 +220,9 @@ pub struct ProveArgs {
     /// Search, policy, cache and REPL settings.
     #[command(flatten)]
     pub session: SessionArgs,
+    /// The skeleton planner.
+    #[command(flatten)]
+    pub planner: planner_args::PlannerArgs,
 }
 
 /// `prover eval`.
@@ -253,6 +258,9 @@ pub struct EvalArgs {
     /// Search, policy, cache and REPL settings.
     #[command(flatten)]
     pub session: SessionArgs,
+    /// The skeleton planner.
+    #[command(flatten)]
+    pub planner: planner_args::PlannerArgs,
 }
 
 /// `prover iterate`.

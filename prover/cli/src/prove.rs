@@ -43,8 +43,12 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         (None, _) => {}
     }
     outputs.extend(super::common::trace_output(args.trace.as_deref()));
+    outputs.extend(super::planning::plan_log_output(&args.planner));
+    inputs.extend(super::planning::prompt_input(&args.planner));
     super::common::session_files(&args.session, &mut inputs, &mut outputs);
     let _outputs = super::common::check_outputs(&outputs, &inputs)?;
+    let input_paths: Vec<&std::path::Path> = inputs.iter().map(|input| input.path).collect();
+    let planning = super::planning::Planning::open(&args.planner, settings, false, &input_paths)?;
     let (theorem, sorry) = match (&args.statement, &args.file, &args.at) {
         (Some(statement), _, _) => (
             theorem_of_statement(statement, args.header.as_deref())?,
@@ -64,6 +68,12 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     if sorry.is_some() && args.session.search.learn_online {
         bail!("--learn-online proves theorems, not a sorry of a file (--file --at)");
     }
+    if planning.is_some() && sorry.is_some() {
+        bail!("--planner plans theorems, not a sorry of a file (--file --at)");
+    }
+    if planning.is_some() && (args.session.search.learn_online || args.trace.is_some()) {
+        bail!("--planner does not combine with --learn-online or --trace yet");
+    }
     let statement = theorem.formal_statement.clone();
     // What the proof is printed after: the statement, or for a sorry the edited declaration.
     let splice = sorry.clone();
@@ -79,8 +89,12 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     let prover = session.prover();
     let extras =
         super::common::Extras::new(args.session.search.learn_online, args.trace.as_deref())?;
+    let (_stop_sender, stop) = prover::pipeline::Stop::channel();
     let search = async move {
         let Some(goal) = sorry else {
+            if let Some(planning) = &planning {
+                return planning.prove(&prover, theorem, &stop).await;
+            }
             return super::common::prove_with_extras(&prover, theorem, &extras, None).await;
         };
         let trace = extras

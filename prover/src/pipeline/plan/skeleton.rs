@@ -38,8 +38,17 @@ pub enum Refusal {
     NoProgress,
 }
 
-/// The first fenced ```lean (or ```lean4) block of `answer`, without its fences.
+/// The first fenced ```lean (or ```lean4) block of `answer`, without its fences; or the whole
+/// answer when it has no fence and starts as Lean text does (`import`, a doc comment, an
+/// attribute, `theorem`, `lemma`): the model client unwraps a chat reply that is one fence.
 pub fn lean_block(answer: &str) -> Option<&str> {
+    if !answer.contains("```") {
+        let start = answer.trim_start();
+        let lean = ["import ", "/--", "@[", "theorem ", "lemma "]
+            .iter()
+            .any(|opening| start.starts_with(opening));
+        return lean.then_some(answer);
+    }
     let mut rest = answer;
     while let Some(open) = rest.find("```") {
         let after = &rest[open + 3..];
@@ -171,9 +180,19 @@ mod tests {
         let term = "```lean\ntheorem t (n : ℕ) : n + 0 = n := sorry\n```";
         assert_eq!(parse(term, STATEMENT), Err(Refusal::NotATacticProof));
         assert_eq!(
-            parse("theorem t (n : ℕ) : n + 0 = n := by simp", STATEMENT),
+            parse("I would use `simp` here.", STATEMENT),
             Err(Refusal::NoLeanBlock)
         );
+        assert_eq!(
+            parse(
+                "```text\ntheorem t (n : ℕ) : n + 0 = n := by simp\n```",
+                STATEMENT
+            ),
+            Err(Refusal::NoLeanBlock)
+        );
+        // A reply that was one fence arrives unwrapped from the chat client.
+        let unwrapped = parse("theorem t (n : ℕ) : n + 0 = n := by simp", STATEMENT).unwrap();
+        assert_eq!(unwrapped.proof(), " simp");
         // A statement that only extends the theorem's is a change too.
         let longer = "```lean\ntheorem t (n : ℕ) : n + 0 = n ∧ True := by\n  sorry\n```";
         assert!(matches!(
