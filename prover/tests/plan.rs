@@ -15,7 +15,7 @@ const STATEMENT: &str = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2
 const GOOD: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x := by sorry\n  exact h₁ ▸ h₂\n```";
 const CHANGED: &str =
     "```lean\ntheorem two_steps (x : ℕ) (h : 1 ≤ x) : x ^ 2 ≥ 2 * x := by\n  sorry\n```";
-const NOT_ELABORATING: &str = "Try this:\n```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x = 7 := by sorry\n  sorry\n```";
+const NOT_ELABORATING: &str = "Try this:\n```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x = 7 := by sorry\n  exact h₁ ▸ h\n```";
 const FALSE_LEMMA: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = 2 * x := by sorry\n  exact h₁ ▸ le_refl _\n```";
 
 fn config(max_expansions: u32) -> SessionConfig {
@@ -194,5 +194,28 @@ async fn every_failure_says_why_and_a_direct_proof_never_asks_the_planner() {
     let unplanned = planned(&session, &silent, theorem("two_steps", STATEMENT)).await;
     assert_eq!(unplanned.result.status, ProveStatus::Error);
     assert_eq!(unplanned.result.stop_reason, Some(StopCode::PlannerFailure));
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_line_is_masked_once_and_the_rest_proves_the_theorem() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    let with_junk = GOOD.replace(
+        "  have h₁ : x ^ 2 = x * x",
+        "  have h₀ : x = 7 := by sorry\n  have h₁ : x ^ 2 = x * x",
+    );
+    let planner = ScriptedPlanner::new().with("two_steps", vec![vec![with_junk]]);
+    let Planned { result, record } =
+        planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let used = &record.skeletons[0];
+    assert_eq!(used.label, SkeletonLabel::ClosedAll);
+    assert!(!used.text.contains("h₀"), "{}", used.text);
+    assert_eq!(used.holes.len(), 2);
+    assert!(!result.proof.unwrap().contains("h₀"));
     session.shutdown().await.unwrap();
 }

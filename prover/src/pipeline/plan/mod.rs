@@ -433,10 +433,15 @@ impl Run<'_> {
         if let Err(refusal) = skeleton.screen(&self.total.check.guard) {
             return refuse(record, refusal.to_string());
         }
-        let holes = match self.holes_of(&skeleton).await {
-            Ok(holes) => holes,
+        let proposed = skeleton.declaration.clone();
+        let (skeleton, holes) = match self.holes_of(skeleton).await {
+            Ok(found) => found,
             Err(why) => return refuse(record, why),
         };
+        if skeleton.declaration != proposed {
+            // What was searched and assembled is the skeleton with a refused line masked.
+            record.text = skeleton.declaration.clone();
+        }
         let results = self.search_holes(&holes, slot).await;
         let mut proofs = Vec::new();
         let mut refuted = false;
@@ -485,27 +490,55 @@ impl Run<'_> {
     }
 
     /// The skeleton sent to Lean as one command: its holes (each sorry's goal as Lean reports
-    /// it), or why it is refused.
-    async fn holes_of(&mut self, skeleton: &Skeleton) -> Result<Vec<(SorryGoal, String)>, String> {
-        let pool = self.prover.pool();
-        let deadline = self.total.statement_deadline;
-        let reply = pool
-            .command(&self.theorem.header, &skeleton.declaration, deadline)
-            .await;
-        self.cost.lean_calls += 1;
-        let response = match reply {
-            Ok(CommandReply::Ran(response)) => response,
-            Ok(CommandReply::HeaderRejected(_)) => return Err("Lean refused the header".into()),
-            Err(error) => return Err(format!("Lean failed on the skeleton: {error}")),
+    /// it), or why it is refused. A line Lean refuses (any error but `unsolved goals`, which
+    /// says the closing line does not close) is masked once and the rest sent again; the
+    /// skeleton that elaborated comes back with its holes.
+    async fn holes_of(
+        &mut self,
+        skeleton: Skeleton,
+    ) -> Result<(Skeleton, Vec<(SorryGoal, String)>), String> {
+        let mut skeleton = skeleton;
+        let mut masked = false;
+        let response = loop {
+            let reply = self
+                .prover
+                .pool()
+                .command(
+                    &self.theorem.header,
+                    &skeleton.declaration,
+                    self.total.statement_deadline,
+                )
+                .await;
+            self.cost.lean_calls += 1;
+            let response = match reply {
+                Ok(CommandReply::Ran(response)) => response,
+                Ok(CommandReply::HeaderRejected(_)) => {
+                    return Err("Lean refused the header".into());
+                }
+                Err(error) => return Err(format!("Lean failed on the skeleton: {error}")),
+            };
+            let Some(error) = response.messages.iter().find(|m| m.is_error()) else {
+                break response;
+            };
+            let refusal = || {
+                Refusal::Elaboration(format!(
+                    "line {}: {}",
+                    error.pos.line,
+                    error.data.lines().next().unwrap_or_default()
+                ))
+                .to_string()
+            };
+            let last = error.end_pos.map_or(error.pos.line, |end| end.line);
+            let maskable = !masked && !error.data.starts_with("unsolved goals");
+            match skeleton.masked(error.pos.line, last).filter(|_| maskable) {
+                Some(without) => {
+                    tracing::info!(theorem = %self.theorem.name, "masking a refused line of a skeleton: {}", refusal());
+                    skeleton = without;
+                    masked = true;
+                }
+                None => return Err(refusal()),
+            }
         };
-        if let Some(error) = response.messages.iter().find(|m| m.is_error()) {
-            return Err(Refusal::Elaboration(format!(
-                "line {}: {}",
-                error.pos.line,
-                error.data.lines().next().unwrap_or_default()
-            ))
-            .to_string());
-        }
         let mut holes = Vec::new();
         for goal in skeleton.sorry_goals(&self.theorem.name, &self.theorem.header) {
             let at = Pos::from(goal.at);
@@ -526,7 +559,7 @@ impl Run<'_> {
         {
             return Err(Refusal::NoProgress.to_string());
         }
-        Ok(holes)
+        Ok((skeleton, holes))
     }
 
     /// The theorem's own goal, as Lean reports it at `statement sorry`.

@@ -122,6 +122,28 @@ impl Skeleton {
             .map_err(|rejection| Refusal::Screening(rejection.to_string()))
     }
 
+    /// This skeleton with the proof's lines `first..=last` (1-based lines of the declaration,
+    /// as Lean's positions count them) left out: a line Lean refused, masked once. `None` when
+    /// they are not all lines of the proof, or nothing of the proof would be left.
+    pub fn masked(&self, first: u32, last: u32) -> Option<Skeleton> {
+        let proof_line = self.declaration[..self.proof_start].matches('\n').count() as u32 + 1;
+        if first <= proof_line || last < first {
+            return None;
+        }
+        let mut kept = String::new();
+        for (index, line) in self.declaration.split_inclusive('\n').enumerate() {
+            let number = index as u32 + 1;
+            if !(first..=last).contains(&number) {
+                kept.push_str(line);
+            }
+        }
+        let masked = Skeleton {
+            declaration: kept.trim_end().to_owned(),
+            proof_start: self.proof_start,
+        };
+        (!masked.proof().trim().is_empty()).then_some(masked)
+    }
+
     /// Every `sorry` of the proof as a [`SorryGoal`] on `header`, in text order.
     pub fn sorry_goals(&self, name: &str, header: &str) -> Vec<SorryGoal> {
         text::source::sorry_tokens(&self.declaration)
@@ -231,6 +253,23 @@ mod tests {
             "{whole}\n{first}"
         );
         assert!(whole.contains("    simp\n    done\n  exact h₂"), "{whole}");
+    }
+
+    #[test]
+    fn a_refused_line_of_the_proof_is_masked_but_never_the_statement() {
+        let answer = "```lean\ntheorem t (n : ℕ) : n + 0 = n := by\n  have h₀ : junk := by sorry\n  have h : n = n := by\n    sorry\n  exact h ▸ rfl\n```";
+        let skeleton = parse(answer, STATEMENT).unwrap();
+        let masked = skeleton.masked(2, 2).unwrap();
+        assert_eq!(
+            masked.proof(),
+            "\n  have h : n = n := by\n    sorry\n  exact h ▸ rfl"
+        );
+        assert_eq!(
+            skeleton.masked(3, 4).unwrap().proof(),
+            "\n  have h₀ : junk := by sorry\n  exact h ▸ rfl"
+        );
+        assert_eq!(skeleton.masked(1, 2), None, "the statement's line");
+        assert_eq!(skeleton.masked(2, 5), None, "nothing would be left");
     }
 
     #[test]
