@@ -219,3 +219,41 @@ async fn a_refused_line_is_masked_once_and_the_rest_proves_the_theorem() {
     assert!(!result.proof.unwrap().contains("h₀"));
     session.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replan_keeps_its_closed_hole_without_searching_it_again() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    // Its second hole leads the search down an endless chain: open when its budget runs out.
+    let partial = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x + 0 := by sorry\n  nlinarith [h₁, h₂]\n```";
+    let planner =
+        ScriptedPlanner::new().with("two_steps", vec![vec![partial.into()], vec![GOOD.into()]]);
+    let Planned { result, record } =
+        planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let first = &record.skeletons[0];
+    assert_eq!(first.label, SkeletonLabel::Partial, "{first:#?}");
+    assert!(first.holes[0].search.proved);
+    assert_eq!(
+        first.holes[1].search.stop_reason,
+        Some(StopCode::ExpansionLimit)
+    );
+    // The replan was told which hole closed and how, and kept it: it was not searched again.
+    let feedback = planner.requests()[1].feedback.clone().unwrap();
+    assert!(feedback.holes[0].proof.is_some(), "{feedback:?}");
+    assert_eq!(
+        feedback.holes[1].stop_reason,
+        Some(StopCode::ExpansionLimit)
+    );
+    let second = &record.skeletons[1];
+    assert_eq!(second.label, SkeletonLabel::ClosedAll);
+    assert!(second.holes[0].search.from_cache, "{:?}", second.holes[0]);
+    assert_eq!(second.holes[0].search.expansions, 0);
+    assert!(!second.holes[1].search.from_cache);
+    // Nothing overran the budget: 40 expansions in all.
+    assert!(result.expansions <= 40, "{result:?}");
+    session.shutdown().await.unwrap();
+}

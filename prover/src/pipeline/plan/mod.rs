@@ -29,8 +29,12 @@
 //! the next one and for replans. So a planned theorem never spends more than the budget of an
 //! unplanned one. With no limit at all, every search is unlimited, as without the planner.
 //!
-//! Lemma proofs reuse the cache as any search does: a hole is keyed by its skeleton and
-//! position, so rerunning the same skeleton finds its closed holes there.
+//! **Reuse.** Within one theorem's plan, a hole whose goal (hypotheses and target, whitespace
+//! runs aside) an earlier skeleton closed takes that proof without a search (the final check
+//! rechecks it in place), and one an earlier skeleton refuted is refuted again unless it now
+//! has a larger budget: so a replan that keeps closed holes verbatim spends nothing on them.
+//! Across runs, hole searches use the proof-state cache as any search does (a hole is keyed
+//! by its skeleton and position), so rerunning the same skeleton finds its closed holes there.
 
 pub mod openai;
 pub mod skeleton;
@@ -236,6 +240,7 @@ pub async fn prove(
         stop,
         spent: 0.0,
         reserved: spent_fraction(prover.config(), &direct).max(config.direct_share),
+        known: HashMap::new(),
         cost: Cost::of(&direct),
     };
     let mut feedback = None;
@@ -351,6 +356,8 @@ struct Run<'a> {
     /// The fraction of the budget the direct search had: its share, or what it spent when
     /// that was more (a search overruns by at most one tactic).
     reserved: f64,
+    /// What the skeletons tried so far found, by goal.
+    known: HashMap<String, Known>,
     cost: Cost,
 }
 
@@ -595,13 +602,35 @@ impl Run<'_> {
         if holes.is_empty() {
             return results;
         }
-        let per_hole = slot / holes.len() as f64;
+        // A goal an earlier skeleton closed is not searched again (the final check rechecks
+        // its proof in this skeleton); one it refuted is not searched again with no more
+        // budget than it had.
+        let mut to_search = Vec::new();
+        let mut refuted = false;
+        for (index, (_, goal)) in holes.iter().enumerate() {
+            match self.known.get(&goal_key(goal)) {
+                Some(Known::Closed(result)) => results[index] = Some(reused(result)),
+                Some(Known::Refuted { .. }) | None => to_search.push(index),
+            }
+        }
+        let per_hole = slot / to_search.len().max(1) as f64;
+        for &index in &to_search {
+            if let Some(Known::Refuted { share, result }) =
+                self.known.get(&goal_key(&holes[index].1))
+                && *share >= per_hole
+            {
+                results[index] = Some(reused(result));
+                refuted = true;
+            }
+        }
+        if refuted {
+            return results;
+        }
         let searcher = self.prover.with_config(scaled(&self.total, per_hole));
         let cancel = CancelToken::new();
-        let jobs: Vec<(usize, SorryGoal)> = holes
+        let jobs: Vec<(usize, SorryGoal)> = to_search
             .iter()
-            .enumerate()
-            .map(|(index, (goal, _))| (index, goal.clone()))
+            .map(|&index| (index, holes[index].0.clone()))
             .collect();
         let token = cancel.clone();
         let outcome = batch::run(
@@ -626,9 +655,22 @@ impl Run<'_> {
         )
         .await;
         let _ = outcome;
-        for result in results.iter().flatten() {
+        for &index in &to_search {
+            let Some(result) = &results[index] else {
+                continue;
+            };
             self.spent += spent_fraction(&self.total, result);
             self.cost.add(Cost::of(result));
+            let key = goal_key(&holes[index].1);
+            if result.status == ProveStatus::Proved {
+                self.known.insert(key, Known::Closed(result.clone()));
+            } else if is_refuted(Some(result)) {
+                let known = Known::Refuted {
+                    share: per_hole,
+                    result: result.clone(),
+                };
+                self.known.insert(key, known);
+            }
         }
         results
     }
@@ -671,6 +713,31 @@ impl Run<'_> {
             other => Err(format!("the final check did not run: {other:?}")),
         }
     }
+}
+
+/// What an earlier skeleton of the same plan found for a goal.
+enum Known {
+    /// A proof (checked in that skeleton).
+    Closed(ProveResult),
+    /// Refuted under this share of the budget.
+    Refuted { share: f64, result: ProveResult },
+}
+
+/// Holes are the same when their goals (hypotheses and target) are, whitespace runs aside.
+fn goal_key(goal: &str) -> String {
+    goal.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An earlier hole's result, reused: it cost nothing now.
+fn reused(result: &ProveResult) -> ProveResult {
+    let mut result = result.clone();
+    result.from_cache = true;
+    result.expansions = 0;
+    result.lean_calls = 0;
+    result.policy_calls = 0;
+    result.lean_seconds = 0.0;
+    result.seconds = 0.0;
+    result
 }
 
 /// A hole's search was exhausted with no infrastructure error: its lemma is given up.
