@@ -37,6 +37,10 @@ pub struct PlanRecord {
     /// Why the planner itself failed (its server down, say), when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planner_error: Option<String>,
+    /// The direct search run again, from the start, with the budget planning left, when no
+    /// skeleton closed and the first one's tree was not exhausted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<HoleSearch>,
     /// The proof reported, exactly as the final check accepted it, when proved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
@@ -46,7 +50,7 @@ pub struct PlanRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanOutcome {
-    /// The direct search proved it; no planner was asked.
+    /// A direct search proved it: the first (no planner was asked) or the fallback.
     Direct,
     /// A skeleton with every hole closed passed the final check.
     Plan,
@@ -157,6 +161,7 @@ mod tests {
                 }],
             }],
             planner_error: None,
+            fallback: None,
             proof: Some("\n  have h : q := by\n    simp\n  exact f h".into()),
         };
         let line = serde_json::to_string(&record).unwrap();

@@ -257,3 +257,32 @@ async fn a_replan_keeps_its_closed_hole_without_searching_it_again() {
     assert!(result.expansions <= 40, "{result:?}");
     session.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_planning_leaves_goes_to_the_direct_search_again() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    // Ten steps: beyond the direct search's 15 % of 40 expansions, within the whole budget.
+    let long_way = theorem(
+        "long_way",
+        "theorem long_way (x : ℕ) : x ≤ x ^ 2 + 10 := by",
+    );
+    let flat = session.prover().prove_async(long_way.clone()).await;
+    assert_eq!(flat.status, ProveStatus::Proved, "{flat:?}");
+    let changed = "```lean\ntheorem long_way (x : ℕ) : x ≤ x ^ 2 := by\n  sorry\n```";
+    for planner in [
+        ScriptedPlanner::new().with("long_way", vec![vec![changed.into()]]),
+        ScriptedPlanner::new(),
+    ] {
+        let Planned { result, record } = planned(&session, &planner, long_way.clone()).await;
+        assert_eq!(
+            result.status,
+            ProveStatus::Proved,
+            "{result:?}\n{record:#?}"
+        );
+        assert_eq!(record.direct.stop_reason, Some(StopCode::ExpansionLimit));
+        assert_eq!(record.outcome, PlanOutcome::Direct);
+        assert!(record.fallback.as_ref().is_some_and(|f| f.proved));
+        assert_eq!(result.proof, flat.proof);
+    }
+    session.shutdown().await.unwrap();
+}

@@ -20,6 +20,8 @@
 //! 5. **Replans** ([`PlanConfig::replans`]): when no skeleton of a round closed, the next
 //!    request carries the best skeleton with, per hole, its goal, whether it closed (and how)
 //!    and why its search stopped.
+//! 6. **Fallback**: what budget planning left goes to the direct search once more, from the
+//!    start, unless its tree was exhausted.
 //!
 //! **Budget.** Budgets are fractions of the prover's own limits (expansions, Lean calls,
 //! time; each scaled, at least one expansion and call). The direct search gets
@@ -216,6 +218,7 @@ pub async fn prove(
         planner_calls: 0,
         skeletons: Vec::new(),
         planner_error: None,
+        fallback: None,
         proof: None,
     };
     // Proved, or the statement itself is refused: no plan helps.
@@ -301,6 +304,26 @@ pub async fn prove(
         }
         feedback = best.map(|(_, feedback)| feedback);
     }
+    // The budget planning left goes to the direct search again, from the start (Lean's
+    // answers for its first part come from the cache), unless its tree was exhausted: so a
+    // planner whose skeletons fail cheaply loses nothing the direct search would have proved.
+    if !stop.is_set() && run.left() > 0.0 && direct.stop_reason != Some(StopCode::Exhausted) {
+        let again = prover
+            .with_config(scaled(&run.total, 1.0 - run.spent))
+            .prove_async(theorem.clone())
+            .await;
+        run.cost.add(Cost::of(&again));
+        record.fallback = Some(search_of(&again));
+        if again.status == ProveStatus::Proved {
+            record.outcome = PlanOutcome::Direct;
+            record.proof = again.proof.clone();
+            let mut result = run.result(direct, started);
+            result.status = ProveStatus::Proved;
+            result.proof = again.proof;
+            return Planned { result, record };
+        }
+    }
+    let (direct_stop, direct_detail) = (direct.stop_reason.clone(), direct.stop_detail.clone());
     let mut result = run.result(direct, started);
     let tried = record.skeletons.len();
     let refused = record
@@ -321,7 +344,8 @@ pub async fn prove(
         result.stop_detail = Some(format!("{detail}; the planner failed: {error}"));
     } else if tried == 0 {
         // No budget was left for planning, or the run was stopped: the direct search's verdict.
-        return Planned { result, record };
+        result.stop_reason = direct_stop;
+        result.stop_detail = direct_detail;
     } else {
         result.status = ProveStatus::Failed;
         result.stop_reason = Some(if refused == tried {
