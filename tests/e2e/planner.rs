@@ -158,8 +158,13 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     // The replan request carried the refuted lemma's goal; no request was sent for `direct`.
     // (The client tops a request up with further ones when fewer distinct answers than
     // samples came back, so the HTTP requests hold two distinct prompts.)
+    // (The preflight's probe is one more request, of its own.)
     let prompt = |r: &Value| r["messages"][0]["content"].as_str().unwrap().to_owned();
-    let mut prompts: Vec<String> = read_jsonl(&requests).iter().map(prompt).collect();
+    let mut prompts: Vec<String> = read_jsonl(&requests)
+        .iter()
+        .map(prompt)
+        .filter(|p| p.contains("Theorem (its header first)"))
+        .collect();
     prompts.dedup();
     assert_eq!(prompts.len(), 2, "{prompts:#?}");
     assert!(!prompts[0].contains(REFUTED_GOAL));
@@ -246,4 +251,33 @@ fn prove_plans_too_and_prints_the_checked_proof() {
     let proof = result["proof"].as_str().unwrap();
     let checked = check(dir.path(), "two_steps", &format!("{STATEMENT}\n"), proof);
     assert_eq!(checked["status"], "valid", "{checked}");
+}
+
+#[test]
+fn a_planner_server_that_does_not_answer_stops_the_run_before_any_theorem() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("prover.toml");
+    std::fs::write(&settings, "[planner]\nretries = 0\n").unwrap();
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = dir.path().join("results.jsonl");
+    let output = ProverRun::new("eval")
+        .path("--config", &settings)
+        .path("--dataset", &dataset(dir.path()))
+        .path("--out", &out)
+        .args(["--planner", "openai", "--planner-url"])
+        .args([format!("http://127.0.0.1:{port}/v1")])
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--planner-url"), "{stderr}");
+    assert!(
+        !out.exists(),
+        "nothing is written before the planner answers"
+    );
 }

@@ -143,7 +143,13 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
     let mut pool_stats = None;
     let interrupt = Interrupt::install(session.handle())?;
     if let Some((first, _)) = resume.searches.first() {
-        match preflight::ready(&session, &first.header) {
+        let ready = preflight::ready(&session, &first.header).and_then(|probe| {
+            if let Some(planning) = &planning {
+                planning.probe(session.handle())?;
+            }
+            Ok(probe)
+        });
+        match ready {
             Ok(probe) => run_manifest.set_model_probe(probe),
             Err(error) => {
                 out.abandon();

@@ -72,6 +72,18 @@ impl Planning {
         }))
     }
 
+    /// One small request to the planner's server before any theorem (a preflight): a server
+    /// that does not answer is one message naming `--planner-url`, not a failure per theorem.
+    pub(super) fn probe(&self, runtime: &tokio::runtime::Handle) -> anyhow::Result<()> {
+        let client = self.planner.client();
+        runtime.block_on(client.probe()).map_err(|error| {
+            anyhow::anyhow!(
+                "the planner's server at {} did not answer: {error}; check --planner-url (or [planner] url) and that the server is up",
+                client.url()
+            )
+        })
+    }
+
     /// What a run's manifest records of the planner: what a resume must keep equal.
     pub(super) fn manifest_record(&self) -> serde_json::Value {
         let llm = self.planner.client().config();

@@ -86,6 +86,9 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
     }
     let interrupt = Interrupt::install(session.handle())?;
     preflight::ready(&session, &theorem.header)?;
+    if let Some(planning) = &planning {
+        planning.probe(session.handle())?;
+    }
     let prover = session.prover();
     let extras =
         super::common::Extras::new(args.session.search.learn_online, args.trace.as_deref())?;
