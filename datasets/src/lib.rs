@@ -18,12 +18,14 @@
 //!
 //! `datasets/README.md` is the schema document.
 
+pub mod audit;
 pub mod decontamination;
 pub mod explore;
 pub mod fetch;
 pub mod hash;
 pub mod jsonl;
 pub mod lean;
+pub mod lineage;
 pub mod manifest;
 pub mod merge;
 pub mod near_duplicate;
@@ -35,6 +37,7 @@ pub mod results;
 pub mod shard;
 pub mod theorem;
 pub mod training;
+pub mod transfer;
 
 pub use jsonl::{
     AppendLog, LogError, RowError, jsonl_lines, parse_object, read_rows, read_rows_versioned,

@@ -94,6 +94,14 @@ pub struct InputRecord {
     /// Name → SHA-1 of the normalized statement, for benchmark inputs.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub statement_sha1: BTreeMap<String, String>,
+    /// The benchmark lineages the rows name (`lineage::Registry` ids), for benchmark inputs
+    /// fetched from the registry.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub lineages: std::collections::BTreeSet<String>,
+    /// Name → SHA-1 of the statement's normal form (`lineage::statement_hash`), the key results
+    /// are compared by across lineages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statement_hashes: BTreeMap<String, String>,
 }
 
 /// Why a manifest cannot be read.

@@ -53,6 +53,10 @@ pub enum FileKind {
     Svg,
     /// A Graphviz DOT graph (`tree`).
     Dot,
+    /// Degenerate-statement flags of `prover datasets audit` (`audit::AuditRow` lines).
+    AuditFlags,
+    /// Cross-lineage transfer rows of `prover datasets transfer`.
+    TransferRows,
     /// Anything else: a file prover does not write, never written over.
     Unknown,
 }
@@ -75,6 +79,8 @@ impl FileKind {
             FileKind::Html => "an HTML page",
             FileKind::Svg => "an SVG picture",
             FileKind::Dot => "a Graphviz DOT graph",
+            FileKind::AuditFlags => "a flags file of `prover datasets audit`",
+            FileKind::TransferRows => "a transfer file of `prover datasets transfer`",
             FileKind::Unknown => "a file prover does not write",
         }
     }
@@ -141,6 +147,10 @@ pub fn sniff_bytes(head: &[u8]) -> Option<FileKind> {
         FileKind::ReportJson
     } else if has("planner_calls") && has("direct") {
         FileKind::PlanLog
+    } else if has("flags") && has("statement_hash") && has("budget_expansions") {
+        FileKind::AuditFlags
+    } else if has("transfer") && has("to_lineage") {
+        FileKind::TransferRows
     } else if has("layers") && has("status") {
         FileKind::CheckResults
     } else if has("status") && has("expansions") {

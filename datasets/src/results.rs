@@ -226,6 +226,17 @@ pub struct ProveResult {
     /// of the file. Absent for theorems, and for a proof that rests on nothing more.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rests_on: Option<RestsOn>,
+    /// The benchmark lineage of the theorem's dataset row (`lineage::Registry` id), when the
+    /// dataset names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<String>,
+    /// The theorem's canonical problem id in its lineage, when the dataset row gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem_id: Option<String>,
+    /// SHA-1 of the normal form of the statement this row was computed for
+    /// (`lineage::statement_hash`); absent in rows written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statement_hash: Option<String>,
     /// Wall time.
     pub seconds: f64,
 }
@@ -320,6 +331,9 @@ impl ProveResult {
             attempt: None,
             replaces_error: false,
             rests_on: None,
+            lineage: None,
+            problem_id: None,
+            statement_hash: None,
             seconds: started.elapsed().as_secs_f64(),
         }
     }

@@ -884,6 +884,9 @@ impl Engine {
             attempt: None,
             replaces_error: false,
             rests_on,
+            lineage: None,
+            problem_id: None,
+            statement_hash: None,
             seconds: spent.cost.seconds,
         }
     }

@@ -95,9 +95,55 @@ impl JobEnd {
         }
     }
 
+    /// The result of a proof job of goal `name`, whatever its end: one cancelled before it
+    /// started is a `cancelled` search that ran nothing.
+    pub fn prove_result(self, name: &str) -> ProveResult {
+        self.into_prove_result().unwrap_or_else(|| ProveResult {
+            stop_reason: Some(::datasets::StopCode::Cancelled),
+            stop_detail: Some("cancelled".into()),
+            ..ProveResult::unsearched(name, ProveStatus::Failed, 0, Instant::now())
+        })
+    }
+
     /// Whether the job was cancelled.
     pub fn is_cancelled(&self) -> bool {
         matches!(self, JobEnd::Cancelled(_))
+    }
+}
+
+/// An observer that lends a proof job's search events to a [`SearchHook`], which
+/// [`Lend::take`] gives back once the job has ended (`None` when the hook itself panicked:
+/// the job's result then says `error`). Clones share the hook.
+pub struct Lend<H>(std::sync::Arc<std::sync::Mutex<Option<H>>>);
+
+impl<H> Clone for Lend<H> {
+    fn clone(&self) -> Self {
+        Lend(self.0.clone())
+    }
+}
+
+impl<H: SearchHook + Send + 'static> Lend<H> {
+    /// Lends `hook`.
+    pub fn new(hook: H) -> Lend<H> {
+        Lend(std::sync::Arc::new(std::sync::Mutex::new(Some(hook))))
+    }
+
+    /// The hook back; call it after the job has ended, when its observer sees no more events.
+    pub fn take(&self) -> Option<H> {
+        // A hook that panicked left the lock poisoned and does not come back.
+        self.0.lock().ok().and_then(|mut hook| hook.take())
+    }
+}
+
+impl<H: SearchHook + Send + 'static> Observer for Lend<H> {
+    fn on_event(&mut self, _event: &JobEvent) {}
+
+    fn on_search_event(&mut self, event: &SearchEvent<'_>) {
+        if let Ok(mut hook) = self.0.lock()
+            && let Some(hook) = hook.as_mut()
+        {
+            hook.on_event(event);
+        }
     }
 }
 

@@ -14,15 +14,15 @@
 //! thread of its own.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime};
 
 use crate::cache::{CacheBackend, MemoryBackend, ProofCache, SledBackend};
 use crate::check::{self, CheckResult, ProofTask};
-use crate::engine::{Engine, Goal, ProveConfig, ProveResult, ProveStatus, SorryGoal, Theorem};
-use crate::job::{self, CancelToken, Job, JobEnd, JobEvent, JobHandle, NoObserver, Observer};
+use crate::engine::{Engine, Goal, ProveConfig, ProveResult};
+use crate::job::{self, CancelToken, Job, JobHandle, Observer};
 use crate::llm::LlmError;
 use crate::policy::{Policies, PolicySpec};
 use crate::search::{SearchEvent, SearchHook};
@@ -163,16 +163,6 @@ impl Session {
         self.prover.submit(job, observer)
     }
 
-    /// [`Prover::prove`].
-    pub fn prove(&self, theorem: &Theorem) -> ProveResult {
-        self.prover.prove(theorem)
-    }
-
-    /// [`Prover::prove_async`].
-    pub async fn prove_async(&self, theorem: Theorem) -> ProveResult {
-        self.prover.prove_async(theorem).await
-    }
-
     /// Stops every REPL (waiting for them to exit) and flushes the cache; what a session
     /// decided is on disk afterwards. The session stays usable: a later request starts REPLs
     /// again.
@@ -210,100 +200,17 @@ impl Drop for Session {
 
 impl Prover {
     /// Submits a job: it starts at once on the runtime's blocking threads and reports to
-    /// `observer` (see [`crate::job`]). The one door every `prove_*` method below goes through.
+    /// `observer` (see [`crate::job`]): the one door through which anything is proved or
+    /// checked. [`JobEnd::prove_result`] reads a proof job's result, and a [`job::Lend`]
+    /// observer lends its search events to a [`crate::search::SearchHook`].
     pub fn submit(&self, job: Job, observer: impl Observer) -> JobHandle {
-        self.submit_cancellable(job, observer, CancelToken::new())
-    }
-
-    /// [`Prover::submit`] with the caller's cancel token: for the wrappers that take one.
-    fn submit_cancellable(
-        &self,
-        job: Job,
-        observer: impl Observer,
-        cancel: CancelToken,
-    ) -> JobHandle {
-        job::spawn(&self.engine.runtime, self.clone(), job, observer, cancel)
-    }
-
-    /// Proves one theorem from synchronous code, on any thread: [`Prover::submit`], then
-    /// [`JobHandle::wait_blocking`]. Prefer [`Prover::prove_async`] on a thread that runs
-    /// async tasks, which this call blocks.
-    pub fn prove(&self, theorem: &Theorem) -> ProveResult {
-        let end = self
-            .submit(Job::Prove(Goal::Theorem(theorem.clone())), NoObserver)
-            .wait_blocking();
-        prove_result(end, &theorem.name)
-    }
-
-    /// Proves one theorem from async code: [`Prover::submit`], then [`JobHandle::wait`].
-    pub async fn prove_async(&self, theorem: Theorem) -> ProveResult {
-        let name = theorem.name.clone();
-        let end = self
-            .submit(Job::Prove(Goal::Theorem(theorem)), NoObserver)
-            .wait()
-            .await;
-        prove_result(end, &name)
-    }
-
-    /// [`Prover::prove_async`], with `hook` seeing every search event; the hook comes back
-    /// with the result, or `None` when the hook itself panicked (the result then says `error`).
-    pub async fn prove_async_with<H>(&self, theorem: Theorem, hook: H) -> (ProveResult, Option<H>)
-    where
-        H: SearchHook + Send + 'static,
-    {
-        self.prove_cancellable(theorem, hook, CancelToken::new())
-            .await
-    }
-
-    /// [`Prover::prove_async_with`], stopping (with `stop_reason` `cancelled`, never cached as
-    /// a failure) as soon as `cancel` is cancelled.
-    pub async fn prove_cancellable<H>(
-        &self,
-        theorem: Theorem,
-        hook: H,
-        cancel: CancelToken,
-    ) -> (ProveResult, Option<H>)
-    where
-        H: SearchHook + Send + 'static,
-    {
-        self.prove_hooked(Goal::Theorem(theorem), hook, cancel)
-            .await
-    }
-
-    /// Proves one `sorry` of a declaration in place (the editor's job, see [`SorryGoal`]), as
-    /// [`Prover::prove_cancellable`] proves a theorem.
-    pub async fn prove_sorry_cancellable<H>(
-        &self,
-        goal: SorryGoal,
-        hook: H,
-        cancel: CancelToken,
-    ) -> (ProveResult, Option<H>)
-    where
-        H: SearchHook + Send + 'static,
-    {
-        self.prove_hooked(Goal::Sorry(goal), hook, cancel).await
-    }
-
-    /// A proof job whose observer lends its search events to `hook`, which comes back after.
-    async fn prove_hooked<H>(
-        &self,
-        goal: Goal,
-        hook: H,
-        cancel: CancelToken,
-    ) -> (ProveResult, Option<H>)
-    where
-        H: SearchHook + Send + 'static,
-    {
-        let name = goal.name().to_owned();
-        let lent = Arc::new(Mutex::new(Some(hook)));
-        let end = self
-            .submit_cancellable(Job::Prove(goal), Lent(lent.clone()), cancel)
-            .wait()
-            .await;
-        // The job has ended, so its observer sees no more events; a hook that panicked left
-        // the lock poisoned and does not come back.
-        let hook = lent.lock().ok().and_then(|mut hook| hook.take());
-        (prove_result(end, &name), hook)
+        job::spawn(
+            &self.engine.runtime,
+            self.clone(),
+            job,
+            observer,
+            CancelToken::new(),
+        )
     }
 
     /// This prover with other search and recheck settings: the same pool, cache and policies
@@ -355,31 +262,6 @@ impl job::Runner for Prover {
             &self.config.check,
         ))
     }
-}
-
-/// An observer that lends a proof job's search events to a [`SearchHook`].
-struct Lent<H>(Arc<Mutex<Option<H>>>);
-
-impl<H: SearchHook + Send + 'static> Observer for Lent<H> {
-    fn on_event(&mut self, _event: &JobEvent) {}
-
-    fn on_search_event(&mut self, event: &SearchEvent<'_>) {
-        if let Ok(mut hook) = self.0.lock()
-            && let Some(hook) = hook.as_mut()
-        {
-            hook.on_event(event);
-        }
-    }
-}
-
-/// A proof job's result; one cancelled before it started is a `cancelled` search that ran
-/// nothing.
-fn prove_result(end: JobEnd, name: &str) -> ProveResult {
-    end.into_prove_result().unwrap_or_else(|| ProveResult {
-        stop_reason: Some(::datasets::StopCode::Cancelled),
-        stop_detail: Some("cancelled".into()),
-        ..ProveResult::unsearched(name, ProveStatus::Failed, 0, Instant::now())
-    })
 }
 
 pub use crate::job::crashed;

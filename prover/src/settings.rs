@@ -19,9 +19,14 @@ use serde::Deserialize;
 
 use crate::check::CheckConfig;
 use crate::engine::{ProveConfig, VerdictReuse};
-use crate::llm::{Api, LlmConfig, SamplesMode};
+use crate::llm::{Api, LlmConfig};
 use crate::policy::learned::LearnedModel;
-use crate::policy::{LearnedSpec, PolicyKind, PolicySpec};
+use crate::policy::{LearnedSpec, PolicySpec};
+
+/// The values of `--policy` and `--llm-samples-mode`, named here for front ends, which set
+/// them through their overlays.
+pub use crate::llm::SamplesMode;
+pub use crate::policy::PolicyKind;
 use crate::portfolio::PortfolioConfig;
 use crate::session::SessionConfig;
 

@@ -148,7 +148,8 @@ async fn a_search_cancelled_while_it_runs_ends_cancelled_and_records_no_verdict(
     assert_eq!(again.stop_reason, Some(StopCode::Exhausted), "{again:?}");
     assert!(!again.from_cache, "{again:?}");
     // And that verdict is recorded, so the same question is answered from the cache.
-    let cached = session.prove_async(unprovable()).await;
+    let end = session.submit(prove(unprovable()), NoObserver).wait().await;
+    let cached = end.into_prove_result().unwrap();
     assert!(cached.from_cache, "{cached:?}");
     session.shutdown().await.unwrap();
 }
@@ -193,7 +194,10 @@ async fn many_tasks_submit_at_once() {
 #[test]
 fn a_check_job_checks_a_proof_and_waits_from_synchronous_code() {
     let session = Session::open(config(None)).unwrap();
-    let proved = session.prove(&and_intro());
+    let end = session
+        .submit(prove(and_intro()), NoObserver)
+        .wait_blocking();
+    let proved = end.into_prove_result().unwrap();
     let proof = proved.proof.clone().expect("and_intro is proved");
     let task = |proof: &str| ProofTask {
         line: 1,
@@ -254,7 +258,8 @@ async fn a_job_that_panics_ends_with_an_error_result_and_the_session_goes_on() {
         matches!(events.lock().unwrap().last(), Some(JobEvent::Finished(_))),
         "the observer still hears the end"
     );
-    let again = session.prove_async(and_intro()).await;
+    let end = session.submit(prove(and_intro()), NoObserver).wait().await;
+    let again = end.into_prove_result().unwrap();
     assert_eq!(again.status, ProveStatus::Proved, "{again:?}");
     session.shutdown().await.unwrap();
 }

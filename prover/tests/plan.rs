@@ -3,12 +3,19 @@
 use datasets::plan::{PlanOutcome, SkeletonLabel};
 use prover::check::{HeaderOrigin, ProofTask, Status};
 use prover::engine::{ProveStatus, StopCode, Theorem};
-use prover::job::{Job, JobEnd, JobResult, NoObserver};
+use prover::job::{Goal, Job, JobEnd, JobResult, NoObserver};
 use prover::pipeline::Stop;
 use prover::pipeline::plan::{self, PlanConfig, Planned, ScriptedPlanner};
 use prover::session::{Session, SessionConfig};
 use prover::settings::{self, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
 use prover_tests::harness::{sim_repl_bin, workspace_root};
+
+/// One flat search of `theorem` on `session`, through the one door.
+async fn search(session: &Session, theorem: &Theorem) -> prover::ProveResult {
+    let job = Job::Prove(Goal::Theorem(theorem.clone()));
+    let handle = session.prover().submit(job, NoObserver);
+    handle.wait().await.prove_result(&theorem.name)
+}
 
 const HEADER: &str = "import Mathlib\n\n";
 const STATEMENT: &str = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by";
@@ -80,7 +87,7 @@ async fn a_theorem_no_direct_search_proves_is_proved_through_a_skeletons_holes()
     let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
     let two_steps = theorem("two_steps", STATEMENT);
     // Without the planner, at the whole budget: no tactic reachable from the root proves it.
-    let flat = session.prover().prove_async(two_steps.clone()).await;
+    let flat = search(&session, &two_steps).await;
     assert_eq!(flat.status, ProveStatus::Failed, "{flat:?}");
 
     let planner = ScriptedPlanner::new().with(
@@ -266,7 +273,7 @@ async fn what_planning_leaves_goes_to_the_direct_search_again() {
         "long_way",
         "theorem long_way (x : ℕ) : x ≤ x ^ 2 + 10 := by",
     );
-    let flat = session.prover().prove_async(long_way.clone()).await;
+    let flat = search(&session, &long_way).await;
     assert_eq!(flat.status, ProveStatus::Proved, "{flat:?}");
     let changed = "```lean\ntheorem long_way (x : ℕ) : x ≤ x ^ 2 := by\n  sorry\n```";
     for planner in [

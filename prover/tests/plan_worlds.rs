@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 
 use prover::engine::{ProveStatus, StopCode, Theorem};
+use prover::job::{Goal, Job, NoObserver};
 use prover::pipeline::Stop;
 use prover::pipeline::plan::{self, PlanConfig, ScriptedPlanner};
 use prover::policy::PolicyKind;
@@ -65,7 +66,9 @@ async fn nothing_the_direct_search_proves_is_lost_when_skeletons_fail() {
         let (_stop_sender, stop) = Stop::channel();
         let mut proved_off = BTreeSet::new();
         for theorem in &theorems {
-            let result = session.prover().prove_async(theorem.clone()).await;
+            let job = Job::Prove(Goal::Theorem(theorem.clone()));
+            let handle = session.prover().submit(job, NoObserver);
+            let result = handle.wait().await.prove_result(&theorem.name);
             if result.status == ProveStatus::Proved {
                 proved_off.insert(theorem.name.clone());
             }

@@ -1,17 +1,39 @@
 //! `Session` end to end against sim-repl (a simulated REPL, not Lean): proving from a tokio task, from synchronous code, and from a runtime thread, which used to panic.
 
-use prover::engine::{ProveStatus, StopCode};
-use prover::session::Session;
+use prover::engine::{ProveResult, ProveStatus, StopCode, Theorem};
+use prover::job::{Goal, Job, NoObserver};
+use prover::session::{Prover, Session};
 
 mod portfolio_world;
 
 use portfolio_world::{and_intro, config, unprovable};
 
+/// Proves `theorem` through the one door, from async code.
+async fn prove(prover: &Prover, theorem: Theorem) -> ProveResult {
+    let name = theorem.name.clone();
+    let job = Job::Prove(Goal::Theorem(theorem));
+    prover
+        .submit(job, NoObserver)
+        .wait()
+        .await
+        .prove_result(&name)
+}
+
+/// Proves `theorem` through the one door, from synchronous code.
+fn prove_blocking(prover: &Prover, theorem: Theorem) -> ProveResult {
+    let name = theorem.name.clone();
+    let job = Job::Prove(Goal::Theorem(theorem));
+    prover
+        .submit(job, NoObserver)
+        .wait_blocking()
+        .prove_result(&name)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_proves_from_inside_tokio_tasks() {
     let session = Session::open_on(&tokio::runtime::Handle::current(), config(None)).unwrap();
     let prover = session.prover();
-    let task = tokio::spawn(async move { prover.prove_async(and_intro()).await });
+    let task = tokio::spawn(async move { prove(&prover, and_intro()).await });
     let proved = task.await.unwrap();
     assert_eq!(proved.status, ProveStatus::Proved, "{proved:?}");
     assert!(
@@ -24,7 +46,7 @@ async fn a_session_proves_from_inside_tokio_tasks() {
     // The synchronous call, made on a runtime thread, runs the search on a thread of its own
     // instead of panicking in `block_on`.
     let prover = session.prover();
-    let sync_in_task = tokio::spawn(async move { prover.prove(&unprovable()) });
+    let sync_in_task = tokio::spawn(async move { prove_blocking(&prover, unprovable()) });
     let failed = sync_in_task.await.unwrap();
     assert_eq!(failed.status, ProveStatus::Failed, "{failed:?}");
     assert_eq!(failed.stop_reason, Some(StopCode::Exhausted));
@@ -37,7 +59,7 @@ async fn a_session_proves_from_inside_tokio_tasks() {
 #[test]
 fn a_session_proves_from_synchronous_code_and_shuts_down() {
     let session = Session::open(config(None)).unwrap();
-    let result = session.prove(&and_intro());
+    let result = prove_blocking(&session.prover(), and_intro());
     assert_eq!(result.status, ProveStatus::Proved, "{result:?}");
     assert!(
         session.prove_config().policy_id.contains("portfolio"),
@@ -58,7 +80,7 @@ fn a_session_with_its_own_runtime_can_be_dropped_inside_another_runtime() {
     let session = Session::open(config(None)).unwrap();
     let outer = tokio::runtime::Runtime::new().unwrap();
     outer.block_on(async move {
-        let result = session.prove_async(and_intro()).await;
+        let result = prove(&session.prover(), and_intro()).await;
         assert_eq!(result.status, ProveStatus::Proved, "{result:?}");
         session.shutdown().await.unwrap();
         // A runtime dropped in an async context panics; the session stops its own in the

@@ -9,6 +9,7 @@ mod explore;
 mod hygiene;
 mod in_place;
 mod iterate;
+mod lineage;
 mod llm;
 mod lsp;
 mod names;

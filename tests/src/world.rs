@@ -350,9 +350,56 @@ impl IndexedWorld {
                 })
                 .collect()
         });
-        let state = *by_goal.get(&goal)?;
+        let target = text[target_start..assign].trim();
+        let state = match by_goal.get(&goal) {
+            Some(state) => *state,
+            None => self.auto_bound_state(&lines[..lines.len() - 1], target)?,
+        };
         let end = start + text[start..assign].trim_end().len();
         Some((state, end, name))
+    }
+
+    /// Lean's `autoImplicit` (on by default, and in the REPL whatever the lakefile says): a
+    /// name the statement uses but never binds is bound automatically, before the written
+    /// binders. So a statement elaborates as the single-goal state whose target is the
+    /// statement's, whose hypotheses include every written binder with its type, and whose
+    /// other hypotheses are names that occur in the target and are bound nowhere in the
+    /// statement (the state gives their types, as Lean's unifier would).
+    fn auto_bound_state(&self, binder_lines: &[String], target: &str) -> Option<StateId> {
+        let split = |line: &str| -> Vec<(String, String)> {
+            let Some(colon) = top_level_colon(line) else {
+                return Vec::new();
+            };
+            let ty = collapse(&line[colon + 1..]);
+            line[..colon]
+                .split_whitespace()
+                .map(|name| (name.to_owned(), ty.clone()))
+                .collect()
+        };
+        let written: Vec<(String, String)> = binder_lines.iter().flat_map(|l| split(l)).collect();
+        let used: std::collections::HashSet<&str> = target
+            .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '\'' || c == '.'))
+            .filter(|word| !word.is_empty())
+            .collect();
+        let target = collapse(target);
+        self.state_names.iter().enumerate().find_map(|(id, name)| {
+            let [goal] = self.world.states[name].as_slice() else {
+                return None;
+            };
+            let (hypotheses, goal_target) = goal.rsplit_once("⊢")?;
+            if collapse(goal_target) != target {
+                return None;
+            }
+            let shown: Vec<(String, String)> = hypotheses.lines().flat_map(split).collect();
+            let extra: Vec<&(String, String)> =
+                shown.iter().filter(|h| !written.contains(h)).collect();
+            let all_written_shown = written.iter().all(|w| shown.contains(w));
+            let extra_are_auto_bound = !extra.is_empty()
+                && extra.iter().all(|(name, _)| {
+                    used.contains(name.as_str()) && !written.iter().any(|(w, _)| w == name)
+                });
+            (all_written_shown && extra_are_auto_bound).then_some(id as StateId)
+        })
     }
 
     /// The world this index was built from.
@@ -540,6 +587,30 @@ mod tests {
         let mut broken = world.clone();
         broken.transitions[0].outcome = Outcome::Goals("nowhere".into());
         assert!(IndexedWorld::new(broken).is_err());
+    }
+
+    #[test]
+    fn an_unbound_name_of_the_target_is_bound_automatically() {
+        let world: World = serde_json::from_str(
+            r#"{"theorems": [], "states": {
+                 "ab": ["y x : ℝ\nh₀ : x = 2\n⊢ x * y = 2 * y"],
+                 "other": ["z x : ℝ\nh₀ : x = 2\n⊢ x * y = 2 * y"]}}"#,
+        )
+        .unwrap();
+        let ix = IndexedWorld::new(world).unwrap();
+        let statement = "theorem t (x : ℝ) (h₀ : x = 2) : x * y = 2 * y := by sorry";
+        let (state, _, name) = ix.find_state_statement(statement).unwrap();
+        assert_eq!((ix.state_name(state), name.as_str()), ("ab", "t"));
+        // Binding `y` leaves nothing to bind automatically: no state shows exactly that.
+        assert!(
+            ix.find_state_statement("theorem t (x y : ℝ) (h₀ : x = 2) : x * y = 2 * y := by")
+                .is_none()
+        );
+        // A written binder the state does not show is no elaboration of it.
+        assert!(
+            ix.find_state_statement("theorem t (x : ℝ) (h₁ : x = 3) : x * y = 2 * y := by")
+                .is_none()
+        );
     }
 
     #[test]

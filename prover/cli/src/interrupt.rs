@@ -68,12 +68,6 @@ impl Interrupt {
         *self.received.borrow()
     }
 
-    /// Waits until a signal arrives.
-    pub(super) async fn wait(&self) {
-        let mut received = self.received.clone();
-        let _ = received.wait_for(Option::is_some).await;
-    }
-
     /// The exit code for a run stopped by `signal`: 128 + its number.
     pub(super) fn exit_code(signal: i32) -> ExitCode {
         crate::exit::signal(signal)

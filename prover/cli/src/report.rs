@@ -24,63 +24,12 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     if args.attempts == Some(0) {
         bail!("--attempts must be at least 1");
     }
-    let manifests: Vec<std::path::PathBuf> = args
-        .results
-        .iter()
-        .map(|path| ::datasets::RunManifest::path_for(path))
-        .collect();
-    let inputs: Vec<Input<'_>> = args
-        .results
-        .iter()
-        .map(|path| Input {
-            flag: "results",
-            path,
-        })
-        .chain(manifests.iter().map(|path| Input {
-            flag: "the manifest of results",
-            path,
-        }))
-        .chain(args.trace.iter().map(|path| Input {
-            flag: "--trace",
-            path,
-        }))
-        .collect();
-    let outputs: Vec<Output<'_>> = std::iter::once(Output {
-        flag: "--out",
-        path: &args.out,
-        target: Target::File(FileKind::Html),
-    })
-    .chain(args.json.as_deref().map(|path| Output {
-        flag: "--json",
-        path,
-        target: Target::File(FileKind::ReportJson),
-    }))
-    .collect();
-    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-    let mut runs = Vec::new();
-    for (i, path) in args.results.iter().enumerate() {
-        let mut run = read_run(path)?;
-        if let Some(k) = args.attempts {
-            let (kept, left_out) = ::datasets::first_attempts(std::mem::take(&mut run.results), k);
-            if kept.is_empty() {
-                bail!(
-                    "results {} holds no row of attempts 0..{}",
-                    path.display(),
-                    k - 1
-                );
-            }
-            run.results = kept;
-            run.first_attempts = Some(k);
-            run.attempts_left_out = left_out as u32;
-        }
-        if let Some(dir) = args.trace.get(i) {
-            run.traces = read_trace_dir(dir)?;
-        }
-        runs.push(run);
-    }
+    let _outputs = check_files(&args)?;
+    let mut runs = read_runs(&args)?;
     for (run, label) in runs.iter_mut().zip(run_labels(&args.results)) {
         run.label = label;
     }
+    super::report_lineage::attach(&mut runs, &args.flags, &args.transfer)?;
     let html = prover_report::report_html(&runs);
     ::datasets::write_atomic(&args.out, html.as_bytes())
         .with_context(|| format!("cannot write --out {}", args.out.display()))?;
@@ -103,6 +52,77 @@ pub(super) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         args.out.display()
     );
     Ok(ExitCode::from(exit::SETTLED))
+}
+
+/// The one write rule over the results files, their manifests, the traces and the outputs.
+fn check_files(args: &ReportArgs) -> anyhow::Result<::datasets::output::OutputGuard> {
+    let manifests: Vec<std::path::PathBuf> = args
+        .results
+        .iter()
+        .map(|path| ::datasets::RunManifest::path_for(path))
+        .collect();
+    let inputs: Vec<Input<'_>> = args
+        .results
+        .iter()
+        .map(|path| Input {
+            flag: "results",
+            path,
+        })
+        .chain(manifests.iter().map(|path| Input {
+            flag: "the manifest of results",
+            path,
+        }))
+        .chain(args.trace.iter().map(|path| Input {
+            flag: "--trace",
+            path,
+        }))
+        .chain(args.flags.iter().map(|path| Input {
+            flag: "--flags",
+            path,
+        }))
+        .chain(args.transfer.iter().map(|path| Input {
+            flag: "--transfer",
+            path,
+        }))
+        .collect();
+    let outputs: Vec<Output<'_>> = std::iter::once(Output {
+        flag: "--out",
+        path: &args.out,
+        target: Target::File(FileKind::Html),
+    })
+    .chain(args.json.as_deref().map(|path| Output {
+        flag: "--json",
+        path,
+        target: Target::File(FileKind::ReportJson),
+    }))
+    .collect();
+    super::common::check_outputs(&outputs, &inputs)
+}
+
+/// Each results file as a run, cut to `--attempts`, with its traces.
+fn read_runs(args: &ReportArgs) -> anyhow::Result<Vec<Run>> {
+    let mut runs = Vec::new();
+    for (i, path) in args.results.iter().enumerate() {
+        let mut run = read_run(path)?;
+        if let Some(k) = args.attempts {
+            let (kept, left_out) = ::datasets::first_attempts(std::mem::take(&mut run.results), k);
+            if kept.is_empty() {
+                bail!(
+                    "results {} holds no row of attempts 0..{}",
+                    path.display(),
+                    k - 1
+                );
+            }
+            run.results = kept;
+            run.first_attempts = Some(k);
+            run.attempts_left_out = left_out as u32;
+        }
+        if let Some(dir) = args.trace.get(i) {
+            run.traces = read_trace_dir(dir)?;
+        }
+        runs.push(run);
+    }
+    Ok(runs)
 }
 
 /// Each run's label: the shortest tail of its path (the file name, then with its directories)

@@ -3,82 +3,23 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use ::datasets::output::{FileKind, Input, Output, Target};
-use ::datasets::training::{RefusalKind, TrainingRow, parse_training_row};
-use anyhow::{Context, bail};
-use prover::policy::learned::LearnedModel;
-
 use super::TrainArgs;
 use crate::exit;
 
 /// Runs `prover train`.
 pub(super) fn run(args: TrainArgs) -> anyhow::Result<ExitCode> {
-    if args.data.is_empty() {
-        bail!("prover train needs at least one --data FILE.jsonl");
-    }
-    let inputs: Vec<Input<'_>> = args
-        .data
-        .iter()
-        .map(|path| Input {
-            flag: "--data",
-            path,
-        })
-        .chain(args.from.iter().map(|path| Input {
-            flag: "--from",
-            path,
-        }))
-        .collect();
-    let _outputs = super::common::check_outputs(
-        &[Output {
-            flag: "--out",
-            path: &args.out,
-            target: Target::File(FileKind::Model),
-        }],
-        &inputs,
-    )?;
     let started = Instant::now();
-    let mut steps = Vec::new();
-    let mut refusals = Vec::new();
-    for path in &args.data {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read --data {}", path.display()))?;
-        for (line, text) in ::datasets::jsonl_lines(&bytes) {
-            let row = text
-                .and_then(|text| parse_training_row(line, text))
-                .map_err(|e| anyhow::anyhow!("--data {}: {e}", path.display()))?;
-            match row {
-                TrainingRow::Step { state, tactic } => steps.push((state, tactic)),
-                TrainingRow::Preference {
-                    state,
-                    rejected,
-                    kind,
-                    ..
-                } => {
-                    // A timeout says the tactic was slow there, not that it was wrong.
-                    if kind == RefusalKind::LeanError {
-                        refusals.push((state, rejected));
-                    }
-                }
-            }
-        }
-    }
-    let mut model = match &args.from {
-        Some(path) => LearnedModel::load(path)?,
-        None => LearnedModel::new(),
-    };
-    let before = model.len();
-    model.extend(&steps, &refusals);
-    model.save(&args.out)?;
+    let trained = prover::pipeline::train::run(&args.data, args.from.as_deref(), &args.out)?;
     let size = std::fs::metadata(&args.out).map_or(0, |m| m.len());
     note!(
         "prover train: {} steps and {} refusals read; the model holds {} stored states ({} new); \
          {} bytes, sha1 {}; {:.2}s; written to {}",
-        steps.len(),
-        refusals.len(),
-        model.len(),
-        model.len() - before,
+        trained.steps,
+        trained.refusals,
+        trained.states,
+        trained.new_states,
         size,
-        model.content_hash(),
+        trained.hash,
         started.elapsed().as_secs_f64(),
         args.out.display()
     );

@@ -12,20 +12,7 @@ use crate::exit;
 /// Runs `prover tree`: exit 0 once the picture is written, 2 when the trace is missing, empty,
 /// or holds several theorems and `--theorem` names none of them.
 pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
-    let extension = args
-        .out
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let kind = match extension.as_str() {
-        "html" | "htm" => FileKind::Html,
-        "svg" => FileKind::Svg,
-        "dot" | "gv" => FileKind::Dot,
-        other => bail!(
-            "--out {}: the extension says the format: .html, .svg or .dot (got {other:?})",
-            args.out.display()
-        ),
-    };
+    let kind = output_kind(&args.out)?;
     let _outputs = super::common::check_outputs(
         &[Output {
             flag: "--out",
@@ -48,25 +35,7 @@ pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
             error.reason
         );
     }
-    let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let chosen = match (&args.theorem, names.as_slice()) {
-        (_, []) => bail!("trace {} holds no edge record", args.trace.display()),
-        (Some(name), _) if names.contains(&name.as_str()) => name.clone(),
-        (Some(name), _) => bail!(
-            "trace {} holds no edge of `{name}` (it has {})",
-            args.trace.display(),
-            names.len()
-        ),
-        (None, [one]) => (*one).to_owned(),
-        (None, many) => bail!(
-            "trace {} holds {} theorems (`{}`, …); pick one with --theorem",
-            args.trace.display(),
-            many.len(),
-            many[0]
-        ),
-    };
+    let chosen = chosen_theorem(&args, &rows)?;
     rows.retain(|r| r.name == chosen);
     let drawn = tree::build(
         &rows,
@@ -93,4 +62,47 @@ pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_default()
     );
     Ok(ExitCode::from(exit::SETTLED))
+}
+
+/// The theorem to draw: `--theorem`, or the trace's only one.
+fn chosen_theorem(
+    args: &TreeArgs,
+    rows: &[::datasets::explore::TraceRow],
+) -> anyhow::Result<String> {
+    let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    Ok(match (&args.theorem, names.as_slice()) {
+        (_, []) => bail!("trace {} holds no edge record", args.trace.display()),
+        (Some(name), _) if names.contains(&name.as_str()) => name.clone(),
+        (Some(name), _) => bail!(
+            "trace {} holds no edge of `{name}` (it has {})",
+            args.trace.display(),
+            names.len()
+        ),
+        (None, [one]) => (*one).to_owned(),
+        (None, many) => bail!(
+            "trace {} holds {} theorems (`{}`, …); pick one with --theorem",
+            args.trace.display(),
+            many.len(),
+            many[0]
+        ),
+    })
+}
+
+/// The picture's format, from `--out`'s extension.
+fn output_kind(out: &std::path::Path) -> anyhow::Result<FileKind> {
+    let extension = out
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    Ok(match extension.as_str() {
+        "html" | "htm" => FileKind::Html,
+        "svg" => FileKind::Svg,
+        "dot" | "gv" => FileKind::Dot,
+        other => bail!(
+            "--out {}: the extension says the format: .html, .svg or .dot (got {other:?})",
+            out.display()
+        ),
+    })
 }

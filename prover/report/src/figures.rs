@@ -27,6 +27,11 @@ pub struct Run {
     pub first_attempts: Option<u32>,
     /// Rows of the file left out by `first_attempts`.
     pub attempts_left_out: u32,
+    /// The degenerate-statement flags of the run's lineage (`prover datasets audit`), for the
+    /// lineage section's unflagged figures and the leaderboard row.
+    pub flags: Vec<datasets::audit::AuditRow>,
+    /// Proofs re-checked against other lineages' statements (`prover datasets transfer`).
+    pub transfers: Vec<datasets::transfer::TransferRow>,
 }
 
 /// Budget units, summed or averaged.
@@ -217,6 +222,19 @@ pub struct LeaderboardRow {
     pub note: String,
     /// The solved theorems, sorted.
     pub solved: Vec<String>,
+    /// The benchmark lineage the run's rows name (a registry id), when they name one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<String>,
+    /// The Lean toolchain that lineage targets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub toolchain: Option<String>,
+    /// The problems the lineage's audit flagged as degenerate; `num-solved` and `size` count
+    /// them (`flagged-counted`), the lineage section's `unflagged` figure does not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flagged: Vec<String>,
+    /// Whether `num-solved` and `size` include the flagged problems (always, when any).
+    #[serde(rename = "flagged-counted", skip_serializing_if = "Option::is_none")]
+    pub flagged_counted: Option<bool>,
 }
 
 /// Every figure of a report.
@@ -230,11 +248,15 @@ pub struct ReportFigures {
     pub diffs: Vec<RunDiff>,
     /// Run label → leaderboard row.
     pub leaderboard: BTreeMap<String, LeaderboardRow>,
+    /// Per-lineage figures and the transfer matrix, when a run names a lineage.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lineages: Option<crate::lineage::LineageReport>,
 }
 
 /// The version of [`ReportFigures`]' JSON: 2 added `from_cache`, `attempts_per_theorem`,
-/// `first_attempts` and `attempts_left_out`.
-pub const REPORT_SCHEMA_VERSION: u32 = 2;
+/// `first_attempts` and `attempts_left_out`; 3 the `lineages` section and the leaderboard
+/// row's `lineage`, `toolchain`, `flagged` and `flagged-counted`.
+pub const REPORT_SCHEMA_VERSION: u32 = 3;
 
 /// The figures of `runs`.
 pub fn figures(runs: &[Run]) -> ReportFigures {
@@ -244,16 +266,31 @@ pub fn figures(runs: &[Run]) -> ReportFigures {
         .skip(1)
         .map(|other| diff(&runs[0], other))
         .collect();
+    let lineages = crate::lineage::lineage_report(runs);
     let leaderboard = runs
         .iter()
         .zip(&figures)
-        .map(|(run, f)| (run.label.clone(), leaderboard_row(run, f)))
+        .map(|(run, f)| {
+            let mut row = leaderboard_row(run, f);
+            if let Some(entry) = lineages
+                .iter()
+                .flat_map(|l| &l.runs)
+                .find(|entry| entry.run == run.label)
+            {
+                row.lineage = Some(entry.lineage.clone());
+                row.toolchain = Some(entry.toolchain.clone());
+                row.flagged_counted = (!entry.flagged.is_empty()).then_some(true);
+                row.flagged = entry.flagged.clone();
+            }
+            (run.label.clone(), row)
+        })
         .collect();
     ReportFigures {
         schema_version: REPORT_SCHEMA_VERSION,
         runs: figures,
         diffs,
         leaderboard,
+        lineages,
     }
 }
 
@@ -758,6 +795,10 @@ fn leaderboard_row(run: &Run, figures: &RunFigures) -> LeaderboardRow {
         compute_budget: format!("pass@{k}"),
         note,
         solved: proved_names(run).into_iter().map(str::to_owned).collect(),
+        lineage: None,
+        toolchain: None,
+        flagged: Vec::new(),
+        flagged_counted: None,
     }
 }
 

@@ -357,6 +357,61 @@ fn forensics_section(runs: &[RunFigures]) -> String {
     s
 }
 
+/// Per-lineage figures and the transfer matrix: which figures compare, and on what.
+fn lineage_section(figures: &ReportFigures) -> String {
+    let Some(lineages) = &figures.lineages else {
+        return String::new();
+    };
+    let mut s = String::from(
+        "<h2>Lineages</h2><p>Figures on different benchmark lineages compare only on the \
+         intersection: the problems whose statement hash is equal in every lineage here \
+         (",
+    );
+    let _ = write!(
+        s,
+        "{} problems).</p><table><thead><tr><th>Run</th><th>Lineage</th><th>Toolchain</th>\
+         <th>All</th><th>Unflagged</th><th>Intersection</th><th>Flagged</th></tr></thead><tbody>",
+        lineages.intersection_size
+    );
+    for run in &lineages.runs {
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&run.run),
+            escape(&run.lineage),
+            escape(&run.toolchain),
+            run.all.describe(),
+            run.unflagged.describe(),
+            run.intersection.describe(),
+            escape(&run.flagged.join(", "))
+        );
+    }
+    s += "</tbody></table>";
+    if !lineages.transfers.is_empty() {
+        s += "<h3>Transfer matrix</h3><p>Each proof found on one lineage, re-checked against \
+              the other lineage's statement of the same problem.</p><table><thead><tr>\
+              <th>From</th><th>To</th><th>Proofs</th><th>Transfer</th><th>Do not</th>\
+              <th>Error</th><th>Statement differs</th><th>Transfer although different</th>\
+              </tr></thead><tbody>";
+        for cell in &lineages.transfers {
+            let _ = write!(
+                s,
+                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&cell.from),
+                escape(&cell.to),
+                cell.proofs,
+                cell.transfers,
+                cell.does_not,
+                cell.errors,
+                cell.statement_differs,
+                cell.transfers_although_different
+            );
+        }
+        s += "</tbody></table>";
+    }
+    s
+}
+
 fn diff_section(figures: &ReportFigures) -> String {
     if figures.diffs.is_empty() {
         return String::new();
@@ -432,6 +487,7 @@ pub fn report(figures: &ReportFigures) -> String {
     body += &headline(runs);
     body += &charts_section(runs);
     body += &diff_section(figures);
+    body += &lineage_section(figures);
     body += &theorem_table(runs);
     body += &forensics_section(runs);
     body += &footer(runs);

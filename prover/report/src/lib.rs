@@ -3,6 +3,8 @@
 //! - [`figures`]: every number of a report as data (`prover report --json`);
 //! - [`charts`]: the charts, drawn with `plotters` on its SVG backend;
 //! - [`html`]: the report page;
+//! - [`lineage`]: per-lineage figures (all, unflagged, the intersection of equal statements)
+//!   and the cross-lineage transfer matrix;
 //! - [`tree`]: pictures of one search tree from its trace.
 //!
 //! **Invariant:** nothing here reads a file, the clock or the environment, and nothing iterates
@@ -12,6 +14,7 @@
 pub mod charts;
 pub mod figures;
 pub mod html;
+pub mod lineage;
 pub mod tree;
 
 pub use figures::{ReportFigures, Run, figures};

@@ -1,7 +1,7 @@
 //! Benchmark datasets: the `datasets` crate's rows, reader and fetch, under the paths the rest of the library used before the formats moved there.
 
 pub use ::datasets::lean::statement_ending_in_by;
-pub use ::datasets::{fetch, jsonl_lines, parse_object, parse_theorem};
+pub use ::datasets::{fetch, jsonl_lines, lineage, parse_object, parse_theorem};
 
 #[cfg(test)]
 #[path = "../../../tests/src/test_data.rs"]

@@ -11,6 +11,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use super::{PipelineError, Stop};
 use crate::engine::{ProveResult, Theorem};
+use crate::job::{Goal, Job, Lend};
 use crate::search::SearchHook;
 use crate::session::Prover;
 
@@ -131,7 +132,8 @@ where
         move |(theorem, hook): (Theorem, H)| {
             let prover = searcher.clone();
             async move {
-                let (result, hook) = prover.prove_async_with(theorem.clone(), hook).await;
+                let (result, hook) =
+                    prove_with(&prover, Goal::Theorem(theorem.clone()), hook).await;
                 Decided {
                     theorem,
                     result,
@@ -146,6 +148,18 @@ where
         Some(message) => Err(PipelineError::ModelOutage(message)),
         None => Ok(()),
     }
+}
+
+/// Proves `goal` through [`Prover::submit`], `hook` seeing every search event; the hook comes
+/// back with the result, or `None` when it panicked (the result then says `error`).
+pub async fn prove_with<H>(prover: &Prover, goal: Goal, hook: H) -> (ProveResult, Option<H>)
+where
+    H: SearchHook + Send + 'static,
+{
+    let name = goal.name().to_owned();
+    let lent = Lend::new(hook);
+    let end = prover.submit(Job::Prove(goal), lent.clone()).wait().await;
+    (end.prove_result(&name), lent.take())
 }
 
 #[cfg(test)]

@@ -1,13 +1,17 @@
-//! `prover check`'s rules over many rows: the reference-statement rule (a row's statement must be the reference dataset's, and it runs on the reference's header) and the batch that checks rows on one pool through `batch::run`.
+//! `prover check`: [`run`] checks every row of an input and writes one result per row as it is decided, resuming from what the output holds; and its rules over many rows: the reference-statement rule (a row's statement must be the reference dataset's, and it runs on the reference's header) and the batch that checks rows on one pool through `batch::run`.
 
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
+use ::datasets::output::{FileKind, Input, Output, Target};
 use lean_bridge::pool::ReplPool;
 
-use super::{Stop, batch};
+use super::{Progress, RunError, RunEvent, Stop, batch};
 use crate::check::{self, CheckConfig, CheckResult, ProofTask, Status};
+use crate::settings::SettingsFile;
 
 /// A reference dataset that could not be read; the message names the file, the line and the
 /// field.
@@ -360,4 +364,392 @@ mod tests {
         assert_eq!(left, ["c"]);
         assert!(input.malformed.is_empty());
     }
+}
+
+/// The target of `prover check`'s log lines, as the command line has always printed them.
+const LOG_TARGET: &str = "prover_cli::check";
+
+/// What `prover check` is asked: plain values from the front end's flags.
+#[derive(Debug, Clone)]
+pub struct CheckRun {
+    /// The rows to check.
+    pub input: PathBuf,
+    /// The results file; `None` writes results to `results` instead.
+    pub out: Option<PathBuf>,
+    /// Discard what `out` holds.
+    pub fresh: bool,
+    /// The header of rows that bring none.
+    pub header: Option<PathBuf>,
+    /// The reference dataset.
+    pub reference: Option<PathBuf>,
+    /// The REPL settings from the front end.
+    pub repl: crate::settings::ReplOverlay,
+    /// The rules' settings from the front end.
+    pub rules: crate::settings::CheckOverlay,
+    /// The front end's build (version, git commit), for the manifest.
+    pub build: BTreeMap<String, String>,
+}
+
+/// A check's events, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CheckEvent<'a> {
+    /// Rows `out` already decides are skipped.
+    Skipping {
+        /// How many.
+        decided: usize,
+        /// The input's rows.
+        total: usize,
+        /// The results file.
+        out: &'a Path,
+    },
+    /// One row decided and written.
+    Decided {
+        /// Its result.
+        result: &'a CheckResult,
+        /// The counts so far, this row included.
+        tally: &'a Tally,
+        /// The input's rows.
+        total: usize,
+    },
+    /// Every row this run could decide is decided, before the manifest is closed.
+    Finished {
+        /// The counts.
+        tally: &'a Tally,
+        /// Wall-clock seconds of this run.
+        seconds: f64,
+        /// REPL workers.
+        workers: usize,
+    },
+}
+
+/// A check's counts.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Valid rows.
+    pub valid: usize,
+    /// Invalid rows.
+    pub invalid: usize,
+    /// Rows that ended `error`.
+    pub error: usize,
+    /// Of the above, decided by an earlier run into the same output.
+    pub from_earlier: usize,
+}
+
+impl Tally {
+    /// Rows counted.
+    pub fn total(&self) -> usize {
+        self.valid + self.invalid + self.error
+    }
+
+    fn add(&mut self, status: Status) {
+        match status {
+            Status::Valid => self.valid += 1,
+            Status::Invalid => self.invalid += 1,
+            Status::Error => self.error += 1,
+        }
+    }
+
+    fn earlier(&mut self, status: Status) {
+        self.add(status);
+        self.from_earlier += 1;
+    }
+}
+
+/// What a check decided.
+#[derive(Debug)]
+pub struct CheckEnd {
+    /// The counts.
+    pub tally: Tally,
+    /// Whether the run was stopped before its end.
+    pub stopped: bool,
+}
+
+/// Where results go: a locked results file, or the caller's stream.
+enum Sink {
+    File(::datasets::AppendLog),
+    Stream(Box<dyn Write>),
+}
+
+impl Sink {
+    /// Writes one result, counts it, and tells `progress`.
+    fn write(
+        &mut self,
+        result: &CheckResult,
+        tally: &mut Tally,
+        total: usize,
+        progress: &mut dyn Progress,
+    ) -> Result<(), RunError> {
+        tally.add(result.status);
+        match self {
+            Sink::File(file) => file.append(result)?,
+            Sink::Stream(stream) => {
+                let line = serde_json::to_string(result).map_err(|error| RunError::Io {
+                    what: "cannot encode a result".to_owned(),
+                    source: std::io::Error::other(error),
+                })?;
+                let io = |source| RunError::Io {
+                    what: "cannot write a result".to_owned(),
+                    source,
+                };
+                writeln!(stream, "{line}").map_err(io)?;
+                stream.flush().map_err(io)?;
+            }
+        }
+        progress.event(RunEvent::Check(CheckEvent::Decided {
+            result,
+            tally,
+            total,
+        }));
+        Ok(())
+    }
+}
+
+/// What a check reads before it starts.
+struct Inputs {
+    bytes: Vec<u8>,
+    reference: Option<Reference>,
+    rows: Rows,
+    config: CheckConfig,
+    pool: lean_bridge::PoolConfig,
+}
+
+/// Runs `prover check`: checks the outputs, reads the rows (and the header and reference),
+/// resumes from what `out` holds, preflights the first header a row will run on, checks every
+/// row left on one pool through [`check_all`], and writes each result as it is decided
+/// (malformed rows first); with no `out`, results go to `results`.
+pub fn run(
+    request: CheckRun,
+    settings: &SettingsFile,
+    results: Box<dyn Write>,
+    progress: &mut dyn Progress,
+) -> Result<CheckEnd, RunError> {
+    let manifest_path = request
+        .out
+        .as_deref()
+        .map(::datasets::RunManifest::path_for);
+    let flagged = [
+        ("--input", Some(&request.input)),
+        ("--reference", request.reference.as_ref()),
+        ("--header", request.header.as_ref()),
+    ];
+    let inputs: Vec<Input<'_>> = flagged
+        .iter()
+        .filter_map(|&(flag, path)| Some(Input { flag, path: path? }))
+        .collect();
+    let outputs: Vec<Output<'_>> = [
+        ("--out", request.out.as_deref(), FileKind::CheckResults),
+        (
+            "the manifest of --out",
+            manifest_path.as_deref(),
+            FileKind::Manifest,
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(flag, path, kind)| {
+        Some(Output {
+            flag,
+            path: path?,
+            target: Target::File(kind),
+        })
+    })
+    .collect();
+    let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    let mut read = read_inputs(&request, settings)?;
+    let input_paths: Vec<&Path> = flagged
+        .iter()
+        .filter_map(|(_, p)| p.map(PathBuf::as_path))
+        .collect();
+    let total = read.rows.len();
+    // Rows the output already decides (by input line and name) are not checked again.
+    let mut tally = Tally::default();
+    let sink = match &request.out {
+        Some(path) => {
+            let (file, earlier) = super::open_results::<CheckResult>(
+                path,
+                "check",
+                request.fresh,
+                &input_paths,
+                progress,
+            )?;
+            // The summary covers the whole file's rows for this input, earlier runs included.
+            for result in read.rows.resume(&earlier) {
+                tally.earlier(result.status);
+            }
+            if tally.from_earlier > 0 {
+                progress.event(RunEvent::Check(CheckEvent::Skipping {
+                    decided: tally.from_earlier,
+                    total,
+                    out: path,
+                }));
+            }
+            Sink::File(file)
+        }
+        None => Sink::Stream(results),
+    };
+    let run_manifest = match &request.out {
+        Some(path) => Some(super::run::prepare(
+            path,
+            super::run::RunIdentity {
+                kind: "check".to_owned(),
+                prover: request.build.clone(),
+                config: run_config(
+                    &read.config,
+                    &read.pool,
+                    request.reference.as_deref(),
+                    request.header.as_deref(),
+                ),
+                recorded: super::run::repl_record(&read.pool),
+                input: super::run::input_record(&request.input, &read.bytes, total),
+            },
+            request.fresh,
+            tally.from_earlier > 0,
+        )?),
+        None => None,
+    };
+    check_rows(read, sink, tally, run_manifest, progress)
+}
+
+/// Reads the input, the header and the reference, and merges the settings.
+fn read_inputs(request: &CheckRun, settings: &SettingsFile) -> Result<Inputs, RunError> {
+    let read = |path: &Path, what: &str| {
+        std::fs::read(path).map_err(|source| RunError::Io {
+            what: format!("cannot read {what} {}", path.display()),
+            source,
+        })
+    };
+    let bytes = read(&request.input, "input")?;
+    let default_header = match &request.header {
+        Some(path) => Some(
+            std::fs::read_to_string(path).map_err(|source| RunError::Io {
+                what: format!("cannot read header {}", path.display()),
+                source,
+            })?,
+        ),
+        None => None,
+    };
+    let reference = match &request.reference {
+        Some(path) => Some(read_reference(path)?),
+        None => None,
+    };
+    let pool = crate::settings::pool_config(&request.repl, settings)?;
+    let config = CheckConfig {
+        reference_checked: reference.is_some(),
+        ..crate::settings::check_config(&request.rules, settings)?
+    };
+    let rows = Rows::read(
+        &bytes,
+        default_header.as_deref(),
+        reference.is_some(),
+        |error| {
+            tracing::error!(target: LOG_TARGET, "{}: {error}", request.input.display());
+        },
+    );
+    if rows.is_empty() {
+        return Err(RunError::Refused(format!(
+            "input {} holds no rows",
+            request.input.display()
+        )));
+    }
+    Ok(Inputs {
+        bytes,
+        reference,
+        rows,
+        config,
+        pool,
+    })
+}
+
+/// Reads a reference dataset; names it holds more than once with different rows are logged
+/// and kept as ambiguous.
+fn read_reference(path: &Path) -> Result<Reference, RunError> {
+    let reference = Reference::read(path).map_err(|error| RunError::Refused(error.to_string()))?;
+    let names = reference.ambiguous_names();
+    if !names.is_empty() {
+        tracing::warn!(
+            target: LOG_TARGET,
+            "reference {} gives {} name(s) more than once with different statements; rows \
+             with these names are refused: {}",
+            path.display(),
+            names.len(),
+            names.join(", ")
+        );
+    }
+    Ok(reference)
+}
+
+/// Starts the runtime and the pool, preflights, writes the malformed rows, checks the rest,
+/// and closes the manifest.
+fn check_rows(
+    read: Inputs,
+    mut sink: Sink,
+    mut tally: Tally,
+    run_manifest: Option<super::run::Manifest>,
+    progress: &mut dyn Progress,
+) -> Result<CheckEnd, RunError> {
+    let Inputs {
+        reference,
+        rows,
+        config,
+        pool,
+        ..
+    } = read;
+    let (total, workers) = (rows.len(), pool.workers);
+    let started = Instant::now();
+    let runtime = tokio::runtime::Runtime::new().map_err(|source| RunError::Io {
+        what: "cannot start the async runtime".to_owned(),
+        source,
+    })?;
+    let stop = progress.stop_on(runtime.handle())?;
+    let pool = Arc::new(ReplPool::new(pool));
+    // Preflight on the header the first checkable row will really run on.
+    if let Some(header) = first_header(&rows.tasks, reference.as_ref(), &config)
+        && let Err(error) = runtime.block_on(super::preflight::repl(&pool, &header))
+    {
+        runtime.block_on(pool.shutdown());
+        if let Sink::File(file) = sink {
+            file.abandon();
+        }
+        return Err(error.into());
+    }
+    if let Some(run_manifest) = &run_manifest {
+        run_manifest.start()?;
+    }
+    for result in &rows.malformed {
+        sink.write(result, &mut tally, total, progress)?;
+    }
+    runtime.block_on(async {
+        check_all(
+            &pool,
+            &config,
+            reference,
+            rows.tasks,
+            workers,
+            &stop,
+            |result| sink.write(&result, &mut tally, total, progress),
+        )
+        .await?;
+        if !stop.is_set() {
+            pool.shutdown().await;
+        }
+        Ok::<(), RunError>(())
+    })?;
+    let seconds = started.elapsed().as_secs_f64();
+    progress.event(RunEvent::Check(CheckEvent::Finished {
+        tally: &tally,
+        seconds,
+        workers,
+    }));
+    if let Some(run_manifest) = run_manifest {
+        run_manifest.finish(&[
+            ("valid", tally.valid),
+            ("invalid", tally.invalid),
+            ("error", tally.error),
+        ])?;
+    }
+    let stopped = stop.is_set();
+    if stopped {
+        runtime.shutdown_background();
+    }
+    Ok(CheckEnd { tally, stopped })
 }

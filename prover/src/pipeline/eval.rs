@@ -1,10 +1,22 @@
-//! `prover eval`'s rules: what a results file already decides (the resume keys: a name and an attempt), which `error` rows are searched again, the attempts left to search, and the prover that searches attempts.
+//! `prover eval`: [`run`] searches every theorem of a dataset (each attempt, with several), appending one result per attempt as it is decided and resuming from what the output holds; and its rules: what a results file already decides (the resume keys: a name and an attempt), which `error` rows are searched again, the attempts left to search, and the prover that searches attempts.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
-use ::datasets::{ProveResult, ProveStatus, Theorem};
+use ::datasets::output::{FileKind, Input, Output, Target};
+use ::datasets::{AppendLog, ProveResult, ProveStatus, Theorem};
+use lean_bridge::pool::PoolStats;
 
+use super::extras::{self, Extras};
+use super::plan::{PlannerRun, Planning};
+use super::run as manifest;
+use super::{Progress, RunError, RunEvent, Stop};
 use crate::engine::{ProveConfig, VerdictReuse};
+use crate::policy::PolicyKind;
+use crate::session::{Prover, Session};
+use crate::settings::{self, Overlay, SettingsFile};
 
 /// The most attempts at a theorem an eval takes.
 pub const MAX_ATTEMPTS: u32 = 1024;
@@ -90,6 +102,500 @@ pub fn attempt_config(config: &ProveConfig, attempts: u32) -> Option<ProveConfig
         reuse_verdicts: VerdictReuse::Never,
         ..config.clone()
     })
+}
+
+/// What `prover eval` is asked: plain values from the front end's flags.
+#[derive(Debug, Clone)]
+pub struct EvalRun {
+    /// The dataset.
+    pub dataset: PathBuf,
+    /// The results file.
+    pub out: PathBuf,
+    /// Discard what `out` holds.
+    pub fresh: bool,
+    /// Attempts at each theorem (pass@k).
+    pub attempts: u32,
+    /// Theorems searched at once (`None`: the settings', else the REPL workers).
+    pub concurrency: Option<usize>,
+    /// `--trace DIR`.
+    pub trace: Option<PathBuf>,
+    /// `--save-model FILE`.
+    pub save_model: Option<PathBuf>,
+    /// The session's settings from the front end.
+    pub overlay: Overlay,
+    /// The planner's settings and `--plan-log` (off by default).
+    pub planner: PlannerRun,
+    /// The front end's build (version, git commit), for the manifest.
+    pub build: BTreeMap<String, String>,
+}
+
+/// An eval's events, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EvalEvent<'a> {
+    /// Rows of `out` that ended `error` are searched again.
+    Rerunning {
+        /// How many.
+        errors: usize,
+        /// The results file.
+        out: &'a Path,
+    },
+    /// Attempts `out` already decides are skipped.
+    Skipping {
+        /// How many.
+        decided: usize,
+        /// The attempts the dataset asks for.
+        total: usize,
+        /// Whether there are several attempts per theorem.
+        several: bool,
+        /// The results file.
+        out: &'a Path,
+    },
+    /// Several attempts with a policy that proposes the same tactics every time.
+    AttemptsRepeat {
+        /// The attempts.
+        attempts: u32,
+        /// The policy's name.
+        policy: &'a str,
+    },
+    /// Several attempts with a model seeded to sample the same tactics every time.
+    AttemptsSeeded {
+        /// The attempts.
+        attempts: u32,
+    },
+    /// One attempt decided and written.
+    Decided {
+        /// Its row.
+        result: &'a ProveResult,
+        /// This run's counts so far, this row included.
+        tally: &'a Tally,
+        /// The attempts this run searches.
+        todo: usize,
+    },
+    /// Every attempt this run could decide is decided: the summary, before the manifest is
+    /// closed.
+    Finished(&'a EvalEnd),
+}
+
+/// What an eval decided, for its summary.
+pub struct EvalEnd {
+    /// The session it ran on (its cache and model client counters).
+    pub session: Session,
+    /// The dataset's theorems.
+    pub theorems: usize,
+    /// Attempts at each.
+    pub attempts: u32,
+    /// The attempts the dataset asks for.
+    pub total: usize,
+    /// The attempts this run searched.
+    pub todo: usize,
+    /// This run's counts.
+    pub tally: Tally,
+    /// The counts of rows earlier runs wrote into the file.
+    pub earlier: Tally,
+    /// Every row counted (attempts 0..K−1), earlier runs' included.
+    pub counted: Vec<ProveResult>,
+    /// Rows of attempts K and later, not counted.
+    pub beyond_k: usize,
+    /// Wall-clock seconds of this run.
+    pub seconds: f64,
+    /// REPL workers.
+    pub workers: usize,
+    /// Theorems at once.
+    pub concurrency: usize,
+    /// The REPL pool's counters, when the batch ran.
+    pub pool_stats: Option<PoolStats>,
+    /// Why theorems were left unstarted because the model server stayed down, if so.
+    pub model_outage: Option<String>,
+    /// Whether the run was stopped before its end.
+    pub stopped: bool,
+}
+
+impl std::fmt::Debug for EvalEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EvalEnd")
+            .field("tally", &self.tally)
+            .field("earlier", &self.earlier)
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An eval's counts.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Attempts proved.
+    pub proved: usize,
+    /// Attempts failed.
+    pub failed: usize,
+    /// Attempts that ended `error`.
+    pub error: usize,
+    /// Verdicts taken from the cache.
+    pub from_cache: usize,
+    /// Lean calls.
+    pub lean_calls: u64,
+    /// Search seconds, summed.
+    pub search_seconds: f64,
+    /// Lean timeouts.
+    pub lean_timeouts: u64,
+    /// REPL crashes.
+    pub lean_crashes: u64,
+    /// Failed model proposals.
+    pub policy_errors: u64,
+}
+
+impl Tally {
+    /// Counts one row.
+    pub fn add(&mut self, result: &ProveResult) {
+        match result.status {
+            ProveStatus::Proved => self.proved += 1,
+            ProveStatus::Failed => self.failed += 1,
+            ProveStatus::Error => self.error += 1,
+        }
+        self.from_cache += usize::from(result.from_cache);
+        self.lean_calls += u64::from(result.lean_calls);
+        self.search_seconds += result.seconds;
+        self.lean_timeouts += u64::from(result.lean_timeouts);
+        self.lean_crashes += u64::from(result.lean_crashes);
+        self.policy_errors += u64::from(result.policy_errors);
+    }
+
+    /// Rows counted.
+    pub fn total(&self) -> usize {
+        self.proved + self.failed + self.error
+    }
+
+    /// Proved, in percent of the rows counted.
+    pub fn pass_rate(&self) -> f64 {
+        100.0 * self.proved as f64 / self.total().max(1) as f64
+    }
+}
+
+/// Runs `prover eval`: checks the outputs, reads the dataset, plans the resume, opens the
+/// session and the manifest, preflights, searches every attempt left through
+/// [`super::batch::run`] and writes each row as it is decided. Nothing is left behind when
+/// the run cannot start: a results file this run created is removed again.
+pub fn run(
+    request: EvalRun,
+    settings: &SettingsFile,
+    progress: &mut dyn Progress,
+) -> Result<EvalEnd, RunError> {
+    let manifest_path = ::datasets::RunManifest::path_for(&request.out);
+    let mut inputs = vec![Input {
+        flag: "--dataset",
+        path: &request.dataset,
+    }];
+    let mut outputs = vec![
+        Output {
+            flag: "--out",
+            path: &request.out,
+            target: Target::File(FileKind::EvalResults),
+        },
+        Output {
+            flag: "the manifest of --out",
+            path: &manifest_path,
+            target: Target::File(FileKind::Manifest),
+        },
+    ];
+    outputs.extend(manifest::trace_output(request.trace.as_deref()));
+    outputs.extend(request.planner.output());
+    inputs.extend(request.planner.input());
+    manifest::session_files(
+        request.overlay.search.learned_model.as_deref(),
+        request.save_model.as_deref(),
+        &mut inputs,
+        &mut outputs,
+    );
+    let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    let input_paths: Vec<&Path> = inputs.iter().map(|input| input.path).collect();
+    let planning = Planning::open(&request.planner, settings, request.fresh, &input_paths)?;
+    if let Some(planning) = &planning {
+        planning.refuse_extras(request.overlay.search.learn_online, request.trace.is_some())?;
+    }
+    let (bytes, theorems) = manifest::read_dataset(&request.dataset, "dataset")?;
+    if request.attempts == 0 || request.attempts > MAX_ATTEMPTS {
+        return Err(RunError::Refused(format!(
+            "--attempts must be from 1 to {MAX_ATTEMPTS}, got {}",
+            request.attempts
+        )));
+    }
+    let input = manifest::dataset_input(&request.dataset, &bytes, &theorems);
+    let (out, earlier) = super::open_results::<ProveResult>(
+        &request.out,
+        "eval",
+        request.fresh,
+        &[&request.dataset],
+        progress,
+    )?;
+    // Rows are keyed by (lineage, problem, statement hash, attempt): a file computed for other
+    // statements is refused before anything is searched.
+    let identities = super::identity::Identities::of_dataset(&bytes, &theorems);
+    if let Err(mismatch) = identities.check_resume(&earlier) {
+        out.abandon();
+        return Err(RunError::Refused(format!(
+            "{}: {mismatch}",
+            request.out.display()
+        )));
+    }
+    let resume = Resume::plan(&theorems, request.attempts, earlier);
+    announce_resume(&resume, &request, progress);
+    let started = match start(
+        &request,
+        settings,
+        &resume,
+        &identities,
+        input,
+        planning,
+        progress,
+    ) {
+        Ok(started) => started,
+        Err(error) => {
+            out.abandon();
+            return Err(error);
+        }
+    };
+    search(
+        request,
+        theorems.len(),
+        resume,
+        &identities,
+        started,
+        out,
+        progress,
+    )
+}
+
+/// Tells `progress` which rows are searched again and which are skipped.
+fn announce_resume(resume: &Resume, request: &EvalRun, progress: &mut dyn Progress) {
+    if !resume.errored.is_empty() {
+        progress.event(RunEvent::Eval(EvalEvent::Rerunning {
+            errors: resume.errored.len(),
+            out: &request.out,
+        }));
+    }
+    if resume.total > resume.searches.len() {
+        progress.event(RunEvent::Eval(EvalEvent::Skipping {
+            decided: resume.total - resume.searches.len(),
+            total: resume.total,
+            several: request.attempts > 1,
+            out: &request.out,
+        }));
+    }
+}
+
+/// A run that may start: its session, manifest, stop, settings and planner.
+struct Started {
+    session: Session,
+    prover: Prover,
+    workers: usize,
+    concurrency: usize,
+    manifest: manifest::Manifest,
+    stop: Stop,
+    planning: Option<Planning>,
+}
+
+/// Opens the session and prepares the manifest, installs the stop, and preflights the first
+/// header, the model server and the planner's server.
+fn start(
+    request: &EvalRun,
+    settings: &SettingsFile,
+    resume: &Resume,
+    identities: &super::identity::Identities,
+    input: ::datasets::InputRecord,
+    planning: Option<Planning>,
+    progress: &mut dyn Progress,
+) -> Result<Started, RunError> {
+    let session = Session::open(settings::session_config(&request.overlay, settings)?)?;
+    if request.save_model.is_some() && session.policies().spec().kind != PolicyKind::Learned {
+        return Err(RunError::Refused(
+            "--save-model needs --policy learned".to_owned(),
+        ));
+    }
+    let pool_config = session.pool().config().clone();
+    let workers = pool_config.workers;
+    let concurrency = settings::concurrency(request.concurrency, settings, workers)?;
+    let mut config = manifest::search_config(session.prove_config(), &pool_config);
+    // Rows found under another rule would mix into the file's figures.
+    let reuse = session.prove_config().reuse_verdicts.name();
+    config.insert("reuse_verdicts".to_owned(), serde_json::json!(reuse));
+    let lineages = identities.lineages();
+    if !lineages.is_empty() {
+        config.insert("lineages".to_owned(), serde_json::json!(lineages));
+    }
+    if let Some(planning) = &planning {
+        config.insert("planner".to_owned(), planning.manifest_record());
+    }
+    let mut recorded = manifest::repl_record(&pool_config);
+    recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
+    let identity = manifest::RunIdentity {
+        kind: "eval".to_owned(),
+        prover: request.build.clone(),
+        config,
+        recorded,
+        input,
+    };
+    let mut run_manifest =
+        manifest::prepare(&request.out, identity, request.fresh, resume.had_rows)?;
+    let prover = attempt_prover(&session, request.attempts, progress);
+    let stop = progress.stop_on(session.handle())?;
+    if let Some((first, _)) = resume.searches.first() {
+        let probe = super::preflight::ready(&session, &first.header, &mut |url, probe| {
+            progress.event(RunEvent::ModelProbed { url, probe });
+        })?;
+        if let Some(planning) = &planning {
+            planning.probe(session.handle())?;
+        }
+        run_manifest.set_model_probe(probe);
+    }
+    Ok(Started {
+        session,
+        prover,
+        workers,
+        concurrency,
+        manifest: run_manifest,
+        stop,
+        planning,
+    })
+}
+
+/// Searches every attempt left, writes each row, and closes the manifest.
+fn search(
+    request: EvalRun,
+    theorems: usize,
+    resume: Resume,
+    identities: &super::identity::Identities,
+    started: Started,
+    mut out: AppendLog,
+    progress: &mut dyn Progress,
+) -> Result<EvalEnd, RunError> {
+    let Started {
+        session,
+        prover,
+        workers,
+        concurrency,
+        manifest: run_manifest,
+        stop,
+        planning,
+    } = started;
+    let clock = Instant::now();
+    let mut earlier = Tally::default();
+    for result in &resume.decided {
+        earlier.add(result);
+    }
+    let mut counted = resume.decided.clone();
+    let mut tally = Tally::default();
+    let todo = resume.searches.len();
+    run_manifest.start()?;
+    let extras = Arc::new(Extras::new(
+        request.overlay.search.learn_online,
+        request.trace.as_deref(),
+    )?);
+    let several = request.attempts > 1;
+    let mut pool_stats = None;
+    let model_outage = session.handle().block_on(async {
+        let (searcher, extras_done) = (prover.clone(), extras.clone());
+        let plan_stop = stop.clone();
+        let end = super::batch::run(
+            resume.searches.clone(),
+            concurrency,
+            &stop,
+            Some(&prover),
+            move |(theorem, attempt): Attempt| {
+                let (prover, extras) = (searcher.clone(), extras.clone());
+                let (planning, stop) = (planning.clone(), plan_stop.clone());
+                async move {
+                    let attempt = several.then_some(attempt);
+                    if let Some(planning) = planning {
+                        let mut result = planning.prove(&prover, theorem, &stop).await;
+                        result.attempt = attempt;
+                        return extras::Searched {
+                            result,
+                            unwritten_trace: None,
+                        };
+                    }
+                    extras::prove(&prover, theorem, &extras, attempt).await
+                }
+            },
+            |searched: extras::Searched| {
+                let mut result = searched.report(&extras_done, progress);
+                resume.mark(&mut result);
+                identities.stamp(&mut result);
+                out.append(&result)?;
+                tally.add(&result);
+                progress.event(RunEvent::Eval(EvalEvent::Decided {
+                    result: &result,
+                    tally: &tally,
+                    todo,
+                }));
+                counted.push(result);
+                Ok::<(), RunError>(())
+            },
+        )
+        .await?;
+        pool_stats = Some(session.pool().stats());
+        if !stop.is_set() {
+            session.pool().shutdown().await;
+        }
+        Ok::<_, RunError>(end.model_outage)
+    })?;
+    if let Some(path) = &request.save_model {
+        extras::save_model(&session, path, progress)?;
+    }
+    let end = EvalEnd {
+        session,
+        theorems,
+        attempts: request.attempts,
+        total: resume.total,
+        todo,
+        tally,
+        earlier,
+        counted,
+        beyond_k: resume.beyond_k,
+        seconds: clock.elapsed().as_secs_f64(),
+        workers,
+        concurrency,
+        pool_stats,
+        model_outage,
+        stopped: stop.is_set(),
+    };
+    progress.event(RunEvent::Eval(EvalEvent::Finished(&end)));
+    let (now, before) = (&end.tally, &end.earlier);
+    run_manifest.finish(&[
+        ("proved", now.proved + before.proved),
+        ("failed", now.failed + before.failed),
+        ("error", now.error + before.error),
+    ])?;
+    Ok(end)
+}
+
+/// The prover of the attempts: the session's for one attempt; for several, one that never
+/// reports a verdict the cache recorded, so every attempt is a search of its own (Lean's
+/// answers are still shared). Every attempt samples the same model client, so attempts differ
+/// only where the model samples: with a temperature and no fixed seed.
+fn attempt_prover(session: &Session, attempts: u32, progress: &mut dyn Progress) -> Prover {
+    let prover = session.prover();
+    if attempts == 1 {
+        return prover;
+    }
+    let spec = session.policies().spec();
+    let samples = spec
+        .llm
+        .as_ref()
+        .filter(|_| matches!(spec.kind, PolicyKind::Openai | PolicyKind::Combined));
+    match samples {
+        None => progress.event(RunEvent::Eval(EvalEvent::AttemptsRepeat {
+            attempts,
+            policy: spec.kind.name(),
+        })),
+        Some(llm) if llm.seed.is_some() => {
+            progress.event(RunEvent::Eval(EvalEvent::AttemptsSeeded { attempts }));
+        }
+        Some(_) => {}
+    }
+    match attempt_config(session.prove_config(), attempts) {
+        Some(config) => prover.with_config(config),
+        None => prover,
+    }
 }
 
 #[cfg(test)]

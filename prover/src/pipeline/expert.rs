@@ -595,3 +595,400 @@ fn unix_now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+/// Default expansions of the cheap pass: BFS-Prover's filter is a small beam, a few nodes.
+pub const CHEAP_EXPANSIONS: u32 = 4;
+/// Default width of the cheap pass.
+pub const CHEAP_WIDTH: usize = 2;
+
+/// What `prover iterate` is asked: plain values from the front end's flags.
+#[derive(Debug, Clone)]
+pub struct IterateRun {
+    /// The conjectures.
+    pub conjectures: PathBuf,
+    /// Where the rounds live.
+    pub dir: PathBuf,
+    /// Rounds to run.
+    pub rounds: u32,
+    /// Expansions of the cheap pass (`None`: [`CHEAP_EXPANSIONS`]); 0 runs none.
+    pub cheap_expansions: Option<u32>,
+    /// Width of the cheap pass (`None`: [`CHEAP_WIDTH`]).
+    pub cheap_width: Option<usize>,
+    /// The cheap pass searches with the search's policy instead of the portfolio.
+    pub cheap_policy_same: bool,
+    /// Training rows for easy conjectures too.
+    pub keep_easy: bool,
+    /// DPO rows of tactics that timed out too.
+    pub dpo_timeouts: bool,
+    /// Conjectures at once (`None`: the settings', else the REPL workers).
+    pub concurrency: Option<usize>,
+    /// `--save-model FILE`.
+    pub save_model: Option<PathBuf>,
+    /// The session's settings from the front end.
+    pub overlay: crate::settings::Overlay,
+    /// The front end's build (version, git commit), for the manifest.
+    pub build: BTreeMap<String, String>,
+}
+
+/// An iteration's events, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum IterateEvent<'a> {
+    /// A round searches with the learned model retrained on the rounds before it.
+    Retrained {
+        /// The round.
+        round: u32,
+        /// The model's stored states.
+        states: usize,
+        /// Its content hash.
+        hash: &'a str,
+    },
+    /// A stage decided a conjecture (already on disk).
+    Decided {
+        /// The round.
+        round: u32,
+        /// The record.
+        record: &'a RoundRecord,
+    },
+    /// A proof was re-elaborated (already on disk).
+    Verified {
+        /// The round.
+        round: u32,
+        /// Its result.
+        result: &'a CheckResult,
+    },
+    /// A round's files are complete.
+    Finished(&'a RoundSummary),
+    /// The model retrained on every round was written (`--save-model`).
+    ModelSaved {
+        /// Its stored states.
+        states: usize,
+        /// The file.
+        path: &'a Path,
+    },
+}
+
+/// The provers of each round (retraining a learned policy on the rounds before it), and the
+/// events forwarded to the front end's progress.
+struct Trainer<'p> {
+    session: crate::session::Session,
+    dir: PathBuf,
+    cheap: (crate::policy::PolicySpec, crate::engine::ProveConfig),
+    search: (crate::policy::PolicySpec, crate::engine::ProveConfig),
+    progress: &'p mut dyn super::Progress,
+}
+
+impl Trainer<'_> {
+    fn event(&mut self, event: IterateEvent<'_>) {
+        self.progress.event(super::RunEvent::Iterate(event));
+    }
+
+    /// A prover of `round` with `spec`'s policy, its learned model replaced by `retrained`.
+    fn prover(
+        &self,
+        (spec, prove): &(crate::policy::PolicySpec, crate::engine::ProveConfig),
+        retrained: Option<&crate::policy::LearnedSpec>,
+    ) -> Result<Prover, PipelineError> {
+        let mut spec = spec.clone();
+        if let (crate::policy::PolicyKind::Learned, Some(retrained)) = (spec.kind, retrained) {
+            // An `Arc` clone: both provers of the round share the one retrained model.
+            spec.learned = Some(retrained.clone());
+        }
+        self.session
+            .prover_with(spec, prove.clone())
+            .map_err(|e| PipelineError::Stopped(e.to_string()))
+    }
+
+    /// The learned model after rounds `1..=through`: the starting model plus every SFT step
+    /// and DPO refusal those rounds exported (`policy::learned::from_rows`), in a canonical
+    /// order (so a resumed run retrains the same model).
+    fn trained_through(
+        &self,
+        through: u32,
+    ) -> Result<crate::policy::learned::LearnedModel, PipelineError> {
+        let mut model = self
+            .search
+            .0
+            .learned
+            .as_ref()
+            .map(|l| crate::policy::learned::LearnedModel::clone(&l.model))
+            .unwrap_or_default();
+        let mut rows = Vec::new();
+        for round in 1..=through {
+            let dir = round_dir(&self.dir, round);
+            for file in ["sft.jsonl", "dpo.jsonl"] {
+                let path = dir.join(file);
+                let bytes = std::fs::read(&path).map_err(PipelineError::io(&path))?;
+                for (line, text) in ::datasets::jsonl_lines(&bytes) {
+                    let row = text
+                        .and_then(|t| ::datasets::training::parse_training_row(line, t))
+                        .map_err(|e| PipelineError::Corrupt {
+                            path: path.clone(),
+                            reason: e.to_string(),
+                        })?;
+                    rows.push(row);
+                }
+            }
+        }
+        crate::policy::learned::from_rows(rows).teach(&mut model);
+        Ok(model)
+    }
+}
+
+impl RoundEvents for Trainer<'_> {
+    fn provers(&mut self, round: u32) -> Result<(Prover, Prover), PipelineError> {
+        let learned = self.search.0.kind == crate::policy::PolicyKind::Learned;
+        let retrained = if learned && round > 1 {
+            let retrained = crate::policy::LearnedSpec::of(self.trained_through(round - 1)?);
+            self.event(IterateEvent::Retrained {
+                round,
+                states: retrained.model.len(),
+                hash: &retrained.hash,
+            });
+            Some(retrained)
+        } else {
+            None
+        };
+        Ok((
+            self.prover(&self.cheap, retrained.as_ref())?,
+            self.prover(&self.search, retrained.as_ref())?,
+        ))
+    }
+
+    fn decided(&mut self, round: u32, record: &RoundRecord) {
+        self.event(IterateEvent::Decided { round, record });
+    }
+
+    fn verified(&mut self, round: u32, result: &CheckResult) {
+        self.event(IterateEvent::Verified { round, result });
+    }
+
+    fn finished(&mut self, summary: &RoundSummary) {
+        self.event(IterateEvent::Finished(summary));
+    }
+
+    fn between_rounds(&mut self, round: u32, dir: &Path) -> Result<(), PipelineError> {
+        self.progress
+            .between_rounds(round, dir)
+            .map_err(PipelineError::Stopped)
+    }
+}
+
+/// An iteration whose rounds ran (or stopped): [`Iteration::finish`] closes it.
+pub struct Iteration {
+    session: crate::session::Session,
+    outcome: Result<RoundsOutcome, PipelineError>,
+    manifest: super::run::Manifest,
+    trainer: (
+        PathBuf,
+        crate::policy::PolicySpec,
+        crate::engine::ProveConfig,
+    ),
+    save_model: Option<PathBuf>,
+}
+
+impl Iteration {
+    /// The session the rounds ran on.
+    pub fn session(&self) -> &crate::session::Session {
+        &self.session
+    }
+
+    /// Stops the REPLs, writes the model retrained on every round (`--save-model`) and closes
+    /// the manifest; the summaries of the rounds, or how they stopped.
+    pub fn finish(
+        self,
+        progress: &mut dyn super::Progress,
+    ) -> Result<RoundsOutcome, super::RunError> {
+        let Iteration {
+            session,
+            outcome,
+            manifest,
+            trainer: (dir, spec, prove),
+            save_model,
+        } = self;
+        session.handle().block_on(session.pool().shutdown());
+        let summaries = match outcome? {
+            RoundsOutcome::Completed(summaries) => summaries,
+            RoundsOutcome::Stopped => return Ok(RoundsOutcome::Stopped),
+        };
+        if let Some(path) = &save_model {
+            let trainer = Trainer {
+                cheap: (spec.clone(), prove.clone()),
+                search: (spec, prove),
+                session,
+                dir,
+                progress,
+            };
+            let model = trainer.trained_through(summaries.len() as u32)?;
+            model.save(path)?;
+            trainer
+                .progress
+                .event(super::RunEvent::Iterate(IterateEvent::ModelSaved {
+                    states: model.len(),
+                    path,
+                }));
+        }
+        manifest.finish(&[
+            ("rounds", summaries.len()),
+            (
+                "solved",
+                summaries.iter().map(|s| s.verified).sum::<usize>(),
+            ),
+            ("sft_rows", summaries.iter().map(|s| s.sft_rows).sum()),
+            ("dpo_rows", summaries.iter().map(|s| s.dpo_rows).sum()),
+        ])?;
+        Ok(RoundsOutcome::Completed(summaries))
+    }
+}
+
+/// Runs `prover iterate`: checks the flags and outputs, reads the conjectures, opens the
+/// session (its verdicts never reused: the search itself is wanted, for its steps and
+/// refusals; cached answers still spare Lean) and the manifest, preflights, and runs the
+/// rounds, each with provers retrained on the rounds before it.
+pub fn run(
+    request: IterateRun,
+    settings: &crate::settings::SettingsFile,
+    progress: &mut dyn super::Progress,
+) -> Result<Iteration, super::RunError> {
+    use super::RunError;
+    use crate::settings;
+    if !(1..=1000).contains(&request.rounds) {
+        return Err(RunError::Refused(format!(
+            "--rounds must be from 1 to 1000, got {}",
+            request.rounds
+        )));
+    }
+    let cheap_width =
+        settings::at_once(request.cheap_width.unwrap_or(CHEAP_WIDTH), "--cheap-width")?;
+    let cheap_expansions = request.cheap_expansions.unwrap_or(CHEAP_EXPANSIONS);
+    let (bytes, conjectures) = read_conjectures(&request)?;
+    let mut config = settings::session_config(&request.overlay, settings)?;
+    config.prove.reuse_verdicts = crate::engine::VerdictReuse::Never;
+    let cheap_spec = match request.cheap_policy_same {
+        true => config.policy.clone(),
+        false => crate::policy::PolicySpec {
+            kind: crate::policy::PolicyKind::Portfolio,
+            llm: None,
+            fallback: false,
+            ..config.policy.clone()
+        },
+    };
+    let mut cheap_prove = config.prove.clone();
+    cheap_prove.search.expansion_width = cheap_width;
+    cheap_prove.search.max_expansions = Some(cheap_expansions.max(1));
+    let (prompt_template, check) = super::run::pipeline_settings(&config, settings)?;
+    let pool = config.pool.clone();
+    let concurrency = settings::concurrency(request.concurrency, settings, pool.workers)?;
+    let search = (config.policy.clone(), config.prove.clone());
+    if request.save_model.is_some() && search.0.kind != crate::policy::PolicyKind::Learned {
+        return Err(RunError::Refused(
+            "--save-model needs --policy learned".to_owned(),
+        ));
+    }
+    if request.overlay.search.learn_online {
+        return Err(RunError::Refused(
+            "prover iterate retrains the learned policy between rounds; --learn-online is for eval"
+                .to_owned(),
+        ));
+    }
+    let session = crate::session::Session::open(config)?;
+    let cheap = session.prover_with(cheap_spec.clone(), cheap_prove.clone())?;
+    std::fs::create_dir_all(&request.dir).map_err(|source| RunError::Io {
+        what: format!("cannot create --dir {}", request.dir.display()),
+        source,
+    })?;
+    let mut run_config = super::run::search_config(session.prove_config(), &pool);
+    for (key, value) in [
+        ("cheap_policy", serde_json::json!(cheap.config().policy_id)),
+        ("cheap_width", serde_json::json!(cheap_width)),
+        ("cheap_expansions", serde_json::json!(cheap_expansions)),
+        ("keep_easy", serde_json::json!(request.keep_easy)),
+        ("dpo_timeouts", serde_json::json!(request.dpo_timeouts)),
+        ("prompt_template", serde_json::json!(prompt_template)),
+        (
+            "verify_timeout_ms",
+            serde_json::json!(check.timeout.as_millis() as u64),
+        ),
+    ] {
+        run_config.insert(key.to_owned(), value);
+    }
+    let identity = super::run::RunIdentity {
+        kind: "iterate".to_owned(),
+        prover: request.build.clone(),
+        config: run_config,
+        recorded: super::run::repl_record(&pool),
+        input: super::run::dataset_input(&request.conjectures, &bytes, &conjectures),
+    };
+    let resuming = request.dir.join("round-1").exists();
+    let mut manifest =
+        super::run::prepare(&request.dir.join("iterate"), identity, false, resuming)?;
+    let stop = progress.stop_on(session.handle())?;
+    let probe = super::preflight::ready(&session, &conjectures[0].header, &mut |url, probe| {
+        progress.event(super::RunEvent::ModelProbed { url, probe });
+    })?;
+    manifest.set_model_probe(probe);
+    manifest.start()?;
+    let rounds = RoundsConfig {
+        dir: request.dir.clone(),
+        rounds: request.rounds,
+        concurrency,
+        cheap_pass: cheap_expansions > 0,
+        keep_easy: request.keep_easy,
+        dpo_timeouts: request.dpo_timeouts,
+        prompt_template,
+        check,
+        pool,
+        manifest: manifest.record().clone(),
+    };
+    let mut trainer = Trainer {
+        session,
+        dir: request.dir.clone(),
+        cheap: (cheap_spec, cheap_prove),
+        search: search.clone(),
+        progress,
+    };
+    let handle = trainer.session.handle().clone();
+    let outcome = handle.block_on(run_rounds(&conjectures, &rounds, &stop, &mut trainer));
+    Ok(Iteration {
+        session: trainer.session,
+        outcome,
+        manifest,
+        trainer: (request.dir, search.0, search.1),
+        save_model: request.save_model,
+    })
+}
+
+/// Checks the outputs and reads the conjectures (at least one).
+fn read_conjectures(request: &IterateRun) -> Result<(Vec<u8>, Vec<Theorem>), super::RunError> {
+    use ::datasets::output::{Input, Output, Target};
+    let mut inputs = vec![Input {
+        flag: "--conjectures",
+        path: &request.conjectures,
+    }];
+    let mut outputs = vec![Output {
+        flag: "--dir",
+        path: &request.dir,
+        target: Target::Dir,
+    }];
+    super::run::session_files(
+        request.overlay.search.learned_model.as_deref(),
+        request.save_model.as_deref(),
+        &mut inputs,
+        &mut outputs,
+    );
+    let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    let (bytes, conjectures) = super::run::read_dataset(&request.conjectures, "conjectures")?;
+    if conjectures.is_empty() {
+        return Err(super::RunError::Refused(format!(
+            "conjectures {} holds no rows",
+            request.conjectures.display()
+        )));
+    }
+    if request.dir.exists() && !request.dir.is_dir() {
+        return Err(super::RunError::Refused(format!(
+            "--dir {} exists and is not a directory",
+            request.dir.display()
+        )));
+    }
+    Ok((bytes, conjectures))
+}

@@ -14,9 +14,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use ::datasets::decontamination::{ExclusionIndex, Rule};
+use ::datasets::decontamination::{ExclusionIndex, Level, Rule};
 use ::datasets::explore::{
     EXPLORE_SCHEMA_VERSION, EdgeKind, ExploreRecord, FoundProof, ProofLevelRow, SPLITS,
     SyntheticRow, TraceRow, split_of,
@@ -711,4 +711,342 @@ fn dataset_card(
         );
     }
     card
+}
+
+/// What `prover explore` is asked: plain values from the front end's flags.
+#[derive(Debug, Clone)]
+pub struct ExploreRun {
+    /// The dataset.
+    pub dataset: PathBuf,
+    /// The output directory.
+    pub out: PathBuf,
+    /// Proofs wanted per theorem (`None`: 1).
+    pub proofs_per_theorem: Option<u32>,
+    /// Benchmarks whose statements must not appear in the data.
+    pub exclude: Vec<PathBuf>,
+    /// How far `exclude` goes (`None`: the default level).
+    pub decontamination: Option<String>,
+    /// The card's license id (`None`: `unknown`).
+    pub license: Option<String>,
+    /// `--trace DIR`.
+    pub trace: Option<PathBuf>,
+    /// Theorems at once (`None`: the settings', else the REPL workers).
+    pub concurrency: Option<usize>,
+    /// The session's settings from the front end.
+    pub overlay: crate::settings::Overlay,
+    /// Whether the front end asked to save a learned model, which exploring does not do.
+    pub save_model: bool,
+    /// The front end's build (version, git commit), for the manifest.
+    pub build: BTreeMap<String, String>,
+}
+
+/// An exploration's events, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ExploreEvent<'a> {
+    /// A theorem's search ended (already on disk).
+    Searched(&'a ExploreRecord),
+    /// A synthetic theorem was checked (already on disk).
+    Verified(&'a CheckResult),
+    /// The exploration is complete, before the manifest is closed.
+    Finished {
+        /// Its counts.
+        summary: &'a ExploreSummary,
+        /// Where the data is.
+        data: &'a Path,
+    },
+}
+
+/// The events of [`run_explore`] for the front end's progress, and each theorem's trace
+/// under `--trace DIR`.
+struct Forward<'p> {
+    trace: Option<PathBuf>,
+    progress: &'p mut dyn super::Progress,
+}
+
+impl ExploreEvents for Forward<'_> {
+    fn searched(&mut self, record: &ExploreRecord) {
+        self.progress
+            .event(super::RunEvent::Explore(ExploreEvent::Searched(record)));
+        if let Some(dir) = &self.trace
+            && let Err(error) = ::datasets::explore::write_trace(dir, &record.name, &record.edges)
+        {
+            self.progress.event(super::RunEvent::TraceUnwritten {
+                name: &record.name,
+                dir,
+                error: &error,
+            });
+        }
+    }
+
+    fn verified(&mut self, result: &CheckResult) {
+        self.progress
+            .event(super::RunEvent::Explore(ExploreEvent::Verified(result)));
+    }
+}
+
+/// An exploration that ran (or stopped): [`Exploration::finish`] closes it.
+pub struct Exploration {
+    session: crate::session::Session,
+    outcome: Result<Option<ExploreSummary>, PipelineError>,
+    manifest: super::run::Manifest,
+    out: PathBuf,
+}
+
+impl Exploration {
+    /// The session it ran on.
+    pub fn session(&self) -> &crate::session::Session {
+        &self.session
+    }
+
+    /// Stops the REPLs, reports the counts and closes the manifest; `None` when stopped.
+    pub fn finish(
+        self,
+        progress: &mut dyn super::Progress,
+    ) -> Result<Option<ExploreSummary>, super::RunError> {
+        let session = &self.session;
+        session.handle().block_on(session.pool().shutdown());
+        let Some(summary) = self.outcome? else {
+            return Ok(None);
+        };
+        progress.event(super::RunEvent::Explore(ExploreEvent::Finished {
+            summary: &summary,
+            data: &self.out.join("data"),
+        }));
+        let counts: Vec<(&str, usize)> = summary
+            .counts
+            .iter()
+            .map(|(k, v)| (k.as_str(), usize::try_from(*v).unwrap_or(usize::MAX)))
+            .collect();
+        self.manifest.finish(&counts)?;
+        Ok(Some(summary))
+    }
+}
+
+/// The benchmarks `--exclude` names, indexed at `level`, and the card's names of their files.
+struct Exclusions {
+    index: ExclusionIndex,
+    files: Vec<String>,
+    benchmarks: Vec<Theorem>,
+}
+
+/// Reads the `--exclude` benchmarks into an index at `level`.
+fn read_exclusions(paths: &[PathBuf], level: Level) -> Result<Exclusions, super::RunError> {
+    let mut index = ExclusionIndex::new(level);
+    let mut files: Vec<String> = Vec::new();
+    let mut benchmarks = Vec::new();
+    for path in paths {
+        let (bytes, benchmark) = super::run::read_dataset(path, "--exclude")?;
+        let goals = ::datasets::decontamination::root_goals(&bytes);
+        for theorem in &benchmark {
+            let goal = goals.get(&theorem.name).map(String::as_str);
+            index.add(&theorem.name, &theorem.formal_statement, goal);
+        }
+        // The card and the manifest name an input by its file name and content, never by
+        // where it lay on this machine.
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let sha1 = sha1_smol::Sha1::from(&bytes).digest().to_string();
+        files.push(format!(
+            "{name} (SHA-1 {}, {} rows)",
+            &sha1[..12],
+            benchmark.len()
+        ));
+        benchmarks.extend(benchmark);
+    }
+    files.sort();
+    Ok(Exclusions {
+        index,
+        files,
+        benchmarks,
+    })
+}
+
+/// What an exploration reads before it starts: proofs wanted per theorem, the card's
+/// license, the decontamination level, the dataset's bytes and theorems, the benchmarks.
+type ExploreInputs = (u32, String, Level, Vec<u8>, Vec<Theorem>, Exclusions);
+
+/// Checks the flags, outputs and license, reads the dataset and the benchmarks.
+fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
+    use super::RunError;
+    use ::datasets::output::{Input, Output, Target};
+    let proofs_wanted = request.proofs_per_theorem.unwrap_or(1);
+    if !(1..=1000).contains(&proofs_wanted) {
+        return Err(RunError::Refused(format!(
+            "--proofs-per-theorem must be from 1 to 1000, got {proofs_wanted}"
+        )));
+    }
+    let inputs: Vec<Input<'_>> = std::iter::once(Input {
+        flag: "--dataset",
+        path: &request.dataset,
+    })
+    .chain(request.exclude.iter().map(|path| Input {
+        flag: "--exclude",
+        path,
+    }))
+    .collect();
+    let outputs: Vec<Output<'_>> = std::iter::once(Output {
+        flag: "--out",
+        path: &request.out,
+        target: Target::Dir,
+    })
+    .chain(super::run::trace_output(request.trace.as_deref()))
+    .collect();
+    if request.overlay.search.learn_online || request.save_model {
+        return Err(RunError::Refused(
+            "--learn-online and --save-model work with `prover eval` and `prover iterate`"
+                .to_owned(),
+        ));
+    }
+    let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    let (bytes, theorems) = super::run::read_dataset(&request.dataset, "dataset")?;
+    if theorems.is_empty() {
+        return Err(RunError::Refused(format!(
+            "dataset {} holds no rows",
+            request.dataset.display()
+        )));
+    }
+    let license = request
+        .license
+        .clone()
+        .unwrap_or_else(|| "unknown".to_owned());
+    let valid_license = license.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && license
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.' | '+'));
+    if !valid_license {
+        return Err(RunError::Refused(format!(
+            "--license must be a Hugging Face license id such as mit, apache-2.0 or cc-by-4.0 \
+             (lower-case letters, digits, `-`, `.`, `+`), got {license:?}"
+        )));
+    }
+    let level: Level = request
+        .decontamination
+        .as_deref()
+        .unwrap_or(Level::default().name())
+        .parse()
+        .map_err(|e: ::datasets::decontamination::UnknownLevel| RunError::Refused(e.to_string()))?;
+    let exclusions = read_exclusions(&request.exclude, level)?;
+    if request.out.exists() && !request.out.is_dir() {
+        return Err(RunError::Refused(format!(
+            "--out {} exists and is not a directory",
+            request.out.display()
+        )));
+    }
+    Ok((proofs_wanted, license, level, bytes, theorems, exclusions))
+}
+
+/// Root goals Lean printed before, under this Lean, for the benchmarks (into the exclusion
+/// index) and the theorems (returned by name).
+fn known_roots(
+    session: &crate::session::Session,
+    theorems: &[Theorem],
+    exclusions: &mut Exclusions,
+) -> HashMap<String, String> {
+    let mut known = HashMap::new();
+    if let Some(cache) = session.cache() {
+        let root = |t: &Theorem| {
+            let statement = ::datasets::lean::with_sorry(&t.formal_statement);
+            cache
+                .root(&t.header, &statement)
+                .filter(|goals| goals.len() == 1)
+                .map(|goals| goals.concat())
+        };
+        for theorem in &exclusions.benchmarks {
+            if let Some(goal) = root(theorem) {
+                exclusions.index.add_goal(&theorem.name, &goal);
+            }
+        }
+        for theorem in theorems {
+            if let Some(goal) = root(theorem) {
+                known.insert(theorem.name.clone(), goal);
+            }
+        }
+    }
+    known
+}
+
+/// Runs `prover explore`: checks and reads its inputs, opens the session (its verdicts never
+/// reused, past the first proof when asked), the output directory and the manifest,
+/// preflights, and explores through [`run_explore`].
+pub fn run(
+    request: ExploreRun,
+    settings: &crate::settings::SettingsFile,
+    progress: &mut dyn super::Progress,
+) -> Result<Exploration, super::RunError> {
+    use crate::settings;
+    use serde_json::json;
+    let (proofs_wanted, license, level, bytes, theorems, mut exclusions) = read_inputs(&request)?;
+    let mut config = settings::session_config(&request.overlay, settings)?;
+    config.prove.reuse_verdicts = crate::engine::VerdictReuse::Never;
+    config.prove.search.proofs_wanted = proofs_wanted;
+    let (prompt_template, check) = super::run::pipeline_settings(&config, settings)?;
+    let pool = config.pool.clone();
+    let concurrency = settings::concurrency(request.concurrency, settings, pool.workers)?;
+    let session = crate::session::Session::open(config)?;
+    std::fs::create_dir_all(&request.out).map_err(|source| super::RunError::Io {
+        what: format!("cannot create --out {}", request.out.display()),
+        source,
+    })?;
+    let trace = super::extras::Extras::new(false, request.trace.as_deref())?.trace;
+    let mut run_config = super::run::search_config(session.prove_config(), &pool);
+    let known_roots = known_roots(&session, &theorems, &mut exclusions);
+    for (key, value) in [
+        ("proofs_per_theorem", json!(proofs_wanted)),
+        ("prompt_template", json!(prompt_template)),
+        ("exclude", json!(exclusions.files)),
+        ("decontamination", json!(level.name())),
+        ("verify_timeout_ms", json!(check.timeout.as_millis() as u64)),
+    ] {
+        run_config.insert(key.to_owned(), value);
+    }
+    let mut input = super::run::dataset_input(&request.dataset, &bytes, &theorems);
+    if let Some(name) = request.dataset.file_name() {
+        input.path = name.to_string_lossy().into_owned();
+    }
+    let identity = super::run::RunIdentity {
+        kind: "explore".to_owned(),
+        prover: request.build.clone(),
+        config: run_config,
+        recorded: super::run::repl_record(&pool),
+        input,
+    };
+    let resuming = request.out.join("search.jsonl").exists();
+    let mut manifest =
+        super::run::prepare(&request.out.join("explore"), identity, false, resuming)?;
+    let stop = progress.stop_on(session.handle())?;
+    let probe = super::preflight::ready(&session, &theorems[0].header, &mut |url, probe| {
+        progress.event(super::RunEvent::ModelProbed { url, probe });
+    })?;
+    manifest.set_model_probe(probe);
+    manifest.start()?;
+    let explore = ExploreConfig {
+        out: request.out.clone(),
+        concurrency,
+        prompt_template,
+        check,
+        pool,
+        excluded: exclusions.index,
+        excluded_files: exclusions.files,
+        known_roots,
+        license,
+        manifest: manifest.record().clone(),
+    };
+    let prover = session.prover();
+    let mut forward = Forward { trace, progress };
+    let outcome = session.handle().block_on(run_explore(
+        &prover,
+        &theorems,
+        &explore,
+        &stop,
+        &mut forward,
+    ));
+    Ok(Exploration {
+        session,
+        outcome,
+        manifest,
+        out: request.out,
+    })
 }

@@ -147,6 +147,8 @@ pub fn input_record(path: &Path, bytes: &[u8], rows: usize) -> InputRecord {
         sha1: sha1_smol::Sha1::from(bytes).digest().to_string(),
         rows,
         statement_sha1: BTreeMap::new(),
+        lineages: Default::default(),
+        statement_hashes: BTreeMap::new(),
     }
 }
 
@@ -161,6 +163,9 @@ pub fn dataset_input(
         .iter()
         .map(|t| (t.name.clone(), t.statement_hash()))
         .collect();
+    let identities = super::identity::Identities::of_dataset(bytes, theorems);
+    input.lineages = identities.lineages();
+    input.statement_hashes = identities.statement_hashes();
     input
 }
 
@@ -290,4 +295,57 @@ fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+/// The inputs and outputs a session's own flags add to a run: `--learned-model` is read,
+/// `--save-model` written (a model file, nothing else).
+pub fn session_files<'a>(
+    learned_model: Option<&'a Path>,
+    save_model: Option<&'a Path>,
+    inputs: &mut Vec<::datasets::output::Input<'a>>,
+    outputs: &mut Vec<::datasets::output::Output<'a>>,
+) {
+    if let Some(path) = learned_model {
+        inputs.push(::datasets::output::Input {
+            flag: "--learned-model",
+            path,
+        });
+    }
+    if let Some(path) = save_model {
+        outputs.push(::datasets::output::Output {
+            flag: "--save-model",
+            path,
+            target: ::datasets::output::Target::File(::datasets::FileKind::Model),
+        });
+    }
+}
+
+/// The `--trace DIR` output: a directory of `.trace.jsonl` files.
+pub fn trace_output(dir: Option<&Path>) -> Option<::datasets::output::Output<'_>> {
+    dir.map(|path| ::datasets::output::Output {
+        flag: "--trace",
+        path,
+        target: ::datasets::output::Target::DirOf(".trace.jsonl"),
+    })
+}
+
+/// What the pipelines (`iterate`, `explore`) take from the session's settings: the prompt
+/// their rows carry (the model's template, BFS-Prover's `{state}:::` otherwise) and the rules
+/// proofs are verified under (`[check]`, with the search's `native_decide` opt-in).
+pub fn pipeline_settings(
+    config: &crate::session::SessionConfig,
+    settings: &crate::settings::SettingsFile,
+) -> Result<(String, crate::check::CheckConfig), crate::settings::SettingsError> {
+    let prompt_template = config.policy.llm.as_ref().map_or_else(
+        || "{state}:::".to_owned(),
+        |llm| llm.prompt_template.clone(),
+    );
+    let check = crate::settings::check_config(
+        &crate::settings::CheckOverlay {
+            allow_native_decide: config.policy.allow_native_decide,
+            ..crate::settings::CheckOverlay::default()
+        },
+        settings,
+    )?;
+    Ok((prompt_template, check))
 }

@@ -39,13 +39,14 @@
 //! by its skeleton and position), so rerunning the same skeleton finds its closed holes there.
 
 pub mod openai;
+mod planning;
 pub mod skeleton;
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::datasets::plan::{
@@ -55,11 +56,13 @@ use ::datasets::plan::{
 use lean_bridge::pool::CommandReply;
 use lean_bridge::protocol::Pos;
 
+pub use planning::{PlannerRun, Planning};
+
 use super::{Stop, batch};
 use crate::check::{HeaderOrigin, ProofTask, Status};
 use crate::engine::{ProveConfig, ProveResult, ProveStatus, StopCode, Theorem};
-use crate::job::{Job, JobEnd, JobResult, NoObserver};
-use crate::search::{CancelToken, NoHook};
+use crate::job::{Goal, Job, JobEnd, JobResult, NoObserver};
+use crate::search::CancelToken;
 use crate::session::Prover;
 use crate::text::{Placement, SorryGoal};
 
@@ -194,6 +197,40 @@ pub struct Planned {
     pub record: PlanRecord,
 }
 
+/// One search of `theorem` with `prover`'s settings, through the one door.
+async fn search_theorem(prover: &Prover, theorem: &Theorem) -> ProveResult {
+    let job = Job::Prove(Goal::Theorem(theorem.clone()));
+    prover
+        .submit(job, NoObserver)
+        .wait()
+        .await
+        .prove_result(&theorem.name)
+}
+
+/// The hole searches of one skeleton, cancelled together once one is refuted: a search that
+/// joins after that is cancelled at once.
+#[derive(Default)]
+struct Siblings(Mutex<(bool, Vec<CancelToken>)>);
+
+impl Siblings {
+    fn join(&self, token: CancelToken) {
+        let mut siblings = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if siblings.0 {
+            token.cancel();
+        } else {
+            siblings.1.push(token);
+        }
+    }
+
+    fn cancel_all(&self) {
+        let mut siblings = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        siblings.0 = true;
+        for token in siblings.1.drain(..) {
+            token.cancel();
+        }
+    }
+}
+
 /// Proves `theorem` with `prover`'s budget: a direct search, then skeletons from `planner`
 /// (see the module's documentation). Nothing is started after `stop` is set.
 pub async fn prove(
@@ -205,10 +242,11 @@ pub async fn prove(
 ) -> Planned {
     let started = Instant::now();
     let total = prover.config().clone();
-    let direct = prover
-        .with_config(scaled(&total, config.direct_share))
-        .prove_async(theorem.clone())
-        .await;
+    let direct = search_theorem(
+        &prover.with_config(scaled(&total, config.direct_share)),
+        &theorem,
+    )
+    .await;
     let mut record = PlanRecord {
         schema_version: PLAN_SCHEMA_VERSION,
         name: theorem.name.clone(),
@@ -308,10 +346,11 @@ pub async fn prove(
     // answers for its first part come from the cache), unless its tree was exhausted: so a
     // planner whose skeletons fail cheaply loses nothing the direct search would have proved.
     if !stop.is_set() && run.left() > 0.0 && direct.stop_reason != Some(StopCode::Exhausted) {
-        let again = prover
-            .with_config(scaled(&run.total, 1.0 - run.spent))
-            .prove_async(theorem.clone())
-            .await;
+        let again = search_theorem(
+            &prover.with_config(scaled(&run.total, 1.0 - run.spent)),
+            &theorem,
+        )
+        .await;
         run.cost.add(Cost::of(&again));
         record.fallback = Some(search_of(&again));
         if again.status == ProveStatus::Proved {
@@ -651,7 +690,7 @@ impl Run<'_> {
             return results;
         }
         let searcher = self.prover.with_config(scaled(&self.total, per_hole));
-        let cancel = CancelToken::new();
+        let cancel = Arc::new(Siblings::default());
         let jobs: Vec<(usize, SorryGoal)> = to_search
             .iter()
             .map(|&index| (index, holes[index].0.clone()))
@@ -665,13 +704,15 @@ impl Run<'_> {
             move |(index, goal): (usize, SorryGoal)| {
                 let (searcher, token) = (searcher.clone(), token.clone());
                 async move {
-                    let (result, _) = searcher.prove_sorry_cancellable(goal, NoHook, token).await;
-                    (index, result)
+                    let name = goal.name.clone();
+                    let handle = searcher.submit(Job::Prove(Goal::Sorry(goal)), NoObserver);
+                    token.join(handle.cancel_token());
+                    (index, handle.wait().await.prove_result(&name))
                 }
             },
             |(index, result): (usize, ProveResult)| {
                 if is_refuted(Some(&result)) {
-                    cancel.cancel();
+                    cancel.cancel_all();
                 }
                 results[index] = Some(result);
                 Ok::<(), std::convert::Infallible>(())
