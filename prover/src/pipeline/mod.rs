@@ -150,6 +150,10 @@ pub enum RunEvent<'a> {
     Iterate(expert::IterateEvent<'a>),
     /// An exploration's event.
     Explore(explore::ExploreEvent<'a>),
+    /// An audit's event.
+    Audit(audit::AuditEvent<'a>),
+    /// A transfer's event.
+    Transfer(transfer::TransferEvent<'a>),
 }
 
 /// A run's front end: how it stops, and what it is told.
