@@ -17,6 +17,8 @@
 //!   statement hash), stamped on each result and checked against the dataset on resume.
 //! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
 //!   and the settings of repeated attempts.
+//! - [`plan`]: the planner: a direct search, then `have` skeletons whose holes the step
+//!   search closes in place, assembled and checked.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
 //!   export of SFT and DPO rows.
 //! - [`extras`]: what a search does besides proving: learning online and writing its trace.
@@ -42,6 +44,7 @@ pub mod expert;
 pub mod explore;
 pub mod extras;
 pub mod identity;
+pub mod plan;
 pub mod preflight;
 pub mod prove;
 pub mod run;
@@ -147,6 +150,10 @@ pub enum RunEvent<'a> {
     Iterate(expert::IterateEvent<'a>),
     /// An exploration's event.
     Explore(explore::ExploreEvent<'a>),
+    /// An audit's event.
+    Audit(audit::AuditEvent<'a>),
+    /// A transfer's event.
+    Transfer(transfer::TransferEvent<'a>),
 }
 
 /// A run's front end: how it stops, and what it is told.
