@@ -11,6 +11,7 @@
 //! - [`results`]: what `eval` and `check` write, and [`manifest`]: how they wrote it;
 //! - [`explore`]: exploration logs, trace rows, found proofs, synthetic theorems, splits;
 //! - [`training`]: expert-iteration stage records, round results, SFT and DPO rows;
+//! - [`plan`]: the planner's log: skeletons, their holes and labels, per theorem;
 //! - [`fetch`]: the pinned benchmark files, downloaded and checked;
 //! - [`output`]: the one rule for every file prover writes ([`output::check_outputs`]: no input,
 //!   no file of another kind, no unwritable path, refused before any work) and the atomic writer.
@@ -30,6 +31,7 @@ pub mod merge;
 pub mod near_duplicate;
 pub mod normal_form;
 pub mod output;
+pub mod plan;
 pub mod proofs;
 pub mod results;
 pub mod shard;

@@ -45,6 +45,8 @@ pub enum FileKind {
     PipelineLog,
     /// `prover report --json` figures.
     ReportJson,
+    /// A planner log (`--plan-log`: `plan::PlanRecord` lines).
+    PlanLog,
     /// An HTML page (`report`, `tree`).
     Html,
     /// An SVG picture (`tree`).
@@ -73,6 +75,7 @@ impl FileKind {
             FileKind::TrainingRows => "a file of SFT or DPO rows",
             FileKind::PipelineLog => "a log or results file of `iterate` or `explore`",
             FileKind::ReportJson => "the figures of `prover report --json`",
+            FileKind::PlanLog => "a planner log (`--plan-log`)",
             FileKind::Html => "an HTML page",
             FileKind::Svg => "an SVG picture",
             FileKind::Dot => "a Graphviz DOT graph",
@@ -142,6 +145,8 @@ pub fn sniff_bytes(head: &[u8]) -> Option<FileKind> {
         FileKind::Manifest
     } else if has("runs") && has("leaderboard") {
         FileKind::ReportJson
+    } else if has("planner_calls") && has("direct") {
+        FileKind::PlanLog
     } else if has("flags") && has("statement_hash") && has("budget_expansions") {
         FileKind::AuditFlags
     } else if has("transfer") && has("to_lineage") {
@@ -489,6 +494,10 @@ mod tests {
             (
                 b"{\"name\":\"a\",\"status\":\"proved\",\"expansions\":3}\n",
                 Some(FileKind::EvalResults),
+            ),
+            (
+                b"{\"schema_version\":1,\"name\":\"a\",\"statement\":\"s\",\"outcome\":\"plan\",\"direct\":{},\"planner_calls\":1}\n",
+                Some(FileKind::PlanLog),
             ),
             (
                 b"{\"name\":\"a\",\"status\":\"valid\",\"layers\":{}}\n",

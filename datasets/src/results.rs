@@ -98,6 +98,15 @@ pub enum StopCode {
     StatementRejected,
     /// The theorem's header does not elaborate.
     HeaderRejected,
+    /// With the planner: the direct search failed and the planner could not be asked (its
+    /// server down past its retries, or no skeleton in its answers); never a verdict.
+    PlannerFailure,
+    /// With the planner: the direct search failed and every skeleton was refused before any
+    /// hole was searched (statement changed, does not elaborate, no progress, screening).
+    PlanRefused,
+    /// With the planner: the direct search failed and no skeleton had every hole closed and
+    /// its assembled proof accepted (holes refuted or left open when the budget ran out).
+    PlanUnclosed,
     /// A code this build does not know, kept as it was spelled.
     #[serde(untagged)]
     Other(String),
@@ -105,7 +114,7 @@ pub enum StopCode {
 
 impl StopCode {
     /// Every code this build knows, in declaration order.
-    pub const KNOWN: [StopCode; 11] = [
+    pub const KNOWN: [StopCode; 14] = [
         StopCode::Exhausted,
         StopCode::ExpansionLimit,
         StopCode::TimeLimit,
@@ -117,6 +126,9 @@ impl StopCode {
         StopCode::CheckerFailure,
         StopCode::StatementRejected,
         StopCode::HeaderRejected,
+        StopCode::PlannerFailure,
+        StopCode::PlanRefused,
+        StopCode::PlanUnclosed,
     ];
 
     /// The code as results files spell it.
@@ -133,6 +145,9 @@ impl StopCode {
             StopCode::CheckerFailure => "checker_failure",
             StopCode::StatementRejected => "statement_rejected",
             StopCode::HeaderRejected => "header_rejected",
+            StopCode::PlannerFailure => "planner_failure",
+            StopCode::PlanRefused => "plan_refused",
+            StopCode::PlanUnclosed => "plan_unclosed",
             StopCode::Other(code) => code,
         }
     }
@@ -547,6 +562,9 @@ mod tests {
             "checker_failure",
             "statement_rejected",
             "header_rejected",
+            "planner_failure",
+            "plan_refused",
+            "plan_unclosed",
         ];
         for (code, spelled) in StopCode::KNOWN.iter().zip(old) {
             let json = serde_json::to_string(code).unwrap();

@@ -971,7 +971,8 @@ fn print_memory(spec: &WorldSpec, width: usize) {
     );
     println!(
         "  held by the search: {:.1} MB, of which distinct state texts {:.1} MB ({:.1} bytes a \
-         node) and tactics {:.1} MB ({:.1} bytes an edge)",
+         node); the edges' tactics ({:.1} MB as run, {:.1} bytes an edge) are interned, each \
+         distinct one stored once",
         memory.live_bytes as f64 / 1e6,
         text / 1e6,
         text / nodes,

@@ -4,6 +4,8 @@
 //! A search is synchronous and runs on a blocking thread; it reaches the async pool through a
 //! runtime handle. Many searches share one pool, and a state may be rebuilt on any process.
 
+use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +20,7 @@ use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::search::{
     Applied, CancelToken, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy,
     Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason,
-    Verdict,
+    Tactics, Verdict,
 };
 
 pub use ::datasets::{ProveResult, ProveStatus, RestsOn, StopCode, Theorem};
@@ -42,6 +44,8 @@ pub struct LeanEnv {
     pub lean_time: Duration,
     /// Infrastructure failures met so far.
     pub faults: LeanFaults,
+    /// Tactic applications in flight at once within one expansion (`--search-parallelism`).
+    parallelism: usize,
 }
 
 /// Lean requests that failed as infrastructure, counted per theorem.
@@ -119,6 +123,128 @@ impl LeanEnv {
             lean_calls: 0,
             lean_time: Duration::ZERO,
             faults: LeanFaults::default(),
+            parallelism: 1,
+        }
+    }
+
+    /// Runs up to `parallelism` tactics of one expansion at once on the pool (1: one after
+    /// another, as `apply` does). The search's report does not depend on it: the answers are
+    /// handed over in the tactics' order ([`apply_in_order`]).
+    pub fn with_parallelism(mut self, parallelism: usize) -> LeanEnv {
+        self.parallelism = parallelism.max(1);
+        self
+    }
+}
+
+/// The answer `cache` holds for `tactic` on `state`, if any. The child is only a path until a
+/// tactic runs on it; the pool replays it then.
+fn cached(
+    cache: Option<&ProofCache>,
+    state: &ProofHandle,
+    goals: &str,
+    tactic: &str,
+) -> Option<Applied<ProofHandle>> {
+    let record = cache?.transition(state.header(), goals, tactic)?;
+    Some(match record {
+        TransitionRecord::Goals(next) => Applied::Goals(state.child(tactic, next)),
+        TransitionRecord::Proved => Applied::Proved,
+        TransitionRecord::Rejected(reason) => Applied::Rejected(reason),
+    })
+}
+
+/// Lean's reply to one tactic as the search's answer, recorded in the cache when it is one
+/// (a timeout is not: a larger deadline might let the tactic finish). Infrastructure failures
+/// stay `BridgeError`s, for [`conclude`] to count.
+fn settle(
+    reply: Result<ApplyReply, BridgeError>,
+    state: &ProofHandle,
+    goals: &str,
+    tactic: &str,
+    cache: Option<&ProofCache>,
+) -> Result<Applied<ProofHandle>, BridgeError> {
+    let (applied, record) = match reply? {
+        ApplyReply::Open(next) => {
+            let record = TransitionRecord::Goals(next.goals().to_vec());
+            (Applied::Goals(next), record)
+        }
+        ApplyReply::Proved(_) => (Applied::Proved, TransitionRecord::Proved),
+        ApplyReply::Failed(reason) => {
+            let record = TransitionRecord::Rejected(reason.clone());
+            (Applied::Rejected(reason), record)
+        }
+    };
+    if let Some(cache) = cache {
+        cache.record_transition(state.header(), goals, tactic, &record);
+    }
+    Ok(applied)
+}
+
+/// A settled answer as the search takes it: a timeout is a rejected tactic (Lean gave no answer
+/// in time), any other infrastructure failure an environment error; both are counted.
+fn conclude(
+    faults: &mut LeanFaults,
+    theorem: &str,
+    outcome: Result<Applied<ProofHandle>, BridgeError>,
+) -> Result<Applied<ProofHandle>, EnvError> {
+    match outcome {
+        Ok(applied) => Ok(applied),
+        Err(error @ BridgeError::Timeout { after, .. }) => {
+            faults.count(theorem, &error);
+            Ok(Applied::Rejected(format!(
+                "{TIMEOUT_REFUSAL} {after:?}; the tactic was abandoned"
+            )))
+        }
+        Err(error) => {
+            faults.count(theorem, &error);
+            Err(EnvError::new(error.to_string()))
+        }
+    }
+}
+
+/// One launched step of [`apply_in_order`]: an answer known at once (a cache hit) or a task
+/// running on the runtime.
+pub enum Launch<T> {
+    /// Known without waiting.
+    Ready(T),
+    /// Running; its answer is awaited in turn.
+    Running(tokio::task::JoinHandle<T>),
+}
+
+/// Runs `count` steps with up to `parallelism` of them launched at once and hands each answer to
+/// `deliver` in the steps' order, until `deliver` says [`ControlFlow::Break`] or the steps run
+/// out: the concurrency of [`LeanEnv`]'s `apply_all`, kept apart so it is tested on its own
+/// (`prover/tests/parallel_expansion.rs`).
+///
+/// Step `i + parallelism` is launched only once step `i` was delivered, so no more than
+/// `parallelism` are ever in flight and which steps ran never depends on timing except through
+/// a `Break`. Steps still running after a `Break` are left to finish on the runtime (a REPL
+/// request dropped halfway would leave its process out of step); their answers are dropped. A
+/// step whose task panicked is delivered as `Err` with the panic's description.
+pub fn apply_in_order<T: Send + 'static>(
+    runtime: &Handle,
+    parallelism: usize,
+    count: usize,
+    mut launch: impl FnMut(usize) -> Launch<T>,
+    mut deliver: impl FnMut(Result<T, String>) -> ControlFlow<()>,
+) {
+    let mut window: VecDeque<Launch<T>> = VecDeque::new();
+    let mut next = 0;
+    loop {
+        while window.len() < parallelism.max(1) && next < count {
+            window.push_back(launch(next));
+            next += 1;
+        }
+        let Some(front) = window.pop_front() else {
+            return;
+        };
+        let answer = match front {
+            Launch::Ready(answer) => Ok(answer),
+            Launch::Running(task) => runtime
+                .block_on(task)
+                .map_err(|error| format!("a tactic's task failed: {error}")),
+        };
+        if deliver(answer).is_break() {
+            return;
         }
     }
 }
@@ -147,55 +273,78 @@ impl ProofEnv for LeanEnv {
         deadline: Duration,
     ) -> Result<Applied<ProofHandle>, EnvError> {
         let goals = state_text(state);
-        if let Some(cache) = &self.cache
-            && let Some(record) = cache.transition(state.header(), &goals, tactic)
-        {
-            // The child is only a path until a tactic runs on it; the pool replays it then.
-            return Ok(match record {
-                TransitionRecord::Goals(next) => Applied::Goals(state.child(tactic, next)),
-                TransitionRecord::Proved => Applied::Proved,
-                TransitionRecord::Rejected(reason) => Applied::Rejected(reason),
-            });
+        if let Some(applied) = cached(self.cache.as_deref(), state, &goals, tactic) {
+            return Ok(applied);
         }
         self.lean_calls += 1;
         let asked = Instant::now();
-        let answer = self
+        let reply = self
             .runtime
             .block_on(self.pool.apply(state, tactic, deadline));
         self.lean_time += asked.elapsed();
-        let (applied, record) = match answer {
-            Ok(ApplyReply::Open(next)) => {
-                let record = TransitionRecord::Goals(next.goals().to_vec());
-                (Applied::Goals(next), Some(record))
-            }
-            Ok(ApplyReply::Proved(_)) => (Applied::Proved, Some(TransitionRecord::Proved)),
-            Ok(ApplyReply::Failed(reason)) => {
-                let record = TransitionRecord::Rejected(reason.clone());
-                (Applied::Rejected(reason), Some(record))
-            }
-            // A larger deadline might let the tactic finish, so a timeout is not recorded.
-            Err(error @ BridgeError::Timeout { after, .. }) => {
-                self.faults.count(&self.theorem, &error);
-                (
-                    Applied::Rejected(format!(
-                        "{TIMEOUT_REFUSAL} {after:?}; the tactic was abandoned"
-                    )),
-                    None,
-                )
-            }
-            Err(error) => {
-                self.faults.count(&self.theorem, &error);
-                return Err(EnvError::new(error.to_string()));
-            }
-        };
-        if let (Some(cache), Some(record)) = (&self.cache, record) {
-            cache.record_transition(state.header(), &goals, tactic, &record);
-        }
-        Ok(applied)
+        let outcome = settle(reply, state, &goals, tactic, self.cache.as_deref());
+        conclude(&mut self.faults, &self.theorem, outcome)
     }
 
     fn canonical_text(&self, state: &ProofHandle) -> String {
         state_text(state)
+    }
+
+    /// With a parallelism above 1, the tactics run side by side on the pool's processes (each
+    /// request replays the state on whichever process takes it), answered in their order.
+    fn apply_all(
+        &mut self,
+        state: &ProofHandle,
+        tactics: Tactics<'_>,
+        deadline: Duration,
+        answer: &mut dyn FnMut(Result<Applied<ProofHandle>, EnvError>) -> ControlFlow<()>,
+    ) {
+        if self.parallelism <= 1 || tactics.len() <= 1 {
+            for tactic in tactics.iter() {
+                if answer(self.apply(state, tactic, deadline)).is_break() {
+                    return;
+                }
+            }
+            return;
+        }
+        let goals: Arc<str> = state_text(state).into();
+        let asked = Instant::now();
+        let runtime = self.runtime.clone();
+        let mut launched = 0;
+        let launch = |index: usize| {
+            let tactic = tactics.get(index).unwrap_or_default();
+            if let Some(applied) = cached(self.cache.as_deref(), state, &goals, tactic) {
+                return Launch::Ready(Ok(applied));
+            }
+            launched += 1;
+            let (pool, cache, state, goals, tactic) = (
+                self.pool.clone(),
+                self.cache.clone(),
+                state.clone(),
+                goals.clone(),
+                tactic.to_owned(),
+            );
+            Launch::Running(runtime.spawn(async move {
+                let reply = pool.apply(&state, &tactic, deadline).await;
+                settle(reply, &state, &goals, &tactic, cache.as_deref())
+            }))
+        };
+        let (faults, theorem) = (&mut self.faults, &self.theorem);
+        apply_in_order(
+            &runtime,
+            self.parallelism,
+            tactics.len(),
+            launch,
+            |outcome| {
+                let applied = match outcome {
+                    Ok(outcome) => conclude(faults, theorem, outcome),
+                    Err(panicked) => Err(EnvError::new(panicked)),
+                };
+                answer(applied)
+            },
+        );
+        self.lean_calls += launched;
+        self.lean_time += asked.elapsed();
     }
 }
 
@@ -561,6 +710,9 @@ pub struct ProveConfig {
     /// (`--reuse-verdicts`). The cached transitions spare Lean every answer it gave before
     /// whatever this says.
     pub reuse_verdicts: VerdictReuse,
+    /// Tactics of one expansion run at once on the pool (`--search-parallelism`); `None`: the
+    /// pool's size. It changes the wall time only, never the report.
+    pub search_parallelism: Option<usize>,
 }
 
 /// Which recorded verdicts answer a theorem without searching it (`--reuse-verdicts`).
@@ -671,6 +823,7 @@ impl Default for ProveConfig {
             statement_deadline: Duration::from_secs(300),
             policy_id: String::new(),
             reuse_verdicts: VerdictReuse::default(),
+            search_parallelism: None,
         }
     }
 }
@@ -810,6 +963,11 @@ impl Engine {
             self.pool.clone(),
             self.runtime.clone(),
             self.cache.clone(),
+        )
+        .with_parallelism(
+            config
+                .search_parallelism
+                .unwrap_or(self.pool.config().workers),
         );
         let mut checker = self.checker(theorem, recheck);
         let report = Search::new(config.search.clone())
@@ -1116,6 +1274,76 @@ mod tests {
                 "{what} must be part of the identity"
             );
         }
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .expect("a runtime")
+    }
+
+    #[test]
+    fn apply_in_order_keeps_at_most_p_in_flight_answers_in_order_and_stops_at_a_break() {
+        let runtime = runtime();
+        for parallelism in 1..=4 {
+            let mut launched = 0;
+            let mut delivered = Vec::new();
+            let handle = runtime.handle().clone();
+            apply_in_order(
+                &handle,
+                parallelism,
+                10,
+                |index| {
+                    launched += 1;
+                    if index % 3 == 0 {
+                        Launch::Ready(index)
+                    } else {
+                        Launch::Running(handle.spawn(async move {
+                            // Later steps finish first.
+                            for _ in 0..(10 - index) {
+                                tokio::task::yield_now().await;
+                            }
+                            index
+                        }))
+                    }
+                },
+                |answer| {
+                    delivered.push(answer.expect("no panic"));
+                    if delivered.len() == 2 {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                },
+            );
+            assert_eq!(delivered, [0, 1]);
+            // P before the first answer, one more after it; none after the break.
+            assert_eq!(launched, parallelism + 1, "parallelism {parallelism}");
+        }
+    }
+
+    #[test]
+    fn a_step_whose_task_panicked_is_an_error_in_its_place() {
+        let runtime = runtime();
+        let handle = runtime.handle().clone();
+        let mut answers = Vec::new();
+        apply_in_order(
+            &handle,
+            3,
+            3,
+            |index| {
+                Launch::Running(handle.spawn(async move {
+                    assert_ne!(index, 1, "step 1 panics");
+                    index
+                }))
+            },
+            |answer| {
+                answers.push(answer.map_err(|error| error.contains("panic")));
+                ControlFlow::Continue(())
+            },
+        );
+        assert_eq!(answers, [Ok(0), Err(true), Ok(2)]);
     }
 }
 

@@ -311,6 +311,11 @@ impl Prover {
     pub fn policies(&self) -> &Policies {
         &self.policies
     }
+
+    /// The REPL pool, for a pipeline's own commands (the planner's skeleton checks).
+    pub(crate) fn pool(&self) -> &Arc<ReplPool> {
+        &self.engine.pool
+    }
 }
 
 impl job::Runner for Prover {

@@ -109,6 +109,9 @@ pub struct SettingsFile {
     /// `[cache]`.
     #[serde(default)]
     pub cache: CacheSettings,
+    /// `[planner]`.
+    #[serde(default)]
+    pub planner: PlannerFileSettings,
 }
 
 /// `[cache]` in `prover.toml`.
@@ -141,6 +144,8 @@ pub struct SearchSettings {
     pub time_limit: Option<f64>,
     /// As `--tactic-timeout`, seconds.
     pub tactic_timeout: Option<f64>,
+    /// As `--search-parallelism`.
+    pub parallelism: Option<usize>,
     /// As `--concurrency` of `prover eval`.
     pub concurrency: Option<usize>,
     /// As `--allow-native-decide`.
@@ -366,6 +371,8 @@ pub struct SearchOverlay {
     pub time_limit: Option<f64>,
     /// `--tactic-timeout`, seconds.
     pub tactic_timeout: Option<f64>,
+    /// `--search-parallelism`.
+    pub search_parallelism: Option<usize>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--llm-fallback`.
@@ -475,6 +482,7 @@ impl EditorSettings {
         clear(&mut o.max_expansions, &search.max_expansions);
         clear(&mut o.time_limit, &search.time_limit);
         clear(&mut o.tactic_timeout, &search.tactic_timeout);
+        clear(&mut o.search_parallelism, &search.parallelism);
         clear(&mut o.learned_model, &search.learned_model);
         clear_flag(&mut o.allow_native_decide, &search.allow_native_decide);
         let llm = &editor.llm;
@@ -655,6 +663,7 @@ impl SettingsFile {
             max_expansions,
             time_limit,
             tactic_timeout,
+            parallelism,
             concurrency,
             allow_native_decide,
             learned_model,
@@ -666,6 +675,7 @@ impl SettingsFile {
             max_expansions: pick(max_expansions, &b.search.max_expansions),
             time_limit: pick(time_limit, &b.search.time_limit),
             tactic_timeout: pick(tactic_timeout, &b.search.tactic_timeout),
+            parallelism: pick(parallelism, &b.search.parallelism),
             concurrency: pick(concurrency, &b.search.concurrency),
             allow_native_decide: pick(allow_native_decide, &b.search.allow_native_decide),
             learned_model: pick(learned_model, &b.search.learned_model),
@@ -728,6 +738,7 @@ impl SettingsFile {
             search,
             llm,
             cache,
+            planner: t.planner.overlaid_on(&b.planner),
         }
     }
 }
@@ -895,6 +906,9 @@ pub fn prove_config(overlay: &SearchOverlay, file: &SettingsFile) -> Result<Prov
     }
     if let Some(secs) = overlay.tactic_timeout.or(s.tactic_timeout) {
         config.search.tactic_deadline = seconds(secs, "--tactic-timeout")?;
+    }
+    if let Some(p) = overlay.search_parallelism.or(s.parallelism) {
+        config.search_parallelism = Some(at_least_one(p, "--search-parallelism")?);
     }
     // The recheck elaborates the whole proof; give it the per-theorem budget, or the default.
     if let Some(limit) = config.search.max_time {
@@ -1260,6 +1274,247 @@ pub fn colour_allowed() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
+// ---------------------------------------------------------------------------------------------
+// The planner
+
+/// `[planner]` in `prover.toml`: the skeleton planner of `prove` and `eval` (`--planner`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannerFileSettings {
+    /// As `--planner`: `"off"` or `"openai"`.
+    pub kind: Option<PlannerKind>,
+    /// As `--planner-url` (default: `[llm] url`, else the tactic model's default).
+    pub url: Option<String>,
+    /// As `--planner-model` (default: `[llm] model`).
+    pub model: Option<String>,
+    /// Name of the environment variable holding the planner's API key (default
+    /// `PLANNER_API_KEY`, then the tactic model's variable).
+    pub api_key_env: Option<String>,
+    /// As `--planner-timeout`, seconds per request.
+    pub timeout: Option<f64>,
+    /// Further attempts after a failed request.
+    pub retries: Option<u32>,
+    /// As `--planner-samples`.
+    pub samples: Option<usize>,
+    /// As `--planner-direct-share`, from 0 to 1.
+    pub direct_share: Option<f64>,
+    /// As `--replans`.
+    pub replans: Option<u32>,
+    /// Token cap per skeleton.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub temperature: Option<f64>,
+    /// As `--planner-prompt`: a file whose text replaces the default system prompt.
+    pub system_prompt_file: Option<PathBuf>,
+}
+
+impl PlannerFileSettings {
+    /// These settings, with every key `self` leaves unset taken from `below`.
+    fn overlaid_on(&self, below: &PlannerFileSettings) -> PlannerFileSettings {
+        fn pick<T: Clone>(top: &Option<T>, below: &Option<T>) -> Option<T> {
+            top.clone().or_else(|| below.clone())
+        }
+        let PlannerFileSettings {
+            kind,
+            url,
+            model,
+            api_key_env,
+            timeout,
+            retries,
+            samples,
+            direct_share,
+            replans,
+            max_tokens,
+            temperature,
+            system_prompt_file,
+        } = self;
+        PlannerFileSettings {
+            kind: pick(kind, &below.kind),
+            url: pick(url, &below.url),
+            model: pick(model, &below.model),
+            api_key_env: pick(api_key_env, &below.api_key_env),
+            timeout: pick(timeout, &below.timeout),
+            retries: pick(retries, &below.retries),
+            samples: pick(samples, &below.samples),
+            direct_share: pick(direct_share, &below.direct_share),
+            replans: pick(replans, &below.replans),
+            max_tokens: pick(max_tokens, &below.max_tokens),
+            temperature: pick(temperature, &below.temperature),
+            system_prompt_file: pick(system_prompt_file, &below.system_prompt_file),
+        }
+    }
+}
+
+/// Whether `prove` and `eval` plan (`--planner`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlannerKind {
+    /// One flat search per theorem, as without the planner.
+    #[default]
+    Off,
+    /// Skeletons from an OpenAI-compatible chat endpoint.
+    Openai,
+}
+
+impl PlannerKind {
+    /// The name users write.
+    pub fn name(self) -> &'static str {
+        match self {
+            PlannerKind::Off => "off",
+            PlannerKind::Openai => "openai",
+        }
+    }
+}
+
+impl std::str::FromStr for PlannerKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "off" => Ok(PlannerKind::Off),
+            "openai" => Ok(PlannerKind::Openai),
+            other => Err(format!(
+                "unknown --planner `{other}`; expected off or openai"
+            )),
+        }
+    }
+}
+
+/// The planner flags (`--planner`, `--planner-url`, …), each named after its flag.
+#[derive(Debug, Clone, Default)]
+pub struct PlannerOverlay {
+    /// `--planner`.
+    pub planner: Option<PlannerKind>,
+    /// `--planner-url`.
+    pub planner_url: Option<String>,
+    /// `--planner-model`.
+    pub planner_model: Option<String>,
+    /// `--planner-samples`.
+    pub planner_samples: Option<usize>,
+    /// `--planner-direct-share`.
+    pub planner_direct_share: Option<f64>,
+    /// `--replans`.
+    pub replans: Option<u32>,
+    /// `--planner-timeout`, seconds.
+    pub planner_timeout: Option<f64>,
+    /// `--planner-prompt`.
+    pub planner_prompt: Option<PathBuf>,
+}
+
+/// The planner's settings from the flags, `[planner]` (and `[llm]` for the endpoint's
+/// defaults), every value checked; `None` when the planner is off. Reads the system prompt
+/// file and the API key.
+pub fn planner_settings(
+    overlay: &PlannerOverlay,
+    file: &SettingsFile,
+) -> Result<Option<crate::pipeline::plan::PlannerSettings>> {
+    let s = &file.planner;
+    if overlay.planner.or(s.kind).unwrap_or_default() == PlannerKind::Off {
+        return Ok(None);
+    }
+    let defaults = LlmConfig::default();
+    let mut llm = LlmConfig {
+        base_url: overlay
+            .planner_url
+            .clone()
+            .or_else(|| s.url.clone())
+            // With several tactic servers, the planner asks the first.
+            .or_else(|| {
+                file.llm
+                    .url
+                    .as_ref()
+                    .and_then(|urls| urls.all().into_iter().next())
+            })
+            .unwrap_or(defaults.base_url),
+        model: overlay
+            .planner_model
+            .clone()
+            .or_else(|| s.model.clone())
+            .or_else(|| file.llm.model.clone())
+            .unwrap_or(defaults.model),
+        api: Api::Chat,
+        prompt_template: crate::llm::STATE_PLACEHOLDER.to_owned(),
+        samples_mode: SamplesMode::Auto,
+        temperature: 0.7,
+        max_tokens: 2048,
+        stop: Vec::new(),
+        logprobs: false,
+        request_timeout: Duration::from_secs(300),
+        max_concurrency: 4,
+        ..defaults
+    };
+    let samples = overlay.planner_samples.or(s.samples).unwrap_or(4);
+    let samples = at_least_one(samples, "--planner-samples")?;
+    if samples > 64 {
+        invalid!("--planner-samples must be at most 64, got {samples}");
+    }
+    llm.samples = samples;
+    let direct_share = overlay
+        .planner_direct_share
+        .or(s.direct_share)
+        .unwrap_or(0.15);
+    if !(direct_share.is_finite() && (0.0..1.0).contains(&direct_share)) {
+        invalid!(
+            "--planner-direct-share must be a fraction from 0 to below 1 (0.15 is 15 %), got {direct_share}"
+        );
+    }
+    let replans = overlay.replans.or(s.replans).unwrap_or(3);
+    if replans > 100 {
+        invalid!("--replans must be at most 100, got {replans}");
+    }
+    if let Some(secs) = overlay.planner_timeout.or(s.timeout) {
+        llm.request_timeout = seconds(secs, "--planner-timeout")?;
+    }
+    if let Some(n) = s.retries {
+        llm.retries = n;
+    }
+    if let Some(n) = s.max_tokens {
+        if !(1..=65_536).contains(&n) {
+            invalid!("[planner] max_tokens must be from 1 to 65536, got {n}");
+        }
+        llm.max_tokens = n;
+    }
+    if let Some(t) = s.temperature {
+        if !(t.is_finite() && (0.0..=10.0).contains(&t)) {
+            invalid!("[planner] temperature must be a number from 0 to 10, got {t}");
+        }
+        llm.temperature = t;
+    }
+    let key_vars = [
+        s.api_key_env
+            .clone()
+            .unwrap_or_else(|| "PLANNER_API_KEY".to_owned()),
+        file.llm
+            .api_key_env
+            .clone()
+            .unwrap_or_else(|| "OPENAI_API_KEY".to_owned()),
+    ];
+    llm.api_key = key_vars
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|k| !k.is_empty()));
+    let system_prompt = match overlay
+        .planner_prompt
+        .clone()
+        .or_else(|| s.system_prompt_file.clone())
+    {
+        Some(path) => match std::fs::read_to_string(&path) {
+            Ok(text) if !text.trim().is_empty() => text,
+            Ok(_) => invalid!("--planner-prompt {}: the file is empty", path.display()),
+            Err(error) => invalid!("--planner-prompt {}: {error}", path.display()),
+        },
+        None => crate::pipeline::plan::DEFAULT_SYSTEM_PROMPT.to_owned(),
+    };
+    Ok(Some(crate::pipeline::plan::PlannerSettings {
+        llm,
+        system_prompt,
+        plan: crate::pipeline::plan::PlanConfig {
+            samples,
+            direct_share,
+            replans,
+        },
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1325,6 +1580,7 @@ mod tests {
             ("search", field_names::<SearchSettings>()),
             ("llm", field_names::<LlmSettings>()),
             ("cache", field_names::<CacheSettings>()),
+            ("planner", field_names::<PlannerFileSettings>()),
         ];
         assert_eq!(sections.len(), field_names::<SettingsFile>().len());
         for (name, keys) in sections {
@@ -1442,7 +1698,7 @@ mod tests {
     fn every_settings_section_lists_its_keys() {
         assert_eq!(
             field_names::<SettingsFile>(),
-            ["repl", "check", "search", "llm", "cache"]
+            ["repl", "check", "search", "llm", "cache", "planner"]
         );
         assert!(field_names::<LlmSettings>().contains(&"api_key_env"));
         assert_eq!(
@@ -1633,5 +1889,75 @@ mod tests {
         let config = session_config(&overlay, &file).unwrap();
         assert_eq!(config.cache_fallback, CacheFallback::Memory);
         assert!(SettingsFile::parse("[cache]\nshared_fallback = \"disk\"\n").is_err());
+    }
+
+    #[test]
+    fn search_parallelism_comes_from_the_flag_then_the_file_and_is_at_least_one() {
+        let file = SettingsFile::parse("[search]\nparallelism = 3\n").unwrap();
+        let config = prove_config(&SearchOverlay::default(), &file).unwrap();
+        assert_eq!(config.search_parallelism, Some(3));
+        let flag = SearchOverlay {
+            search_parallelism: Some(5),
+            ..SearchOverlay::default()
+        };
+        assert_eq!(
+            prove_config(&flag, &file).unwrap().search_parallelism,
+            Some(5)
+        );
+        let unset = prove_config(&SearchOverlay::default(), &SettingsFile::default()).unwrap();
+        assert_eq!(
+            unset.search_parallelism, None,
+            "the engine picks the pool's size"
+        );
+        let zero = SearchOverlay {
+            search_parallelism: Some(0),
+            ..SearchOverlay::default()
+        };
+        let error = prove_config(&zero, &file).unwrap_err().to_string();
+        assert!(error.contains("--search-parallelism"), "{error}");
+    }
+
+    #[test]
+    fn the_planner_is_off_by_default_and_its_flags_win_over_its_section() {
+        let none = planner_settings(&PlannerOverlay::default(), &SettingsFile::default()).unwrap();
+        assert!(none.is_none());
+        let file = SettingsFile::parse(
+            "[llm]\nurl = \"http://127.0.0.1:9/v1\"\n[planner]\nkind = \"openai\"\nsamples = 2\nreplans = 1\n",
+        )
+        .unwrap();
+        let on = planner_settings(&PlannerOverlay::default(), &file)
+            .unwrap()
+            .unwrap();
+        assert_eq!(on.llm.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(on.llm.api, Api::Chat);
+        assert_eq!(
+            (on.plan.samples, on.llm.samples, on.plan.replans),
+            (2, 2, 1)
+        );
+        assert_eq!(on.plan.direct_share, 0.15);
+        assert_eq!(
+            on.system_prompt,
+            crate::pipeline::plan::DEFAULT_SYSTEM_PROMPT
+        );
+        let flags = PlannerOverlay {
+            planner: Some(PlannerKind::Off),
+            ..PlannerOverlay::default()
+        };
+        assert!(planner_settings(&flags, &file).unwrap().is_none());
+        let share = PlannerOverlay {
+            planner_direct_share: Some(15.0),
+            ..PlannerOverlay::default()
+        };
+        let error = planner_settings(&share, &file).unwrap_err().to_string();
+        assert!(error.contains("--planner-direct-share"), "{error}");
+        let prompt = PlannerOverlay {
+            planner_prompt: Some(PathBuf::from("/nonexistent/prompt.md")),
+            ..PlannerOverlay::default()
+        };
+        let error = planner_settings(&prompt, &file).unwrap_err().to_string();
+        assert!(
+            error.contains("--planner-prompt /nonexistent/prompt.md"),
+            "{error}"
+        );
     }
 }

@@ -1,10 +1,15 @@
-//! `pipeline::eval::run` and `pipeline::check::run` without a command line, against sim-repl's portfolio world (a simulated REPL, not Lean): what a front end's `Progress` hears, in order, and what the run returns and writes.
+//! `pipeline::eval::run`, `pipeline::check::run`, `pipeline::audit::run` and `pipeline::transfer::run` without a command line, against sim-repl's portfolio world (a simulated REPL, not Lean): what a front end's `Progress` hears, in order, and what the run returns and writes.
 
+use prover::pipeline::audit::{AuditEvent, AuditRun};
 use prover::pipeline::check::{CheckEvent, CheckRun};
 use prover::pipeline::eval::{EvalEvent, EvalRun};
+use prover::pipeline::plan::PlannerRun;
+use prover::pipeline::transfer::{TransferEvent, TransferRun};
 use prover::pipeline::{Progress, RunError, RunEvent, Stop, StopSender};
-use prover::settings::{CacheOverlay, Overlay, ReplOverlay, SettingsFile};
-use prover::{ProveStatus, Theorem};
+use prover::settings::{
+    CacheOverlay, Overlay, PlannerKind, PlannerOverlay, ReplOverlay, SettingsFile,
+};
+use prover::{ProveResult, ProveStatus, Theorem};
 use prover_tests::harness::{sim_repl_bin, workspace_root};
 
 const HEADER: &str = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n";
@@ -70,6 +75,15 @@ impl Progress for Recorder {
             RunEvent::Check(CheckEvent::Finished { tally, .. }) => {
                 format!("finished {}", tally.total())
             }
+            RunEvent::Audit(AuditEvent::Audited {
+                row,
+                decided,
+                total,
+            }) => format!("audited {} {decided}/{total}", row.name),
+            RunEvent::Audit(AuditEvent::AlreadyAudited { kept, problems, .. }) => {
+                format!("already {kept} of {problems}")
+            }
+            RunEvent::Transfer(TransferEvent::Planned { checks }) => format!("planned {checks}"),
             other => format!("{other:?}"),
         };
         self.events.push(word);
@@ -86,6 +100,7 @@ fn eval_run(dir: &std::path::Path) -> EvalRun {
         trace: None,
         save_model: None,
         overlay: overlay(),
+        planner: Default::default(),
         build: Default::default(),
     }
 }
@@ -243,5 +258,150 @@ impl std::io::Write for SharedBuffer {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// The two problems of the portfolio world the audit tests use.
+fn two_problems(dir: &std::path::Path) -> std::path::PathBuf {
+    let rows = [
+        theorem(
+            "and_intro",
+            "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q",
+        ),
+        theorem("unprovable", "theorem unprovable (x : ℕ) : x < x"),
+    ]
+    .map(|t| t.to_row() + "\n")
+    .concat();
+    let path = dir.join("dataset.jsonl");
+    std::fs::write(&path, rows).unwrap();
+    path
+}
+
+fn audit_run(dir: &std::path::Path) -> AuditRun {
+    AuditRun {
+        dataset: two_problems(dir),
+        compare: Vec::new(),
+        out: Some(dir.join("flags.jsonl")),
+        audit_expansions: 4,
+        fresh: false,
+        save_model: None,
+        overlay: overlay(),
+    }
+}
+
+#[test]
+fn an_audit_tells_each_problem_as_it_writes_it_and_a_rerun_reuses_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut progress = Recorder::default();
+    let end = prover::pipeline::audit::run(
+        audit_run(dir.path()),
+        &SettingsFile::default(),
+        &mut progress,
+    )
+    .unwrap();
+    assert!(end.settled(), "{:?}", end.rows);
+    assert!(!end.stopped);
+    assert_eq!(end.out, dir.path().join("flags.jsonl"));
+    // Each problem is told once, counted in completion order.
+    assert_eq!(progress.events.len(), 2, "{:?}", progress.events);
+    assert!(
+        progress.events[0].ends_with(" 1/2"),
+        "{:?}",
+        progress.events
+    );
+    assert!(
+        progress.events[1].ends_with(" 2/2"),
+        "{:?}",
+        progress.events
+    );
+    let mut names: Vec<&str> = end.rows.iter().map(|r| r.name.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["and_intro", "unprovable"]);
+    let written = std::fs::read_to_string(&end.out).unwrap();
+    assert_eq!(written.lines().count(), 2, "{written}");
+    drop(end);
+
+    // The same audit again audits nothing: the file answers both problems.
+    let mut again = Recorder::default();
+    let end =
+        prover::pipeline::audit::run(audit_run(dir.path()), &SettingsFile::default(), &mut again)
+            .unwrap();
+    assert_eq!(again.events, ["already 2 of 2"]);
+    assert_eq!(end.rows.len(), 2);
+    assert_eq!(std::fs::read_to_string(&end.out).unwrap(), written);
+}
+
+#[test]
+fn a_transfer_of_results_that_name_no_lineage_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.jsonl");
+    let row = ProveResult::unsearched(
+        "and_intro",
+        ProveStatus::Proved,
+        0,
+        std::time::Instant::now(),
+    );
+    std::fs::write(
+        &results,
+        format!("{}\n", serde_json::to_string(&row).unwrap()),
+    )
+    .unwrap();
+    let request = TransferRun {
+        results: vec![results.clone()],
+        datasets: vec![two_problems(dir.path())],
+        out: dir.path().join("transfer.jsonl"),
+        save_model: None,
+        overlay: overlay(),
+    };
+    let mut progress = Recorder::default();
+    let error = prover::pipeline::transfer::run(request, &SettingsFile::default(), &mut progress)
+        .unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("name no lineage"), "{message}");
+    assert!(message.contains("results.jsonl"), "{message}");
+    assert!(progress.events.is_empty(), "{:?}", progress.events);
+    assert!(!dir.path().join("transfer.jsonl").exists());
+}
+
+#[test]
+fn an_eval_refuses_what_the_planner_does_not_combine_with_before_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    two_problems(dir.path());
+    let planner = PlannerOverlay {
+        planner: Some(PlannerKind::Openai),
+        planner_url: Some("http://127.0.0.1:9/v1".to_owned()),
+        ..PlannerOverlay::default()
+    };
+    let refusals = [
+        (
+            EvalRun {
+                trace: Some(dir.path().join("trace")),
+                planner: PlannerRun {
+                    overlay: planner.clone(),
+                    plan_log: None,
+                },
+                ..eval_run(dir.path())
+            },
+            "--planner does not combine with --learn-online or --trace",
+        ),
+        (
+            EvalRun {
+                planner: PlannerRun {
+                    overlay: PlannerOverlay::default(),
+                    plan_log: Some(dir.path().join("plans.jsonl")),
+                },
+                ..eval_run(dir.path())
+            },
+            "--plan-log needs --planner openai",
+        ),
+    ];
+    for (request, expected) in refusals {
+        let mut progress = Recorder::default();
+        let error = prover::pipeline::eval::run(request, &SettingsFile::default(), &mut progress)
+            .unwrap_err();
+        assert!(error.to_string().contains(expected), "{error}");
+        assert!(progress.events.is_empty(), "{:?}", progress.events);
+        assert!(!dir.path().join("out.jsonl").exists());
+        assert!(!dir.path().join("plans.jsonl").exists());
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use std::sync::{Arc, RwLock};
 
+use prover::engine::{Launch, apply_in_order};
 use prover::policy::CombinedPolicy;
 use prover::policy::learned::{LearnedModel, LearnedPolicy};
 use prover::search::offline::{AlwaysAccept, OfflineEnv, OfflineState, ScriptedPolicy, bfs_prove};
@@ -239,6 +240,85 @@ fn run_batched(
     (report, events, env.computed)
 }
 
+/// An environment that runs an expansion's tactics through the engine's parallel adapter
+/// (`prover::engine::apply_in_order`, what `LeanEnv` uses over the REPL pool): up to
+/// `parallelism` at once, each answer handed over by a task on a two-thread runtime after a
+/// scrambled number of yields, so tasks finish out of order.
+struct ParallelEnv {
+    inner: OfflineEnv,
+    parallelism: usize,
+    runtime: tokio::runtime::Runtime,
+    /// Yields before the `i`th tactic's task answers, cycled.
+    scramble: Vec<u8>,
+}
+
+impl ProofEnv for ParallelEnv {
+    type State = OfflineState;
+
+    fn apply(
+        &mut self,
+        state: &OfflineState,
+        tactic: &str,
+        deadline: Duration,
+    ) -> Result<Applied<OfflineState>, EnvError> {
+        self.inner.apply(state, tactic, deadline)
+    }
+
+    fn canonical_text(&self, state: &OfflineState) -> String {
+        self.inner.canonical_text(state)
+    }
+
+    fn apply_all(
+        &mut self,
+        state: &OfflineState,
+        tactics: Tactics<'_>,
+        deadline: Duration,
+        answer: &mut dyn FnMut(Result<Applied<OfflineState>, EnvError>) -> ControlFlow<()>,
+    ) {
+        let runtime = self.runtime.handle().clone();
+        let (inner, scramble) = (&mut self.inner, &self.scramble);
+        let launch = |index: usize| {
+            let tactic = tactics.get(index).expect("index below the length");
+            let result = inner.apply(state, tactic, deadline);
+            let yields = scramble[index % scramble.len()];
+            Launch::Running(runtime.spawn(async move {
+                for _ in 0..yields {
+                    tokio::task::yield_now().await;
+                }
+                result
+            }))
+        };
+        apply_in_order(
+            &runtime,
+            self.parallelism,
+            tactics.len(),
+            launch,
+            |result| answer(result.expect("no task panics")),
+        );
+    }
+}
+
+/// [`run`] through a [`ParallelEnv`].
+fn run_parallel(
+    world: &World,
+    config: SearchConfig,
+    parallelism: usize,
+    scramble: Vec<u8>,
+) -> (SearchReport, Vec<String>) {
+    let inner = OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("a runtime");
+    let mut env = ParallelEnv {
+        inner,
+        parallelism,
+        runtime,
+        scramble,
+    };
+    run_in(&mut env, world, config)
+}
+
 fn run_in<E: ProofEnv<State = OfflineState>>(
     env: &mut E,
     world: &World,
@@ -332,6 +412,36 @@ proptest! {
         prop_assert_eq!(events, batched_events);
         if chunk == 1 {
             prop_assert_eq!(computed, report.stats.env_calls, "one at a time wastes nothing");
+        }
+    }
+
+    /// (2c) Parallel expansion through the engine's adapter: for every parallelism P, the same
+    /// report and the same events as one tactic at a time, whatever the limits and however the
+    /// tasks finish; with exhaustive limits, every P proves exactly what the breadth-first
+    /// oracle proves.
+    #[test]
+    fn parallel_expansion_gives_the_same_report_for_every_parallelism(
+        world in world(),
+        config in config(),
+        wanted in 1u32..3,
+        parallelism in 1usize..=8,
+        scramble in prop::collection::vec(0u8..8, 1..8),
+        alpha in 0.0..3.0f64,
+    ) {
+        let config = SearchConfig { proofs_wanted: wanted, ..config };
+        let one_by_one = run(&world, config.clone());
+        let parallel = run_parallel(&world, config, parallelism, scramble.clone());
+        prop_assert_eq!(&one_by_one, &parallel);
+        let env = OfflineEnv::from_fixture(&world.fixture()).unwrap();
+        let oracle = bfs_prove(&env, &env.root()).is_some();
+        let (report, _) = run_parallel(&world, exhaustive(alpha), parallelism, scramble);
+        let proved = matches!(report.outcome, Outcome::Proved(_));
+        if report.stats.env_errors == 0 {
+            prop_assert_eq!(proved, oracle, "{}", world.fixture());
+        } else {
+            // The oracle treats an edge that failed as infrastructure as failed; the search
+            // may still find a proof elsewhere, never one the oracle cannot.
+            prop_assert!(!proved || oracle, "{}", world.fixture());
         }
     }
 

@@ -16,6 +16,7 @@ mod lsp;
 mod mcp;
 mod names;
 mod oracle;
+mod planner;
 mod readme;
 mod real_lean;
 mod real_llama;

@@ -9,7 +9,11 @@ use prover_tests::harness::{ProverRun, SimRepl, vocabulary_server, write_generat
 use prover_tests::worldgen::WorldSpec;
 use serde_json::Value;
 
-fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Value>>) {
+fn eval_statuses(
+    seed: u64,
+    workers: &str,
+    extra_args: &[&str],
+) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Value>>) {
     let spec = WorldSpec {
         theorems: 6,
         depth: 3,
@@ -32,13 +36,14 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
         let output = ProverRun::new("eval")
             .args([
                 "--workers",
-                "2",
+                workers,
                 "--width",
                 "32",
                 "--max-expansions",
                 "100000",
             ])
             .args(["--policy", "openai", "--samples", "32", "--llm-url", &url])
+            .args(extra_args.iter().copied())
             .path("--dataset", &dataset)
             .path("--out", &out)
             .repl(&SimRepl::world(&world))
@@ -57,6 +62,8 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
                 // Wall time differs between runs; everything else must not.
                 v.as_object_mut().unwrap().remove("seconds");
                 v.as_object_mut().unwrap().remove("lean_seconds");
+                // Lean calls include the tactics a parallel expansion ran past a proof.
+                v.as_object_mut().unwrap().remove("lean_calls");
                 (v["name"].as_str().unwrap().to_owned(), v)
             })
             .collect();
@@ -68,7 +75,7 @@ fn eval_statuses(seed: u64) -> (BTreeMap<String, bool>, Vec<BTreeMap<String, Val
 #[test]
 fn exhaustive_eval_proves_exactly_what_the_bfs_oracle_proves() {
     for seed in [1, 2, 3] {
-        let (provable, runs) = eval_statuses(seed);
+        let (provable, runs) = eval_statuses(seed, "2", &[]);
         assert_eq!(runs[0].len(), provable.len());
         for (name, oracle) in &provable {
             let status = &runs[0][name]["status"];
@@ -82,5 +89,27 @@ fn exhaustive_eval_proves_exactly_what_the_bfs_oracle_proves() {
             }
         }
         assert_eq!(runs[0], runs[1], "seed {seed}: two runs differ");
+    }
+}
+
+/// Parallel expansion (`--search-parallelism 3` on three simulated REPLs, each theorem alone)
+/// gives every theorem the same row as one tactic at a time, and so proves exactly what the
+/// oracle proves.
+#[test]
+fn parallel_expansion_gives_the_same_rows_as_one_tactic_at_a_time() {
+    let serial = ["--concurrency", "1", "--search-parallelism", "1"];
+    let parallel = ["--concurrency", "1", "--search-parallelism", "3"];
+    for seed in [4] {
+        let (provable, one) = eval_statuses(seed, "3", &serial);
+        let (_, three) = eval_statuses(seed, "3", &parallel);
+        for (name, oracle) in &provable {
+            assert_eq!(
+                three[0][name]["status"] == "proved",
+                *oracle,
+                "seed {seed}, {name}"
+            );
+        }
+        assert_eq!(one[0], three[0], "seed {seed}: P = 1 and P = 3 differ");
+        assert_eq!(three[0], three[1], "seed {seed}: two runs at P = 3 differ");
     }
 }

@@ -1159,8 +1159,9 @@ impl Sim {
     /// `any_goals T` and `T₁ <;> T₂` (T on every goal; `sorry` listed once per goal), `· BLOCK`,
     /// `case TAG => BLOCK` and `next => BLOCK` (the block must close the goal it focuses),
     /// `have NAME : T := sorry` (a term sorry) and `have NAME : T := by BLOCK`, whose block runs
-    /// from the state concluding `T` ([`IndexedWorld::find_state_concluding`]) and leaves the
-    /// main goal as it was (the simulator does not model the new hypothesis).
+    /// from the state concluding `T` ([`IndexedWorld::find_state_concluding`]) and moves the
+    /// main goal to the world's state with `NAME : T` as a further hypothesis ([`Sim::after_have`]),
+    /// or leaves it as it was when the world has none.
     fn tactic_form(
         &mut self,
         cmd: &str,
@@ -1290,7 +1291,9 @@ impl Sim {
                 let at = sorry_at.unwrap_or(t.start);
                 out.term_sorries.push((PState::Open(inner), at));
                 *used_sorry = true;
-                return Ok(Form::Next(PState::Open(id)));
+                return Ok(Form::Next(PState::Open(
+                    self.after_have(id, source, conclusion),
+                )));
             }
         }
         if let Some((conclusion, block_from)) = have_block(cmd, t.start, t.end) {
@@ -1303,11 +1306,34 @@ impl Sim {
             if !self.run_closing_block(cmd, block, PState::Open(inner), out, fx, used_sorry)? {
                 return Ok(Form::Stopped);
             }
-            return Ok(Form::Next(PState::Open(id)));
+            return Ok(Form::Next(PState::Open(
+                self.after_have(id, source, conclusion),
+            )));
         }
         Ok(Form::Failed(format!(
             "simulated world has no transition for tactic `{text}`"
         )))
+    }
+
+    /// The state after `have NAME : T …` on `id`: the world state whose one goal is `id`'s
+    /// with `NAME : T` added as its last hypothesis, when the world has one (so a closing
+    /// tactic can use the new fact, as in Lean), else `id` itself (the hypothesis not modelled).
+    fn after_have(&self, id: StateId, source: &str, conclusion: &str) -> StateId {
+        let Some(name) = source
+            .strip_prefix("have ")
+            .and_then(|rest| rest.split([' ', ':']).next())
+            .filter(|name| !name.is_empty())
+        else {
+            return id;
+        };
+        let [goal] = self.world.goals(id) else {
+            return id;
+        };
+        let Some((hypotheses, target)) = goal.rsplit_once("⊢ ") else {
+            return id;
+        };
+        let wanted = format!("{hypotheses}{name} : {}\n⊢ {target}", conclusion.trim());
+        self.world.state_with_goals(&[wanted]).unwrap_or(id)
     }
 
     /// Runs the tactic block `cmd[from..to]` (the text after a `by`) from `state`: world
@@ -2427,5 +2453,51 @@ mod tests {
                 .starts_with("Case tag `middle` not found"),
             "{missing}"
         );
+    }
+    /// Issue 22: a skeleton of `have NAME : T := by sorry` lines answers with one sorry per
+    /// hole whose goal concludes `T` and carries the earlier `have`s, and the closing tactic
+    /// runs from the state with every `have` as a hypothesis, in both Lean flavours.
+    #[test]
+    fn a_have_skeleton_lists_its_holes_and_closes_with_the_new_facts() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/worlds/planner.json");
+        for version in [LeanVersion::V4_24, LeanVersion::V4_33] {
+            let mut sim = Sim::new(World::load(&path).unwrap())
+                .unwrap()
+                .with_version(version);
+            answer(&mut sim, json!({"cmd": "import Mathlib"}));
+            let statement = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n";
+            let skeleton = format!(
+                "{statement}  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x := by\n    sorry\n  exact h₁ ▸ h₂"
+            );
+            let v = answer(&mut sim, json!({"cmd": skeleton, "env": 0}));
+            let sorries = v["sorries"].as_array().unwrap();
+            assert_eq!(sorries.len(), 2, "{v}");
+            assert_eq!(sorries[0]["goal"], "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = x * x");
+            assert_eq!(sorries[0]["pos"], json!({"line": 2, "column": 32}));
+            assert_eq!(
+                sorries[1]["goal"],
+                "x : ℕ\nh : 2 ≤ x\nh₁ : x ^ 2 = x * x\n⊢ x * x ≥ 2 * x"
+            );
+            assert_eq!(sorries[1]["pos"], json!({"line": 4, "column": 4}));
+            let errors: Vec<&Value> = v["messages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["severity"] == "error")
+                .collect();
+            assert!(errors.is_empty(), "{v}");
+            // Without the new facts the closing tactic has nothing to run on.
+            let flat = answer(
+                &mut sim,
+                json!({"cmd": format!("{statement}  exact h₁ ▸ h₂"), "env": 0}),
+            );
+            assert_eq!(flat["messages"][0]["severity"], "error", "{flat}");
+            // A `have` of a fact the world has no state for does not elaborate.
+            let bad = answer(
+                &mut sim,
+                json!({"cmd": format!("{statement}  have h₁ : x = 7 := by sorry\n  sorry"), "env": 0}),
+            );
+            assert_eq!(bad["messages"][0]["severity"], "error", "{bad}");
+        }
     }
 }

@@ -1,5 +1,6 @@
-//! `prover datasets fetch|list|audit`: the command-line side of the lineage registry, fetching
-//! pinned benchmarks, and flagging degenerate statements.
+//! `prover datasets fetch|list|audit|transfer`: the command-line side of the lineage registry,
+//! fetching pinned benchmarks; flagging degenerate statements and re-checking proofs across
+//! lineages through `pipeline::{audit, transfer}::run`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +8,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::FetchArgs;
+use super::progress::StderrProgress;
 use prover::datasets::fetch::{self, Source};
 use prover::datasets::lineage::Registry;
+use prover::pipeline::audit::{AuditEvent, AuditRun};
+use prover::pipeline::transfer::{TransferEvent, TransferRun};
 
 /// Runs `prover datasets fetch`: a registry lineage (by id, or by id without `@commit`), or
 /// the older `minif2f`/`proofnet` with `--version`.
@@ -57,174 +61,32 @@ pub(super) fn list() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::from(crate::exit::SETTLED))
 }
 
-/// Runs `prover datasets audit`: every problem of the dataset not already answered by its flags
-/// file (same statement, same budget) is audited through the session's REPL pool, and the
-/// flags file is rewritten whole after each problem, so nothing decided is lost to an
-/// interruption.
+/// Runs `prover datasets audit`: flags → [`AuditRun`] → `pipeline::audit::run`, then the
+/// summary on stdout.
 pub(super) fn audit(
     args: Box<super::AuditArgs>,
     settings: &prover::settings::SettingsFile,
 ) -> anyhow::Result<ExitCode> {
-    use ::datasets::audit::{AuditRow, flags_path_for, flags_text, read_flags};
-    use ::datasets::output::{FileKind, Input, Output, Target};
-    use prover::pipeline::audit::{AuditPlan, problem_key};
-    use prover::pipeline::run as manifest;
-    use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
-
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| flags_path_for(&args.dataset));
-    let mut inputs = vec![Input {
-        flag: "--dataset",
-        path: &args.dataset,
-    }];
-    inputs.extend(args.compare.iter().map(|path| Input {
-        flag: "--compare",
-        path,
-    }));
-    let mut outputs = vec![Output {
-        flag: "--out",
-        path: &out,
-        target: Target::File(FileKind::AuditFlags),
-    }];
-    prover::pipeline::run::session_files(
-        args.session.search.learned_model.as_deref(),
-        args.session.search.save_model.as_deref(),
-        &mut inputs,
-        &mut outputs,
-    );
-    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-
-    let (bytes, theorems) = manifest::read_dataset(&args.dataset, "dataset")?;
-    let identities =
-        ::datasets::lineage::dataset_identities(&String::from_utf8_lossy(&bytes), &theorems);
-    let lineages: std::collections::BTreeSet<&str> = identities
-        .values()
-        .filter_map(|i| i.lineage.as_deref())
-        .collect();
-    // Problem ids are compared without case where the registry's name map says so.
-    let case_fold = lineages.iter().any(|id| {
-        Registry::builtin()
-            .get(id)
-            .is_ok_and(|lineage| lineage.names.case_fold)
-    });
-    let mut others: BTreeMap<String, Vec<(String, ::datasets::lineage::StatementIdentity)>> =
-        BTreeMap::new();
-    for path in &args.compare {
-        let (other_bytes, other_theorems) = manifest::read_dataset(path, "--compare")?;
-        let other = ::datasets::lineage::dataset_identities(
-            &String::from_utf8_lossy(&other_bytes),
-            &other_theorems,
-        );
-        for identity in other.into_values() {
-            let source = identity
-                .lineage
-                .clone()
-                .unwrap_or_else(|| path.display().to_string());
-            others
-                .entry(problem_key(&identity.problem_id, case_fold))
-                .or_default()
-                .push((source, identity));
-        }
-    }
-    let session = prover::session::Session::open(prover::settings::session_config(
-        &args.session.overlay(),
-        settings,
-    )?)?;
-    let plan = Arc::new(AuditPlan {
-        problems: theorems
-            .iter()
-            .map(|t| (t.clone(), identities[&t.name].clone()))
-            .collect(),
-        others,
-        case_fold,
-        budget_expansions: args.audit_expansions,
-        statement_deadline: session.prove_config().statement_deadline,
-    });
-    let earlier = match (args.fresh, std::fs::read_to_string(&out)) {
-        (false, Ok(text)) => {
-            let (rows, errors) = read_flags(&text);
-            for error in errors {
-                note!(
-                    "prover datasets audit: {}:{}: {} (audited again)",
-                    out.display(),
-                    error.line,
-                    error.reason
-                );
-            }
-            rows
-        }
-        _ => Vec::new(),
+    let request = AuditRun {
+        dataset: args.dataset.clone(),
+        compare: args.compare.clone(),
+        out: args.out.clone(),
+        audit_expansions: args.audit_expansions,
+        fresh: args.fresh,
+        save_model: args.session.search.save_model.clone(),
+        overlay: args.session.overlay(),
     };
-    let (todo, kept) = plan.left_to_audit(earlier);
-    if !kept.is_empty() {
-        note!(
-            "prover datasets audit: {} of {} problems already audited in {} (same statements, same budget)",
-            kept.len(),
-            plan.problems.len(),
-            out.display()
-        );
-    }
-    let rows: Arc<Mutex<Vec<AuditRow>>> = Arc::new(Mutex::new(kept));
-    ::datasets::write_atomic(&out, flags_text(&rows.lock().unwrap()).as_bytes())
-        .with_context(|| format!("cannot write {}", out.display()))?;
-    let workers = session.pool().config().workers;
-    let concurrency = prover::settings::concurrency(None, settings, workers)?;
-    let interrupt = super::interrupt::Interrupt::install(session.handle())?;
-    let stop = interrupt.stop();
-    let total = todo.len();
-    let written = rows.clone();
-    let out_path = out.clone();
-    let mut decided = 0usize;
-    session.handle().block_on(prover::pipeline::audit::run(
-        &session,
-        plan.clone(),
-        todo,
-        concurrency,
-        &stop,
-        move |row| {
-            let mut rows = written.lock().unwrap_or_else(|p| p.into_inner());
-            let flags: Vec<&str> = row.flags.iter().map(|f| f.flag.as_str()).collect();
-            decided += 1;
-            note!(
-                "[{decided}/{total}] {}: {}",
-                row.name,
-                if row.incomplete {
-                    "incomplete (audited again next time)".to_owned()
-                } else if flags.is_empty() {
-                    "no flags".to_owned()
-                } else {
-                    flags.join(", ")
-                }
-            );
-            rows.push(row);
-            ::datasets::write_atomic(&out_path, flags_text(&rows).as_bytes()).map_err(|source| {
-                prover::pipeline::PipelineError::Io {
-                    path: out_path.clone(),
-                    source,
-                }
-            })
-        },
-    ))?;
-    if interrupt.signal().is_none() {
-        session.handle().block_on(session.pool().shutdown());
-    }
-    let rows = rows.lock().unwrap_or_else(|p| p.into_inner());
-    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-    for row in rows.iter() {
-        for flag in &row.flags {
-            *counts.entry(flag.flag.as_str()).or_default() += 1;
-        }
-    }
-    let incomplete = rows.iter().filter(|r| r.incomplete).count();
-    let summary: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    let mut progress = StderrProgress::default();
+    let end = prover::pipeline::audit::run(request, settings, &mut progress)?;
+    let summary: Vec<String> = (end.flag_counts().iter())
+        .map(|(flag, n)| format!("{n} {flag}"))
+        .collect();
+    let incomplete = end.incomplete();
     println!(
         "{}: {} problems audited, {} flagged ({}){}",
-        out.display(),
-        rows.len(),
-        rows.iter().filter(|r| !r.flags.is_empty()).count(),
+        end.out.display(),
+        end.rows.len(),
+        end.flagged(),
         if summary.is_empty() {
             "none".to_owned()
         } else {
@@ -236,144 +98,88 @@ pub(super) fn audit(
             String::new()
         }
     );
-    if let Some(signal) = interrupt.signal() {
+    if let Some(signal) = progress.signal() {
         return Ok(crate::exit::signal(signal));
     }
-    Ok(crate::exit::settled_if(
-        incomplete == 0 && rows.len() == plan.problems.len(),
-    ))
+    Ok(crate::exit::settled_if(end.settled()))
 }
 
-/// Runs `prover datasets transfer`: every proof of the results files re-checked against each
-/// other lineage's statement of its problem, written (sorted) to `--out`; a summary per pair
-/// of lineages on stdout.
+/// Runs `prover datasets transfer`: flags → [`TransferRun`] → `pipeline::transfer::run`, then
+/// a summary per pair of lineages on stdout.
 pub(super) fn transfer(
     args: Box<super::TransferArgs>,
     settings: &prover::settings::SettingsFile,
 ) -> anyhow::Result<ExitCode> {
-    use ::datasets::output::{FileKind, Input, Output, Target};
-    use ::datasets::transfer::{TransferOutcome, TransferRow, transfers_text};
-    use prover::pipeline::run as manifest;
-    use std::collections::BTreeMap;
-
-    let inputs: Vec<Input<'_>> = args
-        .results
-        .iter()
-        .map(|path| Input {
-            flag: "results",
-            path,
-        })
-        .chain(args.datasets.iter().map(|path| Input {
-            flag: "--dataset",
-            path,
-        }))
-        .collect();
-    let mut inputs = inputs;
-    let mut outputs = vec![Output {
-        flag: "--out",
-        path: &args.out,
-        target: Target::File(FileKind::TransferRows),
-    }];
-    prover::pipeline::run::session_files(
-        args.session.search.learned_model.as_deref(),
-        args.session.search.save_model.as_deref(),
-        &mut inputs,
-        &mut outputs,
-    );
-    let _outputs = super::common::check_outputs(&outputs, &inputs)?;
-
-    let mut results = Vec::new();
-    for path in &args.results {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read results {}", path.display()))?;
-        let (rows, errors) = ::datasets::read_prove_results(&bytes);
-        for error in errors {
-            note!(
-                "prover datasets transfer: warning: {}:{}: {}; line skipped",
-                path.display(),
-                error.line,
-                error.reason
-            );
-        }
-        if !rows.iter().any(|r| r.lineage.is_some()) {
-            anyhow::bail!(
-                "results {} name no lineage: its rows were computed on a dataset that names none (fetch it with `prover datasets fetch`)",
-                path.display()
-            );
-        }
-        results.extend(rows);
-    }
-    let mut targets = BTreeMap::new();
-    let mut case_fold = false;
-    for path in &args.datasets {
-        let (bytes, theorems) = manifest::read_dataset(path, "--dataset")?;
-        let identities =
-            ::datasets::lineage::dataset_identities(&String::from_utf8_lossy(&bytes), &theorems);
-        for theorem in theorems {
-            let identity = identities[&theorem.name].clone();
-            let Some(lineage) = identity.lineage.clone() else {
-                anyhow::bail!(
-                    "--dataset {}: row {} names no lineage",
-                    path.display(),
-                    theorem.name
-                );
-            };
-            case_fold |= Registry::builtin()
-                .get(&lineage)
-                .is_ok_and(|l| l.names.case_fold);
-            targets
-                .entry(lineage)
-                .or_insert_with(Vec::new)
-                .push((theorem, identity));
-        }
-    }
-    let tasks = prover::pipeline::transfer::plan(&results, &targets, case_fold);
-    note!(
-        "prover datasets transfer: {} re-check(s) of proofs against other lineages' statements",
-        tasks.len()
-    );
-    let session = prover::session::Session::open(prover::settings::session_config(
-        &args.session.overlay(),
-        settings,
-    )?)?;
-    let workers = session.pool().config().workers;
-    let concurrency = prover::settings::concurrency(None, settings, workers)?;
-    let interrupt = super::interrupt::Interrupt::install(session.handle())?;
-    let stop = interrupt.stop();
-    let mut rows: Vec<TransferRow> = Vec::new();
-    session.handle().block_on(prover::pipeline::transfer::run(
-        &session,
-        tasks,
-        concurrency,
-        &stop,
-        |row| {
-            rows.push(row);
-            Ok(())
-        },
-    ))?;
-    if interrupt.signal().is_none() {
-        session.handle().block_on(session.pool().shutdown());
-    }
-    ::datasets::write_atomic(&args.out, transfers_text(&rows).as_bytes())
-        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
-    let mut pairs: BTreeMap<(&str, &str), [usize; 3]> = BTreeMap::new();
-    for row in &rows {
-        let counts = pairs
-            .entry((row.from_lineage.as_str(), row.to_lineage.as_str()))
-            .or_default();
-        counts[match row.transfer {
-            TransferOutcome::Transfers => 0,
-            TransferOutcome::DoesNot => 1,
-            TransferOutcome::Error => 2,
-        }] += 1;
-    }
+    let request = TransferRun {
+        results: args.results.clone(),
+        datasets: args.datasets.clone(),
+        out: args.out.clone(),
+        save_model: args.session.search.save_model.clone(),
+        overlay: args.session.overlay(),
+    };
+    let mut progress = StderrProgress::default();
+    let end = prover::pipeline::transfer::run(request, settings, &mut progress)?;
+    let pairs = end.pairs();
     for ((from, to), [transfers, does_not, errors]) in &pairs {
         println!("{from} → {to}: {transfers} transfer, {does_not} do not, {errors} error");
     }
-    if let Some(signal) = interrupt.signal() {
+    if let Some(signal) = progress.signal() {
         return Ok(crate::exit::signal(signal));
     }
     Ok(crate::exit::settled_if(
         pairs.values().all(|counts| counts[2] == 0),
     ))
+}
+
+/// An audit's lines on stderr.
+pub(super) fn render_audit(event: &AuditEvent<'_>) {
+    match event {
+        AuditEvent::UnreadFlags { out, line, reason } => note!(
+            "prover datasets audit: {}:{line}: {reason} (audited again)",
+            out.display()
+        ),
+        AuditEvent::AlreadyAudited {
+            kept,
+            problems,
+            out,
+        } => note!(
+            "prover datasets audit: {kept} of {problems} problems already audited in {} (same \
+             statements, same budget)",
+            out.display()
+        ),
+        AuditEvent::Audited {
+            row,
+            decided,
+            total,
+        } => {
+            let flags: Vec<&str> = row.flags.iter().map(|f| f.flag.as_str()).collect();
+            note!(
+                "[{decided}/{total}] {}: {}",
+                row.name,
+                if row.incomplete {
+                    "incomplete (audited again next time)".to_owned()
+                } else if flags.is_empty() {
+                    "no flags".to_owned()
+                } else {
+                    flags.join(", ")
+                }
+            );
+        }
+        _ => {}
+    }
+}
+
+/// A transfer's lines on stderr.
+pub(super) fn render_transfer(event: &TransferEvent<'_>) {
+    match event {
+        TransferEvent::SkippedLine { path, line, reason } => note!(
+            "prover datasets transfer: warning: {}:{line}: {reason}; line skipped",
+            path.display()
+        ),
+        TransferEvent::Planned { checks } => note!(
+            "prover datasets transfer: {checks} re-check(s) of proofs against other lineages' \
+             statements"
+        ),
+        _ => {}
+    }
 }

@@ -51,6 +51,8 @@ impl Progress for StderrProgress {
             RunEvent::Check(event) => super::check::render(&event),
             RunEvent::Iterate(event) => super::iterate::render(&event),
             RunEvent::Explore(event) => super::explore::render(&event),
+            RunEvent::Audit(event) => super::datasets::render_audit(&event),
+            RunEvent::Transfer(event) => super::datasets::render_transfer(&event),
             _ => {}
         }
     }

@@ -27,6 +27,7 @@ pub(super) fn run(args: ProveArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         trace: args.trace.clone(),
         save_model: args.session.search.save_model.clone(),
         overlay: args.session.overlay(),
+        planner: args.planner.request(),
     };
     let mut progress = StderrProgress::default();
     let proving = prover::pipeline::prove::run(request, settings, &mut progress)?;

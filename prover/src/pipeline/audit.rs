@@ -10,16 +10,287 @@
 //! [`Prover::submit`](crate::session::Prover::submit) on the session's cache, and a problem the
 //! flags file already answers for the same statement and budget is not audited again.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use ::datasets::audit::{AuditRow, FLAGS_SCHEMA_VERSION, Flag, FlagKind};
-use ::datasets::lineage::StatementIdentity;
+use ::datasets::audit::{AuditRow, FLAGS_SCHEMA_VERSION, Flag, FlagKind, flags_text};
+use ::datasets::lineage::{Registry, StatementIdentity};
+use ::datasets::output::{FileKind, Input, Output, Target};
 use ::datasets::{ProveStatus, Theorem};
 use lean_bridge::pool::StartReply;
 
+use super::run as manifest;
+use super::{PipelineError, Progress, RunError, RunEvent};
 use crate::job::{Goal, Job, NoObserver};
 use crate::session::{Prover, Session};
+use crate::settings::{self, Overlay, SettingsFile};
+
+/// What `prover datasets audit` is asked: plain values from the front end's flags.
+#[derive(Debug, Clone)]
+pub struct AuditRun {
+    /// The dataset to audit.
+    pub dataset: PathBuf,
+    /// Other lineages' files of the same problems (`--compare`).
+    pub compare: Vec<PathBuf>,
+    /// The flags file; `None`: next to the dataset (`datasets::audit::flags_path_for`).
+    pub out: Option<PathBuf>,
+    /// Expansions of the vacuity search.
+    pub audit_expansions: u32,
+    /// Audit every problem again.
+    pub fresh: bool,
+    /// `--save-model FILE` (checked as an output, as every session's).
+    pub save_model: Option<PathBuf>,
+    /// The session's settings from the front end.
+    pub overlay: Overlay,
+}
+
+/// An audit's events, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum AuditEvent<'a> {
+    /// A line of the flags file that cannot be read: its problem is audited again.
+    UnreadFlags {
+        /// The flags file.
+        out: &'a Path,
+        /// The line, from 1.
+        line: usize,
+        /// Why.
+        reason: &'a str,
+    },
+    /// Problems the flags file already answers (same statements, same budget).
+    AlreadyAudited {
+        /// How many.
+        kept: usize,
+        /// The dataset's problems.
+        problems: usize,
+        /// The flags file.
+        out: &'a Path,
+    },
+    /// One problem audited and the flags file rewritten.
+    Audited {
+        /// Its row.
+        row: &'a AuditRow,
+        /// Problems this run audited so far, this one included.
+        decided: usize,
+        /// Problems this run audits.
+        total: usize,
+    },
+}
+
+/// What an audit decided.
+pub struct AuditEnd {
+    /// The session it ran on.
+    pub session: Session,
+    /// The flags file.
+    pub out: PathBuf,
+    /// Every row of the flags file, kept and new.
+    pub rows: Vec<AuditRow>,
+    /// The dataset's problems.
+    pub problems: usize,
+    /// Whether the run was stopped before its end.
+    pub stopped: bool,
+}
+
+impl std::fmt::Debug for AuditEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditEnd")
+            .field("out", &self.out)
+            .field("rows", &self.rows.len())
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuditEnd {
+    /// How many rows carry each flag, by the flag's name.
+    pub fn flag_counts(&self) -> BTreeMap<&str, usize> {
+        let mut counts = BTreeMap::new();
+        for flag in self.rows.iter().flat_map(|row| &row.flags) {
+            *counts.entry(flag.flag.as_str()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Rows with at least one flag.
+    pub fn flagged(&self) -> usize {
+        self.rows.iter().filter(|r| !r.flags.is_empty()).count()
+    }
+
+    /// Rows audited only in part (audited again next time).
+    pub fn incomplete(&self) -> usize {
+        self.rows.iter().filter(|r| r.incomplete).count()
+    }
+
+    /// Whether every problem has a complete row.
+    pub fn settled(&self) -> bool {
+        self.incomplete() == 0 && self.rows.len() == self.problems
+    }
+}
+
+/// Runs `prover datasets audit`: every problem of the dataset not already answered by its
+/// flags file (same statement, same budget) is audited through the session's REPL pool, and
+/// the flags file is rewritten whole after each problem, so nothing decided is lost to an
+/// interruption.
+pub fn run(
+    request: AuditRun,
+    settings: &SettingsFile,
+    progress: &mut dyn Progress,
+) -> Result<AuditEnd, RunError> {
+    let out = request
+        .out
+        .clone()
+        .unwrap_or_else(|| ::datasets::audit::flags_path_for(&request.dataset));
+    check_outputs(&request, &out)?;
+    let (bytes, theorems) = manifest::read_dataset(&request.dataset, "dataset")?;
+    let identities =
+        ::datasets::lineage::dataset_identities(&String::from_utf8_lossy(&bytes), &theorems);
+    let lineages: BTreeSet<&str> = identities
+        .values()
+        .filter_map(|i| i.lineage.as_deref())
+        .collect();
+    // Problem ids are compared without case where the registry's name map says so.
+    let case_fold = lineages.iter().any(|id| {
+        Registry::builtin()
+            .get(id)
+            .is_ok_and(|lineage| lineage.names.case_fold)
+    });
+    let others = compared(&request.compare, case_fold)?;
+    let session = Session::open(settings::session_config(&request.overlay, settings)?)?;
+    let plan = Arc::new(AuditPlan {
+        problems: theorems
+            .iter()
+            .map(|t| (t.clone(), identities[&t.name].clone()))
+            .collect(),
+        others,
+        case_fold,
+        budget_expansions: request.audit_expansions,
+        statement_deadline: session.prove_config().statement_deadline,
+    });
+    let earlier = earlier_rows(&out, request.fresh, progress);
+    let (todo, kept) = plan.left_to_audit(earlier);
+    if !kept.is_empty() {
+        progress.event(RunEvent::Audit(AuditEvent::AlreadyAudited {
+            kept: kept.len(),
+            problems: plan.problems.len(),
+            out: &out,
+        }));
+    }
+    let mut rows = kept;
+    write_flags(&out, &rows)?;
+    let workers = session.pool().config().workers;
+    let concurrency = settings::concurrency(None, settings, workers)?;
+    let stop = progress.stop_on(session.handle())?;
+    let (total, mut decided) = (todo.len(), 0usize);
+    session.handle().block_on(audit_all(
+        &session,
+        plan.clone(),
+        todo,
+        concurrency,
+        &stop,
+        |row| {
+            decided += 1;
+            let event = AuditEvent::Audited {
+                row: &row,
+                decided,
+                total,
+            };
+            progress.event(RunEvent::Audit(event));
+            rows.push(row);
+            write_flags(&out, &rows)
+        },
+    ))?;
+    if !stop.is_set() {
+        session.handle().block_on(session.pool().shutdown());
+    }
+    Ok(AuditEnd {
+        session,
+        out,
+        rows,
+        problems: plan.problems.len(),
+        stopped: stop.is_set(),
+    })
+}
+
+/// Checks the audit's outputs against its inputs.
+fn check_outputs(request: &AuditRun, out: &Path) -> Result<(), RunError> {
+    let mut inputs = vec![Input {
+        flag: "--dataset",
+        path: &request.dataset,
+    }];
+    inputs.extend(request.compare.iter().map(|path| Input {
+        flag: "--compare",
+        path,
+    }));
+    let mut outputs = vec![Output {
+        flag: "--out",
+        path: out,
+        target: Target::File(FileKind::AuditFlags),
+    }];
+    manifest::session_files(
+        request.overlay.search.learned_model.as_deref(),
+        request.save_model.as_deref(),
+        &mut inputs,
+        &mut outputs,
+    );
+    let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    Ok(())
+}
+
+/// The other lineages' statements of each problem (`--compare`), by problem key.
+fn compared(
+    paths: &[PathBuf],
+    case_fold: bool,
+) -> Result<BTreeMap<String, Vec<(String, StatementIdentity)>>, RunError> {
+    let mut others: BTreeMap<String, Vec<(String, StatementIdentity)>> = BTreeMap::new();
+    for path in paths {
+        let (other_bytes, other_theorems) = manifest::read_dataset(path, "--compare")?;
+        let other = ::datasets::lineage::dataset_identities(
+            &String::from_utf8_lossy(&other_bytes),
+            &other_theorems,
+        );
+        for identity in other.into_values() {
+            let source = identity
+                .lineage
+                .clone()
+                .unwrap_or_else(|| path.display().to_string());
+            others
+                .entry(problem_key(&identity.problem_id, case_fold))
+                .or_default()
+                .push((source, identity));
+        }
+    }
+    Ok(others)
+}
+
+/// The rows the flags file holds (none with `fresh` or without a file); a line that cannot be
+/// read is told to `progress` and its problem audited again.
+fn earlier_rows(out: &Path, fresh: bool, progress: &mut dyn Progress) -> Vec<AuditRow> {
+    if fresh {
+        return Vec::new();
+    }
+    let Ok(text) = std::fs::read_to_string(out) else {
+        return Vec::new();
+    };
+    let (rows, errors) = ::datasets::audit::read_flags(&text);
+    for error in errors {
+        progress.event(RunEvent::Audit(AuditEvent::UnreadFlags {
+            out,
+            line: error.line,
+            reason: &error.reason,
+        }));
+    }
+    rows
+}
+
+/// Rewrites the flags file whole with `rows`.
+fn write_flags(out: &Path, rows: &[AuditRow]) -> Result<(), PipelineError> {
+    ::datasets::write_atomic(out, flags_text(rows).as_bytes()).map_err(|source| PipelineError::Io {
+        path: out.to_owned(),
+        source,
+    })
+}
 
 /// What an audit looks at.
 #[derive(Debug, Clone)]
@@ -193,7 +464,7 @@ impl AuditPlan {
 /// Audits the problems `todo` (indices into the plan's problems) on `session`, at most
 /// `concurrency` at once through [`super::batch::run`], handing each row to `done` as it is
 /// decided; nothing is started after `stop`.
-pub async fn run(
+pub async fn audit_all(
     session: &Session,
     plan: std::sync::Arc<AuditPlan>,
     todo: Vec<usize>,

@@ -10,6 +10,7 @@ use ::datasets::{AppendLog, ProveResult, ProveStatus, Theorem};
 use lean_bridge::pool::PoolStats;
 
 use super::extras::{self, Extras};
+use super::plan::{PlannerRun, Planning};
 use super::run as manifest;
 use super::{Progress, RunError, RunEvent, Stop};
 use crate::engine::{ProveConfig, VerdictReuse};
@@ -122,6 +123,8 @@ pub struct EvalRun {
     pub save_model: Option<PathBuf>,
     /// The session's settings from the front end.
     pub overlay: Overlay,
+    /// The planner's settings and `--plan-log` (off by default).
+    pub planner: PlannerRun,
     /// The front end's build (version, git commit), for the manifest.
     pub build: BTreeMap<String, String>,
 }
@@ -295,6 +298,8 @@ pub fn run(
         },
     ];
     outputs.extend(manifest::trace_output(request.trace.as_deref()));
+    outputs.extend(request.planner.output());
+    inputs.extend(request.planner.input());
     manifest::session_files(
         request.overlay.search.learned_model.as_deref(),
         request.save_model.as_deref(),
@@ -302,6 +307,11 @@ pub fn run(
         &mut outputs,
     );
     let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    let input_paths: Vec<&Path> = inputs.iter().map(|input| input.path).collect();
+    let planning = Planning::open(&request.planner, settings, request.fresh, &input_paths)?;
+    if let Some(planning) = &planning {
+        planning.refuse_extras(request.overlay.search.learn_online, request.trace.is_some())?;
+    }
     let (bytes, theorems) = manifest::read_dataset(&request.dataset, "dataset")?;
     if request.attempts == 0 || request.attempts > MAX_ATTEMPTS {
         return Err(RunError::Refused(format!(
@@ -333,7 +343,15 @@ pub fn run(
     }
     let resume = Resume::plan(&theorems, request.attempts, earlier);
     announce_resume(&resume, &request, progress);
-    let started = match start(&request, settings, &resume, &identities, input, progress) {
+    let started = match start(
+        &request,
+        settings,
+        &resume,
+        &identities,
+        input,
+        planning,
+        progress,
+    ) {
         Ok(started) => started,
         Err(error) => {
             out.abandon();
@@ -369,7 +387,7 @@ fn announce_resume(resume: &Resume, request: &EvalRun, progress: &mut dyn Progre
     }
 }
 
-/// A run that may start: its session, manifest, stop and settings.
+/// A run that may start: its session, manifest, stop, settings and planner.
 struct Started {
     session: Session,
     prover: Prover,
@@ -377,19 +395,25 @@ struct Started {
     concurrency: usize,
     manifest: manifest::Manifest,
     stop: Stop,
+    planning: Option<Planning>,
 }
 
 /// Opens the session and prepares the manifest, installs the stop, and preflights the first
-/// header and the model server.
+/// header, the model server and the planner's server.
 fn start(
     request: &EvalRun,
     settings: &SettingsFile,
     resume: &Resume,
     identities: &super::identity::Identities,
     input: ::datasets::InputRecord,
+    planning: Option<Planning>,
     progress: &mut dyn Progress,
 ) -> Result<Started, RunError> {
-    let session = Session::open(settings::session_config(&request.overlay, settings)?)?;
+    let mut config = settings::session_config(&request.overlay, settings)?;
+    // Theorems run side by side here, so each search runs its tactics one at a time
+    // unless --search-parallelism or `[search] parallelism` says otherwise.
+    config.prove.search_parallelism.get_or_insert(1);
+    let session = Session::open(config)?;
     if request.save_model.is_some() && session.policies().spec().kind != PolicyKind::Learned {
         return Err(RunError::Refused(
             "--save-model needs --policy learned".to_owned(),
@@ -407,6 +431,9 @@ fn start(
         config.insert("lineages".to_owned(), serde_json::json!(lineages));
     }
     super::merge::record_shard(&mut config, request.overlay.shard);
+    if let Some(planning) = &planning {
+        config.insert("planner".to_owned(), planning.manifest_record());
+    }
     let mut recorded = manifest::repl_record(&pool_config);
     recorded.insert("concurrency".to_owned(), serde_json::json!(concurrency));
     let identity = manifest::RunIdentity {
@@ -424,6 +451,9 @@ fn start(
         let probe = super::preflight::ready(&session, &first.header, &mut |url, probe| {
             progress.event(RunEvent::ModelProbed { url, probe });
         })?;
+        if let Some(planning) = &planning {
+            planning.probe(session.handle())?;
+        }
         run_manifest.set_model_probe(probe);
     }
     Ok(Started {
@@ -433,6 +463,7 @@ fn start(
         concurrency,
         manifest: run_manifest,
         stop,
+        planning,
     })
 }
 
@@ -453,6 +484,7 @@ fn search(
         concurrency,
         manifest: run_manifest,
         stop,
+        planning,
     } = started;
     let clock = Instant::now();
     let mut earlier = Tally::default();
@@ -471,6 +503,7 @@ fn search(
     let mut pool_stats = None;
     let model_outage = session.handle().block_on(async {
         let (searcher, extras_done) = (prover.clone(), extras.clone());
+        let plan_stop = stop.clone();
         let end = super::batch::run(
             resume.searches.clone(),
             concurrency,
@@ -478,8 +511,17 @@ fn search(
             Some(&prover),
             move |(theorem, attempt): Attempt| {
                 let (prover, extras) = (searcher.clone(), extras.clone());
+                let (planning, stop) = (planning.clone(), plan_stop.clone());
                 async move {
                     let attempt = several.then_some(attempt);
+                    if let Some(planning) = planning {
+                        let mut result = planning.prove(&prover, theorem, &stop).await;
+                        result.attempt = attempt;
+                        return extras::Searched {
+                            result,
+                            unwritten_trace: None,
+                        };
+                    }
                     extras::prove(&prover, theorem, &extras, attempt).await
                 }
             },

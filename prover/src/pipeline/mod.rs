@@ -19,6 +19,8 @@
 //!   and the settings of repeated attempts.
 //! - [`merge`]: `prover merge`: the results of a sharded `eval` joined into one file, with the
 //!   manifests checked, conflicts refused and missing shards and theorems named.
+//! - [`plan`]: the planner: a direct search, then `have` skeletons whose holes the step
+//!   search closes in place, assembled and checked.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
 //!   export of SFT and DPO rows.
 //! - [`extras`]: what a search does besides proving: learning online and writing its trace.
@@ -45,6 +47,7 @@ pub mod explore;
 pub mod extras;
 pub mod identity;
 pub mod merge;
+pub mod plan;
 pub mod preflight;
 pub mod prove;
 pub mod run;
@@ -153,6 +156,10 @@ pub enum RunEvent<'a> {
     Iterate(expert::IterateEvent<'a>),
     /// An exploration's event.
     Explore(explore::ExploreEvent<'a>),
+    /// An audit's event.
+    Audit(audit::AuditEvent<'a>),
+    /// A transfer's event.
+    Transfer(transfer::TransferEvent<'a>),
 }
 
 /// A run's front end: how it stops, and what it is told.

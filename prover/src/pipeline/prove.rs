@@ -6,6 +6,7 @@ use ::datasets::output::{FileKind, Input, Output, Target};
 use ::datasets::{ProveResult, Theorem};
 
 use super::extras::{self, Extras};
+use super::plan::{PlannerRun, Planning};
 use super::{Progress, RunError, RunEvent};
 use crate::session::Session;
 use crate::settings::{self, Overlay, SettingsFile};
@@ -43,6 +44,8 @@ pub struct ProveRun {
     pub save_model: Option<PathBuf>,
     /// The session's settings from the front end.
     pub overlay: Overlay,
+    /// The planner's settings and `--plan-log` (off by default).
+    pub planner: PlannerRun,
 }
 
 /// A proof search that ran, or was stopped.
@@ -81,6 +84,7 @@ pub fn run(
             "--learn-online proves theorems, not a sorry of a file (--file --at)".to_owned(),
         ));
     }
+    let planning = open_planning(&request, settings, sorry.is_some())?;
     let statement = theorem.formal_statement.clone();
     let session = Session::open(settings::session_config(&request.overlay, settings)?)?;
     if request.save_model.is_some()
@@ -94,14 +98,24 @@ pub fn run(
     super::preflight::ready(&session, &theorem.header, &mut |url, probe| {
         progress.event(RunEvent::ModelProbed { url, probe });
     })?;
+    if let Some(planning) = &planning {
+        planning.probe(session.handle())?;
+    }
     let prover = session.prover();
     let extras = Extras::new(
         request.overlay.search.learn_online,
         request.trace.as_deref(),
     )?;
-    let (goal, done) = (sorry.clone(), extras.clone());
+    let (goal, done, plan_stop) = (sorry.clone(), extras.clone(), stop.clone());
     let search = async move {
         let Some(goal) = goal else {
+            if let Some(planning) = &planning {
+                let result = planning.prove(&prover, theorem, &plan_stop).await;
+                return extras::Searched {
+                    result,
+                    unwritten_trace: None,
+                };
+            }
             return extras::prove(&prover, theorem, &done, None).await;
         };
         extras::prove_sorry(&prover, goal, &done).await
@@ -122,6 +136,29 @@ pub fn run(
         statement,
         sorry,
     })
+}
+
+/// The run's planner, when it is on: it plans theorems, not a sorry of a file, and does not
+/// combine with learning online or `--trace` yet.
+fn open_planning(
+    request: &ProveRun,
+    settings: &SettingsFile,
+    in_place: bool,
+) -> Result<Option<Planning>, RunError> {
+    let inputs: Vec<&Path> = (request.header.iter())
+        .chain(&request.planner.overlay.planner_prompt)
+        .map(PathBuf::as_path)
+        .collect();
+    let Some(planning) = Planning::open(&request.planner, settings, false, &inputs)? else {
+        return Ok(None);
+    };
+    if in_place {
+        return Err(RunError::Refused(
+            "--planner plans theorems, not a sorry of a file (--file --at)".to_owned(),
+        ));
+    }
+    planning.refuse_extras(request.overlay.search.learn_online, request.trace.is_some())?;
+    Ok(Some(planning))
 }
 
 /// Checks the outputs (`--write` edits `--file` in place by design: it is checked as an
@@ -149,6 +186,8 @@ fn read_goal(request: &ProveRun) -> Result<(Theorem, Option<SorryGoal>), RunErro
         _ => {}
     }
     outputs.extend(super::run::trace_output(request.trace.as_deref()));
+    outputs.extend(request.planner.output());
+    inputs.extend(request.planner.input());
     super::run::session_files(
         request.overlay.search.learned_model.as_deref(),
         request.save_model.as_deref(),

@@ -4,13 +4,227 @@
 //! which results carry over between benchmark versions and which only hold for one wording.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use ::datasets::lineage::StatementIdentity;
 use ::datasets::transfer::{TRANSFER_SCHEMA_VERSION, TransferOutcome, TransferRow};
 use ::datasets::{HeaderOrigin, ProofTask, ProveResult, ProveStatus, Status, Theorem};
 
+use ::datasets::lineage::Registry;
+use ::datasets::output::{FileKind, Input, Output, Target};
+
+use super::run as manifest;
+use super::{Progress, RunError, RunEvent};
 use crate::job::{Job, JobEnd, JobResult, NoObserver};
 use crate::session::Session;
+use crate::settings::{self, Overlay, SettingsFile};
+
+/// What `prover datasets transfer` is asked: plain values from the front end's flags.
+#[derive(Debug, Clone)]
+pub struct TransferRun {
+    /// Results files of `prover eval` on registry datasets.
+    pub results: Vec<PathBuf>,
+    /// The lineages' datasets whose statements the proofs are checked against.
+    pub datasets: Vec<PathBuf>,
+    /// The transfer file to write.
+    pub out: PathBuf,
+    /// `--save-model FILE` (checked as an output, as every session's).
+    pub save_model: Option<PathBuf>,
+    /// The session's settings from the front end.
+    pub overlay: Overlay,
+}
+
+/// A transfer's events, in order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TransferEvent<'a> {
+    /// A line of a results file that cannot be read, skipped.
+    SkippedLine {
+        /// The results file.
+        path: &'a Path,
+        /// The line, from 1.
+        line: usize,
+        /// Why.
+        reason: &'a str,
+    },
+    /// The checks planned, before the session opens.
+    Planned {
+        /// How many.
+        checks: usize,
+    },
+}
+
+/// What a transfer decided.
+pub struct TransferEnd {
+    /// The session it ran on.
+    pub session: Session,
+    /// Every row written to `--out`.
+    pub rows: Vec<TransferRow>,
+    /// Whether the run was stopped before its end.
+    pub stopped: bool,
+}
+
+impl std::fmt::Debug for TransferEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TransferEnd")
+            .field("rows", &self.rows.len())
+            .field("stopped", &self.stopped)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TransferEnd {
+    /// Per pair of lineages (from, to), the proofs that transfer, do not, and ended in error.
+    pub fn pairs(&self) -> BTreeMap<(&str, &str), [usize; 3]> {
+        let mut pairs: BTreeMap<(&str, &str), [usize; 3]> = BTreeMap::new();
+        for row in &self.rows {
+            let counts = pairs
+                .entry((row.from_lineage.as_str(), row.to_lineage.as_str()))
+                .or_default();
+            counts[match row.transfer {
+                TransferOutcome::Transfers => 0,
+                TransferOutcome::DoesNot => 1,
+                TransferOutcome::Error => 2,
+            }] += 1;
+        }
+        pairs
+    }
+}
+
+/// Runs `prover datasets transfer`: every proof of the results files re-checked against each
+/// other lineage's statement of its problem, written (sorted) to `--out` once all are decided.
+pub fn run(
+    request: TransferRun,
+    settings: &SettingsFile,
+    progress: &mut dyn Progress,
+) -> Result<TransferEnd, RunError> {
+    check_outputs(&request)?;
+    let results = read_results(&request.results, progress)?;
+    let (targets, case_fold) = read_targets(&request.datasets)?;
+    let tasks = plan(&results, &targets, case_fold);
+    progress.event(RunEvent::Transfer(TransferEvent::Planned {
+        checks: tasks.len(),
+    }));
+    let session = Session::open(settings::session_config(&request.overlay, settings)?)?;
+    let workers = session.pool().config().workers;
+    let concurrency = settings::concurrency(None, settings, workers)?;
+    let stop = progress.stop_on(session.handle())?;
+    let mut rows: Vec<TransferRow> = Vec::new();
+    session
+        .handle()
+        .block_on(check_all(&session, tasks, concurrency, &stop, |row| {
+            rows.push(row);
+            Ok(())
+        }))?;
+    if !stop.is_set() {
+        session.handle().block_on(session.pool().shutdown());
+    }
+    ::datasets::write_atomic(
+        &request.out,
+        ::datasets::transfer::transfers_text(&rows).as_bytes(),
+    )
+    .map_err(|source| RunError::Io {
+        what: format!("cannot write --out {}", request.out.display()),
+        source,
+    })?;
+    Ok(TransferEnd {
+        session,
+        rows,
+        stopped: stop.is_set(),
+    })
+}
+
+/// Checks the transfer's outputs against its inputs.
+fn check_outputs(request: &TransferRun) -> Result<(), RunError> {
+    let mut inputs: Vec<Input<'_>> = (request.results.iter())
+        .map(|path| Input {
+            flag: "results",
+            path,
+        })
+        .chain(request.datasets.iter().map(|path| Input {
+            flag: "--dataset",
+            path,
+        }))
+        .collect();
+    let mut outputs = vec![Output {
+        flag: "--out",
+        path: &request.out,
+        target: Target::File(FileKind::TransferRows),
+    }];
+    manifest::session_files(
+        request.overlay.search.learned_model.as_deref(),
+        request.save_model.as_deref(),
+        &mut inputs,
+        &mut outputs,
+    );
+    let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    Ok(())
+}
+
+/// The rows of every results file (a line that cannot be read is skipped and told to
+/// `progress`); a file whose rows name no lineage is refused.
+fn read_results(
+    paths: &[PathBuf],
+    progress: &mut dyn Progress,
+) -> Result<Vec<ProveResult>, RunError> {
+    let mut results = Vec::new();
+    for path in paths {
+        let bytes = std::fs::read(path).map_err(|source| RunError::Io {
+            what: format!("cannot read results {}", path.display()),
+            source,
+        })?;
+        let (rows, errors) = ::datasets::read_prove_results(&bytes);
+        for error in errors {
+            progress.event(RunEvent::Transfer(TransferEvent::SkippedLine {
+                path,
+                line: error.line,
+                reason: &error.reason,
+            }));
+        }
+        if !rows.iter().any(|r| r.lineage.is_some()) {
+            return Err(RunError::Refused(format!(
+                "results {} name no lineage: its rows were computed on a dataset that names \
+                 none (fetch it with `prover datasets fetch`)",
+                path.display()
+            )));
+        }
+        results.extend(rows);
+    }
+    Ok(results)
+}
+
+/// Each lineage's statements of its problems, by lineage.
+type Targets = BTreeMap<String, Vec<(Theorem, StatementIdentity)>>;
+
+/// The statements of the `--dataset` files, each row naming its lineage, and whether any
+/// lineage compares problem ids without case.
+fn read_targets(paths: &[PathBuf]) -> Result<(Targets, bool), RunError> {
+    let mut targets = Targets::new();
+    let mut case_fold = false;
+    for path in paths {
+        let (bytes, theorems) = manifest::read_dataset(path, "--dataset")?;
+        let identities =
+            ::datasets::lineage::dataset_identities(&String::from_utf8_lossy(&bytes), &theorems);
+        for theorem in theorems {
+            let identity = identities[&theorem.name].clone();
+            let Some(lineage) = identity.lineage.clone() else {
+                return Err(RunError::Refused(format!(
+                    "--dataset {}: row {} names no lineage",
+                    path.display(),
+                    theorem.name
+                )));
+            };
+            case_fold |= Registry::builtin()
+                .get(&lineage)
+                .is_ok_and(|l| l.names.case_fold);
+            targets
+                .entry(lineage)
+                .or_default()
+                .push((theorem, identity));
+        }
+    }
+    Ok((targets, case_fold))
+}
 
 /// One proof to re-check against one other lineage's statement.
 #[derive(Debug, Clone)]
@@ -86,7 +300,7 @@ pub fn plan(
 
 /// Runs the re-checks on `session`, at most `concurrency` at once through
 /// [`super::batch::run`], handing each row to `done` as it is decided.
-pub async fn run(
+pub async fn check_all(
     session: &Session,
     tasks: Vec<TransferTask>,
     concurrency: usize,

@@ -13,7 +13,7 @@ use super::tree::NodeId;
 #[derive(Debug, Default)]
 pub(super) struct Frontier {
     heap: BinaryHeap<Entry>,
-    pushed: u64,
+    pushed: u32,
 }
 
 impl Frontier {
@@ -23,7 +23,9 @@ impl Frontier {
             insertion: self.pushed,
             node,
         });
-        self.pushed += 1;
+        // Saturates: past 2³² pushes (more than a graph can hold nodes) later ties break by
+        // node id instead, still deterministically.
+        self.pushed = self.pushed.saturating_add(1);
     }
 
     pub(super) fn pop(&mut self) -> Option<(NodeId, f64)> {
@@ -31,10 +33,11 @@ impl Frontier {
     }
 }
 
+/// 16 bytes: the frontier holds one per state not yet expanded.
 #[derive(Debug)]
 struct Entry {
     priority: f64,
-    insertion: u64,
+    insertion: u32,
     node: NodeId,
 }
 
@@ -44,6 +47,7 @@ impl Ord for Entry {
         self.priority
             .total_cmp(&other.priority)
             .then_with(|| other.insertion.cmp(&self.insertion))
+            .then_with(|| other.node.cmp(&self.node))
     }
 }
 

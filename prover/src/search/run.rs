@@ -372,7 +372,7 @@ where
                 &self.streaks,
             );
             self.env.apply_all(
-                &self.graph.node(node).state,
+                self.graph.state(node),
                 Tactics::new(tactics),
                 config.tactic_deadline,
                 &mut |answer| {
@@ -463,7 +463,7 @@ where
                     error: &error,
                 });
                 self.streaks.policy.failed(error);
-                self.graph.node_mut(id).expansion = Expansion::Abandoned;
+                self.graph.abandon(id);
                 return;
             }
         };
@@ -573,7 +573,7 @@ where
                 self.graph.mark_proved(edge);
                 // Its remaining tactics may prove it again, when more proofs are wanted.
                 let node = self.graph.node(expanded.node);
-                if matches!(node.expansion, Expansion::Pending(_)) {
+                if node.expansion == Expansion::Pending {
                     let priority = self.priorities.of(self.config, node.path_score, node.depth);
                     self.frontier.push(expanded.node, priority);
                 }
@@ -581,7 +581,7 @@ where
             }
             self.graph.fail_edge(edge);
             let node = self.graph.node(expanded.node);
-            if matches!(node.expansion, Expansion::Pending(_)) {
+            if node.expansion == Expansion::Pending {
                 // Its remaining tactics were skipped only because this proof looked finished.
                 let priority = self.priorities.of(self.config, node.path_score, node.depth);
                 self.frontier.push(expanded.node, priority);

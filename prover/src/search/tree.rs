@@ -2,14 +2,20 @@
 //!
 //! The layout is chosen for a graph that grows by several hundred thousand edges a second and is
 //! dropped at the end of every attempt, where cache misses, page faults and allocator calls are
-//! what costs:
+//! what costs, and for a footprint of a few dozen bytes a node besides its text:
 //!
-//! - state texts and tactics live in two append-only arenas, one allocation each; a node or an
-//!   edge records only where its text starts (it ends where the next one's starts);
-//! - the text → node index is an open-addressing table whose slots point into the arena, so
-//!   each text is stored once and hashed once, and a lookup does not touch the node;
-//! - out-edges and in-edges are intrusive lists threaded through the edges, not two `Vec`s
-//!   per node; the tactics still to run live in a side table, not in every node.
+//! - state texts and tactics are interned ([`Interner`]): each distinct text is stored once, in
+//!   an append-only arena, and named by a dense `u32`; a node's text id is the node id;
+//! - the edge that created a node (its first in-edge: every node has exactly one) is stored in
+//!   the node's [`Link`] as its parent and tactic; only the other edges, those that reached a
+//!   known state or closed every goal, are [`Extra`] records, threaded into their target's
+//!   in-edge list;
+//! - a node keeps a count of its out-edges that have not failed instead of a list of them, so
+//!   "every tactic of this node failed" is one comparison; out-edges in insertion order, which
+//!   only the shortest-proof walk needs, are rebuilt from the links and the extras when a proof
+//!   is found;
+//! - the tactics still to run live in a side table, for the few nodes whose expansion is under
+//!   way, not in every node.
 
 use std::collections::VecDeque;
 
@@ -32,7 +38,8 @@ impl NodeId {
     }
 }
 
-/// An edge (one tactic applied to one node) within one search attempt.
+/// A recorded edge other than a node's creating edge: one that reached a known state, or one
+/// that closed every goal (an index into the graph's extras).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct EdgeId(u32);
 
@@ -45,8 +52,8 @@ impl EdgeId {
 /// Ids at or above this are sentinels (no edge, an empty slot, a proved or failed target).
 const MAX_ID: u32 = u32::MAX - 2;
 
-/// The end of an intrusive edge list.
-const NO_EDGE: u32 = u32::MAX;
+/// No node, no edge, no text: the end of a list, an empty slot.
+const NONE: u32 = u32::MAX;
 
 /// Whether a node is known to lead to a proof.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,10 +70,10 @@ pub(super) enum Status {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Expansion {
     NotStarted,
-    /// The policy was asked; the tactics still to run are in the graph's pending table, at
-    /// this index. A node stays here after its expansion stopped early (a proof was found, or
-    /// a budget ran out), so it can resume without asking the policy again.
-    Pending(u32),
+    /// The policy was asked; the tactics still to run are in the graph's pending table. A node
+    /// stays here after its expansion stopped early (a proof was found, or a budget ran out),
+    /// so it can resume without asking the policy again.
+    Pending,
     /// Every pending tactic ran.
     Finished,
     /// The policy failed on this node. It is never expanded again, but it is not FAILED either:
@@ -81,9 +88,19 @@ impl Expansion {
     }
 }
 
-/// Where an edge leads: a node id, or [`PROVED`] (the tactic closed all goals and the proof
-/// has not been rejected), or [`FAILED`] (the proof through it was rejected). A tactic that
-/// was refused, or on which the environment failed, gets no edge (`Graph::add_failed_edge`).
+/// What the search reads of a node.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct NodeView {
+    pub(super) depth: u32,
+    /// Σ of tactic scores along the first path that reached this state.
+    pub(super) path_score: f64,
+    pub(super) status: Status,
+    pub(super) expansion: Expansion,
+}
+
+/// Where an extra edge leads: a node id, or [`PROVED`] (the tactic closed all goals and the
+/// proof has not been rejected), or [`FAILED`] (the proof through it was rejected). A tactic
+/// that was refused, or on which the environment failed, gets no edge (`Graph::add_failed_edge`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Target(u32);
 
@@ -96,37 +113,102 @@ impl Target {
     }
 }
 
-/// An intrusive singly linked list of edges, in insertion order.
+/// A node's hot fields, 16 bytes: what selecting it and creating its children read.
 #[derive(Debug, Clone, Copy)]
-struct EdgeList {
-    first: u32,
-    last: u32,
+struct NodeData {
+    path_score: f64,
+    depth: u32,
+    word: Word,
 }
 
-#[derive(Debug)]
-pub(super) struct Node<S> {
-    pub(super) state: S,
-    /// Where the canonical text starts in the text arena.
-    text_start: usize,
-    pub(super) depth: u32,
-    /// Σ of tactic scores along the first path that reached this state.
-    pub(super) path_score: f64,
-    pub(super) status: Status,
-    pub(super) expansion: Expansion,
-    /// Out-edges, linked through `Edge::next_child`.
-    children: EdgeList,
+/// A node's status (bits 0–1), expansion (bits 2–3) and count of out-edges that have not
+/// failed (bits 4–31). The count saturates: a node with 2²⁸ − 1 live out-edges is never FAILED,
+/// which only forgoes an early stop, never claims a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Word(u32);
+
+impl Word {
+    const NEW: Word = Word(0);
+    const LIVE_UNIT: u32 = 1 << 4;
+    const LIVE_MAX: u32 = u32::MAX >> 4;
+
+    fn status(self) -> Status {
+        match self.0 & 3 {
+            0 => Status::Open,
+            1 => Status::Proved,
+            _ => Status::Failed,
+        }
+    }
+
+    fn with_status(self, status: Status) -> Word {
+        let bits = match status {
+            Status::Open => 0,
+            Status::Proved => 1,
+            Status::Failed => 2,
+        };
+        Word((self.0 & !3) | bits)
+    }
+
+    fn expansion(self) -> Expansion {
+        match (self.0 >> 2) & 3 {
+            0 => Expansion::NotStarted,
+            1 => Expansion::Pending,
+            2 => Expansion::Finished,
+            _ => Expansion::Abandoned,
+        }
+    }
+
+    fn with_expansion(self, expansion: Expansion) -> Word {
+        let bits = match expansion {
+            Expansion::NotStarted => 0,
+            Expansion::Pending => 1,
+            Expansion::Finished => 2,
+            Expansion::Abandoned => 3,
+        };
+        Word((self.0 & !(3 << 2)) | (bits << 2))
+    }
+
+    fn live_edges(self) -> u32 {
+        self.0 >> 4
+    }
+
+    fn with_live_edge(self) -> Word {
+        if self.live_edges() == Self::LIVE_MAX {
+            self
+        } else {
+            Word(self.0 + Self::LIVE_UNIT)
+        }
+    }
+
+    fn without_live_edge(self) -> Word {
+        match self.live_edges() {
+            0 | Self::LIVE_MAX => self,
+            _ => Word(self.0 - Self::LIVE_UNIT),
+        }
+    }
 }
 
-#[derive(Debug)]
-struct Edge {
-    /// Where the tactic starts in the tactic arena.
-    tactic_start: usize,
-    parent: NodeId,
+/// A node's creating edge (its parent and tactic, [`NONE`] for the root) and the head of the
+/// list of its other in-edges (extras, linked through `Extra::next_in`).
+#[derive(Debug, Clone, Copy)]
+struct Link {
+    parent: u32,
+    tactic: u32,
+    extra_in: u32,
+}
+
+/// An edge that is not a node's creating edge.
+#[derive(Debug, Clone, Copy)]
+struct Extra {
+    tactic: u32,
+    parent: u32,
     target: Target,
-    /// The next out-edge of `parent`.
-    next_child: u32,
-    /// The next (earlier) in-edge of the target node (state edges only).
-    next_parent: u32,
+    /// The next in-edge of the target node (state edges only).
+    next_in: u32,
+    /// How many nodes existed when the edge was added: it comes after the creating edges of
+    /// nodes below this and before the others, which fixes the out-edge order the
+    /// shortest-proof walk follows.
+    nodes_before: u32,
 }
 
 /// Where a new state edge landed.
@@ -141,24 +223,16 @@ pub(super) enum Landing {
 /// The graph of one search attempt. Cycles are possible (a no-op tactic leads back).
 #[derive(Debug)]
 pub(super) struct Graph<S> {
-    nodes: Vec<Node<S>>,
-    edges: Vec<Edge>,
-    /// Every node's canonical text, back to back in node order.
-    texts: String,
-    /// Every edge's tactic, back to back in edge order.
-    tactics: String,
-    by_text: TextIndex,
-    /// Per node, the latest in-edge; the others are linked through `Edge::next_parent`. Kept
-    /// apart from the nodes so that adding an edge to a known state does not touch the node.
-    first_parent: Vec<u32>,
-    /// Per node, the edge that created it (its earliest in-edge, which never changes;
-    /// [`NO_EDGE`] for the root): the first path is one step per level up these. Kept apart from
-    /// the nodes so that a [`PathView`] needs no node type.
-    creating_edge: Vec<u32>,
-    /// The tactics still to run of each `Expansion::Pending` node.
-    pending: Vec<VecDeque<Candidate>>,
-    /// Indices of `pending` that are free for reuse.
-    free_pending: Vec<u32>,
+    states: Vec<S>,
+    nodes: Vec<NodeData>,
+    links: Vec<Link>,
+    /// Every node's canonical text; a node's text id is its node id.
+    texts: Interner,
+    tactics: Interner,
+    extras: Vec<Extra>,
+    /// The tactics still to run of each `Expansion::Pending` node: the node being expanded and
+    /// the few whose expansion stopped at a proof, so a list searched from its end.
+    pending: Vec<(u32, VecDeque<Candidate>)>,
     /// Scratch space for the status walks, kept to avoid an allocation per expansion.
     worklist: Vec<NodeId>,
 }
@@ -166,39 +240,65 @@ pub(super) struct Graph<S> {
 impl<S> Graph<S> {
     pub(super) fn new(root: S, root_text: String) -> Self {
         let mut graph = Graph {
+            states: Vec::new(),
             nodes: Vec::new(),
-            edges: Vec::new(),
-            texts: String::new(),
-            tactics: String::new(),
-            by_text: TextIndex::default(),
-            first_parent: Vec::new(),
-            creating_edge: Vec::new(),
+            links: Vec::new(),
+            texts: Interner::default(),
+            tactics: Interner::default(),
+            extras: Vec::new(),
             pending: Vec::new(),
-            free_pending: Vec::new(),
             worklist: Vec::new(),
         };
-        let root = graph.push_node(root, &root_text, 0, 0.0);
-        graph
-            .by_text
-            .insert(0, tag_of(&root_text), root, &graph.nodes, &graph.texts);
+        let tag = tag_of(&root_text);
+        let Probe::Vacant(slot) = graph.texts.probe(tag, &root_text) else {
+            unreachable!("an empty graph knows no text");
+        };
+        graph.push_node(
+            root,
+            0,
+            0.0,
+            Link {
+                parent: NONE,
+                tactic: NONE,
+                extra_in: NONE,
+            },
+        );
+        graph.texts.insert(slot, tag, &root_text);
         graph
     }
 
-    pub(super) fn node(&self, id: NodeId) -> &Node<S> {
-        &self.nodes[id.index()]
+    pub(super) fn node(&self, id: NodeId) -> NodeView {
+        let data = self.nodes[id.index()];
+        NodeView {
+            depth: data.depth,
+            path_score: data.path_score,
+            status: data.word.status(),
+            expansion: data.word.expansion(),
+        }
     }
 
-    pub(super) fn node_mut(&mut self, id: NodeId) -> &mut Node<S> {
-        &mut self.nodes[id.index()]
+    pub(super) fn state(&self, id: NodeId) -> &S {
+        &self.states[id.index()]
+    }
+
+    fn word(&mut self, id: u32) -> &mut Word {
+        &mut self.nodes[id as usize].word
+    }
+
+    fn set_expansion(&mut self, id: NodeId, expansion: Expansion) {
+        let word = self.word(id.0);
+        *word = word.with_expansion(expansion);
+    }
+
+    /// Marks a node whose policy failed: never expanded again, never FAILED.
+    pub(super) fn abandon(&mut self, id: NodeId) {
+        self.set_expansion(id, Expansion::Abandoned);
     }
 
     /// The canonical text of a node's state.
+    #[inline]
     pub(super) fn text(&self, id: NodeId) -> &str {
-        text_of(&self.nodes, &self.texts, id.index())
-    }
-
-    fn tactic(&self, edge: EdgeId) -> &str {
-        tactic_of(&self.edges, &self.tactics, edge.index())
+        self.texts.get(id.index())
     }
 
     pub(super) fn node_count(&self) -> usize {
@@ -206,43 +306,33 @@ impl<S> Graph<S> {
     }
 
     pub(super) fn root_status(&self) -> Status {
-        self.node(NodeId::ROOT).status
+        self.nodes[0].word.status()
     }
 
     /// Stores the tactics a node's expansion is to run, and marks it pending.
     pub(super) fn start_expansion(&mut self, id: NodeId, tactics: VecDeque<Candidate>) {
-        let index = match self.free_pending.pop() {
-            Some(index) => {
-                self.pending[index as usize] = tactics;
-                index
-            }
-            None => {
-                self.pending.push(tactics);
-                u32::try_from(self.pending.len() - 1).expect("fewer than 2^32 pending nodes")
-            }
-        };
-        self.node_mut(id).expansion = Expansion::Pending(index);
+        self.pending.push((id.0, tactics));
+        self.set_expansion(id, Expansion::Pending);
     }
 
     /// The tactics a pending node's expansion has still to run, in order.
     pub(super) fn pending_tactics(&self, id: NodeId) -> Option<&VecDeque<Candidate>> {
-        match self.node(id).expansion {
-            Expansion::Pending(index) => Some(&self.pending[index as usize]),
-            _ => None,
-        }
+        let at = self.pending_index(id)?;
+        Some(&self.pending[at].1)
+    }
+
+    fn pending_index(&self, id: NodeId) -> Option<usize> {
+        self.pending.iter().rposition(|(node, _)| *node == id.0)
     }
 
     /// Takes a pending node's next tactic; marks the expansion finished when it was the last.
     pub(super) fn next_candidate(&mut self, id: NodeId) -> Option<Candidate> {
-        let Expansion::Pending(index) = self.node(id).expansion else {
-            return None;
-        };
-        let pending = &mut self.pending[index as usize];
+        let at = self.pending_index(id)?;
+        let pending = &mut self.pending[at].1;
         let next = pending.pop_front();
         if pending.is_empty() {
-            *pending = VecDeque::new();
-            self.free_pending.push(index);
-            self.node_mut(id).expansion = Expansion::Finished;
+            self.pending.swap_remove(at);
+            self.set_expansion(id, Expansion::Finished);
         }
         next
     }
@@ -258,32 +348,46 @@ impl<S> Graph<S> {
         text: &str,
     ) -> Landing {
         let tag = tag_of(text);
-        let landing = match self.by_text.probe(tag, text, &self.nodes, &self.texts) {
-            Probe::Found(known) => Landing::Known(known),
+        match self.texts.probe(tag, text) {
+            Probe::Found(known) => {
+                let edge = self.push_extra(parent, tactic, Target(known));
+                // Prepended: the in-edge order only decides the order of the status walks,
+                // never their result.
+                let link = &mut self.links[known as usize];
+                self.extras[edge.index()].next_in = link.extra_in;
+                link.extra_in = edge.0;
+                if self.nodes[known as usize].word.status() != Status::Failed {
+                    let word = self.word(parent.0);
+                    *word = word.with_live_edge();
+                }
+                Landing::Known(NodeId(known))
+            }
             Probe::Vacant(slot) => {
-                let depth = self.node(parent).depth + 1;
-                let path_score = self.node(parent).path_score + score;
-                let id = self.push_node(state, text, depth, path_score);
-                self.by_text.insert(slot, tag, id, &self.nodes, &self.texts);
+                let from = self.nodes[parent.index()];
+                let tactic = self.tactics.intern(tactic);
+                let id = self.push_node(
+                    state,
+                    from.depth + 1,
+                    from.path_score + score,
+                    Link {
+                        parent: parent.0,
+                        tactic,
+                        extra_in: NONE,
+                    },
+                );
+                self.texts.insert(slot, tag, text);
+                let word = self.word(parent.0);
+                *word = word.with_live_edge();
                 Landing::New(id)
             }
-        };
-        let (Landing::New(child) | Landing::Known(child)) = landing;
-        let edge = self.push_edge(parent, tactic, Target(child.0));
-        if let Landing::New(id) = landing {
-            self.creating_edge[id.index()] = edge.0;
         }
-        // Prepended: the in-edge order only decides the order of the status walks, never
-        // their result.
-        let first = &mut self.first_parent[child.index()];
-        self.edges[edge.index()].next_parent = *first;
-        *first = edge.0;
-        landing
     }
 
     /// Adds an edge that closed every goal.
     pub(super) fn add_proved_edge(&mut self, parent: NodeId, tactic: &str) -> EdgeId {
-        self.push_edge(parent, tactic, PROVED)
+        let word = self.word(parent.0);
+        *word = word.with_live_edge();
+        self.push_extra(parent, tactic, PROVED)
     }
 
     /// Records nothing for an edge that failed (refused tactic or environment error): a failed
@@ -294,30 +398,35 @@ impl<S> Graph<S> {
 
     /// Turns a proved edge into a failed one, after its proof was rejected.
     pub(super) fn fail_edge(&mut self, edge: EdgeId) {
-        self.edges[edge.index()].target = FAILED;
+        let extra = &mut self.extras[edge.index()];
+        if extra.target != FAILED {
+            extra.target = FAILED;
+            let parent = extra.parent;
+            let word = self.word(parent);
+            *word = word.without_live_edge();
+        }
     }
 
     pub(super) fn edge_parent(&self, edge: EdgeId) -> NodeId {
-        self.edges[edge.index()].parent
+        NodeId(self.extras[edge.index()].parent)
     }
 
-    /// The out-edges of `id`, in insertion order.
-    fn children(&self, id: NodeId) -> impl Iterator<Item = &Edge> + '_ {
-        let first = self.node(id).children.first;
-        let mut next = first;
-        std::iter::from_fn(move || {
-            let edge = self.edges.get(next as usize)?;
-            next = edge.next_child;
-            Some(edge)
-        })
-    }
-
-    /// Pushes the parent node of every in-edge of `id` onto the worklist.
-    fn push_parents(&self, id: NodeId, worklist: &mut Vec<NodeId>) {
-        let mut edge = self.first_parent[id.index()];
-        while let Some(e) = self.edges.get(edge as usize) {
-            worklist.push(e.parent);
-            edge = e.next_parent;
+    /// Pushes the parent node of every in-edge of `id` onto the worklist; with `lose_edge`, each
+    /// of those parents first loses the live out-edge that edge was (`id` just FAILED).
+    fn push_parents(&mut self, id: NodeId, worklist: &mut Vec<NodeId>, lose_edge: bool) {
+        let link = self.links[id.index()];
+        let mut parent = link.parent;
+        let mut next = link.extra_in;
+        while parent != NONE {
+            if lose_edge {
+                let word = self.word(parent);
+                *word = word.without_live_edge();
+            }
+            worklist.push(NodeId(parent));
+            (parent, next) = match self.extras.get(next as usize) {
+                Some(extra) => (extra.parent, extra.next_in),
+                None => (NONE, NONE),
+            };
         }
     }
 
@@ -335,22 +444,20 @@ impl<S> Graph<S> {
             if !self.is_dead(id) {
                 continue;
             }
-            self.nodes[id.index()].status = Status::Failed;
+            let word = self.word(id.0);
+            *word = word.with_status(Status::Failed);
             newly_failed += 1;
-            self.push_parents(id, &mut worklist);
+            self.push_parents(id, &mut worklist, true);
         }
         self.worklist = worklist;
         newly_failed
     }
 
     fn is_dead(&self, id: NodeId) -> bool {
-        let node = self.node(id);
-        node.status == Status::Open
-            && node.expansion == Expansion::Finished
-            && self.children(id).all(|edge| match edge.target.node() {
-                Some(child) => self.node(child).status == Status::Failed,
-                None => edge.target == FAILED,
-            })
+        let word = self.nodes[id.index()].word;
+        word.status() == Status::Open
+            && word.expansion() == Expansion::Finished
+            && word.live_edges() == 0
     }
 
     /// Marks the parent of an accepted proof edge PROVED, and every node above it.
@@ -359,12 +466,12 @@ impl<S> Graph<S> {
         worklist.clear();
         worklist.push(self.edge_parent(edge));
         while let Some(id) = worklist.pop() {
-            let node = &mut self.nodes[id.index()];
-            if node.status == Status::Proved {
+            let word = self.word(id.0);
+            if word.status() == Status::Proved {
                 continue;
             }
-            node.status = Status::Proved;
-            self.push_parents(id, &mut worklist);
+            *word = word.with_status(Status::Proved);
+            self.push_parents(id, &mut worklist, false);
         }
         self.worklist = worklist;
     }
@@ -375,111 +482,190 @@ impl<S> Graph<S> {
     pub(super) fn first_path(&self, id: NodeId) -> PathView<'_> {
         PathView {
             node: id,
-            creating_edge: &self.creating_edge,
-            edges: &self.edges,
+            links: &self.links,
             tactics: &self.tactics,
         }
     }
 
     /// The shortest known script that ends with the proved edge `last`: a breadth-first walk
-    /// from the root to the edge's parent over the edges found so far, then `last`.
+    /// from the root to the edge's parent over the edges found so far, each node's out-edges in
+    /// the order they were added, then `last`.
     ///
     /// Every edge is a real transition (a known state reached again is the same state by the
     /// `canonical_text` contract), so any path is a valid script; the shortest is the one to
     /// report and replay.
     pub(super) fn proof_ending_with(&self, last: EdgeId) -> Proof {
         let goal = self.edge_parent(last);
-        // Per node, the edge the walk first reached it by (`NO_EDGE`: not reached, or the root).
-        let mut reached_by = vec![NO_EDGE; self.nodes.len()];
+        let out = OutEdges::new(&self.links, &self.extras);
+        // Per node, how the walk first reached it: `NONE` (not reached, or the root), `CREATED`
+        // (its creating edge) or an extra's index.
+        const CREATED: u32 = NONE - 1;
+        let mut reached_by = vec![NONE; self.nodes.len()];
         let mut queue = VecDeque::from([NodeId::ROOT]);
         while let Some(id) = queue.pop_front() {
             if id == goal {
                 break;
             }
-            let mut edge = self.node(id).children.first;
-            while let Some(e) = self.edges.get(edge as usize) {
-                if let Some(child) = e.target.node()
-                    && child != NodeId::ROOT
-                    && reached_by[child.index()] == NO_EDGE
-                {
-                    reached_by[child.index()] = edge;
-                    queue.push_back(child);
+            out.for_each(id.0, &self.extras, |child, via| {
+                if child != NodeId::ROOT.0 && reached_by[child as usize] == NONE {
+                    reached_by[child as usize] = via.unwrap_or(CREATED);
+                    queue.push_back(NodeId(child));
                 }
-                edge = e.next_child;
-            }
+            });
         }
-        let mut path = vec![last];
-        let mut at = goal;
-        while at != NodeId::ROOT {
-            let edge = EdgeId(reached_by[at.index()]);
-            path.push(edge);
-            at = self.edge_parent(edge);
+        let last = self.extras[last.index()];
+        let mut steps = vec![(last.tactic, last.parent)];
+        let mut at = goal.0;
+        while at != NodeId::ROOT.0 {
+            let (tactic, parent) = match reached_by[at as usize] {
+                CREATED => {
+                    let link = self.links[at as usize];
+                    (link.tactic, link.parent)
+                }
+                // Every node is reached from the root through creating edges, so the walk
+                // reaches the goal; this only guards the loop.
+                NONE => break,
+                extra => {
+                    let extra = self.extras[extra as usize];
+                    (extra.tactic, extra.parent)
+                }
+            };
+            steps.push((tactic, parent));
+            at = parent;
         }
-        path.reverse();
+        steps.reverse();
         Proof {
-            tactics: path.iter().map(|&e| self.tactic(e).to_owned()).collect(),
-            states: path
+            tactics: steps
                 .iter()
-                .map(|&e| self.text(self.edge_parent(e)).to_owned())
+                .map(|&(tactic, _)| self.tactics.get(tactic as usize).to_owned())
+                .collect(),
+            states: steps
+                .iter()
+                .map(|&(_, parent)| self.texts.get(parent as usize).to_owned())
                 .collect(),
         }
     }
 
-    fn push_node(&mut self, state: S, text: &str, depth: u32, path_score: f64) -> NodeId {
+    fn push_node(&mut self, state: S, depth: u32, path_score: f64, link: Link) -> NodeId {
         let id = u32::try_from(self.nodes.len())
             .ok()
             .filter(|&id| id <= MAX_ID)
             .expect("fewer than 2^32 - 2 nodes");
-        let text_start = self.texts.len();
-        self.texts.push_str(text);
-        self.nodes.push(Node {
-            state,
-            text_start,
-            depth,
+        self.states.push(state);
+        self.nodes.push(NodeData {
             path_score,
-            status: Status::Open,
-            expansion: Expansion::NotStarted,
-            children: EdgeList {
-                first: NO_EDGE,
-                last: NO_EDGE,
-            },
+            depth,
+            word: Word::NEW,
         });
-        self.first_parent.push(NO_EDGE);
-        self.creating_edge.push(NO_EDGE);
+        self.links.push(link);
         NodeId(id)
     }
 
-    fn push_edge(&mut self, parent: NodeId, tactic: &str, target: Target) -> EdgeId {
-        let id = u32::try_from(self.edges.len())
+    fn push_extra(&mut self, parent: NodeId, tactic: &str, target: Target) -> EdgeId {
+        let id = u32::try_from(self.extras.len())
             .ok()
             .filter(|&id| id <= MAX_ID)
             .expect("fewer than 2^32 - 2 edges");
-        let tactic_start = self.tactics.len();
-        self.tactics.push_str(tactic);
-        self.edges.push(Edge {
-            tactic_start,
-            parent,
+        let tactic = self.tactics.intern(tactic);
+        self.extras.push(Extra {
+            tactic,
+            parent: parent.0,
             target,
-            next_child: NO_EDGE,
-            next_parent: NO_EDGE,
+            next_in: NONE,
+            nodes_before: self.nodes.len() as u32,
         });
-        let list = &mut self.nodes[parent.index()].children;
-        if list.last == NO_EDGE {
-            list.first = id;
-        } else {
-            self.edges[list.last as usize].next_child = id;
-        }
-        list.last = id;
         EdgeId(id)
     }
 }
 
-/// Edge `index`'s tactic: from its start to the next edge's start (or the arena's end).
-fn tactic_of<'a>(edges: &[Edge], tactics: &'a str, index: usize) -> &'a str {
-    let end = edges
-        .get(index + 1)
-        .map_or(tactics.len(), |next| next.tactic_start);
-    &tactics[edges[index].tactic_start..end]
+/// Every node's out-edges in the order they were added, rebuilt from the links and extras for
+/// one shortest-proof walk: per node, its created children (by id, which is the order their
+/// creating edges were added) and its extras (by index), merged by `Extra::nodes_before`.
+struct OutEdges {
+    /// Node `p`'s created children are `children[child_start[p]..child_start[p + 1]]`.
+    child_start: Vec<u32>,
+    children: Vec<u32>,
+    /// Node `p`'s extras are `extra_list[extra_start[p]..extra_start[p + 1]]`.
+    extra_start: Vec<u32>,
+    extra_list: Vec<u32>,
+}
+
+impl OutEdges {
+    fn new(links: &[Link], extras: &[Extra]) -> OutEdges {
+        let (child_start, children) = group_by_parent(
+            links.len(),
+            links
+                .iter()
+                .enumerate()
+                .filter(|(_, link)| link.parent != NONE)
+                .map(|(id, link)| (link.parent, id as u32)),
+        );
+        let (extra_start, extra_list) = group_by_parent(
+            links.len(),
+            extras
+                .iter()
+                .enumerate()
+                .map(|(index, extra)| (extra.parent, index as u32)),
+        );
+        OutEdges {
+            child_start,
+            children,
+            extra_start,
+            extra_list,
+        }
+    }
+
+    /// Calls `visit(child, via)` for each out-edge of `node` that leads to a node, in order:
+    /// `via` is `None` for a creating edge, the extra's index otherwise.
+    fn for_each(&self, node: u32, extras: &[Extra], mut visit: impl FnMut(u32, Option<u32>)) {
+        let node = node as usize;
+        let children =
+            &self.children[self.child_start[node] as usize..self.child_start[node + 1] as usize];
+        let own =
+            &self.extra_list[self.extra_start[node] as usize..self.extra_start[node + 1] as usize];
+        let (mut c, mut e) = (0, 0);
+        loop {
+            let take_child = match (children.get(c), own.get(e)) {
+                (Some(&child), Some(&extra)) => child < extras[extra as usize].nodes_before,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            if take_child {
+                visit(children[c], None);
+                c += 1;
+            } else {
+                let extra = own[e];
+                if let Some(target) = extras[extra as usize].target.node() {
+                    visit(target.0, Some(extra));
+                }
+                e += 1;
+            }
+        }
+    }
+}
+
+/// `(parent, item)` pairs grouped by parent, each group in the pairs' order: a counting sort
+/// into `starts` (length `nodes + 1`) and the items.
+fn group_by_parent(
+    nodes: usize,
+    pairs: impl Iterator<Item = (u32, u32)> + Clone,
+) -> (Vec<u32>, Vec<u32>) {
+    let mut starts = vec![0u32; nodes + 1];
+    for (parent, _) in pairs.clone() {
+        starts[parent as usize + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut cursor = starts.clone();
+    let mut items = vec![0u32; starts[nodes] as usize];
+    for (parent, item) in pairs {
+        let at = &mut cursor[parent as usize];
+        items[*at as usize] = item;
+        *at += 1;
+    }
+    (starts, items)
 }
 
 /// The first path that reached a node, borrowed from the graph without its node type: what a
@@ -491,9 +677,8 @@ fn tactic_of<'a>(edges: &[Edge], tactics: &'a str, index: usize) -> &'a str {
 #[derive(Clone, Copy)]
 pub(super) struct PathView<'a> {
     node: NodeId,
-    creating_edge: &'a [u32],
-    edges: &'a [Edge],
-    tactics: &'a str,
+    links: &'a [Link],
+    tactics: &'a Interner,
 }
 
 impl<'a> PathView<'a> {
@@ -504,157 +689,211 @@ impl<'a> PathView<'a> {
             if at == NodeId::ROOT {
                 return None;
             }
-            let edge = self.creating_edge[at.index()] as usize;
-            at = self.edges[edge].parent;
-            Some(tactic_of(self.edges, self.tactics, edge))
+            let link = self.links[at.index()];
+            at = NodeId(link.parent);
+            Some(self.tactics.get(link.tactic as usize))
         })
     }
 }
 
-/// Node `index`'s text: from its start to the next node's start (or the arena's end).
-fn text_of<'a, S>(nodes: &[Node<S>], texts: &'a str, index: usize) -> &'a str {
-    let end = nodes
-        .get(index + 1)
-        .map_or(texts.len(), |next| next.text_start);
-    &texts[nodes[index].text_start..end]
-}
-
-/// Canonical text → node: open addressing with linear probing.
+/// Distinct texts, each stored once in one arena and named by a dense `u32` in the order they
+/// were first seen.
 ///
-/// A slot holds a 32-bit tag (the upper half of the text's hash), the node, and where the
-/// node's text sits in the arena, so a lookup reads one slot and, only when tag and length
-/// match, one text; it never touches the node itself. A tag's home slot is given by its top
-/// bits, so the table is ordered by tag (up to probing) and doubling it is one sequential pass
-/// that needs neither the texts nor their hashes.
+/// Text `i` runs from its start to the next text's start (or the arena's end). Starts are kept
+/// as their low 32 bits; since they only grow, the high bits of text `i`'s start are the number
+/// of entries of `wraps` at or below `i` (one entry each time the low bits wrapped), which is
+/// empty below 4 GiB of text.
+///
+/// The index is open addressing with linear probing over 16-byte slots: a 32-bit tag (the upper
+/// half of the text's hash), the id, and where the text is, so a lookup reads one slot and, only
+/// when the tag and length match, the text itself (never the id's start: one cache miss less). A tag's home slot is `tag · capacity / 2³²`, so the table is ordered by
+/// tag (up to probing), any capacity works (it grows by half, not by doubling), and growing it
+/// is one sequential pass that needs neither the texts nor their hashes.
 #[derive(Debug, Default)]
-struct TextIndex {
-    /// The length is zero or a power of two.
+struct Interner {
+    arena: String,
+    starts: Vec<u32>,
+    wraps: Vec<u32>,
     slots: Vec<Slot>,
-    /// `64 - log2(slots.len())`.
-    shift: u32,
-    len: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// The upper 32 bits of the text's hash.
     tag: u32,
-    /// The node, or [`EMPTY_SLOT`].
+    /// The text's id, or [`NONE`].
     id: u32,
-    /// Where the text starts in the arena, or [`FAR_TEXT`] when that does not fit in 32 bits
-    /// (then the node is asked).
+    /// The low 32 bits of where the text starts in the arena.
     start: u32,
-    /// The text's length in bytes, saturated at `u32::MAX` (only a filter).
+    /// The text's length in bytes, saturated at `u32::MAX` (then the text's own bounds are read).
     len: u32,
 }
-
-const EMPTY_SLOT: u32 = u32::MAX;
-const FAR_TEXT: u32 = u32::MAX;
 
 impl Slot {
     const EMPTY: Slot = Slot {
         tag: 0,
-        id: EMPTY_SLOT,
+        id: NONE,
         start: 0,
         len: 0,
     };
 
-    fn new(tag: u32, id: u32, start: usize, len: usize) -> Slot {
-        let len = u32::try_from(len).unwrap_or(u32::MAX);
-        // The direct read needs `start + len` to fit too.
-        let start = u32::try_from(start)
-            .ok()
-            .filter(|&start| start.checked_add(len).is_some_and(|end| end < FAR_TEXT))
-            .unwrap_or(FAR_TEXT);
-        Slot {
-            tag,
-            id,
-            start,
-            len,
+    /// Whether the slot holds `text`, reading the arena only where the tag and length match.
+    #[inline]
+    fn holds(self, tag: u32, text: &str, interner: &Interner) -> bool {
+        if self.tag != tag {
+            return false;
         }
+        let len = text.len();
+        if self.len == u32::MAX || !interner.wraps.is_empty() {
+            return interner.bytes(self.id as usize) == text.as_bytes();
+        }
+        self.len as usize == len
+            && interner
+                .arena
+                .as_bytes()
+                .get(self.start as usize..self.start as usize + len)
+                == Some(text.as_bytes())
     }
 }
 
 /// The index's key for a text: the upper half of its hash.
+#[inline]
 fn tag_of(text: &str) -> u32 {
     (hash_str(text) >> 32) as u32
 }
 
 /// Where a text is, or would go, in the index.
 enum Probe {
-    Found(NodeId),
+    Found(u32),
     /// Not indexed; this empty slot ends its probe sequence.
     Vacant(usize),
 }
 
-impl TextIndex {
-    fn mask(&self) -> usize {
-        self.slots.len() - 1
+impl Interner {
+    fn len(&self) -> usize {
+        self.starts.len()
     }
 
-    /// The first slot to look at for `tag`: its top `log2(slots.len())` bits.
+    /// Where text `id` starts in the arena, given the low bits `low` of that start.
+    #[inline]
+    fn wide_start(&self, id: usize, low: u32) -> usize {
+        if self.wraps.is_empty() {
+            return low as usize;
+        }
+        let high = self.wraps.partition_point(|&wrap| wrap as usize <= id) as u64;
+        ((high << 32) | u64::from(low)) as usize
+    }
+
+    /// Text `id`'s bytes ("" for an id never given out). Nothing here can panic, so when the
+    /// text is not used (an event no hook reads), the compiler drops the whole lookup.
+    #[inline]
+    fn bytes(&self, id: usize) -> &[u8] {
+        let Some(&low) = self.starts.get(id) else {
+            return &[];
+        };
+        let start = self.wide_start(id, low);
+        let end = match self.starts.get(id + 1) {
+            Some(&next) => self.wide_start(id + 1, next),
+            None => self.arena.len(),
+        };
+        self.arena.as_bytes().get(start..end).unwrap_or_default()
+    }
+
+    /// Text `id`.
+    #[inline]
+    fn get(&self, id: usize) -> &str {
+        let Some(&low) = self.starts.get(id) else {
+            return "";
+        };
+        let start = self.wide_start(id, low);
+        let end = match self.starts.get(id + 1) {
+            Some(&next) => self.wide_start(id + 1, next),
+            None => self.arena.len(),
+        };
+        self.arena.get(start..end).unwrap_or_default()
+    }
+
+    /// The id of `text`, added if it is new.
+    fn intern(&mut self, text: &str) -> u32 {
+        let tag = tag_of(text);
+        match self.probe(tag, text) {
+            Probe::Found(id) => id,
+            Probe::Vacant(slot) => self.insert(slot, tag, text),
+        }
+    }
+
+    #[inline]
     fn home(&self, tag: u32) -> usize {
-        ((u64::from(tag) << 32) >> self.shift) as usize
+        ((u64::from(tag) * self.slots.len() as u64) >> 32) as usize
     }
 
-    fn probe<S>(&self, tag: u32, text: &str, nodes: &[Node<S>], texts: &str) -> Probe {
+    #[inline]
+    fn probe(&self, tag: u32, text: &str) -> Probe {
         if self.slots.is_empty() {
             return Probe::Vacant(0);
         }
-        let len = u32::try_from(text.len()).unwrap_or(u32::MAX);
-        let mask = self.mask();
         let mut at = self.home(tag);
         loop {
             let slot = self.slots[at];
-            if slot.id == EMPTY_SLOT {
+            if slot.id == NONE {
                 return Probe::Vacant(at);
             }
-            if slot.tag == tag && slot.len == len {
-                let known = if slot.start == FAR_TEXT {
-                    text_of(nodes, texts, slot.id as usize).as_bytes()
-                } else {
-                    let start = slot.start as usize;
-                    &texts.as_bytes()[start..start + len as usize]
-                };
-                if known == text.as_bytes() {
-                    return Probe::Found(NodeId(slot.id));
-                }
+            if slot.holds(tag, text, self) {
+                return Probe::Found(slot.id);
             }
-            at = (at + 1) & mask;
+            at += 1;
+            if at == self.slots.len() {
+                at = 0;
+            }
         }
     }
 
-    /// Adds `id`, the last node, whose text was just probed as `vacant`.
-    fn insert<S>(&mut self, vacant: usize, tag: u32, id: NodeId, nodes: &[Node<S>], texts: &str) {
-        let start = nodes[id.index()].text_start;
-        let slot = Slot::new(tag, id.0, start, texts.len() - start);
-        // Keep the load factor at or below 1/2.
-        if (self.len + 1) * 2 > self.slots.len() {
+    /// Adds `text`, just probed as `vacant`, under the next id.
+    fn insert(&mut self, vacant: usize, tag: u32, text: &str) -> u32 {
+        let id = u32::try_from(self.len())
+            .ok()
+            .filter(|&id| id <= MAX_ID)
+            .expect("fewer than 2^32 - 2 texts");
+        let start = self.arena.len() as u64;
+        while (self.wraps.len() as u64) < start >> 32 {
+            self.wraps.push(id);
+        }
+        self.starts.push(start as u32);
+        self.arena.push_str(text);
+        let slot = Slot {
+            tag,
+            id,
+            start: start as u32,
+            len: u32::try_from(text.len()).unwrap_or(u32::MAX),
+        };
+        // Keep the load factor at or below 3/4.
+        if self.len() * 4 > self.slots.len() * 3 {
             self.grow();
             self.place(slot);
         } else {
             self.slots[vacant] = slot;
         }
-        self.len += 1;
+        id
     }
 
     fn place(&mut self, slot: Slot) {
-        let mask = self.mask();
         let mut at = self.home(slot.tag);
-        while self.slots[at].id != EMPTY_SLOT {
-            at = (at + 1) & mask;
+        while self.slots[at].id != NONE {
+            at += 1;
+            if at == self.slots.len() {
+                at = 0;
+            }
         }
         self.slots[at] = slot;
     }
 
-    /// Doubles the table. Slots are taken in table order, which is tag order apart from
+    /// Grows the table by half. Slots are taken in table order, which is tag order apart from
     /// probing, so the new table is written front to back too.
     fn grow(&mut self) {
-        let capacity = (self.slots.len() * 2).max(1024);
+        let capacity = (self.slots.len() + self.slots.len() / 2).max(1024);
         let old = std::mem::replace(&mut self.slots, vec![Slot::EMPTY; capacity]);
-        self.shift = 64 - capacity.trailing_zeros();
         for slot in old {
-            if slot.id != EMPTY_SLOT {
+            if slot.id != NONE {
                 self.place(slot);
             }
         }
@@ -719,5 +958,83 @@ mod tests {
         // `a` is dead, and so is the root: its one state edge leads to `a`, its other failed.
         assert_eq!(graph.settle_failure(a), 2);
         assert_eq!(graph.root_status(), Status::Failed);
+    }
+
+    #[test]
+    fn the_interner_stores_each_text_once_under_dense_ids_across_growth() {
+        let mut interner = Interner::default();
+        let texts: Vec<String> = (0..5000).map(|i| format!("⊢ goal_{}", i % 3000)).collect();
+        let ids: Vec<u32> = texts.iter().map(|t| interner.intern(t)).collect();
+        assert_eq!(interner.len(), 3000);
+        for (text, &id) in texts.iter().zip(&ids) {
+            assert_eq!(interner.get(id as usize), text);
+            assert_eq!(interner.intern(text), id);
+        }
+        assert_eq!(ids[..3000], (0..3000).collect::<Vec<u32>>()[..]);
+        assert_eq!(
+            interner.arena.len(),
+            texts[..3000].iter().map(String::len).sum::<usize>()
+        );
+        assert_eq!(interner.intern(""), 3000);
+        assert_eq!(interner.get(3000), "");
+    }
+
+    #[test]
+    fn an_edge_to_a_failed_state_counts_as_failed_and_a_rejected_proof_fails_its_node() {
+        let mut graph = Graph::new(0, "root".to_owned());
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+            panic!("a is new");
+        };
+        graph.start_expansion(a, VecDeque::from([Candidate::new("x", 0.0)]));
+        assert!(graph.next_candidate(a).is_some());
+        assert_eq!(graph.settle_failure(a), 1);
+        assert_eq!(graph.node(a).status, Status::Failed);
+        // The root reaches the failed `a` again and closes its goals with a proof the checker
+        // then refuses: both its edges have failed, so it is dead too.
+        graph.start_expansion(
+            NodeId::ROOT,
+            VecDeque::from([Candidate::new("again", 0.0), Candidate::new("done", 0.0)]),
+        );
+        assert!(graph.next_candidate(NodeId::ROOT).is_some());
+        assert_eq!(
+            graph.add_state_edge(NodeId::ROOT, "again", 0.0, 1, "a"),
+            Landing::Known(a)
+        );
+        assert!(graph.next_candidate(NodeId::ROOT).is_some());
+        let proved = graph.add_proved_edge(NodeId::ROOT, "done");
+        assert_eq!(
+            graph.settle_failure(NodeId::ROOT),
+            0,
+            "the proved edge is live"
+        );
+        graph.fail_edge(proved);
+        assert_eq!(graph.settle_failure(NodeId::ROOT), 1);
+        assert_eq!(graph.root_status(), Status::Failed);
+    }
+
+    #[test]
+    fn the_proof_walk_takes_out_edges_in_the_order_they_were_added() {
+        // root -t1-> a (new), root -t2-> b (new), a -t3-> b (known), b -t4-> c (new);
+        // then root -t5-> c (known): the shortest path to c is root -t5-> c, found because
+        // the walk follows root's extra edge after its creating edges.
+        let mut graph = Graph::new(0, "root".to_owned());
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "t1", -1.0, 1, "a") else {
+            panic!("a is new");
+        };
+        let Landing::New(b) = graph.add_state_edge(NodeId::ROOT, "t2", -1.0, 2, "b") else {
+            panic!("b is new");
+        };
+        graph.add_state_edge(a, "t3", -1.0, 2, "b");
+        let Landing::New(c) = graph.add_state_edge(b, "t4", -1.0, 3, "c") else {
+            panic!("c is new");
+        };
+        graph.add_state_edge(NodeId::ROOT, "t5", -1.0, 3, "c");
+        let last = graph.add_proved_edge(c, "qed");
+        let proof = graph.proof_ending_with(last);
+        assert_eq!(proof.tactics, ["t5", "qed"]);
+        assert_eq!(proof.states, ["root", "c"]);
+        // Through `b`, whose creating edge comes before `a`'s extra edge into it.
+        let last = graph.add_proved_edge(b, "qed");
+        assert_eq!(graph.proof_ending_with(last).tactics, ["t2", "qed"]);
     }
 }

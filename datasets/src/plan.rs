@@ -1,0 +1,176 @@
+//! Plan records: what the planner proposed for a theorem, what became of each skeleton and of each of its holes (`prover prove|eval --planner … --plan-log FILE`), one JSON line per theorem.
+//!
+//! A record is training data for the planner as much as a log: each skeleton carries its
+//! label (`closed_all`, `partial`, `refuted`, or `refused` with the reason), so the
+//! (statement → skeleton) pairs of a run can be filtered by how far they got.
+
+use serde::{Deserialize, Serialize};
+
+use crate::results::StopCode;
+
+/// The schema version of [`PlanRecord`].
+pub const PLAN_SCHEMA_VERSION: u32 = 1;
+
+fn schema_version() -> u32 {
+    PLAN_SCHEMA_VERSION
+}
+
+/// One theorem's planning: the direct search first, then each skeleton tried.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRecord {
+    /// [`PLAN_SCHEMA_VERSION`].
+    #[serde(default = "schema_version")]
+    pub schema_version: u32,
+    /// The theorem's name.
+    pub name: String,
+    /// The statement, as the dataset gives it.
+    pub statement: String,
+    /// Whether the theorem was proved, and how: `direct`, `plan` or `unproved`.
+    pub outcome: PlanOutcome,
+    /// The direct search (a share of the budget) that ran before any planning.
+    pub direct: HoleSearch,
+    /// Requests sent to the planner (the first, then one per replan).
+    pub planner_calls: u32,
+    /// Every skeleton the planner proposed, in the order tried.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skeletons: Vec<SkeletonRecord>,
+    /// Why the planner itself failed (its server down, say), when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planner_error: Option<String>,
+    /// The direct search run again, from the start, with the budget planning left, when no
+    /// skeleton closed and the first one's tree was not exhausted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<HoleSearch>,
+    /// The proof reported, exactly as the final check accepted it, when proved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+}
+
+/// How a planned theorem ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanOutcome {
+    /// A direct search proved it: the first (no planner was asked) or the fallback.
+    Direct,
+    /// A skeleton with every hole closed passed the final check.
+    Plan,
+    /// Neither.
+    Unproved,
+}
+
+/// One skeleton and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkeletonRecord {
+    /// Which planner request proposed it: 0 for the first, then one more per replan.
+    pub round: u32,
+    /// The planner's skeleton (the fenced Lean block), as proposed.
+    pub text: String,
+    /// Its label.
+    pub label: SkeletonLabel,
+    /// Why it was refused, or why its holes did not all close, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Its holes, in the REPL's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holes: Vec<HoleRecord>,
+}
+
+/// What a skeleton came to: the label of a (statement → skeleton) training row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkeletonLabel {
+    /// Refused before any hole was searched: statement changed, no Lean block, does not
+    /// elaborate, no progress, refused by the screening guard.
+    Refused,
+    /// Every hole closed and the assembled proof passed the final check.
+    ClosedAll,
+    /// Some holes closed, none refuted, and some still open when its budget ran out; or every
+    /// hole closed but the assembled proof failed the final check.
+    Partial,
+    /// A hole's search was exhausted with no infrastructure error: its lemma is likely false
+    /// or out of the policy's reach, and the skeleton was abandoned.
+    Refuted,
+}
+
+/// One hole: a `sorry` of a skeleton, its goal, and its search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoleRecord {
+    /// Where its `sorry` starts in the skeleton: line from 1, column in codepoints from 0.
+    pub line: u32,
+    /// See [`HoleRecord::line`].
+    pub column: u32,
+    /// The goal Lean reported at the sorry.
+    pub goal: String,
+    /// Its search.
+    pub search: HoleSearch,
+}
+
+/// What one search (the direct one, or a hole's) did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HoleSearch {
+    /// Whether it found a proof.
+    pub proved: bool,
+    /// The proof it found (the script in the sorry's place, or after `:= by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+    /// Why it stopped, when it found none; absent when it never ran (a sibling hole was
+    /// refuted first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<StopCode>,
+    /// Expansions it made.
+    pub expansions: u32,
+    /// Requests it sent to Lean.
+    pub lean_calls: u32,
+    /// Its verdict came from the cache.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub from_cache: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_reads_back_as_written_and_old_rows_get_the_version() {
+        let record = PlanRecord {
+            schema_version: PLAN_SCHEMA_VERSION,
+            name: "t".into(),
+            statement: "theorem t : p := by".into(),
+            outcome: PlanOutcome::Plan,
+            direct: HoleSearch {
+                stop_reason: Some(StopCode::Exhausted),
+                expansions: 3,
+                lean_calls: 9,
+                ..HoleSearch::default()
+            },
+            planner_calls: 1,
+            skeletons: vec![SkeletonRecord {
+                round: 0,
+                text: "theorem t : p := by\n  have h : q := by sorry\n  exact f h".into(),
+                label: SkeletonLabel::ClosedAll,
+                reason: None,
+                holes: vec![HoleRecord {
+                    line: 2,
+                    column: 20,
+                    goal: "⊢ q".into(),
+                    search: HoleSearch {
+                        proved: true,
+                        proof: Some("simp".into()),
+                        ..HoleSearch::default()
+                    },
+                }],
+            }],
+            planner_error: None,
+            fallback: None,
+            proof: Some("\n  have h : q := by\n    simp\n  exact f h".into()),
+        };
+        let line = serde_json::to_string(&record).unwrap();
+        assert!(line.contains(r#""label":"closed_all""#), "{line}");
+        let back: PlanRecord = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, record);
+        let old = r#"{"name":"t","statement":"s","outcome":"unproved","direct":{"proved":false,"expansions":0,"lean_calls":0},"planner_calls":0}"#;
+        let old: PlanRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(old.schema_version, PLAN_SCHEMA_VERSION);
+        assert!(old.skeletons.is_empty());
+    }
+}

@@ -1,0 +1,295 @@
+//! The planner (`pipeline::plan`) with a scripted planner against sim-repl's planner world (a simulated REPL, not Lean): a theorem no direct search proves is proved through a skeleton's holes; a changed statement, a skeleton that does not elaborate and a false lemma are refused or given up, with a replan that names the failed goal; a theorem the direct search proves never reaches the planner.
+
+use datasets::plan::{PlanOutcome, SkeletonLabel};
+use prover::check::{HeaderOrigin, ProofTask, Status};
+use prover::engine::{ProveStatus, StopCode, Theorem};
+use prover::job::{Goal, Job, JobEnd, JobResult, NoObserver};
+use prover::pipeline::Stop;
+use prover::pipeline::plan::{self, PlanConfig, Planned, ScriptedPlanner};
+use prover::session::{Session, SessionConfig};
+use prover::settings::{self, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
+use prover_tests::harness::{sim_repl_bin, workspace_root};
+
+/// One flat search of `theorem` on `session`, through the one door.
+async fn search(session: &Session, theorem: &Theorem) -> prover::ProveResult {
+    let job = Job::Prove(Goal::Theorem(theorem.clone()));
+    let handle = session.prover().submit(job, NoObserver);
+    handle.wait().await.prove_result(&theorem.name)
+}
+
+const HEADER: &str = "import Mathlib\n\n";
+const STATEMENT: &str = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by";
+const GOOD: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x := by sorry\n  exact h₁ ▸ h₂\n```";
+const CHANGED: &str =
+    "```lean\ntheorem two_steps (x : ℕ) (h : 1 ≤ x) : x ^ 2 ≥ 2 * x := by\n  sorry\n```";
+const NOT_ELABORATING: &str = "Try this:\n```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x = 7 := by sorry\n  exact h₁ ▸ h\n```";
+const FALSE_LEMMA: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = 2 * x := by sorry\n  exact h₁ ▸ le_refl _\n```";
+
+fn config(max_expansions: u32) -> SessionConfig {
+    let world = workspace_root().join("tests/fixtures/worlds/planner.json");
+    let overlay = Overlay {
+        repl: ReplOverlay {
+            repl_cmd: Some(format!(
+                "{} --world {}",
+                sim_repl_bin().display(),
+                world.display()
+            )),
+            workers: Some(2),
+            ..ReplOverlay::default()
+        },
+        search: SearchOverlay {
+            max_expansions: Some(max_expansions),
+            ..SearchOverlay::default()
+        },
+        ..Overlay::default()
+    };
+    settings::session_config(&overlay, &SettingsFile::default()).unwrap()
+}
+
+fn theorem(name: &str, statement: &str) -> Theorem {
+    Theorem {
+        name: name.to_owned(),
+        header: HEADER.to_owned(),
+        formal_statement: statement.to_owned(),
+    }
+}
+
+async fn planned(session: &Session, planner: &ScriptedPlanner, theorem: Theorem) -> Planned {
+    let (_stop_sender, stop) = Stop::channel();
+    plan::prove(
+        &session.prover(),
+        planner,
+        &PlanConfig::default(),
+        theorem,
+        &stop,
+    )
+    .await
+}
+
+/// `prover check`'s verdict on the reported proof, through the session's one door.
+async fn checked(session: &Session, theorem: &Theorem, proof: &str) -> Status {
+    let task = ProofTask {
+        line: 0,
+        name: theorem.name.clone(),
+        header: theorem.header.clone(),
+        formal_statement: theorem.formal_statement.clone(),
+        proof: proof.to_owned(),
+        header_origin: HeaderOrigin::Reference,
+    };
+    match session.submit(Job::Check(task), NoObserver).wait().await {
+        JobEnd::Finished(JobResult::Check(result)) => result.status,
+        other => panic!("the check did not finish: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_theorem_no_direct_search_proves_is_proved_through_a_skeletons_holes() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    let two_steps = theorem("two_steps", STATEMENT);
+    // Without the planner, at the whole budget: no tactic reachable from the root proves it.
+    let flat = search(&session, &two_steps).await;
+    assert_eq!(flat.status, ProveStatus::Failed, "{flat:?}");
+
+    let planner = ScriptedPlanner::new().with(
+        "two_steps",
+        vec![vec![CHANGED.into(), NOT_ELABORATING.into(), GOOD.into()]],
+    );
+    let Planned { result, record } = planned(&session, &planner, two_steps.clone()).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    assert_eq!(record.outcome, PlanOutcome::Plan);
+    let labels: Vec<SkeletonLabel> = record.skeletons.iter().map(|s| s.label).collect();
+    assert_eq!(
+        labels,
+        [
+            SkeletonLabel::Refused,
+            SkeletonLabel::Refused,
+            SkeletonLabel::ClosedAll
+        ]
+    );
+    let reasons: Vec<&str> = record
+        .skeletons
+        .iter()
+        .map(|s| s.reason.as_deref().unwrap_or(""))
+        .collect();
+    assert!(
+        reasons[0].starts_with("the statement was changed"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].starts_with("does not elaborate"), "{reasons:?}");
+    let holes = &record.skeletons[2].holes;
+    assert_eq!(holes.len(), 2);
+    assert_eq!(
+        holes[1].goal,
+        "x : ℕ\nh : 2 ≤ x\nh₁ : x ^ 2 = x * x\n⊢ x * x ≥ 2 * x"
+    );
+    assert!(holes.iter().all(|hole| hole.search.proved), "{holes:?}");
+
+    // The reported proof has no sorry, is the one recorded, and passes `prover check`.
+    let proof = result.proof.clone().unwrap();
+    assert!(!proof.contains("sorry"), "{proof}");
+    assert_eq!(record.proof.as_deref(), Some(proof.as_str()));
+    assert_eq!(checked(&session, &two_steps, &proof).await, Status::Valid);
+    // The planner was asked once, for the default number of skeletons.
+    assert_eq!(planner.requests().len(), 1);
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_false_lemma_is_given_up_and_the_replan_names_its_goal() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    let planner = ScriptedPlanner::new().with(
+        "two_steps",
+        vec![vec![FALSE_LEMMA.into()], vec![GOOD.into()]],
+    );
+    let Planned { result, record } =
+        planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    assert_eq!(record.skeletons[0].label, SkeletonLabel::Refuted);
+    assert_eq!(record.skeletons[1].round, 1);
+    let requests = planner.requests();
+    assert_eq!(requests.len(), 2);
+    let feedback = requests[1]
+        .feedback
+        .as_ref()
+        .expect("the replan carries feedback");
+    assert_eq!(feedback.holes.len(), 1);
+    assert_eq!(feedback.holes[0].goal, "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x");
+    assert_eq!(feedback.holes[0].stop_reason, Some(StopCode::Exhausted));
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_failure_says_why_and_a_direct_proof_never_asks_the_planner() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    let planner = ScriptedPlanner::new()
+        .with(
+            "two_steps",
+            vec![vec![CHANGED.into()], vec![NOT_ELABORATING.into()]],
+        )
+        .with("direct", vec![vec![GOOD.into()]]);
+    let refused = planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(refused.result.status, ProveStatus::Failed);
+    assert_eq!(refused.result.stop_reason, Some(StopCode::PlanRefused));
+    // Two rounds answered, the third got nothing: planning stops there.
+    assert_eq!(refused.record.planner_calls, 3, "{:?}", refused.record);
+    assert!(refused.result.proof.is_none());
+
+    let direct = planned(
+        &session,
+        &planner,
+        theorem("direct", "theorem direct (x : ℕ) : x + 0 = x := by"),
+    )
+    .await;
+    assert_eq!(direct.result.status, ProveStatus::Proved);
+    assert_eq!(direct.record.outcome, PlanOutcome::Direct);
+    assert!(
+        planner
+            .requests()
+            .iter()
+            .all(|request| request.theorem.name != "direct")
+    );
+
+    let silent = ScriptedPlanner::new();
+    let unplanned = planned(&session, &silent, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(unplanned.result.status, ProveStatus::Error);
+    assert_eq!(unplanned.result.stop_reason, Some(StopCode::PlannerFailure));
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_line_is_masked_once_and_the_rest_proves_the_theorem() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    let with_junk = GOOD.replace(
+        "  have h₁ : x ^ 2 = x * x",
+        "  have h₀ : x = 7 := by sorry\n  have h₁ : x ^ 2 = x * x",
+    );
+    let planner = ScriptedPlanner::new().with("two_steps", vec![vec![with_junk]]);
+    let Planned { result, record } =
+        planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let used = &record.skeletons[0];
+    assert_eq!(used.label, SkeletonLabel::ClosedAll);
+    assert!(!used.text.contains("h₀"), "{}", used.text);
+    assert_eq!(used.holes.len(), 2);
+    assert!(!result.proof.unwrap().contains("h₀"));
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replan_keeps_its_closed_hole_without_searching_it_again() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    // Its second hole leads the search down an endless chain: open when its budget runs out.
+    let partial = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x + 0 := by sorry\n  nlinarith [h₁, h₂]\n```";
+    let planner =
+        ScriptedPlanner::new().with("two_steps", vec![vec![partial.into()], vec![GOOD.into()]]);
+    let Planned { result, record } =
+        planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let first = &record.skeletons[0];
+    assert_eq!(first.label, SkeletonLabel::Partial, "{first:#?}");
+    assert!(first.holes[0].search.proved);
+    assert_eq!(
+        first.holes[1].search.stop_reason,
+        Some(StopCode::ExpansionLimit)
+    );
+    // The replan was told which hole closed and how, and kept it: it was not searched again.
+    let feedback = planner.requests()[1].feedback.clone().unwrap();
+    assert!(feedback.holes[0].proof.is_some(), "{feedback:?}");
+    assert_eq!(
+        feedback.holes[1].stop_reason,
+        Some(StopCode::ExpansionLimit)
+    );
+    let second = &record.skeletons[1];
+    assert_eq!(second.label, SkeletonLabel::ClosedAll);
+    assert!(second.holes[0].search.from_cache, "{:?}", second.holes[0]);
+    assert_eq!(second.holes[0].search.expansions, 0);
+    assert!(!second.holes[1].search.from_cache);
+    // Nothing overran the budget: 40 expansions in all.
+    assert!(result.expansions <= 40, "{result:?}");
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_planning_leaves_goes_to_the_direct_search_again() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    // Ten steps: beyond the direct search's 15 % of 40 expansions, within the whole budget.
+    let long_way = theorem(
+        "long_way",
+        "theorem long_way (x : ℕ) : x ≤ x ^ 2 + 10 := by",
+    );
+    let flat = search(&session, &long_way).await;
+    assert_eq!(flat.status, ProveStatus::Proved, "{flat:?}");
+    let changed = "```lean\ntheorem long_way (x : ℕ) : x ≤ x ^ 2 := by\n  sorry\n```";
+    for planner in [
+        ScriptedPlanner::new().with("long_way", vec![vec![changed.into()]]),
+        ScriptedPlanner::new(),
+    ] {
+        let Planned { result, record } = planned(&session, &planner, long_way.clone()).await;
+        assert_eq!(
+            result.status,
+            ProveStatus::Proved,
+            "{result:?}\n{record:#?}"
+        );
+        assert_eq!(record.direct.stop_reason, Some(StopCode::ExpansionLimit));
+        assert_eq!(record.outcome, PlanOutcome::Direct);
+        assert!(record.fallback.as_ref().is_some_and(|f| f.proved));
+        assert_eq!(result.proof, flat.proof);
+    }
+    session.shutdown().await.unwrap();
+}

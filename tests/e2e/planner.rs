@@ -1,0 +1,283 @@
+//! `prover eval|prove --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds the closed holes in the cache; `--planner off` changes nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use prover_tests::harness::{ProverRun, SimRepl, fixture_world, read_jsonl, results_by_name};
+use prover_tests::openai_sim::{self, Options, Script, SimServer};
+use serde_json::{Value, json};
+
+const HEADER: &str = prover_tests::harness::MINIF2F_HEADER;
+const STATEMENT: &str = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by";
+const GOOD: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x := by sorry\n  exact h₁ ▸ h₂\n```";
+const CHANGED: &str =
+    "```lean\ntheorem two_steps (x : ℕ) (h : 1 ≤ x) : x ^ 2 ≥ 2 * x := by\n  sorry\n```";
+const NOT_ELABORATING: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x = 7 := by sorry\n  exact h₁ ▸ h\n```";
+const FALSE_LEMMA: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = 2 * x := by sorry\n  exact h₁ ▸ le_refl _\n```";
+/// What only a replan request holds: the refuted hole's goal, as the request shows it.
+const REFUTED_GOAL: &str = "its goal:\nx : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x\nKeep the closed holes; split or restate the open ones.";
+
+/// The planner's server: three bad skeletons for the first request, the good one for a
+/// request that names the refuted lemma's goal (the longer key wins when both match).
+fn planner_server(log: &Path) -> SimServer {
+    let completion = |text: &str| json!({"text": text});
+    let script: Script = serde_json::from_value(json!({
+        "responses": {
+            format!("{STATEMENT} sorry"): [
+                completion(CHANGED), completion(NOT_ELABORATING), completion(FALSE_LEMMA)
+            ],
+            REFUTED_GOAL: [completion(GOOD)],
+        },
+        "default": [],
+    }))
+    .unwrap();
+    openai_sim::serve(
+        script,
+        Options {
+            log: Some(log.to_owned()),
+            ..Options::default()
+        },
+    )
+    .unwrap()
+}
+
+fn dataset(dir: &Path) -> PathBuf {
+    let rows = [
+        ("two_steps", STATEMENT),
+        ("direct", "theorem direct (x : ℕ) : x + 0 = x := by"),
+    ]
+    .map(|(name, statement)| {
+        datasets::Theorem {
+            name: name.to_owned(),
+            header: HEADER.to_owned(),
+            formal_statement: format!("{statement}\n"),
+        }
+        .to_row()
+    });
+    let path = dir.join("dataset.jsonl");
+    std::fs::write(&path, rows.join("\n") + "\n").unwrap();
+    path
+}
+
+fn eval(dir: &Path, out: &str, cache: &Path, extra: &[&str]) -> Output {
+    let output = ProverRun::new("eval")
+        .args(["--workers", "2", "--max-expansions", "40"])
+        .path("--dataset", &dataset(dir))
+        .path("--out", &dir.join(out))
+        .path("--cache", cache)
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .args(extra)
+        .output();
+    assert!(
+        output.status.code().is_some_and(|code| code <= 1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// `prover check` on one proof of the planner world.
+fn check(dir: &Path, name: &str, statement: &str, proof: &str) -> Value {
+    let input = dir.join("proofs.jsonl");
+    let out = dir.join("checked.jsonl");
+    let row = datasets::ProofRow {
+        name: name.to_owned(),
+        header: HEADER.to_owned(),
+        formal_statement: statement.to_owned(),
+        proof: proof.to_owned(),
+    }
+    .to_row();
+    std::fs::write(&input, row + "\n").unwrap();
+    let output = ProverRun::new("check")
+        .path("--input", &input)
+        .path("--out", &out)
+        .args(["--fresh"])
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .output();
+    assert!(output.status.code().is_some(), "{output:?}");
+    read_jsonl(&out).remove(0)
+}
+
+#[test]
+fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let requests = dir.path().join("requests.jsonl");
+    let server = planner_server(&requests);
+    let cache = dir.path().join("cache");
+    let planner = [
+        "--planner",
+        "openai",
+        "--planner-url",
+        &server.base_url(),
+        "--planner-samples",
+        "3",
+    ];
+    let log = dir.path().join("plan.jsonl");
+    let log_flag = ["--plan-log", log.to_str().unwrap()];
+    let flags: Vec<&str> = planner.iter().chain(&log_flag).copied().collect();
+    eval(dir.path(), "planned.jsonl", &cache, &flags);
+    let results = results_by_name(&dir.path().join("planned.jsonl"));
+    let two_steps = &results["two_steps"];
+    assert_eq!(two_steps["status"], "proved", "{two_steps}");
+    assert_eq!(results["direct"]["status"], "proved");
+    let proof = two_steps["proof"].as_str().unwrap();
+    assert!(!proof.contains("sorry"), "{proof}");
+
+    // The plan log: the direct search failed; the first round's three skeletons were a changed
+    // statement, one that does not elaborate, and a false lemma; the replan's closed.
+    let records = read_jsonl(&log);
+    let record = records
+        .iter()
+        .find(|r| r["name"] == "two_steps")
+        .expect("a plan record for two_steps");
+    assert_eq!(record["outcome"], "plan");
+    assert_eq!(record["planner_calls"], 2);
+    let labels: Vec<&str> = record["skeletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["refused", "refused", "refuted", "closed_all"]);
+    let reasons: Vec<&str> = record["skeletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        reasons[0].starts_with("the statement was changed"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].starts_with("does not elaborate"), "{reasons:?}");
+    assert_eq!(record["proof"].as_str(), Some(proof));
+    let direct = records.iter().find(|r| r["name"] == "direct").unwrap();
+    assert_eq!(direct["outcome"], "direct");
+    assert_eq!(direct["planner_calls"], 0);
+
+    // The replan request carried the refuted lemma's goal; no request was sent for `direct`.
+    // (The client tops a request up with further ones when fewer distinct answers than
+    // samples came back, so the HTTP requests hold two distinct prompts.)
+    // (The preflight's probe is one more request, of its own.)
+    let prompt = |r: &Value| r["messages"][0]["content"].as_str().unwrap().to_owned();
+    let mut prompts: Vec<String> = read_jsonl(&requests)
+        .iter()
+        .map(prompt)
+        .filter(|p| p.contains("Theorem (its header first)"))
+        .collect();
+    prompts.dedup();
+    assert_eq!(prompts.len(), 2, "{prompts:#?}");
+    assert!(!prompts[0].contains(REFUTED_GOAL));
+    assert!(prompts[1].contains(REFUTED_GOAL), "{}", prompts[1]);
+    assert!(prompts.iter().all(|p| !p.contains("theorem direct")));
+
+    // The reported proof is a proof: `prover check` accepts it, with no sorry.
+    let checked = check(dir.path(), "two_steps", &format!("{STATEMENT}\n"), proof);
+    assert_eq!(checked["status"], "valid", "{checked}");
+
+    // Rerunning on the same cache finds every closed hole there.
+    let again_log = dir.path().join("plan-again.jsonl");
+    let again_flag = ["--plan-log", again_log.to_str().unwrap()];
+    let flags: Vec<&str> = planner.iter().chain(&again_flag).copied().collect();
+    eval(dir.path(), "again.jsonl", &cache, &flags);
+    let again = results_by_name(&dir.path().join("again.jsonl"));
+    assert_eq!(again["two_steps"]["status"], "proved");
+    let record = read_jsonl(&again_log)
+        .into_iter()
+        .find(|r| r["name"] == "two_steps")
+        .unwrap();
+    let closed = record["skeletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "closed_all")
+        .unwrap()
+        .clone();
+    for hole in closed["holes"].as_array().unwrap() {
+        assert_eq!(hole["search"]["from_cache"], true, "{hole}");
+        assert_eq!(hole["search"]["expansions"], 0, "{hole}");
+    }
+}
+
+#[test]
+fn with_the_planner_off_eval_is_what_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    eval(dir.path(), "plain.jsonl", &cache, &[]);
+    let cache_off = dir.path().join("cache-off");
+    eval(dir.path(), "off.jsonl", &cache_off, &["--planner", "off"]);
+    let plain = results_by_name(&dir.path().join("plain.jsonl"));
+    let off = results_by_name(&dir.path().join("off.jsonl"));
+    for (name, row) in &plain {
+        for field in ["status", "proof", "stop_reason", "expansions", "lean_calls"] {
+            assert_eq!(row[field], off[name][field], "{name}.{field}");
+        }
+    }
+    assert_eq!(plain["two_steps"]["status"], "failed");
+    assert_eq!(plain["two_steps"]["stop_reason"], "exhausted");
+    // A plan log without a planner is refused before any work.
+    let output = ProverRun::new("eval")
+        .path("--dataset", &dataset(dir.path()))
+        .path("--out", &dir.path().join("refused.jsonl"))
+        .args(["--plan-log", dir.path().join("p.jsonl").to_str().unwrap()])
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .output();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("--plan-log needs --planner openai"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn prove_plans_too_and_prints_the_checked_proof() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = planner_server(&dir.path().join("requests.jsonl"));
+    let output = ProverRun::new("prove")
+        .args(["--statement", STATEMENT, "--max-expansions", "40", "--json"])
+        .args(["--planner", "openai", "--planner-url", &server.base_url()])
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(result["status"], "proved");
+    let proof = result["proof"].as_str().unwrap();
+    let checked = check(dir.path(), "two_steps", &format!("{STATEMENT}\n"), proof);
+    assert_eq!(checked["status"], "valid", "{checked}");
+}
+
+#[test]
+fn a_planner_server_that_does_not_answer_stops_the_run_before_any_theorem() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = dir.path().join("prover.toml");
+    std::fs::write(&settings, "[planner]\nretries = 0\n").unwrap();
+    // A port nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = dir.path().join("results.jsonl");
+    let output = ProverRun::new("eval")
+        .path("--config", &settings)
+        .path("--dataset", &dataset(dir.path()))
+        .path("--out", &out)
+        .args(["--planner", "openai", "--planner-url"])
+        .args([format!("http://127.0.0.1:{port}/v1")])
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--planner-url"), "{stderr}");
+    assert!(
+        !out.exists(),
+        "nothing is written before the planner answers"
+    );
+}
