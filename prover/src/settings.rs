@@ -1930,6 +1930,15 @@ mod tests {
             .unwrap();
         assert_eq!(on.llm.base_url, "http://127.0.0.1:9/v1");
         assert_eq!(on.llm.api, Api::Chat);
+        // Several tactic servers: the planner asks the first.
+        let several = SettingsFile::parse(
+            "[llm]\nurl = [\"http://127.0.0.1:7/v1\", \"http://127.0.0.1:8/v1\"]\n[planner]\nkind = \"openai\"\n",
+        )
+        .unwrap();
+        let first = planner_settings(&PlannerOverlay::default(), &several)
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.llm.base_url, "http://127.0.0.1:7/v1");
         assert_eq!(
             (on.plan.samples, on.llm.samples, on.plan.replans),
             (2, 2, 1)
