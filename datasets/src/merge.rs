@@ -8,9 +8,16 @@
 //! - a (theorem, attempt) that one file holds is kept as that file holds it (several rows
 //!   without an attempt number, as joined runs wrote them, stay several attempts);
 //! - a (theorem, attempt) that several files hold is a duplicate (shards overlapped, or a
-//!   shard ran twice): it is reported, and the rows of one file are kept, those of the first
-//!   file in name order whose rows hold a verdict (an `error` gives way, as in
-//!   [`crate::standing_results`]), else of the first file;
+//!   shard ran twice, or a merged file is merged again with a shard it holds): it is reported,
+//!   and the rows of one file are kept, those of the first file in name order whose rows hold
+//!   a verdict (an `error` gives way, as in [`crate::standing_results`]), else of the first
+//!   file; when two files hold different verdicts for it (`proved` in one, `failed` in the
+//!   other) it is a [`Conflict`], which the caller refuses, naming the theorem;
+//! - rows keep their statement identity (lineage, problem id, statement hash) as written, and
+//!   a (theorem, attempt) whose rows name different statements (two files computed for
+//!   different versions of one problem) is a [`Conflict`] too, whatever the verdicts: rows of
+//!   different statements are never mixed. Rows without an identity (older files) are not
+//!   compared;
 //! - the rows are written sorted by (name, attempt), a row without a number being attempt 0,
 //!   one JSON object a line exactly as [`crate::AppendLog`] writes them.
 //!
@@ -44,6 +51,66 @@ pub struct Duplicate {
     pub kept: String,
 }
 
+/// A (theorem, attempt) to which two files give different verdicts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The theorem.
+    pub name: String,
+    /// The attempt (0 for a row without a number).
+    pub attempt: u32,
+    /// Each file that gave a verdict (not `error`), in name order, with its verdict.
+    pub verdicts: Vec<(String, ProveStatus)>,
+    /// When the files' rows name different statements: each file's, in name order, as
+    /// `lineage/problem statement HASH` (empty when the statements agree).
+    pub statements: Vec<(String, String)>,
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "theorem `{}`", self.name)?;
+        if self.attempt > 0 {
+            write!(f, " (attempt {})", self.attempt)?;
+        }
+        if !self.statements.is_empty() {
+            write!(f, " was computed for different statements:")?;
+            for (index, (file, statement)) in self.statements.iter().enumerate() {
+                let sep = if index == 0 { " " } else { ", " };
+                write!(f, "{sep}{statement} in {file}")?;
+            }
+            return Ok(());
+        }
+        write!(f, " has different verdicts:")?;
+        for (index, (file, status)) in self.verdicts.iter().enumerate() {
+            let sep = if index == 0 { " " } else { ", " };
+            write!(f, "{sep}{} in {file}", verdict_word(*status))?;
+        }
+        Ok(())
+    }
+}
+
+/// A status as results files spell it.
+fn verdict_word(status: ProveStatus) -> &'static str {
+    match status {
+        ProveStatus::Proved => "proved",
+        ProveStatus::Failed => "failed",
+        ProveStatus::Error => "error",
+    }
+}
+
+/// A row's statement identity as a conflict names it (`None` for rows without one).
+fn statement_of(row: &ProveResult) -> Option<String> {
+    let hash = row.statement_hash.as_deref()?;
+    let problem = match (&row.lineage, &row.problem_id) {
+        (Some(lineage), Some(problem)) => format!("{lineage}/{problem} "),
+        (None, Some(problem)) => format!("{problem} "),
+        _ => String::new(),
+    };
+    Some(format!(
+        "{problem}statement {}",
+        &hash[..hash.len().min(12)]
+    ))
+}
+
 /// The merged rows and what was found on the way.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Merged {
@@ -53,6 +120,8 @@ pub struct Merged {
     pub row_errors: Vec<FileRowError>,
     /// (theorem, attempt)s that several files answered, sorted by (name, attempt).
     pub duplicates: Vec<Duplicate>,
+    /// (theorem, attempt)s that files gave different verdicts, sorted by (name, attempt).
+    pub conflicts: Vec<Conflict>,
 }
 
 impl Merged {
@@ -118,6 +187,57 @@ pub fn merge_results<N: AsRef<str>>(files: &[(N, &[u8])]) -> Merged {
         let Some(kept_index) = kept_index else {
             continue;
         };
+        // Each file's verdicts for it (several only in joined files, where rows without an
+        // attempt number are several attempts); two files that both decided it must agree.
+        let per_file: Vec<(usize, Vec<ProveStatus>)> = by_file
+            .iter()
+            .map(|(index, rows)| {
+                let mut statuses: Vec<ProveStatus> = rows
+                    .iter()
+                    .map(|row| row.status)
+                    .filter(|status| *status != ProveStatus::Error)
+                    .collect();
+                statuses.sort_by_key(|status| verdict_word(*status));
+                (*index, statuses)
+            })
+            .filter(|(_, statuses)| !statuses.is_empty())
+            .collect();
+        // Each file's statement identities for it; rows of two statements never mix.
+        let statements: Vec<(usize, String)> = by_file
+            .iter()
+            .flat_map(|(index, rows)| {
+                let named: BTreeSet<String> = rows.iter().filter_map(statement_of).collect();
+                named.into_iter().map(|statement| (*index, statement))
+            })
+            .collect();
+        let different_statements = statements
+            .iter()
+            .any(|(_, statement)| *statement != statements[0].1);
+        if different_statements
+            || per_file
+                .iter()
+                .any(|(_, statuses)| *statuses != per_file[0].1)
+        {
+            merged.conflicts.push(Conflict {
+                name: name.clone(),
+                attempt,
+                statements: match different_statements {
+                    true => statements
+                        .iter()
+                        .map(|(index, statement)| (files[*index].0.to_owned(), statement.clone()))
+                        .collect(),
+                    false => Vec::new(),
+                },
+                verdicts: per_file
+                    .iter()
+                    .flat_map(|(index, statuses)| {
+                        statuses
+                            .iter()
+                            .map(|status| (files[*index].0.to_owned(), *status))
+                    })
+                    .collect(),
+            });
+        }
         if by_file.len() > 1 {
             merged.duplicates.push(Duplicate {
                 name: name.clone(),
@@ -236,7 +356,7 @@ mod tests {
             row("a", ProveStatus::Proved, Some(0), true),
         ]);
         // Across files: b's error in shard 0 gives way to shard 1's verdict; c is answered
-        // twice with verdicts, and the first file's stands.
+        // twice with different verdicts: the first file's stands and the conflict is named.
         let shard1 = file(&[
             row("b", ProveStatus::Failed, Some(0), false),
             row("c", ProveStatus::Proved, Some(0), false),
@@ -272,12 +392,90 @@ mod tests {
                 },
             ]
         );
+        assert_eq!(
+            merged.conflicts,
+            vec![Conflict {
+                name: "c".to_owned(),
+                attempt: 0,
+                verdicts: vec![
+                    ("shard-1.jsonl".to_owned(), ProveStatus::Proved),
+                    ("shard-2.jsonl".to_owned(), ProveStatus::Failed),
+                ],
+                statements: Vec::new(),
+            }]
+        );
+        assert_eq!(
+            merged.conflicts[0].to_string(),
+            "theorem `c` has different verdicts: proved in shard-1.jsonl, failed in shard-2.jsonl"
+        );
+        // The same verdict twice (a merged file merged again with a shard it holds) is a
+        // duplicate, not a conflict, and changes nothing.
+        let again = merge_results(&[
+            ("merged", &merged.to_jsonl().unwrap()[..]),
+            ("s1", &shard1[..]),
+        ]);
+        assert!(again.conflicts.iter().all(|c| c.name == "c"));
         // Only errors everywhere: the first file's error stands.
         let e1 = file(&[row("d", ProveStatus::Error, None, false)]);
         let e2 = file(&[row("d", ProveStatus::Error, None, false)]);
         let merged = merge_results(&[("y", &e2[..]), ("x", &e1[..])]);
         assert_eq!(merged.rows.len(), 1);
         assert_eq!(merged.duplicates[0].kept, "x");
+    }
+
+    #[test]
+    fn statement_identities_are_kept_and_rows_of_different_statements_never_mix() {
+        let stamped = |name: &str, status, hash: &str| ProveResult {
+            lineage: Some("minif2f-v2".to_owned()),
+            problem_id: Some(format!("p-{name}")),
+            statement_hash: Some(hash.to_owned()),
+            ..row(name, status, Some(0), false)
+        };
+        let shard0 = file(&[stamped("a", ProveStatus::Proved, "aaaa1111")]);
+        let shard1 = file(&[
+            stamped("b", ProveStatus::Failed, "bbbb2222"),
+            // An older row without an identity is not compared.
+            row("c", ProveStatus::Failed, Some(0), false),
+        ]);
+        let merged = merge_results(&[("s0", &shard0[..]), ("s1", &shard1[..])]);
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
+        let kept: Vec<_> = merged
+            .rows
+            .iter()
+            .map(|r| {
+                (
+                    r.name.as_str(),
+                    r.problem_id.as_deref(),
+                    r.statement_hash.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            kept,
+            vec![
+                ("a", Some("p-a"), Some("aaaa1111")),
+                ("b", Some("p-b"), Some("bbbb2222")),
+                ("c", None, None),
+            ]
+        );
+        assert!(
+            merged.rows[..2]
+                .iter()
+                .all(|r| r.lineage.as_deref() == Some("minif2f-v2"))
+        );
+        // Theorem b computed again for another statement of its problem, with the same
+        // verdict: still a conflict, naming both statements; an identity-less row of b agrees.
+        let other = file(&[stamped("b", ProveStatus::Failed, "cccc3333")]);
+        let older = file(&[row("b", ProveStatus::Failed, Some(0), false)]);
+        let merged = merge_results(&[("s1", &shard1[..]), ("x", &other[..]), ("y", &older[..])]);
+        assert_eq!(merged.conflicts.len(), 1, "{:?}", merged.conflicts);
+        assert_eq!(
+            merged.conflicts[0].to_string(),
+            "theorem `b` was computed for different statements: minif2f-v2/p-b statement \
+             bbbb2222 in s1, minif2f-v2/p-b statement cccc3333 in x"
+        );
+        let agreeing = merge_results(&[("s1", &shard1[..]), ("y", &older[..])]);
+        assert!(agreeing.conflicts.is_empty());
     }
 
     #[test]
@@ -333,6 +531,7 @@ mod tests {
                 let shard = Shard { index, count: 3 };
                 let rows: Vec<ProveResult> = shard
                     .filter(names.iter().map(String::as_str))
+                    .into_iter()
                     .map(|name| row(name, ProveStatus::Failed, Some(0), false))
                     .collect();
                 file(&rows)
@@ -344,7 +543,7 @@ mod tests {
             .map(|(i, bytes)| (format!("shard-{i}"), &bytes[..]))
             .collect();
         let merged = merge_results(&inputs);
-        assert!(merged.duplicates.is_empty());
+        assert!(merged.duplicates.is_empty() && merged.conflicts.is_empty());
         assert_eq!(merged.rows.len(), names.len());
         let report = coverage(names.iter().map(String::as_str), &merged.rows);
         assert_eq!(report, Coverage::default());

@@ -1,12 +1,17 @@
-//! Shards of a dataset for runs split across machines: `--shard i/n` takes the theorems whose
-//! name falls in bucket `i` of `n`.
+//! Shards of a dataset for runs split across machines: `--shard i/n` takes every `n`-th theorem
+//! of the dataset's names ordered by a stable hash, starting at the `i`-th.
 //!
-//! The bucket is a stable hash of the theorem's name (the first eight bytes of its SHA-1,
-//! modulo `n`: [`crate::hash::sha1_prefix`], the rule [`crate::explore::split_of`] uses with
-//! its top 16 bits), so a theorem's shard depends on its name alone: not on the order of the
-//! file, on the other theorems, on the machine or on the run. Indices count from 0
-//! (`0/4` … `3/4`), as `SLURM_ARRAY_TASK_ID` and Kubernetes' `JOB_COMPLETION_INDEX` do.
+//! The order is by the first eight bytes of each name's SHA-1 ([`crate::hash::sha1_prefix`],
+//! the hash [`crate::explore::split_of`] uses; never Rust's `Hasher`, which may change between
+//! releases), ties by the name, so a theorem's shard depends on the set of names in the
+//! dataset alone: not on the order of the file, on the machine or on the run. Dealing the
+//! hash-ordered names out in turn makes the shards balanced to within one theorem, which a
+//! bucket by `hash % n` is not (a shard of a 244-problem benchmark split 8 ways would hold
+//! anywhere from about 20 to 40). Every shard of one dataset reads the same file (the merge
+//! checks the input's hash), so they agree on the order. Indices count from 0 (`0/4` …
+//! `3/4`), as `SLURM_ARRAY_TASK_ID` and Kubernetes' `JOB_COMPLETION_INDEX` do.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -53,24 +58,49 @@ impl Shard {
         format!("{index}/{count}").parse()
     }
 
-    /// The shard of `count` that theorem `name` belongs to. `count` 0 is taken as 1.
-    pub fn index_of(name: &str, count: u32) -> u32 {
-        // The remainder is below `count`, which is a u32.
-        (crate::hash::sha1_prefix(name) % u64::from(count.max(1))) as u32
-    }
-
-    /// Whether theorem `name` is in this shard.
-    pub fn contains(&self, name: &str) -> bool {
-        Shard::index_of(name, self.count) == self.index
-    }
-
-    /// The names of `names` in this shard, in their order.
-    pub fn filter<'a, I>(&self, names: I) -> impl Iterator<Item = &'a str>
+    /// Which shard of `count` each of `names` belongs to (`count` 0 is taken as 1): the names
+    /// ordered by the first eight bytes of their SHA-1, then by the name, and dealt out in
+    /// turn, so each shard holds `len / count` or one more. A name given twice counts once.
+    pub fn assignment<'a, I>(names: I, count: u32) -> BTreeMap<&'a str, u32>
     where
         I: IntoIterator<Item = &'a str>,
     {
-        let shard = *self;
-        names.into_iter().filter(move |name| shard.contains(name))
+        let mut ordered: Vec<(u64, &str)> = names
+            .into_iter()
+            .map(|name| (crate::hash::sha1_prefix(name), name))
+            .collect();
+        ordered.sort_unstable();
+        ordered.dedup();
+        let count = count.max(1) as usize;
+        ordered
+            .into_iter()
+            .enumerate()
+            // The remainder is below `count`, which came from a u32.
+            .map(|(position, (_, name))| (name, (position % count) as u32))
+            .collect()
+    }
+
+    /// The names of `names` in this shard, in their order: the dataset's names must all be
+    /// given, since a shard is a share of the whole.
+    pub fn filter<'a, I>(&self, names: I) -> Vec<&'a str>
+    where
+        I: IntoIterator<Item = &'a str> + Clone,
+    {
+        let assignment = Shard::assignment(names.clone(), self.count);
+        names
+            .into_iter()
+            .filter(|name| assignment.get(name) == Some(&self.index))
+            .collect()
+    }
+
+    /// Whether this is the whole dataset (`0/1`).
+    pub fn is_all(&self) -> bool {
+        self.count <= 1
+    }
+
+    /// The name of this shard's own directory or file part: `shard-2-of-8`.
+    pub fn dir_name(&self) -> String {
+        format!("shard-{}-of-{}", self.index, self.count)
     }
 }
 
@@ -175,49 +205,43 @@ mod tests {
     }
 
     #[test]
-    fn every_name_is_in_exactly_one_shard() {
+    fn every_name_is_in_exactly_one_shard_and_shards_are_balanced_to_within_one() {
         let names = minif2f_like_names();
+        let all: Vec<&str> = names.iter().map(String::as_str).collect();
         for count in 1..=9 {
-            for name in &names {
-                let holding = (0..count)
-                    .filter(|&index| Shard { index, count }.contains(name))
-                    .count();
-                assert_eq!(holding, 1, "{name} in {holding} of {count} shards");
+            let mut sizes = Vec::new();
+            let mut union = std::collections::BTreeSet::new();
+            for index in 0..count {
+                let members = Shard { index, count }.filter(all.iter().copied());
+                sizes.push(members.len());
+                for name in members {
+                    assert!(union.insert(name), "{name} in two shards of {count}");
+                }
             }
+            assert_eq!(union.len(), all.len(), "the union of {count} shards");
+            let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            assert!(max - min <= 1, "{count} shards of sizes {sizes:?}");
         }
     }
 
-    /// Pinned against SHA-1 computed elsewhere (Python's `hashlib`: the first eight bytes of
-    /// the digest, big-endian, modulo 4 and 7), so the rule never moves a theorem between
-    /// runs or versions.
+    /// The order of the file and a shuffled copy give the same shards; the rule is pinned
+    /// against SHA-1 computed elsewhere (Python's `hashlib`: the first eight bytes of the
+    /// digest, big-endian, sorted, dealt out in turn), so no release moves a theorem.
     #[test]
     fn shards_are_stable() {
-        assert_eq!(Shard::index_of("mathd_algebra_10", 4), 0);
-        assert_eq!(Shard::index_of("imo_1959_p1", 4), 3);
-        assert_eq!(Shard::index_of("amc12a_2019_p21", 4), 3);
-        assert_eq!(Shard::index_of("aime_1983_p1", 4), 0);
-        assert_eq!(Shard::index_of("mathd_algebra_10", 7), 2);
-        assert_eq!(Shard::index_of("anything", 1), 0);
-        assert_eq!(Shard::index_of("anything", 0), 0);
-    }
-
-    #[test]
-    fn shards_are_roughly_balanced_on_minif2f_like_names() {
-        let names = minif2f_like_names();
-        for count in [2u32, 4, 8] {
-            let expected = names.len() as f64 / f64::from(count);
-            // Four standard deviations of a binomial count: a fair hash passes, a rule that
-            // leaned on a name's prefix or length (miniF2F's names share long prefixes) does not.
-            let spread = 4.0 * (expected * (1.0 - 1.0 / f64::from(count))).sqrt();
-            for index in 0..count {
-                let shard = Shard { index, count };
-                let size = shard.filter(names.iter().map(String::as_str)).count() as f64;
-                assert!(
-                    (size - expected).abs() < spread,
-                    "shard {shard} holds {size} of {} names (expected about {expected})",
-                    names.len()
-                );
-            }
-        }
+        let names = [
+            "mathd_algebra_10",
+            "imo_1959_p1",
+            "amc12a_2019_p21",
+            "aime_1983_p1",
+        ];
+        let forward = Shard::assignment(names, 2);
+        let mut reversed = names;
+        reversed.reverse();
+        assert_eq!(forward, Shard::assignment(reversed, 2));
+        let first = Shard { index: 0, count: 2 }.filter(names);
+        assert_eq!(first, vec!["imo_1959_p1", "aime_1983_p1"]);
+        assert_eq!(Shard::assignment(["anything"], 0)["anything"], 0);
+        assert_eq!(Shard::new(2, 8).unwrap().dir_name(), "shard-2-of-8");
     }
 }

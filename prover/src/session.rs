@@ -40,6 +40,45 @@ pub struct SessionConfig {
     pub outage_limit: Duration,
     /// The proof-state cache directory; `None` runs without a cache.
     pub cache_dir: Option<PathBuf>,
+    /// What to do when another process holds the cache directory.
+    pub cache_fallback: CacheFallback,
+}
+
+/// What a session does when another process holds its cache directory
+/// (`--cache-shared-fallback`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheFallback {
+    /// Refuse to open, saying what to do (the default): sixteen shards on one shared cache
+    /// directory would otherwise run fifteen of them uncached without anyone noticing.
+    #[default]
+    Error,
+    /// Go on with an in-memory cache, with a warning.
+    Memory,
+}
+
+impl CacheFallback {
+    /// Every value, for a front end's list of choices.
+    pub const ALL: [CacheFallback; 2] = [CacheFallback::Error, CacheFallback::Memory];
+
+    /// The value's name on the command line and in `prover.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            CacheFallback::Error => "error",
+            CacheFallback::Memory => "memory",
+        }
+    }
+}
+
+impl std::str::FromStr for CacheFallback {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<CacheFallback, String> {
+        CacheFallback::ALL
+            .into_iter()
+            .find(|value| value.name() == text)
+            .ok_or_else(|| format!("expected `error` or `memory`, got {text:?}"))
+    }
 }
 
 /// Why a session could not open.
@@ -52,6 +91,18 @@ pub enum SessionError {
     /// The model client could not be built from its settings.
     #[error(transparent)]
     Model(#[from] LlmError),
+    /// Another process holds the cache directory, and the settings say not to go on without it.
+    #[error(
+        "the cache at {} is in use by another process. Give each process its own --cache DIR \
+         (a sharded run does by default: --shard I/N uses DIR/shard-I-of-N, and `prover cache \
+         merge` joins them afterwards), wait for the other run to end, run without a cache \
+         (--no-cache), or pass --cache-shared-fallback memory to run on an in-memory cache",
+        .dir.display()
+    )]
+    CacheHeld {
+        /// The cache directory.
+        dir: PathBuf,
+    },
 }
 
 /// An open session. Dropping it stops its runtime without waiting for searches still running;
@@ -90,10 +141,14 @@ impl Session {
             policy,
             outage_limit,
             cache_dir,
+            cache_fallback,
         } = config;
+        let cache = match cache_dir {
+            Some(dir) => Some(open_cache(&dir, &pool, cache_fallback)?),
+            None => None,
+        };
         let policies = Policies::new(policy, outage_limit, handle)?;
         prove.policy_id = policies.id();
-        let cache = cache_dir.map(|dir| open_cache(&dir, &pool));
         let engine = Engine {
             pool: Arc::new(ReplPool::new(pool)),
             runtime: handle.clone(),
@@ -293,6 +348,7 @@ pub use crate::job::crashed;
 /// `lean_bridge`.
 pub use lean_bridge::pool::{PoolConfig, ReplPool};
 
+pub use crate::cache::merge::{Disagreement as CacheDisagreement, Merged as CacheMerge};
 pub use crate::cache::{CacheError, RunStats};
 
 /// A cache directory opened on its own, to inspect or clear it (`prover cache`), without a
@@ -325,6 +381,21 @@ impl CacheStore {
         })
     }
 
+    /// Opens the store in `dir` only if one is there (a source to merge from: a mistyped path
+    /// must not read as an empty cache).
+    pub fn open_existing(dir: &std::path::Path) -> Result<CacheStore, CacheError> {
+        if !SledBackend::data_dir(dir).is_dir() {
+            return Err(CacheError::Store {
+                path: dir.to_owned(),
+                reason: format!(
+                    "no cache of this prover is there (no {})",
+                    SledBackend::data_dir(dir).display()
+                ),
+            });
+        }
+        CacheStore::open(dir)
+    }
+
     /// What the store holds.
     pub fn stats(&self) -> Result<CacheStats, CacheError> {
         let last_run = crate::cache::last_run(&self.backend)?;
@@ -338,6 +409,13 @@ impl CacheStore {
             size_on_disk: self.backend.size_on_disk(),
             last_run,
         })
+    }
+
+    /// Merges every entry of `source` into this store (`prover cache merge`): keys this store
+    /// lacks are copied, theorem verdicts under other budgets added, and a key the two answer
+    /// differently is reported in [`CacheMerge::disagreements`] and left as this store has it.
+    pub fn merge_from(&self, source: &CacheStore) -> Result<CacheMerge, CacheError> {
+        crate::cache::merge::merge(&self.backend, &source.backend)
     }
 
     /// Removes every entry (the last run's counters included); returns how many there were.
@@ -369,17 +447,25 @@ pub fn lean_identity(pool: &PoolConfig) -> String {
     identity
 }
 
-/// Opens the cache in `dir`. A held lock or a broken store is not fatal: the session goes on
-/// with an in-memory cache, and says so.
-fn open_cache(dir: &std::path::Path, pool: &PoolConfig) -> Arc<ProofCache> {
+/// Opens the cache in `dir`. A directory another process holds is refused unless `fallback`
+/// says to go on in memory; a broken store is not fatal: the session goes on with an
+/// in-memory cache, and says so.
+fn open_cache(
+    dir: &std::path::Path,
+    pool: &PoolConfig,
+    fallback: CacheFallback,
+) -> Result<Arc<ProofCache>, SessionError> {
     let backend: Arc<dyn CacheBackend> = match SledBackend::open(dir) {
         Ok(store) => Arc::new(store),
+        Err(CacheError::Locked { path }) if fallback == CacheFallback::Error => {
+            return Err(SessionError::CacheHeld { dir: path });
+        }
         Err(error) => {
             tracing::warn!("{error}; this run uses an in-memory cache instead");
             Arc::new(MemoryBackend::default())
         }
     };
-    Arc::new(ProofCache::new(backend, lean_identity(pool)))
+    Ok(Arc::new(ProofCache::new(backend, lean_identity(pool))))
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //!
 //! **Invariant:** this module is the only reader of `prover.toml` and of the process
 //! environment (`OPENAI_API_KEY` or the variable `[llm] api_key_env` names, `XDG_CACHE_HOME`,
-//! `HOME`, the current directory, `PROVER_LOG`, `NO_COLOR`); it names no clap or LSP type.
+//! `HOME`, the current directory, `PROVER_LOG`, `NO_COLOR`, and for `--shard auto` Slurm's
+//! `SLURM_ARRAY_TASK_ID`/`SLURM_ARRAY_TASK_COUNT` and Kubernetes' `JOB_COMPLETION_INDEX`); it
+//! names no clap or LSP type.
 //! Error messages name the CLI flag (`--width`), which is also the overlay's field name.
 
 use std::path::{Path, PathBuf};
@@ -28,7 +30,8 @@ use crate::policy::{LearnedSpec, PolicySpec};
 pub use crate::llm::SamplesMode;
 pub use crate::policy::PolicyKind;
 use crate::portfolio::PortfolioConfig;
-use crate::session::SessionConfig;
+use crate::session::{CacheFallback, SessionConfig};
+use ::datasets::shard::Shard;
 
 /// A setting that cannot be used, or a settings file that cannot be read; the message names
 /// the flag or the file.
@@ -121,6 +124,8 @@ pub struct CacheSettings {
     pub enabled: Option<bool>,
     /// As `--reuse-verdicts`: `"matching"`, `"any"` or `"never"`.
     pub reuse_verdicts: Option<VerdictReuse>,
+    /// As `--cache-shared-fallback`: `"error"` or `"memory"`.
+    pub shared_fallback: Option<CacheFallback>,
 }
 
 /// `[search]` in `prover.toml`.
@@ -153,8 +158,8 @@ pub struct SearchSettings {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LlmSettings {
-    /// As `--llm-url`.
-    pub url: Option<String>,
+    /// As `--llm-url`: one URL, or a list of servers of the same model to spread requests over.
+    pub url: Option<LlmUrls>,
     /// As `--llm-model`.
     pub model: Option<String>,
     /// As `--prompt-template`.
@@ -187,6 +192,26 @@ pub struct LlmSettings {
     pub fallback: Option<bool>,
     /// Name of the environment variable holding the API key (default `OPENAI_API_KEY`).
     pub api_key_env: Option<String>,
+}
+
+/// `[llm] url`: one server, or several of the same model.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum LlmUrls {
+    /// `url = "http://…/v1"`.
+    One(String),
+    /// `url = ["http://…:8000/v1", "http://…:8001/v1"]`.
+    Several(Vec<String>),
+}
+
+impl LlmUrls {
+    /// Every URL, in order.
+    pub fn all(&self) -> Vec<String> {
+        match self {
+            LlmUrls::One(url) => vec![url.clone()],
+            LlmUrls::Several(urls) => urls.clone(),
+        }
+    }
 }
 
 /// `[repl]` in `prover.toml`.
@@ -273,6 +298,9 @@ pub struct Overlay {
     pub search: SearchOverlay,
     /// The proof-state cache.
     pub cache: CacheOverlay,
+    /// `--shard I/N` (or `auto`, resolved by [`shard`]): the run's share of its dataset, which
+    /// also gets a cache directory of its own.
+    pub shard: Option<Shard>,
 }
 
 /// How to start and supervise REPL processes (`--repl-cmd`, `--workers`, …).
@@ -301,8 +329,10 @@ pub struct ReplOverlay {
 pub struct SearchOverlay {
     /// `--policy`.
     pub policy: Option<PolicyKind>,
-    /// `--llm-url`.
+    /// `--llm-url` (the first one given).
     pub llm_url: Option<String>,
+    /// `--llm-url` given again: further servers of the same model.
+    pub llm_more_urls: Vec<String>,
     /// `--llm-model`.
     pub llm_model: Option<String>,
     /// `--prompt-template`.
@@ -364,6 +394,8 @@ pub struct CacheOverlay {
     pub no_cache: bool,
     /// `--reuse-verdicts`.
     pub reuse_verdicts: Option<VerdictReuse>,
+    /// `--cache-shared-fallback`.
+    pub shared_fallback: Option<CacheFallback>,
 }
 
 /// `prover check`'s rules (`--timeout`, `--trust-header`, …).
@@ -455,6 +487,9 @@ impl EditorSettings {
         clear_flag(&mut o.allow_native_decide, &search.allow_native_decide);
         let llm = &editor.llm;
         clear(&mut o.llm_url, &llm.url);
+        if llm.url.is_some() {
+            o.llm_more_urls.clear();
+        }
         clear(&mut o.llm_model, &llm.model);
         clear(&mut o.prompt_template, &llm.prompt_template);
         clear_flag(&mut o.llm_chat, &llm.chat);
@@ -475,6 +510,10 @@ impl EditorSettings {
         clear(
             &mut overlay.cache.reuse_verdicts,
             &editor.cache.reuse_verdicts,
+        );
+        clear(
+            &mut overlay.cache.shared_fallback,
+            &editor.cache.shared_fallback,
         );
         (overlay, file.overlaid_by(editor))
     }
@@ -684,11 +723,13 @@ impl SettingsFile {
             dir,
             enabled,
             reuse_verdicts,
+            shared_fallback,
         } = &t.cache;
         let cache = CacheSettings {
             dir: pick(dir, &b.cache.dir),
             enabled: pick(enabled, &b.cache.enabled),
             reuse_verdicts: pick(reuse_verdicts, &b.cache.reuse_verdicts),
+            shared_fallback: pick(shared_fallback, &b.cache.shared_fallback),
         };
         SettingsFile {
             source: b.source.clone(),
@@ -904,8 +945,15 @@ pub fn allow_native_decide(overlay: &SearchOverlay, file: &SettingsFile) -> bool
 /// model is asked for, so a slip is seen at once.
 pub fn policy_spec(overlay: &SearchOverlay, file: &SettingsFile) -> Result<PolicySpec> {
     let kind = policy_kind(overlay, file);
-    let url = overlay.llm_url.clone().or_else(|| file.llm.url.clone());
-    let checked = llm_config(overlay, file, url.clone().unwrap_or_default())?;
+    let urls: Vec<String> = match &overlay.llm_url {
+        Some(first) => std::iter::once(first.clone())
+            .chain(overlay.llm_more_urls.iter().cloned())
+            .collect(),
+        None => file.llm.url.as_ref().map(LlmUrls::all).unwrap_or_default(),
+    };
+    let url = urls.first().cloned();
+    let mut checked = llm_config(overlay, file, url.clone().unwrap_or_default())?;
+    checked.replicas = urls.iter().skip(1).cloned().collect();
     let llm = match kind {
         PolicyKind::Portfolio | PolicyKind::Learned => None,
         PolicyKind::Openai | PolicyKind::Combined => {
@@ -1113,8 +1161,97 @@ pub fn session_config(overlay: &Overlay, file: &SettingsFile) -> Result<SessionC
         policy: policy_spec(&overlay.search, file)?,
         prove,
         outage_limit: outage_limit(&overlay.search, file)?,
-        cache_dir: cache_dir(&overlay.cache, file)?,
+        cache_dir: cache_dir(&overlay.cache, file)?.map(|dir| shard_cache_dir(&dir, overlay.shard)),
+        cache_fallback: overlay
+            .cache
+            .shared_fallback
+            .or(file.cache.shared_fallback)
+            .unwrap_or_default(),
     })
+}
+
+/// The cache directory of a shard: `DIR/shard-I-of-N` under the cache root `DIR`, so shards on
+/// one shared file system never hold one directory between them (`prover cache merge` joins
+/// them afterwards); the root itself for the whole dataset.
+pub fn shard_cache_dir(root: &Path, shard: Option<Shard>) -> PathBuf {
+    match shard {
+        Some(shard) if !shard.is_all() => root.join(shard.dir_name()),
+        _ => root.to_owned(),
+    }
+}
+
+/// `--shard`: `I/N` as given, or `auto` (`auto/N`) from the job runner's environment: the
+/// index is Slurm's `SLURM_ARRAY_TASK_ID` (an array `--array=0-7`, ids from 0 as shard
+/// indices are) or Kubernetes' `JOB_COMPLETION_INDEX` of an Indexed Job; the count is `N`
+/// when given, else Slurm's `SLURM_ARRAY_TASK_COUNT` (so resubmitting some shards as a smaller
+/// array needs `auto/N`); an Indexed Job's `completions` is in no variable, so it needs
+/// `auto/N`. `None` without the flag.
+pub fn shard(flag: Option<&str>) -> Result<Option<Shard>> {
+    shard_from(flag, &|name| std::env::var(name).ok())
+}
+
+/// [`shard`] over any environment (tests pass a map).
+pub fn shard_from(
+    flag: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Shard>> {
+    let Some(flag) = flag.map(str::trim) else {
+        return Ok(None);
+    };
+    let refuse =
+        |message: String| Err(SettingsError::Invalid(format!("--shard {flag}: {message}")));
+    let given_count = match flag.strip_prefix("auto") {
+        None => {
+            return flag
+                .parse::<Shard>()
+                .map(Some)
+                .map_err(|e| SettingsError::Invalid(format!("--shard: {e}")));
+        }
+        Some("") => None,
+        Some(rest) => match rest.strip_prefix('/').map(|n| n.trim().parse::<u32>()) {
+            Some(Ok(count)) if count > 0 => Some(count),
+            _ => return refuse("expected `auto` or `auto/N` with N at least 1".to_owned()),
+        },
+    };
+    let number = |name: &str| -> Result<Option<u32>> {
+        match env(name).filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(value) => value.trim().parse::<u32>().map(Some).map_err(|_| {
+                SettingsError::Invalid(format!(
+                    "--shard {flag}: {name}={value:?} is not a whole number"
+                ))
+            }),
+        }
+    };
+    let (index, count, source) = if let Some(index) = number("SLURM_ARRAY_TASK_ID")? {
+        // The given count wins over the array's size: a resubmission of the missing shards
+        // (`--array=3,5`) is an array of two tasks, still of shards of N.
+        let count = match (given_count, number("SLURM_ARRAY_TASK_COUNT")?) {
+            (Some(count), _) | (None, Some(count)) => count,
+            (None, None) => {
+                return refuse("SLURM_ARRAY_TASK_COUNT is not set; pass --shard auto/N".to_owned());
+            }
+        };
+        (index, count, "SLURM_ARRAY_TASK_ID")
+    } else if let Some(index) = number("JOB_COMPLETION_INDEX")? {
+        let Some(count) = given_count else {
+            return refuse(
+                "JOB_COMPLETION_INDEX is set but the Job's completions are not: pass --shard \
+                 auto/N with N = the Job's `completions`"
+                    .to_owned(),
+            );
+        };
+        (index, count, "JOB_COMPLETION_INDEX")
+    } else {
+        return refuse(
+            "neither SLURM_ARRAY_TASK_ID (a Slurm array task) nor JOB_COMPLETION_INDEX (a \
+             Kubernetes Indexed Job) is set; pass --shard I/N"
+                .to_owned(),
+        );
+    };
+    Shard::new(index, count)
+        .map(Some)
+        .map_err(|e| SettingsError::Invalid(format!("--shard {flag} (from {source}): {e}")))
 }
 
 /// The log filter: `PROVER_LOG` (an `EnvFilter` directive), else `warn`.
@@ -1281,7 +1418,13 @@ pub fn planner_settings(
             .planner_url
             .clone()
             .or_else(|| s.url.clone())
-            .or_else(|| file.llm.url.clone())
+            // With several tactic servers, the planner asks the first.
+            .or_else(|| {
+                file.llm
+                    .url
+                    .as_ref()
+                    .and_then(|urls| urls.all().into_iter().next())
+            })
             .unwrap_or(defaults.base_url),
         model: overlay
             .planner_model
@@ -1491,6 +1634,7 @@ mod tests {
                 no_cache: true,
                 ..CacheOverlay::default()
             },
+            shard: None,
         };
         let file = SettingsFile::parse("[search]\nalpha = 1.0\nwidth = 3\n").unwrap();
         // `{}` and `null` change nothing.
@@ -1559,7 +1703,7 @@ mod tests {
         assert!(field_names::<LlmSettings>().contains(&"api_key_env"));
         assert_eq!(
             field_names::<CacheSettings>(),
-            ["dir", "enabled", "reuse_verdicts"]
+            ["dir", "enabled", "reuse_verdicts", "shared_fallback"]
         );
     }
 
@@ -1652,6 +1796,101 @@ mod tests {
         );
     }
 
+    fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: std::collections::HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| vars.get(name).cloned()
+    }
+
+    #[test]
+    fn a_shard_is_given_or_read_from_slurm_or_kubernetes() {
+        let none = env_of(&[]);
+        assert_eq!(shard_from(None, &none).unwrap(), None);
+        assert_eq!(
+            shard_from(Some("2/5"), &none).unwrap(),
+            Some(Shard::new(2, 5).unwrap())
+        );
+        let slurm = env_of(&[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "3"),
+        ]);
+        assert_eq!(
+            shard_from(Some("auto"), &slurm).unwrap(),
+            Some(Shard::new(2, 3).unwrap())
+        );
+        // A resubmission of shards 2 and 5 of 8 is an array of two tasks.
+        let resubmitted = env_of(&[
+            ("SLURM_ARRAY_TASK_ID", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "2"),
+        ]);
+        assert_eq!(
+            shard_from(Some("auto/8"), &resubmitted).unwrap(),
+            Some(Shard::new(5, 8).unwrap())
+        );
+        let error = shard_from(Some("auto"), &resubmitted)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("SLURM_ARRAY_TASK_ID"), "{error}");
+        let no_count = env_of(&[("SLURM_ARRAY_TASK_ID", "1")]);
+        let error = shard_from(Some("auto"), &no_count).unwrap_err().to_string();
+        assert!(error.contains("SLURM_ARRAY_TASK_COUNT"), "{error}");
+        let kubernetes = env_of(&[("JOB_COMPLETION_INDEX", "6")]);
+        assert_eq!(
+            shard_from(Some("auto/7"), &kubernetes).unwrap(),
+            Some(Shard::new(6, 7).unwrap())
+        );
+        let error = shard_from(Some("auto"), &kubernetes)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("auto/N"), "{error}");
+        let error = shard_from(Some("auto/6"), &kubernetes)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("JOB_COMPLETION_INDEX"), "{error}");
+        let error = shard_from(Some("auto"), &none).unwrap_err().to_string();
+        assert!(error.contains("--shard I/N"), "{error}");
+        for bad in ["3/3", "x", "auto/0", "auto/x"] {
+            let error = shard_from(Some(bad), &none).unwrap_err().to_string();
+            assert!(error.contains("--shard"), "{bad}: {error}");
+        }
+        let garbage = env_of(&[("SLURM_ARRAY_TASK_ID", "one")]);
+        let error = shard_from(Some("auto"), &garbage).unwrap_err().to_string();
+        assert!(error.contains("SLURM_ARRAY_TASK_ID=\"one\""), "{error}");
+    }
+
+    #[test]
+    fn a_shard_gets_a_cache_directory_of_its_own_and_the_held_cache_rule_is_read() {
+        let overlay = Overlay {
+            cache: CacheOverlay {
+                cache: Some(PathBuf::from("/shared/cache")),
+                ..CacheOverlay::default()
+            },
+            shard: Some(Shard::new(1, 4).unwrap()),
+            ..Overlay::default()
+        };
+        let config = session_config(&overlay, &SettingsFile::default()).unwrap();
+        assert_eq!(
+            config.cache_dir.as_deref(),
+            Some(Path::new("/shared/cache/shard-1-of-4"))
+        );
+        assert_eq!(config.cache_fallback, CacheFallback::Error);
+        let whole = Overlay {
+            shard: Some(Shard::ALL),
+            ..overlay.clone()
+        };
+        let config = session_config(&whole, &SettingsFile::default()).unwrap();
+        assert_eq!(
+            config.cache_dir.as_deref(),
+            Some(Path::new("/shared/cache"))
+        );
+        let file = SettingsFile::parse("[cache]\nshared_fallback = \"memory\"\n").unwrap();
+        let config = session_config(&overlay, &file).unwrap();
+        assert_eq!(config.cache_fallback, CacheFallback::Memory);
+        assert!(SettingsFile::parse("[cache]\nshared_fallback = \"disk\"\n").is_err());
+    }
+
     #[test]
     fn search_parallelism_comes_from_the_flag_then_the_file_and_is_at_least_one() {
         let file = SettingsFile::parse("[search]\nparallelism = 3\n").unwrap();
@@ -1691,6 +1930,15 @@ mod tests {
             .unwrap();
         assert_eq!(on.llm.base_url, "http://127.0.0.1:9/v1");
         assert_eq!(on.llm.api, Api::Chat);
+        // Several tactic servers: the planner asks the first.
+        let several = SettingsFile::parse(
+            "[llm]\nurl = [\"http://127.0.0.1:7/v1\", \"http://127.0.0.1:8/v1\"]\n[planner]\nkind = \"openai\"\n",
+        )
+        .unwrap();
+        let first = planner_settings(&PlannerOverlay::default(), &several)
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.llm.base_url, "http://127.0.0.1:7/v1");
         assert_eq!(
             (on.plan.samples, on.llm.samples, on.plan.replans),
             (2, 2, 1)

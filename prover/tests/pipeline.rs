@@ -214,6 +214,7 @@ fn a_check_writes_its_results_to_the_stream_it_is_given() {
         reference: None,
         repl: overlay().repl,
         rules: Default::default(),
+        shard: None,
         build: Default::default(),
     };
     let results = SharedBuffer::default();

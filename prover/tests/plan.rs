@@ -7,7 +7,7 @@ use prover::job::{Goal, Job, JobEnd, JobResult, NoObserver};
 use prover::pipeline::Stop;
 use prover::pipeline::plan::{self, PlanConfig, Planned, ScriptedPlanner};
 use prover::session::{Session, SessionConfig};
-use prover::settings::{self, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
+use prover::settings::{self, CacheOverlay, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
 use prover_tests::harness::{sim_repl_bin, workspace_root};
 
 /// One flat search of `theorem` on `session`, through the one door.
@@ -40,6 +40,12 @@ fn config(max_expansions: u32) -> SessionConfig {
         search: SearchOverlay {
             max_expansions: Some(max_expansions),
             ..SearchOverlay::default()
+        },
+        // No verdict from an earlier run (or the user's cache) may decide a hole, and the
+        // tests run side by side, which one cache directory refuses.
+        cache: CacheOverlay {
+            no_cache: true,
+            ..CacheOverlay::default()
         },
         ..Overlay::default()
     };

@@ -49,6 +49,11 @@ async fn nothing_the_direct_search_proves_is_lost_when_skeletons_fail() {
                 max_expansions: Some(12),
                 ..SearchOverlay::default()
             },
+            // No verdict from an earlier run (or the user's cache) may decide a theorem.
+            cache: settings::CacheOverlay {
+                no_cache: true,
+                ..Default::default()
+            },
             ..Overlay::default()
         };
         let config = settings::session_config(&overlay, &SettingsFile::default()).unwrap();

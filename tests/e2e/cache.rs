@@ -562,48 +562,72 @@ fn an_unwritable_output_fails_before_any_work() {
 }
 
 #[test]
-fn two_processes_on_one_cache_directory_both_finish() {
+fn a_second_process_on_one_cache_directory_is_refused_unless_memory_is_allowed() {
     let dir = tempfile::tempdir().unwrap();
     let world = fixture_world("eval-portfolio.json");
     let dataset = dataset_of(&world, dir.path());
     let cache = dir.path().join("cache");
     let first_out = dir.path().join("first.jsonl");
     let log = dir.path().join("sim.log");
-    let first = ProverRun::new("eval")
-        .args(["--workers", "1", "--tactic-timeout", "1"])
+    // The first run holds the cache until it ends; its REPL takes a second per answer, so it
+    // is still running when the others have ended (it is killed then).
+    let mut first = ProverRun::new("eval")
+        .args(["--workers", "1"])
         .path("--cache", &cache)
         .path("--dataset", &dataset)
         .path("--out", &first_out)
-        .repl_cmd(&sim_cmd(&world, &log, 30))
+        .repl_cmd(&sim_cmd(&world, &log, 1000))
         .into_command()
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Wait until the first run holds the cache.
-    let started = Instant::now();
-    while !cache.exists() {
-        assert!(started.elapsed() < Duration::from_secs(30));
+    // Wait until the first run holds the cache: its REPL has been asked something.
+    while log_len(&log) == 0 {
         std::thread::sleep(Duration::from_millis(10));
     }
     let second_out = dir.path().join("second.jsonl");
-    let second = eval(
+    let refused = eval(
         &dataset,
         &second_out,
         &sim_cmd(&world, &log, 0),
         &["--tactic-timeout", "1", "--cache", cache.to_str().unwrap()],
     );
-    let first = first.wait_with_output().unwrap();
-    assert_eq!(first.status.code(), Some(0));
-    assert_eq!(second.status.code(), Some(0));
-    let stderr = String::from_utf8_lossy(&second.stderr);
+    let allowed_out = dir.path().join("allowed.jsonl");
+    let allowed = eval(
+        &dataset,
+        &allowed_out,
+        &sim_cmd(&world, &log, 0),
+        &[
+            "--tactic-timeout",
+            "1",
+            "--cache",
+            cache.to_str().unwrap(),
+            "--cache-shared-fallback",
+            "memory",
+        ],
+    );
     assert!(
-        stderr.contains("in use by another process") || results_by_name(&first_out).len() == 8,
+        first.try_wait().unwrap().is_none(),
+        "the first run held the cache throughout"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is in use by another process"), "{stderr}");
+    assert!(
+        stderr.contains("--cache-shared-fallback memory"),
         "{stderr}"
     );
-    assert_eq!(
-        verdicts(&results_by_name(&first_out)),
-        verdicts(&results_by_name(&second_out))
+    assert!(
+        stderr.contains("--shard"),
+        "says how sharded runs avoid it: {stderr}"
     );
+    assert!(!second_out.exists(), "nothing written: {stderr}");
+    let stderr = String::from_utf8_lossy(&allowed.stderr);
+    assert_eq!(allowed.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("in-memory cache"), "{stderr}");
+    assert_eq!(results_by_name(&allowed_out).len(), 8);
 }
 
 /// The model flags of a run against [`going_down`]: a search that only the model's outage can

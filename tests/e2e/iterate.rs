@@ -355,3 +355,44 @@ fn a_failing_after_round_command_stops_the_run_with_its_status_and_a_rerun_goes_
     assert_ok(&rerun);
     assert!(dir.join("round-2/manifest.json").is_file());
 }
+
+#[test]
+fn two_shards_of_iterate_merge_to_the_unsharded_rounds() {
+    let setup = setup();
+    let sim = SimRepl::world(&setup.world);
+    let whole = setup.root.join("whole");
+    assert_ok(&iterate(&setup, &whole, &sim, &["--rounds", "2"]).output());
+    let shards: Vec<PathBuf> = (0..2)
+        .map(|index| {
+            let dir = setup.root.join(format!("shard-{index}"));
+            let shard = format!("{index}/2");
+            assert_ok(&iterate(&setup, &dir, &sim, &["--rounds", "2", "--shard", &shard]).output());
+            dir
+        })
+        .collect();
+    let merged = setup.root.join("merged");
+    let output = ProverRun::new("merge")
+        .args([&merged, &shards[0], &shards[1]])
+        .output();
+    assert_ok(&output);
+    // The derived files, sorted by conjecture, are the unsharded run's byte for byte.
+    assert_eq!(round_files(&merged), round_files(&whole));
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(merged.join("round-1/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    let whole_manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(whole.join("round-1/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        manifest["counts"]["verified"],
+        whole_manifest["counts"]["verified"]
+    );
+    // One shard alone: the other's conjectures are named missing (exit 1).
+    let partial = ProverRun::new("merge")
+        .args([&setup.root.join("partial"), &shards[0]])
+        .output();
+    assert_eq!(partial.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&partial.stderr).contains("missing shards: 1/2"));
+}

@@ -352,3 +352,83 @@ fn a_report_of_two_lineages_shows_the_intersection_and_the_transfer_matrix() {
         stderr(&refused)
     );
 }
+
+/// `prover eval --shard` of a lineage dataset: each shard's rows carry the lineage, problem
+/// id and statement hash an unsharded run writes, `prover merge` keeps them, and shards of two
+/// lineages that state one problem differently are refused rather than mixed.
+#[test]
+fn sharded_evals_of_a_lineage_merge_with_their_statement_identities() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = lineage_a(dir.path());
+    let shard_eval = |dataset: &Path, shard: &str, out: &Path| {
+        ProverRun::new("eval")
+            .args(["--workers", "2", "--time-limit", "60", "--shard", shard])
+            .path("--dataset", dataset)
+            .path("--out", out)
+            .repl(&sim())
+            .output()
+    };
+    let identities = |path: &Path| -> Vec<Value> {
+        let mut rows: Vec<Value> = read_jsonl(path)
+            .into_iter()
+            .map(|row| {
+                json!([
+                    row["name"],
+                    row["status"],
+                    row["lineage"],
+                    row["problem_id"],
+                    row["statement_hash"]
+                ])
+            })
+            .collect();
+        rows.sort_by_key(|row| row.to_string());
+        rows
+    };
+    let whole = dir.path().join("whole.jsonl");
+    let output = eval(&a, &whole);
+    assert!(
+        output.status.code().is_some_and(|c| c < 2),
+        "{}",
+        stderr(&output)
+    );
+    let shards: Vec<PathBuf> = (0..2)
+        .map(|index| {
+            let out = dir.path().join(format!("a-{index}.jsonl"));
+            let output = shard_eval(&a, &format!("{index}/2"), &out);
+            assert!(
+                output.status.code().is_some_and(|c| c < 2),
+                "{}",
+                stderr(&output)
+            );
+            out
+        })
+        .collect();
+    let merged = dir.path().join("merged.jsonl");
+    let output = ProverRun::new("merge")
+        .args([&merged, &shards[0], &shards[1]])
+        .output();
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let expected = identities(&whole);
+    assert_eq!(expected.len(), 6);
+    assert!(
+        expected.iter().all(|row| row[2] == A && row[4].is_string()),
+        "{expected:?}"
+    );
+    assert_eq!(identities(&merged), expected);
+
+    // Lineage b states two_step otherwise: its shard does not merge with a's.
+    let b = lineage_b(dir.path());
+    let b_shard = dir.path().join("b-1.jsonl");
+    let output = shard_eval(&b, "1/2", &b_shard);
+    assert!(
+        output.status.code().is_some_and(|c| c < 2),
+        "{}",
+        stderr(&output)
+    );
+    let mixed = dir.path().join("mixed.jsonl");
+    let output = ProverRun::new("merge")
+        .args([&mixed, &shards[0], &b_shard])
+        .output();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(!mixed.exists(), "nothing is written");
+}

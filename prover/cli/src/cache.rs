@@ -1,4 +1,4 @@
-//! `prover cache stats|clear|path`, and the cache summary at the end of `prove` and `eval`.
+//! `prover cache stats|clear|path|merge`, and the cache summary at the end of `prove` and `eval`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -65,6 +65,7 @@ pub(super) fn run(command: CacheCommand, settings: &SettingsFile) -> anyhow::Res
                 None => out!("last run      none recorded")?,
             }
         }
+        CacheCommand::Merge(args) => return merge(&args),
         CacheCommand::Clear(args) => {
             let dir = cache_dir(&args, settings)?;
             let store = open_existing(&dir)?;
@@ -76,4 +77,40 @@ pub(super) fn run(command: CacheCommand, settings: &SettingsFile) -> anyhow::Res
         }
     }
     Ok(ExitCode::from(crate::exit::SETTLED))
+}
+
+/// `prover cache merge DEST SRC…`: exit 0 when every source agreed with DEST, 1 when some key
+/// was answered differently (reported, DEST's answer kept), 2 when a store could not be opened.
+fn merge(args: &super::CacheMergeArgs) -> anyhow::Result<ExitCode> {
+    let dest = open_existing(&args.dest)?;
+    let mut disagreements = 0;
+    for source_dir in &args.sources {
+        let source = CacheStore::open_existing(source_dir)?;
+        let merged = dest.merge_from(&source)?;
+        for disagreement in &merged.disagreements {
+            note!(
+                "prover cache merge: {} disagrees on {} key {}: {}; kept {}'s",
+                source_dir.display(),
+                disagreement.kind,
+                disagreement.key,
+                disagreement.detail,
+                args.dest.display()
+            );
+        }
+        disagreements += merged.disagreements.len();
+        note!(
+            "prover cache merge: {}: {} added, {} theorems gained verdicts, {} already held, {} \
+             disagreed",
+            source_dir.display(),
+            merged.added,
+            merged.extended,
+            merged.same,
+            merged.disagreements.len()
+        );
+    }
+    Ok(ExitCode::from(if disagreements == 0 {
+        crate::exit::SETTLED
+    } else {
+        crate::exit::UNSETTLED
+    }))
 }

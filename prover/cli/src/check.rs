@@ -20,6 +20,7 @@ pub(super) fn run(args: CheckArgs, settings: &SettingsFile) -> anyhow::Result<Ex
         reference: args.reference.clone(),
         repl: args.repl.overlay(),
         rules: args.overlay(),
+        shard: prover::settings::shard(args.shard.as_deref())?,
         build: super::common::prover_build(),
     };
     let mut progress = StderrProgress::default();

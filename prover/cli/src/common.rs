@@ -38,6 +38,17 @@ pub(super) fn print_model_summary(session: &Session) {
         stats.concurrency_limit,
         client.config().max_concurrency
     );
+    let servers = client.server_stats();
+    if servers.len() > 1 {
+        for server in servers {
+            note!(
+                "  model server {:>6} requests ({} failed) to {}",
+                server.requests,
+                server.failures,
+                server.url
+            );
+        }
+    }
 }
 
 /// The model client's counters as JSON, for `--json` summaries (`null` without a model).
@@ -56,6 +67,11 @@ pub(super) fn model_summary_json(session: &Session) -> serde_json::Value {
                 "proposals": stats.calls,
                 "mean_latency_ms": stats.mean_latency_ms(),
                 "concurrency_limit": stats.concurrency_limit,
+                "servers": client.server_stats().iter().map(|server| serde_json::json!({
+                    "url": server.url,
+                    "requests": server.requests,
+                    "failures": server.failures,
+                })).collect::<Vec<_>>(),
             })
         })
 }

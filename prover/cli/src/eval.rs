@@ -22,7 +22,7 @@ pub(super) fn run(args: EvalArgs, settings: &SettingsFile) -> anyhow::Result<Exi
         concurrency: args.concurrency,
         trace: args.trace.clone(),
         save_model: args.session.search.save_model.clone(),
-        overlay: args.session.overlay(),
+        overlay: args.session.overlay_in_shard(args.shard.as_deref())?,
         planner: args.planner.request(),
         build: super::common::prover_build(),
     };

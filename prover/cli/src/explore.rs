@@ -22,7 +22,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         license: args.license.clone(),
         trace: args.trace.clone(),
         concurrency: args.concurrency,
-        overlay: args.session.overlay(),
+        overlay: args.session.overlay_in_shard(args.shard.as_deref())?,
         save_model: args.session.search.save_model.is_some(),
         build: super::common::prover_build(),
     };

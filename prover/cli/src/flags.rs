@@ -62,6 +62,9 @@ pub enum Command {
     /// The proof-state cache.
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Join the results files of a sharded `eval` (`--shard I/N`) into one, with its manifest,
+    /// or the round directories of a sharded `iterate`.
+    Merge(MergeArgs),
 }
 
 /// Where the proof-state cache lives.
@@ -73,17 +76,37 @@ pub struct CacheArgs {
     /// Neither read nor write the cache.
     #[arg(long)]
     pub no_cache: bool,
+    /// When another process holds the cache directory: `error` (stop, saying what to do) or
+    /// `memory` (go on with an in-memory cache) [default: error].
+    #[arg(long, value_name = "WHAT", value_parser = cache_fallback())]
+    pub cache_shared_fallback: Option<prover::session::CacheFallback>,
+}
+
+/// `--cache-shared-fallback`: the library's [`CacheFallback`](prover::session::CacheFallback)
+/// names.
+fn cache_fallback() -> impl clap::builder::TypedValueParser<Value = prover::session::CacheFallback>
+{
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(
+        prover::session::CacheFallback::ALL.map(|value| value.name()),
+    )
+    .try_map(|name| name.parse::<prover::session::CacheFallback>())
 }
 
 impl CacheArgs {
     /// What these flags say, for `settings`.
     pub fn overlay(&self) -> prover::settings::CacheOverlay {
-        let CacheArgs { cache, no_cache } = self;
+        let CacheArgs {
+            cache,
+            no_cache,
+            cache_shared_fallback,
+        } = self;
         prover::settings::CacheOverlay {
             cache: cache.clone(),
             no_cache: *no_cache,
             // Which verdicts a search reuses is a session's flag (`SessionArgs`).
             reuse_verdicts: None,
+            shared_fallback: *cache_shared_fallback,
         }
     }
 }
@@ -97,6 +120,34 @@ pub enum CacheCommand {
     Clear(CacheArgs),
     /// Print the cache directory.
     Path(CacheArgs),
+    /// Merge cache directories into DEST (the shards' caches into one): keys DEST lacks are
+    /// copied, and a key answered differently is reported and left as DEST has it.
+    Merge(CacheMergeArgs),
+}
+
+/// `prover cache merge`.
+#[derive(Debug, Args)]
+pub struct CacheMergeArgs {
+    /// The cache directory to merge into (created when missing).
+    #[arg(value_name = "DEST")]
+    pub dest: PathBuf,
+    /// Cache directories to merge from (each left as it was).
+    #[arg(value_name = "SRC", required = true)]
+    pub sources: Vec<PathBuf>,
+}
+
+/// `prover merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The merged results file (its manifest is written beside it), or the merged
+    /// directory of rounds when the inputs are `iterate --dir` directories.
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// The shards' results files of `prover eval --shard I/N` (each with its manifest; a
+    /// merged file may be among them), the `--out` files of `prover check --shard`, or the
+    /// `--dir` directories of `prover iterate --shard`.
+    #[arg(value_name = "SHARD", required = true)]
+    pub shards: Vec<PathBuf>,
 }
 
 /// `prover datasets …`.
@@ -243,6 +294,12 @@ pub struct EvalArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Run one shard of the dataset: I/N (from 0; each theorem in exactly one of N shards,
+    /// balanced to within one), or `auto` (`auto/N`) from Slurm's SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT or Kubernetes' JOB_COMPLETION_INDEX; the cache goes to
+    /// CACHE/shard-I-of-N. Join the shards' outputs with `prover merge`.
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
     /// Search, policy, cache and REPL settings.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -285,6 +342,12 @@ pub struct IterateArgs {
     /// Conjectures searched at once (at least 1) [default: --workers].
     #[arg(long, value_name = "M")]
     pub concurrency: Option<usize>,
+    /// Run one shard of the dataset: I/N (from 0; each theorem in exactly one of N shards,
+    /// balanced to within one), or `auto` (`auto/N`) from Slurm's SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT or Kubernetes' JOB_COMPLETION_INDEX; the cache goes to
+    /// CACHE/shard-I-of-N. Join the shards' outputs with `prover merge`.
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
     /// Search, policy, cache and REPL settings.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -411,6 +474,12 @@ pub struct ExploreArgs {
     /// Theorems searched at once (at least 1) [default: --workers].
     #[arg(long, value_name = "M")]
     pub concurrency: Option<usize>,
+    /// Run one shard of the dataset: I/N (from 0; each theorem in exactly one of N shards,
+    /// balanced to within one), or `auto` (`auto/N`) from Slurm's SLURM_ARRAY_TASK_ID and
+    /// SLURM_ARRAY_TASK_COUNT or Kubernetes' JOB_COMPLETION_INDEX; the cache goes to
+    /// CACHE/shard-I-of-N. Join the shards' outputs with `prover merge`.
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
     /// Search, policy, cache and REPL settings.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -515,6 +584,9 @@ pub struct CheckArgs {
     /// and accepts the proof by exiting 0 (e.g. lean4checker or SafeVerify); one more layer.
     #[arg(long, value_name = "CMD")]
     pub external_checker: Option<String>,
+    /// Check one shard of the input's rows, by name: I/N or `auto` (as `eval --shard`).
+    #[arg(long, value_name = "I/N|auto")]
+    pub shard: Option<String>,
     /// REPL settings.
     #[command(flatten)]
     pub repl: ReplArgs,
@@ -577,7 +649,21 @@ impl SessionArgs {
                 reuse_verdicts: *reuse_verdicts,
                 ..cache.overlay()
             },
+            // A subcommand's `--shard`: `overlay_in_shard`.
+            shard: None,
         }
+    }
+
+    /// [`overlay`](Self::overlay) with a subcommand's `--shard` resolved (`auto` from the job
+    /// runner's environment, by `settings::shard`).
+    pub fn overlay_in_shard(
+        &self,
+        shard: Option<&str>,
+    ) -> Result<prover::settings::Overlay, prover::settings::SettingsError> {
+        Ok(prover::settings::Overlay {
+            shard: prover::settings::shard(shard)?,
+            ..self.overlay()
+        })
     }
 }
 
@@ -615,9 +701,11 @@ pub struct SearchArgs {
     /// Tactic policy.
     #[arg(long, value_parser = policy_kind())]
     pub policy: Option<PolicyKind>,
-    /// Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1.
+    /// Base URL of the OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1; repeatable:
+    /// several servers of the same model share the requests (least outstanding first), and
+    /// one that fails is left out for a while.
     #[arg(long, value_name = "URL")]
-    pub llm_url: Option<String>,
+    pub llm_url: Vec<String>,
     /// Model name sent to the server.
     #[arg(long, value_name = "NAME")]
     pub llm_model: Option<String>,
@@ -747,7 +835,8 @@ impl SearchArgs {
         } = self.clone();
         SearchOverlay {
             policy,
-            llm_url,
+            llm_url: llm_url.first().cloned(),
+            llm_more_urls: llm_url.iter().skip(1).cloned().collect(),
             llm_model,
             prompt_template,
             llm_chat,

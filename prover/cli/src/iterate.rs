@@ -26,7 +26,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         dpo_timeouts: args.dpo_timeouts,
         concurrency: args.concurrency,
         save_model: args.session.search.save_model.clone(),
-        overlay: args.session.overlay(),
+        overlay: args.session.overlay_in_shard(args.shard.as_deref())?,
         build: super::common::prover_build(),
     };
     let mut progress = RoundsProgress {

@@ -63,6 +63,7 @@ pub mod flags;
 mod interrupt;
 mod iterate;
 mod mcp;
+mod merge;
 mod progress;
 mod prove;
 mod report;
@@ -137,6 +138,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Datasets(DatasetsCommand::Audit(args)) => datasets::audit(args, &settings),
         Command::Datasets(DatasetsCommand::Transfer(args)) => datasets::transfer(args, &settings),
         Command::Cache(command) => cache::run(command, &settings),
+        Command::Merge(args) => merge::run(args),
     }
 }
 

@@ -167,7 +167,19 @@ impl Backend {
             unknown: Vec::new(),
         };
         let (overlay, file) = editor.over(&self.overlay, &self.file);
-        session_config(&overlay, &file).map_err(|e| e.to_string())
+        let mut config = session_config(&overlay, &file).map_err(|e| e.to_string())?;
+        // A settings change opens the new session while the old one still holds the cache
+        // directory: unless the user chose otherwise, the editor goes on with an in-memory
+        // cache (and says so in its log) rather than refusing the new settings.
+        if overlay
+            .cache
+            .shared_fallback
+            .or(file.cache.shared_fallback)
+            .is_none()
+        {
+            config.cache_fallback = prover::session::CacheFallback::Memory;
+        }
+        Ok(config)
     }
 
     fn prove(&self, arguments: &[Value]) -> Result<()> {

@@ -99,6 +99,15 @@ async fn started(world: &std::path::Path, text: &str) -> TestClient {
 /// A server on in-memory pipes over the simulated world, not yet initialized, and a client
 /// holding `text`.
 fn on_pipes(world: &std::path::Path, text: &str) -> TestClient {
+    on_pipes_cached(world, text, None)
+}
+
+/// [`on_pipes`], with the proof-state cache in `cache` (none without).
+fn on_pipes_cached(
+    world: &std::path::Path,
+    text: &str,
+    cache: Option<&std::path::Path>,
+) -> TestClient {
     let (client_side, server_side) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_side);
     let overlay = Overlay {
@@ -108,7 +117,8 @@ fn on_pipes(world: &std::path::Path, text: &str) -> TestClient {
             ..ReplOverlay::default()
         },
         cache: CacheOverlay {
-            no_cache: true,
+            cache: cache.map(std::path::Path::to_path_buf),
+            no_cache: cache.is_none(),
             ..CacheOverlay::default()
         },
         ..Overlay::default()
@@ -125,7 +135,17 @@ fn on_pipes(world: &std::path::Path, text: &str) -> TestClient {
 
 /// [`started`], for a client with these capabilities.
 async fn started_with(world: &std::path::Path, text: &str, capabilities: Value) -> TestClient {
-    let mut client = on_pipes(world, text);
+    started_cached(world, text, capabilities, None).await
+}
+
+/// [`started_with`], with the proof-state cache in `cache`.
+async fn started_cached(
+    world: &std::path::Path,
+    text: &str,
+    capabilities: Value,
+    cache: Option<&std::path::Path>,
+) -> TestClient {
+    let mut client = on_pipes_cached(world, text, cache);
     let init = client
         .request("initialize", json!({ "capabilities": capabilities }))
         .await;
@@ -463,6 +483,32 @@ async fn refused_settings_keep_the_old_session_and_new_ones_take_over() {
             .starts_with("prover: no proof found"),
         "{message}"
     );
+    let _ = client.request("shutdown", Value::Null).await;
+}
+
+/// The editor reopens its session on a settings change while the old one still holds the cache
+/// directory: the new settings take over (on an in-memory cache, with a warning in the log)
+/// instead of being refused because a cache is held, as a second process's would be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_settings_take_over_while_the_old_session_holds_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let cache = dir.path().join("cache");
+    let mut client = started_cached(&world, NEAR, full_capabilities(), Some(&cache)).await;
+    assert!(cache.exists(), "the first session holds the cache");
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"prover": {"search": {"max_expansions": 1}}}}),
+        )
+        .await;
+    let answer = prove_after(&mut client, "near").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    let message = client
+        .wait_for(|m| m["method"] == "window/showMessage")
+        .await;
+    let said = message["params"]["message"].as_str().unwrap();
+    assert!(said.starts_with("prover: no proof found"), "{message}");
     let _ = client.request("shutdown", Value::Null).await;
 }
 

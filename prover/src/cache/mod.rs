@@ -7,6 +7,7 @@
 
 mod backend;
 pub mod export;
+pub mod merge;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -15,6 +15,7 @@ use super::breaker::{Admission, CircuitBreaker, Outage};
 use super::config::{Api, LlmConfig, SamplesMode};
 use super::error::{LlmError, excerpt};
 use super::limiter::{Limiter, Outcome};
+use super::servers::{ServerStats, Servers};
 use super::wire;
 
 /// A proposal sends at most this many times [`LlmConfig::samples`] requests (first ones and
@@ -114,9 +115,8 @@ impl Counters {
 pub struct LlmClient {
     config: LlmConfig,
     http: reqwest::Client,
-    url: String,
-    /// The other endpoint, which the probe also asks.
-    other_url: String,
+    /// The servers requests are spread over (one unless several URLs were given).
+    servers: Servers,
     limiter: Limiter,
     counters: Counters,
     breaker: CircuitBreaker,
@@ -147,6 +147,16 @@ enum Failure {
 }
 
 impl Failure {
+    /// The failure in words, for a log line.
+    fn describe(&self) -> String {
+        match self {
+            Failure::Status { status, .. } => format!("HTTP {}", status.as_u16()),
+            Failure::Timeout => "timed out".to_owned(),
+            Failure::Transport(message) | Failure::Server(message) => message.clone(),
+            Failure::Malformed { reason, .. } => format!("malformed answer: {reason}"),
+        }
+    }
+
     fn retryable(&self) -> bool {
         match self {
             Failure::Status { status, .. } => {
@@ -185,28 +195,30 @@ impl LlmClient {
     /// A client for `config`. Fails only on a configuration that cannot work: a URL that is not
     /// `http://` or `https://`, or `https://` in a build without the `https` feature.
     pub fn new(config: LlmConfig) -> Result<Self, LlmError> {
-        let base = config.base_url.trim_end_matches('/');
-        if base.starts_with("https://") {
-            if !cfg!(feature = "https") {
+        let mut bases = Vec::new();
+        for configured in std::iter::once(&config.base_url).chain(&config.replicas) {
+            let base = configured.trim_end_matches('/');
+            if base.starts_with("https://") {
+                if !cfg!(feature = "https") {
+                    return Err(LlmError::Config(format!(
+                        "{base} needs TLS, and this build has none: rebuild prover with `--features https`"
+                    )));
+                }
+            } else if !base.starts_with("http://") {
                 return Err(LlmError::Config(format!(
-                    "{base} needs TLS, and this build has none: rebuild prover with `--features https`"
+                    "base URL {configured:?} must start with http:// (or https://)"
                 )));
             }
-        } else if !base.starts_with("http://") {
-            return Err(LlmError::Config(format!(
-                "base URL {:?} must start with http:// (or https://)",
-                config.base_url
-            )));
+            let endpoint = |api| match api {
+                Api::Completions => format!("{base}/completions"),
+                Api::Chat => format!("{base}/chat/completions"),
+            };
+            let other = match config.api {
+                Api::Completions => Api::Chat,
+                Api::Chat => Api::Completions,
+            };
+            bases.push((configured.clone(), endpoint(config.api), endpoint(other)));
         }
-        let endpoint = |api| match api {
-            Api::Completions => format!("{base}/completions"),
-            Api::Chat => format!("{base}/chat/completions"),
-        };
-        let url = endpoint(config.api);
-        let other_url = endpoint(match config.api {
-            Api::Completions => Api::Chat,
-            Api::Chat => Api::Completions,
-        });
         let http = reqwest::Client::builder()
             .timeout(config.request_timeout)
             .connect_timeout(config.connect_timeout)
@@ -218,7 +230,7 @@ impl LlmClient {
         Ok(Self {
             limiter: Limiter::new(config.max_concurrency, config.max_concurrency),
             per_sample_requests: AtomicBool::new(config.samples_mode == SamplesMode::Requests),
-            other_url,
+            servers: Servers::new(bases, config.probe_interval),
             breaker: CircuitBreaker::new(
                 config.breaker_failures,
                 config.probe_interval,
@@ -226,7 +238,6 @@ impl LlmClient {
             ),
             config,
             http,
-            url,
             counters: Counters::default(),
         })
     }
@@ -236,9 +247,14 @@ impl LlmClient {
         &self.config
     }
 
-    /// The endpoint every request goes to.
+    /// The endpoint of the first server (every request's, with one server).
     pub fn url(&self) -> &str {
-        &self.url
+        &self.servers.first().url
+    }
+
+    /// Requests and failures per server, in the order configured.
+    pub fn server_stats(&self) -> Vec<ServerStats> {
+        self.servers.stats()
     }
 
     /// The counters so far.
@@ -313,12 +329,12 @@ impl LlmClient {
         let outcome = result.as_ref().map(|_| ()).map_err(ToString::to_string);
         match self.breaker.record(outcome) {
             Some(true) => tracing::warn!(
-                url = %self.url,
+                url = %self.url(),
                 "the model server failed {} proposals in a row; pausing requests to it and \
                  probing it every few seconds",
                 self.config.breaker_failures.max(1)
             ),
-            Some(false) => tracing::warn!(url = %self.url, "the model server answers again"),
+            Some(false) => tracing::warn!(url = %self.url(), "the model server answers again"),
             None => {}
         }
         result
@@ -411,17 +427,29 @@ impl LlmClient {
     async fn send_with_retries(&self, body: &[u8], retries: u32) -> Result<Answered, LlmError> {
         let mut wait = self.config.backoff;
         let mut attempts = 0;
-        let mut last_server_error: Option<(StatusCode, String)> = None;
+        // The last 5xx, by the server that answered it.
+        let mut last_server_error: Option<(usize, StatusCode, String)> = None;
         loop {
             attempts += 1;
-            let outcome = {
+            let (server, outcome) = {
                 // The deadline (reqwest's per-request timeout) starts at `send`, after the
                 // limit let the request through.
                 let permit = self.limiter.acquire().await;
                 Counters::add(&self.counters.requests, 1);
                 let started = Instant::now();
-                let outcome = self.attempt(&self.url, body).await;
+                let place = self.servers.pick();
+                let server = place.index;
+                let outcome = self.attempt(&self.servers.all()[server].url, body).await;
+                drop(place);
                 let elapsed = started.elapsed();
+                match &outcome {
+                    Ok(_) => self.servers.answered(server),
+                    // A refusal of the request itself (HTTP 400) is no fault of the server.
+                    Err(failure) if failure.retryable() => {
+                        self.servers.failed(server, &failure.describe())
+                    }
+                    Err(_) => {}
+                }
                 permit.finish(match &outcome {
                     Ok(answered) => {
                         Counters::add(&self.counters.answered, 1);
@@ -440,16 +468,17 @@ impl LlmClient {
                     }
                     Err(_) => Outcome::Other,
                 });
-                outcome
+                (server, outcome)
             };
             let failure = match outcome {
                 Ok(answered) => return Ok(answered),
                 Err(failure) => failure,
             };
-            // The same 5xx body twice for the same request is not a passing fault.
+            // The same 5xx body twice from the same server for the same request is not a
+            // passing fault.
             let repeated = match &failure {
                 Failure::Status { status, body, .. } if status.is_server_error() => {
-                    let this = (*status, body.clone());
+                    let this = (server, *status, body.clone());
                     let repeated = last_server_error.as_ref() == Some(&this);
                     last_server_error = Some(this);
                     repeated
@@ -543,16 +572,26 @@ impl LlmClient {
                 (outcome, started.elapsed())
             }
         };
-        // `n` and log-probabilities on the configured endpoint.
+        // `n` and log-probabilities on the configured endpoint, of the first server that
+        // answers (one of several may be down; the balancing leaves it out later).
         let asked = self.body(c.api, &prompt, 2, c.seed, c.logprobs, tokens)?;
-        let (first, _) = once(&self.url, asked).await;
+        let mut probed = self.servers.first();
+        let (mut first, _) = once(&probed.url, asked.clone()).await;
+        for server in &self.servers.all()[1..] {
+            if first.is_ok() {
+                break;
+            }
+            probed = server;
+            first = once(&probed.url, asked.clone()).await.0;
+        }
+        let (url, other_url) = (probed.url.clone(), probed.other_url.clone());
         let mut logprobs_refused = None;
         let answered = match first {
             Ok(answered) => answered,
             Err(failure) if c.logprobs => {
                 let refusal = failure.into_error(1, c);
                 let plain = self.body(c.api, &prompt, 2, c.seed, false, tokens)?;
-                match once(&self.url, plain).await.0 {
+                match once(&url, plain).await.0 {
                     Ok(answered) => {
                         logprobs_refused = Some(refusal.to_string());
                         answered
@@ -582,7 +621,7 @@ impl LlmClient {
         // Not asked with --no-logprobs: the user said not to ask for them.
         let there = if c.logprobs {
             let other_body = self.body(other_api, &prompt, 1, c.seed, true, tokens)?;
-            once(&self.other_url, other_body)
+            once(&other_url, other_body)
                 .await
                 .0
                 .ok()
@@ -599,11 +638,11 @@ impl LlmClient {
         let logprobs = c.logprobs && logprobs_refused.is_none();
         let single = self.body(c.api, &prompt, 1, c.seed, logprobs, tokens)?;
         // The faster of two alone, against several together.
-        let (_, first_alone) = once(&self.url, single.clone()).await;
-        let (_, second_alone) = once(&self.url, single.clone()).await;
+        let (_, first_alone) = once(&url, single.clone()).await;
+        let (_, second_alone) = once(&url, single.clone()).await;
         let alone = first_alone.min(second_alone);
         let together = Instant::now();
-        join_all((0..PROBE_AT_ONCE).map(|_| once(&self.url, single.clone()))).await;
+        join_all((0..PROBE_AT_ONCE).map(|_| once(&url, single.clone()))).await;
         let together = together.elapsed().as_secs_f64();
         let serves_at_once = (alone >= PROBE_TIMING_FLOOR && together > 0.0).then(|| {
             ((PROBE_AT_ONCE as f64 * alone.as_secs_f64() / together).round() as usize)

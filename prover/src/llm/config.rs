@@ -188,6 +188,10 @@ pub struct LlmConfig {
     /// The API root including the version, e.g. `http://127.0.0.1:8000/v1`; the client appends
     /// `/completions` or `/chat/completions`. `https://` needs the `https` cargo feature.
     pub base_url: String,
+    /// Further servers of the same model (`--llm-url` given again), e.g. one vLLM per GPU:
+    /// requests are spread over all of them by least outstanding requests, and one that fails
+    /// is left out for a back-off while the others carry the load (`servers.rs`).
+    pub replicas: Vec<String>,
     /// The `model` field of every request.
     pub model: String,
     /// Completions or chat.
@@ -236,6 +240,7 @@ impl Default for LlmConfig {
     fn default() -> Self {
         Self {
             base_url: "http://127.0.0.1:8000/v1".to_owned(),
+            replicas: Vec::new(),
             model: "ByteDance-Seed/BFS-Prover-V2-7B".to_owned(),
             api: Api::Completions,
             prompt_template: "{state}:::".to_owned(),
@@ -271,6 +276,7 @@ impl fmt::Debug for LlmConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LlmConfig")
             .field("base_url", &self.base_url)
+            .field("replicas", &self.replicas)
             .field("model", &self.model)
             .field("api", &self.api)
             .field("prompt_template", &self.prompt_template)

@@ -38,6 +38,7 @@ mod config;
 mod error;
 mod limiter;
 mod policy;
+mod servers;
 mod wire;
 
 /// Moved to [`crate::policy`]; re-exported at their old path.
@@ -51,3 +52,4 @@ pub use config::{
 pub use datasets::manifest::ModelProbe;
 pub use error::LlmError;
 pub use policy::OpenAiPolicy;
+pub use servers::ServerStats;

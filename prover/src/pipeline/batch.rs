@@ -9,6 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::{Semaphore, mpsc};
 
+use ::datasets::shard::Shard;
+
 use super::{PipelineError, Stop};
 use crate::engine::{ProveResult, Theorem};
 use crate::job::{Goal, Job, Lend};
@@ -88,6 +90,27 @@ where
     }
     let model_outage = outage.lock().unwrap_or_else(|p| p.into_inner()).take();
     Ok(BatchEnd { model_outage })
+}
+
+/// The items of `items` in `shard` (all of them without one), in their order: the shard filter
+/// every sharded run applies to its whole dataset before its batch, so resume keys, progress
+/// counts and the batch see only the shard's theorems. `name` gives an item's theorem name;
+/// the assignment is [`Shard::assignment`] over every item's name, so `items` must be the
+/// whole dataset.
+pub fn in_shard<T>(items: Vec<T>, shard: Option<Shard>, name: impl Fn(&T) -> &str) -> Vec<T> {
+    let Some(shard) = shard.filter(|shard| !shard.is_all()) else {
+        return items;
+    };
+    let assignment = Shard::assignment(items.iter().map(&name), shard.count);
+    let keep: Vec<bool> = items
+        .iter()
+        .map(|item| assignment.get(name(item)) == Some(&shard.index))
+        .collect();
+    items
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(item, keep)| keep.then_some(item))
+        .collect()
 }
 
 /// One theorem's search, as it ended.
@@ -259,5 +282,30 @@ mod tests {
         )
         .await;
         assert_eq!(outcome.unwrap_err(), 2);
+    }
+
+    #[test]
+    fn the_shard_filter_keeps_each_items_share_in_order_and_nothing_twice() {
+        let items: Vec<(String, usize)> = (0..10).map(|i| (format!("t{i}"), i)).collect();
+        let whole = in_shard(items.clone(), None, |item| item.0.as_str());
+        assert_eq!(whole, items);
+        assert_eq!(
+            in_shard(items.clone(), Some(Shard::ALL), |item| item.0.as_str()),
+            items
+        );
+        let mut union = Vec::new();
+        for index in 0..3 {
+            let shard = Shard::new(index, 3).unwrap();
+            let kept = in_shard(items.clone(), Some(shard), |item| item.0.as_str());
+            // In the dataset's order, and balanced: 10 over 3 is 4, 3, 3 in some order.
+            assert!(
+                kept.windows(2).all(|pair| pair[0].1 < pair[1].1),
+                "{kept:?}"
+            );
+            assert!((3..=4).contains(&kept.len()), "{kept:?}");
+            union.extend(kept);
+        }
+        union.sort_by_key(|item| item.1);
+        assert_eq!(union, items);
     }
 }

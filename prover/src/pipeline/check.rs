@@ -241,6 +241,29 @@ impl Rows {
         rows
     }
 
+    /// Keeps the rows of `shard` (every row without one): by name, as `eval --shard` takes
+    /// theorems, so every proof of one theorem is checked in one shard; a malformed row whose
+    /// name could not be read goes to shard 0, so each row is in exactly one shard.
+    pub fn keep_shard(&mut self, shard: Option<::datasets::shard::Shard>) {
+        let Some(shard) = shard.filter(|shard| !shard.is_all()) else {
+            return;
+        };
+        let names = self
+            .tasks
+            .iter()
+            .map(|task| task.name.as_str())
+            .chain(self.malformed.iter().map(|row| row.name.as_str()))
+            .filter(|name| !name.is_empty());
+        let assignment: std::collections::HashMap<String, u32> =
+            ::datasets::shard::Shard::assignment(names, shard.count)
+                .into_iter()
+                .map(|(name, index)| (name.to_owned(), index))
+                .collect();
+        let mine = |name: &str| assignment.get(name).copied().unwrap_or(0) == shard.index;
+        self.tasks.retain(|task| mine(&task.name));
+        self.malformed.retain(|row| mine(&row.name));
+    }
+
     /// How many rows the input holds.
     pub fn len(&self) -> usize {
         self.tasks.len() + self.malformed.len()
@@ -386,6 +409,8 @@ pub struct CheckRun {
     pub repl: crate::settings::ReplOverlay,
     /// The rules' settings from the front end.
     pub rules: crate::settings::CheckOverlay,
+    /// `--shard`: the rows of one shard, by name (`None`: every row).
+    pub shard: Option<::datasets::shard::Shard>,
     /// The front end's build (version, git commit), for the manifest.
     pub build: BTreeMap<String, String>,
 }
@@ -560,6 +585,8 @@ pub fn run(
         .iter()
         .filter_map(|(_, p)| p.map(PathBuf::as_path))
         .collect();
+    let input_rows = read.rows.len();
+    read.rows.keep_shard(request.shard);
     let total = read.rows.len();
     // Rows the output already decides (by input line and name) are not checked again.
     let mut tally = Tally::default();
@@ -593,14 +620,18 @@ pub fn run(
             super::run::RunIdentity {
                 kind: "check".to_owned(),
                 prover: request.build.clone(),
-                config: run_config(
-                    &read.config,
-                    &read.pool,
-                    request.reference.as_deref(),
-                    request.header.as_deref(),
-                ),
+                config: {
+                    let mut config = run_config(
+                        &read.config,
+                        &read.pool,
+                        request.reference.as_deref(),
+                        request.header.as_deref(),
+                    );
+                    super::merge::record_shard(&mut config, request.shard);
+                    config
+                },
                 recorded: super::run::repl_record(&read.pool),
-                input: super::run::input_record(&request.input, &read.bytes, total),
+                input: super::run::input_record(&request.input, &read.bytes, input_rows),
             },
             request.fresh,
             tally.from_earlier > 0,

@@ -320,6 +320,11 @@ pub fn run(
         )));
     }
     let input = manifest::dataset_input(&request.dataset, &bytes, &theorems);
+    // Identities come from the whole dataset: a shard's rows carry the same lineage, problem
+    // and statement hash as an unsharded run's, and its manifest the same lineages.
+    let identities = super::identity::Identities::of_dataset(&bytes, &theorems);
+    // The manifest records the whole dataset; the shard's theorems are searched and counted.
+    let theorems = super::batch::in_shard(theorems, request.overlay.shard, |t| t.name.as_str());
     let (out, earlier) = super::open_results::<ProveResult>(
         &request.out,
         "eval",
@@ -329,7 +334,6 @@ pub fn run(
     )?;
     // Rows are keyed by (lineage, problem, statement hash, attempt): a file computed for other
     // statements is refused before anything is searched.
-    let identities = super::identity::Identities::of_dataset(&bytes, &theorems);
     if let Err(mismatch) = identities.check_resume(&earlier) {
         out.abandon();
         return Err(RunError::Refused(format!(
@@ -426,6 +430,7 @@ fn start(
     if !lineages.is_empty() {
         config.insert("lineages".to_owned(), serde_json::json!(lineages));
     }
+    super::merge::record_shard(&mut config, request.overlay.shard);
     if let Some(planning) = &planning {
         config.insert("planner".to_owned(), planning.manifest_record());
     }

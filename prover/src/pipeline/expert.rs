@@ -861,7 +861,7 @@ pub fn run(
     let cheap_width =
         settings::at_once(request.cheap_width.unwrap_or(CHEAP_WIDTH), "--cheap-width")?;
     let cheap_expansions = request.cheap_expansions.unwrap_or(CHEAP_EXPANSIONS);
-    let (bytes, conjectures) = read_conjectures(&request)?;
+    let (input, conjectures) = read_conjectures(&request)?;
     let mut config = settings::session_config(&request.overlay, settings)?;
     // Theorems run side by side here, so each search runs its tactics one at a time
     // unless --search-parallelism or `[search] parallelism` says otherwise.
@@ -915,12 +915,13 @@ pub fn run(
     ] {
         run_config.insert(key.to_owned(), value);
     }
+    super::merge::record_shard(&mut run_config, request.overlay.shard);
     let identity = super::run::RunIdentity {
         kind: "iterate".to_owned(),
         prover: request.build.clone(),
         config: run_config,
         recorded: super::run::repl_record(&pool),
-        input: super::run::dataset_input(&request.conjectures, &bytes, &conjectures),
+        input,
     };
     let resuming = request.dir.join("round-1").exists();
     let mut manifest =
@@ -961,8 +962,11 @@ pub fn run(
     })
 }
 
-/// Checks the outputs and reads the conjectures (at least one).
-fn read_conjectures(request: &IterateRun) -> Result<(Vec<u8>, Vec<Theorem>), super::RunError> {
+/// Checks the outputs and reads the conjectures: the whole file's record, for the manifest,
+/// and the conjectures of the run's shard (at least one).
+fn read_conjectures(
+    request: &IterateRun,
+) -> Result<(::datasets::InputRecord, Vec<Theorem>), super::RunError> {
     use ::datasets::output::{Input, Output, Target};
     let mut inputs = vec![Input {
         flag: "--conjectures",
@@ -981,10 +985,14 @@ fn read_conjectures(request: &IterateRun) -> Result<(Vec<u8>, Vec<Theorem>), sup
     );
     let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
     let (bytes, conjectures) = super::run::read_dataset(&request.conjectures, "conjectures")?;
+    let input = super::run::dataset_input(&request.conjectures, &bytes, &conjectures);
+    let shard = request.overlay.shard;
+    let conjectures = super::batch::in_shard(conjectures, shard, |t| t.name.as_str());
     if conjectures.is_empty() {
         return Err(super::RunError::Refused(format!(
-            "conjectures {} holds no rows",
-            request.conjectures.display()
+            "conjectures {} holds no rows{}",
+            request.conjectures.display(),
+            shard.map_or(String::new(), |shard| format!(" in shard {shard}"))
         )));
     }
     if request.dir.exists() && !request.dir.is_dir() {
@@ -993,5 +1001,5 @@ fn read_conjectures(request: &IterateRun) -> Result<(Vec<u8>, Vec<Theorem>), sup
             request.dir.display()
         )));
     }
-    Ok((bytes, conjectures))
+    Ok((input, conjectures))
 }

@@ -865,8 +865,16 @@ fn read_exclusions(paths: &[PathBuf], level: Level) -> Result<Exclusions, super:
 }
 
 /// What an exploration reads before it starts: proofs wanted per theorem, the card's
-/// license, the decontamination level, the dataset's bytes and theorems, the benchmarks.
-type ExploreInputs = (u32, String, Level, Vec<u8>, Vec<Theorem>, Exclusions);
+/// license, the decontamination level, the whole dataset's record (for the manifest) and the
+/// theorems of the run's shard, the benchmarks.
+type ExploreInputs = (
+    u32,
+    String,
+    Level,
+    ::datasets::InputRecord,
+    Vec<Theorem>,
+    Exclusions,
+);
 
 /// Checks the flags, outputs and license, reads the dataset and the benchmarks.
 fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
@@ -902,10 +910,17 @@ fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
     }
     let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
     let (bytes, theorems) = super::run::read_dataset(&request.dataset, "dataset")?;
+    let mut input = super::run::dataset_input(&request.dataset, &bytes, &theorems);
+    if let Some(name) = request.dataset.file_name() {
+        input.path = name.to_string_lossy().into_owned();
+    }
+    let shard = request.overlay.shard;
+    let theorems = super::batch::in_shard(theorems, shard, |t| t.name.as_str());
     if theorems.is_empty() {
         return Err(RunError::Refused(format!(
-            "dataset {} holds no rows",
-            request.dataset.display()
+            "dataset {} holds no rows{}",
+            request.dataset.display(),
+            shard.map_or(String::new(), |shard| format!(" in shard {shard}"))
         )));
     }
     let license = request
@@ -935,7 +950,7 @@ fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
             request.out.display()
         )));
     }
-    Ok((proofs_wanted, license, level, bytes, theorems, exclusions))
+    Ok((proofs_wanted, license, level, input, theorems, exclusions))
 }
 
 /// Root goals Lean printed before, under this Lean, for the benchmarks (into the exclusion
@@ -978,7 +993,7 @@ pub fn run(
 ) -> Result<Exploration, super::RunError> {
     use crate::settings;
     use serde_json::json;
-    let (proofs_wanted, license, level, bytes, theorems, mut exclusions) = read_inputs(&request)?;
+    let (proofs_wanted, license, level, input, theorems, mut exclusions) = read_inputs(&request)?;
     let mut config = settings::session_config(&request.overlay, settings)?;
     // Theorems run side by side here, so each search runs its tactics one at a time
     // unless --search-parallelism or `[search] parallelism` says otherwise.
@@ -1005,10 +1020,7 @@ pub fn run(
     ] {
         run_config.insert(key.to_owned(), value);
     }
-    let mut input = super::run::dataset_input(&request.dataset, &bytes, &theorems);
-    if let Some(name) = request.dataset.file_name() {
-        input.path = name.to_string_lossy().into_owned();
-    }
+    super::merge::record_shard(&mut run_config, request.overlay.shard);
     let identity = super::run::RunIdentity {
         kind: "explore".to_owned(),
         prover: request.build.clone(),

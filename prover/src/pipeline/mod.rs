@@ -17,6 +17,8 @@
 //!   statement hash), stamped on each result and checked against the dataset on resume.
 //! - [`eval`]: `prover eval`'s resume keys (name and attempt), `error` rows searched again,
 //!   and the settings of repeated attempts.
+//! - [`merge`]: `prover merge`: the results of a sharded `eval` joined into one file, with the
+//!   manifests checked, conflicts refused and missing shards and theorems named.
 //! - [`plan`]: the planner: a direct search, then `have` skeletons whose holes the step
 //!   search closes in place, assembled and checked.
 //! - [`expert`]: expert-iteration rounds: cheap pass, search, verification on a fresh pool,
@@ -44,6 +46,7 @@ pub mod expert;
 pub mod explore;
 pub mod extras;
 pub mod identity;
+pub mod merge;
 pub mod plan;
 pub mod preflight;
 pub mod prove;
@@ -89,6 +92,9 @@ pub enum RunError {
     /// The learned model could not be written.
     #[error(transparent)]
     Model(#[from] crate::policy::learned::ModelError),
+    /// `prover merge` found its inputs unalike or in conflict, or could not write.
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
     /// A flag or an input the run refuses; the message names it.
     #[error("{0}")]
     Refused(String),

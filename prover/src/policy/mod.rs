@@ -173,6 +173,9 @@ impl PolicySpec {
 fn llm_id(config: &LlmConfig) -> String {
     let LlmConfig {
         base_url,
+        // Further servers of the same model: which of them answers does not change what
+        // answers may come back.
+        replicas: _,
         model,
         api,
         prompt_template,
