@@ -50,8 +50,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::datasets::plan::{
-    HoleRecord, HoleSearch, PLAN_SCHEMA_VERSION, PlanOutcome, PlanRecord, SkeletonLabel,
-    SkeletonRecord,
+    HoleRecord, HoleSearch, PLAN_SCHEMA_VERSION, PlanOutcome, PlanRecord, PlanSeconds, PlanSummary,
+    SkeletonLabel, SkeletonRecord,
 };
 use lean_bridge::pool::CommandReply;
 use lean_bridge::protocol::Pos;
@@ -232,13 +232,30 @@ impl Siblings {
 }
 
 /// Proves `theorem` with `prover`'s budget: a direct search, then skeletons from `planner`
-/// (see the module's documentation). Nothing is started after `stop` is set.
+/// (see the module's documentation). Nothing is started after `stop` is set. The result
+/// carries what planning did ([`PlanSummary`]).
 pub async fn prove(
     prover: &Prover,
     planner: &dyn Planner,
     config: &PlanConfig,
     theorem: Theorem,
     stop: &Stop,
+) -> Planned {
+    let mut seconds = PlanSeconds::default();
+    let mut planned = plan_theorem(prover, planner, config, theorem, stop, &mut seconds).await;
+    let mut summary = PlanSummary::of(&planned.record);
+    summary.lean_seconds = seconds;
+    planned.result.plan = Some(Box::new(summary));
+    planned
+}
+
+async fn plan_theorem(
+    prover: &Prover,
+    planner: &dyn Planner,
+    config: &PlanConfig,
+    theorem: Theorem,
+    stop: &Stop,
+    seconds: &mut PlanSeconds,
 ) -> Planned {
     let started = Instant::now();
     let total = prover.config().clone();
@@ -247,6 +264,7 @@ pub async fn prove(
         &theorem,
     )
     .await;
+    seconds.direct_search += direct.lean_seconds;
     let mut record = PlanRecord {
         schema_version: PLAN_SCHEMA_VERSION,
         name: theorem.name.clone(),
@@ -283,6 +301,7 @@ pub async fn prove(
         reserved: spent_fraction(prover.config(), &direct).max(config.direct_share),
         known: HashMap::new(),
         cost: Cost::of(&direct),
+        seconds,
     };
     let mut feedback = None;
     for round in 0..=config.replans {
@@ -352,6 +371,7 @@ pub async fn prove(
         )
         .await;
         run.cost.add(Cost::of(&again));
+        run.seconds.direct_search += again.lean_seconds;
         record.fallback = Some(search_of(&again));
         if again.status == ProveStatus::Proved {
             record.outcome = PlanOutcome::Direct;
@@ -422,6 +442,8 @@ struct Run<'a> {
     /// What the skeletons tried so far found, by goal.
     known: HashMap<String, Known>,
     cost: Cost,
+    /// Seconds waiting for Lean, by what asked.
+    seconds: &'a mut PlanSeconds,
 }
 
 /// What a theorem's searches and Lean requests cost, summed.
@@ -570,6 +592,7 @@ impl Run<'_> {
         let mut skeleton = skeleton;
         let mut masked = false;
         let response = loop {
+            let asked = Instant::now();
             let reply = self
                 .prover
                 .pool()
@@ -579,6 +602,7 @@ impl Run<'_> {
                     self.total.statement_deadline,
                 )
                 .await;
+            self.seconds.skeleton_checks += asked.elapsed().as_secs_f64();
             self.cost.lean_calls += 1;
             let response = match reply {
                 Ok(CommandReply::Ran(response)) => response,
@@ -635,6 +659,7 @@ impl Run<'_> {
     /// The theorem's own goal, as Lean reports it at `statement sorry`.
     async fn root_goal(&mut self) -> Option<String> {
         let command = format!("{} sorry", self.theorem.formal_statement);
+        let asked = Instant::now();
         let reply = self
             .prover
             .pool()
@@ -644,6 +669,7 @@ impl Run<'_> {
                 self.total.statement_deadline,
             )
             .await;
+        self.seconds.skeleton_checks += asked.elapsed().as_secs_f64();
         self.cost.lean_calls += 1;
         match reply {
             Ok(CommandReply::Ran(response)) => response
@@ -726,6 +752,7 @@ impl Run<'_> {
             };
             self.spent += spent_fraction(&self.total, result);
             self.cost.add(Cost::of(result));
+            self.seconds.hole_searches += result.lean_seconds;
             let key = goal_key(&holes[index].1);
             if result.status == ProveStatus::Proved {
                 self.known.insert(key, Known::Closed(result.clone()));
@@ -758,11 +785,13 @@ impl Run<'_> {
             // The theorem comes from the dataset being proved, as trusted as its statement.
             header_origin: HeaderOrigin::Reference,
         };
+        let asked = Instant::now();
         let end = self
             .prover
             .submit(Job::Check(task), NoObserver)
             .wait()
             .await;
+        self.seconds.final_checks += asked.elapsed().as_secs_f64();
         match end {
             JobEnd::Finished(JobResult::Check(checked)) => {
                 self.cost.lean_calls += checked.attempts.max(1);
