@@ -104,6 +104,14 @@ pub struct HoleRecord {
     pub goal: String,
     /// Its search.
     pub search: HoleSearch,
+    /// When it did not close: the most promising open states its search took from the
+    /// frontier (at most three, highest priority first, the hole's own goal aside).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frontier: Vec<String>,
+    /// When it did not close: the last errors Lean gave to its tactics (at most three, oldest
+    /// first, each `tactic: first line of the message`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 /// What one search (the direct one, or a hole's) did.
@@ -227,6 +235,8 @@ mod tests {
                         proof: Some("simp".into()),
                         ..HoleSearch::default()
                     },
+                    frontier: vec!["⊢ r".into()],
+                    errors: vec!["simp: simp made no progress".into()],
                 }],
             }],
             planner_error: None,
@@ -235,6 +245,7 @@ mod tests {
         };
         let line = serde_json::to_string(&record).unwrap();
         assert!(line.contains(r#""label":"closed_all""#), "{line}");
+        assert!(line.contains(r#""frontier":["⊢ r"]"#), "{line}");
         let back: PlanRecord = serde_json::from_str(&line).unwrap();
         assert_eq!(back, record);
         let old = r#"{"name":"t","statement":"s","outcome":"unproved","direct":{"proved":false,"expansions":0,"lean_calls":0},"planner_calls":0}"#;
@@ -255,6 +266,8 @@ mod tests {
                 from_cache,
                 ..HoleSearch::default()
             },
+            frontier: Vec::new(),
+            errors: Vec::new(),
         };
         let skeleton = |label, holes| SkeletonRecord {
             round: 0,

@@ -169,6 +169,23 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     assert_eq!(prompts.len(), 2, "{prompts:#?}");
     assert!(!prompts[0].contains(REFUTED_GOAL));
     assert!(prompts[1].contains(REFUTED_GOAL), "{}", prompts[1]);
+    // With the last errors Lean gave to the refuted hole's tactics (its search reached no
+    // further goal), as the plan log records them.
+    assert!(
+        prompts[1].contains("The last errors Lean gave to its tactics:\n- "),
+        "{}",
+        prompts[1]
+    );
+    let refuted = record["skeletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "refuted")
+        .unwrap();
+    assert!(
+        !refuted["holes"][0]["errors"].as_array().unwrap().is_empty(),
+        "{refuted}"
+    );
     assert!(prompts.iter().all(|p| !p.contains("theorem direct")));
 
     // The result rows say what planning did; a theorem the direct search proved says so.
