@@ -47,7 +47,7 @@ pub struct PlanRecord {
 }
 
 /// How a planned theorem ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlanOutcome {
     /// A direct search proved it: the first (no planner was asked) or the fallback.
@@ -55,6 +55,7 @@ pub enum PlanOutcome {
     /// A skeleton with every hole closed passed the final check.
     Plan,
     /// Neither.
+    #[default]
     Unproved,
 }
 
@@ -103,6 +104,14 @@ pub struct HoleRecord {
     pub goal: String,
     /// Its search.
     pub search: HoleSearch,
+    /// When it did not close: the most promising open states its search took from the
+    /// frontier (at most three, highest priority first, the hole's own goal aside).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frontier: Vec<String>,
+    /// When it did not close: the last errors Lean gave to its tactics (at most three, oldest
+    /// first, each `tactic: first line of the message`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 /// What one search (the direct one, or a hole's) did.
@@ -124,6 +133,74 @@ pub struct HoleSearch {
     /// Its verdict came from the cache.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub from_cache: bool,
+}
+
+/// What planning did for one theorem, as its result row shows it (`ProveResult::plan`): the
+/// counts `prover report` sums, without the skeletons' texts (those are in the plan log).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanSummary {
+    /// How the theorem ended: `direct`, `plan` or `unproved`.
+    pub outcome: PlanOutcome,
+    /// Requests sent to the planner (the first, then one per replan).
+    pub planner_calls: u32,
+    /// Requests after the first: `planner_calls − 1`, or 0.
+    pub replans: u32,
+    /// Skeletons tried (refused ones included).
+    pub skeletons: u32,
+    /// Of those, refused before any hole was searched.
+    pub skeletons_refused: u32,
+    /// Holes of the skeletons that elaborated, summed over skeletons (a goal two skeletons
+    /// share counts twice).
+    pub holes: u32,
+    /// Of those, closed (a proof found, or taken from the cache or an earlier skeleton).
+    pub holes_closed: u32,
+    /// Of those, whose verdict came from the cache or an earlier skeleton of the same plan
+    /// rather than from a search of their own.
+    pub holes_from_cache: u32,
+    /// Of those, refuted (searched to exhaustion with no infrastructure error).
+    pub holes_refuted: u32,
+    /// Seconds waiting for Lean, split by what asked.
+    pub lean_seconds: PlanSeconds,
+}
+
+/// Seconds waiting for Lean during one theorem's planning, by what asked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanSeconds {
+    /// The direct search and its fallback (Lean's answers to tactics, as `lean_seconds`).
+    pub direct_search: f64,
+    /// Elaborating skeletons (and the theorem's own goal, to tell a skeleton that made no
+    /// progress): wall time of those commands.
+    pub skeleton_checks: f64,
+    /// The holes' searches (Lean's answers to tactics, as `lean_seconds`).
+    pub hole_searches: f64,
+    /// The final checks of assembled proofs: wall time of those checks.
+    pub final_checks: f64,
+}
+
+impl PlanSummary {
+    /// The counts of `record` (the seconds are not in it: the caller adds them).
+    pub fn of(record: &PlanRecord) -> PlanSummary {
+        let holes = || record.skeletons.iter().flat_map(|s| &s.holes);
+        let count = |keep: &dyn Fn(&HoleRecord) -> bool| holes().filter(|h| keep(h)).count() as u32;
+        PlanSummary {
+            outcome: record.outcome,
+            planner_calls: record.planner_calls,
+            replans: record.planner_calls.saturating_sub(1),
+            skeletons: record.skeletons.len() as u32,
+            skeletons_refused: record
+                .skeletons
+                .iter()
+                .filter(|s| s.label == SkeletonLabel::Refused)
+                .count() as u32,
+            holes: holes().count() as u32,
+            holes_closed: count(&|h| h.search.proved),
+            holes_from_cache: count(&|h| h.search.from_cache),
+            holes_refuted: count(&|h| {
+                !h.search.proved && h.search.stop_reason == Some(StopCode::Exhausted)
+            }),
+            lean_seconds: PlanSeconds::default(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -158,6 +235,8 @@ mod tests {
                         proof: Some("simp".into()),
                         ..HoleSearch::default()
                     },
+                    frontier: vec!["⊢ r".into()],
+                    errors: vec!["simp: simp made no progress".into()],
                 }],
             }],
             planner_error: None,
@@ -166,11 +245,80 @@ mod tests {
         };
         let line = serde_json::to_string(&record).unwrap();
         assert!(line.contains(r#""label":"closed_all""#), "{line}");
+        assert!(line.contains(r#""frontier":["⊢ r"]"#), "{line}");
         let back: PlanRecord = serde_json::from_str(&line).unwrap();
         assert_eq!(back, record);
         let old = r#"{"name":"t","statement":"s","outcome":"unproved","direct":{"proved":false,"expansions":0,"lean_calls":0},"planner_calls":0}"#;
         let old: PlanRecord = serde_json::from_str(old).unwrap();
         assert_eq!(old.schema_version, PLAN_SCHEMA_VERSION);
         assert!(old.skeletons.is_empty());
+    }
+
+    #[test]
+    fn a_summary_counts_skeletons_and_holes_by_what_became_of_them() {
+        let hole = |proved: bool, stop: Option<StopCode>, from_cache: bool| HoleRecord {
+            line: 2,
+            column: 0,
+            goal: "⊢ q".into(),
+            search: HoleSearch {
+                proved,
+                stop_reason: stop,
+                from_cache,
+                ..HoleSearch::default()
+            },
+            frontier: Vec::new(),
+            errors: Vec::new(),
+        };
+        let skeleton = |label, holes| SkeletonRecord {
+            round: 0,
+            text: String::new(),
+            label,
+            reason: None,
+            holes,
+        };
+        let record = PlanRecord {
+            schema_version: PLAN_SCHEMA_VERSION,
+            name: "t".into(),
+            statement: "theorem t : p := by".into(),
+            outcome: PlanOutcome::Plan,
+            direct: HoleSearch::default(),
+            planner_calls: 3,
+            skeletons: vec![
+                skeleton(SkeletonLabel::Refused, vec![]),
+                skeleton(
+                    SkeletonLabel::Refuted,
+                    vec![
+                        hole(true, None, false),
+                        hole(false, Some(StopCode::Exhausted), false),
+                        hole(false, None, false),
+                    ],
+                ),
+                skeleton(
+                    SkeletonLabel::ClosedAll,
+                    vec![hole(true, None, true), hole(true, None, false)],
+                ),
+            ],
+            planner_error: None,
+            fallback: None,
+            proof: None,
+        };
+        let summary = PlanSummary::of(&record);
+        assert_eq!(
+            summary,
+            PlanSummary {
+                outcome: PlanOutcome::Plan,
+                planner_calls: 3,
+                replans: 2,
+                skeletons: 3,
+                skeletons_refused: 1,
+                holes: 5,
+                holes_closed: 3,
+                holes_from_cache: 1,
+                holes_refuted: 1,
+                lean_seconds: PlanSeconds::default(),
+            }
+        );
+        let line = serde_json::to_string(&summary).unwrap();
+        assert_eq!(serde_json::from_str::<PlanSummary>(&line).unwrap(), summary);
     }
 }

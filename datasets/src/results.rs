@@ -237,6 +237,11 @@ pub struct ProveResult {
     /// (`lineage::statement_hash`); absent in rows written before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statement_hash: Option<String>,
+    /// What the planner did (`--planner openai`): skeletons, holes, planner calls and Lean
+    /// time by part; absent when the theorem was not planned, and in rows written before it
+    /// was recorded. (Boxed: most rows have none.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Box<crate::plan::PlanSummary>>,
     /// Wall time.
     pub seconds: f64,
 }
@@ -334,6 +339,7 @@ impl ProveResult {
             lineage: None,
             problem_id: None,
             statement_hash: None,
+            plan: None,
             seconds: started.elapsed().as_secs_f64(),
         }
     }

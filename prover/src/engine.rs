@@ -1045,6 +1045,7 @@ impl Engine {
             lineage: None,
             problem_id: None,
             statement_hash: None,
+            plan: None,
             seconds: spent.cost.seconds,
         }
     }

@@ -27,7 +27,7 @@ const FALSE_LEMMA: &str = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : 
 
 fn config(max_expansions: u32) -> SessionConfig {
     let world = workspace_root().join("tests/fixtures/worlds/planner.json");
-    let overlay = Overlay {
+    let mut overlay = Overlay {
         repl: ReplOverlay {
             repl_cmd: Some(format!(
                 "{} --world {}",
@@ -49,6 +49,9 @@ fn config(max_expansions: u32) -> SessionConfig {
         },
         ..Overlay::default()
     };
+    // No proof-state cache: each test sees its own searches (their events included), never
+    // an earlier run's verdicts from the user's cache directory.
+    overlay.cache.no_cache = true;
     settings::session_config(&overlay, &SettingsFile::default()).unwrap()
 }
 
@@ -169,6 +172,17 @@ async fn a_false_lemma_is_given_up_and_the_replan_names_its_goal() {
     assert_eq!(feedback.holes.len(), 1);
     assert_eq!(feedback.holes[0].goal, "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x");
     assert_eq!(feedback.holes[0].stop_reason, Some(StopCode::Exhausted));
+    // Its search reached no state beyond its own goal; it carries the last errors Lean gave
+    // (at most three, each naming its tactic).
+    let hole = &feedback.holes[0];
+    assert!(hole.frontier.is_empty(), "{hole:#?}");
+    assert!((1..=3).contains(&hole.errors.len()), "{hole:#?}");
+    assert!(
+        hole.errors
+            .iter()
+            .all(|e| e.ends_with(": <input>:1:1: unknown tactic")),
+        "{hole:#?}"
+    );
     session.shutdown().await.unwrap();
 }
 
@@ -261,6 +275,20 @@ async fn a_replan_keeps_its_closed_hole_without_searching_it_again() {
         feedback.holes[1].stop_reason,
         Some(StopCode::ExpansionLimit)
     );
+    // And, of the open hole, the furthest goals of its endless chain (the best 1–3 it took
+    // from its frontier, not its own goal) and nothing of the closed one.
+    let open = &feedback.holes[1];
+    assert!(
+        (1..=3).contains(&open.frontier.len()),
+        "{:#?}",
+        open.frontier
+    );
+    for goal in &open.frontier {
+        assert!(goal.contains("⊢ x * x ≥ 2 * x + 0 + 0"), "{goal}");
+        assert_ne!(goal, &open.goal);
+    }
+    assert!(feedback.holes[0].frontier.is_empty() && feedback.holes[0].errors.is_empty());
+    assert_eq!(record.skeletons[0].holes[1].frontier, open.frontier);
     let second = &record.skeletons[1];
     assert_eq!(second.label, SkeletonLabel::ClosedAll);
     assert!(second.holes[0].search.from_cache, "{:?}", second.holes[0]);

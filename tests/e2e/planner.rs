@@ -169,7 +169,71 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     assert_eq!(prompts.len(), 2, "{prompts:#?}");
     assert!(!prompts[0].contains(REFUTED_GOAL));
     assert!(prompts[1].contains(REFUTED_GOAL), "{}", prompts[1]);
+    // With the last errors Lean gave to the refuted hole's tactics (its search reached no
+    // further goal), as the plan log records them.
+    assert!(
+        prompts[1].contains("The last errors Lean gave to its tactics:\n- "),
+        "{}",
+        prompts[1]
+    );
+    let refuted = record["skeletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["label"] == "refuted")
+        .unwrap();
+    assert!(
+        !refuted["holes"][0]["errors"].as_array().unwrap().is_empty(),
+        "{refuted}"
+    );
     assert!(prompts.iter().all(|p| !p.contains("theorem direct")));
+
+    // The result rows say what planning did; a theorem the direct search proved says so.
+    let plan = &two_steps["plan"];
+    assert_eq!(plan["outcome"], "plan", "{two_steps}");
+    assert_eq!(plan["planner_calls"], 2, "{plan}");
+    assert_eq!(plan["replans"], 1, "{plan}");
+    assert_eq!(plan["skeletons"], 4, "{plan}");
+    assert_eq!(plan["skeletons_refused"], 2, "{plan}");
+    assert_eq!(plan["holes"], 3, "{plan}");
+    assert_eq!(plan["holes_closed"], 2, "{plan}");
+    assert_eq!(plan["holes_refuted"], 1, "{plan}");
+    for part in [
+        "direct_search",
+        "skeleton_checks",
+        "hole_searches",
+        "final_checks",
+    ] {
+        assert!(plan["lean_seconds"][part].is_f64(), "{part}: {plan}");
+    }
+    assert!(plan["lean_seconds"]["skeleton_checks"].as_f64().unwrap() > 0.0);
+    assert_eq!(results["direct"]["plan"]["outcome"], "direct");
+    assert_eq!(results["direct"]["plan"]["planner_calls"], 0);
+
+    // `prover report` shows them in totals and per theorem.
+    let report_json = dir.path().join("report.json");
+    let report = ProverRun::new("report")
+        .path("--out", &dir.path().join("report.html"))
+        .path("--json", &report_json)
+        .args([dir.path().join("planned.jsonl").as_os_str()])
+        .output();
+    assert_eq!(report.status.code(), Some(0), "{report:?}");
+    let figures: Value =
+        serde_json::from_str(&std::fs::read_to_string(&report_json).unwrap()).unwrap();
+    let totals = &figures["runs"][0]["plan"];
+    assert_eq!(totals["planned"], 2, "{totals}");
+    assert_eq!(totals["proved_by_plan"], 1, "{totals}");
+    assert_eq!(totals["proved_directly"], 1, "{totals}");
+    assert_eq!(totals["holes_closed"], 2, "{totals}");
+    let row = figures["runs"][0]["table"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|row| row["name"] == "two_steps")
+        .unwrap();
+    assert_eq!(row["plan"]["holes_refuted"], 1, "{row}");
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.contains("<h2>Planner</h2>"));
 
     // The reported proof is a proof: `prover check` accepts it, with no sorry.
     let checked = check(dir.path(), "two_steps", &format!("{STATEMENT}\n"), proof);
@@ -197,6 +261,8 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
         assert_eq!(hole["search"]["from_cache"], true, "{hole}");
         assert_eq!(hole["search"]["expansions"], 0, "{hole}");
     }
+    let plan = &again["two_steps"]["plan"];
+    assert!(plan["holes_from_cache"].as_u64().unwrap() >= 2, "{plan}");
 }
 
 #[test]
@@ -213,6 +279,8 @@ fn with_the_planner_off_eval_is_what_it_was() {
             assert_eq!(row[field], off[name][field], "{name}.{field}");
         }
     }
+    assert!(plain.values().all(|row| row.get("plan").is_none()));
+    assert!(off.values().all(|row| row.get("plan").is_none()));
     assert_eq!(plain["two_steps"]["status"], "failed");
     assert_eq!(plain["two_steps"]["stop_reason"], "exhausted");
     // A plan log without a planner is refused before any work.

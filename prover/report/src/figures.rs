@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use datasets::explore::{EdgeKind, TraceRow};
+use datasets::plan::{PlanOutcome, PlanSeconds, PlanSummary};
 use datasets::{ProveResult, ProveStatus, RunManifest, StopCode};
 use serde::Serialize;
 
@@ -103,6 +104,78 @@ pub struct TheoremRow {
     pub stop_reason: Option<StopCode>,
     /// The first error Lean gave in its search (from the trace), or the error that ended it.
     pub first_error: Option<String>,
+    /// What the planner did for the attempt shown, when it was planned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanSummary>,
+}
+
+/// What the planner did over a run: its rows' [`PlanSummary`]s summed (over attempts, as
+/// the budget totals are).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PlanTotals {
+    /// Rows that went through the planner.
+    pub planned: u32,
+    /// Of those, proved by a direct search (the first, or the fallback).
+    pub proved_directly: u32,
+    /// Of those, proved through a skeleton.
+    pub proved_by_plan: u32,
+    /// Requests sent to the planner.
+    pub planner_calls: u32,
+    /// Requests after a theorem's first.
+    pub replans: u32,
+    /// Skeletons tried.
+    pub skeletons: u32,
+    /// Skeletons refused before any hole was searched.
+    pub skeletons_refused: u32,
+    /// Holes of the skeletons that elaborated.
+    pub holes: u32,
+    /// Holes closed.
+    pub holes_closed: u32,
+    /// Holes whose verdict came from the cache or an earlier skeleton.
+    pub holes_from_cache: u32,
+    /// Holes refuted.
+    pub holes_refuted: u32,
+    /// Seconds waiting for Lean, by what asked (rounded to milliseconds).
+    pub lean_seconds: PlanSeconds,
+}
+
+/// The planner's totals over `results`, or `None` when no row was planned (so a report of a
+/// run without the planner is what it was).
+pub fn plan_totals(results: &[ProveResult]) -> Option<PlanTotals> {
+    let mut totals = PlanTotals::default();
+    for plan in results.iter().filter_map(|r| r.plan.as_deref()) {
+        totals.planned += 1;
+        totals.proved_directly += u32::from(plan.outcome == PlanOutcome::Direct);
+        totals.proved_by_plan += u32::from(plan.outcome == PlanOutcome::Plan);
+        totals.planner_calls += plan.planner_calls;
+        totals.replans += plan.replans;
+        totals.skeletons += plan.skeletons;
+        totals.skeletons_refused += plan.skeletons_refused;
+        totals.holes += plan.holes;
+        totals.holes_closed += plan.holes_closed;
+        totals.holes_from_cache += plan.holes_from_cache;
+        totals.holes_refuted += plan.holes_refuted;
+        let (sum, one) = (&mut totals.lean_seconds, &plan.lean_seconds);
+        sum.direct_search += one.direct_search;
+        sum.skeleton_checks += one.skeleton_checks;
+        sum.hole_searches += one.hole_searches;
+        sum.final_checks += one.final_checks;
+    }
+    if totals.planned == 0 {
+        return None;
+    }
+    totals.lean_seconds = rounded(totals.lean_seconds);
+    Some(totals)
+}
+
+/// `seconds` rounded to milliseconds, as every figure is rounded.
+fn rounded(seconds: PlanSeconds) -> PlanSeconds {
+    PlanSeconds {
+        direct_search: round(seconds.direct_search, 3),
+        skeleton_checks: round(seconds.skeleton_checks, 3),
+        hole_searches: round(seconds.hole_searches, 3),
+        final_checks: round(seconds.final_checks, 3),
+    }
 }
 
 /// A goal the failed searches spent their budget on.
@@ -188,6 +261,9 @@ pub struct RunFigures {
     pub forensics: Forensics,
     /// The manifest's pins and settings (`prover.*`, `config.*`, `recorded.*`), if any.
     pub pins: BTreeMap<String, String>,
+    /// What the planner did, when some row was planned (`--planner openai`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanTotals>,
 }
 
 /// What changed from a base run to another.
@@ -255,8 +331,9 @@ pub struct ReportFigures {
 
 /// The version of [`ReportFigures`]' JSON: 2 added `from_cache`, `attempts_per_theorem`,
 /// `first_attempts` and `attempts_left_out`; 3 the `lineages` section and the leaderboard
-/// row's `lineage`, `toolchain`, `flagged` and `flagged-counted`.
-pub const REPORT_SCHEMA_VERSION: u32 = 3;
+/// row's `lineage`, `toolchain`, `flagged` and `flagged-counted`; 4 the optional `plan` of a
+/// run ([`PlanTotals`]) and of a theorem row ([`PlanSummary`]).
+pub const REPORT_SCHEMA_VERSION: u32 = 4;
 
 /// The figures of `runs`.
 pub fn figures(runs: &[Run]) -> ReportFigures {
@@ -527,6 +604,10 @@ fn table(run: &Run, by_name: &BTreeMap<&str, Vec<&ProveResult>>) -> Vec<TheoremR
                 proof_length: shown.proof.as_deref().map(proof_length),
                 stop_reason: shown.stop_reason.clone(),
                 first_error,
+                plan: shown.plan.as_deref().map(|plan| PlanSummary {
+                    lean_seconds: rounded(plan.lean_seconds),
+                    ..plan.clone()
+                }),
             }
         })
         .collect()
@@ -713,6 +794,7 @@ fn run_figures(run: &Run) -> RunFigures {
         table: table(run, &by_name),
         forensics: forensics(run, &by_name),
         pins: run.manifest.as_ref().map(pins).unwrap_or_default(),
+        plan: plan_totals(&run.results),
     }
 }
 
@@ -931,5 +1013,72 @@ mod tests {
         assert_eq!(d.regressions, ["a"]);
         assert_eq!(d.newly_solved, ["b"]);
         assert_eq!(d.only_in_one, ["c"]);
+    }
+
+    #[test]
+    fn plan_totals_sum_the_planned_rows_and_are_absent_without_any() {
+        let plain = vec![result("a", ProveStatus::Proved, 3)];
+        assert_eq!(plan_totals(&plain), None);
+        let planned = |name: &str, outcome: PlanOutcome, holes: u32| {
+            let mut r = result(name, ProveStatus::Proved, 3);
+            r.plan = Some(Box::new(PlanSummary {
+                outcome,
+                planner_calls: 2,
+                replans: 1,
+                skeletons: 3,
+                skeletons_refused: 1,
+                holes,
+                holes_closed: holes,
+                holes_from_cache: 1,
+                holes_refuted: 0,
+                lean_seconds: PlanSeconds {
+                    direct_search: 0.5,
+                    skeleton_checks: 0.25,
+                    hole_searches: 1.0,
+                    final_checks: 0.0001,
+                },
+            }));
+            r
+        };
+        let results = vec![
+            planned("b", PlanOutcome::Plan, 2),
+            planned("c", PlanOutcome::Direct, 0),
+            result("d", ProveStatus::Failed, 5),
+        ];
+        let totals = plan_totals(&results).unwrap();
+        assert_eq!(totals.planned, 2);
+        assert_eq!((totals.proved_by_plan, totals.proved_directly), (1, 1));
+        assert_eq!((totals.planner_calls, totals.replans), (4, 2));
+        assert_eq!((totals.skeletons, totals.skeletons_refused), (6, 2));
+        assert_eq!((totals.holes, totals.holes_closed), (2, 2));
+        assert_eq!(totals.holes_from_cache, 2);
+        assert_eq!(totals.lean_seconds.hole_searches, 2.0);
+        assert_eq!(totals.lean_seconds.final_checks, 0.0);
+        let run = Run {
+            label: "r".into(),
+            results,
+            ..Run::default()
+        };
+        let run_figs = run_figures(&run);
+        assert_eq!(run_figs.plan, Some(totals));
+        let b = run_figs.table.iter().find(|row| row.name == "b").unwrap();
+        assert_eq!(b.plan.as_ref().map(|p| p.holes), Some(2));
+        assert!(
+            run_figs
+                .table
+                .iter()
+                .find(|row| row.name == "d")
+                .unwrap()
+                .plan
+                .is_none()
+        );
+        let html = crate::html::report(&figures(&[run]));
+        assert!(html.contains("<h2>Planner</h2>"), "{html}");
+        let plain_html = crate::html::report(&figures(&[Run {
+            label: "p".into(),
+            results: plain,
+            ..Run::default()
+        }]));
+        assert!(!plain_html.contains("Planner"));
     }
 }

@@ -310,6 +310,80 @@ fn theorem_table(runs: &[RunFigures]) -> String {
     s
 }
 
+/// The planner's totals per run, then a row per planned theorem; nothing when no run planned.
+fn plan_section(runs: &[RunFigures]) -> String {
+    if runs.iter().all(|run| run.plan.is_none()) {
+        return String::new();
+    }
+    let mut s = String::from(
+        "<h2>Planner</h2><table><thead><tr><th>run</th><th>planned</th><th>proved directly</th><th>proved by a plan</th><th>planner calls</th><th>replans</th><th>skeletons (refused)</th><th>holes</th><th>closed</th><th>from the cache</th><th>refuted</th><th>Lean s: direct</th><th>skeleton checks</th><th>hole searches</th><th>final checks</th></tr></thead><tbody>",
+    );
+    for run in runs {
+        let Some(t) = &run.plan else { continue };
+        let seconds = &t.lean_seconds;
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}{}{}</tr>",
+            escape(&run.label),
+            t.planned,
+            t.proved_directly,
+            t.proved_by_plan,
+            t.planner_calls,
+            t.replans,
+            t.skeletons,
+            t.skeletons_refused,
+            t.holes,
+            t.holes_closed,
+            t.holes_from_cache,
+            t.holes_refuted,
+            cell_num(seconds.direct_search),
+            cell_num(seconds.skeleton_checks),
+            cell_num(seconds.hole_searches),
+            cell_num(seconds.final_checks),
+        );
+    }
+    s += "</tbody></table><table class=\"sortable\" id=\"plans\"><thead><tr>";
+    let several = runs.len() > 1;
+    if several {
+        s += "<th>run</th>";
+    }
+    s += "<th>theorem</th><th>outcome</th><th>planner calls</th><th>skeletons (refused)</th><th>holes</th><th>closed</th><th>from the cache</th><th>refuted</th><th>Lean s: direct</th><th>skeleton checks</th><th>hole searches</th><th>final checks</th></tr></thead><tbody>";
+    for run in runs {
+        for row in &run.table {
+            let Some(plan) = &row.plan else { continue };
+            s += "<tr>";
+            if several {
+                let _ = write!(s, "<td>{}</td>", escape(&run.label));
+            }
+            let outcome = match plan.outcome {
+                datasets::plan::PlanOutcome::Direct => "direct",
+                datasets::plan::PlanOutcome::Plan => "plan",
+                datasets::plan::PlanOutcome::Unproved => "unproved",
+            };
+            let seconds = &plan.lean_seconds;
+            let _ = write!(
+                s,
+                "<td>{}</td><td>{outcome}</td>{}<td class=\"num\" data-v=\"{}\">{} ({})</td>{}{}{}{}{}{}{}{}</tr>",
+                escape(&row.name),
+                cell_num(f64::from(plan.planner_calls)),
+                plan.skeletons,
+                plan.skeletons,
+                plan.skeletons_refused,
+                cell_num(f64::from(plan.holes)),
+                cell_num(f64::from(plan.holes_closed)),
+                cell_num(f64::from(plan.holes_from_cache)),
+                cell_num(f64::from(plan.holes_refuted)),
+                cell_num(seconds.direct_search),
+                cell_num(seconds.skeleton_checks),
+                cell_num(seconds.hole_searches),
+                cell_num(seconds.final_checks),
+            );
+        }
+    }
+    s += "</tbody></table>";
+    s
+}
+
 fn forensics_section(runs: &[RunFigures]) -> String {
     let mut s = String::from("<h2>Failure forensics</h2>");
     for run in runs {
@@ -489,6 +563,7 @@ pub fn report(figures: &ReportFigures) -> String {
     body += &diff_section(figures);
     body += &lineage_section(figures);
     body += &theorem_table(runs);
+    body += &plan_section(runs);
     body += &forensics_section(runs);
     body += &footer(runs);
     page("Evaluation report", &body)

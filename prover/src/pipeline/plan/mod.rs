@@ -19,7 +19,10 @@
 //!    is exactly the checked text.
 //! 5. **Replans** ([`PlanConfig::replans`]): when no skeleton of a round closed, the next
 //!    request carries the best skeleton with, per hole, its goal, whether it closed (and how)
-//!    and why its search stopped.
+//!    and why its search stopped; for an open hole also the 1–3 most promising goals its
+//!    search took from its frontier and the last 1–3 errors Lean gave to its tactics (read
+//!    from the search's events by an observer on its job; a verdict taken from the cache
+//!    ran no search and carries none).
 //! 6. **Fallback**: what budget planning left goes to the direct search once more, from the
 //!    start, unless its tree was exhausted.
 //!
@@ -42,7 +45,7 @@ pub mod openai;
 mod planning;
 pub mod skeleton;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
@@ -50,8 +53,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use ::datasets::plan::{
-    HoleRecord, HoleSearch, PLAN_SCHEMA_VERSION, PlanOutcome, PlanRecord, SkeletonLabel,
-    SkeletonRecord,
+    HoleRecord, HoleSearch, PLAN_SCHEMA_VERSION, PlanOutcome, PlanRecord, PlanSeconds, PlanSummary,
+    SkeletonLabel, SkeletonRecord,
 };
 use lean_bridge::pool::CommandReply;
 use lean_bridge::protocol::Pos;
@@ -61,8 +64,8 @@ pub use planning::{PlannerRun, Planning};
 use super::{Stop, batch};
 use crate::check::{HeaderOrigin, ProofTask, Status};
 use crate::engine::{ProveConfig, ProveResult, ProveStatus, StopCode, Theorem};
-use crate::job::{Goal, Job, JobEnd, JobResult, NoObserver};
-use crate::search::CancelToken;
+use crate::job::{Goal, Job, JobEnd, JobEvent, JobResult, NoObserver, Observer};
+use crate::search::{CancelToken, EdgeOutcome, SearchEvent};
 use crate::session::Prover;
 use crate::text::{Placement, SorryGoal};
 
@@ -101,6 +104,11 @@ pub struct HoleFeedback {
     pub stop_reason: Option<StopCode>,
     /// Expansions its search made.
     pub expansions: u32,
+    /// When open: the most promising open states its search reached (at most three, best
+    /// first).
+    pub frontier: Vec<String>,
+    /// When open: the last errors Lean gave to its tactics (at most three, oldest first).
+    pub errors: Vec<String>,
 }
 
 /// Why the planner gave no skeletons.
@@ -232,13 +240,30 @@ impl Siblings {
 }
 
 /// Proves `theorem` with `prover`'s budget: a direct search, then skeletons from `planner`
-/// (see the module's documentation). Nothing is started after `stop` is set.
+/// (see the module's documentation). Nothing is started after `stop` is set. The result
+/// carries what planning did ([`PlanSummary`]).
 pub async fn prove(
     prover: &Prover,
     planner: &dyn Planner,
     config: &PlanConfig,
     theorem: Theorem,
     stop: &Stop,
+) -> Planned {
+    let mut seconds = PlanSeconds::default();
+    let mut planned = plan_theorem(prover, planner, config, theorem, stop, &mut seconds).await;
+    let mut summary = PlanSummary::of(&planned.record);
+    summary.lean_seconds = seconds;
+    planned.result.plan = Some(Box::new(summary));
+    planned
+}
+
+async fn plan_theorem(
+    prover: &Prover,
+    planner: &dyn Planner,
+    config: &PlanConfig,
+    theorem: Theorem,
+    stop: &Stop,
+    seconds: &mut PlanSeconds,
 ) -> Planned {
     let started = Instant::now();
     let total = prover.config().clone();
@@ -247,6 +272,7 @@ pub async fn prove(
         &theorem,
     )
     .await;
+    seconds.direct_search += direct.lean_seconds;
     let mut record = PlanRecord {
         schema_version: PLAN_SCHEMA_VERSION,
         name: theorem.name.clone(),
@@ -283,6 +309,7 @@ pub async fn prove(
         reserved: spent_fraction(prover.config(), &direct).max(config.direct_share),
         known: HashMap::new(),
         cost: Cost::of(&direct),
+        seconds,
     };
     let mut feedback = None;
     for round in 0..=config.replans {
@@ -352,6 +379,7 @@ pub async fn prove(
         )
         .await;
         run.cost.add(Cost::of(&again));
+        run.seconds.direct_search += again.lean_seconds;
         record.fallback = Some(search_of(&again));
         if again.status == ProveStatus::Proved {
             record.outcome = PlanOutcome::Direct;
@@ -422,6 +450,8 @@ struct Run<'a> {
     /// What the skeletons tried so far found, by goal.
     known: HashMap<String, Known>,
     cost: Cost,
+    /// Seconds waiting for Lean, by what asked.
+    seconds: &'a mut PlanSeconds,
 }
 
 /// What a theorem's searches and Lean requests cost, summed.
@@ -515,17 +545,22 @@ impl Run<'_> {
         let results = self.search_holes(&holes, slot).await;
         let mut proofs = Vec::new();
         let mut refuted = false;
-        for ((goal, text), result) in holes.iter().zip(&results) {
+        for ((goal, text), searched) in holes.iter().zip(results) {
+            let (result, seen) = searched.unzip();
             let search = result.as_ref().map(search_of).unwrap_or_default();
             refuted |= is_refuted(result.as_ref());
             if let (Some(proof), true) = (&search.proof, search.proved) {
                 proofs.push((goal.sorry.clone(), goal.placement, proof.clone()));
             }
+            // What a replan is told of an open hole: where its search got, and why it stuck.
+            let seen = seen.filter(|_| !search.proved).unwrap_or_default();
             record.holes.push(HoleRecord {
                 line: goal.at.line,
                 column: goal.at.column,
                 goal: text.clone(),
                 search,
+                frontier: seen.frontier,
+                errors: seen.errors,
             });
         }
         if proofs.len() < holes.len() {
@@ -570,6 +605,7 @@ impl Run<'_> {
         let mut skeleton = skeleton;
         let mut masked = false;
         let response = loop {
+            let asked = Instant::now();
             let reply = self
                 .prover
                 .pool()
@@ -579,6 +615,7 @@ impl Run<'_> {
                     self.total.statement_deadline,
                 )
                 .await;
+            self.seconds.skeleton_checks += asked.elapsed().as_secs_f64();
             self.cost.lean_calls += 1;
             let response = match reply {
                 Ok(CommandReply::Ran(response)) => response,
@@ -635,6 +672,7 @@ impl Run<'_> {
     /// The theorem's own goal, as Lean reports it at `statement sorry`.
     async fn root_goal(&mut self) -> Option<String> {
         let command = format!("{} sorry", self.theorem.formal_statement);
+        let asked = Instant::now();
         let reply = self
             .prover
             .pool()
@@ -644,6 +682,7 @@ impl Run<'_> {
                 self.total.statement_deadline,
             )
             .await;
+        self.seconds.skeleton_checks += asked.elapsed().as_secs_f64();
         self.cost.lean_calls += 1;
         match reply {
             Ok(CommandReply::Ran(response)) => response
@@ -655,13 +694,14 @@ impl Run<'_> {
     }
 
     /// Every hole searched in place, all at once through [`batch::run`], each with an even
-    /// part of `slot`; a refuted hole cancels the others. A hole never started is `None`.
+    /// part of `slot`; a refuted hole cancels the others. A hole never started is `None`;
+    /// each result comes with what its search saw.
     async fn search_holes(
         &mut self,
         holes: &[(SorryGoal, String)],
         slot: f64,
-    ) -> Vec<Option<ProveResult>> {
-        let mut results: Vec<Option<ProveResult>> = vec![None; holes.len()];
+    ) -> Vec<Option<(ProveResult, Seen)>> {
+        let mut results: Vec<Option<(ProveResult, Seen)>> = vec![None; holes.len()];
         if holes.is_empty() {
             return results;
         }
@@ -672,17 +712,22 @@ impl Run<'_> {
         let mut refuted = false;
         for (index, (_, goal)) in holes.iter().enumerate() {
             match self.known.get(&goal_key(goal)) {
-                Some(Known::Closed(result)) => results[index] = Some(reused(result)),
+                Some(Known::Closed(result)) => {
+                    results[index] = Some((reused(result), Seen::default()));
+                }
                 Some(Known::Refuted { .. }) | None => to_search.push(index),
             }
         }
         let per_hole = slot / to_search.len().max(1) as f64;
         for &index in &to_search {
-            if let Some(Known::Refuted { share, result }) =
-                self.known.get(&goal_key(&holes[index].1))
+            if let Some(Known::Refuted {
+                share,
+                result,
+                seen,
+            }) = self.known.get(&goal_key(&holes[index].1))
                 && *share >= per_hole
             {
-                results[index] = Some(reused(result));
+                results[index] = Some((reused(result), seen.clone()));
                 refuted = true;
             }
         }
@@ -705,27 +750,31 @@ impl Run<'_> {
                 let (searcher, token) = (searcher.clone(), token.clone());
                 async move {
                     let name = goal.name.clone();
-                    let handle = searcher.submit(Job::Prove(Goal::Sorry(goal)), NoObserver);
+                    let watch = HoleWatch::default();
+                    let job = Job::Prove(Goal::Sorry(goal));
+                    let handle = searcher.submit(job, watch.clone());
                     token.join(handle.cancel_token());
-                    (index, handle.wait().await.prove_result(&name))
+                    let result = handle.wait().await.prove_result(&name);
+                    (index, result, watch.seen())
                 }
             },
-            |(index, result): (usize, ProveResult)| {
+            |(index, result, seen): (usize, ProveResult, Seen)| {
                 if is_refuted(Some(&result)) {
                     cancel.cancel_all();
                 }
-                results[index] = Some(result);
+                results[index] = Some((result, seen));
                 Ok::<(), std::convert::Infallible>(())
             },
         )
         .await;
         let _ = outcome;
         for &index in &to_search {
-            let Some(result) = &results[index] else {
+            let Some((result, seen)) = &results[index] else {
                 continue;
             };
             self.spent += spent_fraction(&self.total, result);
             self.cost.add(Cost::of(result));
+            self.seconds.hole_searches += result.lean_seconds;
             let key = goal_key(&holes[index].1);
             if result.status == ProveStatus::Proved {
                 self.known.insert(key, Known::Closed(result.clone()));
@@ -733,6 +782,7 @@ impl Run<'_> {
                 let known = Known::Refuted {
                     share: per_hole,
                     result: result.clone(),
+                    seen: seen.clone(),
                 };
                 self.known.insert(key, known);
             }
@@ -758,11 +808,13 @@ impl Run<'_> {
             // The theorem comes from the dataset being proved, as trusted as its statement.
             header_origin: HeaderOrigin::Reference,
         };
+        let asked = Instant::now();
         let end = self
             .prover
             .submit(Job::Check(task), NoObserver)
             .wait()
             .await;
+        self.seconds.final_checks += asked.elapsed().as_secs_f64();
         match end {
             JobEnd::Finished(JobResult::Check(checked)) => {
                 self.cost.lean_calls += checked.attempts.max(1);
@@ -784,8 +836,109 @@ impl Run<'_> {
 enum Known {
     /// A proof (checked in that skeleton).
     Closed(ProveResult),
-    /// Refuted under this share of the budget.
-    Refuted { share: f64, result: ProveResult },
+    /// Refuted under this share of the budget; what its search saw.
+    Refuted {
+        share: f64,
+        result: ProveResult,
+        seen: Seen,
+    },
+}
+
+/// How many open states and Lean errors of a hole's search a replan is told.
+const SEEN_KEPT: usize = 3;
+
+/// How much of one Lean error a replan is told.
+const ERROR_CHARS: usize = 200;
+
+/// What a hole's search saw that a replan can use: the most promising open states it took
+/// from the frontier (highest priority first, the hole's own goal aside) and the last errors
+/// Lean gave to its tactics (oldest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Seen {
+    frontier: Vec<String>,
+    errors: Vec<String>,
+}
+
+/// A hole search's observer, gathering its [`Seen`] from the search's events.
+#[derive(Clone, Default)]
+struct HoleWatch(Arc<Mutex<Watched>>);
+
+#[derive(Default)]
+struct Watched {
+    best: Vec<(f64, String)>,
+    errors: VecDeque<String>,
+}
+
+impl HoleWatch {
+    fn seen(&self) -> Seen {
+        let watched = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        Seen {
+            frontier: watched
+                .best
+                .iter()
+                .map(|(_, state)| state.clone())
+                .collect(),
+            errors: watched.errors.iter().cloned().collect(),
+        }
+    }
+}
+
+impl Watched {
+    /// An open state taken from the frontier: kept when it is among the best few (ties by
+    /// text, so the same search keeps the same states).
+    fn offer(&mut self, priority: f64, state: &str) {
+        if let Some(known) = self.best.iter_mut().find(|(_, s)| s == state) {
+            known.0 = known.0.max(priority);
+        } else {
+            self.best.push((priority, state.to_owned()));
+        }
+        self.best
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        self.best.truncate(SEEN_KEPT);
+    }
+
+    /// An error Lean gave to `tactic`: the last few are kept, a repeat of the last once.
+    /// Each is its message's first line (after the REPL's `Lean error:` line), cut to
+    /// [`ERROR_CHARS`] characters.
+    fn refused(&mut self, tactic: &str, message: &str) {
+        let message = message.trim_start();
+        let body = message.strip_prefix("Lean error:").unwrap_or(message);
+        let first = body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let mut first: String = first.trim().chars().take(ERROR_CHARS).collect();
+        if first.chars().count() == ERROR_CHARS {
+            first.push('…');
+        }
+        let error = format!("{tactic}: {first}");
+        if self.errors.back() == Some(&error) {
+            return;
+        }
+        self.errors.push_back(error);
+        if self.errors.len() > SEEN_KEPT {
+            self.errors.pop_front();
+        }
+    }
+}
+
+impl Observer for HoleWatch {
+    fn on_event(&mut self, _event: &JobEvent) {}
+
+    fn on_search_event(&mut self, event: &SearchEvent<'_>) {
+        let mut watched = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            SearchEvent::Selected {
+                state,
+                depth,
+                priority,
+                ..
+            } if *depth > 0 => watched.offer(*priority, state),
+            SearchEvent::Edge(edge) => {
+                if let EdgeOutcome::Rejected(message) = edge.outcome {
+                    watched.refused(edge.tactic, message);
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Holes are the same when their goals (hypotheses and target) are, whitespace runs aside.
@@ -835,6 +988,8 @@ fn feedback_of(skeleton: &SkeletonRecord) -> Feedback {
                 proof: hole.search.proof.clone().filter(|_| hole.search.proved),
                 stop_reason: hole.search.stop_reason.clone(),
                 expansions: hole.search.expansions,
+                frontier: hole.frontier.clone(),
+                errors: hole.errors.clone(),
             })
             .collect(),
     }

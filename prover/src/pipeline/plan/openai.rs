@@ -97,13 +97,23 @@ fn render_feedback(text: &mut String, feedback: &Feedback) {
                     proof.trim()
                 );
             }
-            (None, Some(reason)) => {
+            (None, Some(reason)) if hole.frontier.is_empty() && hole.errors.is_empty() => {
                 let _ = writeln!(
                     text,
                     "Hole {}: OPEN, the prover's search stopped ({reason}) after {} expansions; its goal:\n{goal}",
                     index + 1,
                     hole.expansions
                 );
+            }
+            (None, Some(reason)) => {
+                let _ = writeln!(
+                    text,
+                    "Hole {}: OPEN, the prover's search stopped ({reason}) after {} expansions.",
+                    index + 1,
+                    hole.expansions
+                );
+                render_seen(text, hole);
+                let _ = writeln!(text, "Hole {}, its goal:\n{goal}", index + 1);
             }
             (None, None) => {
                 let _ = writeln!(
@@ -115,6 +125,22 @@ fn render_feedback(text: &mut String, feedback: &Feedback) {
         }
     }
     text.push_str("Keep the closed holes; split or restate the open ones.\n");
+}
+
+/// An open hole's most promising open states and the last errors Lean gave in its search.
+fn render_seen(text: &mut String, hole: &super::HoleFeedback) {
+    if !hole.frontier.is_empty() {
+        text.push_str("The most promising goals its search left open:\n");
+        for state in &hole.frontier {
+            let _ = writeln!(text, "```\n{}\n```", state.trim());
+        }
+    }
+    if !hole.errors.is_empty() {
+        text.push_str("The last errors Lean gave to its tactics:\n");
+        for error in &hole.errors {
+            let _ = writeln!(text, "- {}", error.trim());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +166,8 @@ mod tests {
                     proof: None,
                     stop_reason: Some(StopCode::Exhausted),
                     expansions: 3,
+                    frontier: Vec::new(),
+                    errors: Vec::new(),
                 }],
             }),
         };
@@ -156,5 +184,35 @@ mod tests {
             },
         );
         assert!(!first.contains("did not prove it"));
+    }
+
+    #[test]
+    fn an_open_holes_frontier_goals_and_lean_errors_are_in_the_replan_request() {
+        let hole = HoleFeedback {
+            goal: "n : ℕ\n⊢ Q n".into(),
+            proof: None,
+            stop_reason: Some(StopCode::ExpansionLimit),
+            expansions: 7,
+            frontier: vec!["n : ℕ\n⊢ R n".into(), "n : ℕ\n⊢ S n".into()],
+            errors: vec!["simp: simp made no progress".into()],
+        };
+        let request = PlanRequest {
+            theorem: Theorem {
+                name: "t".into(),
+                header: String::new(),
+                formal_statement: "theorem t (n : ℕ) : P n := by".into(),
+            },
+            feedback: Some(Feedback {
+                skeleton: "theorem t (n : ℕ) : P n := by\n  have h : Q n := by sorry\n  exact f h"
+                    .into(),
+                reason: None,
+                holes: vec![hole],
+            }),
+        };
+        let text = render(DEFAULT_SYSTEM_PROMPT, &request);
+        assert!(
+            text.contains("(expansion_limit) after 7 expansions.\nThe most promising goals its search left open:\n```\nn : ℕ\n⊢ R n\n```\n```\nn : ℕ\n⊢ S n\n```\nThe last errors Lean gave to its tactics:\n- simp: simp made no progress\nHole 1, its goal:\nn : ℕ\n⊢ Q n\nKeep the closed holes"),
+            "{text}"
+        );
     }
 }
