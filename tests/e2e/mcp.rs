@@ -893,3 +893,96 @@ fn the_official_python_sdk_client_proves_a_theorem_of_a_generated_world() {
         "{stdout}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_against_a_reference_dataset_applies_its_statement_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let statement = "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by";
+    let reference = dir.path().join("reference.jsonl");
+    let rows = [
+        json!({"name": "and_intro", "header": "import Mathlib\n", "formal_statement": statement}),
+        json!({"name": "renamed", "header": "import Mathlib\n", "formal_statement": statement}),
+    ];
+    let text: Vec<String> = rows.iter().map(Value::to_string).collect();
+    std::fs::write(&reference, text.join("\n") + "\n").unwrap();
+    let mut mcp = Mcp::start(&portfolio(), &[]).await;
+    let proof = "\n  constructor\n  exact hp\n  exact hq";
+
+    // The reference's statement: checked in Lean, on the reference's header.
+    let valid = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": reference}),
+        )
+        .await;
+    assert!(!is_error(&valid), "{valid}");
+    assert_eq!(structured(&valid)["status"], "valid", "{valid}");
+    assert_eq!(
+        structured(&valid)["layers"]["statement"],
+        "passed",
+        "{valid}"
+    );
+    assert_eq!(structured(&valid)["layers"]["header"], "passed", "{valid}");
+
+    // The same statement under another row's name, given by `name`.
+    let named = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": reference, "name": "renamed"}),
+        )
+        .await;
+    assert_eq!(structured(&named)["status"], "valid", "{named}");
+    assert_eq!(structured(&named)["name"], "renamed", "{named}");
+
+    // A weakened statement is invalid however good its proof, without reaching Lean.
+    let weakened = mcp
+        .call(
+            "prover_check",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p := by",
+                   "proof": "\n  exact hp", "reference": reference}),
+        )
+        .await;
+    assert!(!is_error(&weakened), "{weakened}");
+    assert_eq!(structured(&weakened)["status"], "invalid", "{weakened}");
+    assert!(
+        structured(&weakened)["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("differs from the reference"),
+        "{weakened}"
+    );
+
+    // A theorem the reference does not name is invalid too.
+    let unknown = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": reference, "name": "absent"}),
+        )
+        .await;
+    assert_eq!(structured(&unknown)["status"], "invalid", "{unknown}");
+    assert!(
+        structured(&unknown)["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("not in the reference dataset"),
+        "{unknown}"
+    );
+
+    // A reference that cannot be read is an error naming it.
+    let missing = dir.path().join("missing.jsonl");
+    let unread = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": missing}),
+        )
+        .await;
+    assert!(is_error(&unread), "{unread}");
+    assert!(
+        structured(&unread)["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.jsonl"),
+        "{unread}"
+    );
+    assert_eq!(mcp.close().await, Some(0));
+}

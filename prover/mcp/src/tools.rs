@@ -97,6 +97,12 @@ pub struct CheckArgs {
     pub file: Option<PathBuf>,
     /// The theorem of `file` to check.
     pub theorem: Option<String>,
+    /// A reference dataset (JSON lines with `name`, `formal_statement` and an optional
+    /// `header`, as `prover check --reference` reads it): the statement must be its row's (up
+    /// to whitespace runs) and runs on its header; a theorem it does not name is `invalid`.
+    pub reference: Option<PathBuf>,
+    /// The reference row to compare with; the theorem's own name when absent.
+    pub name: Option<String>,
 }
 
 /// `prover_try`'s arguments: a proof state (a statement, a sorry of a file by position, or the
@@ -193,18 +199,12 @@ pub type ProgressSink = Arc<dyn Fn(u64, u32, Option<f64>) + Send + Sync>;
 impl Tools {
     /// Tools over an open session, on the settings it was opened with.
     pub fn new(session: Session, file: SettingsFile, overlay: Overlay, lean: String) -> Tools {
-        let mut identity = serde_json::Map::new();
-        for line in lean.lines() {
-            if let Some((key, value)) = line.split_once('=') {
-                identity.insert(key.to_owned(), Value::String(value.to_owned()));
-            }
-        }
         Tools {
             session,
             file,
             overlay,
             jobs: Jobs::default(),
-            lean: Value::Object(identity),
+            lean: lean_identity(&lean),
         }
     }
 
@@ -505,12 +505,35 @@ impl Tools {
 
     /// `prover_check`.
     pub async fn check(&self, args: CheckArgs) -> Answer {
-        let (task, site) = match check_task(&args) {
+        let (mut task, site) = match check_task(&args) {
             Ok(task) => task,
             Err(why) => return Answer::error(why),
         };
+        if let Some(name) = &args.name {
+            task.name = name.clone();
+        }
+        if let Some(path) = &args.reference {
+            // `prover check`'s reference rule: a statement that is not the reference's is
+            // invalid without reaching Lean; one that is runs on the reference's header.
+            let reference = match prover::pipeline::check::Reference::read(path) {
+                Ok(reference) => reference,
+                Err(why) => return Answer::error(why),
+            };
+            if let Err(reason) = reference.apply(&mut task) {
+                let check = prover::CheckResult::unchecked(&task, CheckStatus::Invalid, reason);
+                let mut value = to_proto::check_answer(&check);
+                value["lean"] = self.lean.clone();
+                site.describe(&mut value);
+                return Answer::ok(value);
+            }
+        }
+        // The statement layer says whether a reference vouched for the statement.
+        let mut config = self.session.prove_config().clone();
+        config.check.reference_checked = args.reference.is_some();
         let handle = self
             .session
+            .prover()
+            .with_config(config)
             .submit(Job::Check(task.clone()), |_: &JobEvent| {});
         let id = handle.id().0;
         self.jobs
@@ -639,6 +662,56 @@ impl Tools {
             None => Answer::error(format!("no job {} on this server", args.id)),
         }
     }
+}
+
+/// The Lean identity as JSON, from the session's `key=value` lines (a value may run over
+/// several lines: the manifest's text): the REPL command, the toolchain, and for the manifest
+/// its SHA-1 and the Mathlib revision it pins (`mathlib`), not its whole text.
+fn lean_identity(lean: &str) -> Value {
+    const KEYS: [&str; 3] = ["repl", "lean-toolchain", "lake-manifest.json"];
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in lean.lines() {
+        match line.split_once('=') {
+            Some((key, value)) if KEYS.contains(&key) => {
+                fields.push((key.to_owned(), value.to_owned()));
+            }
+            _ => {
+                if let Some((_, value)) = fields.last_mut() {
+                    value.push('\n');
+                    value.push_str(line);
+                }
+            }
+        }
+    }
+    let mut identity = serde_json::Map::new();
+    for (key, value) in fields {
+        if key == "lake-manifest.json" {
+            identity.insert(
+                "lake-manifest.json".into(),
+                json!(format!(
+                    "sha1:{}",
+                    ::datasets::hash::sha1_hex(value.as_bytes())
+                )),
+            );
+            let manifest: Value = serde_json::from_str(&value).unwrap_or(Value::Null);
+            let mathlib = manifest["packages"].as_array().and_then(|packages| {
+                packages
+                    .iter()
+                    .find(|p| {
+                        p["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case("mathlib"))
+                    })
+                    .and_then(|p| p["rev"].as_str())
+            });
+            if let Some(rev) = mathlib {
+                identity.insert("mathlib".into(), json!(rev));
+            }
+        } else {
+            identity.insert(key, Value::String(value));
+        }
+    }
+    Value::Object(identity)
 }
 
 /// Awaits every future, in order (the jobs themselves run in parallel on the session).
@@ -1025,5 +1098,29 @@ impl Observer for ProveObserver {
                 .unwrap_or_else(PoisonError::into_inner)
                 .offer(*priority, *depth, state);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lean_identity_names_the_mathlib_revision_and_hashes_the_whole_manifest() {
+        let manifest = "{\"version\": 7,\n \"packages\":\n [{\"name\": \"mathlib\",\n   \"rev\": \"abc123\"},\n  {\"name\": \"batteries\", \"rev\": \"def\"}]}";
+        let lean = format!(
+            "repl=lake env repl\nlean-toolchain=leanprover/lean4:v4.24.0\nlake-manifest.json={manifest}"
+        );
+        let identity = lean_identity(&lean);
+        assert_eq!(identity["repl"], "lake env repl");
+        assert_eq!(identity["lean-toolchain"], "leanprover/lean4:v4.24.0");
+        assert_eq!(identity["mathlib"], "abc123");
+        assert_eq!(
+            identity["lake-manifest.json"],
+            format!("sha1:{}", ::datasets::hash::sha1_hex(manifest.as_bytes()))
+        );
+        // A REPL command with `=` in it stays whole; no manifest, no revision.
+        let identity = lean_identity("repl=env A=1 repl");
+        assert_eq!(identity, json!({"repl": "env A=1 repl"}));
     }
 }
