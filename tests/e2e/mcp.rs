@@ -986,3 +986,86 @@ async fn a_check_against_a_reference_dataset_applies_its_statement_rule() {
     );
     assert_eq!(mcp.close().await, Some(0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_search_has_its_trace_and_tree_as_resources() {
+    let mut mcp = Mcp::start(&portfolio(), &[]).await;
+    let templates = mcp.request("resources/templates/list", json!({})).await;
+    let uris: Vec<&str> = templates["result"]["resourceTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["uriTemplate"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "prover://jobs/{id}",
+            "prover://jobs/{id}/trace",
+            "prover://jobs/{id}/tree"
+        ]
+    );
+    let proved = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}),
+        )
+        .await;
+    assert_eq!(structured(&proved)["status"], "proved", "{proved}");
+    let job = structured(&proved)["job"].clone();
+
+    // The trace: every edge tried, the proof's steps marked, as `prove --trace` writes them.
+    let read = |what: &str| json!({"uri": format!("prover://jobs/{job}/{what}")});
+    let trace = mcp.request("resources/read", read("trace")).await;
+    let contents = &trace["result"]["contents"][0];
+    assert_eq!(contents["mimeType"], "application/jsonl", "{trace}");
+    let rows: Vec<Value> = contents["text"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let steps: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["on_proof"] == true)
+        .map(|r| r["tactic"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["constructor", "exact hp", "exact hq"], "{rows:#?}");
+    assert!(rows.iter().all(|r| r["name"] == "and_intro"));
+    assert!(
+        rows.len() > steps.len(),
+        "the refused tactics too: {rows:#?}"
+    );
+
+    // The tree, as `prover tree` draws it: one HTML page naming the proof's tactics.
+    let tree = mcp.request("resources/read", read("tree")).await;
+    let contents = &tree["result"]["contents"][0];
+    assert_eq!(contents["mimeType"], "text/html", "{tree}");
+    let html = contents["text"].as_str().unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("exact hp"), "{html}");
+
+    // A check runs no search: it has no trace, and says so.
+    let statement = "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by";
+    let checked = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": "\n  exact ⟨hp, hq⟩"}),
+        )
+        .await;
+    let job = structured(&checked)["job"].clone();
+    let none = mcp
+        .request(
+            "resources/read",
+            json!({"uri": format!("prover://jobs/{job}/tree")}),
+        )
+        .await;
+    assert!(
+        none["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no trace"),
+        "{none}"
+    );
+    assert_eq!(mcp.close().await, Some(0));
+}

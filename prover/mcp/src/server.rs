@@ -50,6 +50,32 @@ const TOOLS: [(&str, &str); 7] = [
 /// The URI of a job's resource, before its number.
 pub const JOB_RESOURCE: &str = "prover://jobs/";
 
+/// The media type of a trace: JSON lines.
+const TRACE_MIME: &str = "application/jsonl";
+
+/// What a job's resource shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobPart {
+    /// `prover://jobs/ID`: its state and answer.
+    Answer,
+    /// `prover://jobs/ID/trace`: its search's edges.
+    Trace,
+    /// `prover://jobs/ID/tree`: its search's tree in HTML.
+    Tree,
+}
+
+/// The job and the part a resource URI names.
+fn job_uri(uri: &str) -> Option<(u64, JobPart)> {
+    let rest = uri.strip_prefix(JOB_RESOURCE)?;
+    let (id, part) = match rest.split_once('/') {
+        None => (rest, JobPart::Answer),
+        Some((id, "trace")) => (id, JobPart::Trace),
+        Some((id, "tree")) => (id, JobPart::Tree),
+        Some(_) => return None,
+    };
+    Some((id.parse().ok()?, part))
+}
+
 /// The handler: cheap to clone, one per connection, all sharing one [`Tools`].
 #[derive(Clone)]
 pub struct Handler {
@@ -139,6 +165,18 @@ impl rmcp::ServerHandler for Handler {
                     "A job's state, and its answer (the result JSON) once it ended, by its number",
                 )
                 .with_mime_type("application/json"),
+            ResourceTemplate::new(format!("{JOB_RESOURCE}{{id}}/trace"), "job trace")
+                .with_description(
+                    "A finished search's trace: every edge it tried, as JSON lines (the records \
+                     `prove --trace DIR` writes)",
+                )
+                .with_mime_type(TRACE_MIME),
+            ResourceTemplate::new(format!("{JOB_RESOURCE}{{id}}/tree"), "job tree")
+                .with_description(
+                    "A finished search's tree as a self-contained HTML page, as `prover tree` \
+                     draws it",
+                )
+                .with_mime_type("text/html"),
         ]))
     }
 
@@ -148,17 +186,31 @@ impl rmcp::ServerHandler for Handler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let uri = request.uri;
-        let id = uri
-            .strip_prefix(JOB_RESOURCE)
-            .and_then(|id| id.parse::<u64>().ok());
-        let Some(answer) = id.and_then(|id| self.tools.job_resource(id)) else {
-            return Err(ErrorData::resource_not_found(
-                format!("no resource {uri:?} (jobs are {JOB_RESOURCE}ID)"),
-                None,
+        let not_found = |why: String| Err(ErrorData::resource_not_found(why, None));
+        let Some((id, part)) = job_uri(&uri) else {
+            return not_found(format!(
+                "no resource {uri:?} (jobs are {JOB_RESOURCE}ID, {JOB_RESOURCE}ID/trace and \
+                 {JOB_RESOURCE}ID/tree)"
             ));
         };
-        let contents =
-            ResourceContents::text(answer.to_string(), uri).with_mime_type("application/json");
+        let (text, mime) = match part {
+            JobPart::Answer => match self.tools.job_resource(id) {
+                Some(answer) => (answer.to_string(), "application/json"),
+                None => return not_found(format!("no job {id} on this server")),
+            },
+            JobPart::Trace | JobPart::Tree => {
+                let rows = match self.tools.job_trace(id) {
+                    Ok(rows) => rows,
+                    Err(why) => return not_found(why),
+                };
+                if part == JobPart::Trace {
+                    (crate::to_proto::trace_jsonl(&rows), TRACE_MIME)
+                } else {
+                    (crate::to_proto::tree_html(&rows), "text/html")
+                }
+            }
+        };
+        let contents = ResourceContents::text(text, uri).with_mime_type(mime);
         Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
@@ -233,4 +285,19 @@ fn progress_sink(context: &RequestContext<RoleServer>) -> ProgressSink {
     Arc::new(move |job, expansions, best| {
         let _ = send.send((job, expansions, best));
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_uri_names_its_answer_trace_or_tree() {
+        assert_eq!(job_uri("prover://jobs/7"), Some((7, JobPart::Answer)));
+        assert_eq!(job_uri("prover://jobs/7/trace"), Some((7, JobPart::Trace)));
+        assert_eq!(job_uri("prover://jobs/7/tree"), Some((7, JobPart::Tree)));
+        assert_eq!(job_uri("prover://jobs/7/other"), None);
+        assert_eq!(job_uri("prover://jobs/x/tree"), None);
+        assert_eq!(job_uri("file:///etc/passwd"), None);
+    }
 }

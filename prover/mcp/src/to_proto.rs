@@ -158,6 +158,24 @@ pub fn check_answer(check: &CheckResult) -> Value {
     value
 }
 
+/// A search's trace as JSON lines (the `traces` record format `prove --trace DIR` writes).
+pub fn trace_jsonl(rows: &[::datasets::explore::TraceRow]) -> String {
+    let mut text = String::new();
+    for row in rows {
+        if let Ok(line) = serde_json::to_string(row) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A search's tree as a self-contained HTML page, as `prover tree` draws it.
+pub fn tree_html(rows: &[::datasets::explore::TraceRow]) -> String {
+    let tree = prover_report::tree::build(rows, &prover_report::TreeOptions::default());
+    prover_report::tree::html(&tree)
+}
+
 /// An edit of a declaration starting at byte `start` of `source`, as file positions: lines
 /// from 1, columns in characters from 0 (as `prover_prove` takes them), the end exclusive.
 pub fn file_edit(source: &str, start: usize, edit: &Value) -> Value {

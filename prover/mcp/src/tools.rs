@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use prover::job::{JobEnd, JobEvent, JobResult, Observer};
+use prover::job::{JobEnd, JobEvent, JobResult, Lend, Observer};
+use prover::pipeline::explore::TraceHook;
 use prover::settings::{EditorSettings, Overlay, SettingsFile};
 use prover::text::source::{self as text, Declaration};
 use prover::{CancelToken, SearchEvent};
@@ -14,7 +15,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::jobs::Jobs;
+use crate::jobs::{Jobs, NoTrace, TRACES_KEPT};
 use crate::to_proto;
 
 /// The header used when a call gives a statement without one.
@@ -278,11 +279,13 @@ impl Tools {
     ) -> Running {
         let deadline = call_deadline(prover.config());
         let best = Arc::new(Mutex::new(BestGoals::default()));
+        let trace = Lend::new(TraceHook::default());
         let observer = ProveObserver {
             jobs: self.jobs.clone(),
             id: None,
             progress,
             best: best.clone(),
+            trace: trace.clone(),
         };
         let name = goal.name().to_owned();
         let handle = prover.submit(Job::Prove(goal.clone()), observer);
@@ -297,6 +300,7 @@ impl Tools {
             goal,
             site,
             best,
+            trace,
             prover,
         }
     }
@@ -316,11 +320,12 @@ impl Tools {
             goal,
             site,
             best,
+            trace,
             prover,
         } = run;
         let mut end = end;
         let answer = tokio::select! {
-            end = &mut end => self.render_prove(id, end, &goal, &site, &best, &prover).await,
+            end = &mut end => self.render_prove(id, end, (&goal, &site), (&best, &trace), &prover).await,
             () = tokio::time::sleep(deadline) => {
                 cancel.cancel();
                 deadline_answer(id, deadline)
@@ -330,7 +335,7 @@ impl Tools {
                 // spent) goes to the job table, for `prover_job`.
                 cancel.cancel();
                 match tokio::time::timeout(DEADLINE_GRACE, &mut end).await {
-                    Ok(end) => self.render_prove(id, end, &goal, &site, &best, &prover).await,
+                    Ok(end) => self.render_prove(id, end, (&goal, &site), (&best, &trace), &prover).await,
                     Err(_) => deadline_answer(id, DEADLINE_GRACE),
                 }
             }
@@ -343,9 +348,8 @@ impl Tools {
         &self,
         id: u64,
         end: JobEnd,
-        goal: &Goal,
-        site: &Site,
-        best: &Mutex<BestGoals>,
+        (goal, site): (&Goal, &Site),
+        (best, trace): (&Mutex<BestGoals>, &Lend<TraceHook>),
         prover: &Prover,
     ) -> Answer {
         let cancelled = end.is_cancelled();
@@ -356,6 +360,11 @@ impl Tools {
                 is_error: false,
             };
         };
+        // The search ended: its edges are the job's trace (the hook comes back unless it
+        // panicked, and then the result says `error`).
+        if let Some(hook) = trace.take() {
+            self.jobs.traced(id, hook.into_record(&result).edges);
+        }
         // A theorem's proof is checked again by `prover check`'s rules, for the layers and
         // axioms it rests on; a sorry's was rechecked in place, and says what it rests on.
         let checked = match (goal, &result.status, &result.proof) {
@@ -655,6 +664,18 @@ impl Tools {
         self.jobs.status(id).map(|(value, _)| value)
     }
 
+    /// A finished search's trace: every edge it tried, in the `traces` record format.
+    pub fn job_trace(&self, id: u64) -> Result<Arc<[::datasets::explore::TraceRow]>, String> {
+        self.jobs.trace(id).map_err(|why| match why {
+            NoTrace::Unknown => format!("no job {id} on this server"),
+            NoTrace::Running => format!("job {id} is still running; its trace comes when it ends"),
+            NoTrace::None => format!(
+                "job {id} has no trace: it ran no search, its search did not end, or it is older \
+                 than the last {TRACES_KEPT} searches"
+            ),
+        })
+    }
+
     /// `prover_cancel`.
     pub fn cancel(&self, args: &JobArgs) -> Answer {
         match self.jobs.cancel(args.id) {
@@ -739,6 +760,7 @@ struct Running {
     goal: Goal,
     site: Site,
     best: Arc<Mutex<BestGoals>>,
+    trace: Lend<TraceHook>,
     prover: Prover,
 }
 
@@ -1069,6 +1091,8 @@ struct ProveObserver {
     id: Option<u64>,
     progress: ProgressSink,
     best: Arc<Mutex<BestGoals>>,
+    /// Every edge of the search, for the job's trace and tree resources.
+    trace: Lend<TraceHook>,
 }
 
 impl Observer for ProveObserver {
@@ -1086,6 +1110,7 @@ impl Observer for ProveObserver {
     }
 
     fn on_search_event(&mut self, event: &SearchEvent<'_>) {
+        self.trace.on_search_event(event);
         if let SearchEvent::Selected {
             state,
             depth,
