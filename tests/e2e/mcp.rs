@@ -169,7 +169,8 @@ async fn tools_are_listed_a_theorem_is_proved_a_failure_says_why_and_proofs_are_
             "prover_try",
             "prover_goal",
             "prover_job",
-            "prover_cancel"
+            "prover_cancel",
+            "prover_plan"
         ]
     );
     assert_eq!(
@@ -1066,6 +1067,96 @@ async fn a_finished_search_has_its_trace_and_tree_as_resources() {
             .unwrap()
             .contains("no trace"),
         "{none}"
+    );
+    assert_eq!(mcp.close().await, Some(0));
+}
+
+/// `prover_plan` against sim-openai's planning script (a simulated model server, not a model)
+/// on sim-repl's planner world: three bad skeletons first, the good one for the replan that
+/// names the refuted lemma's goal (as `tests/e2e/planner.rs` drives `eval --planner openai`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_theorem_only_a_skeleton_proves_is_planned_through_prover_plan() {
+    use prover_tests::openai_sim::{self, Options, Script};
+    const STATEMENT: &str = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by";
+    let block = |body: &str| json!({"text": format!("```lean\n{body}\n```")});
+    let script: Script = serde_json::from_value(json!({
+        "responses": {
+            format!("{STATEMENT} sorry"): [
+                block("theorem two_steps (x : ℕ) (h : 1 ≤ x) : x ^ 2 ≥ 2 * x := by\n  sorry"),
+                block(&format!("{STATEMENT}\n  have h₁ : x = 7 := by sorry\n  exact h₁ ▸ h")),
+                block(&format!("{STATEMENT}\n  have h₁ : x ^ 2 = 2 * x := by sorry\n  exact h₁ ▸ le_refl _")),
+            ],
+            "its goal:\nx : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x\nKeep the closed holes; split or restate the open ones.": [
+                block(&format!("{STATEMENT}\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x := by sorry\n  exact h₁ ▸ h₂")),
+            ],
+        },
+        "default": [],
+    }))
+    .unwrap();
+    let server = openai_sim::serve(script, Options::default()).unwrap();
+    let repl = SimRepl::world(&fixture_world("planner.json")).command_line();
+    let url = server.base_url();
+    let mut mcp = Mcp::start(&repl, &["--planner-url", &url, "--max-expansions", "40"]).await;
+    let header = prover_tests::harness::MINIF2F_HEADER;
+    let planned = mcp
+        .call(
+            "prover_plan",
+            json!({"statement": STATEMENT, "header": header, "samples": 3}),
+        )
+        .await;
+    let result = structured(&planned);
+    assert!(!is_error(&planned), "{planned}");
+    assert_eq!(result["status"], "proved", "{planned}");
+    assert_eq!(result["outcome"], "plan", "{planned}");
+    assert_eq!(result["planner_calls"], 2, "{planned}");
+    let labels: Vec<&str> = result["skeletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["refused", "refused", "refuted", "closed_all"]);
+    assert_eq!(result["holes_closed"], 2, "{planned}");
+    let proof = result["proof"].as_str().unwrap();
+    assert!(proof.starts_with(STATEMENT), "{proof}");
+    assert!(!proof.contains("sorry"), "{proof}");
+    assert_eq!(result["layers"]["no_sorry"], "passed", "{planned}");
+    assert_eq!(result["acceptance"], "prover check");
+
+    // The checked proof passes `prover_check` too.
+    let checked = mcp
+        .call(
+            "prover_check",
+            json!({"statement": STATEMENT, "header": header, "proof": result["script"]}),
+        )
+        .await;
+    assert_eq!(structured(&checked)["status"], "valid", "{checked}");
+
+    // A theorem the direct search proves asks the planner nothing.
+    let direct = mcp
+        .call(
+            "prover_plan",
+            json!({"statement": "theorem direct (x : ℕ) : x + 0 = x := by", "header": header}),
+        )
+        .await;
+    assert_eq!(structured(&direct)["status"], "proved", "{direct}");
+    assert_eq!(structured(&direct)["outcome"], "direct", "{direct}");
+    assert_eq!(structured(&direct)["planner_calls"], 0, "{direct}");
+
+    // A planner setting out of range is an error naming it.
+    let refused = mcp
+        .call(
+            "prover_plan",
+            json!({"statement": STATEMENT, "header": header, "samples": 0}),
+        )
+        .await;
+    assert!(is_error(&refused), "{refused}");
+    assert!(
+        structured(&refused)["error"]
+            .as_str()
+            .unwrap()
+            .contains("--planner-samples"),
+        "{refused}"
     );
     assert_eq!(mcp.close().await, Some(0));
 }

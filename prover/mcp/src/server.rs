@@ -15,11 +15,12 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::tools::{
-    Answer, CheckArgs, FillArgs, GoalArgs, JobArgs, ProgressSink, ProveArgs, Tools, TryArgs,
+    Answer, CheckArgs, FillArgs, GoalArgs, JobArgs, PlanArgs, ProgressSink, ProveArgs, Tools,
+    TryArgs,
 };
 
 /// The tools' names and what each is for: the interface agents see.
-const TOOLS: [(&str, &str); 7] = [
+const TOOLS: [(&str, &str); 8] = [
     (
         "prover_prove",
         "Search for a proof within a budget: a `statement` (+ `header`), a sorry of a `file` at `line`/`column`, or the one sorry of a `theorem` of a `file`. Answers `status` (proved | failed | error), `proof` laid out for its site, `stop_reason`, acceptance `layers`, `axioms`, `statistics`, and on failure the `best_open_goals`. `wait: false` answers at once with a job number.",
@@ -45,6 +46,10 @@ const TOOLS: [(&str, &str); 7] = [
         "A job's state by `id`: running (with its expansions so far) or ended (with its answer).",
     ),
     ("prover_cancel", "Cancel a running job by `id`."),
+    (
+        "prover_plan",
+        "Prove a `statement` (+ `header`) with the planner: a direct search with a share of the `budget`, then proof skeletons (`have … := by sorry` lines) from a chat model whose holes the search closes, the assembled proof checked by `prover check`'s rules. Answers `status`, the checked `proof`, `outcome` (direct | plan | unproved), every skeleton tried with its label and holes, and `holes_closed`.",
+    ),
 ];
 
 /// The URI of a job's resource, before its number.
@@ -108,6 +113,7 @@ pub fn tool_list() -> Vec<Tool> {
                 "prover_check" => schema::<CheckArgs>(),
                 "prover_try" => schema::<TryArgs>(),
                 "prover_goal" => schema::<GoalArgs>(),
+                "prover_plan" => schema::<PlanArgs>(),
                 _ => schema::<JobArgs>(),
             };
             Tool::new(*name, *description, input)
@@ -244,6 +250,10 @@ impl rmcp::ServerHandler for Handler {
             "prover_goal" => {
                 let args: GoalArgs = arguments(&name, args)?;
                 self.tools.goal(args).await
+            }
+            "prover_plan" => {
+                let args: PlanArgs = arguments(&name, args)?;
+                self.tools.plan(args, cancelled).await
             }
             "prover_job" => self.tools.job(&arguments(&name, args)?),
             "prover_cancel" => self.tools.cancel(&arguments(&name, args)?),

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use prover::job::{JobEnd, JobEvent, JobResult, Lend, Observer};
 use prover::pipeline::explore::TraceHook;
-use prover::settings::{EditorSettings, Overlay, SettingsFile};
+use prover::pipeline::plan::{OpenAiPlanner, PlanConfig};
+use prover::settings::{EditorSettings, Overlay, PlannerKind, PlannerOverlay, SettingsFile};
 use prover::text::source::{self as text, Declaration};
 use prover::{CancelToken, SearchEvent};
 use prover::{CheckStatus, Goal, Job, ProofTask, ProveStatus, Prover, Session, SorryGoal, Theorem};
@@ -64,6 +65,28 @@ pub struct ProveArgs {
     pub policy: Option<String>,
     /// `false`: answer at once with the job's number, for `prover_job` and `prover_cancel`.
     pub wait: Option<bool>,
+}
+
+/// `prover_plan`'s arguments: a theorem, its budget, and the planner's settings for this call
+/// (the rest from `[planner]` in `prover.toml` and the server's `--planner-*` flags).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanArgs {
+    /// A theorem ending in `:= by` (or `:= by sorry`).
+    pub statement: String,
+    /// Imports and options before the statement; `import Mathlib` when absent.
+    pub header: Option<String>,
+    /// The whole budget: the direct search's share, the skeletons' holes and the fallback.
+    #[serde(default)]
+    pub budget: Budget,
+    /// The tactic policy of every search: `portfolio`, `openai`, `combined` or `learned`.
+    pub policy: Option<String>,
+    /// Skeletons asked for per planner request, 1 to 64 (`--planner-samples`).
+    pub samples: Option<usize>,
+    /// Further planner requests after a round that closed nothing (`--replans`).
+    pub replans: Option<u32>,
+    /// The direct search's share of the budget, from 0 to below 1 (`--planner-direct-share`).
+    pub direct_share: Option<f64>,
 }
 
 /// `prover_fill_sorries`'s arguments.
@@ -189,6 +212,7 @@ pub struct Tools {
     session: Session,
     file: SettingsFile,
     overlay: Overlay,
+    planner: PlannerOverlay,
     jobs: Jobs,
     lean: Value,
 }
@@ -199,11 +223,18 @@ pub type ProgressSink = Arc<dyn Fn(u64, u32, Option<f64>) + Send + Sync>;
 
 impl Tools {
     /// Tools over an open session, on the settings it was opened with.
-    pub fn new(session: Session, file: SettingsFile, overlay: Overlay, lean: String) -> Tools {
+    pub fn new(
+        session: Session,
+        file: SettingsFile,
+        overlay: Overlay,
+        planner: PlannerOverlay,
+        lean: String,
+    ) -> Tools {
         Tools {
             session,
             file,
             overlay,
+            planner,
             jobs: Jobs::default(),
             lean: lean_identity(&lean),
         }
@@ -416,6 +447,112 @@ impl Tools {
             };
         }
         Answer { value, is_error }
+    }
+
+    /// `prover_plan`: the planner on the shared session (`pipeline::plan::prove`), its answer
+    /// the result with the skeletons it tried and the holes each closed.
+    pub async fn plan(
+        &self,
+        args: PlanArgs,
+        cancelled: impl Future<Output = ()> + Send + 'static,
+    ) -> Answer {
+        let state = ProveArgs {
+            statement: Some(args.statement.clone()),
+            header: args.header.clone(),
+            ..ProveArgs::default()
+        };
+        let theorem = match prove_goal(&state) {
+            Ok((Goal::Theorem(theorem), _)) => theorem,
+            Ok(_) => return Answer::error("prover_plan proves a statement"),
+            Err(why) => return Answer::error(why),
+        };
+        let prover = match self.prover_for(&args.budget, args.policy.as_deref()) {
+            Ok(prover) => prover,
+            Err(why) => return Answer::error(why),
+        };
+        // The tool plans whatever `--planner` says; a call's settings win over the server's.
+        let mut overlay = self.planner.clone();
+        overlay.planner = Some(PlannerKind::Openai);
+        overlay.planner_samples = args.samples.or(overlay.planner_samples);
+        overlay.replans = args.replans.or(overlay.replans);
+        overlay.planner_direct_share = args.direct_share.or(overlay.planner_direct_share);
+        let settings = match prover::settings::planner_settings(&overlay, &self.file) {
+            Ok(Some(settings)) => settings,
+            Ok(None) => return Answer::error("planner: the planner is off"),
+            Err(e) => return Answer::error(format!("planner: {e}")),
+        };
+        let planner = match OpenAiPlanner::new(&settings) {
+            Ok(planner) => planner,
+            Err(e) => return Answer::error(format!("planner: {e}")),
+        };
+        let deadline = plan_deadline(
+            prover.config(),
+            &settings.plan,
+            settings.llm.request_timeout,
+        );
+        let (stopper, stop) = prover::pipeline::Stop::channel();
+        let config = settings.plan;
+        let planning =
+            prover::pipeline::plan::prove(&prover, &planner, &config, theorem.clone(), &stop);
+        tokio::pin!(planning);
+        let mut was_cancelled = false;
+        let planned = tokio::select! {
+            planned = &mut planning => Ok(planned),
+            () = tokio::time::sleep(deadline) => Err(deadline),
+            () = cancelled => {
+                // Nothing more starts; the searches running end within their budgets.
+                was_cancelled = true;
+                stopper.stop();
+                match tokio::time::timeout(DEADLINE_GRACE, &mut planning).await {
+                    Ok(planned) => Ok(planned),
+                    Err(_) => Err(DEADLINE_GRACE),
+                }
+            }
+        };
+        stopper.stop();
+        let planned = match planned {
+            Ok(planned) => planned,
+            Err(deadline) => return deadline_answer_without_job(deadline),
+        };
+        let checked = match (&planned.result.status, &planned.result.proof) {
+            (ProveStatus::Proved, Some(proof)) => self.recheck(&prover, &theorem, proof).await,
+            _ => None,
+        };
+        let goal = Goal::Theorem(theorem);
+        let mut value = to_proto::plan_answer(&planned, &goal, checked.as_ref());
+        value["lean"] = self.lean.clone();
+        if was_cancelled {
+            value["cancelled"] = json!(true);
+        }
+        Answer {
+            value,
+            is_error: planned.result.status == ProveStatus::Error,
+        }
+    }
+
+    /// A theorem's proof checked again by `prover check`'s rules, for its layers and axioms.
+    async fn recheck(
+        &self,
+        prover: &Prover,
+        theorem: &Theorem,
+        proof: &str,
+    ) -> Option<prover::CheckResult> {
+        let task = ProofTask {
+            line: 1,
+            name: theorem.name.clone(),
+            header: theorem.header.clone(),
+            formal_statement: theorem.formal_statement.clone(),
+            proof: proof.to_owned(),
+            header_origin: ::datasets::HeaderOrigin::Row,
+        };
+        match prover
+            .submit(Job::Check(task), |_: &JobEvent| {})
+            .wait()
+            .await
+        {
+            JobEnd::Finished(JobResult::Check(check)) => Some(check),
+            _ => None,
+        }
     }
 
     /// `prover_fill_sorries`.
@@ -769,6 +906,16 @@ struct Running {
 fn call_deadline(config: &prover::ProveConfig) -> Duration {
     let search = config.search.max_time.unwrap_or(Duration::from_secs(600));
     config.statement_deadline + search + config.check.timeout + DEADLINE_GRACE
+}
+
+/// The longest a planned proof may take: its whole search budget (the direct share, the holes,
+/// the fallback), every planner request within its timeout, and a final check per skeleton
+/// that closed, plus [`DEADLINE_GRACE`].
+fn plan_deadline(config: &prover::ProveConfig, plan: &PlanConfig, request: Duration) -> Duration {
+    let requests = plan.replans + 1;
+    call_deadline(config)
+        + request * requests
+        + config.check.timeout * (plan.samples as u32 * requests)
 }
 
 /// The longest a check may take: its attempts, each within the check's timeout.
