@@ -25,6 +25,11 @@ struct Mcp {
 impl Mcp {
     /// `prover mcp --repl-cmd REPL --workers 1` plus `extra`, initialized.
     async fn start(repl: &str, extra: &[&str]) -> Mcp {
+        Mcp::start_declaring(repl, extra, json!({})).await
+    }
+
+    /// [`Mcp::start`] by a client that declares `capabilities`.
+    async fn start_declaring(repl: &str, extra: &[&str], capabilities: Value) -> Mcp {
         let mut command = prover_command();
         command
             .args(["mcp", "--repl-cmd", repl, "--workers", "1"])
@@ -48,7 +53,7 @@ impl Mcp {
         let init = mcp
             .request(
                 "initialize",
-                json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                json!({"protocolVersion": "2025-06-18", "capabilities": capabilities,
                        "clientInfo": {"name": "e2e", "version": "1"}}),
             )
             .await;
@@ -1158,5 +1163,73 @@ async fn a_theorem_only_a_skeleton_proves_is_planned_through_prover_plan() {
             .contains("--planner-samples"),
         "{refused}"
     );
+    assert_eq!(mcp.close().await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_declares_mcp_tasks_gets_a_search_as_a_task_it_polls() {
+    let tasks = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let slow = SimRepl::world(&fixture_world("eval-portfolio.json"))
+        .latency_ms(50)
+        .command_line();
+    let mut mcp = Mcp::start_declaring(&slow, &[], tasks).await;
+    let init_caps = mcp.request("tools/list", json!({})).await;
+    assert!(init_caps["result"]["tools"].is_array());
+    let created = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}),
+        )
+        .await;
+    let task = &created["result"];
+    assert_eq!(task["resultType"], "task", "{created}");
+    assert_eq!(task["status"], "working", "{created}");
+    let id = task["taskId"].as_str().unwrap().to_owned();
+    // Polled until it completes: the result is the tool's, as `tools/call` would have given it.
+    let done = loop {
+        let polled = mcp.request("tasks/get", json!({"taskId": id})).await;
+        assert!(polled["error"].is_null(), "{polled}");
+        if polled["result"]["status"] == "completed" {
+            break polled;
+        }
+        assert_eq!(polled["result"]["status"], "working", "{polled}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let result = &done["result"]["result"];
+    assert_eq!(result["structuredContent"]["status"], "proved", "{done}");
+    assert_eq!(result["isError"], false, "{done}");
+    assert!(done["result"]["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    // A search asked to wait answers in the call, and an unknown task is an error.
+    let waited = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by", "wait": true}),
+        )
+        .await;
+    assert_eq!(structured(&waited)["status"], "proved", "{waited}");
+    let unknown = mcp.request("tasks/get", json!({"taskId": "999999"})).await;
+    assert!(unknown["error"]["code"].is_i64(), "{unknown}");
+
+    // A long search cancelled through `tasks/cancel` ends cancelled.
+    let long = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem unprovable (x : ℕ) : x < x := by"}),
+        )
+        .await;
+    let id = long["result"]["taskId"].as_str().unwrap().to_owned();
+    let cancelled = mcp.request("tasks/cancel", json!({"taskId": id})).await;
+    assert!(cancelled["error"].is_null(), "{cancelled}");
+    let ended = loop {
+        let polled = mcp.request("tasks/get", json!({"taskId": id})).await;
+        if polled["result"]["status"] == "completed" {
+            break polled;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let answer = &ended["result"]["result"]["structuredContent"];
+    assert_eq!(answer["stop_reason"], "cancelled", "{ended}");
+    assert_eq!(answer["status"], "failed", "{ended}");
     assert_eq!(mcp.close().await, Some(0));
 }

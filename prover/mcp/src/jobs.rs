@@ -32,6 +32,8 @@ enum State {
 struct Entry {
     tool: &'static str,
     name: String,
+    /// When it started, ISO 8601 in UTC (an MCP task's `createdAt`).
+    started_at: String,
     state: State,
 }
 
@@ -77,6 +79,7 @@ impl Jobs {
                 Entry {
                     tool,
                     name: name.to_owned(),
+                    started_at: now(),
                     state: State::Running {
                         expansions: 0,
                         best: None,
@@ -184,17 +187,23 @@ impl Jobs {
                     expansions, best, ..
                 } => (
                     json!({"job": id, "tool": entry.tool, "name": entry.name, "state": "running",
+                           "started_at": entry.started_at,
                            "expansions": expansions, "best_score": best}),
                     false,
                 ),
                 State::Ended { answer, is_error } => (
                     json!({"job": id, "tool": entry.tool, "name": entry.name, "state": "ended",
-                           "answer": answer}),
+                           "started_at": entry.started_at, "answer": answer}),
                     *is_error,
                 ),
             })
         })
     }
+}
+
+/// The time now, ISO 8601 in UTC to the second.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]

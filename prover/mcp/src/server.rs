@@ -9,6 +9,10 @@ use rmcp::model::{
     ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
     ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, Tool,
 };
+use rmcp::model::{
+    CancelTaskParams, CreateTaskResult, DetailedTask, GetTaskParams, GetTaskResult, Task,
+    TaskPayload, TaskStatus,
+};
 use rmcp::service::{RequestContext, RoleServer};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
@@ -54,6 +58,9 @@ const TOOLS: [(&str, &str); 8] = [
 
 /// The URI of a job's resource, before its number.
 pub const JOB_RESOURCE: &str = "prover://jobs/";
+
+/// How often a task's client is asked to poll `tasks/get`, in milliseconds.
+const TASK_POLL_MS: u64 = 500;
 
 /// The media type of a trace: JSON lines.
 const TRACE_MIME: &str = "application/jsonl";
@@ -142,6 +149,7 @@ impl rmcp::ServerHandler for Handler {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new("prover", env!("CARGO_PKG_VERSION")))
@@ -220,6 +228,67 @@ impl rmcp::ServerHandler for Handler {
         Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let unknown = || {
+            ErrorData::invalid_params(
+                format!("no task {:?} on this server", request.task_id),
+                None,
+            )
+        };
+        let id: u64 = request.task_id.parse().map_err(|_| unknown())?;
+        let (status, is_error) = self.tools.job_status(id).ok_or_else(unknown)?;
+        let created = status["started_at"].as_str().unwrap_or_default().to_owned();
+        let task = Task::new(
+            request.task_id.clone(),
+            TaskStatus::Working,
+            created,
+            crate::jobs::now(),
+        )
+        .with_poll_interval_ms(TASK_POLL_MS);
+        let payload = if status["state"] == "running" {
+            let expansions = status["expansions"].as_u64().unwrap_or(0);
+            return Ok(GetTaskResult::new(DetailedTask::new(
+                task.with_status_message(format!("{expansions} expansions")),
+                TaskPayload::Working,
+            )));
+        } else {
+            // The tool's result, as `tools/call` would have answered it.
+            let answer = status["answer"].clone();
+            match serde_json::to_value(result(Answer {
+                value: answer,
+                is_error,
+            })) {
+                Ok(Value::Object(result)) => TaskPayload::Completed { result },
+                _ => {
+                    return Err(ErrorData::internal_error(
+                        "a result did not serialize",
+                        None,
+                    ));
+                }
+            }
+        };
+        Ok(GetTaskResult::new(DetailedTask::new(task, payload)))
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let id: Option<u64> = request.task_id.parse().ok();
+        match id.map(|id| self.tools.cancel(&JobArgs { id })) {
+            Some(answer) if !answer.is_error => Ok(()),
+            _ => Err(ErrorData::invalid_params(
+                format!("no task {:?} on this server", request.task_id),
+                None,
+            )),
+        }
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
@@ -232,8 +301,26 @@ impl rmcp::ServerHandler for Handler {
         let args = request.arguments;
         let answer = match name.as_str() {
             "prover_prove" => {
-                let args: ProveArgs = arguments(&name, args)?;
-                self.tools.prove(args, progress, cancelled).await
+                let mut args: ProveArgs = arguments(&name, args)?;
+                // A client that declared MCP Tasks gets a task for a search it did not ask to
+                // wait for: the job runs on, and `tasks/get` polls it.
+                let as_task = args.wait.is_none()
+                    && context
+                        .client_capabilities()
+                        .is_some_and(|c| c.supports_tasks());
+                if as_task {
+                    args.wait = Some(false);
+                }
+                let answer = self.tools.prove(args, progress, cancelled).await;
+                if let (true, Some(id)) = (as_task, answer.value["job"].as_u64())
+                    && !answer.is_error
+                {
+                    let now = crate::jobs::now();
+                    let task = Task::new(id.to_string(), TaskStatus::Working, now.clone(), now)
+                        .with_poll_interval_ms(TASK_POLL_MS);
+                    return Ok(CreateTaskResult::new(task).into());
+                }
+                answer
             }
             "prover_fill_sorries" => {
                 let args: FillArgs = arguments(&name, args)?;

@@ -791,6 +791,12 @@ impl Tools {
         }
     }
 
+    /// A job's state and answer, and whether its answer is an error; `None` for a job the
+    /// server does not know.
+    pub fn job_status(&self, id: u64) -> Option<(Value, bool)> {
+        self.jobs.status(id)
+    }
+
     /// Asks every running job to stop (the client left); returns how many were asked.
     pub fn cancel_all(&self) -> usize {
         self.jobs.cancel_all()
