@@ -25,6 +25,11 @@ struct Mcp {
 impl Mcp {
     /// `prover mcp --repl-cmd REPL --workers 1` plus `extra`, initialized.
     async fn start(repl: &str, extra: &[&str]) -> Mcp {
+        Mcp::start_declaring(repl, extra, json!({})).await
+    }
+
+    /// [`Mcp::start`] by a client that declares `capabilities`.
+    async fn start_declaring(repl: &str, extra: &[&str], capabilities: Value) -> Mcp {
         let mut command = prover_command();
         command
             .args(["mcp", "--repl-cmd", repl, "--workers", "1"])
@@ -48,7 +53,7 @@ impl Mcp {
         let init = mcp
             .request(
                 "initialize",
-                json!({"protocolVersion": "2025-06-18", "capabilities": {},
+                json!({"protocolVersion": "2025-06-18", "capabilities": capabilities,
                        "clientInfo": {"name": "e2e", "version": "1"}}),
             )
             .await;
@@ -169,7 +174,8 @@ async fn tools_are_listed_a_theorem_is_proved_a_failure_says_why_and_proofs_are_
             "prover_try",
             "prover_goal",
             "prover_job",
-            "prover_cancel"
+            "prover_cancel",
+            "prover_plan"
         ]
     );
     assert_eq!(
@@ -892,4 +898,338 @@ fn the_official_python_sdk_client_proves_a_theorem_of_a_generated_world() {
         stdout.contains(&format!("proved {}", row["name"].as_str().unwrap())),
         "{stdout}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_check_against_a_reference_dataset_applies_its_statement_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let statement = "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by";
+    let reference = dir.path().join("reference.jsonl");
+    let rows = [
+        json!({"name": "and_intro", "header": "import Mathlib\n", "formal_statement": statement}),
+        json!({"name": "renamed", "header": "import Mathlib\n", "formal_statement": statement}),
+    ];
+    let text: Vec<String> = rows.iter().map(Value::to_string).collect();
+    std::fs::write(&reference, text.join("\n") + "\n").unwrap();
+    let mut mcp = Mcp::start(&portfolio(), &[]).await;
+    let proof = "\n  constructor\n  exact hp\n  exact hq";
+
+    // The reference's statement: checked in Lean, on the reference's header.
+    let valid = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": reference}),
+        )
+        .await;
+    assert!(!is_error(&valid), "{valid}");
+    assert_eq!(structured(&valid)["status"], "valid", "{valid}");
+    assert_eq!(
+        structured(&valid)["layers"]["statement"],
+        "passed",
+        "{valid}"
+    );
+    assert_eq!(structured(&valid)["layers"]["header"], "passed", "{valid}");
+
+    // The same statement under another row's name, given by `name`.
+    let named = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": reference, "name": "renamed"}),
+        )
+        .await;
+    assert_eq!(structured(&named)["status"], "valid", "{named}");
+    assert_eq!(structured(&named)["name"], "renamed", "{named}");
+
+    // A weakened statement is invalid however good its proof, without reaching Lean.
+    let weakened = mcp
+        .call(
+            "prover_check",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p := by",
+                   "proof": "\n  exact hp", "reference": reference}),
+        )
+        .await;
+    assert!(!is_error(&weakened), "{weakened}");
+    assert_eq!(structured(&weakened)["status"], "invalid", "{weakened}");
+    assert!(
+        structured(&weakened)["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("differs from the reference"),
+        "{weakened}"
+    );
+
+    // A theorem the reference does not name is invalid too.
+    let unknown = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": reference, "name": "absent"}),
+        )
+        .await;
+    assert_eq!(structured(&unknown)["status"], "invalid", "{unknown}");
+    assert!(
+        structured(&unknown)["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("not in the reference dataset"),
+        "{unknown}"
+    );
+
+    // A reference that cannot be read is an error naming it.
+    let missing = dir.path().join("missing.jsonl");
+    let unread = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": proof, "reference": missing}),
+        )
+        .await;
+    assert!(is_error(&unread), "{unread}");
+    assert!(
+        structured(&unread)["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.jsonl"),
+        "{unread}"
+    );
+    assert_eq!(mcp.close().await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finished_search_has_its_trace_and_tree_as_resources() {
+    let mut mcp = Mcp::start(&portfolio(), &[]).await;
+    let templates = mcp.request("resources/templates/list", json!({})).await;
+    let uris: Vec<&str> = templates["result"]["resourceTemplates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["uriTemplate"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uris,
+        [
+            "prover://jobs/{id}",
+            "prover://jobs/{id}/trace",
+            "prover://jobs/{id}/tree"
+        ]
+    );
+    let proved = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}),
+        )
+        .await;
+    assert_eq!(structured(&proved)["status"], "proved", "{proved}");
+    let job = structured(&proved)["job"].clone();
+
+    // The trace: every edge tried, the proof's steps marked, as `prove --trace` writes them.
+    let read = |what: &str| json!({"uri": format!("prover://jobs/{job}/{what}")});
+    let trace = mcp.request("resources/read", read("trace")).await;
+    let contents = &trace["result"]["contents"][0];
+    assert_eq!(contents["mimeType"], "application/jsonl", "{trace}");
+    let rows: Vec<Value> = contents["text"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let steps: Vec<&str> = rows
+        .iter()
+        .filter(|r| r["on_proof"] == true)
+        .map(|r| r["tactic"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["constructor", "exact hp", "exact hq"], "{rows:#?}");
+    assert!(rows.iter().all(|r| r["name"] == "and_intro"));
+    assert!(
+        rows.len() > steps.len(),
+        "the refused tactics too: {rows:#?}"
+    );
+
+    // The tree, as `prover tree` draws it: one HTML page naming the proof's tactics.
+    let tree = mcp.request("resources/read", read("tree")).await;
+    let contents = &tree["result"]["contents"][0];
+    assert_eq!(contents["mimeType"], "text/html", "{tree}");
+    let html = contents["text"].as_str().unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("exact hp"), "{html}");
+
+    // A check runs no search: it has no trace, and says so.
+    let statement = "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by";
+    let checked = mcp
+        .call(
+            "prover_check",
+            json!({"statement": statement, "proof": "\n  exact ⟨hp, hq⟩"}),
+        )
+        .await;
+    let job = structured(&checked)["job"].clone();
+    let none = mcp
+        .request(
+            "resources/read",
+            json!({"uri": format!("prover://jobs/{job}/tree")}),
+        )
+        .await;
+    assert!(
+        none["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no trace"),
+        "{none}"
+    );
+    assert_eq!(mcp.close().await, Some(0));
+}
+
+/// `prover_plan` against sim-openai's planning script (a simulated model server, not a model)
+/// on sim-repl's planner world: three bad skeletons first, the good one for the replan that
+/// names the refuted lemma's goal (as `tests/e2e/planner.rs` drives `eval --planner openai`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_theorem_only_a_skeleton_proves_is_planned_through_prover_plan() {
+    use prover_tests::openai_sim::{self, Options, Script};
+    const STATEMENT: &str = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by";
+    let block = |body: &str| json!({"text": format!("```lean\n{body}\n```")});
+    let script: Script = serde_json::from_value(json!({
+        "responses": {
+            format!("{STATEMENT} sorry"): [
+                block("theorem two_steps (x : ℕ) (h : 1 ≤ x) : x ^ 2 ≥ 2 * x := by\n  sorry"),
+                block(&format!("{STATEMENT}\n  have h₁ : x = 7 := by sorry\n  exact h₁ ▸ h")),
+                block(&format!("{STATEMENT}\n  have h₁ : x ^ 2 = 2 * x := by sorry\n  exact h₁ ▸ le_refl _")),
+            ],
+            "its goal:\nx : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x\nKeep the closed holes; split or restate the open ones.": [
+                block(&format!("{STATEMENT}\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x := by sorry\n  exact h₁ ▸ h₂")),
+            ],
+        },
+        "default": [],
+    }))
+    .unwrap();
+    let server = openai_sim::serve(script, Options::default()).unwrap();
+    let repl = SimRepl::world(&fixture_world("planner.json")).command_line();
+    let url = server.base_url();
+    let mut mcp = Mcp::start(&repl, &["--planner-url", &url, "--max-expansions", "40"]).await;
+    let header = prover_tests::harness::MINIF2F_HEADER;
+    let planned = mcp
+        .call(
+            "prover_plan",
+            json!({"statement": STATEMENT, "header": header, "samples": 3}),
+        )
+        .await;
+    let result = structured(&planned);
+    assert!(!is_error(&planned), "{planned}");
+    assert_eq!(result["status"], "proved", "{planned}");
+    assert_eq!(result["outcome"], "plan", "{planned}");
+    assert_eq!(result["planner_calls"], 2, "{planned}");
+    let labels: Vec<&str> = result["skeletons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["refused", "refused", "refuted", "closed_all"]);
+    assert_eq!(result["holes_closed"], 2, "{planned}");
+    let proof = result["proof"].as_str().unwrap();
+    assert!(proof.starts_with(STATEMENT), "{proof}");
+    assert!(!proof.contains("sorry"), "{proof}");
+    assert_eq!(result["layers"]["no_sorry"], "passed", "{planned}");
+    assert_eq!(result["acceptance"], "prover check");
+
+    // The checked proof passes `prover_check` too.
+    let checked = mcp
+        .call(
+            "prover_check",
+            json!({"statement": STATEMENT, "header": header, "proof": result["script"]}),
+        )
+        .await;
+    assert_eq!(structured(&checked)["status"], "valid", "{checked}");
+
+    // A theorem the direct search proves asks the planner nothing.
+    let direct = mcp
+        .call(
+            "prover_plan",
+            json!({"statement": "theorem direct (x : ℕ) : x + 0 = x := by", "header": header}),
+        )
+        .await;
+    assert_eq!(structured(&direct)["status"], "proved", "{direct}");
+    assert_eq!(structured(&direct)["outcome"], "direct", "{direct}");
+    assert_eq!(structured(&direct)["planner_calls"], 0, "{direct}");
+
+    // A planner setting out of range is an error naming it.
+    let refused = mcp
+        .call(
+            "prover_plan",
+            json!({"statement": STATEMENT, "header": header, "samples": 0}),
+        )
+        .await;
+    assert!(is_error(&refused), "{refused}");
+    assert!(
+        structured(&refused)["error"]
+            .as_str()
+            .unwrap()
+            .contains("--planner-samples"),
+        "{refused}"
+    );
+    assert_eq!(mcp.close().await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_declares_mcp_tasks_gets_a_search_as_a_task_it_polls() {
+    let tasks = json!({"extensions": {"io.modelcontextprotocol/tasks": {}}});
+    let slow = SimRepl::world(&fixture_world("eval-portfolio.json"))
+        .latency_ms(50)
+        .command_line();
+    let mut mcp = Mcp::start_declaring(&slow, &[], tasks).await;
+    let init_caps = mcp.request("tools/list", json!({})).await;
+    assert!(init_caps["result"]["tools"].is_array());
+    let created = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}),
+        )
+        .await;
+    let task = &created["result"];
+    assert_eq!(task["resultType"], "task", "{created}");
+    assert_eq!(task["status"], "working", "{created}");
+    let id = task["taskId"].as_str().unwrap().to_owned();
+    // Polled until it completes: the result is the tool's, as `tools/call` would have given it.
+    let done = loop {
+        let polled = mcp.request("tasks/get", json!({"taskId": id})).await;
+        assert!(polled["error"].is_null(), "{polled}");
+        if polled["result"]["status"] == "completed" {
+            break polled;
+        }
+        assert_eq!(polled["result"]["status"], "working", "{polled}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let result = &done["result"]["result"];
+    assert_eq!(result["structuredContent"]["status"], "proved", "{done}");
+    assert_eq!(result["isError"], false, "{done}");
+    assert!(done["result"]["createdAt"].as_str().unwrap().ends_with('Z'));
+
+    // A search asked to wait answers in the call, and an unknown task is an error.
+    let waited = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by", "wait": true}),
+        )
+        .await;
+    assert_eq!(structured(&waited)["status"], "proved", "{waited}");
+    let unknown = mcp.request("tasks/get", json!({"taskId": "999999"})).await;
+    assert!(unknown["error"]["code"].is_i64(), "{unknown}");
+
+    // A long search cancelled through `tasks/cancel` ends cancelled.
+    let long = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem unprovable (x : ℕ) : x < x := by"}),
+        )
+        .await;
+    let id = long["result"]["taskId"].as_str().unwrap().to_owned();
+    let cancelled = mcp.request("tasks/cancel", json!({"taskId": id})).await;
+    assert!(cancelled["error"].is_null(), "{cancelled}");
+    let ended = loop {
+        let polled = mcp.request("tasks/get", json!({"taskId": id})).await;
+        if polled["result"]["status"] == "completed" {
+            break polled;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let answer = &ended["result"]["result"]["structuredContent"];
+    assert_eq!(answer["stop_reason"], "cancelled", "{ended}");
+    assert_eq!(answer["status"], "failed", "{ended}");
+    assert_eq!(mcp.close().await, Some(0));
 }

@@ -36,6 +36,7 @@ TOOLS = [
     "prover_goal",
     "prover_job",
     "prover_cancel",
+    "prover_plan",
 ]
 
 

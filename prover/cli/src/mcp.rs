@@ -36,6 +36,10 @@ pub struct McpArgs {
     /// Search, policy, cache and REPL settings; a call's `budget` and `policy` are laid on top.
     #[command(flatten)]
     pub session: SessionArgs,
+    /// The planner of `prover_plan` (which plans whatever `--planner` says); a call's
+    /// `samples`, `replans` and `direct_share` are laid on top.
+    #[command(flatten)]
+    pub planner: super::PlannerArgs,
 }
 
 /// Runs `prover mcp`: stdout carries only protocol messages (stdio); exits 0 when the client
@@ -46,8 +50,12 @@ pub(super) fn run(
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
     let overlay = args.session.overlay();
+    if args.planner.plan_log.is_some() {
+        anyhow::bail!("--plan-log is not for prover mcp: prover_plan answers with the plan");
+    }
+    let planner = args.planner.overlay();
     let served: anyhow::Result<()> = runtime.block_on(async {
-        let tools = prover_mcp::open(settings, overlay)?;
+        let tools = prover_mcp::open(settings, overlay, planner)?;
         if let Some(trace) = &args.replay {
             let input = prover_mcp::framing::recorded_input(trace).map_err(anyhow::Error::msg)?;
             prover_mcp::serve_stdio(

@@ -3,12 +3,17 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use ::datasets::explore::TraceRow;
 use prover::CancelToken;
 use serde_json::{Value, json};
 
 /// How many finished jobs keep their answers for `prover_job`: the oldest are forgotten first,
 /// so a long-lived server holds a bounded table.
 const FINISHED_KEPT: usize = 256;
+
+/// How many finished searches keep their trace (every edge tried) for the trace and tree
+/// resources: a trace is as large as its search, so fewer are kept than answers.
+pub const TRACES_KEPT: usize = 16;
 
 /// Where one job stands.
 #[derive(Debug, Clone)]
@@ -27,6 +32,8 @@ enum State {
 struct Entry {
     tool: &'static str,
     name: String,
+    /// When it started, ISO 8601 in UTC (an MCP task's `createdAt`).
+    started_at: String,
     state: State,
 }
 
@@ -40,6 +47,20 @@ pub struct Jobs {
 struct Table {
     entries: BTreeMap<u64, Entry>,
     finished: VecDeque<u64>,
+    /// The newest finished searches' traces, oldest first.
+    traces: VecDeque<(u64, Arc<[TraceRow]>)>,
+}
+
+/// Why a job has no trace to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoTrace {
+    /// The server knows no such job.
+    Unknown,
+    /// The job is still running.
+    Running,
+    /// The job ran no search (a check), or its trace was not kept (an older job, or one
+    /// whose search did not end).
+    None,
 }
 
 impl Jobs {
@@ -58,6 +79,7 @@ impl Jobs {
                 Entry {
                     tool,
                     name: name.to_owned(),
+                    started_at: now(),
                     state: State::Running {
                         expansions: 0,
                         best: None,
@@ -97,6 +119,31 @@ impl Jobs {
                 }
             }
         });
+    }
+
+    /// Keeps a finished search's trace, forgetting the oldest past [`TRACES_KEPT`].
+    pub fn traced(&self, id: u64, rows: Vec<TraceRow>) {
+        self.with(|t| {
+            t.traces.push_back((id, rows.into()));
+            while t.traces.len() > TRACES_KEPT {
+                t.traces.pop_front();
+            }
+        });
+    }
+
+    /// A finished search's trace.
+    pub fn trace(&self, id: u64) -> Result<Arc<[TraceRow]>, NoTrace> {
+        self.with(|t| {
+            let entry = t.entries.get(&id).ok_or(NoTrace::Unknown)?;
+            if matches!(entry.state, State::Running { .. }) {
+                return Err(NoTrace::Running);
+            }
+            t.traces
+                .iter()
+                .find(|(traced, _)| *traced == id)
+                .map(|(_, rows)| rows.clone())
+                .ok_or(NoTrace::None)
+        })
     }
 
     /// Asks a running job to stop; `None` when the server knows no such job.
@@ -140,17 +187,23 @@ impl Jobs {
                     expansions, best, ..
                 } => (
                     json!({"job": id, "tool": entry.tool, "name": entry.name, "state": "running",
+                           "started_at": entry.started_at,
                            "expansions": expansions, "best_score": best}),
                     false,
                 ),
                 State::Ended { answer, is_error } => (
                     json!({"job": id, "tool": entry.tool, "name": entry.name, "state": "ended",
-                           "answer": answer}),
+                           "started_at": entry.started_at, "answer": answer}),
                     *is_error,
                 ),
             })
         })
     }
+}
+
+/// The time now, ISO 8601 in UTC to the second.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]
@@ -170,6 +223,27 @@ mod tests {
         assert_eq!(jobs.cancel(7).unwrap()["cancelled"], false);
         assert_eq!(jobs.status(7).unwrap().0["answer"]["status"], "failed");
         assert!(jobs.status(8).is_none());
+    }
+
+    #[test]
+    fn a_trace_is_shown_once_its_job_ended_and_only_the_newest_are_kept() {
+        let jobs = Jobs::default();
+        assert_eq!(jobs.trace(1).unwrap_err(), NoTrace::Unknown);
+        jobs.started(1, "prover_prove", "t", CancelToken::new());
+        assert_eq!(jobs.trace(1).unwrap_err(), NoTrace::Running);
+        jobs.traced(1, Vec::new());
+        jobs.ended(1, json!({}), false);
+        assert!(jobs.trace(1).unwrap().is_empty());
+        for id in 2..(TRACES_KEPT as u64 + 2) {
+            jobs.started(id, "prover_prove", "t", CancelToken::new());
+            jobs.traced(id, Vec::new());
+            jobs.ended(id, json!({}), false);
+        }
+        assert_eq!(jobs.trace(1).unwrap_err(), NoTrace::None);
+        assert!(jobs.trace(TRACES_KEPT as u64 + 1).is_ok());
+        jobs.started(100, "prover_check", "t", CancelToken::new());
+        jobs.ended(100, json!({}), false);
+        assert_eq!(jobs.trace(100).unwrap_err(), NoTrace::None);
     }
 
     #[test]

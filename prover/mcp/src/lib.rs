@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use prover::Session;
-use prover::settings::{Overlay, SettingsFile};
+use prover::settings::{Overlay, PlannerOverlay, SettingsFile};
 use rmcp::ServiceExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -53,12 +53,16 @@ pub enum McpError {
 }
 
 /// Opens the session every call shares, on the current runtime, from the command line's
-/// overlay and `prover.toml`.
-pub fn open(file: SettingsFile, overlay: Overlay) -> Result<Arc<Tools>, McpError> {
+/// overlay and `prover.toml`; `planner` is the command line's part of `prover_plan`'s settings.
+pub fn open(
+    file: SettingsFile,
+    overlay: Overlay,
+    planner: PlannerOverlay,
+) -> Result<Arc<Tools>, McpError> {
     let config = prover::settings::session_config(&overlay, &file)?;
     let lean = prover::session::lean_identity(&config.pool);
     let session = Session::open_on(&tokio::runtime::Handle::current(), config)?;
-    Ok(Arc::new(Tools::new(session, file, overlay, lean)))
+    Ok(Arc::new(Tools::new(session, file, overlay, planner, lean)))
 }
 
 /// What the end of a stdio client's input means for the jobs still running.

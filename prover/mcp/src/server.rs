@@ -9,17 +9,22 @@ use rmcp::model::{
     ProgressNotificationParam, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult,
     ResourceContents, ResourceTemplate, ServerCapabilities, ServerConfig, Tool,
 };
+use rmcp::model::{
+    CancelTaskParams, CreateTaskResult, DetailedTask, GetTaskParams, GetTaskResult, Task,
+    TaskPayload, TaskStatus,
+};
 use rmcp::service::{RequestContext, RoleServer};
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::tools::{
-    Answer, CheckArgs, FillArgs, GoalArgs, JobArgs, ProgressSink, ProveArgs, Tools, TryArgs,
+    Answer, CheckArgs, FillArgs, GoalArgs, JobArgs, PlanArgs, ProgressSink, ProveArgs, Tools,
+    TryArgs,
 };
 
 /// The tools' names and what each is for: the interface agents see.
-const TOOLS: [(&str, &str); 7] = [
+const TOOLS: [(&str, &str); 8] = [
     (
         "prover_prove",
         "Search for a proof within a budget: a `statement` (+ `header`), a sorry of a `file` at `line`/`column`, or the one sorry of a `theorem` of a `file`. Answers `status` (proved | failed | error), `proof` laid out for its site, `stop_reason`, acceptance `layers`, `axioms`, `statistics`, and on failure the `best_open_goals`. `wait: false` answers at once with a job number.",
@@ -45,10 +50,43 @@ const TOOLS: [(&str, &str); 7] = [
         "A job's state by `id`: running (with its expansions so far) or ended (with its answer).",
     ),
     ("prover_cancel", "Cancel a running job by `id`."),
+    (
+        "prover_plan",
+        "Prove a `statement` (+ `header`) with the planner: a direct search with a share of the `budget`, then proof skeletons (`have … := by sorry` lines) from a chat model whose holes the search closes, the assembled proof checked by `prover check`'s rules. Answers `status`, the checked `proof`, `outcome` (direct | plan | unproved), every skeleton tried with its label and holes, and `holes_closed`.",
+    ),
 ];
 
 /// The URI of a job's resource, before its number.
 pub const JOB_RESOURCE: &str = "prover://jobs/";
+
+/// How often a task's client is asked to poll `tasks/get`, in milliseconds.
+const TASK_POLL_MS: u64 = 500;
+
+/// The media type of a trace: JSON lines.
+const TRACE_MIME: &str = "application/jsonl";
+
+/// What a job's resource shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JobPart {
+    /// `prover://jobs/ID`: its state and answer.
+    Answer,
+    /// `prover://jobs/ID/trace`: its search's edges.
+    Trace,
+    /// `prover://jobs/ID/tree`: its search's tree in HTML.
+    Tree,
+}
+
+/// The job and the part a resource URI names.
+fn job_uri(uri: &str) -> Option<(u64, JobPart)> {
+    let rest = uri.strip_prefix(JOB_RESOURCE)?;
+    let (id, part) = match rest.split_once('/') {
+        None => (rest, JobPart::Answer),
+        Some((id, "trace")) => (id, JobPart::Trace),
+        Some((id, "tree")) => (id, JobPart::Tree),
+        Some(_) => return None,
+    };
+    Some((id.parse().ok()?, part))
+}
 
 /// The handler: cheap to clone, one per connection, all sharing one [`Tools`].
 #[derive(Clone)]
@@ -82,6 +120,7 @@ pub fn tool_list() -> Vec<Tool> {
                 "prover_check" => schema::<CheckArgs>(),
                 "prover_try" => schema::<TryArgs>(),
                 "prover_goal" => schema::<GoalArgs>(),
+                "prover_plan" => schema::<PlanArgs>(),
                 _ => schema::<JobArgs>(),
             };
             Tool::new(*name, *description, input)
@@ -110,6 +149,7 @@ impl rmcp::ServerHandler for Handler {
             ServerCapabilities::builder()
                 .enable_tools()
                 .enable_resources()
+                .enable_tasks()
                 .build(),
         )
         .with_server_info(Implementation::new("prover", env!("CARGO_PKG_VERSION")))
@@ -139,6 +179,18 @@ impl rmcp::ServerHandler for Handler {
                     "A job's state, and its answer (the result JSON) once it ended, by its number",
                 )
                 .with_mime_type("application/json"),
+            ResourceTemplate::new(format!("{JOB_RESOURCE}{{id}}/trace"), "job trace")
+                .with_description(
+                    "A finished search's trace: every edge it tried, as JSON lines (the records \
+                     `prove --trace DIR` writes)",
+                )
+                .with_mime_type(TRACE_MIME),
+            ResourceTemplate::new(format!("{JOB_RESOURCE}{{id}}/tree"), "job tree")
+                .with_description(
+                    "A finished search's tree as a self-contained HTML page, as `prover tree` \
+                     draws it",
+                )
+                .with_mime_type("text/html"),
         ]))
     }
 
@@ -148,18 +200,93 @@ impl rmcp::ServerHandler for Handler {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let uri = request.uri;
-        let id = uri
-            .strip_prefix(JOB_RESOURCE)
-            .and_then(|id| id.parse::<u64>().ok());
-        let Some(answer) = id.and_then(|id| self.tools.job_resource(id)) else {
-            return Err(ErrorData::resource_not_found(
-                format!("no resource {uri:?} (jobs are {JOB_RESOURCE}ID)"),
-                None,
+        let not_found = |why: String| Err(ErrorData::resource_not_found(why, None));
+        let Some((id, part)) = job_uri(&uri) else {
+            return not_found(format!(
+                "no resource {uri:?} (jobs are {JOB_RESOURCE}ID, {JOB_RESOURCE}ID/trace and \
+                 {JOB_RESOURCE}ID/tree)"
             ));
         };
-        let contents =
-            ResourceContents::text(answer.to_string(), uri).with_mime_type("application/json");
+        let (text, mime) = match part {
+            JobPart::Answer => match self.tools.job_resource(id) {
+                Some(answer) => (answer.to_string(), "application/json"),
+                None => return not_found(format!("no job {id} on this server")),
+            },
+            JobPart::Trace | JobPart::Tree => {
+                let rows = match self.tools.job_trace(id) {
+                    Ok(rows) => rows,
+                    Err(why) => return not_found(why),
+                };
+                if part == JobPart::Trace {
+                    (crate::to_proto::trace_jsonl(&rows), TRACE_MIME)
+                } else {
+                    (crate::to_proto::tree_html(&rows), "text/html")
+                }
+            }
+        };
+        let contents = ResourceContents::text(text, uri).with_mime_type(mime);
         Ok(ReadResourceResult::new(vec![contents]).into())
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let unknown = || {
+            ErrorData::invalid_params(
+                format!("no task {:?} on this server", request.task_id),
+                None,
+            )
+        };
+        let id: u64 = request.task_id.parse().map_err(|_| unknown())?;
+        let (status, is_error) = self.tools.job_status(id).ok_or_else(unknown)?;
+        let created = status["started_at"].as_str().unwrap_or_default().to_owned();
+        let task = Task::new(
+            request.task_id.clone(),
+            TaskStatus::Working,
+            created,
+            crate::jobs::now(),
+        )
+        .with_poll_interval_ms(TASK_POLL_MS);
+        let payload = if status["state"] == "running" {
+            let expansions = status["expansions"].as_u64().unwrap_or(0);
+            return Ok(GetTaskResult::new(DetailedTask::new(
+                task.with_status_message(format!("{expansions} expansions")),
+                TaskPayload::Working,
+            )));
+        } else {
+            // The tool's result, as `tools/call` would have answered it.
+            let answer = status["answer"].clone();
+            match serde_json::to_value(result(Answer {
+                value: answer,
+                is_error,
+            })) {
+                Ok(Value::Object(result)) => TaskPayload::Completed { result },
+                _ => {
+                    return Err(ErrorData::internal_error(
+                        "a result did not serialize",
+                        None,
+                    ));
+                }
+            }
+        };
+        Ok(GetTaskResult::new(DetailedTask::new(task, payload)))
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let id: Option<u64> = request.task_id.parse().ok();
+        match id.map(|id| self.tools.cancel(&JobArgs { id })) {
+            Some(answer) if !answer.is_error => Ok(()),
+            _ => Err(ErrorData::invalid_params(
+                format!("no task {:?} on this server", request.task_id),
+                None,
+            )),
+        }
     }
 
     async fn call_tool(
@@ -174,8 +301,26 @@ impl rmcp::ServerHandler for Handler {
         let args = request.arguments;
         let answer = match name.as_str() {
             "prover_prove" => {
-                let args: ProveArgs = arguments(&name, args)?;
-                self.tools.prove(args, progress, cancelled).await
+                let mut args: ProveArgs = arguments(&name, args)?;
+                // A client that declared MCP Tasks gets a task for a search it did not ask to
+                // wait for: the job runs on, and `tasks/get` polls it.
+                let as_task = args.wait.is_none()
+                    && context
+                        .client_capabilities()
+                        .is_some_and(|c| c.supports_tasks());
+                if as_task {
+                    args.wait = Some(false);
+                }
+                let answer = self.tools.prove(args, progress, cancelled).await;
+                if let (true, Some(id)) = (as_task, answer.value["job"].as_u64())
+                    && !answer.is_error
+                {
+                    let now = crate::jobs::now();
+                    let task = Task::new(id.to_string(), TaskStatus::Working, now.clone(), now)
+                        .with_poll_interval_ms(TASK_POLL_MS);
+                    return Ok(CreateTaskResult::new(task).into());
+                }
+                answer
             }
             "prover_fill_sorries" => {
                 let args: FillArgs = arguments(&name, args)?;
@@ -192,6 +337,10 @@ impl rmcp::ServerHandler for Handler {
             "prover_goal" => {
                 let args: GoalArgs = arguments(&name, args)?;
                 self.tools.goal(args).await
+            }
+            "prover_plan" => {
+                let args: PlanArgs = arguments(&name, args)?;
+                self.tools.plan(args, cancelled).await
             }
             "prover_job" => self.tools.job(&arguments(&name, args)?),
             "prover_cancel" => self.tools.cancel(&arguments(&name, args)?),
@@ -233,4 +382,19 @@ fn progress_sink(context: &RequestContext<RoleServer>) -> ProgressSink {
     Arc::new(move |job, expansions, best| {
         let _ = send.send((job, expansions, best));
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_uri_names_its_answer_trace_or_tree() {
+        assert_eq!(job_uri("prover://jobs/7"), Some((7, JobPart::Answer)));
+        assert_eq!(job_uri("prover://jobs/7/trace"), Some((7, JobPart::Trace)));
+        assert_eq!(job_uri("prover://jobs/7/tree"), Some((7, JobPart::Tree)));
+        assert_eq!(job_uri("prover://jobs/7/other"), None);
+        assert_eq!(job_uri("prover://jobs/x/tree"), None);
+        assert_eq!(job_uri("file:///etc/passwd"), None);
+    }
 }

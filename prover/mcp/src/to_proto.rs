@@ -94,6 +94,43 @@ pub fn prove_answer(
     value
 }
 
+/// `prover_plan`'s answer: the result as `prover_prove` gives it (the proof is the text the
+/// final check accepted), and the plan: how the theorem was proved (`outcome`: `direct`, `plan`
+/// or `unproved`), the direct search, every skeleton tried with its label, reason and holes
+/// (each with its goal and its search: the proof when it closed, else why it stopped), the
+/// holes closed in all, the planner's requests, its failure, and the fallback search.
+pub fn plan_answer(
+    planned: &prover::pipeline::plan::Planned,
+    goal: &Goal,
+    checked: Option<&CheckResult>,
+) -> Value {
+    let mut value = prove_answer(&planned.result, goal, checked, &[]);
+    let record = &planned.record;
+    let holes_closed = record
+        .skeletons
+        .iter()
+        .flat_map(|skeleton| &skeleton.holes)
+        .filter(|hole| hole.search.proved)
+        .count();
+    value["outcome"] = to_json(&record.outcome);
+    value["direct"] = to_json(&record.direct);
+    value["planner_calls"] = json!(record.planner_calls);
+    value["skeletons"] = to_json(&record.skeletons);
+    value["holes_closed"] = json!(holes_closed);
+    if let Some(error) = &record.planner_error {
+        value["planner_error"] = json!(error);
+    }
+    if let Some(fallback) = &record.fallback {
+        value["fallback"] = to_json(fallback);
+    }
+    value
+}
+
+/// Plain data as JSON (it always serializes; a failure would be `null`).
+fn to_json<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
 /// Goals as structured data: the case tag, the hypotheses (names and type) and the target,
 /// with the text Lean printed.
 pub fn goals(goals: &[String]) -> Value {
@@ -156,6 +193,24 @@ pub fn check_answer(check: &CheckResult) -> Value {
         }
     }
     value
+}
+
+/// A search's trace as JSON lines (the `traces` record format `prove --trace DIR` writes).
+pub fn trace_jsonl(rows: &[::datasets::explore::TraceRow]) -> String {
+    let mut text = String::new();
+    for row in rows {
+        if let Ok(line) = serde_json::to_string(row) {
+            text.push_str(&line);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// A search's tree as a self-contained HTML page, as `prover tree` draws it.
+pub fn tree_html(rows: &[::datasets::explore::TraceRow]) -> String {
+    let tree = prover_report::tree::build(rows, &prover_report::TreeOptions::default());
+    prover_report::tree::html(&tree)
 }
 
 /// An edit of a declaration starting at byte `start` of `source`, as file positions: lines

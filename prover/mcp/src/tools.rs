@@ -5,8 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use prover::job::{JobEnd, JobEvent, JobResult, Observer};
-use prover::settings::{EditorSettings, Overlay, SettingsFile};
+use prover::job::{JobEnd, JobEvent, JobResult, Lend, Observer};
+use prover::pipeline::explore::TraceHook;
+use prover::pipeline::plan::{OpenAiPlanner, PlanConfig};
+use prover::settings::{EditorSettings, Overlay, PlannerKind, PlannerOverlay, SettingsFile};
 use prover::text::source::{self as text, Declaration};
 use prover::{CancelToken, SearchEvent};
 use prover::{CheckStatus, Goal, Job, ProofTask, ProveStatus, Prover, Session, SorryGoal, Theorem};
@@ -14,7 +16,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::jobs::Jobs;
+use crate::jobs::{Jobs, NoTrace, TRACES_KEPT};
 use crate::to_proto;
 
 /// The header used when a call gives a statement without one.
@@ -65,6 +67,28 @@ pub struct ProveArgs {
     pub wait: Option<bool>,
 }
 
+/// `prover_plan`'s arguments: a theorem, its budget, and the planner's settings for this call
+/// (the rest from `[planner]` in `prover.toml` and the server's `--planner-*` flags).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanArgs {
+    /// A theorem ending in `:= by` (or `:= by sorry`).
+    pub statement: String,
+    /// Imports and options before the statement; `import Mathlib` when absent.
+    pub header: Option<String>,
+    /// The whole budget: the direct search's share, the skeletons' holes and the fallback.
+    #[serde(default)]
+    pub budget: Budget,
+    /// The tactic policy of every search: `portfolio`, `openai`, `combined` or `learned`.
+    pub policy: Option<String>,
+    /// Skeletons asked for per planner request, 1 to 64 (`--planner-samples`).
+    pub samples: Option<usize>,
+    /// Further planner requests after a round that closed nothing (`--replans`).
+    pub replans: Option<u32>,
+    /// The direct search's share of the budget, from 0 to below 1 (`--planner-direct-share`).
+    pub direct_share: Option<f64>,
+}
+
 /// `prover_fill_sorries`'s arguments.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +121,12 @@ pub struct CheckArgs {
     pub file: Option<PathBuf>,
     /// The theorem of `file` to check.
     pub theorem: Option<String>,
+    /// A reference dataset (JSON lines with `name`, `formal_statement` and an optional
+    /// `header`, as `prover check --reference` reads it): the statement must be its row's (up
+    /// to whitespace runs) and runs on its header; a theorem it does not name is `invalid`.
+    pub reference: Option<PathBuf>,
+    /// The reference row to compare with; the theorem's own name when absent.
+    pub name: Option<String>,
 }
 
 /// `prover_try`'s arguments: a proof state (a statement, a sorry of a file by position, or the
@@ -182,6 +212,7 @@ pub struct Tools {
     session: Session,
     file: SettingsFile,
     overlay: Overlay,
+    planner: PlannerOverlay,
     jobs: Jobs,
     lean: Value,
 }
@@ -192,19 +223,20 @@ pub type ProgressSink = Arc<dyn Fn(u64, u32, Option<f64>) + Send + Sync>;
 
 impl Tools {
     /// Tools over an open session, on the settings it was opened with.
-    pub fn new(session: Session, file: SettingsFile, overlay: Overlay, lean: String) -> Tools {
-        let mut identity = serde_json::Map::new();
-        for line in lean.lines() {
-            if let Some((key, value)) = line.split_once('=') {
-                identity.insert(key.to_owned(), Value::String(value.to_owned()));
-            }
-        }
+    pub fn new(
+        session: Session,
+        file: SettingsFile,
+        overlay: Overlay,
+        planner: PlannerOverlay,
+        lean: String,
+    ) -> Tools {
         Tools {
             session,
             file,
             overlay,
+            planner,
             jobs: Jobs::default(),
-            lean: Value::Object(identity),
+            lean: lean_identity(&lean),
         }
     }
 
@@ -278,11 +310,13 @@ impl Tools {
     ) -> Running {
         let deadline = call_deadline(prover.config());
         let best = Arc::new(Mutex::new(BestGoals::default()));
+        let trace = Lend::new(TraceHook::default());
         let observer = ProveObserver {
             jobs: self.jobs.clone(),
             id: None,
             progress,
             best: best.clone(),
+            trace: trace.clone(),
         };
         let name = goal.name().to_owned();
         let handle = prover.submit(Job::Prove(goal.clone()), observer);
@@ -297,6 +331,7 @@ impl Tools {
             goal,
             site,
             best,
+            trace,
             prover,
         }
     }
@@ -316,11 +351,12 @@ impl Tools {
             goal,
             site,
             best,
+            trace,
             prover,
         } = run;
         let mut end = end;
         let answer = tokio::select! {
-            end = &mut end => self.render_prove(id, end, &goal, &site, &best, &prover).await,
+            end = &mut end => self.render_prove(id, end, (&goal, &site), (&best, &trace), &prover).await,
             () = tokio::time::sleep(deadline) => {
                 cancel.cancel();
                 deadline_answer(id, deadline)
@@ -330,7 +366,7 @@ impl Tools {
                 // spent) goes to the job table, for `prover_job`.
                 cancel.cancel();
                 match tokio::time::timeout(DEADLINE_GRACE, &mut end).await {
-                    Ok(end) => self.render_prove(id, end, &goal, &site, &best, &prover).await,
+                    Ok(end) => self.render_prove(id, end, (&goal, &site), (&best, &trace), &prover).await,
                     Err(_) => deadline_answer(id, DEADLINE_GRACE),
                 }
             }
@@ -343,9 +379,8 @@ impl Tools {
         &self,
         id: u64,
         end: JobEnd,
-        goal: &Goal,
-        site: &Site,
-        best: &Mutex<BestGoals>,
+        (goal, site): (&Goal, &Site),
+        (best, trace): (&Mutex<BestGoals>, &Lend<TraceHook>),
         prover: &Prover,
     ) -> Answer {
         let cancelled = end.is_cancelled();
@@ -356,6 +391,11 @@ impl Tools {
                 is_error: false,
             };
         };
+        // The search ended: its edges are the job's trace (the hook comes back unless it
+        // panicked, and then the result says `error`).
+        if let Some(hook) = trace.take() {
+            self.jobs.traced(id, hook.into_record(&result).edges);
+        }
         // A theorem's proof is checked again by `prover check`'s rules, for the layers and
         // axioms it rests on; a sorry's was rechecked in place, and says what it rests on.
         let checked = match (goal, &result.status, &result.proof) {
@@ -407,6 +447,112 @@ impl Tools {
             };
         }
         Answer { value, is_error }
+    }
+
+    /// `prover_plan`: the planner on the shared session (`pipeline::plan::prove`), its answer
+    /// the result with the skeletons it tried and the holes each closed.
+    pub async fn plan(
+        &self,
+        args: PlanArgs,
+        cancelled: impl Future<Output = ()> + Send + 'static,
+    ) -> Answer {
+        let state = ProveArgs {
+            statement: Some(args.statement.clone()),
+            header: args.header.clone(),
+            ..ProveArgs::default()
+        };
+        let theorem = match prove_goal(&state) {
+            Ok((Goal::Theorem(theorem), _)) => theorem,
+            Ok(_) => return Answer::error("prover_plan proves a statement"),
+            Err(why) => return Answer::error(why),
+        };
+        let prover = match self.prover_for(&args.budget, args.policy.as_deref()) {
+            Ok(prover) => prover,
+            Err(why) => return Answer::error(why),
+        };
+        // The tool plans whatever `--planner` says; a call's settings win over the server's.
+        let mut overlay = self.planner.clone();
+        overlay.planner = Some(PlannerKind::Openai);
+        overlay.planner_samples = args.samples.or(overlay.planner_samples);
+        overlay.replans = args.replans.or(overlay.replans);
+        overlay.planner_direct_share = args.direct_share.or(overlay.planner_direct_share);
+        let settings = match prover::settings::planner_settings(&overlay, &self.file) {
+            Ok(Some(settings)) => settings,
+            Ok(None) => return Answer::error("planner: the planner is off"),
+            Err(e) => return Answer::error(format!("planner: {e}")),
+        };
+        let planner = match OpenAiPlanner::new(&settings) {
+            Ok(planner) => planner,
+            Err(e) => return Answer::error(format!("planner: {e}")),
+        };
+        let deadline = plan_deadline(
+            prover.config(),
+            &settings.plan,
+            settings.llm.request_timeout,
+        );
+        let (stopper, stop) = prover::pipeline::Stop::channel();
+        let config = settings.plan;
+        let planning =
+            prover::pipeline::plan::prove(&prover, &planner, &config, theorem.clone(), &stop);
+        tokio::pin!(planning);
+        let mut was_cancelled = false;
+        let planned = tokio::select! {
+            planned = &mut planning => Ok(planned),
+            () = tokio::time::sleep(deadline) => Err(deadline),
+            () = cancelled => {
+                // Nothing more starts; the searches running end within their budgets.
+                was_cancelled = true;
+                stopper.stop();
+                match tokio::time::timeout(DEADLINE_GRACE, &mut planning).await {
+                    Ok(planned) => Ok(planned),
+                    Err(_) => Err(DEADLINE_GRACE),
+                }
+            }
+        };
+        stopper.stop();
+        let planned = match planned {
+            Ok(planned) => planned,
+            Err(deadline) => return deadline_answer_without_job(deadline),
+        };
+        let checked = match (&planned.result.status, &planned.result.proof) {
+            (ProveStatus::Proved, Some(proof)) => self.recheck(&prover, &theorem, proof).await,
+            _ => None,
+        };
+        let goal = Goal::Theorem(theorem);
+        let mut value = to_proto::plan_answer(&planned, &goal, checked.as_ref());
+        value["lean"] = self.lean.clone();
+        if was_cancelled {
+            value["cancelled"] = json!(true);
+        }
+        Answer {
+            value,
+            is_error: planned.result.status == ProveStatus::Error,
+        }
+    }
+
+    /// A theorem's proof checked again by `prover check`'s rules, for its layers and axioms.
+    async fn recheck(
+        &self,
+        prover: &Prover,
+        theorem: &Theorem,
+        proof: &str,
+    ) -> Option<prover::CheckResult> {
+        let task = ProofTask {
+            line: 1,
+            name: theorem.name.clone(),
+            header: theorem.header.clone(),
+            formal_statement: theorem.formal_statement.clone(),
+            proof: proof.to_owned(),
+            header_origin: ::datasets::HeaderOrigin::Row,
+        };
+        match prover
+            .submit(Job::Check(task), |_: &JobEvent| {})
+            .wait()
+            .await
+        {
+            JobEnd::Finished(JobResult::Check(check)) => Some(check),
+            _ => None,
+        }
     }
 
     /// `prover_fill_sorries`.
@@ -505,12 +651,35 @@ impl Tools {
 
     /// `prover_check`.
     pub async fn check(&self, args: CheckArgs) -> Answer {
-        let (task, site) = match check_task(&args) {
+        let (mut task, site) = match check_task(&args) {
             Ok(task) => task,
             Err(why) => return Answer::error(why),
         };
+        if let Some(name) = &args.name {
+            task.name = name.clone();
+        }
+        if let Some(path) = &args.reference {
+            // `prover check`'s reference rule: a statement that is not the reference's is
+            // invalid without reaching Lean; one that is runs on the reference's header.
+            let reference = match prover::pipeline::check::Reference::read(path) {
+                Ok(reference) => reference,
+                Err(why) => return Answer::error(why),
+            };
+            if let Err(reason) = reference.apply(&mut task) {
+                let check = prover::CheckResult::unchecked(&task, CheckStatus::Invalid, reason);
+                let mut value = to_proto::check_answer(&check);
+                value["lean"] = self.lean.clone();
+                site.describe(&mut value);
+                return Answer::ok(value);
+            }
+        }
+        // The statement layer says whether a reference vouched for the statement.
+        let mut config = self.session.prove_config().clone();
+        config.check.reference_checked = args.reference.is_some();
         let handle = self
             .session
+            .prover()
+            .with_config(config)
             .submit(Job::Check(task.clone()), |_: &JobEvent| {});
         let id = handle.id().0;
         self.jobs
@@ -622,6 +791,12 @@ impl Tools {
         }
     }
 
+    /// A job's state and answer, and whether its answer is an error; `None` for a job the
+    /// server does not know.
+    pub fn job_status(&self, id: u64) -> Option<(Value, bool)> {
+        self.jobs.status(id)
+    }
+
     /// Asks every running job to stop (the client left); returns how many were asked.
     pub fn cancel_all(&self) -> usize {
         self.jobs.cancel_all()
@@ -632,6 +807,18 @@ impl Tools {
         self.jobs.status(id).map(|(value, _)| value)
     }
 
+    /// A finished search's trace: every edge it tried, in the `traces` record format.
+    pub fn job_trace(&self, id: u64) -> Result<Arc<[::datasets::explore::TraceRow]>, String> {
+        self.jobs.trace(id).map_err(|why| match why {
+            NoTrace::Unknown => format!("no job {id} on this server"),
+            NoTrace::Running => format!("job {id} is still running; its trace comes when it ends"),
+            NoTrace::None => format!(
+                "job {id} has no trace: it ran no search, its search did not end, or it is older \
+                 than the last {TRACES_KEPT} searches"
+            ),
+        })
+    }
+
     /// `prover_cancel`.
     pub fn cancel(&self, args: &JobArgs) -> Answer {
         match self.jobs.cancel(args.id) {
@@ -639,6 +826,56 @@ impl Tools {
             None => Answer::error(format!("no job {} on this server", args.id)),
         }
     }
+}
+
+/// The Lean identity as JSON, from the session's `key=value` lines (a value may run over
+/// several lines: the manifest's text): the REPL command, the toolchain, and for the manifest
+/// its SHA-1 and the Mathlib revision it pins (`mathlib`), not its whole text.
+fn lean_identity(lean: &str) -> Value {
+    const KEYS: [&str; 3] = ["repl", "lean-toolchain", "lake-manifest.json"];
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for line in lean.lines() {
+        match line.split_once('=') {
+            Some((key, value)) if KEYS.contains(&key) => {
+                fields.push((key.to_owned(), value.to_owned()));
+            }
+            _ => {
+                if let Some((_, value)) = fields.last_mut() {
+                    value.push('\n');
+                    value.push_str(line);
+                }
+            }
+        }
+    }
+    let mut identity = serde_json::Map::new();
+    for (key, value) in fields {
+        if key == "lake-manifest.json" {
+            identity.insert(
+                "lake-manifest.json".into(),
+                json!(format!(
+                    "sha1:{}",
+                    ::datasets::hash::sha1_hex(value.as_bytes())
+                )),
+            );
+            let manifest: Value = serde_json::from_str(&value).unwrap_or(Value::Null);
+            let mathlib = manifest["packages"].as_array().and_then(|packages| {
+                packages
+                    .iter()
+                    .find(|p| {
+                        p["name"]
+                            .as_str()
+                            .is_some_and(|n| n.eq_ignore_ascii_case("mathlib"))
+                    })
+                    .and_then(|p| p["rev"].as_str())
+            });
+            if let Some(rev) = mathlib {
+                identity.insert("mathlib".into(), json!(rev));
+            }
+        } else {
+            identity.insert(key, Value::String(value));
+        }
+    }
+    Value::Object(identity)
 }
 
 /// Awaits every future, in order (the jobs themselves run in parallel on the session).
@@ -666,6 +903,7 @@ struct Running {
     goal: Goal,
     site: Site,
     best: Arc<Mutex<BestGoals>>,
+    trace: Lend<TraceHook>,
     prover: Prover,
 }
 
@@ -674,6 +912,16 @@ struct Running {
 fn call_deadline(config: &prover::ProveConfig) -> Duration {
     let search = config.search.max_time.unwrap_or(Duration::from_secs(600));
     config.statement_deadline + search + config.check.timeout + DEADLINE_GRACE
+}
+
+/// The longest a planned proof may take: its whole search budget (the direct share, the holes,
+/// the fallback), every planner request within its timeout, and a final check per skeleton
+/// that closed, plus [`DEADLINE_GRACE`].
+fn plan_deadline(config: &prover::ProveConfig, plan: &PlanConfig, request: Duration) -> Duration {
+    let requests = plan.replans + 1;
+    call_deadline(config)
+        + request * requests
+        + config.check.timeout * (plan.samples as u32 * requests)
 }
 
 /// The longest a check may take: its attempts, each within the check's timeout.
@@ -996,6 +1244,8 @@ struct ProveObserver {
     id: Option<u64>,
     progress: ProgressSink,
     best: Arc<Mutex<BestGoals>>,
+    /// Every edge of the search, for the job's trace and tree resources.
+    trace: Lend<TraceHook>,
 }
 
 impl Observer for ProveObserver {
@@ -1013,6 +1263,7 @@ impl Observer for ProveObserver {
     }
 
     fn on_search_event(&mut self, event: &SearchEvent<'_>) {
+        self.trace.on_search_event(event);
         if let SearchEvent::Selected {
             state,
             depth,
@@ -1025,5 +1276,29 @@ impl Observer for ProveObserver {
                 .unwrap_or_else(PoisonError::into_inner)
                 .offer(*priority, *depth, state);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lean_identity_names_the_mathlib_revision_and_hashes_the_whole_manifest() {
+        let manifest = "{\"version\": 7,\n \"packages\":\n [{\"name\": \"mathlib\",\n   \"rev\": \"abc123\"},\n  {\"name\": \"batteries\", \"rev\": \"def\"}]}";
+        let lean = format!(
+            "repl=lake env repl\nlean-toolchain=leanprover/lean4:v4.24.0\nlake-manifest.json={manifest}"
+        );
+        let identity = lean_identity(&lean);
+        assert_eq!(identity["repl"], "lake env repl");
+        assert_eq!(identity["lean-toolchain"], "leanprover/lean4:v4.24.0");
+        assert_eq!(identity["mathlib"], "abc123");
+        assert_eq!(
+            identity["lake-manifest.json"],
+            format!("sha1:{}", ::datasets::hash::sha1_hex(manifest.as_bytes()))
+        );
+        // A REPL command with `=` in it stays whole; no manifest, no revision.
+        let identity = lean_identity("repl=env A=1 repl");
+        assert_eq!(identity, json!({"repl": "env A=1 repl"}));
     }
 }
