@@ -10,7 +10,7 @@ use prover::settings::{
     CacheOverlay, Overlay, PlannerKind, PlannerOverlay, ReplOverlay, SettingsFile,
 };
 use prover::{ProveResult, ProveStatus, Theorem};
-use prover_tests::harness::{sim_repl_bin, workspace_root};
+use prover_tests::harness::{SimRepl, workspace_root};
 
 const HEADER: &str = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n";
 
@@ -19,11 +19,7 @@ fn overlay() -> Overlay {
     let world = workspace_root().join("tests/fixtures/worlds/eval-portfolio.json");
     Overlay {
         repl: ReplOverlay {
-            repl_cmd: Some(format!(
-                "{} --world {}",
-                sim_repl_bin().display(),
-                world.display()
-            )),
+            repl_cmd: Some(SimRepl::world(&world).command_line()),
             workers: Some(2),
             ..ReplOverlay::default()
         },

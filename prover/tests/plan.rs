@@ -8,7 +8,7 @@ use prover::pipeline::Stop;
 use prover::pipeline::plan::{self, PlanConfig, Planned, ScriptedPlanner};
 use prover::session::{Session, SessionConfig};
 use prover::settings::{self, CacheOverlay, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
-use prover_tests::harness::{sim_repl_bin, workspace_root};
+use prover_tests::harness::{SimRepl, workspace_root};
 
 /// One flat search of `theorem` on `session`, through the one door.
 async fn search(session: &Session, theorem: &Theorem) -> prover::ProveResult {
@@ -29,11 +29,7 @@ fn config(max_expansions: u32) -> SessionConfig {
     let world = workspace_root().join("tests/fixtures/worlds/planner.json");
     let mut overlay = Overlay {
         repl: ReplOverlay {
-            repl_cmd: Some(format!(
-                "{} --world {}",
-                sim_repl_bin().display(),
-                world.display()
-            )),
+            repl_cmd: Some(SimRepl::world(&world).command_line()),
             workers: Some(2),
             ..ReplOverlay::default()
         },

@@ -9,7 +9,7 @@ use prover::pipeline::plan::{self, PlanConfig, ScriptedPlanner};
 use prover::policy::PolicyKind;
 use prover::session::Session;
 use prover::settings::{self, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
-use prover_tests::harness::{sim_repl_bin, vocabulary_server};
+use prover_tests::harness::{SimRepl, vocabulary_server};
 use prover_tests::worldgen::{self, WorldSpec};
 
 const VOCABULARY: usize = 5;
@@ -32,11 +32,7 @@ async fn nothing_the_direct_search_proves_is_lost_when_skeletons_fail() {
         let server = vocabulary_server(VOCABULARY, dir.path());
         let overlay = Overlay {
             repl: ReplOverlay {
-                repl_cmd: Some(format!(
-                    "{} --world {}",
-                    sim_repl_bin().display(),
-                    world.display()
-                )),
+                repl_cmd: Some(SimRepl::world(&world).command_line()),
                 workers: Some(2),
                 ..ReplOverlay::default()
             },

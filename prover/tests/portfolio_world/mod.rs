@@ -3,7 +3,7 @@
 use prover::engine::Theorem;
 use prover::session::SessionConfig;
 use prover::settings::{self, Overlay, ReplOverlay, SettingsFile};
-use prover_tests::harness::{sim_repl_bin, workspace_root};
+use prover_tests::harness::{SimRepl, workspace_root};
 
 pub(crate) const HEADER: &str = "import Mathlib\n\nopen BigOperators Real Nat Topology Rat\n\n";
 
@@ -12,11 +12,7 @@ pub(crate) fn config(cache_dir: Option<&std::path::Path>) -> SessionConfig {
     let world = workspace_root().join("tests/fixtures/worlds/eval-portfolio.json");
     let overlay = Overlay {
         repl: ReplOverlay {
-            repl_cmd: Some(format!(
-                "{} --world {}",
-                sim_repl_bin().display(),
-                world.display()
-            )),
+            repl_cmd: Some(SimRepl::world(&world).command_line()),
             workers: Some(2),
             ..ReplOverlay::default()
         },
