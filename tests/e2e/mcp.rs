@@ -584,6 +584,9 @@ fn http_server(token: Option<&str>, repl: &str) -> (std::process::Child, String)
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("{line}"))
         .to_owned();
+    // Drained for the server's life: a closed pipe would fail the server's later writes to
+    // stderr, and that failure, not the REPL's, would become the cause a client is told.
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
     (child, url)
 }
 
@@ -693,20 +696,33 @@ fn the_official_python_sdk_client_shares_one_http_server_between_two_clients() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let repl_log = dir.path().join("repl.log");
     let slow = SimRepl::world(&fixture_world("eval-portfolio.json"))
         .latency_ms(50)
+        .log(&repl_log)
         .command_line();
     let (mut child, url) = http_server(Some("agents-token"), &slow);
+    let (mut crashing, crash_url) = http_server(Some("agents-token"), &crashing_repl(dir.path()));
     let output = std::panic::catch_unwind(|| {
         python_sdk_client(
-            &["http", &url, "agents-token", dir.path().to_str().unwrap()],
+            &[
+                "http",
+                &url,
+                "agents-token",
+                dir.path().to_str().unwrap(),
+                repl_log.to_str().unwrap(),
+                &crash_url,
+            ],
             dir.path(),
         )
     });
-    child.kill().unwrap();
-    child.wait().unwrap();
+    for server in [&mut child, &mut crashing] {
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
     let stdout = String::from_utf8_lossy(&output.unwrap().stdout).into_owned();
     assert!(stdout.contains("from the shared cache"), "{stdout}");
+    assert!(stdout.contains("crash at start over HTTP"), "{stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,13 +2,15 @@
 
 Usage:
   mcp_sdk_client.py stdio PROVER REPL_CMD CRASH_REPL_CMD WORKDIR
-  mcp_sdk_client.py http URL TOKEN WORKDIR
+  mcp_sdk_client.py http URL TOKEN WORKDIR REPL_LOG CRASH_URL
   mcp_sdk_client.py prove PROVER ARGS_JSON HEADER STATEMENT
 
 Over stdio: list the tools, prove a theorem, see a failure with its stop reason, check a valid
 and an invalid proof, fill two sorries of a file, cancel a long search, and get `isError` with
-a cause from a server whose REPL crashes at start. Over HTTP: the same tools, and two clients
-proving at once on one server, the second proof of a theorem answered from the shared cache.
+a cause from a server whose REPL crashes at start. Over HTTP: the same tools, two clients
+proving at once on one server, the second proof of a theorem answered from the shared cache
+with no tactic reaching the REPL (counted in REPL_LOG, the simulated REPL's `--log` of every
+request), and `isError` with a cause from the server at CRASH_URL, whose REPL crashes at start.
 Exits non-zero (with a traceback) on the first thing that is not as expected.
 """
 
@@ -128,6 +130,21 @@ async def tools_work(session, workdir):
     print(f"cancelled job {started['job']}: {status['answer'].get('stop_reason')}")
 
 
+def tactic_requests(repl_log):
+    """How many tactic requests (ProofStep) the simulated REPL has logged so far."""
+    with open(repl_log, encoding="utf-8") as f:
+        return sum(1 for line in f if "tactic" in json.loads(line))
+
+
+async def crash_answer(session):
+    """Asks a server whose REPL crashes at start for a proof: `isError` with a cause."""
+    answer, error = await call(session, "prover_prove", {"statement": AND_INTRO})
+    expect(error and answer["status"] == "error", f"crash: {answer}")
+    # The cause quotes what the crashing REPL (tests/e2e/mcp.rs's `crashing_repl`) printed.
+    expect("simulated REPL: cannot start" in answer["error"], f"crash cause: {answer}")
+    return answer["error"]
+
+
 async def stdio(prover, repl, crash_repl, workdir):
     server = StdioServerParameters(
         command=prover, args=["mcp", "--repl-cmd", repl, "--workers", "1"]
@@ -143,15 +160,14 @@ async def stdio(prover, repl, crash_repl, workdir):
     async with stdio_client(crashing) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
-            answer, error = await call(session, "prover_prove", {"statement": AND_INTRO})
-            expect(error and answer["status"] == "error" and answer["error"], f"crash: {answer}")
-            print(f"crash at start: isError with {answer['error']!r}")
+            cause = await crash_answer(session)
+            print(f"crash at start: isError with {cause!r}")
 
 
-async def http(url, token, workdir):
+async def http(url, token, workdir, repl_log, crash_url):
     headers = {"Authorization": f"Bearer {token}"}
 
-    async def client(work):
+    async def client(work, url=url):
         async with create_mcp_http_client(headers=headers) as http_client:
             async with streamable_http_client(url, http_client=http_client) as streams:
                 read, write = streams[0], streams[1]
@@ -171,11 +187,24 @@ async def http(url, token, workdir):
     (first, e1), (second, e2) = await asyncio.gather(prove(FORALL_INTRO), prove(AND_INTRO))
     expect(not e1 and first["status"] == "proved", f"first client: {first}")
     expect(not e2 and second["status"] == "proved", f"second client: {second}")
-    # The theorem the first client proved, asked again by the other: from the shared cache.
+    # The theorem the first client proved, asked again by the other: from the shared cache,
+    # so no tactic reaches the REPL between the first proof's answer and the second's. (The
+    # simulator logs each request as it receives it, before answering, so every tactic of the
+    # first proofs is in the log by now.)
+    tactics_before = tactic_requests(repl_log)
+    expect(tactics_before > 0, f"the REPL log {repl_log} holds no tactic of the first proofs")
     again, error = await prove(FORALL_INTRO)
     expect(not error and again["status"] == "proved", f"again: {again}")
     expect(again["statistics"]["from_cache"], f"not from the cache: {again}")
-    print("two clients proved at once; the second proof came from the shared cache")
+    tactics_sent = tactic_requests(repl_log) - tactics_before
+    expect(tactics_sent == 0, f"the second proof sent {tactics_sent} tactics to the REPL")
+    print(
+        "two clients proved at once; the second proof came from the shared cache "
+        f"({tactics_before} tactics reached the REPL before it, none during it)"
+    )
+
+    cause = await client(crash_answer, url=crash_url)
+    print(f"crash at start over HTTP: isError with {cause!r}")
 
 
 async def prove_one(prover, args, header, statement):
@@ -197,7 +226,7 @@ def main():
     if mode == "stdio":
         asyncio.run(stdio(*sys.argv[2:6]))
     elif mode == "http":
-        asyncio.run(http(*sys.argv[2:5]))
+        asyncio.run(http(*sys.argv[2:7]))
     elif mode == "prove":
         asyncio.run(prove_one(*sys.argv[2:6]))
     else:
