@@ -30,17 +30,32 @@ impl Mcp {
 
     /// [`Mcp::start`] by a client that declares `capabilities`.
     async fn start_declaring(repl: &str, extra: &[&str], capabilities: Value) -> Mcp {
+        Mcp::spawn(repl, extra, capabilities, false).await
+    }
+
+    /// [`Mcp::start`] by a client that closes the server's stderr at once (an agent that
+    /// reads only stdout): every log line the server writes then meets a broken pipe.
+    async fn start_with_stderr_closed(repl: &str) -> Mcp {
+        Mcp::spawn(repl, &[], json!({}), true).await
+    }
+
+    async fn spawn(repl: &str, extra: &[&str], capabilities: Value, close_stderr: bool) -> Mcp {
         let mut command = prover_command();
         command
             .args(["mcp", "--repl-cmd", repl, "--workers", "1"])
             .args(extra)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null());
+            .stderr(if close_stderr {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            });
         let mut child = tokio::process::Command::from(command)
             .kill_on_drop(true)
             .spawn()
             .expect("prover mcp starts");
+        drop(child.stderr.take());
         let stdin = child.stdin.take();
         let stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let mut mcp = Mcp {
@@ -523,6 +538,23 @@ async fn a_long_search_is_cancelled_by_prover_cancel_and_by_notifications_cancel
         )
         .await;
     assert_eq!(structured(&proved)["status"], "proved", "{proved}");
+    assert_eq!(mcp.close().await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stderr_changes_no_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut mcp = Mcp::start_with_stderr_closed(&crashing_repl(dir.path())).await;
+    let answer = mcp
+        .call(
+            "prover_prove",
+            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}),
+        )
+        .await;
+    assert!(is_error(&answer), "{answer}");
+    let cause = structured(&answer)["error"].as_str().unwrap().to_owned();
+    // The cause is the REPL's, not a log line that could not be written.
+    assert!(cause.contains("simulated REPL: cannot start"), "{answer}");
     assert_eq!(mcp.close().await, Some(0));
 }
 

@@ -161,6 +161,7 @@ fn init_logging(log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
             .with_env_filter(filter)
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
+            .log_internal_errors(false)
             .try_init();
         return Ok(());
     }
@@ -172,6 +173,10 @@ fn init_logging(log_file: Option<&std::path::Path>) -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(colour)
+        // A log line that cannot be written is lost, never a panic: tracing-subscriber reports
+        // a failed write with `eprintln!`, which panics when stderr is a closed pipe (an agent
+        // that reads only the MCP server's stdout), and the panic became the job's answer.
+        .log_internal_errors(false)
         .try_init();
     Ok(())
 }
