@@ -541,10 +541,8 @@ async fn a_long_search_is_cancelled_by_prover_cancel_and_by_notifications_cancel
     assert_eq!(mcp.close().await, Some(0));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_closed_stderr_changes_no_answer() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut mcp = Mcp::start_with_stderr_closed(&crashing_repl(dir.path())).await;
+/// `prover_prove` of `and_intro` on a server whose REPL crashes at start: an error answer.
+async fn prove_on_a_crashing_repl(mcp: &mut Mcp) -> Value {
     let answer = mcp
         .call(
             "prover_prove",
@@ -552,6 +550,14 @@ async fn a_closed_stderr_changes_no_answer() {
         )
         .await;
     assert!(is_error(&answer), "{answer}");
+    answer
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stderr_changes_no_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut mcp = Mcp::start_with_stderr_closed(&crashing_repl(dir.path())).await;
+    let answer = prove_on_a_crashing_repl(&mut mcp).await;
     let cause = structured(&answer)["error"].as_str().unwrap().to_owned();
     // The cause is the REPL's, not a log line that could not be written.
     assert!(cause.contains("simulated REPL: cannot start"), "{answer}");
@@ -562,13 +568,7 @@ async fn a_closed_stderr_changes_no_answer() {
 async fn a_repl_that_crashes_at_start_is_an_error_result_with_its_cause() {
     let dir = tempfile::tempdir().unwrap();
     let mut mcp = Mcp::start(&crashing_repl(dir.path()), &[]).await;
-    let answer = mcp
-        .call(
-            "prover_prove",
-            json!({"statement": "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q := by"}),
-        )
-        .await;
-    assert!(is_error(&answer), "{answer}");
+    let answer = prove_on_a_crashing_repl(&mut mcp).await;
     let result = structured(&answer);
     assert_eq!(result["status"], "error");
     assert!(!result["error"].as_str().unwrap().is_empty(), "{answer}");
