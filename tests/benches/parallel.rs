@@ -8,7 +8,7 @@
 //! measurement. Pipelined policy calls are not built yet, so there is one column.
 
 use prover_tests::harness::{
-    prover_command, read_jsonl, vocabulary_server_with, write_generated_world,
+    ProverRun, SimRepl, read_jsonl, vocabulary_server_with, write_generated_world,
 };
 use prover_tests::openai_sim::{Faults, Options};
 use prover_tests::worldgen::WorldSpec;
@@ -61,25 +61,17 @@ fn main() {
     let mut rows = Vec::new();
     for &parallelism in parallelisms {
         let out = dir.path().join(format!("results-{parallelism}.jsonl"));
-        let repl_cmd = format!(
-            "{} --world {} --latency-ms {latency_ms}",
-            env!("CARGO_BIN_EXE_sim-repl"),
-            files.world.display()
-        );
-        let output = prover_command()
-            .args(["eval", "--fresh", "--no-cache", "--width", "8"])
+        let sim = SimRepl::world(&files.world).latency_ms(latency_ms);
+        let output = ProverRun::new("eval")
+            .args(["--fresh", "--no-cache", "--width", "8"])
             .args(["--policy", "openai", "--samples", "8", "--llm-url", &url])
             .args(["--workers", "8", "--repl-memory-estimate", "0.05"])
             .args(["--concurrency", "1"])
             .args(["--search-parallelism", &parallelism.to_string()])
-            .arg("--dataset")
-            .arg(&dataset)
-            .arg("--out")
-            .arg(&out)
-            .arg("--repl-cmd")
-            .arg(&repl_cmd)
-            .output()
-            .unwrap();
+            .path("--dataset", &dataset)
+            .path("--out", &out)
+            .repl(&sim)
+            .output();
         assert!(
             output.status.success(),
             "eval failed: {}",

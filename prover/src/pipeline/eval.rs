@@ -409,10 +409,7 @@ fn start(
     planning: Option<Planning>,
     progress: &mut dyn Progress,
 ) -> Result<Started, RunError> {
-    let mut config = settings::session_config(&request.overlay, settings)?;
-    // Theorems run side by side here, so each search runs its tactics one at a time
-    // unless --search-parallelism or `[search] parallelism` says otherwise.
-    config.prove.search_parallelism.get_or_insert(1);
+    let config = super::run::side_by_side_session_config(&request.overlay, settings)?;
     let session = Session::open(config)?;
     if request.save_model.is_some() && session.policies().spec().kind != PolicyKind::Learned {
         return Err(RunError::Refused(

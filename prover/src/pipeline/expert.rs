@@ -862,10 +862,7 @@ pub fn run(
         settings::at_once(request.cheap_width.unwrap_or(CHEAP_WIDTH), "--cheap-width")?;
     let cheap_expansions = request.cheap_expansions.unwrap_or(CHEAP_EXPANSIONS);
     let (input, conjectures) = read_conjectures(&request)?;
-    let mut config = settings::session_config(&request.overlay, settings)?;
-    // Theorems run side by side here, so each search runs its tactics one at a time
-    // unless --search-parallelism or `[search] parallelism` says otherwise.
-    config.prove.search_parallelism.get_or_insert(1);
+    let mut config = super::run::side_by_side_session_config(&request.overlay, settings)?;
     config.prove.reuse_verdicts = crate::engine::VerdictReuse::Never;
     let cheap_spec = match request.cheap_policy_same {
         true => config.policy.clone(),

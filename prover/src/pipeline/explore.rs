@@ -994,10 +994,7 @@ pub fn run(
     use crate::settings;
     use serde_json::json;
     let (proofs_wanted, license, level, input, theorems, mut exclusions) = read_inputs(&request)?;
-    let mut config = settings::session_config(&request.overlay, settings)?;
-    // Theorems run side by side here, so each search runs its tactics one at a time
-    // unless --search-parallelism or `[search] parallelism` says otherwise.
-    config.prove.search_parallelism.get_or_insert(1);
+    let mut config = super::run::side_by_side_session_config(&request.overlay, settings)?;
     config.prove.reuse_verdicts = crate::engine::VerdictReuse::Never;
     config.prove.search.proofs_wanted = proofs_wanted;
     let (prompt_template, check) = super::run::pipeline_settings(&config, settings)?;

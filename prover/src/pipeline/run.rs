@@ -349,3 +349,15 @@ pub fn pipeline_settings(
     )?;
     Ok((prompt_template, check))
 }
+
+/// The session of a run that searches many theorems side by side (`eval`, `iterate`,
+/// `explore`): each search runs its tactics one at a time unless `--search-parallelism` or
+/// `[search] parallelism` says otherwise, since the theorems already share the pool.
+pub(crate) fn side_by_side_session_config(
+    overlay: &crate::settings::Overlay,
+    file: &crate::settings::SettingsFile,
+) -> Result<crate::session::SessionConfig, crate::settings::SettingsError> {
+    let mut config = crate::settings::session_config(overlay, file)?;
+    config.prove.search_parallelism.get_or_insert(1);
+    Ok(config)
+}
