@@ -44,6 +44,7 @@
 //! - **A policy changes how fast a proof is found, never whether one exists under exhaustive
 //!   limits** ([`SearchConfig::exhaustive`]).
 
+mod chunked;
 mod config;
 mod env;
 mod error;

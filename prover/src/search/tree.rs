@@ -7,9 +7,11 @@
 //! - state texts and tactics are interned ([`Interner`]): each distinct text is stored once, in
 //!   an append-only arena, and named by a dense `u32`; a node's text id is the node id;
 //! - the edge that created a node (its first in-edge: every node has exactly one) is stored in
-//!   the node's [`Link`] as its parent and tactic; only the other edges, those that reached a
-//!   known state or closed every goal, are [`Extra`] records, threaded into their target's
-//!   in-edge list;
+//!   the node's [`Link`] as its parent and tactic; only the other edges are records of their
+//!   own: those that reached a known state are 12-byte [`Extra`]s threaded into their target's
+//!   in-edge list (their target and their place among the creating edges are rebuilt when a
+//!   proof is found), those that closed every goal are [`ProvedEdge`]s;
+//! - the per-node and per-edge arrays are [`Chunked`], so they hold no doubling slack;
 //! - a node keeps a count of its out-edges that have not failed instead of a list of them, so
 //!   "every tactic of this node failed" is one comparison; out-edges in insertion order, which
 //!   only the shortest-proof walk needs, are rebuilt from the links and the extras when a proof
@@ -19,6 +21,7 @@
 
 use std::collections::VecDeque;
 
+use super::chunked::Chunked;
 use super::hash::hash_str;
 use super::policy::Candidate;
 use super::proof::Proof;
@@ -38,8 +41,7 @@ impl NodeId {
     }
 }
 
-/// A recorded edge other than a node's creating edge: one that reached a known state, or one
-/// that closed every goal (an index into the graph's extras).
+/// An edge that closed every goal (an index into the graph's proved edges).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct EdgeId(u32);
 
@@ -96,21 +98,6 @@ pub(super) struct NodeView {
     pub(super) path_score: f64,
     pub(super) status: Status,
     pub(super) expansion: Expansion,
-}
-
-/// Where an extra edge leads: a node id, or [`PROVED`] (the tactic closed all goals and the
-/// proof has not been rejected), or [`FAILED`] (the proof through it was rejected). A tactic
-/// that was refused, or on which the environment failed, gets no edge (`Graph::add_failed_edge`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Target(u32);
-
-const PROVED: Target = Target(u32::MAX - 1);
-const FAILED: Target = Target(u32::MAX);
-
-impl Target {
-    fn node(self) -> Option<NodeId> {
-        (self.0 <= MAX_ID).then_some(NodeId(self.0))
-    }
 }
 
 /// A node's hot fields, 16 bytes: what selecting it and creating its children read.
@@ -197,18 +184,62 @@ struct Link {
     extra_in: u32,
 }
 
-/// An edge that is not a node's creating edge.
+/// An edge to a known state (not its creating edge), 12 bytes. Its target is the node whose
+/// in-edge list holds it, which only the shortest-proof walk needs and rebuilds; where it comes
+/// among the creating edges is in the graph's [`CreationOrder`].
 #[derive(Debug, Clone, Copy)]
 struct Extra {
     tactic: u32,
     parent: u32,
-    target: Target,
-    /// The next in-edge of the target node (state edges only).
+    /// The next in-edge of the target node.
     next_in: u32,
-    /// How many nodes existed when the edge was added: it comes after the creating edges of
-    /// nodes below this and before the others, which fixes the out-edge order the
-    /// shortest-proof walk follows.
-    nodes_before: u32,
+}
+
+/// An edge that closed every goal. A tactic that was refused, or on which the environment
+/// failed, gets no edge (`Graph::add_failed_edge`).
+#[derive(Debug, Clone, Copy)]
+struct ProvedEdge {
+    tactic: u32,
+    parent: u32,
+    /// The proof through it was rejected.
+    failed: bool,
+}
+
+/// The order in which nodes (after the root) and extras were added, one bit each (1 for a
+/// node): what fixes a node's out-edge order for the shortest-proof walk, kept at an eighth
+/// of a byte per edge instead of a count in every extra.
+#[derive(Debug, Default)]
+struct CreationOrder {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl CreationOrder {
+    fn push(&mut self, node: bool) {
+        if self.len.is_multiple_of(64) {
+            self.words.push(0);
+        }
+        if node {
+            let last = self.words.len() - 1;
+            self.words[last] |= 1 << (self.len % 64);
+        }
+        self.len += 1;
+    }
+
+    /// For each extra in order, how many nodes existed when it was added: it comes after the
+    /// creating edges of the nodes below that and before the others.
+    fn nodes_before_extras(&self) -> Vec<u32> {
+        let mut nodes = 1u32;
+        let mut out = Vec::new();
+        for at in 0..self.len {
+            if self.words[at / 64] >> (at % 64) & 1 == 1 {
+                nodes += 1;
+            } else {
+                out.push(nodes);
+            }
+        }
+        out
+    }
 }
 
 /// Where a new state edge landed.
@@ -223,13 +254,15 @@ pub(super) enum Landing {
 /// The graph of one search attempt. Cycles are possible (a no-op tactic leads back).
 #[derive(Debug)]
 pub(super) struct Graph<S> {
-    states: Vec<S>,
-    nodes: Vec<NodeData>,
-    links: Vec<Link>,
+    states: Chunked<S>,
+    nodes: Chunked<NodeData>,
+    links: Chunked<Link>,
     /// Every node's canonical text; a node's text id is its node id.
     texts: Interner,
     tactics: Interner,
-    extras: Vec<Extra>,
+    extras: Chunked<Extra>,
+    proved: Vec<ProvedEdge>,
+    order: CreationOrder,
     /// The tactics still to run of each `Expansion::Pending` node: the node being expanded and
     /// the few whose expansion stopped at a proof, so a list searched from its end.
     pending: Vec<(u32, VecDeque<Candidate>)>,
@@ -240,12 +273,14 @@ pub(super) struct Graph<S> {
 impl<S> Graph<S> {
     pub(super) fn new(root: S, root_text: String) -> Self {
         let mut graph = Graph {
-            states: Vec::new(),
-            nodes: Vec::new(),
-            links: Vec::new(),
+            states: Chunked::default(),
+            nodes: Chunked::default(),
+            links: Chunked::default(),
             texts: Interner::default(),
             tactics: Interner::default(),
-            extras: Vec::new(),
+            extras: Chunked::default(),
+            proved: Vec::new(),
+            order: CreationOrder::default(),
             pending: Vec::new(),
             worklist: Vec::new(),
         };
@@ -350,12 +385,21 @@ impl<S> Graph<S> {
         let tag = tag_of(text);
         match self.texts.probe(tag, text) {
             Probe::Found(known) => {
-                let edge = self.push_extra(parent, tactic, Target(known));
+                let id = u32::try_from(self.extras.len())
+                    .ok()
+                    .filter(|&id| id <= MAX_ID)
+                    .expect("fewer than 2^32 - 2 edges");
+                let tactic = self.tactics.intern(tactic);
                 // Prepended: the in-edge order only decides the order of the status walks,
                 // never their result.
                 let link = &mut self.links[known as usize];
-                self.extras[edge.index()].next_in = link.extra_in;
-                link.extra_in = edge.0;
+                self.extras.push(Extra {
+                    tactic,
+                    parent: parent.0,
+                    next_in: link.extra_in,
+                });
+                link.extra_in = id;
+                self.order.push(false);
                 if self.nodes[known as usize].word.status() != Status::Failed {
                     let word = self.word(parent.0);
                     *word = word.with_live_edge();
@@ -376,6 +420,7 @@ impl<S> Graph<S> {
                     },
                 );
                 self.texts.insert(slot, tag, text);
+                self.order.push(true);
                 let word = self.word(parent.0);
                 *word = word.with_live_edge();
                 Landing::New(id)
@@ -387,7 +432,17 @@ impl<S> Graph<S> {
     pub(super) fn add_proved_edge(&mut self, parent: NodeId, tactic: &str) -> EdgeId {
         let word = self.word(parent.0);
         *word = word.with_live_edge();
-        self.push_extra(parent, tactic, PROVED)
+        let id = u32::try_from(self.proved.len())
+            .ok()
+            .filter(|&id| id <= MAX_ID)
+            .expect("fewer than 2^32 - 2 edges");
+        let tactic = self.tactics.intern(tactic);
+        self.proved.push(ProvedEdge {
+            tactic,
+            parent: parent.0,
+            failed: false,
+        });
+        EdgeId(id)
     }
 
     /// Records nothing for an edge that failed (refused tactic or environment error): a failed
@@ -398,17 +453,17 @@ impl<S> Graph<S> {
 
     /// Turns a proved edge into a failed one, after its proof was rejected.
     pub(super) fn fail_edge(&mut self, edge: EdgeId) {
-        let extra = &mut self.extras[edge.index()];
-        if extra.target != FAILED {
-            extra.target = FAILED;
-            let parent = extra.parent;
+        let proved = &mut self.proved[edge.index()];
+        if !proved.failed {
+            proved.failed = true;
+            let parent = proved.parent;
             let word = self.word(parent);
             *word = word.without_live_edge();
         }
     }
 
     pub(super) fn edge_parent(&self, edge: EdgeId) -> NodeId {
-        NodeId(self.extras[edge.index()].parent)
+        NodeId(self.proved[edge.index()].parent)
     }
 
     /// Pushes the parent node of every in-edge of `id` onto the worklist; with `lose_edge`, each
@@ -496,7 +551,7 @@ impl<S> Graph<S> {
     /// report and replay.
     pub(super) fn proof_ending_with(&self, last: EdgeId) -> Proof {
         let goal = self.edge_parent(last);
-        let out = OutEdges::new(&self.links, &self.extras);
+        let out = OutEdges::new(&self.links, &self.extras, &self.order);
         // Per node, how the walk first reached it: `NONE` (not reached, or the root), `CREATED`
         // (its creating edge) or an extra's index.
         const CREATED: u32 = NONE - 1;
@@ -506,14 +561,14 @@ impl<S> Graph<S> {
             if id == goal {
                 break;
             }
-            out.for_each(id.0, &self.extras, |child, via| {
+            out.for_each(id.0, |child, via| {
                 if child != NodeId::ROOT.0 && reached_by[child as usize] == NONE {
                     reached_by[child as usize] = via.unwrap_or(CREATED);
                     queue.push_back(NodeId(child));
                 }
             });
         }
-        let last = self.extras[last.index()];
+        let last = self.proved[last.index()];
         let mut steps = vec![(last.tactic, last.parent)];
         let mut at = goal.0;
         while at != NodeId::ROOT.0 {
@@ -560,27 +615,12 @@ impl<S> Graph<S> {
         self.links.push(link);
         NodeId(id)
     }
-
-    fn push_extra(&mut self, parent: NodeId, tactic: &str, target: Target) -> EdgeId {
-        let id = u32::try_from(self.extras.len())
-            .ok()
-            .filter(|&id| id <= MAX_ID)
-            .expect("fewer than 2^32 - 2 edges");
-        let tactic = self.tactics.intern(tactic);
-        self.extras.push(Extra {
-            tactic,
-            parent: parent.0,
-            target,
-            next_in: NONE,
-            nodes_before: self.nodes.len() as u32,
-        });
-        EdgeId(id)
-    }
 }
 
-/// Every node's out-edges in the order they were added, rebuilt from the links and extras for
-/// one shortest-proof walk: per node, its created children (by id, which is the order their
-/// creating edges were added) and its extras (by index), merged by `Extra::nodes_before`.
+/// Every node's out-edges to nodes in the order they were added, rebuilt from the links, the
+/// extras and the creation order for one shortest-proof walk: per node, its created children
+/// (by id, which is the order their creating edges were added) and its extras (by index),
+/// merged by how many nodes existed when each extra was added.
 struct OutEdges {
     /// Node `p`'s created children are `children[child_start[p]..child_start[p + 1]]`.
     child_start: Vec<u32>,
@@ -588,10 +628,13 @@ struct OutEdges {
     /// Node `p`'s extras are `extra_list[extra_start[p]..extra_start[p + 1]]`.
     extra_start: Vec<u32>,
     extra_list: Vec<u32>,
+    /// Per extra, its target and how many nodes existed when it was added.
+    extra_target: Vec<u32>,
+    extra_nodes_before: Vec<u32>,
 }
 
 impl OutEdges {
-    fn new(links: &[Link], extras: &[Extra]) -> OutEdges {
+    fn new(links: &Chunked<Link>, extras: &Chunked<Extra>, order: &CreationOrder) -> OutEdges {
         let (child_start, children) = group_by_parent(
             links.len(),
             links
@@ -600,6 +643,14 @@ impl OutEdges {
                 .filter(|(_, link)| link.parent != NONE)
                 .map(|(id, link)| (link.parent, id as u32)),
         );
+        let mut extra_target = vec![NONE; extras.len()];
+        for (node, link) in links.iter().enumerate() {
+            let mut next = link.extra_in;
+            while let Some(extra) = extras.get(next as usize) {
+                extra_target[next as usize] = node as u32;
+                next = extra.next_in;
+            }
+        }
         let (extra_start, extra_list) = group_by_parent(
             links.len(),
             extras
@@ -612,12 +663,14 @@ impl OutEdges {
             children,
             extra_start,
             extra_list,
+            extra_target,
+            extra_nodes_before: order.nodes_before_extras(),
         }
     }
 
     /// Calls `visit(child, via)` for each out-edge of `node` that leads to a node, in order:
     /// `via` is `None` for a creating edge, the extra's index otherwise.
-    fn for_each(&self, node: u32, extras: &[Extra], mut visit: impl FnMut(u32, Option<u32>)) {
+    fn for_each(&self, node: u32, mut visit: impl FnMut(u32, Option<u32>)) {
         let node = node as usize;
         let children =
             &self.children[self.child_start[node] as usize..self.child_start[node + 1] as usize];
@@ -626,7 +679,7 @@ impl OutEdges {
         let (mut c, mut e) = (0, 0);
         loop {
             let take_child = match (children.get(c), own.get(e)) {
-                (Some(&child), Some(&extra)) => child < extras[extra as usize].nodes_before,
+                (Some(&child), Some(&extra)) => child < self.extra_nodes_before[extra as usize],
                 (Some(_), None) => true,
                 (None, Some(_)) => false,
                 (None, None) => break,
@@ -636,9 +689,7 @@ impl OutEdges {
                 c += 1;
             } else {
                 let extra = own[e];
-                if let Some(target) = extras[extra as usize].target.node() {
-                    visit(target.0, Some(extra));
-                }
+                visit(self.extra_target[extra as usize], Some(extra));
                 e += 1;
             }
         }
@@ -677,7 +728,7 @@ fn group_by_parent(
 #[derive(Clone, Copy)]
 pub(super) struct PathView<'a> {
     node: NodeId,
-    links: &'a [Link],
+    links: &'a Chunked<Link>,
     tactics: &'a Interner,
 }
 
@@ -704,15 +755,19 @@ impl<'a> PathView<'a> {
 /// of entries of `wraps` at or below `i` (one entry each time the low bits wrapped), which is
 /// empty below 4 GiB of text.
 ///
-/// The index is open addressing with linear probing over 16-byte slots: a 32-bit tag (the upper
-/// half of the text's hash), the id, and where the text is, so a lookup reads one slot and, only
-/// when the tag and length match, the text itself (never the id's start: one cache miss less). A tag's home slot is `tag · capacity / 2³²`, so the table is ordered by
-/// tag (up to probing), any capacity works (it grows by half, not by doubling), and growing it
-/// is one sequential pass that needs neither the texts nor their hashes.
+/// The index is open addressing with linear probing over 8-byte slots: a 32-bit tag (the upper
+/// half of the text's hash) and the id, so a lookup reads one slot and, only when the tag
+/// matches, the text's bounds and the text itself. A tag's home slot is
+/// `tag · capacity / 2³²`, so the table is ordered by tag (up to probing), any capacity works
+/// (it grows by half, not by doubling), and growing it is one sequential pass that needs
+/// neither the texts nor their hashes.
+///
+/// The arena grows by a quarter, not by doubling, so its spare capacity stays under a fifth
+/// of the text it holds.
 #[derive(Debug, Default)]
 struct Interner {
     arena: String,
-    starts: Vec<u32>,
+    starts: Chunked<u32>,
     wraps: Vec<u32>,
     slots: Vec<Slot>,
 }
@@ -723,36 +778,15 @@ struct Slot {
     tag: u32,
     /// The text's id, or [`NONE`].
     id: u32,
-    /// The low 32 bits of where the text starts in the arena.
-    start: u32,
-    /// The text's length in bytes, saturated at `u32::MAX` (then the text's own bounds are read).
-    len: u32,
 }
 
 impl Slot {
-    const EMPTY: Slot = Slot {
-        tag: 0,
-        id: NONE,
-        start: 0,
-        len: 0,
-    };
+    const EMPTY: Slot = Slot { tag: 0, id: NONE };
 
-    /// Whether the slot holds `text`, reading the arena only where the tag and length match.
+    /// Whether the slot holds `text`, reading the text only where the tag matches.
     #[inline]
     fn holds(self, tag: u32, text: &str, interner: &Interner) -> bool {
-        if self.tag != tag {
-            return false;
-        }
-        let len = text.len();
-        if self.len == u32::MAX || !interner.wraps.is_empty() {
-            return interner.bytes(self.id as usize) == text.as_bytes();
-        }
-        self.len as usize == len
-            && interner
-                .arena
-                .as_bytes()
-                .get(self.start as usize..self.start as usize + len)
-                == Some(text.as_bytes())
+        self.tag == tag && interner.bytes(self.id as usize) == text.as_bytes()
     }
 }
 
@@ -859,13 +893,12 @@ impl Interner {
             self.wraps.push(id);
         }
         self.starts.push(start as u32);
+        if self.arena.capacity() - self.arena.len() < text.len() {
+            self.arena
+                .reserve_exact(text.len().max(self.arena.len() / 4).max(1024));
+        }
         self.arena.push_str(text);
-        let slot = Slot {
-            tag,
-            id,
-            start: start as u32,
-            len: u32::try_from(text.len()).unwrap_or(u32::MAX),
-        };
+        let slot = Slot { tag, id };
         // Keep the load factor at or below 3/4.
         if self.len() * 4 > self.slots.len() * 3 {
             self.grow();
