@@ -1,84 +1,252 @@
-//! The frontier: a max-priority queue of open nodes whose ties break by insertion order.
+//! The frontier: a max-priority queue of open nodes whose ties break by insertion order, holding what only an open node needs (its path score and depth).
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 use super::tree::NodeId;
+
+/// An open node as the frontier holds it: what selecting and expanding it needs besides the
+/// graph. Path score and depth are needed only while a node is open or being expanded, so they
+/// live here, not in every node of the graph.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Open {
+    pub(super) node: NodeId,
+    pub(super) priority: f64,
+    /// Σ of tactic scores along the first path that reached the node.
+    pub(super) path_score: f64,
+    pub(super) depth: u32,
+}
 
 /// Open nodes waiting for expansion, highest priority first.
 ///
 /// Priorities are fixed when a node is pushed (a repeated state keeps its first path's score),
-/// so there is nothing to re-score and a plain binary heap suffices. Equal priorities pop in
+/// so there is nothing to re-score and a binary heap suffices. Equal priorities pop in
 /// insertion order, which makes the search deterministic without any randomness.
+///
+/// Insertion order is not stored: a node's first push comes in node-id order (a node is queued
+/// when it is created), so among first pushes the node id is the insertion order. The rare
+/// second push of a node (its expansion stopped at a proof and resumes) goes to a small heap of
+/// its own with its place in the insertion order, and the two heaps are merged at `pop` by the
+/// full order. A first push is then 24 bytes, and the frontier holds one per state not yet
+/// expanded.
 #[derive(Debug, Default)]
 pub(super) struct Frontier {
-    heap: BinaryHeap<Entry>,
-    pushed: u32,
+    heap: Vec<Entry>,
+    /// Second pushes, with their insertion numbers.
+    again: Vec<(Entry, u64)>,
+    /// For each second push in order, how many nodes had been pushed before it.
+    again_after: Vec<u32>,
+    /// Nodes pushed for the first time so far (node ids below this).
+    first_pushes: u32,
+}
+
+/// 24 bytes: the order key of the priority, the node's path score and depth, and the node.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    /// `priority` mapped to a `u64` whose order is `f64::total_cmp`'s.
+    key: u64,
+    path_score: f64,
+    node: u32,
+    depth: u32,
+}
+
+impl Entry {
+    fn new(open: Open) -> Entry {
+        let bits = open.priority.to_bits();
+        // `total_cmp`'s mapping (flip the magnitude of negatives), then offset to unsigned.
+        let key = (bits ^ (((bits as i64 >> 63) as u64) >> 1)) ^ (1 << 63);
+        Entry {
+            key,
+            path_score: open.path_score,
+            node: open.node.0,
+            depth: open.depth,
+        }
+    }
+
+    fn open(self) -> Open {
+        let bits = self.key ^ (1 << 63);
+        let bits = bits ^ (((bits as i64 >> 63) as u64) >> 1);
+        Open {
+            node: NodeId(self.node),
+            priority: f64::from_bits(bits),
+            path_score: self.path_score,
+            depth: self.depth,
+        }
+    }
+
+    /// Whether `self` pops before `other` among first pushes: the higher priority, then the
+    /// lower node id (the earlier insertion).
+    #[inline]
+    fn before(&self, other: &Entry) -> bool {
+        self.key > other.key || (self.key == other.key && self.node < other.node)
+    }
 }
 
 impl Frontier {
-    pub(super) fn push(&mut self, node: NodeId, priority: f64) {
-        self.heap.push(Entry {
-            priority,
-            insertion: self.pushed,
-            node,
-        });
-        // Saturates: past 2³² pushes (more than a graph can hold nodes) later ties break by
-        // node id instead, still deterministically.
-        self.pushed = self.pushed.saturating_add(1);
+    pub(super) fn push(&mut self, open: Open) {
+        let entry = Entry::new(open);
+        if open.node.0 >= self.first_pushes {
+            // A node's first push: nodes are queued in id order as they are created.
+            self.first_pushes = open.node.0 + 1;
+            if self.heap.len() == self.heap.capacity() {
+                // Grow by an eighth, not by doubling: the heap is most of what an open node
+                // costs, and a doubled one would hold up to twice that.
+                self.heap.reserve_exact((self.heap.len() / 8).max(1024));
+            }
+            let at = self.heap.len();
+            self.heap.push(entry);
+            sift_up(&mut self.heap, at);
+        } else {
+            let insertion = u64::from(self.first_pushes) + self.again_after.len() as u64;
+            self.again_after.push(self.first_pushes);
+            self.again.push((entry, insertion));
+        }
     }
 
-    pub(super) fn pop(&mut self) -> Option<(NodeId, f64)> {
-        self.heap.pop().map(|entry| (entry.node, entry.priority))
+    pub(super) fn pop(&mut self) -> Option<Open> {
+        let again = self.best_again();
+        let take_again = match (self.heap.first(), again) {
+            (_, None) => false,
+            (None, Some(_)) => true,
+            (Some(first), Some(at)) => {
+                let (entry, insertion) = self.again[at];
+                match entry.key.cmp(&first.key) {
+                    Ordering::Greater => true,
+                    Ordering::Less => false,
+                    Ordering::Equal => insertion < self.insertion_of_first_push(first.node),
+                }
+            }
+        };
+        if take_again {
+            let at = again.expect("chosen only when present");
+            return Some(self.again.swap_remove(at).0.open());
+        }
+        let last = self.heap.pop()?;
+        let top = if self.heap.is_empty() {
+            last
+        } else {
+            let top = std::mem::replace(&mut self.heap[0], last);
+            sift_down(&mut self.heap, 0);
+            top
+        };
+        Some(top.open())
+    }
+
+    /// Where node `node`'s first push came among all pushes.
+    fn insertion_of_first_push(&self, node: u32) -> u64 {
+        let again_before = self.again_after.partition_point(|&pushed| pushed <= node);
+        u64::from(node) + again_before as u64
+    }
+
+    /// The best second push, by priority and then insertion (a handful at most: a scan).
+    fn best_again(&self) -> Option<usize> {
+        (0..self.again.len()).max_by(|&a, &b| {
+            let (a, ia) = self.again[a];
+            let (b, ib) = self.again[b];
+            a.key.cmp(&b.key).then(ib.cmp(&ia))
+        })
     }
 }
 
-/// 16 bytes: the frontier holds one per state not yet expanded.
-#[derive(Debug)]
-struct Entry {
-    priority: f64,
-    insertion: u32,
-    node: NodeId,
-}
-
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Max-heap: higher priority first, then the earlier insertion.
-        self.priority
-            .total_cmp(&other.priority)
-            .then_with(|| other.insertion.cmp(&self.insertion))
-            .then_with(|| other.node.cmp(&self.node))
+fn sift_up(heap: &mut [Entry], mut at: usize) {
+    let entry = heap[at];
+    while at > 0 {
+        let parent = (at - 1) / 2;
+        if !entry.before(&heap[parent]) {
+            break;
+        }
+        heap[at] = heap[parent];
+        at = parent;
     }
+    heap[at] = entry;
 }
 
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
+/// Moves the hole at `at` down to a leaf along the better children, then sifts the entry that
+/// was there up from the leaf (fewer comparisons than stopping early: the entry, taken from the
+/// end, usually belongs near the bottom).
+fn sift_down(heap: &mut [Entry], mut at: usize) {
+    let entry = heap[at];
+    let end = heap.len();
+    let mut child = 2 * at + 1;
+    while child + 1 < end {
+        if heap[child + 1].before(&heap[child]) {
+            child += 1;
+        }
+        heap[at] = heap[child];
+        at = child;
+        child = 2 * at + 1;
     }
-}
-
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
+    if child + 1 == end {
+        heap[at] = heap[child];
+        at = child;
     }
+    heap[at] = entry;
+    sift_up(heap, at);
 }
-
-impl Eq for Entry {}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn open(node: u32, priority: f64) -> Open {
+        Open {
+            node: NodeId(node),
+            priority,
+            path_score: priority,
+            depth: node,
+        }
+    }
+
     #[test]
     fn pops_highest_priority_then_earliest_insertion() {
         let mut frontier = Frontier::default();
-        frontier.push(NodeId(0), -1.0);
-        frontier.push(NodeId(1), -0.5);
-        frontier.push(NodeId(2), -1.0);
-        frontier.push(NodeId(3), f64::NEG_INFINITY);
+        frontier.push(open(0, -1.0));
+        frontier.push(open(1, -0.5));
+        frontier.push(open(2, -1.0));
+        frontier.push(open(3, f64::NEG_INFINITY));
         let order: Vec<u32> = std::iter::from_fn(|| frontier.pop())
-            .map(|(n, _)| n.0)
+            .map(|open| open.node.0)
             .collect();
         assert_eq!(order, [1, 0, 2, 3]);
+    }
+
+    #[test]
+    fn a_second_push_comes_after_every_earlier_push_of_its_priority_and_before_later_ones() {
+        let mut frontier = Frontier::default();
+        for node in 0..4 {
+            frontier.push(open(node, -1.0));
+        }
+        let first = frontier.pop().expect("four queued");
+        assert_eq!(first.node, NodeId(0));
+        // Node 0 again, after nodes 1..=3 and before 4 and 5.
+        frontier.push(first);
+        frontier.push(open(4, -1.0));
+        frontier.push(open(5, -0.5));
+        let order: Vec<Open> = std::iter::from_fn(|| frontier.pop()).collect();
+        let nodes: Vec<u32> = order.iter().map(|open| open.node.0).collect();
+        assert_eq!(nodes, [5, 1, 2, 3, 0, 4]);
+        assert_eq!(order[4], first, "it keeps its path score and depth");
+    }
+
+    #[test]
+    fn priorities_come_back_bit_for_bit_in_total_order() {
+        let priorities = [
+            f64::NEG_INFINITY,
+            -1e300,
+            -1.5,
+            -0.0,
+            0.0,
+            f64::MIN_POSITIVE,
+            2.5,
+            f64::INFINITY,
+        ];
+        let mut frontier = Frontier::default();
+        for (node, &priority) in priorities.iter().enumerate() {
+            frontier.push(open(node as u32, priority));
+        }
+        let popped: Vec<u64> = std::iter::from_fn(|| frontier.pop())
+            .map(|open| open.priority.to_bits())
+            .collect();
+        let expected: Vec<u64> = priorities.iter().rev().map(|p| p.to_bits()).collect();
+        assert_eq!(popped, expected);
     }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::config::SearchConfig;
 use super::env::{Applied, ProofEnv, Tactics};
 use super::error::EnvError;
-use super::frontier::Frontier;
+use super::frontier::{Frontier, Open};
 use super::hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 use super::limits::{CancelToken, Clock, InstantClock};
 use super::policy::{
@@ -156,7 +156,12 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
     {
         let root_text = env.canonical_text(&root);
         let mut frontier = Frontier::default();
-        frontier.push(NodeId::ROOT, 0.0);
+        frontier.push(Open {
+            node: NodeId::ROOT,
+            priority: 0.0,
+            path_score: 0.0,
+            depth: 0,
+        });
         Attempt {
             config: &self.config,
             hook: &mut self.hook,
@@ -211,7 +216,8 @@ type TimedAnswer<S> = (Result<Applied<S>, EnvError>, Duration);
 
 /// The result of expanding one node.
 struct Expanded {
-    node: NodeId,
+    /// The node, as it was popped.
+    open: Open,
     /// The edge that closed every goal, if the expansion stopped at one.
     proved: Option<EdgeId>,
 }
@@ -231,11 +237,11 @@ where
             if let Some(reason) = self.stop_reason() {
                 break self.ended(reason);
             }
-            let Some(node) = self.select() else {
+            let Some(open) = self.select() else {
                 let reason = self.exhausted();
                 break self.ended(reason);
             };
-            let expanded = self.expand(node);
+            let expanded = self.expand(open);
             if let Some(proof) = self.back_up(expanded) {
                 self.found.push(proof);
                 if self.found.len() >= wanted {
@@ -309,8 +315,14 @@ where
     }
 
     /// Pops the open node with the highest priority.
-    fn select(&mut self) -> Option<NodeId> {
-        while let Some((id, priority)) = self.frontier.pop() {
+    fn select(&mut self) -> Option<Open> {
+        while let Some(open) = self.frontier.pop() {
+            let Open {
+                node: id,
+                priority,
+                depth,
+                ..
+            } = open;
             let node = self.graph.node(id);
             // Entries are never removed from the heap; skip any that can no longer be expanded.
             // A proved node is expanded on only while more proofs are wanted (before the first
@@ -319,14 +331,14 @@ where
                 continue;
             }
             self.stats.expansions += 1;
-            tracing::debug!(node = id.index(), depth = node.depth, priority, "expanding");
+            tracing::debug!(node = id.index(), depth, priority, "expanding");
             self.hook.on_event(&SearchEvent::Selected {
                 node: id,
                 state: self.graph.text(id),
-                depth: node.depth,
+                depth,
                 priority,
             });
-            return Some(id);
+            return Some(open);
         }
         None
     }
@@ -339,9 +351,10 @@ where
     /// where running them one by one would have stopped: at a proof, or when
     /// [`interruption`](Self::interruption) would say so after recording the answers so far
     /// (the same checks, in the same order, reading the clock as often).
-    fn expand(&mut self, node: NodeId) -> Expanded {
+    fn expand(&mut self, open: Open) -> Expanded {
+        let node = open.node;
         if matches!(self.graph.node(node).expansion, Expansion::NotStarted) {
-            self.propose(node);
+            self.propose(node, open.depth);
         }
         let timed = self.hook.wants_durations();
         let mut answers = std::mem::take(&mut self.answers);
@@ -424,7 +437,7 @@ where
                 let Some(candidate) = self.graph.next_candidate(node) else {
                     break;
                 };
-                if let Some(edge) = self.record(node, &candidate, answer, duration) {
+                if let Some(edge) = self.record(&open, &candidate, answer, duration) {
                     proved = Some(edge);
                     break;
                 }
@@ -437,15 +450,14 @@ where
             }
         }
         self.answers = answers;
-        Expanded { node, proved }
+        Expanded { open, proved }
     }
 
     /// Asks the policy for the node's candidates and keeps the ones worth running.
-    fn propose(&mut self, id: NodeId) {
+    fn propose(&mut self, id: NodeId, depth: u32) {
         self.stats.policy_calls += 1;
         let width = self.config.expansion_width;
         let text = self.graph.text(id);
-        let depth = self.graph.node(id).depth;
         let query = Query {
             state: text,
             depth,
@@ -488,19 +500,20 @@ where
     /// Records one tactic's answer as an edge. Returns the edge if it closed every goal.
     fn record(
         &mut self,
-        parent: NodeId,
+        open: &Open,
         candidate: &Candidate,
         applied: Result<Applied<E::State>, EnvError>,
         duration: Duration,
     ) -> Option<EdgeId> {
         self.stats.env_calls += 1;
+        let parent = open.node;
         let tactic = candidate.tactic.as_str();
         let mut proved = None;
         let message: String;
         let outcome = match applied {
             Ok(Applied::Goals(state)) => {
                 self.streaks.env.succeeded();
-                match self.add_state(parent, candidate, state) {
+                match self.add_state(open, candidate, state) {
                     Landing::New(node) => EdgeOutcome::NewState {
                         node,
                         state: self.graph.text(node),
@@ -534,7 +547,7 @@ where
         self.hook.on_event(&SearchEvent::Edge(EdgeEvent {
             parent,
             state: self.graph.text(parent),
-            depth: self.graph.node(parent).depth,
+            depth: open.depth,
             tactic,
             score: candidate.score,
             outcome,
@@ -544,20 +557,26 @@ where
     }
 
     /// Adds the edge to a state a tactic produced; queues the state if it is new.
-    fn add_state(&mut self, parent: NodeId, candidate: &Candidate, state: E::State) -> Landing {
+    fn add_state(&mut self, parent: &Open, candidate: &Candidate, state: E::State) -> Landing {
         let mut text = std::mem::take(&mut self.text_buffer);
         text.clear();
         self.env.write_canonical_text(&state, &mut text);
-        let landing =
-            self.graph
-                .add_state_edge(parent, &candidate.tactic, candidate.score, state, &text);
+        let landing = self
+            .graph
+            .add_state_edge(parent.node, &candidate.tactic, state, &text);
         self.text_buffer = text;
         match landing {
             Landing::New(id) => {
-                let node = self.graph.node(id);
-                let priority = self.priorities.of(self.config, node.path_score, node.depth);
-                self.frontier.push(id, priority);
-                self.stats.max_depth = self.stats.max_depth.max(node.depth);
+                let path_score = parent.path_score + candidate.score;
+                let depth = parent.depth + 1;
+                let priority = self.priorities.of(self.config, path_score, depth);
+                self.frontier.push(Open {
+                    node: id,
+                    priority,
+                    path_score,
+                    depth,
+                });
+                self.stats.max_depth = self.stats.max_depth.max(depth);
             }
             // First path wins: the known node keeps its score and is not queued again.
             Landing::Known(_) => self.stats.duplicate_states += 1,
@@ -572,24 +591,26 @@ where
             if self.recheck(&proof) {
                 self.graph.mark_proved(edge);
                 // Its remaining tactics may prove it again, when more proofs are wanted.
-                let node = self.graph.node(expanded.node);
-                if node.expansion == Expansion::Pending {
-                    let priority = self.priorities.of(self.config, node.path_score, node.depth);
-                    self.frontier.push(expanded.node, priority);
+                if self.graph.node(expanded.open.node).expansion == Expansion::Pending {
+                    self.requeue(expanded.open);
                 }
                 return Some(proof);
             }
             self.graph.fail_edge(edge);
-            let node = self.graph.node(expanded.node);
-            if node.expansion == Expansion::Pending {
+            if self.graph.node(expanded.open.node).expansion == Expansion::Pending {
                 // Its remaining tactics were skipped only because this proof looked finished.
-                let priority = self.priorities.of(self.config, node.path_score, node.depth);
-                self.frontier.push(expanded.node, priority);
+                self.requeue(expanded.open);
                 return None;
             }
         }
-        self.stats.failed_states += count(self.graph.settle_failure(expanded.node));
+        self.stats.failed_states += count(self.graph.settle_failure(expanded.open.node));
         None
+    }
+
+    /// Queues a node whose expansion stopped at a proof again, with its first priority.
+    fn requeue(&mut self, open: Open) {
+        let priority = self.priorities.of(self.config, open.path_score, open.depth);
+        self.frontier.push(Open { priority, ..open });
     }
 
     /// Asks the checker; `true` only for an accepted proof.

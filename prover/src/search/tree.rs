@@ -90,22 +90,12 @@ impl Expansion {
     }
 }
 
-/// What the search reads of a node.
+/// What the search reads of a node. (Its path score and depth, needed only while it is open,
+/// are in the frontier: [`Open`](super::frontier::Open).)
 #[derive(Debug, Clone, Copy)]
 pub(super) struct NodeView {
-    pub(super) depth: u32,
-    /// Σ of tactic scores along the first path that reached this state.
-    pub(super) path_score: f64,
     pub(super) status: Status,
     pub(super) expansion: Expansion,
-}
-
-/// A node's hot fields, 16 bytes: what selecting it and creating its children read.
-#[derive(Debug, Clone, Copy)]
-struct NodeData {
-    path_score: f64,
-    depth: u32,
-    word: Word,
 }
 
 /// A node's status (bits 0–1), expansion (bits 2–3) and count of out-edges that have not
@@ -255,7 +245,8 @@ pub(super) enum Landing {
 #[derive(Debug)]
 pub(super) struct Graph<S> {
     states: Chunked<S>,
-    nodes: Chunked<NodeData>,
+    /// Per node, its status, expansion and live out-edges.
+    words: Chunked<Word>,
     links: Chunked<Link>,
     /// Every node's canonical text; a node's text id is its node id.
     texts: Interner,
@@ -274,7 +265,7 @@ impl<S> Graph<S> {
     pub(super) fn new(root: S, root_text: String) -> Self {
         let mut graph = Graph {
             states: Chunked::default(),
-            nodes: Chunked::default(),
+            words: Chunked::default(),
             links: Chunked::default(),
             texts: Interner::default(),
             tactics: Interner::default(),
@@ -290,8 +281,6 @@ impl<S> Graph<S> {
         };
         graph.push_node(
             root,
-            0,
-            0.0,
             Link {
                 parent: NONE,
                 tactic: NONE,
@@ -303,12 +292,10 @@ impl<S> Graph<S> {
     }
 
     pub(super) fn node(&self, id: NodeId) -> NodeView {
-        let data = self.nodes[id.index()];
+        let word = self.words[id.index()];
         NodeView {
-            depth: data.depth,
-            path_score: data.path_score,
-            status: data.word.status(),
-            expansion: data.word.expansion(),
+            status: word.status(),
+            expansion: word.expansion(),
         }
     }
 
@@ -317,7 +304,7 @@ impl<S> Graph<S> {
     }
 
     fn word(&mut self, id: u32) -> &mut Word {
-        &mut self.nodes[id as usize].word
+        &mut self.words[id as usize]
     }
 
     fn set_expansion(&mut self, id: NodeId, expansion: Expansion) {
@@ -337,11 +324,11 @@ impl<S> Graph<S> {
     }
 
     pub(super) fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.words.len()
     }
 
     pub(super) fn root_status(&self) -> Status {
-        self.nodes[0].word.status()
+        self.words[0].status()
     }
 
     /// Stores the tactics a node's expansion is to run, and marks it pending.
@@ -372,13 +359,11 @@ impl<S> Graph<S> {
         next
     }
 
-    /// Adds the edge `parent --tactic--> state`; a new node gets the parent's path score plus
-    /// `score`.
+    /// Adds the edge `parent --tactic--> state`.
     pub(super) fn add_state_edge(
         &mut self,
         parent: NodeId,
         tactic: &str,
-        score: f64,
         state: S,
         text: &str,
     ) -> Landing {
@@ -400,19 +385,16 @@ impl<S> Graph<S> {
                 });
                 link.extra_in = id;
                 self.order.push(false);
-                if self.nodes[known as usize].word.status() != Status::Failed {
+                if self.words[known as usize].status() != Status::Failed {
                     let word = self.word(parent.0);
                     *word = word.with_live_edge();
                 }
                 Landing::Known(NodeId(known))
             }
             Probe::Vacant(slot) => {
-                let from = self.nodes[parent.index()];
                 let tactic = self.tactics.intern(tactic);
                 let id = self.push_node(
                     state,
-                    from.depth + 1,
-                    from.path_score + score,
                     Link {
                         parent: parent.0,
                         tactic,
@@ -509,7 +491,7 @@ impl<S> Graph<S> {
     }
 
     fn is_dead(&self, id: NodeId) -> bool {
-        let word = self.nodes[id.index()].word;
+        let word = self.words[id.index()];
         word.status() == Status::Open
             && word.expansion() == Expansion::Finished
             && word.live_edges() == 0
@@ -555,7 +537,7 @@ impl<S> Graph<S> {
         // Per node, how the walk first reached it: `NONE` (not reached, or the root), `CREATED`
         // (its creating edge) or an extra's index.
         const CREATED: u32 = NONE - 1;
-        let mut reached_by = vec![NONE; self.nodes.len()];
+        let mut reached_by = vec![NONE; self.words.len()];
         let mut queue = VecDeque::from([NodeId::ROOT]);
         while let Some(id) = queue.pop_front() {
             if id == goal {
@@ -601,17 +583,13 @@ impl<S> Graph<S> {
         }
     }
 
-    fn push_node(&mut self, state: S, depth: u32, path_score: f64, link: Link) -> NodeId {
-        let id = u32::try_from(self.nodes.len())
+    fn push_node(&mut self, state: S, link: Link) -> NodeId {
+        let id = u32::try_from(self.words.len())
             .ok()
             .filter(|&id| id <= MAX_ID)
             .expect("fewer than 2^32 - 2 nodes");
         self.states.push(state);
-        self.nodes.push(NodeData {
-            path_score,
-            depth,
-            word: Word::NEW,
-        });
+        self.words.push(Word::NEW);
         self.links.push(link);
         NodeId(id)
     }
@@ -939,31 +917,26 @@ mod tests {
     use super::*;
 
     fn path_of(graph: &Graph<u32>, id: NodeId) -> Vec<&str> {
-        FirstPath::in_graph(graph.first_path(id), graph.node(id).depth).to_vec()
+        let depth = graph.first_path(id).leaf_first().count() as u32;
+        FirstPath::in_graph(graph.first_path(id), depth).to_vec()
     }
 
     #[test]
     fn the_first_path_follows_creating_edges_whatever_reached_the_node_later() {
         let mut graph = Graph::new(0, "root".to_owned());
-        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", 1, "a") else {
             panic!("a is new");
         };
-        let Landing::New(b) = graph.add_state_edge(a, "tb", -1.0, 2, "b") else {
+        let Landing::New(b) = graph.add_state_edge(a, "tb", 2, "b") else {
             panic!("b is new");
         };
         // Later edges into `b` (from the root, from itself, from `a` again) change nothing.
         assert_eq!(
-            graph.add_state_edge(NodeId::ROOT, "shortcut", 0.0, 2, "b"),
+            graph.add_state_edge(NodeId::ROOT, "shortcut", 2, "b"),
             Landing::Known(b)
         );
-        assert_eq!(
-            graph.add_state_edge(b, "loop", 0.0, 2, "b"),
-            Landing::Known(b)
-        );
-        assert_eq!(
-            graph.add_state_edge(a, "again", 0.0, 2, "b"),
-            Landing::Known(b)
-        );
+        assert_eq!(graph.add_state_edge(b, "loop", 2, "b"), Landing::Known(b));
+        assert_eq!(graph.add_state_edge(a, "again", 2, "b"), Landing::Known(b));
         assert_eq!(path_of(&graph, b), ["ta", "tb"]);
         assert_eq!(path_of(&graph, a), ["ta"]);
         assert!(path_of(&graph, NodeId::ROOT).is_empty());
@@ -979,7 +952,7 @@ mod tests {
     #[test]
     fn a_node_whose_tactics_all_failed_is_dead_though_no_failed_edge_is_kept() {
         let mut graph = Graph::new(0, "root".to_owned());
-        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", 1, "a") else {
             panic!("a is new");
         };
         graph.start_expansion(a, VecDeque::from([Candidate::new("x", 0.0)]));
@@ -1015,7 +988,7 @@ mod tests {
     #[test]
     fn an_edge_to_a_failed_state_counts_as_failed_and_a_rejected_proof_fails_its_node() {
         let mut graph = Graph::new(0, "root".to_owned());
-        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", -1.0, 1, "a") else {
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "ta", 1, "a") else {
             panic!("a is new");
         };
         graph.start_expansion(a, VecDeque::from([Candidate::new("x", 0.0)]));
@@ -1030,7 +1003,7 @@ mod tests {
         );
         assert!(graph.next_candidate(NodeId::ROOT).is_some());
         assert_eq!(
-            graph.add_state_edge(NodeId::ROOT, "again", 0.0, 1, "a"),
+            graph.add_state_edge(NodeId::ROOT, "again", 1, "a"),
             Landing::Known(a)
         );
         assert!(graph.next_candidate(NodeId::ROOT).is_some());
@@ -1051,17 +1024,17 @@ mod tests {
         // then root -t5-> c (known): the shortest path to c is root -t5-> c, found because
         // the walk follows root's extra edge after its creating edges.
         let mut graph = Graph::new(0, "root".to_owned());
-        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "t1", -1.0, 1, "a") else {
+        let Landing::New(a) = graph.add_state_edge(NodeId::ROOT, "t1", 1, "a") else {
             panic!("a is new");
         };
-        let Landing::New(b) = graph.add_state_edge(NodeId::ROOT, "t2", -1.0, 2, "b") else {
+        let Landing::New(b) = graph.add_state_edge(NodeId::ROOT, "t2", 2, "b") else {
             panic!("b is new");
         };
-        graph.add_state_edge(a, "t3", -1.0, 2, "b");
-        let Landing::New(c) = graph.add_state_edge(b, "t4", -1.0, 3, "c") else {
+        graph.add_state_edge(a, "t3", 2, "b");
+        let Landing::New(c) = graph.add_state_edge(b, "t4", 3, "c") else {
             panic!("c is new");
         };
-        graph.add_state_edge(NodeId::ROOT, "t5", -1.0, 3, "c");
+        graph.add_state_edge(NodeId::ROOT, "t5", 3, "c");
         let last = graph.add_proved_edge(c, "qed");
         let proof = graph.proof_ending_with(last);
         assert_eq!(proof.tactics, ["t5", "qed"]);
