@@ -16,7 +16,7 @@ use super::policy::{
 };
 use super::proof::{Proof, ProofChecker, Verdict};
 use super::report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};
-use super::tree::{EdgeId, Expansion, Graph, Landing, NodeId, Status};
+use super::tree::{EdgeId, Expansion, Graph, Landing, NodeId, Status, state_tag};
 
 /// A configured best-first search; [`run`](Search::run) it once per attempt.
 ///
@@ -177,7 +177,8 @@ impl<H: SearchHook, F: CandidateFilter, C: Clock> Search<H, F, C> {
             stats: SearchStats::default(),
             streaks: ErrorStreaks::default(),
             started: self.clock.now(),
-            text_buffer: String::new(),
+            batch_texts: String::new(),
+            batch_bounds: Vec::new(),
             priorities: Priorities::default(),
             answers: Vec::new(),
         }
@@ -202,9 +203,11 @@ struct Attempt<'a, E: ProofEnv, P: ?Sized, K, H, F, C> {
     stats: SearchStats,
     streaks: ErrorStreaks,
     started: Duration,
-    /// Where the environment writes each new state's text, reused so that a tactic allocates
-    /// nothing here; the graph copies a text only when it is new.
-    text_buffer: String,
+    /// Where the environment writes the texts of one batch's states, one after another, reused
+    /// so that a tactic allocates nothing here; the graph copies a text only when it is new.
+    batch_texts: String,
+    /// Each of those texts' end in `batch_texts` and its index tag.
+    batch_bounds: Vec<(usize, u32)>,
     priorities: Priorities,
     /// One expansion's answers and their durations, between the environment's batch and
     /// their recording; reused from one expansion to the next.
@@ -433,15 +436,41 @@ where
                 },
             );
             let got = answers.len();
+            // The states' texts first, all of them, so that their lookups in the graph's
+            // index can be started together (`warm_up`).
+            let mut texts = std::mem::take(&mut self.batch_texts);
+            let mut bounds = std::mem::take(&mut self.batch_bounds);
+            texts.clear();
+            bounds.clear();
+            for (answer, _) in &answers {
+                if let Ok(Applied::Goals(state)) = answer {
+                    let start = texts.len();
+                    self.env.write_canonical_text(state, &mut texts);
+                    bounds.push((texts.len(), state_tag(&texts[start..])));
+                }
+            }
+            self.graph.warm_up(bounds.iter().map(|&(_, tag)| tag));
+            let mut states = bounds.iter();
+            let mut start = 0;
             for (answer, duration) in answers.drain(..) {
                 let Some(candidate) = self.graph.next_candidate(node) else {
                     break;
                 };
-                if let Some(edge) = self.record(&open, &candidate, answer, duration) {
+                let text = match answer {
+                    Ok(Applied::Goals(_)) => states.next().map(|&(end, tag)| {
+                        let text = &texts[start..end];
+                        start = end;
+                        (text, tag)
+                    }),
+                    _ => None,
+                };
+                if let Some(edge) = self.record(&open, &candidate, answer, text, duration) {
                     proved = Some(edge);
                     break;
                 }
             }
+            self.batch_texts = texts;
+            self.batch_bounds = bounds;
             answers.clear();
             // A batch that stopped between two tactics already read the clock for the check
             // `interruption` would repeat; an environment that answered nothing made no progress.
@@ -503,6 +532,7 @@ where
         open: &Open,
         candidate: &Candidate,
         applied: Result<Applied<E::State>, EnvError>,
+        text: Option<(&str, u32)>,
         duration: Duration,
     ) -> Option<EdgeId> {
         self.stats.env_calls += 1;
@@ -513,7 +543,8 @@ where
         let outcome = match applied {
             Ok(Applied::Goals(state)) => {
                 self.streaks.env.succeeded();
-                match self.add_state(open, candidate, state) {
+                let (text, tag) = text.expect("every state of the batch has its text");
+                match self.add_state(open, candidate, state, text, tag) {
                     Landing::New(node) => EdgeOutcome::NewState {
                         node,
                         state: self.graph.text(node),
@@ -557,14 +588,17 @@ where
     }
 
     /// Adds the edge to a state a tactic produced; queues the state if it is new.
-    fn add_state(&mut self, parent: &Open, candidate: &Candidate, state: E::State) -> Landing {
-        let mut text = std::mem::take(&mut self.text_buffer);
-        text.clear();
-        self.env.write_canonical_text(&state, &mut text);
-        let landing = self
-            .graph
-            .add_state_edge(parent.node, &candidate.tactic, state, &text);
-        self.text_buffer = text;
+    fn add_state(
+        &mut self,
+        parent: &Open,
+        candidate: &Candidate,
+        state: E::State,
+        text: &str,
+        tag: u32,
+    ) -> Landing {
+        let landing =
+            self.graph
+                .add_tagged_state_edge(parent.node, &candidate.tactic, state, text, tag);
         match landing {
             Landing::New(id) => {
                 let path_score = parent.path_score + candidate.score;

@@ -360,6 +360,7 @@ impl<S> Graph<S> {
     }
 
     /// Adds the edge `parent --tactic--> state`.
+    #[cfg(test)]
     pub(super) fn add_state_edge(
         &mut self,
         parent: NodeId,
@@ -367,7 +368,43 @@ impl<S> Graph<S> {
         state: S,
         text: &str,
     ) -> Landing {
-        let tag = tag_of(text);
+        self.add_tagged_state_edge(parent, tactic, state, text, state_tag(text))
+    }
+
+    /// Reads into the cache, side by side, what adding states with these tags will read: each
+    /// one's index slot and, where the slot's tag matches, the start of the text it names. An
+    /// expansion's new states are looked up one after another, each a few cache misses in
+    /// tables far larger than the cache; issued together, those misses overlap.
+    pub(super) fn warm_up(&self, tags: impl Iterator<Item = u32>) {
+        let texts = &self.texts;
+        if texts.slots.is_empty() {
+            return;
+        }
+        let mut seen = 0u32;
+        for tag in tags {
+            let slot = texts.slots[texts.home(tag)];
+            if slot.tag == tag
+                && let Some(&start) = texts.starts.get(slot.id as usize)
+            {
+                let first = texts.arena.as_bytes().get(start as usize).copied();
+                seen ^= u32::from(first.unwrap_or_default());
+            }
+            seen ^= slot.id;
+        }
+        // Only the loads matter: keep the compiler from dropping them.
+        std::hint::black_box(seen);
+    }
+
+    /// Adds the edge `parent --tactic--> state`, whose canonical text `text` has the index
+    /// tag `tag` ([`state_tag`]).
+    pub(super) fn add_tagged_state_edge(
+        &mut self,
+        parent: NodeId,
+        tactic: &str,
+        state: S,
+        text: &str,
+        tag: u32,
+    ) -> Landing {
         match self.texts.probe(tag, text) {
             Probe::Found(known) => {
                 let id = u32::try_from(self.extras.len())
@@ -772,6 +809,12 @@ impl Slot {
 #[inline]
 fn tag_of(text: &str) -> u32 {
     (hash_str(text) >> 32) as u32
+}
+
+/// The state index's key for a canonical text, for [`Graph::add_tagged_state_edge`].
+#[inline]
+pub(super) fn state_tag(text: &str) -> u32 {
+    tag_of(text)
 }
 
 /// Where a text is, or would go, in the index.
