@@ -341,7 +341,7 @@ impl Builder<'_> {
         let easy = spec.one_step_every > 0 && i.is_multiple_of(spec.one_step_every);
         let depth = if easy { 1 } else { spec.depth.max(1) };
         let prefix = format!("g{i}");
-        let root = self.tree(&prefix, &fam, None, depth, provable && !two_lemma, easy);
+        let (root, dead) = self.tree(&prefix, &fam, None, depth, provable && !two_lemma, easy);
         let root_goal = self.world.states[&root][0].clone();
         let name = format!("gen_{}_{i}", spec.seed);
         let (hyp_lines, target) = root_goal
@@ -357,12 +357,26 @@ impl Builder<'_> {
             let (needed, plan) = self.two_lemmas(&prefix, &fam, &statement, hyp_lines, target);
             self.two_lemma.insert(name.clone(), needed);
             self.plans.insert(name.clone(), plan);
-        } else if spec.two_lemma_rate > 0.0 && self.rng.chance(0.5) {
-            // A planner asked about a theorem that needs no plan proposes nothing useful:
-            // its only hole is the theorem's own goal.
-            let answer = format!("```lean\n{statement} := by\n  sorry\n```");
-            self.plans
-                .insert(name.clone(), PlannerAnswers::first(vec![answer]));
+        } else if spec.two_lemma_rate > 0.0 {
+            // A planner asked about a theorem that needs no plan proposes nothing useful: a
+            // skeleton whose only hole is the theorem's own goal (refused, at no search), or a
+            // useless lemma (a state of the theorem's tree with no proof) before a `sorry` for
+            // the goal itself, whose holes are searched until the lemma's is refuted.
+            let conclusion = dead.first().and_then(|state| {
+                let goals = &self.world.states[state];
+                goals[0].rsplit_once("⊢ ").map(|(_, c)| c.to_owned())
+            });
+            let answer = match (self.rng.below(3), conclusion) {
+                (0, _) => Some(format!("```lean\n{statement} := by\n  sorry\n```")),
+                (1, Some(conclusion)) => Some(format!(
+                    "```lean\n{statement} := by\n  have h_aux : {conclusion} := by sorry\n  sorry\n```"
+                )),
+                _ => None,
+            };
+            if let Some(answer) = answer {
+                self.plans
+                    .insert(name.clone(), PlannerAnswers::first(vec![answer]));
+            }
         }
         self.world.theorems.push(Theorem {
             statement,
@@ -504,7 +518,8 @@ impl Builder<'_> {
 
     /// The states and transitions of one proof tree: a main path of `depth` states from a root
     /// whose goals are `root` (or a fresh goal of `fam`), ending in a proof when `provable`,
-    /// with off-path branches; states are named `{prefix}_{k}`. Returns the root's name.
+    /// with off-path branches; states are named `{prefix}_{k}`. Returns the root's name and
+    /// the names of the single-goal states no tactic sequence proves.
     fn tree(
         &mut self,
         prefix: &str,
@@ -513,7 +528,7 @@ impl Builder<'_> {
         depth: usize,
         provable: bool,
         easy: bool,
-    ) -> String {
+    ) -> (String, Vec<String>) {
         let spec = self.spec;
         let branching = spec.branching.min(self.vocab.len()).max(1);
         // Off-path states are capped so worlds grow linearly in depth × branching, not
@@ -600,7 +615,12 @@ impl Builder<'_> {
             }
             next += 1;
         }
-        states.swap_remove(0).name
+        let dead = states
+            .iter()
+            .filter(|state| state.dead && self.world.states[&state.name].len() == 1)
+            .map(|state| state.name.clone())
+            .collect();
+        (states.swap_remove(0).name, dead)
     }
 }
 
@@ -1016,5 +1036,29 @@ mod tests {
             );
         }
         assert_eq!(script["default"][0]["text"], NO_PLAN);
+        // The useless lemmas proposed for theorems that need no plan have no proof.
+        let mut useless = 0;
+        for (name, answers) in &generated.plans {
+            let Some(line) = answers.first[0].lines().find(|l| l.contains("have h_aux")) else {
+                continue;
+            };
+            assert!(!generated.two_lemma.contains_key(name));
+            let conclusion = line
+                .split(" : ")
+                .nth(1)
+                .unwrap()
+                .trim_end_matches(" := by sorry");
+            let state = world
+                .states
+                .iter()
+                .find(|(_, goals)| {
+                    goals.len() == 1 && goals[0].ends_with(&format!("⊢ {conclusion}"))
+                })
+                .map(|(name, _)| name.as_str())
+                .unwrap();
+            assert_eq!(Graph::new(world).bfs(state), None, "{line}");
+            useless += 1;
+        }
+        assert!(useless > 0);
     }
 }
