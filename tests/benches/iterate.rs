@@ -23,6 +23,7 @@ fn main() {
         seed: 41,
         tactic_vocabulary: 6,
         one_step_every: 4,
+        ..WorldSpec::default()
     };
     let dir = tempfile::tempdir().unwrap();
     let files = write_generated_world(&spec, dir.path());

@@ -26,6 +26,7 @@ fn spec() -> WorldSpec {
         seed: 11,
         tactic_vocabulary: 5,
         one_step_every: 3,
+        ..WorldSpec::default()
     }
 }
 

@@ -1,4 +1,4 @@
-//! The head of a declaration as Lean's parser reads it (`theorem NAME` then a binder or `:`), so both simulators refuse a name Lean would refuse, with the parse error Lean gives: at the offending token, `endPos` null.
+//! The head of a declaration as Lean's parser reads it (`theorem NAME` then a binder or `:`), so both simulators refuse a name Lean would refuse, with the parse error Lean gives: at the offending token, `endPos` null; and the names an `obtain` pattern binds.
 
 use datasets::lean::is_atomic_identifier;
 
@@ -71,6 +71,60 @@ pub fn declaration_head_error(text: &str) -> Option<(usize, String)> {
         return None;
     }
     Some((at, unexpected(rest, "':'")))
+}
+
+/// The names an `rcases` pattern binds, in order, and the rest of `text` after it: a name, `_`
+/// or `-` (binding nothing the simulator models), `⟨p, …⟩`, `(p)` and alternatives `p | p`
+/// (the names of the first). `None` when `text` opens no pattern or a bracket is left open.
+pub fn rcases_pattern(text: &str) -> Option<(Vec<String>, &str)> {
+    let mut names = Vec::new();
+    let rest = pattern_alternatives(text.trim_start(), &mut names)?;
+    Some((names, rest))
+}
+
+/// `p | p | …`: the first alternative's names (every alternative binds the same ones in a
+/// pattern Lean accepts).
+fn pattern_alternatives<'a>(text: &'a str, names: &mut Vec<String>) -> Option<&'a str> {
+    let mut rest = pattern_one(text, names)?;
+    while let Some(after) = rest.trim_start().strip_prefix('|') {
+        rest = pattern_one(after.trim_start(), &mut Vec::new())?;
+    }
+    Some(rest)
+}
+
+fn pattern_one<'a>(text: &'a str, names: &mut Vec<String>) -> Option<&'a str> {
+    for (open, close) in [('⟨', '⟩'), ('(', ')')] {
+        let Some(mut rest) = text.strip_prefix(open) else {
+            continue;
+        };
+        loop {
+            rest = rest.trim_start();
+            if let Some(after) = rest.strip_prefix(close) {
+                return Some(after);
+            }
+            rest = pattern_alternatives(rest, names)?.trim_start();
+            if let Some(after) = rest.strip_prefix(',') {
+                rest = after;
+            } else {
+                return rest.strip_prefix(close);
+            }
+        }
+    }
+    if let Some(rest) = text.strip_prefix('-') {
+        return Some(rest);
+    }
+    let end = text
+        .char_indices()
+        .find(|&(_, c)| !is_name_char(c) && c != '.')
+        .map_or(text.len(), |(i, _)| i);
+    let name = &text[..end];
+    if name.is_empty() {
+        return None;
+    }
+    if name != "_" {
+        names.push(name.to_owned());
+    }
+    Some(&text[end..])
 }
 
 fn is_name_char(c: char) -> bool {
@@ -152,5 +206,28 @@ mod tests {
                 .starts_with('«')
         );
         assert!(stop("theorem «» : True := trivial").is_some());
+    }
+
+    #[test]
+    fn rcases_patterns_bind_their_names_in_order() {
+        let read = |text| rcases_pattern(text).map(|(names, rest)| (names, rest.to_owned()));
+        assert_eq!(
+            read("⟨x, hx⟩ : ∃ x, x = 1 := by"),
+            Some((
+                vec!["x".to_owned(), "hx".to_owned()],
+                " : ∃ x, x = 1 := by".to_owned()
+            ))
+        );
+        assert_eq!(
+            read("⟨k, ⟨h₁, _⟩, -⟩ : T").unwrap().0,
+            ["k", "h₁"].map(str::to_owned)
+        );
+        assert_eq!(read("h | h : A ∨ B").unwrap().0, ["h"].map(str::to_owned));
+        assert_eq!(
+            read("(⟨a, b⟩) : T").unwrap().0,
+            ["a", "b"].map(str::to_owned)
+        );
+        assert_eq!(read("⟨x, hx : T"), None);
+        assert_eq!(read(": T"), None);
     }
 }

@@ -579,27 +579,41 @@ fn is_one_name(text: &str) -> bool {
     })
 }
 
-/// `have NAME : T := by BLOCK` spanning `cmd[start..end]`: `T`, and where `BLOCK` starts.
-fn have_block(cmd: &str, start: usize, end: usize) -> Option<(&str, usize)> {
+/// The names a `have NAME : T …` or `obtain PATTERN : T …` line binds (one for `have`, the
+/// pattern's for `obtain`: [`crate::lean_syntax::rcases_pattern`]), and the text after them.
+fn binding(source: &str) -> Option<(Vec<String>, &str)> {
+    if let Some(rest) = source.strip_prefix("have ") {
+        let name = rest.split([' ', ':']).next().filter(|n| !n.is_empty())?;
+        return Some((vec![name.to_owned()], &rest[name.len()..]));
+    }
+    let rest = source.strip_prefix("obtain ")?;
+    crate::lean_syntax::rcases_pattern(rest)
+}
+
+/// `have NAME : T := by BLOCK` or `obtain PATTERN : T := by BLOCK` spanning
+/// `cmd[start..end]`: the names it binds, `T`, and where `BLOCK` starts.
+fn have_block(cmd: &str, start: usize, end: usize) -> Option<(Vec<String>, &str, usize)> {
     let text = &cmd[start..end];
-    let rest = text.strip_prefix("have ")?;
+    let (names, rest) = binding(text)?;
     let colon = rest.find(" : ")?;
     let assign = rest.find(":= by")?;
     if assign < colon {
         return None;
     }
     let conclusion = &rest[colon + 3..assign];
-    let block_from = start + "have ".len() + assign + ":= by".len();
-    Some((conclusion, block_from))
+    let block_from = end - rest.len() + assign + ":= by".len();
+    Some((names, conclusion, block_from))
 }
 
-/// `have NAME : T := VALUE` on one line, VALUE not a `by` block: `T` and `VALUE`.
-fn have_term(source: &str) -> Option<(&str, &str)> {
-    let rest = source.strip_prefix("have ")?;
+/// `have NAME : T := VALUE` or `obtain PATTERN : T := VALUE` on one line, VALUE not a `by`
+/// block: the names it binds, `T` and `VALUE`.
+fn have_term(source: &str) -> Option<(Vec<String>, &str, &str)> {
+    let (names, rest) = binding(source)?;
     let colon = rest.find(" : ")?;
     let assign = rest.find(":=")?;
     let value = rest[assign + 2..].trim();
-    (assign > colon && !value.starts_with("by")).then(|| (rest[colon + 3..assign].trim(), value))
+    (assign > colon && !value.starts_with("by"))
+        .then(|| (names, rest[colon + 3..assign].trim(), value))
 }
 
 /// What a tactic of a form the simulator knows did.
@@ -1159,9 +1173,10 @@ impl Sim {
     /// `any_goals T` and `T₁ <;> T₂` (T on every goal; `sorry` listed once per goal), `· BLOCK`,
     /// `case TAG => BLOCK` and `next => BLOCK` (the block must close the goal it focuses),
     /// `have NAME : T := sorry` (a term sorry) and `have NAME : T := by BLOCK`, whose block runs
-    /// from the state concluding `T` ([`IndexedWorld::find_state_concluding`]) and moves the
-    /// main goal to the world's state with `NAME : T` as a further hypothesis ([`Sim::after_have`]),
-    /// or leaves it as it was when the world has none.
+    /// from the state with the main goal's hypotheses concluding `T` ([`Sim::hole_state`]) and
+    /// moves the main goal to the world's state with `NAME : T` as a further hypothesis
+    /// ([`Sim::after_have`]), or leaves it as it was when the world has none; `obtain PATTERN :
+    /// T := …` alike, the new hypotheses being the pattern's names.
     fn tactic_form(
         &mut self,
         cmd: &str,
@@ -1281,8 +1296,8 @@ impl Sim {
             }
             return Ok(Form::Next(rest));
         }
-        if let Some((conclusion, value)) = have_term(source) {
-            let Some(inner) = self.world.find_state_concluding(conclusion) else {
+        if let Some((names, conclusion, value)) = have_term(source) {
+            let Some(inner) = self.hole_state(id, conclusion) else {
                 return Ok(Form::Failed(format!(
                     "simulated world has no state concluding `{conclusion}`"
                 )));
@@ -1291,13 +1306,16 @@ impl Sim {
                 let at = sorry_at.unwrap_or(t.start);
                 out.term_sorries.push((PState::Open(inner), at));
                 *used_sorry = true;
-                return Ok(Form::Next(PState::Open(
-                    self.after_have(id, source, conclusion),
-                )));
+                return Ok(Form::Next(PState::Open(self.after_have(
+                    id,
+                    &names,
+                    conclusion,
+                    source.starts_with("obtain "),
+                ))));
             }
         }
-        if let Some((conclusion, block_from)) = have_block(cmd, t.start, t.end) {
-            let Some(inner) = self.world.find_state_concluding(conclusion) else {
+        if let Some((names, conclusion, block_from)) = have_block(cmd, t.start, t.end) {
+            let Some(inner) = self.hole_state(id, conclusion) else {
                 return Ok(Form::Failed(format!(
                     "simulated world has no state concluding `{conclusion}`"
                 )));
@@ -1306,34 +1324,75 @@ impl Sim {
             if !self.run_closing_block(cmd, block, PState::Open(inner), out, fx, used_sorry)? {
                 return Ok(Form::Stopped);
             }
-            return Ok(Form::Next(PState::Open(
-                self.after_have(id, source, conclusion),
-            )));
+            return Ok(Form::Next(PState::Open(self.after_have(
+                id,
+                &names,
+                conclusion,
+                source.starts_with("obtain "),
+            ))));
         }
         Ok(Form::Failed(format!(
             "simulated world has no transition for tactic `{text}`"
         )))
     }
 
-    /// The state after `have NAME : T …` on `id`: the world state whose one goal is `id`'s
-    /// with `NAME : T` added as its last hypothesis, when the world has one (so a closing
-    /// tactic can use the new fact, as in Lean), else `id` itself (the hypothesis not modelled).
-    fn after_have(&self, id: StateId, source: &str, conclusion: &str) -> StateId {
-        let Some(name) = source
-            .strip_prefix("have ")
-            .and_then(|rest| rest.split([' ', ':']).next())
-            .filter(|name| !name.is_empty())
-        else {
-            return id;
+    /// The state a `have … : T := by …` block starts from on `id`: the world state whose one
+    /// goal has `id`'s hypotheses and concludes `T` (so a hole carries the earlier `have`s, as
+    /// in Lean), else the first state concluding `T` ([`IndexedWorld::find_state_concluding`]).
+    fn hole_state(&self, id: StateId, conclusion: &str) -> Option<StateId> {
+        let in_context = match self.world.goals(id) {
+            [goal] => goal.rsplit_once("⊢ ").and_then(|(hypotheses, _)| {
+                let wanted = format!("{hypotheses}⊢ {}", conclusion.trim());
+                self.world.state_with_goals(&[wanted])
+            }),
+            _ => None,
         };
+        in_context.or_else(|| self.world.find_state_concluding(conclusion))
+    }
+
+    /// The state after `have NAME : T …` or `obtain PATTERN : T …` on `id`: the world state
+    /// whose one goal is `id`'s with `NAME : T` added as its last hypothesis (for `obtain`,
+    /// hypotheses naming exactly the pattern's names, in order, whatever their types: the
+    /// world says what destructuring `T` gives), when the world has one (so a closing tactic
+    /// can use the new facts, as in Lean), else `id` itself (the hypotheses not modelled).
+    fn after_have(&self, id: StateId, names: &[String], conclusion: &str, obtain: bool) -> StateId {
         let [goal] = self.world.goals(id) else {
             return id;
         };
         let Some((hypotheses, target)) = goal.rsplit_once("⊢ ") else {
             return id;
         };
-        let wanted = format!("{hypotheses}{name} : {}\n⊢ {target}", conclusion.trim());
-        self.world.state_with_goals(&[wanted]).unwrap_or(id)
+        if let [name] = names {
+            let wanted = format!("{hypotheses}{name} : {}\n⊢ {target}", conclusion.trim());
+            if let Some(state) = self.world.state_with_goals(&[wanted]) {
+                return state;
+            }
+        }
+        if !obtain || names.is_empty() {
+            return id;
+        }
+        let mut candidates = (0..self.world.world().states.len() as StateId).filter(|&other| {
+            let [goal] = self.world.goals(other) else {
+                return false;
+            };
+            let Some(added) = goal
+                .strip_prefix(hypotheses)
+                .and_then(|rest| rest.strip_suffix(target))
+                .and_then(|rest| rest.strip_suffix("⊢ "))
+            else {
+                return false;
+            };
+            let bound: Vec<&str> = added
+                .lines()
+                .flat_map(|line| {
+                    line.split_once(" : ")
+                        .map_or("", |(names, _)| names)
+                        .split_whitespace()
+                })
+                .collect();
+            bound == names
+        });
+        candidates.next().unwrap_or(id)
     }
 
     /// Runs the tactic block `cmd[from..to]` (the text after a `by`) from `state`: world
@@ -2498,6 +2557,86 @@ mod tests {
                 json!({"cmd": format!("{statement}  have h₁ : x = 7 := by sorry\n  sorry"), "env": 0}),
             );
             assert_eq!(bad["messages"][0]["severity"], "error", "{bad}");
+        }
+    }
+
+    /// Issue 22: `obtain PATTERN : T := by sorry` is a hole like `have`'s (its goal concludes
+    /// `T` with the hypotheses so far), and afterwards the pattern's names are hypotheses of
+    /// the later holes and of the closing tactic; a term `:= sorry` is listed after the tactic
+    /// sorries; the skeleton with its holes proved elaborates with no error and no sorry.
+    #[test]
+    fn an_obtain_skeleton_destructures_into_the_patterns_names() {
+        let context = "n : ℕ\nh : 4 ≤ n\n";
+        let with_k = format!("{context}k : ℕ\nhk : n = k + 4\n");
+        let world: World = serde_json::from_value(json!({
+            "theorems": [{"name": "t", "statement": "theorem t (n : ℕ) (h : 4 ≤ n) : 2 ^ n ≥ n ^ 2", "root": "root"}],
+            "states": {
+                "root": [format!("{context}⊢ 2 ^ n ≥ n ^ 2")],
+                "hole_k": [format!("{context}⊢ ∃ k, n = k + 4")],
+                "after_k": [format!("{with_k}⊢ 2 ^ n ≥ n ^ 2")],
+                "hole_shifted": [format!("{with_k}⊢ 2 ^ (k + 4) ≥ (k + 4) ^ 2")],
+                "after_both": [format!("{with_k}h₂ : 2 ^ (k + 4) ≥ (k + 4) ^ 2\n⊢ 2 ^ n ≥ n ^ 2")],
+            },
+            "transitions": [
+                {"from": "hole_k", "tactic": "exact ⟨n - 4, by omega⟩", "outcome": "proved"},
+                {"from": "hole_shifted", "tactic": "nlinarith [sq_nonneg k]", "outcome": "proved"},
+                {"from": "after_both", "tactic": "exact hk ▸ h₂", "outcome": "proved"},
+            ],
+        }))
+        .unwrap();
+        let statement = "theorem t (n : ℕ) (h : 4 ≤ n) : 2 ^ n ≥ n ^ 2 := by\n";
+        let closing = "  have h₂ : 2 ^ (k + 4) ≥ (k + 4) ^ 2 := by\n    sorry\n  exact hk ▸ h₂";
+        for version in [LeanVersion::V4_24, LeanVersion::V4_33] {
+            let mut sim = Sim::new(world.clone()).unwrap().with_version(version);
+            answer(&mut sim, json!({"cmd": "import Mathlib"}));
+            let skeleton =
+                format!("{statement}  obtain ⟨k, hk⟩ : ∃ k, n = k + 4 := by sorry\n{closing}");
+            let v = answer(&mut sim, json!({"cmd": skeleton, "env": 0}));
+            assert_eq!(messages_of(&v), [version.sorry_warning()], "{v}");
+            let sorries = v["sorries"].as_array().unwrap();
+            assert_eq!(sorries.len(), 2, "{v}");
+            assert_eq!(sorries[0]["goal"], format!("{context}⊢ ∃ k, n = k + 4"));
+            assert_eq!(sorries[0]["pos"], json!({"line": 2, "column": 40}));
+            assert_eq!(sorries[0]["endPos"], json!({"line": 2, "column": 45}));
+            assert_eq!(
+                sorries[1]["goal"],
+                format!("{with_k}⊢ 2 ^ (k + 4) ≥ (k + 4) ^ 2")
+            );
+            assert_eq!(sorries[1]["pos"], json!({"line": 4, "column": 4}));
+            // A term sorry comes after every tactic sorry, whatever the source order.
+            let term = format!("{statement}  obtain ⟨k, hk⟩ : ∃ k, n = k + 4 := sorry\n{closing}");
+            let v = answer(&mut sim, json!({"cmd": term, "env": 0}));
+            let goals: Vec<&str> = v["sorries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["goal"].as_str().unwrap())
+                .collect();
+            assert_eq!(
+                goals,
+                [
+                    format!("{with_k}⊢ 2 ^ (k + 4) ≥ (k + 4) ^ 2"),
+                    format!("{context}⊢ ∃ k, n = k + 4")
+                ],
+                "{v}"
+            );
+            assert_eq!(v["sorries"][1]["pos"], json!({"line": 2, "column": 37}));
+            // Other names than the world's destructuring leave the goal as it was: the closing
+            // tactic's `hk` is unknown there.
+            let renamed = format!(
+                "{statement}  obtain ⟨m, hm⟩ : ∃ k, n = k + 4 := by sorry\n  exact hk ▸ h₂"
+            );
+            let v = answer(&mut sim, json!({"cmd": renamed, "env": 0}));
+            assert_eq!(v["messages"][0]["severity"], "error", "{v}");
+            // The holes proved: the whole proof elaborates, with nothing left.
+            let proved = format!(
+                "{statement}  obtain ⟨k, hk⟩ : ∃ k, n = k + 4 := by\n    exact ⟨n - 4, by omega⟩\n  have h₂ : 2 ^ (k + 4) ≥ (k + 4) ^ 2 := by\n    nlinarith [sq_nonneg k]\n  exact hk ▸ h₂"
+            );
+            let v = answer(&mut sim, json!({"cmd": proved, "env": 0}));
+            assert!(
+                v.get("messages").is_none() && v.get("sorries").is_none(),
+                "{v}"
+            );
         }
     }
 }

@@ -281,4 +281,38 @@ mod tests {
             Err(Refusal::Screening(_))
         ));
     }
+
+    #[test]
+    fn obtain_lines_are_holes_like_haves() {
+        let answer = "```lean\ntheorem t (n : ℕ) : n + 0 = n := by\n  obtain ⟨k, hk⟩ : ∃ k, n = k := by sorry\n  have h : k + 0 = k := by\n    sorry\n  exact hk ▸ h\n```";
+        let skeleton = parse(answer, STATEMENT).unwrap();
+        assert_eq!(skeleton.screen(&TacticGuard::new()), Ok(()));
+        let goals = skeleton.sorry_goals("t", "");
+        let at: Vec<_> = goals.iter().map(|goal| goal.at).collect();
+        assert_eq!(
+            at,
+            [
+                text::Position {
+                    line: 2,
+                    column: 36
+                },
+                text::Position { line: 4, column: 4 }
+            ]
+        );
+        let proofs: Vec<_> = goals
+            .iter()
+            .zip(["\n  exact ⟨n, rfl⟩", "\n  simp"])
+            .map(|(goal, proof)| (goal.sorry.clone(), goal.placement, proof.to_owned()))
+            .collect();
+        let whole = skeleton.assembled(&proofs);
+        // Placed as the editor places a proof at a `have`'s sorry on its `by` line.
+        assert!(
+            whole.ends_with(
+                "  obtain ⟨k, hk⟩ : ∃ k, n = k := by exact ⟨n, rfl⟩\n  have h : k + 0 = k := by\n    simp\n  exact hk ▸ h"
+            ),
+            "{whole}"
+        );
+        let first = goals[0].spliced("\n  exact ⟨n, rfl⟩").text;
+        assert!(whole.starts_with(&first[..first.find("have h").unwrap()]));
+    }
 }
