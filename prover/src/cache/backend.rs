@@ -110,6 +110,10 @@ pub struct SledBackend {
 /// that shares the machine with Lean.
 const PAGE_CACHE_BYTES: u64 = 64 << 20;
 
+/// How long a held lock is retried before it is taken for another process's (see
+/// [`SledBackend::open`]).
+pub const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl SledBackend {
     /// The directory sled uses under a cache root; the name carries both versions, so a bump
     /// of either starts an empty cache and nothing is migrated.
@@ -118,7 +122,25 @@ impl SledBackend {
     }
 
     /// Opens (or creates) the cache under `root`.
+    ///
+    /// sled releases its directory lock from background threads a moment after the last
+    /// handle is dropped, so a store this process has just closed can still read as held.
+    /// A held lock is therefore retried for up to [`LOCK_RELEASE_WAIT`] before it is
+    /// reported as another process's: reopening right after closing always works, and a
+    /// cache truly in use is refused a second later.
     pub fn open(root: &Path) -> Result<SledBackend, CacheError> {
+        let started = std::time::Instant::now();
+        loop {
+            match Self::open_once(root) {
+                Err(CacheError::Locked { .. }) if started.elapsed() < LOCK_RELEASE_WAIT => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(root: &Path) -> Result<SledBackend, CacheError> {
         let path = Self::data_dir(root);
         let db = sled::Config::new()
             .path(&path)
@@ -207,18 +229,8 @@ mod tests {
             store.flush().unwrap();
             assert_eq!(store.len(), 1);
         }
-        // sled releases its lock asynchronously after drop; retry briefly.
-        let mut reopened = None;
-        for _ in 0..50 {
-            match SledBackend::open(dir.path()) {
-                Ok(store) => {
-                    reopened = Some(store);
-                    break;
-                }
-                Err(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
-            }
-        }
-        let store = reopened.expect("the cache reopens");
+        // sled releases its lock from background threads after the drop: `open` waits for it.
+        let store = SledBackend::open(dir.path()).unwrap();
         assert_eq!(store.get(&key).unwrap().as_deref(), Some(&b"value"[..]));
         store.clear().unwrap();
         assert!(store.is_empty());
