@@ -28,6 +28,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         save_model: args.session.search.save_model.clone(),
         overlay: args.session.overlay_in_shard(args.shard.as_deref())?,
         build: super::common::prover_build(),
+        planner: args.planner.request(),
     };
     let mut progress = RoundsProgress {
         stderr: StderrProgress::default(),
