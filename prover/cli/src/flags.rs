@@ -918,7 +918,7 @@ pub struct PlannerArgs {
 }
 
 impl PlannerArgs {
-    /// The planner part of a `prove`, `eval`, `iterate` or `explore` request.
+    /// The planner part of a `prove`, `eval` or `iterate` request.
     pub fn request(&self) -> PlannerRun {
         PlannerRun {
             overlay: self.overlay(),
