@@ -137,11 +137,13 @@ impl TrainingTap {
     /// (the one that passed the final check), the steps of the hole search whose accepted
     /// proof starts at the hole's goal; a hole whose proof came from no search here (a verdict
     /// from the cache) has none.
-    pub fn into_record(self, stage: Stage, planned: &Planned) -> RoundRecord {
-        let searches = self
-            .searches
-            .into_inner()
-            .unwrap_or_else(|p| p.into_inner());
+    ///
+    /// It takes the hooks out through a shared reference: a clone of the tap may outlive the
+    /// plan for a moment in a task that is ending, and each hook is free once its search has
+    /// ended (which the plan waited for).
+    pub fn record(&self, stage: Stage, planned: &Planned) -> RoundRecord {
+        let searches =
+            std::mem::take(&mut *self.searches.lock().unwrap_or_else(|p| p.into_inner()));
         let mut hooks = searches
             .into_iter()
             .filter_map(|(search, lent)| Some((search, lent.take()?)));

@@ -392,9 +392,7 @@ impl Round<'_> {
                 async move {
                     let tap = std::sync::Arc::new(TrainingTap::default());
                     let planned = planning.plan(&prover, theorem, &stop, tap.clone()).await;
-                    // Every search of the plan has ended: the tap is this task's alone again.
-                    let tap = std::sync::Arc::try_unwrap(tap).unwrap_or_default();
-                    tap.into_record(Stage::Search, &planned)
+                    tap.record(Stage::Search, &planned)
                 }
             },
             &mut done,
