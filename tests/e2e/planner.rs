@@ -384,7 +384,9 @@ fn iterate_proves_through_a_skeleton_and_writes_plan_rows_and_each_holes_steps()
         "--planner-samples",
         "3",
     ];
-    iterate(dir.path(), "rounds", &planner);
+    let output = iterate(dir.path(), "rounds", &planner);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DPO rows, 2 planner rows,"), "{stderr}");
     let round = dir.path().join("rounds/round-1");
     let results = results_by_name(&round.join("results.jsonl"));
     assert_eq!(results["two_steps"]["status"], "proved", "{results:?}");
@@ -503,7 +505,10 @@ fn iterate_proves_through_a_skeleton_and_writes_plan_rows_and_each_holes_steps()
 #[test]
 fn with_the_planner_off_iterate_writes_what_it_did() {
     let dir = tempfile::tempdir().unwrap();
-    iterate(dir.path(), "plain", &[]);
+    let plain = iterate(dir.path(), "plain", &[]);
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert!(stderr.contains("DPO rows, "), "{stderr}");
+    assert!(!stderr.contains("planner rows"), "{stderr}");
     iterate(dir.path(), "off", &["--planner", "off"]);
     for (name, round) in [("plain", "plain/round-1"), ("off", "off/round-1")] {
         let round = dir.path().join(round);

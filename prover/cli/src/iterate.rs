@@ -140,7 +140,7 @@ pub(super) fn render(event: &IterateEvent<'_>) {
         }
         IterateEvent::Finished(s) => note!(
             "round {}: {} conjectures, {} easy (cheap pass), {} solved by search, {} failed, {} \
-             error, {} unverified; {} SFT rows, {} DPO rows, {} Lean calls",
+             error, {} unverified; {} SFT rows, {} DPO rows{}, {} Lean calls",
             s.round,
             s.conjectures,
             s.solved_by_cheap,
@@ -150,6 +150,8 @@ pub(super) fn render(event: &IterateEvent<'_>) {
             s.unverified,
             s.sft_rows,
             s.dpo_rows,
+            s.plan_rows
+                .map_or(String::new(), |rows| format!(", {rows} planner rows")),
             s.lean_calls
         ),
         IterateEvent::ModelSaved { states, path } => note!(
