@@ -135,6 +135,79 @@ pub struct HoleSearch {
     pub from_cache: bool,
 }
 
+/// The schema version of [`PlanRow`].
+pub const PLAN_ROW_SCHEMA_VERSION: u32 = 1;
+
+fn plan_row_version() -> u32 {
+    PLAN_ROW_SCHEMA_VERSION
+}
+
+/// One (statement → skeleton) training row for the planner (`round-N/plans.jsonl` of
+/// `prover iterate --planner openai`, `data/plans/<split>.jsonl` of `prover explore`): a
+/// skeleton that elaborated, labelled by what its holes came to. Refused skeletons are not
+/// rows (their reasons are in the plan log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanRow {
+    /// [`PLAN_ROW_SCHEMA_VERSION`].
+    #[serde(default = "plan_row_version")]
+    pub schema_version: u32,
+    /// The theorem's name.
+    pub name: String,
+    /// The round that planned it (`iterate`'s round, from 1; 0 for `explore`).
+    pub round: u32,
+    /// Which planner request proposed the skeleton: 0 for the first, then one more per replan.
+    pub request: u32,
+    /// The theorem's header (imports, opens).
+    pub header: String,
+    /// The statement, as the dataset gives it: the row's input.
+    pub statement: String,
+    /// The skeleton as searched (a line Lean refused masked): the row's target.
+    pub skeleton: String,
+    /// `closed_all`, `partial` or `refuted`.
+    pub label: SkeletonLabel,
+    /// Its holes.
+    pub holes: u32,
+    /// Of those, closed.
+    pub holes_closed: u32,
+}
+
+impl PlanRow {
+    /// The rows of `record`'s skeletons that elaborated, in the order tried. A `closed_all`
+    /// skeleton is left out when `closed_verified` is false (the theorem's proof failed a
+    /// later verification): a row is never labelled by a proof that did not hold.
+    pub fn rows_of(
+        record: &PlanRecord,
+        round: u32,
+        header: &str,
+        closed_verified: bool,
+    ) -> Vec<PlanRow> {
+        record
+            .skeletons
+            .iter()
+            .filter(|s| s.label != SkeletonLabel::Refused)
+            .filter(|s| s.label != SkeletonLabel::ClosedAll || closed_verified)
+            .map(|skeleton| PlanRow {
+                schema_version: PLAN_ROW_SCHEMA_VERSION,
+                name: record.name.clone(),
+                round,
+                request: skeleton.round,
+                header: header.to_owned(),
+                statement: record.statement.clone(),
+                skeleton: skeleton.text.clone(),
+                label: skeleton.label,
+                holes: skeleton.holes.len() as u32,
+                holes_closed: skeleton.holes.iter().filter(|h| h.search.proved).count() as u32,
+            })
+            .collect()
+    }
+}
+
+/// Reads a `plans.jsonl` file: its rows, and an error per line that does not read (naming the
+/// line); rows of a newer schema version are refused rather than read wrongly.
+pub fn read_plan_rows(bytes: &[u8]) -> (Vec<PlanRow>, Vec<crate::RowError>) {
+    crate::jsonl::read_rows_versioned(bytes, PLAN_ROW_SCHEMA_VERSION)
+}
+
 /// What planning did for one theorem, as its result row shows it (`ProveResult::plan`): the
 /// counts `prover report` sums, without the skeletons' texts (those are in the plan log).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -252,6 +325,82 @@ mod tests {
         let old: PlanRecord = serde_json::from_str(old).unwrap();
         assert_eq!(old.schema_version, PLAN_SCHEMA_VERSION);
         assert!(old.skeletons.is_empty());
+    }
+
+    #[test]
+    fn plan_rows_are_the_skeletons_that_elaborated_labelled_and_read_back() {
+        let hole = |proved: bool| HoleRecord {
+            line: 2,
+            column: 0,
+            goal: "⊢ q".into(),
+            search: HoleSearch {
+                proved,
+                ..HoleSearch::default()
+            },
+            frontier: Vec::new(),
+            errors: Vec::new(),
+        };
+        let skeleton = |round, label, holes| SkeletonRecord {
+            round,
+            text: format!("skeleton {round}"),
+            label,
+            reason: None,
+            holes,
+        };
+        let record = PlanRecord {
+            schema_version: PLAN_SCHEMA_VERSION,
+            name: "t".into(),
+            statement: "theorem t : p := by".into(),
+            outcome: PlanOutcome::Plan,
+            direct: HoleSearch::default(),
+            planner_calls: 2,
+            skeletons: vec![
+                skeleton(0, SkeletonLabel::Refused, vec![]),
+                skeleton(0, SkeletonLabel::Refuted, vec![hole(true), hole(false)]),
+                skeleton(0, SkeletonLabel::Partial, vec![hole(false)]),
+                skeleton(1, SkeletonLabel::ClosedAll, vec![hole(true), hole(true)]),
+            ],
+            planner_error: None,
+            fallback: None,
+            proof: None,
+        };
+        let rows = PlanRow::rows_of(&record, 3, "import Mathlib", true);
+        let seen: Vec<(u32, SkeletonLabel, u32, u32)> = rows
+            .iter()
+            .map(|r| (r.request, r.label, r.holes, r.holes_closed))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (0, SkeletonLabel::Refuted, 2, 1),
+                (0, SkeletonLabel::Partial, 1, 0),
+                (1, SkeletonLabel::ClosedAll, 2, 2),
+            ]
+        );
+        assert!(
+            rows.iter()
+                .all(|r| r.round == 3 && r.header == "import Mathlib")
+        );
+        let unverified = PlanRow::rows_of(&record, 3, "", false);
+        assert_eq!(unverified.len(), 2);
+        assert!(
+            unverified
+                .iter()
+                .all(|r| r.label != SkeletonLabel::ClosedAll)
+        );
+
+        let text: String = rows
+            .iter()
+            .map(|r| serde_json::to_string(r).unwrap() + "\n")
+            .collect();
+        assert!(text.contains(r#""label":"closed_all""#), "{text}");
+        let newer = text.replacen(r#""schema_version":1"#, r#""schema_version":2"#, 1);
+        let (back, errors) = read_plan_rows(text.as_bytes());
+        assert_eq!((back, errors.len()), (rows.clone(), 0));
+        let (back, errors) = read_plan_rows(newer.as_bytes());
+        assert_eq!(back.len(), 2);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].line, 1);
     }
 
     #[test]

@@ -94,6 +94,28 @@ pub struct RoundRecord {
     pub steps: Vec<ProofStep>,
     /// Every tactic Lean refused at a state of the proof path (the DPO material).
     pub refusals: Vec<Refusal>,
+    /// With `--planner openai`: what planning did for the conjecture (its skeletons, each
+    /// labelled), the material of `plans.jsonl`. Absent without the planner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Box<crate::plan::PlanRecord>>,
+    /// With `--planner openai`, when a skeleton proved the conjecture: each of its holes'
+    /// proof steps and refusals, in the skeleton's order (the theorem's own `steps` are then
+    /// empty: its proof is no search path). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holes: Vec<HoleSteps>,
+}
+
+/// One hole of the skeleton that proved a conjecture: its search's proof steps, rooted at the
+/// hole's goal, and the tactics Lean refused at states of that path (SFT and DPO rows, as a
+/// whole theorem's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HoleSteps {
+    /// The goal Lean reported at the hole's `sorry`.
+    pub goal: String,
+    /// The steps of the hole's proof, its goal first.
+    pub steps: Vec<ProofStep>,
+    /// Every tactic Lean refused at a state of that proof's path.
+    pub refusals: Vec<Refusal>,
 }
 
 /// A round's `results.jsonl`: one line per conjecture the round searched.

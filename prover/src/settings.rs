@@ -449,6 +449,7 @@ impl EditorSettings {
                 "search" => settings.search = editor_section(name, section, &mut unknown)?,
                 "llm" => settings.llm = editor_section(name, section, &mut unknown)?,
                 "cache" => settings.cache = editor_section(name, section, &mut unknown)?,
+                "planner" => settings.planner = editor_section(name, section, &mut unknown)?,
                 _ => unknown.push(name.clone()),
             }
         }
@@ -1277,7 +1278,8 @@ pub fn colour_allowed() -> bool {
 // ---------------------------------------------------------------------------------------------
 // The planner
 
-/// `[planner]` in `prover.toml`: the skeleton planner of `prove` and `eval` (`--planner`).
+/// `[planner]` in `prover.toml` (or an editor's `planner` settings): the skeleton planner of
+/// `prove`, `eval`, `iterate` and the editor server (`--planner`).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlannerFileSettings {
@@ -1692,6 +1694,30 @@ mod tests {
             let error = EditorSettings::from_json(&bad).unwrap_err().to_string();
             assert!(error.contains(named), "{error}");
         }
+    }
+
+    #[test]
+    fn an_editors_planner_section_is_read_and_laid_over_the_file() {
+        let file = SettingsFile::parse("[planner]\nsamples = 2\nreplans = 1\n").unwrap();
+        let editor = EditorSettings::from_json(&serde_json::json!({
+            "planner": {"kind": "openai", "url": "http://127.0.0.1:9/v1", "samples": 3, "sampels": 1},
+        }))
+        .unwrap();
+        assert_eq!(editor.unknown, ["planner.sampels"]);
+        let (_, merged) = editor.over(&Overlay::default(), &file);
+        let planner = planner_settings(&PlannerOverlay::default(), &merged)
+            .unwrap()
+            .expect("the editor turned the planner on");
+        assert_eq!(planner.plan.samples, 3, "the editor's key over the file's");
+        assert_eq!(
+            planner.plan.replans, 1,
+            "the file's where the editor sets none"
+        );
+        let wrong = EditorSettings::from_json(&serde_json::json!({"planner": {"kind": "yes"}}));
+        assert!(
+            wrong.unwrap_err().to_string().contains("planner.kind"),
+            "a wrong value is refused naming its key"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `prover eval|prove --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds the closed holes in the cache; `--planner off` changes nothing.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -348,4 +349,232 @@ fn a_planner_server_that_does_not_answer_stops_the_run_before_any_theorem() {
         !out.exists(),
         "nothing is written before the planner answers"
     );
+}
+
+/// `prover iterate` on the planner world: one round, no cheap pass, the search stage through
+/// the planner when `planner` flags are given.
+fn iterate(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    let output = ProverRun::new("iterate")
+        .args(["--workers", "2", "--max-expansions", "40", "--rounds", "1"])
+        .args(["--cheap-expansions", "0"])
+        .path("--conjectures", &dataset(dir))
+        .path("--dir", &dir.join(out))
+        .path("--cache", &dir.join(format!("{out}-cache")))
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .args(extra)
+        .output();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[test]
+fn iterate_proves_through_a_skeleton_and_writes_plan_rows_and_each_holes_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = planner_server(&dir.path().join("requests.jsonl"));
+    let planner = [
+        "--planner",
+        "openai",
+        "--planner-url",
+        &server.base_url(),
+        "--planner-samples",
+        "3",
+    ];
+    let output = iterate(dir.path(), "rounds", &planner);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DPO rows, 2 planner rows,"), "{stderr}");
+    let round = dir.path().join("rounds/round-1");
+    let results = results_by_name(&round.join("results.jsonl"));
+    assert_eq!(results["two_steps"]["status"], "proved", "{results:?}");
+    assert_eq!(results["direct"]["status"], "proved", "{results:?}");
+    let proof = results["two_steps"]["proof"].as_str().unwrap();
+    assert!(proof.contains("have h₁ : x ^ 2 = x * x"), "{proof}");
+    assert!(!proof.contains("sorry"), "{proof}");
+
+    // One (statement → skeleton) row per skeleton that elaborated, in the order tried: the
+    // false lemma refuted, the replan's skeleton closed; the two refused ones are no rows.
+    let bytes = std::fs::read(round.join("plans.jsonl")).unwrap();
+    let (rows, errors) = datasets::plan::read_plan_rows(&bytes);
+    assert!(errors.is_empty(), "{errors:?}");
+    let labelled: Vec<(&str, u32, datasets::plan::SkeletonLabel, u32, u32)> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.request, r.label, r.holes, r.holes_closed))
+        .collect();
+    use datasets::plan::SkeletonLabel::{ClosedAll, Refuted};
+    assert_eq!(
+        labelled,
+        [
+            ("two_steps", 0, Refuted, 1, 0),
+            ("two_steps", 1, ClosedAll, 2, 2)
+        ]
+    );
+    assert!(rows.iter().all(|r| r.round == 1 && r.header == HEADER));
+    assert!(
+        rows.iter().all(|r| r.statement.trim_end() == STATEMENT),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1]
+            .skeleton
+            .contains("have h₂ : x * x ≥ 2 * x := by sorry")
+    );
+
+    // SFT rows: each hole's proof, rooted at the hole's goal (the earlier `have` among its
+    // hypotheses), and the direct search's proof of `direct` as without the planner.
+    let sft = read_jsonl(&round.join("sft.jsonl"));
+    let steps: BTreeSet<(String, String, String, u64, u64)> = sft
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+                r["tactic"].as_str().unwrap().to_owned(),
+                r["depth"].as_u64().unwrap(),
+                r["proof_length"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |name: &str, state: &str, tactic: &str| {
+        (name.to_owned(), state.to_owned(), tactic.to_owned(), 0, 1)
+    };
+    let expected = BTreeSet::from([
+        row("direct", "x : ℕ\n⊢ x + 0 = x", "simp"),
+        row("two_steps", "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = x * x", "norm_num"),
+        row(
+            "two_steps",
+            "x : ℕ\nh : 2 ≤ x\nh₁ : x ^ 2 = x * x\n⊢ x * x ≥ 2 * x",
+            "nlinarith",
+        ),
+    ]);
+    assert_eq!(steps, expected);
+    // DPO rows: at a hole's goal, its step against a tactic Lean refused there.
+    let dpo = read_jsonl(&round.join("dpo.jsonl"));
+    let at_holes: Vec<&Value> = dpo.iter().filter(|r| r["name"] == "two_steps").collect();
+    assert!(!at_holes.is_empty(), "{dpo:?}");
+    for pair in &at_holes {
+        let chosen = pair["chosen"].as_str().unwrap();
+        assert!(["norm_num", "nlinarith"].contains(&chosen), "{pair}");
+        assert_ne!(pair["rejected"], pair["chosen"]);
+    }
+    // The stage log keeps the plan, so a resumed round exports the same rows.
+    let search = read_jsonl(&round.join("search.jsonl"));
+    let logged = search.iter().find(|r| r["name"] == "two_steps").unwrap();
+    assert_eq!(logged["plan"]["outcome"], "plan");
+    assert_eq!(logged["holes"].as_array().unwrap().len(), 2);
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(round.join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(manifest["counts"]["plan_rows"], 2, "{manifest}");
+    assert!(manifest["config"]["planner"].is_object(), "{manifest}");
+
+    // Two shards of the same run, merged: the planner's rows and the holes' rows are the
+    // unsharded round's, byte for byte.
+    let shards: Vec<PathBuf> = (0..2)
+        .map(|index| {
+            let out = format!("shard-{index}");
+            let shard = format!("{index}/2");
+            let flags: Vec<&str> = planner.iter().copied().chain(["--shard", &shard]).collect();
+            iterate(dir.path(), &out, &flags);
+            dir.path().join(out)
+        })
+        .collect();
+    let merged = dir.path().join("merged");
+    let output = ProverRun::new("merge")
+        .args([&merged, &shards[0], &shards[1]])
+        .output();
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    for file in [
+        "plans.jsonl",
+        "sft.jsonl",
+        "dpo.jsonl",
+        "results.jsonl",
+        "proofs.jsonl",
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(merged.join("round-1").join(file)).unwrap(),
+            std::fs::read_to_string(round.join(file)).unwrap(),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn with_the_planner_off_iterate_writes_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = iterate(dir.path(), "plain", &[]);
+    let stderr = String::from_utf8_lossy(&plain.stderr);
+    assert!(stderr.contains("DPO rows, "), "{stderr}");
+    assert!(!stderr.contains("planner rows"), "{stderr}");
+    iterate(dir.path(), "off", &["--planner", "off"]);
+    for (name, round) in [("plain", "plain/round-1"), ("off", "off/round-1")] {
+        let round = dir.path().join(round);
+        let mut files: Vec<String> = std::fs::read_dir(&round)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "cheap.jsonl",
+                "dpo.jsonl",
+                "manifest.json",
+                "proofs.jsonl",
+                "results.jsonl",
+                "search.jsonl",
+                "sft.jsonl",
+                "verify.jsonl"
+            ],
+            "{name}"
+        );
+        // The stage log's records have exactly the fields they had before the planner.
+        for record in read_jsonl(&round.join("search.jsonl")) {
+            let keys: BTreeSet<&str> = record
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            assert_eq!(
+                keys,
+                BTreeSet::from([
+                    "schema_version",
+                    "name",
+                    "stage",
+                    "status",
+                    "proof",
+                    "stop_reason",
+                    "lean_calls",
+                    "seconds",
+                    "steps",
+                    "refusals"
+                ]),
+                "{name}: {record}"
+            );
+        }
+        let manifest: Value =
+            serde_json::from_str(&std::fs::read_to_string(round.join("manifest.json")).unwrap())
+                .unwrap();
+        assert!(
+            manifest["config"].get("planner").is_none(),
+            "{name}: {manifest}"
+        );
+        assert!(
+            manifest["counts"].get("plan_rows").is_none(),
+            "{name}: {manifest}"
+        );
+    }
+    for file in ["results.jsonl", "proofs.jsonl", "sft.jsonl", "dpo.jsonl"] {
+        assert_eq!(
+            std::fs::read(dir.path().join("plain/round-1").join(file)).unwrap(),
+            std::fs::read(dir.path().join("off/round-1").join(file)).unwrap(),
+            "{file}"
+        );
+    }
+    let results = results_by_name(&dir.path().join("plain/round-1/results.jsonl"));
+    assert_eq!(results["two_steps"]["status"], "failed");
 }

@@ -351,6 +351,10 @@ pub struct IterateArgs {
     /// Search, policy, cache and REPL settings.
     #[command(flatten)]
     pub session: SessionArgs,
+    /// The skeleton planner (the search stage proves through it; its skeletons become
+    /// round-N/plans.jsonl, its holes' proofs SFT and DPO rows).
+    #[command(flatten)]
+    pub planner: PlannerArgs,
 }
 
 /// `prover lsp`.
@@ -914,7 +918,7 @@ pub struct PlannerArgs {
 }
 
 impl PlannerArgs {
-    /// The planner part of a `prove` or `eval` request.
+    /// The planner part of a `prove`, `eval` or `iterate` request.
     pub fn request(&self) -> PlannerRun {
         PlannerRun {
             overlay: self.overlay(),

@@ -28,6 +28,7 @@ pub(super) fn run(args: IterateArgs, settings: &SettingsFile) -> anyhow::Result<
         save_model: args.session.search.save_model.clone(),
         overlay: args.session.overlay_in_shard(args.shard.as_deref())?,
         build: super::common::prover_build(),
+        planner: args.planner.request(),
     };
     let mut progress = RoundsProgress {
         stderr: StderrProgress::default(),
@@ -139,7 +140,7 @@ pub(super) fn render(event: &IterateEvent<'_>) {
         }
         IterateEvent::Finished(s) => note!(
             "round {}: {} conjectures, {} easy (cheap pass), {} solved by search, {} failed, {} \
-             error, {} unverified; {} SFT rows, {} DPO rows, {} Lean calls",
+             error, {} unverified; {} SFT rows, {} DPO rows{}, {} Lean calls",
             s.round,
             s.conjectures,
             s.solved_by_cheap,
@@ -149,6 +150,8 @@ pub(super) fn render(event: &IterateEvent<'_>) {
             s.unverified,
             s.sft_rows,
             s.dpo_rows,
+            s.plan_rows
+                .map_or(String::new(), |rows| format!(", {rows} planner rows")),
             s.lean_calls
         ),
         IterateEvent::ModelSaved { states, path } => note!(

@@ -6,10 +6,15 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use prover::job::{CancelToken, Goal, JobEvent, JobHandle};
+use std::future::Future;
+use std::pin::Pin;
+
+use prover::job::{CancelToken, Goal, JobEvent, Observer};
+use prover::pipeline::plan::{PlanSearch, PlanTap, PlannerRun, Planning};
+use prover::pipeline::{Stop, StopSender};
 use prover::session::Session;
 use prover::settings::{EditorSettings, Overlay, SettingsFile, session_config};
-use prover::{ProveStatus, SorryGoal};
+use prover::{ProveResult, ProveStatus, SorryGoal, Theorem};
 use serde_json::{Value, json};
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::*;
@@ -49,6 +54,9 @@ struct Job {
 #[derive(Default)]
 struct State {
     session: Option<Arc<Session>>,
+    /// The planner, when the settings turn it on (`[planner] kind = "openai"`): a sorry that is
+    /// a theorem's whole proof is proved through it.
+    planning: Option<Planning>,
     encoding: Option<Encoding>,
     progress: bool,
     document_changes: bool,
@@ -156,12 +164,13 @@ impl Backend {
         }
     }
 
-    /// The settings the editor's layers make on top of the command line and the file.
+    /// The settings the editor's layers make on top of the command line and the file, and the
+    /// planner they turn on (none by default).
     fn editor_config(
         &self,
         initialization_options: &SettingsFile,
         configuration: &EditorSettings,
-    ) -> std::result::Result<prover::session::SessionConfig, String> {
+    ) -> std::result::Result<(prover::session::SessionConfig, Option<Planning>), String> {
         let editor = EditorSettings {
             settings: initialization_options.overlaid_by(&configuration.settings),
             unknown: Vec::new(),
@@ -179,7 +188,9 @@ impl Backend {
         {
             config.cache_fallback = prover::session::CacheFallback::Memory;
         }
-        Ok(config)
+        let planning =
+            Planning::open(&PlannerRun::default(), &file, false, &[]).map_err(|e| e.to_string())?;
+        Ok((config, planning))
     }
 
     fn prove(&self, arguments: &[Value]) -> Result<()> {
@@ -229,11 +240,38 @@ impl Backend {
         let goal = prover::text::sorry_goal(&document.text, &declaration);
         let expansions = Arc::new(Progress::new());
         let counter = expansions.clone();
-        let handle = session.submit(
-            prover::job::Job::Prove(Goal::Sorry(goal.clone())),
-            move |event: &JobEvent| counter.record(event),
-        );
-        let cancel = handle.cancel_token();
+        // With the planner on, a sorry that is a theorem's whole proof is proved as `prove
+        // --planner openai` proves a theorem; any other sorry by one search in place.
+        let planned = state
+            .planning
+            .clone()
+            .and_then(|planning| Some((planning, planned_theorem(&document.text, &declaration)?)));
+        let (end, cancel, stop, whole): (Ending, CancelToken, Option<StopSender>, Option<usize>) =
+            match planned {
+                Some((planning, (theorem, by_end))) => {
+                    let (sender, stop) = Stop::channel();
+                    let prover = session.prover().clone();
+                    let tap = Arc::new(ProgressTap(counter));
+                    let end = async move {
+                        Some(planning.plan(&prover, theorem, &stop, tap).await.result)
+                    };
+                    (
+                        Box::pin(end),
+                        CancelToken::new(),
+                        Some(sender),
+                        Some(by_end),
+                    )
+                }
+                None => {
+                    let handle = session.submit(
+                        prover::job::Job::Prove(Goal::Sorry(goal.clone())),
+                        move |event: &JobEvent| counter.record(event),
+                    );
+                    let cancel = handle.cancel_token();
+                    let end = async move { handle.wait().await.into_prove_result() };
+                    (Box::pin(end), cancel, None, None)
+                }
+            };
         state.jobs.insert(
             id,
             Job {
@@ -255,9 +293,51 @@ impl Backend {
             expansions,
             cancel,
             token,
+            stop,
+            whole,
         };
-        tokio::spawn(job.run(handle));
+        tokio::spawn(job.run(end));
         Ok(())
+    }
+}
+
+/// How a job ends: its result, or `None` when it was cancelled.
+type Ending = Pin<Box<dyn Future<Output = Option<ProveResult>> + Send>>;
+
+/// The theorem a sorry stands for when it is the declaration's whole proof (`… := by sorry`,
+/// nothing but whitespace around it): the declaration up to its `by`, the file before it as the
+/// header. `None` for any other sorry (a later tactic, a nested `have`, a term), which the
+/// planner does not plan.
+/// The theorem, and where its `by` ends from the declaration's start.
+fn planned_theorem(text: &str, declaration: &Declaration) -> Option<(Theorem, usize)> {
+    let statement = text
+        .get(declaration.start..declaration.sorry.start)?
+        .trim_end();
+    let by_end = declaration.start + statement.len();
+    let head = text.get(declaration.head..by_end)?;
+    let whole = head
+        .strip_suffix("by")
+        .is_some_and(|before| before.trim_end().ends_with(":="))
+        && head.matches(":=").count() == 1
+        && text
+            .get(declaration.sorry.end..declaration.end)?
+            .trim()
+            .is_empty();
+    let theorem = Theorem {
+        name: prover::text::sorry_goal(text, declaration).name,
+        header: text[..declaration.start].to_owned(),
+        formal_statement: statement.to_owned(),
+    };
+    whole.then_some((theorem, statement.len()))
+}
+
+/// The editor's progress report fed by every search of a plan (each search's own count).
+struct ProgressTap(Arc<Progress>);
+
+impl PlanTap for ProgressTap {
+    fn observer(&self, _search: PlanSearch) -> Box<dyn Observer> {
+        let counter = self.0.clone();
+        Box::new(move |event: &JobEvent| counter.record(event))
     }
 }
 
@@ -353,10 +433,17 @@ struct JobRun {
     expansions: Arc<Progress>,
     cancel: CancelToken,
     token: Option<String>,
+    /// A planned job's stop: set when the job is cancelled, so the plan starts nothing more
+    /// (its searches running then end within their budget; nothing is applied).
+    stop: Option<StopSender>,
+    /// For a plan's proof (the text after `:= by`, exactly as its final check accepted it):
+    /// where the declaration's `by` ends, from its start. The proof replaces everything from
+    /// there to the end of the sorry, rather than being laid out in the sorry's place.
+    whole: Option<usize>,
 }
 
 impl JobRun {
-    async fn run(self, job: JobHandle) {
+    async fn run(self, search: Ending) {
         let started = Instant::now();
         let progress = match &self.token {
             Some(token) => {
@@ -377,12 +464,14 @@ impl JobRun {
         let prover = self.session.prover();
         let policy = prover.policies().spec().kind.name();
         let deadline = prover.config().search.max_time;
-        let search = job.wait();
         tokio::pin!(search);
         let end = loop {
             tokio::select! {
                 end = &mut search => break end,
                 () = tokio::time::sleep(Duration::from_millis(500)) => {
+                    if let (Some(stop), true) = (&self.stop, self.cancel.is_cancelled()) {
+                        stop.stop();
+                    }
                     if let Some(progress) = &progress {
                         let mut message = expansions.message(started.elapsed(), policy);
                         // The share of the time budget spent, when there is one.
@@ -400,12 +489,22 @@ impl JobRun {
             }
         };
         // A cancel that came after the search ended still applies nothing.
-        let result = match end.into_prove_result() {
+        let result = match end {
             Some(result) if !self.cancel.is_cancelled() => Some(result),
             _ => None,
         };
         let ending = match &result {
             None => "cancelled".to_owned(),
+            Some(result)
+                if result.status == ProveStatus::Proved
+                    && result
+                        .plan
+                        .as_ref()
+                        .is_some_and(|plan| plan.outcome == datasets::plan::PlanOutcome::Plan) =>
+            {
+                let closed = result.plan.as_ref().map_or(0, |plan| plan.holes_closed);
+                format!("proved through a skeleton ({closed} hole(s) closed)")
+            }
             Some(result) if result.status == ProveStatus::Proved => {
                 let steps = result.proof.as_deref().map_or(0, |p| {
                     p.lines()
@@ -483,7 +582,10 @@ impl JobRun {
         let declaration_text = self.goal.declaration.clone();
         let mut start = {
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            state.known.insert(self.key.clone(), proof.to_owned());
+            // A plan's proof is a whole `by` block, not a script for the sorry's place.
+            if self.whole.is_none() {
+                state.known.insert(self.key.clone(), proof.to_owned());
+            }
             job.map_or(self.declaration.start, |j| j.anchor.start)
         };
         for _attempt in 0..2 {
@@ -552,7 +654,11 @@ impl JobRun {
         let moved = self
             .declaration
             .shifted(start as isize - self.declaration.start as isize);
-        let (range, new_text) = text::proof_edit(&document.text, &moved, proof);
+        let (range, new_text) = match self.whole {
+            // The plan's checked text: the statement up to `by`, then exactly its proof.
+            Some(by_end) => (moved.start + by_end..moved.sorry.end, proof.to_owned()),
+            None => text::proof_edit(&document.text, &moved, proof),
+        };
         // The declaration as it reads once edited (the edit lies inside it).
         let mut edited = declaration_text.clone();
         edited.replace_range(range.start - start..range.end - start, &new_text);
@@ -634,7 +740,7 @@ impl LanguageServer for Backend {
             .unwrap_or(&Value::Null);
         let options = EditorSettings::from_json(options)
             .map_err(|e| Error::invalid_params(format!("initializationOptions: {e}")))?;
-        let config = self
+        let (config, planning) = self
             .editor_config(&options.settings, &EditorSettings::default())
             .map_err(|e| Error {
                 code: ErrorCode::InvalidParams,
@@ -667,6 +773,7 @@ impl LanguageServer for Backend {
                 .collect();
             state.initialization_options = options.settings;
             state.session = Some(Arc::new(session));
+            state.planning = planning;
             state.encoding = Some(if utf8 {
                 Encoding::Utf8
             } else {
@@ -778,15 +885,17 @@ impl LanguageServer for Backend {
                 }));
                 self.editor_config(&initialization_options, &editor)
             })
-            .and_then(|config| {
+            .and_then(|(config, planning)| {
                 Session::open_on(&tokio::runtime::Handle::current(), config)
+                    .map(|session| (session, planning))
                     .map_err(|e| e.to_string())
             });
         match opened {
-            Ok(session) => {
+            Ok((session, planning)) => {
                 let old = {
                     let mut state = self.state();
                     state.configuration = settings;
+                    state.planning = planning;
                     state.session.replace(Arc::new(session))
                 };
                 if let Some(old) = old.and_then(Arc::into_inner) {

@@ -1,4 +1,4 @@
-//! The editor server in process, with real Content-Length framing over in-memory pipes, against sim-repl (a simulated REPL, not Lean): capabilities, the code action on a `sorry` after `ℕ` and `𝓝`, a job with progress ending in an applied edit, sorries as a last tactic and in a nested `have`, a stale range, a skipped edit sent again, resolve, settings changes, a malformed request, all four cancellations, a crashing REPL.
+//! The editor server in process, with real Content-Length framing over in-memory pipes, against sim-repl (a simulated REPL, not Lean): capabilities, the code action on a `sorry` after `ℕ` and `𝓝`, a job with progress ending in an applied edit, sorries as a last tactic and in a nested `have`, a stale range, a skipped edit sent again, resolve, settings changes, a malformed request, all four cancellations, a crashing REPL, a theorem's whole sorry planned through a skeleton against sim-openai.
 
 use prover::portfolio::Portfolio;
 use prover::settings::{CacheOverlay, Overlay, ReplOverlay, SettingsFile};
@@ -719,4 +719,78 @@ async fn every_placement_is_proved_from_its_own_goal_and_laid_out_in_place() {
             "in {text:?}"
         );
     }
+}
+
+/// With the planner on (an editor's `planner` section, read as prover.toml's `[planner]`), a
+/// sorry that is a theorem's whole proof is proved through a skeleton when no search alone can
+/// (the planner world's `two_steps`, sim-openai answering the planning request), and the edit
+/// is the proof the plan's final check accepted; the section is no unknown setting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_planner_on_a_theorems_whole_sorry_is_proved_through_a_skeleton() {
+    use prover_tests::openai_sim::{self, Options, Script};
+    const STATEMENT: &str = "theorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by";
+    let good = format!(
+        "```lean\n{STATEMENT}\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x := by sorry\n  exact h₁ ▸ h₂\n```"
+    );
+    let script: Script = serde_json::from_value(json!({
+        "responses": {format!("{STATEMENT} sorry"): [{"text": good}]},
+        "default": [],
+    }))
+    .unwrap();
+    let server = openai_sim::serve(script, Options::default()).unwrap();
+    let world = prover_tests::harness::fixture_world("planner.json");
+    let text = format!(
+        "{}\n{STATEMENT}\n  sorry\n",
+        prover_tests::harness::MINIF2F_HEADER
+    );
+    let mut client = on_pipes(&world, &text);
+    let options = json!({
+        "planner": {"kind": "openai", "url": server.base_url(), "samples": 1},
+        "search": {"max_expansions": 40},
+    });
+    let init = client
+        .request(
+            "initialize",
+            json!({"capabilities": full_capabilities(), "initializationOptions": options}),
+        )
+        .await;
+    assert!(init.get("error").is_none(), "{init}");
+    client.notify("initialized", json!({})).await;
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": text}}),
+        )
+        .await;
+    let answer = prove_after(&mut client, "two_steps").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    let end = client
+        .wait_for(|m| m["method"] == "$/progress" && m["params"]["value"]["kind"] == "end")
+        .await;
+    assert_eq!(
+        end["params"]["value"]["message"], "proved through a skeleton (2 hole(s) closed)",
+        "{end}"
+    );
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    let expected = format!(
+        "{}\n{STATEMENT}\n  have h₁ : x ^ 2 = x * x := by norm_num\n  have h₂ : x * x ≥ 2 * x := by nlinarith\n  exact h₁ ▸ h₂\n",
+        prover_tests::harness::MINIF2F_HEADER
+    );
+    assert_eq!(client.text, expected);
+    // No warning named the planner's section as unknown.
+    let warnings: Vec<&Value> = client
+        .seen
+        .iter()
+        .filter(|m| m["method"] == "window/showMessage")
+        .filter(|m| {
+            m["params"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains("unknown")
+        })
+        .collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let _ = client.request("shutdown", Value::Null).await;
 }

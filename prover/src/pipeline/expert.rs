@@ -10,24 +10,36 @@
 //! | `results.jsonl` | at the end, whole | one `RoundResult` per conjecture searched |
 //! | `proofs.jsonl` | at the end, whole | verified proofs in `prover check`'s input form |
 //! | `sft.jsonl`, `dpo.jsonl` | at the end, whole | the training rows |
+//! | `plans.jsonl` | at the end, whole | with `--planner openai`: the planner's (statement → skeleton) rows |
 //! | `model.bin` | at the end, whole | with `--policy learned`: the model the round searched with |
 //! | `manifest.json` | last | the run manifest with the round's counts: the round is complete |
 //!
 //! A conjecture proved and verified in an earlier round is not searched again; one that was
 //! not carries over. Conjectures the cheap pass proves are easy: listed, verified, and kept out
 //! of the training rows unless `keep_easy`.
+//!
+//! With the planner (`--planner openai`), the search stage proves each conjecture through
+//! [`super::plan`]: its record in `search.jsonl` carries the plan, and, when a skeleton proved
+//! it, each hole's steps and refusals (a [`TrainingTap`] on every search of the plan). A
+//! verified proof then gives SFT and DPO rows per hole exactly as a whole theorem's proof
+//! does, the hole's goal the first state; every skeleton that elaborated gives a
+//! [`PlanRow`] labelled `closed_all`, `partial` or `refuted` (a `closed_all` one only when
+//! the proof it gave was verified). The cheap pass never plans.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use ::datasets::plan::PlanRow;
 use ::datasets::training::{
-    DpoRow, RefusalKind, RoundRecord, RoundResult, SftRow, Stage, TRAINING_SCHEMA_VERSION,
+    DpoRow, ProofStep, Refusal, RefusalKind, RoundRecord, RoundResult, SftRow, Stage,
+    TRAINING_SCHEMA_VERSION,
 };
 use ::datasets::{AppendLog, CheckResult, HeaderOrigin, ProofRow, ProofTask, RunManifest, Status};
 use lean_bridge::pool::PoolConfig;
 
 use super::batch::{Decided, search_all};
-use super::collect::TrainingHook;
+use super::collect::{TrainingHook, TrainingTap};
+use super::plan::{PlannerRun, Planning};
 use super::verify::verify_all;
 use super::{PipelineError, Stop};
 use crate::check::CheckConfig;
@@ -57,6 +69,8 @@ pub struct RoundsConfig {
     pub pool: PoolConfig,
     /// The run's manifest; each round's `manifest.json` is it with the round's counts.
     pub manifest: RunManifest,
+    /// The planner the search stage proves through (`--planner openai`), when on.
+    pub planning: Option<Planning>,
 }
 
 /// What the front end hears while the rounds run.
@@ -100,6 +114,8 @@ pub struct RoundSummary {
     pub dpo_rows: usize,
     /// Lean requests of the cheap pass and the search.
     pub lean_calls: u64,
+    /// Planner rows written (`plans.jsonl`); `None` without the planner.
+    pub plan_rows: Option<usize>,
     /// Proof steps not made into rows, by reason (`easy`, `unverified`).
     pub dropped: BTreeMap<String, usize>,
 }
@@ -119,6 +135,9 @@ impl RoundSummary {
             ("dpo_rows".to_owned(), count(self.dpo_rows)),
             ("lean_calls".to_owned(), self.lean_calls),
         ]);
+        if let Some(rows) = self.plan_rows {
+            counts.insert("plan_rows".to_owned(), count(rows));
+        }
         for (reason, n) in &self.dropped {
             counts.insert(format!("dropped_steps_{reason}"), count(*n));
         }
@@ -141,6 +160,9 @@ impl RoundSummary {
             sft_rows: get("sft_rows"),
             dpo_rows: get("dpo_rows"),
             lean_calls: counts.get("lean_calls").copied().unwrap_or(0),
+            plan_rows: counts
+                .get("plan_rows")
+                .map(|n| usize::try_from(*n).unwrap_or(usize::MAX)),
             dropped: counts
                 .iter()
                 .filter_map(|(k, v)| {
@@ -320,6 +342,16 @@ impl Round<'_> {
             .filter(|t| !done.contains(&t.name))
             .collect();
         let round = self.round;
+        if let (Stage::Search, Some(planning)) = (stage, &self.config.planning) {
+            self.plan_all(planning, prover, pending, |record| {
+                log.append(&record)?;
+                events.decided(round, &record);
+                records.push(record);
+                Ok(())
+            })
+            .await?;
+            return Ok(records);
+        }
         search_all(
             prover,
             pending,
@@ -336,6 +368,40 @@ impl Round<'_> {
         )
         .await?;
         Ok(records)
+    }
+
+    /// Proves `theorems` through the planner, the round's conjectures at once as
+    /// `search_all` searches them, each plan's searches watched by a [`TrainingTap`]; `done`
+    /// gets each stage record.
+    async fn plan_all(
+        &self,
+        planning: &Planning,
+        prover: &Prover,
+        theorems: Vec<Theorem>,
+        mut done: impl FnMut(RoundRecord) -> Result<(), PipelineError>,
+    ) -> Result<(), PipelineError> {
+        let (searcher, planning) = (prover.clone(), planning.clone());
+        let stop = self.stop.clone();
+        let end = super::batch::run(
+            theorems,
+            self.config.concurrency,
+            self.stop,
+            Some(prover),
+            move |theorem: Theorem| {
+                let (prover, planning, stop) = (searcher.clone(), planning.clone(), stop.clone());
+                async move {
+                    let tap = std::sync::Arc::new(TrainingTap::default());
+                    let planned = planning.plan(&prover, theorem, &stop, tap.clone()).await;
+                    tap.record(Stage::Search, &planned)
+                }
+            },
+            &mut done,
+        )
+        .await?;
+        match end.model_outage {
+            Some(message) => Err(PipelineError::ModelOutage(message)),
+            None => Ok(()),
+        }
     }
 
     /// Re-elaborates every proof of `deciding` on a fresh pool; returns name → result.
@@ -409,8 +475,8 @@ impl Round<'_> {
             ..RoundSummary::default()
         };
         let theorems: HashMap<&str, &Theorem> = todo.iter().map(|t| (t.name.as_str(), t)).collect();
-        let (mut results, mut proofs, mut sft, mut dpo) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut results, mut proofs, mut sft, mut dpo, mut plans) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (name, record) in deciding {
             let easy = record.stage == Stage::Cheap && record.status == ProveStatus::Proved;
             let verdict = verdicts.get(name);
@@ -440,10 +506,20 @@ impl Round<'_> {
                     _ => Vec::new(),
                 },
             });
+            if let (Some(plan), Some(theorem)) = (&record.plan, theorems.get(name.as_str())) {
+                let closed_verified = record.status == ProveStatus::Proved && verified;
+                plans.extend(PlanRow::rows_of(
+                    plan,
+                    round,
+                    &theorem.header,
+                    closed_verified,
+                ));
+            }
             if record.status != ProveStatus::Proved {
                 continue;
             }
-            let steps = record.steps.len();
+            let steps =
+                record.steps.len() + record.holes.iter().map(|h| h.steps.len()).sum::<usize>();
             if !verified {
                 *summary.dropped.entry("unverified".into()).or_default() += steps;
                 continue;
@@ -461,7 +537,22 @@ impl Round<'_> {
                 *summary.dropped.entry("easy".into()).or_default() += steps;
                 continue;
             }
-            self.training_rows(record, &mut sft, &mut dpo);
+            self.training_rows(
+                &record.name,
+                &record.steps,
+                &record.refusals,
+                &mut sft,
+                &mut dpo,
+            );
+            for hole in &record.holes {
+                self.training_rows(
+                    &record.name,
+                    &hole.steps,
+                    &hole.refusals,
+                    &mut sft,
+                    &mut dpo,
+                );
+            }
         }
         summary.verified = summary.solved_by_cheap + summary.solved_by_search;
         summary.sft_rows = sft.len();
@@ -470,6 +561,10 @@ impl Round<'_> {
         self.write_lines("proofs.jsonl", proofs.iter())?;
         self.write_lines("sft.jsonl", sft.iter())?;
         self.write_lines("dpo.jsonl", dpo.iter())?;
+        if self.config.planning.is_some() {
+            summary.plan_rows = Some(plans.len());
+            self.write_lines("plans.jsonl", plans.iter())?;
+        }
         let mut manifest = self.config.manifest.clone();
         // The round's own policy: with a learned policy, the model retrained for this round,
         // saved beside it so the round can be searched again with exactly that model.
@@ -503,15 +598,22 @@ impl Round<'_> {
         Ok(summary)
     }
 
-    /// The SFT rows of a verified proof's steps, and the DPO rows of the tactics Lean refused
-    /// at those steps' states.
-    fn training_rows(&self, record: &RoundRecord, sft: &mut Vec<SftRow>, dpo: &mut Vec<DpoRow>) {
-        let length = u32::try_from(record.steps.len()).unwrap_or(u32::MAX);
-        for (depth, step) in record.steps.iter().enumerate() {
+    /// The SFT rows of a verified proof's steps (a whole theorem's, or a hole's), and the DPO
+    /// rows of the tactics Lean refused at those steps' states.
+    fn training_rows(
+        &self,
+        name: &str,
+        steps: &[ProofStep],
+        refusals: &[Refusal],
+        sft: &mut Vec<SftRow>,
+        dpo: &mut Vec<DpoRow>,
+    ) {
+        let length = u32::try_from(steps.len()).unwrap_or(u32::MAX);
+        for (depth, step) in steps.iter().enumerate() {
             let prompt = self.config.prompt_template.replace("{state}", &step.state);
             sft.push(SftRow {
                 schema_version: TRAINING_SCHEMA_VERSION,
-                name: record.name.clone(),
+                name: name.to_owned(),
                 round: self.round,
                 state: step.state.clone(),
                 tactic: step.tactic.clone(),
@@ -521,7 +623,7 @@ impl Round<'_> {
                 proof_length: length,
             });
             let mut seen = HashSet::new();
-            for refusal in record.refusals.iter().filter(|r| r.state == step.state) {
+            for refusal in refusals.iter().filter(|r| r.state == step.state) {
                 let wanted = match refusal.kind {
                     RefusalKind::LeanError => true,
                     RefusalKind::Timeout => self.config.dpo_timeouts,
@@ -531,7 +633,7 @@ impl Round<'_> {
                 }
                 dpo.push(DpoRow {
                     schema_version: TRAINING_SCHEMA_VERSION,
-                    name: record.name.clone(),
+                    name: name.to_owned(),
                     round: self.round,
                     state: step.state.clone(),
                     prompt: prompt.clone(),
@@ -628,6 +730,8 @@ pub struct IterateRun {
     pub overlay: crate::settings::Overlay,
     /// The front end's build (version, git commit), for the manifest.
     pub build: BTreeMap<String, String>,
+    /// The planner's settings and `--plan-log` (off by default).
+    pub planner: PlannerRun,
 }
 
 /// An iteration's events, in order.
@@ -861,7 +965,7 @@ pub fn run(
     let cheap_width =
         settings::at_once(request.cheap_width.unwrap_or(CHEAP_WIDTH), "--cheap-width")?;
     let cheap_expansions = request.cheap_expansions.unwrap_or(CHEAP_EXPANSIONS);
-    let (input, conjectures) = read_conjectures(&request)?;
+    let (input, conjectures, planning) = read_conjectures(&request, settings)?;
     let mut config = super::run::side_by_side_session_config(&request.overlay, settings)?;
     config.prove.reuse_verdicts = crate::engine::VerdictReuse::Never;
     let cheap_spec = match request.cheap_policy_same {
@@ -913,6 +1017,10 @@ pub fn run(
         run_config.insert(key.to_owned(), value);
     }
     super::merge::record_shard(&mut run_config, request.overlay.shard);
+    if let Some(planning) = &planning {
+        // A resume under other planner settings would mix two kinds of rounds.
+        run_config.insert("planner".to_owned(), planning.manifest_record());
+    }
     let identity = super::run::RunIdentity {
         kind: "iterate".to_owned(),
         prover: request.build.clone(),
@@ -928,6 +1036,9 @@ pub fn run(
         progress.event(super::RunEvent::ModelProbed { url, probe });
     })?;
     manifest.set_model_probe(probe);
+    if let Some(planning) = &planning {
+        planning.probe(session.handle())?;
+    }
     manifest.start()?;
     let rounds = RoundsConfig {
         dir: request.dir.clone(),
@@ -940,6 +1051,7 @@ pub fn run(
         check,
         pool,
         manifest: manifest.record().clone(),
+        planning,
     };
     let mut trainer = Trainer {
         session,
@@ -959,11 +1071,12 @@ pub fn run(
     })
 }
 
-/// Checks the outputs and reads the conjectures: the whole file's record, for the manifest,
-/// and the conjectures of the run's shard (at least one).
+/// Checks the outputs, opens the planner (when on) and reads the conjectures: the whole file's
+/// record, for the manifest, and the conjectures of the run's shard (at least one).
 fn read_conjectures(
     request: &IterateRun,
-) -> Result<(::datasets::InputRecord, Vec<Theorem>), super::RunError> {
+    settings: &crate::settings::SettingsFile,
+) -> Result<(::datasets::InputRecord, Vec<Theorem>, Option<Planning>), super::RunError> {
     use ::datasets::output::{Input, Output, Target};
     let mut inputs = vec![Input {
         flag: "--conjectures",
@@ -980,7 +1093,11 @@ fn read_conjectures(
         &mut inputs,
         &mut outputs,
     );
+    outputs.extend(request.planner.output());
+    inputs.extend(request.planner.input());
     let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    let input_paths: Vec<&Path> = inputs.iter().map(|input| input.path).collect();
+    let planning = Planning::open(&request.planner, settings, false, &input_paths)?;
     let (bytes, conjectures) = super::run::read_dataset(&request.conjectures, "conjectures")?;
     let input = super::run::dataset_input(&request.conjectures, &bytes, &conjectures);
     let shard = request.overlay.shard;
@@ -998,5 +1115,5 @@ fn read_conjectures(
             request.dir.display()
         )));
     }
-    Ok((input, conjectures))
+    Ok((input, conjectures, planning))
 }

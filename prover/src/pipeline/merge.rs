@@ -530,7 +530,7 @@ pub fn merge_eval_outputs(out: &Path, inputs: &[PathBuf]) -> Result<MergeReport,
 }
 
 /// The files of a round `prover merge` joins, each a JSONL of rows with a `name`.
-const ROUND_FILES: [&str; 7] = [
+const ROUND_FILES: [&str; 8] = [
     "cheap.jsonl",
     "search.jsonl",
     "verify.jsonl",
@@ -538,7 +538,12 @@ const ROUND_FILES: [&str; 7] = [
     "proofs.jsonl",
     "sft.jsonl",
     "dpo.jsonl",
+    "plans.jsonl",
 ];
+
+/// Round files only some runs write (`plans.jsonl`, with the planner): merged when an input
+/// has one, and not written when none has (inputs made alike all have it or none).
+const OPTIONAL_ROUND_FILES: [&str; 1] = ["plans.jsonl"];
 
 /// What a merge of `iterate --dir` directories wrote and found missing.
 #[derive(Debug, Clone, Default)]
@@ -701,6 +706,12 @@ pub fn merge_iterate_dirs(out: &Path, inputs: &[PathBuf]) -> Result<RoundsReport
         }
         let mut files: RoundFiles = Vec::new();
         for file in ROUND_FILES {
+            let written = dirs
+                .iter()
+                .any(|(dir, _, _)| dir.join(format!("round-{round}")).join(file).exists());
+            if OPTIONAL_ROUND_FILES.contains(&file) && !written {
+                continue;
+            }
             let mut merged: BTreeMap<String, Vec<String>> = BTreeMap::new();
             let mut statuses: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
             for (dir, _, _) in &dirs {

@@ -205,11 +205,59 @@ pub struct Planned {
     pub record: PlanRecord,
 }
 
-/// One search of `theorem` with `prover`'s settings, through the one door.
-async fn search_theorem(prover: &Prover, theorem: &Theorem) -> ProveResult {
+/// Which of a plan's searches an observer from a [`PlanTap`] watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanSearch {
+    /// The direct search of the whole theorem, before any planning.
+    Direct,
+    /// The direct search run again with the budget planning left.
+    Fallback,
+    /// A hole's search in place (its root is the goal Lean reports at the hole's `sorry`).
+    Hole,
+}
+
+/// What a caller sees of each search a plan runs (training data, traces): an observer per
+/// search, given before the search starts, which sees its events as any job's observer does.
+pub trait PlanTap: Send + Sync {
+    /// The observer of one search of kind `search`.
+    fn observer(&self, search: PlanSearch) -> Box<dyn Observer>;
+}
+
+/// A tap that watches nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoTap;
+
+impl PlanTap for NoTap {
+    fn observer(&self, _search: PlanSearch) -> Box<dyn Observer> {
+        Box::new(NoObserver)
+    }
+}
+
+/// The plan's own observer of a search, and the caller's tap.
+struct Tapped<A>(A, Box<dyn Observer>);
+
+impl<A: Observer> Observer for Tapped<A> {
+    fn on_event(&mut self, event: &JobEvent) {
+        self.0.on_event(event);
+        self.1.on_event(event);
+    }
+
+    fn on_search_event(&mut self, event: &SearchEvent<'_>) {
+        self.0.on_search_event(event);
+        self.1.on_search_event(event);
+    }
+}
+
+/// One search of `theorem` with `prover`'s settings, through the one door, watched by `tap`.
+async fn search_theorem(
+    prover: &Prover,
+    theorem: &Theorem,
+    tap: &dyn PlanTap,
+    search: PlanSearch,
+) -> ProveResult {
     let job = Job::Prove(Goal::Theorem(theorem.clone()));
     prover
-        .submit(job, NoObserver)
+        .submit(job, Tapped(NoObserver, tap.observer(search)))
         .wait()
         .await
         .prove_result(&theorem.name)
@@ -249,8 +297,21 @@ pub async fn prove(
     theorem: Theorem,
     stop: &Stop,
 ) -> Planned {
+    prove_tapped(prover, planner, config, theorem, stop, Arc::new(NoTap)).await
+}
+
+/// [`prove`], with `tap` given an observer for each search (the direct search, its fallback
+/// and every hole's): how `iterate` and `explore` collect training data from a plan.
+pub async fn prove_tapped(
+    prover: &Prover,
+    planner: &dyn Planner,
+    config: &PlanConfig,
+    theorem: Theorem,
+    stop: &Stop,
+    tap: Arc<dyn PlanTap>,
+) -> Planned {
     let mut seconds = PlanSeconds::default();
-    let mut planned = plan_theorem(prover, planner, config, theorem, stop, &mut seconds).await;
+    let mut planned = plan_theorem(prover, planner, config, theorem, stop, &mut seconds, tap).await;
     let mut summary = PlanSummary::of(&planned.record);
     summary.lean_seconds = seconds;
     planned.result.plan = Some(Box::new(summary));
@@ -264,12 +325,15 @@ async fn plan_theorem(
     theorem: Theorem,
     stop: &Stop,
     seconds: &mut PlanSeconds,
+    tap: Arc<dyn PlanTap>,
 ) -> Planned {
     let started = Instant::now();
     let total = prover.config().clone();
     let direct = search_theorem(
         &prover.with_config(scaled(&total, config.direct_share)),
         &theorem,
+        tap.as_ref(),
+        PlanSearch::Direct,
     )
     .await;
     seconds.direct_search += direct.lean_seconds;
@@ -310,6 +374,7 @@ async fn plan_theorem(
         known: HashMap::new(),
         cost: Cost::of(&direct),
         seconds,
+        tap,
     };
     let mut feedback = None;
     for round in 0..=config.replans {
@@ -376,6 +441,8 @@ async fn plan_theorem(
         let again = search_theorem(
             &prover.with_config(scaled(&run.total, 1.0 - run.spent)),
             &theorem,
+            run.tap.as_ref(),
+            PlanSearch::Fallback,
         )
         .await;
         run.cost.add(Cost::of(&again));
@@ -452,6 +519,8 @@ struct Run<'a> {
     cost: Cost,
     /// Seconds waiting for Lean, by what asked.
     seconds: &'a mut PlanSeconds,
+    /// The caller's observers of each search.
+    tap: Arc<dyn PlanTap>,
 }
 
 /// What a theorem's searches and Lean requests cost, summed.
@@ -740,7 +809,7 @@ impl Run<'_> {
             .iter()
             .map(|&index| (index, holes[index].0.clone()))
             .collect();
-        let token = cancel.clone();
+        let (token, tap) = (cancel.clone(), self.tap.clone());
         let outcome = batch::run(
             jobs,
             holes.len(),
@@ -748,11 +817,12 @@ impl Run<'_> {
             None,
             move |(index, goal): (usize, SorryGoal)| {
                 let (searcher, token) = (searcher.clone(), token.clone());
+                let tapped = tap.observer(PlanSearch::Hole);
                 async move {
                     let name = goal.name.clone();
                     let watch = HoleWatch::default();
                     let job = Job::Prove(Goal::Sorry(goal));
-                    let handle = searcher.submit(job, watch.clone());
+                    let handle = searcher.submit(job, Tapped(watch.clone(), tapped));
                     token.join(handle.cancel_token());
                     let result = handle.wait().await.prove_result(&name);
                     (index, result, watch.seen())

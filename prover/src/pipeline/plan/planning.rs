@@ -7,7 +7,7 @@ use ::datasets::AppendLog;
 use ::datasets::output::{FileKind, Input, Output, Target};
 use ::datasets::plan::PlanRecord;
 
-use super::{OpenAiPlanner, PlanConfig};
+use super::{NoTap, OpenAiPlanner, PlanConfig, PlanTap, Planned};
 use crate::engine::{ProveResult, Theorem};
 use crate::pipeline::{RunError, Stop};
 use crate::session::Prover;
@@ -131,14 +131,35 @@ impl Planning {
     /// Proves `theorem` through the planner and appends its plan to the log; a record that
     /// cannot be written is a warning, never a lost result.
     pub async fn prove(&self, prover: &Prover, theorem: Theorem, stop: &Stop) -> ProveResult {
-        let planned =
-            super::prove(prover, self.planner.as_ref(), &self.config, theorem, stop).await;
+        self.plan(prover, theorem, stop, Arc::new(NoTap))
+            .await
+            .result
+    }
+
+    /// [`Planning::prove`], with `tap` watching every search of the plan; the result and the
+    /// plan's record (for a run's own training files).
+    pub async fn plan(
+        &self,
+        prover: &Prover,
+        theorem: Theorem,
+        stop: &Stop,
+        tap: Arc<dyn PlanTap>,
+    ) -> Planned {
+        let planned = super::prove_tapped(
+            prover,
+            self.planner.as_ref(),
+            &self.config,
+            theorem,
+            stop,
+            tap,
+        )
+        .await;
         if let Some(log) = &self.log {
             let mut log = log.lock().unwrap_or_else(|p| p.into_inner());
             if let Err(error) = log.append(&planned.record) {
                 tracing::warn!("cannot write --plan-log: {error}");
             }
         }
-        planned.result
+        planned
     }
 }
