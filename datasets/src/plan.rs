@@ -88,8 +88,9 @@ pub enum SkeletonLabel {
     /// Some holes closed, none refuted, and some still open when its budget ran out; or every
     /// hole closed but the assembled proof failed the final check.
     Partial,
-    /// A hole's search was exhausted with no infrastructure error: its lemma is likely false
-    /// or out of the policy's reach, and the skeleton was abandoned.
+    /// A hole was refuted (its negation proved, or its search exhausted with no
+    /// infrastructure error): its lemma is false or out of the policy's reach, and the
+    /// skeleton was abandoned.
     Refuted,
 }
 
@@ -112,6 +113,20 @@ pub struct HoleRecord {
     /// first, each `tactic: first line of the message`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The search of its goal's negation (`¬(T)` with its hypotheses as binders, a small
+    /// share of the budget), when one ran: proved, it refutes the hole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refutation: Option<HoleSearch>,
+}
+
+impl HoleRecord {
+    /// Whether the hole was refuted: its negation proved, or its search exhausted with no
+    /// infrastructure error.
+    pub fn refuted(&self) -> bool {
+        !self.search.proved
+            && (self.search.stop_reason == Some(StopCode::Exhausted)
+                || self.refutation.as_ref().is_some_and(|r| r.proved))
+    }
 }
 
 /// What one search (the direct one, or a hole's) did.
@@ -157,7 +172,8 @@ pub struct PlanSummary {
     /// Of those, whose verdict came from the cache or an earlier skeleton of the same plan
     /// rather than from a search of their own.
     pub holes_from_cache: u32,
-    /// Of those, refuted (searched to exhaustion with no infrastructure error).
+    /// Of those, refuted: the negation of its goal proved, or searched to exhaustion with no
+    /// infrastructure error.
     pub holes_refuted: u32,
     /// Seconds waiting for Lean, split by what asked.
     pub lean_seconds: PlanSeconds,
@@ -195,9 +211,7 @@ impl PlanSummary {
             holes: holes().count() as u32,
             holes_closed: count(&|h| h.search.proved),
             holes_from_cache: count(&|h| h.search.from_cache),
-            holes_refuted: count(&|h| {
-                !h.search.proved && h.search.stop_reason == Some(StopCode::Exhausted)
-            }),
+            holes_refuted: count(&|h| h.refuted()),
             lean_seconds: PlanSeconds::default(),
         }
     }
@@ -237,6 +251,7 @@ mod tests {
                     },
                     frontier: vec!["⊢ r".into()],
                     errors: vec!["simp: simp made no progress".into()],
+                    refutation: None,
                 }],
             }],
             planner_error: None,
@@ -268,6 +283,7 @@ mod tests {
             },
             frontier: Vec::new(),
             errors: Vec::new(),
+            refutation: None,
         };
         let skeleton = |label, holes| SkeletonRecord {
             round: 0,
@@ -294,6 +310,16 @@ mod tests {
                     ],
                 ),
                 skeleton(
+                    SkeletonLabel::Refuted,
+                    vec![HoleRecord {
+                        refutation: Some(HoleSearch {
+                            proved: true,
+                            ..HoleSearch::default()
+                        }),
+                        ..hole(false, Some(StopCode::Cancelled), false)
+                    }],
+                ),
+                skeleton(
                     SkeletonLabel::ClosedAll,
                     vec![hole(true, None, true), hole(true, None, false)],
                 ),
@@ -309,12 +335,12 @@ mod tests {
                 outcome: PlanOutcome::Plan,
                 planner_calls: 3,
                 replans: 2,
-                skeletons: 3,
+                skeletons: 4,
                 skeletons_refused: 1,
-                holes: 5,
+                holes: 6,
                 holes_closed: 3,
                 holes_from_cache: 1,
-                holes_refuted: 1,
+                holes_refuted: 2,
                 lean_seconds: PlanSeconds::default(),
             }
         );

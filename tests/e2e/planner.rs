@@ -1,4 +1,4 @@
-//! `prover eval|prove --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds the closed holes in the cache; `--planner off` changes nothing.
+//! `prover eval|prove --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds every closed hole in the cache and sends the REPL no tactic; `--planner off` changes nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -59,13 +59,20 @@ fn dataset(dir: &Path) -> PathBuf {
     path
 }
 
+/// sim-repl's request log, one for every run in `dir`: the REPL command is part of the
+/// cache's Lean identity, so two runs that should share a cache must log to one file.
+fn repl_log(dir: &Path) -> PathBuf {
+    dir.join("repl.log")
+}
+
 fn eval(dir: &Path, out: &str, cache: &Path, extra: &[&str]) -> Output {
+    let repl_log = repl_log(dir);
     let output = ProverRun::new("eval")
         .args(["--workers", "2", "--max-expansions", "40"])
         .path("--dataset", &dataset(dir))
         .path("--out", &dir.join(out))
         .path("--cache", cache)
-        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .repl(&SimRepl::world(&fixture_world("planner.json")).log(&repl_log))
         .args(extra)
         .output();
     assert!(
@@ -239,11 +246,20 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     let checked = check(dir.path(), "two_steps", &format!("{STATEMENT}\n"), proof);
     assert_eq!(checked["status"], "valid", "{checked}");
 
-    // Rerunning on the same cache finds every closed hole there.
+    // Rerunning on the same cache finds every closed hole there (the hole cache, rechecked
+    // in place): no tactic reaches the REPL at all, for the holes or anything else.
     let again_log = dir.path().join("plan-again.jsonl");
     let again_flag = ["--plan-log", again_log.to_str().unwrap()];
     let flags: Vec<&str> = planner.iter().chain(&again_flag).copied().collect();
+    let first_run = read_jsonl(&repl_log(dir.path())).len();
     eval(dir.path(), "again.jsonl", &cache, &flags);
+    let requests = read_jsonl(&repl_log(dir.path())).split_off(first_run);
+    assert!(!requests.is_empty(), "the rerun asked the REPL something");
+    let tactics: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r.get("tactic").is_some())
+        .collect();
+    assert!(tactics.is_empty(), "{tactics:#?}");
     let again = results_by_name(&dir.path().join("again.jsonl"));
     assert_eq!(again["two_steps"]["status"], "proved");
     let record = read_jsonl(&again_log)
@@ -262,7 +278,9 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
         assert_eq!(hole["search"]["expansions"], 0, "{hole}");
     }
     let plan = &again["two_steps"]["plan"];
-    assert!(plan["holes_from_cache"].as_u64().unwrap() >= 2, "{plan}");
+    assert!(plan["holes_closed"].as_u64().unwrap() >= 2, "{plan}");
+    // Every hole's verdict, the closed ones' and the refuted one's, came from the cache.
+    assert_eq!(plan["holes_from_cache"], plan["holes"], "{plan}");
 }
 
 #[test]
