@@ -31,6 +31,9 @@ pub struct PlanRecord {
     pub direct: HoleSearch,
     /// Requests sent to the planner (the first, then one per replan).
     pub planner_calls: u32,
+    /// Tokens those requests cost, as the server's `usage` reported them (absent when none).
+    #[serde(default, skip_serializing_if = "PlannerTokens::is_zero")]
+    pub planner_tokens: PlannerTokens,
     /// Every skeleton the planner proposed, in the order tried.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skeletons: Vec<SkeletonRecord>,
@@ -44,6 +47,34 @@ pub struct PlanRecord {
     /// The proof reported, exactly as the final check accepted it, when proved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
+}
+
+/// Tokens the planner's requests cost, from the OpenAI-compatible `usage` field (a server
+/// that reports none counts 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannerTokens {
+    /// Prompt tokens.
+    pub prompt: u64,
+    /// Completion tokens.
+    pub completion: u64,
+}
+
+impl PlannerTokens {
+    /// Whether nothing was counted.
+    pub fn is_zero(&self) -> bool {
+        self.prompt == 0 && self.completion == 0
+    }
+
+    /// Both counts summed.
+    pub fn total(&self) -> u64 {
+        self.prompt + self.completion
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: PlannerTokens) {
+        self.prompt += other.prompt;
+        self.completion += other.completion;
+    }
 }
 
 /// How a planned theorem ended.
@@ -160,6 +191,9 @@ pub struct PlanSummary {
     pub planner_calls: u32,
     /// Requests after the first: `planner_calls − 1`, or 0.
     pub replans: u32,
+    /// Tokens the planner's requests cost (absent when none was reported).
+    #[serde(default, skip_serializing_if = "PlannerTokens::is_zero")]
+    pub planner_tokens: PlannerTokens,
     /// Skeletons tried (refused ones included).
     pub skeletons: u32,
     /// Of those, refused before any hole was searched.
@@ -202,6 +236,7 @@ impl PlanSummary {
             outcome: record.outcome,
             planner_calls: record.planner_calls,
             replans: record.planner_calls.saturating_sub(1),
+            planner_tokens: record.planner_tokens,
             skeletons: record.skeletons.len() as u32,
             skeletons_refused: record
                 .skeletons
@@ -235,6 +270,10 @@ mod tests {
                 ..HoleSearch::default()
             },
             planner_calls: 1,
+            planner_tokens: PlannerTokens {
+                prompt: 120,
+                completion: 40,
+            },
             skeletons: vec![SkeletonRecord {
                 round: 0,
                 text: "theorem t : p := by\n  have h : q := by sorry\n  exact f h".into(),
@@ -261,6 +300,10 @@ mod tests {
         let line = serde_json::to_string(&record).unwrap();
         assert!(line.contains(r#""label":"closed_all""#), "{line}");
         assert!(line.contains(r#""frontier":["⊢ r"]"#), "{line}");
+        assert!(
+            line.contains(r#""planner_tokens":{"prompt":120,"completion":40}"#),
+            "{line}"
+        );
         let back: PlanRecord = serde_json::from_str(&line).unwrap();
         assert_eq!(back, record);
         let old = r#"{"name":"t","statement":"s","outcome":"unproved","direct":{"proved":false,"expansions":0,"lean_calls":0},"planner_calls":0}"#;
@@ -299,6 +342,10 @@ mod tests {
             outcome: PlanOutcome::Plan,
             direct: HoleSearch::default(),
             planner_calls: 3,
+            planner_tokens: PlannerTokens {
+                prompt: 300,
+                completion: 90,
+            },
             skeletons: vec![
                 skeleton(SkeletonLabel::Refused, vec![]),
                 skeleton(
@@ -335,6 +382,10 @@ mod tests {
                 outcome: PlanOutcome::Plan,
                 planner_calls: 3,
                 replans: 2,
+                planner_tokens: PlannerTokens {
+                    prompt: 300,
+                    completion: 90,
+                },
                 skeletons: 4,
                 skeletons_refused: 1,
                 holes: 6,

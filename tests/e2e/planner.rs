@@ -214,7 +214,13 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
         assert!(plan["lean_seconds"][part].is_f64(), "{part}: {plan}");
     }
     assert!(plan["lean_seconds"]["skeleton_checks"].as_f64().unwrap() > 0.0);
+    // The planner's tokens, as sim-openai's `usage` reported them, per theorem.
+    let tokens = &plan["planner_tokens"];
+    assert!(tokens["prompt"].as_u64().unwrap() > 0, "{plan}");
+    assert!(tokens["completion"].as_u64().unwrap() > 0, "{plan}");
+    assert_eq!(record["planner_tokens"], *tokens, "{record}");
     assert_eq!(results["direct"]["plan"]["outcome"], "direct");
+    assert!(results["direct"]["plan"].get("planner_tokens").is_none());
     assert_eq!(results["direct"]["plan"]["planner_calls"], 0);
 
     // `prover report` shows them in totals and per theorem.
@@ -232,6 +238,7 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     assert_eq!(totals["proved_by_plan"], 1, "{totals}");
     assert_eq!(totals["proved_directly"], 1, "{totals}");
     assert_eq!(totals["holes_closed"], 2, "{totals}");
+    assert_eq!(totals["planner_tokens"], *tokens, "{totals}");
     let row = figures["runs"][0]["table"]
         .as_array()
         .unwrap()
@@ -241,6 +248,25 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     assert_eq!(row["plan"]["holes_refuted"], 1, "{row}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.contains("<h2>Planner</h2>"));
+    assert!(html.contains("<th>planner tokens</th>"));
+
+    // `prover tree` draws the plan from the plan log: skeleton → holes → each hole's search.
+    let drawn = dir.path().join("plan.html");
+    let tree = ProverRun::new("tree")
+        .args([log.as_os_str()])
+        .args(["--theorem", "two_steps"])
+        .path("--out", &drawn)
+        .output();
+    assert_eq!(tree.status.code(), Some(0), "{tree:?}");
+    let page = std::fs::read_to_string(&drawn).unwrap();
+    assert!(page.contains("plan of two_steps"), "{page}");
+    for text in [
+        "skeleton 4 (request 2)",
+        "the search of its negation",
+        "⊢ x ^ 2 = x * x",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
 
     // The reported proof is a proof: `prover check` accepts it, with no sorry.
     let checked = check(dir.path(), "two_steps", &format!("{STATEMENT}\n"), proof);

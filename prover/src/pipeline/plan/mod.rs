@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use ::datasets::plan::{
     HoleRecord, HoleSearch, PLAN_SCHEMA_VERSION, PlanOutcome, PlanRecord, PlanSeconds, PlanSummary,
-    SkeletonLabel, SkeletonRecord,
+    PlannerTokens, SkeletonLabel, SkeletonRecord,
 };
 use lean_bridge::pool::CommandReply;
 use lean_bridge::protocol::Pos;
@@ -121,11 +121,39 @@ pub struct PlannerError(pub String);
 pub type Proposal<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<String>, PlannerError>> + Send + 'a>>;
 
+/// A planner's answers with the tokens they cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Proposed {
+    /// The raw texts, best first.
+    pub answers: Vec<String>,
+    /// Tokens the request cost, as the server reported them (0 when it did not).
+    pub tokens: PlannerTokens,
+}
+
+/// [`Proposed`], when it comes.
+pub type CountedProposal<'a> =
+    Pin<Box<dyn Future<Output = Result<Proposed, PlannerError>> + Send + 'a>>;
+
 /// Proposes skeletons for a theorem: an OpenAI-compatible model ([`OpenAiPlanner`]), or a
 /// script ([`ScriptedPlanner`]) in tests.
 pub trait Planner: Send + Sync {
     /// Up to `samples` answers for `request`, best first.
     fn propose<'a>(&'a self, request: &'a PlanRequest, samples: usize) -> Proposal<'a>;
+
+    /// [`Planner::propose`] with the tokens it cost; a planner that counts none reports 0.
+    fn propose_counted<'a>(
+        &'a self,
+        request: &'a PlanRequest,
+        samples: usize,
+    ) -> CountedProposal<'a> {
+        Box::pin(async move {
+            let answers = self.propose(request, samples).await?;
+            Ok(Proposed {
+                answers,
+                tokens: PlannerTokens::default(),
+            })
+        })
+    }
 }
 
 /// A planner that answers from a script: per theorem name, the answers to its first request,
@@ -281,6 +309,7 @@ async fn plan_theorem(
         outcome: PlanOutcome::Unproved,
         direct: search_of(&direct),
         planner_calls: 0,
+        planner_tokens: PlannerTokens::default(),
         skeletons: Vec::new(),
         planner_error: None,
         fallback: None,
@@ -322,8 +351,11 @@ async fn plan_theorem(
             feedback: feedback.take(),
         };
         record.planner_calls += 1;
-        let answers = match planner.propose(&request, config.samples).await {
-            Ok(answers) => answers,
+        let answers = match planner.propose_counted(&request, config.samples).await {
+            Ok(proposed) => {
+                record.planner_tokens.add(proposed.tokens);
+                proposed.answers
+            }
             Err(error) => {
                 tracing::warn!(theorem = %theorem.name, "the planner failed: {error}");
                 record.planner_error = Some(error.to_string());
