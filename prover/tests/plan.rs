@@ -395,9 +395,11 @@ async fn a_lemma_whose_negation_the_portfolio_proves_is_refuted_and_its_skeleton
     // `x ^ 2 < 2 * x` is false for x ≥ 2; its own search runs down an endless chain, so only
     // the proof of its negation can give it up early.
     let false_small = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 < 2 * x := by sorry\n  omega\n```";
+    // The replan states it again, its sorry on a line of its own, before the good skeleton.
+    let again = false_small.replace(":= by sorry", ":= by\n    sorry");
     let planner = ScriptedPlanner::new().with(
         "two_steps",
-        vec![vec![false_small.into()], vec![GOOD.into()]],
+        vec![vec![false_small.into()], vec![again, GOOD.into()]],
     );
     let Planned { result, record } =
         planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
@@ -417,11 +419,16 @@ async fn a_lemma_whose_negation_the_portfolio_proves_is_refuted_and_its_skeleton
         Some(StopCode::Exhausted),
         "{hole:#?}"
     );
+    // Stated again, it is refuted again with no search: a proved negation holds at any budget.
+    let repeated = &record.skeletons[1];
+    assert_eq!(repeated.label, SkeletonLabel::Refuted, "{repeated:#?}");
+    assert!(repeated.holes[0].search.from_cache, "{repeated:#?}");
+    assert_eq!(repeated.holes[0].search.expansions, 0);
     // In the closed skeleton no negation was proved.
-    let closed = &record.skeletons[1];
+    let closed = &record.skeletons[2];
     assert!(closed.holes.iter().all(|h| !h.refuted()), "{closed:#?}");
     let summary = result.plan.expect("a plan summary");
-    assert_eq!(summary.holes_refuted, 1, "{summary:?}");
+    assert_eq!(summary.holes_refuted, 2, "{summary:?}");
     assert_eq!(planner.requests().len(), 2);
     session.shutdown().await.unwrap();
 }

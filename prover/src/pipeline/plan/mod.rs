@@ -849,8 +849,11 @@ impl Run<'_> {
                 };
                 self.known.insert(keys[index].text.clone(), known);
             } else if hole_refuted(result, seen) {
+                // A proved negation refutes the lemma under any budget; an exhausted search
+                // only under its own.
+                let negated = seen.refutation.as_ref().is_some_and(|r| r.proved);
                 let known = Known::Refuted {
-                    share,
+                    share: if negated { f64::INFINITY } else { share },
                     result: result.clone(),
                     seen: seen.clone(),
                 };
@@ -1022,7 +1025,8 @@ impl Run<'_> {
 enum Known {
     /// A proof (checked in that skeleton), for the hole with that key (its names).
     Closed { key: HoleKey, result: ProveResult },
-    /// Refuted under this share of the budget; what its search saw.
+    /// Refuted under this share of the budget (any, when its negation was proved); what its
+    /// search saw.
     Refuted {
         share: f64,
         result: ProveResult,
