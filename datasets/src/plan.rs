@@ -31,6 +31,9 @@ pub struct PlanRecord {
     pub direct: HoleSearch,
     /// Requests sent to the planner (the first, then one per replan).
     pub planner_calls: u32,
+    /// Tokens those requests cost, as the server's `usage` reported them (absent when none).
+    #[serde(default, skip_serializing_if = "PlannerTokens::is_zero")]
+    pub planner_tokens: PlannerTokens,
     /// Every skeleton the planner proposed, in the order tried.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub skeletons: Vec<SkeletonRecord>,
@@ -44,6 +47,34 @@ pub struct PlanRecord {
     /// The proof reported, exactly as the final check accepted it, when proved.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proof: Option<String>,
+}
+
+/// Tokens the planner's requests cost, from the OpenAI-compatible `usage` field (a server
+/// that reports none counts 0).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannerTokens {
+    /// Prompt tokens.
+    pub prompt: u64,
+    /// Completion tokens.
+    pub completion: u64,
+}
+
+impl PlannerTokens {
+    /// Whether nothing was counted.
+    pub fn is_zero(&self) -> bool {
+        self.prompt == 0 && self.completion == 0
+    }
+
+    /// Both counts summed.
+    pub fn total(&self) -> u64 {
+        self.prompt + self.completion
+    }
+
+    /// Adds `other`'s counts.
+    pub fn add(&mut self, other: PlannerTokens) {
+        self.prompt += other.prompt;
+        self.completion += other.completion;
+    }
 }
 
 /// How a planned theorem ended.
@@ -88,8 +119,9 @@ pub enum SkeletonLabel {
     /// Some holes closed, none refuted, and some still open when its budget ran out; or every
     /// hole closed but the assembled proof failed the final check.
     Partial,
-    /// A hole's search was exhausted with no infrastructure error: its lemma is likely false
-    /// or out of the policy's reach, and the skeleton was abandoned.
+    /// A hole was refuted (its negation proved, or its search exhausted with no
+    /// infrastructure error): its lemma is false or out of the policy's reach, and the
+    /// skeleton was abandoned.
     Refuted,
 }
 
@@ -112,6 +144,20 @@ pub struct HoleRecord {
     /// first, each `tactic: first line of the message`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// The search of its goal's negation (`¬(T)` with its hypotheses as binders, a small
+    /// share of the budget), when one ran: proved, it refutes the hole.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refutation: Option<HoleSearch>,
+}
+
+impl HoleRecord {
+    /// Whether the hole was refuted: its negation proved, or its search exhausted with no
+    /// infrastructure error.
+    pub fn refuted(&self) -> bool {
+        !self.search.proved
+            && (self.search.stop_reason == Some(StopCode::Exhausted)
+                || self.refutation.as_ref().is_some_and(|r| r.proved))
+    }
 }
 
 /// What one search (the direct one, or a hole's) did.
@@ -218,6 +264,9 @@ pub struct PlanSummary {
     pub planner_calls: u32,
     /// Requests after the first: `planner_calls − 1`, or 0.
     pub replans: u32,
+    /// Tokens the planner's requests cost (absent when none was reported).
+    #[serde(default, skip_serializing_if = "PlannerTokens::is_zero")]
+    pub planner_tokens: PlannerTokens,
     /// Skeletons tried (refused ones included).
     pub skeletons: u32,
     /// Of those, refused before any hole was searched.
@@ -230,7 +279,8 @@ pub struct PlanSummary {
     /// Of those, whose verdict came from the cache or an earlier skeleton of the same plan
     /// rather than from a search of their own.
     pub holes_from_cache: u32,
-    /// Of those, refuted (searched to exhaustion with no infrastructure error).
+    /// Of those, refuted: the negation of its goal proved, or searched to exhaustion with no
+    /// infrastructure error.
     pub holes_refuted: u32,
     /// Seconds waiting for Lean, split by what asked.
     pub lean_seconds: PlanSeconds,
@@ -259,6 +309,7 @@ impl PlanSummary {
             outcome: record.outcome,
             planner_calls: record.planner_calls,
             replans: record.planner_calls.saturating_sub(1),
+            planner_tokens: record.planner_tokens,
             skeletons: record.skeletons.len() as u32,
             skeletons_refused: record
                 .skeletons
@@ -268,9 +319,7 @@ impl PlanSummary {
             holes: holes().count() as u32,
             holes_closed: count(&|h| h.search.proved),
             holes_from_cache: count(&|h| h.search.from_cache),
-            holes_refuted: count(&|h| {
-                !h.search.proved && h.search.stop_reason == Some(StopCode::Exhausted)
-            }),
+            holes_refuted: count(&|h| h.refuted()),
             lean_seconds: PlanSeconds::default(),
         }
     }
@@ -294,6 +343,10 @@ mod tests {
                 ..HoleSearch::default()
             },
             planner_calls: 1,
+            planner_tokens: PlannerTokens {
+                prompt: 120,
+                completion: 40,
+            },
             skeletons: vec![SkeletonRecord {
                 round: 0,
                 text: "theorem t : p := by\n  have h : q := by sorry\n  exact f h".into(),
@@ -310,6 +363,7 @@ mod tests {
                     },
                     frontier: vec!["⊢ r".into()],
                     errors: vec!["simp: simp made no progress".into()],
+                    refutation: None,
                 }],
             }],
             planner_error: None,
@@ -319,6 +373,10 @@ mod tests {
         let line = serde_json::to_string(&record).unwrap();
         assert!(line.contains(r#""label":"closed_all""#), "{line}");
         assert!(line.contains(r#""frontier":["⊢ r"]"#), "{line}");
+        assert!(
+            line.contains(r#""planner_tokens":{"prompt":120,"completion":40}"#),
+            "{line}"
+        );
         let back: PlanRecord = serde_json::from_str(&line).unwrap();
         assert_eq!(back, record);
         let old = r#"{"name":"t","statement":"s","outcome":"unproved","direct":{"proved":false,"expansions":0,"lean_calls":0},"planner_calls":0}"#;
@@ -339,6 +397,7 @@ mod tests {
             },
             frontier: Vec::new(),
             errors: Vec::new(),
+            refutation: None,
         };
         let skeleton = |round, label, holes| SkeletonRecord {
             round,
@@ -354,6 +413,7 @@ mod tests {
             outcome: PlanOutcome::Plan,
             direct: HoleSearch::default(),
             planner_calls: 2,
+            planner_tokens: PlannerTokens::default(),
             skeletons: vec![
                 skeleton(0, SkeletonLabel::Refused, vec![]),
                 skeleton(0, SkeletonLabel::Refuted, vec![hole(true), hole(false)]),
@@ -417,6 +477,7 @@ mod tests {
             },
             frontier: Vec::new(),
             errors: Vec::new(),
+            refutation: None,
         };
         let skeleton = |label, holes| SkeletonRecord {
             round: 0,
@@ -432,6 +493,10 @@ mod tests {
             outcome: PlanOutcome::Plan,
             direct: HoleSearch::default(),
             planner_calls: 3,
+            planner_tokens: PlannerTokens {
+                prompt: 300,
+                completion: 90,
+            },
             skeletons: vec![
                 skeleton(SkeletonLabel::Refused, vec![]),
                 skeleton(
@@ -441,6 +506,16 @@ mod tests {
                         hole(false, Some(StopCode::Exhausted), false),
                         hole(false, None, false),
                     ],
+                ),
+                skeleton(
+                    SkeletonLabel::Refuted,
+                    vec![HoleRecord {
+                        refutation: Some(HoleSearch {
+                            proved: true,
+                            ..HoleSearch::default()
+                        }),
+                        ..hole(false, Some(StopCode::Cancelled), false)
+                    }],
                 ),
                 skeleton(
                     SkeletonLabel::ClosedAll,
@@ -458,12 +533,16 @@ mod tests {
                 outcome: PlanOutcome::Plan,
                 planner_calls: 3,
                 replans: 2,
-                skeletons: 3,
+                planner_tokens: PlannerTokens {
+                    prompt: 300,
+                    completion: 90,
+                },
+                skeletons: 4,
                 skeletons_refused: 1,
-                holes: 5,
+                holes: 6,
                 holes_closed: 3,
                 holes_from_cache: 1,
-                holes_refuted: 1,
+                holes_refuted: 2,
                 lean_seconds: PlanSeconds::default(),
             }
         );

@@ -17,6 +17,7 @@ use tokio::runtime::Handle;
 
 use crate::cache::{Budget, ProofCache, Spent, TheoremRecord, TransitionRecord};
 use crate::check::{self, CheckConfig, ProofTask, Status};
+use crate::goal::HoleKey;
 use crate::search::{
     Applied, CancelToken, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy,
     Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason,
@@ -958,6 +959,18 @@ impl Engine {
             Ok(root) => root,
             Err(result) => return *result,
         };
+        // A sorry is also a hole: a lemma whose verdict another declaration, skeleton or run
+        // with the same goal (hypothesis names aside) may have recorded.
+        let hole = match (&recheck, root.goals()) {
+            (Recheck::InPlace(..), [goal]) => HoleKey::of(goal),
+            _ => None,
+        };
+        if let Some(hole) = &hole
+            && let Some(mut result) = self.known_hole(theorem, hole, &recheck, config, started)
+        {
+            result.lean_calls += lean_calls;
+            return result;
+        }
         let mut env = LeanEnv::new(
             &theorem.name,
             self.pool.clone(),
@@ -1012,6 +1025,7 @@ impl Engine {
             self.remember(
                 theorem,
                 statement,
+                hole.as_ref(),
                 config,
                 &report.outcome,
                 proof.as_deref(),
@@ -1195,10 +1209,90 @@ impl Engine {
         None
     }
 
+    /// A result a hole's records decide, as [`Engine::known_outcome`] does for a theorem: the
+    /// newest record that answers this search ([`VerdictReuse`]), a proof (its tactics given
+    /// this goal's hypothesis names) only once it passes the recheck in this declaration.
+    fn known_hole(
+        &self,
+        theorem: &Theorem,
+        hole: &HoleKey,
+        recheck: &Recheck,
+        config: &ProveConfig,
+        started: Instant,
+    ) -> Option<ProveResult> {
+        if config.reuse_verdicts == VerdictReuse::Never {
+            return None;
+        }
+        let cache = self.cache.as_ref()?;
+        let budget = config.budget();
+        let mut records = cache.hole(&theorem.header, &hole.text);
+        if config.reuse_verdicts == VerdictReuse::Any {
+            records.sort_by_key(|record| !record.is_proof());
+        }
+        let mut lean_calls = 0;
+        let mut rechecked = false;
+        for record in records {
+            if !config.reuse_verdicts.allows(&record, &budget) {
+                continue;
+            }
+            let original_search = Some(record.spent.cost);
+            match record.verdict {
+                crate::cache::Verdict::Proved { tactics, .. } => {
+                    if rechecked {
+                        continue;
+                    }
+                    rechecked = true;
+                    let tactics = tactics.iter().map(|t| hole.from_canonical(t)).collect();
+                    let mut checker = self.checker(theorem, recheck.clone());
+                    let verdict = checker.check(&Proof {
+                        tactics,
+                        states: Vec::new(),
+                    });
+                    lean_calls += checker.calls;
+                    if let Ok(Verdict::Accepted) = verdict {
+                        return Some(ProveResult {
+                            proof: checker.accepted,
+                            rests_on: checker.rests_on,
+                            from_cache: true,
+                            original_search,
+                            ..ProveResult::unsearched(
+                                &theorem.name,
+                                ProveStatus::Proved,
+                                lean_calls,
+                                started,
+                            )
+                        });
+                    }
+                    tracing::debug!(name = %theorem.name, "a hole's recorded proof failed its recheck here; searching");
+                }
+                crate::cache::Verdict::Failed {
+                    stop_reason,
+                    stop_detail,
+                } => {
+                    return Some(ProveResult {
+                        stop_reason: Some(stop_reason),
+                        stop_detail: Some(stop_detail),
+                        from_cache: true,
+                        original_search,
+                        ..ProveResult::unsearched(
+                            &theorem.name,
+                            ProveStatus::Failed,
+                            lean_calls,
+                            started,
+                        )
+                    });
+                }
+            }
+        }
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn remember(
         &self,
         theorem: &Theorem,
         statement: &str,
+        hole: Option<&HoleKey>,
         config: &ProveConfig,
         outcome: &Outcome,
         proof: Option<&str>,
@@ -1225,6 +1319,16 @@ impl Engine {
             budget: config.budget(),
             spent,
         };
+        if let Some(hole) = hole {
+            let mut canonical = record.clone();
+            if let crate::cache::Verdict::Proved { proof, tactics } = &mut canonical.verdict {
+                *proof = hole.to_canonical(proof);
+                for tactic in tactics {
+                    *tactic = hole.to_canonical(tactic);
+                }
+            }
+            cache.record_hole(&theorem.header, &hole.text, canonical);
+        }
         cache.record_theorem(&theorem.header, statement, record);
     }
 }

@@ -1341,6 +1341,148 @@ fn bound_in<'a>(ty: &'a str, var: &str) -> Option<(bool, &'a str)> {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Holes as keys
+
+/// A one-goal state as a key that two skeletons share when their holes state the same thing:
+/// the hypotheses (in order) and the target, whitespace runs collapsed, the `case` tag dropped,
+/// and every hypothesis name replaced by its place among the names (`⦃0⦄`, `⦃1⦄`, …, in
+/// order of first appearance), in the hypotheses' types and the target as in the name
+/// column. So `h₁ : x = 1 ⊢ P` and `k : x = 1 ⊢ P` are one hole, and a proof found for one is
+/// carried to the other by renaming ([`HoleKey::to_canonical`], then
+/// [`HoleKey::from_canonical`] with the other's names). The renaming reads identifiers as
+/// tokens (a name after a `.` is a field or a namespace's, never renamed); it is a heuristic,
+/// and whoever reuses a renamed proof rechecks it in Lean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoleKey {
+    /// The canonical text: equal for holes that differ only in hypothesis names and layout.
+    pub text: String,
+    /// The state's hypothesis names, each once, in order of first appearance.
+    names: Vec<String>,
+}
+
+/// How a canonical name opens and closes: brackets no identifier or placeholder-free text
+/// written by a tactic uses around a number.
+const CANONICAL_OPEN: char = '⦃';
+const CANONICAL_CLOSE: char = '⦄';
+
+impl HoleKey {
+    /// The key of a state with exactly one goal (`None` for no goal or several).
+    pub fn of(state_text: &str) -> Option<HoleKey> {
+        let goals = parse_goals(state_text);
+        let [goal] = goals.as_slice() else {
+            return None;
+        };
+        let mut names: Vec<String> = Vec::new();
+        for name in goal.hypotheses.iter().flat_map(|h| &h.names) {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        let mut key = HoleKey {
+            text: String::new(),
+            names,
+        };
+        let collapse = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut lines = Vec::new();
+        for hypothesis in &goal.hypotheses {
+            let names: Vec<String> = hypothesis
+                .names
+                .iter()
+                .map(|name| key.to_canonical(name))
+                .collect();
+            lines.push(format!(
+                "{} : {}",
+                names.join(" "),
+                key.to_canonical(&collapse(&hypothesis.ty))
+            ));
+        }
+        lines.push(format!("⊢ {}", key.to_canonical(&collapse(&goal.target))));
+        key.text = lines.join("\n");
+        Some(key)
+    }
+
+    /// A key for a text that is not one goal: itself, whitespace runs collapsed, no names.
+    pub fn opaque(text: &str) -> HoleKey {
+        HoleKey {
+            text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+            names: Vec::new(),
+        }
+    }
+
+    /// `text` (a tactic script, a hypothesis type, a target) with this state's hypothesis
+    /// names written canonically.
+    pub fn to_canonical(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        let mut after_dot = false;
+        while let Some(first) = rest.chars().next() {
+            if first == '«' {
+                // A quoted name is copied whole: it is never a hypothesis name in printed goals.
+                let end = rest.find('»').map_or(rest.len(), |i| i + '»'.len_utf8());
+                out.push_str(&rest[..end]);
+                rest = &rest[end..];
+                after_dot = false;
+                continue;
+            }
+            if is_id_start(first) {
+                let end = rest
+                    .char_indices()
+                    .find(|&(_, c)| !(is_id_rest(c) || c == '✝' || is_superscript_digit(c)))
+                    .map_or(rest.len(), |(i, _)| i);
+                let word = &rest[..end];
+                match self.names.iter().position(|name| name == word) {
+                    Some(index) if !after_dot => {
+                        out.push(CANONICAL_OPEN);
+                        out.push_str(&index.to_string());
+                        out.push(CANONICAL_CLOSE);
+                    }
+                    _ => out.push_str(word),
+                }
+                rest = &rest[end..];
+                after_dot = false;
+                continue;
+            }
+            out.push(first);
+            after_dot = first == '.';
+            rest = &rest[first.len_utf8()..];
+        }
+        out
+    }
+
+    /// `text` written canonically (by a key equal to this one) with this state's names back.
+    /// A placeholder naming no hypothesis of this state is left as it is (the recheck then
+    /// refuses the proof).
+    pub fn from_canonical(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(open) = rest.find(CANONICAL_OPEN) {
+            out.push_str(&rest[..open]);
+            let inner = &rest[open + CANONICAL_OPEN.len_utf8()..];
+            let digits = inner
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(inner.len());
+            let name = inner[..digits]
+                .parse::<usize>()
+                .ok()
+                .and_then(|index| self.names.get(index))
+                .filter(|_| inner[digits..].starts_with(CANONICAL_CLOSE));
+            match name {
+                Some(name) => {
+                    out.push_str(name);
+                    rest = &inner[digits + CANONICAL_CLOSE.len_utf8()..];
+                }
+                None => {
+                    out.push(CANONICAL_OPEN);
+                    rest = inner;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -1370,6 +1512,38 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn holes_that_differ_in_hypothesis_names_and_layout_share_a_key_and_proofs_carry_over() {
+        let first = HoleKey::of("x : ℕ\nh : 2 ≤ x\nh₁ : x ^ 2 = x * x\n⊢ x * x ≥ 2 * x").unwrap();
+        let second =
+            HoleKey::of("y : ℕ\nhy : 2 ≤ y\nsq :   y ^ 2 = y * y\n⊢ y * y ≥\n    2 * y").unwrap();
+        assert_eq!(first.text, second.text);
+        assert_eq!(
+            first.text,
+            "⦃0⦄ : ℕ\n⦃1⦄ : 2 ≤ ⦃0⦄\n⦃2⦄ : ⦃0⦄ ^ 2 = ⦃0⦄ * ⦃0⦄\n⊢ ⦃0⦄ * ⦃0⦄ ≥ 2 * ⦃0⦄"
+        );
+        let proof = "nlinarith [h₁, h, x.succ_pos, Nat.le_of_lt_succ h]";
+        let canonical = first.to_canonical(proof);
+        assert_eq!(
+            second.from_canonical(&canonical),
+            "nlinarith [sq, hy, y.succ_pos, Nat.le_of_lt_succ hy]"
+        );
+        // Another target, other types, or another order of hypotheses: another hole.
+        for other in [
+            "x : ℕ\nh : 2 ≤ x\nh₁ : x ^ 2 = x * x\n⊢ x * x > 2 * x",
+            "x : ℤ\nh : 2 ≤ x\nh₁ : x ^ 2 = x * x\n⊢ x * x ≥ 2 * x",
+            "h₁ : x ^ 2 = x * x\nx : ℕ\nh : 2 ≤ x\n⊢ x * x ≥ 2 * x",
+        ] {
+            assert_ne!(HoleKey::of(other).unwrap().text, first.text, "{other}");
+        }
+        assert_eq!(HoleKey::of("⊢ p\n\n⊢ q"), None, "two goals are no hole");
+        // A placeholder naming no hypothesis here is left as it was.
+        assert_eq!(
+            HoleKey::of("⊢ p").unwrap().from_canonical("exact ⦃3⦄"),
+            "exact ⦃3⦄"
+        );
+    }
 
     fn goal(text: &str) -> Goal {
         let goals = parse_goals(text);

@@ -323,3 +323,199 @@ async fn what_planning_leaves_goes_to_the_direct_search_again() {
     }
     session.shutdown().await.unwrap();
 }
+
+/// `planned` with a plan configuration of the test's own.
+async fn planned_with(
+    session: &Session,
+    planner: &ScriptedPlanner,
+    config: &PlanConfig,
+    theorem: Theorem,
+) -> Planned {
+    let (_stop_sender, stop) = Stop::channel();
+    plan::prove(&session.prover(), planner, config, theorem, &stop).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hole_two_skeletons_share_under_another_name_and_place_is_searched_once() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    // The first skeleton closes the square and leaves its second hole open (an endless
+    // chain); the second states the square again, second, on a line of its own, named `sq`.
+    let partial = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = x * x := by sorry\n  have h₂ : x * x ≥ 2 * x + 0 := by sorry\n  nlinarith [h₁, h₂]\n```";
+    let renamed = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₂ : x * x ≥ 2 * x := by sorry\n  have sq : x ^ 2 = x * x := by\n    sorry\n  nlinarith [sq, h₂]\n```";
+    let planner =
+        ScriptedPlanner::new().with("two_steps", vec![vec![partial.into(), renamed.into()]]);
+    let Planned { result, record } =
+        planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let [first, second] = record.skeletons.as_slice() else {
+        panic!("{record:#?}");
+    };
+    assert_eq!(first.label, SkeletonLabel::Partial, "{first:#?}");
+    assert_eq!(second.label, SkeletonLabel::ClosedAll, "{second:#?}");
+    let square = "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = x * x";
+    let (closed, reused) = (&first.holes[0], &second.holes[1]);
+    assert_eq!(
+        (closed.goal.as_str(), reused.goal.as_str()),
+        (square, square)
+    );
+    assert_ne!((closed.line, closed.column), (reused.line, reused.column));
+    assert!(
+        closed.search.proved && closed.search.expansions > 0,
+        "{closed:?}"
+    );
+    assert!(
+        reused.search.proved && reused.search.from_cache,
+        "{reused:?}"
+    );
+    assert_eq!(reused.search.expansions, 0);
+    // Searched once: every other hole with the square's goal took the first one's proof.
+    let searched = record
+        .skeletons
+        .iter()
+        .flat_map(|s| &s.holes)
+        .filter(|h| h.goal == square && !h.search.from_cache)
+        .count();
+    assert_eq!(searched, 1, "{record:#?}");
+    assert!(
+        result
+            .proof
+            .unwrap()
+            .contains("have sq : x ^ 2 = x * x := by")
+    );
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lemma_whose_negation_the_portfolio_proves_is_refuted_and_its_skeleton_abandoned() {
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(40)).unwrap();
+    // `x ^ 2 < 2 * x` is false for x ≥ 2; its own search runs down an endless chain, so only
+    // the proof of its negation can give it up early.
+    let false_small = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 < 2 * x := by sorry\n  omega\n```";
+    // The replan states it again, its sorry on a line of its own, before the good skeleton.
+    let again = false_small.replace(":= by sorry", ":= by\n    sorry");
+    let planner = ScriptedPlanner::new().with(
+        "two_steps",
+        vec![vec![false_small.into()], vec![again, GOOD.into()]],
+    );
+    let Planned { result, record } =
+        planned(&session, &planner, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let refuted = &record.skeletons[0];
+    assert_eq!(refuted.label, SkeletonLabel::Refuted, "{refuted:#?}");
+    let hole = &refuted.holes[0];
+    assert!(hole.refuted(), "{hole:#?}");
+    let refutation = hole.refutation.as_ref().expect("its negation was searched");
+    assert!(refutation.proved, "{hole:#?}");
+    assert_ne!(
+        hole.search.stop_reason,
+        Some(StopCode::Exhausted),
+        "{hole:#?}"
+    );
+    // Stated again, it is refuted again with no search: a proved negation holds at any budget.
+    let repeated = &record.skeletons[1];
+    assert_eq!(repeated.label, SkeletonLabel::Refuted, "{repeated:#?}");
+    assert!(repeated.holes[0].search.from_cache, "{repeated:#?}");
+    assert_eq!(repeated.holes[0].search.expansions, 0);
+    // In the closed skeleton no negation was proved.
+    let closed = &record.skeletons[2];
+    assert!(closed.holes.iter().all(|h| !h.refuted()), "{closed:#?}");
+    let summary = result.plan.expect("a plan summary");
+    assert_eq!(summary.holes_refuted, 2, "{summary:?}");
+    assert_eq!(planner.requests().len(), 2);
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_a_closed_hole_leaves_goes_to_the_open_one() {
+    // 20 expansions, no replan: the direct search reserves 3, the skeleton gets 17. An even
+    // split gives each hole 9, and the second needs 10 (a ten-step chain); the square closes
+    // in 1, so the second pass gives the chain what is left.
+    let session = Session::open_on(&tokio::runtime::Handle::current(), config(20)).unwrap();
+    let skeleton = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = x * x := by sorry\n  have hc : x ≤ x ^ 2 + 10 := by sorry\n  nlinarith [h₁, h₂]\n```";
+    let planner = ScriptedPlanner::new().with("two_steps", vec![vec![skeleton.into()]]);
+    let config = PlanConfig {
+        samples: 1,
+        replans: 0,
+        ..PlanConfig::default()
+    };
+    let Planned { result, record } =
+        planned_with(&session, &planner, &config, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let holes = &record.skeletons[0].holes;
+    assert!(holes.iter().all(|h| h.search.proved), "{holes:#?}");
+    assert!(holes[1].search.expansions >= 10, "{holes:#?}");
+    assert!(result.expansions <= 20, "{result:?}");
+    session.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hole_cache_answers_a_later_plans_holes_at_other_places_without_a_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("repl.log");
+    let world = workspace_root().join("tests/fixtures/worlds/planner.json");
+    let overlay = Overlay {
+        repl: ReplOverlay {
+            repl_cmd: Some(SimRepl::world(&world).log(&log).command_line()),
+            workers: Some(2),
+            ..ReplOverlay::default()
+        },
+        search: SearchOverlay {
+            max_expansions: Some(40),
+            ..SearchOverlay::default()
+        },
+        cache: CacheOverlay {
+            cache: Some(dir.path().join("cache")),
+            ..CacheOverlay::default()
+        },
+        ..Overlay::default()
+    };
+    // A cache of its own: the later plan may find only what the first one recorded.
+    let session_config = settings::session_config(&overlay, &SettingsFile::default()).unwrap();
+    let session = Session::open_on(&tokio::runtime::Handle::current(), session_config).unwrap();
+    let first = ScriptedPlanner::new().with("two_steps", vec![vec![GOOD.into()]]);
+    let Planned { result, .. } = planned(&session, &first, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(result.status, ProveStatus::Proved, "{result:?}");
+    // A later plan (its own run) with the same holes elsewhere: each `sorry` on a line of
+    // its own, the first hole under another name.
+    let moved = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have sq : x ^ 2 = x * x := by\n    sorry\n  have h₂ : x * x ≥ 2 * x := by\n    sorry\n  nlinarith [sq, h₂]\n```";
+    let tactics = || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .lines()
+            .filter(|line| line.contains("\"tactic\""))
+            .count()
+    };
+    let before = tactics();
+    let later = ScriptedPlanner::new().with("two_steps", vec![vec![moved.into()]]);
+    let Planned { result, record } =
+        planned(&session, &later, theorem("two_steps", STATEMENT)).await;
+    assert_eq!(
+        result.status,
+        ProveStatus::Proved,
+        "{result:?}\n{record:#?}"
+    );
+    let holes = &record.skeletons[0].holes;
+    assert_eq!(holes.len(), 2, "{holes:#?}");
+    for hole in holes {
+        assert!(hole.search.proved && hole.search.from_cache, "{hole:#?}");
+        assert_eq!(hole.search.expansions, 0, "{hole:#?}");
+    }
+    assert_eq!(
+        tactics(),
+        before,
+        "no tactic reached the REPL for the later plan"
+    );
+    session.shutdown().await.unwrap();
+}

@@ -1,4 +1,4 @@
-//! `prover eval|prove --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds the closed holes in the cache; `--planner off` changes nothing.
+//! `prover eval|prove --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds every closed hole in the cache and sends the REPL no tactic; `--planner off` changes nothing.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -60,13 +60,20 @@ fn dataset(dir: &Path) -> PathBuf {
     path
 }
 
+/// sim-repl's request log, one for every run in `dir`: the REPL command is part of the
+/// cache's Lean identity, so two runs that should share a cache must log to one file.
+fn repl_log(dir: &Path) -> PathBuf {
+    dir.join("repl.log")
+}
+
 fn eval(dir: &Path, out: &str, cache: &Path, extra: &[&str]) -> Output {
+    let repl_log = repl_log(dir);
     let output = ProverRun::new("eval")
         .args(["--workers", "2", "--max-expansions", "40"])
         .path("--dataset", &dataset(dir))
         .path("--out", &dir.join(out))
         .path("--cache", cache)
-        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .repl(&SimRepl::world(&fixture_world("planner.json")).log(&repl_log))
         .args(extra)
         .output();
     assert!(
@@ -208,7 +215,13 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
         assert!(plan["lean_seconds"][part].is_f64(), "{part}: {plan}");
     }
     assert!(plan["lean_seconds"]["skeleton_checks"].as_f64().unwrap() > 0.0);
+    // The planner's tokens, as sim-openai's `usage` reported them, per theorem.
+    let tokens = &plan["planner_tokens"];
+    assert!(tokens["prompt"].as_u64().unwrap() > 0, "{plan}");
+    assert!(tokens["completion"].as_u64().unwrap() > 0, "{plan}");
+    assert_eq!(record["planner_tokens"], *tokens, "{record}");
     assert_eq!(results["direct"]["plan"]["outcome"], "direct");
+    assert!(results["direct"]["plan"].get("planner_tokens").is_none());
     assert_eq!(results["direct"]["plan"]["planner_calls"], 0);
 
     // `prover report` shows them in totals and per theorem.
@@ -226,6 +239,7 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     assert_eq!(totals["proved_by_plan"], 1, "{totals}");
     assert_eq!(totals["proved_directly"], 1, "{totals}");
     assert_eq!(totals["holes_closed"], 2, "{totals}");
+    assert_eq!(totals["planner_tokens"], *tokens, "{totals}");
     let row = figures["runs"][0]["table"]
         .as_array()
         .unwrap()
@@ -235,16 +249,44 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
     assert_eq!(row["plan"]["holes_refuted"], 1, "{row}");
     let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
     assert!(html.contains("<h2>Planner</h2>"));
+    assert!(html.contains("<th>planner tokens</th>"));
+
+    // `prover tree` draws the plan from the plan log: skeleton → holes → each hole's search.
+    let drawn = dir.path().join("plan.html");
+    let tree = ProverRun::new("tree")
+        .args([log.as_os_str()])
+        .args(["--theorem", "two_steps"])
+        .path("--out", &drawn)
+        .output();
+    assert_eq!(tree.status.code(), Some(0), "{tree:?}");
+    let page = std::fs::read_to_string(&drawn).unwrap();
+    assert!(page.contains("plan of two_steps"), "{page}");
+    for text in [
+        "skeleton 4 (request 2)",
+        "the search of its negation",
+        "⊢ x ^ 2 = x * x",
+    ] {
+        assert!(page.contains(text), "{text}: {page}");
+    }
 
     // The reported proof is a proof: `prover check` accepts it, with no sorry.
     let checked = check(dir.path(), "two_steps", &format!("{STATEMENT}\n"), proof);
     assert_eq!(checked["status"], "valid", "{checked}");
 
-    // Rerunning on the same cache finds every closed hole there.
+    // Rerunning on the same cache finds every closed hole there (the hole cache, rechecked
+    // in place): no tactic reaches the REPL at all, for the holes or anything else.
     let again_log = dir.path().join("plan-again.jsonl");
     let again_flag = ["--plan-log", again_log.to_str().unwrap()];
     let flags: Vec<&str> = planner.iter().chain(&again_flag).copied().collect();
+    let first_run = read_jsonl(&repl_log(dir.path())).len();
     eval(dir.path(), "again.jsonl", &cache, &flags);
+    let requests = read_jsonl(&repl_log(dir.path())).split_off(first_run);
+    assert!(!requests.is_empty(), "the rerun asked the REPL something");
+    let tactics: Vec<&Value> = requests
+        .iter()
+        .filter(|r| r.get("tactic").is_some())
+        .collect();
+    assert!(tactics.is_empty(), "{tactics:#?}");
     let again = results_by_name(&dir.path().join("again.jsonl"));
     assert_eq!(again["two_steps"]["status"], "proved");
     let record = read_jsonl(&again_log)
@@ -263,7 +305,9 @@ fn a_theorem_only_a_skeleton_proves_is_proved_after_a_replan_and_passes_check() 
         assert_eq!(hole["search"]["expansions"], 0, "{hole}");
     }
     let plan = &again["two_steps"]["plan"];
-    assert!(plan["holes_from_cache"].as_u64().unwrap() >= 2, "{plan}");
+    assert!(plan["holes_closed"].as_u64().unwrap() >= 2, "{plan}");
+    // Every hole's verdict, the closed ones' and the refuted one's, came from the cache.
+    assert_eq!(plan["holes_from_cache"], plan["holes"], "{plan}");
 }
 
 #[test]

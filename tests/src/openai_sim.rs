@@ -876,7 +876,10 @@ fn model_answer(endpoint: Endpoint, raw: &[u8], shared: &Shared) -> Reply {
         .enumerate()
         .map(|(index, completion)| {
             let (text, tokens) = shape(completion, &stop, stop_left_in);
-            completion_tokens += tokens.as_ref().map_or(0, Vec::len);
+            // A completion scripted as plain text counts its words, as `prompt_tokens` does.
+            completion_tokens += tokens
+                .as_ref()
+                .map_or_else(|| text.split_whitespace().count(), Vec::len);
             choice(endpoint, index, &text, tokens.filter(|_| want_logprobs))
         })
         .collect();

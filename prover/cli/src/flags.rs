@@ -426,13 +426,14 @@ pub struct ReportArgs {
 /// `prover tree`.
 #[derive(Debug, Args)]
 pub struct TreeArgs {
-    /// A trace file (`DIR/<name>.trace.jsonl`, or any JSONL of trace rows).
-    #[arg(value_name = "TRACE")]
+    /// A trace file (`DIR/<name>.trace.jsonl`, or any JSONL of trace rows), or a plan log
+    /// (`--plan-log`), whose theorem is drawn as its plan: skeletons, holes, their searches.
+    #[arg(value_name = "TRACE|PLAN_LOG")]
     pub trace: PathBuf,
     /// The picture to write: `.html`, `.svg` or `.dot` (Graphviz).
     #[arg(long, value_name = "tree.html|tree.svg|tree.dot")]
     pub out: PathBuf,
-    /// The theorem to draw, when the file holds several.
+    /// The theorem to draw, when the file holds several (a plan log's last record of it).
     #[arg(long, value_name = "NAME")]
     pub theorem: Option<String>,
     /// Nodes drawn at most; a larger tree is cut breadth-first (the proof path kept), with a

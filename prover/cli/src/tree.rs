@@ -1,4 +1,4 @@
-//! `prover tree`: reads one theorem's trace and writes its search tree as HTML, SVG or Graphviz DOT (by the output's extension); the pictures come from `prover-report`.
+//! `prover tree`: reads one theorem's trace and writes its search tree as HTML, SVG or Graphviz DOT (by the output's extension), or, given a plan log, the theorem's plan (skeletons, holes, each hole's search); the pictures come from `prover-report`.
 
 use std::process::ExitCode;
 
@@ -26,6 +26,9 @@ pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
     )?;
     let bytes = std::fs::read(&args.trace)
         .with_context(|| format!("cannot read trace {}", args.trace.display()))?;
+    if is_plan_log(&bytes) {
+        return draw_plan(&args, kind, &bytes);
+    }
     let (mut rows, errors) = ::datasets::explore::read_trace(&bytes);
     for error in &errors {
         note!(
@@ -60,6 +63,72 @@ pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
             .as_ref()
             .map(|n| format!(" ({n})"))
             .unwrap_or_default()
+    );
+    Ok(ExitCode::from(exit::SETTLED))
+}
+
+/// Whether the file's first row is a plan record (`--plan-log`): it has the direct search
+/// and the planner's calls. (The first line is read whole: a record outgrows `sniff`'s head.)
+fn is_plan_log(bytes: &[u8]) -> bool {
+    ::datasets::jsonl_lines(bytes)
+        .next()
+        .and_then(|(_, line)| line.ok())
+        .and_then(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .is_some_and(|row| row.get("planner_calls").is_some() && row.get("direct").is_some())
+}
+
+/// `prover tree` on a plan log: the chosen theorem's last record, drawn as its plan.
+fn draw_plan(args: &TreeArgs, kind: FileKind, bytes: &[u8]) -> anyhow::Result<ExitCode> {
+    use ::datasets::plan::{PLAN_SCHEMA_VERSION, PlanRecord};
+    let (records, errors) =
+        ::datasets::jsonl::read_rows_versioned::<PlanRecord>(bytes, PLAN_SCHEMA_VERSION);
+    for error in &errors {
+        note!(
+            "prover tree: warning: {}:{}: {}; line skipped",
+            args.trace.display(),
+            error.line,
+            error.reason
+        );
+    }
+    let mut names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let chosen = match (&args.theorem, names.as_slice()) {
+        (_, []) => bail!("plan log {} holds no plan record", args.trace.display()),
+        (Some(name), _) if names.contains(&name.as_str()) => name.clone(),
+        (Some(name), _) => bail!(
+            "plan log {} holds no plan of `{name}` (it has {})",
+            args.trace.display(),
+            names.len()
+        ),
+        (None, [one]) => (*one).to_owned(),
+        (None, many) => bail!(
+            "plan log {} holds {} theorems (`{}`, …); pick one with --theorem",
+            args.trace.display(),
+            many.len(),
+            many[0]
+        ),
+    };
+    // A rerun appends a theorem's record again: the last one is its latest plan.
+    let Some(record) = records.iter().rev().find(|r| r.name == chosen) else {
+        bail!(
+            "plan log {} holds no plan of `{chosen}`",
+            args.trace.display()
+        );
+    };
+    let drawn = prover_report::plan_tree::build(record);
+    let text = match kind {
+        FileKind::Html => tree::html(&drawn),
+        FileKind::Svg => tree::svg(&drawn),
+        _ => tree::dot(&drawn),
+    };
+    ::datasets::write_atomic(&args.out, text.as_bytes())
+        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
+    note!(
+        "prover tree: the plan of {chosen}: {} skeletons, {} nodes written to {}",
+        record.skeletons.len(),
+        drawn.nodes.len(),
+        args.out.display()
     );
     Ok(ExitCode::from(exit::SETTLED))
 }

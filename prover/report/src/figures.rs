@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use datasets::explore::{EdgeKind, TraceRow};
-use datasets::plan::{PlanOutcome, PlanSeconds, PlanSummary};
+use datasets::plan::{PlanOutcome, PlanSeconds, PlanSummary, PlannerTokens};
 use datasets::{ProveResult, ProveStatus, RunManifest, StopCode};
 use serde::Serialize;
 
@@ -123,6 +123,8 @@ pub struct PlanTotals {
     pub planner_calls: u32,
     /// Requests after a theorem's first.
     pub replans: u32,
+    /// Tokens the planner's requests cost, as the server's `usage` reported them.
+    pub planner_tokens: PlannerTokens,
     /// Skeletons tried.
     pub skeletons: u32,
     /// Skeletons refused before any hole was searched.
@@ -149,6 +151,7 @@ pub fn plan_totals(results: &[ProveResult]) -> Option<PlanTotals> {
         totals.proved_by_plan += u32::from(plan.outcome == PlanOutcome::Plan);
         totals.planner_calls += plan.planner_calls;
         totals.replans += plan.replans;
+        totals.planner_tokens.add(plan.planner_tokens);
         totals.skeletons += plan.skeletons;
         totals.skeletons_refused += plan.skeletons_refused;
         totals.holes += plan.holes;
@@ -1025,6 +1028,10 @@ mod tests {
                 outcome,
                 planner_calls: 2,
                 replans: 1,
+                planner_tokens: PlannerTokens {
+                    prompt: 100,
+                    completion: 30,
+                },
                 skeletons: 3,
                 skeletons_refused: 1,
                 holes,
@@ -1049,6 +1056,13 @@ mod tests {
         assert_eq!(totals.planned, 2);
         assert_eq!((totals.proved_by_plan, totals.proved_directly), (1, 1));
         assert_eq!((totals.planner_calls, totals.replans), (4, 2));
+        assert_eq!(
+            totals.planner_tokens,
+            PlannerTokens {
+                prompt: 200,
+                completion: 60
+            }
+        );
         assert_eq!((totals.skeletons, totals.skeletons_refused), (6, 2));
         assert_eq!((totals.holes, totals.holes_closed), (2, 2));
         assert_eq!(totals.holes_from_cache, 2);
@@ -1074,6 +1088,9 @@ mod tests {
         );
         let html = crate::html::report(&figures(&[run]));
         assert!(html.contains("<h2>Planner</h2>"), "{html}");
+        assert!(html.contains("<th>planner tokens</th>"), "{html}");
+        assert!(html.contains(">260 (200 + 60)</td>"), "{html}");
+        assert!(html.contains(">130 (100 + 30)</td>"), "{html}");
         let plain_html = crate::html::report(&figures(&[Run {
             label: "p".into(),
             results: plain,

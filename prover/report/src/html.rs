@@ -316,20 +316,21 @@ fn plan_section(runs: &[RunFigures]) -> String {
         return String::new();
     }
     let mut s = String::from(
-        "<h2>Planner</h2><table><thead><tr><th>run</th><th>planned</th><th>proved directly</th><th>proved by a plan</th><th>planner calls</th><th>replans</th><th>skeletons (refused)</th><th>holes</th><th>closed</th><th>from the cache</th><th>refuted</th><th>Lean s: direct</th><th>skeleton checks</th><th>hole searches</th><th>final checks</th></tr></thead><tbody>",
+        "<h2>Planner</h2><table><thead><tr><th>run</th><th>planned</th><th>proved directly</th><th>proved by a plan</th><th>planner calls</th><th>replans</th><th>planner tokens</th><th>skeletons (refused)</th><th>holes</th><th>closed</th><th>from the cache</th><th>refuted</th><th>Lean s: direct</th><th>skeleton checks</th><th>hole searches</th><th>final checks</th></tr></thead><tbody>",
     );
     for run in runs {
         let Some(t) = &run.plan else { continue };
         let seconds = &t.lean_seconds;
         let _ = write!(
             s,
-            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}{}{}</tr>",
+            "<tr><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}<td class=\"num\">{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}{}{}{}</tr>",
             escape(&run.label),
             t.planned,
             t.proved_directly,
             t.proved_by_plan,
             t.planner_calls,
             t.replans,
+            tokens_cell(&t.planner_tokens),
             t.skeletons,
             t.skeletons_refused,
             t.holes,
@@ -347,7 +348,7 @@ fn plan_section(runs: &[RunFigures]) -> String {
     if several {
         s += "<th>run</th>";
     }
-    s += "<th>theorem</th><th>outcome</th><th>planner calls</th><th>skeletons (refused)</th><th>holes</th><th>closed</th><th>from the cache</th><th>refuted</th><th>Lean s: direct</th><th>skeleton checks</th><th>hole searches</th><th>final checks</th></tr></thead><tbody>";
+    s += "<th>theorem</th><th>outcome</th><th>planner calls</th><th>planner tokens</th><th>skeletons (refused)</th><th>holes</th><th>closed</th><th>from the cache</th><th>refuted</th><th>Lean s: direct</th><th>skeleton checks</th><th>hole searches</th><th>final checks</th></tr></thead><tbody>";
     for run in runs {
         for row in &run.table {
             let Some(plan) = &row.plan else { continue };
@@ -363,9 +364,10 @@ fn plan_section(runs: &[RunFigures]) -> String {
             let seconds = &plan.lean_seconds;
             let _ = write!(
                 s,
-                "<td>{}</td><td>{outcome}</td>{}<td class=\"num\" data-v=\"{}\">{} ({})</td>{}{}{}{}{}{}{}{}</tr>",
+                "<td>{}</td><td>{outcome}</td>{}{}<td class=\"num\" data-v=\"{}\">{} ({})</td>{}{}{}{}{}{}{}{}</tr>",
                 escape(&row.name),
                 cell_num(f64::from(plan.planner_calls)),
+                tokens_cell(&plan.planner_tokens),
                 plan.skeletons,
                 plan.skeletons,
                 plan.skeletons_refused,
@@ -382,6 +384,17 @@ fn plan_section(runs: &[RunFigures]) -> String {
     }
     s += "</tbody></table>";
     s
+}
+
+/// The planner's tokens: the total, then prompt + completion; sorted by the total.
+fn tokens_cell(tokens: &datasets::plan::PlannerTokens) -> String {
+    format!(
+        "<td class=\"num\" data-v=\"{}\">{} ({} + {})</td>",
+        tokens.total(),
+        tokens.total(),
+        tokens.prompt,
+        tokens.completion
+    )
 }
 
 fn forensics_section(runs: &[RunFigures]) -> String {

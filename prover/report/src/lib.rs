@@ -15,6 +15,7 @@ pub mod charts;
 pub mod figures;
 pub mod html;
 pub mod lineage;
+pub mod plan_tree;
 pub mod tree;
 
 pub use figures::{ReportFigures, Run, figures};

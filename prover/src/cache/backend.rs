@@ -112,7 +112,7 @@ const PAGE_CACHE_BYTES: u64 = 64 << 20;
 
 /// How long a held lock is retried before it is taken for another process's (see
 /// [`SledBackend::open`]).
-pub const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+pub(super) const LOCK_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl SledBackend {
     /// The directory sled uses under a cache root; the name carries both versions, so a bump

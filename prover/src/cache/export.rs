@@ -4,7 +4,7 @@
 //! One line per entry: `schema_version` (of this file format), `cache_schema` (the
 //! [`SCHEMA_VERSION`] its key was made under), `key` (42 hex digits: keys are hashes of the
 //! Lean identity, header, goal text and tactic, so they are copied, never recomputed), `kind`
-//! (`transition`, `root`, `theorem`, `last_run`) and `record`, the typed record the store holds
+//! (`transition`, `root`, `theorem`, `hole`, `last_run`) and `record`, the typed record the store holds
 //! under that key. An entry made under another Lean identity imports harmlessly: nothing with
 //! another identity ever asks for its key.
 //!
@@ -18,8 +18,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CacheBackend, CacheError, CacheKey, KIND_ROOT, KIND_THEOREM, KIND_TRANSITION, LAST_RUN_KEY,
-    RunStats, SCHEMA_VERSION, TheoremRecord, TransitionRecord,
+    CacheBackend, CacheError, CacheKey, KIND_HOLE, KIND_ROOT, KIND_THEOREM, KIND_TRANSITION,
+    LAST_RUN_KEY, RunStats, SCHEMA_VERSION, TheoremRecord, TransitionRecord,
 };
 use ::datasets::RowError;
 
@@ -50,6 +50,8 @@ pub enum ExportRecord {
     Root(Vec<String>),
     /// A theorem's verdicts, one per search setting.
     Theorem(Vec<TheoremRecord>),
+    /// A hole's verdicts, one per search setting (its proofs name hypotheses canonically).
+    Hole(Vec<TheoremRecord>),
     /// The last run's statistics.
     LastRun(RunStats),
 }
@@ -61,6 +63,7 @@ impl ExportRecord {
             ExportRecord::Transition(_) => KIND_TRANSITION,
             ExportRecord::Root(_) => KIND_ROOT,
             ExportRecord::Theorem(_) => KIND_THEOREM,
+            ExportRecord::Hole(_) => KIND_HOLE,
             ExportRecord::LastRun(_) => LAST_RUN_KEY.0[0],
         }
     }
@@ -70,7 +73,9 @@ impl ExportRecord {
         let bytes = match self {
             ExportRecord::Transition(record) => serde_json::to_vec(record),
             ExportRecord::Root(goals) => serde_json::to_vec(goals),
-            ExportRecord::Theorem(records) => serde_json::to_vec(records),
+            ExportRecord::Theorem(records) | ExportRecord::Hole(records) => {
+                serde_json::to_vec(records)
+            }
             ExportRecord::LastRun(stats) => serde_json::to_vec(stats),
         };
         // Plain records of strings and numbers always serialize.
@@ -122,6 +127,7 @@ fn typed(key: &CacheKey, value: &[u8]) -> Result<ExportRecord, String> {
             KIND_TRANSITION => serde_json::from_slice(value).map(ExportRecord::Transition),
             KIND_ROOT => serde_json::from_slice(value).map(ExportRecord::Root),
             KIND_THEOREM => serde_json::from_slice(value).map(ExportRecord::Theorem),
+            KIND_HOLE => serde_json::from_slice(value).map(ExportRecord::Hole),
             other => return Err(format!("key {}: unknown kind byte {other:#04x}", hex(key))),
         }
     };
@@ -215,6 +221,7 @@ fn kind_name(record: &ExportRecord) -> &'static str {
         ExportRecord::Transition(_) => "transition",
         ExportRecord::Root(_) => "root",
         ExportRecord::Theorem(_) => "theorem",
+        ExportRecord::Hole(_) => "hole",
         ExportRecord::LastRun(_) => "last_run",
     }
 }
@@ -245,26 +252,24 @@ mod tests {
             "simp",
             &TransitionRecord::Rejected("simp made no progress".to_owned()),
         );
-        cache.record_theorem(
-            "import Mathlib",
-            "theorem t : 1 = 1",
-            TheoremRecord {
-                verdict: Verdict::Proved {
-                    proof: "rfl".to_owned(),
-                    tactics: vec!["rfl".to_owned()],
-                },
-                budget: Budget {
-                    policy: "portfolio".to_owned(),
-                    width: 8,
-                    alpha: 0.5,
-                    max_expansions: Some(100),
-                    max_time_ms: None,
-                    max_env_calls: None,
-                    tactic_deadline_ms: 10_000,
-                },
-                spent: Spent::default(),
+        let record = TheoremRecord {
+            verdict: Verdict::Proved {
+                proof: "rfl".to_owned(),
+                tactics: vec!["rfl".to_owned()],
             },
-        );
+            budget: Budget {
+                policy: "portfolio".to_owned(),
+                width: 8,
+                alpha: 0.5,
+                max_expansions: Some(100),
+                max_time_ms: None,
+                max_env_calls: None,
+                tactic_deadline_ms: 10_000,
+            },
+            spent: Spent::default(),
+        };
+        cache.record_theorem("import Mathlib", "theorem t : 1 = 1", record.clone());
+        cache.record_hole("import Mathlib", "⊢ 1 = 1", record);
         (store, cache)
     }
 
@@ -272,7 +277,7 @@ mod tests {
     fn an_export_imports_into_an_empty_store_and_exports_to_the_same_bytes() {
         let (store, _) = filled();
         let exported = export(store.as_ref()).unwrap();
-        assert_eq!(exported.records, 4);
+        assert_eq!(exported.records, 5);
         assert!(exported.skipped.is_empty());
         let text = String::from_utf8(exported.bytes.clone()).unwrap();
         assert!(
@@ -281,10 +286,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"kind\":\"theorem\""), "{text}");
+        assert!(text.contains("\"kind\":\"hole\""), "{text}");
 
         let other = Arc::new(MemoryBackend::default());
         let imported = import(other.as_ref(), &exported.bytes).unwrap();
-        assert_eq!((imported.records, imported.errors.len()), (4, 0));
+        assert_eq!((imported.records, imported.errors.len()), (5, 0));
         assert_eq!(other.entries().unwrap(), store.entries().unwrap());
         assert_eq!(export(other.as_ref()).unwrap().bytes, exported.bytes);
 
@@ -302,6 +308,7 @@ mod tests {
             cache.theorem("import Mathlib", "theorem t : 1 = 1").len(),
             1
         );
+        assert_eq!(cache.hole("import Mathlib", "⊢ 1 = 1").len(), 1);
     }
 
     #[test]

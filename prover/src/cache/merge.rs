@@ -5,7 +5,7 @@
 //! in two stores is the same question, and two answers to it must agree:
 //! - a key `DEST` lacks is copied;
 //! - a key both hold with the same record is left alone;
-//! - a theorem's verdicts are a list, one per search setting: `SRC`'s records for budgets `DEST`
+//! - a theorem's (or a hole's) verdicts are a list, one per search setting: `SRC`'s records for budgets `DEST`
 //!   has none of are added (newest first, as `ProofCache::record_theorem` keeps them), one for a
 //!   budget `DEST` holds with the same kind of verdict agrees (what it spent may differ between
 //!   machines), and a proof against a failure under one budget disagrees;
@@ -16,8 +16,8 @@
 //! The last run's counters (`prover cache stats`) are `DEST`'s own and never copied.
 
 use super::{
-    CacheBackend, CacheError, CacheKey, KIND_ROOT, KIND_THEOREM, KIND_TRANSITION, LAST_RUN_KEY,
-    RECORDS_PER_THEOREM, TheoremRecord,
+    CacheBackend, CacheError, CacheKey, KIND_HOLE, KIND_ROOT, KIND_THEOREM, KIND_TRANSITION,
+    LAST_RUN_KEY, RECORDS_PER_THEOREM, TheoremRecord,
 };
 
 /// A key two stores answer differently; `DEST`'s answer stands.
@@ -25,7 +25,7 @@ use super::{
 pub struct Disagreement {
     /// The key, as hex.
     pub key: String,
-    /// What the key holds: `transition`, `root`, `theorem` or `unknown`.
+    /// What the key holds: `transition`, `root`, `theorem`, `hole` or `unknown`.
     pub kind: &'static str,
     /// What differs, in words.
     pub detail: String,
@@ -49,6 +49,7 @@ fn kind_name(key: &CacheKey) -> &'static str {
         KIND_TRANSITION => "transition",
         KIND_ROOT => "root",
         KIND_THEOREM => "theorem",
+        KIND_HOLE => "hole",
         _ => "unknown",
     }
 }
@@ -79,7 +80,8 @@ pub fn merge(dest: &dyn CacheBackend, source: &dyn CacheBackend) -> Result<Merge
             kind: kind_name(&key),
             detail,
         };
-        if key.0[0] != KIND_THEOREM {
+        // A theorem's or a hole's verdicts are lists, one per search setting.
+        if key.0[0] != KIND_THEOREM && key.0[0] != KIND_HOLE {
             merged.disagreements.push(disagreement(format!(
                 "the destination holds {}, the source {}",
                 String::from_utf8_lossy(&held),

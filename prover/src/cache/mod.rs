@@ -1,6 +1,10 @@
 //! The proof-state cache: what Lean already answered, keyed by (toolchain and REPL identity,
 //! import header, canonical goal text, tactic), so no question is sent to Lean twice.
 //!
+//! Besides Lean's answers it keeps verdicts: per theorem (statement), and per hole (a sorry's
+//! goal, by its [`crate::goal::HoleKey`]: hypotheses and target with the hypothesis names
+//! canonical), so a lemma two skeletons or two runs share is searched once.
+//!
 //! The cache is an optimisation: every result is the same with it off. The store sits behind
 //! [`CacheBackend`] (sled on disk, or memory), so it can be swapped in an afternoon. Only this
 //! module names `sled`.
@@ -26,6 +30,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// Version 2 records the budget and cost of the search behind a proof.
 const THEOREM_RECORDS_VERSION: &str = "theorem records v2";
 
+/// The layout of hole records (a list of [`TheoremRecord`]s whose proof tactics name the
+/// hole's hypotheses canonically), part of their keys as [`THEOREM_RECORDS_VERSION`] is of
+/// theorems'.
+const HOLE_RECORDS_VERSION: &str = "hole records v1";
+
 /// A cache key: a hash over the versioned fields, with a one-byte kind prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CacheKey(pub [u8; 21]);
@@ -33,6 +42,7 @@ pub struct CacheKey(pub [u8; 21]);
 const KIND_TRANSITION: u8 = b't';
 const KIND_ROOT: u8 = b'r';
 const KIND_THEOREM: u8 = b'p';
+const KIND_HOLE: u8 = b'h';
 /// The key of the last run's statistics.
 pub const LAST_RUN_KEY: CacheKey = CacheKey([b'm'; 21]);
 
@@ -284,6 +294,13 @@ impl ProofCache {
         )
     }
 
+    fn hole_key(&self, header: &str, hole: &str) -> CacheKey {
+        key(
+            KIND_HOLE,
+            &[&self.identity, HOLE_RECORDS_VERSION, header, hole],
+        )
+    }
+
     /// What `tactic` did on the state with canonical text `goals`, if known.
     pub fn transition(&self, header: &str, goals: &str, tactic: &str) -> Option<TransitionRecord> {
         self.read(&self.transition_key(header, goals, tactic))
@@ -321,7 +338,23 @@ impl ProofCache {
     /// up to [`RECORDS_PER_THEOREM`]. Two processes recording one theorem at once may lose
     /// one of the two records, which only costs a search.
     pub fn record_theorem(&self, header: &str, statement: &str, record: TheoremRecord) {
-        let key = self.theorem_key(header, statement);
+        self.record_verdict(self.theorem_key(header, statement), record);
+    }
+
+    /// What became of the searches of a hole (a sorry whose goal has the canonical text `hole`,
+    /// a [`crate::goal::HoleKey`]), the newest first; proof tactics name its hypotheses
+    /// canonically.
+    pub fn hole(&self, header: &str, hole: &str) -> Vec<TheoremRecord> {
+        self.read(&self.hole_key(header, hole)).unwrap_or_default()
+    }
+
+    /// Records what became of a search of a hole, as [`ProofCache::record_theorem`] does for
+    /// a theorem.
+    pub fn record_hole(&self, header: &str, hole: &str, record: TheoremRecord) {
+        self.record_verdict(self.hole_key(header, hole), record);
+    }
+
+    fn record_verdict(&self, key: CacheKey, record: TheoremRecord) {
         let mut records: Vec<TheoremRecord> = match self.backend.get(&key) {
             Ok(found) => found
                 .and_then(|bytes| serde_json::from_slice(&bytes).ok())
@@ -395,6 +428,29 @@ mod tests {
         a.record_root("h", "theorem t : True := by sorry", &["⊢ True".into()]);
         assert!(a.root("h", "theorem t : True := by sorry").is_some());
         assert!(b.root("h", "theorem t : True := by sorry").is_none());
+    }
+
+    #[test]
+    fn holes_keep_verdicts_apart_from_theorems_and_per_header() {
+        let cache = cache();
+        let record = proof_record(
+            &Budget {
+                policy: "portfolio".into(),
+                width: 8,
+                alpha: 2.0,
+                max_expansions: Some(10),
+                max_time_ms: None,
+                max_env_calls: None,
+                tactic_deadline_ms: 12_000,
+            },
+            3,
+        );
+        let hole = "⦃0⦄ : ℕ\n⊢ ⦃0⦄ = ⦃0⦄";
+        assert!(cache.hole("import Mathlib", hole).is_empty());
+        cache.record_hole("import Mathlib", hole, record.clone());
+        assert_eq!(cache.hole("import Mathlib", hole), [record]);
+        assert!(cache.hole("import Lean", hole).is_empty());
+        assert!(cache.theorem("import Mathlib", hole).is_empty());
     }
 
     #[test]

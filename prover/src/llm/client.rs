@@ -127,7 +127,18 @@ pub struct LlmClient {
 /// One answered request.
 struct Answered {
     samples: Vec<Sample>,
+    prompt_tokens: Option<u64>,
     completion_tokens: Option<u64>,
+}
+
+/// Tokens one proposal cost, as far as the server reported `usage` (its requests summed,
+/// top-ups included; a request without `usage` adds nothing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenUsage {
+    /// Prompt tokens.
+    pub prompt: u64,
+    /// Completion tokens.
+    pub completion: u64,
 }
 
 /// Why one attempt failed, before the attempt count is known.
@@ -287,6 +298,17 @@ impl LlmClient {
     /// [`LlmError::Unavailable`] except for one probe (sent once, without retries) per probe
     /// interval, until one succeeds.
     pub async fn propose(&self, state_text: &str) -> Result<Vec<Candidate>, LlmError> {
+        self.propose_counted(state_text)
+            .await
+            .map(|(candidates, _)| candidates)
+    }
+
+    /// [`LlmClient::propose`], with the tokens the proposal cost (a planner counts them per
+    /// theorem).
+    pub async fn propose_counted(
+        &self,
+        state_text: &str,
+    ) -> Result<(Vec<Candidate>, TokenUsage), LlmError> {
         self.propose_logging(state_text, true).await
     }
 
@@ -300,7 +322,7 @@ impl LlmClient {
         &self,
         state_text: &str,
         log_failure: bool,
-    ) -> Result<Vec<Candidate>, LlmError> {
+    ) -> Result<(Vec<Candidate>, TokenUsage), LlmError> {
         Counters::add(&self.counters.calls, 1);
         let retries = match self.breaker.admit() {
             Admission::Send => self.config.retries,
@@ -354,7 +376,7 @@ impl LlmClient {
         &self,
         state_text: &str,
         retries: u32,
-    ) -> Result<Vec<Candidate>, LlmError> {
+    ) -> Result<(Vec<Candidate>, TokenUsage), LlmError> {
         let c = &self.config;
         let prompt = c.render_prompt(state_text);
         let cleanup = Cleanup {
@@ -365,6 +387,7 @@ impl LlmClient {
         let bound = target.saturating_mul(MAX_REQUESTS_PER_SAMPLE);
         let mut per_sample = self.per_sample_requests.load(Ordering::Relaxed);
         let mut samples: Vec<Sample> = Vec::new();
+        let mut usage = TokenUsage::default();
         let mut sent = 0usize;
         let mut distinct = 0usize;
         loop {
@@ -394,6 +417,8 @@ impl LlmClient {
             for (result, &n) in results.into_iter().zip(&asks) {
                 match result {
                     Ok(answered) => {
+                        usage.prompt += answered.prompt_tokens.unwrap_or(0);
+                        usage.completion += answered.completion_tokens.unwrap_or(0);
                         // A server that returns fewer choices than `n` ignores it: top up
                         // with one request per sample.
                         if n > 1 && answered.samples.len() < n {
@@ -420,7 +445,7 @@ impl LlmClient {
                 break;
             }
         }
-        Ok(answer::candidates(samples, cleanup))
+        Ok((answer::candidates(samples, cleanup), usage))
     }
 
     /// One request, retried as the type's docs say, each attempt under the adaptive limit.
@@ -721,8 +746,9 @@ impl LlmClient {
                 body: excerpt(&bytes),
             });
         };
-        let mut completion_tokens = None;
+        let (mut prompt_tokens, mut completion_tokens) = (None, None);
         if let Some(usage) = answer.usage {
+            prompt_tokens = usage.prompt_tokens;
             Counters::add(
                 &self.counters.prompt_tokens,
                 usage.prompt_tokens.unwrap_or(0),
@@ -737,6 +763,7 @@ impl LlmClient {
         choices.sort_by_key(|c| c.index.unwrap_or(u64::MAX));
         Ok(Answered {
             samples: choices.into_iter().map(Sample::from_choice).collect(),
+            prompt_tokens,
             completion_tokens,
         })
     }

@@ -44,7 +44,7 @@ mod wire;
 /// Moved to [`crate::policy`]; re-exported at their old path.
 pub use crate::policy::{CombinedPolicy, FallbackPolicy};
 pub use breaker::{Admission, CircuitBreaker, Outage};
-pub use client::{LlmClient, LlmStats, MAX_REQUESTS_PER_SAMPLE};
+pub use client::{LlmClient, LlmStats, MAX_REQUESTS_PER_SAMPLE, TokenUsage};
 pub use config::{
     Api, DEFAULT_MAX_TOKENS, LlmConfig, NamedTemplate, STATE_PLACEHOLDER, SamplesMode, TEMPLATES,
     default_stop, named_template, resolve_template,

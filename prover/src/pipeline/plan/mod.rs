@@ -54,7 +54,7 @@ use std::time::{Duration, Instant};
 
 use ::datasets::plan::{
     HoleRecord, HoleSearch, PLAN_SCHEMA_VERSION, PlanOutcome, PlanRecord, PlanSeconds, PlanSummary,
-    SkeletonLabel, SkeletonRecord,
+    PlannerTokens, SkeletonLabel, SkeletonRecord,
 };
 use lean_bridge::pool::CommandReply;
 use lean_bridge::protocol::Pos;
@@ -64,6 +64,7 @@ pub use planning::{PlannerRun, Planning};
 use super::{Stop, batch};
 use crate::check::{HeaderOrigin, ProofTask, Status};
 use crate::engine::{ProveConfig, ProveResult, ProveStatus, StopCode, Theorem};
+use crate::goal::{self, HoleKey};
 use crate::job::{Goal, Job, JobEnd, JobEvent, JobResult, NoObserver, Observer};
 use crate::search::{CancelToken, EdgeOutcome, SearchEvent};
 use crate::session::Prover;
@@ -120,11 +121,39 @@ pub struct PlannerError(pub String);
 pub type Proposal<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<String>, PlannerError>> + Send + 'a>>;
 
+/// A planner's answers with the tokens they cost.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Proposed {
+    /// The raw texts, best first.
+    pub answers: Vec<String>,
+    /// Tokens the request cost, as the server reported them (0 when it did not).
+    pub tokens: PlannerTokens,
+}
+
+/// [`Proposed`], when it comes.
+pub type CountedProposal<'a> =
+    Pin<Box<dyn Future<Output = Result<Proposed, PlannerError>> + Send + 'a>>;
+
 /// Proposes skeletons for a theorem: an OpenAI-compatible model ([`OpenAiPlanner`]), or a
 /// script ([`ScriptedPlanner`]) in tests.
 pub trait Planner: Send + Sync {
     /// Up to `samples` answers for `request`, best first.
     fn propose<'a>(&'a self, request: &'a PlanRequest, samples: usize) -> Proposal<'a>;
+
+    /// [`Planner::propose`] with the tokens it cost; a planner that counts none reports 0.
+    fn propose_counted<'a>(
+        &'a self,
+        request: &'a PlanRequest,
+        samples: usize,
+    ) -> CountedProposal<'a> {
+        Box::pin(async move {
+            let answers = self.propose(request, samples).await?;
+            Ok(Proposed {
+                answers,
+                tokens: PlannerTokens::default(),
+            })
+        })
+    }
 }
 
 /// A planner that answers from a script: per theorem name, the answers to its first request,
@@ -344,6 +373,7 @@ async fn plan_theorem(
         outcome: PlanOutcome::Unproved,
         direct: search_of(&direct),
         planner_calls: 0,
+        planner_tokens: PlannerTokens::default(),
         skeletons: Vec::new(),
         planner_error: None,
         fallback: None,
@@ -386,8 +416,11 @@ async fn plan_theorem(
             feedback: feedback.take(),
         };
         record.planner_calls += 1;
-        let answers = match planner.propose(&request, config.samples).await {
-            Ok(answers) => answers,
+        let answers = match planner.propose_counted(&request, config.samples).await {
+            Ok(proposed) => {
+                record.planner_tokens.add(proposed.tokens);
+                proposed.answers
+            }
             Err(error) => {
                 tracing::warn!(theorem = %theorem.name, "the planner failed: {error}");
                 record.planner_error = Some(error.to_string());
@@ -405,7 +438,10 @@ async fn plan_theorem(
             if stop.is_set() {
                 break;
             }
-            let slot = run.left() / (answers.len() - index) as f64;
+            // While replans remain, one share is kept for the next round: a skeleton's holes
+            // may spend their whole slot once budget moves from closed holes to open ones.
+            let kept = usize::from(round < config.replans);
+            let slot = run.left() / (answers.len() - index + kept) as f64;
             let (skeleton, proof) = run.try_skeleton(round, answer, slot).await;
             let closed = skeleton
                 .holes
@@ -617,20 +653,26 @@ impl Run<'_> {
         for ((goal, text), searched) in holes.iter().zip(results) {
             let (result, seen) = searched.unzip();
             let search = result.as_ref().map(search_of).unwrap_or_default();
-            refuted |= is_refuted(result.as_ref());
             if let (Some(proof), true) = (&search.proof, search.proved) {
                 proofs.push((goal.sorry.clone(), goal.placement, proof.clone()));
             }
+            let mut seen = seen.unwrap_or_default();
+            let refutation = seen.refutation.take();
             // What a replan is told of an open hole: where its search got, and why it stuck.
-            let seen = seen.filter(|_| !search.proved).unwrap_or_default();
-            record.holes.push(HoleRecord {
+            if search.proved {
+                seen = Seen::default();
+            }
+            let hole = HoleRecord {
                 line: goal.at.line,
                 column: goal.at.column,
                 goal: text.clone(),
                 search,
                 frontier: seen.frontier,
                 errors: seen.errors,
-            });
+                refutation,
+            };
+            refuted |= hole.refuted();
+            record.holes.push(hole);
         }
         if proofs.len() < holes.len() {
             record.label = if refuted {
@@ -643,7 +685,7 @@ impl Run<'_> {
                 proofs.len(),
                 holes.len(),
                 if refuted {
-                    "; a hole's search was exhausted, so its lemma was given up"
+                    "; a hole was refuted (its negation proved, or its search exhausted), so its lemma was given up"
                 } else {
                     ""
                 }
@@ -762,9 +804,23 @@ impl Run<'_> {
         }
     }
 
-    /// Every hole searched in place, all at once through [`batch::run`], each with an even
-    /// part of `slot`; a refuted hole cancels the others. A hole never started is `None`;
-    /// each result comes with what its search saw.
+    /// Every hole searched in place through [`batch::run`] within `slot` of the budget,
+    /// cheapest first, and what each search saw; a hole never started is `None`.
+    ///
+    /// - Holes with one [`HoleKey`] (hypothesis names aside) are searched once, and a hole an
+    ///   earlier skeleton of this plan closed takes that proof (renamed to this hole's names)
+    ///   unsearched; one it refuted is refuted again unless it now has a larger share.
+    /// - **First pass**: every hole with a small share ([`PROBE_SHARE`] of an even split),
+    ///   and beside it the negation of its goal ([`refutation`], with the same share): cheap
+    ///   holes close here, which is the cheapness estimate the second pass orders by.
+    /// - **Second pass**: what the skeleton's slot has left, split evenly over the holes still
+    ///   open (so the budget closed holes did not need goes to the open ones), each searched
+    ///   again from the start (Lean's answers for the first part come from the cache).
+    /// - A hole is refuted when the portfolio proves its negation or its search is exhausted
+    ///   with no infrastructure error; the skeleton's other searches are then cancelled.
+    ///
+    /// Within a pass the jobs go to the pool negations first, then by goal size (the
+    /// canonical goal's length), as many at a time as the pool has processes.
     async fn search_holes(
         &mut self,
         holes: &[(SorryGoal, String)],
@@ -774,90 +830,227 @@ impl Run<'_> {
         if holes.is_empty() {
             return results;
         }
-        // A goal an earlier skeleton closed is not searched again (the final check rechecks
-        // its proof in this skeleton); one it refuted is not searched again with no more
-        // budget than it had.
-        let mut to_search = Vec::new();
-        let mut refuted = false;
-        for (index, (_, goal)) in holes.iter().enumerate() {
-            match self.known.get(&goal_key(goal)) {
-                Some(Known::Closed(result)) => {
-                    results[index] = Some((reused(result), Seen::default()));
-                }
-                Some(Known::Refuted { .. }) | None => to_search.push(index),
-            }
-        }
-        let per_hole = slot / to_search.len().max(1) as f64;
-        for &index in &to_search {
-            if let Some(Known::Refuted {
-                share,
-                result,
-                seen,
-            }) = self.known.get(&goal_key(&holes[index].1))
-                && *share >= per_hole
-            {
-                results[index] = Some((reused(result), seen.clone()));
-                refuted = true;
-            }
-        }
-        if refuted {
-            return results;
-        }
-        let searcher = self.prover.with_config(scaled(&self.total, per_hole));
-        let cancel = Arc::new(Siblings::default());
-        let jobs: Vec<(usize, SorryGoal)> = to_search
-            .iter()
-            .map(|&index| (index, holes[index].0.clone()))
+        let keys: Vec<HoleKey> = holes.iter().map(|(_, goal)| hole_key(goal)).collect();
+        // One search per key: the first hole with it stands for the others.
+        let mut first_of: HashMap<&str, usize> = HashMap::new();
+        let representatives: Vec<usize> = (0..holes.len())
+            .filter(|&index| *first_of.entry(&keys[index].text).or_insert(index) == index)
             .collect();
+        let even = slot / representatives.len() as f64;
+        let mut open = Vec::new();
+        let mut refuted = false;
+        for &index in &representatives {
+            match self.known.get(&keys[index].text) {
+                Some(Known::Closed { key, result }) => {
+                    results[index] = Some((carried(result, key, &keys[index]), Seen::default()));
+                }
+                Some(Known::Refuted {
+                    share,
+                    result,
+                    seen,
+                }) if *share >= even => {
+                    results[index] = Some((reused(result), seen.clone()));
+                    refuted = true;
+                }
+                _ => open.push(index),
+            }
+        }
+        // Cheapest first by the goal's size, ties in the REPL's order.
+        open.sort_by_key(|&index| (keys[index].text.len(), index));
+        let mut left = slot;
+        let mut shares: HashMap<usize, f64> = HashMap::new();
+        let mut first_pass = true;
+        while !refuted && !open.is_empty() && !self.stop.is_set() {
+            let share = if first_pass && open.len() > 1 {
+                even * PROBE_SHARE
+            } else {
+                left / open.len() as f64
+            };
+            // A pass that gives no hole more than it had would find nothing new.
+            if !first_pass && open.iter().all(|index| shares[index] >= share) {
+                break;
+            }
+            let negations = if first_pass {
+                open.iter()
+                    .filter_map(|&index| Some((index, refutation(self.theorem, &holes[index].1)?)))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let searched = self
+                .search_pass(holes, &open, share, negations, even * PROBE_SHARE)
+                .await;
+            for (index, result, seen, negation) in searched {
+                left -= spent_fraction(&self.total, &result);
+                let mut seen = seen;
+                if let Some(negation) = &negation {
+                    left -= spent_fraction(&self.total, negation);
+                    seen.refutation = Some(search_of(negation));
+                }
+                shares.insert(index, share);
+                results[index] = Some((result, seen));
+            }
+            open.retain(|&index| {
+                let closed = results[index]
+                    .as_ref()
+                    .is_some_and(|(r, _)| r.status == ProveStatus::Proved);
+                let stuck = results[index].as_ref().is_none_or(|(r, seen)| {
+                    r.status == ProveStatus::Error || hole_refuted(r, seen)
+                });
+                !closed && !stuck
+            });
+            refuted = representatives.iter().any(|&index| {
+                results[index]
+                    .as_ref()
+                    .is_some_and(|(r, seen)| hole_refuted(r, seen))
+            });
+            first_pass = false;
+            left = left.max(0.0);
+        }
+        for (&index, &share) in &shares {
+            let Some((result, seen)) = &results[index] else {
+                continue;
+            };
+            if result.status == ProveStatus::Proved {
+                let known = Known::Closed {
+                    key: keys[index].clone(),
+                    result: result.clone(),
+                };
+                self.known.insert(keys[index].text.clone(), known);
+            } else if hole_refuted(result, seen) {
+                // A proved negation refutes the lemma under any budget; an exhausted search
+                // only under its own.
+                let negated = seen.refutation.as_ref().is_some_and(|r| r.proved);
+                let known = Known::Refuted {
+                    share: if negated { f64::INFINITY } else { share },
+                    result: result.clone(),
+                    seen: seen.clone(),
+                };
+                self.known.insert(keys[index].text.clone(), known);
+            }
+        }
+        // A hole with another's key takes its representative's verdict.
+        for index in 0..holes.len() {
+            let first = first_of[keys[index].text.as_str()];
+            if first != index
+                && let Some((result, seen)) = results[first].clone()
+            {
+                let result = if result.status == ProveStatus::Proved {
+                    carried(&result, &keys[first], &keys[index])
+                } else {
+                    reused(&result)
+                };
+                results[index] = Some((result, seen));
+            }
+        }
+        results
+    }
+
+    /// One pass: the holes `open` searched with `share` of the budget each, and `negations`
+    /// (a hole's index and the theorem stating its goal's negation) with `negation_share`, all
+    /// through [`batch::run`]; a refuted hole cancels the rest. Each hole that ran comes back
+    /// with what its search saw and its negation's search, if that ran.
+    async fn search_pass(
+        &mut self,
+        holes: &[(SorryGoal, String)],
+        open: &[usize],
+        share: f64,
+        negations: Vec<(usize, Theorem)>,
+        negation_share: f64,
+    ) -> Vec<(usize, ProveResult, Seen, Option<ProveResult>)> {
+        let searcher = self.prover.with_config(scaled(&self.total, share));
+        let refuter = self.prover.with_config(scaled(&self.total, negation_share));
+        let cancel = Arc::new(Siblings::default());
+        let jobs: Vec<HoleJob> = negations
+            .into_iter()
+            .map(|(index, theorem)| HoleJob::Negation(index, theorem))
+            .chain(
+                open.iter()
+                    .map(|&index| HoleJob::Hole(index, holes[index].0.clone())),
+            )
+            .collect();
+        let concurrency = self.prover.pool().config().workers.max(1);
         let (token, tap) = (cancel.clone(), self.tap.clone());
+        // By hole: its own search (with what it saw) and its negation's, as they end.
+        let mut searched: HashMap<usize, PassEnd> = HashMap::new();
         let outcome = batch::run(
             jobs,
-            holes.len(),
+            concurrency,
             self.stop,
             None,
-            move |(index, goal): (usize, SorryGoal)| {
-                let (searcher, token) = (searcher.clone(), token.clone());
-                let tapped = tap.observer(PlanSearch::Hole);
+            move |job: HoleJob| {
+                let (searcher, refuter) = (searcher.clone(), refuter.clone());
+                let token = token.clone();
+                // Only a hole's own search feeds the tap: a negation's steps prove another goal.
+                let tapped: Box<dyn Observer> = match &job {
+                    HoleJob::Hole(..) => tap.observer(PlanSearch::Hole),
+                    HoleJob::Negation(..) => Box::new(NoObserver),
+                };
                 async move {
-                    let name = goal.name.clone();
-                    let watch = HoleWatch::default();
-                    let job = Job::Prove(Goal::Sorry(goal));
-                    let handle = searcher.submit(job, Tapped(watch.clone(), tapped));
-                    token.join(handle.cancel_token());
-                    let result = handle.wait().await.prove_result(&name);
-                    (index, result, watch.seen())
+                    match job {
+                        HoleJob::Hole(index, goal) => {
+                            let name = goal.name.clone();
+                            let watch = HoleWatch::default();
+                            let observer = Tapped(watch.clone(), tapped);
+                            let handle = searcher.submit(Job::Prove(Goal::Sorry(goal)), observer);
+                            token.join(handle.cancel_token());
+                            let result = handle.wait().await.prove_result(&name);
+                            (index, false, result, watch.seen())
+                        }
+                        HoleJob::Negation(index, theorem) => {
+                            let handle = refuter
+                                .submit(Job::Prove(Goal::Theorem(theorem.clone())), NoObserver);
+                            token.join(handle.cancel_token());
+                            let result = handle.wait().await.prove_result(&theorem.name);
+                            (index, true, result, Seen::default())
+                        }
+                    }
                 }
             },
-            |(index, result, seen): (usize, ProveResult, Seen)| {
-                if is_refuted(Some(&result)) {
+            |(index, negation, result, seen): (usize, bool, ProveResult, Seen)| {
+                let proved = result.status == ProveStatus::Proved;
+                if (negation && proved) || (!negation && is_refuted(Some(&result))) {
                     cancel.cancel_all();
                 }
-                results[index] = Some((result, seen));
+                let entry = searched.entry(index).or_default();
+                if negation {
+                    entry.1 = Some(result);
+                } else {
+                    entry.0 = Some((result, seen));
+                }
                 Ok::<(), std::convert::Infallible>(())
             },
         )
         .await;
         let _ = outcome;
-        for &index in &to_search {
-            let Some((result, seen)) = &results[index] else {
-                continue;
-            };
-            self.spent += spent_fraction(&self.total, result);
-            self.cost.add(Cost::of(result));
-            self.seconds.hole_searches += result.lean_seconds;
-            let key = goal_key(&holes[index].1);
-            if result.status == ProveStatus::Proved {
-                self.known.insert(key, Known::Closed(result.clone()));
-            } else if is_refuted(Some(result)) {
-                let known = Known::Refuted {
-                    share: per_hole,
-                    result: result.clone(),
-                    seen: seen.clone(),
-                };
-                self.known.insert(key, known);
+        let mut out = Vec::new();
+        for (index, (hole, negation)) in searched {
+            for result in negation.iter().chain(hole.iter().map(|(r, _)| r)) {
+                self.spent += spent_fraction(&self.total, result);
+                self.cost.add(Cost::of(result));
+                self.seconds.hole_searches += result.lean_seconds;
+            }
+            match hole {
+                Some((result, seen)) => out.push((index, result, seen, negation)),
+                // The negation was proved before the hole's own search started: the hole is
+                // refuted without one.
+                None => {
+                    if let Some(negation) = negation.filter(|n| n.status == ProveStatus::Proved) {
+                        let mut result = ProveResult::unsearched(
+                            &holes[index].0.name,
+                            ProveStatus::Failed,
+                            0,
+                            Instant::now(),
+                        );
+                        result.stop_reason = Some(StopCode::Cancelled);
+                        result.stop_detail = Some("its negation was proved".to_owned());
+                        out.push((index, result, Seen::default(), Some(negation)));
+                    }
+                }
             }
         }
-        results
+        out.sort_by_key(|(index, ..)| *index);
+        out
     }
 
     /// The skeleton with every hole's proof in place, checked by `prover check`'s rules:
@@ -904,9 +1097,10 @@ impl Run<'_> {
 
 /// What an earlier skeleton of the same plan found for a goal.
 enum Known {
-    /// A proof (checked in that skeleton).
-    Closed(ProveResult),
-    /// Refuted under this share of the budget; what its search saw.
+    /// A proof (checked in that skeleton), for the hole with that key (its names).
+    Closed { key: HoleKey, result: ProveResult },
+    /// Refuted under this share of the budget (any, when its negation was proved); what its
+    /// search saw.
     Refuted {
         share: f64,
         result: ProveResult,
@@ -927,6 +1121,8 @@ const ERROR_CHARS: usize = 200;
 struct Seen {
     frontier: Vec<String>,
     errors: Vec<String>,
+    /// The search of the hole's negation, when one ran.
+    refutation: Option<HoleSearch>,
 }
 
 /// A hole search's observer, gathering its [`Seen`] from the search's events.
@@ -949,6 +1145,7 @@ impl HoleWatch {
                 .map(|(_, state)| state.clone())
                 .collect(),
             errors: watched.errors.iter().cloned().collect(),
+            refutation: None,
         }
     }
 }
@@ -1011,9 +1208,63 @@ impl Observer for HoleWatch {
     }
 }
 
-/// Holes are the same when their goals (hypotheses and target) are, whitespace runs aside.
-fn goal_key(goal: &str) -> String {
-    goal.split_whitespace().collect::<Vec<_>>().join(" ")
+/// Holes are the same when their goals (hypotheses and target) are, whitespace runs and
+/// hypothesis names aside ([`HoleKey`]); a text that is not one goal is its own key.
+fn hole_key(goal: &str) -> HoleKey {
+    HoleKey::of(goal).unwrap_or_else(|| HoleKey::opaque(goal))
+}
+
+/// The share of an even split the first pass gives each hole (and each hole's negation).
+const PROBE_SHARE: f64 = 0.25;
+
+/// The name the negation of a hole is stated under: a theorem of its own, whose statement
+/// (and so whose cache entries) any hole with the same goal shares.
+const REFUTATION_NAME: &str = "prover_hole_refutation";
+
+/// The theorem stating that the hole's goal is false, with its hypotheses as binders:
+/// `theorem prover_hole_refutation (x : ℕ) (h : P x) : ¬(T) := by` for a hole `x : ℕ, h : P x
+/// ⊢ T`. `None` when the goal cannot be stated as a theorem (an inaccessible name, an elided
+/// term, a `let`; see [`goal::statement_from_goal`]).
+fn refutation(theorem: &Theorem, goal_text: &str) -> Option<Theorem> {
+    let mut goals = goal::parse_goals(goal_text);
+    let [goal] = goals.as_mut_slice() else {
+        return None;
+    };
+    goal.case = None;
+    goal.target = format!("¬({})", goal.target);
+    let statement = goal::statement_from_goal(REFUTATION_NAME, &goal.to_string()).ok()?;
+    Some(Theorem {
+        name: format!("{}: a hole's negation", theorem.name),
+        header: theorem.header.clone(),
+        formal_statement: format!("{statement} := by"),
+    })
+}
+
+/// Whether a hole is refuted: its negation was proved, or its search was exhausted with no
+/// infrastructure error.
+fn hole_refuted(result: &ProveResult, seen: &Seen) -> bool {
+    is_refuted(Some(result)) || seen.refutation.as_ref().is_some_and(|r| r.proved)
+}
+
+/// What a pass got for one hole: its own search with what it saw, and its negation's search.
+type PassEnd = (Option<(ProveResult, Seen)>, Option<ProveResult>);
+
+/// A job of a pass over a skeleton's holes, by the hole's index.
+enum HoleJob {
+    /// The hole's own search, in place.
+    Hole(usize, SorryGoal),
+    /// The search of its negation.
+    Negation(usize, Theorem),
+}
+
+/// A proof found for the hole `from`, given to the hole `to` with the same key: its text
+/// with `to`'s hypothesis names, reused as [`reused`] says (the final check rechecks it).
+fn carried(result: &ProveResult, from: &HoleKey, to: &HoleKey) -> ProveResult {
+    let mut result = reused(result);
+    result.proof = result
+        .proof
+        .map(|proof| to.from_canonical(&from.to_canonical(&proof)));
+    result
 }
 
 /// An earlier hole's result, reused: it cost nothing now.

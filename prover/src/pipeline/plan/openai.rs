@@ -3,7 +3,11 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{Feedback, PlanConfig, PlanRequest, Planner, PlannerError, Proposal};
+use ::datasets::plan::PlannerTokens;
+
+use super::{
+    CountedProposal, Feedback, PlanConfig, PlanRequest, Planner, PlannerError, Proposal, Proposed,
+};
 use crate::llm::{LlmClient, LlmConfig};
 
 /// The default system prompt: the skeleton's form and the typing rules that make skeletons
@@ -47,16 +51,34 @@ impl OpenAiPlanner {
 }
 
 impl Planner for OpenAiPlanner {
-    fn propose<'a>(&'a self, request: &'a PlanRequest, _samples: usize) -> Proposal<'a> {
+    fn propose<'a>(&'a self, request: &'a PlanRequest, samples: usize) -> Proposal<'a> {
+        Box::pin(async move {
+            self.propose_counted(request, samples)
+                .await
+                .map(|proposed| proposed.answers)
+        })
+    }
+
+    fn propose_counted<'a>(
+        &'a self,
+        request: &'a PlanRequest,
+        _samples: usize,
+    ) -> CountedProposal<'a> {
         // The client asks for its configured number of samples (`--planner-samples`).
         Box::pin(async move {
             let prompt = render(&self.system_prompt, request);
-            let candidates = self
+            let (candidates, usage) = self
                 .client
-                .propose(&prompt)
+                .propose_counted(&prompt)
                 .await
                 .map_err(|error| PlannerError(error.to_string()))?;
-            Ok(candidates.into_iter().map(|c| c.tactic).collect())
+            Ok(Proposed {
+                answers: candidates.into_iter().map(|c| c.tactic).collect(),
+                tokens: PlannerTokens {
+                    prompt: usage.prompt,
+                    completion: usage.completion,
+                },
+            })
         })
     }
 }
