@@ -31,6 +31,30 @@ impl Frontier {
     pub(super) fn pop(&mut self) -> Option<(NodeId, f64)> {
         self.heap.pop().map(|entry| (entry.node, entry.priority))
     }
+
+    /// Up to `count` nodes for which `wanted` holds, in the order [`pop`](Self::pop) would give
+    /// them, looking at no more than `scan` entries; the frontier is left as it was (the entries
+    /// looked at go back unchanged, so later pops are the same). A look-ahead for the policy.
+    pub(super) fn peek_best(
+        &mut self,
+        count: usize,
+        scan: usize,
+        mut wanted: impl FnMut(NodeId) -> bool,
+    ) -> Vec<NodeId> {
+        let mut looked_at = Vec::new();
+        let mut best = Vec::new();
+        while best.len() < count && looked_at.len() < scan {
+            let Some(entry) = self.heap.pop() else {
+                break;
+            };
+            if wanted(entry.node) {
+                best.push(entry.node);
+            }
+            looked_at.push(entry);
+        }
+        self.heap.extend(looked_at);
+        best
+    }
 }
 
 /// 16 bytes: the frontier holds one per state not yet expanded.
@@ -80,5 +104,20 @@ mod tests {
             .map(|(n, _)| n.0)
             .collect();
         assert_eq!(order, [1, 0, 2, 3]);
+    }
+
+    #[test]
+    fn peeking_at_the_best_leaves_the_order_unchanged() {
+        let mut frontier = Frontier::default();
+        for (node, priority) in [(0, -1.0), (1, -0.5), (2, -1.0), (3, -0.2), (4, -0.5)] {
+            frontier.push(NodeId(node), priority);
+        }
+        let best = frontier.peek_best(2, 10, |node| node.0 != 3);
+        assert_eq!(best, [NodeId(1), NodeId(4)]);
+        assert_eq!(frontier.peek_best(5, 2, |_| true), [NodeId(3), NodeId(1)]);
+        let order: Vec<u32> = std::iter::from_fn(|| frontier.pop())
+            .map(|(n, _)| n.0)
+            .collect();
+        assert_eq!(order, [3, 1, 4, 0, 2]);
     }
 }
