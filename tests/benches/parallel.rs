@@ -66,7 +66,12 @@ fn main() {
             let out = dir
                 .path()
                 .join(format!("results-{parallelism}-{lookahead}.jsonl"));
-            let sim = SimRepl::world(&files.world).latency_ms(latency_ms);
+            let log = dir
+                .path()
+                .join(format!("requests-{parallelism}-{lookahead}.jsonl"));
+            let sim = SimRepl::world(&files.world)
+                .latency_ms(latency_ms)
+                .log(&log);
             let output = ProverRun::new("eval")
                 .args(["--fresh", "--no-cache", "--width", "8"])
                 .args(["--policy", "openai", "--samples", "8", "--llm-url", &url])
@@ -83,9 +88,15 @@ fn main() {
             assert!(output.status.success(), "eval failed: {stderr}");
             let result = read_jsonl(&out).remove(0);
             assert_eq!(result["status"], "proved", "{result}");
+            let tactic_requests = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter(|line| line.contains("\"tactic\""))
+                .count();
             rows.push(Row {
                 parallelism,
                 lookahead,
+                tactic_requests,
                 prefetched: prefetch_counts(&stderr),
                 result,
             });
@@ -122,20 +133,22 @@ fn main() {
         first["expansions"], first["policy_calls"], first["lean_calls"]
     );
     println!(
-        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  target 0.75·P  asked ahead  used  Lean calls"
+        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  target 0.75·P  asked ahead  used  Lean calls  tactic requests (no look-ahead / look-ahead)"
     );
     for pair in rows.chunks(2) {
         let [plain, ahead] = pair else { continue };
         let (started, used) = ahead.prefetched.unwrap_or_default();
         println!(
-            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>13.2}  {started:>11}  {used:>4}  {:>10}",
+            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>13.2}  {started:>11}  {used:>4}  {:>10}  {} / {}",
             plain.parallelism,
             seconds(&plain.result),
             base / seconds(&plain.result),
             seconds(&ahead.result),
             base / seconds(&ahead.result),
             0.75 * plain.parallelism as f64,
-            ahead.result["lean_calls"]
+            ahead.result["lean_calls"],
+            plain.tactic_requests,
+            ahead.tactic_requests
         );
     }
 }
@@ -150,6 +163,9 @@ struct Row {
     /// Model answers asked ahead of need and used, from the policy's debug line.
     prefetched: Option<(u64, u64)>,
     result: serde_json::Value,
+    /// Tactic requests the simulated REPLs received: the search's own and the steps replayed
+    /// on a process that lacked a state.
+    tactic_requests: usize,
 }
 
 /// `(started, used)` from the line the policy logs as its search ends, if it asked ahead.
