@@ -714,7 +714,18 @@ pub struct ProveConfig {
     /// Tactics of one expansion run at once on the pool (`--search-parallelism`); `None`: the
     /// pool's size. It changes the wall time only, never the report.
     pub search_parallelism: Option<usize>,
+    /// How many of the next best states the policy is asked about ahead of need, while an
+    /// expansion's tactics run (`--policy-lookahead`, [`SearchConfig::policy_lookahead`]);
+    /// `None`: [`DEFAULT_POLICY_LOOKAHEAD`]. It changes the wall time and the model requests
+    /// made, never the report.
+    pub policy_lookahead: Option<usize>,
 }
+
+/// The look-ahead of a search that runs alone (`prove`, the editor and MCP servers), where a
+/// person waits for one theorem and a model request that turns out unused costs little. Runs
+/// that search theorems side by side default to 0 (`pipeline::run::side_by_side_session_config`):
+/// there an unused request takes the model server from another theorem.
+pub const DEFAULT_POLICY_LOOKAHEAD: usize = 4;
 
 /// Which recorded verdicts answer a theorem without searching it (`--reuse-verdicts`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
@@ -803,6 +814,8 @@ impl ProveConfig {
             max_consecutive_errors: _,
             // Searching past the first proof changes neither whether one is found nor which.
             proofs_wanted: _,
+            // A hint to the policy about what comes next; the search's answers are the same.
+            policy_lookahead: _,
         } = &self.search;
         Budget {
             policy: self.policy_id.clone(),
@@ -825,6 +838,7 @@ impl Default for ProveConfig {
             policy_id: String::new(),
             reuse_verdicts: VerdictReuse::default(),
             search_parallelism: None,
+            policy_lookahead: None,
         }
     }
 }
@@ -983,7 +997,11 @@ impl Engine {
                 .unwrap_or(self.pool.config().workers),
         );
         let mut checker = self.checker(theorem, recheck);
-        let report = Search::new(config.search.clone())
+        let search = SearchConfig {
+            policy_lookahead: config.policy_lookahead.unwrap_or(DEFAULT_POLICY_LOOKAHEAD),
+            ..config.search.clone()
+        };
+        let report = Search::new(search)
             .with_cancel_token(cancel.clone())
             .with_filter(filter)
             .with_hook(hook)

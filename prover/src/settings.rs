@@ -80,6 +80,10 @@ pub const PORTFOLIO_WIDTH: usize = 8;
 /// and far below what a semaphore or a slot table can hold.
 pub const MAX_AT_ONCE: usize = 4096;
 
+/// The most states a search hints to its policy ahead of need (`--policy-lookahead`): each hint
+/// may start a model request that is never used.
+pub const MAX_POLICY_LOOKAHEAD: usize = 64;
+
 /// GiB one REPL with Mathlib imported needs, for judging `--workers` (project measurement:
 /// 4-6 GiB resident after `import Mathlib` on Lean v4.2x, more while tactics run).
 const DEFAULT_REPL_MEMORY_ESTIMATE_GIB: f64 = 6.0;
@@ -146,6 +150,8 @@ pub struct SearchSettings {
     pub tactic_timeout: Option<f64>,
     /// As `--search-parallelism`.
     pub parallelism: Option<usize>,
+    /// As `--policy-lookahead`.
+    pub policy_lookahead: Option<usize>,
     /// As `--concurrency` of `prover eval`.
     pub concurrency: Option<usize>,
     /// As `--allow-native-decide`.
@@ -373,6 +379,8 @@ pub struct SearchOverlay {
     pub tactic_timeout: Option<f64>,
     /// `--search-parallelism`.
     pub search_parallelism: Option<usize>,
+    /// `--policy-lookahead`.
+    pub policy_lookahead: Option<usize>,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--llm-fallback`.
@@ -484,6 +492,7 @@ impl EditorSettings {
         clear(&mut o.time_limit, &search.time_limit);
         clear(&mut o.tactic_timeout, &search.tactic_timeout);
         clear(&mut o.search_parallelism, &search.parallelism);
+        clear(&mut o.policy_lookahead, &search.policy_lookahead);
         clear(&mut o.learned_model, &search.learned_model);
         clear_flag(&mut o.allow_native_decide, &search.allow_native_decide);
         let llm = &editor.llm;
@@ -665,6 +674,7 @@ impl SettingsFile {
             time_limit,
             tactic_timeout,
             parallelism,
+            policy_lookahead,
             concurrency,
             allow_native_decide,
             learned_model,
@@ -677,6 +687,7 @@ impl SettingsFile {
             time_limit: pick(time_limit, &b.search.time_limit),
             tactic_timeout: pick(tactic_timeout, &b.search.tactic_timeout),
             parallelism: pick(parallelism, &b.search.parallelism),
+            policy_lookahead: pick(policy_lookahead, &b.search.policy_lookahead),
             concurrency: pick(concurrency, &b.search.concurrency),
             allow_native_decide: pick(allow_native_decide, &b.search.allow_native_decide),
             learned_model: pick(learned_model, &b.search.learned_model),
@@ -910,6 +921,12 @@ pub fn prove_config(overlay: &SearchOverlay, file: &SettingsFile) -> Result<Prov
     }
     if let Some(p) = overlay.search_parallelism.or(s.parallelism) {
         config.search_parallelism = Some(at_least_one(p, "--search-parallelism")?);
+    }
+    if let Some(k) = overlay.policy_lookahead.or(s.policy_lookahead) {
+        if k > MAX_POLICY_LOOKAHEAD {
+            invalid!("--policy-lookahead must be at most {MAX_POLICY_LOOKAHEAD}, got {k}");
+        }
+        config.policy_lookahead = Some(k);
     }
     // The recheck elaborates the whole proof; give it the per-theorem budget, or the default.
     if let Some(limit) = config.search.max_time {
@@ -1941,6 +1958,29 @@ mod tests {
         };
         let error = prove_config(&zero, &file).unwrap_err().to_string();
         assert!(error.contains("--search-parallelism"), "{error}");
+    }
+
+    #[test]
+    fn policy_lookahead_comes_from_the_flag_then_the_file_and_is_bounded() {
+        let file = SettingsFile::parse("[search]\npolicy_lookahead = 0\n").unwrap();
+        let config = prove_config(&SearchOverlay::default(), &file).unwrap();
+        assert_eq!(config.policy_lookahead, Some(0));
+        let flag = SearchOverlay {
+            policy_lookahead: Some(2),
+            ..SearchOverlay::default()
+        };
+        assert_eq!(
+            prove_config(&flag, &file).unwrap().policy_lookahead,
+            Some(2)
+        );
+        let unset = prove_config(&SearchOverlay::default(), &SettingsFile::default()).unwrap();
+        assert_eq!(unset.policy_lookahead, None, "the run's kind picks it");
+        let huge = SearchOverlay {
+            policy_lookahead: Some(MAX_POLICY_LOOKAHEAD + 1),
+            ..SearchOverlay::default()
+        };
+        let error = prove_config(&huge, &file).unwrap_err().to_string();
+        assert!(error.contains("--policy-lookahead"), "{error}");
     }
 
     #[test]

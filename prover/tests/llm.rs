@@ -866,3 +866,88 @@ fn the_client_is_shareable_and_the_policies_can_move_to_search_threads() {
     movable::<CombinedPolicy<OpenAiPolicy, Fixed>>();
     movable::<FallbackPolicy<OpenAiPolicy, Fixed>>();
 }
+
+// ---------------------------------------------------------------------------------------------
+// Answers asked ahead of need (`Policy::prefetch`)
+
+/// A server that answers each prompt with one tactic naming it, and fails the requests whose
+/// number (from 0) `fails` says.
+fn echoing_server(fails: fn(usize) -> bool) -> Server {
+    Server::start(move |i, request| {
+        if fails(i) {
+            return status(500, "{\"error\": \"busy\"}");
+        }
+        let prompt = request.body["prompt"].as_str().unwrap_or_default();
+        let tactic = format!("tactic for {}", prompt.trim_end_matches(":::"));
+        ok(completions(&[(tactic.as_str(), Some(&[-0.5]))]))
+    })
+}
+
+/// One completion per proposal, so one request per state.
+fn one_sample(server: &Server) -> LlmConfig {
+    LlmConfig {
+        samples: 1,
+        ..config(server)
+    }
+}
+
+fn tactics(candidates: &[Candidate]) -> Vec<&str> {
+    candidates.iter().map(|c| c.tactic.as_str()).collect()
+}
+
+#[test]
+fn a_prefetched_model_answer_serves_the_later_proposal_without_a_second_request() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = echoing_server(|_| false);
+    let client = Arc::new(client(one_sample(&server)));
+    let mut policy = OpenAiPolicy::new(client.clone(), runtime.handle().clone());
+    policy.prefetch(&[Query::root("⊢ p", 4), Query::root("⊢ q", 4)]);
+    let got = policy.propose(&Query::root("⊢ q", 4)).unwrap();
+    assert_eq!(tactics(&got), ["tactic for ⊢ q"]);
+    let got = policy.propose(&Query::root("⊢ p", 4)).unwrap();
+    assert_eq!(tactics(&got), ["tactic for ⊢ p"]);
+    assert_eq!(client.stats().requests, 2, "one request per state");
+    let stats = policy.prefetch_stats();
+    assert_eq!((stats.started, stats.used), (2, 2), "{stats:?}");
+    // Used once: asking again is a new request.
+    policy.propose(&Query::root("⊢ q", 4)).unwrap();
+    assert_eq!(client.stats().requests, 3);
+}
+
+#[test]
+fn a_prefetched_answer_pushed_out_by_newer_hints_is_dropped_and_asked_for_again() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = echoing_server(|_| false);
+    let client = Arc::new(client(one_sample(&server)));
+    let mut policy = OpenAiPolicy::new(client.clone(), runtime.handle().clone());
+    policy.prefetch(&[Query::root("⊢ old", 4)]);
+    for i in 0..prover::policy::prefetch::ROUNDS_KEPT {
+        policy.prefetch(&[Query::root(&format!("⊢ new {i}"), 4)]);
+    }
+    assert_eq!(policy.prefetch_stats().discarded, 1);
+    let got = policy.propose(&Query::root("⊢ old", 4)).unwrap();
+    assert_eq!(tactics(&got), ["tactic for ⊢ old"]);
+    assert_eq!(
+        policy.prefetch_stats().used,
+        0,
+        "the answer came from a new request"
+    );
+}
+
+#[test]
+fn a_failed_prefetch_does_not_poison_the_proposal_it_was_meant_for() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    // The first request (the prefetch) fails; the proposal's own request succeeds.
+    let server = echoing_server(|i| i == 0);
+    let client = Arc::new(client(LlmConfig {
+        retries: 0,
+        ..one_sample(&server)
+    }));
+    let mut policy = OpenAiPolicy::new(client.clone(), runtime.handle().clone());
+    policy.prefetch(&[Query::root("⊢ p", 4)]);
+    let got = policy.propose(&Query::root("⊢ p", 4)).unwrap();
+    assert_eq!(tactics(&got), ["tactic for ⊢ p"]);
+    let stats = policy.prefetch_stats();
+    assert_eq!((stats.used, stats.failed), (0, 1), "{stats:?}");
+    assert_eq!(server.seen().len(), 2);
+}

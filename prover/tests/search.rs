@@ -1159,3 +1159,73 @@ fn dedent(text: &str) -> String {
     }
     out.trim_end().to_owned() + "\n"
 }
+
+// ---------------------------------------------------------------------------------------------
+// Look-ahead hints to the policy
+
+/// Records every look-ahead hint (`Policy::prefetch`) as `state @depth [path]` lines.
+struct HintRecorder {
+    inner: ScriptedPolicy,
+    hints: Vec<Vec<String>>,
+}
+
+impl Policy for HintRecorder {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        self.inner.propose(query)
+    }
+
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        self.hints.push(
+            upcoming
+                .iter()
+                .map(|q| format!("{} @{} {:?} w{}", q.state, q.depth, q.path, q.width))
+                .collect(),
+        );
+    }
+}
+
+#[test]
+fn the_policy_hears_of_the_next_best_unexpanded_states_before_each_expansions_tactics() {
+    let fixture = "
+        ⊢ a
+          -0.1 t1 => ⊢ b
+          -0.2 t2 => ⊢ c
+          -0.3 t3 => ⊢ d
+        ⊢ b
+          -0.5 u => ⊢ e
+        ⊢ c
+          -0.1 v => done
+        ";
+    let run = |lookahead: usize| {
+        let mut env = OfflineEnv::from_fixture(&dedent(fixture)).unwrap();
+        let mut policy = HintRecorder {
+            inner: ScriptedPolicy::from_env(&env),
+            hints: Vec::new(),
+        };
+        let root = env.root();
+        let config = SearchConfig {
+            policy_lookahead: lookahead,
+            ..SearchConfig::default()
+        };
+        let report = Search::new(config).with_clock(ManualClock::new()).run(
+            &mut env,
+            &mut policy,
+            &mut AlwaysAccept,
+            root,
+        );
+        (report, policy.hints)
+    };
+    let (plain, none) = run(0);
+    assert!(none.is_empty(), "no look-ahead, no hint: {none:?}");
+    let (hinted, hints) = run(2);
+    assert_eq!(plain, hinted, "the hints change nothing the search does");
+    // The root's expansion has no other state to hint at; `⊢ b` hints at the next two; `⊢ e`
+    // runs no tactic; `⊢ c` hints at what is left unexpanded.
+    assert_eq!(
+        hints,
+        [
+            vec!["⊢ c @1 [\"t2\"] w4", "⊢ d @1 [\"t3\"] w4"],
+            vec!["⊢ d @1 [\"t3\"] w4"],
+        ]
+    );
+}

@@ -13,9 +13,10 @@ use prover::policy::CombinedPolicy;
 use prover::policy::learned::{LearnedModel, LearnedPolicy};
 use prover::search::offline::{AlwaysAccept, OfflineEnv, OfflineState, ScriptedPolicy, bfs_prove};
 use prover::search::{
-    Applied, EnvError, ManualClock, Outcome, ProofEnv, Search, SearchConfig, SearchEvent,
-    SearchReport, Tactics,
+    Applied, Candidate, EnvError, ManualClock, Outcome, Policy, PolicyError, ProofEnv, Query,
+    Search, SearchConfig, SearchEvent, SearchReport, Tactics,
 };
+use std::collections::HashMap;
 use std::ops::ControlFlow;
 
 /// A random world: state `i` is listed with its tactics; state `states.len()` is an unlisted
@@ -298,6 +299,38 @@ impl ProofEnv for ParallelEnv {
     }
 }
 
+/// A policy that answers every hinted query at once, when the search hints it
+/// ([`Policy::prefetch`]), and serves the later `propose` from that answer, as the model
+/// policy does with its requests. It checks that the hinted query is the one proposed later.
+struct AnsweringAhead {
+    inner: ScriptedPolicy,
+    /// By state: the hinted query (state, depth, path, width) and the answer computed then.
+    ahead: HashMap<String, (String, Result<Vec<Candidate>, PolicyError>)>,
+    /// Proposals answered from a hint.
+    served: u32,
+}
+
+impl Policy for AnsweringAhead {
+    fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        match self.ahead.remove(query.state) {
+            Some((hinted, answer)) => {
+                assert_eq!(hinted, format!("{query:?}"), "the hint was another query");
+                self.served += 1;
+                answer
+            }
+            None => self.inner.propose(query),
+        }
+    }
+
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        for query in upcoming {
+            let answer = self.inner.propose(query);
+            self.ahead
+                .insert(query.state.to_owned(), (format!("{query:?}"), answer));
+        }
+    }
+}
+
 /// [`run`] through a [`ParallelEnv`].
 fn run_parallel(
     world: &World,
@@ -326,14 +359,51 @@ fn run_in<E: ProofEnv<State = OfflineState>>(
 ) -> (SearchReport, Vec<String>) {
     let offline = OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses");
     let mut policy = ScriptedPolicy::from_env(&offline);
+    run_with_policy(env, &offline, &mut policy, config)
+}
+
+fn run_with_policy<E: ProofEnv<State = OfflineState>>(
+    env: &mut E,
+    offline: &OfflineEnv,
+    policy: &mut impl Policy,
+    config: SearchConfig,
+) -> (SearchReport, Vec<String>) {
     let root = offline.root();
     let mut events = Vec::new();
     let hook = |event: &SearchEvent<'_>| events.push(format!("{event:?}"));
     let report = Search::new(config)
         .with_clock(ManualClock::new())
         .with_hook(hook)
-        .run(env, &mut policy, &mut AlwaysAccept, root);
+        .run(env, policy, &mut AlwaysAccept, root);
     (report, events)
+}
+
+/// [`run_parallel`] with a policy answering the search's look-ahead hints ahead of need
+/// ([`AnsweringAhead`]); also returns how many proposals a hint answered.
+fn run_parallel_ahead(
+    world: &World,
+    config: SearchConfig,
+    parallelism: usize,
+    scramble: Vec<u8>,
+) -> (SearchReport, Vec<String>, u32) {
+    let offline = OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()
+        .expect("a runtime");
+    let mut env = ParallelEnv {
+        inner: OfflineEnv::from_fixture(&world.fixture()).expect("generated fixture parses"),
+        parallelism,
+        runtime,
+        scramble,
+    };
+    let mut policy = AnsweringAhead {
+        inner: ScriptedPolicy::from_env(&offline),
+        ahead: HashMap::new(),
+        served: 0,
+    };
+    let (report, events) = run_with_policy(&mut env, &offline, &mut policy, config);
+    (report, events, policy.served)
 }
 
 fn proves(world: &World, config: SearchConfig) -> bool {
@@ -415,23 +485,32 @@ proptest! {
         }
     }
 
-    /// (2c) Parallel expansion through the engine's adapter: for every parallelism P, the same
-    /// report and the same events as one tactic at a time, whatever the limits and however the
-    /// tasks finish; with exhaustive limits, every P proves exactly what the breadth-first
-    /// oracle proves.
+    /// (2c) Parallel expansion through the engine's adapter: for every parallelism P, with or
+    /// without policy look-ahead (a policy answering the hinted states ahead of need), the same
+    /// report and the same events as one tactic at a time with no look-ahead, whatever the
+    /// limits and however the tasks finish; with exhaustive limits, every P proves exactly
+    /// what the breadth-first oracle proves.
     #[test]
     fn parallel_expansion_gives_the_same_report_for_every_parallelism(
         world in world(),
         config in config(),
         wanted in 1u32..3,
         parallelism in 1usize..=8,
+        lookahead in 0usize..4,
         scramble in prop::collection::vec(0u8..8, 1..8),
         alpha in 0.0..3.0f64,
     ) {
         let config = SearchConfig { proofs_wanted: wanted, ..config };
         let one_by_one = run(&world, config.clone());
-        let parallel = run_parallel(&world, config, parallelism, scramble.clone());
+        let parallel = run_parallel(&world, config.clone(), parallelism, scramble.clone());
         prop_assert_eq!(&one_by_one, &parallel);
+        let ahead = SearchConfig { policy_lookahead: lookahead, ..config };
+        let (report, events, served) =
+            run_parallel_ahead(&world, ahead, parallelism, scramble.clone());
+        prop_assert_eq!(&one_by_one, &(report, events));
+        if lookahead == 0 {
+            prop_assert_eq!(served, 0, "no look-ahead, no hint");
+        }
         let env = OfflineEnv::from_fixture(&world.fixture()).unwrap();
         let oracle = bfs_prove(&env, &env.root()).is_some();
         let (report, _) = run_parallel(&world, exhaustive(alpha), parallelism, scramble);

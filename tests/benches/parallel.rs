@@ -1,11 +1,13 @@
-//! Benchmark: one theorem's wall time to its first proof with parallel expansion (`--search-parallelism P`, P = 1, 2, 4, 8) against sim-repl at 50 ms per tactic and a simulated model server answering in 100 ms.
+//! Benchmark: one theorem's wall time to its first proof with parallel expansion (`--search-parallelism P`, P = 1, 2, 4, 8), with and without pipelined policy calls (`--policy-lookahead`), against sim-repl at 50 ms per tactic and a simulated model server answering in 100 ms.
 //!
 //! `cargo bench -p prover-tests --bench parallel` prints the figures: per P, the theorem's own
 //! search seconds (the result row's `seconds`, so process start-up and the REPLs' start are not
-//! in it), the speed-up over P = 1 and the target 0.75·P of issue 26. Every run uses the same
-//! pool of 8 simulated REPLs, so only P changes. Under `cargo test` (no `--bench` argument) it
-//! runs a quick version (1 ms per tactic, P = 1 and 2) that checks the runs agree and prints no
-//! measurement. Pipelined policy calls are not built yet, so there is one column.
+//! in it) without look-ahead and with a look-ahead of 4 states, each speed-up over P = 1 without
+//! look-ahead (today's order), the target 0.75·P of issue 26, and how many model answers were
+//! asked ahead and how many of them the search used. Every run uses the same pool of 8
+//! simulated REPLs, so only P and the look-ahead change. Under `cargo test` (no `--bench`
+//! argument) it runs a quick version (1 ms per tactic, P = 1 and 2) that checks the runs agree
+//! and prints no measurement.
 
 use prover_tests::harness::{
     ProverRun, SimRepl, read_jsonl, vocabulary_server_with, write_generated_world,
@@ -60,35 +62,63 @@ fn main() {
     prover_tests::harness::prover_bin();
     let mut rows = Vec::new();
     for &parallelism in parallelisms {
-        let out = dir.path().join(format!("results-{parallelism}.jsonl"));
-        let sim = SimRepl::world(&files.world).latency_ms(latency_ms);
-        let output = ProverRun::new("eval")
-            .args(["--fresh", "--no-cache", "--width", "8"])
-            .args(["--policy", "openai", "--samples", "8", "--llm-url", &url])
-            .args(["--workers", "8", "--repl-memory-estimate", "0.05"])
-            .args(["--concurrency", "1"])
-            .args(["--search-parallelism", &parallelism.to_string()])
-            .path("--dataset", &dataset)
-            .path("--out", &out)
-            .repl(&sim)
-            .output();
-        assert!(
-            output.status.success(),
-            "eval failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let result = read_jsonl(&out).remove(0);
-        assert_eq!(result["status"], "proved", "{result}");
-        rows.push((parallelism, result));
+        for lookahead in [0, LOOKAHEAD] {
+            let out = dir
+                .path()
+                .join(format!("results-{parallelism}-{lookahead}.jsonl"));
+            let log = dir
+                .path()
+                .join(format!("requests-{parallelism}-{lookahead}.jsonl"));
+            let sim = SimRepl::world(&files.world)
+                .latency_ms(latency_ms)
+                .log(&log);
+            let output = ProverRun::new("eval")
+                .args(["--fresh", "--no-cache", "--width", "8"])
+                .args(["--policy", "openai", "--samples", "8", "--llm-url", &url])
+                .args(["--workers", "8", "--repl-memory-estimate", "0.05"])
+                .args(["--concurrency", "1"])
+                .args(["--search-parallelism", &parallelism.to_string()])
+                .args(["--policy-lookahead", &lookahead.to_string()])
+                .env("PROVER_LOG", "prover::policy::prefetch=debug")
+                .path("--dataset", &dataset)
+                .path("--out", &out)
+                .repl(&sim)
+                .output();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "eval failed: {stderr}");
+            let result = read_jsonl(&out).remove(0);
+            assert_eq!(result["status"], "proved", "{result}");
+            let tactic_requests = std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .lines()
+                .filter(|line| line.contains("\"tactic\""))
+                .count();
+            rows.push(Row {
+                parallelism,
+                lookahead,
+                tactic_requests,
+                prefetched: prefetch_counts(&stderr),
+                result,
+            });
+        }
     }
-    let (_, first) = &rows[0];
-    for (parallelism, result) in &rows {
-        // The same search whatever P: the same proof after the same expansions.
-        assert_eq!(result["proof"], first["proof"], "P = {parallelism}");
-        assert_eq!(
-            result["expansions"], first["expansions"],
-            "P = {parallelism}"
-        );
+    let first = &rows[0].result;
+    for row in &rows {
+        // The same search whatever P and the look-ahead: the same proof after the same
+        // expansions and model calls.
+        let what = format!("P = {}, look-ahead {}", row.parallelism, row.lookahead);
+        for field in ["proof", "expansions", "policy_calls"] {
+            assert_eq!(row.result[field], first[field], "{what}: {field}");
+        }
+        if row.lookahead == 0 {
+            assert_eq!(row.prefetched, None, "{what}: nothing asked ahead");
+        } else {
+            let (started, used) = row.prefetched.expect("the look-ahead asked ahead");
+            assert!(
+                used > 0 && used <= started,
+                "{what}: {started} asked, {used} used"
+            );
+        }
     }
     if !measuring {
         println!(
@@ -99,17 +129,57 @@ fn main() {
     let seconds = |result: &serde_json::Value| result["seconds"].as_f64().unwrap_or(f64::NAN);
     let base = seconds(first);
     println!(
-        "one theorem ({name}), sim-repl at {latency_ms} ms per tactic, simulated model at {model_ms} ms, width 8, 8 REPLs, no cache; {} expansions, {} env calls to the first proof",
-        first["expansions"], first["lean_calls"]
+        "one theorem ({name}), sim-repl at {latency_ms} ms per tactic, simulated model at {model_ms} ms, width 8, 8 REPLs, no cache; {} expansions ({} model calls), {} env calls to the first proof",
+        first["expansions"], first["policy_calls"], first["lean_calls"]
     );
-    println!("  P  search s  speed-up  target 0.75·P  Lean calls");
-    for (parallelism, result) in &rows {
-        let s = seconds(result);
+    println!(
+        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  target 0.75·P  asked ahead  used  Lean calls  tactic requests (no look-ahead / look-ahead)"
+    );
+    for pair in rows.chunks(2) {
+        let [plain, ahead] = pair else { continue };
+        let (started, used) = ahead.prefetched.unwrap_or_default();
         println!(
-            "  {parallelism}  {s:>8.2}  {:>8.2}  {:>13.2}  {:>10}",
-            base / s,
-            0.75 * *parallelism as f64,
-            result["lean_calls"]
+            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>13.2}  {started:>11}  {used:>4}  {:>10}  {} / {}",
+            plain.parallelism,
+            seconds(&plain.result),
+            base / seconds(&plain.result),
+            seconds(&ahead.result),
+            base / seconds(&ahead.result),
+            0.75 * plain.parallelism as f64,
+            ahead.result["lean_calls"],
+            plain.tactic_requests,
+            ahead.tactic_requests
         );
     }
+}
+
+/// The look-ahead of the pipelined runs: the default of `prove` and the editor.
+const LOOKAHEAD: usize = 4;
+
+/// One run of the theorem.
+struct Row {
+    parallelism: usize,
+    lookahead: usize,
+    /// Model answers asked ahead of need and used, from the policy's debug line.
+    prefetched: Option<(u64, u64)>,
+    result: serde_json::Value,
+    /// Tactic requests the simulated REPLs received: the search's own and the steps replayed
+    /// on a process that lacked a state.
+    tactic_requests: usize,
+}
+
+/// `(started, used)` from the line the policy logs as its search ends, if it asked ahead.
+fn prefetch_counts(stderr: &str) -> Option<(u64, u64)> {
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("policy answers asked ahead of need"))?;
+    let field = |name: &str| -> Option<u64> {
+        let start = line.find(&format!("{name}="))? + name.len() + 1;
+        let digits: String = line[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    Some((field("started")?, field("used")?))
 }

@@ -92,16 +92,25 @@ fn exhaustive_eval_proves_exactly_what_the_bfs_oracle_proves() {
     }
 }
 
-/// Parallel expansion (`--search-parallelism 3` on three simulated REPLs, each theorem alone)
-/// gives every theorem the same row as one tactic at a time, and so proves exactly what the
-/// oracle proves.
+/// Parallel expansion (`--search-parallelism 3` on three simulated REPLs, each theorem alone),
+/// with and without the model asked ahead of need (`--policy-lookahead 4`), gives every theorem
+/// the same row as one tactic at a time, and so proves exactly what the oracle proves.
 #[test]
 fn parallel_expansion_gives_the_same_rows_as_one_tactic_at_a_time() {
     let serial = ["--concurrency", "1", "--search-parallelism", "1"];
     let parallel = ["--concurrency", "1", "--search-parallelism", "3"];
+    let ahead = [
+        "--concurrency",
+        "1",
+        "--search-parallelism",
+        "3",
+        "--policy-lookahead",
+        "4",
+    ];
     for seed in [4] {
         let (provable, one) = eval_statuses(seed, "3", &serial);
         let (_, three) = eval_statuses(seed, "3", &parallel);
+        let (_, three_ahead) = eval_statuses(seed, "3", &ahead);
         for (name, oracle) in &provable {
             assert_eq!(
                 three[0][name]["status"] == "proved",
@@ -111,5 +120,13 @@ fn parallel_expansion_gives_the_same_rows_as_one_tactic_at_a_time() {
         }
         assert_eq!(one[0], three[0], "seed {seed}: P = 1 and P = 3 differ");
         assert_eq!(three[0], three[1], "seed {seed}: two runs at P = 3 differ");
+        assert_eq!(
+            one[0], three_ahead[0],
+            "seed {seed}: P = 1 and P = 3 with the model asked ahead differ"
+        );
+        assert_eq!(
+            three_ahead[0], three_ahead[1],
+            "seed {seed}: two runs differ"
+        );
     }
 }

@@ -780,6 +780,12 @@ pub struct SearchArgs {
     /// `eval`, `iterate` and `explore`, which run theorems side by side instead].
     #[arg(long, value_name = "P")]
     pub search_parallelism: Option<usize>,
+    /// While an expansion's tactics run in Lean, ask the policy (a model server) about this
+    /// many of the next best states ahead of need, so its round trips overlap Lean's. The
+    /// report is the same for every value; some of those requests go unused [default: 4; 0 for
+    /// `eval`, `iterate` and `explore`, which share the model among theorems].
+    #[arg(long, value_name = "K")]
+    pub policy_lookahead: Option<usize>,
     /// Seed forwarded to the model server's sampler. The search itself has no randomness:
     /// ties break by insertion order, so equal inputs give equal reports.
     #[arg(long, value_name = "S")]
@@ -830,6 +836,7 @@ impl SearchArgs {
             time_limit,
             tactic_timeout,
             search_parallelism,
+            policy_lookahead,
             seed,
             llm_fallback,
             allow_native_decide,
@@ -862,6 +869,7 @@ impl SearchArgs {
             time_limit,
             tactic_timeout,
             search_parallelism,
+            policy_lookahead,
             seed,
             llm_fallback,
             allow_native_decide,

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
+use crate::policy::prefetch::{PrefetchCache, PrefetchStats};
 use crate::search::{Candidate, Policy, PolicyError, Query};
 
 use super::client::LlmClient;
+use super::error::LlmError;
 
 /// The model as a search [`Policy`]: every expansion is one [`LlmClient::propose`] call.
 ///
@@ -16,25 +18,66 @@ use super::client::LlmClient;
 /// `spawn_blocking`): `Handle::block_on` panics inside an async context. The `width` hint is
 /// ignored: the client samples [`LlmConfig::samples`](super::LlmConfig::samples) completions,
 /// and the search keeps the best `width` after filtering.
-#[derive(Debug, Clone)]
+///
+/// [`prefetch`](Policy::prefetch) starts the requests for the hinted states at once (they run
+/// while the search's tactics run in Lean), and `propose` answers from them: a request asks
+/// for the state's text alone, so the prefetched answer is the one `propose` would have asked
+/// for. A prefetch that failed is asked again.
+#[derive(Debug)]
 pub struct OpenAiPolicy {
     /// The shared client (one per model server, shared by every search).
     pub client: Arc<LlmClient>,
     /// The runtime the requests run on.
     pub runtime: Handle,
+    /// Answers started by `prefetch`, by state text.
+    prefetched: PrefetchCache<Result<Vec<Candidate>, LlmError>>,
+}
+
+impl Clone for OpenAiPolicy {
+    /// The same client and runtime; prefetched answers stay with the original.
+    fn clone(&self) -> Self {
+        OpenAiPolicy::new(self.client.clone(), self.runtime.clone())
+    }
 }
 
 impl OpenAiPolicy {
     /// A policy asking `client`, on `runtime`.
     pub fn new(client: Arc<LlmClient>, runtime: Handle) -> Self {
-        Self { client, runtime }
+        Self {
+            prefetched: PrefetchCache::new(runtime.clone()),
+            client,
+            runtime,
+        }
+    }
+
+    /// What became of this policy's prefetches.
+    pub fn prefetch_stats(&self) -> PrefetchStats {
+        self.prefetched.stats()
     }
 }
 
 impl Policy for OpenAiPolicy {
     fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
+        if let Some(answer) = self.prefetched.take(query.state) {
+            self.prefetched.record(answer.is_ok());
+            match answer {
+                Ok(candidates) => return Ok(candidates),
+                Err(error) => {
+                    tracing::debug!(%error, "a prefetched model answer failed; asking again");
+                }
+            }
+        }
         self.runtime
             .block_on(self.client.propose(query.state))
             .map_err(|e| PolicyError::with_source("the model server failed", e))
+    }
+
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        let client = &self.client;
+        self.prefetched
+            .start(upcoming.iter().map(|query| query.state), |state| {
+                let (client, state) = (client.clone(), state.to_owned());
+                async move { client.propose(&state).await }
+            });
     }
 }

@@ -351,13 +351,16 @@ pub fn pipeline_settings(
 }
 
 /// The session of a run that searches many theorems side by side (`eval`, `iterate`,
-/// `explore`): each search runs its tactics one at a time unless `--search-parallelism` or
-/// `[search] parallelism` says otherwise, since the theorems already share the pool.
+/// `explore`): each search runs its tactics one at a time and hints nothing to its policy ahead
+/// of need unless `--search-parallelism` / `[search] parallelism` or `--policy-lookahead` /
+/// `[search] policy_lookahead` say otherwise, since the theorems already share the pool and the
+/// model server.
 pub(crate) fn side_by_side_session_config(
     overlay: &crate::settings::Overlay,
     file: &crate::settings::SettingsFile,
 ) -> Result<crate::session::SessionConfig, crate::settings::SettingsError> {
     let mut config = crate::settings::session_config(overlay, file)?;
     config.prove.search_parallelism.get_or_insert(1);
+    config.prove.policy_lookahead.get_or_insert(0);
     Ok(config)
 }

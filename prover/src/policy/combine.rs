@@ -66,6 +66,11 @@ impl<A: Policy, B: Policy> Policy for CombinedPolicy<A, B> {
             }
         }
     }
+
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        self.first.prefetch(upcoming);
+        self.second.prefetch(upcoming);
+    }
 }
 
 /// `primary`'s candidates, or `fallback`'s for an expansion where `primary` failed (after its
@@ -113,6 +118,12 @@ impl<A: Policy, B: Policy> Policy for FallbackPolicy<A, B> {
                     .map_err(|fallback| both_failed(primary, fallback))
             }
         }
+    }
+
+    /// The primary is asked every expansion; the fallback only after it failed, so it gets
+    /// no hint.
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        self.primary.prefetch(upcoming);
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod combine;
 pub mod learned;
+pub mod prefetch;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -239,6 +240,10 @@ impl DynPolicy {
 impl Policy for DynPolicy {
     fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
         self.policy.propose(query)
+    }
+
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        self.policy.prefetch(upcoming)
     }
 }
 

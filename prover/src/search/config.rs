@@ -16,6 +16,7 @@ use std::time::Duration;
 /// | `tactic_deadline` | 12 s | the released run's per-tactic CPU limit (`tactic_timeout`; the environment adds the 1.5× wall backstop) |
 /// | `max_consecutive_errors` | 3 | V2 gives up on a theorem after 3 Lean restarts (`MAX_DOJO_RESTARTS`) |
 /// | `proofs_wanted` | 1 | BFS-Prover stops at the first proof; more is for synthetic data (`prover explore`) |
+/// | `policy_lookahead` | 0 | no hints: the policy is asked exactly as before |
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchConfig {
     /// α in `priority = (Σ tactic scores along the path) / depth^α`. 0 ranks by the plain sum
@@ -44,6 +45,12 @@ pub struct SearchConfig {
     /// nor which proof is reported; [`SearchReport::proofs`](super::SearchReport::proofs) lists
     /// them all. 0 behaves like 1.
     pub proofs_wanted: u32,
+    /// Before each expansion's tactics run, the search tells the policy about this many of the
+    /// next best unexpanded states ([`Policy::prefetch`](super::Policy::prefetch)), so a policy
+    /// that can ask ahead (a model server) overlaps its round trips with the tactics. A hint
+    /// only: the search asks and uses the policy exactly as it does with 0, so its report does
+    /// not depend on it.
+    pub policy_lookahead: usize,
 }
 
 impl Default for SearchConfig {
@@ -57,6 +64,7 @@ impl Default for SearchConfig {
             tactic_deadline: Duration::from_secs(12),
             max_consecutive_errors: 3,
             proofs_wanted: 1,
+            policy_lookahead: 0,
         }
     }
 }

@@ -28,7 +28,7 @@ pub(super) struct Open {
 /// its own with its place in the insertion order, and the two heaps are merged at `pop` by the
 /// full order. A first push is then 24 bytes, and the frontier holds one per state not yet
 /// expanded.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Frontier {
     heap: Vec<Entry>,
     /// Second pushes, with their insertion numbers.
@@ -145,6 +145,79 @@ impl Frontier {
             a.key.cmp(&b.key).then(ib.cmp(&ia))
         })
     }
+
+    /// Up to `count` open nodes for which `wanted` holds, in the order [`pop`](Self::pop)
+    /// would give them, looking at no more than `scan` entries; the frontier is not touched
+    /// (a look-ahead for the policy). A parent pops before its children, so the heap's next
+    /// entries are a best-first walk of its tree from the root, merged with the second pushes
+    /// by `pop`'s own rule.
+    pub(super) fn peek_best(
+        &self,
+        count: usize,
+        scan: usize,
+        mut wanted: impl FnMut(NodeId) -> bool,
+    ) -> Vec<Open> {
+        let mut best = Vec::new();
+        // Heap positions that may pop next, and second pushes not yet looked at.
+        let mut reachable: Vec<usize> = if self.heap.is_empty() {
+            Vec::new()
+        } else {
+            vec![0]
+        };
+        let mut again: Vec<usize> = (0..self.again.len()).collect();
+        let mut looked_at = 0;
+        while best.len() < count && looked_at < scan {
+            let first = (0..reachable.len()).reduce(|a, b| {
+                if self.heap[reachable[b]].before(&self.heap[reachable[a]]) {
+                    b
+                } else {
+                    a
+                }
+            });
+            let second = (0..again.len()).reduce(|a, b| {
+                let ((ea, ia), (eb, ib)) = (self.again[again[a]], self.again[again[b]]);
+                if eb.key > ea.key || (eb.key == ea.key && ib < ia) {
+                    b
+                } else {
+                    a
+                }
+            });
+            let take_second = match (first, second) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(first), Some(second)) => {
+                    let heap_entry = self.heap[reachable[first]];
+                    let (entry, insertion) = self.again[again[second]];
+                    match entry.key.cmp(&heap_entry.key) {
+                        Ordering::Greater => true,
+                        Ordering::Less => false,
+                        Ordering::Equal => {
+                            insertion < self.insertion_of_first_push(heap_entry.node)
+                        }
+                    }
+                }
+            };
+            let entry = if take_second {
+                let at = again.swap_remove(second.expect("chosen only when present"));
+                self.again[at].0
+            } else if let Some(first) = first {
+                let at = reachable.swap_remove(first);
+                reachable.extend(
+                    [2 * at + 1, 2 * at + 2]
+                        .into_iter()
+                        .filter(|&c| c < self.heap.len()),
+                );
+                self.heap[at]
+            } else {
+                break;
+            };
+            looked_at += 1;
+            if wanted(NodeId(entry.node)) {
+                best.push(entry.open());
+            }
+        }
+        best
+    }
 }
 
 fn sift_up(heap: &mut [Entry], mut at: usize) {
@@ -248,5 +321,75 @@ mod tests {
             .collect();
         let expected: Vec<u64> = priorities.iter().rev().map(|p| p.to_bits()).collect();
         assert_eq!(popped, expected);
+    }
+
+    #[test]
+    fn peeking_at_the_best_leaves_the_order_unchanged() {
+        let mut frontier = Frontier::default();
+        for (node, priority) in [(0, -1.0), (1, -0.5), (2, -1.0), (3, -0.2), (4, -0.5)] {
+            frontier.push(open(node, priority));
+        }
+        let nodes = |opens: Vec<Open>| opens.iter().map(|open| open.node.0).collect::<Vec<_>>();
+        assert_eq!(nodes(frontier.peek_best(2, 10, |node| node.0 != 3)), [1, 4]);
+        assert_eq!(nodes(frontier.peek_best(5, 2, |_| true)), [3, 1]);
+        // A second push of node 0 takes its place after the first pushes of its priority.
+        let first = frontier.pop().expect("five queued");
+        assert_eq!(first.node, NodeId(3));
+        let zero = Open {
+            node: NodeId(0),
+            priority: -0.5,
+            path_score: 0.0,
+            depth: 1,
+        };
+        frontier.push(zero);
+        assert_eq!(nodes(frontier.peek_best(9, 9, |_| true)), [1, 4, 0, 0, 2]);
+        let order: Vec<u32> = std::iter::from_fn(|| frontier.pop())
+            .map(|open| open.node.0)
+            .collect();
+        assert_eq!(order, [1, 4, 0, 0, 2]);
+    }
+
+    #[test]
+    fn a_peek_is_the_pop_order_under_random_first_and_second_pushes() {
+        // A small linear congruential generator: the test needs variety, not quality.
+        let mut state = 0x2545_f491_u64;
+        let mut next = move |bound: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 33) % bound
+        };
+        for _ in 0..50 {
+            let mut frontier = Frontier::default();
+            let mut created = 0;
+            let mut popped = Vec::new();
+            for _ in 0..60 {
+                match next(4) {
+                    0 if !popped.is_empty() => {
+                        let again: Open = popped.swap_remove(next(popped.len() as u64) as usize);
+                        frontier.push(again);
+                    }
+                    1 => popped.extend(frontier.pop()),
+                    _ => {
+                        frontier.push(open(created, -(next(5) as f64) / 2.0));
+                        created += 1;
+                    }
+                }
+            }
+            let peeked = frontier.peek_best(usize::MAX, usize::MAX, |_| true);
+            let mut copy = frontier.clone();
+            let order: Vec<Open> = std::iter::from_fn(|| copy.pop()).collect();
+            assert_eq!(peeked, order);
+            let wanted = |node: NodeId| node.0 % 3 != 0;
+            let some = frontier.peek_best(4, 9, wanted);
+            let expected: Vec<Open> = order
+                .iter()
+                .take(9)
+                .filter(|open| wanted(open.node))
+                .take(4)
+                .copied()
+                .collect();
+            assert_eq!(some, expected);
+        }
     }
 }

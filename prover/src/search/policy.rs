@@ -172,11 +172,25 @@ pub trait Policy {
     ///
     /// An `Err` is counted and the state is abandoned unexpanded; the search continues elsewhere.
     fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError>;
+
+    /// A hint: the search will probably soon [`propose`](Self::propose) for these queries, best
+    /// first ([`SearchConfig::policy_lookahead`](super::SearchConfig::policy_lookahead) of the
+    /// next best unexpanded states, given just before an expansion's tactics run). A policy
+    /// whose answers take a round trip may start them now and answer the later `propose` from
+    /// them; it must answer that `propose` as it would have without the hint. Some of these
+    /// states are never expanded. The default ignores the hint.
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        let _ = upcoming;
+    }
 }
 
 impl<P: Policy + ?Sized> Policy for Box<P> {
     fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
         (**self).propose(query)
+    }
+
+    fn prefetch(&mut self, upcoming: &[Query<'_>]) {
+        (**self).prefetch(upcoming)
     }
 }
 

@@ -358,6 +358,13 @@ where
         let node = open.node;
         if matches!(self.graph.node(node).expansion, Expansion::NotStarted) {
             self.propose(node, open.depth);
+            if self
+                .graph
+                .pending_tactics(node)
+                .is_some_and(|tactics| !tactics.is_empty())
+            {
+                self.hint_upcoming();
+            }
         }
         let timed = self.hook.wants_durations();
         let mut answers = std::mem::take(&mut self.answers);
@@ -524,6 +531,41 @@ where
         self.stats.candidates_beyond_width += prepared.beyond_width;
         self.graph
             .start_expansion(id, VecDeque::from(prepared.selected));
+    }
+
+    /// Tells the policy which states are likely to be expanded next, while this expansion's
+    /// tactics are about to run: the best [`SearchConfig::policy_lookahead`] states of the
+    /// frontier not yet proposed for. Only a hint; the frontier is left as it was.
+    fn hint_upcoming(&mut self) {
+        let lookahead = self.config.policy_lookahead;
+        if lookahead == 0 {
+            return;
+        }
+        let graph = &self.graph;
+        // Entries of expanded or failed nodes stay in the heap until popped; look past a few.
+        let upcoming = self.frontier.peek_best(lookahead, 4 * lookahead, |id| {
+            let node = graph.node(id);
+            node.status != Status::Failed && matches!(node.expansion, Expansion::NotStarted)
+        });
+        let width = self.config.expansion_width;
+        let queries: Vec<Query<'_>> = upcoming
+            .into_iter()
+            .map(
+                |Open {
+                     node: id, depth, ..
+                 }| {
+                    Query {
+                        state: graph.text(id),
+                        depth,
+                        path: FirstPath::in_graph(graph.first_path(id), depth),
+                        width,
+                    }
+                },
+            )
+            .collect();
+        if !queries.is_empty() {
+            self.policy.prefetch(&queries);
+        }
     }
 
     /// Records one tactic's answer as an edge. Returns the edge if it closed every goal.
