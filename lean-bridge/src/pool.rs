@@ -341,14 +341,26 @@ impl ReplPool {
             std::mem::take(&mut slots.idle)
         };
         self.changed.notify_waiters();
-        for mut spare in self.spares.close() {
-            spare.process.kill().await;
+        let started = std::time::Instant::now();
+        let processes: Vec<ReplProcess> = self
+            .spares
+            .close()
+            .into_iter()
+            .map(|spare| spare.process)
+            .chain(
+                idle.into_iter()
+                    .filter_map(|mut worker| worker.process.take()),
+            )
+            .collect();
+        let killed = processes.len();
+        for mut process in processes {
+            process.kill().await;
         }
-        for mut worker in idle {
-            if let Some(process) = worker.process.as_mut() {
-                process.kill().await;
-            }
-        }
+        tracing::debug!(
+            killed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "pool shut down"
+        );
         loop {
             let notified = self.changed.notified();
             let mut notified = std::pin::pin!(notified);
