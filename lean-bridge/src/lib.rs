@@ -9,6 +9,7 @@ pub mod process;
 pub mod proof;
 pub mod protocol;
 pub mod reaper;
+mod spares;
 
 pub use error::BridgeError;
 pub use pool::{

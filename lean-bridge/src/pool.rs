@@ -4,11 +4,13 @@
 //!
 //! Each worker is one slot: at most one process, its header environments and its proof-state
 //! ids. A slot is leased to one task at a time, which keeps every process strictly sequential.
+//! Beside the slots, `spares.rs` keeps up to `spares` processes warm on the hot header; a slot
+//! that loses its process takes one of them at once.
 
 use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -20,6 +22,7 @@ use crate::protocol::{
     CommandRequest, CommandResponse, EnvId, Message, Pos, ProofStateId, ProofStepRequest, Request,
     Response, Severity, TacticOutcome, classify_tactic,
 };
+use crate::spares::{Spare, Spares};
 
 /// How many workers to run and how to start each one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +35,12 @@ pub struct PoolConfig {
     /// Deadline for elaborating a header (an `import Mathlib` takes tens of seconds), which is
     /// separate from the per-request deadlines callers pass. Default: 600 s.
     pub header_deadline: Duration,
+    /// Warm spare processes kept beside the workers, each with the hot import header already
+    /// elaborated: a worker whose process is killed (a deadline, a crash) or recycled takes
+    /// one at once, and another is warmed in the background. They count against memory like
+    /// workers: the pool runs at most `workers + spares` processes. Default: 0 (none; a lost
+    /// process is replaced on the slot's next use, which elaborates the header again).
+    pub spares: usize,
 }
 
 impl Default for PoolConfig {
@@ -40,6 +49,7 @@ impl Default for PoolConfig {
             workers: 1,
             repl: ReplConfig::default(),
             header_deadline: Duration::from_secs(600),
+            spares: 0,
         }
     }
 }
@@ -98,21 +108,31 @@ pub struct PoolStats {
     pub recycled: u64,
     /// Requests that hit their deadline.
     pub timeouts: u64,
-    /// Requests sent (header elaborations and replay steps included).
+    /// Requests sent (header elaborations and replay steps included, spares' too).
     pub requests: u64,
+    /// Header elaborations a request waited for, on a worker's process (a spare's happen in
+    /// the background and are not counted here).
+    pub headers_elaborated: u64,
+    /// Spare processes that elaborated their header and joined the shelf.
+    pub spares_warmed: u64,
+    /// Workers that took a warm spare in place of a lost process (or of none).
+    pub spares_used: u64,
 }
 
 #[derive(Default)]
-struct Counters {
-    spawned: AtomicU64,
+pub(crate) struct Counters {
+    pub(crate) spawned: AtomicU64,
     restarts: AtomicU64,
     recycled: AtomicU64,
-    timeouts: AtomicU64,
-    requests: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    headers_elaborated: AtomicU64,
+    pub(crate) spares_warmed: AtomicU64,
+    pub(crate) spares_used: AtomicU64,
 }
 
 impl Counters {
-    fn bump(counter: &AtomicU64) {
+    pub(crate) fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -122,12 +142,20 @@ impl Counters {
 /// Processes start lazily. Nothing is retried on the caller's behalf, with one exception: a
 /// process found dead before a request reached it is replaced silently. Any error that kills a
 /// process ([`BridgeError::kills_process`]) discards it, so no caller sees a dead process twice.
-/// Dropping the pool kills every process.
+/// Dropping the pool kills every process, spares included.
 pub struct ReplPool {
     config: PoolConfig,
     slots: Mutex<Slots>,
     changed: Notify,
-    counters: Counters,
+    counters: Arc<Counters>,
+    spares: Spares,
+}
+
+impl Drop for ReplPool {
+    fn drop(&mut self) {
+        // Ready spares die with their processes; warm-ups are aborted, which drops theirs.
+        drop(self.spares.close());
+    }
 }
 
 struct Slots {
@@ -138,7 +166,7 @@ struct Slots {
 
 /// What a header's elaboration left on one process.
 #[derive(Debug, Clone)]
-enum HeaderEnv {
+pub(crate) enum HeaderEnv {
     Ready(EnvId),
     Rejected(Vec<Message>),
 }
@@ -169,7 +197,9 @@ impl ReplPool {
                 states: StateCache::default(),
             })
             .collect();
+        let counters = Arc::new(Counters::default());
         ReplPool {
+            spares: Spares::new(&config, Arc::clone(&counters)),
             config,
             slots: Mutex::new(Slots {
                 idle,
@@ -177,7 +207,7 @@ impl ReplPool {
                 closed: false,
             }),
             changed: Notify::new(),
-            counters: Counters::default(),
+            counters,
         }
     }
 
@@ -195,6 +225,9 @@ impl ReplPool {
             recycled: c.recycled.load(Ordering::Relaxed),
             timeouts: c.timeouts.load(Ordering::Relaxed),
             requests: c.requests.load(Ordering::Relaxed),
+            headers_elaborated: c.headers_elaborated.load(Ordering::Relaxed),
+            spares_warmed: c.spares_warmed.load(Ordering::Relaxed),
+            spares_used: c.spares_used.load(Ordering::Relaxed),
         }
     }
 
@@ -298,8 +331,9 @@ impl ReplPool {
         }
     }
 
-    /// Kills every process and refuses later requests with [`BridgeError::PoolClosed`].
-    /// Requests already running finish first (each is bounded by its deadline).
+    /// Kills every process, spares included, and refuses later requests with
+    /// [`BridgeError::PoolClosed`]. Requests already running finish first (each is bounded by
+    /// its deadline).
     pub async fn shutdown(&self) {
         let idle = {
             let mut slots = self.lock();
@@ -307,11 +341,26 @@ impl ReplPool {
             std::mem::take(&mut slots.idle)
         };
         self.changed.notify_waiters();
-        for mut worker in idle {
-            if let Some(process) = worker.process.as_mut() {
-                process.kill().await;
-            }
+        let started = std::time::Instant::now();
+        let processes: Vec<ReplProcess> = self
+            .spares
+            .close()
+            .into_iter()
+            .map(|spare| spare.process)
+            .chain(
+                idle.into_iter()
+                    .filter_map(|mut worker| worker.process.take()),
+            )
+            .collect();
+        let killed = processes.len();
+        for mut process in processes {
+            process.kill().await;
         }
+        tracing::debug!(
+            killed,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "pool shut down"
+        );
         loop {
             let notified = self.changed.notified();
             let mut notified = std::pin::pin!(notified);
@@ -330,7 +379,7 @@ impl ReplPool {
         let worker = lease.worker.as_mut().expect("a lease holds its worker");
         let mut replaced = false;
         loop {
-            worker.ensure_process(self).await?;
+            worker.ensure_process(self, op.header()).await?;
             let served = worker.served();
             match worker.perform(self, op).await {
                 // The process died before it saw this operation's first request (it had
@@ -420,6 +469,16 @@ enum Done {
 }
 
 impl Op<'_> {
+    /// The import header the operation runs on.
+    fn header(&self) -> &str {
+        match self {
+            Op::Command { header, .. } | Op::Sequence { header, .. } | Op::Start { header, .. } => {
+                header
+            }
+            Op::Apply { state, .. } => state.header(),
+        }
+    }
+
     /// How well an idle worker suits this operation, larger first: it holds the state, how
     /// much of the state's path it holds, it has the header, it has a process at all.
     fn score(&self, w: &Worker) -> (bool, Option<usize>, bool, bool) {
@@ -620,20 +679,36 @@ impl Worker {
         })
     }
 
-    /// Starts a process if the slot has none, and silently replaces one that died while idle.
-    async fn ensure_process(&mut self, pool: &ReplPool) -> Result<(), BridgeError> {
-        if let Some(process) = self.process.as_mut() {
-            if process.is_alive().await {
-                return Ok(());
+    /// Gives the slot a live process: its own, else a warm spare on `header`, else a new one.
+    /// One that died while idle is replaced silently.
+    async fn ensure_process(&mut self, pool: &ReplPool, header: &str) -> Result<(), BridgeError> {
+        loop {
+            if let Some(process) = self.process.as_mut() {
+                if process.is_alive().await {
+                    return Ok(());
+                }
+                tracing::debug!(slot = self.slot, cause = ?process.exit_cause(),
+                    "repl died while idle; replacing it");
+                // May hand the slot a spare, which the next turn checks in turn.
+                self.discard(pool, Discard::Dead);
+                continue;
             }
-            tracing::debug!(slot = self.slot, cause = ?process.exit_cause(),
-                "repl died while idle; replacing it");
-            self.discard(pool, Discard::Dead);
+            if let Some(spare) = pool.spares.take(&[header]) {
+                self.install(spare);
+                continue;
+            }
+            let process = ReplProcess::spawn(&pool.config.repl)?;
+            Counters::bump(&pool.counters.spawned);
+            self.process = Some(process);
+            return Ok(());
         }
-        let process = ReplProcess::spawn(&pool.config.repl)?;
-        Counters::bump(&pool.counters.spawned);
-        self.process = Some(process);
-        Ok(())
+    }
+
+    /// Puts a warm spare's process in this empty slot, with the header it elaborated.
+    fn install(&mut self, spare: Spare) {
+        debug_assert!(self.process.is_none(), "a slot holds one process");
+        self.process = Some(spare.process);
+        self.headers.insert(spare.header, spare.env);
     }
 
     /// After an operation: a dead process is discarded, a process due for recycling retired.
@@ -651,17 +726,28 @@ impl Worker {
         }
     }
 
-    /// Drops the process (killing its group) and everything it held.
+    /// Drops the process (killing its group) and everything it held, and puts a warm spare
+    /// holding one of its headers in its place when the shelf has one.
     fn discard(&mut self, pool: &ReplPool, why: Discard) {
         if self.process.take().is_none() {
             return;
         }
-        self.headers.clear();
+        let held: Vec<String> = self
+            .headers
+            .drain()
+            .filter(|(_, env)| matches!(env, HeaderEnv::Ready(_)))
+            .map(|(header, _)| header)
+            .collect();
         self.states.clear();
         Counters::bump(match why {
             Discard::Dead => &pool.counters.restarts,
             Discard::Recycled => &pool.counters.recycled,
         });
+        pool.spares.worker_lost(held.iter().map(String::as_str));
+        let held: Vec<&str> = held.iter().map(String::as_str).collect();
+        if let Some(spare) = pool.spares.take(&held) {
+            self.install(spare);
+        }
     }
 
     async fn round_trip(
@@ -698,21 +784,15 @@ impl Worker {
             return Ok(env.clone());
         }
         let request = command_request(header, None);
-        let env = match self
+        Counters::bump(&pool.counters.headers_elaborated);
+        let answer = self
             .round_trip(pool, &request, pool.config.header_deadline)
-            .await?
-        {
-            Response::Command(c) if c.has_errors() => HeaderEnv::Rejected(c.messages),
-            Response::Command(c) => HeaderEnv::Ready(c.env),
-            Response::Error(e) => HeaderEnv::Rejected(vec![Message {
-                severity: Severity::Error,
-                pos: Pos { line: 1, column: 0 },
-                end_pos: None,
-                data: e.message,
-            }]),
-            other => return Err(unexpected("header command", &other)),
-        };
+            .await?;
+        let env = header_env_from(answer)?;
         self.headers.insert(header.to_owned(), env.clone());
+        if let HeaderEnv::Ready(_) = env {
+            pool.spares.worker_has(header);
+        }
         Ok(env)
     }
 
@@ -784,7 +864,22 @@ impl Worker {
     }
 }
 
-fn command_request(cmd: &str, env: Option<EnvId>) -> Request {
+/// What a header command's answer leaves on the process that ran it.
+pub(crate) fn header_env_from(answer: Response) -> Result<HeaderEnv, SendFailure> {
+    Ok(match answer {
+        Response::Command(c) if c.has_errors() => HeaderEnv::Rejected(c.messages),
+        Response::Command(c) => HeaderEnv::Ready(c.env),
+        Response::Error(e) => HeaderEnv::Rejected(vec![Message {
+            severity: Severity::Error,
+            pos: Pos { line: 1, column: 0 },
+            end_pos: None,
+            data: e.message,
+        }]),
+        other => return Err(unexpected("header command", &other)),
+    })
+}
+
+pub(crate) fn command_request(cmd: &str, env: Option<EnvId>) -> Request {
     Request::Command(CommandRequest {
         cmd: cmd.to_owned(),
         env,

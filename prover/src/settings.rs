@@ -238,6 +238,8 @@ pub struct ReplSettings {
     pub max_requests: Option<u64>,
     /// As `--repl-memory-estimate`, GiB.
     pub memory_estimate_gib: Option<f64>,
+    /// As `--repl-spares`.
+    pub spares: Option<usize>,
 }
 
 /// `[check]` in `prover.toml`.
@@ -326,6 +328,8 @@ pub struct ReplOverlay {
     pub repl_max_requests: Option<u64>,
     /// `--repl-memory-estimate`, GiB.
     pub repl_memory_estimate: Option<f64>,
+    /// `--repl-spares`: warm spare REPLs beside the workers.
+    pub repl_spares: Option<usize>,
     /// `--force`: start as many REPLs as asked even when they do not fit in memory.
     pub force: bool,
 }
@@ -483,6 +487,7 @@ impl EditorSettings {
             &mut overlay.repl.repl_memory_estimate,
             &repl.memory_estimate_gib,
         );
+        clear(&mut overlay.repl.repl_spares, &repl.spares);
         let search = &editor.search;
         let o = &mut overlay.search;
         clear(&mut o.policy, &search.policy);
@@ -642,6 +647,7 @@ impl SettingsFile {
             max_rss_gib,
             max_requests,
             memory_estimate_gib,
+            spares,
         } = &t.repl;
         let repl = ReplSettings {
             command: pick(command, &b.repl.command),
@@ -651,6 +657,7 @@ impl SettingsFile {
             max_rss_gib: pick(max_rss_gib, &b.repl.max_rss_gib),
             max_requests: pick(max_requests, &b.repl.max_requests),
             memory_estimate_gib: pick(memory_estimate_gib, &b.repl.memory_estimate_gib),
+            spares: pick(spares, &b.repl.spares),
         };
         let CheckSettings {
             timeout,
@@ -805,12 +812,18 @@ pub fn find_lean_project(start: &Path) -> Option<PathBuf> {
         .map(Path::to_path_buf)
 }
 
-/// The REPL pool: processes, their command and directory, memory limits. Refuses more REPLs
-/// than the machine's memory holds unless `force`.
+/// The REPL pool: processes, their command and directory, memory limits, warm spares. Refuses
+/// more REPLs (workers and spares) than the machine's memory holds unless `force`.
 pub fn pool_config(overlay: &ReplOverlay, file: &SettingsFile) -> Result<PoolConfig> {
     let s = &file.repl;
     let workers = at_once(overlay.workers.or(s.workers).unwrap_or(2), "--workers")?;
-    check_memory_for_workers(workers, overlay, s)?;
+    // No spares by default: each is a whole REPL (with Mathlib, gigabytes) that --workers did
+    // not ask for, so a user who sized --workers to the machine gets exactly that many.
+    let spares = overlay.repl_spares.or(s.spares).unwrap_or(0);
+    if spares > MAX_AT_ONCE {
+        invalid!("--repl-spares must be from 0 to {MAX_AT_ONCE}, got {spares}");
+    }
+    check_memory_for_workers(workers, spares, overlay, s)?;
     let command = overlay.repl_cmd.clone().or_else(|| s.command.clone());
     let project = overlay.project.clone().or_else(|| s.project.clone());
     let working_dir = match (&command, project) {
@@ -847,12 +860,14 @@ pub fn pool_config(overlay: &ReplOverlay, file: &SettingsFile) -> Result<PoolCon
     Ok(PoolConfig {
         workers,
         repl,
+        spares,
         ..PoolConfig::default()
     })
 }
 
 fn check_memory_for_workers(
     workers: usize,
+    spares: usize,
     overlay: &ReplOverlay,
     settings: &ReplSettings,
 ) -> Result<()> {
@@ -867,21 +882,27 @@ fn check_memory_for_workers(
         return Ok(());
     };
     let total_gib = total as f64 / GIB;
-    let needed = workers as f64 * estimate;
+    let needed = (workers + spares) as f64 * estimate;
     if needed <= total_gib {
         return Ok(());
     }
+    let asked = if spares == 0 {
+        format!("--workers {workers}")
+    } else {
+        format!("--workers {workers} with --repl-spares {spares}")
+    };
     if overlay.force {
         tracing::warn!(
-            "--workers {workers} needs about {needed:.0} GiB ({estimate} GiB per REPL) and this \
-             machine has {total_gib:.0} GiB; starting them anyway (--force)"
+            "{asked} needs about {needed:.0} GiB ({estimate} GiB per REPL) and this machine has \
+             {total_gib:.0} GiB; starting them anyway (--force)"
         );
         return Ok(());
     }
     invalid!(
-        "--workers {workers} needs about {needed:.0} GiB ({estimate} GiB per REPL with Mathlib, \
+        "{asked} needs about {needed:.0} GiB ({estimate} GiB per REPL with Mathlib, \
          --repl-memory-estimate) and this machine has {total_gib:.0} GiB: pass fewer --workers \
-         (at most {}), a smaller --repl-memory-estimate if your REPLs are lighter, or --force",
+         or --repl-spares (at most {} REPLs in all), a smaller --repl-memory-estimate if your \
+         REPLs are lighter, or --force",
         (total_gib / estimate.max(f64::MIN_POSITIVE)).floor() as u64
     )
 }
@@ -1734,6 +1755,53 @@ mod tests {
         assert!(
             wrong.unwrap_err().to_string().contains("planner.kind"),
             "a wrong value is refused naming its key"
+        );
+    }
+
+    #[test]
+    fn spares_come_from_the_flag_then_the_file_and_default_to_none() {
+        let sim = |spares: Option<usize>| ReplOverlay {
+            repl_cmd: Some("sim".into()),
+            repl_memory_estimate: Some(0.0),
+            repl_spares: spares,
+            ..ReplOverlay::default()
+        };
+        let none = pool_config(&sim(None), &SettingsFile::default()).unwrap();
+        assert_eq!(none.spares, 0);
+        let file = SettingsFile::parse("[repl]\nspares = 2\n").unwrap();
+        assert_eq!(pool_config(&sim(None), &file).unwrap().spares, 2);
+        assert_eq!(pool_config(&sim(Some(1)), &file).unwrap().spares, 1);
+        assert_eq!(pool_config(&sim(Some(0)), &file).unwrap().spares, 0);
+        let error = pool_config(&sim(Some(MAX_AT_ONCE + 1)), &file).unwrap_err();
+        assert!(error.to_string().contains("--repl-spares"), "{error}");
+    }
+
+    #[test]
+    fn spares_count_against_memory_like_workers() {
+        let Ok(total) = lean_bridge::memory::total_memory_bytes() else {
+            return;
+        };
+        // Each REPL is estimated at a third of the machine: two workers fit, a spare more not.
+        let third = total as f64 / GIB / 3.0 * 1.01;
+        let overlay = |spares| ReplOverlay {
+            repl_cmd: Some("sim".into()),
+            workers: Some(2),
+            repl_memory_estimate: Some(third),
+            repl_spares: Some(spares),
+            ..ReplOverlay::default()
+        };
+        assert!(pool_config(&overlay(0), &SettingsFile::default()).is_ok());
+        let error = pool_config(&overlay(1), &SettingsFile::default()).unwrap_err();
+        assert!(error.to_string().contains("--repl-spares 1"), "{error}");
+        let forced = ReplOverlay {
+            force: true,
+            ..overlay(1)
+        };
+        assert_eq!(
+            pool_config(&forced, &SettingsFile::default())
+                .unwrap()
+                .spares,
+            1
         );
     }
 

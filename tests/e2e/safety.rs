@@ -305,6 +305,7 @@ const NUMERIC_FLAGS: &[&str] = &[
     "--repl-max-rss",
     "--repl-max-requests",
     "--repl-memory-estimate",
+    "--repl-spares",
 ];
 
 fn flag_value() -> impl proptest::strategy::Strategy<Value = String> {

@@ -1784,6 +1784,26 @@ pub struct ServeOptions {
     pub grow_mb_per_request: u64,
     /// Append the compact JSON of every request here.
     pub log: Option<PathBuf>,
+    /// Sleep this much longer before answering a command without an env: an import header,
+    /// which the real REPL elaborates in seconds (tens with Mathlib).
+    pub header_delay_ms: u64,
+    /// Tactics that never answer (the request is logged, then the process hangs, alive): a
+    /// tactic the real REPL would run forever, as `decide` on a large proposition can.
+    pub hang_on_tactics: Vec<String>,
+}
+
+impl ServeOptions {
+    /// The delay and the fate this request gets from the process-wide knobs: the header delay
+    /// for a command without an env, a hang for a tactic named by `hang_on_tactics`.
+    fn for_request(&self, request: &Value) -> (u64, bool) {
+        let field = |k: &str| request.get(k).filter(|v| !v.is_null());
+        let is_header = field("cmd").is_some() && field("env").is_none();
+        let hangs = field("tactic")
+            .and_then(Value::as_str)
+            .is_some_and(|t| self.hang_on_tactics.iter().any(|h| h == t));
+        let delay = self.latency_ms + if is_header { self.header_delay_ms } else { 0 };
+        (delay, hangs)
+    }
 }
 
 /// How [`Server::run`] ended.
@@ -1873,8 +1893,13 @@ impl Server {
                 log.write_all(format!("{request}\n").as_bytes())?;
                 log.flush()?;
             }
+            let (delay, hangs) = self.opts.for_request(&request);
+            if hangs {
+                output.flush()?;
+                return Ok(Ending::Hang);
+            }
             let reply = responder.respond(&request);
-            let delay = self.opts.latency_ms + reply.delay_ms;
+            let delay = delay + reply.delay_ms;
             if delay > 0 {
                 std::thread::sleep(Duration::from_millis(delay));
             }
@@ -2638,5 +2663,56 @@ mod tests {
                 "{v}"
             );
         }
+    }
+
+    /// A header command waits `--header-delay-ms`, a command on an env does not; a tactic named
+    /// by `--hang-on-tactic` is logged and never answered, and nothing after it is read.
+    #[test]
+    fn header_delay_and_hanging_tactics_are_served_as_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("requests.log");
+        let opts = ServeOptions {
+            latency_ms: 2,
+            header_delay_ms: 30,
+            hang_on_tactics: vec!["decide".into()],
+            log: Some(log.clone()),
+            ..ServeOptions::default()
+        };
+        let header = json!({"cmd": "import Mathlib"});
+        let on_env =
+            json!({"cmd": "theorem t1 (a b : ℕ) (h : a = b) : b = a := by sorry", "env": 0});
+        let stuck = json!({"tactic": "decide", "proofState": 0});
+        let fine = json!({"tactic": "subst h", "proofState": 0});
+        assert_eq!(opts.for_request(&header), (32, false));
+        assert_eq!(
+            opts.for_request(&json!({"cmd": "import Mathlib", "env": null})),
+            (32, false)
+        );
+        assert_eq!(opts.for_request(&on_env), (2, false));
+        assert_eq!(opts.for_request(&stuck), (2, true));
+        assert_eq!(opts.for_request(&fine), (2, false));
+
+        let input = format!("{header}\n\n{on_env}\n\n{stuck}\n\n{fine}\n\n");
+        let mut server = Server::new(opts).unwrap();
+        let mut sim = Sim::new(world()).unwrap();
+        let mut output = Vec::new();
+        let ending = server.run(&mut sim, input.as_bytes(), &mut output).unwrap();
+        assert_eq!(ending, Ending::Hang);
+        let text = String::from_utf8(output).unwrap();
+        assert_eq!(
+            text.matches("\n\n").count(),
+            2,
+            "two answers, then silence: {text}"
+        );
+        let logged = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(
+            logged.lines().count(),
+            3,
+            "the hanging tactic is logged: {logged}"
+        );
+        assert!(
+            logged.lines().last().unwrap().contains("decide"),
+            "{logged}"
+        );
     }
 }

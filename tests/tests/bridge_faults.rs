@@ -82,11 +82,50 @@ impl Sim {
         )
     }
 
+    /// A pool of `workers` logging sim-repls with `spares` warm spares beside them; each
+    /// process's group id (its `sh` leader's pid) is appended to `pids`.
+    fn pool_with_spares(&self, flags: &str, workers: usize, spares: usize) -> ReplPool {
+        let command = format!(
+            "echo $$ >> '{}'; exec {}",
+            self.pids().display(),
+            self.command(flags)
+        );
+        ReplPool::new(PoolConfig {
+            workers,
+            repl: ReplConfig {
+                command,
+                ..ReplConfig::default()
+            },
+            header_deadline: DEADLINE,
+            spares,
+        })
+    }
+
+    fn pids(&self) -> PathBuf {
+        self.dir.path().join("pids")
+    }
+
+    /// The processes `pool_with_spares` started that are still running (not dead, not zombies).
+    fn running(&self) -> Vec<u32> {
+        let text = std::fs::read_to_string(self.pids()).unwrap_or_default();
+        text.lines()
+            .map(|l| l.parse().unwrap())
+            .filter(|pid| {
+                std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                    // The state follows the command name's closing parenthesis.
+                    stat.rsplit_once(") ")
+                        .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+                })
+            })
+            .collect()
+    }
+
     fn pool_with(&self, repl: ReplConfig, workers: usize) -> ReplPool {
         ReplPool::new(PoolConfig {
             workers,
             repl,
             header_deadline: DEADLINE,
+            ..PoolConfig::default()
         })
     }
 
@@ -199,6 +238,9 @@ async fn commands_and_a_proof_run_to_completion() {
             recycled: 0,
             timeouts: 0,
             requests: 7,
+            headers_elaborated: 1,
+            spares_warmed: 0,
+            spares_used: 0,
         }
     );
 }
@@ -581,4 +623,133 @@ async fn shutdown_refuses_later_requests() {
         .await
         .unwrap_err();
     assert!(matches!(error, BridgeError::PoolClosed), "{error:?}");
+}
+
+/// Waits until the pool's counters satisfy `ready` (spares warm in the background); panics if
+/// they never do. A bound for a failing test, not a timed assertion.
+async fn until(pool: &ReplPool, what: &str, ready: impl Fn(&PoolStats) -> bool) {
+    for _ in 0..2000 {
+        if ready(&pool.stats()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never {what}: {:?}", pool.stats());
+}
+
+#[tokio::test]
+async fn a_process_killed_at_a_deadline_is_replaced_by_a_warm_spare() {
+    let sim = Sim::new(&world());
+    // A slow header makes a cold replacement costly; what is asserted is who paid it.
+    let pool = sim.pool_with_spares("--header-delay-ms 200 --hang-on-tactic stuck", 1, 1);
+    let root = start(&pool).await;
+    until(&pool, "one spare warm", |s| s.spares_warmed == 1).await;
+    let error = pool.apply(&root, "stuck", SHORT).await.unwrap_err();
+    assert!(matches!(error, BridgeError::Timeout { .. }), "{error:?}");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.timeouts, stats.restarts, stats.spares_used),
+        (1, 1, 1)
+    );
+    // The next request runs on the spare, which holds the header already: no request waits
+    // for a header again, and the state is replayed on it.
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+    assert_eq!(pool.stats().headers_elaborated, 1);
+    // The shelf is refilled in the background, and the refill replaces the next lost process.
+    until(&pool, "the spare refilled", |s| s.spares_warmed == 2).await;
+    pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
+    open(&pool, &root, "subst h").await;
+    until(&pool, "the second refill", |s| s.spares_warmed == 3).await;
+    let stats = pool.stats();
+    assert_eq!(
+        (
+            stats.restarts,
+            stats.spares_used,
+            stats.headers_elaborated,
+            stats.spawned
+        ),
+        (2, 2, 1, 4),
+        "{stats:?}"
+    );
+    // Every header the simulator saw: the first worker's and the three spares'.
+    assert_eq!(sim.header_count(), 4);
+    // One worker and one spare run; the two killed processes are gone.
+    assert_eq!(sim.running().len(), 2, "{stats:?}");
+    pool.shutdown().await;
+    until(&pool, "no process left", |_| sim.running().is_empty()).await;
+}
+
+#[tokio::test]
+async fn without_spares_a_lost_process_is_replaced_cold_as_before() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool_with_spares("--hang-on-tactic stuck", 1, 0);
+    let root = start(&pool).await;
+    pool.apply(&root, "stuck", SHORT).await.unwrap_err();
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.spawned, stats.restarts, stats.headers_elaborated),
+        (2, 1, 2),
+        "{stats:?}"
+    );
+    assert_eq!((stats.spares_warmed, stats.spares_used), (0, 0));
+    assert_eq!(sim.header_count(), 2);
+    assert_eq!(sim.running().len(), 1);
+}
+
+#[tokio::test]
+async fn spares_follow_the_hot_header_within_their_budget() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool_with_spares("", 1, 1);
+    let body = "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl";
+    pool.command(HEADER, body, DEADLINE).await.unwrap();
+    until(&pool, "a spare on the first header", |s| {
+        s.spares_warmed == 1
+    })
+    .await;
+    // The worker moves to another header: the spare on the first is retired for one on it.
+    let other = "import Mathlib\nopen Nat Real";
+    pool.command(other, body, DEADLINE).await.unwrap();
+    until(&pool, "a spare on the second header", |s| {
+        s.spares_warmed == 2
+    })
+    .await;
+    until(&pool, "the first spare retired", |_| {
+        sim.running().len() == 2
+    })
+    .await;
+    // A lost process is replaced by the spare on the header it held.
+    let root = match pool.start_proof(other, STATEMENT, DEADLINE).await.unwrap() {
+        StartReply::Started(handle) => handle,
+        reply => panic!("{reply:?}"),
+    };
+    pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
+    assert_eq!(pool.stats().spares_used, 1);
+    open(&pool, &root, "subst h").await;
+    assert_eq!(pool.stats().headers_elaborated, 2);
+}
+
+#[tokio::test]
+async fn shutdown_kills_warm_and_warming_spares() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool_with_spares("--header-delay-ms 100", 1, 3);
+    start(&pool).await;
+    until(&pool, "a spare warm", |s| s.spares_warmed >= 1).await;
+    pool.shutdown().await;
+    until(&pool, "no process left", |_| sim.running().is_empty()).await;
+    // Dropping a pool kills its spares too.
+    let pool = sim.pool_with_spares("", 1, 2);
+    start(&pool).await;
+    until(&pool, "two spares warm", |s| s.spares_warmed == 2).await;
+    assert_eq!(sim.running().len(), 3);
+    drop(pool);
+    for _ in 0..2000 {
+        if sim.running().is_empty() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("processes outlived their pool: {:?}", sim.running());
 }

@@ -156,6 +156,14 @@ fn print_end(end: &EvalEnd) {
             stats.timeouts,
             stats.spawned
         );
+        if stats.spares_warmed > 0 {
+            note!(
+                "  warm spares {:>7} used ({} warmed), {} header elaborations waited for",
+                stats.spares_used,
+                stats.spares_warmed,
+                stats.headers_elaborated
+            );
+        }
     }
     super::common::print_model_summary(&end.session);
 }

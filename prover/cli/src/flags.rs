@@ -520,6 +520,13 @@ pub struct ReplArgs {
     /// 6, a REPL with Mathlib imported].
     #[arg(long, value_name = "GIB")]
     pub repl_memory_estimate: Option<f64>,
+    /// Warm spare REPLs kept beside the workers with the import header already elaborated: a
+    /// REPL killed at a tactic's deadline (or crashed, or recycled) is replaced by one at once
+    /// instead of elaborating the header again (5-15 s with Mathlib), and the spare is warmed
+    /// again in the background. Each is a whole REPL in memory: the pool runs at most --workers
+    /// plus --repl-spares REPLs [default: 0].
+    #[arg(long, value_name = "N")]
+    pub repl_spares: Option<usize>,
     /// Start as many REPLs as --workers says even when they do not fit in memory.
     #[arg(long)]
     pub force: bool,
@@ -536,6 +543,7 @@ impl ReplArgs {
             repl_max_rss,
             repl_max_requests,
             repl_memory_estimate,
+            repl_spares,
             force,
         } = self.clone();
         prover::settings::ReplOverlay {
@@ -546,6 +554,7 @@ impl ReplArgs {
             repl_max_rss,
             repl_max_requests,
             repl_memory_estimate,
+            repl_spares,
             force,
         }
     }

@@ -31,6 +31,10 @@ OPTIONS:
                                error at the end of input) or 4.33 (v4.33.0-rc2: backticks, a
                                column-0 line after `by` ends the declaration)
     --latency-ms N             sleep N ms before every answer
+    --header-delay-ms N        sleep N ms more before answering a command without an env (an
+                               import header, which Lean elaborates in seconds)
+    --hang-on-tactic TACTIC    never answer a tactic request whose tactic is exactly TACTIC,
+                               and stay alive (a tactic Lean runs forever); repeatable
     --exit-after N             exit 0 after answering N requests
     --grow-mb-per-request N    allocate and touch N MiB per request, never freed
     --log FILE                 append each request received, as compact JSON, one per line
@@ -68,6 +72,8 @@ fn parse_args() -> Result<Args, String> {
             "--world" => args.world = Some(value()?.into()),
             "--replay" => args.replay = Some(value()?.into()),
             "--latency-ms" => args.serve.latency_ms = number(value()?)?,
+            "--header-delay-ms" => args.serve.header_delay_ms = number(value()?)?,
+            "--hang-on-tactic" => args.serve.hang_on_tactics.push(value()?),
             "--exit-after" => args.serve.exit_after = Some(number(value()?)?),
             "--grow-mb-per-request" => args.serve.grow_mb_per_request = number(value()?)?,
             "--log" => args.serve.log = Some(value()?.into()),
