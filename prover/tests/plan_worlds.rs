@@ -202,7 +202,10 @@ async fn with_two_lemma_theorems_the_planner_loses_only_what_its_skeletons_spent
                 .skeletons
                 .iter()
                 .flat_map(|skeleton| &skeleton.holes)
-                .map(|hole| hole.search.expansions)
+                // A hole's own search and its negation's, if one ran.
+                .map(|hole| {
+                    hole.search.expansions + hole.refutation.as_ref().map_or(0, |r| r.expansions)
+                })
                 .sum();
             let context = format!(
                 "seed {seed}, budget {budget}, {}: off {:?} in {} expansions; on {:?} ({:?}), skeletons spent {skeletons_spent}",

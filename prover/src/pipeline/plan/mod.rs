@@ -880,12 +880,20 @@ impl Run<'_> {
             let searched = self
                 .search_pass(holes, &open, share, negations, even * PROBE_SHARE)
                 .await;
-            for (index, result, seen, negation) in searched {
+            for (index, mut result, mut seen, negation) in searched {
                 left -= spent_fraction(&self.total, &result);
-                let mut seen = seen;
                 if let Some(negation) = &negation {
                     left -= spent_fraction(&self.total, negation);
                     seen.refutation = Some(search_of(negation));
+                }
+                // A second pass restarts the hole's search: what the hole cost, as the plan
+                // record shows it, is both passes, and the first pass's negation stays on it.
+                if let Some((earlier, earlier_seen)) = &results[index] {
+                    result.expansions += earlier.expansions;
+                    result.lean_calls += earlier.lean_calls;
+                    if seen.refutation.is_none() {
+                        seen.refutation = earlier_seen.refutation.clone();
+                    }
                 }
                 shares.insert(index, share);
                 results[index] = Some((result, seen));
