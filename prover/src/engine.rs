@@ -1163,16 +1163,46 @@ impl Engine {
         config: &ProveConfig,
         started: Instant,
     ) -> Option<ProveResult> {
+        let records = self.cache.as_ref()?.theorem(&theorem.header, statement);
+        self.known_from(records, |tactic| tactic, theorem, recheck, config, started)
+    }
+
+    /// A result a hole's records decide, as [`Engine::known_outcome`] does for a theorem: a
+    /// proof's tactics are given this goal's hypothesis names before the recheck in this
+    /// declaration.
+    fn known_hole(
+        &self,
+        theorem: &Theorem,
+        hole: &HoleKey,
+        recheck: &Recheck,
+        config: &ProveConfig,
+        started: Instant,
+    ) -> Option<ProveResult> {
+        let records = self.cache.as_ref()?.hole(&theorem.header, &hole.text);
+        let renamed = |tactic: String| hole.from_canonical(&tactic);
+        self.known_from(records, renamed, theorem, recheck, config, started)
+    }
+
+    /// The newest of `records` that answers this search ([`VerdictReuse`]); a proof (its
+    /// tactics through `tactic_here`) only once it passes the recheck.
+    fn known_from(
+        &self,
+        mut records: Vec<crate::cache::TheoremRecord>,
+        tactic_here: impl Fn(String) -> String,
+        theorem: &Theorem,
+        recheck: &Recheck,
+        config: &ProveConfig,
+        started: Instant,
+    ) -> Option<ProveResult> {
         if config.reuse_verdicts == VerdictReuse::Never {
             return None;
         }
-        let cache = self.cache.as_ref()?;
         let budget = config.budget();
-        let mut records = cache.theorem(&theorem.header, statement);
         if config.reuse_verdicts == VerdictReuse::Any {
             // Any proof answers before a failure, as when a theorem kept one record.
             records.sort_by_key(|record| !record.is_proof());
         }
+        let mut lean_calls = 0;
         let mut rechecked = false;
         for record in records {
             if !config.reuse_verdicts.allows(&record, &budget) {
@@ -1190,86 +1220,14 @@ impl Engine {
                     // Proofs are never reported unchecked, even from the cache.
                     let mut checker = self.checker(theorem, recheck.clone());
                     let verdict = checker.check(&Proof {
-                        tactics,
-                        states: Vec::new(),
-                    });
-                    if let Ok(Verdict::Accepted) = verdict {
-                        return Some(ProveResult {
-                            proof: checker.accepted,
-                            // A proof in place says what it rests on, from the cache too.
-                            rests_on: checker.rests_on,
-                            from_cache: true,
-                            original_search,
-                            ..ProveResult::unsearched(
-                                &theorem.name,
-                                ProveStatus::Proved,
-                                checker.calls,
-                                started,
-                            )
-                        });
-                    }
-                    tracing::warn!(name = %theorem.name, "a cached proof failed its recheck; searching again");
-                }
-                crate::cache::Verdict::Failed {
-                    stop_reason,
-                    stop_detail,
-                } => {
-                    return Some(ProveResult {
-                        stop_reason: Some(stop_reason),
-                        stop_detail: Some(stop_detail),
-                        from_cache: true,
-                        original_search,
-                        ..ProveResult::unsearched(&theorem.name, ProveStatus::Failed, 0, started)
-                    });
-                }
-            }
-        }
-        None
-    }
-
-    /// A result a hole's records decide, as [`Engine::known_outcome`] does for a theorem: the
-    /// newest record that answers this search ([`VerdictReuse`]), a proof (its tactics given
-    /// this goal's hypothesis names) only once it passes the recheck in this declaration.
-    fn known_hole(
-        &self,
-        theorem: &Theorem,
-        hole: &HoleKey,
-        recheck: &Recheck,
-        config: &ProveConfig,
-        started: Instant,
-    ) -> Option<ProveResult> {
-        if config.reuse_verdicts == VerdictReuse::Never {
-            return None;
-        }
-        let cache = self.cache.as_ref()?;
-        let budget = config.budget();
-        let mut records = cache.hole(&theorem.header, &hole.text);
-        if config.reuse_verdicts == VerdictReuse::Any {
-            records.sort_by_key(|record| !record.is_proof());
-        }
-        let mut lean_calls = 0;
-        let mut rechecked = false;
-        for record in records {
-            if !config.reuse_verdicts.allows(&record, &budget) {
-                continue;
-            }
-            let original_search = Some(record.spent.cost);
-            match record.verdict {
-                crate::cache::Verdict::Proved { tactics, .. } => {
-                    if rechecked {
-                        continue;
-                    }
-                    rechecked = true;
-                    let tactics = tactics.iter().map(|t| hole.from_canonical(t)).collect();
-                    let mut checker = self.checker(theorem, recheck.clone());
-                    let verdict = checker.check(&Proof {
-                        tactics,
+                        tactics: tactics.into_iter().map(&tactic_here).collect(),
                         states: Vec::new(),
                     });
                     lean_calls += checker.calls;
                     if let Ok(Verdict::Accepted) = verdict {
                         return Some(ProveResult {
                             proof: checker.accepted,
+                            // A proof in place says what it rests on, from the cache too.
                             rests_on: checker.rests_on,
                             from_cache: true,
                             original_search,
@@ -1281,7 +1239,7 @@ impl Engine {
                             )
                         });
                     }
-                    tracing::debug!(name = %theorem.name, "a hole's recorded proof failed its recheck here; searching");
+                    tracing::warn!(name = %theorem.name, "a cached proof failed its recheck; searching again");
                 }
                 crate::cache::Verdict::Failed {
                     stop_reason,
