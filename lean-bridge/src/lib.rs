@@ -13,7 +13,8 @@ mod spares;
 
 pub use error::BridgeError;
 pub use pool::{
-    ApplyReply, CommandReply, PoolConfig, PoolStats, ReplPool, SequenceReply, StartReply,
+    ApplyReply, CommandReply, LiveSearch, PoolConfig, PoolStats, ReplPool, SequenceReply,
+    StartReply,
 };
 pub use process::{ReplConfig, ReplProcess};
 pub use proof::{ProofHandle, ProofPath};

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use crate::error::BridgeError;
 use crate::process::{ReplConfig, ReplProcess, SendFailure};
-use crate::proof::{ProofHandle, ProofPath, StateCache};
+use crate::proof::{ProofHandle, ProofPath, Root, StateCache};
 use crate::protocol::{
     CommandRequest, CommandResponse, EnvId, Message, Pos, ProofStateId, ProofStepRequest, Request,
     Response, Severity, TacticOutcome, classify_tactic,
@@ -117,6 +117,9 @@ pub struct PoolStats {
     pub spares_warmed: u64,
     /// Workers that took a warm spare in place of a lost process (or of none).
     pub spares_used: u64,
+    /// Round trips spent rebuilding a proof state on a worker that lacked it: statements run
+    /// again and path steps replayed (included in `requests`).
+    pub replay_requests: u64,
 }
 
 #[derive(Default)]
@@ -129,6 +132,7 @@ pub(crate) struct Counters {
     headers_elaborated: AtomicU64,
     pub(crate) spares_warmed: AtomicU64,
     pub(crate) spares_used: AtomicU64,
+    replay_requests: AtomicU64,
 }
 
 impl Counters {
@@ -162,6 +166,28 @@ struct Slots {
     idle: Vec<Worker>,
     leased: usize,
     closed: bool,
+    /// The roots of the searches under way ([`ReplPool::live_search`]), each with how many
+    /// searches of it run.
+    live: HashMap<Arc<Root>, usize>,
+}
+
+/// A search under way, from [`ReplPool::live_search`]; dropping it ends the claim.
+#[must_use = "the search counts as live only while this is held"]
+pub struct LiveSearch<'p> {
+    pool: &'p ReplPool,
+    root: Arc<Root>,
+}
+
+impl Drop for LiveSearch<'_> {
+    fn drop(&mut self) {
+        let mut slots = self.pool.lock();
+        if let Some(count) = slots.live.get_mut(&self.root) {
+            *count -= 1;
+            if *count == 0 {
+                slots.live.remove(&self.root);
+            }
+        }
+    }
 }
 
 /// What a header's elaboration left on one process.
@@ -177,6 +203,9 @@ struct Worker {
     process: Option<ReplProcess>,
     headers: HashMap<String, HeaderEnv>,
     states: StateCache,
+    /// The root of the last proof state this process started or stepped: while that search is
+    /// live, its next step most likely wants this worker.
+    last_root: Option<Arc<Root>>,
 }
 
 /// Why a worker's process is thrown away.
@@ -195,6 +224,7 @@ impl ReplPool {
                 process: None,
                 headers: HashMap::new(),
                 states: StateCache::default(),
+                last_root: None,
             })
             .collect();
         let counters = Arc::new(Counters::default());
@@ -205,6 +235,7 @@ impl ReplPool {
                 idle,
                 leased: 0,
                 closed: false,
+                live: HashMap::new(),
             }),
             changed: Notify::new(),
             counters,
@@ -228,6 +259,7 @@ impl ReplPool {
             headers_elaborated: c.headers_elaborated.load(Ordering::Relaxed),
             spares_warmed: c.spares_warmed.load(Ordering::Relaxed),
             spares_used: c.spares_used.load(Ordering::Relaxed),
+            replay_requests: c.replay_requests.load(Ordering::Relaxed),
         }
     }
 
@@ -262,10 +294,35 @@ impl ReplPool {
         bodies: &[String],
         deadline: Duration,
     ) -> Result<SequenceReply, BridgeError> {
+        self.sequence_near(None, header, bodies, deadline).await
+    }
+
+    /// [`ReplPool::command_sequence`] for a live search's sake (the recheck of a proof it
+    /// found, say): it runs on the worker `search`'s last step ran on when that one is idle,
+    /// so the other searches keep theirs. The answers are the same on any worker.
+    pub async fn command_sequence_near(
+        &self,
+        search: &ProofHandle,
+        header: &str,
+        bodies: &[String],
+        deadline: Duration,
+    ) -> Result<SequenceReply, BridgeError> {
+        self.sequence_near(Some(search), header, bodies, deadline)
+            .await
+    }
+
+    async fn sequence_near(
+        &self,
+        near: Option<&ProofHandle>,
+        header: &str,
+        bodies: &[String],
+        deadline: Duration,
+    ) -> Result<SequenceReply, BridgeError> {
         match self
             .run(&Op::Sequence {
                 header,
                 bodies,
+                near,
                 deadline,
             })
             .await?
@@ -273,6 +330,19 @@ impl ReplPool {
             Done::Sequence(reply) => Ok(reply),
             _ => unreachable!("a sequence operation answers with a sequence reply"),
         }
+    }
+
+    /// Marks the search rooted at `root`'s root as under way until the guard drops. Only the
+    /// choice of worker changes: while it is live, the worker its last step ran on is kept for
+    /// it, and operations that need no particular worker (a new theorem's statement, a
+    /// command, another search's state that no worker holds) take a worker whose search has
+    /// ended, or none ran, before one a live search is using; without the mark a finished
+    /// search's worker and a busy one's look alike, and taking the wrong one makes that
+    /// search replay its state elsewhere.
+    pub fn live_search(&self, root: &ProofHandle) -> LiveSearch<'_> {
+        let root = Arc::clone(root.root_key());
+        *self.lock().live.entry(Arc::clone(&root)).or_default() += 1;
+        LiveSearch { pool: self, root }
     }
 
     /// Elaborates `statement_with_sorry` on `header`'s environment and returns the proof state
@@ -415,8 +485,10 @@ impl ReplPool {
                 if slots.closed {
                     return Err(BridgeError::PoolClosed);
                 }
-                let best = (0..slots.idle.len())
-                    .max_by_key(|&i| (op.score(&slots.idle[i]), Reverse(slots.idle[i].slot)));
+                let best = (0..slots.idle.len()).max_by_key(|&i| {
+                    let worker = &slots.idle[i];
+                    (op.score(worker, &slots.live), Reverse(worker.slot))
+                });
                 if let Some(best) = best {
                     let worker = slots.idle.swap_remove(best);
                     slots.leased += 1;
@@ -445,6 +517,8 @@ enum Op<'a> {
     Sequence {
         header: &'a str,
         bodies: &'a [String],
+        /// The live search this runs for, if any.
+        near: Option<&'a ProofHandle>,
         deadline: Duration,
     },
     Start {
@@ -479,13 +553,33 @@ impl Op<'_> {
         }
     }
 
+    /// The search the operation is for: an apply's own, a sequence's `near`.
+    fn search(&self) -> Option<&Arc<Root>> {
+        match self {
+            Op::Apply { state, .. } => Some(state.root_key()),
+            Op::Sequence { near, .. } => near.map(ProofHandle::root_key),
+            Op::Command { .. } | Op::Start { .. } => None,
+        }
+    }
+
     /// How well an idle worker suits this operation, larger first: it holds the state, how
-    /// much of the state's path it holds, it has the header, it has a process at all.
-    fn score(&self, w: &Worker) -> (bool, Option<usize>, bool, bool) {
+    /// much of the state's path it holds, it has the header, whose it is ([`Claim`]), it has a
+    /// process at all. A header outranks the claim: elaborating one (an `import Mathlib`)
+    /// costs more than a search's replay of its path.
+    fn score(
+        &self,
+        w: &Worker,
+        live: &HashMap<Arc<Root>, usize>,
+    ) -> (bool, Option<usize>, bool, Claim, bool) {
         let spawned = w.process.is_some();
+        let claim = match &w.last_root {
+            Some(last) if self.search() == Some(last) => Claim::Own,
+            Some(last) if live.contains_key(last) => Claim::Others,
+            _ => Claim::Free,
+        };
         match self {
             Op::Command { header, .. } | Op::Sequence { header, .. } | Op::Start { header, .. } => {
-                (false, None, w.headers.contains_key(*header), spawned)
+                (false, None, w.headers.contains_key(*header), claim, spawned)
             }
             Op::Apply { state, .. } => {
                 let held = w.states.longest_prefix(state).map(|(depth, _)| depth);
@@ -493,11 +587,23 @@ impl Op<'_> {
                     held == Some(state.depth()),
                     held,
                     w.headers.contains_key(state.header()),
+                    claim,
                     spawned,
                 )
             }
         }
     }
+}
+
+/// Whose an idle worker is, by the search its last step ran for; larger is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Claim {
+    /// Another live search's: taking it makes that search rebuild its state elsewhere.
+    Others,
+    /// No live search's: its search ended, or it never ran one.
+    Free,
+    /// The operation's own search's.
+    Own,
 }
 
 /// A worker taken out of the pool; dropping it puts the worker back, even when the task using
@@ -558,6 +664,7 @@ impl Worker {
                 header,
                 bodies,
                 deadline,
+                ..
             } => self
                 .sequence(pool, header, bodies, deadline)
                 .await
@@ -648,6 +755,7 @@ impl Worker {
         let handle = ProofHandle::root_at(header, statement, at, vec![goal]);
         self.states
             .insert(handle.root_key(), handle.path_steps(), id);
+        self.last_root = Some(Arc::clone(handle.root_key()));
         Ok(StartReply::Started(handle))
     }
 
@@ -658,6 +766,7 @@ impl Worker {
         tactic: &str,
         deadline: Duration,
     ) -> Result<ApplyReply, SendFailure> {
+        self.last_root = Some(Arc::clone(state.root_key()));
         let id = self.state_id(pool, state, deadline).await?;
         let request = Request::ProofStep(ProofStepRequest {
             tactic: tactic.to_owned(),
@@ -739,6 +848,7 @@ impl Worker {
             .map(|(header, _)| header)
             .collect();
         self.states.clear();
+        self.last_root = None;
         Counters::bump(match why {
             Discard::Dead => &pool.counters.restarts,
             Discard::Recycled => &pool.counters.recycled,
@@ -822,6 +932,7 @@ impl Worker {
                 tactic: tactic.to_string(),
                 proof_state: id,
             });
+            Counters::bump(&pool.counters.replay_requests);
             let response = self.round_trip(pool, &request, deadline).await?;
             let at = || format!("step {} (`{tactic}`)", i + 1);
             match classify_tactic(&response) {
@@ -852,6 +963,7 @@ impl Worker {
             }
         };
         let request = command_request(handle.statement(), Some(env));
+        Counters::bump(&pool.counters.replay_requests);
         let response = match self.round_trip(pool, &request, deadline).await? {
             Response::Command(c) => c,
             other => return Err(unexpected("command", &other)),

@@ -27,7 +27,7 @@
 use std::time::{Duration, Instant};
 
 use lean_bridge::pool::{ReplPool, SequenceReply};
-use lean_bridge::{BridgeError, CommandResponse, Message, Severity};
+use lean_bridge::{BridgeError, CommandResponse, Message, ProofHandle, Severity};
 
 use crate::guard::{COMMAND_KEYWORDS, TacticGuard};
 
@@ -403,6 +403,18 @@ pub fn screen(task: &ProofTask, config: &CheckConfig) -> Result<Layers, (Layers,
 
 /// Checks one task on the pool, retrying infrastructure failures on a fresh process.
 pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig) -> CheckResult {
+    check_task_near(pool, task, config, None).await
+}
+
+/// [`check_task`] for a live search's sake (the recheck of a proof it found): on the worker
+/// `search`'s last step ran on, when idle ([`ReplPool::command_sequence_near`]). The result
+/// is the same.
+pub async fn check_task_near(
+    pool: &ReplPool,
+    task: &ProofTask,
+    config: &CheckConfig,
+    search: Option<&ProofHandle>,
+) -> CheckResult {
     let started = Instant::now();
     let mut result = CheckResult::new(&task.name, task.line);
     match screen(task, config) {
@@ -419,10 +431,17 @@ pub async fn check_task(pool: &ReplPool, task: &ProofTask, config: &CheckConfig)
     let bodies = [command.theorem.clone(), command.print_axioms.clone()];
     loop {
         result.attempts += 1;
-        match pool
-            .command_sequence(&task.header, &bodies, config.timeout)
-            .await
-        {
+        let reply = match search {
+            Some(search) => {
+                pool.command_sequence_near(search, &task.header, &bodies, config.timeout)
+                    .await
+            }
+            None => {
+                pool.command_sequence(&task.header, &bodies, config.timeout)
+                    .await
+            }
+        };
+        match reply {
             Ok(SequenceReply::Ran(answers)) => {
                 let [theorem, axioms] = answers.as_slice() else {
                     unreachable!("a sequence of two commands answers twice");

@@ -408,6 +408,9 @@ pub struct LeanChecker {
     runtime: Handle,
     theorem: Theorem,
     recheck: Recheck,
+    /// The root of the search whose proofs this rechecks, if one runs: a recheck goes to the
+    /// worker that search last used, leaving the other searches theirs.
+    search: Option<ProofHandle>,
     /// Rechecks sent to Lean.
     pub calls: u32,
     /// The proof text of the first accepted proof: the one the search reports.
@@ -439,9 +442,12 @@ impl ProofChecker for LeanChecker {
             header_origin: check::HeaderOrigin::Reference,
         };
         self.calls += 1;
-        let result = self
-            .runtime
-            .block_on(check::check_task(&self.pool, &task, &config));
+        let result = self.runtime.block_on(check::check_task_near(
+            &self.pool,
+            &task,
+            &config,
+            self.search.as_ref(),
+        ));
         self.faults.add(LeanFaults {
             timeouts: result.timeouts,
             crashes: result.crashes,
@@ -477,11 +483,25 @@ impl LeanChecker {
         let mut last_error = String::new();
         for _ in 0..=config.retries {
             self.calls += 1;
-            let reply = self.runtime.block_on(self.pool.command_sequence(
-                &goal.header,
-                &commands.bodies,
-                config.timeout,
-            ));
+            let reply = self.runtime.block_on(async {
+                match &self.search {
+                    Some(search) => {
+                        self.pool
+                            .command_sequence_near(
+                                search,
+                                &goal.header,
+                                &commands.bodies,
+                                config.timeout,
+                            )
+                            .await
+                    }
+                    None => {
+                        self.pool
+                            .command_sequence(&goal.header, &commands.bodies, config.timeout)
+                            .await
+                    }
+                }
+            });
             let answers = match reply {
                 Ok(SequenceReply::Ran(answers)) => answers,
                 Ok(SequenceReply::HeaderRejected(messages)) => {
@@ -997,6 +1017,9 @@ impl Engine {
                 .unwrap_or(self.pool.config().workers),
         );
         let mut checker = self.checker(theorem, recheck);
+        checker.search = Some(root.clone());
+        // Until the search ends, the pool keeps the worker it uses for it (and its recheck).
+        let live = self.pool.live_search(&root);
         let search = SearchConfig {
             policy_lookahead: config.policy_lookahead.unwrap_or(DEFAULT_POLICY_LOOKAHEAD),
             ..config.search.clone()
@@ -1006,6 +1029,7 @@ impl Engine {
             .with_filter(filter)
             .with_hook(hook)
             .run(&mut env, policy, &mut checker, root);
+        drop(live);
         let stats: &SearchStats = &report.stats;
         lean_calls += env.lean_calls + checker.calls;
         let (status, proof, stop_reason, stop_detail) = match &report.outcome {
@@ -1145,6 +1169,7 @@ impl Engine {
             runtime: self.runtime.clone(),
             theorem: theorem.clone(),
             recheck,
+            search: None,
             calls: 0,
             accepted: None,
             rests_on: None,

@@ -2,7 +2,8 @@
 //! REPL workers, over a generated world. The simulated model server proposes the world's whole
 //! tactic vocabulary, so every provable theorem can be found; the cache is off.
 //!
-//! `cargo bench -p prover-tests --bench eval` prints the figures. Under `cargo test` (no
+//! `cargo bench -p prover-tests --bench eval` prints the figures (`-- --bench --workers 16`:
+//! one row), with the requests the pool spent replaying proof states on another REPL. Under `cargo test` (no
 //! `--bench` argument) it runs a tiny smoke version and prints no measurement.
 
 use std::time::Instant;
@@ -16,15 +17,35 @@ struct Run {
     theorems: usize,
     proved: usize,
     lean_calls: u64,
+    /// Requests spent rebuilding a proof state on another REPL (`prover eval`'s summary).
+    replays: u64,
+}
+
+/// The replay requests `prover eval`'s summary reports on stderr (none when it prints none).
+fn replay_requests(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|line| {
+            let (_, after) = line.split_once("REPL requests")?;
+            let (_, inside) = after.split_once('(')?;
+            inside.split_whitespace().next()?.parse().ok()
+        })
+        .unwrap_or(0)
 }
 
 fn main() {
-    let measuring = std::env::args().any(|a| a == "--bench");
-    let (theorems, latency_ms, worker_counts): (usize, u64, &[usize]) = if measuring {
-        (48, 50, &[1, 4, 16])
+    let args: Vec<String> = std::env::args().collect();
+    let measuring = args.iter().any(|a| a == "--bench");
+    let (theorems, latency_ms, mut worker_counts): (usize, u64, Vec<usize>) = if measuring {
+        (48, 50, vec![1, 4, 16])
     } else {
-        (3, 1, &[1, 2])
+        (3, 1, vec![1, 2])
     };
+    // `-- --bench --workers 16`: one worker count only (a before/after comparison of one row).
+    if let Some(at) = args.iter().position(|a| a == "--workers") {
+        let count = args.get(at + 1).and_then(|n| n.parse().ok());
+        worker_counts = vec![count.expect("--workers takes a number")];
+    }
     let spec = WorldSpec {
         theorems,
         depth: 3,
@@ -46,7 +67,7 @@ fn main() {
     // Built (or found built) before any clock starts: the first run would time the build.
     prover_tests::harness::prover_bin();
     let mut runs = Vec::new();
-    for &workers in worker_counts {
+    for &workers in &worker_counts {
         let out = dir.path().join(format!("results-{workers}.jsonl"));
         let repl_cmd = format!(
             "{} --world {} --latency-ms {latency_ms}",
@@ -97,6 +118,7 @@ fn main() {
                 .iter()
                 .map(|r| r["lean_calls"].as_u64().unwrap())
                 .sum(),
+            replays: replay_requests(&String::from_utf8_lossy(&output.stderr)),
         });
     }
     if !measuring {
@@ -108,17 +130,18 @@ fn main() {
     println!(
         "prover eval over a generated world: {theorems} theorems ({provable} provable), sim-repl at {latency_ms} ms per request, simulated model proposing the whole vocabulary, width 8, 30 expansions max, no cache"
     );
-    println!("  workers  wall s  theorems/s  Lean calls  calls/s  proved");
+    println!("  workers  wall s  theorems/s  Lean calls  calls/s  proved  replay requests");
     for run in &runs {
         println!(
-            "  {:>7}  {:>6.1}  {:>10.2}  {:>10}  {:>7.1}  {:>3}/{}",
+            "  {:>7}  {:>6.1}  {:>10.2}  {:>10}  {:>7.1}  {:>3}/{}  {:>15}",
             run.workers,
             run.seconds,
             run.theorems as f64 / run.seconds,
             run.lean_calls,
             run.lean_calls as f64 / run.seconds,
             run.proved,
-            run.theorems
+            run.theorems,
+            run.replays
         );
     }
 }

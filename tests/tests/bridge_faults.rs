@@ -241,6 +241,7 @@ async fn commands_and_a_proof_run_to_completion() {
             headers_elaborated: 1,
             spares_warmed: 0,
             spares_used: 0,
+            replay_requests: 0,
         }
     );
 }
@@ -509,6 +510,128 @@ async fn handles_move_between_two_concurrent_workers() {
     );
     let stats = pool.stats();
     assert_eq!((stats.spawned, stats.restarts), (2, 0));
+}
+
+/// The same theorem as `t1` under other names: each its own search root.
+fn world_of_three() -> Value {
+    let mut world = world();
+    for name in ["t2", "t3"] {
+        world["theorems"].as_array_mut().unwrap().push(json!({
+            "name": name,
+            "statement": format!("theorem {name} (a b : ℕ) (h : a = b) : b = a"),
+            "root": "s0"
+        }));
+    }
+    world
+}
+
+async fn start_named(pool: &ReplPool, name: &str) -> ProofHandle {
+    let statement = STATEMENT.replace("t1", name);
+    match pool
+        .start_proof(HEADER, &statement, DEADLINE)
+        .await
+        .unwrap()
+    {
+        StartReply::Started(handle) => handle,
+        other => panic!("expected a started proof of {name}, got {other:?}"),
+    }
+}
+
+/// Polls `first` once (enough to lease its worker: the lease takes an idle worker without
+/// waiting), then runs both to the end, so `second` chooses among the workers `first` left.
+async fn first_then<A: Future, B: Future>(first: A, second: B) -> (A::Output, B::Output) {
+    let mut first = std::pin::pin!(first);
+    let early = tokio::select! {
+        biased;
+        out = &mut first => Some(out),
+        () = std::future::ready(()) => None,
+    };
+    match early {
+        Some(out) => (out, second.await),
+        None => tokio::join!(first, second),
+    }
+}
+
+/// Two starts side by side: the first on slot 0, the second on slot 1.
+async fn two_roots(pool: &ReplPool, first: &str, second: &str) -> (ProofHandle, ProofHandle) {
+    first_then(start_named(pool, first), start_named(pool, second)).await
+}
+
+#[tokio::test]
+async fn a_recheck_for_a_live_search_runs_on_its_worker_and_others_keep_theirs() {
+    let sim = Sim::new(&world_of_three());
+    let pool = sim.pool("", 2);
+    let (a, b) = two_roots(&pool, "t1", "t2").await;
+    let (_live_a, _live_b) = (pool.live_search(&a), pool.live_search(&b));
+    assert_eq!(pool.stats().replay_requests, 0);
+    // B found a proof and rechecks it while A steps on: each on its own worker. Without the
+    // hint the recheck took the lowest slot, A's, and A rebuilt its root on B's.
+    let recheck = [STATEMENT
+        .replace("t1", "t2")
+        .replace("sorry", "subst h\n  rfl")];
+    let (sequence, next) = first_then(
+        pool.command_sequence_near(&b, HEADER, &recheck, DEADLINE),
+        pool.apply(&a, "subst h", DEADLINE),
+    )
+    .await;
+    sequence.unwrap();
+    assert!(matches!(next.unwrap(), ApplyReply::Open(_)));
+    assert_eq!(pool.stats().replay_requests, 0, "{:?}", pool.stats());
+    assert_eq!(sim.header_count(), 2);
+}
+
+#[tokio::test]
+async fn a_new_theorem_starts_on_the_worker_of_a_search_that_ended() {
+    let sim = Sim::new(&world_of_three());
+    let pool = sim.pool("", 2);
+    // B on slot 0 is still searching; A's search on slot 1 has ended.
+    let (b, a) = two_roots(&pool, "t2", "t1").await;
+    let live_b = pool.live_search(&b);
+    drop(pool.live_search(&a));
+    // C starts while B steps on. Without the mark the start took the lowest slot, B's, and B
+    // rebuilt its root on A's old worker.
+    let (c, next) = first_then(
+        start_named(&pool, "t3"),
+        pool.apply(&b, "subst h", DEADLINE),
+    )
+    .await;
+    assert!(matches!(next.unwrap(), ApplyReply::Open(_)));
+    assert_eq!(pool.stats().replay_requests, 0, "{:?}", pool.stats());
+    // Once B ends too, its worker is as free as any: C's next step stays on C's worker.
+    drop(live_b);
+    let _live_c = pool.live_search(&c);
+    open(&pool, &c, "subst h").await;
+    assert_eq!(pool.stats().replay_requests, 0, "{:?}", pool.stats());
+}
+
+#[tokio::test]
+async fn a_state_no_worker_holds_is_rebuilt_on_a_free_worker_not_a_live_searchs() {
+    let sim = Sim::new(&world_of_three());
+    let pool = sim.pool("", 2);
+    let (b, a) = two_roots(&pool, "t2", "t1").await;
+    let _live_b = pool.live_search(&b);
+    drop(pool.live_search(&a));
+    // C's root comes from elsewhere (a cache): no worker holds it, so it is rebuilt; on A's
+    // old worker, not on B's, so B's next step needs no replay.
+    let c = ProofHandle::root(
+        HEADER,
+        &STATEMENT.replace("t1", "t3"),
+        vec![ROOT_GOAL.into()],
+    );
+    let _live_c = pool.live_search(&c);
+    let (c_next, b_next) = first_then(
+        pool.apply(&c, "subst h", DEADLINE),
+        pool.apply(&b, "subst h", DEADLINE),
+    )
+    .await;
+    assert!(matches!(c_next.unwrap(), ApplyReply::Open(_)));
+    assert!(matches!(b_next.unwrap(), ApplyReply::Open(_)));
+    assert_eq!(
+        pool.stats().replay_requests,
+        1,
+        "only C's statement was run again: {:?}",
+        pool.stats()
+    );
 }
 
 #[tokio::test]

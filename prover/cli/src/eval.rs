@@ -156,6 +156,13 @@ fn print_end(end: &EvalEnd) {
             stats.timeouts,
             stats.spawned
         );
+        if stats.replay_requests > 0 {
+            note!(
+                "  REPL requests {:>6} ({} rebuilding proof states on another process)",
+                stats.requests,
+                stats.replay_requests
+            );
+        }
         if stats.spares_warmed > 0 {
             note!(
                 "  warm spares {:>7} used ({} warmed), {} header elaborations waited for",
