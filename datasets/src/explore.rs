@@ -84,8 +84,21 @@ pub struct ExploreRecord {
     pub seconds: f64,
     /// Every accepted proof, in the order found.
     pub proofs: Vec<FoundProof>,
-    /// Every edge tried, in order (`on_proof` filled in).
+    /// Every edge tried, in order (`on_proof` filled in). With the planner, the edges of the
+    /// whole theorem's searches (the direct search and its fallback), never a hole's.
     pub edges: Vec<TraceRow>,
+    /// With the planner, a proof through a skeleton: the whole proof the final check accepted
+    /// (`proofs` is then empty, since no one search found it). Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof: Option<String>,
+    /// With the planner (`--planner openai`), what planning did for the theorem; absent
+    /// without it, so a record is written as before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Box<crate::plan::PlanRecord>>,
+    /// For a proof through a skeleton, each hole's proof steps and the tactics Lean refused on
+    /// its path (as `iterate`'s `RoundRecord::holes`); a hole closed from the cache has none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holes: Vec<crate::training::HoleSteps>,
 }
 
 /// One found proof, in `prover check`'s input form plus its place among the theorem's proofs.

@@ -168,6 +168,8 @@ async fn a_false_lemma_is_given_up_and_the_replan_names_its_goal() {
     assert_eq!(feedback.holes.len(), 1);
     assert_eq!(feedback.holes[0].goal, "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x");
     assert_eq!(feedback.holes[0].stop_reason, Some(StopCode::Exhausted));
+    // Exhausted, not disproved: the replan does not call the lemma false.
+    assert!(!feedback.holes[0].negation_proved, "{feedback:#?}");
     // Its search reached no state beyond its own goal; it carries the last errors Lean gave
     // (at most three, each naming its tactic).
     let hole = &feedback.holes[0];
@@ -429,7 +431,14 @@ async fn a_lemma_whose_negation_the_portfolio_proves_is_refuted_and_its_skeleton
     assert!(closed.holes.iter().all(|h| !h.refuted()), "{closed:#?}");
     let summary = result.plan.expect("a plan summary");
     assert_eq!(summary.holes_refuted, 2, "{summary:?}");
-    assert_eq!(planner.requests().len(), 2);
+    let requests = planner.requests();
+    assert_eq!(requests.len(), 2);
+    // The replan is told the lemma is false, not only that its search stopped.
+    let feedback = requests[1]
+        .feedback
+        .as_ref()
+        .expect("the replan's feedback");
+    assert!(feedback.holes[0].negation_proved, "{feedback:#?}");
     session.shutdown().await.unwrap();
 }
 

@@ -316,7 +316,7 @@ fn explore_writes_every_level_verified_synthetic_theorems_and_drops_a_benchmark_
 /// Loads every config and split the card lists with the real `datasets` library from PyPI
 /// (offline, its cache in a temporary directory), and returns the rows of each, by config
 /// and split; `None` after printing a `skipped:` line where `import datasets` fails.
-fn load_with_hf_datasets(dir: &Path, scratch: &Path) -> Option<Value> {
+pub(crate) fn load_with_hf_datasets(dir: &Path, scratch: &Path) -> Option<Value> {
     const SCRIPT: &str = r#"
 import json, sys
 import datasets

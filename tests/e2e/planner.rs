@@ -1,4 +1,4 @@
-//! `prover eval|prove --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds every closed hole in the cache and sends the REPL no tactic; `--planner off` changes nothing.
+//! `prover eval|prove|iterate|explore --planner openai` end to end against sim-repl (a simulated REPL, not Lean) and sim-openai (a simulated model server, not a model) answering planning requests from a script: a theorem no direct search proves is proved through a skeleton after a replan whose request names the refuted lemma's goal; a changed statement and a skeleton that does not elaborate are refused and counted; the proof passes `prover check`; a rerun finds every closed hole in the cache and sends the REPL no tactic; `iterate` and `explore` write per-hole steps and plan rows; `--planner off` changes nothing.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -621,4 +621,296 @@ fn with_the_planner_off_iterate_writes_what_it_did() {
     }
     let results = results_by_name(&dir.path().join("plain/round-1/results.jsonl"));
     assert_eq!(results["two_steps"]["status"], "failed");
+}
+
+/// `prover explore` on the planner world, its output in `dir/out`.
+fn explore(dir: &Path, out: &str, extra: &[&str]) -> Output {
+    let output = ProverRun::new("explore")
+        .args(["--workers", "2", "--max-expansions", "40"])
+        .path("--dataset", &dataset(dir))
+        .path("--out", &dir.join(out))
+        .path("--cache", &dir.join(format!("{out}-cache")))
+        .repl(&SimRepl::world(&fixture_world("planner.json")))
+        .args(extra)
+        .output();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// Every row of one level of an exploration, all splits.
+fn explore_level(out: &Path, level: &str) -> Vec<Value> {
+    datasets::explore::SPLITS
+        .iter()
+        .flat_map(|split| read_jsonl(&out.join(format!("data/{level}/{split}.jsonl"))))
+        .collect()
+}
+
+#[test]
+fn explore_proves_through_a_skeleton_and_writes_plan_rows_and_each_holes_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = planner_server(&dir.path().join("requests.jsonl"));
+    let out = dir.path().join("explored");
+    explore(
+        dir.path(),
+        "explored",
+        &[
+            "--planner",
+            "openai",
+            "--planner-url",
+            &server.base_url(),
+            "--planner-samples",
+            "3",
+        ],
+    );
+    // The stage log keeps the plan and the checked proof, so a resume exports the same rows.
+    let search = read_jsonl(&out.join("search.jsonl"));
+    let logged = search.iter().find(|r| r["name"] == "two_steps").unwrap();
+    assert_eq!(logged["status"], "proved", "{logged}");
+    assert_eq!(logged["plan"]["outcome"], "plan", "{logged}");
+    assert_eq!(logged["holes"].as_array().unwrap().len(), 2, "{logged}");
+    assert_eq!(logged["proofs"], json!([]), "{logged}");
+    let direct = search.iter().find(|r| r["name"] == "direct").unwrap();
+    assert_eq!(direct["plan"]["outcome"], "direct", "{direct}");
+    assert!(direct.get("proof").is_none(), "{direct}");
+
+    // The proofs level: the whole proof through the skeleton, exactly the checked text, which
+    // `prover check` accepts.
+    let proofs = explore_level(&out, "proofs");
+    let planned: Vec<&Value> = proofs.iter().filter(|r| r["name"] == "two_steps").collect();
+    assert_eq!(planned.len(), 1, "{proofs:?}");
+    let proof = planned[0]["proof"].as_str().unwrap();
+    assert_eq!(Some(proof), logged["proof"].as_str());
+    assert!(proof.contains("have h₁ : x ^ 2 = x * x"), "{proof}");
+    assert!(!proof.contains("sorry"), "{proof}");
+    assert_eq!(planned[0]["proof_length"], 3, "{proof}");
+    let checked = check(dir.path(), "two_steps", STATEMENT, proof);
+    assert_eq!(checked["status"], "valid", "{checked}");
+    assert!(proofs.iter().any(|r| r["name"] == "direct"), "{proofs:?}");
+
+    // The steps level: each hole's proof, rooted at its goal, as `iterate` makes them.
+    let steps: BTreeSet<(String, String, String, u64, u64)> = explore_level(&out, "steps")
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["state"].as_str().unwrap().to_owned(),
+                r["tactic"].as_str().unwrap().to_owned(),
+                r["depth"].as_u64().unwrap(),
+                r["proof_length"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let row = |name: &str, state: &str, tactic: &str| {
+        (name.to_owned(), state.to_owned(), tactic.to_owned(), 0, 1)
+    };
+    assert_eq!(
+        steps,
+        BTreeSet::from([
+            row("direct", "x : ℕ\n⊢ x + 0 = x", "simp"),
+            row("two_steps", "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = x * x", "norm_num"),
+            row(
+                "two_steps",
+                "x : ℕ\nh : 2 ≤ x\nh₁ : x ^ 2 = x * x\n⊢ x * x ≥ 2 * x",
+                "nlinarith",
+            ),
+        ])
+    );
+    // Preferences at a hole's goal: its step against a tactic Lean refused there.
+    let preferences = explore_level(&out, "preferences");
+    let at_holes: Vec<&Value> = preferences
+        .iter()
+        .filter(|r| r["name"] == "two_steps")
+        .collect();
+    assert!(!at_holes.is_empty(), "{preferences:?}");
+    for pair in &at_holes {
+        let chosen = pair["chosen"].as_str().unwrap();
+        assert!(["norm_num", "nlinarith"].contains(&chosen), "{pair}");
+        assert_ne!(pair["rejected"], pair["chosen"]);
+    }
+
+    // The plans level: one (statement → skeleton) row per skeleton that elaborated.
+    let bytes: Vec<u8> = datasets::explore::SPLITS
+        .iter()
+        .flat_map(|split| std::fs::read(out.join(format!("data/plans/{split}.jsonl"))).unwrap())
+        .collect();
+    let (rows, errors) = datasets::plan::read_plan_rows(&bytes);
+    assert!(errors.is_empty(), "{errors:?}");
+    use datasets::plan::SkeletonLabel::{ClosedAll, Refuted};
+    let labelled: Vec<(&str, u32, u32, datasets::plan::SkeletonLabel, u32, u32)> = rows
+        .iter()
+        .map(|r| {
+            let row = (r.name.as_str(), r.round, r.request, r.label);
+            (row.0, row.1, row.2, row.3, r.holes, r.holes_closed)
+        })
+        .collect();
+    assert_eq!(
+        labelled,
+        [
+            ("two_steps", 0, 0, Refuted, 1, 0),
+            ("two_steps", 0, 1, ClosedAll, 2, 2)
+        ]
+    );
+
+    // The card lists the plans config and the planner's settings; the manifest records them.
+    let card = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(card.contains("- config_name: plans\n"), "{card}");
+    assert!(card.contains("\n## Planner\n"), "{card}");
+    assert!(card.contains("\n- planner: `{"), "{card}");
+    assert!(card.contains("- proofs_through_skeletons: 1\n"), "{card}");
+    assert!(card.contains("- plan_rows: 2\n"), "{card}");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["config"]["planner"].is_object(), "{manifest}");
+
+    // The Hugging Face `datasets` library loads every config, plans included.
+    if let Some(loaded) = crate::explore::load_with_hf_datasets(&out, dir.path()) {
+        let plans: u64 = loaded["plans"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum();
+        assert_eq!(plans, 2, "{loaded}");
+    }
+
+    // A rerun resumes from the stage logs and writes the same data.
+    let before: Vec<Vec<u8>> = ["proofs", "steps", "preferences", "plans"]
+        .iter()
+        .flat_map(|l| datasets::explore::SPLITS.iter().map(move |s| (l, s)))
+        .map(|(l, s)| std::fs::read(out.join(format!("data/{l}/{s}.jsonl"))).unwrap())
+        .collect();
+    let planned = || {
+        std::fs::read_to_string(dir.path().join("requests.jsonl"))
+            .unwrap()
+            .matches("two_steps")
+            .count()
+    };
+    let requests = planned();
+    explore(
+        dir.path(),
+        "explored",
+        &[
+            "--planner",
+            "openai",
+            "--planner-url",
+            &server.base_url(),
+            "--planner-samples",
+            "3",
+        ],
+    );
+    let after: Vec<Vec<u8>> = ["proofs", "steps", "preferences", "plans"]
+        .iter()
+        .flat_map(|l| datasets::explore::SPLITS.iter().map(move |s| (l, s)))
+        .map(|(l, s)| std::fs::read(out.join(format!("data/{l}/{s}.jsonl"))).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    // Nothing was planned again.
+    assert_eq!(planned(), requests);
+}
+
+#[test]
+fn with_the_planner_off_explore_writes_what_it_did() {
+    let dir = tempfile::tempdir().unwrap();
+    explore(dir.path(), "plain", &[]);
+    explore(dir.path(), "off", &["--planner", "off"]);
+    let files = |out: &str| -> Vec<String> {
+        let root = dir.path().join(out);
+        let mut files = Vec::new();
+        let mut todo = vec![root.clone()];
+        while let Some(at) = todo.pop() {
+            for entry in std::fs::read_dir(&at).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    todo.push(path);
+                } else {
+                    let name = path.strip_prefix(&root).unwrap();
+                    files.push(name.to_string_lossy().into_owned());
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let listed = files("plain");
+    assert_eq!(listed, files("off"));
+    assert!(!listed.iter().any(|f| f.contains("plans")), "{listed:?}");
+    // Every file is the same, wall times aside (`seconds` in the stage logs and traces, the
+    // manifests' clocks, whose configs are compared below).
+    for file in listed.iter().filter(|f| !f.ends_with("manifest.json")) {
+        let read = |out: &str| std::fs::read_to_string(dir.path().join(out).join(file)).unwrap();
+        if file.ends_with(".jsonl") {
+            // The stage logs are appended in the order theorems end: their rows are compared
+            // sorted; the data files are written sorted, so in their order.
+            let timeless = |out: &str| -> Vec<String> {
+                let mut rows: Vec<String> = read_jsonl(&dir.path().join(out).join(file))
+                    .into_iter()
+                    .map(|row| without_seconds(row).to_string())
+                    .collect();
+                if !file.starts_with("data") {
+                    rows.sort();
+                }
+                rows
+            };
+            assert_eq!(timeless("plain"), timeless("off"), "{file}");
+        } else {
+            assert_eq!(read("plain"), read("off"), "{file}");
+        }
+    }
+    // No field of the planner in the stage log, the card or the manifest.
+    for record in read_jsonl(&dir.path().join("off/search.jsonl")) {
+        let keys: BTreeSet<&str> = record
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            BTreeSet::from([
+                "schema_version",
+                "name",
+                "status",
+                "stop_reason",
+                "lean_calls",
+                "seconds",
+                "proofs",
+                "edges"
+            ]),
+            "{record}"
+        );
+    }
+    let card = std::fs::read_to_string(dir.path().join("off/README.md")).unwrap();
+    assert!(!card.contains("plan"), "{card}");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("off/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(manifest["config"].get("planner").is_none(), "{manifest}");
+    assert!(manifest["counts"].get("plan_rows").is_none(), "{manifest}");
+    let plain: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("plain/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plain["config"], manifest["config"]);
+    assert_eq!(plain["counts"], manifest["counts"]);
+}
+
+/// `value` with every `seconds` field (a wall time) left out, at any depth.
+fn without_seconds(value: Value) -> Value {
+    match value {
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .filter(|(key, _)| key != "seconds")
+                .map(|(key, field)| (key, without_seconds(field)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(without_seconds).collect()),
+        other => other,
+    }
 }

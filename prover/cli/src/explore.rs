@@ -25,6 +25,7 @@ pub(super) fn run(args: ExploreArgs, settings: &SettingsFile) -> anyhow::Result<
         overlay: args.session.overlay_in_shard(args.shard.as_deref())?,
         save_model: args.session.search.save_model.is_some(),
         build: super::common::prover_build(),
+        planner: args.planner.request(),
     };
     let mut progress = StderrProgress::default();
     let exploration = prover::pipeline::explore::run(request, settings, &mut progress)?;

@@ -488,6 +488,10 @@ pub struct ExploreArgs {
     /// Search, policy, cache and REPL settings.
     #[command(flatten)]
     pub session: SessionArgs,
+    /// The planner (off by default): each theorem proved through skeletons, and the data
+    /// gains a `plans` level.
+    #[command(flatten)]
+    pub planner: PlannerArgs,
 }
 
 /// How to start and supervise REPL processes.
@@ -936,7 +940,7 @@ pub struct PlannerArgs {
 }
 
 impl PlannerArgs {
-    /// The planner part of a `prove`, `eval` or `iterate` request.
+    /// The planner part of a `prove`, `eval`, `iterate` or `explore` request.
     pub fn request(&self) -> PlannerRun {
         PlannerRun {
             overlay: self.overlay(),

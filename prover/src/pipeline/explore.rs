@@ -11,6 +11,14 @@
 //! benchmark's `goal` field or the cache, or as a near-duplicate, as far as its level goes), those whose root goal, once the search printed it,
 //! is a benchmark's are left out of the export, and so are synthetic theorems that would
 //! restate one; the card counts each rule.
+//!
+//! With the planner (`--planner openai`), each theorem is proved through [`super::plan`]: its
+//! record keeps the plan, the traces are its whole-theorem searches' (the direct search and
+//! its fallback), and a theorem a skeleton proved has the checked whole proof as its one
+//! `proofs` row, each hole's proof as `steps` rows (rooted at the hole's goal) with the tactics
+//! Lean refused on its path as `preferences`, as `iterate` makes them; every skeleton that
+//! elaborated is a (statement → skeleton) [`PlanRow`] in the `plans` level. Without the
+//! planner every file is written as before.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
@@ -23,16 +31,22 @@ use ::datasets::explore::{
 };
 use ::datasets::lean::{lean_identifier_from, script_to_proof, statement_body};
 use ::datasets::normal_form::statement_normal_form;
-use ::datasets::training::{DpoRow, RefusalKind, SftRow, TRAINING_SCHEMA_VERSION};
+use ::datasets::plan::{PlanOutcome, PlanRow};
+use ::datasets::training::{
+    DpoRow, HoleSteps, RefusalKind, SftRow, Stage, TRAINING_SCHEMA_VERSION,
+};
 use ::datasets::{AppendLog, CheckResult, HeaderOrigin, ProofTask, RunManifest, Status};
 use lean_bridge::pool::PoolConfig;
 
 use super::batch::{Decided, search_all};
+use super::collect::TrainingTap;
+use super::plan::{PlanSearch, PlanTap, Planned, PlannerRun, Planning};
 use super::verify::verify_all;
 use super::{PipelineError, Stop};
 use crate::check::CheckConfig;
 use crate::engine::{ProveResult, ProveStatus, Theorem, is_timeout_refusal};
 use crate::goal::statement_from_goal;
+use crate::job::{JobEvent, Lend, Observer};
 use crate::search::{EdgeOutcome, NodeId, SearchEvent, SearchHook, Verdict};
 use crate::session::Prover;
 
@@ -60,6 +74,8 @@ pub struct ExploreConfig {
     pub license: String,
     /// The run's manifest; `manifest.json` is it with the counts.
     pub manifest: RunManifest,
+    /// The planner each theorem is proved through (`--planner openai`), when on.
+    pub planning: Option<Planning>,
 }
 
 /// What the front end hears while the exploration runs.
@@ -125,21 +141,38 @@ pub async fn run_explore(
         .filter(|t| !done.contains(&t.name))
         .map(|t| (*t).clone())
         .collect();
-    search_all(
-        prover,
-        pending,
-        config.concurrency,
-        stop,
-        |_| TraceHook::default(),
-        |Decided { result, hook, .. }: Decided<TraceHook>| {
-            let record = hook.unwrap_or_default().into_record(&result);
-            log.append(&record)?;
-            events.searched(&record);
-            records.push(record);
-            Ok(())
-        },
-    )
-    .await?;
+    let mut searched = |record: ExploreRecord| -> Result<(), PipelineError> {
+        log.append(&record)?;
+        events.searched(&record);
+        records.push(record);
+        Ok(())
+    };
+    match &config.planning {
+        Some(planning) => {
+            plan_all(
+                planning,
+                prover,
+                pending,
+                config.concurrency,
+                stop,
+                &mut searched,
+            )
+            .await?;
+        }
+        None => {
+            search_all(
+                prover,
+                pending,
+                config.concurrency,
+                stop,
+                |_| TraceHook::default(),
+                |Decided { result, hook, .. }: Decided<TraceHook>| {
+                    searched(hook.unwrap_or_default().into_record(&result))
+                },
+            )
+            .await?;
+        }
+    }
     if stop.is_set() {
         return Ok(None);
     }
@@ -202,6 +235,108 @@ pub async fn run_explore(
         &mut summary,
     )?;
     Ok(Some(summary))
+}
+
+/// Proves `theorems` through the planner, as many at once as `search_all` searches them, each
+/// plan's searches watched by an [`ExploreTap`]; `done` gets each record.
+async fn plan_all(
+    planning: &Planning,
+    prover: &Prover,
+    theorems: Vec<Theorem>,
+    concurrency: usize,
+    stop: &Stop,
+    done: &mut dyn FnMut(ExploreRecord) -> Result<(), PipelineError>,
+) -> Result<(), PipelineError> {
+    let (searcher, planning) = (prover.clone(), planning.clone());
+    let stopping = stop.clone();
+    let end = super::batch::run(
+        theorems,
+        concurrency,
+        stop,
+        Some(prover),
+        move |theorem: Theorem| {
+            let (prover, planning, stop) = (searcher.clone(), planning.clone(), stopping.clone());
+            async move {
+                let tap = std::sync::Arc::new(ExploreTap::default());
+                let planned = planning.plan(&prover, theorem, &stop, tap.clone()).await;
+                tap.record(&planned)
+            }
+        },
+        done,
+    )
+    .await?;
+    match end.model_outage {
+        Some(message) => Err(PipelineError::ModelOutage(message)),
+        None => Ok(()),
+    }
+}
+
+/// Both of a search's observers: the training tap's (each hole's proof path) and the trace's.
+struct Both(Box<dyn Observer>, Box<dyn Observer>);
+
+impl Observer for Both {
+    fn on_event(&mut self, event: &JobEvent) {
+        self.0.on_event(event);
+        self.1.on_event(event);
+    }
+
+    fn on_search_event(&mut self, event: &SearchEvent<'_>) {
+        self.0.on_search_event(event);
+        self.1.on_search_event(event);
+    }
+}
+
+/// A [`PlanTap`] for one planned theorem: a [`TrainingTap`] for its holes' proof paths (as
+/// `iterate` keeps them) and a [`TraceHook`] per search for its edges and proofs.
+#[derive(Default)]
+struct ExploreTap {
+    training: TrainingTap,
+    traces: std::sync::Mutex<Vec<(PlanSearch, Lend<TraceHook>)>>,
+}
+
+impl PlanTap for ExploreTap {
+    fn observer(&self, search: PlanSearch) -> Box<dyn Observer> {
+        let lent = Lend::new(TraceHook::default());
+        self.traces
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((search, lent.clone()));
+        Box::new(Both(self.training.observer(search), Box::new(lent)))
+    }
+}
+
+impl ExploreTap {
+    /// The record of `planned` (every search of the plan has ended): the edges and proofs of
+    /// the whole theorem's searches (the direct search, then its fallback); for a proof
+    /// through a skeleton, that proof and each hole's steps instead of search proofs; the plan.
+    fn record(&self, planned: &Planned) -> ExploreRecord {
+        let round = self.training.record(Stage::Search, planned);
+        let searches = std::mem::take(&mut *self.traces.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut whole = TraceHook::default();
+        for (search, lent) in searches {
+            if search == PlanSearch::Hole {
+                continue;
+            }
+            let Some(hook) = lent.take() else { continue };
+            whole.edges.extend(hook.edges);
+            for proof in hook.proofs {
+                if !whole.proofs.contains(&proof) {
+                    whole.proofs.push(proof);
+                }
+            }
+        }
+        let through_skeleton = planned.record.outcome == PlanOutcome::Plan;
+        if through_skeleton {
+            whole.proofs.clear();
+        }
+        let mut record = whole.into_record(&planned.result);
+        if through_skeleton && planned.result.status == ProveStatus::Proved {
+            record.proof = planned.result.proof.clone();
+            record.holes = round.holes;
+        }
+        record.plan = round.plan;
+        record
+    }
 }
 
 /// Collects every edge and every accepted proof of one search.
@@ -317,6 +452,9 @@ impl TraceHook {
             seconds: result.seconds,
             proofs,
             edges,
+            proof: None,
+            plan: None,
+            holes: Vec::new(),
         }
     }
 }
@@ -405,7 +543,12 @@ fn export(
     config: &ExploreConfig,
     summary: &mut ExploreSummary,
 ) -> Result<(), PipelineError> {
-    const LEVELS: [&str; 5] = ["traces", "proofs", "steps", "preferences", "synthetic"];
+    let mut names = vec!["traces", "proofs", "steps", "preferences", "synthetic"];
+    if config.planning.is_some() {
+        names.push("plans");
+        summary.add("plan_rows", 0);
+        summary.add("proofs_through_skeletons", 0);
+    }
     let mut levels: Levels = BTreeMap::new();
     for record in records {
         match record.status {
@@ -421,6 +564,16 @@ fn export(
         let Some(theorem) = theorems.get(record.name.as_str()) else {
             continue;
         };
+        if let Some(plan) = &record.plan {
+            let proved = record.status == ProveStatus::Proved;
+            for row in PlanRow::rows_of(plan, 0, &theorem.header, proved) {
+                summary.add("plan_rows", 1);
+                push_row(&mut levels, "plans", &record.name, &row);
+            }
+        }
+        if let Some(proof) = &record.proof {
+            skeleton_rows(record, theorem, proof, config, summary, &mut levels);
+        }
         for (index, proof) in record.proofs.iter().enumerate() {
             summary.add("proofs", 1);
             let length = u32::try_from(proof.tactics.len()).unwrap_or(u32::MAX);
@@ -496,7 +649,7 @@ fn export(
             _ => summary.add("synthetic_refused", 1),
         }
     }
-    for level in LEVELS {
+    for level in names.iter().copied() {
         for split in SPLITS {
             let dir = config.out.join("data").join(level);
             std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
@@ -514,7 +667,7 @@ fn export(
             ::datasets::write_atomic(&path, text.as_bytes()).map_err(PipelineError::io(&path))?;
         }
     }
-    let card = dataset_card(config, summary, &levels, &LEVELS);
+    let card = dataset_card(config, summary, &levels, &names);
     let path = config.out.join("README.md");
     ::datasets::write_atomic(&path, card.as_bytes()).map_err(PipelineError::io(&path))?;
     let mut manifest = config.manifest.clone();
@@ -533,8 +686,86 @@ fn export(
     })
 }
 
+/// The rows of a proof through a skeleton: the checked whole proof (a `proofs` row, its
+/// length the proof's non-blank lines), and per hole of the skeleton, its proof's steps
+/// (`steps`, `depth` and `proof_length` within the hole's proof) and, at each step's state, the
+/// tactics Lean refused there (`preferences`), as `iterate` makes them.
+fn skeleton_rows(
+    record: &ExploreRecord,
+    theorem: &Theorem,
+    proof: &str,
+    config: &ExploreConfig,
+    summary: &mut ExploreSummary,
+    levels: &mut Levels,
+) {
+    summary.add("proofs", 1);
+    summary.add("proofs_through_skeletons", 1);
+    let lines = proof.lines().filter(|line| !line.trim().is_empty()).count();
+    push_row(
+        levels,
+        "proofs",
+        &record.name,
+        &ProofLevelRow {
+            schema_version: EXPLORE_SCHEMA_VERSION,
+            name: record.name.clone(),
+            proof_index: 0,
+            header: theorem.header.clone(),
+            formal_statement: theorem.formal_statement.clone(),
+            proof: proof.to_owned(),
+            proof_length: u32::try_from(lines).unwrap_or(u32::MAX),
+        },
+    );
+    for HoleSteps {
+        steps, refusals, ..
+    } in &record.holes
+    {
+        let length = u32::try_from(steps.len()).unwrap_or(u32::MAX);
+        for (depth, step) in steps.iter().enumerate() {
+            let prompt = config.prompt_template.replace("{state}", &step.state);
+            summary.add("steps", 1);
+            push_row(
+                levels,
+                "steps",
+                &record.name,
+                &SftRow {
+                    schema_version: TRAINING_SCHEMA_VERSION,
+                    name: record.name.clone(),
+                    round: 0,
+                    state: step.state.clone(),
+                    tactic: step.tactic.clone(),
+                    prompt: prompt.clone(),
+                    completion: step.tactic.clone(),
+                    depth: u32::try_from(depth).unwrap_or(u32::MAX),
+                    proof_length: length,
+                },
+            );
+            for refusal in refusals.iter().filter(|r| {
+                r.state == step.state && r.kind == RefusalKind::LeanError && r.tactic != step.tactic
+            }) {
+                summary.add("preferences", 1);
+                push_row(
+                    levels,
+                    "preferences",
+                    &record.name,
+                    &DpoRow {
+                        schema_version: TRAINING_SCHEMA_VERSION,
+                        name: record.name.clone(),
+                        round: 0,
+                        state: step.state.clone(),
+                        prompt: prompt.clone(),
+                        chosen: step.tactic.clone(),
+                        rejected: refusal.tactic.clone(),
+                        rejected_error: refusal.error.clone(),
+                        rejected_kind: RefusalKind::LeanError,
+                    },
+                );
+            }
+        }
+    }
+}
+
 /// The fields of each level, for the card.
-const FEATURES: [(&str, &str); 5] = [
+const FEATURES: [(&str, &str); 6] = [
     (
         "traces",
         "`name`, `state_before`, `tactic`, `outcome` (`goals`, `proved`, `lean_error`, `timeout`, `filtered`), `state_after` or `error`, `score`, `depth`, `seconds`, `on_proof`",
@@ -554,6 +785,10 @@ const FEATURES: [(&str, &str); 5] = [
     (
         "synthetic",
         "`name`, `source`, `depth`, `header`, `formal_statement`, `proof`: a state of a found proof as a theorem, verified with `prover check`'s rules",
+    ),
+    (
+        "plans",
+        "`name`, `round` (0), `request` (0, then one more per replan), `header`, `statement`, `skeleton` (a proof skeleton of `have … := by sorry` lines the planner proposed and Lean elaborated), `label` (`closed_all`, `partial`, `refuted`), `holes`, `holes_closed`",
     ),
 ];
 
@@ -630,7 +865,7 @@ fn dataset_card(
     card.push_str(
         "## Files\n\n| config | rows (train / validation / test) | fields |\n|---|---|---|\n",
     );
-    for (level, fields) in FEATURES {
+    for (level, fields) in FEATURES.iter().filter(|(level, _)| names.contains(level)) {
         let _ = writeln!(
             card,
             "| `{level}` | {} / {} / {} | {fields} |",
@@ -639,7 +874,20 @@ fn dataset_card(
             rows(level, "test")
         );
     }
-    card.push_str("\nEvery row carries `schema_version`.\n\n## Provenance\n\n");
+    card.push_str("\nEvery row carries `schema_version`.\n\n");
+    if config.planning.is_some() {
+        card.push_str(
+            "## Planner\n\nEach theorem was proved through a planner (`--planner openai`, its \
+             settings under Provenance): a direct search with a share of the budget, then proof \
+             skeletons from a model whose holes were closed by search. A theorem a skeleton \
+             proved has the whole proof that passed the final check as its one `proofs` row \
+             (`proof_length` its non-blank lines); its `steps` and `preferences` rows are each \
+             hole's proof, rooted at the hole's goal; its `traces` are the whole theorem's \
+             searches only. `plans` holds one (statement → skeleton) row per skeleton that \
+             elaborated, labelled by what its holes' searches found.\n\n",
+        );
+    }
+    card.push_str("## Provenance\n\n");
     let manifest = &config.manifest;
     for (key, value) in &manifest.prover {
         let _ = writeln!(card, "- prover {key}: `{value}`");
@@ -738,6 +986,8 @@ pub struct ExploreRun {
     pub save_model: bool,
     /// The front end's build (version, git commit), for the manifest.
     pub build: BTreeMap<String, String>,
+    /// The planner's settings and `--plan-log` (off by default).
+    pub planner: PlannerRun,
 }
 
 /// An exploration's events, in order.
@@ -866,7 +1116,7 @@ fn read_exclusions(paths: &[PathBuf], level: Level) -> Result<Exclusions, super:
 
 /// What an exploration reads before it starts: proofs wanted per theorem, the card's
 /// license, the decontamination level, the whole dataset's record (for the manifest) and the
-/// theorems of the run's shard, the benchmarks.
+/// theorems of the run's shard, the benchmarks, the planner when on.
 type ExploreInputs = (
     u32,
     String,
@@ -874,10 +1124,15 @@ type ExploreInputs = (
     ::datasets::InputRecord,
     Vec<Theorem>,
     Exclusions,
+    Option<Planning>,
 );
 
-/// Checks the flags, outputs and license, reads the dataset and the benchmarks.
-fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
+/// Checks the flags, outputs and license, opens the planner (when on), reads the dataset and
+/// the benchmarks.
+fn read_inputs(
+    request: &ExploreRun,
+    settings: &crate::settings::SettingsFile,
+) -> Result<ExploreInputs, super::RunError> {
     use super::RunError;
     use ::datasets::output::{Input, Output, Target};
     let proofs_wanted = request.proofs_per_theorem.unwrap_or(1);
@@ -894,6 +1149,7 @@ fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
         flag: "--exclude",
         path,
     }))
+    .chain(request.planner.input())
     .collect();
     let outputs: Vec<Output<'_>> = std::iter::once(Output {
         flag: "--out",
@@ -901,6 +1157,7 @@ fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
         target: Target::Dir,
     })
     .chain(super::run::trace_output(request.trace.as_deref()))
+    .chain(request.planner.output())
     .collect();
     if request.overlay.search.learn_online || request.save_model {
         return Err(RunError::Refused(
@@ -909,6 +1166,11 @@ fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
         ));
     }
     let _outputs = ::datasets::check_outputs(&outputs, &inputs)?;
+    let input_paths: Vec<&Path> = inputs.iter().map(|input| input.path).collect();
+    let planning = Planning::open(&request.planner, settings, false, &input_paths)?;
+    if let Some(planning) = &planning {
+        planning.refuse_extras(false, request.trace.is_some())?;
+    }
     let (bytes, theorems) = super::run::read_dataset(&request.dataset, "dataset")?;
     let mut input = super::run::dataset_input(&request.dataset, &bytes, &theorems);
     if let Some(name) = request.dataset.file_name() {
@@ -950,7 +1212,15 @@ fn read_inputs(request: &ExploreRun) -> Result<ExploreInputs, super::RunError> {
             request.out.display()
         )));
     }
-    Ok((proofs_wanted, license, level, input, theorems, exclusions))
+    Ok((
+        proofs_wanted,
+        license,
+        level,
+        input,
+        theorems,
+        exclusions,
+        planning,
+    ))
 }
 
 /// Root goals Lean printed before, under this Lean, for the benchmarks (into the exclusion
@@ -993,7 +1263,8 @@ pub fn run(
 ) -> Result<Exploration, super::RunError> {
     use crate::settings;
     use serde_json::json;
-    let (proofs_wanted, license, level, input, theorems, mut exclusions) = read_inputs(&request)?;
+    let (proofs_wanted, license, level, input, theorems, mut exclusions, planning) =
+        read_inputs(&request, settings)?;
     let mut config = super::run::side_by_side_session_config(&request.overlay, settings)?;
     config.prove.reuse_verdicts = crate::engine::VerdictReuse::Never;
     config.prove.search.proofs_wanted = proofs_wanted;
@@ -1018,6 +1289,10 @@ pub fn run(
         run_config.insert(key.to_owned(), value);
     }
     super::merge::record_shard(&mut run_config, request.overlay.shard);
+    if let Some(planning) = &planning {
+        // A resume under other planner settings would mix two kinds of records.
+        run_config.insert("planner".to_owned(), planning.manifest_record());
+    }
     let identity = super::run::RunIdentity {
         kind: "explore".to_owned(),
         prover: request.build.clone(),
@@ -1033,6 +1308,9 @@ pub fn run(
         progress.event(super::RunEvent::ModelProbed { url, probe });
     })?;
     manifest.set_model_probe(probe);
+    if let Some(planning) = &planning {
+        planning.probe(session.handle())?;
+    }
     manifest.start()?;
     let explore = ExploreConfig {
         out: request.out.clone(),
@@ -1045,6 +1323,7 @@ pub fn run(
         known_roots,
         license,
         manifest: manifest.record().clone(),
+        planning,
     };
     let prover = session.prover();
     let mut forward = Forward { trace, progress };

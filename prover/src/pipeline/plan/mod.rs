@@ -110,6 +110,8 @@ pub struct HoleFeedback {
     pub frontier: Vec<String>,
     /// When open: the last errors Lean gave to its tactics (at most three, oldest first).
     pub errors: Vec<String>,
+    /// When open: the search of its goal's negation proved it, so the lemma is false.
+    pub negation_proved: bool,
 }
 
 /// Why the planner gave no skeletons.
@@ -1319,6 +1321,8 @@ fn feedback_of(skeleton: &SkeletonRecord) -> Feedback {
                 expansions: hole.search.expansions,
                 frontier: hole.frontier.clone(),
                 errors: hole.errors.clone(),
+                negation_proved: !hole.search.proved
+                    && hole.refutation.as_ref().is_some_and(|r| r.proved),
             })
             .collect(),
     }

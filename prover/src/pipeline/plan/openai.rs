@@ -111,6 +111,16 @@ fn render_feedback(text: &mut String, feedback: &Feedback) {
     for (index, hole) in feedback.holes.iter().enumerate() {
         let goal = hole.goal.trim();
         match (&hole.proof, &hole.stop_reason) {
+            (None, _) if hole.negation_proved => {
+                // The strongest feedback there is: no budget would have closed this hole.
+                let _ = writeln!(
+                    text,
+                    "Hole {}: FALSE, its negation `¬({})` was proved: the lemma is false; drop or \
+                     restate it; its goal:\n{goal}",
+                    index + 1,
+                    conclusion(goal)
+                );
+            }
             (Some(proof), _) => {
                 let _ = writeln!(
                     text,
@@ -147,6 +157,13 @@ fn render_feedback(text: &mut String, feedback: &Feedback) {
         }
     }
     text.push_str("Keep the closed holes; split or restate the open ones.\n");
+}
+
+/// A goal's conclusion: the text after its last `⊢` (the whole goal when it has none).
+fn conclusion(goal: &str) -> &str {
+    goal.rsplit_once('⊢')
+        .map_or(goal, |(_, target)| target)
+        .trim()
 }
 
 /// An open hole's most promising open states and the last errors Lean gave in its search.
@@ -190,11 +207,13 @@ mod tests {
                     expansions: 3,
                     frontier: Vec::new(),
                     errors: Vec::new(),
+                    negation_proved: false,
                 }],
             }),
         };
         let text = render(DEFAULT_SYSTEM_PROMPT, &request);
         assert!(text.starts_with("You are a Lean 4"));
+        assert!(!text.contains("negation"), "{text}");
         assert!(text.contains("import Mathlib\n\ntheorem t (n : ℕ) : P n := by sorry"));
         assert!(text.contains("Hole 1: OPEN"), "{text}");
         assert!(text.contains("(exhausted) after 3 expansions; its goal:\nn : ℕ\n⊢ Q n"));
@@ -217,6 +236,7 @@ mod tests {
             expansions: 7,
             frontier: vec!["n : ℕ\n⊢ R n".into(), "n : ℕ\n⊢ S n".into()],
             errors: vec!["simp: simp made no progress".into()],
+            negation_proved: false,
         };
         let request = PlanRequest {
             theorem: Theorem {
@@ -236,5 +256,42 @@ mod tests {
             text.contains("(expansion_limit) after 7 expansions.\nThe most promising goals its search left open:\n```\nn : ℕ\n⊢ R n\n```\n```\nn : ℕ\n⊢ S n\n```\nThe last errors Lean gave to its tactics:\n- simp: simp made no progress\nHole 1, its goal:\nn : ℕ\n⊢ Q n\nKeep the closed holes"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_replan_request_says_when_a_holes_negation_was_proved() {
+        let hole = |negation_proved: bool| HoleFeedback {
+            goal: "x : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x".into(),
+            proof: None,
+            stop_reason: Some(StopCode::Cancelled),
+            expansions: 2,
+            frontier: vec!["x : ℕ\nh : 2 ≤ x\n⊢ x * x = 2 * x".into()],
+            errors: Vec::new(),
+            negation_proved,
+        };
+        let request = |negation_proved: bool| {
+            PlanRequest {
+            theorem: Theorem {
+                name: "t".into(),
+                header: String::new(),
+                formal_statement: "theorem t (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by".into(),
+            },
+            feedback: Some(Feedback {
+                skeleton: "theorem t (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have h₁ : x ^ 2 = 2 * x := by sorry\n  omega".into(),
+                reason: Some("a hole is false".into()),
+                holes: vec![hole(negation_proved)],
+            }),
+        }
+        };
+        let text = render(DEFAULT_SYSTEM_PROMPT, &request(true));
+        assert!(
+            text.contains("Hole 1: FALSE, its negation `¬(x ^ 2 = 2 * x)` was proved: the lemma is false; drop or restate it; its goal:\nx : ℕ\nh : 2 ≤ x\n⊢ x ^ 2 = 2 * x\nKeep the closed holes"),
+            "{text}"
+        );
+        // A false lemma's frontier is no lead: only the refutation is shown.
+        assert!(!text.contains("most promising"), "{text}");
+        let open = render(DEFAULT_SYSTEM_PROMPT, &request(false));
+        assert!(!open.contains("negation"), "{open}");
+        assert!(open.contains("Hole 1: OPEN"), "{open}");
     }
 }

@@ -1,4 +1,4 @@
-//! A run's planner (`--planner openai` in `prove` and `eval`): opened from its settings with the run, probed at preflight, recorded in the manifest, and each theorem proved through [`super::prove`] with its plan appended to `--plan-log`.
+//! A run's planner (`--planner openai` in `prove`, `eval`, `iterate` and `explore`): opened from its settings with the run, probed at preflight, recorded in the manifest, and each theorem proved through [`super::prove`] with its plan appended to `--plan-log`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
