@@ -380,7 +380,7 @@ mod tests {
             let mut copy = frontier.clone();
             let order: Vec<Open> = std::iter::from_fn(|| copy.pop()).collect();
             assert_eq!(peeked, order);
-            let wanted = |node: NodeId| node.0 % 3 != 0;
+            let wanted = |node: NodeId| !node.0.is_multiple_of(3);
             let some = frontier.peek_best(4, 9, wanted);
             let expected: Vec<Open> = order
                 .iter()
