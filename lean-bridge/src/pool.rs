@@ -401,6 +401,71 @@ impl ReplPool {
         }
     }
 
+    /// Rebuilds `state` ahead of need on idle workers that lack it, so that tactics about to run
+    /// on it side by side find it held instead of each replaying its path first: at most `want`
+    /// idle workers hold it afterwards, counting those that already do, preferring those that
+    /// hold most of its path. Only a worker with a live process and the state's header ready is
+    /// used (a preload never starts a process or elaborates a header), never one another live
+    /// search ([`ReplPool::live_search`]) is using, and none is waited for:
+    /// busy workers are left alone. Each replay runs as a task on the current runtime (call
+    /// from within it), holding its worker like any request; the handles may be dropped. A
+    /// replay that fails is only logged: a tactic that needs the state replays it again and
+    /// reports what went wrong.
+    pub fn preload(
+        self: &Arc<Self>,
+        state: &ProofHandle,
+        want: usize,
+        deadline: Duration,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let chosen: Vec<Worker> = {
+            let mut slots = self.lock();
+            if slots.closed {
+                return Vec::new();
+            }
+            let held = |w: &Worker| w.states.longest_prefix(state).map(|(depth, _)| depth);
+            let holds = |w: &Worker| held(w) == Some(state.depth());
+            let holders = slots.idle.iter().filter(|w| holds(w)).count();
+            let mut fit: Vec<usize> = (0..slots.idle.len())
+                .filter(|&i| {
+                    let w = &slots.idle[i];
+                    // Another live search's worker stays its own (`Claim::Others`).
+                    let claimed = w.last_root.as_ref().is_some_and(|last| {
+                        last != state.root_key() && slots.live.contains_key(last)
+                    });
+                    w.process.is_some()
+                        && matches!(w.headers.get(state.header()), Some(HeaderEnv::Ready(_)))
+                        && !holds(w)
+                        && !claimed
+                })
+                .collect();
+            fit.sort_by_key(|&i| (Reverse(held(&slots.idle[i])), slots.idle[i].slot));
+            fit.truncate(want.saturating_sub(holders));
+            // Largest index first, so each `swap_remove` leaves the others where they were.
+            fit.sort_unstable_by(|a, b| b.cmp(a));
+            let taken: Vec<Worker> = fit.into_iter().map(|i| slots.idle.swap_remove(i)).collect();
+            slots.leased += taken.len();
+            taken
+        };
+        chosen
+            .into_iter()
+            .map(|worker| {
+                let (pool, state) = (Arc::clone(self), state.clone());
+                tokio::spawn(async move {
+                    let mut lease = Lease {
+                        pool: &pool,
+                        worker: Some(worker),
+                    };
+                    let worker = lease.worker.as_mut().expect("a lease holds its worker");
+                    if let Err(failure) = worker.state_id(&pool, &state, deadline).await {
+                        tracing::debug!(slot = worker.slot, error = %failure.error,
+                            "preloading a proof state failed");
+                    }
+                    worker.settle(&pool).await;
+                })
+            })
+            .collect()
+    }
+
     /// Kills every process, spares included, and refuses later requests with
     /// [`BridgeError::PoolClosed`]. Requests already running finish first (each is bounded by
     /// its deadline).

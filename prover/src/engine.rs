@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use lean_bridge::pool::{ApplyReply, ReplPool, SequenceReply, StartReply};
@@ -20,8 +21,8 @@ use crate::check::{self, CheckConfig, ProofTask, Status};
 use crate::goal::HoleKey;
 use crate::search::{
     Applied, CancelToken, CandidateFilter, CheckError, EnvError, FaultSource, Outcome, Policy,
-    Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StopReason,
-    Tactics, Verdict,
+    Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StateHint,
+    StopReason, Tactics, Verdict,
 };
 
 pub use ::datasets::{ProveResult, ProveStatus, RestsOn, StopCode, Theorem};
@@ -47,6 +48,30 @@ pub struct LeanEnv {
     pub faults: LeanFaults,
     /// Tactic applications in flight at once within one expansion (`--search-parallelism`).
     parallelism: usize,
+    /// Where new states are announced to the policy as their tactics answer, if it listens.
+    new_states: Option<NewStateHints>,
+}
+
+/// The policy's ear for new states ([`Policy::state_hints`]) and how many children of one
+/// expansion it hears of: the first `bound` to open, so the model round trip for the node
+/// likely expanded next overlaps the expansion's remaining tactics.
+#[derive(Clone)]
+struct NewStateHints {
+    ear: Arc<dyn StateHint>,
+    bound: usize,
+    /// Children of the current expansion announced (or passed over) so far.
+    seen: Arc<AtomicUsize>,
+}
+
+impl NewStateHints {
+    /// Tells the policy of the state `applied` opened, while fewer than `bound` were.
+    fn announce(&self, applied: &Applied<ProofHandle>) {
+        if let Applied::Goals(state) = applied
+            && self.seen.fetch_add(1, Ordering::Relaxed) < self.bound
+        {
+            self.ear.new_state(&state_text(state));
+        }
+    }
 }
 
 /// Lean requests that failed as infrastructure, counted per theorem.
@@ -125,7 +150,19 @@ impl LeanEnv {
             lean_time: Duration::ZERO,
             faults: LeanFaults::default(),
             parallelism: 1,
+            new_states: None,
         }
+    }
+
+    /// Announces up to `bound` new states per expansion to `ear` as soon as their tactics
+    /// answer (the first to open; none with a bound of 0 or no ear).
+    pub fn with_state_hints(mut self, ear: Option<Arc<dyn StateHint>>, bound: usize) -> LeanEnv {
+        self.new_states = ear.filter(|_| bound > 0).map(|ear| NewStateHints {
+            ear,
+            bound,
+            seen: Arc::new(AtomicUsize::new(0)),
+        });
+        self
     }
 
     /// Runs up to `parallelism` tactics of one expansion at once on the pool (1: one after
@@ -284,6 +321,9 @@ impl ProofEnv for LeanEnv {
             .block_on(self.pool.apply(state, tactic, deadline));
         self.lean_time += asked.elapsed();
         let outcome = settle(reply, state, &goals, tactic, self.cache.as_deref());
+        if let (Some(hints), Ok(applied)) = (&self.new_states, &outcome) {
+            hints.announce(applied);
+        }
         conclude(&mut self.faults, &self.theorem, outcome)
     }
 
@@ -291,8 +331,23 @@ impl ProofEnv for LeanEnv {
         state_text(state)
     }
 
+    /// With a parallelism above 1, the pool rebuilds the chosen state on idle processes that
+    /// lack it while the policy is asked ([`ReplPool::preload`]), so the expansion's tactics,
+    /// run side by side, need not each replay its path first.
+    fn about_to_expand(&mut self, state: &ProofHandle, deadline: Duration) {
+        if self.parallelism <= 1 {
+            return;
+        }
+        let _runtime = self.runtime.enter();
+        let replays = self.pool.preload(state, self.parallelism, deadline).len();
+        if replays > 0 {
+            tracing::trace!(replays, depth = state.depth(), "preloading the next state");
+        }
+    }
+
     /// With a parallelism above 1, the tactics run side by side on the pool's processes (each
-    /// request replays the state on whichever process takes it), answered in their order.
+    /// request replays the state on whichever process takes it unless it was preloaded there),
+    /// answered in their order. New states go to the policy's ear as their tactics answer.
     fn apply_all(
         &mut self,
         state: &ProofHandle,
@@ -300,6 +355,9 @@ impl ProofEnv for LeanEnv {
         deadline: Duration,
         answer: &mut dyn FnMut(Result<Applied<ProofHandle>, EnvError>) -> ControlFlow<()>,
     ) {
+        if let Some(hints) = &self.new_states {
+            hints.seen.store(0, Ordering::Relaxed);
+        }
         if self.parallelism <= 1 || tactics.len() <= 1 {
             for tactic in tactics.iter() {
                 if answer(self.apply(state, tactic, deadline)).is_break() {
@@ -315,19 +373,29 @@ impl ProofEnv for LeanEnv {
         let launch = |index: usize| {
             let tactic = tactics.get(index).unwrap_or_default();
             if let Some(applied) = cached(self.cache.as_deref(), state, &goals, tactic) {
+                if let Some(hints) = &self.new_states {
+                    hints.announce(&applied);
+                }
                 return Launch::Ready(Ok(applied));
             }
             launched += 1;
-            let (pool, cache, state, goals, tactic) = (
+            let (pool, cache, state, goals, tactic, hints) = (
                 self.pool.clone(),
                 self.cache.clone(),
                 state.clone(),
                 goals.clone(),
                 tactic.to_owned(),
+                self.new_states.clone(),
             );
             Launch::Running(runtime.spawn(async move {
                 let reply = pool.apply(&state, &tactic, deadline).await;
-                settle(reply, &state, &goals, &tactic, cache.as_deref())
+                let outcome = settle(reply, &state, &goals, &tactic, cache.as_deref());
+                // At once, not when the answer's turn comes: the model's round trip for this
+                // child overlaps the expansion's other tactics.
+                if let (Some(hints), Ok(applied)) = (&hints, &outcome) {
+                    hints.announce(applied);
+                }
+                outcome
             }))
         };
         let (faults, theorem) = (&mut self.faults, &self.theorem);
@@ -1005,7 +1073,7 @@ impl Engine {
             result.lean_calls += lean_calls;
             return result;
         }
-        let mut env = LeanEnv::new(
+        let env = LeanEnv::new(
             &theorem.name,
             self.pool.clone(),
             self.runtime.clone(),
@@ -1016,12 +1084,16 @@ impl Engine {
                 .search_parallelism
                 .unwrap_or(self.pool.config().workers),
         );
+        let lookahead = config.policy_lookahead.unwrap_or(DEFAULT_POLICY_LOOKAHEAD);
+        // The look-ahead also bounds the children of an expansion announced to the policy as
+        // soon as their tactics answer: the same knob, pipelined policy calls.
+        let mut env = env.with_state_hints(policy.state_hints(), lookahead);
         let mut checker = self.checker(theorem, recheck);
         checker.search = Some(root.clone());
         // Until the search ends, the pool keeps the worker it uses for it (and its recheck).
         let live = self.pool.live_search(&root);
         let search = SearchConfig {
-            policy_lookahead: config.policy_lookahead.unwrap_or(DEFAULT_POLICY_LOOKAHEAD),
+            policy_lookahead: lookahead,
             ..config.search.clone()
         };
         let report = Search::new(search)

@@ -951,3 +951,56 @@ fn a_failed_prefetch_does_not_poison_the_proposal_it_was_meant_for() {
     assert_eq!((stats.used, stats.failed), (0, 1), "{stats:?}");
     assert_eq!(server.seen().len(), 2);
 }
+
+#[test]
+fn a_new_state_the_environment_announced_serves_the_later_proposal_from_one_request() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = echoing_server(|_| false);
+    let client = Arc::new(client(one_sample(&server)));
+    let mut policy = OpenAiPolicy::new(client.clone(), runtime.handle().clone());
+    let ear = policy
+        .state_hints()
+        .expect("the model policy listens for new states");
+    // Announced from another thread, as the environment's tactic tasks do.
+    std::thread::spawn(move || {
+        ear.new_state("⊢ child");
+        ear.new_state("⊢ child");
+    })
+    .join()
+    .unwrap();
+    let got = policy.propose(&Query::root("⊢ child", 4)).unwrap();
+    assert_eq!(tactics(&got), ["tactic for ⊢ child"]);
+    assert_eq!(client.stats().requests, 1, "announced twice, asked once");
+    let stats = policy.prefetch_stats();
+    assert_eq!(
+        (
+            stats.started,
+            stats.new_states,
+            stats.used,
+            stats.new_states_used
+        ),
+        (1, 1, 1, 1),
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn combined_and_fallback_policies_pass_new_states_to_the_model_alone_that_listens() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let server = echoing_server(|_| false);
+    let client = Arc::new(client(one_sample(&server)));
+    let fixed = || fixed(&[("simp", -1.0)]);
+    assert!(fixed().state_hints().is_none());
+    let combined = CombinedPolicy::new(
+        fixed(),
+        OpenAiPolicy::new(client.clone(), runtime.handle().clone()),
+    );
+    combined.state_hints().unwrap().new_state("⊢ a");
+    assert_eq!(combined.second.prefetch_stats().new_states, 1);
+    let fallback = FallbackPolicy::new(
+        OpenAiPolicy::new(client.clone(), runtime.handle().clone()),
+        fixed(),
+    );
+    fallback.state_hints().unwrap().new_state("⊢ b");
+    assert_eq!(fallback.primary.prefetch_stats().new_states, 1);
+}

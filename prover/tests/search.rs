@@ -1229,3 +1229,62 @@ fn the_policy_hears_of_the_next_best_unexpanded_states_before_each_expansions_ta
         ]
     );
 }
+
+/// Records which states the search said it was about to expand (`ProofEnv::about_to_expand`).
+struct AnnouncingEnv {
+    inner: OfflineEnv,
+    announced: Vec<String>,
+}
+
+impl ProofEnv for AnnouncingEnv {
+    type State = <OfflineEnv as ProofEnv>::State;
+
+    fn apply(
+        &mut self,
+        state: &Self::State,
+        tactic: &str,
+        deadline: Duration,
+    ) -> Result<Applied<Self::State>, EnvError> {
+        self.inner.apply(state, tactic, deadline)
+    }
+
+    fn canonical_text(&self, state: &Self::State) -> String {
+        self.inner.canonical_text(state)
+    }
+
+    fn about_to_expand(&mut self, state: &Self::State, _deadline: Duration) {
+        let text = self.inner.canonical_text(state);
+        self.announced.push(text);
+    }
+}
+
+#[test]
+fn the_environment_hears_of_each_state_once_before_its_first_expansion() {
+    let fixture = "
+        ⊢ a
+          -0.1 t1 => ⊢ b
+          -0.2 t2 => ⊢ c
+        ⊢ b
+          -0.5 u => ⊢ e
+        ⊢ c
+          -0.1 v => done
+        ";
+    let inner = OfflineEnv::from_fixture(&dedent(fixture)).unwrap();
+    let mut policy = HintRecorder {
+        inner: ScriptedPolicy::from_env(&inner),
+        hints: Vec::new(),
+    };
+    let root = inner.root();
+    let mut env = AnnouncingEnv {
+        inner,
+        announced: Vec::new(),
+    };
+    let report = Search::new(SearchConfig::default())
+        .with_clock(ManualClock::new())
+        .run(&mut env, &mut policy, &mut AlwaysAccept, root);
+    assert!(report.proof().is_some());
+    // Best first: the root, then `⊢ b` (-0.1), `⊢ e`, then `⊢ c`; one announcement each, as
+    // many as the policy was asked.
+    assert_eq!(env.announced, ["⊢ a", "⊢ b", "⊢ e", "⊢ c"]);
+    assert_eq!(env.announced.len() as u32, report.stats.policy_calls);
+}

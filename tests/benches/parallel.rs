@@ -113,10 +113,19 @@ fn main() {
         if row.lookahead == 0 {
             assert_eq!(row.prefetched, None, "{what}: nothing asked ahead");
         } else {
-            let (started, used) = row.prefetched.expect("the look-ahead asked ahead");
+            let Prefetched {
+                started,
+                used,
+                new_states,
+                ..
+            } = row.prefetched.expect("the look-ahead asked ahead");
             assert!(
                 used > 0 && used <= started,
                 "{what}: {started} asked, {used} used"
+            );
+            assert!(
+                new_states > 0 && new_states <= started,
+                "{what}: new states are announced as their tactics answer"
             );
         }
     }
@@ -133,19 +142,26 @@ fn main() {
         first["expansions"], first["policy_calls"], first["lean_calls"]
     );
     println!(
-        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  target 0.75·P  asked ahead  used  Lean calls  tactic requests (no look-ahead / look-ahead)"
+        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  target 0.75·P  asked ahead (new states)  used (new states)  Lean calls  tactic requests (no look-ahead / look-ahead)"
     );
     for pair in rows.chunks(2) {
         let [plain, ahead] = pair else { continue };
-        let (started, used) = ahead.prefetched.unwrap_or_default();
+        let Prefetched {
+            started,
+            used,
+            new_states,
+            new_states_used,
+        } = ahead.prefetched.unwrap_or_default();
         println!(
-            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>13.2}  {started:>11}  {used:>4}  {:>10}  {} / {}",
+            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>13.2}  {:>24}  {:>17}  {:>10}  {} / {}",
             plain.parallelism,
             seconds(&plain.result),
             base / seconds(&plain.result),
             seconds(&ahead.result),
             base / seconds(&ahead.result),
             0.75 * plain.parallelism as f64,
+            format!("{started} ({new_states})"),
+            format!("{used} ({new_states_used})"),
             ahead.result["lean_calls"],
             plain.tactic_requests,
             ahead.tactic_requests
@@ -161,25 +177,40 @@ struct Row {
     parallelism: usize,
     lookahead: usize,
     /// Model answers asked ahead of need and used, from the policy's debug line.
-    prefetched: Option<(u64, u64)>,
+    prefetched: Option<Prefetched>,
     result: serde_json::Value,
     /// Tactic requests the simulated REPLs received: the search's own and the steps replayed
     /// on a process that lacked a state.
     tactic_requests: usize,
 }
 
-/// `(started, used)` from the line the policy logs as its search ends, if it asked ahead.
-fn prefetch_counts(stderr: &str) -> Option<(u64, u64)> {
+/// The counts the policy logs as its search ends: all answers asked ahead and used, and of
+/// those, the ones for new states announced as their tactics answered.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Prefetched {
+    started: u64,
+    used: u64,
+    new_states: u64,
+    new_states_used: u64,
+}
+
+/// [`Prefetched`] from the line the policy logs as its search ends, if it asked ahead.
+fn prefetch_counts(stderr: &str) -> Option<Prefetched> {
     let line = stderr
         .lines()
         .find(|line| line.contains("policy answers asked ahead of need"))?;
     let field = |name: &str| -> Option<u64> {
-        let start = line.find(&format!("{name}="))? + name.len() + 1;
+        let start = line.find(&format!(" {name}="))? + name.len() + 2;
         let digits: String = line[start..]
             .chars()
             .take_while(char::is_ascii_digit)
             .collect();
         digits.parse().ok()
     };
-    Some((field("started")?, field("used")?))
+    Some(Prefetched {
+        started: field("started")?,
+        used: field("used")?,
+        new_states: field("new_states")?,
+        new_states_used: field("new_states_used")?,
+    })
 }

@@ -876,3 +876,79 @@ async fn shutdown_kills_warm_and_warming_spares() {
     }
     panic!("processes outlived their pool: {:?}", sim.running());
 }
+
+#[tokio::test]
+async fn a_preloaded_state_is_replayed_on_idle_warm_workers_so_tactics_on_it_need_no_replay() {
+    let sim = Sim::new(&world());
+    let pool = Arc::new(sim.pool("", 4));
+    // Three workers warm (each holds the root), the fourth never started.
+    let roots = start_on_three_workers(&pool).await;
+    let next = open(&pool, &roots, "subst h").await;
+    assert_eq!(pool.stats().spawned, 3);
+    // Asked for four holders: the one that produced `next` counts, two warm workers replay it,
+    // the cold one is left alone.
+    let replays = pool.preload(&next, 4, DEADLINE);
+    assert_eq!(replays.len(), 2);
+    for replay in replays {
+        replay.await.unwrap();
+    }
+    let replayed = |sim: &Sim| sim.tactics().iter().filter(|t| *t == "subst h").count();
+    assert_eq!(replayed(&sim), 3, "produced once, replayed twice");
+    // Three tactics on `next` side by side find it held wherever they run.
+    let tasks: Vec<_> = (0..3)
+        .map(|_| {
+            let (pool, next) = (Arc::clone(&pool), next.clone());
+            tokio::spawn(async move { proved(&pool, &next, "rfl").await })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), ["subst h", "rfl"]);
+    }
+    assert_eq!(replayed(&sim), 3, "no tactic replayed the path");
+    assert_eq!(pool.stats().spawned, 3, "preloading starts no process");
+    // Held by three already: nothing to do.
+    assert!(pool.preload(&next, 3, DEADLINE).is_empty());
+}
+
+/// Another live search's worker is not preloaded: it would rebuild its own state on its next
+/// step. Once that search has ended, its worker may be used.
+#[tokio::test]
+async fn a_preload_leaves_the_worker_of_another_live_search_alone() {
+    let sim = Sim::new(&world_of_three());
+    let pool = Arc::new(sim.pool("", 2));
+    let (a, b) = two_roots(&pool, "t1", "t2").await;
+    let live_a = pool.live_search(&a);
+    let _live_b = pool.live_search(&b);
+    let next = open(&pool, &b, "subst h").await;
+    assert!(
+        pool.preload(&next, 2, DEADLINE).is_empty(),
+        "A's worker is A's"
+    );
+    drop(live_a);
+    let replays = pool.preload(&next, 2, DEADLINE);
+    assert_eq!(replays.len(), 1, "A ended: its worker is free");
+    for replay in replays {
+        replay.await.unwrap();
+    }
+}
+
+/// Starts the proof on three workers at once, so each holds the root; returns the root.
+async fn start_on_three_workers(pool: &Arc<ReplPool>) -> ProofHandle {
+    let starts: Vec<_> = (0..3)
+        .map(|_| {
+            let pool = Arc::clone(pool);
+            tokio::spawn(async move {
+                let busy = pool.start_proof(HEADER, STATEMENT, DEADLINE);
+                match busy.await.unwrap() {
+                    StartReply::Started(handle) => handle,
+                    other => panic!("expected a started proof, got {other:?}"),
+                }
+            })
+        })
+        .collect();
+    let mut root = None;
+    for start in starts {
+        root = Some(start.await.unwrap());
+    }
+    root.unwrap()
+}

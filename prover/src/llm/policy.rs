@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use tokio::runtime::Handle;
 
 use crate::policy::prefetch::{PrefetchCache, PrefetchStats};
-use crate::search::{Candidate, Policy, PolicyError, Query};
+use crate::search::{Candidate, Policy, PolicyError, Query, StateHint};
 
 use super::client::LlmClient;
 use super::error::LlmError;
@@ -22,15 +23,44 @@ use super::error::LlmError;
 /// [`prefetch`](Policy::prefetch) starts the requests for the hinted states at once (they run
 /// while the search's tactics run in Lean), and `propose` answers from them: a request asks
 /// for the state's text alone, so the prefetched answer is the one `propose` would have asked
-/// for. A prefetch that failed is asked again.
+/// for. A prefetch that failed is asked again. [`state_hints`](Policy::state_hints) shares the
+/// same answers with the environment, which starts one for a new state as soon as its tactic
+/// answers.
 #[derive(Debug)]
 pub struct OpenAiPolicy {
     /// The shared client (one per model server, shared by every search).
     pub client: Arc<LlmClient>,
     /// The runtime the requests run on.
     pub runtime: Handle,
-    /// Answers started by `prefetch`, by state text.
-    prefetched: PrefetchCache<Result<Vec<Candidate>, LlmError>>,
+    /// Answers started ahead of need, by state text; shared with the environment through
+    /// [`state_hints`](Policy::state_hints).
+    prefetched: Arc<ModelPrefetch>,
+}
+
+/// The model requests started ahead of need for one search: by the search's look-ahead, or
+/// for a new state an environment announced ([`StateHint`]).
+#[derive(Debug)]
+struct ModelPrefetch {
+    client: Arc<LlmClient>,
+    cache: PrefetchCache<Result<Vec<Candidate>, LlmError>>,
+}
+
+impl ModelPrefetch {
+    /// The request `propose` would send for `state`.
+    fn ask(
+        &self,
+    ) -> impl FnMut(&str) -> BoxFuture<'static, Result<Vec<Candidate>, LlmError>> + use<'_> {
+        move |state: &str| {
+            let (client, state) = (self.client.clone(), state.to_owned());
+            Box::pin(async move { client.propose(&state).await })
+        }
+    }
+}
+
+impl StateHint for ModelPrefetch {
+    fn new_state(&self, state: &str) {
+        self.cache.start_new_state(state, self.ask());
+    }
 }
 
 impl Clone for OpenAiPolicy {
@@ -44,7 +74,10 @@ impl OpenAiPolicy {
     /// A policy asking `client`, on `runtime`.
     pub fn new(client: Arc<LlmClient>, runtime: Handle) -> Self {
         Self {
-            prefetched: PrefetchCache::new(runtime.clone()),
+            prefetched: Arc::new(ModelPrefetch {
+                client: client.clone(),
+                cache: PrefetchCache::new(runtime.clone()),
+            }),
             client,
             runtime,
         }
@@ -52,14 +85,13 @@ impl OpenAiPolicy {
 
     /// What became of this policy's prefetches.
     pub fn prefetch_stats(&self) -> PrefetchStats {
-        self.prefetched.stats()
+        self.prefetched.cache.stats()
     }
 }
 
 impl Policy for OpenAiPolicy {
     fn propose(&mut self, query: &Query<'_>) -> Result<Vec<Candidate>, PolicyError> {
-        if let Some(answer) = self.prefetched.take(query.state) {
-            self.prefetched.record(answer.is_ok());
+        if let Some(answer) = self.prefetched.cache.take(query.state, Result::is_ok) {
             match answer {
                 Ok(candidates) => return Ok(candidates),
                 Err(error) => {
@@ -73,11 +105,13 @@ impl Policy for OpenAiPolicy {
     }
 
     fn prefetch(&mut self, upcoming: &[Query<'_>]) {
-        let client = &self.client;
-        self.prefetched
-            .start(upcoming.iter().map(|query| query.state), |state| {
-                let (client, state) = (client.clone(), state.to_owned());
-                async move { client.propose(&state).await }
-            });
+        self.prefetched.cache.start(
+            upcoming.iter().map(|query| query.state),
+            self.prefetched.ask(),
+        );
+    }
+
+    fn state_hints(&self) -> Option<Arc<dyn StateHint>> {
+        Some(self.prefetched.clone())
     }
 }

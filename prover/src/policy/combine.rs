@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::search::{Candidate, Policy, PolicyError, Query};
+use crate::search::{Candidate, Policy, PolicyError, Query, StateHint};
 
 /// Candidates from two policies together: `first`'s (the model's), then `second`'s (the
 /// portfolio's), with duplicate tactic texts merged into the first position and the higher
@@ -71,6 +71,13 @@ impl<A: Policy, B: Policy> Policy for CombinedPolicy<A, B> {
         self.first.prefetch(upcoming);
         self.second.prefetch(upcoming);
     }
+
+    fn state_hints(&self) -> Option<Arc<dyn StateHint>> {
+        match (self.first.state_hints(), self.second.state_hints()) {
+            (Some(first), Some(second)) => Some(Arc::new(BothHear(first, second))),
+            (first, second) => first.or(second),
+        }
+    }
 }
 
 /// `primary`'s candidates, or `fallback`'s for an expansion where `primary` failed (after its
@@ -125,9 +132,24 @@ impl<A: Policy, B: Policy> Policy for FallbackPolicy<A, B> {
     fn prefetch(&mut self, upcoming: &[Query<'_>]) {
         self.primary.prefetch(upcoming);
     }
+
+    /// The primary's, as with `prefetch`: the fallback is asked only when the primary failed.
+    fn state_hints(&self) -> Option<Arc<dyn StateHint>> {
+        self.primary.state_hints()
+    }
 }
 
 /// Candidates in order of first appearance, each text once with its best score.
+/// Both policies of a [`CombinedPolicy`] hear of a new state.
+struct BothHear(Arc<dyn StateHint>, Arc<dyn StateHint>);
+
+impl StateHint for BothHear {
+    fn new_state(&self, state: &str) {
+        self.0.new_state(state);
+        self.1.new_state(state);
+    }
+}
+
 fn merge(candidates: impl IntoIterator<Item = Candidate>) -> Vec<Candidate> {
     let mut out: Vec<Candidate> = Vec::new();
     for candidate in candidates {

@@ -21,7 +21,7 @@ pub use combine::{CombinedPolicy, FallbackPolicy};
 use crate::guard::TacticGuard;
 use crate::llm::{LlmClient, LlmConfig, LlmError, OpenAiPolicy};
 use crate::portfolio::{Portfolio, PortfolioConfig};
-use crate::search::{Candidate, Policy, PolicyError, Query};
+use crate::search::{Candidate, Policy, PolicyError, Query, StateHint};
 use learned::model::MODEL_FORMAT_VERSION;
 use learned::{LearnedModel, LearnedPolicy};
 use std::sync::RwLock;
@@ -244,6 +244,10 @@ impl Policy for DynPolicy {
 
     fn prefetch(&mut self, upcoming: &[Query<'_>]) {
         self.policy.prefetch(upcoming)
+    }
+
+    fn state_hints(&self) -> Option<Arc<dyn StateHint>> {
+        self.policy.state_hints()
     }
 }
 

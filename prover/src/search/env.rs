@@ -62,6 +62,14 @@ pub trait ProofEnv {
         out.push_str(&self.canonical_text(state));
     }
 
+    /// A hint: the search has chosen `state` to expand next and is about to ask the policy
+    /// for its tactics, which will then run with `deadline`. An environment may prepare for
+    /// them meanwhile (rebuild the state on idle processes that lack it, say); it must answer
+    /// the tactics exactly as without the hint. The default does nothing.
+    fn about_to_expand(&mut self, state: &Self::State, deadline: Duration) {
+        let _ = (state, deadline);
+    }
+
     /// Runs every tactic of one expansion on `state` and hands each answer to `answer`, in the
     /// order of `tactics`, until `answer` says [`ControlFlow::Break`] (after a tactic closed
     /// every goal, or when a budget ran out between two tactics) or the tactics run out.

@@ -1,6 +1,7 @@
 //! The `Policy` and `CandidateFilter` traits, and how raw proposals become the tactics one expansion runs.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::error::PolicyError;
 use super::hash::FastSet;
@@ -182,6 +183,23 @@ pub trait Policy {
     fn prefetch(&mut self, upcoming: &[Query<'_>]) {
         let _ = upcoming;
     }
+
+    /// Where an environment may announce a state it has just produced, while the rest of an
+    /// expansion's tactics still run (before the search has even recorded it): a policy whose
+    /// answers take a round trip may start the one for that state at once. `None` (the
+    /// default): the policy has no use for such hints. The same rule as for
+    /// [`prefetch`](Self::prefetch): a hinted state's later `propose` is answered as without it.
+    fn state_hints(&self) -> Option<Arc<dyn StateHint>> {
+        None
+    }
+}
+
+/// A policy's ear for new states, shared with an environment ([`Policy::state_hints`]); called
+/// from whichever thread or task saw the state.
+pub trait StateHint: Send + Sync {
+    /// A tactic has just produced the state whose canonical text is `state`; the search may
+    /// soon propose for it.
+    fn new_state(&self, state: &str);
 }
 
 impl<P: Policy + ?Sized> Policy for Box<P> {
@@ -191,6 +209,10 @@ impl<P: Policy + ?Sized> Policy for Box<P> {
 
     fn prefetch(&mut self, upcoming: &[Query<'_>]) {
         (**self).prefetch(upcoming)
+    }
+
+    fn state_hints(&self) -> Option<Arc<dyn StateHint>> {
+        (**self).state_hints()
     }
 }
 

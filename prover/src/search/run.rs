@@ -357,6 +357,8 @@ where
     fn expand(&mut self, open: Open) -> Expanded {
         let node = open.node;
         if matches!(self.graph.node(node).expansion, Expansion::NotStarted) {
+            self.env
+                .about_to_expand(self.graph.state(node), self.config.tactic_deadline);
             self.propose(node, open.depth);
             if self
                 .graph
