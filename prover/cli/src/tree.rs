@@ -38,7 +38,8 @@ pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
             error.reason
         );
     }
-    let chosen = chosen_theorem(&args, &rows)?;
+    let names = rows.iter().map(|r| r.name.as_str());
+    let chosen = chosen_theorem(&args, names, ("trace", "edge record", "edge"))?;
     rows.retain(|r| r.name == chosen);
     let drawn = tree::build(
         &rows,
@@ -90,25 +91,8 @@ fn draw_plan(args: &TreeArgs, kind: FileKind, bytes: &[u8]) -> anyhow::Result<Ex
             error.reason
         );
     }
-    let mut names: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
-    names.sort_unstable();
-    names.dedup();
-    let chosen = match (&args.theorem, names.as_slice()) {
-        (_, []) => bail!("plan log {} holds no plan record", args.trace.display()),
-        (Some(name), _) if names.contains(&name.as_str()) => name.clone(),
-        (Some(name), _) => bail!(
-            "plan log {} holds no plan of `{name}` (it has {})",
-            args.trace.display(),
-            names.len()
-        ),
-        (None, [one]) => (*one).to_owned(),
-        (None, many) => bail!(
-            "plan log {} holds {} theorems (`{}`, …); pick one with --theorem",
-            args.trace.display(),
-            many.len(),
-            many[0]
-        ),
-    };
+    let names = records.iter().map(|r| r.name.as_str());
+    let chosen = chosen_theorem(&args, names, ("plan log", "plan record", "plan"))?;
     // A rerun appends a theorem's record again: the last one is its latest plan.
     let Some(record) = records.iter().rev().find(|r| r.name == chosen) else {
         bail!(
@@ -133,26 +117,27 @@ fn draw_plan(args: &TreeArgs, kind: FileKind, bytes: &[u8]) -> anyhow::Result<Ex
     Ok(ExitCode::from(exit::SETTLED))
 }
 
-/// The theorem to draw: `--theorem`, or the trace's only one.
-fn chosen_theorem(
+/// The theorem to draw: `--theorem`, or the file's only one. `what` names the file, a
+/// record and an item of it in the messages (`trace`, `edge record`, `edge`).
+fn chosen_theorem<'a>(
     args: &TreeArgs,
-    rows: &[::datasets::explore::TraceRow],
+    names: impl Iterator<Item = &'a str>,
+    (file, record, item): (&str, &str, &str),
 ) -> anyhow::Result<String> {
-    let mut names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+    let mut names: Vec<&str> = names.collect();
     names.sort_unstable();
     names.dedup();
+    let path = args.trace.display();
     Ok(match (&args.theorem, names.as_slice()) {
-        (_, []) => bail!("trace {} holds no edge record", args.trace.display()),
+        (_, []) => bail!("{file} {path} holds no {record}"),
         (Some(name), _) if names.contains(&name.as_str()) => name.clone(),
         (Some(name), _) => bail!(
-            "trace {} holds no edge of `{name}` (it has {})",
-            args.trace.display(),
+            "{file} {path} holds no {item} of `{name}` (it has {})",
             names.len()
         ),
         (None, [one]) => (*one).to_owned(),
         (None, many) => bail!(
-            "trace {} holds {} theorems (`{}`, …); pick one with --theorem",
-            args.trace.display(),
+            "{file} {path} holds {} theorems (`{}`, …); pick one with --theorem",
             many.len(),
             many[0]
         ),
