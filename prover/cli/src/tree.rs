@@ -92,7 +92,7 @@ fn draw_plan(args: &TreeArgs, kind: FileKind, bytes: &[u8]) -> anyhow::Result<Ex
         );
     }
     let names = records.iter().map(|r| r.name.as_str());
-    let chosen = chosen_theorem(&args, names, ("plan log", "plan record", "plan"))?;
+    let chosen = chosen_theorem(args, names, ("plan log", "plan record", "plan"))?;
     // A rerun appends a theorem's record again: the last one is its latest plan.
     let Some(record) = records.iter().rev().find(|r| r.name == chosen) else {
         bail!(
