@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use prover_tests::harness::{prover_command, read_jsonl, vocabulary_server};
+use prover_tests::harness::{ProverRun, SimRepl, read_jsonl, vocabulary_server};
 use prover_tests::openai_sim::{self, Script};
 use prover_tests::worldgen::{self, WorldSpec};
 
@@ -67,27 +67,18 @@ fn main() {
     for &budget in budgets {
         let run = |label: &str, planner_flags: &[&str]| -> Figures {
             let out = dir.path().join(format!("{label}-{budget}.jsonl"));
-            let repl_cmd = format!(
-                "{} --world {}",
-                env!("CARGO_BIN_EXE_sim-repl"),
-                world.display()
-            );
             let started = Instant::now();
-            let output = prover_command()
-                .args(["eval", "--fresh", "--no-cache", "--workers", "2"])
+            let output = ProverRun::new("eval")
+                .args(["--fresh", "--no-cache", "--workers", "2"])
                 .args(["--max-expansions", &budget.to_string()])
                 .args(["--policy", "openai", "--samples", "8", "--width", "5"])
                 .args(["--llm-url", &format!("http://{}/v1", tactics.addr())])
                 .args(["--repl-memory-estimate", "0.05"])
                 .args(planner_flags)
-                .arg("--dataset")
-                .arg(&dataset)
-                .arg("--out")
-                .arg(&out)
-                .arg("--repl-cmd")
-                .arg(&repl_cmd)
-                .output()
-                .unwrap();
+                .path("--dataset", &dataset)
+                .path("--out", &out)
+                .repl(&SimRepl::world(&world))
+                .output();
             let seconds = started.elapsed().as_secs_f64();
             assert!(
                 output.status.code().is_some_and(|code| code <= 1),

@@ -47,13 +47,7 @@ pub(super) fn run(args: TreeArgs) -> anyhow::Result<ExitCode> {
             max_nodes: args.max_nodes,
         },
     );
-    let text = match kind {
-        FileKind::Html => tree::html(&drawn),
-        FileKind::Svg => tree::svg(&drawn),
-        _ => tree::dot(&drawn),
-    };
-    ::datasets::write_atomic(&args.out, text.as_bytes())
-        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
+    write_drawn(&args.out, kind, &drawn)?;
     note!(
         "prover tree: {chosen}: {} nodes, {} edges written to {}{}",
         drawn.nodes.len(),
@@ -101,13 +95,7 @@ fn draw_plan(args: &TreeArgs, kind: FileKind, bytes: &[u8]) -> anyhow::Result<Ex
         );
     };
     let drawn = prover_report::plan_tree::build(record);
-    let text = match kind {
-        FileKind::Html => tree::html(&drawn),
-        FileKind::Svg => tree::svg(&drawn),
-        _ => tree::dot(&drawn),
-    };
-    ::datasets::write_atomic(&args.out, text.as_bytes())
-        .with_context(|| format!("cannot write --out {}", args.out.display()))?;
+    write_drawn(&args.out, kind, &drawn)?;
     note!(
         "prover tree: the plan of {chosen}: {} skeletons, {} nodes written to {}",
         record.skeletons.len(),
@@ -159,4 +147,15 @@ fn output_kind(out: &std::path::Path) -> anyhow::Result<FileKind> {
             out.display()
         ),
     })
+}
+
+/// Renders `drawn` in the format `--out`'s extension names and writes it atomically.
+fn write_drawn(out: &std::path::Path, kind: FileKind, drawn: &tree::Tree) -> anyhow::Result<()> {
+    let text = match kind {
+        FileKind::Html => tree::html(drawn),
+        FileKind::Svg => tree::svg(drawn),
+        _ => tree::dot(drawn),
+    };
+    ::datasets::write_atomic(out, text.as_bytes())
+        .with_context(|| format!("cannot write --out {}", out.display()))
 }
