@@ -1,6 +1,7 @@
 //! The planner over generated worlds (sim-repl, a simulated REPL, not Lean, with a simulated model server proposing the world's vocabulary): at equal total budget, nothing a search without the planner proves is lost when the planner's skeletons fail (refused, or no answer at all); on worlds with two-lemma theorems and a simulated planner that plans them (sometimes badly), the planner loses nothing a search with the budget its skeletons left would prove, and proves every two-lemma theorem it is given a good skeleton for, which no direct search proves.
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use prover::engine::{ProveStatus, StopCode, Theorem};
 use prover::job::{Goal, Job, NoObserver};
@@ -10,7 +11,7 @@ use prover::policy::PolicyKind;
 use prover::session::Session;
 use prover::settings::{self, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
 use prover_tests::harness::{SimRepl, vocabulary_server};
-use prover_tests::openai_sim::{self, Script};
+use prover_tests::openai_sim::{self, Script, SimServer};
 use prover_tests::worldgen::{self, WorldSpec};
 
 const VOCABULARY: usize = 5;
@@ -31,28 +32,8 @@ async fn nothing_the_direct_search_proves_is_lost_when_skeletons_fail() {
         let world = dir.path().join("world.json");
         generated.world.save(&world).unwrap();
         let server = vocabulary_server(VOCABULARY, dir.path());
-        let overlay = Overlay {
-            repl: ReplOverlay {
-                repl_cmd: Some(SimRepl::world(&world).command_line()),
-                workers: Some(2),
-                ..ReplOverlay::default()
-            },
-            search: SearchOverlay {
-                policy: Some(PolicyKind::Openai),
-                llm_url: Some(format!("http://{}/v1", server.addr())),
-                samples: Some(8),
-                width: Some(VOCABULARY),
-                // Small enough that some proofs need more than the direct search's share.
-                max_expansions: Some(12),
-                ..SearchOverlay::default()
-            },
-            // No verdict from an earlier run (or the user's cache) may decide a theorem.
-            cache: settings::CacheOverlay {
-                no_cache: true,
-                ..Default::default()
-            },
-            ..Overlay::default()
-        };
+        // Small enough that some proofs need more than the direct search's share.
+        let overlay = sim_overlay(&world, &server, 12);
         let config = settings::session_config(&overlay, &SettingsFile::default()).unwrap();
         let session = Session::open_on(&tokio::runtime::Handle::current(), config).unwrap();
         let theorems: Vec<Theorem> = generated
@@ -148,26 +129,7 @@ async fn with_two_lemma_theorems_the_planner_loses_only_what_its_skeletons_spent
         let tactics = vocabulary_server(VOCABULARY, dir.path());
         let script: Script = serde_json::from_value(worldgen::planner_script(&generated)).unwrap();
         let planner_server = openai_sim::serve(script, openai_sim::Options::default()).unwrap();
-        let overlay = Overlay {
-            repl: ReplOverlay {
-                repl_cmd: Some(SimRepl::world(&world).command_line()),
-                workers: Some(2),
-                ..ReplOverlay::default()
-            },
-            search: SearchOverlay {
-                policy: Some(PolicyKind::Openai),
-                llm_url: Some(format!("http://{}/v1", tactics.addr())),
-                samples: Some(8),
-                width: Some(VOCABULARY),
-                max_expansions: Some(budget),
-                ..SearchOverlay::default()
-            },
-            cache: settings::CacheOverlay {
-                no_cache: true,
-                ..Default::default()
-            },
-            ..Overlay::default()
-        };
+        let overlay = sim_overlay(&world, &tactics, budget);
         let config = settings::session_config(&overlay, &SettingsFile::default()).unwrap();
         let planner_overlay = settings::PlannerOverlay {
             planner: Some(settings::PlannerKind::Openai),
@@ -250,4 +212,30 @@ async fn with_two_lemma_theorems_the_planner_loses_only_what_its_skeletons_spent
         tight >= 1 && spent_on_ordinary >= 1,
         "{tight} {spent_on_ordinary}"
     );
+}
+
+/// A session on sim-repl over `world` with two workers, the model at `server` proposing up to
+/// the whole vocabulary, `budget` expansions, and no cache: no verdict from an earlier run (or
+/// the user's cache) may decide a theorem.
+fn sim_overlay(world: &Path, server: &SimServer, budget: u32) -> Overlay {
+    Overlay {
+        repl: ReplOverlay {
+            repl_cmd: Some(SimRepl::world(world).command_line()),
+            workers: Some(2),
+            ..ReplOverlay::default()
+        },
+        search: SearchOverlay {
+            policy: Some(PolicyKind::Openai),
+            llm_url: Some(format!("http://{}/v1", server.addr())),
+            samples: Some(8),
+            width: Some(VOCABULARY),
+            max_expansions: Some(budget),
+            ..SearchOverlay::default()
+        },
+        cache: settings::CacheOverlay {
+            no_cache: true,
+            ..Default::default()
+        },
+        ..Overlay::default()
+    }
 }

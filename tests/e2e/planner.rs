@@ -398,11 +398,18 @@ fn a_planner_server_that_does_not_answer_stops_the_run_before_any_theorem() {
 /// `prover iterate` on the planner world: one round, no cheap pass, the search stage through
 /// the planner when `planner` flags are given.
 fn iterate(dir: &Path, out: &str, extra: &[&str]) -> Output {
-    let output = ProverRun::new("iterate")
+    let run = ProverRun::new("iterate")
         .args(["--workers", "2", "--max-expansions", "40", "--rounds", "1"])
         .args(["--cheap-expansions", "0"])
         .path("--conjectures", &dataset(dir))
-        .path("--dir", &dir.join(out))
+        .path("--dir", &dir.join(out));
+    on_the_planner_world(run, dir, out, extra)
+}
+
+/// `run` with its cache in `dir/out-cache`, sim-repl on the planner world and `extra`;
+/// it must exit 0.
+fn on_the_planner_world(run: ProverRun, dir: &Path, out: &str, extra: &[&str]) -> Output {
+    let output = run
         .path("--cache", &dir.join(format!("{out}-cache")))
         .repl(&SimRepl::world(&fixture_world("planner.json")))
         .args(extra)
@@ -625,21 +632,11 @@ fn with_the_planner_off_iterate_writes_what_it_did() {
 
 /// `prover explore` on the planner world, its output in `dir/out`.
 fn explore(dir: &Path, out: &str, extra: &[&str]) -> Output {
-    let output = ProverRun::new("explore")
+    let run = ProverRun::new("explore")
         .args(["--workers", "2", "--max-expansions", "40"])
         .path("--dataset", &dataset(dir))
-        .path("--out", &dir.join(out))
-        .path("--cache", &dir.join(format!("{out}-cache")))
-        .repl(&SimRepl::world(&fixture_world("planner.json")))
-        .args(extra)
-        .output();
-    assert_eq!(
-        output.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+        .path("--out", &dir.join(out));
+    on_the_planner_world(run, dir, out, extra)
 }
 
 /// Every row of one level of an exploration, all splits.
