@@ -28,6 +28,11 @@ pub(super) struct Open {
 /// its own with its place in the insertion order, and the two heaps are merged at `pop` by the
 /// full order. A first push is then 24 bytes, and the frontier holds one per state not yet
 /// expanded.
+///
+/// The heap is 4-ary: a pop walks half as many levels as in a binary heap, and a level's four
+/// children are adjacent (two cache lines), so a pop from a heap of 10⁵ entries, most of it
+/// outside the cache, waits on about half as many misses. The order (priority, then node id)
+/// is total among first pushes, so the arity changes nothing of what pops when.
 #[derive(Debug, Default, Clone)]
 pub(super) struct Frontier {
     heap: Vec<Entry>,
@@ -38,6 +43,9 @@ pub(super) struct Frontier {
     /// Nodes pushed for the first time so far (node ids below this).
     first_pushes: u32,
 }
+
+/// Children per heap position: those of `i` are `ARITY·i + 1 ..= ARITY·i + ARITY`.
+const ARITY: usize = 4;
 
 /// 24 bytes: the order key of the priority, the node's path score and depth, and the node.
 #[derive(Debug, Clone, Copy)]
@@ -100,6 +108,12 @@ impl Frontier {
             self.again_after.push(self.first_pushes);
             self.again.push((entry, insertion));
         }
+    }
+
+    /// The node of the best first push, which [`pop`](Self::pop) gives next unless a second
+    /// push goes before it: a hint for what to read into the cache before popping.
+    pub(super) fn peek_node(&self) -> Option<NodeId> {
+        self.heap.first().map(|entry| NodeId(entry.node))
     }
 
     pub(super) fn pop(&mut self) -> Option<Open> {
@@ -202,11 +216,8 @@ impl Frontier {
                 self.again[at].0
             } else if let Some(first) = first {
                 let at = reachable.swap_remove(first);
-                reachable.extend(
-                    [2 * at + 1, 2 * at + 2]
-                        .into_iter()
-                        .filter(|&c| c < self.heap.len()),
-                );
+                let children = ARITY * at + 1..=ARITY * at + ARITY;
+                reachable.extend(children.filter(|&c| c < self.heap.len()));
                 self.heap[at]
             } else {
                 break;
@@ -223,7 +234,7 @@ impl Frontier {
 fn sift_up(heap: &mut [Entry], mut at: usize) {
     let entry = heap[at];
     while at > 0 {
-        let parent = (at - 1) / 2;
+        let parent = (at - 1) / ARITY;
         if !entry.before(&heap[parent]) {
             break;
         }
@@ -239,18 +250,19 @@ fn sift_up(heap: &mut [Entry], mut at: usize) {
 fn sift_down(heap: &mut [Entry], mut at: usize) {
     let entry = heap[at];
     let end = heap.len();
-    let mut child = 2 * at + 1;
-    while child + 1 < end {
-        if heap[child + 1].before(&heap[child]) {
-            child += 1;
+    loop {
+        let first = ARITY * at + 1;
+        if first >= end {
+            break;
         }
-        heap[at] = heap[child];
-        at = child;
-        child = 2 * at + 1;
-    }
-    if child + 1 == end {
-        heap[at] = heap[child];
-        at = child;
+        let mut best = first;
+        for child in first + 1..(first + ARITY).min(end) {
+            if heap[child].before(&heap[best]) {
+                best = child;
+            }
+        }
+        heap[at] = heap[best];
+        at = best;
     }
     heap[at] = entry;
     sift_up(heap, at);

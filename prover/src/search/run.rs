@@ -319,7 +319,14 @@ where
 
     /// Pops the open node with the highest priority.
     fn select(&mut self) -> Option<Open> {
-        while let Some(open) = self.frontier.pop() {
+        loop {
+            // The node about to pop is read right after; its misses overlap the pop's own.
+            if let Some(next) = self.frontier.peek_node() {
+                self.graph.warm_node(next);
+            }
+            let Some(open) = self.frontier.pop() else {
+                break;
+            };
             let Open {
                 node: id,
                 priority,

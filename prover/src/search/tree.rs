@@ -11,6 +11,10 @@
 //!   own: those that reached a known state are 12-byte [`Extra`]s threaded into their target's
 //!   in-edge list (their target and their place among the creating edges are rebuilt when a
 //!   proof is found), those that closed every goal are [`ProvedEdge`]s;
+//! - what a tactic that reaches a known state reads and writes of it (where its text starts,
+//!   its [`Word`], the head of its in-edge list) is one 12-byte record, the state index's own
+//!   entry for the text ([`NodeMeta`]), so such a lookup costs three cache misses (index slot,
+//!   record, text) where separate arrays cost five;
 //! - the per-node and per-edge arrays are [`Chunked`], so they hold no doubling slack;
 //! - a node keeps a count of its out-edges that have not failed instead of a list of them, so
 //!   "every tactic of this node failed" is one comparison; out-edges in insertion order, which
@@ -165,13 +169,29 @@ impl Word {
     }
 }
 
-/// A node's creating edge (its parent and tactic, [`NONE`] for the root) and the head of the
-/// list of its other in-edges (extras, linked through `Extra::next_in`).
+/// A node's creating edge: its parent and tactic, [`NONE`] for the root. Read only along
+/// first paths and proofs.
 #[derive(Debug, Clone, Copy)]
 struct Link {
     parent: u32,
     tactic: u32,
+}
+
+/// What the search reads and writes of a node at every edge into it and every selection: its
+/// [`Word`] and the head of the list of its other in-edges (extras, linked through
+/// `Extra::next_in`). Kept in the state index's entry for the node's text, beside where that
+/// text starts.
+#[derive(Debug, Clone, Copy)]
+struct NodeMeta {
+    word: Word,
     extra_in: u32,
+}
+
+impl NodeMeta {
+    const NEW: NodeMeta = NodeMeta {
+        word: Word::NEW,
+        extra_in: NONE,
+    };
 }
 
 /// An edge to a known state (not its creating edge), 12 bytes. Its target is the node whose
@@ -245,12 +265,10 @@ pub(super) enum Landing {
 #[derive(Debug)]
 pub(super) struct Graph<S> {
     states: Chunked<S>,
-    /// Per node, its status, expansion and live out-edges.
-    words: Chunked<Word>,
     links: Chunked<Link>,
-    /// Every node's canonical text; a node's text id is its node id.
-    texts: Interner,
-    tactics: Interner,
+    /// Every node's canonical text and [`NodeMeta`]; a node's text id is its node id.
+    texts: Interner<NodeMeta>,
+    tactics: Interner<()>,
     extras: Chunked<Extra>,
     proved: Vec<ProvedEdge>,
     order: CreationOrder,
@@ -265,7 +283,6 @@ impl<S> Graph<S> {
     pub(super) fn new(root: S, root_text: String) -> Self {
         let mut graph = Graph {
             states: Chunked::default(),
-            words: Chunked::default(),
             links: Chunked::default(),
             texts: Interner::default(),
             tactics: Interner::default(),
@@ -284,15 +301,16 @@ impl<S> Graph<S> {
             Link {
                 parent: NONE,
                 tactic: NONE,
-                extra_in: NONE,
             },
+            slot,
+            tag,
+            &root_text,
         );
-        graph.texts.insert(slot, tag, &root_text);
         graph
     }
 
     pub(super) fn node(&self, id: NodeId) -> NodeView {
-        let word = self.words[id.index()];
+        let word = self.texts.meta(id.index()).word;
         NodeView {
             status: word.status(),
             expansion: word.expansion(),
@@ -304,7 +322,7 @@ impl<S> Graph<S> {
     }
 
     fn word(&mut self, id: u32) -> &mut Word {
-        &mut self.words[id as usize]
+        &mut self.texts.meta_mut(id as usize).word
     }
 
     fn set_expansion(&mut self, id: NodeId, expansion: Expansion) {
@@ -324,11 +342,11 @@ impl<S> Graph<S> {
     }
 
     pub(super) fn node_count(&self) -> usize {
-        self.words.len()
+        self.texts.len()
     }
 
     pub(super) fn root_status(&self) -> Status {
-        self.words[0].status()
+        self.texts.meta(0).word.status()
     }
 
     /// Stores the tactics a node's expansion is to run, and marks it pending.
@@ -383,16 +401,20 @@ impl<S> Graph<S> {
         let mut seen = 0u32;
         for tag in tags {
             let slot = texts.slots[texts.home(tag)];
-            if slot.tag == tag
-                && let Some(&start) = texts.starts.get(slot.id as usize)
-            {
-                let first = texts.arena.as_bytes().get(start as usize).copied();
-                seen ^= u32::from(first.unwrap_or_default());
+            if slot.tag == tag {
+                seen ^= texts.touch(slot.id as usize);
             }
             seen ^= slot.id;
         }
         // Only the loads matter: keep the compiler from dropping them.
         std::hint::black_box(seen);
+    }
+
+    /// Reads into the cache what selecting and expanding `id` reads first (its record and the
+    /// start of its text), so that those misses overlap with whatever comes before: the
+    /// frontier's own walk when `id` is the node it is about to pop.
+    pub(super) fn warm_node(&self, id: NodeId) {
+        std::hint::black_box(self.texts.touch(id.index()));
     }
 
     /// Adds the edge `parent --tactic--> state`, whose canonical text `text` has the index
@@ -414,15 +436,16 @@ impl<S> Graph<S> {
                 let tactic = self.tactics.intern(tactic);
                 // Prepended: the in-edge order only decides the order of the status walks,
                 // never their result.
-                let link = &mut self.links[known as usize];
+                let meta = self.texts.meta_mut(known as usize);
+                let next_in = std::mem::replace(&mut meta.extra_in, id);
+                let known_failed = meta.word.status() == Status::Failed;
                 self.extras.push(Extra {
                     tactic,
                     parent: parent.0,
-                    next_in: link.extra_in,
+                    next_in,
                 });
-                link.extra_in = id;
                 self.order.push(false);
-                if self.words[known as usize].status() != Status::Failed {
+                if !known_failed {
                     let word = self.word(parent.0);
                     *word = word.with_live_edge();
                 }
@@ -435,10 +458,11 @@ impl<S> Graph<S> {
                     Link {
                         parent: parent.0,
                         tactic,
-                        extra_in: NONE,
                     },
+                    slot,
+                    tag,
+                    text,
                 );
-                self.texts.insert(slot, tag, text);
                 self.order.push(true);
                 let word = self.word(parent.0);
                 *word = word.with_live_edge();
@@ -488,9 +512,8 @@ impl<S> Graph<S> {
     /// Pushes the parent node of every in-edge of `id` onto the worklist; with `lose_edge`, each
     /// of those parents first loses the live out-edge that edge was (`id` just FAILED).
     fn push_parents(&mut self, id: NodeId, worklist: &mut Vec<NodeId>, lose_edge: bool) {
-        let link = self.links[id.index()];
-        let mut parent = link.parent;
-        let mut next = link.extra_in;
+        let mut parent = self.links[id.index()].parent;
+        let mut next = self.texts.meta(id.index()).extra_in;
         while parent != NONE {
             if lose_edge {
                 let word = self.word(parent);
@@ -528,7 +551,7 @@ impl<S> Graph<S> {
     }
 
     fn is_dead(&self, id: NodeId) -> bool {
-        let word = self.words[id.index()];
+        let word = self.texts.meta(id.index()).word;
         word.status() == Status::Open
             && word.expansion() == Expansion::Finished
             && word.live_edges() == 0
@@ -570,11 +593,11 @@ impl<S> Graph<S> {
     /// report and replay.
     pub(super) fn proof_ending_with(&self, last: EdgeId) -> Proof {
         let goal = self.edge_parent(last);
-        let out = OutEdges::new(&self.links, &self.extras, &self.order);
+        let out = OutEdges::new(&self.links, &self.texts, &self.extras, &self.order);
         // Per node, how the walk first reached it: `NONE` (not reached, or the root), `CREATED`
         // (its creating edge) or an extra's index.
         const CREATED: u32 = NONE - 1;
-        let mut reached_by = vec![NONE; self.words.len()];
+        let mut reached_by = vec![NONE; self.node_count()];
         let mut queue = VecDeque::from([NodeId::ROOT]);
         while let Some(id) = queue.pop_front() {
             if id == goal {
@@ -620,13 +643,10 @@ impl<S> Graph<S> {
         }
     }
 
-    fn push_node(&mut self, state: S, link: Link) -> NodeId {
-        let id = u32::try_from(self.words.len())
-            .ok()
-            .filter(|&id| id <= MAX_ID)
-            .expect("fewer than 2^32 - 2 nodes");
+    /// Adds a node for `text`, just probed as `vacant` with tag `tag`.
+    fn push_node(&mut self, state: S, link: Link, vacant: usize, tag: u32, text: &str) -> NodeId {
+        let id = self.texts.insert(vacant, tag, text, NodeMeta::NEW);
         self.states.push(state);
-        self.words.push(Word::NEW);
         self.links.push(link);
         NodeId(id)
     }
@@ -649,7 +669,12 @@ struct OutEdges {
 }
 
 impl OutEdges {
-    fn new(links: &Chunked<Link>, extras: &Chunked<Extra>, order: &CreationOrder) -> OutEdges {
+    fn new(
+        links: &Chunked<Link>,
+        texts: &Interner<NodeMeta>,
+        extras: &Chunked<Extra>,
+        order: &CreationOrder,
+    ) -> OutEdges {
         let (child_start, children) = group_by_parent(
             links.len(),
             links
@@ -659,8 +684,8 @@ impl OutEdges {
                 .map(|(id, link)| (link.parent, id as u32)),
         );
         let mut extra_target = vec![NONE; extras.len()];
-        for (node, link) in links.iter().enumerate() {
-            let mut next = link.extra_in;
+        for (node, meta) in texts.metas().enumerate() {
+            let mut next = meta.extra_in;
             while let Some(extra) = extras.get(next as usize) {
                 extra_target[next as usize] = node as u32;
                 next = extra.next_in;
@@ -744,7 +769,7 @@ fn group_by_parent(
 pub(super) struct PathView<'a> {
     node: NodeId,
     links: &'a Chunked<Link>,
-    tactics: &'a Interner,
+    tactics: &'a Interner<()>,
 }
 
 impl<'a> PathView<'a> {
@@ -779,12 +804,34 @@ impl<'a> PathView<'a> {
 ///
 /// The arena grows by a quarter, not by doubling, so its spare capacity stays under a fifth
 /// of the text it holds.
-#[derive(Debug, Default)]
-struct Interner {
+///
+/// Each text's entry carries a value `M` of the owner's beside its start (the graph's
+/// [`NodeMeta`] for state texts, nothing for tactics): what is read once a lookup has found a
+/// text is then on the cache line the lookup has just read.
+#[derive(Debug)]
+struct Interner<M> {
     arena: String,
-    starts: Chunked<u32>,
+    entries: Chunked<Entry<M>>,
     wraps: Vec<u32>,
     slots: Vec<Slot>,
+}
+
+impl<M> Default for Interner<M> {
+    fn default() -> Self {
+        Interner {
+            arena: String::new(),
+            entries: Chunked::default(),
+            wraps: Vec::new(),
+            slots: Vec::new(),
+        }
+    }
+}
+
+/// A text's place in the arena (the low 32 bits of its start) and its owner's value.
+#[derive(Debug, Clone, Copy)]
+struct Entry<M> {
+    start: u32,
+    meta: M,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -800,7 +847,7 @@ impl Slot {
 
     /// Whether the slot holds `text`, reading the text only where the tag matches.
     #[inline]
-    fn holds(self, tag: u32, text: &str, interner: &Interner) -> bool {
+    fn holds<M>(self, tag: u32, text: &str, interner: &Interner<M>) -> bool {
         self.tag == tag && interner.bytes(self.id as usize) == text.as_bytes()
     }
 }
@@ -824,9 +871,47 @@ enum Probe {
     Vacant(usize),
 }
 
-impl Interner {
+impl Interner<()> {
+    /// The id of `text`, added if it is new.
+    fn intern(&mut self, text: &str) -> u32 {
+        let tag = tag_of(text);
+        match self.probe(tag, text) {
+            Probe::Found(id) => id,
+            Probe::Vacant(slot) => self.insert(slot, tag, text, ()),
+        }
+    }
+}
+
+impl<M> Interner<M> {
     fn len(&self) -> usize {
-        self.starts.len()
+        self.entries.len()
+    }
+
+    /// Text `id`'s value. Panics for an id never given out.
+    #[inline]
+    fn meta(&self, id: usize) -> &M {
+        &self.entries[id].meta
+    }
+
+    #[inline]
+    fn meta_mut(&mut self, id: usize) -> &mut M {
+        &mut self.entries[id].meta
+    }
+
+    /// Every text's value, in id order.
+    fn metas(&self) -> impl Iterator<Item = &M> {
+        self.entries.iter().map(|entry| &entry.meta)
+    }
+
+    /// Loads text `id`'s entry and its first byte, for [`Graph::warm_up`]: a value to be
+    /// black-boxed, nothing else (0 for an id never given out).
+    #[inline]
+    fn touch(&self, id: usize) -> u32 {
+        let Some(entry) = self.entries.get(id) else {
+            return 0;
+        };
+        let first = self.arena.as_bytes().get(entry.start as usize).copied();
+        entry.start ^ u32::from(first.unwrap_or_default())
     }
 
     /// Where text `id` starts in the arena, given the low bits `low` of that start.
@@ -843,12 +928,12 @@ impl Interner {
     /// text is not used (an event no hook reads), the compiler drops the whole lookup.
     #[inline]
     fn bytes(&self, id: usize) -> &[u8] {
-        let Some(&low) = self.starts.get(id) else {
+        let Some(low) = self.entries.get(id).map(|entry| entry.start) else {
             return &[];
         };
         let start = self.wide_start(id, low);
-        let end = match self.starts.get(id + 1) {
-            Some(&next) => self.wide_start(id + 1, next),
+        let end = match self.entries.get(id + 1) {
+            Some(next) => self.wide_start(id + 1, next.start),
             None => self.arena.len(),
         };
         self.arena.as_bytes().get(start..end).unwrap_or_default()
@@ -857,24 +942,15 @@ impl Interner {
     /// Text `id`.
     #[inline]
     fn get(&self, id: usize) -> &str {
-        let Some(&low) = self.starts.get(id) else {
+        let Some(low) = self.entries.get(id).map(|entry| entry.start) else {
             return "";
         };
         let start = self.wide_start(id, low);
-        let end = match self.starts.get(id + 1) {
-            Some(&next) => self.wide_start(id + 1, next),
+        let end = match self.entries.get(id + 1) {
+            Some(next) => self.wide_start(id + 1, next.start),
             None => self.arena.len(),
         };
         self.arena.get(start..end).unwrap_or_default()
-    }
-
-    /// The id of `text`, added if it is new.
-    fn intern(&mut self, text: &str) -> u32 {
-        let tag = tag_of(text);
-        match self.probe(tag, text) {
-            Probe::Found(id) => id,
-            Probe::Vacant(slot) => self.insert(slot, tag, text),
-        }
     }
 
     #[inline]
@@ -903,8 +979,8 @@ impl Interner {
         }
     }
 
-    /// Adds `text`, just probed as `vacant`, under the next id.
-    fn insert(&mut self, vacant: usize, tag: u32, text: &str) -> u32 {
+    /// Adds `text`, just probed as `vacant`, under the next id, with the value `meta`.
+    fn insert(&mut self, vacant: usize, tag: u32, text: &str, meta: M) -> u32 {
         let id = u32::try_from(self.len())
             .ok()
             .filter(|&id| id <= MAX_ID)
@@ -913,7 +989,10 @@ impl Interner {
         while (self.wraps.len() as u64) < start >> 32 {
             self.wraps.push(id);
         }
-        self.starts.push(start as u32);
+        self.entries.push(Entry {
+            start: start as u32,
+            meta,
+        });
         if self.arena.capacity() - self.arena.len() < text.len() {
             self.arena
                 .reserve_exact(text.len().max(self.arena.len() / 4).max(1024));
@@ -1011,7 +1090,7 @@ mod tests {
 
     #[test]
     fn the_interner_stores_each_text_once_under_dense_ids_across_growth() {
-        let mut interner = Interner::default();
+        let mut interner = Interner::<()>::default();
         let texts: Vec<String> = (0..5000).map(|i| format!("⊢ goal_{}", i % 3000)).collect();
         let ids: Vec<u32> = texts.iter().map(|t| interner.intern(t)).collect();
         assert_eq!(interner.len(), 3000);
