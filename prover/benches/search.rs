@@ -18,6 +18,12 @@
 //!
 //! The full run also measures memory: a counting global allocator, switched on for one search
 //! only, gives the bytes the search holds when its 10⁶th node is created.
+//!
+//! Its last lines are the headline (issue 26): the core's own cost per expansion (the integer
+//! world's run less that world's own `propose` and `apply` calls replayed alone: the bench's
+//! candidate `String`s, state texts and table lookups are not the core's), its expansions per
+//! second and ratio to the Python loop timed in the same run, that world's calls beside it, and
+//! the bytes per node at 10⁶ nodes.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::fmt::Write as _;
@@ -699,7 +705,8 @@ fn compare(spec: &WorldSpec, width: usize, budget: u32, repeat: u32) -> Comparis
     // The integer world goes first: dropping the offline world leaves millions of small free
     // chunks that glibc consolidates on the next large allocation, which would land inside
     // whichever search ran next and cost it more than a second.
-    let ids = run_ids(&world, &config, repeat);
+    // The integer world's runs are short (a fifth of a second): best of a few more.
+    let ids = run_ids(&world, &config, repeat + 2);
     let offline = run_offline(&world, &config, repeat);
     let python = python_available().then(|| run_python(&world, &config, repeat));
     for other in [Some(&ids), python.as_ref()].into_iter().flatten() {
@@ -754,18 +761,69 @@ fn main() -> ExitCode {
     let repeat = 3;
     println!(
         "search bench: α {} (default), width {width} (the largest branching), budget {budget} \
-         expansions, no time limit, best of {repeat}",
-        SearchConfig::default().depth_exponent
+         expansions, no time limit, best of {repeat} (the integer world: of {})",
+        SearchConfig::default().depth_exponent,
+        repeat + 2
     );
+    let mut last = None;
     for spec in [deep_proofs.clone(), no_proof] {
         let result = compare(&spec, width, budget, repeat);
         println!();
         println!("world {}", describe(&spec, &result.world));
         print_table(&result);
+        last = Some(result);
     }
     println!();
-    print_memory(&deep_proofs, width);
+    let memory = print_memory(&deep_proofs, width);
+    if let Some(result) = last {
+        print_headline(&result, &memory, width);
+    }
     ExitCode::SUCCESS
+}
+
+/// The figures issue 26 asks for, in one place: the core's own cost per expansion on the
+/// no-proof world (the whole budget spent), its ratio to the Python loop timed in the same run,
+/// the bench's own env and policy calls beside it, and the bytes per node at 10⁶ nodes.
+fn print_headline(result: &Comparison, memory: &Memory, width: usize) {
+    let ids = &result.ids;
+    let expansions = ids.expansions as f64;
+    println!();
+    println!(
+        "headline (the no-proof world, {} expansions, width {width}):",
+        ids.expansions
+    );
+    let (Some(world), Some(core)) = (ids.collaborator_seconds, ids.core_seconds()) else {
+        return;
+    };
+    let python = result.python.as_ref();
+    let ratio = python.map_or("Python skipped".to_owned(), |python| {
+        format!(
+            "{:.2}x the Python heapq loop ({:.2} µs an expansion, same run)",
+            python.seconds / core,
+            python.seconds / expansions * 1e6
+        )
+    });
+    println!(
+        "  search core's own cost: {:.2} µs an expansion, {:.0} expansions/s: {ratio}",
+        core / expansions * 1e6,
+        expansions / core
+    );
+    println!(
+        "  the bench's env and policy calls (candidate Strings, state texts, table lookups), \
+         replayed alone and left out above: {:.2} µs an expansion; core and calls together: \
+         {:.2} µs{}",
+        world / expansions * 1e6,
+        ids.seconds / expansions * 1e6,
+        python.map_or(String::new(), |python| format!(
+            ", {:.2}x Python",
+            python.seconds / ids.seconds
+        ))
+    );
+    println!(
+        "  memory at {} nodes: {:.1} bytes a node beyond its text",
+        memory.nodes,
+        memory.beyond_text_per_node()
+    );
 }
 
 /// The integer world alone, for a profiler (`perf record`, `valgrind --tool=callgrind`): the
@@ -889,6 +947,13 @@ struct Memory {
 
 const MEMORY_NODES: u64 = 1_000_000;
 
+impl Memory {
+    /// What the search holds per node, less the distinct state texts.
+    fn beyond_text_per_node(&self) -> f64 {
+        (self.live_bytes as f64 - self.text_bytes as f64) / self.nodes as f64
+    }
+}
+
 /// Runs the integer world of `spec`, grown until it has more than [`MEMORY_NODES`] states and
 /// without proofs, with the allocator counting, and stops the search at its 10⁶th node.
 fn measure_memory(spec: &WorldSpec, width: usize) -> Memory {
@@ -959,11 +1024,10 @@ fn measure_memory(spec: &WorldSpec, width: usize) -> Memory {
     }
 }
 
-fn print_memory(spec: &WorldSpec, width: usize) {
+fn print_memory(spec: &WorldSpec, width: usize) -> Memory {
     let memory = measure_memory(spec, width);
     let nodes = memory.nodes as f64;
     let text = memory.text_bytes as f64;
-    let beyond_text = memory.live_bytes as f64 - text;
     println!(
         "memory at {} nodes ({} edges; the same world grown to 1 400 000 states, no proof, \
          width {width}):",
@@ -982,8 +1046,9 @@ fn print_memory(spec: &WorldSpec, width: usize) {
     println!(
         "  bytes per node beyond its text: {:.1} (everything: nodes, edges, tactics, state index, \
          frontier, spare capacity)",
-        beyond_text / nodes
+        memory.beyond_text_per_node()
     );
+    memory
 }
 
 fn print_table(result: &Comparison) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::error::PolicyError;
 use super::hash::FastSet;
-use super::tree::PathView;
+use super::tree::{PathView, same_bytes};
 
 /// One proposed tactic with the policy's confidence in it.
 #[derive(Debug, Clone, PartialEq)]
@@ -344,7 +344,11 @@ fn find_duplicates(proposals: &[Candidate]) -> Flags {
         let mut mask = 0u64;
         for (i, proposal) in proposals.iter().enumerate() {
             let tactic = &proposal.tactic;
-            if tactic.is_empty() || proposals[..i].iter().any(|c| c.tactic == *tactic) {
+            if tactic.is_empty()
+                || proposals[..i]
+                    .iter()
+                    .any(|c| same_bytes(c.tactic.as_bytes(), tactic.as_bytes()))
+            {
                 mask |= 1 << i;
             }
         }

@@ -848,8 +848,36 @@ impl Slot {
     /// Whether the slot holds `text`, reading the text only where the tag matches.
     #[inline]
     fn holds<M>(self, tag: u32, text: &str, interner: &Interner<M>) -> bool {
-        self.tag == tag && interner.bytes(self.id as usize) == text.as_bytes()
+        self.tag == tag && same_bytes(interner.bytes(self.id as usize), text.as_bytes())
     }
+}
+
+/// `a == b`, without a `memcmp` call for up to 16 bytes (tactics, short goals: every lookup of
+/// a known tactic or state ends in one comparison, where the call cost more than comparing).
+#[inline]
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let len = a.len();
+    if len != b.len() {
+        return false;
+    }
+    // Two overlapping words cover every byte.
+    match len {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[len / 2] == b[len / 2] && a[len - 1] == b[len - 1],
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, len - 4) == word4(b, len - 4),
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, len - 8) == word8(b, len - 8),
+        _ => a == b,
+    }
+}
+
+#[inline]
+fn word4(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+}
+
+#[inline]
+fn word8(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// The index's key for a text: the upper half of its hash.
@@ -1105,6 +1133,28 @@ mod tests {
         );
         assert_eq!(interner.intern(""), 3000);
         assert_eq!(interner.get(3000), "");
+    }
+
+    #[test]
+    fn short_texts_compare_as_slices_do() {
+        let texts: Vec<Vec<u8>> = (0..=18)
+            .flat_map(|len| {
+                let base: Vec<u8> = (0..len as u8).map(|b| b'a' + b).collect();
+                // The text itself and, for each position, the text with that byte changed.
+                let mut variants = vec![base.clone()];
+                for at in 0..len {
+                    let mut changed = base.clone();
+                    changed[at] ^= 0x20;
+                    variants.push(changed);
+                }
+                variants
+            })
+            .collect();
+        for a in &texts {
+            for b in &texts {
+                assert_eq!(same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]
