@@ -313,6 +313,42 @@ mod tests {
     }
 
     #[test]
+    fn pushes_and_pops_follow_a_plain_list_kept_in_the_same_order() {
+        // The 4-ary heap against the rule itself: the highest priority, then the lowest node
+        // id, found by scanning a list; pops interleaved with pushes so sifts run at every size.
+        let mut state = 0x9e37_79b9_u64;
+        let mut next = move |bound: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % bound
+        };
+        let mut frontier = Frontier::default();
+        let mut reference: Vec<Open> = Vec::new();
+        let mut created = 0;
+        for _ in 0..5000 {
+            if next(3) == 0 {
+                let best = (0..reference.len()).reduce(|a, b| {
+                    let (x, y) = (&reference[a], &reference[b]);
+                    match y.priority.total_cmp(&x.priority) {
+                        Ordering::Greater => b,
+                        Ordering::Less => a,
+                        Ordering::Equal if y.node < x.node => b,
+                        Ordering::Equal => a,
+                    }
+                });
+                let expected = best.map(|at| reference.swap_remove(at));
+                assert_eq!(frontier.pop(), expected);
+            } else {
+                let pushed = open(created, -(next(40) as f64) / 8.0);
+                created += 1;
+                frontier.push(pushed);
+                reference.push(pushed);
+            }
+        }
+    }
+
+    #[test]
     fn priorities_come_back_bit_for_bit_in_total_order() {
         let priorities = [
             f64::NEG_INFINITY,
