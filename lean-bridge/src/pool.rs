@@ -22,7 +22,7 @@ use crate::protocol::{
     CommandRequest, CommandResponse, EnvId, Message, Pos, ProofStateId, ProofStepRequest, Request,
     Response, Severity, TacticOutcome, classify_tactic,
 };
-use crate::spares::{Spare, Spares};
+use crate::spares::{Respawn, Spare, Spares};
 
 /// How many workers to run and how to start each one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,8 @@ pub struct PoolStats {
     /// Processes started.
     pub spawned: u64,
     /// Processes discarded because they died, timed out, broke the protocol or were found dead
-    /// while idle; each slot gets a fresh process on its next use.
+    /// while idle; each slot takes a warm spare, else starts a fresh process at once in the
+    /// background on the hot header (`respawned`).
     pub restarts: u64,
     /// Healthy processes retired for having served `max_requests` or grown past
     /// `max_rss_anon_bytes`.
@@ -117,6 +118,10 @@ pub struct PoolStats {
     pub spares_warmed: u64,
     /// Workers that took a warm spare in place of a lost process (or of none).
     pub spares_used: u64,
+    /// Slots that lost their process (without a spare to take) and got a new one started at
+    /// once in the background, its header elaborated before any request needed it; counted
+    /// when the header is ready. Its elaboration is not in `headers_elaborated`.
+    pub respawned: u64,
     /// Round trips spent rebuilding a proof state on a worker that lacked it: statements run
     /// again and path steps replayed (included in `requests`).
     pub replay_requests: u64,
@@ -132,6 +137,7 @@ pub(crate) struct Counters {
     headers_elaborated: AtomicU64,
     pub(crate) spares_warmed: AtomicU64,
     pub(crate) spares_used: AtomicU64,
+    pub(crate) respawned: AtomicU64,
     replay_requests: AtomicU64,
 }
 
@@ -171,6 +177,24 @@ struct Slots {
     live: HashMap<Arc<Root>, usize>,
 }
 
+impl Slots {
+    /// Idle slots whose background respawn is ready take its process, so they are chosen as
+    /// the warm workers they now are.
+    fn absorb_respawns(&mut self, spares: &Spares) {
+        for worker in &mut self.idle {
+            let Some(respawn) = worker.respawn.as_mut() else {
+                continue;
+            };
+            if let std::task::Poll::Ready(warmed) = respawn.try_take() {
+                worker.respawn = None;
+                if let Some(spare) = warmed {
+                    worker.install_respawned(spare, spares);
+                }
+            }
+        }
+    }
+}
+
 /// A search under way, from [`ReplPool::live_search`]; dropping it ends the claim.
 #[must_use = "the search counts as live only while this is held"]
 pub struct LiveSearch<'p> {
@@ -206,6 +230,9 @@ struct Worker {
     /// The root of the last proof state this process started or stepped: while that search is
     /// live, its next step most likely wants this worker.
     last_root: Option<Arc<Root>>,
+    /// The replacement for a process this slot lost, warming in the background; only while
+    /// the slot has no process.
+    respawn: Option<Respawn>,
 }
 
 /// Why a worker's process is thrown away.
@@ -225,6 +252,7 @@ impl ReplPool {
                 headers: HashMap::new(),
                 states: StateCache::default(),
                 last_root: None,
+                respawn: None,
             })
             .collect();
         let counters = Arc::new(Counters::default());
@@ -259,6 +287,7 @@ impl ReplPool {
             headers_elaborated: c.headers_elaborated.load(Ordering::Relaxed),
             spares_warmed: c.spares_warmed.load(Ordering::Relaxed),
             spares_used: c.spares_used.load(Ordering::Relaxed),
+            respawned: c.respawned.load(Ordering::Relaxed),
             replay_requests: c.replay_requests.load(Ordering::Relaxed),
         }
     }
@@ -422,6 +451,7 @@ impl ReplPool {
             if slots.closed {
                 return Vec::new();
             }
+            slots.absorb_respawns(&self.spares);
             let held = |w: &Worker| w.states.longest_prefix(state).map(|(depth, _)| depth);
             let holds = |w: &Worker| held(w) == Some(state.depth());
             let holders = slots.idle.iter().filter(|w| holds(w)).count();
@@ -466,6 +496,35 @@ impl ReplPool {
             .collect()
     }
 
+    /// Starts processes on up to `slots` idle slots that have none, each elaborating `header`
+    /// in the background, so that the first requests find warm workers instead of each
+    /// starting a process and elaborating the header on its own clock: a run calls it as soon
+    /// as it knows its first header, and the rest of its start-up overlaps the elaborations.
+    /// Requests never wait for it unless they land on such a slot, where waiting is shorter
+    /// than starting anew; a slot whose request wants another header drops its warm-up first,
+    /// so the pool never runs more processes than without it. Returns how many it started.
+    pub fn prewarm(&self, header: &str, slots: usize) -> usize {
+        let mut slots_of = self.lock();
+        if slots_of.closed {
+            return 0;
+        }
+        let mut started = 0;
+        for worker in slots_of.idle.iter_mut() {
+            if started == slots {
+                break;
+            }
+            if worker.process.is_some() || worker.respawn.is_some() {
+                continue;
+            }
+            let Some(respawn) = self.spares.prewarm(header) else {
+                break;
+            };
+            worker.respawn = Some(respawn);
+            started += 1;
+        }
+        started
+    }
+
     /// Kills every process, spares included, and refuses later requests with
     /// [`BridgeError::PoolClosed`]. Requests already running finish first (each is bounded by
     /// its deadline).
@@ -477,20 +536,28 @@ impl ReplPool {
         };
         self.changed.notify_waiters();
         let started = std::time::Instant::now();
+        let mut respawns = Vec::new();
         let processes: Vec<ReplProcess> = self
             .spares
             .close()
             .into_iter()
             .map(|spare| spare.process)
-            .chain(
-                idle.into_iter()
-                    .filter_map(|mut worker| worker.process.take()),
-            )
+            .chain(idle.into_iter().filter_map(|mut worker| {
+                respawns.extend(worker.respawn.take());
+                worker.process.take()
+            }))
             .collect();
         let killed = processes.len();
+        // Every group gets its SIGKILL first and all are reaped together: one by one, each
+        // waited for its leader's exit before the next was signalled (16 REPLs: ~0.2 s).
+        let mut kills = tokio::task::JoinSet::new();
         for mut process in processes {
-            process.kill().await;
+            kills.spawn(async move { process.kill().await });
         }
+        for respawn in respawns {
+            kills.spawn(respawn.cancel());
+        }
+        while kills.join_next().await.is_some() {}
         tracing::debug!(
             killed,
             elapsed_ms = started.elapsed().as_millis() as u64,
@@ -550,6 +617,7 @@ impl ReplPool {
                 if slots.closed {
                     return Err(BridgeError::PoolClosed);
                 }
+                slots.absorb_respawns(&self.spares);
                 let best = (0..slots.idle.len()).max_by_key(|&i| {
                     let worker = &slots.idle[i];
                     (op.score(worker, &slots.live), Reverse(worker.slot))
@@ -629,14 +697,16 @@ impl Op<'_> {
 
     /// How well an idle worker suits this operation, larger first: it holds the state, how
     /// much of the state's path it holds, it has the header, whose it is ([`Claim`]), it has a
-    /// process at all. A header outranks the claim: elaborating one (an `import Mathlib`)
+    /// process at all (or one starting: a respawn or prewarm). A header outranks the claim: elaborating one (an `import Mathlib`)
     /// costs more than a search's replay of its path.
     fn score(
         &self,
         w: &Worker,
         live: &HashMap<Arc<Root>, usize>,
     ) -> (bool, Option<usize>, bool, Claim, bool) {
-        let spawned = w.process.is_some();
+        // A slot whose process is starting in the background counts as having one: waiting
+        // for it is shorter than starting another.
+        let spawned = w.process.is_some() || w.respawn.is_some();
         let claim = match &w.last_root {
             Some(last) if self.search() == Some(last) => Claim::Own,
             Some(last) if live.contains_key(last) => Claim::Others,
@@ -867,6 +937,17 @@ impl Worker {
                 self.discard(pool, Discard::Dead);
                 continue;
             }
+            if let Some(mut respawn) = self.respawn.take() {
+                // The slot's own replacement: wait for it when it warms this header (it is
+                // further along than a new process would be), else make room for a new one.
+                if respawn.header() == header {
+                    if let Some(spare) = respawn.wait().await {
+                        self.install_respawned(spare, &pool.spares);
+                    }
+                    continue;
+                }
+                respawn.cancel().await;
+            }
             if let Some(spare) = pool.spares.take(&[header]) {
                 self.install(spare);
                 continue;
@@ -885,6 +966,29 @@ impl Worker {
         self.headers.insert(spare.header, spare.env);
     }
 
+    /// Puts the slot's own background respawn in place; its header counts as a worker's. One
+    /// already due for recycling is dropped (killed), as a spare would be, and the slot starts
+    /// a process on its next use.
+    fn install_respawned(&mut self, spare: Spare, spares: &Spares) {
+        if spare.process.needs_recycle() {
+            tracing::debug!(
+                slot = self.slot,
+                pgid = spare.process.pgid(),
+                "a background respawn is already due for recycling; not kept"
+            );
+            return;
+        }
+        if let HeaderEnv::Ready(_) = spare.env {
+            spares.worker_has(&spare.header);
+        }
+        tracing::debug!(
+            slot = self.slot,
+            pgid = spare.process.pgid(),
+            "a background respawn rejoins warm"
+        );
+        self.install(spare);
+    }
+
     /// After an operation: a dead process is discarded, a process due for recycling retired.
     async fn settle(&mut self, pool: &ReplPool) {
         let Some(process) = self.process.as_mut() else {
@@ -901,7 +1005,9 @@ impl Worker {
     }
 
     /// Drops the process (killing its group) and everything it held, and puts a warm spare
-    /// holding one of its headers in its place when the shelf has one.
+    /// holding one of its headers in its place when the shelf has one; else starts a new
+    /// process on the hot header in the background ([`Spares::respawn`]), so the slot does not
+    /// sit headerless, ranked below every live worker, until a request has to pay its header.
     fn discard(&mut self, pool: &ReplPool, why: Discard) {
         if self.process.take().is_none() {
             return;
@@ -922,6 +1028,8 @@ impl Worker {
         let held: Vec<&str> = held.iter().map(String::as_str).collect();
         if let Some(spare) = pool.spares.take(&held) {
             self.install(spare);
+        } else {
+            self.respawn = pool.spares.respawn();
         }
     }
 

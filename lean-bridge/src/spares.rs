@@ -21,7 +21,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::task::JoinSet;
+use std::task::Poll;
+
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
 
 use crate::error::BridgeError;
 use crate::pool::{Counters, HeaderEnv, PoolConfig, command_request, header_env_from};
@@ -99,21 +102,18 @@ impl Spares {
         lock(&self.shelf)
     }
 
-    /// A worker's process elaborated `header` on a request's path: the header gets hotter, and
-    /// the shelf is topped up for the hot header.
+    /// A worker's process elaborated `header` (on a request's path, or in a background
+    /// respawn): the header gets hotter, and the shelf is topped up for the hot header. The heat
+    /// is kept without spares too: a respawn warms the hot header.
     pub(crate) fn worker_has(&self, header: &str) {
-        if self.target == 0 {
-            return;
-        }
         self.lock().warmed(header);
-        self.refill();
+        if self.target > 0 {
+            self.refill();
+        }
     }
 
     /// A worker's process, holding these headers elaborated, is gone.
     pub(crate) fn worker_lost<'h>(&self, headers: impl Iterator<Item = &'h str>) {
-        if self.target == 0 {
-            return;
-        }
         let mut shelf = self.lock();
         for header in headers {
             if let Some(heat) = shelf.heat.get_mut(header) {
@@ -202,6 +202,52 @@ impl Spares {
         drop(retired);
     }
 
+    /// Starts a replacement process for a slot that lost its own and got no spare: it
+    /// elaborates the hot header in the background, so the slot rejoins as a warm worker
+    /// instead of waiting, headerless, for a request to pay the header. None when no header was
+    /// ever elaborated (nothing to warm: the slot starts its process on its next use, as
+    /// before), when the pool is closing, or outside a runtime.
+    pub(crate) fn respawn(&self) -> Option<Respawn> {
+        let hot = self.lock().hot()?;
+        self.start_on(hot, Quiet::No)
+    }
+
+    /// Starts a process for an empty slot that elaborates `header` in the background (the
+    /// pool's prewarm at start-up). None when the pool is closing or outside a runtime.
+    pub(crate) fn prewarm(&self, header: &str) -> Option<Respawn> {
+        self.start_on(header.to_owned(), Quiet::Yes)
+    }
+
+    fn start_on(&self, header: String, quiet: Quiet) -> Option<Respawn> {
+        let runtime = tokio::runtime::Handle::try_current().ok()?;
+        if self.lock().closed {
+            return None;
+        }
+        let (arrive, arrived) = oneshot::channel();
+        let (repl, deadline) = (self.repl.clone(), self.header_deadline);
+        let counters = Arc::clone(&self.counters);
+        let for_header = header.clone();
+        let task = runtime.spawn(async move {
+            let warmed = elaborate(&repl, &for_header, deadline, &counters).await;
+            match (&warmed, quiet) {
+                (Ok(_), Quiet::No) => Counters::bump(&counters.respawned),
+                (Ok(_), Quiet::Yes) => {}
+                (Err(error), Quiet::No) => tracing::warn!(%error,
+                    "a background respawn failed to elaborate its header; the slot starts a process on its next use"),
+                // The slot's first request starts a process of its own and reports the
+                // failure as its own (the preflight's, at start-up).
+                (Err(error), Quiet::Yes) => tracing::debug!(%error, "a prewarm failed"),
+            }
+            // Nobody waiting (the slot was shut down): the process dies with the message.
+            let _ = arrive.send(warmed);
+        });
+        Some(Respawn {
+            header,
+            task,
+            arrived,
+        })
+    }
+
     /// Stops warming and starts no more; returns the ready spares for the caller to kill.
     /// Aborting a warm-up drops its process, which kills its group.
     pub(crate) fn close(&self) -> Vec<Spare> {
@@ -210,6 +256,65 @@ impl Spares {
         shelf.tasks.abort_all();
         shelf.warming.clear();
         std::mem::take(&mut shelf.ready)
+    }
+}
+
+/// Whether a failed warm-up is the user's business: a respawn after a loss is (a warning); a
+/// prewarm at start-up is not, since the slot's first request meets the same failure and
+/// reports it.
+#[derive(Clone, Copy)]
+enum Quiet {
+    No,
+    Yes,
+}
+
+/// A slot's replacement process, starting and elaborating its header in the background
+/// ([`Spares::respawn`]). It belongs to the slot, so the slot still counts one process: the
+/// pool's bound of `workers + spares` holds. Dropping it aborts the warm-up, whose process dies
+/// with it.
+pub(crate) struct Respawn {
+    header: String,
+    task: JoinHandle<()>,
+    arrived: oneshot::Receiver<Result<Spare, BridgeError>>,
+}
+
+impl Respawn {
+    /// The header it elaborates.
+    pub(crate) fn header(&self) -> &str {
+        &self.header
+    }
+
+    /// The warm process once it is ready: `Ready(None)` when the warm-up failed (logged),
+    /// `Pending` while it runs.
+    pub(crate) fn try_take(&mut self) -> Poll<Option<Spare>> {
+        match self.arrived.try_recv() {
+            Ok(warmed) => Poll::Ready(warmed.ok()),
+            Err(oneshot::error::TryRecvError::Empty) => Poll::Pending,
+            Err(oneshot::error::TryRecvError::Closed) => Poll::Ready(None),
+        }
+    }
+
+    /// Waits for the warm process (None when the warm-up failed): a request that found only
+    /// this slot free, on the header the respawn elaborates, is further along waiting for it
+    /// than starting another process.
+    pub(crate) async fn wait(&mut self) -> Option<Spare> {
+        (&mut self.arrived).await.ok().and_then(Result::ok)
+    }
+
+    /// Aborts the warm-up and returns once its process is gone, so that a process started in
+    /// its place never runs beside it.
+    pub(crate) async fn cancel(mut self) {
+        self.task.abort();
+        let _ = (&mut self.task).await;
+        // A warm-up that finished before the abort left its process in the channel.
+        self.arrived.close();
+        drop(self.arrived.try_recv());
+    }
+}
+
+impl Drop for Respawn {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 

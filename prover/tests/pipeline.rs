@@ -170,6 +170,37 @@ fn an_eval_tells_each_row_then_its_summary_and_a_rerun_skips_them() {
     );
 }
 
+/// The workers the first searches take start with the run, each elaborating the first header
+/// in the background while the preflight runs: no search waits for a header of its own.
+#[test]
+fn an_eval_prewarms_the_workers_its_first_searches_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = [
+        theorem(
+            "and_intro",
+            "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q",
+        ),
+        theorem("unprovable", "theorem unprovable (x : ℕ) : x < x"),
+    ]
+    .map(|t| t.to_row() + "\n")
+    .concat();
+    std::fs::write(dir.path().join("dataset.jsonl"), rows).unwrap();
+    let run = EvalRun {
+        concurrency: Some(2),
+        ..eval_run(dir.path())
+    };
+    let end = prover::pipeline::eval::run(run, &SettingsFile::default(), &mut Recorder::default())
+        .unwrap();
+    assert_eq!((end.tally.proved, end.tally.failed), (1, 1));
+    let stats = end.pool_stats.expect("the batch ran");
+    // Before: the preflight's worker and the second search's each paid the header.
+    assert_eq!(
+        (stats.spawned, stats.headers_elaborated),
+        (2, 0),
+        "{stats:?}"
+    );
+}
+
 #[test]
 fn a_missing_dataset_is_refused_naming_it_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();

@@ -104,7 +104,11 @@ fn main() {
         rows.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
         let summary = stderr
             .lines()
-            .filter(|l| l.contains("REPL restarts") || l.contains("warm spares"))
+            .filter(|l| {
+                l.contains("REPL restarts")
+                    || l.contains("warm spares")
+                    || l.contains("REPL respawns")
+            })
             .map(str::trim)
             .collect::<Vec<_>>()
             .join("; ");

@@ -241,6 +241,7 @@ async fn commands_and_a_proof_run_to_completion() {
             headers_elaborated: 1,
             spares_warmed: 0,
             spares_used: 0,
+            respawned: 0,
             replay_requests: 0,
         }
     );
@@ -803,23 +804,89 @@ async fn a_process_killed_at_a_deadline_is_replaced_by_a_warm_spare() {
     until(&pool, "no process left", |_| sim.running().is_empty()).await;
 }
 
+/// Without spares, a slot whose process was killed at a deadline starts a new one at once and
+/// elaborates the hot header in the background: it rejoins as a warm worker, and no request
+/// pays that header (it used to sit headerless until a request did).
 #[tokio::test]
-async fn without_spares_a_lost_process_is_replaced_cold_as_before() {
+async fn without_spares_a_lost_process_is_respawned_warm_in_the_background() {
     let sim = Sim::new(&world());
     let pool = sim.pool_with_spares("--hang-on-tactic stuck", 1, 0);
     let root = start(&pool).await;
     pool.apply(&root, "stuck", SHORT).await.unwrap_err();
+    until(&pool, "the slot respawned", |s| s.respawned == 1).await;
     let next = open(&pool, &root, "subst h").await;
     assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
     let stats = pool.stats();
     assert_eq!(
-        (stats.spawned, stats.restarts, stats.headers_elaborated),
-        (2, 1, 2),
+        (
+            stats.spawned,
+            stats.restarts,
+            stats.headers_elaborated,
+            stats.respawned
+        ),
+        (2, 1, 1, 1),
         "{stats:?}"
     );
     assert_eq!((stats.spares_warmed, stats.spares_used), (0, 0));
+    // The first process's header and the respawn's.
     assert_eq!(sim.header_count(), 2);
     assert_eq!(sim.running().len(), 1);
+    pool.shutdown().await;
+    until(&pool, "no process left", |_| sim.running().is_empty()).await;
+}
+
+/// A prewarm starts processes on empty slots and elaborates the header on them in the
+/// background: the first requests pay no header, and a slot never gets a second process.
+#[tokio::test]
+async fn a_prewarmed_pool_elaborates_the_header_before_any_request_needs_it() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool_with_spares("", 3, 0);
+    assert_eq!(pool.prewarm(HEADER, 2), 2);
+    until(&pool, "two processes started", |s| s.spawned == 2).await;
+    let root = start(&pool).await;
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
+    until(&pool, "both headers elaborated", |_| {
+        sim.header_count() == 2
+    })
+    .await;
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.spawned, stats.headers_elaborated, stats.respawned),
+        (2, 0, 0),
+        "{stats:?}"
+    );
+    // Only the slot with neither a process nor a warm-up is left to prewarm.
+    assert_eq!(pool.prewarm(HEADER, 3), 1);
+    until(&pool, "the third process started", |s| s.spawned == 3).await;
+    assert_eq!(pool.prewarm(HEADER, 3), 0);
+    pool.shutdown().await;
+    until(&pool, "no process left", |_| sim.running().is_empty()).await;
+}
+
+/// A respawn still elaborating its header when the pool shuts down (or is dropped) dies with
+/// it; one on a header the next request does not want makes room for that request's process.
+#[tokio::test]
+async fn a_respawn_under_way_is_killed_by_shutdown_and_never_runs_beside_its_slots_process() {
+    let sim = Sim::new(&world());
+    let slow = "--header-delay-ms 300 --hang-on-tactic stuck";
+    let pool = sim.pool_with_spares(slow, 1, 0);
+    let root = start(&pool).await;
+    pool.apply(&root, "stuck", SHORT).await.unwrap_err();
+    pool.shutdown().await;
+    until(&pool, "no process left", |_| sim.running().is_empty()).await;
+
+    let pool = sim.pool_with_spares(slow, 1, 0);
+    let root = start(&pool).await;
+    pool.apply(&root, "stuck", SHORT).await.unwrap_err();
+    // Another header: the respawn on the first is cancelled before a process starts for it.
+    let other = "import Mathlib\nopen Nat Real";
+    let body = "theorem t1 (a b : ℕ) (h : a = b) : b = a := by\n  subst h\n  rfl";
+    pool.command(other, body, DEADLINE).await.unwrap();
+    assert_eq!(sim.running().len(), 1, "{:?}", pool.stats());
+    assert_eq!(pool.stats().headers_elaborated, 2);
+    drop(pool);
+    until_no_process(&sim).await;
 }
 
 #[tokio::test]
@@ -868,6 +935,12 @@ async fn shutdown_kills_warm_and_warming_spares() {
     until(&pool, "two spares warm", |s| s.spares_warmed == 2).await;
     assert_eq!(sim.running().len(), 3);
     drop(pool);
+    until_no_process(&sim).await;
+}
+
+/// Waits until no process the pool started runs (after the pool was dropped); panics if one
+/// outlives it. A bound for a failing test, not a timed assertion.
+async fn until_no_process(sim: &Sim) {
     for _ in 0..2000 {
         if sim.running().is_empty() {
             return;

@@ -163,6 +163,13 @@ fn print_end(end: &EvalEnd) {
                 stats.replay_requests
             );
         }
+        if stats.respawned > 0 {
+            note!(
+                "  REPL respawns {:>6} warmed in the background, {} header elaborations waited for",
+                stats.respawned,
+                stats.headers_elaborated
+            );
+        }
         if stats.spares_warmed > 0 {
             note!(
                 "  warm spares {:>7} used ({} warmed), {} header elaborations waited for",

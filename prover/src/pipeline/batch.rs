@@ -29,6 +29,11 @@ pub struct BatchEnd {
 /// Runs `work` on every job, `concurrency` at a time (at least one), each on a task of its
 /// own, and calls `done` on the caller's task with each outcome, in completion order.
 ///
+/// Jobs start in their order: one dispatcher hands each job a permit as one frees, so the
+/// `concurrency` jobs running at any time are the earliest not yet finished, whatever the
+/// runtime's scheduling (a task per job racing for permits started them in any order, and a
+/// run's wall time then depended on which order it drew).
+///
 /// No job starts after `stop` is set. With `model`, no job starts while that prover's model
 /// server is down: a job waits for it (`Policies::wait_for_model`), up to the outage limit;
 /// past it no job starts any more and the outage is returned in [`BatchEnd::model_outage`]
@@ -52,31 +57,32 @@ where
 {
     let permits = Arc::new(Semaphore::new(concurrency.max(1)));
     let outage: Arc<Mutex<Option<String>>> = Arc::default();
-    let work = Arc::new(work);
     let (sender, mut receiver) = mpsc::unbounded_channel::<R>();
-    for job in jobs {
-        let (permits, sender, work) = (permits.clone(), sender.clone(), work.clone());
-        let (outage, stop, model) = (outage.clone(), stop.clone(), model.cloned());
-        tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
+    let (dispatch_outage, dispatch_stop, model) = (outage.clone(), stop.clone(), model.cloned());
+    tokio::spawn(async move {
+        for job in jobs {
+            let Ok(permit) = permits.clone().acquire_owned().await else {
                 return;
             };
-            if stop.is_set() || outage.lock().unwrap_or_else(|p| p.into_inner()).is_some() {
+            if dispatch_stop.is_set() {
                 return;
             }
-            if let Some(model) = model
+            if let Some(model) = &model
                 && let Err(down) = model.policies().wait_for_model().await
             {
-                outage
+                dispatch_outage
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .get_or_insert(down.0);
                 return;
             }
-            let _ = sender.send(work(job).await);
-        });
-    }
-    drop(sender);
+            let (sender, running) = (sender.clone(), work(job));
+            tokio::spawn(async move {
+                let _ = sender.send(running.await);
+                drop(permit);
+            });
+        }
+    });
     loop {
         let outcome = tokio::select! {
             biased;
@@ -225,6 +231,34 @@ mod tests {
         assert_eq!(reported, (0..40).map(|j| j * 2).collect::<Vec<u32>>());
         let most = most.load(Ordering::SeqCst);
         assert!((1..=3).contains(&most), "{most} jobs ran at once");
+    }
+
+    /// Jobs start in their order on a multi-threaded runtime: a job starts only once every
+    /// job before it has.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn jobs_start_in_their_order() {
+        let (_stopper, stop) = Stop::channel();
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let record = started.clone();
+        let _ = run(
+            (0..64).collect::<Vec<u32>>(),
+            3,
+            &stop,
+            None,
+            move |job| {
+                record.lock().unwrap().push(job);
+                async move {
+                    for _ in 0..job % 4 {
+                        tokio::task::yield_now().await;
+                    }
+                    job
+                }
+            },
+            |_| Ok::<(), ()>(()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(*started.lock().unwrap(), (0..64).collect::<Vec<u32>>());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,6 +18,12 @@ use crate::policy::PolicyKind;
 use crate::session::{Prover, Session};
 use crate::settings::{self, Overlay, SettingsFile};
 
+/// The log target of the run's milestones (`PROVER_LOG=prover::timeline=debug`): session
+/// open, preflight passed, each search's start and row, the batch's end and the pool's
+/// shutdown, each a timestamped line; the eval bench reads them to say where the wall time
+/// beyond the searches goes.
+pub const TIMELINE: &str = "prover::timeline";
+
 /// The most attempts at a theorem an eval takes.
 pub const MAX_ATTEMPTS: u32 = 1024;
 
@@ -411,6 +417,7 @@ fn start(
 ) -> Result<Started, RunError> {
     let config = super::run::side_by_side_session_config(&request.overlay, settings)?;
     let session = Session::open(config)?;
+    tracing::debug!(target: TIMELINE, "session open");
     if request.save_model.is_some() && session.policies().spec().kind != PolicyKind::Learned {
         return Err(RunError::Refused(
             "--save-model needs --policy learned".to_owned(),
@@ -445,6 +452,17 @@ fn start(
     let prover = attempt_prover(&session, request.attempts, progress);
     let stop = progress.stop_on(session.handle())?;
     if let Some((first, _)) = resume.searches.first() {
+        // The workers the first searches will take start now, each elaborating the first
+        // header in the background while the preflight runs on one of them: the first wave of
+        // searches finds them warm instead of each starting a REPL on its own clock.
+        let per_search = session.prove_config().search_parallelism.unwrap_or(1);
+        let at_once = resume.searches.len().min(concurrency);
+        let wanted = at_once.saturating_mul(per_search).min(workers);
+        let prewarmed = {
+            let _runtime = session.handle().enter();
+            session.pool().prewarm(&first.header, wanted)
+        };
+        tracing::debug!(target: TIMELINE, prewarmed, "workers prewarming");
         let probe = super::preflight::ready(&session, &first.header, &mut |url, probe| {
             progress.event(RunEvent::ModelProbed { url, probe });
         })?;
@@ -452,6 +470,7 @@ fn start(
             planning.probe(session.handle())?;
         }
         run_manifest.set_model_probe(probe);
+        tracing::debug!(target: TIMELINE, "preflight passed");
     }
     Ok(Started {
         session,
@@ -510,6 +529,7 @@ fn search(
                 let (prover, extras) = (searcher.clone(), extras.clone());
                 let (planning, stop) = (planning.clone(), plan_stop.clone());
                 async move {
+                    tracing::debug!(target: TIMELINE, theorem = %theorem.name, "search started");
                     let attempt = several.then_some(attempt);
                     if let Some(planning) = planning {
                         let mut result = planning.prove(&prover, theorem, &stop).await;
@@ -527,6 +547,7 @@ fn search(
                 resume.mark(&mut result);
                 identities.stamp(&mut result);
                 out.append(&result)?;
+                tracing::debug!(target: TIMELINE, theorem = %result.name, "row written");
                 tally.add(&result);
                 progress.event(RunEvent::Eval(EvalEvent::Decided {
                     result: &result,
@@ -539,8 +560,10 @@ fn search(
         )
         .await?;
         pool_stats = Some(session.pool().stats());
+        tracing::debug!(target: TIMELINE, "batch done");
         if !stop.is_set() {
             session.pool().shutdown().await;
+            tracing::debug!(target: TIMELINE, "pool shut down");
         }
         Ok::<_, RunError>(end.model_outage)
     })?;
