@@ -24,13 +24,15 @@ use crate::search::{
     Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StateHint,
     StopReason, Tactics, Verdict,
 };
-use crate::speculation::{Claim, Speculation, SpeculationStats};
+use speculation::{Claim, Speculation, SpeculationStats};
 
 pub use ::datasets::{ProveResult, ProveStatus, RestsOn, StopCode, Theorem};
 /// A position as the REPL reports it: line from 1, column in codepoints from 0.
 pub use lean_bridge::protocol::Pos;
 
 pub use crate::policy::DynPolicy;
+
+pub mod speculation;
 
 /// `ProofEnv` over a shared pool, consulting the cache first. Timeouts count as a rejected
 /// tactic (Lean gave no answer in time) and are not cached; crashes and protocol failures are
@@ -171,7 +173,7 @@ impl LeanEnv {
     }
 
     /// Runs the tactics of the states the search will probably expand next ahead of need, on
-    /// idle workers, as soon as the policy's answers for them are in ([`crate::speculation`]):
+    /// idle workers, as soon as the policy's answers for them are in ([`speculation`]):
     /// the first `width` of each, each with `deadline`. Only with a parallelism above 1 (the
     /// bound on this search's tactic applications in flight, real and speculative together)
     /// and a policy that tells its answers ahead of need (a look-ahead above 0, set by
@@ -185,9 +187,8 @@ impl LeanEnv {
             self.pool.clone(),
             self.runtime.clone(),
             self.cache.clone(),
-            self.parallelism,
-            width,
-            deadline,
+            (self.parallelism, width, deadline),
+            Some((hints.ear.clone(), hints.bound)),
         );
         let weak = Arc::downgrade(&speculation);
         let ear: std::sync::Weak<dyn crate::search::ProposalHint> = weak;
@@ -209,6 +210,15 @@ impl LeanEnv {
     pub fn with_parallelism(mut self, parallelism: usize) -> LeanEnv {
         self.parallelism = parallelism.max(1);
         self
+    }
+}
+
+impl Drop for LeanEnv {
+    /// The search is over: its policy may still tell answers in, but nothing more runs ahead.
+    fn drop(&mut self) {
+        if let Some(speculation) = &self.speculation {
+            speculation.close();
+        }
     }
 }
 
@@ -419,7 +429,7 @@ impl ProofEnv for LeanEnv {
         let runtime = self.runtime.clone();
         let speculation = self.speculation.clone();
         if let Some(speculation) = &speculation {
-            speculation.begin(tactics.len());
+            speculation.begin(state, tactics.len());
         }
         let mut launched = 0;
         let launch = |index: usize| {
@@ -1197,6 +1207,7 @@ impl Engine {
                 used = speculation.used,
                 dropped = speculation.dropped(),
                 peak_in_flight = speculation.peak_in_flight,
+                announced = speculation.announced,
                 limit = env.parallelism,
                 "tactics run ahead of need"
             );

@@ -14,7 +14,6 @@ pub mod portfolio;
 pub mod search;
 pub mod session;
 pub mod settings;
-pub mod speculation;
 pub mod text;
 
 // The front door: the types a front end (CLI, editor server, MCP server) handles, named here so that no

@@ -2060,6 +2060,27 @@ mod tests {
     }
 
     #[test]
+    fn speculation_is_on_unless_the_flag_or_the_file_turns_it_off() {
+        let unset = prove_config(&SearchOverlay::default(), &SettingsFile::default()).unwrap();
+        assert!(unset.speculate, "on by default");
+        let off = SettingsFile::parse("[search]\nspeculation = false\n").unwrap();
+        assert!(
+            !prove_config(&SearchOverlay::default(), &off)
+                .unwrap()
+                .speculate
+        );
+        let on = SettingsFile::parse("[search]\nspeculation = true\n").unwrap();
+        let flag = SearchOverlay {
+            no_speculation: true,
+            ..SearchOverlay::default()
+        };
+        assert!(
+            !prove_config(&flag, &on).unwrap().speculate,
+            "the flag wins"
+        );
+    }
+
+    #[test]
     fn the_planner_is_off_by_default_and_its_flags_win_over_its_section() {
         let none = planner_settings(&PlannerOverlay::default(), &SettingsFile::default()).unwrap();
         assert!(none.is_none());

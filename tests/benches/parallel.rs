@@ -6,10 +6,11 @@
 //! speculative expansion (the likely next states' tactics run ahead on idle REPLs), each
 //! speed-up over P = 1 without look-ahead (today's order), the target 0.75·P of issue 26, how
 //! many model answers were asked ahead and how many of them the search used, and how many
-//! tactics ran ahead, were used, and the most in flight at once. Every run uses the same pool of 8
+//! tactics ran ahead, were used, how many states they produced were announced to the policy
+//! at once, and the most in flight at once. Every run uses the same pool of 8
 //! simulated REPLs, so only P and the look-ahead change. Under `cargo test` (no `--bench`
 //! argument) it runs a quick version (1 ms per tactic, P = 1 and 2) that checks the runs agree
-//! and prints no measurement.
+//! and prints no measurement. `-- --bench --parallelism N` runs P = 1 and N only.
 
 use prover_tests::harness::{
     ProverRun, SimRepl, read_jsonl, vocabulary_server_with, write_generated_world,
@@ -18,11 +19,17 @@ use prover_tests::openai_sim::{Faults, Options};
 use prover_tests::worldgen::WorldSpec;
 
 fn main() {
-    let measuring = std::env::args().any(|a| a == "--bench");
-    let (latency_ms, model_ms, parallelisms): (u64, u64, &[usize]) = if measuring {
-        (50, 100, &[1, 2, 4, 8])
-    } else {
-        (1, 1, &[1, 2])
+    let args: Vec<String> = std::env::args().collect();
+    let measuring = args.iter().any(|a| a == "--bench");
+    // `-- --bench --parallelism N`: P = 1 and N only.
+    let only = args
+        .iter()
+        .position(|a| a == "--parallelism")
+        .and_then(|at| args.get(at + 1)?.parse::<usize>().ok());
+    let (latency_ms, model_ms, parallelisms): (u64, u64, Vec<usize>) = match (measuring, only) {
+        (true, Some(p)) => (50, 100, vec![1, p]),
+        (true, None) => (50, 100, vec![1, 2, 4, 8]),
+        (false, _) => (1, 1, vec![1, 2]),
     };
     // Deep and bushy, with many failing tactics: the proof takes several expansions, and each
     // expansion runs the whole vocabulary (8 tactics).
@@ -63,7 +70,7 @@ fn main() {
     let url = format!("http://{}/v1", server.addr());
     prover_tests::harness::prover_bin();
     let mut rows = Vec::new();
-    for &parallelism in parallelisms {
+    for &parallelism in &parallelisms {
         for (lookahead, speculate) in [(0, false), (LOOKAHEAD, false), (LOOKAHEAD, true)] {
             let run = format!("{parallelism}-{lookahead}-{speculate}");
             let out = dir.path().join(format!("results-{run}.jsonl"));
@@ -123,6 +130,7 @@ fn main() {
                 speculated,
                 used,
                 peak_in_flight,
+                ..
             }) => {
                 assert!(
                     row.speculate && row.parallelism > 1 && row.lookahead > 0,
@@ -185,7 +193,7 @@ fn main() {
         first["expansions"], first["policy_calls"], first["lean_calls"]
     );
     println!(
-        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  + speculation: s  speed-up  target 0.75·P  asked ahead (new states)  used (new states)  run ahead  used  peak in flight  Lean calls  tactic requests (no look-ahead / look-ahead / + speculation)"
+        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  + speculation: s  speed-up  target 0.75·P  asked ahead (new states)  used (new states)  run ahead  used  announced ahead  peak in flight  Lean calls  tactic requests (no look-ahead / look-ahead / + speculation)"
     );
     for triple in rows.chunks(3) {
         let [plain, ahead, speculating] = triple else {
@@ -199,7 +207,7 @@ fn main() {
         } = speculating.prefetched.unwrap_or_default();
         let speculated = speculating.speculated.unwrap_or_default();
         println!(
-            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>16.2}  {:>8.2}  {:>13.2}  {:>24}  {:>17}  {:>9}  {:>4}  {:>14}  {:>10}  {} / {} / {}",
+            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>16.2}  {:>8.2}  {:>13.2}  {:>24}  {:>17}  {:>9}  {:>4}  {:>15}  {:>14}  {:>10}  {} / {} / {}",
             plain.parallelism,
             seconds(&plain.result),
             base / seconds(&plain.result),
@@ -212,6 +220,7 @@ fn main() {
             format!("{used} ({new_states_used})"),
             speculated.speculated,
             speculated.used,
+            speculated.announced,
             speculated.peak_in_flight,
             speculating.result["lean_calls"],
             plain.tactic_requests,
@@ -255,6 +264,8 @@ struct Prefetched {
 struct Speculated {
     speculated: u64,
     used: u64,
+    /// States produced by tactics run ahead and announced to the policy at once.
+    announced: u64,
     peak_in_flight: usize,
 }
 
@@ -276,6 +287,7 @@ fn speculation_counts(stderr: &str) -> Option<Speculated> {
     Some(Speculated {
         speculated: log_field(line, "speculated")?,
         used: log_field(line, "used")?,
+        announced: log_field(line, "announced")?,
         peak_in_flight: usize::try_from(log_field(line, "peak_in_flight")?).ok()?,
     })
 }

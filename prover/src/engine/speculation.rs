@@ -26,7 +26,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use crate::cache::ProofCache;
-use crate::search::{Candidate, ProposalHint};
+use crate::search::{Candidate, ProposalHint, StateHint};
 
 /// Lean's reply to one tactic, as the pool gives it.
 pub type Reply = Result<ApplyReply, BridgeError>;
@@ -35,7 +35,7 @@ pub type Reply = Result<ApplyReply, BridgeError>;
 /// hints and of new children, so a state outranked for a while still finds its answers.
 const STATES_KEPT: usize = 64;
 
-/// Tactics waiting to run ahead, at most: the oldest are dropped beyond (only a bound; a
+/// Tactics waiting to run ahead, at most: the first queued are dropped beyond (only a bound; a
 /// search's look-ahead queues a few states' width each).
 const QUEUED_KEPT: usize = 1024;
 
@@ -48,6 +48,9 @@ pub struct SpeculationStats {
     pub used: u64,
     /// The most tactic applications of this search in flight at once, real and speculative.
     pub peak_in_flight: usize,
+    /// States produced by tactics run ahead and announced to the policy before the search
+    /// took them.
+    pub announced: u64,
 }
 
 impl SpeculationStats {
@@ -70,6 +73,9 @@ pub struct Speculation {
     /// How many of a state's proposals the search runs (its expansion width).
     width: usize,
     deadline: Duration,
+    /// The policy's ear for new states, and how many children of one state run ahead it hears
+    /// of (the look-ahead).
+    ear: Option<(Arc<dyn StateHint>, usize)>,
     table: Mutex<Table>,
     /// Signalled whenever a slot is given back.
     freed: Condvar,
@@ -81,8 +87,13 @@ struct Table {
     states: HashMap<String, Ahead>,
     /// Those texts, oldest first; at most [`STATES_KEPT`].
     order: VecDeque<String>,
-    /// Tactics waiting to run ahead, oldest first.
-    queue: VecDeque<Key>,
+    /// Tactics waiting to run ahead, each with its state's rank; the highest rank runs first,
+    /// then the first queued.
+    queue: VecDeque<(Rank, Key)>,
+    /// Expansions begun so far: the first part of a rank.
+    epoch: u64,
+    /// States ranked in this epoch so far.
+    ranked: u32,
     /// Tactics run ahead, running or answered, not yet taken by the search.
     launched: HashMap<Key, JoinHandle<Reply>>,
     /// Their keys, oldest first (some already taken): the oldest are forgotten beyond a bound.
@@ -93,19 +104,35 @@ struct Table {
     reserved: usize,
     /// The search waits for a slot: speculation launches nothing meanwhile.
     real_waiting: usize,
+    /// The search ended: nothing more is launched.
+    closed: bool,
     stats: SpeculationStats,
 }
 
 /// A state and a tactic on it.
 type Key = (ProofHandle, String);
 
+/// How likely a state is to be expanded soon, larger first: the states learned since the
+/// latest expansion began (its children, in the order they came), then those of the one before
+/// (the search's look-ahead, best first, then that expansion's children), and so on. A
+/// best-first search most often goes on with a child of what it just expanded.
+type Rank = (u64, std::cmp::Reverse<u32>);
+
 /// What is known of one state: its handle (from the environment) and the tactics its
 /// expansion would run (from the policy), and whether they were queued.
 #[derive(Default)]
 struct Ahead {
+    /// 0: the search knows the state (it hinted at it, or one of its tactics produced it);
+    /// 1: a tactic run ahead on such a state produced it.
+    generation: u8,
+    /// Its children produced ahead of need and announced to the policy so far.
+    announced: usize,
+    rank: Rank,
     handle: Option<ProofHandle>,
     tactics: Option<Vec<String>>,
     queued: bool,
+    /// The search has expanded it: a late answer for it queues nothing.
+    expanded: bool,
 }
 
 /// One tactic application in flight for the search; dropping it gives the slot back.
@@ -134,14 +161,17 @@ pub enum Claim {
 
 impl Speculation {
     /// Speculation for one search over `pool`, with at most `limit` tactic applications in
-    /// flight, the first `width` proposals of a state run ahead, each with `deadline`.
+    /// flight, the first `width` proposals of a state run ahead, each with `deadline`. With an
+    /// `ear` (the policy's, and a bound), a tactic run ahead on a state the search knows
+    /// announces the state it produced at once (the first `bound` per state), so the model's
+    /// answer for it, and then its own tactics, are under way before the search even takes the
+    /// answer; states found that way announce nothing further.
     pub fn new(
         pool: Arc<ReplPool>,
         runtime: Handle,
         cache: Option<Arc<ProofCache>>,
-        limit: usize,
-        width: usize,
-        deadline: Duration,
+        (limit, width, deadline): (usize, usize, Duration),
+        ear: Option<(Arc<dyn StateHint>, usize)>,
     ) -> Arc<Speculation> {
         Arc::new_cyclic(|me| Speculation {
             me: me.clone(),
@@ -151,6 +181,7 @@ impl Speculation {
             limit: limit.max(1),
             width,
             deadline,
+            ear,
             table: Mutex::new(Table::default()),
             freed: Condvar::new(),
         })
@@ -169,10 +200,13 @@ impl Speculation {
     /// search names (`chosen`) replaces another handle of the same text: it is the one the
     /// search will ask about (the first path to the text); a produced one only fills a gap.
     pub fn know_state(&self, state: &ProofHandle, chosen: bool) {
-        let text = crate::engine::state_text(state);
+        let text = super::state_text(state);
         {
             let mut table = self.lock();
+            let rank = table.next_rank();
             let ahead = table.entry(text.clone());
+            ahead.generation = 0;
+            ahead.rank = rank;
             match &ahead.handle {
                 Some(known) if known == state || !chosen => {}
                 _ => {
@@ -180,15 +214,28 @@ impl Speculation {
                     ahead.queued = false;
                 }
             }
+            if let Some(handle) = ahead.handle.clone() {
+                for (queued_rank, (queued, _)) in &mut table.queue {
+                    if *queued == handle {
+                        *queued_rank = rank;
+                    }
+                }
+            }
             table.queue_ready(&text);
         }
         self.pump();
     }
 
-    /// The search's expansion is about to launch `tactics` tactics: their slots are kept for
-    /// them until each is claimed, skipped or the expansion [`end`](Self::end)s.
-    pub fn begin(&self, tactics: usize) {
-        self.lock().reserved = tactics;
+    /// The search's expansion of `state` is about to launch `tactics` tactics: their slots are
+    /// kept for them until each is claimed, skipped or the expansion [`end`](Self::end)s. The
+    /// state's tactics are run ahead no more: the search asks for them now.
+    pub fn begin(&self, state: &ProofHandle, tactics: usize) {
+        let text = super::state_text(state);
+        let mut table = self.lock();
+        table.reserved = tactics;
+        table.epoch += 1;
+        table.ranked = 0;
+        table.entry(text).expanded = true;
     }
 
     /// One tactic of the expansion needs no launch (the cache answered it).
@@ -208,7 +255,7 @@ impl Speculation {
             table.stats.used += 1;
             return Claim::Ahead(task);
         }
-        table.queue.retain(|queued| *queued != key);
+        table.queue.retain(|(_, queued)| *queued != key);
         table.real_waiting += 1;
         while table.in_flight >= self.limit {
             table = self.freed.wait(table).unwrap_or_else(|p| p.into_inner());
@@ -217,6 +264,16 @@ impl Speculation {
         table.take_slot();
         drop(table);
         Claim::Run(self.slot())
+    }
+
+    /// The search ended: nothing more runs ahead (tactics running finish on their own, their
+    /// answers dropped).
+    pub fn close(&self) {
+        let mut table = self.lock();
+        table.closed = true;
+        table.queue.clear();
+        table.launched.clear();
+        table.launched_order.clear();
     }
 
     /// The expansion launched all it will: what it kept free goes back to speculation.
@@ -240,12 +297,13 @@ impl Speculation {
             return;
         };
         let mut table = self.lock();
-        while table.real_waiting == 0
+        while !table.closed
+            && table.real_waiting == 0
             && table.in_flight + table.reserved < self.limit
             && !table.queue.is_empty()
             && self.pool.idle_workers() > 0
         {
-            let Some(key) = table.queue.pop_front() else {
+            let Some(key) = table.pop_likeliest() else {
                 break;
             };
             if table.launched.contains_key(&key) || self.cached(&key) {
@@ -258,8 +316,12 @@ impl Speculation {
             };
             let (pool, (state, tactic), deadline) =
                 (Arc::clone(&self.pool), key.clone(), self.deadline);
+            let speculation = Arc::clone(&me);
             let task = self.runtime.spawn(async move {
                 let reply = pool.apply(&state, &tactic, deadline).await;
+                if let Ok(ApplyReply::Open(child)) = &reply {
+                    speculation.produced(&state, child);
+                }
                 // The slot goes back only now, after the worker did: the next launch may take it.
                 drop(slot);
                 reply
@@ -277,11 +339,46 @@ impl Speculation {
         }
     }
 
+    /// A tactic run ahead on `parent` produced `child`: when the search knows `parent`, the
+    /// policy hears of `child` at once (within the bound per parent), and `child` may run
+    /// ahead in turn once the policy's answer for it is in.
+    fn produced(&self, parent: &ProofHandle, child: &ProofHandle) {
+        let Some((ear, bound)) = &self.ear else {
+            return;
+        };
+        let (parent_text, child_text) = (super::state_text(parent), super::state_text(child));
+        {
+            let mut table = self.lock();
+            if table.closed {
+                return;
+            }
+            let Some(ahead) = table.states.get_mut(&parent_text) else {
+                return;
+            };
+            if ahead.generation > 0 || ahead.announced >= *bound {
+                return;
+            }
+            ahead.announced += 1;
+            if !table.states.contains_key(&child_text) {
+                let rank = table.next_rank();
+                let ahead = table.entry(child_text.clone());
+                ahead.generation = 1;
+                ahead.rank = rank;
+                ahead.handle = Some(child.clone());
+                table.stats.announced += 1;
+            } else {
+                // Known already (the search's, or another path's): nothing new to announce.
+                return;
+            }
+        }
+        ear.new_state(&child_text);
+    }
+
     /// Whether the cache already answers this tactic (the search will not ask Lean).
     fn cached(&self, (state, tactic): &Key) -> bool {
         self.cache.as_ref().is_some_and(|cache| {
             cache
-                .transition(state.header(), &crate::engine::state_text(state), tactic)
+                .transition(state.header(), &super::state_text(state), tactic)
                 .is_some()
         })
     }
@@ -322,19 +419,39 @@ impl Table {
         let Some(ahead) = self.states.get_mut(text) else {
             return;
         };
-        let (Some(handle), Some(tactics), false) = (&ahead.handle, &ahead.tactics, ahead.queued)
+        let (Some(handle), Some(tactics), false, false) =
+            (&ahead.handle, &ahead.tactics, ahead.queued, ahead.expanded)
         else {
             return;
         };
         ahead.queued = true;
-        let keys: Vec<Key> = tactics
+        let rank = ahead.rank;
+        let keys: Vec<(Rank, Key)> = tactics
             .iter()
-            .map(|tactic| (handle.clone(), tactic.clone()))
+            .map(|tactic| (rank, (handle.clone(), tactic.clone())))
             .collect();
         self.queue.extend(keys);
         while self.queue.len() > QUEUED_KEPT {
             self.queue.pop_front();
         }
+    }
+
+    /// The next rank in this epoch.
+    fn next_rank(&mut self) -> Rank {
+        self.ranked = self.ranked.saturating_add(1);
+        (self.epoch, std::cmp::Reverse(self.ranked))
+    }
+
+    /// Takes the queued tactic of the likeliest state (the first queued among equals).
+    fn pop_likeliest(&mut self) -> Option<Key> {
+        let mut best: Option<(usize, Rank)> = None;
+        for (at, (rank, _)) in self.queue.iter().enumerate() {
+            if best.is_none_or(|(_, best_rank)| *rank > best_rank) {
+                best = Some((at, *rank));
+            }
+        }
+        let (at, _) = best?;
+        self.queue.remove(at).map(|(_, key)| key)
     }
 
     fn take_slot(&mut self) {
