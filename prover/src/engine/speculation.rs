@@ -7,8 +7,12 @@
 //! [`ProposalHint`]). Once both are in for a state, its tactics are queued, and run while
 //! fewer than `limit` (the search's parallelism) of this search's tactic applications are in
 //! flight, real and speculative together, no tactic of the expansion under way still waits to
-//! be launched, and the pool has an idle worker. A tactic the search then runs takes the
-//! speculative answer (waiting for it if it is still running) instead of sending it again.
+//! be launched, and the pool has an idle worker, likeliest state first ([`Rank`]). A tactic the
+//! search then runs takes the speculative answer (waiting for it if it is still running)
+//! instead of sending it again. A state a tactic run ahead produced is announced to the policy
+//! at once when its parent is one the search knows (one generation deep, at most the
+//! look-ahead per parent), so its model answer and its own tactics start before the search
+//! gets there.
 //!
 //! The search sees only answers to what it asked, in its own order, so its report is the same
 //! with or without speculation whenever the environment is deterministic. An answer nobody
