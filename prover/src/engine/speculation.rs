@@ -7,7 +7,7 @@
 //! [`ProposalHint`]). Once both are in for a state, its tactics are queued, and run while
 //! fewer than `limit` (the search's parallelism) of this search's tactic applications are in
 //! flight, real and speculative together, no tactic of the expansion under way still waits to
-//! be launched, and the pool has an idle worker, likeliest state first ([`Rank`]). A tactic the
+//! be launched, and the pool has an idle worker, likeliest state first (`Rank`). A tactic the
 //! search then runs takes the speculative answer (waiting for it if it is still running)
 //! instead of sending it again. A state a tactic run ahead produced is announced to the policy
 //! at once when its parent is one the search knows (one generation deep, at most the
@@ -300,24 +300,33 @@ impl Speculation {
         let Some(me) = self.me.upgrade() else {
             return;
         };
-        let mut table = self.lock();
-        while !table.closed
-            && table.real_waiting == 0
-            && table.in_flight + table.reserved < self.limit
-            && !table.queue.is_empty()
-            && self.pool.idle_workers() > 0
-        {
-            let Some(key) = table.pop_likeliest() else {
-                break;
+        loop {
+            let (key, slot) = {
+                let mut table = self.lock();
+                let key = loop {
+                    if table.closed
+                        || table.real_waiting > 0
+                        || table.in_flight + table.reserved >= self.limit
+                        || self.pool.idle_workers() == 0
+                    {
+                        return;
+                    }
+                    let Some(key) = table.pop_likeliest() else {
+                        return;
+                    };
+                    if !table.launched.contains_key(&key) && !self.cached(&key) {
+                        break key;
+                    }
+                };
+                table.take_slot();
+                table.stats.speculated += 1;
+                let slot = Slot {
+                    speculation: Arc::clone(&me),
+                };
+                (key, slot)
             };
-            if table.launched.contains_key(&key) || self.cached(&key) {
-                continue;
-            }
-            table.take_slot();
-            table.stats.speculated += 1;
-            let slot = Slot {
-                speculation: Arc::clone(&me),
-            };
+            // Spawned outside the lock: a runtime shutting down drops the task at once, and its
+            // slot's drop takes the lock.
             let (pool, (state, tactic), deadline) =
                 (Arc::clone(&self.pool), key.clone(), self.deadline);
             let speculation = Arc::clone(&me);
@@ -331,6 +340,12 @@ impl Speculation {
                 reply
             });
             tracing::trace!(tactic = %key.1, depth = key.0.depth(), "running a tactic ahead of need");
+            let mut table = self.lock();
+            if table.closed {
+                continue;
+            }
+            // The search may have claimed this tactic in between and run it itself; then this
+            // answer is one it never takes.
             table.launched.insert(key.clone(), task);
             table.launched_order.push_back(key);
             let kept = STATES_KEPT * self.width.max(1);
