@@ -31,7 +31,14 @@ fn eval(
             "40",
         ])
         .args(["--policy", "openai", "--samples", "8", "--llm-url", url])
-        .args(["--workers", "4", "--concurrency", "1"])
+        .args([
+            "--workers",
+            "4",
+            "--repl-memory-estimate",
+            "0.05",
+            "--concurrency",
+            "1",
+        ])
         .args(["--search-parallelism", &PARALLELISM.to_string()])
         .args(["--policy-lookahead", "4"])
         .args(extra.iter().copied())
