@@ -409,6 +409,12 @@ impl ReplPool {
         }
     }
 
+    /// How many workers are idle right now (a snapshot: a request may take one at once). Work
+    /// done ahead of need asks first, so that it only ever takes a worker nobody waits for.
+    pub fn idle_workers(&self) -> usize {
+        self.lock().idle.len()
+    }
+
     /// Runs `tactic` on the state `state` names, on whichever idle worker suits best: one
     /// holding the state, else one holding more of its path, else one with its header, else
     /// any. A worker that lacks the state rebuilds it by re-running the statement and replaying

@@ -24,12 +24,15 @@ use crate::search::{
     Proof, ProofChecker, ProofEnv, Search, SearchConfig, SearchHook, SearchStats, StateHint,
     StopReason, Tactics, Verdict,
 };
+use speculation::{Claim, Speculation, SpeculationStats};
 
 pub use ::datasets::{ProveResult, ProveStatus, RestsOn, StopCode, Theorem};
 /// A position as the REPL reports it: line from 1, column in codepoints from 0.
 pub use lean_bridge::protocol::Pos;
 
 pub use crate::policy::DynPolicy;
+
+pub mod speculation;
 
 /// `ProofEnv` over a shared pool, consulting the cache first. Timeouts count as a rejected
 /// tactic (Lean gave no answer in time) and are not cached; crashes and protocol failures are
@@ -50,6 +53,9 @@ pub struct LeanEnv {
     parallelism: usize,
     /// Where new states are announced to the policy as their tactics answer, if it listens.
     new_states: Option<NewStateHints>,
+    /// The tactics of the states likely expanded next, run ahead of need
+    /// ([`with_speculation`](Self::with_speculation)).
+    speculation: Option<Arc<Speculation>>,
 }
 
 /// The policy's ear for new states ([`Policy::state_hints`]) and how many children of one
@@ -151,6 +157,7 @@ impl LeanEnv {
             faults: LeanFaults::default(),
             parallelism: 1,
             new_states: None,
+            speculation: None,
         }
     }
 
@@ -165,12 +172,53 @@ impl LeanEnv {
         self
     }
 
+    /// Runs the tactics of the states the search will probably expand next ahead of need, on
+    /// idle workers, as soon as the policy's answers for them are in ([`speculation`]):
+    /// the first `width` of each, each with `deadline`. Only with a parallelism above 1 (the
+    /// bound on this search's tactic applications in flight, real and speculative together)
+    /// and a policy that tells its answers ahead of need (a look-ahead above 0, set by
+    /// [`with_state_hints`](Self::with_state_hints) first); otherwise it does nothing. The
+    /// search's report does not depend on it.
+    pub fn with_speculation(mut self, width: usize, deadline: Duration) -> LeanEnv {
+        let Some(hints) = self.new_states.as_ref().filter(|_| self.parallelism > 1) else {
+            return self;
+        };
+        let speculation = Speculation::new(
+            self.pool.clone(),
+            self.runtime.clone(),
+            self.cache.clone(),
+            (self.parallelism, width, deadline),
+            Some((hints.ear.clone(), hints.bound)),
+        );
+        let weak = Arc::downgrade(&speculation);
+        let ear: std::sync::Weak<dyn crate::search::ProposalHint> = weak;
+        hints.ear.tell_proposals(ear);
+        self.speculation = Some(speculation);
+        self
+    }
+
+    /// What became of the speculation ([`with_speculation`](Self::with_speculation)), if any.
+    pub fn speculation_stats(&self) -> Option<SpeculationStats> {
+        self.speculation
+            .as_ref()
+            .map(|speculation| speculation.stats())
+    }
+
     /// Runs up to `parallelism` tactics of one expansion at once on the pool (1: one after
     /// another, as `apply` does). The search's report does not depend on it: the answers are
     /// handed over in the tactics' order ([`apply_in_order`]).
     pub fn with_parallelism(mut self, parallelism: usize) -> LeanEnv {
         self.parallelism = parallelism.max(1);
         self
+    }
+}
+
+impl Drop for LeanEnv {
+    /// The search is over: its policy may still tell answers in, but nothing more runs ahead.
+    fn drop(&mut self) {
+        if let Some(speculation) = &self.speculation {
+            speculation.close();
+        }
     }
 }
 
@@ -345,6 +393,16 @@ impl ProofEnv for LeanEnv {
         }
     }
 
+    /// The states the search will probably expand next: their tactics run ahead of need once
+    /// the policy's answers for them are in ([`with_speculation`](Self::with_speculation)).
+    fn upcoming(&mut self, states: &[&ProofHandle]) {
+        if let Some(speculation) = &self.speculation {
+            for state in states {
+                speculation.know_state(state, true);
+            }
+        }
+    }
+
     /// With a parallelism above 1, the tactics run side by side on the pool's processes (each
     /// request replays the state on whichever process takes it unless it was preloaded there),
     /// answered in their order. New states go to the policy's ear as their tactics answer.
@@ -358,7 +416,7 @@ impl ProofEnv for LeanEnv {
         if let Some(hints) = &self.new_states {
             hints.seen.store(0, Ordering::Relaxed);
         }
-        if self.parallelism <= 1 || tactics.len() <= 1 {
+        if self.parallelism <= 1 || (tactics.len() <= 1 && self.speculation.is_none()) {
             for tactic in tactics.iter() {
                 if answer(self.apply(state, tactic, deadline)).is_break() {
                     return;
@@ -369,6 +427,10 @@ impl ProofEnv for LeanEnv {
         let goals: Arc<str> = state_text(state).into();
         let asked = Instant::now();
         let runtime = self.runtime.clone();
+        let speculation = self.speculation.clone();
+        if let Some(speculation) = &speculation {
+            speculation.begin(state, tactics.len());
+        }
         let mut launched = 0;
         let launch = |index: usize| {
             let tactic = tactics.get(index).unwrap_or_default();
@@ -376,9 +438,15 @@ impl ProofEnv for LeanEnv {
                 if let Some(hints) = &self.new_states {
                     hints.announce(&applied);
                 }
+                if let Some(speculation) = &speculation {
+                    speculation.skip();
+                }
                 return Launch::Ready(Ok(applied));
             }
             launched += 1;
+            let claim = speculation
+                .as_ref()
+                .map(|speculation| speculation.claim(state, tactic));
             let (pool, cache, state, goals, tactic, hints) = (
                 self.pool.clone(),
                 self.cache.clone(),
@@ -388,7 +456,19 @@ impl ProofEnv for LeanEnv {
                 self.new_states.clone(),
             );
             Launch::Running(runtime.spawn(async move {
-                let reply = pool.apply(&state, &tactic, deadline).await;
+                let reply = match claim {
+                    Some(Claim::Ahead(task)) => match task.await {
+                        Ok(reply) => reply,
+                        // The run ahead died (its task panicked): run the tactic now.
+                        Err(_) => pool.apply(&state, &tactic, deadline).await,
+                    },
+                    Some(Claim::Run(slot)) => {
+                        let reply = pool.apply(&state, &tactic, deadline).await;
+                        drop(slot);
+                        reply
+                    }
+                    None => pool.apply(&state, &tactic, deadline).await,
+                };
                 let outcome = settle(reply, &state, &goals, &tactic, cache.as_deref());
                 // At once, not when the answer's turn comes: the model's round trip for this
                 // child overlaps the expansion's other tactics.
@@ -409,9 +489,17 @@ impl ProofEnv for LeanEnv {
                     Ok(outcome) => conclude(faults, theorem, outcome),
                     Err(panicked) => Err(EnvError::new(panicked)),
                 };
+                // A child's handle, in the search's order: the first to reach its text is the
+                // one the search keeps, and the one it will ask about.
+                if let (Some(speculation), Ok(Applied::Goals(child))) = (&speculation, &applied) {
+                    speculation.know_state(child, false);
+                }
                 answer(applied)
             },
         );
+        if let Some(speculation) = &speculation {
+            speculation.end();
+        }
         self.lean_calls += launched;
         self.lean_time += asked.elapsed();
     }
@@ -807,6 +895,11 @@ pub struct ProveConfig {
     /// `None`: [`DEFAULT_POLICY_LOOKAHEAD`]. It changes the wall time and the model requests
     /// made, never the report.
     pub policy_lookahead: Option<usize>,
+    /// Whether the tactics of the states likely expanded next run ahead of need on idle
+    /// workers (`--no-speculation` turns it off; [`LeanEnv::with_speculation`]): only with a
+    /// parallelism above 1 and a look-ahead above 0. It changes the wall time and the Lean
+    /// requests made, never the report.
+    pub speculate: bool,
 }
 
 /// The look-ahead of a search that runs alone (`prove`, the editor and MCP servers), where a
@@ -927,6 +1020,7 @@ impl Default for ProveConfig {
             reuse_verdicts: VerdictReuse::default(),
             search_parallelism: None,
             policy_lookahead: None,
+            speculate: true,
         }
     }
 }
@@ -1088,6 +1182,10 @@ impl Engine {
         // The look-ahead also bounds the children of an expansion announced to the policy as
         // soon as their tactics answer: the same knob, pipelined policy calls.
         let mut env = env.with_state_hints(policy.state_hints(), lookahead);
+        if config.speculate {
+            env =
+                env.with_speculation(config.search.expansion_width, config.search.tactic_deadline);
+        }
         let mut checker = self.checker(theorem, recheck);
         checker.search = Some(root.clone());
         // Until the search ends, the pool keeps the worker it uses for it (and its recheck).
@@ -1102,6 +1200,18 @@ impl Engine {
             .with_hook(hook)
             .run(&mut env, policy, &mut checker, root);
         drop(live);
+        if let Some(speculation) = env.speculation_stats() {
+            tracing::debug!(
+                theorem = %theorem.name,
+                speculated = speculation.speculated,
+                used = speculation.used,
+                dropped = speculation.dropped(),
+                peak_in_flight = speculation.peak_in_flight,
+                announced = speculation.announced,
+                limit = env.parallelism,
+                "tactics run ahead of need"
+            );
+        }
         let stats: &SearchStats = &report.stats;
         lean_calls += env.lean_calls + checker.calls;
         let (status, proof, stop_reason, stop_detail) = match &report.outcome {

@@ -152,6 +152,8 @@ pub struct SearchSettings {
     pub parallelism: Option<usize>,
     /// As `--policy-lookahead`.
     pub policy_lookahead: Option<usize>,
+    /// `false` as `--no-speculation`.
+    pub speculation: Option<bool>,
     /// As `--concurrency` of `prover eval`.
     pub concurrency: Option<usize>,
     /// As `--allow-native-decide`.
@@ -385,6 +387,8 @@ pub struct SearchOverlay {
     pub search_parallelism: Option<usize>,
     /// `--policy-lookahead`.
     pub policy_lookahead: Option<usize>,
+    /// `--no-speculation`.
+    pub no_speculation: bool,
     /// `--seed`.
     pub seed: Option<u64>,
     /// `--llm-fallback`.
@@ -498,6 +502,7 @@ impl EditorSettings {
         clear(&mut o.tactic_timeout, &search.tactic_timeout);
         clear(&mut o.search_parallelism, &search.parallelism);
         clear(&mut o.policy_lookahead, &search.policy_lookahead);
+        clear_flag(&mut o.no_speculation, &search.speculation);
         clear(&mut o.learned_model, &search.learned_model);
         clear_flag(&mut o.allow_native_decide, &search.allow_native_decide);
         let llm = &editor.llm;
@@ -682,6 +687,7 @@ impl SettingsFile {
             tactic_timeout,
             parallelism,
             policy_lookahead,
+            speculation,
             concurrency,
             allow_native_decide,
             learned_model,
@@ -695,6 +701,7 @@ impl SettingsFile {
             tactic_timeout: pick(tactic_timeout, &b.search.tactic_timeout),
             parallelism: pick(parallelism, &b.search.parallelism),
             policy_lookahead: pick(policy_lookahead, &b.search.policy_lookahead),
+            speculation: pick(speculation, &b.search.speculation),
             concurrency: pick(concurrency, &b.search.concurrency),
             allow_native_decide: pick(allow_native_decide, &b.search.allow_native_decide),
             learned_model: pick(learned_model, &b.search.learned_model),
@@ -949,6 +956,7 @@ pub fn prove_config(overlay: &SearchOverlay, file: &SettingsFile) -> Result<Prov
         }
         config.policy_lookahead = Some(k);
     }
+    config.speculate = !overlay.no_speculation && s.speculation.unwrap_or(true);
     // The recheck elaborates the whole proof; give it the per-theorem budget, or the default.
     if let Some(limit) = config.search.max_time {
         config.check.timeout = limit.max(config.search.tactic_deadline);
@@ -2049,6 +2057,27 @@ mod tests {
         };
         let error = prove_config(&huge, &file).unwrap_err().to_string();
         assert!(error.contains("--policy-lookahead"), "{error}");
+    }
+
+    #[test]
+    fn speculation_is_on_unless_the_flag_or_the_file_turns_it_off() {
+        let unset = prove_config(&SearchOverlay::default(), &SettingsFile::default()).unwrap();
+        assert!(unset.speculate, "on by default");
+        let off = SettingsFile::parse("[search]\nspeculation = false\n").unwrap();
+        assert!(
+            !prove_config(&SearchOverlay::default(), &off)
+                .unwrap()
+                .speculate
+        );
+        let on = SettingsFile::parse("[search]\nspeculation = true\n").unwrap();
+        let flag = SearchOverlay {
+            no_speculation: true,
+            ..SearchOverlay::default()
+        };
+        assert!(
+            !prove_config(&flag, &on).unwrap().speculate,
+            "the flag wins"
+        );
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! Benchmark: one theorem's wall time to its first proof with parallel expansion (`--search-parallelism P`, P = 1, 2, 4, 8), with and without pipelined policy calls (`--policy-lookahead`), against sim-repl at 50 ms per tactic and a simulated model server answering in 100 ms.
+//! Benchmark: one theorem's wall time to its first proof with parallel expansion (`--search-parallelism P`, P = 1, 2, 4, 8), with and without pipelined policy calls (`--policy-lookahead`) and speculative expansion, against sim-repl at 50 ms per tactic and a simulated model server answering in 100 ms.
 //!
 //! `cargo bench -p prover-tests --bench parallel` prints the figures: per P, the theorem's own
 //! search seconds (the result row's `seconds`, so process start-up and the REPLs' start are not
-//! in it) without look-ahead and with a look-ahead of 4 states, each speed-up over P = 1 without
-//! look-ahead (today's order), the target 0.75·P of issue 26, and how many model answers were
-//! asked ahead and how many of them the search used. Every run uses the same pool of 8
+//! in it) without look-ahead, with a look-ahead of 4 states, and with that look-ahead and
+//! speculative expansion (the likely next states' tactics run ahead on idle REPLs), each
+//! speed-up over P = 1 without look-ahead (today's order), the target 0.75·P of issue 26, how
+//! many model answers were asked ahead and how many of them the search used, and how many
+//! tactics ran ahead, were used, how many states they produced were announced to the policy
+//! at once, and the most in flight at once. Every run uses the same pool of 8
 //! simulated REPLs, so only P and the look-ahead change. Under `cargo test` (no `--bench`
 //! argument) it runs a quick version (1 ms per tactic, P = 1 and 2) that checks the runs agree
-//! and prints no measurement.
+//! and prints no measurement. `-- --bench --parallelism N` runs P = 1 and N only.
 
 use prover_tests::harness::{
     ProverRun, SimRepl, read_jsonl, vocabulary_server_with, write_generated_world,
@@ -16,11 +19,17 @@ use prover_tests::openai_sim::{Faults, Options};
 use prover_tests::worldgen::WorldSpec;
 
 fn main() {
-    let measuring = std::env::args().any(|a| a == "--bench");
-    let (latency_ms, model_ms, parallelisms): (u64, u64, &[usize]) = if measuring {
-        (50, 100, &[1, 2, 4, 8])
-    } else {
-        (1, 1, &[1, 2])
+    let args: Vec<String> = std::env::args().collect();
+    let measuring = args.iter().any(|a| a == "--bench");
+    // `-- --bench --parallelism N`: P = 1 and N only.
+    let only = args
+        .iter()
+        .position(|a| a == "--parallelism")
+        .and_then(|at| args.get(at + 1)?.parse::<usize>().ok());
+    let (latency_ms, model_ms, parallelisms): (u64, u64, Vec<usize>) = match (measuring, only) {
+        (true, Some(p)) => (50, 100, vec![1, p]),
+        (true, None) => (50, 100, vec![1, 2, 4, 8]),
+        (false, _) => (1, 1, vec![1, 2]),
     };
     // Deep and bushy, with many failing tactics: the proof takes several expansions, and each
     // expansion runs the whole vocabulary (8 tactics).
@@ -61,14 +70,11 @@ fn main() {
     let url = format!("http://{}/v1", server.addr());
     prover_tests::harness::prover_bin();
     let mut rows = Vec::new();
-    for &parallelism in parallelisms {
-        for lookahead in [0, LOOKAHEAD] {
-            let out = dir
-                .path()
-                .join(format!("results-{parallelism}-{lookahead}.jsonl"));
-            let log = dir
-                .path()
-                .join(format!("requests-{parallelism}-{lookahead}.jsonl"));
+    for &parallelism in &parallelisms {
+        for (lookahead, speculate) in [(0, false), (LOOKAHEAD, false), (LOOKAHEAD, true)] {
+            let run = format!("{parallelism}-{lookahead}-{speculate}");
+            let out = dir.path().join(format!("results-{run}.jsonl"));
+            let log = dir.path().join(format!("requests-{run}.jsonl"));
             let sim = SimRepl::world(&files.world)
                 .latency_ms(latency_ms)
                 .log(&log);
@@ -79,7 +85,11 @@ fn main() {
                 .args(["--concurrency", "1"])
                 .args(["--search-parallelism", &parallelism.to_string()])
                 .args(["--policy-lookahead", &lookahead.to_string()])
-                .env("PROVER_LOG", "prover::policy::prefetch=debug")
+                .args((!speculate).then_some("--no-speculation"))
+                .env(
+                    "PROVER_LOG",
+                    "prover::policy::prefetch=debug,prover::engine=debug",
+                )
                 .path("--dataset", &dataset)
                 .path("--out", &out)
                 .repl(&sim)
@@ -96,8 +106,10 @@ fn main() {
             rows.push(Row {
                 parallelism,
                 lookahead,
+                speculate,
                 tactic_requests,
                 prefetched: prefetch_counts(&stderr),
+                speculated: speculation_counts(&stderr),
                 result,
             });
         }
@@ -106,9 +118,37 @@ fn main() {
     for row in &rows {
         // The same search whatever P and the look-ahead: the same proof after the same
         // expansions and model calls.
-        let what = format!("P = {}, look-ahead {}", row.parallelism, row.lookahead);
+        let what = format!(
+            "P = {}, look-ahead {}, speculation {}",
+            row.parallelism, row.lookahead, row.speculate
+        );
         for field in ["proof", "expansions", "policy_calls"] {
             assert_eq!(row.result[field], first[field], "{what}: {field}");
+        }
+        match row.speculated {
+            Some(Speculated {
+                speculated,
+                used,
+                peak_in_flight,
+                ..
+            }) => {
+                assert!(
+                    row.speculate && row.parallelism > 1 && row.lookahead > 0,
+                    "{what}: speculation only where asked for and able"
+                );
+                assert!(
+                    used > 0 && used <= speculated,
+                    "{what}: {speculated} run ahead, {used} used"
+                );
+                assert!(
+                    peak_in_flight <= row.parallelism,
+                    "{what}: {peak_in_flight} tactic applications in flight at once"
+                );
+            }
+            None => assert!(
+                !row.speculate || row.parallelism == 1 || row.lookahead == 0,
+                "{what}: the search ran nothing ahead"
+            ),
         }
         if row.lookahead == 0 {
             assert_eq!(row.prefetched, None, "{what}: nothing asked ahead");
@@ -129,6 +169,17 @@ fn main() {
             );
         }
     }
+    for triple in rows.chunks(3) {
+        if let [_, ahead, speculating] = triple {
+            // A tactic run ahead counts as a Lean call once the search takes its answer, so
+            // the same P asks Lean the same tactics with speculation as without.
+            assert_eq!(
+                ahead.result["lean_calls"], speculating.result["lean_calls"],
+                "P = {}: Lean calls with and without speculation",
+                ahead.parallelism
+            );
+        }
+    }
     if !measuring {
         println!(
             "parallel bench smoke run: ok; run `cargo bench -p prover-tests --bench parallel` for figures"
@@ -142,29 +193,39 @@ fn main() {
         first["expansions"], first["policy_calls"], first["lean_calls"]
     );
     println!(
-        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  target 0.75·P  asked ahead (new states)  used (new states)  Lean calls  tactic requests (no look-ahead / look-ahead)"
+        "  P  look-ahead 0: s  speed-up  look-ahead {LOOKAHEAD}: s  speed-up  + speculation: s  speed-up  target 0.75·P  asked ahead (new states)  used (new states)  run ahead  used  announced ahead  peak in flight  Lean calls  tactic requests (no look-ahead / look-ahead / + speculation)"
     );
-    for pair in rows.chunks(2) {
-        let [plain, ahead] = pair else { continue };
+    for triple in rows.chunks(3) {
+        let [plain, ahead, speculating] = triple else {
+            continue;
+        };
         let Prefetched {
             started,
             used,
             new_states,
             new_states_used,
-        } = ahead.prefetched.unwrap_or_default();
+        } = speculating.prefetched.unwrap_or_default();
+        let speculated = speculating.speculated.unwrap_or_default();
         println!(
-            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>13.2}  {:>24}  {:>17}  {:>10}  {} / {}",
+            "  {}  {:>15.2}  {:>8.2}  {:>15.2}  {:>8.2}  {:>16.2}  {:>8.2}  {:>13.2}  {:>24}  {:>17}  {:>9}  {:>4}  {:>15}  {:>14}  {:>10}  {} / {} / {}",
             plain.parallelism,
             seconds(&plain.result),
             base / seconds(&plain.result),
             seconds(&ahead.result),
             base / seconds(&ahead.result),
+            seconds(&speculating.result),
+            base / seconds(&speculating.result),
             0.75 * plain.parallelism as f64,
             format!("{started} ({new_states})"),
             format!("{used} ({new_states_used})"),
-            ahead.result["lean_calls"],
+            speculated.speculated,
+            speculated.used,
+            speculated.announced,
+            speculated.peak_in_flight,
+            speculating.result["lean_calls"],
             plain.tactic_requests,
-            ahead.tactic_requests
+            ahead.tactic_requests,
+            speculating.tactic_requests
         );
     }
 }
@@ -176,6 +237,10 @@ const LOOKAHEAD: usize = 4;
 struct Row {
     parallelism: usize,
     lookahead: usize,
+    /// Whether speculative expansion was left on (`--no-speculation` otherwise).
+    speculate: bool,
+    /// Tactics run ahead of need, from the engine's debug line (none when nothing could be).
+    speculated: Option<Speculated>,
     /// Model answers asked ahead of need and used, from the policy's debug line.
     prefetched: Option<Prefetched>,
     result: serde_json::Value,
@@ -194,19 +259,45 @@ struct Prefetched {
     new_states_used: u64,
 }
 
+/// The counts the engine logs as a search with speculative expansion ends.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Speculated {
+    speculated: u64,
+    used: u64,
+    /// States produced by tactics run ahead and announced to the policy at once.
+    announced: u64,
+    peak_in_flight: usize,
+}
+
+/// The value of ` name=` in a log line, if it is a number.
+fn log_field(line: &str, name: &str) -> Option<u64> {
+    let start = line.find(&format!(" {name}="))? + name.len() + 2;
+    let digits: String = line[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// [`Speculated`] from the engine's line, if the search ran tactics ahead.
+fn speculation_counts(stderr: &str) -> Option<Speculated> {
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("tactics run ahead of need"))?;
+    Some(Speculated {
+        speculated: log_field(line, "speculated")?,
+        used: log_field(line, "used")?,
+        announced: log_field(line, "announced")?,
+        peak_in_flight: usize::try_from(log_field(line, "peak_in_flight")?).ok()?,
+    })
+}
+
 /// [`Prefetched`] from the line the policy logs as its search ends, if it asked ahead.
 fn prefetch_counts(stderr: &str) -> Option<Prefetched> {
     let line = stderr
         .lines()
         .find(|line| line.contains("policy answers asked ahead of need"))?;
-    let field = |name: &str| -> Option<u64> {
-        let start = line.find(&format!(" {name}="))? + name.len() + 2;
-        let digits: String = line[start..]
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().ok()
-    };
+    let field = |name: &str| log_field(line, name);
     Some(Prefetched {
         started: field("started")?,
         used: field("used")?,

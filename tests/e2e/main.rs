@@ -25,5 +25,6 @@ mod safety;
 mod shard;
 mod signals;
 mod slurm;
+mod speculation;
 mod test_data;
 mod writers;

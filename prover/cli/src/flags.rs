@@ -799,6 +799,12 @@ pub struct SearchArgs {
     /// `eval`, `iterate` and `explore`, which share the model among theorems].
     #[arg(long, value_name = "K")]
     pub policy_lookahead: Option<usize>,
+    /// Do not run the tactics of the states likely expanded next ahead of need on idle REPLs
+    /// (speculative expansion; on by default, and only at work with a --search-parallelism
+    /// above 1 and a --policy-lookahead above 0). The report is the same either way; some of
+    /// those requests go unused.
+    #[arg(long)]
+    pub no_speculation: bool,
     /// Seed forwarded to the model server's sampler. The search itself has no randomness:
     /// ties break by insertion order, so equal inputs give equal reports.
     #[arg(long, value_name = "S")]
@@ -850,6 +856,7 @@ impl SearchArgs {
             tactic_timeout,
             search_parallelism,
             policy_lookahead,
+            no_speculation,
             seed,
             llm_fallback,
             allow_native_decide,
@@ -883,6 +890,7 @@ impl SearchArgs {
             tactic_timeout,
             search_parallelism,
             policy_lookahead,
+            no_speculation,
             seed,
             llm_fallback,
             allow_native_decide,

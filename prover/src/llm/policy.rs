@@ -1,13 +1,13 @@
 //! The model as a search policy: `OpenAiPolicy` (the generic `CombinedPolicy` and
 //! `FallbackPolicy` that pair it with the portfolio live in `policy::combine`).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use futures::future::BoxFuture;
 use tokio::runtime::Handle;
 
 use crate::policy::prefetch::{PrefetchCache, PrefetchStats};
-use crate::search::{Candidate, Policy, PolicyError, Query, StateHint};
+use crate::search::{Candidate, Policy, PolicyError, ProposalHint, Query, StateHint};
 
 use super::client::LlmClient;
 use super::error::LlmError;
@@ -43,16 +43,28 @@ pub struct OpenAiPolicy {
 struct ModelPrefetch {
     client: Arc<LlmClient>,
     cache: PrefetchCache<Result<Vec<Candidate>, LlmError>>,
+    /// The environment told of each answer as it comes in ([`StateHint::tell_proposals`]).
+    ear: Arc<Mutex<Option<Weak<dyn ProposalHint>>>>,
 }
 
 impl ModelPrefetch {
-    /// The request `propose` would send for `state`.
+    /// The request `propose` would send for `state`; its answer, when it is one, also goes to
+    /// the environment's ear at once.
     fn ask(
         &self,
     ) -> impl FnMut(&str) -> BoxFuture<'static, Result<Vec<Candidate>, LlmError>> + use<'_> {
         move |state: &str| {
-            let (client, state) = (self.client.clone(), state.to_owned());
-            Box::pin(async move { client.propose(&state).await })
+            let (client, state, ear) = (self.client.clone(), state.to_owned(), self.ear.clone());
+            Box::pin(async move {
+                let answer = client.propose(&state).await;
+                if let Ok(candidates) = &answer {
+                    let ear = ear.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                    if let Some(ear) = ear.and_then(|ear| ear.upgrade()) {
+                        ear.proposed(&state, candidates);
+                    }
+                }
+                answer
+            })
         }
     }
 }
@@ -60,6 +72,10 @@ impl ModelPrefetch {
 impl StateHint for ModelPrefetch {
     fn new_state(&self, state: &str) {
         self.cache.start_new_state(state, self.ask());
+    }
+
+    fn tell_proposals(&self, ear: Weak<dyn ProposalHint>) {
+        *self.ear.lock().unwrap_or_else(|p| p.into_inner()) = Some(ear);
     }
 }
 
@@ -77,6 +93,7 @@ impl OpenAiPolicy {
             prefetched: Arc::new(ModelPrefetch {
                 client: client.clone(),
                 cache: PrefetchCache::new(runtime.clone()),
+                ear: Arc::new(Mutex::new(None)),
             }),
             client,
             runtime,

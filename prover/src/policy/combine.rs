@@ -1,9 +1,9 @@
 //! Policies made of two policies: `CombinedPolicy` (both, merged) and `FallbackPolicy` (the second only when the first fails).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
-use crate::search::{Candidate, Policy, PolicyError, Query, StateHint};
+use crate::search::{Candidate, Policy, PolicyError, ProposalHint, Query, StateHint};
 
 /// Candidates from two policies together: `first`'s (the model's), then `second`'s (the
 /// portfolio's), with duplicate tactic texts merged into the first position and the higher
@@ -147,6 +147,13 @@ impl StateHint for BothHear {
     fn new_state(&self, state: &str) {
         self.0.new_state(state);
         self.1.new_state(state);
+    }
+
+    /// Each tells its own answers: the combined proposal holds both, so every tactic either
+    /// proposes ahead of need is one the search may run.
+    fn tell_proposals(&self, ear: Weak<dyn ProposalHint>) {
+        self.0.tell_proposals(ear.clone());
+        self.1.tell_proposals(ear);
     }
 }
 

@@ -70,6 +70,15 @@ pub trait ProofEnv {
         let _ = (state, deadline);
     }
 
+    /// A hint: the search will probably expand these states soon, best first (the states of
+    /// its policy look-ahead, [`SearchConfig::policy_lookahead`](super::SearchConfig::policy_lookahead),
+    /// given just before the policy hears of them). An environment may run their likely
+    /// tactics ahead of need; it must answer them exactly as without the hint. The default
+    /// does nothing.
+    fn upcoming(&mut self, states: &[&Self::State]) {
+        let _ = states;
+    }
+
     /// Runs every tactic of one expansion on `state` and hands each answer to `answer`, in the
     /// order of `tactics`, until `answer` says [`ControlFlow::Break`] (after a tactic closed
     /// every goal, or when a budget ran out between two tactics) or the tactics run out.

@@ -65,7 +65,8 @@ pub use error::{CheckError, EnvError, PolicyError};
 pub use hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 pub use limits::{CancelToken, Clock, InstantClock, ManualClock};
 pub use policy::{
-    AllowAll, Candidate, CandidateFilter, FirstPath, Policy, Query, Refused, StateHint,
+    AllowAll, Candidate, CandidateFilter, FirstPath, Policy, ProposalHint, Query, Refused,
+    StateHint,
 };
 pub use proof::{Proof, ProofChecker, Verdict};
 pub use report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};

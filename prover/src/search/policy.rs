@@ -1,7 +1,7 @@
 //! The `Policy` and `CandidateFilter` traits, and how raw proposals become the tactics one expansion runs.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use super::error::PolicyError;
 use super::hash::FastSet;
@@ -200,6 +200,29 @@ pub trait StateHint: Send + Sync {
     /// A tactic has just produced the state whose canonical text is `state`; the search may
     /// soon propose for it.
     fn new_state(&self, state: &str);
+
+    /// An environment that can run tactics ahead of need asks to hear, from now on, each
+    /// answer the policy prepares ahead of need (for [`Policy::prefetch`]'s states and
+    /// announced new states) as soon as it is in, so it can start the likely tactics before
+    /// the search asks. The policy keeps `ear` only weakly: the environment's end ends it.
+    /// The default never tells.
+    fn tell_proposals(&self, ear: Weak<dyn ProposalHint>) {
+        let _ = ear;
+    }
+}
+
+/// An environment's ear for a policy's answers prepared ahead of need
+/// ([`StateHint::tell_proposals`]); called from whichever thread or task the answer came in on.
+pub trait ProposalHint: Send + Sync {
+    /// The policy's `propose` for the state whose canonical text is `state` will answer
+    /// `candidates` (as the policy gives them, before the search trims, filters and cuts them).
+    fn proposed(&self, state: &str, candidates: &[Candidate]);
+}
+
+impl fmt::Debug for dyn ProposalHint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProposalHint")
+    }
 }
 
 impl<P: Policy + ?Sized> Policy for Box<P> {

@@ -542,9 +542,10 @@ where
             .start_expansion(id, VecDeque::from(prepared.selected));
     }
 
-    /// Tells the policy which states are likely to be expanded next, while this expansion's
-    /// tactics are about to run: the best [`SearchConfig::policy_lookahead`] states of the
-    /// frontier not yet proposed for. Only a hint; the frontier is left as it was.
+    /// Tells the environment, then the policy, which states are likely to be expanded next,
+    /// while this expansion's tactics are about to run: the best
+    /// [`SearchConfig::policy_lookahead`] states of the frontier not yet proposed for. Only a
+    /// hint; the frontier is left as it was.
     fn hint_upcoming(&mut self) {
         let lookahead = self.config.policy_lookahead;
         if lookahead == 0 {
@@ -556,6 +557,8 @@ where
             let node = graph.node(id);
             node.status != Status::Failed && matches!(node.expansion, Expansion::NotStarted)
         });
+        let states: Vec<&E::State> = upcoming.iter().map(|open| graph.state(open.node)).collect();
+        self.env.upcoming(&states);
         let width = self.config.expansion_width;
         let queries: Vec<Query<'_>> = upcoming
             .into_iter()
