@@ -104,16 +104,7 @@ fn eval_run(dir: &std::path::Path) -> EvalRun {
 #[test]
 fn an_eval_tells_each_row_then_its_summary_and_a_rerun_skips_them() {
     let dir = tempfile::tempdir().unwrap();
-    let rows = [
-        theorem(
-            "and_intro",
-            "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q",
-        ),
-        theorem("unprovable", "theorem unprovable (x : ℕ) : x < x"),
-    ]
-    .map(|t| t.to_row() + "\n")
-    .concat();
-    std::fs::write(dir.path().join("dataset.jsonl"), rows).unwrap();
+    two_problems(dir.path());
 
     let mut progress = Recorder::default();
     let end = prover::pipeline::eval::run(
@@ -175,16 +166,7 @@ fn an_eval_tells_each_row_then_its_summary_and_a_rerun_skips_them() {
 #[test]
 fn an_eval_prewarms_the_workers_its_first_searches_take() {
     let dir = tempfile::tempdir().unwrap();
-    let rows = [
-        theorem(
-            "and_intro",
-            "theorem and_intro (p q : Prop) (hp : p) (hq : q) : p ∧ q",
-        ),
-        theorem("unprovable", "theorem unprovable (x : ℕ) : x < x"),
-    ]
-    .map(|t| t.to_row() + "\n")
-    .concat();
-    std::fs::write(dir.path().join("dataset.jsonl"), rows).unwrap();
+    two_problems(dir.path());
     let run = EvalRun {
         concurrency: Some(2),
         ..eval_run(dir.path())
@@ -288,7 +270,8 @@ impl std::io::Write for SharedBuffer {
     }
 }
 
-/// The two problems of the portfolio world the audit tests use.
+/// The two problems of the portfolio world the eval and audit tests use, written as the
+/// directory's `dataset.jsonl`.
 fn two_problems(dir: &std::path::Path) -> std::path::PathBuf {
     let rows = [
         theorem(
