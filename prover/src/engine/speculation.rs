@@ -30,7 +30,7 @@ use tokio::runtime::Handle;
 use tokio::task::JoinHandle;
 
 use crate::cache::ProofCache;
-use crate::search::{Candidate, ProposalHint, StateHint};
+use crate::search::{Candidate, ProposalHint, StateHint, selected_tactics};
 
 /// Lean's reply to one tactic, as the pool gives it.
 pub type Reply = Result<ApplyReply, BridgeError>;
@@ -479,26 +479,12 @@ impl Table {
     }
 }
 
-/// The tactics the search would run for `candidates`, best first: trimmed, empty ones and
-/// repeats dropped (the first kept), ordered by score (stably, NaN last), the first `width`.
-/// The search's own filter is not applied: a tactic it refuses is run ahead for nothing.
+/// The tactics the search would run for `candidates`, best first: the core's own selection
+/// ([`selected_tactics`]: trimmed, empty ones and repeats dropped, ordered by score, the first
+/// `width`). The search's filter is not applied: a tactic it refuses is run ahead for nothing.
 pub fn likely_tactics(candidates: &[Candidate], width: usize) -> Vec<String> {
-    let mut kept: Vec<(f64, &str)> = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
-        let tactic = candidate.tactic.trim();
-        if tactic.is_empty() || kept.iter().any(|(_, seen)| *seen == tactic) {
-            continue;
-        }
-        let score = if candidate.score.is_nan() {
-            f64::NEG_INFINITY
-        } else {
-            candidate.score
-        };
-        kept.push((score, tactic));
-    }
-    kept.sort_by(|a, b| b.0.total_cmp(&a.0));
-    kept.into_iter()
-        .take(width)
-        .map(|(_, tactic)| tactic.to_owned())
+    selected_tactics(candidates.to_vec(), width)
+        .into_iter()
+        .map(|candidate| candidate.tactic)
         .collect()
 }

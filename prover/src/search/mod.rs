@@ -66,7 +66,7 @@ pub use hook::{EdgeEvent, EdgeOutcome, NoHook, SearchEvent, SearchHook};
 pub use limits::{CancelToken, Clock, InstantClock, ManualClock};
 pub use policy::{
     AllowAll, Candidate, CandidateFilter, FirstPath, Policy, ProposalHint, Query, Refused,
-    StateHint,
+    StateHint, selected_tactics,
 };
 pub use proof::{Proof, ProofChecker, Verdict};
 pub use report::{FaultSource, Outcome, SearchReport, SearchStats, StopReason};

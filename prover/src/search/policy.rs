@@ -342,6 +342,14 @@ pub(super) fn prepare_candidates(
     prepared
 }
 
+/// The tactics a search runs for `proposals` when no filter refuses any: [`prepare_candidates`]'s
+/// selection (trimmed, empty ones and repeats dropped, best first, the first `width`). What an
+/// environment running tactics ahead of need takes as a state's likely tactics, so it runs the
+/// very ones the search will ask for.
+pub fn selected_tactics(proposals: Vec<Candidate>, width: usize) -> Vec<Candidate> {
+    prepare_candidates(proposals, &mut AllowAll, width).selected
+}
+
 /// Removes leading and trailing whitespace without a new allocation.
 fn trim_in_place(text: &mut String) {
     let trimmed = text.trim();
