@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use prover_tests::harness::{ProverRun, SimRepl, vocabulary_server, write_generated_world};
+use prover_tests::harness::{
+    ProverRun, SimRepl, results_by_name_without, vocabulary_server, write_generated_world,
+};
 use prover_tests::worldgen::WorldSpec;
 use serde_json::Value;
 
@@ -54,19 +56,9 @@ fn eval_statuses(
             "{}",
             String::from_utf8_lossy(&output.stderr)
         );
-        let results: BTreeMap<String, Value> = std::fs::read_to_string(&out)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .map(|mut v| {
-                // Wall time differs between runs; everything else must not.
-                v.as_object_mut().unwrap().remove("seconds");
-                v.as_object_mut().unwrap().remove("lean_seconds");
-                // Lean calls include the tactics a parallel expansion ran past a proof.
-                v.as_object_mut().unwrap().remove("lean_calls");
-                (v["name"].as_str().unwrap().to_owned(), v)
-            })
-            .collect();
+        // Wall time differs between runs; everything else must not. Lean calls include the
+        // tactics a parallel expansion ran past a proof.
+        let results = results_by_name_without(&out, &["seconds", "lean_seconds", "lean_calls"]);
         runs.push(results);
     }
     (files.provable, runs)

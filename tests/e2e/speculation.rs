@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use prover_tests::harness::{ProverRun, SimRepl, vocabulary_server, write_generated_world};
+use prover_tests::harness::{
+    ProverRun, SimRepl, results_by_name_without, vocabulary_server, write_generated_world,
+};
 use prover_tests::worldgen::WorldSpec;
 use serde_json::Value;
 
@@ -49,18 +51,9 @@ fn eval(
         .output();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{stderr}");
-    let rows = std::fs::read_to_string(out)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap())
-        .map(|mut row| {
-            // Wall time differs between runs; everything else must not (Lean calls included:
-            // a tactic run ahead counts once the search takes its answer).
-            row.as_object_mut().unwrap().remove("seconds");
-            row.as_object_mut().unwrap().remove("lean_seconds");
-            (row["name"].as_str().unwrap().to_owned(), row)
-        })
-        .collect();
+    // Wall time differs between runs; everything else must not (Lean calls included: a tactic
+    // run ahead counts once the search takes its answer).
+    let rows = results_by_name_without(out, &["seconds", "lean_seconds"]);
     let field = |line: &str, name: &str| -> u64 {
         let start = line.find(&format!(" {name}=")).expect(name) + name.len() + 2;
         line[start..]

@@ -328,14 +328,29 @@ pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
 
 /// A results JSONL file (`prover eval` output) as a map from `name` to the row.
 pub fn results_by_name(path: &Path) -> std::collections::BTreeMap<String, serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("a result is JSON"))
-        .map(|v| {
+    results_by_name_without(path, &[])
+}
+
+/// [`results_by_name`] with `fields` removed from every row: what two runs must agree on when
+/// those fields (wall times, say) may differ.
+pub fn results_by_name_without(
+    path: &Path,
+    fields: &[&str],
+) -> std::collections::BTreeMap<String, serde_json::Value> {
+    read_jsonl(path)
+        .into_iter()
+        .map(|mut row| {
+            if let Some(object) = row.as_object_mut() {
+                for field in fields {
+                    object.remove(*field);
+                }
+            }
             (
-                v["name"].as_str().expect("a result has a name").to_owned(),
-                v,
+                row["name"]
+                    .as_str()
+                    .expect("a result has a name")
+                    .to_owned(),
+                row,
             )
         })
         .collect()
