@@ -171,6 +171,8 @@ impl Drop for ReplPool {
 struct Slots {
     idle: Vec<Worker>,
     leased: usize,
+    /// Requests waiting for a worker ([`ReplPool::try_apply`] takes none while any waits).
+    waiting: usize,
     closed: bool,
     /// The roots of the searches under way ([`ReplPool::live_search`]), each with how many
     /// searches of it run.
@@ -178,6 +180,18 @@ struct Slots {
 }
 
 impl Slots {
+    /// Takes the idle worker that suits `op` best among those `eligible` allows.
+    fn take_best(&mut self, op: &Op<'_>, eligible: impl Fn(&Worker) -> bool) -> Option<Worker> {
+        let best = (0..self.idle.len())
+            .filter(|&i| eligible(&self.idle[i]))
+            .max_by_key(|&i| {
+                let worker = &self.idle[i];
+                (op.score(worker, &self.live), Reverse(worker.slot))
+            })?;
+        self.leased += 1;
+        Some(self.idle.swap_remove(best))
+    }
+
     /// Idle slots whose background respawn is ready take its process, so they are chosen as
     /// the warm workers they now are.
     fn absorb_respawns(&mut self, spares: &Spares) {
@@ -262,6 +276,7 @@ impl ReplPool {
             slots: Mutex::new(Slots {
                 idle,
                 leased: 0,
+                waiting: 0,
                 closed: false,
                 live: HashMap::new(),
             }),
@@ -407,12 +422,6 @@ impl ReplPool {
             Done::Start(reply) => Ok(reply),
             _ => unreachable!("a start operation answers with a start reply"),
         }
-    }
-
-    /// How many workers are idle right now (a snapshot: a request may take one at once). Work
-    /// done ahead of need asks first, so that it only ever takes a worker nobody waits for.
-    pub fn idle_workers(&self) -> usize {
-        self.lock().idle.len()
     }
 
     /// Runs `tactic` on the state `state` names, on whichever idle worker suits best: one
@@ -583,7 +592,12 @@ impl ReplPool {
     /// Leases the best-scoring idle worker, performs `op` on it, and settles the worker's
     /// process afterwards (discarded if dead, retired if due for recycling).
     async fn run(&self, op: &Op<'_>) -> Result<Done, BridgeError> {
-        let mut lease = self.lease(op).await?;
+        let lease = self.lease(op).await?;
+        self.run_leased(lease, op).await
+    }
+
+    /// [`run`](Self::run) on a worker already leased.
+    async fn run_leased(&self, mut lease: Lease<'_>, op: &Op<'_>) -> Result<Done, BridgeError> {
         let worker = lease.worker.as_mut().expect("a lease holds its worker");
         let mut replaced = false;
         loop {
@@ -613,6 +627,8 @@ impl ReplPool {
     }
 
     async fn lease(&self, op: &Op<'_>) -> Result<Lease<'_>, BridgeError> {
+        // Counted among the waiting from the first miss until this returns or is dropped.
+        let mut waiting: Option<Waiting<'_>> = None;
         loop {
             let notified = self.changed.notified();
             let mut notified = std::pin::pin!(notified);
@@ -624,21 +640,71 @@ impl ReplPool {
                     return Err(BridgeError::PoolClosed);
                 }
                 slots.absorb_respawns(&self.spares);
-                let best = (0..slots.idle.len()).max_by_key(|&i| {
-                    let worker = &slots.idle[i];
-                    (op.score(worker, &slots.live), Reverse(worker.slot))
-                });
-                if let Some(best) = best {
-                    let worker = slots.idle.swap_remove(best);
-                    slots.leased += 1;
+                if let Some(worker) = slots.take_best(op, |_| true) {
                     return Ok(Lease {
                         pool: self,
                         worker: Some(worker),
                     });
                 }
+                if waiting.is_none() {
+                    slots.waiting += 1;
+                    waiting = Some(Waiting { pool: self });
+                }
             }
             notified.await;
         }
+    }
+
+    /// Runs `tactic` on `state` only if a worker is idle right now, nobody waits for one, and
+    /// the worker needs no process started and no header elaborated: the best-suited such
+    /// worker, as [`apply`](Self::apply) would choose it, is taken at once and the returned
+    /// future runs the tactic on it (dropped unpolled, it gives the worker back). `None`
+    /// otherwise. Work done ahead of need goes through here, so it never waits in the queue
+    /// for a worker, never takes one a waiting request could have, and never pays a start-up.
+    pub fn try_apply(
+        self: &Arc<Self>,
+        state: &ProofHandle,
+        tactic: &str,
+        deadline: Duration,
+    ) -> Option<impl std::future::Future<Output = Result<ApplyReply, BridgeError>> + Send + 'static>
+    {
+        let op = Op::Apply {
+            state,
+            tactic,
+            deadline,
+        };
+        let worker = {
+            let mut slots = self.lock();
+            if slots.closed || slots.waiting > 0 {
+                return None;
+            }
+            slots.absorb_respawns(&self.spares);
+            slots.take_best(&op, |w| {
+                w.process.is_some()
+                    && matches!(w.headers.get(state.header()), Some(HeaderEnv::Ready(_)))
+            })?
+        };
+        let mut taken = TakenWorker {
+            pool: Arc::clone(self),
+            worker: Some(worker),
+        };
+        let (state, tactic) = (state.clone(), tactic.to_owned());
+        Some(async move {
+            let pool = Arc::clone(&taken.pool);
+            let lease = Lease {
+                pool: &pool,
+                worker: taken.worker.take(),
+            };
+            let op = Op::Apply {
+                state: &state,
+                tactic: &tactic,
+                deadline,
+            };
+            match pool.run_leased(lease, &op).await? {
+                Done::Apply(reply) => Ok(reply),
+                _ => unreachable!("an apply operation answers with an apply reply"),
+            }
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Slots> {
@@ -749,6 +815,36 @@ enum Claim {
 
 /// A worker taken out of the pool; dropping it puts the worker back, even when the task using
 /// it was cancelled mid-request (the abandoned process is then killed on the spot).
+/// A request counted among those waiting for a worker; dropping it uncounts it.
+struct Waiting<'p> {
+    pool: &'p ReplPool,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut slots = self.pool.lock();
+        slots.waiting = slots.waiting.saturating_sub(1);
+    }
+}
+
+/// A worker [`ReplPool::try_apply`] took, until its future leases it; a future dropped unpolled
+/// gives it back through here.
+struct TakenWorker {
+    pool: Arc<ReplPool>,
+    worker: Option<Worker>,
+}
+
+impl Drop for TakenWorker {
+    fn drop(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            drop(Lease {
+                pool: &self.pool,
+                worker: Some(worker),
+            });
+        }
+    }
+}
+
 struct Lease<'p> {
     pool: &'p ReplPool,
     worker: Option<Worker>,

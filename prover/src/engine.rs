@@ -381,9 +381,15 @@ impl ProofEnv for LeanEnv {
 
     /// With a parallelism above 1, the pool rebuilds the chosen state on idle processes that
     /// lack it while the policy is asked ([`ReplPool::preload`]), so the expansion's tactics,
-    /// run side by side, need not each replay its path first.
+    /// run side by side, need not each replay its path first. With speculation, on as many
+    /// workers as it has tactics not already run ahead, and on workers as they come free too,
+    /// running nothing else ahead meanwhile ([`Speculation::about_to_expand`]).
     fn about_to_expand(&mut self, state: &ProofHandle, deadline: Duration) {
         if self.parallelism <= 1 {
+            return;
+        }
+        if let Some(speculation) = &self.speculation {
+            speculation.about_to_expand(state);
             return;
         }
         let _runtime = self.runtime.enter();

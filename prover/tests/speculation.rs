@@ -45,7 +45,8 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A pool of four sim-repls on the world, and its root state.
+/// A pool of four sim-repls on the world, each started and holding the root (work ahead of
+/// need never starts a process), and the root state.
 fn pool_and_root(
     runtime: &tokio::runtime::Runtime,
     dir: &std::path::Path,
@@ -60,11 +61,23 @@ fn pool_and_root(
         ..PoolConfig::default()
     }));
     let statement = "theorem t (a b : ℕ) (h : a = b) : b = a := by sorry";
-    let reply = runtime.block_on(pool.start_proof(HEADER, statement, DEADLINE));
-    let Ok(StartReply::Started(root)) = reply else {
-        panic!("the root starts: {reply:?}");
-    };
-    (pool, root)
+    // Four at once: each takes a worker of its own.
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let pool = pool.clone();
+            runtime.spawn(async move { pool.start_proof(HEADER, statement, DEADLINE).await })
+        })
+        .collect();
+    let mut root = None;
+    for start in starts {
+        let reply = runtime.block_on(start).unwrap();
+        let Ok(StartReply::Started(started)) = reply else {
+            panic!("the root starts: {reply:?}");
+        };
+        root = Some(started);
+    }
+    assert_eq!(pool.stats().spawned, 4);
+    (pool, root.expect("four starts"))
 }
 
 fn candidates() -> Vec<Candidate> {
@@ -181,5 +194,54 @@ fn the_tactics_run_ahead_are_the_ones_the_search_would_run_first() {
     assert_eq!(
         likely_tactics(&candidates, 8),
         ["ring", "simp", "linarith", "omega"]
+    );
+}
+
+/// While the search waits for the policy's answer for the state it chose, nothing runs ahead:
+/// the workers that are free rebuild that state instead, so its tactics find it held once the
+/// answer is in. When the expansion begins, running ahead resumes.
+#[test]
+fn while_the_search_waits_for_a_chosen_states_tactics_free_workers_rebuild_it_instead() {
+    let runtime = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let (pool, root) = pool_and_root(&runtime, dir.path());
+    let reply = runtime.block_on(pool.apply(&root, "t0", DEADLINE));
+    let Ok(ApplyReply::Open(chosen)) = reply else {
+        panic!("t0 opens a state: {reply:?}");
+    };
+    let replays_before = pool.stats().replay_requests;
+    let speculation = Speculation::new(
+        pool.clone(),
+        runtime.handle().clone(),
+        None,
+        (4, 8, DEADLINE),
+        None,
+    );
+    speculation.about_to_expand(&chosen);
+    // The root's tactics are known meanwhile: none of them runs ahead.
+    speculation.know_state(&root, true);
+    speculation.proposed(ROOT_GOAL, &candidates());
+    assert_eq!(speculation.stats().speculated, 0, "nothing runs ahead");
+    // The three workers that lack the chosen state rebuild it: one step each (a bound for a
+    // failing test, not a timed assertion).
+    for _ in 0..2000 {
+        if pool.stats().replay_requests >= replays_before + 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(pool.stats().replay_requests, replays_before + 3);
+    // The expansion begins (and launches nothing, say): running ahead resumes.
+    speculation.begin(&chosen, 0);
+    speculation.end();
+    for _ in 0..2000 {
+        if speculation.stats().speculated > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(
+        speculation.stats().speculated > 0,
+        "the root's tactics run ahead"
     );
 }

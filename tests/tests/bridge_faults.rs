@@ -983,6 +983,45 @@ async fn a_preloaded_state_is_replayed_on_idle_warm_workers_so_tactics_on_it_nee
     assert!(pool.preload(&next, 3, DEADLINE).is_empty());
 }
 
+/// Work ahead of need (`try_apply`) takes a worker only when one is idle at once and warm: it
+/// never waits in the queue for one and never starts a process or elaborates a header. A future
+/// dropped before it runs gives its worker back.
+#[tokio::test]
+async fn try_apply_takes_only_a_warm_idle_worker_and_a_dropped_one_gives_it_back() {
+    let sim = Sim::new(&world());
+    let pool = Arc::new(sim.pool("", 2));
+    // One worker warm and holding `next`; the other never started.
+    let root = start(&pool).await;
+    let next = open(&pool, &root, "subst h").await;
+    assert_eq!(pool.stats().spawned, 1);
+    let run = pool
+        .try_apply(&next, "rfl", DEADLINE)
+        .expect("the warm worker is idle");
+    assert!(
+        pool.try_apply(&next, "rfl", DEADLINE).is_none(),
+        "the only other worker has no process"
+    );
+    drop(run);
+    let run = pool
+        .try_apply(&next, "rfl", DEADLINE)
+        .expect("the dropped future gave its worker back");
+    match run.await.unwrap() {
+        ApplyReply::Proved(path) => assert_eq!(path.tactics, ["subst h", "rfl"]),
+        other => panic!("expected `rfl` to finish the proof, got {other:?}"),
+    }
+    assert_eq!(
+        pool.stats().spawned,
+        1,
+        "work ahead of need started no process"
+    );
+    assert_eq!(
+        sim.tactics().iter().filter(|t| *t == "subst h").count(),
+        1,
+        "ran on the worker holding the state: no replay"
+    );
+    pool.shutdown().await;
+}
+
 /// Another live search's worker is not preloaded: it would rebuild its own state on its next
 /// step. Once that search has ended, its worker may be used.
 #[tokio::test]

@@ -108,6 +108,10 @@ struct Table {
     reserved: usize,
     /// The search waits for a slot: speculation launches nothing meanwhile.
     real_waiting: usize,
+    /// The state the search chose to expand next, with how many of its workers should hold
+    /// it, while the search waits for the policy's answer: until the expansion begins, workers
+    /// as they come free rebuild it instead of running anything ahead.
+    expanding: Option<(ProofHandle, usize)>,
     /// The search ended: nothing more is launched.
     closed: bool,
     stats: SpeculationStats,
@@ -230,6 +234,32 @@ impl Speculation {
         self.pump();
     }
 
+    /// The search chose `state` to expand next and now asks the policy for its tactics. Those
+    /// of its likely tactics not already run ahead will need workers holding it the moment the
+    /// answer is in: until the expansion [`begin`](Self::begin)s, nothing more runs ahead and
+    /// workers as they come free rebuild the state ([`ReplPool::preload`]), up to one per such
+    /// tactic (all `limit` while the policy's answer is not known). Nothing when every likely
+    /// tactic already ran ahead.
+    pub fn about_to_expand(&self, state: &ProofHandle) {
+        let text = super::state_text(state);
+        {
+            let mut table = self.lock();
+            let not_run_ahead = table
+                .states
+                .get(&text)
+                .and_then(|ahead| ahead.tactics.as_ref())
+                .map(|tactics| {
+                    tactics
+                        .iter()
+                        .filter(|t| !table.launched.contains_key(&(state.clone(), (*t).clone())))
+                        .count()
+                });
+            let want = not_run_ahead.unwrap_or(self.limit).min(self.limit);
+            table.expanding = (want > 0).then(|| (state.clone(), want));
+        }
+        self.pump();
+    }
+
     /// The search's expansion of `state` is about to launch `tactics` tactics: their slots are
     /// kept for them until each is claimed, skipped or the expansion [`end`](Self::end)s. The
     /// state's tactics are run ahead no more: the search asks for them now.
@@ -237,6 +267,7 @@ impl Speculation {
         let text = super::state_text(state);
         let mut table = self.lock();
         table.reserved = tactics;
+        table.expanding = None;
         table.epoch += 1;
         table.ranked = 0;
         table.entry(text).expanded = true;
@@ -295,43 +326,64 @@ impl Speculation {
         }
     }
 
-    /// Launches queued tactics while the bound, the expansion under way and the pool allow.
+    /// Launches queued tactics while the bound, the expansion under way and the pool allow:
+    /// each on a worker idle right now that no waiting request wants ([`ReplPool::try_apply`]),
+    /// so work ahead of need never queues for a worker.
     fn pump(&self) {
         let Some(me) = self.me.upgrade() else {
             return;
         };
         loop {
-            let (key, slot) = {
+            let (key, run, slot) = {
                 let mut table = self.lock();
-                let key = loop {
+                if let Some((state, want)) = table.expanding.clone() {
+                    drop(table);
+                    let _runtime = self.runtime.enter();
+                    let replays = self.pool.preload(&state, want, self.deadline).len();
+                    if replays > 0 {
+                        tracing::trace!(
+                            replays,
+                            depth = state.depth(),
+                            "preloading the next state"
+                        );
+                    }
+                    return;
+                }
+                let (key, run) = loop {
                     if table.closed
                         || table.real_waiting > 0
                         || table.in_flight + table.reserved >= self.limit
-                        || self.pool.idle_workers() == 0
                     {
                         return;
                     }
-                    let Some(key) = table.pop_likeliest() else {
+                    let Some(at) = table.likeliest() else {
                         return;
                     };
-                    if !table.launched.contains_key(&key) && !self.cached(&key) {
-                        break key;
+                    let key = table.queue[at].1.clone();
+                    if table.launched.contains_key(&key) || self.cached(&key) {
+                        table.queue.remove(at);
+                        continue;
                     }
+                    // Taken under the table's lock (the pool's lock nests inside it, never
+                    // the other way round), so no other launch can count on the same worker.
+                    let Some(run) = self.pool.try_apply(&key.0, &key.1, self.deadline) else {
+                        return;
+                    };
+                    table.queue.remove(at);
+                    break (key, run);
                 };
                 table.take_slot();
                 table.stats.speculated += 1;
                 let slot = Slot {
                     speculation: Arc::clone(&me),
                 };
-                (key, slot)
+                (key, run, slot)
             };
-            // Spawned outside the lock: a runtime shutting down drops the task at once, and its
-            // slot's drop takes the lock.
-            let (pool, (state, tactic), deadline) =
-                (Arc::clone(&self.pool), key.clone(), self.deadline);
-            let speculation = Arc::clone(&me);
+            // Spawned outside the lock: a runtime shutting down drops the task at once (and
+            // with it the worker, given back, and the slot, whose drop takes the lock).
+            let (state, speculation) = (key.0.clone(), Arc::clone(&me));
             let task = self.runtime.spawn(async move {
-                let reply = pool.apply(&state, &tactic, deadline).await;
+                let reply = run.await;
                 if let Ok(ApplyReply::Open(child)) = &reply {
                     speculation.produced(&state, child);
                 }
@@ -461,16 +513,15 @@ impl Table {
         (self.epoch, std::cmp::Reverse(self.ranked))
     }
 
-    /// Takes the queued tactic of the likeliest state (the first queued among equals).
-    fn pop_likeliest(&mut self) -> Option<Key> {
+    /// Where the queued tactic of the likeliest state is (the first queued among equals).
+    fn likeliest(&self) -> Option<usize> {
         let mut best: Option<(usize, Rank)> = None;
         for (at, (rank, _)) in self.queue.iter().enumerate() {
             if best.is_none_or(|(_, best_rank)| *rank > best_rank) {
                 best = Some((at, *rank));
             }
         }
-        let (at, _) = best?;
-        self.queue.remove(at).map(|(_, key)| key)
+        best.map(|(at, _)| at)
     }
 
     fn take_slot(&mut self) {
