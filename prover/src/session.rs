@@ -197,6 +197,20 @@ impl Session {
         &self.prover.engine.pool
     }
 
+    /// Starts the REPLs that `searches` searches at once will run their tactics on (each its
+    /// search parallelism: the pool's size unless set), each elaborating `header` in the
+    /// background (`ReplPool::prewarm`), so the first expansions find them warm instead of
+    /// each starting a REPL and elaborating the header on the search's clock. Call it as soon
+    /// as the first header is known: the rest of the start-up (the preflight, the statement's
+    /// own start) overlaps the elaborations. Returns how many it started.
+    pub fn prewarm(&self, header: &str, searches: usize) -> usize {
+        let workers = self.pool().config().workers;
+        let per_search = self.prover.config.search_parallelism.unwrap_or(workers);
+        let wanted = searches.saturating_mul(per_search).min(workers);
+        let _runtime = self.handle().enter();
+        self.pool().prewarm(header, wanted)
+    }
+
     /// The policies.
     pub fn policies(&self) -> &Policies {
         &self.prover.policies

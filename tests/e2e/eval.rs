@@ -262,6 +262,47 @@ fn prove_at_a_sorry_of_a_file_proves_it_as_the_editor_server_would() {
     );
 }
 
+/// `prover prove` starts the REPLs its search will run tactics on (P, the pool's size by
+/// default) as soon as it knows the header, so the first expansion's tactics find them warm
+/// instead of each starting a REPL and elaborating the header after the statement's own (with
+/// Mathlib, a second 5–15 s on the clock). Every elaboration the run pays is one of them.
+#[test]
+fn prove_starts_the_searchs_repls_at_once_and_the_search_uses_them() {
+    let world = world_path("eval-portfolio.json");
+    let dir = tempfile::tempdir().unwrap();
+    let header = dir.path().join("header.lean");
+    std::fs::write(&header, HEADER).unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let output = ProverRun::new("prove")
+        .args([
+            "--statement",
+            "theorem forall_intro : ∀ n : ℕ, n + 0 = n := by sorry",
+            "--workers",
+            "3",
+            "--repl-memory-estimate",
+            "0.05",
+        ])
+        .path("--header", &header)
+        .env("PROVER_LOG", "prover::timeline=debug")
+        .repl(&SimRepl::world(&world).log(&log))
+        .output();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("workers prewarming prewarmed=3"),
+        "the search's three REPLs start before the preflight: {stderr}"
+    );
+    let headers = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|line| {
+            let request: Value = serde_json::from_str(line).unwrap();
+            request["cmd"].as_str() == Some(HEADER) && request.get("env").is_none()
+        })
+        .count();
+    assert_eq!(headers, 3, "the header is elaborated once on each REPL");
+}
+
 #[test]
 fn prove_prints_the_proof_of_one_statement() {
     let world = world_path("eval-portfolio.json");

@@ -455,13 +455,8 @@ fn start(
         // The workers the first searches will take start now, each elaborating the first
         // header in the background while the preflight runs on one of them: the first wave of
         // searches finds them warm instead of each starting a REPL on its own clock.
-        let per_search = session.prove_config().search_parallelism.unwrap_or(1);
         let at_once = resume.searches.len().min(concurrency);
-        let wanted = at_once.saturating_mul(per_search).min(workers);
-        let prewarmed = {
-            let _runtime = session.handle().enter();
-            session.pool().prewarm(&first.header, wanted)
-        };
+        let prewarmed = session.prewarm(&first.header, at_once);
         tracing::debug!(target: TIMELINE, prewarmed, "workers prewarming");
         let probe = super::preflight::ready(&session, &first.header, &mut |url, probe| {
             progress.event(RunEvent::ModelProbed { url, probe });

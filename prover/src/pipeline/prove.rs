@@ -95,6 +95,12 @@ pub fn run(
         ));
     }
     let stop = progress.stop_on(session.handle())?;
+    // The workers the search runs its tactics on start now, elaborating the header while the
+    // preflight and the statement's start run: else the first expansion's P tactics would each
+    // start a REPL and elaborate the header after the statement's own (with Mathlib, a second
+    // 5–15 s on the clock before the first tactic answers).
+    let prewarmed = session.prewarm(&theorem.header, 1);
+    tracing::debug!(target: super::eval::TIMELINE, prewarmed, "workers prewarming");
     super::preflight::ready(&session, &theorem.header, &mut |url, probe| {
         progress.event(RunEvent::ModelProbed { url, probe });
     })?;
