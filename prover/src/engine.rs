@@ -1157,6 +1157,18 @@ impl Engine {
         if let Some(result) = self.known_outcome(theorem, statement, &recheck, config, started) {
             return result;
         }
+        let parallelism = config
+            .search_parallelism
+            .unwrap_or(self.pool.config().workers);
+        if parallelism > 1 {
+            // The REPLs the expansions will run tactics on start now, elaborating the header
+            // while the statement starts on one of them: else, on a cold pool (the editor's or
+            // the MCP server's first request), the first expansion's tactics would each start a
+            // REPL and elaborate the header only after the statement's own. Slots that have a
+            // process are left alone.
+            let _runtime = self.runtime.enter();
+            self.pool.prewarm(&theorem.header, parallelism);
+        }
         let (root, mut lean_calls) = match self.root_state(theorem, &start, config, started) {
             Ok(root) => root,
             Err(result) => return *result,
@@ -1179,11 +1191,7 @@ impl Engine {
             self.runtime.clone(),
             self.cache.clone(),
         )
-        .with_parallelism(
-            config
-                .search_parallelism
-                .unwrap_or(self.pool.config().workers),
-        );
+        .with_parallelism(parallelism);
         let lookahead = config.policy_lookahead.unwrap_or(DEFAULT_POLICY_LOOKAHEAD);
         // The look-ahead also bounds the children of an expansion announced to the policy as
         // soon as their tactics answer: the same knob, pipelined policy calls.

@@ -6,7 +6,7 @@ use prover::session::{Prover, Session};
 
 mod portfolio_world;
 
-use portfolio_world::{and_intro, config, unprovable};
+use portfolio_world::{HEADER, and_intro, config, config_with, unprovable};
 
 /// Proves `theorem` through the one door, from async code.
 async fn prove(prover: &Prover, theorem: Theorem) -> ProveResult {
@@ -87,4 +87,43 @@ fn a_session_with_its_own_runtime_can_be_dropped_inside_another_runtime() {
         // background instead.
         drop(session);
     });
+}
+
+/// A search on a cold pool starts its other REPLs while the statement starts on one (the
+/// editor's or the MCP server's first request): every header elaboration is under way before
+/// the statement is sent, instead of the first expansion's tactics each starting a REPL and
+/// elaborating the header after the statement's own.
+#[test]
+fn a_search_on_a_cold_pool_elaborates_the_header_on_its_repls_while_the_statement_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
+    // The header takes a while, so the statement waits for one elaboration at least.
+    let config = config_with(|sim| sim.log(&log).arg("--header-delay-ms").arg("300"), 3);
+    let session = Session::open(config).unwrap();
+    let proved = prove_blocking(&session.prover(), and_intro());
+    assert_eq!(proved.status, ProveStatus::Proved, "{proved:?}");
+    session.shutdown_blocking().unwrap();
+    let requests: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let is_header =
+        |r: &serde_json::Value| r["cmd"].as_str() == Some(HEADER) && r.get("env").is_none();
+    let statement = requests
+        .iter()
+        .position(|r| {
+            r["cmd"]
+                .as_str()
+                .is_some_and(|c| c.contains("theorem and_intro"))
+        })
+        .expect("the statement was sent");
+    let headers_before = requests[..statement]
+        .iter()
+        .filter(|r| is_header(r))
+        .count();
+    assert_eq!(
+        headers_before, 3,
+        "all three REPLs elaborate the header before the statement is sent: {requests:?}"
+    );
 }
