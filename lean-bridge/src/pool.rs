@@ -813,8 +813,6 @@ enum Claim {
     Own,
 }
 
-/// A worker taken out of the pool; dropping it puts the worker back, even when the task using
-/// it was cancelled mid-request (the abandoned process is then killed on the spot).
 /// A request counted among those waiting for a worker; dropping it uncounts it.
 struct Waiting<'p> {
     pool: &'p ReplPool,
@@ -845,6 +843,8 @@ impl Drop for TakenWorker {
     }
 }
 
+/// A worker taken out of the pool; dropping it puts the worker back, even when the task using
+/// it was cancelled mid-request (the abandoned process is then killed on the spot).
 struct Lease<'p> {
     pool: &'p ReplPool,
     worker: Option<Worker>,

@@ -983,6 +983,12 @@ impl std::str::FromStr for VerdictReuse {
 }
 
 impl ProveConfig {
+    /// Tactics of one expansion run at once on a pool of `workers`: `search_parallelism`,
+    /// else the pool's size.
+    pub fn parallelism(&self, workers: usize) -> usize {
+        self.search_parallelism.unwrap_or(workers)
+    }
+
     /// The budget this configuration searches under: the identity that decides whether a
     /// recorded failure may be reused.
     ///
@@ -1157,9 +1163,7 @@ impl Engine {
         if let Some(result) = self.known_outcome(theorem, statement, &recheck, config, started) {
             return result;
         }
-        let parallelism = config
-            .search_parallelism
-            .unwrap_or(self.pool.config().workers);
+        let parallelism = config.parallelism(self.pool.config().workers);
         if parallelism > 1 {
             // The REPLs the expansions will run tactics on start now, elaborating the header
             // while the statement starts on one of them: else, on a cold pool (the editor's or

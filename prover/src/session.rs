@@ -205,8 +205,9 @@ impl Session {
     /// own start) overlaps the elaborations. Returns how many it started.
     pub fn prewarm(&self, header: &str, searches: usize) -> usize {
         let workers = self.pool().config().workers;
-        let per_search = self.prover.config.search_parallelism.unwrap_or(workers);
-        let wanted = searches.saturating_mul(per_search).min(workers);
+        let wanted = searches
+            .saturating_mul(self.prover.config.parallelism(workers))
+            .min(workers);
         let _runtime = self.handle().enter();
         self.pool().prewarm(header, wanted)
     }

@@ -7,10 +7,11 @@
 //! speed-up over P = 1 without look-ahead (today's order), the target 0.75·P of issue 26, how
 //! many model answers were asked ahead and how many of them the search used, and how many
 //! tactics ran ahead, were used, how many states they produced were announced to the policy
-//! at once, and the most in flight at once. Every run uses the same pool of 8
-//! simulated REPLs, so only P and the look-ahead change. Under `cargo test` (no `--bench`
-//! argument) it runs a quick version (1 ms per tactic, P = 1 and 2) that checks the runs agree
-//! and prints no measurement. `-- --bench --parallelism N` runs P = 1 and N only.
+//! at once, and the most in flight at once; then, for the speculation runs, where the time
+//! goes (waiting for Lean, waiting for the model) and how busy the REPLs were. Every run uses
+//! the same pool of 8 simulated REPLs, so only P and the look-ahead change. Under `cargo test`
+//! (no `--bench` argument) it runs a quick version (1 ms per tactic, P = 1 and 2) that checks
+//! the runs agree and prints no measurement. `-- --bench --parallelism N` runs P = 1 and N only.
 
 use prover_tests::harness::{
     ProverRun, SimRepl, read_jsonl, vocabulary_server_with, write_generated_world,
@@ -81,7 +82,8 @@ fn main() {
             let output = ProverRun::new("eval")
                 .args(["--fresh", "--no-cache", "--width", "8"])
                 .args(["--policy", "openai", "--samples", "8", "--llm-url", &url])
-                .args(["--workers", "8", "--repl-memory-estimate", "0.05"])
+                .args(["--workers", &WORKERS.to_string()])
+                .args(["--repl-memory-estimate", "0.05"])
                 .args(["--concurrency", "1"])
                 .args(["--search-parallelism", &parallelism.to_string()])
                 .args(["--policy-lookahead", &lookahead.to_string()])
@@ -228,7 +230,33 @@ fn main() {
             speculating.tactic_requests
         );
     }
+    // Where a run's time goes: the search waits either for Lean (the row's `lean_seconds`) or
+    // for the model's answers not yet in (the rest, with the search's own time, which is small);
+    // the REPLs are busy for every tactic request they receive, replays included.
+    println!(
+        "where the time goes with speculation: waiting for Lean (the row's lean_seconds), the rest (the model's answers not in yet, and the search itself), and how busy the {WORKERS} REPLs were (tactic requests, replays included, x {latency_ms} ms over {WORKERS} REPLs x the search's seconds)"
+    );
+    println!("  P  search s  waiting for Lean s  the rest s  REPLs busy");
+    for triple in rows.chunks(3) {
+        let [_, _, speculating] = triple else {
+            continue;
+        };
+        let total = seconds(&speculating.result);
+        let lean = speculating.result["lean_seconds"].as_f64().unwrap_or(0.0);
+        let busy = speculating.tactic_requests as f64 * latency_ms as f64 / 1000.0;
+        println!(
+            "  {}  {:>8.2}  {:>18.2}  {:>10.2}  {:>9.0}%",
+            speculating.parallelism,
+            total,
+            lean,
+            total - lean,
+            100.0 * busy / (WORKERS as f64 * total)
+        );
+    }
 }
+
+/// The REPLs of every run: the pool stays the same, only P and the look-ahead change.
+const WORKERS: usize = 8;
 
 /// The look-ahead of the pipelined runs: the default of `prove` and the editor.
 const LOOKAHEAD: usize = 4;

@@ -306,6 +306,7 @@ impl Speculation {
     pub fn close(&self) {
         let mut table = self.lock();
         table.closed = true;
+        table.expanding = None;
         table.queue.clear();
         table.launched.clear();
         table.launched_order.clear();
@@ -336,6 +337,9 @@ impl Speculation {
         loop {
             let (key, run, slot) = {
                 let mut table = self.lock();
+                if table.closed {
+                    return;
+                }
                 if let Some((state, want)) = table.expanding.clone() {
                     drop(table);
                     let _runtime = self.runtime.enter();
