@@ -191,7 +191,7 @@ fn main() {
     let seconds = |result: &serde_json::Value| result["seconds"].as_f64().unwrap_or(f64::NAN);
     let base = seconds(first);
     println!(
-        "one theorem ({name}), sim-repl at {latency_ms} ms per tactic, simulated model at {model_ms} ms, width 8, 8 REPLs, no cache; {} expansions ({} model calls), {} env calls to the first proof",
+        "one theorem ({name}), sim-repl at {latency_ms} ms per tactic, simulated model at {model_ms} ms, width 8, {WORKERS} REPLs, no cache; {} expansions ({} model calls), {} env calls to the first proof",
         first["expansions"], first["policy_calls"], first["lean_calls"]
     );
     println!(

@@ -18,11 +18,7 @@ use crate::policy::PolicyKind;
 use crate::session::{Prover, Session};
 use crate::settings::{self, Overlay, SettingsFile};
 
-/// The log target of the run's milestones (`PROVER_LOG=prover::timeline=debug`): session
-/// open, preflight passed, each search's start and row, the batch's end and the pool's
-/// shutdown, each a timestamped line; the eval bench reads them to say where the wall time
-/// beyond the searches goes.
-pub const TIMELINE: &str = "prover::timeline";
+use super::TIMELINE;
 
 /// The most attempts at a theorem an eval takes.
 pub const MAX_ATTEMPTS: u32 = 1024;

@@ -55,6 +55,12 @@ pub mod train;
 pub mod transfer;
 pub mod verify;
 
+/// The log target of a run's milestones (`PROVER_LOG=prover::timeline=debug`): for `eval`,
+/// session open, workers prewarming, preflight passed, each search's start and row, the
+/// batch's end and the pool's shutdown; for `prove`, workers prewarming. Each is a timestamped
+/// line; the eval bench reads them to say where the wall time beyond the searches goes.
+pub const TIMELINE: &str = "prover::timeline";
+
 use std::path::{Path, PathBuf};
 
 use ::datasets::manifest::ModelProbe;

@@ -100,7 +100,7 @@ pub fn run(
     // start a REPL and elaborate the header after the statement's own (with Mathlib, a second
     // 5–15 s on the clock before the first tactic answers).
     let prewarmed = session.prewarm(&theorem.header, 1);
-    tracing::debug!(target: super::eval::TIMELINE, prewarmed, "workers prewarming");
+    tracing::debug!(target: super::TIMELINE, prewarmed, "workers prewarming");
     super::preflight::ready(&session, &theorem.header, &mut |url, probe| {
         progress.event(RunEvent::ModelProbed { url, probe });
     })?;
