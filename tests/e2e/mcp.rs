@@ -1,4 +1,4 @@
-//! The `prover mcp` binary driven over stdio with raw JSON-RPC lines, against sim-repl (a simulated REPL, not Lean): the handshake and tool list, a proof and a failure with its stop reason, checks of a valid and an invalid proof, sorries filled in a file (written only when unchanged), a long search cancelled both ways, a REPL that crashes at start as an error result, malformed input answered without ending the server, and a clean exit on EOF.
+//! The `prover mcp` binary driven over stdio with raw JSON-RPC lines, against sim-repl (a simulated REPL, not Lean): the handshake and tool list, REPLs prewarmed before any call, a proof and a failure with its stop reason, checks of a valid and an invalid proof, sorries filled in a file (written only when unchanged), a long search cancelled both ways, a REPL that crashes at start as an error result, malformed input answered without ending the server, and a clean exit on EOF.
 
 use std::path::Path;
 use std::time::Duration;
@@ -581,6 +581,95 @@ async fn a_repl_that_crashes_at_start_is_an_error_result_with_its_cause() {
     assert!(is_error(&check), "{check}");
     assert_eq!(structured(&check)["status"], "error");
     assert_eq!(mcp.close().await, Some(0));
+}
+
+/// How many requests in sim-repl's `--log` file elaborate `header` (a command without an env).
+fn header_elaborations(log: &Path, header: &str) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| {
+            let request: Value = serde_json::from_str(line).unwrap();
+            request["cmd"].as_str() == Some(header) && request.get("env").is_none()
+        })
+        .count()
+}
+
+/// `prover mcp` on two simulated REPLs that log their requests, with `extra` flags; no client
+/// message is sent.
+fn silent_server(log: &Path, extra: &[&str]) -> std::process::Child {
+    let repl = SimRepl::world(&fixture_world("eval-portfolio.json"))
+        .log(log)
+        .command_line();
+    prover_command()
+        .args(["mcp", "--repl-cmd", &repl, "--workers", "2"])
+        .args(["--repl-memory-estimate", "0.05"])
+        .args(extra)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("prover mcp starts")
+}
+
+#[test]
+fn prewarm_elaborates_the_header_on_the_searchs_repls_before_any_call() {
+    let dir = tempfile::tempdir().unwrap();
+    // Without it, nothing starts before a call needs a REPL.
+    let cold = dir.path().join("cold.jsonl");
+    let mut server = silent_server(&cold, &[]);
+    drop(server.stdin.take());
+    assert!(server.wait().unwrap().success());
+    assert_eq!(header_elaborations(&cold, "import Mathlib\n"), 0);
+    // With it, both REPLs (one search's, the pool's size) elaborate the default header while
+    // no client has said anything.
+    for (name, extra, header) in [
+        ("default", vec!["--prewarm"], "import Mathlib\n"),
+        (
+            "file",
+            vec!["--prewarm-header", "HEADER"],
+            "import Mathlib\nopen Nat\n",
+        ),
+    ] {
+        let header_file = dir.path().join(format!("{name}.lean"));
+        std::fs::write(&header_file, header).unwrap();
+        let extra: Vec<&str> = extra
+            .iter()
+            .map(|arg| match *arg {
+                "HEADER" => header_file.to_str().unwrap(),
+                other => other,
+            })
+            .collect();
+        let log = dir.path().join(format!("{name}.jsonl"));
+        let mut server = silent_server(&log, &extra);
+        let waited = std::time::Instant::now();
+        while header_elaborations(&log, header) < 2 && waited.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(server.stdin.take());
+        let output = server.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(
+            header_elaborations(&log, header),
+            2,
+            "{name}: each REPL elaborates the header once, before any call: {stderr}"
+        );
+    }
+    // A header file that cannot be read is named, and nothing starts.
+    let missing = dir.path().join("missing.lean");
+    let output = prover_command()
+        .args(["mcp", "--repl-cmd", "false", "--prewarm-header"])
+        .arg(&missing)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--prewarm-header") && stderr.contains("missing.lean"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -33,6 +33,17 @@ pub struct McpArgs {
     /// answers on stdout: a recorded call re-run from the shell.
     #[arg(long, value_name = "TRACE", conflicts_with = "http")]
     pub replay: Option<PathBuf>,
+    /// Start the REPLs one search runs its tactics on (the pool's size unless
+    /// --search-parallelism says fewer) at once, each elaborating the header that calls without
+    /// a `header` use (`import Mathlib`), so an agent's first call does not wait for the import
+    /// (seconds to a minute with Mathlib). Each process then holds its memory for the server's
+    /// life, as it would after a first call.
+    #[arg(long)]
+    pub prewarm: bool,
+    /// Like --prewarm, on this file's text: the header your calls send, byte for byte (a REPL
+    /// keeps one environment per header text).
+    #[arg(long, value_name = "FILE")]
+    pub prewarm_header: Option<PathBuf>,
     /// Search, policy, cache and REPL settings; a call's `budget` and `policy` are laid on top.
     #[command(flatten)]
     pub session: SessionArgs,
@@ -54,8 +65,20 @@ pub(super) fn run(
         anyhow::bail!("--plan-log is not for prover mcp: prover_plan answers with the plan");
     }
     let planner = args.planner.overlay();
+    let prewarm_header = match &args.prewarm_header {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+            format!("cannot read the --prewarm-header file {}", path.display())
+        })?),
+        None => args
+            .prewarm
+            .then(|| prover_mcp::tools::DEFAULT_HEADER.to_owned()),
+    };
     let served: anyhow::Result<()> = runtime.block_on(async {
         let tools = prover_mcp::open(settings, overlay, planner)?;
+        if let Some(header) = &prewarm_header {
+            let started = tools.session().prewarm(header, 1);
+            tracing::info!("prover mcp: {started} REPL(s) elaborating the header at start-up");
+        }
         if let Some(trace) = &args.replay {
             let input = prover_mcp::framing::recorded_input(trace).map_err(anyhow::Error::msg)?;
             prover_mcp::serve_stdio(
