@@ -3,6 +3,7 @@
 //! `lean_bridge` owns every Lean process and knows nothing about search. See `ARCHITECTURE.md`.
 
 pub mod error;
+mod header;
 pub mod memory;
 pub mod pool;
 pub mod process;

@@ -16,6 +16,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::error::BridgeError;
+use crate::header;
 use crate::process::{ReplConfig, ReplProcess, SendFailure};
 use crate::proof::{ProofHandle, ProofPath, Root, StateCache};
 use crate::protocol::{
@@ -111,8 +112,10 @@ pub struct PoolStats {
     pub timeouts: u64,
     /// Requests sent (header elaborations and replay steps included, spares' too).
     pub requests: u64,
-    /// Header elaborations a request waited for, on a worker's process (a spare's happen in
-    /// the background and are not counted here).
+    /// Header imports a request waited for, on a worker's process: a header's import block,
+    /// once per process for every header that starts with it (the lines after the imports run
+    /// as a command on the import's env, and are not counted). A spare's happen in the
+    /// background and are not counted here.
     pub headers_elaborated: u64,
     /// Spare processes that elaborated their header and joined the shelf.
     pub spares_warmed: u64,
@@ -233,6 +236,25 @@ impl Drop for LiveSearch<'_> {
 pub(crate) enum HeaderEnv {
     Ready(EnvId),
     Rejected(Vec<Message>),
+}
+
+impl HeaderEnv {
+    /// A rejection's messages `lines` lines further down: Lean numbered them from the first
+    /// line of a command that starts that far into the header.
+    pub(crate) fn moved_down(self, lines: u32) -> HeaderEnv {
+        match self {
+            HeaderEnv::Rejected(mut messages) => {
+                for message in &mut messages {
+                    message.pos.line = message.pos.line.saturating_add(lines);
+                    if let Some(end) = &mut message.end_pos {
+                        end.line = end.line.saturating_add(lines);
+                    }
+                }
+                HeaderEnv::Rejected(messages)
+            }
+            ready => ready,
+        }
+    }
 }
 
 /// One slot: at most one process and what that process holds.
@@ -1065,6 +1087,9 @@ impl Worker {
     fn install(&mut self, spare: Spare) {
         debug_assert!(self.process.is_none(), "a slot holds one process");
         self.process = Some(spare.process);
+        if let Some((imports, env)) = spare.imports {
+            self.headers.insert(imports, env);
+        }
         self.headers.insert(spare.header, spare.env);
     }
 
@@ -1159,7 +1184,10 @@ impl Worker {
         result
     }
 
-    /// The environment of `header` on this process, elaborating it on first use.
+    /// The environment of `header` on this process, elaborating it on first use: its import
+    /// block once per process (an env-less command, the import), and the rest of the header
+    /// as a command on that env ([`header::split_imports`]), so headers that differ only after
+    /// their imports import once.
     async fn header_env(
         &mut self,
         pool: &ReplPool,
@@ -1168,17 +1196,52 @@ impl Worker {
         if let Some(env) = self.headers.get(header) {
             return Ok(env.clone());
         }
-        let request = command_request(header, None);
-        Counters::bump(&pool.counters.headers_elaborated);
-        let answer = self
-            .round_trip(pool, &request, pool.config.header_deadline)
-            .await?;
-        let env = header_env_from(answer)?;
+        let env = match header::split_imports(header) {
+            None => self.elaborate_header(pool, header, None).await?,
+            Some((imports, rest)) => {
+                let base = match self.headers.get(imports) {
+                    Some(env) => env.clone(),
+                    None => {
+                        let env = self.elaborate_header(pool, imports, None).await?;
+                        self.headers.insert(imports.to_owned(), env.clone());
+                        env
+                    }
+                };
+                match base {
+                    HeaderEnv::Ready(env) => {
+                        let rest_env = self.elaborate_header(pool, rest, Some(env)).await?;
+                        rest_env.moved_down(header::lines_before_rest(imports))
+                    }
+                    rejected => rejected,
+                }
+            }
+        };
         self.headers.insert(header.to_owned(), env.clone());
         if let HeaderEnv::Ready(_) = env {
             pool.spares.worker_has(header);
         }
         Ok(env)
+    }
+
+    /// One header command: `text` without an env (an import, counted in
+    /// `headers_elaborated`), or on `env`.
+    async fn elaborate_header(
+        &mut self,
+        pool: &ReplPool,
+        text: &str,
+        env: Option<EnvId>,
+    ) -> Result<HeaderEnv, SendFailure> {
+        if env.is_none() {
+            Counters::bump(&pool.counters.headers_elaborated);
+        }
+        let answer = self
+            .round_trip(
+                pool,
+                &command_request(text, env),
+                pool.config.header_deadline,
+            )
+            .await?;
+        header_env_from(answer)
     }
 
     /// This process's id for `handle`'s state, rebuilt from the longest prefix it holds (or

@@ -26,7 +26,9 @@ use std::task::Poll;
 use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::EnvId;
 use crate::error::BridgeError;
+use crate::header;
 use crate::pool::{Counters, HeaderEnv, PoolConfig, command_request, header_env_from};
 use crate::process::{ReplConfig, ReplProcess};
 
@@ -35,6 +37,10 @@ pub(crate) struct Spare {
     pub(crate) process: ReplProcess,
     pub(crate) header: String,
     pub(crate) env: HeaderEnv,
+    /// The header's import block and its env, when the header was elaborated in two steps
+    /// ([`header::split_imports`]): a worker that takes the spare imports no more for another
+    /// header with the same imports.
+    pub(crate) imports: Option<(String, HeaderEnv)>,
 }
 
 /// The pool's spare processes and the background tasks warming more.
@@ -367,19 +373,46 @@ async fn elaborate(
 ) -> Result<Spare, BridgeError> {
     let mut process = ReplProcess::spawn(repl)?;
     Counters::bump(&counters.spawned);
+    let Some((block, rest)) = header::split_imports(header) else {
+        let env = header_command(&mut process, header, None, deadline, counters).await?;
+        return Ok(Spare {
+            process,
+            header: header.to_owned(),
+            env,
+            imports: None,
+        });
+    };
+    let base = header_command(&mut process, block, None, deadline, counters).await?;
+    let env = match &base {
+        HeaderEnv::Ready(env) => header_command(&mut process, rest, Some(*env), deadline, counters)
+            .await?
+            .moved_down(header::lines_before_rest(block)),
+        rejected => rejected.clone(),
+    };
+    Ok(Spare {
+        process,
+        header: header.to_owned(),
+        env,
+        imports: Some((block.to_owned(), base)),
+    })
+}
+
+/// One header command on a spare's process, as the pool's own header commands go.
+async fn header_command(
+    process: &mut ReplProcess,
+    text: &str,
+    env: Option<EnvId>,
+    deadline: Duration,
+    counters: &Counters,
+) -> Result<HeaderEnv, BridgeError> {
     Counters::bump(&counters.requests);
     let answer = process
-        .send_tracked(&command_request(header, None), deadline)
+        .send_tracked(&command_request(text, env), deadline)
         .await;
     if let Err(failure) = &answer
         && matches!(failure.error, BridgeError::Timeout { .. })
     {
         Counters::bump(&counters.timeouts);
     }
-    let env = header_env_from(answer.map_err(|f| f.error)?).map_err(|f| f.error)?;
-    Ok(Spare {
-        process,
-        header: header.to_owned(),
-        env,
-    })
+    header_env_from(answer.map_err(|f| f.error)?).map_err(|f| f.error)
 }

@@ -108,8 +108,14 @@ fn a_search_on_a_cold_pool_elaborates_the_header_on_its_repls_while_the_statemen
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
-    let is_header =
-        |r: &serde_json::Value| r["cmd"].as_str() == Some(HEADER) && r.get("env").is_none();
+    // The header's import: its one command without an env (the lines after the imports run
+    // on that env).
+    let is_header = |r: &serde_json::Value| {
+        r["cmd"]
+            .as_str()
+            .is_some_and(|c| HEADER.starts_with(c) && c.starts_with("import"))
+            && r.get("env").is_none()
+    };
     let statement = requests
         .iter()
         .position(|r| {

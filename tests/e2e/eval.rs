@@ -292,15 +292,22 @@ fn prove_starts_the_searchs_repls_at_once_and_the_search_uses_them() {
         stderr.contains("workers prewarming prewarmed=3"),
         "the search's three REPLs start before the preflight: {stderr}"
     );
-    let headers = std::fs::read_to_string(&log)
+    let requests: Vec<Value> = std::fs::read_to_string(&log)
         .unwrap()
         .lines()
-        .filter(|line| {
-            let request: Value = serde_json::from_str(line).unwrap();
-            request["cmd"].as_str() == Some(HEADER) && request.get("env").is_none()
-        })
-        .count();
-    assert_eq!(headers, 3, "the header is elaborated once on each REPL");
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    // The header's import block is one command without an env, and the rest of it
+    // (`set_option`, `open`) a command on that env.
+    let (imports, rest) = HEADER.split_at(HEADER.find("set_option").unwrap());
+    let count = |cmd: &str, on_env: bool| {
+        requests
+            .iter()
+            .filter(|r| r["cmd"] == cmd && r.get("env").is_some() == on_env)
+            .count()
+    };
+    assert_eq!(count(imports, false), 3, "one import on each REPL");
+    assert_eq!(count(rest, true), 3, "the header's rest once on each REPL");
 }
 
 #[test]

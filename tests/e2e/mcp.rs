@@ -583,14 +583,15 @@ async fn a_repl_that_crashes_at_start_is_an_error_result_with_its_cause() {
     assert_eq!(mcp.close().await, Some(0));
 }
 
-/// How many requests in sim-repl's `--log` file elaborate `header` (a command without an env).
-fn header_elaborations(log: &Path, header: &str) -> usize {
+/// How many requests in sim-repl's `--log` file run the command `cmd`: without an env (an
+/// import) when `on_env` is false, on an env when it is true.
+fn commands_logged(log: &Path, cmd: &str, on_env: bool) -> usize {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()
         .filter(|line| {
             let request: Value = serde_json::from_str(line).unwrap();
-            request["cmd"].as_str() == Some(header) && request.get("env").is_none()
+            request["cmd"].as_str() == Some(cmd) && request.get("env").is_some() == on_env
         })
         .count()
 }
@@ -620,15 +621,17 @@ fn prewarm_elaborates_the_header_on_the_searchs_repls_before_any_call() {
     let mut server = silent_server(&cold, &[]);
     drop(server.stdin.take());
     assert!(server.wait().unwrap().success());
-    assert_eq!(header_elaborations(&cold, "import Mathlib\n"), 0);
+    assert_eq!(commands_logged(&cold, "import Mathlib\n", false), 0);
     // With it, both REPLs (one search's, the pool's size) elaborate the default header while
-    // no client has said anything.
-    for (name, extra, header) in [
-        ("default", vec!["--prewarm"], "import Mathlib\n"),
+    // no client has said anything; a header with lines after its imports runs them as a
+    // command on the imports' env.
+    for (name, extra, header, after_imports) in [
+        ("default", vec!["--prewarm"], "import Mathlib\n", None),
         (
             "file",
             vec!["--prewarm-header", "HEADER"],
             "import Mathlib\nopen Nat\n",
+            Some("open Nat\n"),
         ),
     ] {
         let header_file = dir.path().join(format!("{name}.lean"));
@@ -642,8 +645,11 @@ fn prewarm_elaborates_the_header_on_the_searchs_repls_before_any_call() {
             .collect();
         let log = dir.path().join(format!("{name}.jsonl"));
         let mut server = silent_server(&log, &extra);
+        let last = after_imports.map_or((header, false), |rest| (rest, true));
         let waited = std::time::Instant::now();
-        while header_elaborations(&log, header) < 2 && waited.elapsed() < Duration::from_secs(60) {
+        while commands_logged(&log, last.0, last.1) < 2
+            && waited.elapsed() < Duration::from_secs(60)
+        {
             std::thread::sleep(Duration::from_millis(50));
         }
         drop(server.stdin.take());
@@ -651,7 +657,12 @@ fn prewarm_elaborates_the_header_on_the_searchs_repls_before_any_call() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(output.status.success(), "{stderr}");
         assert_eq!(
-            header_elaborations(&log, header),
+            commands_logged(&log, "import Mathlib\n", false),
+            2,
+            "{name}: each REPL imports once, before any call: {stderr}"
+        );
+        assert_eq!(
+            commands_logged(&log, last.0, last.1),
             2,
             "{name}: each REPL elaborates the header once, before any call: {stderr}"
         );

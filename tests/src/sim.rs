@@ -399,6 +399,15 @@ fn dispatch(v: &Value) -> Option<Request<'_>> {
     None
 }
 
+/// The namespaces an `open` line opens (what follows `open `): the names before any `in`,
+/// `hiding`, `renaming` or parenthesis, `scoped` left out.
+fn opened_namespaces(rest: &str) -> impl Iterator<Item = String> + '_ {
+    rest.split_whitespace()
+        .take_while(|w| !matches!(*w, "in" | "hiding" | "renaming") && !w.starts_with('('))
+        .filter(|w| *w != "scoped")
+        .map(str::to_owned)
+}
+
 /// The world simulator: env and proofState counters over an [`IndexedWorld`].
 pub struct Sim {
     world: IndexedWorld,
@@ -984,14 +993,7 @@ impl Sim {
                 break;
             }
             if let Some(rest) = t.strip_prefix("open ") {
-                opens.extend(
-                    rest.split_whitespace()
-                        .take_while(|w| {
-                            !matches!(*w, "in" | "hiding" | "renaming") && !w.starts_with('(')
-                        })
-                        .filter(|w| *w != "scoped")
-                        .map(str::to_owned),
-                );
+                opens.extend(opened_namespaces(rest));
             }
             if let (Some(rest), Some(allowed)) =
                 (t.strip_prefix("import "), &self.world.world().imports)
@@ -1059,8 +1061,13 @@ impl Sim {
                     .unwrap_or("")
                     .to_owned();
                 env.constants.push((name.clone(), vec![name]));
-            } else if line.starts_with("open ") || line.starts_with("set_option ") {
-                // A whole `open` or `set_option` command: nothing the simulator models.
+            } else if let Some(rest) = line.strip_prefix("open ") {
+                // A whole `open` command holds in the commands after it, on this env and the
+                // envs made from it, as in Lean (the pool sends a header's lines after its
+                // imports as a command on the imports' env).
+                env.opens.extend(opened_namespaces(rest));
+            } else if line.starts_with("set_option ") {
+                // A whole `set_option` command: nothing the simulator models.
             } else {
                 let private = cmd[at..head].split_whitespace().any(|w| w == "private");
                 let e = self.declaration(cmd, head, end, root_goals, private, env, fx)?;
@@ -2273,6 +2280,20 @@ mod tests {
             messages_of(&alone),
             ["'succ_le_of_lt' depends on axioms: [propext]"]
         );
+        // The `open` as a command of its own on the import's env (how the pool sends a header's
+        // lines after its imports) holds on the envs made from it, as in Lean.
+        let imported = answer(&mut sim, json!({"cmd": "import Mathlib\n"}))["env"].clone();
+        let opened = answer(
+            &mut sim,
+            json!({"cmd": "open BigOperators Real Nat Topology Rat\n", "env": imported}),
+        )["env"]
+            .clone();
+        let env = answer(&mut sim, json!({"cmd": proof, "env": opened}))["env"].clone();
+        let split = answer(
+            &mut sim,
+            json!({"cmd": "#print axioms succ_le_of_lt", "env": env}),
+        );
+        assert_eq!(messages_of(&split), messages_of(&bare));
     }
 
     #[test]

@@ -228,7 +228,8 @@ async fn commands_and_a_proof_run_to_completion() {
     assert_eq!(next.tactics().collect::<Vec<_>>(), ["subst h"]);
     assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
 
-    // The header was elaborated once and everything else ran on its environment.
+    // The header was elaborated once (its import, then `open Nat` on the import's env) and
+    // everything else ran on its environment.
     assert_eq!(sim.header_count(), 1);
     assert_eq!(
         pool.stats(),
@@ -237,7 +238,7 @@ async fn commands_and_a_proof_run_to_completion() {
             restarts: 0,
             recycled: 0,
             timeouts: 0,
-            requests: 7,
+            requests: 8,
             headers_elaborated: 1,
             spares_warmed: 0,
             spares_used: 0,
@@ -393,8 +394,9 @@ async fn a_process_past_its_rss_budget_is_recycled_after_answering() {
 #[tokio::test]
 async fn a_process_that_exits_between_requests_is_replaced_silently() {
     let sim = Sim::new(&world());
-    // Four answers per process: header, statement and two tactics.
-    let pool = sim.pool("--exit-after 4", 1);
+    // Five answers per process: the header (its import, then the rest on the import's env),
+    // the statement and two tactics.
+    let pool = sim.pool("--exit-after 5", 1);
     let root = start(&pool).await;
     let next = open(&pool, &root, "subst h").await;
     assert!(matches!(
@@ -466,16 +468,18 @@ async fn a_handle_from_before_a_crash_is_replayed_on_the_new_process() {
     pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
     let before = sim.requests().len();
     assert_eq!(proved(&pool, &next, "rfl").await, ["subst h", "rfl"]);
-    // The new process got: the header, the statement, the replayed path, the new tactic.
+    // The new process got: the header (its import, then the rest on the import's env), the
+    // statement, the replayed path, the new tactic.
     let after: Vec<Value> = sim.requests().split_off(before);
-    assert_eq!(after.len(), 4, "{after:?}");
-    assert_eq!(after[0], json!({"cmd": HEADER}));
-    assert_eq!(after[1]["cmd"], STATEMENT);
-    assert_eq!(after[2]["tactic"], "subst h");
-    assert_eq!(after[3]["tactic"], "rfl");
+    assert_eq!(after.len(), 5, "{after:?}");
+    assert_eq!(after[0], json!({"cmd": "import Mathlib\n"}));
+    assert_eq!(after[1], json!({"cmd": "open Nat", "env": 0}));
+    assert_eq!(after[2]["cmd"], STATEMENT);
+    assert_eq!(after[3]["tactic"], "subst h");
+    assert_eq!(after[4]["tactic"], "rfl");
     assert_eq!(
-        after[3]["proofState"],
-        after[2]["proofState"].as_u64().unwrap() + 1
+        after[4]["proofState"],
+        after[3]["proofState"].as_u64().unwrap() + 1
     );
 }
 
@@ -918,7 +922,9 @@ async fn spares_follow_the_hot_header_within_their_budget() {
     pool.apply(&root, "crash", DEADLINE).await.unwrap_err();
     assert_eq!(pool.stats().spares_used, 1);
     open(&pool, &root, "subst h").await;
-    assert_eq!(pool.stats().headers_elaborated, 2);
+    // The worker imported once: the second header shares the first's import (the spares'
+    // elaborations are not counted).
+    assert_eq!(pool.stats().headers_elaborated, 1);
 }
 
 #[tokio::test]
@@ -981,6 +987,53 @@ async fn a_preloaded_state_is_replayed_on_idle_warm_workers_so_tactics_on_it_nee
     assert_eq!(pool.stats().spawned, 3, "preloading starts no process");
     // Held by three already: nothing to do.
     assert!(pool.preload(&next, 3, DEADLINE).is_empty());
+}
+
+/// A header's import block is imported once per process and the lines after it run as a
+/// command on that env: headers that share their imports (the editor's headers for two
+/// declarations of one file) import once, and an error after the imports is reported at its
+/// line in the whole header.
+#[tokio::test]
+async fn headers_sharing_their_imports_import_once_and_an_error_after_them_keeps_its_line() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 1);
+    let first = "import Mathlib\nopen Nat\n";
+    let second = "import Mathlib\nopen Nat\n-- the header of a later declaration\n";
+    for header in [first, second, first] {
+        match pool.start_proof(header, STATEMENT, DEADLINE).await.unwrap() {
+            StartReply::Started(handle) => assert_eq!(handle.goals(), [ROOT_GOAL]),
+            other => panic!("expected a started proof on {header:?}, got {other:?}"),
+        }
+    }
+    assert_eq!(sim.header_count(), 1, "one import for both headers");
+    assert_eq!(pool.stats().headers_elaborated, 1);
+    let on_an_env = |cmd: &str| {
+        sim.requests()
+            .iter()
+            .filter(|r| r["cmd"] == cmd && r.get("env").is_some())
+            .count()
+    };
+    assert_eq!(on_an_env("open Nat\n"), 1);
+    assert_eq!(
+        on_an_env("open Nat\n-- the header of a later declaration\n"),
+        1
+    );
+    // Line 4 of the whole header, line 3 of the command after the imports.
+    let broken = "import Mathlib\nopen Nat\n\ndef helper : Nat := 1\n";
+    match pool
+        .command(broken, "#print axioms t1", DEADLINE)
+        .await
+        .unwrap()
+    {
+        CommandReply::HeaderRejected(messages) => {
+            assert_eq!(messages.len(), 1, "{messages:?}");
+            assert_eq!(messages[0].pos.line, 4, "{messages:?}");
+            assert_eq!(messages[0].end_pos.map(|p| p.line), Some(4), "{messages:?}");
+        }
+        other => panic!("expected the header refused, got {other:?}"),
+    }
+    assert_eq!(sim.header_count(), 1, "still one import");
+    pool.shutdown().await;
 }
 
 /// Work ahead of need (`try_apply`) takes a worker only when one is idle at once and warm: it
