@@ -10,25 +10,69 @@
 //! `namespace`), as one command holding both would (recorded in the REPL transcripts: `open X`
 //! and `set_option` in one command hold in the next command on its env).
 
-/// `header`'s import block and the rest, when the header has both: the block is its leading
-/// lines that are blank, `--` comments or `import …` lines, holding at least one import, and
-/// the rest is what follows, not blank. `None` otherwise (no import, nothing after the
-/// imports, or a first line Lean's header grammar reads otherwise, such as `prelude`, `module`
-/// or a block comment): the header is then elaborated as one command, as before.
-pub(crate) fn split_imports(header: &str) -> Option<(&str, &str)> {
-    let mut end = 0;
+/// `header`'s import block and the rest, when the header has both: the block is what comes
+/// before the first line that starts with anything but whitespace, a `--` comment, a `/- … -/`
+/// comment (nested as Lean nests them) or an `import …` line, and holds at least one import;
+/// the rest starts at the beginning of that line and is not blank. `None` otherwise (no
+/// import, nothing after the imports, a comment left open, a first command that shares a line
+/// with a comment's end, or a start Lean's header grammar reads otherwise, such as `prelude`,
+/// `module` or a doc comment): the header is then elaborated as one command, as before.
+pub fn split_imports(header: &str) -> Option<(&str, &str)> {
+    let bytes = header.as_bytes();
+    let mut at = 0;
     let mut imports = false;
-    for line in header.split_inclusive('\n') {
-        let text = line.trim();
-        if text.starts_with("import ") || text.starts_with("import\t") {
-            imports = true;
-        } else if !(text.is_empty() || text.starts_with("--")) {
+    loop {
+        while at < bytes.len() && bytes[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        let here = &header[at..];
+        if here.starts_with("--") || starts_word(here, "import") {
+            imports |= starts_word(here, "import");
+            at += here.find('\n').map_or(here.len(), |end| end + 1);
+        } else if here.starts_with("/-") && !here.starts_with("/--") && !here.starts_with("/-!") {
+            at += block_comment_len(here)?;
+        } else {
             break;
         }
-        end += line.len();
     }
-    let (block, rest) = header.split_at(end);
+    // The rest starts at the beginning of its line, so its messages move by whole lines.
+    let line_start = header[..at].rfind('\n').map_or(0, |newline| newline + 1);
+    if !header[line_start..at].trim().is_empty() {
+        return None;
+    }
+    let (block, rest) = header.split_at(line_start);
     (imports && !rest.trim().is_empty()).then_some((block, rest))
+}
+
+/// Whether `text` starts with the keyword `word` followed by whitespace.
+fn starts_word(text: &str, word: &str) -> bool {
+    text.strip_prefix(word)
+        .and_then(|after| after.chars().next())
+        .is_some_and(char::is_whitespace)
+}
+
+/// The length of the block comment `text` starts with, nested comments included; `None` when
+/// it is never closed.
+fn block_comment_len(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let (mut depth, mut at) = (0usize, 0);
+    while at + 1 < bytes.len() {
+        match (bytes[at], bytes[at + 1]) {
+            (b'/', b'-') => {
+                depth += 1;
+                at += 2;
+            }
+            (b'-', b'/') => {
+                depth -= 1;
+                at += 2;
+                if depth == 0 {
+                    return Some(at);
+                }
+            }
+            _ => at += 1,
+        }
+    }
+    None
 }
 
 /// How many lines the import block spans: a message about the rest, which Lean numbers from
@@ -66,11 +110,21 @@ mod tests {
             "open Nat\n",
             "def x := 1\nimport Mathlib\n",
             "prelude\nimport Init.Core\ndef x := 1\n",
-            "/- a block comment -/\nimport Mathlib\nopen Nat\n",
+            "/-- a doc comment -/\nimport Mathlib\nopen Nat\n",
+            "/-! # A module doc -/\nimport Mathlib\nopen Nat\n",
+            "/- never closed\nimport Mathlib\nopen Nat\n",
+            "import Mathlib\n/- a comment -/ open Nat\n",
             "module\n\nimport Mathlib\nopen Nat\n",
+            "importMathlib\nopen Nat\n",
         ] {
             assert_eq!(split_imports(header), None, "{header:?}");
         }
+        // A copyright block (nested comments included) before the imports, and a comment
+        // between them, are part of the block.
+        let header = "/-\nCopyright (c) 2026. /- nested -/ All rights reserved.\n-/\nimport Mathlib\n/- between -/\nimport Aesop -- trailing\n\nopen Nat\n";
+        let (block, rest) = split_imports(header).expect("a block after the copyright");
+        assert_eq!(rest, "open Nat\n");
+        assert_eq!(lines_before_rest(block), 7);
         // Without a final newline, and with CRLF line ends.
         assert_eq!(
             split_imports("import Mathlib\r\nopen Nat"),

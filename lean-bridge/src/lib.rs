@@ -13,6 +13,7 @@ pub mod reaper;
 mod spares;
 
 pub use error::BridgeError;
+pub use header::split_imports;
 pub use pool::{
     ApplyReply, CommandReply, LiveSearch, PoolConfig, PoolStats, ReplPool, SequenceReply,
     StartReply,

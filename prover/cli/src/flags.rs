@@ -370,6 +370,12 @@ pub struct LspArgs {
     /// an error and skipped unread.
     #[arg(long, value_name = "BYTES", default_value_t = prover_lsp::framing::DEFAULT_MAX_FRAME_BYTES)]
     pub max_frame_bytes: usize,
+    /// When a Lean file opens, start the REPLs one job runs on (the pool's size unless
+    /// --search-parallelism says fewer), each importing the file's imports in the background,
+    /// so the first proof does not wait for the import (seconds to a minute with Mathlib). Each
+    /// process then holds its memory for the server's life, as after a first job.
+    #[arg(long)]
+    pub prewarm: bool,
     /// Search, policy, cache and REPL settings. An editor's `initializationOptions` and
     /// `workspace/didChangeConfiguration` settings (prover.toml's keys) are laid on top: a key
     /// the editor sets wins, one it does not set keeps these.

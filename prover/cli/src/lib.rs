@@ -87,7 +87,10 @@ fn lsp(args: LspArgs, settings: prover::settings::SettingsFile) -> anyhow::Resul
     if args.max_frame_bytes == 0 {
         anyhow::bail!("--max-frame-bytes must be at least 1");
     }
-    let max = args.max_frame_bytes;
+    let options = prover_lsp::Options {
+        max_frame_bytes: args.max_frame_bytes,
+        prewarm: args.prewarm,
+    };
     let ended = match &args.trace_file {
         Some(path) => {
             let file = std::fs::File::create(path)
@@ -95,14 +98,14 @@ fn lsp(args: LspArgs, settings: prover::settings::SettingsFile) -> anyhow::Resul
             let trace = prover_lsp::trace::Trace::new(file);
             let input = prover_lsp::trace::Traced::new(tokio::io::stdin(), trace.clone());
             let output = prover_lsp::trace::Traced::new(tokio::io::stdout(), trace);
-            runtime.block_on(prover_lsp::serve_limited(
-                settings, overlay, max, input, output,
+            runtime.block_on(prover_lsp::serve_with(
+                settings, overlay, options, input, output,
             ))
         }
-        None => runtime.block_on(prover_lsp::serve_limited(
+        None => runtime.block_on(prover_lsp::serve_with(
             settings,
             overlay,
-            max,
+            options,
             tokio::io::stdin(),
             tokio::io::stdout(),
         )),

@@ -19,7 +19,7 @@ use prover::settings::{Overlay, SettingsFile};
 use tower_lsp_server::{LspService, Server};
 
 /// Serves the protocol on `input`/`output` until the client exits, with frames up to
-/// [`framing::DEFAULT_MAX_FRAME_BYTES`]. See [`serve_limited`].
+/// [`framing::DEFAULT_MAX_FRAME_BYTES`] and no prewarming. See [`serve_with`].
 pub async fn serve<I, O>(
     file: SettingsFile,
     overlay: Overlay,
@@ -30,14 +30,27 @@ where
     I: tokio::io::AsyncRead + Unpin,
     O: tokio::io::AsyncWrite + Unpin,
 {
-    serve_limited(
-        file,
-        overlay,
-        framing::DEFAULT_MAX_FRAME_BYTES,
-        input,
-        output,
-    )
-    .await
+    serve_with(file, overlay, Options::default(), input, output).await
+}
+
+/// How the server runs, beside the settings: what `prover lsp`'s own flags say.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The largest message body read from the editor, in bytes; a larger one is answered with
+    /// an error and skipped unread.
+    pub max_frame_bytes: usize,
+    /// When a file opens, start the REPLs one job runs on, each importing the file's import
+    /// block (`Session::prewarm_imports`), so the first job does not wait for the import.
+    pub prewarm: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            max_frame_bytes: framing::DEFAULT_MAX_FRAME_BYTES,
+            prewarm: false,
+        }
+    }
 }
 
 /// Serves the protocol on `input`/`output` until the client exits or the input ends; says how
@@ -45,10 +58,10 @@ where
 /// one is answered with an error and the server reads on. Requests are handled one at a time,
 /// in order (every handler answers from memory; proofs run as jobs), so document changes are
 /// never applied out of order. `Err` is a broken input or output.
-pub async fn serve_limited<I, O>(
+pub async fn serve_with<I, O>(
     file: SettingsFile,
     overlay: Overlay,
-    max_frame_bytes: usize,
+    options: Options,
     input: I,
     output: O,
 ) -> std::io::Result<framing::Ended>
@@ -56,18 +69,25 @@ where
     I: tokio::io::AsyncRead + Unpin,
     O: tokio::io::AsyncWrite + Unpin,
 {
-    let (service, socket) = LspService::build(|client| server::Backend::new(client, file, overlay))
-        .custom_method(
-            "window/workDoneProgress/cancel",
-            server::Backend::progress_cancel,
-        )
-        .custom_method(framing::REFUSED_METHOD, server::Backend::refused)
-        .finish();
-    framing::behind_framing(input, output, max_frame_bytes, |from, to| async move {
-        Server::new(from, to, socket)
-            .concurrency_level(1)
-            .serve(service)
-            .await;
+    let (service, socket) = LspService::build(|client| {
+        server::Backend::new(client, file, overlay).prewarming(options.prewarm)
     })
+    .custom_method(
+        "window/workDoneProgress/cancel",
+        server::Backend::progress_cancel,
+    )
+    .custom_method(framing::REFUSED_METHOD, server::Backend::refused)
+    .finish();
+    framing::behind_framing(
+        input,
+        output,
+        options.max_frame_bytes,
+        |from, to| async move {
+            Server::new(from, to, socket)
+                .concurrency_level(1)
+                .serve(service)
+                .await;
+        },
+    )
     .await
 }

@@ -83,6 +83,8 @@ pub struct Backend {
     file: SettingsFile,
     overlay: Overlay,
     state: Arc<Mutex<State>>,
+    /// Whether an opened file's imports are prewarmed ([`Backend::prewarming`]).
+    prewarm: bool,
 }
 
 /// The warning shown for a document whose copy went out of sync.
@@ -102,7 +104,14 @@ impl Backend {
             file,
             overlay,
             state: Arc::default(),
+            prewarm: false,
         }
+    }
+
+    /// When a file opens, start the REPLs one job runs on, each importing the file's import
+    /// block, in the background (`prover lsp --prewarm`).
+    pub fn prewarming(self, prewarm: bool) -> Backend {
+        Backend { prewarm, ..self }
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -917,6 +926,13 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let document = params.text_document;
+        if self.prewarm {
+            let session = self.state().session.clone();
+            if let Some(session) = session {
+                let started = session.prewarm_imports(&document.text, 1);
+                tracing::debug!(started, "REPLs importing the opened file's imports");
+            }
+        }
         self.state().documents.insert(
             document.uri,
             Document {

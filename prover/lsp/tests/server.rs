@@ -1,10 +1,12 @@
-//! The editor server in process, with real Content-Length framing over in-memory pipes, against sim-repl (a simulated REPL, not Lean): capabilities, the code action on a `sorry` after `ℕ` and `𝓝`, a job with progress ending in an applied edit, sorries as a last tactic and in a nested `have`, a stale range, a skipped edit sent again, resolve, settings changes, a malformed request, all four cancellations, a crashing REPL, a theorem's whole sorry planned through a skeleton against sim-openai.
+//! The editor server in process, with real Content-Length framing over in-memory pipes, against sim-repl (a simulated REPL, not Lean): capabilities, the code action on a `sorry` after `ℕ` and `𝓝`, a job with progress ending in an applied edit, sorries as a last tactic and in a nested `have`, a stale range, a skipped edit sent again, resolve, settings changes, a malformed request, all four cancellations, a crashing REPL, an opened file's imports prewarmed and reused by its jobs, a theorem's whole sorry planned through a skeleton against sim-openai.
 
 use prover::portfolio::Portfolio;
 use prover::settings::{CacheOverlay, Overlay, ReplOverlay, SettingsFile};
 use prover_tests::harness::SimRepl;
 use prover_tests::lsp_client::Client;
 use prover_tests::world::{Fault, Outcome, Theorem, Transition, World};
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use tokio::io::{DuplexStream, ReadHalf, WriteHalf};
 
@@ -676,6 +678,93 @@ async fn proved_in_place(world: &std::path::Path, text: &str, marker: &str) -> S
         .await;
     let _ = client.request("shutdown", Value::Null).await;
     client.text
+}
+
+/// The commands sim-repl's `--log` file shows without an env (imports) and on one.
+fn commands_logged(log: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let mut imports = Vec::new();
+    let mut on_env = Vec::new();
+    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
+        let request: Value = serde_json::from_str(line).unwrap();
+        if let Some(cmd) = request["cmd"].as_str() {
+            if request.get("env").is_some() {
+                on_env.push(cmd.to_owned());
+            } else {
+                imports.push(cmd.to_owned());
+            }
+        }
+    }
+    (imports, on_env)
+}
+
+/// `prover lsp --prewarm`: opening a file starts the job's REPL importing the file's imports
+/// before any job; the job on the file's second declaration then elaborates only what comes
+/// after the imports (its header is the file before it) on that import.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opened_files_imports_are_imported_before_any_job_and_its_jobs_reuse_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let log = dir.path().join("requests.jsonl");
+    let text = "import Mathlib\n\ntheorem slow (y : ℕ) : y = y := by sorry\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
+    let (client_side, server_side) = tokio::io::duplex(1 << 16);
+    let (server_read, server_write) = tokio::io::split(server_side);
+    let overlay = Overlay {
+        repl: ReplOverlay {
+            repl_cmd: Some(SimRepl::world(&world).log(&log).command_line()),
+            workers: Some(1),
+            ..ReplOverlay::default()
+        },
+        cache: CacheOverlay {
+            no_cache: true,
+            ..CacheOverlay::default()
+        },
+        ..Overlay::default()
+    };
+    let options = prover_lsp::Options {
+        prewarm: true,
+        ..prover_lsp::Options::default()
+    };
+    tokio::spawn(prover_lsp::serve_with(
+        SettingsFile::default(),
+        overlay,
+        options,
+        server_read,
+        server_write,
+    ));
+    let (read, write) = tokio::io::split(client_side);
+    let mut client = Client::new(read, write, text);
+    client
+        .request("initialize", json!({ "capabilities": full_capabilities() }))
+        .await;
+    client.notify("initialized", json!({})).await;
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": text}}),
+        )
+        .await;
+    let waited = std::time::Instant::now();
+    while commands_logged(&log).0.is_empty() && waited.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        commands_logged(&log),
+        (vec!["import Mathlib\n\n".to_owned()], Vec::new()),
+        "the imports alone, before any job"
+    );
+    let answer = prove_after(&mut client, "near").await;
+    assert_eq!(answer["result"], Value::Null, "{answer}");
+    client
+        .wait_for(|m| m["method"] == "workspace/applyEdit")
+        .await;
+    let (imports, on_env) = commands_logged(&log);
+    assert_eq!(imports, ["import Mathlib\n\n"], "imported once");
+    assert_eq!(
+        on_env.first().map(String::as_str),
+        Some("theorem slow (y : ℕ) : y = y := by sorry\n\n"),
+        "the header's rest on the import: {on_env:?}"
+    );
+    let _ = client.request("shutdown", Value::Null).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
