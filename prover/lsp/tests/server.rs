@@ -110,11 +110,27 @@ fn on_pipes_cached(
     text: &str,
     cache: Option<&std::path::Path>,
 ) -> TestClient {
+    serving(
+        SimRepl::world(world),
+        cache,
+        prover_lsp::Options::default(),
+        text,
+    )
+}
+
+/// A server on in-memory pipes with one REPL running `repl`, the cache in `cache` (none
+/// without) and `options`, not yet initialized, and a client holding `text`.
+fn serving(
+    repl: SimRepl,
+    cache: Option<&std::path::Path>,
+    options: prover_lsp::Options,
+    text: &str,
+) -> TestClient {
     let (client_side, server_side) = tokio::io::duplex(1 << 16);
     let (server_read, server_write) = tokio::io::split(server_side);
     let overlay = Overlay {
         repl: ReplOverlay {
-            repl_cmd: Some(SimRepl::world(world).command_line()),
+            repl_cmd: Some(repl.command_line()),
             workers: Some(1),
             ..ReplOverlay::default()
         },
@@ -125,9 +141,10 @@ fn on_pipes_cached(
         },
         ..Overlay::default()
     };
-    tokio::spawn(prover_lsp::serve(
+    tokio::spawn(prover_lsp::serve_with(
         SettingsFile::default(),
         overlay,
+        options,
         server_read,
         server_write,
     ));
@@ -148,6 +165,14 @@ async fn started_cached(
     cache: Option<&std::path::Path>,
 ) -> TestClient {
     let mut client = on_pipes_cached(world, text, cache);
+    handshake(&mut client, capabilities).await;
+    client
+}
+
+/// `initialize` (by a client with these capabilities), `initialized`, and `didOpen` of the
+/// client's text.
+async fn handshake(client: &mut TestClient, capabilities: Value) {
+    let text = client.text.clone();
     let init = client
         .request("initialize", json!({ "capabilities": capabilities }))
         .await;
@@ -165,7 +190,6 @@ async fn started_cached(
             json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": text}}),
         )
         .await;
-    client
 }
 
 /// The UTF-16 position of the first `sorry` at or after byte `from`.
@@ -706,43 +730,12 @@ async fn an_opened_files_imports_are_imported_before_any_job_and_its_jobs_reuse_
     let world = world(dir.path());
     let log = dir.path().join("requests.jsonl");
     let text = "import Mathlib\n\ntheorem slow (y : ℕ) : y = y := by sorry\n\ntheorem near (x : ℕ) (h : 𝓝 = 𝓝) : x + 0 = x := by sorry\n";
-    let (client_side, server_side) = tokio::io::duplex(1 << 16);
-    let (server_read, server_write) = tokio::io::split(server_side);
-    let overlay = Overlay {
-        repl: ReplOverlay {
-            repl_cmd: Some(SimRepl::world(&world).log(&log).command_line()),
-            workers: Some(1),
-            ..ReplOverlay::default()
-        },
-        cache: CacheOverlay {
-            no_cache: true,
-            ..CacheOverlay::default()
-        },
-        ..Overlay::default()
-    };
     let options = prover_lsp::Options {
         prewarm: true,
         ..prover_lsp::Options::default()
     };
-    tokio::spawn(prover_lsp::serve_with(
-        SettingsFile::default(),
-        overlay,
-        options,
-        server_read,
-        server_write,
-    ));
-    let (read, write) = tokio::io::split(client_side);
-    let mut client = Client::new(read, write, text);
-    client
-        .request("initialize", json!({ "capabilities": full_capabilities() }))
-        .await;
-    client.notify("initialized", json!({})).await;
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": text}}),
-        )
-        .await;
+    let mut client = serving(SimRepl::world(&world).log(&log), None, options, text);
+    handshake(&mut client, full_capabilities()).await;
     let waited = std::time::Instant::now();
     while commands_logged(&log).0.is_empty() && waited.elapsed() < Duration::from_secs(30) {
         tokio::time::sleep(Duration::from_millis(20)).await;
