@@ -10,38 +10,35 @@
 //! `namespace`), as one command holding both would (recorded in the REPL transcripts: `open X`
 //! and `set_option` in one command hold in the next command on its env).
 
-/// `header`'s import block and the rest, when the header has both: the block is what comes
-/// before the first line that starts with anything but whitespace, a `--` comment, a `/- … -/`
-/// comment (nested as Lean nests them) or an `import …` line, and holds at least one import;
-/// the rest starts at the beginning of that line and is not blank. `None` otherwise (no
-/// import, nothing after the imports, a comment left open, a first command that shares a line
-/// with a comment's end, or a start Lean's header grammar reads otherwise, such as `prelude`,
-/// `module` or a doc comment): the header is then elaborated as one command, as before.
+/// `header`'s import block and the rest: the block runs through the end of the line of the
+/// header's last `import`, where only whitespace, `--` comments and `/- … -/` comments (nested
+/// as Lean nests them) come before or between the imports; the rest is everything after it,
+/// and may be blank. Ending the block at the last import (blank lines and comments after it go
+/// to the rest) makes the headers of one file, and a file's header and the same imports typed
+/// alone, share one block. `None` when the header has no import, a comment left open, or
+/// starts with something Lean's header grammar reads otherwise (`prelude`, `module`, a doc
+/// comment): such a header is elaborated as one command, as before.
 pub fn split_imports(header: &str) -> Option<(&str, &str)> {
     let bytes = header.as_bytes();
     let mut at = 0;
-    let mut imports = false;
+    let mut block_end = None;
     loop {
         while at < bytes.len() && bytes[at].is_ascii_whitespace() {
             at += 1;
         }
         let here = &header[at..];
         if here.starts_with("--") || starts_word(here, "import") {
-            imports |= starts_word(here, "import");
             at += here.find('\n').map_or(here.len(), |end| end + 1);
+            if starts_word(here, "import") {
+                block_end = Some(at);
+            }
         } else if here.starts_with("/-") && !here.starts_with("/--") && !here.starts_with("/-!") {
             at += block_comment_len(here)?;
         } else {
             break;
         }
     }
-    // The rest starts at the beginning of its line, so its messages move by whole lines.
-    let line_start = header[..at].rfind('\n').map_or(0, |newline| newline + 1);
-    if !header[line_start..at].trim().is_empty() {
-        return None;
-    }
-    let (block, rest) = header.split_at(line_start);
-    (imports && !rest.trim().is_empty()).then_some((block, rest))
+    block_end.map(|end| header.split_at(end))
 }
 
 /// Whether `text` starts with the keyword `word` followed by whitespace.
@@ -86,49 +83,60 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_import_block_ends_at_the_first_line_that_is_not_an_import_a_comment_or_blank() {
+    fn the_import_block_ends_with_the_line_of_the_last_import() {
         let header = "import Mathlib\nimport Aesop\n\n-- the options\nset_option maxHeartbeats 400000\n\nopen Nat\n";
         let (block, rest) = split_imports(header).expect("imports and more");
-        assert_eq!(block, "import Mathlib\nimport Aesop\n\n-- the options\n");
-        assert_eq!(rest, "set_option maxHeartbeats 400000\n\nopen Nat\n");
-        assert_eq!(lines_before_rest(block), 4);
-        // A file before its declaration: the earlier declarations are the rest.
-        let (block, rest) =
-            split_imports("import Mathlib\n\ntheorem a : 1 = 1 := rfl\n\n").unwrap();
+        assert_eq!(block, "import Mathlib\nimport Aesop\n");
         assert_eq!(
-            (block, rest),
-            ("import Mathlib\n\n", "theorem a : 1 = 1 := rfl\n\n")
+            rest,
+            "\n-- the options\nset_option maxHeartbeats 400000\n\nopen Nat\n"
+        );
+        assert_eq!(lines_before_rest(block), 2);
+        // The headers of two declarations of one file, and the imports alone, share a block.
+        let file = "import Mathlib\n\ntheorem a : 1 = 1 := rfl\n\ntheorem b : 2 = 2 := rfl\n";
+        let before_a = &file[..file.find("theorem a").unwrap()];
+        let before_b = &file[..file.find("theorem b").unwrap()];
+        assert_eq!(split_imports(before_a), Some(("import Mathlib\n", "\n")));
+        assert_eq!(
+            split_imports(before_b),
+            Some(("import Mathlib\n", "\ntheorem a : 1 = 1 := rfl\n\n"))
+        );
+        assert_eq!(
+            split_imports("import Mathlib\n"),
+            Some(("import Mathlib\n", ""))
+        );
+        assert_eq!(
+            split_imports("import Mathlib"),
+            Some(("import Mathlib", ""))
+        );
+        // A copyright block (nested comments included) before the imports and a comment
+        // between them are part of the block; a comment after the last import is not.
+        let header = "/-\nCopyright (c) 2026. /- nested -/ All rights reserved.\n-/\nimport Mathlib\n/- between -/\nimport Aesop -- trailing\n/- after -/ open Nat\n";
+        let (block, rest) = split_imports(header).expect("a block after the copyright");
+        assert_eq!(rest, "/- after -/ open Nat\n");
+        assert_eq!(lines_before_rest(block), 6);
+        // Line ends as Windows writes them.
+        assert_eq!(
+            split_imports("import Mathlib\r\nopen Nat"),
+            Some(("import Mathlib\r\n", "open Nat"))
         );
     }
 
     #[test]
-    fn a_header_of_imports_only_or_with_no_import_or_an_unusual_start_is_not_split() {
+    fn a_header_with_no_import_a_comment_left_open_or_an_unusual_start_is_not_split() {
         for header in [
             "",
-            "import Mathlib\n",
-            "import Mathlib\n\n  \n-- nothing else\n",
             "open Nat\n",
+            "-- only a comment\n",
             "def x := 1\nimport Mathlib\n",
             "prelude\nimport Init.Core\ndef x := 1\n",
             "/-- a doc comment -/\nimport Mathlib\nopen Nat\n",
             "/-! # A module doc -/\nimport Mathlib\nopen Nat\n",
             "/- never closed\nimport Mathlib\nopen Nat\n",
-            "import Mathlib\n/- a comment -/ open Nat\n",
             "module\n\nimport Mathlib\nopen Nat\n",
             "importMathlib\nopen Nat\n",
         ] {
             assert_eq!(split_imports(header), None, "{header:?}");
         }
-        // A copyright block (nested comments included) before the imports, and a comment
-        // between them, are part of the block.
-        let header = "/-\nCopyright (c) 2026. /- nested -/ All rights reserved.\n-/\nimport Mathlib\n/- between -/\nimport Aesop -- trailing\n\nopen Nat\n";
-        let (block, rest) = split_imports(header).expect("a block after the copyright");
-        assert_eq!(rest, "open Nat\n");
-        assert_eq!(lines_before_rest(block), 7);
-        // Without a final newline, and with CRLF line ends.
-        assert_eq!(
-            split_imports("import Mathlib\r\nopen Nat"),
-            Some(("import Mathlib\r\n", "open Nat"))
-        );
     }
 }

@@ -1197,8 +1197,7 @@ impl Worker {
             return Ok(env.clone());
         }
         let env = match header::split_imports(header) {
-            None => self.elaborate_header(pool, header, None).await?,
-            Some((imports, rest)) => {
+            Some((imports, rest)) if !imports.is_empty() && imports != header => {
                 let base = match self.headers.get(imports) {
                     Some(env) => env.clone(),
                     None => {
@@ -1208,6 +1207,8 @@ impl Worker {
                     }
                 };
                 match base {
+                    // Only blank lines after the imports: the imports' env itself.
+                    HeaderEnv::Ready(_) if rest.trim().is_empty() => base,
                     HeaderEnv::Ready(env) => {
                         let rest_env = self.elaborate_header(pool, rest, Some(env)).await?;
                         rest_env.moved_down(header::lines_before_rest(imports))
@@ -1215,6 +1216,7 @@ impl Worker {
                     rejected => rejected,
                 }
             }
+            _ => self.elaborate_header(pool, header, None).await?,
         };
         self.headers.insert(header.to_owned(), env.clone());
         if let HeaderEnv::Ready(_) = env {

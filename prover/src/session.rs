@@ -215,7 +215,7 @@ impl Session {
     /// [`prewarm`](Self::prewarm) on the import block a Lean file's text starts with
     /// (`lean_bridge::split_imports`): what every header taken from the file shares, since
     /// the pool imports a header's import block once per process and elaborates the rest on
-    /// it. Nothing for a text with no import or nothing after its imports. The editor server
+    /// it. Nothing for a text with no import. The editor server
     /// calls it when a file opens (`prover lsp --prewarm`).
     pub fn prewarm_imports(&self, text: &str, searches: usize) -> usize {
         match lean_bridge::split_imports(text) {

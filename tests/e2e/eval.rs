@@ -299,7 +299,7 @@ fn prove_starts_the_searchs_repls_at_once_and_the_search_uses_them() {
         .collect();
     // The header's import block is one command without an env, and the rest of it
     // (`set_option`, `open`) a command on that env.
-    let (imports, rest) = HEADER.split_at(HEADER.find("set_option").unwrap());
+    let (imports, rest) = HEADER.split_at("import Mathlib\n".len());
     let count = |cmd: &str, on_env: bool| {
         requests
             .iter()

@@ -742,7 +742,7 @@ async fn an_opened_files_imports_are_imported_before_any_job_and_its_jobs_reuse_
     }
     assert_eq!(
         commands_logged(&log),
-        (vec!["import Mathlib\n\n".to_owned()], Vec::new()),
+        (vec!["import Mathlib\n".to_owned()], Vec::new()),
         "the imports alone, before any job"
     );
     let answer = prove_after(&mut client, "near").await;
@@ -751,10 +751,10 @@ async fn an_opened_files_imports_are_imported_before_any_job_and_its_jobs_reuse_
         .wait_for(|m| m["method"] == "workspace/applyEdit")
         .await;
     let (imports, on_env) = commands_logged(&log);
-    assert_eq!(imports, ["import Mathlib\n\n"], "imported once");
+    assert_eq!(imports, ["import Mathlib\n"], "imported once");
     assert_eq!(
         on_env.first().map(String::as_str),
-        Some("theorem slow (y : ℕ) : y = y := by sorry\n\n"),
+        Some("\ntheorem slow (y : ℕ) : y = y := by sorry\n\n"),
         "the header's rest on the import: {on_env:?}"
     );
     let _ = client.request("shutdown", Value::Null).await;
