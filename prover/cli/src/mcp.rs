@@ -40,8 +40,8 @@ pub struct McpArgs {
     /// life, as it would after a first call.
     #[arg(long)]
     pub prewarm: bool,
-    /// Like --prewarm, on this file's text: the header your calls send, byte for byte (a REPL
-    /// keeps one environment per header text).
+    /// Like --prewarm, on this file's text: the header your calls send (a REPL imports a
+    /// header's import lines once, and elaborates the rest of each header on that import).
     #[arg(long, value_name = "FILE")]
     pub prewarm_header: Option<PathBuf>,
     /// Search, policy, cache and REPL settings; a call's `budget` and `policy` are laid on top.
