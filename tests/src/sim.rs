@@ -1037,6 +1037,13 @@ impl Sim {
         let mut out = Elaborated::default();
         let mut at = from;
         while !cmd[at..].trim().is_empty() {
+            // A `--` comment line between commands is whitespace to Lean (a header's lines
+            // after its imports may be only that: the pool sends them on the imports' env).
+            let rest = cmd[at..].trim_start();
+            if rest.starts_with("--") {
+                at = cmd.len() - rest.len() + rest.find('\n').map_or(rest.len(), |end| end + 1);
+                continue;
+            }
             let (prefix, last_in) = declaration_prefix(&cmd[at..]);
             let head = at + prefix;
             if cmd[head..].trim().is_empty() {
@@ -2294,6 +2301,17 @@ mod tests {
             json!({"cmd": "#print axioms succ_le_of_lt", "env": env}),
         );
         assert_eq!(messages_of(&split), messages_of(&bare));
+        // Comment lines between commands, or a command that is only a comment, are whitespace.
+        let commented = answer(
+            &mut sim,
+            json!({"cmd": "-- a header's comment\n", "env": imported}),
+        );
+        assert_eq!(commented.get("messages"), None, "{commented}");
+        let env = answer(
+            &mut sim,
+            json!({"cmd": format!("-- before\n{proof}\n-- after\n"), "env": commented["env"]}),
+        );
+        assert_eq!(env.get("messages"), None, "{env}");
     }
 
     #[test]
