@@ -13,7 +13,7 @@
 /// `header`'s import block and the rest: the block runs through the end of the line of the
 /// header's last `import`, where only whitespace, `--` comments and `/- … -/` comments (nested
 /// as Lean nests them) come before or between the imports; the rest is everything after it,
-/// and may be blank. Ending the block at the last import (blank lines and comments after it go
+/// or `""` when that is only whitespace (nothing to elaborate on the imports). Ending the block at the last import (blank lines and comments after it go
 /// to the rest) makes the headers of one file, and a file's header and the same imports typed
 /// alone, share one block. `None` when the header has no import, a comment left open, or
 /// starts with something Lean's header grammar reads otherwise (`prelude`, `module`, a doc
@@ -38,7 +38,8 @@ pub fn split_imports(header: &str) -> Option<(&str, &str)> {
             break;
         }
     }
-    block_end.map(|end| header.split_at(end))
+    let (block, rest) = header.split_at(block_end?);
+    Some((block, if rest.trim().is_empty() { "" } else { rest }))
 }
 
 /// Whether `text` starts with the keyword `word` followed by whitespace.
@@ -96,7 +97,7 @@ mod tests {
         let file = "import Mathlib\n\ntheorem a : 1 = 1 := rfl\n\ntheorem b : 2 = 2 := rfl\n";
         let before_a = &file[..file.find("theorem a").unwrap()];
         let before_b = &file[..file.find("theorem b").unwrap()];
-        assert_eq!(split_imports(before_a), Some(("import Mathlib\n", "\n")));
+        assert_eq!(split_imports(before_a), Some(("import Mathlib\n", "")));
         assert_eq!(
             split_imports(before_b),
             Some(("import Mathlib\n", "\ntheorem a : 1 = 1 := rfl\n\n"))

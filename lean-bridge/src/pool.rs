@@ -1197,7 +1197,8 @@ impl Worker {
             return Ok(env.clone());
         }
         let env = match header::split_imports(header) {
-            Some((imports, rest)) if !imports.is_empty() && imports != header => {
+            None => self.elaborate_header(pool, header, None).await?,
+            Some((imports, rest)) => {
                 let base = match self.headers.get(imports) {
                     Some(env) => env.clone(),
                     None => {
@@ -1207,16 +1208,14 @@ impl Worker {
                     }
                 };
                 match base {
-                    // Only blank lines after the imports: the imports' env itself.
-                    HeaderEnv::Ready(_) if rest.trim().is_empty() => base,
-                    HeaderEnv::Ready(env) => {
-                        let rest_env = self.elaborate_header(pool, rest, Some(env)).await?;
-                        rest_env.moved_down(header::lines_before_rest(imports))
-                    }
-                    rejected => rejected,
+                    HeaderEnv::Ready(env) if !rest.is_empty() => self
+                        .elaborate_header(pool, rest, Some(env))
+                        .await?
+                        .moved_down(header::lines_before_rest(imports)),
+                    // Nothing after the imports, or the imports refused.
+                    base => base,
                 }
             }
-            _ => self.elaborate_header(pool, header, None).await?,
         };
         self.headers.insert(header.to_owned(), env.clone());
         if let HeaderEnv::Ready(_) = env {

@@ -373,9 +373,7 @@ async fn elaborate(
 ) -> Result<Spare, BridgeError> {
     let mut process = ReplProcess::spawn(repl)?;
     Counters::bump(&counters.spawned);
-    let Some((block, rest)) =
-        header::split_imports(header).filter(|(block, _)| !block.is_empty() && *block != header)
-    else {
+    let Some((block, rest)) = header::split_imports(header) else {
         let env = header_command(&mut process, header, None, deadline, counters).await?;
         return Ok(Spare {
             process,
@@ -386,12 +384,13 @@ async fn elaborate(
     };
     let base = header_command(&mut process, block, None, deadline, counters).await?;
     let env = match &base {
-        // Only blank lines after the imports: the imports' env itself.
-        HeaderEnv::Ready(_) if rest.trim().is_empty() => base.clone(),
-        HeaderEnv::Ready(env) => header_command(&mut process, rest, Some(*env), deadline, counters)
-            .await?
-            .moved_down(header::lines_before_rest(block)),
-        rejected => rejected.clone(),
+        HeaderEnv::Ready(env) if !rest.is_empty() => {
+            header_command(&mut process, rest, Some(*env), deadline, counters)
+                .await?
+                .moved_down(header::lines_before_rest(block))
+        }
+        // Nothing after the imports, or the imports refused.
+        base => base.clone(),
     };
     Ok(Spare {
         process,

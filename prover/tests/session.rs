@@ -3,6 +3,7 @@
 use prover::engine::{ProveResult, ProveStatus, StopCode, Theorem};
 use prover::job::{Goal, Job, NoObserver};
 use prover::session::{Prover, Session};
+use prover_tests::harness::{count_command, logged_requests};
 
 mod portfolio_world;
 
@@ -103,19 +104,7 @@ fn a_search_on_a_cold_pool_elaborates_the_header_on_its_repls_while_the_statemen
     let proved = prove_blocking(&session.prover(), and_intro());
     assert_eq!(proved.status, ProveStatus::Proved, "{proved:?}");
     session.shutdown_blocking().unwrap();
-    let requests: Vec<serde_json::Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
-    // The header's import: its one command without an env (the lines after the imports run
-    // on that env).
-    let is_header = |r: &serde_json::Value| {
-        r["cmd"]
-            .as_str()
-            .is_some_and(|c| HEADER.starts_with(c) && c.starts_with("import"))
-            && r.get("env").is_none()
-    };
+    let requests = logged_requests(&log);
     let statement = requests
         .iter()
         .position(|r| {
@@ -124,10 +113,10 @@ fn a_search_on_a_cold_pool_elaborates_the_header_on_its_repls_while_the_statemen
                 .is_some_and(|c| c.contains("theorem and_intro"))
         })
         .expect("the statement was sent");
-    let headers_before = requests[..statement]
-        .iter()
-        .filter(|r| is_header(r))
-        .count();
+    // The header's import: its one command without an env (the lines after the imports run
+    // on that env).
+    let (imports, _) = HEADER.split_at("import Mathlib\n".len());
+    let headers_before = count_command(&requests[..statement], imports, false);
     assert_eq!(
         headers_before, 3,
         "all three REPLs elaborate the header before the statement is sent: {requests:?}"

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
-use prover_tests::harness::{ProverRun, SimRepl, fixture_world, results_by_name};
+use prover_tests::harness::{
+    ProverRun, SimRepl, count_command, fixture_world, logged_requests, results_by_name,
+};
 use prover_tests::world::World;
 use serde_json::Value;
 
@@ -292,22 +294,20 @@ fn prove_starts_the_searchs_repls_at_once_and_the_search_uses_them() {
         stderr.contains("workers prewarming prewarmed=3"),
         "the search's three REPLs start before the preflight: {stderr}"
     );
-    let requests: Vec<Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect();
+    let requests = logged_requests(&log);
     // The header's import block is one command without an env, and the rest of it
     // (`set_option`, `open`) a command on that env.
     let (imports, rest) = HEADER.split_at("import Mathlib\n".len());
-    let count = |cmd: &str, on_env: bool| {
-        requests
-            .iter()
-            .filter(|r| r["cmd"] == cmd && r.get("env").is_some() == on_env)
-            .count()
-    };
-    assert_eq!(count(imports, false), 3, "one import on each REPL");
-    assert_eq!(count(rest, true), 3, "the header's rest once on each REPL");
+    assert_eq!(
+        count_command(&requests, imports, false),
+        3,
+        "one import on each REPL"
+    );
+    assert_eq!(
+        count_command(&requests, rest, true),
+        3,
+        "the header's rest once on each REPL"
+    );
 }
 
 #[test]

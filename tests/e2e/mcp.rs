@@ -3,7 +3,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use prover_tests::harness::{SimRepl, fixture_world, prover_bin, prover_command, workspace_root};
+use prover_tests::harness::{
+    SimRepl, count_command, fixture_world, logged_requests, prover_bin, prover_command,
+    workspace_root,
+};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout};
@@ -586,14 +589,7 @@ async fn a_repl_that_crashes_at_start_is_an_error_result_with_its_cause() {
 /// How many requests in sim-repl's `--log` file run the command `cmd`: without an env (an
 /// import) when `on_env` is false, on an env when it is true.
 fn commands_logged(log: &Path, cmd: &str, on_env: bool) -> usize {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .filter(|line| {
-            let request: Value = serde_json::from_str(line).unwrap();
-            request["cmd"].as_str() == Some(cmd) && request.get("env").is_some() == on_env
-        })
-        .count()
+    count_command(&logged_requests(log), cmd, on_env)
 }
 
 /// `prover mcp` on two simulated REPLs that log their requests, with `extra` flags; no client

@@ -157,6 +157,24 @@ pub fn sim_flavour() -> crate::sim::LeanVersion {
     }
 }
 
+/// The requests a sim-repl `--log` file holds so far, in order (none while it does not exist).
+pub fn logged_requests(log: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("sim-repl logs JSON lines"))
+        .collect()
+}
+
+/// How many of `requests` run the command `cmd`: on an env when `on_env`, else without one
+/// (a header's import).
+pub fn count_command(requests: &[serde_json::Value], cmd: &str, on_env: bool) -> usize {
+    requests
+        .iter()
+        .filter(|r| r["cmd"] == cmd && r.get("env").is_some() == on_env)
+        .count()
+}
+
 impl SimRepl {
     /// `sim-repl --world WORLD` (and `--lean-version` from [`SIM_LEAN_VERSION_VAR`]).
     pub fn world(world: &Path) -> SimRepl {
@@ -176,7 +194,7 @@ impl SimRepl {
         SimRepl { args }
     }
 
-    /// `--log FILE`: every request, one line each.
+    /// `--log FILE`: every request, one line each ([`logged_requests`] reads them back).
     pub fn log(self, file: &Path) -> SimRepl {
         self.arg("--log").arg(&file.display().to_string())
     }

@@ -2,7 +2,7 @@
 
 use prover::portfolio::Portfolio;
 use prover::settings::{CacheOverlay, Overlay, ReplOverlay, SettingsFile};
-use prover_tests::harness::SimRepl;
+use prover_tests::harness::{SimRepl, logged_requests};
 use prover_tests::lsp_client::Client;
 use prover_tests::world::{Fault, Outcome, Theorem, Transition, World};
 use std::time::Duration;
@@ -706,19 +706,17 @@ async fn proved_in_place(world: &std::path::Path, text: &str, marker: &str) -> S
 
 /// The commands sim-repl's `--log` file shows without an env (imports) and on one.
 fn commands_logged(log: &std::path::Path) -> (Vec<String>, Vec<String>) {
-    let mut imports = Vec::new();
-    let mut on_env = Vec::new();
-    for line in std::fs::read_to_string(log).unwrap_or_default().lines() {
-        let request: Value = serde_json::from_str(line).unwrap();
-        if let Some(cmd) = request["cmd"].as_str() {
-            if request.get("env").is_some() {
-                on_env.push(cmd.to_owned());
-            } else {
-                imports.push(cmd.to_owned());
-            }
-        }
-    }
-    (imports, on_env)
+    let (on_env, imports): (Vec<Value>, Vec<Value>) = logged_requests(log)
+        .into_iter()
+        .filter(|request| request["cmd"].is_string())
+        .partition(|request| request.get("env").is_some());
+    let cmds = |requests: Vec<Value>| {
+        requests
+            .into_iter()
+            .map(|request| request["cmd"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    (cmds(imports), cmds(on_env))
 }
 
 /// `prover lsp --prewarm`: opening a file starts the job's REPL importing the file's imports
