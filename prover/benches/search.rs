@@ -550,11 +550,10 @@ fn run_ids(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
 ///
 /// The order matters: inside the search a state's tactics run right after its `propose` read
 /// the state's row, so they find it in the cache. Replaying all proposes first and all applies
-/// after (as this did before) missed the cache on every apply, counted about 0.4 µs an
-/// expansion more than the calls cost inside the search, and so flattered the core's own
-/// figure by as much. Replayed alone, the calls still find their memory warmer than inside the
-/// search (the core's own data does not evict it), so this errs low, and the core's own time
-/// (the search's minus this) errs high.
+/// after (as this did before) read each state's row again for its applies, and counted about
+/// 0.1 µs an expansion more than in order. Replayed alone, the calls still find their memory
+/// warmer than inside the search (the core's own data does not evict it), so this errs low,
+/// and the core's own time (the search's minus this) errs high.
 /// One call a search made to the integer world, as [`replay_collaborators`] records it.
 #[derive(Debug, Clone, Copy)]
 enum WorldCall {
