@@ -482,6 +482,11 @@ async fn the_hole_cache_answers_a_later_plans_holes_at_other_places_without_a_se
         },
         search: SearchOverlay {
             max_expansions: Some(40),
+            // One tactic at a time and nothing run ahead: with more, the first plan's last
+            // tactics can still reach the REPL after its result (they finish in the background
+            // and feed the cache), and the count below would not be the later plan's alone.
+            search_parallelism: Some(1),
+            no_speculation: true,
             ..SearchOverlay::default()
         },
         cache: CacheOverlay {
