@@ -87,6 +87,24 @@ pub struct Backend {
     prewarm: bool,
 }
 
+/// Starts, on `session`'s cold pool, the REPLs one job runs on, importing the import blocks
+/// of the open documents' `texts` (`prover lsp --prewarm`). The pool starts processes only on
+/// slots that have none, so the first documents' imports take the slots and the rest wait
+/// for their first job, as the pool never runs more processes than its size.
+fn prewarm_open_documents(session: &Session, texts: &[String]) {
+    let started: usize = texts
+        .iter()
+        .map(|text| session.prewarm_imports(text, 1))
+        .sum();
+    if !texts.is_empty() {
+        tracing::debug!(
+            started,
+            documents = texts.len(),
+            "REPLs importing the open files' imports"
+        );
+    }
+}
+
 /// The warning shown for a document whose copy went out of sync.
 fn out_of_sync_warning(uri: &Uri, reason: &str) -> String {
     format!(
@@ -901,12 +919,21 @@ impl LanguageServer for Backend {
             });
         match opened {
             Ok((session, planning)) => {
-                let old = {
+                let session = Arc::new(session);
+                let (old, open_texts) = {
                     let mut state = self.state();
                     state.configuration = settings;
                     state.planning = planning;
-                    state.session.replace(Arc::new(session))
+                    let open_texts: Vec<String> = if self.prewarm {
+                        state.documents.values().map(|d| d.text.clone()).collect()
+                    } else {
+                        Vec::new()
+                    };
+                    (state.session.replace(Arc::clone(&session)), open_texts)
                 };
+                // The new session's pool starts cold: the files already open would otherwise
+                // wait for their imports at their first job, as without `--prewarm`.
+                prewarm_open_documents(&session, &open_texts);
                 if let Some(old) = old.and_then(Arc::into_inner) {
                     tokio::spawn(async move {
                         let _ = old.shutdown().await;
@@ -929,8 +956,7 @@ impl LanguageServer for Backend {
         if self.prewarm {
             let session = self.state().session.clone();
             if let Some(session) = session {
-                let started = session.prewarm_imports(&document.text, 1);
-                tracing::debug!(started, "REPLs importing the opened file's imports");
+                prewarm_open_documents(&session, std::slice::from_ref(&document.text));
             }
         }
         self.state().documents.insert(

@@ -721,9 +721,10 @@ fn commands_logged(log: &std::path::Path) -> (Vec<String>, Vec<String>) {
 
 /// `prover lsp --prewarm`: opening a file starts the job's REPL importing the file's imports
 /// before any job; the job on the file's second declaration then elaborates only what comes
-/// after the imports (its header is the file before it) on that import.
+/// after the imports (its header is the file before it) on that import; new settings start
+/// the new session's REPL importing them again, before any job.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_opened_files_imports_are_imported_before_any_job_and_its_jobs_reuse_them() {
+async fn an_open_files_imports_are_imported_before_any_job_and_again_under_new_settings() {
     let dir = tempfile::tempdir().unwrap();
     let world = world(dir.path());
     let log = dir.path().join("requests.jsonl");
@@ -755,6 +756,25 @@ async fn an_opened_files_imports_are_imported_before_any_job_and_its_jobs_reuse_
         Some("\ntheorem slow (y : ℕ) : y = y := by sorry\n\n"),
         "the header's rest on the import: {on_env:?}"
     );
+    // New settings replace the session, whose pool starts cold: the open file's imports are
+    // imported on it at once, without waiting for a job.
+    client
+        .notify(
+            "workspace/didChangeConfiguration",
+            json!({"settings": {"prover": {"search": {"max_expansions": 30}}}}),
+        )
+        .await;
+    let waited = std::time::Instant::now();
+    while commands_logged(&log).0.len() < 2 && waited.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (imports_now, on_env_now) = commands_logged(&log);
+    assert_eq!(
+        imports_now,
+        ["import Mathlib\n", "import Mathlib\n"],
+        "the new session's REPL imports the open file's imports"
+    );
+    assert_eq!(on_env_now, on_env, "and runs nothing else: no job started");
     let _ = client.request("shutdown", Value::Null).await;
 }
 
