@@ -710,6 +710,32 @@ fn declaration_prefix(text: &str) -> (usize, bool) {
     }
 }
 
+/// Where `text[from..]`'s blanks and comments end: `--` to the end of its line, and nested
+/// `/- … -/` blocks, but not doc comments (`/--`, `/-!`), which belong to what follows. A
+/// block left open is not skipped (Lean reports it where it starts).
+fn blanks_and_comments(text: &str, from: usize) -> usize {
+    let mut at = from;
+    loop {
+        let rest = &text[at..];
+        let trimmed = rest.trim_start_matches(is_lean_ws);
+        let skipped = rest.len() - trimmed.len();
+        let comment = if trimmed.starts_with("--") {
+            Some(trimmed.find('\n').map_or(trimmed.len(), |end| end + 1))
+        } else if trimmed.starts_with("/-")
+            && !trimmed.starts_with("/--")
+            && !trimmed.starts_with("/-!")
+        {
+            closing_of_comment(trimmed)
+        } else {
+            None
+        };
+        match comment {
+            Some(length) => at += skipped + length,
+            None => return at + skipped,
+        }
+    }
+}
+
 /// The length of the (nested) `/- … -/` comment `text` starts with.
 fn closing_of_comment(text: &str) -> Option<usize> {
     let mut depth = 0usize;
@@ -975,22 +1001,26 @@ impl Sim {
     }
 
     /// Checks the header lines at the start of an env-less command, collecting the namespaces
-    /// its `open` lines open; returns where the rest starts.
+    /// its `open` lines open; returns where the rest starts. Blanks and comments (`--`, nested
+    /// `/- … -/`) may come before and between the lines, as in Lean (a copyright block).
     fn header(&self, cmd: &str, messages: &mut Vec<Value>, opens: &mut Vec<String>) -> usize {
-        let mut offset = 0;
-        for raw in cmd.split_inclusive('\n') {
+        let mut next = 0;
+        loop {
+            let offset = blanks_and_comments(cmd, next);
+            let raw = &cmd[offset
+                ..cmd[offset..]
+                    .find('\n')
+                    .map_or(cmd.len(), |i| offset + i + 1)];
             let line = raw.trim_end_matches(is_lean_ws);
-            let t = line.trim_start();
+            let t = line;
             // `open … in` and `set_option … in` belong to the command after them.
-            let is_header = t.is_empty()
-                || t.starts_with("--")
-                || (["import ", "open ", "set_option "]
-                    .iter()
-                    .any(|k| t.starts_with(k))
-                    && !t.ends_with(" in")
-                    && !t.contains(" in "));
+            let is_header = ["import ", "open ", "set_option "]
+                .iter()
+                .any(|k| t.starts_with(k))
+                && !t.ends_with(" in")
+                && !t.contains(" in ");
             if !is_header {
-                break;
+                return offset;
             }
             if let Some(rest) = t.strip_prefix("open ") {
                 opens.extend(opened_namespaces(rest));
@@ -1017,9 +1047,8 @@ impl Sim {
                     }
                 }
             }
-            offset += raw.len();
+            next = offset + raw.len();
         }
-        offset
     }
 
     /// Elaborates the commands of `cmd[from..]` one after another, each seeing the constants the
@@ -1037,11 +1066,11 @@ impl Sim {
         let mut out = Elaborated::default();
         let mut at = from;
         while !cmd[at..].trim().is_empty() {
-            // A `--` comment line between commands is whitespace to Lean (a header's lines
-            // after its imports may be only that: the pool sends them on the imports' env).
-            let rest = cmd[at..].trim_start();
-            if rest.starts_with("--") {
-                at = cmd.len() - rest.len() + rest.find('\n').map_or(rest.len(), |end| end + 1);
+            // Comments between commands are whitespace to Lean (a header's lines after its
+            // imports may be only that: the pool sends them on the imports' env).
+            let after_comments = blanks_and_comments(cmd, at);
+            if after_comments != at {
+                at = after_comments;
                 continue;
             }
             let (prefix, last_in) = declaration_prefix(&cmd[at..]);
@@ -2241,6 +2270,50 @@ mod tests {
             .flatten()
             .map(|m| m["data"].as_str().unwrap().to_owned())
             .collect()
+    }
+
+    #[test]
+    fn block_comments_before_between_and_after_header_lines_are_whitespace() {
+        let mut sim = Sim::new(names_world()).unwrap();
+        let proof = "theorem succ_le_of_lt (n m : ℕ) (h : n < m) : n + 1 ≤ m := by\n  omega";
+        // A copyright block (with a nested comment) before the imports, a block between the
+        // header's lines, and one between the header and the declaration, as Lean allows.
+        let whole = answer(
+            &mut sim,
+            json!({"cmd": format!("/- Copyright (c) 2026.\n/- nested -/ still the comment -/\nimport Mathlib\n/- between -/ -- and a line comment\nopen BigOperators Real Nat Topology Rat\n\n/- before the theorem -/\n{proof}\n")}),
+        );
+        assert_eq!(whole.get("messages"), None, "{whole}");
+        let printed = answer(
+            &mut sim,
+            json!({"cmd": "#print axioms succ_le_of_lt", "env": whole["env"]}),
+        );
+        assert_eq!(
+            messages_of(&printed),
+            [
+                "'Nat.succ_le_of_lt' depends on axioms: [propext, Quot.sound]",
+                "'succ_le_of_lt' depends on axioms: [propext]"
+            ],
+            "the `open` after the comment holds"
+        );
+        // On an env: a command that is only a block comment, and one before a declaration (the
+        // sim's tactic blocks skip `--` lines only, which is all the bridge sends inside one).
+        let imported = answer(&mut sim, json!({"cmd": "import Mathlib\n"}))["env"].clone();
+        let commented = answer(
+            &mut sim,
+            json!({"cmd": "/- only a comment -/\n", "env": imported}),
+        );
+        assert_eq!(commented.get("messages"), None, "{commented}");
+        let env = answer(
+            &mut sim,
+            json!({"cmd": format!("/- before -/\n{proof}\n"), "env": commented["env"]}),
+        );
+        assert_eq!(env.get("messages"), None, "{env}");
+        // A block left open is not whitespace: Lean stops there.
+        let open = answer(
+            &mut sim,
+            json!({"cmd": "/- never closed\nimport Mathlib\n"}),
+        );
+        assert!(open.get("messages").is_some(), "{open}");
     }
 
     #[test]
