@@ -242,6 +242,8 @@ pub struct ReplSettings {
     pub memory_estimate_gib: Option<f64>,
     /// As `--repl-spares`.
     pub spares: Option<usize>,
+    /// As `--prewarm` of `prover lsp` and `prover mcp`: import before the first job or call.
+    pub prewarm: Option<bool>,
 }
 
 /// `[check]` in `prover.toml`.
@@ -332,6 +334,8 @@ pub struct ReplOverlay {
     pub repl_memory_estimate: Option<f64>,
     /// `--repl-spares`: warm spare REPLs beside the workers.
     pub repl_spares: Option<usize>,
+    /// `--prewarm` of `prover lsp` and `prover mcp` (`Some(true)` when given).
+    pub prewarm: Option<bool>,
     /// `--force`: start as many REPLs as asked even when they do not fit in memory.
     pub force: bool,
 }
@@ -492,6 +496,7 @@ impl EditorSettings {
             &repl.memory_estimate_gib,
         );
         clear(&mut overlay.repl.repl_spares, &repl.spares);
+        clear(&mut overlay.repl.prewarm, &repl.prewarm);
         let search = &editor.search;
         let o = &mut overlay.search;
         clear(&mut o.policy, &search.policy);
@@ -653,6 +658,7 @@ impl SettingsFile {
             max_requests,
             memory_estimate_gib,
             spares,
+            prewarm,
         } = &t.repl;
         let repl = ReplSettings {
             command: pick(command, &b.repl.command),
@@ -663,6 +669,7 @@ impl SettingsFile {
             max_requests: pick(max_requests, &b.repl.max_requests),
             memory_estimate_gib: pick(memory_estimate_gib, &b.repl.memory_estimate_gib),
             spares: pick(spares, &b.repl.spares),
+            prewarm: pick(prewarm, &b.repl.prewarm),
         };
         let CheckSettings {
             timeout,
@@ -1217,6 +1224,13 @@ pub fn session_config(overlay: &Overlay, file: &SettingsFile) -> Result<SessionC
     })
 }
 
+/// Whether `prover lsp` and `prover mcp` start their REPLs importing before the first job or
+/// call: `--prewarm`, else `[repl] prewarm`, else not (each such process holds its memory, a
+/// few GB with Mathlib, for the server's life).
+pub fn prewarm(overlay: &ReplOverlay, file: &SettingsFile) -> bool {
+    overlay.prewarm.or(file.repl.prewarm).unwrap_or(false)
+}
+
 /// The cache directory of a shard: `DIR/shard-I-of-N` under the cache root `DIR`, so shards on
 /// one shared file system never hold one directory between them (`prover cache merge` joins
 /// them afterwards); the root itself for the whole dataset.
@@ -1764,6 +1778,29 @@ mod tests {
             wrong.unwrap_err().to_string().contains("planner.kind"),
             "a wrong value is refused naming its key"
         );
+    }
+
+    #[test]
+    fn prewarm_comes_from_the_editor_then_the_flag_then_the_file_and_defaults_to_off() {
+        let flag = |prewarm: Option<bool>| ReplOverlay {
+            prewarm,
+            ..ReplOverlay::default()
+        };
+        let on = SettingsFile::parse("[repl]\nprewarm = true\n").unwrap();
+        assert!(!prewarm(&flag(None), &SettingsFile::default()));
+        assert!(prewarm(&flag(None), &on));
+        assert!(prewarm(&flag(Some(true)), &SettingsFile::default()));
+        // An editor's `false` wins over the command line's `--prewarm`.
+        let editor =
+            EditorSettings::from_json(&serde_json::json!({"repl": {"prewarm": false}})).unwrap();
+        let flags = Overlay {
+            repl: flag(Some(true)),
+            ..Overlay::default()
+        };
+        let (overlay, merged) = editor.over(&flags, &on);
+        assert!(!prewarm(&overlay.repl, &merged));
+        let error = SettingsFile::parse("[repl]\nprewarm = \"yes\"\n").unwrap_err();
+        assert!(error.to_string().contains("prewarm"), "{error}");
     }
 
     #[test]

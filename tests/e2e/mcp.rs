@@ -621,8 +621,17 @@ fn prewarm_elaborates_the_header_on_the_searchs_repls_before_any_call() {
     // With it, both REPLs (one search's, the pool's size) elaborate the default header while
     // no client has said anything; a header with lines after its imports runs them as a
     // command on the imports' env.
+    let settings = dir.path().join("prover.toml");
+    std::fs::write(&settings, "[repl]\nprewarm = true\n").unwrap();
     for (name, extra, header, after_imports) in [
         ("default", vec!["--prewarm"], "import Mathlib\n", None),
+        // `[repl] prewarm` in the settings file, as the flag.
+        (
+            "settings",
+            vec!["--config", "SETTINGS"],
+            "import Mathlib\n",
+            None,
+        ),
         (
             "file",
             vec!["--prewarm-header", "HEADER"],
@@ -636,6 +645,7 @@ fn prewarm_elaborates_the_header_on_the_searchs_repls_before_any_call() {
             .iter()
             .map(|arg| match *arg {
                 "HEADER" => header_file.to_str().unwrap(),
+                "SETTINGS" => settings.to_str().unwrap(),
                 other => other,
             })
             .collect();

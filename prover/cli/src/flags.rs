@@ -374,6 +374,7 @@ pub struct LspArgs {
     /// --search-parallelism says fewer), each importing the file's imports in the background,
     /// so the first proof does not wait for the import (seconds to a minute with Mathlib). Each
     /// process then holds its memory for the server's life, as after a first job.
+    /// `[repl] prewarm = true` in prover.toml or the editor's settings does the same.
     #[arg(long)]
     pub prewarm: bool,
     /// Search, policy, cache and REPL settings. An editor's `initializationOptions` and
@@ -565,6 +566,8 @@ impl ReplArgs {
             repl_max_requests,
             repl_memory_estimate,
             repl_spares,
+            // A flag of `prover lsp` and `prover mcp` only, which set it themselves.
+            prewarm: None,
             force,
         }
     }

@@ -37,7 +37,8 @@ pub struct McpArgs {
     /// --search-parallelism says fewer) at once, each elaborating the header that calls without
     /// a `header` use (`import Mathlib`), so an agent's first call does not wait for the import
     /// (seconds to a minute with Mathlib). Each process then holds its memory for the server's
-    /// life, as it would after a first call.
+    /// life, as it would after a first call. `[repl] prewarm = true` in prover.toml does the
+    /// same.
     #[arg(long)]
     pub prewarm: bool,
     /// Like --prewarm, on this file's text: the header your calls send (a REPL imports a
@@ -60,7 +61,10 @@ pub(super) fn run(
     settings: prover::settings::SettingsFile,
 ) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let overlay = args.session.overlay();
+    let mut overlay = args.session.overlay();
+    if args.prewarm {
+        overlay.repl.prewarm = Some(true);
+    }
     if args.planner.plan_log.is_some() {
         anyhow::bail!("--plan-log is not for prover mcp: prover_plan answers with the plan");
     }
@@ -69,8 +73,7 @@ pub(super) fn run(
         Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
             format!("cannot read the --prewarm-header file {}", path.display())
         })?),
-        None => args
-            .prewarm
+        None => prover::settings::prewarm(&overlay.repl, &settings)
             .then(|| prover_mcp::tools::DEFAULT_HEADER.to_owned()),
     };
     let served: anyhow::Result<()> = runtime.block_on(async {

@@ -57,6 +57,9 @@ struct State {
     /// The planner, when the settings turn it on (`[planner] kind = "openai"`): a sorry that is
     /// a theorem's whole proof is proved through it.
     planning: Option<Planning>,
+    /// Whether an opened file's imports are imported at once (`--prewarm`, `[repl] prewarm`,
+    /// as the session's settings say).
+    prewarm: bool,
     encoding: Option<Encoding>,
     progress: bool,
     document_changes: bool,
@@ -83,8 +86,6 @@ pub struct Backend {
     file: SettingsFile,
     overlay: Overlay,
     state: Arc<Mutex<State>>,
-    /// Whether an opened file's imports are prewarmed ([`Backend::prewarming`]).
-    prewarm: bool,
 }
 
 /// Starts, on `session`'s cold pool, the REPLs one job runs on, importing the import blocks
@@ -122,14 +123,18 @@ impl Backend {
             file,
             overlay,
             state: Arc::default(),
-            prewarm: false,
         }
     }
 
     /// When a file opens, start the REPLs one job runs on, each importing the file's import
-    /// block, in the background (`prover lsp --prewarm`).
-    pub fn prewarming(self, prewarm: bool) -> Backend {
-        Backend { prewarm, ..self }
+    /// block, in the background (`prover lsp --prewarm`: the command line's layer, so
+    /// `[repl] prewarm` in the editor's settings overrides it, and `prover.toml`'s holds
+    /// without it).
+    pub fn prewarming(mut self, prewarm: bool) -> Backend {
+        if prewarm {
+            self.overlay.repl.prewarm = Some(true);
+        }
+        self
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -197,7 +202,7 @@ impl Backend {
         &self,
         initialization_options: &SettingsFile,
         configuration: &EditorSettings,
-    ) -> std::result::Result<(prover::session::SessionConfig, Option<Planning>), String> {
+    ) -> std::result::Result<(prover::session::SessionConfig, Option<Planning>, bool), String> {
         let editor = EditorSettings {
             settings: initialization_options.overlaid_by(&configuration.settings),
             unknown: Vec::new(),
@@ -217,7 +222,11 @@ impl Backend {
         }
         let planning =
             Planning::open(&PlannerRun::default(), &file, false, &[]).map_err(|e| e.to_string())?;
-        Ok((config, planning))
+        Ok((
+            config,
+            planning,
+            prover::settings::prewarm(&overlay.repl, &file),
+        ))
     }
 
     fn prove(&self, arguments: &[Value]) -> Result<()> {
@@ -767,7 +776,7 @@ impl LanguageServer for Backend {
             .unwrap_or(&Value::Null);
         let options = EditorSettings::from_json(options)
             .map_err(|e| Error::invalid_params(format!("initializationOptions: {e}")))?;
-        let (config, planning) = self
+        let (config, planning, prewarm) = self
             .editor_config(&options.settings, &EditorSettings::default())
             .map_err(|e| Error {
                 code: ErrorCode::InvalidParams,
@@ -801,6 +810,7 @@ impl LanguageServer for Backend {
             state.initialization_options = options.settings;
             state.session = Some(Arc::new(session));
             state.planning = planning;
+            state.prewarm = prewarm;
             state.encoding = Some(if utf8 {
                 Encoding::Utf8
             } else {
@@ -912,19 +922,20 @@ impl LanguageServer for Backend {
                 }));
                 self.editor_config(&initialization_options, &editor)
             })
-            .and_then(|(config, planning)| {
+            .and_then(|(config, planning, prewarm)| {
                 Session::open_on(&tokio::runtime::Handle::current(), config)
-                    .map(|session| (session, planning))
+                    .map(|session| (session, planning, prewarm))
                     .map_err(|e| e.to_string())
             });
         match opened {
-            Ok((session, planning)) => {
+            Ok((session, planning, prewarm)) => {
                 let session = Arc::new(session);
                 let (old, open_texts) = {
                     let mut state = self.state();
                     state.configuration = settings;
                     state.planning = planning;
-                    let open_texts: Vec<String> = if self.prewarm {
+                    state.prewarm = prewarm;
+                    let open_texts: Vec<String> = if prewarm {
                         state.documents.values().map(|d| d.text.clone()).collect()
                     } else {
                         Vec::new()
@@ -953,11 +964,12 @@ impl LanguageServer for Backend {
 
     async fn did_open(&self, params: DidOpenTextDocumentParams) {
         let document = params.text_document;
-        if self.prewarm {
-            let session = self.state().session.clone();
-            if let Some(session) = session {
-                prewarm_open_documents(&session, std::slice::from_ref(&document.text));
-            }
+        let (session, prewarm) = {
+            let state = self.state();
+            (state.session.clone(), state.prewarm)
+        };
+        if prewarm && let Some(session) = session {
+            prewarm_open_documents(&session, std::slice::from_ref(&document.text));
         }
         self.state().documents.insert(
             document.uri,

@@ -778,6 +778,44 @@ async fn an_open_files_imports_are_imported_before_any_job_and_again_under_new_s
     let _ = client.request("shutdown", Value::Null).await;
 }
 
+/// `[repl] prewarm` in the editor's settings turns prewarming on without `--prewarm`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_editors_prewarm_setting_imports_an_opened_files_imports_without_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = world(dir.path());
+    let log = dir.path().join("requests.jsonl");
+    let mut client = serving(
+        SimRepl::world(&world).log(&log),
+        None,
+        prover_lsp::Options::default(),
+        NEAR,
+    );
+    let init = client
+        .request(
+            "initialize",
+            json!({"capabilities": full_capabilities(), "initializationOptions": {"repl": {"prewarm": true}}}),
+        )
+        .await;
+    assert!(init.get("error").is_none(), "{init}");
+    client.notify("initialized", json!({})).await;
+    client
+        .notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": NEAR}}),
+        )
+        .await;
+    let waited = std::time::Instant::now();
+    while commands_logged(&log).0.is_empty() && waited.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        commands_logged(&log),
+        (vec!["import Mathlib\n".to_owned()], Vec::new()),
+        "the imports alone, before any job"
+    );
+    let _ = client.request("shutdown", Value::Null).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_placement_is_proved_from_its_own_goal_and_laid_out_in_place() {
     let dir = tempfile::tempdir().unwrap();
