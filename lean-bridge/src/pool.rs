@@ -790,14 +790,15 @@ impl Op<'_> {
     }
 
     /// How well an idle worker suits this operation, larger first: it holds the state, how
-    /// much of the state's path it holds, it has the header, whose it is ([`Claim`]), it has a
-    /// process at all (or one starting: a respawn or prewarm). A header outranks the claim: elaborating one (an `import Mathlib`)
-    /// costs more than a search's replay of its path.
+    /// much of the state's path it holds, how much of the header it holds ([`HeaderHeld`]),
+    /// whose it is ([`Claim`]), it has a process at all (or one starting: a respawn or
+    /// prewarm). A header outranks the claim: elaborating one (an `import Mathlib`) costs more
+    /// than a search's replay of its path.
     fn score(
         &self,
         w: &Worker,
         live: &HashMap<Arc<Root>, usize>,
-    ) -> (bool, Option<usize>, bool, Claim, bool) {
+    ) -> (bool, Option<usize>, HeaderHeld, Claim, bool) {
         // A slot whose process is starting in the background counts as having one: waiting
         // for it is shorter than starting another.
         let spawned = w.process.is_some() || w.respawn.is_some();
@@ -808,18 +809,45 @@ impl Op<'_> {
         };
         match self {
             Op::Command { header, .. } | Op::Sequence { header, .. } | Op::Start { header, .. } => {
-                (false, None, w.headers.contains_key(*header), claim, spawned)
+                (false, None, HeaderHeld::of(w, header), claim, spawned)
             }
             Op::Apply { state, .. } => {
                 let held = w.states.longest_prefix(state).map(|(depth, _)| depth);
                 (
                     held == Some(state.depth()),
                     held,
-                    w.headers.contains_key(state.header()),
+                    HeaderHeld::of(w, state.header()),
                     claim,
                     spawned,
                 )
             }
+        }
+    }
+}
+
+/// How much of a header an idle worker holds; larger is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum HeaderHeld {
+    /// Neither the header nor its import block: taking it means an import.
+    Nothing,
+    /// The header's import block only ([`header::split_imports`]): the rest runs as one
+    /// command on it, without importing (the editor's headers for a file's other
+    /// declarations).
+    Imports,
+    /// The whole header.
+    Whole,
+}
+
+impl HeaderHeld {
+    fn of(w: &Worker, header: &str) -> HeaderHeld {
+        if w.headers.contains_key(header) {
+            HeaderHeld::Whole
+        } else if header::split_imports(header)
+            .is_some_and(|(imports, _)| w.headers.contains_key(imports))
+        {
+            HeaderHeld::Imports
+        } else {
+            HeaderHeld::Nothing
         }
     }
 }

@@ -1036,6 +1036,35 @@ async fn headers_sharing_their_imports_import_once_and_an_error_after_them_keeps
     pool.shutdown().await;
 }
 
+/// A header whose imports a worker already holds goes to that worker, not to the first idle
+/// one: there the lines after the imports run as one command instead of a second import (the
+/// editor's job on another declaration of a file, with another file's REPL beside it).
+#[tokio::test]
+async fn a_header_goes_to_the_worker_holding_its_imports() {
+    let sim = Sim::new(&world());
+    let pool = sim.pool("", 2);
+    // Slot 0 imports Aesop and slot 1 Mathlib, at once, so each takes one.
+    let (aesop, mathlib) = tokio::join!(
+        pool.command("import Aesop\n", "#print axioms t1", DEADLINE),
+        pool.command("import Mathlib\nopen Nat\n", "#print axioms t1", DEADLINE),
+    );
+    aesop.unwrap();
+    mathlib.unwrap();
+    assert_eq!(sim.header_count(), 2);
+    // Slot 0 is the first idle one; slot 1 holds the imports.
+    pool.command("import Mathlib\nopen Real\n", "#print axioms t1", DEADLINE)
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.header_count(),
+        2,
+        "no third import: {:?}",
+        sim.requests()
+    );
+    assert_eq!(pool.stats().headers_elaborated, 2);
+    pool.shutdown().await;
+}
+
 /// Work ahead of need (`try_apply`) takes a worker only when one is idle at once and warm: it
 /// never waits in the queue for one and never starts a process or elaborates a header. A future
 /// dropped before it runs gives its worker back.
