@@ -172,10 +172,18 @@ async fn started_cached(
 /// `initialize` (by a client with these capabilities), `initialized`, and `didOpen` of the
 /// client's text.
 async fn handshake(client: &mut TestClient, capabilities: Value) {
+    handshake_with(client, capabilities, Value::Null).await;
+}
+
+/// [`handshake`] with these `initializationOptions` (none when null).
+async fn handshake_with(client: &mut TestClient, capabilities: Value, options: Value) {
     let text = client.text.clone();
-    let init = client
-        .request("initialize", json!({ "capabilities": capabilities }))
-        .await;
+    let mut params = json!({ "capabilities": capabilities });
+    if !options.is_null() {
+        params["initializationOptions"] = options;
+    }
+    let init = client.request("initialize", params).await;
+    assert!(init.get("error").is_none(), "{init}");
     let capabilities = &init["result"]["capabilities"];
     assert_eq!(capabilities["positionEncoding"], "utf-16");
     assert_eq!(capabilities["codeActionProvider"]["resolveProvider"], true);
@@ -704,6 +712,16 @@ async fn proved_in_place(world: &std::path::Path, text: &str, marker: &str) -> S
     client.text
 }
 
+/// [`commands_logged`] once the log shows at least `imports` imports (or after 30 s: a bound
+/// for a failing test, not a timed assertion).
+async fn once_imported(log: &std::path::Path, imports: usize) -> (Vec<String>, Vec<String>) {
+    let waited = std::time::Instant::now();
+    while commands_logged(log).0.len() < imports && waited.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    commands_logged(log)
+}
+
 /// The commands sim-repl's `--log` file shows without an env (imports) and on one.
 fn commands_logged(log: &std::path::Path) -> (Vec<String>, Vec<String>) {
     let (on_env, imports): (Vec<Value>, Vec<Value>) = logged_requests(log)
@@ -735,12 +753,8 @@ async fn an_open_files_imports_are_imported_before_any_job_and_again_under_new_s
     };
     let mut client = serving(SimRepl::world(&world).log(&log), None, options, text);
     handshake(&mut client, full_capabilities()).await;
-    let waited = std::time::Instant::now();
-    while commands_logged(&log).0.is_empty() && waited.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
     assert_eq!(
-        commands_logged(&log),
+        once_imported(&log, 1).await,
         (vec!["import Mathlib\n".to_owned()], Vec::new()),
         "the imports alone, before any job"
     );
@@ -764,11 +778,7 @@ async fn an_open_files_imports_are_imported_before_any_job_and_again_under_new_s
             json!({"settings": {"prover": {"search": {"max_expansions": 30}}}}),
         )
         .await;
-    let waited = std::time::Instant::now();
-    while commands_logged(&log).0.len() < 2 && waited.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (imports_now, on_env_now) = commands_logged(&log);
+    let (imports_now, on_env_now) = once_imported(&log, 2).await;
     assert_eq!(
         imports_now,
         ["import Mathlib\n", "import Mathlib\n"],
@@ -790,26 +800,10 @@ async fn the_editors_prewarm_setting_imports_an_opened_files_imports_without_the
         prover_lsp::Options::default(),
         NEAR,
     );
-    let init = client
-        .request(
-            "initialize",
-            json!({"capabilities": full_capabilities(), "initializationOptions": {"repl": {"prewarm": true}}}),
-        )
-        .await;
-    assert!(init.get("error").is_none(), "{init}");
-    client.notify("initialized", json!({})).await;
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": NEAR}}),
-        )
-        .await;
-    let waited = std::time::Instant::now();
-    while commands_logged(&log).0.is_empty() && waited.elapsed() < Duration::from_secs(30) {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let options = json!({"repl": {"prewarm": true}});
+    handshake_with(&mut client, full_capabilities(), options).await;
     assert_eq!(
-        commands_logged(&log),
+        once_imported(&log, 1).await,
         (vec!["import Mathlib\n".to_owned()], Vec::new()),
         "the imports alone, before any job"
     );
@@ -886,20 +880,7 @@ async fn with_the_planner_on_a_theorems_whole_sorry_is_proved_through_a_skeleton
         "planner": {"kind": "openai", "url": server.base_url(), "samples": 1},
         "search": {"max_expansions": 40},
     });
-    let init = client
-        .request(
-            "initialize",
-            json!({"capabilities": full_capabilities(), "initializationOptions": options}),
-        )
-        .await;
-    assert!(init.get("error").is_none(), "{init}");
-    client.notify("initialized", json!({})).await;
-    client
-        .notify(
-            "textDocument/didOpen",
-            json!({"textDocument": {"uri": URI, "languageId": "lean", "version": 1, "text": text}}),
-        )
-        .await;
+    handshake_with(&mut client, full_capabilities(), options).await;
     let answer = prove_after(&mut client, "two_steps").await;
     assert_eq!(answer["result"], Value::Null, "{answer}");
     let end = client
