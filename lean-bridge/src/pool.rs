@@ -238,6 +238,47 @@ pub(crate) enum HeaderEnv {
     Rejected(Vec<Message>),
 }
 
+/// Runs one header command on a process: a worker's, or a spare's as it warms.
+pub(crate) trait HeaderCommand {
+    /// What a failed round trip gives.
+    type Error;
+    /// `text` as a command on `env`, or without one (an import).
+    fn run(
+        &mut self,
+        text: &str,
+        env: Option<EnvId>,
+    ) -> impl std::future::Future<Output = Result<HeaderEnv, Self::Error>> + Send;
+}
+
+/// `header`'s env, elaborated through `process`. A header that splits
+/// ([`header::split_imports`]) is its import block without an env (unless `known` is that
+/// block's env already), then the rest as a command on it, a rejection of the rest moved down
+/// to the whole header's lines; one that does not is one command. Also returns the import block
+/// and its env, when split. The pool's workers and its spares elaborate headers through this
+/// alone.
+pub(crate) async fn elaborate_in_steps<P: HeaderCommand>(
+    process: &mut P,
+    header: &str,
+    known: Option<HeaderEnv>,
+) -> Result<(HeaderEnv, Option<(String, HeaderEnv)>), P::Error> {
+    let Some((imports, rest)) = header::split_imports(header) else {
+        return Ok((process.run(header, None).await?, None));
+    };
+    let base = match known {
+        Some(env) => env,
+        None => process.run(imports, None).await?,
+    };
+    let env = match &base {
+        HeaderEnv::Ready(env) if !rest.is_empty() => process
+            .run(rest, Some(*env))
+            .await?
+            .moved_down(header::lines_before_rest(imports)),
+        // Nothing after the imports, or the imports refused.
+        base => base.clone(),
+    };
+    Ok((env, Some((imports.to_owned(), base))))
+}
+
 impl HeaderEnv {
     /// A rejection's messages `lines` lines further down: Lean numbered them from the first
     /// line of a command that starts that far into the header.
@@ -852,6 +893,24 @@ impl HeaderHeld {
     }
 }
 
+/// A worker's header commands: one without an env is an import, counted in
+/// `headers_elaborated`.
+impl HeaderCommand for (&mut Worker, &ReplPool) {
+    type Error = SendFailure;
+
+    async fn run(&mut self, text: &str, env: Option<EnvId>) -> Result<HeaderEnv, SendFailure> {
+        let (worker, pool) = self;
+        if env.is_none() {
+            Counters::bump(&pool.counters.headers_elaborated);
+        }
+        let request = command_request(text, env);
+        let answer = worker
+            .round_trip(pool, &request, pool.config.header_deadline)
+            .await?;
+        header_env_from(answer)
+    }
+}
+
 /// Whose an idle worker is, by the search its last step ran for; larger is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Claim {
@@ -1224,53 +1283,17 @@ impl Worker {
         if let Some(env) = self.headers.get(header) {
             return Ok(env.clone());
         }
-        let env = match header::split_imports(header) {
-            None => self.elaborate_header(pool, header, None).await?,
-            Some((imports, rest)) => {
-                let base = match self.headers.get(imports) {
-                    Some(env) => env.clone(),
-                    None => {
-                        let env = self.elaborate_header(pool, imports, None).await?;
-                        self.headers.insert(imports.to_owned(), env.clone());
-                        env
-                    }
-                };
-                match base {
-                    HeaderEnv::Ready(env) if !rest.is_empty() => self
-                        .elaborate_header(pool, rest, Some(env))
-                        .await?
-                        .moved_down(header::lines_before_rest(imports)),
-                    // Nothing after the imports, or the imports refused.
-                    base => base,
-                }
-            }
-        };
+        let known = header::split_imports(header)
+            .and_then(|(imports, _)| self.headers.get(imports).cloned());
+        let (env, imports) = elaborate_in_steps(&mut (&mut *self, pool), header, known).await?;
+        if let Some((imports, imports_env)) = imports {
+            self.headers.insert(imports, imports_env);
+        }
         self.headers.insert(header.to_owned(), env.clone());
         if let HeaderEnv::Ready(_) = env {
             pool.spares.worker_has(header);
         }
         Ok(env)
-    }
-
-    /// One header command: `text` without an env (an import, counted in
-    /// `headers_elaborated`), or on `env`.
-    async fn elaborate_header(
-        &mut self,
-        pool: &ReplPool,
-        text: &str,
-        env: Option<EnvId>,
-    ) -> Result<HeaderEnv, SendFailure> {
-        if env.is_none() {
-            Counters::bump(&pool.counters.headers_elaborated);
-        }
-        let answer = self
-            .round_trip(
-                pool,
-                &command_request(text, env),
-                pool.config.header_deadline,
-            )
-            .await?;
-        header_env_from(answer)
     }
 
     /// This process's id for `handle`'s state, rebuilt from the longest prefix it holds (or

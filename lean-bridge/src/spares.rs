@@ -28,8 +28,10 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use crate::EnvId;
 use crate::error::BridgeError;
-use crate::header;
-use crate::pool::{Counters, HeaderEnv, PoolConfig, command_request, header_env_from};
+use crate::pool::{
+    Counters, HeaderCommand, HeaderEnv, PoolConfig, command_request, elaborate_in_steps,
+    header_env_from,
+};
 use crate::process::{ReplConfig, ReplProcess};
 
 /// A process with one header elaborated, waiting for a worker to lose its own.
@@ -38,7 +40,7 @@ pub(crate) struct Spare {
     pub(crate) header: String,
     pub(crate) env: HeaderEnv,
     /// The header's import block and its env, when the header was elaborated in two steps
-    /// ([`header::split_imports`]): a worker that takes the spare imports no more for another
+    /// ([`crate::split_imports`]): a worker that takes the spare imports no more for another
     /// header with the same imports.
     pub(crate) imports: Option<(String, HeaderEnv)>,
 }
@@ -373,49 +375,41 @@ async fn elaborate(
 ) -> Result<Spare, BridgeError> {
     let mut process = ReplProcess::spawn(repl)?;
     Counters::bump(&counters.spawned);
-    let Some((block, rest)) = header::split_imports(header) else {
-        let env = header_command(&mut process, header, None, deadline, counters).await?;
-        return Ok(Spare {
-            process,
-            header: header.to_owned(),
-            env,
-            imports: None,
-        });
+    let mut spare = SpareProcess {
+        process: &mut process,
+        deadline,
+        counters,
     };
-    let base = header_command(&mut process, block, None, deadline, counters).await?;
-    let env = match &base {
-        HeaderEnv::Ready(env) if !rest.is_empty() => {
-            header_command(&mut process, rest, Some(*env), deadline, counters)
-                .await?
-                .moved_down(header::lines_before_rest(block))
-        }
-        // Nothing after the imports, or the imports refused.
-        base => base.clone(),
-    };
+    let (env, imports) = elaborate_in_steps(&mut spare, header, None).await?;
     Ok(Spare {
         process,
         header: header.to_owned(),
         env,
-        imports: Some((block.to_owned(), base)),
+        imports,
     })
 }
 
-/// One header command on a spare's process, as the pool's own header commands go.
-async fn header_command(
-    process: &mut ReplProcess,
-    text: &str,
-    env: Option<EnvId>,
+/// A warming spare's header commands, as the pool's own go (each counted in `requests`).
+struct SpareProcess<'a> {
+    process: &'a mut ReplProcess,
     deadline: Duration,
-    counters: &Counters,
-) -> Result<HeaderEnv, BridgeError> {
-    Counters::bump(&counters.requests);
-    let answer = process
-        .send_tracked(&command_request(text, env), deadline)
-        .await;
-    if let Err(failure) = &answer
-        && matches!(failure.error, BridgeError::Timeout { .. })
-    {
-        Counters::bump(&counters.timeouts);
+    counters: &'a Counters,
+}
+
+impl HeaderCommand for SpareProcess<'_> {
+    type Error = BridgeError;
+
+    async fn run(&mut self, text: &str, env: Option<EnvId>) -> Result<HeaderEnv, BridgeError> {
+        Counters::bump(&self.counters.requests);
+        let answer = self
+            .process
+            .send_tracked(&command_request(text, env), self.deadline)
+            .await;
+        if let Err(failure) = &answer
+            && matches!(failure.error, BridgeError::Timeout { .. })
+        {
+            Counters::bump(&self.counters.timeouts);
+        }
+        header_env_from(answer.map_err(|f| f.error)?).map_err(|f| f.error)
     }
-    header_env_from(answer.map_err(|f| f.error)?).map_err(|f| f.error)
 }
