@@ -542,6 +542,15 @@ fn run_ids(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
     figures
 }
 
+/// One call a search made to the integer world, as [`replay_collaborators`] records it.
+#[derive(Debug, Clone, Copy)]
+enum WorldCall {
+    /// `propose` for this state.
+    Propose(u32),
+    /// `apply` of this tactic to this state.
+    Apply(u32, &'static str),
+}
+
 /// The integer world's own share of a search's time: the search is run once more with a hook
 /// that records, in order, every state it asked the policy about and every tactic it ran
 /// (untimed), and then exactly those calls (`propose` with the candidates dropped, `apply`, the
@@ -554,15 +563,6 @@ fn run_ids(world: &World, config: &SearchConfig, repeat: u32) -> Figures {
 /// 0.1 µs an expansion more than in order. Replayed alone, the calls still find their memory
 /// warmer than inside the search (the core's own data does not evict it), so this errs low,
 /// and the core's own time (the search's minus this) errs high.
-/// One call a search made to the integer world, as [`replay_collaborators`] records it.
-#[derive(Debug, Clone, Copy)]
-enum WorldCall {
-    /// `propose` for this state.
-    Propose(u32),
-    /// `apply` of this tactic to this state.
-    Apply(u32, &'static str),
-}
-
 fn replay_collaborators(table: &IdTable, config: &SearchConfig, repeat: u32) -> f64 {
     let mut env = IdWorld(table);
     let mut policy = IdWorld(table);

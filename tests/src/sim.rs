@@ -1007,26 +1007,22 @@ impl Sim {
         let mut next = 0;
         loop {
             let offset = blanks_and_comments(cmd, next);
-            let raw = &cmd[offset
-                ..cmd[offset..]
-                    .find('\n')
-                    .map_or(cmd.len(), |i| offset + i + 1)];
+            let raw = cmd[offset..].split_inclusive('\n').next().unwrap_or("");
             let line = raw.trim_end_matches(is_lean_ws);
-            let t = line;
             // `open … in` and `set_option … in` belong to the command after them.
             let is_header = ["import ", "open ", "set_option "]
                 .iter()
-                .any(|k| t.starts_with(k))
-                && !t.ends_with(" in")
-                && !t.contains(" in ");
+                .any(|k| line.starts_with(k))
+                && !line.ends_with(" in")
+                && !line.contains(" in ");
             if !is_header {
                 return offset;
             }
-            if let Some(rest) = t.strip_prefix("open ") {
+            if let Some(rest) = line.strip_prefix("open ") {
                 opens.extend(opened_namespaces(rest));
             }
             if let (Some(rest), Some(allowed)) =
-                (t.strip_prefix("import "), &self.world.world().imports)
+                (line.strip_prefix("import "), &self.world.world().imports)
             {
                 for module in rest.split_whitespace().filter(|m| *m != "import") {
                     let known = allowed.iter().any(|a| {
