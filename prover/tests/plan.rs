@@ -8,7 +8,7 @@ use prover::pipeline::Stop;
 use prover::pipeline::plan::{self, PlanConfig, Planned, ScriptedPlanner};
 use prover::session::{Session, SessionConfig};
 use prover::settings::{self, CacheOverlay, Overlay, ReplOverlay, SearchOverlay, SettingsFile};
-use prover_tests::harness::{SimRepl, workspace_root};
+use prover_tests::harness::{SimRepl, logged_requests, workspace_root};
 
 /// One flat search of `theorem` on `session`, through the one door.
 async fn search(session: &Session, theorem: &Theorem) -> prover::ProveResult {
@@ -505,13 +505,13 @@ async fn the_hole_cache_answers_a_later_plans_holes_at_other_places_without_a_se
     // its own, the first hole under another name.
     let moved = "```lean\ntheorem two_steps (x : ℕ) (h : 2 ≤ x) : x ^ 2 ≥ 2 * x := by\n  have sq : x ^ 2 = x * x := by\n    sorry\n  have h₂ : x * x ≥ 2 * x := by\n    sorry\n  nlinarith [sq, h₂]\n```";
     let tactics = || {
-        std::fs::read_to_string(&log)
-            .unwrap()
-            .lines()
-            .filter(|line| line.contains("\"tactic\""))
+        logged_requests(&log)
+            .iter()
+            .filter(|request| request.get("tactic").is_some())
             .count()
     };
     let before = tactics();
+    assert!(before > 0, "the first plan's tactics are in the log");
     let later = ScriptedPlanner::new().with("two_steps", vec![vec![moved.into()]]);
     let Planned { result, record } =
         planned(&session, &later, theorem("two_steps", STATEMENT)).await;
